@@ -1,0 +1,116 @@
+"""Command line: run, check-config, db upgrade, simulate."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from .bootstrap import async_setup_core, open_database
+from .config import load_config
+from .const import APP_NAME, __version__
+from .exceptions import ConfigError
+from .loader import discover
+
+_LOGGER = logging.getLogger("scada_core")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stdout,
+    )
+    for noisy in ("aiosqlite", "alembic.runtime.migration", "pymodbus", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _print_config_errors(err: ConfigError) -> int:
+    print(f"Invalid configuration ({len(err.errors)} error{'s' if len(err.errors) > 1 else ''}):", file=sys.stderr)
+    for line in err.errors:
+        print(f"  {line}", file=sys.stderr)
+    return 1
+
+
+async def _async_run(config_dir: Path) -> int:
+    configuration = load_config(config_dir)
+    core = await async_setup_core(configuration)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    _LOGGER.info("%s %s running from %s", APP_NAME, __version__, config_dir)
+    await stop.wait()
+    _LOGGER.info("Stopping")
+    await core.async_stop()
+    _LOGGER.info("Stopped cleanly")
+    return 0
+
+
+async def _async_db_upgrade(config_dir: Path) -> int:
+    db = open_database(load_config(config_dir))
+    try:
+        await db.async_upgrade()
+        print(f"database at {', '.join(sorted(await db.async_current_revisions()))}")
+    finally:
+        await db.async_close()
+    return 0
+
+
+def _simulate(argv: list[str]) -> int:
+    simulators = {
+        name: (integration, module)
+        for integration in discover().values()
+        for name, module in integration.simulators.items()
+    }
+    parser = argparse.ArgumentParser(prog="openprepay simulate")
+    sub = parser.add_subparsers(dest="simulator", required=True)
+    for name, (integration, module_name) in sorted(simulators.items()):
+        module = integration.get_submodule(module_name)
+        module.add_arguments(sub.add_parser(name, help=module.__doc__))
+    args = parser.parse_args(argv)
+    integration, module_name = simulators[args.simulator]
+    module = integration.get_submodule(module_name)
+    try:
+        asyncio.run(module.async_main(args))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the verb."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="openprepay", description=f"{APP_NAME} prepaid metering")
+    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="verb", required=True)
+    for verb, text in (("run", "start everything"), ("check-config", "validate the configuration")):
+        p = sub.add_parser(verb, help=text)
+        p.add_argument("-c", "--config", type=Path, required=True, help="configuration directory")
+    db = sub.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+    db.add_argument("-c", "--config", type=Path, required=True, help="configuration directory")
+    sub.add_parser("simulate", help="run a device simulator (simulate NAME --help)", add_help=False)
+    if argv[:1] == ["simulate"] or (len(argv) > 1 and argv[0] in ("-v", "--verbose") and argv[1] == "simulate"):
+        verbose = argv[0] in ("-v", "--verbose")
+        _setup_logging(verbose)
+        return _simulate(argv[argv.index("simulate") + 1 :])
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        if args.verb == "check-config":
+            load_config(args.config)
+            print("configuration valid")
+            return 0
+        if args.verb == "db":
+            return asyncio.run(_async_db_upgrade(args.config))
+        return asyncio.run(_async_run(args.config))
+    except ConfigError as err:
+        return _print_config_errors(err)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""The core REST API: health, states, services and the OpenAPI document."""
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from .const import __version__
+from .core import valid_entity_id
+from .http import View, error_response, json_response, read_json
+
+SERVICE_BODY = {
+    "requestBody": {
+        "description": "service data, validated by the service's schema",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    },
+    "responses": {
+        "200": {"description": "the service's response"},
+        "400": {"description": "invalid service data"},
+        "404": {"description": "unknown service or entity"},
+    },
+}
+
+
+class HealthView(View):
+    """Liveness."""
+
+    url = "/api/health"
+    name = "api:health"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Tell that the server runs, with its version and loaded integrations."""
+        return json_response(
+            {
+                "status": "ok",
+                "version": __version__,
+                "state": self.core.state.value,
+                "components": sorted(self.core.config.components),
+            }
+        )
+
+
+class StatesView(View):
+    """Every state."""
+
+    url = "/api/states"
+    name = "api:states"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """List the state of every entity (optionally ?domain=)."""
+        domain = request.query.get("domain")
+        return json_response([s.as_dict() for s in self.core.states.async_all(domain)])
+
+
+class StateView(View):
+    """One entity's state."""
+
+    url = "/api/states/{entity_id}"
+    name = "api:state"
+    openapi = {"get": {"responses": {"200": {"description": "the state"}, "404": {"description": "no such entity"}}}}
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return one entity's state."""
+        entity_id = request.match_info["entity_id"]
+        state = self.core.states.get(entity_id) if valid_entity_id(entity_id) else None
+        if state is None:
+            return error_response(f"entity {entity_id} not found", 404)
+        return json_response(state.as_dict())
+
+
+class ServicesView(View):
+    """Every registered service."""
+
+    url = "/api/services"
+    name = "api:services"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """List the services by domain."""
+        return json_response(
+            {
+                domain: {name: {"description": s.description} for name, s in services.items()}
+                for domain, services in self.core.services.async_services().items()
+            }
+        )
+
+
+class ServiceCallView(View):
+    """Call a service."""
+
+    url = "/api/services/{domain}/{service}"
+    name = "api:service_call"
+    openapi = {"post": SERVICE_BODY}
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Call domain.service with the JSON body as its data; return its response."""
+        data: dict[str, Any] = await read_json(request)
+        response = await self.core.services.async_call(
+            request.match_info["domain"], request.match_info["service"], data
+        )
+        return json_response(response if response is not None else {})
+
+
+class OpenApiView(View):
+    """The API description."""
+
+    url = "/api/openapi.json"
+    name = "api:openapi"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return the OpenAPI 3 document of every API route."""
+        return json_response(self.core.http.openapi_document())
+
+
+CORE_VIEWS = (HealthView, StatesView, StateView, ServicesView, ServiceCallView, OpenApiView)

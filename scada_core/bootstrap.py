@@ -1,0 +1,62 @@
+"""Build a running core from a configuration directory."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from .api import CORE_VIEWS
+from .config import Configuration, load_config
+from .core import Core
+from .http import HttpServer
+from .loader import async_setup_integration
+from .recorder import Recorder
+from .storage.database import Database, resolve_url
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def open_database(configuration: Configuration) -> Database:
+    """Return the database the configuration names."""
+    recorder = configuration.recorder
+    return Database(resolve_url(configuration.config_dir, recorder.get("db_url")), recorder.get("db_schema"))
+
+
+async def async_setup_core(configuration: Configuration) -> Core:
+    """Create the core, migrate the database, set up every integration and start serving."""
+    core = Core(configuration.config_dir, configuration.core["time_zone"])
+    core.config.name = configuration.core["name"]
+    core.config.language = configuration.core["language"]
+    core.data["configuration"] = configuration
+
+    db = open_database(configuration)
+    await db.async_upgrade()
+    core.db = db
+    core.async_on_stop(db.async_close)
+    core.recorder = Recorder(core, db, configuration.recorder)
+    core.recorder.async_start()
+
+    http_conf = configuration.http
+    core.http = HttpServer(core, http_conf["host"], http_conf["port"])
+    for view_class in CORE_VIEWS:
+        core.http.register_view(view_class(core))
+
+    failed: set[str] = set()
+    for domain in configuration.order:
+        integration = configuration.integrations[domain]
+        missing = [dep for dep in integration.dependencies if dep in failed]
+        if missing:
+            _LOGGER.error("Not setting up %s: its dependencies %s failed", domain, ", ".join(missing))
+            failed.add(domain)
+            continue
+        if not await async_setup_integration(core, integration, configuration.sections[domain]):
+            failed.add(domain)
+
+    await core.http.async_start()
+    core.async_on_stop(core.http.async_stop)
+    await core.async_start()
+    return core
+
+
+async def async_from_config_dir(config_dir: Path | str) -> Core:
+    """Load, validate and start everything in ``config_dir``."""
+    return await async_setup_core(load_config(config_dir))

@@ -1,0 +1,35 @@
+"""Wall-clock access through one object, so tests and simulators can move time."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
+
+from .const import DEFAULT_TIME_ZONE
+
+
+class Clock:
+    """Tell the current time; ``offset`` shifts it for tests and demos."""
+
+    def __init__(self, time_zone: tzinfo | str = DEFAULT_TIME_ZONE) -> None:
+        self.time_zone: tzinfo = ZoneInfo(time_zone) if isinstance(time_zone, str) else time_zone
+        self.offset = timedelta(0)
+
+    def utcnow(self) -> datetime:
+        """Return the current time, timezone-aware in UTC."""
+        return datetime.now(timezone.utc) + self.offset
+
+    def now(self) -> datetime:
+        """Return the current time in the configured time zone."""
+        return self.utcnow().astimezone(self.time_zone)
+
+    def timestamp(self) -> float:
+        """Return the current time as POSIX seconds."""
+        return self.utcnow().timestamp()
+
+    def local(self, moment: datetime) -> datetime:
+        """Return ``moment`` in the configured time zone."""
+        return moment.astimezone(self.time_zone)
+
+    def set_now(self, moment: datetime) -> None:
+        """Pretend the time is ``moment`` from now on (tests, simulators)."""
+        self.offset = moment - datetime.now(timezone.utc)

@@ -1,0 +1,170 @@
+"""Load configuration.yaml, validate every section and explain each mistake with file:line."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import available_timezones
+
+import voluptuous as vol
+
+from .const import (
+    CONFIG_FILE,
+    CORE_SECTIONS,
+    DEFAULT_HTTP_HOST,
+    DEFAULT_HTTP_PORT,
+    DEFAULT_LANGUAGE,
+    DEFAULT_TIME_ZONE,
+    LANGUAGES,
+)
+from .exceptions import ConfigError, DependencyError, IntegrationNotFound
+from .loader import Integration, discover, resolve_order
+from .yaml_loader import NodeDict, find_location, load_yaml, value_at
+
+CORE_SCHEMA = vol.Schema(
+    {
+        vol.Optional("name", default="OpenPrepay"): str,
+        vol.Optional("time_zone", default=DEFAULT_TIME_ZONE): vol.In(available_timezones()),
+        vol.Optional("language", default=DEFAULT_LANGUAGE): vol.In(LANGUAGES),
+    }
+)
+
+HTTP_SCHEMA = vol.Schema(
+    {
+        vol.Optional("host", default=DEFAULT_HTTP_HOST): str,
+        vol.Optional("port", default=DEFAULT_HTTP_PORT): vol.All(int, vol.Range(min=0, max=65535)),
+        vol.Optional("base_url"): str,
+        vol.Optional("secure_cookies", default=False): bool,
+    }
+)
+
+RECORDER_SCHEMA = vol.Schema(
+    {
+        vol.Optional("db_url"): str,
+        vol.Optional("db_schema"): vol.Match(r"^[a-z_][a-z0-9_]*$"),
+        vol.Optional("commit_interval", default=1.0): vol.All(vol.Coerce(float), vol.Range(min=0.01, max=60)),
+        vol.Optional("max_batch", default=5000): vol.All(int, vol.Range(min=1)),
+        vol.Optional("purge_keep_days", default=30): vol.All(int, vol.Range(min=1)),
+        vol.Optional("readings_keep_days", default=3650): vol.All(int, vol.Range(min=1)),
+        vol.Optional("exclude_domains", default=[]): [str],
+    }
+)
+
+CORE_SECTION_SCHEMAS: dict[str, vol.Schema] = {
+    "core": CORE_SCHEMA,
+    "http": HTTP_SCHEMA,
+    "recorder": RECORDER_SCHEMA,
+}
+
+
+@dataclass
+class Configuration:
+    """A validated configuration: core sections, and integrations in setup order."""
+
+    config_dir: Path
+    core: dict[str, Any]
+    http: dict[str, Any]
+    recorder: dict[str, Any]
+    integrations: dict[str, Integration]
+    order: list[str]
+    sections: dict[str, Any]
+
+
+def _type_name(value: Any) -> str:
+    return {"str": "str", "int": "int", "float": "float", "bool": "bool"}.get(type(value).__name__, type(value).__name__)
+
+
+def format_invalid(raw: Any, error: vol.Invalid, prefix: list[Any] | None = None) -> str:
+    """Return one 'file:line: a -> b -> c: message' line for a voluptuous error."""
+    path = [*(prefix or []), *error.path]
+    location = find_location(raw, path)
+    where = f"{location[0]}:{location[1]}: " if location else ""
+    keys = " -> ".join(str(getattr(p, "schema", p)) for p in path)
+    message = error.error_message or error.msg
+    found, value = value_at(raw, path)
+    if message == "extra keys not allowed":
+        message = "unknown key"
+    elif message == "required key not provided":
+        message = "required key is missing"
+    elif found and not isinstance(value, (dict, list)) and message.startswith("expected"):
+        message = f"{message}, got {value!r}"
+    return f"{where}{keys}: {message}" if keys else f"{where}{message}"
+
+
+def _errors_of(raw: Any, err: vol.Invalid, prefix: list[Any] | None = None) -> list[str]:
+    errors = err.errors if isinstance(err, vol.MultipleInvalid) else [err]
+    return sorted({format_invalid(raw, e, prefix) for e in errors})
+
+
+def validate_section(raw: Any, schema: vol.Schema, key: str, wrap: bool) -> tuple[Any, list[str]]:
+    """Validate one section; ``wrap`` means the schema expects {key: section} (HA style)."""
+    section = raw.get(key)
+    try:
+        if wrap:
+            return schema({key: section})[key], []
+        return schema(section if section is not None else {}), []
+    except vol.Invalid as err:
+        return None, _errors_of(raw, err, None if wrap else [key])
+
+
+def load_config(config_dir: Path | str) -> Configuration:
+    """Read and validate the configuration; raise ConfigError listing every mistake."""
+    config_dir = Path(config_dir).resolve()
+    path = config_dir / CONFIG_FILE
+    if not path.is_file():
+        raise ConfigError([f"{CONFIG_FILE} not found in {config_dir}"])
+    raw = load_yaml(path, config_dir)
+    if raw is None:
+        raw = NodeDict()
+    if not isinstance(raw, dict):
+        raise ConfigError([f"{CONFIG_FILE}:1: the file must hold a mapping of sections"])
+    errors: list[str] = []
+    core_sections: dict[str, Any] = {}
+    for key, schema in CORE_SECTION_SCHEMAS.items():
+        value, section_errors = validate_section(raw, schema, key, wrap=False)
+        core_sections[key] = value
+        errors += section_errors
+    available = discover(config_dir)
+    wanted: list[str] = []
+    for key in raw:
+        if key in CORE_SECTIONS:
+            continue
+        if key not in available:
+            location = find_location(raw, [key])
+            where = f"{location[0]}:{location[1]}: " if location else ""
+            errors.append(f"{where}{key}: unknown integration {key!r}")
+            continue
+        wanted.append(key)
+    order: list[str] = []
+    try:
+        order = resolve_order(wanted, available)
+    except (DependencyError, IntegrationNotFound) as err:
+        errors.append(f"{CONFIG_FILE}: {err}")
+    sections: dict[str, Any] = {}
+    for domain in order:
+        integration = available[domain]
+        try:
+            schema = integration.config_schema
+        except Exception as err:  # noqa: BLE001 - a broken custom integration is a config error
+            errors.append(f"{integration.path}: cannot import integration {domain!r}: {err}")
+            continue
+        if domain not in raw:
+            sections[domain] = schema({domain: {}})[domain] if schema is not None else {}
+            continue
+        if schema is None:
+            sections[domain] = raw[domain]
+            continue
+        value, section_errors = validate_section(raw, schema, domain, wrap=True)
+        sections[domain] = value
+        errors += section_errors
+    if errors:
+        raise ConfigError(errors)
+    return Configuration(
+        config_dir=config_dir,
+        core=core_sections["core"],
+        http=core_sections["http"],
+        recorder=core_sections["recorder"],
+        integrations=available,
+        order=order,
+        sections=sections,
+    )

@@ -1,0 +1,43 @@
+"""Constants shared by the core and every integration."""
+from __future__ import annotations
+
+from typing import Final
+
+APP_NAME: Final = "OpenPrepay"
+__version__: Final = "0.1.0"
+
+CONFIG_FILE: Final = "configuration.yaml"
+SECRETS_FILE: Final = "secrets.yaml"
+CUSTOM_INTEGRATIONS_DIR: Final = "custom_integrations"
+MANIFEST_FILE: Final = "manifest.yaml"
+DEFAULT_DB_FILE: Final = "openprepay.db"
+
+DEFAULT_TIME_ZONE: Final = "Asia/Shanghai"
+DEFAULT_LANGUAGE: Final = "zh-CN"
+LANGUAGES: Final = ("zh-CN", "en")
+DEFAULT_HTTP_HOST: Final = "127.0.0.1"
+DEFAULT_HTTP_PORT: Final = 8123
+
+# Sections of configuration.yaml handled by the core itself, not by an integration.
+CORE_SECTIONS: Final = ("core", "http", "recorder")
+
+MATCH_ALL: Final = "*"
+
+EVENT_CORE_START: Final = "core_start"
+EVENT_CORE_STARTED: Final = "core_started"
+EVENT_CORE_STOP: Final = "core_stop"
+EVENT_STATE_CHANGED: Final = "state_changed"
+EVENT_SERVICE_REGISTERED: Final = "service_registered"
+EVENT_CALL_SERVICE: Final = "call_service"
+EVENT_COMPONENT_LOADED: Final = "component_loaded"
+EVENT_METER_READING: Final = "meter_reading"
+
+STATE_UNAVAILABLE: Final = "unavailable"
+STATE_UNKNOWN: Final = "unknown"
+MAX_LENGTH_STATE: Final = 255
+
+ATTR_ENTITY_ID: Final = "entity_id"
+ATTR_FRIENDLY_NAME: Final = "friendly_name"
+ATTR_UNIT: Final = "unit_of_measurement"
+
+STOP_TIMEOUT: Final = 20.0

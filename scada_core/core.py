@@ -1,0 +1,474 @@
+"""The core: event bus, state machine, service registry and task tracking."""
+from __future__ import annotations
+
+import asyncio
+import enum
+import inspect
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import voluptuous as vol
+
+from .clock import Clock
+from .const import (
+    ATTR_ENTITY_ID,
+    DEFAULT_LANGUAGE,
+    DEFAULT_TIME_ZONE,
+    EVENT_CALL_SERVICE,
+    EVENT_CORE_START,
+    EVENT_CORE_STARTED,
+    EVENT_CORE_STOP,
+    EVENT_SERVICE_REGISTERED,
+    EVENT_STATE_CHANGED,
+    MATCH_ALL,
+    MAX_LENGTH_STATE,
+    STOP_TIMEOUT,
+)
+from .exceptions import EntityNotFound, ServiceNotFound, ServiceValidationError
+
+if TYPE_CHECKING:
+    from .entity import Entity
+    from .http import HttpServer
+    from .recorder import Recorder
+    from .storage.database import Database
+
+_LOGGER = logging.getLogger(__name__)
+
+VALID_ENTITY_ID = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
+
+CALLBACK_TYPE = Callable[[], None]
+EventListener = Callable[["Event"], Awaitable[None] | None]
+ServiceHandler = Callable[["ServiceCall"], Awaitable[dict[str, Any] | None] | dict[str, Any] | None]
+
+
+class CoreState(enum.Enum):
+    """Where the core is in its life."""
+
+    NOT_RUNNING = "not_running"
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+
+
+def valid_entity_id(entity_id: str) -> bool:
+    """Tell whether ``entity_id`` has the form domain.object_id."""
+    return VALID_ENTITY_ID.match(entity_id) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Why something happened: who asked and what caused it."""
+
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    user_id: str | None = None
+    parent_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something that happened, fired on the bus."""
+
+    event_type: str
+    data: Mapping[str, Any]
+    time_fired: float
+    context: Context
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-friendly form."""
+        return {
+            "event_type": self.event_type,
+            "data": dict(self.data),
+            "time_fired": self.time_fired,
+            "context": {"id": self.context.id, "user_id": self.context.user_id},
+        }
+
+
+class EventBus:
+    """Deliver events to listeners; a failing listener never reaches the firer."""
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+        self._listeners: dict[str, list[EventListener]] = {}
+
+    def async_listen(self, event_type: str, listener: EventListener) -> CALLBACK_TYPE:
+        """Call ``listener`` for each event of ``event_type`` (or MATCH_ALL); return the remover."""
+        self._listeners.setdefault(event_type, []).append(listener)
+
+        def remove() -> None:
+            listeners = self._listeners.get(event_type, [])
+            if listener in listeners:
+                listeners.remove(listener)
+
+        return remove
+
+    def async_listen_once(self, event_type: str, listener: EventListener) -> CALLBACK_TYPE:
+        """Call ``listener`` for the next event of ``event_type`` only."""
+        remove: CALLBACK_TYPE
+
+        def once(event: Event) -> Awaitable[None] | None:
+            remove()
+            return listener(event)
+
+        remove = self.async_listen(event_type, once)
+        return remove
+
+    def listener_count(self, event_type: str) -> int:
+        """Return how many listeners wait for ``event_type``."""
+        return len(self._listeners.get(event_type, ()))
+
+    def async_fire(
+        self, event_type: str, data: Mapping[str, Any] | None = None, context: Context | None = None
+    ) -> Event:
+        """Fire an event: sync listeners run now, coroutine listeners as tracked tasks."""
+        event = Event(event_type, data or {}, self._core.clock.timestamp(), context or Context())
+        targets = self._listeners.get(event_type, []) + self._listeners.get(MATCH_ALL, [])
+        for listener in list(targets):
+            try:
+                result = listener(event)
+            except Exception:  # noqa: BLE001 - a listener's bug must not stop the firer
+                _LOGGER.exception("Error in listener %s for %s", listener, event_type)
+                continue
+            if inspect.isawaitable(result):
+                self._core.async_create_task(_guard(result, event_type), f"listener {event_type}")
+        return event
+
+
+async def _guard(awaitable: Awaitable[Any], what: str) -> None:
+    """Await ``awaitable`` and log instead of raising."""
+    try:
+        await awaitable
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # noqa: BLE001
+        _LOGGER.exception("Error in async listener for %s", what)
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """An entity's state at one moment."""
+
+    entity_id: str
+    state: str
+    attributes: Mapping[str, Any]
+    last_changed: float
+    last_updated: float
+    context: Context
+
+    @property
+    def domain(self) -> str:
+        """Return the domain part of the entity id."""
+        return self.entity_id.split(".", 1)[0]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-friendly form."""
+        return {
+            "entity_id": self.entity_id,
+            "state": self.state,
+            "attributes": dict(self.attributes),
+            "last_changed": self.last_changed,
+            "last_updated": self.last_updated,
+        }
+
+
+class StateMachine:
+    """Hold the current state of every entity and announce changes."""
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+        self._states: dict[str, State] = {}
+
+    def get(self, entity_id: str) -> State | None:
+        """Return the state of ``entity_id`` or None."""
+        return self._states.get(entity_id)
+
+    def async_all(self, domain: str | None = None) -> list[State]:
+        """Return every state, or those of one domain."""
+        if domain is None:
+            return list(self._states.values())
+        prefix = f"{domain}."
+        return [s for s in self._states.values() if s.entity_id.startswith(prefix)]
+
+    def async_entity_ids(self, domain: str | None = None) -> list[str]:
+        """Return every entity id, or those of one domain."""
+        return [s.entity_id for s in self.async_all(domain)]
+
+    def async_set(
+        self,
+        entity_id: str,
+        new_state: str,
+        attributes: Mapping[str, Any] | None = None,
+        context: Context | None = None,
+    ) -> bool:
+        """Set a state; fire ``state_changed`` and return True only if something changed."""
+        if not valid_entity_id(entity_id):
+            raise ValueError(f"invalid entity id {entity_id!r}")
+        new_state = str(new_state)
+        if len(new_state) > MAX_LENGTH_STATE:
+            raise ValueError(f"state of {entity_id} longer than {MAX_LENGTH_STATE} characters")
+        attributes = dict(attributes or {})
+        old = self._states.get(entity_id)
+        if old is not None and old.state == new_state and old.attributes == attributes:
+            return False
+        now = self._core.clock.timestamp()
+        last_changed = old.last_changed if old is not None and old.state == new_state else now
+        state = State(
+            entity_id, new_state, MappingProxyType(attributes), last_changed, now, context or Context()
+        )
+        self._states[entity_id] = state
+        self._core.bus.async_fire(
+            EVENT_STATE_CHANGED,
+            {"entity_id": entity_id, "old_state": old, "new_state": state},
+            state.context,
+        )
+        return True
+
+    def async_remove(self, entity_id: str) -> bool:
+        """Forget an entity's state; fire ``state_changed`` with no new state."""
+        old = self._states.pop(entity_id, None)
+        if old is None:
+            return False
+        self._core.bus.async_fire(
+            EVENT_STATE_CHANGED, {"entity_id": entity_id, "old_state": old, "new_state": None}
+        )
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceCall:
+    """A validated request to run a service."""
+
+    domain: str
+    service: str
+    data: Mapping[str, Any]
+    context: Context
+
+
+@dataclass(slots=True)
+class Service:
+    """A registered service: handler plus the schema its data must pass."""
+
+    handler: ServiceHandler
+    schema: vol.Schema | None
+    description: str = ""
+
+
+class ServiceRegistry:
+    """Map domain.service to handlers with voluptuous schemas."""
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+        self._services: dict[str, dict[str, Service]] = {}
+
+    def async_register(
+        self,
+        domain: str,
+        service: str,
+        handler: ServiceHandler,
+        schema: vol.Schema | None = None,
+        description: str = "",
+    ) -> None:
+        """Register ``handler`` for domain.service."""
+        self._services.setdefault(domain, {})[service] = Service(handler, schema, description)
+        self._core.bus.async_fire(EVENT_SERVICE_REGISTERED, {"domain": domain, "service": service})
+
+    def async_register_entity_service(
+        self,
+        domain: str,
+        service: str,
+        schema: Mapping[Any, Any],
+        method: str,
+        description: str = "",
+    ) -> None:
+        """Register a service that calls ``method`` on each entity named by ``entity_id``."""
+        full_schema = vol.Schema(
+            {
+                vol.Required(ATTR_ENTITY_ID): vol.All(
+                    lambda v: [v] if isinstance(v, str) else v, [vol.Match(VALID_ENTITY_ID)]
+                ),
+                **schema,
+            }
+        )
+
+        async def handle(call: ServiceCall) -> dict[str, Any]:
+            data = {k: v for k, v in call.data.items() if k != ATTR_ENTITY_ID}
+            results: dict[str, Any] = {}
+            for entity_id in call.data[ATTR_ENTITY_ID]:
+                entity = self._core.entities.get(entity_id)
+                if entity is None or not entity_id.startswith(f"{domain}."):
+                    raise EntityNotFound(f"{domain}.{service}: no entity {entity_id}")
+                results[entity_id] = await getattr(entity, method)(**data)
+            return {"results": results}
+
+        self.async_register(domain, service, handle, full_schema, description)
+
+    def has_service(self, domain: str, service: str) -> bool:
+        """Tell whether domain.service exists."""
+        return service in self._services.get(domain, {})
+
+    def async_services(self) -> dict[str, dict[str, Service]]:
+        """Return every registered service by domain."""
+        return {domain: dict(services) for domain, services in self._services.items()}
+
+    def async_remove(self, domain: str, service: str) -> None:
+        """Unregister domain.service."""
+        self._services.get(domain, {}).pop(service, None)
+
+    async def async_call(
+        self,
+        domain: str,
+        service: str,
+        data: Mapping[str, Any] | None = None,
+        context: Context | None = None,
+    ) -> dict[str, Any] | None:
+        """Validate ``data``, run the service and return its response."""
+        try:
+            handler = self._services[domain][service]
+        except KeyError:
+            raise ServiceNotFound(domain, service) from None
+        payload = dict(data or {})
+        if handler.schema is not None:
+            try:
+                payload = handler.schema(payload)
+            except vol.Invalid as err:
+                raise ServiceValidationError(
+                    f"invalid data for {domain}.{service}: {humanize_invalid(err)}"
+                ) from None
+        call = ServiceCall(domain, service, payload, context or Context())
+        self._core.bus.async_fire(
+            EVENT_CALL_SERVICE, {"domain": domain, "service": service, "service_data": payload}, call.context
+        )
+        result = handler.handler(call)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+
+def humanize_invalid(err: vol.Invalid) -> str:
+    """Return every error of ``err`` as 'path: message', joined."""
+    errors = err.errors if isinstance(err, vol.MultipleInvalid) else [err]
+    parts = []
+    for error in errors:
+        path = " -> ".join(str(p) for p in error.path)
+        parts.append(f"{path}: {error.msg}" if path else error.msg)
+    return "; ".join(parts)
+
+
+@dataclass
+class CoreConfig:
+    """Settings of the core itself (the ``core:`` section)."""
+
+    config_dir: Path
+    name: str = "OpenPrepay"
+    time_zone: str = DEFAULT_TIME_ZONE
+    language: str = DEFAULT_LANGUAGE
+    components: set[str] = field(default_factory=set)
+
+    def path(self, *parts: str) -> Path:
+        """Return a path inside the configuration directory."""
+        return self.config_dir.joinpath(*parts)
+
+
+class Core:
+    """Own the event loop's work: bus, states, services, entities and tasks."""
+
+    def __init__(self, config_dir: Path | str, time_zone: str = DEFAULT_TIME_ZONE) -> None:
+        self.config = CoreConfig(Path(config_dir), time_zone=time_zone)
+        self.clock = Clock(time_zone)
+        self.bus = EventBus(self)
+        self.states = StateMachine(self)
+        self.services = ServiceRegistry(self)
+        self.entities: dict[str, Entity] = {}
+        self.data: dict[str, Any] = {}
+        self.db: Database | None = None
+        self.recorder: Recorder | None = None
+        self.http: HttpServer | None = None
+        self.state = CoreState.NOT_RUNNING
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stop_callbacks: list[Callable[[], Awaitable[None] | None]] = []
+        self._stopped = asyncio.Event()
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """Return the running event loop."""
+        return asyncio.get_running_loop()
+
+    def set_time_zone(self, time_zone: str) -> None:
+        """Switch the configured time zone."""
+        self.config.time_zone = time_zone
+        self.clock = Clock(time_zone)
+
+    def async_create_task(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
+        """Start ``coro`` as a task the core tracks and cancels at stop."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _LOGGER.error("Task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def async_add_executor_job(self, func: Callable[..., Any], *args: Any) -> Any:
+        """Run blocking ``func`` in a worker thread."""
+        return await asyncio.get_running_loop().run_in_executor(None, func, *args)
+
+    def async_on_stop(self, callback: Callable[[], Awaitable[None] | None]) -> None:
+        """Run ``callback`` when the core stops (last registered runs first)."""
+        self._stop_callbacks.append(callback)
+
+    async def async_add_entities(self, entities: list[Entity]) -> None:
+        """Attach entities to the core and write their first state."""
+        for entity in entities:
+            if entity.entity_id in self.entities:
+                raise ValueError(f"entity {entity.entity_id} already exists")
+            entity.core = self
+            self.entities[entity.entity_id] = entity
+        for entity in entities:
+            await entity.async_added_to_core()
+            entity.async_write_state()
+
+    async def async_block_till_done(self) -> None:
+        """Wait until every tracked task that exists now has finished."""
+        while pending := [t for t in self._tasks if t is not asyncio.current_task() and not t.done()]:
+            await asyncio.wait(pending)
+
+    async def async_start(self) -> None:
+        """Announce the start to integrations."""
+        self.state = CoreState.STARTING
+        self.bus.async_fire(EVENT_CORE_START)
+        self.state = CoreState.RUNNING
+        self.bus.async_fire(EVENT_CORE_STARTED)
+
+    async def async_stop(self) -> None:
+        """Stop cleanly: stop callbacks in reverse order, then cancel leftover tasks."""
+        if self.state in (CoreState.STOPPING, CoreState.STOPPED):
+            await self._stopped.wait()
+            return
+        self.state = CoreState.STOPPING
+        self.bus.async_fire(EVENT_CORE_STOP)
+        for callback in reversed(self._stop_callbacks):
+            try:
+                result = callback()
+                if inspect.isawaitable(result):
+                    await asyncio.wait_for(result, STOP_TIMEOUT)
+            except Exception:  # noqa: BLE001 - one failing stop must not block the others
+                _LOGGER.exception("Error while stopping %s", callback)
+        tasks = [t for t in self._tasks if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
+        self.state = CoreState.STOPPED
+        self._stopped.set()
+
+    async def async_wait_stopped(self) -> None:
+        """Wait until the core has stopped."""
+        await self._stopped.wait()

@@ -1,0 +1,149 @@
+"""The aiohttp server: views, error mapping and the OpenAPI document of every API route."""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from aiohttp import web
+
+from .const import APP_NAME, __version__
+from .exceptions import EntityNotFound, OpenPrepayError, ServiceNotFound, ServiceValidationError
+
+if TYPE_CHECKING:
+    from .core import Core
+
+_LOGGER = logging.getLogger(__name__)
+
+METHODS = ("get", "post", "put", "patch", "delete")
+KEY_CORE: web.AppKey[Core] = web.AppKey("core")
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    """Return ``data`` as JSON (UTF-8, non-ASCII kept)."""
+    return web.Response(
+        text=json.dumps(data, ensure_ascii=False, default=str),
+        status=status,
+        content_type="application/json",
+    )
+
+
+def error_response(message: str, status: int) -> web.Response:
+    """Return a JSON error body ``{"error": message}``."""
+    return json_response({"error": message}, status)
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    """Return the JSON object of the body (empty body = {}), or raise 400."""
+    if not request.can_read_body:
+        return {}
+    try:
+        data = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "body is not valid JSON"}), content_type="application/json"
+        ) from None
+    if not isinstance(data, dict):
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "body must be a JSON object"}), content_type="application/json"
+        )
+    return data
+
+
+class View:
+    """A set of handlers for one URL; ``openapi`` documents each method."""
+
+    url: ClassVar[str]
+    name: ClassVar[str]
+    tag: ClassVar[str] = "core"
+    openapi: ClassVar[dict[str, dict[str, Any]]] = {}
+    in_api_doc: ClassVar[bool] = True
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    def handlers(self) -> dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]]:
+        """Return the methods this view answers."""
+        return {m: getattr(self, m) for m in METHODS if hasattr(self, m)}
+
+
+@web.middleware
+async def error_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Turn our errors into 4xx JSON answers; never leak a traceback."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except (ServiceNotFound, EntityNotFound) as err:
+        return error_response(str(err), 404)
+    except (ServiceValidationError, OpenPrepayError) as err:
+        return error_response(str(err), 400)
+    except Exception:
+        _LOGGER.exception("Error handling %s %s", request.method, request.path)
+        return error_response("internal error", 500)
+
+
+class HttpServer:
+    """Own the aiohttp application and its site."""
+
+    def __init__(self, core: Core, host: str, port: int) -> None:
+        self.core = core
+        self.host = host
+        self.port = port
+        self.app = web.Application(middlewares=[error_middleware], client_max_size=16 * 1024 * 1024)
+        self.app[KEY_CORE] = core
+        self.views: list[View] = []
+        self._runner: web.AppRunner | None = None
+
+    def register_view(self, view: View) -> None:
+        """Add every handler of ``view`` to the router."""
+        for method, handler in view.handlers().items():
+            self.app.router.add_route(method.upper(), view.url, handler, name=f"{view.name}:{method}")
+        self.views.append(view)
+
+    def openapi_document(self) -> dict[str, Any]:
+        """Return an OpenAPI 3 document of every registered API view."""
+        paths: dict[str, Any] = {}
+        for view in self.views:
+            if not view.in_api_doc:
+                continue
+            item = paths.setdefault(view.url, {})
+            params = [
+                {"name": part[1:-1].split(":")[0], "in": "path", "required": True, "schema": {"type": "string"}}
+                for part in view.url.split("/")
+                if part.startswith("{")
+            ]
+            for method, handler in view.handlers().items():
+                doc = dict(view.openapi.get(method, {}))
+                doc.setdefault("summary", (handler.__doc__ or view.name).strip().splitlines()[0])
+                doc.setdefault("operationId", f"{view.name}_{method}".replace(".", "_").replace(":", "_"))
+                doc.setdefault("tags", [view.tag])
+                doc.setdefault("responses", {"200": {"description": "OK"}})
+                if params:
+                    doc.setdefault("parameters", params)
+                item[method] = doc
+        return {
+            "openapi": "3.0.3",
+            "info": {"title": f"{APP_NAME} API", "version": __version__},
+            "paths": dict(sorted(paths.items())),
+        }
+
+    async def async_start(self) -> None:
+        """Start listening."""
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        await site.start()
+        if self.port == 0:
+            server = site._server  # noqa: SLF001 - aiohttp offers no public accessor for the bound port
+            self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        _LOGGER.info("Web server listening on http://%s:%d", self.host, self.port)
+
+    async def async_stop(self) -> None:
+        """Stop listening and close connections."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

@@ -1,0 +1,129 @@
+"""Write state changes and meter readings in batches, and purge old rows."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, insert
+
+from .const import EVENT_METER_READING, EVENT_STATE_CHANGED
+from .storage.models import READING_FIELDS, ReadingRow, StateRow
+
+if TYPE_CHECKING:
+    from .core import Core, Event
+    from .storage.database import Database
+
+_LOGGER = logging.getLogger(__name__)
+
+PURGE_INTERVAL = 24 * 3600.0
+DAY = 86400.0
+
+
+class Recorder:
+    """Queue rows from the bus and commit them in one transaction per batch."""
+
+    def __init__(self, core: Core, db: Database, config: dict[str, Any]) -> None:
+        self.core = core
+        self.db = db
+        self.commit_interval: float = config["commit_interval"]
+        self.max_batch: int = config["max_batch"]
+        self.purge_keep_days: int = config["purge_keep_days"]
+        self.readings_keep_days: int = config["readings_keep_days"]
+        self.exclude_domains = set(config["exclude_domains"])
+        self._states: list[dict[str, Any]] = []
+        self._readings: list[dict[str, Any]] = []
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self.rows_written = 0
+
+    def async_start(self) -> None:
+        """Listen to the bus and start the writer and purge loops."""
+        self.core.bus.async_listen(EVENT_STATE_CHANGED, self._on_state_changed)
+        self.core.bus.async_listen(EVENT_METER_READING, self._on_reading)
+        self.core.async_create_task(self._writer(), "recorder writer")
+        self.core.async_create_task(self._purger(), "recorder purge")
+        self.core.async_on_stop(self.async_flush)
+
+    @property
+    def queue_length(self) -> int:
+        """Return how many rows wait to be written."""
+        return len(self._states) + len(self._readings)
+
+    def _on_state_changed(self, event: Event) -> None:
+        new_state = event.data["new_state"]
+        if new_state is None or new_state.domain in self.exclude_domains:
+            return
+        self._states.append(
+            {
+                "entity_id": new_state.entity_id,
+                "state": new_state.state,
+                "attributes": json.dumps(dict(new_state.attributes), ensure_ascii=False, default=str),
+                "last_changed_ts": new_state.last_changed,
+                "last_updated_ts": new_state.last_updated,
+            }
+        )
+        if len(self._states) >= self.max_batch:
+            self._wake.set()
+
+    def _on_reading(self, event: Event) -> None:
+        self.add_reading(event.data)
+
+    def add_reading(self, data: Any) -> None:
+        """Queue one reading: entity_id, ts, total_wh and optional other fields."""
+        row = {"entity_id": data["entity_id"], "ts": float(data["ts"]), "received_ts": self.core.clock.timestamp()}
+        for name in READING_FIELDS:
+            row[name] = data.get(name)
+        self._readings.append(row)
+        if len(self._readings) >= self.max_batch:
+            self._wake.set()
+
+    async def _writer(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.commit_interval)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                await self.async_flush()
+            except Exception:  # noqa: BLE001 - keep the rows, try again next round
+                _LOGGER.exception("Recorder could not write; will retry")
+                await asyncio.sleep(self.commit_interval)
+
+    async def async_flush(self) -> int:
+        """Write every queued row; return how many were written."""
+        async with self._lock:
+            written = 0
+            while self._states or self._readings:
+                states, self._states = self._states[: self.max_batch], self._states[self.max_batch :]
+                readings, self._readings = self._readings[: self.max_batch], self._readings[self.max_batch :]
+                try:
+                    async with self.db.session() as session:
+                        if states:
+                            await session.execute(insert(StateRow), states)
+                        if readings:
+                            await session.execute(insert(ReadingRow), readings)
+                except Exception:
+                    self._states[:0] = states
+                    self._readings[:0] = readings
+                    raise
+                written += len(states) + len(readings)
+            self.rows_written += written
+            return written
+
+    async def async_purge(self) -> None:
+        """Delete states and readings past their retention."""
+        now = self.core.clock.timestamp()
+        async with self.db.session() as session:
+            await session.execute(delete(StateRow).where(StateRow.last_updated_ts < now - self.purge_keep_days * DAY))
+            await session.execute(delete(ReadingRow).where(ReadingRow.ts < now - self.readings_keep_days * DAY))
+
+    async def _purger(self) -> None:
+        while True:
+            try:
+                await self.async_purge()
+            except Exception:  # noqa: BLE001
+                _LOGGER.exception("Recorder purge failed")
+            await asyncio.sleep(PURGE_INTERVAL)

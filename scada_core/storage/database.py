@@ -1,0 +1,116 @@
+"""The database handle: engine, sessions, and migrations to the newest schema."""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from ..const import DEFAULT_DB_FILE
+
+_LOGGER = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+ENV_DATABASE_URL = "DATABASE_URL"
+ENV_DATABASE_SCHEMA = "DATABASE_SCHEMA"
+
+
+def resolve_url(config_dir: Path, db_url: str | None = None) -> str:
+    """Return the async SQLAlchemy URL: config first, then DATABASE_URL, then SQLite in config_dir."""
+    url = db_url or os.environ.get(ENV_DATABASE_URL) or f"sqlite:///{config_dir / DEFAULT_DB_FILE}"
+    for plain, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite:///", "sqlite+aiosqlite:///"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain):]
+    return url
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class Database:
+    """Own the async engine; hand out sessions; run migrations."""
+
+    def __init__(self, url: str, schema: str | None = None) -> None:
+        self.url = url
+        self.schema = schema or (os.environ.get(ENV_DATABASE_SCHEMA) if self.is_postgresql(url) else None)
+        connect_args: dict[str, Any] = {}
+        if self.is_postgresql(url) and self.schema:
+            connect_args["server_settings"] = {"search_path": self.schema}
+        if url.startswith("sqlite"):
+            connect_args["timeout"] = 30
+        self.engine: AsyncEngine = create_async_engine(url, connect_args=connect_args, pool_pre_ping=False)
+        if url.startswith("sqlite"):
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @staticmethod
+    def is_postgresql(url: str) -> bool:
+        """Tell whether ``url`` names PostgreSQL."""
+        return url.startswith("postgres")
+
+    @property
+    def dialect(self) -> str:
+        """Return 'sqlite' or 'postgresql'."""
+        return make_url(self.url).get_backend_name()
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """Yield a session inside one transaction, committed on success."""
+        async with self.sessionmaker() as session, session.begin():
+            yield session
+
+    async def async_upgrade(self, revision: str = "heads") -> None:
+        """Apply migrations up to ``revision`` (every branch head by default)."""
+        async with self.engine.begin() as conn:
+            if self.schema and self.is_postgresql(self.url):
+                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+            await conn.run_sync(self._upgrade_sync, revision)
+
+    async def async_downgrade(self, revision: str = "base") -> None:
+        """Undo migrations down to ``revision``."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(self._downgrade_sync, revision)
+
+    def _alembic_config(self, connection: Connection) -> AlembicConfig:
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        cfg.attributes["connection"] = connection
+        cfg.attributes["schema"] = self.schema
+        return cfg
+
+    def _upgrade_sync(self, connection: Connection, revision: str) -> None:
+        command.upgrade(self._alembic_config(connection), revision)
+
+    def _downgrade_sync(self, connection: Connection, revision: str) -> None:
+        command.downgrade(self._alembic_config(connection), revision)
+
+    async def async_current_revisions(self) -> set[str]:
+        """Return the revisions the database is at."""
+        async with self.engine.connect() as conn:
+            try:
+                rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
+            except Exception:  # noqa: BLE001 - no version table means an empty database
+                return set()
+            return {row[0] for row in rows}
+
+    async def async_close(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
