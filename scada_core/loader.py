@@ -20,7 +20,10 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "integrations"
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+BUILTIN_DIR = PROJECT_DIR / "integrations"
+# Top-level packages that are integrations too (the web layer sits beside the core, not inside it).
+TOP_LEVEL_INTEGRATIONS = ("web",)
 
 MANIFEST_SCHEMA = vol.Schema(
     {
@@ -93,6 +96,9 @@ def discover(config_dir: Path | None = None) -> dict[str, Integration]:
     for folder in sorted(BUILTIN_DIR.iterdir()) if BUILTIN_DIR.is_dir() else []:
         if (folder / MANIFEST_FILE).is_file():
             found[folder.name] = _read_manifest(folder, f"integrations.{folder.name}")
+    for name in TOP_LEVEL_INTEGRATIONS:
+        if (PROJECT_DIR / name / MANIFEST_FILE).is_file():
+            found[name] = _read_manifest(PROJECT_DIR / name, name)
     custom = config_dir / CUSTOM_INTEGRATIONS_DIR if config_dir else None
     if custom is not None and custom.is_dir():
         if str(config_dir) not in sys.path:
