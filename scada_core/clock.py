@@ -1,6 +1,7 @@
 """Wall-clock access through one object, so tests and simulators can move time."""
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -24,7 +25,7 @@ class Clock:
 
     def timestamp(self) -> float:
         """Return the current time as POSIX seconds."""
-        return self.utcnow().timestamp()
+        return time.time() + self.offset.total_seconds()
 
     def local(self, moment: datetime) -> datetime:
         """Return ``moment`` in the configured time zone."""

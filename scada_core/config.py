@@ -96,6 +96,12 @@ def _errors_of(raw: Any, err: vol.Invalid, prefix: list[Any] | None = None) -> l
     return sorted({format_invalid(raw, e, prefix) for e in errors})
 
 
+def _error_sort_key(line: str) -> tuple[str, int, str]:
+    file, _, rest = line.partition(":")
+    number, _, _ = rest.partition(":")
+    return (file, int(number) if number.isdigit() else 0, line)
+
+
 def validate_section(raw: Any, schema: vol.Schema, key: str, wrap: bool) -> tuple[Any, list[str]]:
     """Validate one section; ``wrap`` means the schema expects {key: section} (HA style)."""
     section = raw.get(key)
@@ -149,7 +155,10 @@ def load_config(config_dir: Path | str) -> Configuration:
             errors.append(f"{integration.path}: cannot import integration {domain!r}: {err}")
             continue
         if domain not in raw:
-            sections[domain] = schema({domain: {}})[domain] if schema is not None else {}
+            try:
+                sections[domain] = schema({domain: {}})[domain] if schema is not None else {}
+            except vol.Invalid as err:
+                errors.append(f"{CONFIG_FILE}: {domain}: needed by another integration but not configured: {err}")
             continue
         if schema is None:
             sections[domain] = raw[domain]
@@ -158,7 +167,7 @@ def load_config(config_dir: Path | str) -> Configuration:
         sections[domain] = value
         errors += section_errors
     if errors:
-        raise ConfigError(errors)
+        raise ConfigError(sorted(errors, key=_error_sort_key))
     return Configuration(
         config_dir=config_dir,
         core=core_sections["core"],

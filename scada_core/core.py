@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
+import itertools
+import os
 import inspect
 import logging
 import re
-import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,11 +64,20 @@ def valid_entity_id(entity_id: str) -> bool:
     return VALID_ENTITY_ID.match(entity_id) is not None
 
 
+_CONTEXT_PREFIX = os.urandom(4).hex()
+_CONTEXT_COUNTER = itertools.count(1)
+
+
+def _new_context_id() -> str:
+    """Return a process-unique, time-ordered id (cheaper than a UUID on the hot path)."""
+    return f"{_CONTEXT_PREFIX}{next(_CONTEXT_COUNTER):012x}"
+
+
 @dataclass(frozen=True, slots=True)
 class Context:
     """Why something happened: who asked and what caused it."""
 
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    id: str = field(default_factory=lambda: _new_context_id())
     user_id: str | None = None
     parent_id: str | None = None
 
@@ -91,30 +102,39 @@ class Event:
 
 
 class EventBus:
-    """Deliver events to listeners; a failing listener never reaches the firer."""
+    """Deliver events to listeners; a failing listener never reaches the firer.
+
+    A listener is a plain function (called at once) or a coroutine function (run as a tracked task);
+    which one is decided when it subscribes, not at each event.
+    """
 
     def __init__(self, core: Core) -> None:
         self._core = core
-        self._listeners: dict[str, list[EventListener]] = {}
+        self._listeners: dict[str, list[tuple[EventListener, bool]]] = {}
 
     def async_listen(self, event_type: str, listener: EventListener) -> CALLBACK_TYPE:
         """Call ``listener`` for each event of ``event_type`` (or MATCH_ALL); return the remover."""
-        self._listeners.setdefault(event_type, []).append(listener)
+        entry = (listener, _is_coroutine_function(listener))
+        self._listeners.setdefault(event_type, []).append(entry)
 
         def remove() -> None:
             listeners = self._listeners.get(event_type, [])
-            if listener in listeners:
-                listeners.remove(listener)
+            if entry in listeners:
+                listeners.remove(entry)
 
         return remove
 
     def async_listen_once(self, event_type: str, listener: EventListener) -> CALLBACK_TYPE:
         """Call ``listener`` for the next event of ``event_type`` only."""
         remove: CALLBACK_TYPE
+        is_async = _is_coroutine_function(listener)
 
-        def once(event: Event) -> Awaitable[None] | None:
+        def once(event: Event) -> None:
             remove()
-            return listener(event)
+            if is_async:
+                self._core.async_create_task(_guard(listener(event), event_type), f"listener {event_type}")  # type: ignore[arg-type]
+            else:
+                listener(event)
 
         remove = self.async_listen(event_type, once)
         return remove
@@ -128,16 +148,25 @@ class EventBus:
     ) -> Event:
         """Fire an event: sync listeners run now, coroutine listeners as tracked tasks."""
         event = Event(event_type, data or {}, self._core.clock.timestamp(), context or Context())
-        targets = self._listeners.get(event_type, []) + self._listeners.get(MATCH_ALL, [])
-        for listener in list(targets):
+        targets = self._listeners.get(event_type, [])
+        if MATCH_ALL in self._listeners:
+            targets = targets + self._listeners[MATCH_ALL]
+        for listener, is_async in tuple(targets):
+            if is_async:
+                self._core.async_create_task(_guard(listener(event), event_type), f"listener {event_type}")  # type: ignore[arg-type]
+                continue
             try:
-                result = listener(event)
+                listener(event)
             except Exception:  # noqa: BLE001 - a listener's bug must not stop the firer
                 _LOGGER.exception("Error in listener %s for %s", listener, event_type)
-                continue
-            if inspect.isawaitable(result):
-                self._core.async_create_task(_guard(result, event_type), f"listener {event_type}")
         return event
+
+
+def _is_coroutine_function(func: Callable[..., Any]) -> bool:
+    """Tell whether calling ``func`` returns a coroutine (also through functools.partial)."""
+    while isinstance(func, functools.partial):
+        func = func.func
+    return inspect.iscoroutinefunction(func)
 
 
 async def _guard(awaitable: Awaitable[Any], what: str) -> None:
@@ -454,6 +483,7 @@ class Core:
             return
         self.state = CoreState.STOPPING
         self.bus.async_fire(EVENT_CORE_STOP)
+        await asyncio.sleep(0)  # let listeners of the stop event begin before anything is cancelled
         for callback in reversed(self._stop_callbacks):
             try:
                 result = callback()
@@ -461,6 +491,7 @@ class Core:
                     await asyncio.wait_for(result, STOP_TIMEOUT)
             except Exception:  # noqa: BLE001 - one failing stop must not block the others
                 _LOGGER.exception("Error while stopping %s", callback)
+        await asyncio.sleep(0)
         tasks = [t for t in self._tasks if t is not asyncio.current_task()]
         for task in tasks:
             task.cancel()

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 PURGE_INTERVAL = 24 * 3600.0
+# Core inserts (not ORM): the recorder writes plain rows, and the ORM unit of work only costs time here.
+STATES_INSERT = insert(StateRow.__table__)
+READINGS_INSERT = insert(ReadingRow.__table__)
 DAY = 86400.0
 
 
@@ -100,11 +103,11 @@ class Recorder:
                 states, self._states = self._states[: self.max_batch], self._states[self.max_batch :]
                 readings, self._readings = self._readings[: self.max_batch], self._readings[self.max_batch :]
                 try:
-                    async with self.db.session() as session:
+                    async with self.db.engine.begin() as conn:
                         if states:
-                            await session.execute(insert(StateRow), states)
+                            await conn.execute(STATES_INSERT, states)
                         if readings:
-                            await session.execute(insert(ReadingRow), readings)
+                            await conn.execute(READINGS_INSERT, readings)
                 except Exception:
                     self._states[:0] = states
                     self._readings[:0] = readings
