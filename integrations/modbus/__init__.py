@@ -1,0 +1,38 @@
+"""Modbus buses and gateways: serial RTU, RTU over TCP (serial servers) and Modbus TCP."""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import voluptuous as vol
+
+from .api import BatchRunView, BatchView, CommandView
+from .const import DATA_HUB, DOMAIN
+from .hub import ModbusHub
+from .schema import SECTION_SCHEMA
+
+if TYPE_CHECKING:
+    from scada_core.core import Core
+
+_LOGGER = logging.getLogger(__name__)
+
+CONFIG_SCHEMA = vol.Schema({DOMAIN: SECTION_SCHEMA}, extra=vol.ALLOW_EXTRA)
+
+
+async def async_setup(core: Core, config: list[dict[str, Any]]) -> bool:
+    """Create every gateway and bus, start connecting, and offer the command API."""
+    hub = ModbusHub(core, config)
+    core.data[DATA_HUB] = hub
+    await hub.async_setup()
+    if core.http is not None:
+        for view in (CommandView, BatchView, BatchRunView):
+            core.http.register_view(view(core, hub))
+    return True
+
+
+def get_hub(core: Core) -> ModbusHub:
+    """Return the hub other integrations put their meters on."""
+    hub = core.data.get(DATA_HUB)
+    if hub is None:
+        raise RuntimeError("the modbus integration is not set up")
+    return hub

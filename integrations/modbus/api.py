@@ -1,0 +1,137 @@
+"""REST routes of the field layer: command records and batches."""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import voluptuous as vol
+from aiohttp import web
+
+from scada_core.const import ATTR_ENTITY_ID
+from scada_core.core import humanize_invalid
+from scada_core.exceptions import ServiceNotFound, ServiceValidationError
+from scada_core.http import View, error_response, json_response, read_json
+
+from .commands import BatchItem, current_batch
+
+if TYPE_CHECKING:
+    from scada_core.core import Core
+
+    from .hub import ModbusHub
+
+_LOGGER = logging.getLogger(__name__)
+
+BATCH_SCHEMA = vol.Schema(
+    {
+        vol.Required("service"): vol.Match(r"^[a-z0-9_]+\.[a-z0-9_]+$"),
+        vol.Required(ATTR_ENTITY_ID): vol.All([str], vol.Length(min=1)),
+        vol.Optional("data", default={}): dict,
+    }
+)
+
+
+class CommandView(View):
+    """One command record."""
+
+    url = "/api/field/commands/{command_id}"
+    name = "api:field:command"
+    tag = "field"
+    openapi = {"get": {"responses": {"200": {"description": "the command"}, "404": {"description": "no such command"}}}}
+
+    def __init__(self, core: Core, hub: ModbusHub) -> None:
+        super().__init__(core)
+        self.hub = hub
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return a command: state (queued/sent/retrying/confirmed/failed/expired), attempts, result, error."""
+        record = await self.hub.commands.async_get(request.match_info["command_id"])
+        if record is None:
+            return error_response("command not found", 404)
+        return json_response(record)
+
+
+class BatchView(View):
+    """One batch's progress."""
+
+    url = "/api/field/batches/{batch_id}"
+    name = "api:field:batch"
+    tag = "field"
+    openapi = {"get": {"responses": {"200": {"description": "total/pending/done/failed"}, "404": {"description": "no such batch"}}}}
+
+    def __init__(self, core: Core, hub: ModbusHub) -> None:
+        super().__init__(core)
+        self.hub = hub
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return a batch: total, pending, done, failed and each command."""
+        batch = await self.hub.commands.async_batch(request.match_info["batch_id"])
+        if batch is None:
+            return error_response("batch not found", 404)
+        return json_response(batch)
+
+
+class BatchRunView(View):
+    """Start one service on many meters."""
+
+    url = "/api/field/batch"
+    name = "api:field:batch_run"
+    tag = "field"
+    openapi = {
+        "post": {
+            "requestBody": {
+                "description": '{"service": "acrel_dtsy1352.trip", "entity_id": [...], "data": {...}}',
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+            "responses": {"200": {"description": "batch_id and total"}, "400": {"description": "invalid request"}},
+        }
+    }
+
+    def __init__(self, core: Core, hub: ModbusHub) -> None:
+        super().__init__(core)
+        self.hub = hub
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Validate, persist the batch, start every meter's command and return at once."""
+        try:
+            body = BATCH_SCHEMA(await read_json(request))
+        except vol.Invalid as err:
+            raise ServiceValidationError(f"invalid batch: {humanize_invalid(err)}") from None
+        batch_id = await async_run_batch(self.core, self.hub, body["service"], body[ATTR_ENTITY_ID], body["data"])
+        return json_response({"batch_id": batch_id, "total": len(body[ATTR_ENTITY_ID])})
+
+
+async def async_run_batch(
+    core: Core, hub: ModbusHub, service: str, entity_ids: list[str], data: dict[str, Any]
+) -> str:
+    """Check the service data once, then run the service on each meter as its own task."""
+    domain, name = service.split(".", 1)
+    registered = core.services.async_services().get(domain, {}).get(name)
+    if registered is None:
+        raise ServiceNotFound(domain, name)
+    if registered.schema is not None:
+        try:
+            registered.schema({ATTR_ENTITY_ID: entity_ids, **data})
+        except vol.Invalid as err:
+            raise ServiceValidationError(f"invalid data for {service}: {humanize_invalid(err)}") from None
+    missing = [e for e in entity_ids if e not in hub.devices]
+    if missing:
+        raise ServiceValidationError(f"not field meters: {', '.join(missing)}")
+    batch_id = await hub.commands.async_create_batch(service, len(entity_ids))
+    for entity_id in entity_ids:
+        item = BatchItem(batch_id)
+        token = current_batch.set(item)
+        try:
+            core.async_create_task(_run_item(core, hub, item, domain, name, entity_id, data), f"batch {batch_id}")
+        finally:
+            current_batch.reset(token)
+    return batch_id
+
+
+async def _run_item(
+    core: Core, hub: ModbusHub, item: BatchItem, domain: str, name: str, entity_id: str, data: dict[str, Any]
+) -> None:
+    try:
+        await core.services.async_call(domain, name, {ATTR_ENTITY_ID: entity_id, **data})
+    except Exception as err:  # noqa: BLE001 - the outcome is in the batch's records
+        if not item.created:
+            await hub.commands.async_record_failure(item.batch_id, entity_id, name, str(err))

@@ -1,0 +1,37 @@
+"""Errors of the field layer: what went wrong on the wire, and why a command failed."""
+from __future__ import annotations
+
+from scada_core.exceptions import OpenPrepayError
+
+
+class FieldError(Exception):
+    """A request on a bus did not give a usable answer (transient; may be retried)."""
+
+
+class BusOfflineError(FieldError):
+    """The bus connection (serial port, serial server, gateway) is down."""
+
+
+class RequestTimeoutError(FieldError):
+    """The meter did not answer within the timeout."""
+
+
+class CrcError(FieldError):
+    """Bytes came back but never formed a valid frame (CRC or framing error)."""
+
+
+class ExceptionCodeError(FieldError):
+    """The meter answered with a Modbus exception code."""
+
+    def __init__(self, function_code: int, exception_code: int) -> None:
+        super().__init__(f"function 0x{function_code:02X} answered with exception code {exception_code}")
+        self.function_code = function_code
+        self.exception_code = exception_code
+
+
+class MeterCommandError(OpenPrepayError):
+    """A command on a meter failed for good; the message tells why."""
+
+
+class CommandRejectedError(MeterCommandError):
+    """The meter or the read-back refused the command (retrying cannot help)."""

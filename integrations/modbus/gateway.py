@@ -1,0 +1,57 @@
+"""A gateway: a serial port, a serial server (串口服务器) or a communication manager (通讯管理机)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from scada_core.entity import Entity
+
+from .bus import Bus
+from .const import CONF_BUSES, CONF_HOST, CONF_NAME, CONF_PORT, CONF_TYPE, DOMAIN
+
+if TYPE_CHECKING:
+    from .hub import ModbusHub
+
+
+class Gateway(Entity):
+    """Group the buses reached through one device; online while any of its lines is up."""
+
+    def __init__(self, hub: ModbusHub, conf: dict[str, Any]) -> None:
+        super().__init__()
+        self.name: str = conf[CONF_NAME]
+        self.entity_id = f"{DOMAIN}.gateway_{self.name}"
+        self._attr_name = self.name
+        self.kind: str = conf[CONF_TYPE]
+        self.address = conf.get(CONF_HOST) or conf[CONF_PORT]
+        self.buses = [Bus(hub, self, bus_conf, {**conf, CONF_PORT: bus_conf[CONF_PORT]}) for bus_conf in conf[CONF_BUSES]]
+
+    @property
+    def online(self) -> bool:
+        """Tell whether any line of this gateway is connected."""
+        return any(bus.link.connected for bus in self.buses)
+
+    @property
+    def state(self) -> str:
+        """Return 'online' or 'offline'."""
+        return "online" if self.online else "offline"
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Return the summed counters of its buses."""
+        totals: dict[str, int] = {}
+        for bus in self.buses:
+            for key, value in bus.link.stats.as_dict().items():
+                if isinstance(value, int):
+                    totals[key] = totals.get(key, 0) + value
+        sweeps = [b.last_sweep for b in self.buses if b.last_sweep is not None]
+        durations = [b.sweep_duration for b in self.buses if b.sweep_duration is not None]
+        return {
+            "online": self.online,
+            "type": self.kind,
+            "address": self.address,
+            "buses": [b.name for b in self.buses],
+            "meters": sum(len(b.devices) for b in self.buses),
+            "meters_online": sum(1 for b in self.buses for d in b.devices if d.online),
+            "last_sweep": max(sweeps) if sweeps else None,
+            "sweep_duration": max(durations) if durations else None,
+            **totals,
+        }

@@ -1,0 +1,65 @@
+"""The hub: every gateway and bus of the site, the command manager, and their tasks."""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from scada_core.const import EVENT_CORE_STARTED
+
+from .commands import CommandManager
+from .gateway import Gateway
+
+if TYPE_CHECKING:
+    from scada_core.core import Core, Event
+
+    from .bus import Bus
+    from .device import BusDevice
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class ModbusHub:
+    """Own gateways, buses and commands; other integrations put their meters on its buses."""
+
+    def __init__(self, core: Core, gateways: list[dict[str, Any]]) -> None:
+        self.core = core
+        self.gateways = [Gateway(self, conf) for conf in gateways]
+        self.buses: dict[str, Bus] = {bus.name: bus for gw in self.gateways for bus in gw.buses}
+        self.devices: dict[str, BusDevice] = {}
+        self.commands = CommandManager(core)
+        self._started = False
+
+    async def async_setup(self) -> None:
+        """Add gateway and bus entities, connect every line, sweep once the core has started."""
+        await self.core.async_add_entities([*self.gateways, *self.buses.values()])
+        for bus in self.buses.values():
+            self.core.async_create_task(bus.link.run(), f"modbus link {bus.name}")
+        self.core.bus.async_listen_once(EVENT_CORE_STARTED, self._on_started)
+        self.core.async_on_stop(self.async_stop)
+
+    def bus(self, name: str) -> Bus | None:
+        """Return the bus called ``name``."""
+        return self.buses.get(name)
+
+    async def async_add_devices(self, devices: list[BusDevice]) -> None:
+        """Put meters on their buses and add their entities."""
+        for device in devices:
+            device.bus.add_device(device)
+        await self.core.async_add_entities(list(devices))
+        self.devices.update({d.entity_id: d for d in devices})
+
+    async def _on_started(self, _event: Event) -> None:
+        if self._started:
+            return
+        self._started = True
+        resumed = await self.commands.async_resume(self.devices)
+        if resumed:
+            _LOGGER.info("Resumed %d open field commands", resumed)
+        for bus in self.buses.values():
+            self.core.async_create_task(bus.run(), f"modbus sweep {bus.name}")
+        self.core.async_create_task(self.commands.async_run_expiry(), "modbus command expiry")
+
+    def async_stop(self) -> None:
+        """Close every line."""
+        for bus in self.buses.values():
+            bus.link.close()

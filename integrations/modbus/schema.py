@@ -1,0 +1,150 @@
+"""YAML schema of ``modbus:``: gateways (serial ports, serial servers, Modbus TCP gateways) and their buses."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import voluptuous as vol
+
+from .const import (
+    CONF_BAUDRATE,
+    CONF_BUSES,
+    CONF_BYTESIZE,
+    CONF_COMMAND_ATTEMPTS,
+    CONF_COMMAND_TIMEOUT,
+    CONF_ENERGY_INTERVAL,
+    CONF_HOST,
+    CONF_MESSAGE_WAIT_MS,
+    CONF_NAME,
+    CONF_OFFLINE_AFTER,
+    CONF_OFFLINE_RETRY_SWEEPS,
+    CONF_PARITY,
+    CONF_PORT,
+    CONF_RECONNECT_MAX,
+    CONF_RETRIES,
+    CONF_STATUS_INTERVAL,
+    CONF_STOPBITS,
+    CONF_TIMEOUT,
+    CONF_TYPE,
+    DEFAULT_BAUDRATE,
+    DEFAULT_COMMAND_ATTEMPTS,
+    DEFAULT_COMMAND_TIMEOUT,
+    DEFAULT_ENERGY_INTERVAL,
+    DEFAULT_OFFLINE_AFTER,
+    DEFAULT_OFFLINE_RETRY_SWEEPS,
+    DEFAULT_RECONNECT_MAX,
+    DEFAULT_RETRIES,
+    DEFAULT_STATUS_INTERVAL,
+    DEFAULT_TCP_PORT,
+    DEFAULT_TIMEOUT,
+    TYPE_RTU_OVER_TCP,
+    TYPE_SERIAL,
+    TYPE_TCP,
+)
+
+SLUG = re.compile(r"^[a-z0-9_]+$")
+
+
+def slug(value: Any) -> str:
+    """Return ``value`` as an entity-id-safe name (lowercase a-z0-9_)."""
+    text = re.sub(r"[^a-z0-9_]+", "_", str(value).strip().lower()).strip("_")
+    if not text:
+        raise vol.Invalid(f"{value!r} gives an empty name; use letters, digits or _")
+    return text
+
+
+INTERVAL = vol.All(vol.Coerce(float), vol.Range(min=0.05, max=7 * 86400))
+TCP_PORT = vol.All(int, vol.Range(min=1, max=65535))
+
+SCAN_FIELDS = {
+    vol.Optional(CONF_STATUS_INTERVAL): INTERVAL,
+    vol.Optional(CONF_ENERGY_INTERVAL): INTERVAL,
+}
+
+BUS_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_NAME): slug,
+        vol.Optional(CONF_PORT): TCP_PORT,
+        vol.Optional(CONF_OFFLINE_AFTER): vol.All(int, vol.Range(min=1, max=100)),
+        vol.Optional(CONF_OFFLINE_RETRY_SWEEPS): vol.All(int, vol.Range(min=1, max=1000)),
+        **SCAN_FIELDS,
+    }
+)
+
+GATEWAY_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_NAME): slug,
+        vol.Required(CONF_TYPE): vol.In([TYPE_SERIAL, TYPE_RTU_OVER_TCP, TYPE_TCP]),
+        vol.Optional(CONF_HOST): str,
+        vol.Optional(CONF_PORT): vol.Any(TCP_PORT, str),
+        vol.Optional(CONF_BAUDRATE, default=DEFAULT_BAUDRATE): vol.In(
+            [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200]
+        ),
+        vol.Optional(CONF_BYTESIZE, default=8): vol.In([7, 8]),
+        vol.Optional(CONF_PARITY, default="N"): vol.All(vol.Upper, vol.In(["N", "E", "O"])),
+        vol.Optional(CONF_STOPBITS, default=1): vol.In([1, 2]),
+        vol.Optional(CONF_TIMEOUT, default=DEFAULT_TIMEOUT): vol.All(vol.Coerce(float), vol.Range(min=0.01, max=60)),
+        vol.Optional(CONF_RETRIES, default=DEFAULT_RETRIES): vol.All(int, vol.Range(min=0, max=10)),
+        vol.Optional(CONF_MESSAGE_WAIT_MS): vol.All(vol.Coerce(float), vol.Range(min=0, max=5000)),
+        vol.Optional(CONF_RECONNECT_MAX, default=DEFAULT_RECONNECT_MAX): vol.All(
+            vol.Coerce(float), vol.Range(min=0.1, max=3600)
+        ),
+        vol.Optional(CONF_STATUS_INTERVAL, default=DEFAULT_STATUS_INTERVAL): INTERVAL,
+        vol.Optional(CONF_ENERGY_INTERVAL, default=DEFAULT_ENERGY_INTERVAL): INTERVAL,
+        vol.Optional(CONF_OFFLINE_AFTER, default=DEFAULT_OFFLINE_AFTER): vol.All(int, vol.Range(min=1, max=100)),
+        vol.Optional(CONF_OFFLINE_RETRY_SWEEPS, default=DEFAULT_OFFLINE_RETRY_SWEEPS): vol.All(
+            int, vol.Range(min=1, max=1000)
+        ),
+        vol.Optional(CONF_COMMAND_TIMEOUT, default=DEFAULT_COMMAND_TIMEOUT): vol.All(
+            vol.Coerce(float), vol.Range(min=0.1, max=7 * 86400)
+        ),
+        vol.Optional(CONF_COMMAND_ATTEMPTS, default=DEFAULT_COMMAND_ATTEMPTS): vol.All(int, vol.Range(min=1, max=20)),
+        vol.Optional(CONF_BUSES): vol.All([BUS_SCHEMA], vol.Length(min=1)),
+    }
+)
+
+
+def _check_gateway(conf: dict[str, Any]) -> dict[str, Any]:
+    """Check the fields a gateway type needs and fill in its one default bus."""
+    kind = conf[CONF_TYPE]
+    if kind == TYPE_SERIAL:
+        if not isinstance(conf.get(CONF_PORT), str):
+            raise vol.Invalid("a serial gateway needs port: the serial device, e.g. /dev/ttyUSB0", path=[CONF_PORT])
+        if len(conf.get(CONF_BUSES) or [None]) != 1:
+            raise vol.Invalid("a serial port carries exactly one bus", path=[CONF_BUSES])
+    else:
+        if CONF_HOST not in conf:
+            raise vol.Invalid(f"a {kind} gateway needs host:", path=[CONF_HOST])
+        conf.setdefault(CONF_PORT, DEFAULT_TCP_PORT)
+        if not isinstance(conf[CONF_PORT], int):
+            raise vol.Invalid(f"port of a {kind} gateway is a TCP port number", path=[CONF_PORT])
+    if not conf.get(CONF_BUSES):
+        conf[CONF_BUSES] = [{CONF_NAME: conf[CONF_NAME]}]
+    for bus in conf[CONF_BUSES]:
+        for key in (CONF_STATUS_INTERVAL, CONF_ENERGY_INTERVAL, CONF_OFFLINE_AFTER, CONF_OFFLINE_RETRY_SWEEPS):
+            bus.setdefault(key, conf[key])
+        bus.setdefault(CONF_PORT, conf[CONF_PORT])
+    return conf
+
+
+def _unique_names(gateways: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen_gw: set[str] = set()
+    seen_bus: set[str] = set()
+    for index, gateway in enumerate(gateways):
+        if gateway[CONF_NAME] in seen_gw:
+            raise vol.Invalid(f"gateway name {gateway[CONF_NAME]!r} is used twice", path=[index, CONF_NAME])
+        seen_gw.add(gateway[CONF_NAME])
+        for bus_index, bus in enumerate(gateway[CONF_BUSES]):
+            if bus[CONF_NAME] in seen_bus:
+                raise vol.Invalid(
+                    f"bus name {bus[CONF_NAME]!r} is used twice", path=[index, CONF_BUSES, bus_index, CONF_NAME]
+                )
+            seen_bus.add(bus[CONF_NAME])
+    return gateways
+
+
+SECTION_SCHEMA = vol.All(
+    lambda value: [] if value is None else value,
+    [vol.All(GATEWAY_SCHEMA, _check_gateway)],
+    _unique_names,
+)
