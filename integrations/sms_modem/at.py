@@ -1,0 +1,220 @@
+"""The AT dialogue on one serial line: one reader task routes unsolicited lines apart from command replies."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import serial_asyncio
+
+from .const import CME_ERROR, CMS_ERROR, CTRL_Z, ESC, FINAL_ERROR, FINAL_OK, PROMPT_TIMEOUT, URC_PREFIXES
+from .errors import AtCommandError, CmsError, ModemError, ModemNotReady, ModemTimeout
+from .pdu import SubmitPdu
+
+_LOGGER = logging.getLogger(__name__)
+
+# URCs whose second line is a PDU.
+_TWO_LINE_URCS = ("+CDS:", "+CMT:")
+
+UrcHandler = Callable[[str, str | None], None]
+
+
+@dataclass
+class _Pending:
+    """The command waiting for its final result code."""
+
+    command: str
+    prefix: str | None
+    lines: list[str] = field(default_factory=list)
+    done: asyncio.Future[str] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    prompt: asyncio.Future[None] | None = None
+
+
+def _reply_prefix(command: str) -> str | None:
+    """Return the prefix of the information lines ``command`` answers with (AT+CSQ -> +CSQ:)."""
+    if not command.upper().startswith("AT+"):
+        return None
+    name = command[2:]
+    for stop in "?=":
+        name = name.split(stop, 1)[0]
+    return f"{name.upper()}:"
+
+
+class AtChannel:
+    """One serial line to the modem; one command at a time; URCs go to ``on_urc``."""
+
+    def __init__(
+        self, port: str, baudrate: int, on_urc: UrcHandler, on_close: Callable[[], None] | None = None
+    ) -> None:
+        self.port = port
+        self.baudrate = baudrate
+        self._on_urc = on_urc
+        self._on_close = on_close
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._reader_task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self._pending: _Pending | None = None
+        self._pdu_urc: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Tell whether the serial port is open and read."""
+        return self._reader_task is not None and not self._reader_task.done()
+
+    async def async_open(self) -> None:
+        """Open the port, drop stale input and start the reader task."""
+        try:
+            self._reader, self._writer = await serial_asyncio.open_serial_connection(
+                url=self.port, baudrate=self.baudrate
+            )
+        except (OSError, ValueError) as err:
+            raise ModemNotReady(f"cannot open {self.port}: {err}") from err
+        serial_port = self._writer.transport.serial  # type: ignore[attr-defined]
+        serial_port.reset_input_buffer()
+        self._reader_task = asyncio.get_running_loop().create_task(self._read_loop(), name=f"at reader {self.port}")
+
+    async def async_close(self) -> None:
+        """Stop the reader and close the port."""
+        task, self._reader_task = self._reader_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._fail_pending(ModemNotReady(f"{self.port} closed"))
+
+    async def _read_loop(self) -> None:
+        """Split the byte stream into lines (and the '> ' prompt) and route them."""
+        assert self._reader is not None
+        buffer = b""
+        try:
+            while chunk := await self._reader.read(1024):
+                buffer += chunk
+                buffer = self._consume(buffer)
+        except (OSError, asyncio.IncompleteReadError) as err:
+            _LOGGER.warning("Modem port %s failed: %s", self.port, err)
+        _LOGGER.warning("Modem port %s closed", self.port)
+        self._fail_pending(ModemNotReady(f"{self.port} closed"))
+        if self._on_close is not None:
+            self._on_close()
+
+    def _consume(self, buffer: bytes) -> bytes:
+        """Handle every complete line in ``buffer``; return what is left."""
+        while True:
+            pending = self._pending
+            stripped = buffer.lstrip(b"\r\n")
+            if pending is not None and pending.prompt is not None and stripped.startswith(b">"):
+                buffer = stripped[1:].lstrip(b" ")
+                if not pending.prompt.done():
+                    pending.prompt.set_result(None)
+                continue
+            ends = [i for i in (buffer.find(b"\r"), buffer.find(b"\n")) if i >= 0]
+            if not ends:
+                return buffer
+            cut = min(ends)
+            line, buffer = buffer[:cut].decode("ascii", "replace").strip(), buffer[cut + 1 :]
+            if line:
+                self._route(line)
+
+    def _route(self, line: str) -> None:
+        """Send ``line`` to the waiting command or to the URC handler."""
+        if self._pdu_urc is not None:
+            head, self._pdu_urc = self._pdu_urc, None
+            self._on_urc(head, line)
+            return
+        if line.startswith(_TWO_LINE_URCS):
+            self._pdu_urc = line
+            return
+        pending = self._pending
+        if pending is not None and line == pending.command:
+            return  # echo (before ATE0)
+        if line in (FINAL_OK, FINAL_ERROR) or line.startswith((CMS_ERROR, CME_ERROR)):
+            if pending is not None and not pending.done.done():
+                pending.done.set_result(line)
+            else:
+                _LOGGER.debug("Result %r with no command waiting", line)
+            return
+        if pending is not None and pending.prefix and line.startswith(pending.prefix):
+            pending.lines.append(line)
+            return
+        if line.startswith(URC_PREFIXES):
+            self._on_urc(line, None)
+            return
+        if pending is not None:
+            pending.lines.append(line)
+        else:
+            _LOGGER.debug("Unsolicited line ignored: %r", line)
+
+    def _fail_pending(self, err: ModemError) -> None:
+        pending = self._pending
+        if pending is None:
+            return
+        for future in (pending.done, pending.prompt):
+            if future is not None and not future.done():
+                future.set_exception(err)
+                future.exception()  # mark retrieved: the waiter may already have given up
+
+    async def _write(self, data: str) -> None:
+        if self._writer is None or not self.is_open:
+            raise ModemNotReady(f"{self.port} is not open")
+        self._writer.write(data.encode("ascii"))
+        await self._writer.drain()
+
+    @staticmethod
+    def _result(pending: _Pending, final: str) -> list[str]:
+        """Return the information lines, or raise the error the final result code names."""
+        if final == FINAL_OK:
+            return pending.lines
+        if final.startswith(CMS_ERROR):
+            code = final[len(CMS_ERROR) :].strip()
+            raise CmsError(int(code) if code.isdigit() else 500)
+        raise AtCommandError(pending.command, final)
+
+    async def command(self, command: str, timeout: float) -> list[str]:
+        """Send ``command`` and return its information lines; raise on ERROR or timeout."""
+        async with self._lock:
+            pending = self._pending = _Pending(command, _reply_prefix(command))
+            try:
+                await self._write(command + "\r")
+                try:
+                    final = await asyncio.wait_for(asyncio.shield(pending.done), timeout)
+                except TimeoutError:
+                    raise ModemTimeout(f"{command}: no answer within {timeout:g} s") from None
+                return self._result(pending, final)
+            finally:
+                self._pending = None
+
+    async def send_pdu(self, pdu: SubmitPdu, timeout: float) -> int:
+        """Send one SMS-SUBMIT with AT+CMGS; return the message reference the modem assigns."""
+        command = f"AT+CMGS={pdu.tpdu_length}"
+        async with self._lock:
+            pending = self._pending = _Pending(command, _reply_prefix(command))
+            pending.prompt = asyncio.get_running_loop().create_future()
+            try:
+                await self._write(command + "\r")
+                await asyncio.wait(
+                    [pending.prompt, pending.done], timeout=PROMPT_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+                )
+                if pending.done.done():
+                    self._result(pending, pending.done.result())
+                if not pending.prompt.done():
+                    await self._write(ESC)
+                    raise ModemTimeout(f"{command}: no '>' prompt within {PROMPT_TIMEOUT:g} s")
+                pending.prompt.result()
+                await self._write(pdu.hex + CTRL_Z)
+                try:
+                    final = await asyncio.wait_for(asyncio.shield(pending.done), timeout)
+                except TimeoutError:
+                    raise ModemTimeout(f"{command}: no +CMGS within {timeout:g} s") from None
+                lines = self._result(pending, final)
+            finally:
+                self._pending = None
+        for line in lines:
+            if line.startswith("+CMGS:"):
+                return int(line.split(":", 1)[1].split(",")[0])
+        raise AtCommandError(command, "OK without +CMGS")
