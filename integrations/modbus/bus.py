@@ -38,9 +38,8 @@ class Bus(Entity):
         super().__init__()
         self.hub = hub
         self.gateway = gateway
-        self.name: str = conf[CONF_NAME]
+        self._attr_name = conf[CONF_NAME]
         self.entity_id = f"{DOMAIN}.bus_{self.name}"
-        self._attr_name = self.name
         self.status_interval: float = conf[CONF_STATUS_INTERVAL]
         self.energy_interval: float = conf[CONF_ENERGY_INTERVAL]
         self.offline_after: int = conf[CONF_OFFLINE_AFTER]
@@ -54,6 +53,11 @@ class Bus(Entity):
         self.sweeps = 0
         self.last_sweep: float | None = None
         self.sweep_duration: float | None = None
+
+    @property
+    def name(self) -> str:
+        """Return the configured name."""
+        return str(self._attr_name)
 
     @property
     def state(self) -> str:
@@ -107,6 +111,7 @@ class Bus(Entity):
                 self.sweep_duration = round(time.monotonic() - started, 4)
                 self.last_sweep = self.core.clock.timestamp() if self.core else None
                 self.async_write_state()
+                self.gateway.async_write_state()
             await self._idle()
 
     async def _sweep(self, started: float) -> int:
@@ -119,6 +124,7 @@ class Bus(Entity):
                 continue
             device.next_status = started + device.status_interval
             if device.in_slow_lane(self.offline_retry_sweeps):
+                device.next_energy = max(device.next_energy, device.next_status)
                 continue
             energy = device.next_energy <= started
             if energy:
@@ -130,7 +136,7 @@ class Bus(Entity):
                 break
             except FieldError as err:
                 if energy:
-                    device.next_energy = started
+                    device.next_energy = device.next_status
                 device.record_failure(err, self.offline_after)
         await self._run_commands()
         return polled

@@ -165,7 +165,7 @@ class ModbusLink:
                 self.client.close()
 
     def _mark(self, up: bool) -> None:
-        if up == self._up:
+        if up == self._up or self._closing:
             return
         self._up = up
         if up:

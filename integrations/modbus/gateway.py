@@ -17,9 +17,8 @@ class Gateway(Entity):
 
     def __init__(self, hub: ModbusHub, conf: dict[str, Any]) -> None:
         super().__init__()
-        self.name: str = conf[CONF_NAME]
+        self._attr_name = conf[CONF_NAME]
         self.entity_id = f"{DOMAIN}.gateway_{self.name}"
-        self._attr_name = self.name
         self.kind: str = conf[CONF_TYPE]
         self.address = conf.get(CONF_HOST) or conf[CONF_PORT]
         self.buses = [Bus(hub, self, bus_conf, {**conf, CONF_PORT: bus_conf[CONF_PORT]}) for bus_conf in conf[CONF_BUSES]]
@@ -28,6 +27,11 @@ class Gateway(Entity):
     def online(self) -> bool:
         """Tell whether any line of this gateway is connected."""
         return any(bus.link.connected for bus in self.buses)
+
+    @property
+    def name(self) -> str:
+        """Return the configured name."""
+        return str(self._attr_name)
 
     @property
     def state(self) -> str:

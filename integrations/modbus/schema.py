@@ -148,3 +148,46 @@ SECTION_SCHEMA = vol.All(
     [vol.All(GATEWAY_SCHEMA, _check_gateway)],
     _unique_names,
 )
+
+
+def meter_groups_schema(
+    meter_fields: dict[Any, Any], group_fields: dict[Any, Any] | None = None, meter_check: Any = None
+) -> Any:
+    """Return the schema of a meter integration's section: a list of {bus, meters: [...]} groups."""
+    meter = vol.Schema(
+        {
+            vol.Required(CONF_NAME): slug,
+            vol.Required("address"): vol.All(int, vol.Range(min=1, max=247)),
+            **SCAN_FIELDS,
+            **meter_fields,
+        }
+    )
+    group = vol.Schema(
+        {
+            vol.Required("bus"): slug,
+            **SCAN_FIELDS,
+            **(group_fields or {}),
+            vol.Required("meters"): vol.All([vol.All(meter, meter_check or (lambda m: m))], vol.Length(min=1)),
+        }
+    )
+    return vol.All(lambda value: [] if value is None else value, [group], _unique_meters)
+
+
+def _unique_meters(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    names: set[str] = set()
+    addresses: set[tuple[str, int]] = set()
+    for index, group in enumerate(groups):
+        for meter_index, meter in enumerate(group["meters"]):
+            path = [index, "meters", meter_index]
+            if meter[CONF_NAME] in names:
+                raise vol.Invalid(f"meter name {meter[CONF_NAME]!r} is used twice", path=[*path, CONF_NAME])
+            if (group["bus"], meter["address"]) in addresses:
+                raise vol.Invalid(
+                    f"address {meter['address']} is used twice on bus {group['bus']!r}", path=[*path, "address"]
+                )
+            names.add(meter[CONF_NAME])
+            addresses.add((group["bus"], meter["address"]))
+            for key in (CONF_STATUS_INTERVAL, CONF_ENERGY_INTERVAL):
+                if key in group:
+                    meter.setdefault(key, group[key])
+    return groups

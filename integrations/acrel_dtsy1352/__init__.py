@@ -1,0 +1,77 @@
+"""Acrel DTSY1352 three-phase prepaid meters on the buses of ``modbus:``."""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import voluptuous as vol
+
+from integrations.modbus import get_hub
+from integrations.modbus.schema import meter_groups_schema
+from integrations.modbus_meter.profile import get_profile
+
+from .cipher import CIPHER_ACREL_TEA, CIPHER_NONE, CIPHERS, EncipherHook, make_cipher
+from .const import CONF_CIPHER, CONF_KEY, DOMAIN, PROFILE
+from .entity import Dtsy1352Meter
+from .pdu import AcrelCommandResponse
+from .services import async_register_services
+
+if TYPE_CHECKING:
+    from scada_core.core import Core
+
+    from integrations.modbus.bus import Bus
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _meter(conf: dict[str, Any]) -> dict[str, Any]:
+    """Check that a cipher gets a key it can use (a key alone means the meter's own cipher)."""
+    if CONF_KEY in conf and CONF_CIPHER not in conf:
+        conf[CONF_CIPHER] = CIPHER_ACREL_TEA
+    cipher = conf.setdefault(CONF_CIPHER, CIPHER_NONE)
+    try:
+        make_cipher(cipher, conf.get(CONF_KEY))
+    except ValueError as err:
+        raise vol.Invalid(f"cipher {cipher}: {err}", path=[CONF_KEY]) from None
+    return conf
+
+
+CONFIG_SCHEMA = vol.Schema(
+    {
+        DOMAIN: meter_groups_schema(
+            {vol.Optional(CONF_KEY): vol.Coerce(str), vol.Optional(CONF_CIPHER): vol.In(CIPHERS)},
+            meter_check=_meter,
+        )
+    },
+    extra=vol.ALLOW_EXTRA,
+)
+
+
+async def async_setup(core: Core, config: list[dict[str, Any]]) -> bool:
+    """Create the meters on their buses and register the services."""
+    hub = get_hub(core)
+    profile = get_profile(PROFILE)
+    meters: list[Dtsy1352Meter] = []
+    hooks: dict[str, EncipherHook] = {}
+    for group in config:
+        bus = hub.bus(group["bus"])
+        if bus is None:
+            _LOGGER.error("%s: bus %r is not defined under modbus:", DOMAIN, group["bus"])
+            return False
+        _prepare_bus(bus, hooks)
+        for meter_conf in group["meters"]:
+            if meter_conf[CONF_CIPHER] != CIPHER_NONE:
+                hooks[bus.name].set(meter_conf["address"], make_cipher(meter_conf[CONF_CIPHER], meter_conf.get(CONF_KEY)))
+            meters.append(Dtsy1352Meter(bus, meter_conf, profile))
+    await hub.async_add_devices(meters)
+    async_register_services(core)
+    return True
+
+
+def _prepare_bus(bus: Bus, hooks: dict[str, EncipherHook]) -> None:
+    """Teach the bus Acrel's FC 0x20 reply and give it the frame cipher hook (once per bus)."""
+    if bus.name in hooks:
+        return
+    bus.link.register_pdu(AcrelCommandResponse)
+    hooks[bus.name] = EncipherHook()
+    bus.link.packet_hooks.append(hooks[bus.name])

@@ -1,0 +1,58 @@
+"""Plain Modbus energy meters described by a YAML profile alone (e.g. Acrel ADL400)."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import voluptuous as vol
+
+from integrations.modbus import get_hub
+from integrations.modbus.schema import meter_groups_schema
+
+from .entity import DOMAIN, ProfileMeter
+from .profile import DeviceProfile, load_profile
+
+if TYPE_CHECKING:
+    from scada_core.core import Core
+
+_LOGGER = logging.getLogger(__name__)
+
+CONF_PROFILE = "profile"
+
+CONFIG_SCHEMA = vol.Schema(
+    {DOMAIN: meter_groups_schema({vol.Optional(CONF_PROFILE): str}, {vol.Required(CONF_PROFILE): str})},
+    extra=vol.ALLOW_EXTRA,
+)
+
+SERVICE_TRIP = "trip"
+SERVICE_CLOSE = "close"
+
+
+def _profile(core: Core, ref: str, cache: dict[str, DeviceProfile]) -> DeviceProfile:
+    """Return a shipped profile by name or one from a path relative to the configuration directory."""
+    if ref not in cache:
+        path = Path(ref)
+        if path.suffix in (".yaml", ".yml") and not path.is_absolute():
+            path = core.config.path(ref)
+        cache[ref] = load_profile(path if path.suffix in (".yaml", ".yml") else ref)
+    return cache[ref]
+
+
+async def async_setup(core: Core, config: list[dict[str, Any]]) -> bool:
+    """Create a meter entity per configured meter, on its bus."""
+    hub = get_hub(core)
+    profiles: dict[str, DeviceProfile] = {}
+    meters: list[ProfileMeter] = []
+    for group in config:
+        bus = hub.bus(group["bus"])
+        if bus is None:
+            _LOGGER.error("modbus_meter: bus %r is not defined under modbus:", group["bus"])
+            return False
+        for meter_conf in group["meters"]:
+            profile = _profile(core, meter_conf.get(CONF_PROFILE, group[CONF_PROFILE]), profiles)
+            meters.append(ProfileMeter(bus, meter_conf, profile))
+    await hub.async_add_devices(meters)
+    for service in (SERVICE_TRIP, SERVICE_CLOSE):
+        core.services.async_register_entity_service(DOMAIN, service, {}, f"async_{service}")
+    return True

@@ -1,0 +1,124 @@
+"""A meter described by a register profile alone: read its planned blocks, decode, write state and readings."""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from scada_core.const import EVENT_METER_READING
+
+from integrations.modbus.device import BusDevice
+from integrations.modbus.errors import CommandRejectedError, MeterCommandError
+
+if TYPE_CHECKING:
+    from integrations.modbus.bus import Bus
+
+    from .profile import Block, DeviceProfile
+
+_LOGGER = logging.getLogger(__name__)
+
+DOMAIN = "modbus_meter"
+# Decoded value that carries the meter's own clock (naive local datetime from the profile's clock parts).
+METER_CLOCK = "meter_clock"
+# meter_reading field -> decoded value name.
+READING_KEYS = {
+    "total_wh": "total_wh",
+    "sharp_wh": "sharp_wh",
+    "peak_wh": "peak_wh",
+    "flat_wh": "flat_wh",
+    "valley_wh": "valley_wh",
+    "money_fen": "remaining_fen",
+    "purchase_count": "purchase_count",
+    "power_w": "power_w",
+}
+
+
+class ProfileMeter(BusDevice):
+    """A plain meter: state is total energy in kWh, attributes come from the profile's decoder."""
+
+    domain = DOMAIN
+    billing = "server"
+
+    def __init__(self, bus: Bus, conf: dict[str, Any], profile: DeviceProfile) -> None:
+        super().__init__(bus, conf["name"], conf["address"], conf.get("status_interval"), conf.get("energy_interval"))
+        self.entity_id = f"{self.domain}.{conf['name']}"
+        self._attr_unique_id = f"{bus.name}:{conf['address']}"
+        self.profile = profile
+        self.meter_type = profile.name
+        self.status_blocks = profile.plan("status")
+        # Energy reads add only what the status blocks do not already cover.
+        self.energy_blocks = [b for b in profile.plan("energy") if b not in self.status_blocks]
+
+    @property
+    def state(self) -> str | None:
+        """Return the profile's state value (total kWh for plain meters)."""
+        return self.profile.state_value(self.values)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Return every decoded value plus billing kind."""
+        attributes = {k: v for k, v in self.values.items() if k != METER_CLOCK}
+        attributes["billing"] = self.billing
+        return attributes
+
+    async def async_read_blocks(self, blocks: list[Block], retries: int | None = None) -> dict[str, Any]:
+        """Read ``blocks`` and return the decoded values (no state written)."""
+        values: dict[str, Any] = {}
+        for block in blocks:
+            words = await self.bus.link.read_holding(self.address, block.start, block.count, retries)
+            values.update(self.profile.decode(block.start, words))
+        return values
+
+    async def async_poll(self, energy: bool, retries: int | None = None) -> None:
+        """Read the status scan (and the energy scan when due), write the state, fire a reading."""
+        values = await self.async_read_blocks(self.status_blocks, retries)
+        if energy:
+            values.update(await self.async_read_blocks(self.energy_blocks, retries))
+        self.apply(values, energy)
+
+    def apply(self, values: dict[str, Any], energy: bool = False) -> None:
+        """Take freshly read values: update attributes, write the state, fire meter_reading if ``energy``."""
+        assert self.core is not None
+        now = self.core.clock.timestamp()
+        self.values.update(values)
+        self.record_success(now)
+        self.async_write_state()
+        if energy and self.values.get("total_wh") is not None:
+            self.core.bus.async_fire(EVENT_METER_READING, self.reading(now))
+
+    def reading(self, now: float) -> dict[str, Any]:
+        """Return the meter_reading event data, stamped with the meter's own clock when it has one."""
+        assert self.core is not None
+        clock = self.values.get(METER_CLOCK)
+        ts = clock.replace(tzinfo=self.core.clock.time_zone).timestamp() if clock is not None else now
+        data: dict[str, Any] = {"entity_id": self.entity_id, "ts": ts}
+        for key, source in READING_KEYS.items():
+            data[key] = self.values.get(source)
+        return data
+
+
+    async def async_trip(self) -> dict[str, Any]:
+        """Open the relay (service trip)."""
+        return await self._relay_service("trip")
+
+    async def async_close(self) -> dict[str, Any]:
+        """Close the relay (service close)."""
+        return await self._relay_service("close")
+
+    async def _relay_service(self, kind: str) -> dict[str, Any]:
+        if not self.profile.relay:
+            raise MeterCommandError(f"{self.entity_id}: profile {self.profile.name} has no relay register")
+        return await self.async_submit(kind, {})
+
+    async def async_run_command(self, kind: str, payload: dict[str, Any], verify_first: bool) -> dict[str, Any]:
+        """Write the profile's relay words, read them back, then refresh the status."""
+        relay = self.profile.relay
+        if kind not in ("trip", "close") or not relay:
+            return await super().async_run_command(kind, payload, verify_first)
+        words = list(relay[kind])
+        link = self.bus.link
+        if not verify_first or await link.read_holding(self.address, relay["address"], len(words)) != words:
+            await link.write_registers(self.address, relay["address"], words)
+            if await link.read_holding(self.address, relay["address"], len(words)) != words:
+                raise CommandRejectedError(f"{self.entity_id}: relay register does not hold the written {kind} value")
+        self.apply(await self.async_read_blocks(self.status_blocks))
+        return {"relay": self.values.get("relay"), "prepaid_mode": self.values.get("prepaid_mode")}
