@@ -1,0 +1,56 @@
+"""Friendly credit: every arrears cut-off waits for working hours; meter-side meters are held meanwhile."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import voluptuous as vol
+
+from scada_core.automation.ticker import async_ensure_ticker
+from scada_core.core import VALID_ENTITY_ID, Core, ServiceCall
+from scada_core.policy.enforcer import FriendlyCreditEnforcer
+from scada_core.policy.friendly_credit import FRIENDLY_CREDIT_SCHEMA, FriendlyCreditPolicy
+
+from .const import DOMAIN, SERVICE_CANCEL_TRIP, SERVICE_STATUS, SERVICE_TRIP_FOR_ARREARS
+
+_LOGGER = logging.getLogger(__name__)
+
+CONFIG_SCHEMA = vol.Schema(
+    {DOMAIN: vol.All(lambda value: value or {}, FRIENDLY_CREDIT_SCHEMA)}, extra=vol.ALLOW_EXTRA
+)
+ENTITY_SCHEMA = vol.Schema({vol.Required("entity_id"): vol.Match(VALID_ENTITY_ID)})
+
+
+async def async_setup(core: Core, config: dict[str, Any]) -> bool:
+    """Build the policy and its enforcer; register the services every cut-off goes through."""
+    policy = FriendlyCreditPolicy(config, core.config.time_zone)
+    enforcer = FriendlyCreditEnforcer(core, policy)
+    await enforcer.async_start()
+    core.data[DOMAIN] = enforcer
+    async_ensure_ticker(core)
+
+    async def trip_for_arrears(call: ServiceCall) -> dict[str, Any]:
+        return await enforcer.async_trip_for_arrears(call.data["entity_id"])
+
+    async def cancel_trip(call: ServiceCall) -> dict[str, Any]:
+        return {"entity_id": call.data["entity_id"], "cancelled": await enforcer.async_cancel(call.data["entity_id"])}
+
+    def status(call: ServiceCall) -> dict[str, Any]:
+        return enforcer.status(call.data["entity_id"])
+
+    core.services.async_register(
+        DOMAIN, SERVICE_TRIP_FOR_ARREARS, trip_for_arrears, ENTITY_SCHEMA,
+        "Trip a meter for arrears now, or as soon as the friendly-credit windows allow",
+    )
+    core.services.async_register(
+        DOMAIN, SERVICE_CANCEL_TRIP, cancel_trip, ENTITY_SCHEMA, "Drop a deferred arrears trip (the tenant paid)"
+    )
+    core.services.async_register(
+        DOMAIN, SERVICE_STATUS, status, ENTITY_SCHEMA, "Tell whether a meter may be cut now and when it next may"
+    )
+    _LOGGER.info(
+        "Friendly credit: %d holidays, %d opted-out meters",
+        len(policy.calendar.holidays),
+        len(config["opt_out"]),
+    )
+    return True

@@ -1,0 +1,1 @@
+"""Home Assistant style automations: triggers, conditions, scripts, traces and alarms."""
