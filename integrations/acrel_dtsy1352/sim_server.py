@@ -1,0 +1,344 @@
+"""One simulated serial server / gateway: a pymodbus server whose units are SimMeters behind one RS485 bus.
+
+The stock pymodbus request handler answers from a datastore; ours answers from the meters (through the
+device profile), serialises requests like a real bus, adds wire timing and injects faults.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pymodbus.exceptions import ModbusIOException
+from pymodbus.framer import FramerRTU, FramerType
+from pymodbus.pdu import ExceptionResponse, ModbusPDU
+from pymodbus.pdu.register_message import (
+    ReadHoldingRegistersRequest,
+    ReadHoldingRegistersResponse,
+    WriteMultipleRegistersRequest,
+    WriteMultipleRegistersResponse,
+    WriteSingleRegisterRequest,
+    WriteSingleRegisterResponse,
+)
+from pymodbus.server import ModbusSerialServer, ModbusTcpServer
+from pymodbus.server.requesthandler import ServerRequestHandler
+from pymodbus.simulator import SimData, SimDevice
+
+from integrations.modbus_meter.profile import MAX_READ_REGISTERS, Block, DeviceProfile
+
+from .cipher import fc20_frame_length
+from .pdu import AcrelCommandRequest, AcrelCommandResponse, PrepaidSettings, decode_purchase
+from .proposed import (
+    ACREL_FUNCTION_CODE,
+    CMD_PREPAID_SETTINGS,
+    CMD_PURCHASE,
+    EXC_ILLEGAL_ADDRESS,
+    EXC_ILLEGAL_FUNCTION,
+    EXC_ILLEGAL_VALUE,
+    RESULT_BAD_KEY,
+    RESULT_OK,
+)
+from .sim_meter import SimMeter
+
+_LOGGER = logging.getLogger(__name__)
+
+MODE_TCP = "tcp"
+MODE_RTU_OVER_TCP = "rtu_over_tcp"
+MODE_SERIAL = "serial"
+MODES = (MODE_TCP, MODE_RTU_OVER_TCP, MODE_SERIAL)
+EXC_GATEWAY_NO_RESPONSE = 0x0B
+
+
+@dataclass
+class Fault:
+    """Faults of one unit: no answer, a broken CRC, an exception code instead of data, extra delay."""
+
+    silent: bool = False
+    crc: bool = False
+    exception: int | None = None
+    delay: float = 0.0
+
+
+@dataclass
+class LineTiming:
+    """RS485 wire timing: baud, character format and slave turnaround."""
+
+    baudrate: int = 9600
+    parity: str = "N"
+    stopbits: int = 1
+    turnaround_s: float = 0.020
+
+    @property
+    def char_s(self) -> float:
+        """Seconds per character (start + 8 data + parity + stop bits)."""
+        return (1 + 8 + (0 if self.parity == "N" else 1) + self.stopbits) / self.baudrate
+
+    @property
+    def t35_s(self) -> float:
+        """Inter-frame silence (fixed 1.75 ms above 19200 baud)."""
+        return 0.00175 if self.baudrate > 19200 else 3.5 * self.char_s
+
+    def transaction_s(self, request_bytes: int, reply_bytes: int) -> float:
+        """Wire time of one transaction: bytes on the line, two silences and the turnaround."""
+        return (request_bytes + reply_bytes) * self.char_s + 2 * self.t35_s + self.turnaround_s
+
+
+def rtu_size(pdu: ModbusPDU) -> int:
+    """Return the bytes ``pdu`` takes on an RTU line (address + function code + body + CRC)."""
+    return 4 + len(pdu.encode())
+
+
+def _merge(spans: list[Block]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for block in spans:
+        if merged and block.start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], block.end))
+        else:
+            merged.append((block.start, block.end))
+    return merged
+
+
+class SimServer:
+    """Units on one bus behind one listening port (Modbus TCP, RTU-over-TCP) or one serial line."""
+
+    def __init__(
+        self,
+        profile: DeviceProfile,
+        meters: dict[int, SimMeter],
+        clock: Callable[[], float],
+        tz: ZoneInfo,
+        *,
+        name: str = "sim",
+        mode: str = MODE_RTU_OVER_TCP,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        serial_path: str | None = None,
+        timing: LineTiming | None = None,
+    ) -> None:
+        self.profile = profile
+        self.meters = meters
+        self.clock = clock
+        self.tz = tz
+        self.name = name
+        self.mode = mode
+        self.host = host
+        self.requested_port = port
+        self.serial_path = serial_path
+        self.timing = timing
+        self.faults: dict[int, Fault] = {}
+        self.drop_every: int | None = None
+        self.requests = 0
+        self.bus_lock = asyncio.Lock()
+        self._readable = _merge(profile.readable_spans())
+        self._writable = {
+            address: reg for reg in profile.writable_registers() for address in range(reg.address, reg.end)
+        }
+        self._server: ModbusTcpServer | ModbusSerialServer | None = None
+
+    # --- Python API for tests and the CLI ---
+    def meter(self, unit: int) -> SimMeter:
+        """Return the meter at ``unit``."""
+        return self.meters[unit]
+
+    def set_fault(self, unit: int, **fault: Any) -> None:
+        """Give ``unit`` faults: silent=True, crc=True, exception=<code>, delay=<s>; no arguments clears."""
+        self.faults[unit] = Fault(**fault)
+
+    def clear_faults(self) -> None:
+        """Every unit answers normally again."""
+        self.faults.clear()
+        self.drop_every = None
+
+    def drop_connections(self) -> int:
+        """Close every open TCP connection (a gateway dropping its clients); return how many."""
+        if self._server is None or self.mode == MODE_SERIAL:
+            return 0
+        connections = list(self._server.active_connections.values())
+        for connection in connections:
+            connection.close()
+        return len(connections)
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port (useful after asking for port 0)."""
+        if self._server is not None and self._server.transport is not None:
+            return int(self._server.transport.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+        return self.requested_port
+
+    async def async_start(self) -> None:
+        """Listen."""
+        context = SimDevice(0, simdata=[SimData(0)])
+        if self.mode == MODE_SERIAL:
+            timing = self.timing or LineTiming()
+            self._server = _SerialServer(
+                self, context, framer=FramerType.RTU, port=self.serial_path or "",
+                baudrate=timing.baudrate, parity=timing.parity, stopbits=timing.stopbits,
+                custom_pdu=[AcrelCommandRequest],
+            )
+        else:
+            framer = FramerType.SOCKET if self.mode == MODE_TCP else FramerType.RTU
+            self._server = _TcpServer(
+                self, context, framer=framer, address=(self.host, self.requested_port),
+                custom_pdu=[AcrelCommandRequest],
+            )
+        await self._server.serve_forever(background=True)
+        _LOGGER.info("DTSY1352 simulator %s serving %d units (%s) on %s", self.name, len(self.meters), self.mode,
+                     self.serial_path or f"{self.host}:{self.port}")
+
+    async def async_stop(self) -> None:
+        """Stop listening and drop connections."""
+        if self._server is not None:
+            await self._server.shutdown()
+            self._server = None
+
+    # --- request handling ---
+    def unwrap(self, data: bytes) -> tuple[bytes, int, bool]:
+        """Decipher an enciphered FC 0x20 request at the head of ``data``: (frame, bytes used, enciphered)."""
+        if len(data) < 4 or (data[0] in self.meters and data[1] != ACREL_FUNCTION_CODE and data[1] < 0x80):
+            return data, 0, False
+        for unit, meter in self.meters.items():
+            if not meter.encrypted:
+                continue
+            cipher = meter.cipher
+            head = cipher.decrypt(data[: max(cipher.block_size, 8) + 4])
+            if len(head) < 2 or head[0] != unit or head[1] != ACREL_FUNCTION_CODE:
+                continue
+            plain = cipher.decrypt(data)
+            size = fc20_frame_length(plain)
+            padded = size + (-size % cipher.block_size) if size else 0
+            if not size or len(data) < padded:
+                return b"", 0, True
+            crc = int.from_bytes(plain[size - 2 : size], "big")
+            if FramerRTU.check_CRC(plain[: size - 2], crc):
+                return plain[:size], padded, True
+        return data, 0, False
+
+    async def handle(self, handler: _Handler, request: ModbusPDU, enciphered: bool) -> None:
+        """Answer one request like a bus: one at a time, with wire timing and faults."""
+        async with self.bus_lock:
+            started = time.monotonic()
+            self.requests += 1
+            unit = request.dev_id
+            fault = self.faults.get(unit, Fault())
+            reply: ModbusPDU | None
+            if unit not in self.meters:
+                reply = ExceptionResponse(request.function_code, EXC_GATEWAY_NO_RESPONSE) \
+                    if self.mode == MODE_TCP else None
+            elif fault.silent:
+                reply = None
+            elif fault.exception is not None:
+                reply = ExceptionResponse(request.function_code, fault.exception)
+            else:
+                reply = self._execute(self.meters[unit], request, enciphered)
+            frame = b""
+            if reply is not None:
+                reply.dev_id = unit
+                reply.transaction_id = request.transaction_id
+                frame = handler.framer.buildFrame(reply)
+                if fault.crc:
+                    frame = frame[:-1] + bytes([frame[-1] ^ 0xFF])
+            delay = fault.delay
+            if self.timing is not None:
+                delay += self.timing.transaction_s(rtu_size(request), rtu_size(reply) if reply else 0)
+            remaining = started + delay - time.monotonic()
+            if remaining > 0:
+                await asyncio.sleep(remaining)
+            if frame and handler.transport is not None:
+                handler.send(frame)
+            if self.drop_every and self.requests % self.drop_every == 0:
+                handler.close()
+
+    def _execute(self, meter: SimMeter, request: ModbusPDU, enciphered: bool) -> ModbusPDU:
+        now = self.clock()
+        meter.advance(now, self.tz)
+        code = request.function_code
+        if isinstance(request, ReadHoldingRegistersRequest):
+            if not 1 <= request.count <= MAX_READ_REGISTERS:
+                return ExceptionResponse(code, EXC_ILLEGAL_VALUE)
+            end = request.address + request.count
+            if not any(start <= request.address and end <= stop for start, stop in self._readable):
+                return ExceptionResponse(code, EXC_ILLEGAL_ADDRESS)
+            words = self.profile.encode(meter.values(now, self.tz), request.address, request.count)
+            return ReadHoldingRegistersResponse(registers=words)
+        if isinstance(request, (WriteMultipleRegistersRequest, WriteSingleRegisterRequest)):
+            words = list(request.registers)
+            if not words or any(a not in self._writable for a in range(request.address, request.address + len(words))):
+                return ExceptionResponse(code, EXC_ILLEGAL_ADDRESS)
+            meter.write(self.profile.decode(request.address, words))
+            if isinstance(request, WriteSingleRegisterRequest):
+                return WriteSingleRegisterResponse(address=request.address, registers=words)
+            return WriteMultipleRegistersResponse(address=request.address, count=len(words))
+        if isinstance(request, AcrelCommandRequest):
+            return self._command(meter, request, enciphered)
+        return ExceptionResponse(code, EXC_ILLEGAL_FUNCTION)
+
+    @staticmethod
+    def _command(meter: SimMeter, request: AcrelCommandRequest, enciphered: bool) -> ModbusPDU:
+        def reply(result: int) -> AcrelCommandResponse:
+            return AcrelCommandResponse(request.command, request.count, result, meter.purchase_count)
+
+        if meter.encrypted and not enciphered:
+            return reply(RESULT_BAD_KEY)
+        if request.command == CMD_PURCHASE and len(request.data) == 8:
+            amount, count = decode_purchase(request.data)
+            return reply(meter.purchase(amount, count))
+        if request.command == CMD_PREPAID_SETTINGS and len(request.data) == 60:
+            meter.apply_settings(PrepaidSettings.decode(request.data))
+            return reply(RESULT_OK)
+        if request.command in (CMD_PURCHASE, CMD_PREPAID_SETTINGS):
+            return ExceptionResponse(ACREL_FUNCTION_CODE, EXC_ILLEGAL_VALUE)
+        return ExceptionResponse(ACREL_FUNCTION_CODE, EXC_ILLEGAL_ADDRESS)
+
+
+class _Handler(ServerRequestHandler):
+    """Frames requests (deciphering FC 0x20 when needed) and hands them to the SimServer."""
+
+    def __init__(self, owner: _TcpServer | _SerialServer) -> None:
+        super().__init__(owner, None, None, None)
+        self.sim: SimServer = owner.sim
+
+    def callback_data(self, data: bytes, addr: tuple | None = None) -> int:
+        """Handle received bytes; return how many were used."""
+        frame, used_cipher, enciphered = self.sim.unwrap(data)
+        if enciphered and not frame:
+            return 0
+        try:
+            used, pdu = self.framer.handleFrame(frame, 0, 0)
+        except ModbusIOException as exc:
+            fcode = exc.fcode or 0
+            pdu = ExceptionResponse(fcode, EXC_ILLEGAL_FUNCTION)
+            pdu.dev_id = exc.dev_id or 0
+            pdu.transaction_id = exc.transaction_id or 0
+            self.pdu_send(pdu, addr)
+            return len(data)
+        if pdu is not None:
+            self.loop.create_task(self.sim.handle(self, pdu, enciphered))
+        return used_cipher if (pdu is not None and enciphered) else used
+
+
+class _TcpServer(ModbusTcpServer):
+    """ModbusTcpServer whose connections use our handler."""
+
+    def __init__(self, sim: SimServer, *args: Any, **kwargs: Any) -> None:
+        self.sim = sim
+        super().__init__(*args, **kwargs)
+
+    def callback_new_connection(self) -> _Handler:
+        """Use the simulator's handler."""
+        return _Handler(self)
+
+
+class _SerialServer(ModbusSerialServer):
+    """ModbusSerialServer whose line uses our handler."""
+
+    def __init__(self, sim: SimServer, *args: Any, **kwargs: Any) -> None:
+        self.sim = sim
+        super().__init__(*args, **kwargs)
+
+    def callback_new_connection(self) -> _Handler:
+        """Use the simulator's handler."""
+        return _Handler(self)
