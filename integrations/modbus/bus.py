@@ -91,6 +91,8 @@ class Bus(Entity):
         """Queue a command; it goes out before the next status read."""
         self.commands.append(job)
         self._wake.set()
+        if self.core is not None:
+            self.async_write_state()
 
     def _link_changed(self) -> None:
         if self.core is None:
