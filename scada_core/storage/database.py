@@ -10,6 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -101,6 +102,13 @@ class Database:
 
     def _downgrade_sync(self, connection: Connection, revision: str) -> None:
         command.downgrade(self._alembic_config(connection), revision)
+
+    @staticmethod
+    def head_revisions() -> set[str]:
+        """Return the newest revision of every migration branch."""
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        return set(ScriptDirectory.from_config(cfg).get_heads())
 
     async def async_current_revisions(self) -> set[str]:
         """Return the revisions the database is at."""
