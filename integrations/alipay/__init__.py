@@ -1,0 +1,264 @@
+"""Alipay top-up (RSA2 open platform) with its sandbox, plus the tenant phone pages and the lobby kiosk."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import voluptuous as vol
+
+from scada_core.const import EVENT_CORE_STARTED
+
+from .client import AlipayClient, AlipaySettings
+from .const import (
+    ALIPAY_PUBLIC_PEM,
+    APP_PRIVATE_PEM,
+    CONF_ALIPAY_PUBLIC_KEY,
+    CONF_ALIPAY_PUBLIC_KEY_FILE,
+    CONF_APP_ID,
+    CONF_GATEWAY,
+    CONF_HOST,
+    CONF_KEYS_DIR,
+    CONF_KIOSK_IDLE,
+    CONF_MAX_AMOUNT,
+    CONF_MIN_AMOUNT,
+    CONF_NOTIFY_URL,
+    CONF_ORDER_TIMEOUT,
+    CONF_PORT,
+    CONF_PRIVATE_KEY,
+    CONF_PRIVATE_KEY_FILE,
+    CONF_QUERY_AFTER,
+    CONF_QUERY_INTERVAL,
+    CONF_RETURN_URL,
+    CONF_SANDBOX,
+    CONF_SELLER_ID,
+    CONF_SUBJECT,
+    DEFAULT_KEYS_DIR,
+    DEFAULT_KIOSK_IDLE,
+    DEFAULT_MAX_AMOUNT,
+    DEFAULT_MIN_AMOUNT,
+    DEFAULT_ORDER_TIMEOUT,
+    DEFAULT_QUERY_AFTER,
+    DEFAULT_QUERY_INTERVAL,
+    DEFAULT_SANDBOX_PORT,
+    DEFAULT_SUBJECT,
+    DOMAIN,
+    GATEWAY_PRODUCTION,
+    NOTIFY_PATH,
+    SANDBOX_APP_ID,
+    SANDBOX_SELLER_ID,
+)
+from .keys import ensure_keys, read_key
+from .money import yuan_to_fen
+from .notify import NotifyView
+from .orders import OrderStore
+from .payments import AlipayPayments, TopUpLimits
+from .signing import KeyFormatError, load_private_key, load_public_key
+
+if TYPE_CHECKING:
+    from scada_core.core import Core, Event, ServiceCall
+
+_LOGGER = logging.getLogger(__name__)
+
+SANDBOX_SCHEMA = vol.Schema(
+    {
+        vol.Optional(CONF_HOST, default="127.0.0.1"): str,
+        vol.Optional(CONF_PORT, default=DEFAULT_SANDBOX_PORT): vol.All(int, vol.Range(min=0, max=65535)),
+        vol.Optional(CONF_KEYS_DIR, default=DEFAULT_KEYS_DIR): str,
+        vol.Optional("notify_repeat", default=1): vol.All(int, vol.Range(min=1, max=10)),
+        vol.Optional("notify_delay", default=0.0): vol.All(vol.Coerce(float), vol.Range(min=0)),
+        vol.Optional("lose_notify", default=False): bool,
+    }
+)
+
+
+def _sandbox(value: Any) -> dict[str, Any] | None:
+    """Accept `sandbox: true/false` or a mapping of sandbox options."""
+    if value is False or value is None:
+        return None
+    return SANDBOX_SCHEMA({} if value is True else value)
+
+
+def _amount(value: Any) -> int:
+    try:
+        return yuan_to_fen(str(value))
+    except ValueError as err:
+        raise vol.Invalid(str(err)) from None
+
+
+def _keys_present(conf: dict[str, Any]) -> dict[str, Any]:
+    if conf[CONF_SANDBOX] is None:
+        for key in (CONF_APP_ID, CONF_SELLER_ID):
+            if not conf.get(key):
+                raise vol.Invalid(f"{key} is required unless sandbox is on", path=[key])
+        if not (conf.get(CONF_PRIVATE_KEY) or conf.get(CONF_PRIVATE_KEY_FILE)):
+            raise vol.Invalid("private_key (from !secret) is required unless sandbox is on", path=[CONF_PRIVATE_KEY])
+        if not (conf.get(CONF_ALIPAY_PUBLIC_KEY) or conf.get(CONF_ALIPAY_PUBLIC_KEY_FILE)):
+            raise vol.Invalid("alipay_public_key is required unless sandbox is on", path=[CONF_ALIPAY_PUBLIC_KEY])
+    return conf
+
+
+CONFIG_SCHEMA = vol.Schema(
+    {
+        DOMAIN: vol.All(
+            vol.Schema(
+                {
+                    vol.Optional(CONF_APP_ID): vol.All(str, vol.Length(max=32)),
+                    vol.Optional(CONF_SELLER_ID): str,
+                    vol.Optional(CONF_PRIVATE_KEY): str,
+                    vol.Optional(CONF_PRIVATE_KEY_FILE): str,
+                    vol.Optional(CONF_ALIPAY_PUBLIC_KEY): str,
+                    vol.Optional(CONF_ALIPAY_PUBLIC_KEY_FILE): str,
+                    vol.Optional(CONF_GATEWAY): vol.Url(),
+                    vol.Optional(CONF_NOTIFY_URL): vol.Url(),
+                    vol.Optional(CONF_RETURN_URL): vol.Url(),
+                    vol.Optional(CONF_ORDER_TIMEOUT, default=DEFAULT_ORDER_TIMEOUT): vol.All(
+                        int, vol.Range(min=1, max=1440)
+                    ),
+                    vol.Optional(CONF_QUERY_INTERVAL, default=DEFAULT_QUERY_INTERVAL): vol.All(
+                        vol.Coerce(float), vol.Range(min=0.1)
+                    ),
+                    vol.Optional(CONF_QUERY_AFTER, default=DEFAULT_QUERY_AFTER): vol.All(
+                        vol.Coerce(float), vol.Range(min=0)
+                    ),
+                    vol.Optional(CONF_SUBJECT, default=DEFAULT_SUBJECT): str,
+                    vol.Optional(CONF_MIN_AMOUNT, default=DEFAULT_MIN_AMOUNT): _amount,
+                    vol.Optional(CONF_MAX_AMOUNT, default=DEFAULT_MAX_AMOUNT): _amount,
+                    vol.Optional(CONF_KIOSK_IDLE, default=DEFAULT_KIOSK_IDLE): vol.All(int, vol.Range(min=10)),
+                    vol.Optional(CONF_SANDBOX, default=None): _sandbox,
+                }
+            ),
+            _keys_present,
+        )
+    },
+    extra=vol.ALLOW_EXTRA,
+)
+
+
+def _key_text(core: Core, conf: dict[str, Any], text_key: str, file_key: str, fallback: Path | None) -> str:
+    if conf.get(text_key):
+        return str(conf[text_key])
+    path = Path(conf[file_key]) if conf.get(file_key) else fallback
+    assert path is not None
+    return (path if path.is_absolute() else core.config.path(str(path))).read_text()
+
+
+async def async_setup(core: Core, config: dict[str, Any]) -> bool:
+    """Load keys, start the sandbox when asked, register the notify endpoint, services, sweeps and pages."""
+    assert core.db is not None and core.http is not None
+    sandbox_conf = config[CONF_SANDBOX]
+    sandbox = None
+    keys_dir: Path | None = None
+    if sandbox_conf is not None:
+        keys_dir = core.config.path(sandbox_conf[CONF_KEYS_DIR])
+        await core.async_add_executor_job(ensure_keys, keys_dir)
+    try:
+        private_key = load_private_key(_key_text(
+            core, config, CONF_PRIVATE_KEY, CONF_PRIVATE_KEY_FILE, keys_dir and keys_dir / APP_PRIVATE_PEM))
+        alipay_key = load_public_key(_key_text(
+            core, config, CONF_ALIPAY_PUBLIC_KEY, CONF_ALIPAY_PUBLIC_KEY_FILE, keys_dir and keys_dir / ALIPAY_PUBLIC_PEM))
+    except (KeyFormatError, OSError) as err:
+        _LOGGER.error("Alipay keys unusable: %s", err)
+        return False
+    app_id = config.get(CONF_APP_ID) or SANDBOX_APP_ID
+    seller_id = config.get(CONF_SELLER_ID) or SANDBOX_SELLER_ID
+    gateway = config.get(CONF_GATEWAY) or GATEWAY_PRODUCTION
+    if sandbox_conf is not None and keys_dir is not None:
+        from .sandbox import AlipaySandbox, NotifyPolicy  # noqa: PLC0415 - only the demo needs it
+
+        sandbox = AlipaySandbox(
+            load_public_key(read_key(keys_dir, "app_public.pem")),
+            load_private_key(read_key(keys_dir, "alipay_private.pem")),
+            app_id=app_id, seller_id=seller_id,
+            policy=NotifyPolicy(sandbox_conf["notify_repeat"], sandbox_conf["notify_delay"],
+                                sandbox_conf["lose_notify"]),
+        )
+        sandbox_gateway = await sandbox.start(sandbox_conf[CONF_HOST], sandbox_conf[CONF_PORT])
+        core.async_on_stop(sandbox.stop)
+        if not config.get(CONF_GATEWAY):
+            gateway = sandbox_gateway
+
+    settings = AlipaySettings(
+        app_id=app_id, gateway=gateway, notify_url=config.get(CONF_NOTIFY_URL, ""),
+        return_url=config.get(CONF_RETURN_URL), private_key=private_key, alipay_public_key=alipay_key,
+    )
+    session = aiohttp.ClientSession()
+    core.async_on_stop(session.close)
+    client = AlipayClient(settings, session, core.clock)
+    limits = TopUpLimits(config[CONF_MIN_AMOUNT], config[CONF_MAX_AMOUNT], config[CONF_ORDER_TIMEOUT] * 60,
+                         config[CONF_SUBJECT])
+    payments = AlipayPayments(core, client, OrderStore(core.db, core.clock), limits)
+    payments.sandbox = sandbox
+    core.data[DOMAIN] = payments
+    core.http.register_view(NotifyView(core, payments, app_id, seller_id, alipay_key))
+    _register_services(core, payments)
+
+    def _fill_urls(_event: Event) -> None:
+        assert core.http is not None
+        host = "127.0.0.1" if core.http.host in ("0.0.0.0", "::", "") else core.http.host
+        base = f"http://{host}:{core.http.port}"
+        settings.notify_url = settings.notify_url or f"{base}{NOTIFY_PATH}"
+        settings.return_url = settings.return_url or f"{base}/m/topup/return"
+
+    core.bus.async_listen_once(EVENT_CORE_STARTED, _fill_urls)
+    core.async_create_task(_sweep_loop(payments, config[CONF_QUERY_INTERVAL], config[CONF_QUERY_AFTER]),
+                           "alipay sweep")
+
+    from web.tenant import async_setup_tenant  # noqa: PLC0415 - the pages live in the web package
+
+    await async_setup_tenant(core, payments, kiosk_idle=config[CONF_KIOSK_IDLE])
+    return True
+
+
+async def _sweep_loop(payments: AlipayPayments, interval: float, query_after: float) -> None:
+    """Run the query/close/credit sweep forever."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await payments.sweep(query_after)
+        except Exception:  # noqa: BLE001 - keep sweeping after a database hiccup
+            _LOGGER.exception("Alipay sweep failed")
+
+
+def _register_services(core: Core, payments: AlipayPayments) -> None:
+    """alipay.create_order, alipay.sweep, alipay.refund, alipay.security_events."""
+
+    async def create_order(call: ServiceCall) -> dict[str, Any]:
+        if call.data["channel"] == "qr":
+            order = await payments.create_qr_order(call.data["account_id"], call.data["amount_fen"])
+            return {"order": order.as_dict()}
+        order, url = await payments.create_wap_order(call.data["account_id"], call.data["amount_fen"])
+        return {"order": order.as_dict(), "pay_url": url}
+
+    async def sweep(call: ServiceCall) -> dict[str, Any]:
+        await payments.sweep(call.data["query_after"])
+        return {}
+
+    async def refund(call: ServiceCall) -> dict[str, Any]:
+        return await payments.refund(call.data["out_trade_no"])
+
+    async def security_events(call: ServiceCall) -> dict[str, Any]:
+        return {"events": await payments.store.security_events(call.data["limit"])}
+
+    core.services.async_register(
+        DOMAIN, "create_order", create_order,
+        vol.Schema({vol.Required("account_id"): int, vol.Required("amount_fen"): vol.All(int, vol.Range(min=1)),
+                    vol.Optional("channel", default="wap"): vol.In(["wap", "qr"])}),
+        "Create a top-up order (wap: pay URL for a phone; qr: QR code for the kiosk)",
+    )
+    core.services.async_register(
+        DOMAIN, "sweep", sweep,
+        vol.Schema({vol.Optional("query_after", default=0.0): vol.Coerce(float)}),
+        "Query quiet pending orders now, credit paid ones, close expired ones",
+    )
+    core.services.async_register(
+        DOMAIN, "refund", refund, vol.Schema({vol.Required("out_trade_no"): str}),
+        "Refund a paid order in full at Alipay",
+    )
+    core.services.async_register(
+        DOMAIN, "security_events", security_events,
+        vol.Schema({vol.Optional("limit", default=100): vol.All(int, vol.Range(min=1, max=1000))}),
+        "List the newest security events (forged or mismatched notifications, failed logins)",
+    )

@@ -1,0 +1,87 @@
+"""Tables of the Alipay integration and tenant self-service: orders, security events, tenant logins."""
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Float, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from scada_core.storage.models import Base
+
+ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+class OrderRow(Base):
+    """One top-up attempt: one out_trade_no, one account, one amount."""
+
+    __tablename__ = "alipay_orders"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    out_trade_no: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(Integer, index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    channel: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    subject: Mapped[str] = mapped_column(String(128))
+    trade_no: Mapped[str | None] = mapped_column(String(64))
+    qr_code: Mapped[str | None] = mapped_column(Text)
+    created_ts: Mapped[float] = mapped_column(Float)
+    expire_ts: Mapped[float] = mapped_column(Float)
+    paid_ts: Mapped[float | None] = mapped_column(Float)
+    closed_ts: Mapped[float | None] = mapped_column(Float)
+    refunded_ts: Mapped[float | None] = mapped_column(Float)
+    refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    credited: Mapped[bool] = mapped_column(Boolean, default=False)
+    transaction_id: Mapped[int | None] = mapped_column(Integer)
+    receipt_no: Mapped[str | None] = mapped_column(String(64))
+    last_query_ts: Mapped[float | None] = mapped_column(Float)
+
+
+class SecurityEventRow(Base):
+    """Something refused for looking forged, mismatched or replayed (payment notifies, tenant logins)."""
+
+    __tablename__ = "security_events"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    ts: Mapped[float] = mapped_column(Float, index=True)
+    source: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    remote: Mapped[str | None] = mapped_column(String(64))
+    reference: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class TenantCredentialRow(Base):
+    """A tenant's login for an account: password hash, phone for one-time codes, remote-control permission."""
+
+    __tablename__ = "tenant_credentials"
+
+    account_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    tenant_control: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_ts: Mapped[float] = mapped_column(Float)
+
+
+class TenantCodeRow(Base):
+    """A one-time login code sent by SMS (only its hash is kept)."""
+
+    __tablename__ = "tenant_codes"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(32), index=True)
+    code_hash: Mapped[str] = mapped_column(String(128))
+    created_ts: Mapped[float] = mapped_column(Float)
+    expires_ts: Mapped[float] = mapped_column(Float)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TenantSessionRow(Base):
+    """A logged-in tenant (phone page or kiosk); only the token's hash is kept."""
+
+    __tablename__ = "tenant_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(Integer, index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    created_ts: Mapped[float] = mapped_column(Float)
+    expires_ts: Mapped[float] = mapped_column(Float)

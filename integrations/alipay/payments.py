@@ -1,0 +1,217 @@
+"""Top-up orders end to end: create (wap or QR), settle a paid order exactly once, query/close sweeps, refunds."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from scada_core.exceptions import OpenPrepayError
+
+from .client import AlipayClient, AlipayError
+from .const import (
+    CHANNEL_QR,
+    CHANNEL_WAP,
+    CODE_SUCCESS,
+    EVENT_PAYMENT_CREDITED,
+    IDEMPOTENCY_PREFIX,
+    OPERATOR,
+    OPERATOR_ROLE,
+    PAID_STATUSES,
+    PAYMENT_METHOD,
+    SEC_AMOUNT_MISMATCH,
+    SEC_LATE_PAYMENT,
+    STATE_CLOSED,
+    STATE_PAID,
+    STATE_PENDING,
+    STATE_REFUNDED,
+    SUB_TRADE_HAS_CLOSE,
+    SUB_TRADE_NOT_EXIST,
+    TRADE_CLOSED,
+)
+from .money import fen_to_yuan, yuan_to_fen
+from .orders import Order, OrderStore
+
+if TYPE_CHECKING:
+    from scada_core.core import Core
+
+_LOGGER = logging.getLogger(__name__)
+
+SOURCE = "alipay"
+
+
+class TopUpError(OpenPrepayError):
+    """A top-up request was refused (amount out of range, unknown account, gateway refused)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopUpLimits:
+    """Allowed top-up amounts and order life."""
+
+    min_fen: int
+    max_fen: int
+    timeout_s: int
+    subject: str
+
+
+class AlipayPayments:
+    """The integration's service object (``core.data['alipay']``)."""
+
+    def __init__(self, core: Core, client: AlipayClient, store: OrderStore, limits: TopUpLimits) -> None:
+        self.core = core
+        self.client = client
+        self.store = store
+        self.limits = limits
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.sandbox: Any = None  # the in-process AlipaySandbox when the demo runs one
+
+    def _check_amount(self, amount_fen: int) -> None:
+        if not self.limits.min_fen <= amount_fen <= self.limits.max_fen:
+            raise TopUpError(
+                f"充值金额须在 {fen_to_yuan(self.limits.min_fen)} 至 {fen_to_yuan(self.limits.max_fen)} 元之间"
+            )
+
+    def _subject(self, account_id: int) -> str:
+        return self.limits.subject.format(account=account_id)
+
+    async def create_wap_order(self, account_id: int, amount_fen: int, quit_url: str | None = None) -> tuple[Order, str]:
+        """Store a PENDING order and return it with the wap.pay URL for the phone's browser."""
+        self._check_amount(amount_fen)
+        order = await self.store.create(
+            account_id, amount_fen, CHANNEL_WAP, self._subject(account_id), self.limits.timeout_s
+        )
+        url = self.client.wap_pay_url(
+            order.out_trade_no, amount_fen, order.subject, self.limits.timeout_s // 60, quit_url
+        )
+        return order, url
+
+    async def create_qr_order(self, account_id: int, amount_fen: int) -> Order:
+        """Store a PENDING order, precreate it at the gateway and return it with its ``qr_code``."""
+        self._check_amount(amount_fen)
+        order = await self.store.create(
+            account_id, amount_fen, CHANNEL_QR, self._subject(account_id), self.limits.timeout_s
+        )
+        answer = await self.client.precreate(
+            order.out_trade_no, amount_fen, order.subject, self.limits.timeout_s // 60
+        )
+        if answer.get("code") != CODE_SUCCESS or not answer.get("qr_code"):
+            await self.store.record_closed(order.out_trade_no)
+            raise TopUpError(f"支付宝下单失败: {answer.get('sub_msg') or answer.get('msg')}")
+        await self.store.set_qr_code(order.out_trade_no, answer["qr_code"])
+        return await self.store.get(order.out_trade_no)  # type: ignore[return-value]
+
+    def _lock(self, out_trade_no: str) -> asyncio.Lock:
+        return self._locks.setdefault(out_trade_no, asyncio.Lock())
+
+    async def settle(self, order: Order, trade_no: str | None, remote: str | None = None) -> bool:
+        """Record a verified payment and credit its account exactly once; True once the credit is committed."""
+        async with self._lock(order.out_trade_no):
+            current = await self.store.get(order.out_trade_no)
+            if current is None:
+                return False
+            if current.state == STATE_CLOSED:
+                await self.store.security_event(
+                    SOURCE, SEC_LATE_PAYMENT, "paid after we closed the order; crediting the money received",
+                    remote, order.out_trade_no,
+                )
+            if current.state == STATE_REFUNDED:
+                return True
+            if current.state in (STATE_PENDING, STATE_CLOSED):
+                await self.store.record_paid(order.out_trade_no, trade_no)
+            if current.credited:
+                return True
+            return await self._credit(current)
+
+    async def _credit(self, order: Order) -> bool:
+        """Hand the paid order to billing (idempotency key = out_trade_no), then mark it credited."""
+        billing = self.core.data.get("billing")
+        if billing is None:
+            _LOGGER.error("Order %s is paid but billing is not loaded; it will be credited later", order.out_trade_no)
+            return False
+        result = await billing.credit_payment(
+            order.account_id,
+            order.amount_fen,
+            method=PAYMENT_METHOD,
+            idempotency_key=f"{IDEMPOTENCY_PREFIX}{order.out_trade_no}",
+            operator={"id": OPERATOR, "role": OPERATOR_ROLE},
+            reference=order.out_trade_no,
+        )
+        transaction_id, receipt_no = _result_ids(result)
+        await self.store.record_credited(order.out_trade_no, transaction_id, receipt_no)
+        self._locks.pop(order.out_trade_no, None)
+        self.core.bus.async_fire(
+            EVENT_PAYMENT_CREDITED,
+            {"account_id": order.account_id, "out_trade_no": order.out_trade_no, "amount_fen": order.amount_fen,
+             "receipt_no": receipt_no},
+        )
+        _LOGGER.info("Alipay order %s credited %s fen to account %s", order.out_trade_no, order.amount_fen,
+                     order.account_id)
+        return True
+
+    async def sweep(self, query_after_s: float) -> None:
+        """Credit PAID-but-uncredited orders, ask about quiet PENDING ones, close the expired."""
+        for order in await self.store.paid_not_credited():
+            try:
+                await self.settle(order, order.trade_no)
+            except Exception:  # noqa: BLE001 - one order must not stop the sweep
+                _LOGGER.exception("Crediting order %s failed; retrying next sweep", order.out_trade_no)
+        now = self.core.clock.timestamp()
+        for order in await self.store.due_for_query(now - query_after_s):
+            try:
+                await self._query_one(order, now)
+            except AlipayError as err:
+                _LOGGER.warning("Query of %s failed: %s", order.out_trade_no, err)
+            except Exception:  # noqa: BLE001
+                _LOGGER.exception("Query of %s failed", order.out_trade_no)
+
+    async def _query_one(self, order: Order, now: float) -> None:
+        await self.store.touch_query(order.out_trade_no)
+        answer = await self.client.query(order.out_trade_no)
+        status = answer.get("trade_status")
+        if answer.get("code") == CODE_SUCCESS and status in PAID_STATUSES:
+            try:
+                paid_fen = yuan_to_fen(answer.get("total_amount", ""))
+            except ValueError:
+                paid_fen = -1
+            if paid_fen != order.amount_fen:
+                await self.store.security_event(
+                    SOURCE, SEC_AMOUNT_MISMATCH,
+                    f"query says {answer.get('total_amount')} but the order is {fen_to_yuan(order.amount_fen)}",
+                    None, order.out_trade_no,
+                )
+                return
+            _LOGGER.info("Query found order %s paid (notify missing)", order.out_trade_no)
+            await self.settle(order, answer.get("trade_no"))
+            return
+        if status == TRADE_CLOSED:
+            await self.store.record_closed(order.out_trade_no)
+            return
+        if now >= order.expire_ts:
+            await self.close(order)
+
+    async def close(self, order: Order) -> None:
+        """Close an expired order at the gateway, then here."""
+        answer = await self.client.close(order.out_trade_no)
+        if answer.get("code") == CODE_SUCCESS or answer.get("sub_code") in (SUB_TRADE_NOT_EXIST, SUB_TRADE_HAS_CLOSE):
+            await self.store.record_closed(order.out_trade_no)
+            _LOGGER.info("Closed expired order %s", order.out_trade_no)
+        else:
+            _LOGGER.warning("Close of %s refused: %s", order.out_trade_no, answer.get("sub_code"))
+
+    async def refund(self, out_trade_no: str) -> dict[str, Any]:
+        """Refund a paid order in full at the gateway and mark it REFUNDED (the ledger side is billing's)."""
+        order = await self.store.get(out_trade_no)
+        if order is None or order.state != STATE_PAID:
+            raise TopUpError(f"order {out_trade_no} is not a paid order")
+        answer = await self.client.refund(out_trade_no, order.amount_fen, f"{out_trade_no}R")
+        if answer.get("code") != CODE_SUCCESS:
+            raise TopUpError(f"支付宝退款失败: {answer.get('sub_msg') or answer.get('msg')}")
+        await self.store.record_refunded(out_trade_no, order.amount_fen)
+        return {"out_trade_no": out_trade_no, "refund_fee": answer.get("refund_fee"),
+                "fund_change": answer.get("fund_change")}
+
+
+def _result_ids(result: dict[str, Any] | None) -> tuple[int | None, str | None]:
+    """Pick transaction id and receipt number out of billing's answer."""
+    transaction = (result or {}).get("transaction") or {}
+    return transaction.get("id"), transaction.get("receipt_no")
