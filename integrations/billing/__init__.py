@@ -1,0 +1,101 @@
+"""Prepaid billing: buildings, default tariffs, credit policy and the reconciler (scada_core.billing)."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import voluptuous as vol
+
+from scada_core.billing.api import VIEWS
+from scada_core.billing.const import DEFAULT_RECONCILE_INTERVAL, DOMAIN, METHODS
+from scada_core.billing.service import BillingService
+from scada_core.billing.tariff_store import validate_spec
+from scada_core.core import Core, ServiceCall
+
+_LOGGER = logging.getLogger(__name__)
+
+FEN = vol.All(int, vol.Range(min=0))
+
+BUILDING_SCHEMA = vol.Schema(
+    {
+        vol.Optional("name"): str,
+        vol.Optional("meters", default=[]): [str],
+        vol.Required("tariff"): vol.All(dict, validate_spec),
+        vol.Optional("alarm1_fen", default=5000): FEN,
+        vol.Optional("alarm2_fen", default=1000): FEN,
+        vol.Optional("overdraft_fen", default=0): FEN,
+        vol.Optional("credit_cap_fen"): vol.Any(None, FEN),
+        vol.Optional("overload_w"): vol.Any(None, vol.All(int, vol.Range(min=1))),
+    }
+)
+
+CONFIG_SCHEMA = vol.Schema(
+    {
+        DOMAIN: vol.Schema(
+            {
+                vol.Optional("buildings", default={}): {vol.Match(r"^[A-Za-z0-9_-]+$"): BUILDING_SCHEMA},
+                vol.Optional("reconcile_interval", default=DEFAULT_RECONCILE_INTERVAL): vol.All(
+                    vol.Coerce(float), vol.Range(min=1)
+                ),
+                vol.Optional("operator_from_body", default=False): bool,
+            }
+        )
+    },
+    extra=vol.ALLOW_EXTRA,
+)
+
+OPERATOR = vol.Schema({vol.Required("id"): str, vol.Required("role"): str})
+SELL_SCHEMA = vol.Schema(
+    {
+        vol.Required("meter_entity_id"): str,
+        vol.Required("amount_fen"): vol.All(int, vol.Range(min=1)),
+        vol.Optional("method", default="cash"): vol.In(METHODS),
+        vol.Required("idempotency_key"): str,
+        vol.Required("operator"): OPERATOR,
+        vol.Optional("reference"): str,
+    }
+)
+PAYMENT_SCHEMA = vol.Schema(
+    {
+        vol.Required("account_id"): int,
+        vol.Required("amount_fen"): vol.All(int, vol.Range(min=1)),
+        vol.Required("method"): vol.In(METHODS),
+        vol.Required("idempotency_key"): str,
+        vol.Required("operator"): OPERATOR,
+        vol.Optional("reference"): str,
+    }
+)
+
+
+async def async_setup(core: Core, config: dict[str, Any]) -> bool:
+    """Create the billing service, its API routes and the billing.* services."""
+    for building in config["buildings"].values():
+        building["tariff"] = dict(building["tariff"])
+    service = BillingService(core, config)
+    core.data[DOMAIN] = service
+    await service.async_start()
+    if core.http is not None:
+        for view in VIEWS:
+            core.http.register_view(view(core, config["operator_from_body"]))
+
+    async def sell(call: ServiceCall) -> dict[str, Any]:
+        data = call.data
+        return await service.sell(
+            data["meter_entity_id"], data["amount_fen"], data["method"], data["idempotency_key"], data["operator"],
+            data.get("reference"),
+        )
+
+    async def credit_payment(call: ServiceCall) -> dict[str, Any]:
+        data = call.data
+        return await service.credit_payment(
+            data["account_id"], data["amount_fen"], data["method"], data["idempotency_key"], data["operator"],
+            data.get("reference"),
+        )
+
+    async def reconcile(call: ServiceCall) -> dict[str, Any]:
+        return await service.reconcile()
+
+    core.services.async_register(DOMAIN, "sell", sell, SELL_SCHEMA, "sell electricity to a meter")
+    core.services.async_register(DOMAIN, "credit_payment", credit_payment, PAYMENT_SCHEMA, "take a payment for an account")
+    core.services.async_register(DOMAIN, "reconcile", reconcile, vol.Schema({}), "settle pending deliveries now")
+    return True

@@ -1,0 +1,339 @@
+"""Tenants and accounts: open (开户, 一户一表/一户多表), close (销户), move a meter, replace a meter (换表)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from . import ledger
+from .const import (
+    ACCOUNT_OPENING,
+    ACCOUNT_REVENUE_ENERGY,
+    DELIVERY_DELIVERED,
+    KIND_CLOSE,
+    KIND_CONSUMPTION,
+    KIND_OPENING,
+    KIND_TRANSFER,
+    LEVEL_NORMAL,
+    MODE_METER,
+    OP_REFUND,
+    OP_SELL,
+    SELLING_ROLES,
+)
+from .delivery import add_delivery, pending_of
+from .errors import BillingError, PermissionDenied
+from .models import AccountRow, MeterRow, TransactionRow
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from .service import BillingService
+
+
+def _require_staff(operator: ledger.Operator) -> None:
+    if operator.role not in SELLING_ROLES:
+        raise PermissionDenied(f"角色 {operator.role} 不能办理开销户", f"role {operator.role} cannot manage accounts")
+
+
+def account_dict(account: AccountRow, meters: list[MeterRow], wallet_fen: int) -> dict[str, Any]:
+    """Return a JSON-friendly account."""
+    return {
+        "id": account.id,
+        "building": account.building,
+        "name": account.name,
+        "phone": account.phone,
+        "status": account.status,
+        "overdraft_fen": account.overdraft_fen,
+        "credit_cap_fen": account.credit_cap_fen,
+        "opened_ts": account.opened_ts,
+        "closed_ts": account.closed_ts,
+        "wallet_fen": wallet_fen,
+        "meters": [{"entity_id": m.entity_id, "mode": m.mode} for m in meters],
+    }
+
+
+class AccountsMixin:
+    """Open, close and change accounts."""
+
+    async def _read_for_opening(self: BillingService, entity_id: str) -> dict[str, Any]:
+        """Read a meter before it is attached (no transaction may be open: the field layer writes too)."""
+        if self.core.states.get(entity_id) is None:
+            raise BillingError(f"未知表计 {entity_id}", f"unknown meter {entity_id}")
+        if self.mode_of(entity_id) != MODE_METER:
+            return {}
+        return await self.call_meter(entity_id, "read_prepaid")
+
+    async def _attach(
+        self: BillingService, session: AsyncSession, entity_id: str, account: AccountRow, operator: ledger.Operator,
+        key: str, read: dict[str, Any],
+    ) -> MeterRow:
+        """Attach a meter to ``account``; take its purchase count and post money already on it (meter lock held)."""
+        meter = await session.get(MeterRow, entity_id, with_for_update=True)
+        if meter is not None and meter.account_id is not None:
+            raise BillingError(f"表计 {entity_id} 已开户", f"meter {entity_id} already belongs to account {meter.account_id}")
+        mode = self.mode_of(entity_id)
+        if meter is None:
+            meter = MeterRow(entity_id=entity_id, tier_wh=0, overload=False, tripped=False, blocked=False)
+            session.add(meter)
+        meter.building, meter.account_id, meter.mode = account.building, account.id, mode
+        meter.alarm_level, meter.tripped, meter.tier_period, meter.tier_wh, meter.fee_month = LEVEL_NORMAL, False, None, 0, None
+        meter.purchase_count = meter.purchase_count or 0
+        if mode == MODE_METER:
+            meter.purchase_count = int(read["purchase_count"])
+            meter_acct = ledger.meter_account(entity_id)
+            found = int(read["remaining_fen"]) - await ledger.held(session, meter_acct)
+            if found:
+                await ledger.post(
+                    session, kind=KIND_OPENING, idempotency_key=f"{key}:opening:{entity_id}",
+                    entries=[(ACCOUNT_OPENING, found), (meter_acct, -found)], operator=operator, ts=self.now(),
+                    amount_fen=found, reason="money found on the meter when opened", account_id=account.id,
+                    meter_entity_id=entity_id, building=account.building,
+                )
+        else:
+            state = self.core.states.get(entity_id)
+            total = state.attributes.get("total_wh") if state is not None else None
+            meter.last_total_wh = int(total) if total is not None else None
+            meter.last_reading_ts = self.now() if total is not None else None
+        await session.flush()
+        return meter
+
+    async def open_account(
+        self: BillingService,
+        name: str,
+        meters: list[str],
+        operator: Any,
+        building: str | None = None,
+        phone: str | None = None,
+        overdraft_fen: int | None = None,
+        credit_cap_fen: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Open an account (开户) on one or more meters; money already on a meter is booked as found."""
+        operator = ledger.Operator.from_dict(operator)
+        _require_staff(operator)
+        if not name or not meters:
+            raise BillingError("开户需要户名和至少一块表", "an account needs a name and at least one meter")
+        building_id = building or self.building_of(meters[0])
+        settings = self.building(building_id)
+        key = idempotency_key or f"open:{self.now()}:{meters[0]}"
+        locks = [self.meter_lock(e) for e in sorted(set(meters))]
+        for lock in locks:
+            await lock.acquire()
+        try:
+            reads = {e: await self._read_for_opening(e) for e in meters}
+            async with self.write() as session:
+                account = AccountRow(
+                    building=building_id, name=name, phone=phone, status="open",
+                    overdraft_fen=settings.get("overdraft_fen", 0) if overdraft_fen is None else overdraft_fen,
+                    credit_cap_fen=credit_cap_fen, opened_ts=self.now(),
+                )
+                session.add(account)
+                await session.flush()
+                rows = [await self._attach(session, e, account, operator, key, reads[e]) for e in meters]
+        finally:
+            for lock in locks:
+                lock.release()
+        for row in rows:
+            self.remember_meter(row.entity_id, row.mode)
+            if row.mode == MODE_METER:
+                async with self.meter_lock(row.entity_id):
+                    await self.sync_meter(row.entity_id)
+        await self.refresh_account(account.id)
+        return account_dict(account, rows, 0)
+
+    async def accounts(self: BillingService, status: str | None = None) -> list[dict[str, Any]]:
+        """Return every account with its meters and wallet."""
+        async with self.db.session() as session:
+            stmt = select(AccountRow).order_by(AccountRow.id)
+            if status is not None:
+                stmt = stmt.where(AccountRow.status == status)
+            accounts = (await session.execute(stmt)).scalars().all()
+            meters = (await session.execute(select(MeterRow).where(MeterRow.account_id.is_not(None)))).scalars().all()
+            return [
+                account_dict(
+                    a, [m for m in meters if m.account_id == a.id], await ledger.held(session, ledger.tenant_account(a.id))
+                )
+                for a in accounts
+            ]
+
+    async def account(self: BillingService, account_id: int) -> dict[str, Any]:
+        """Return one account with its meters (each with status and money) and wallet."""
+        async with self.db.session() as session:
+            account = await session.get(AccountRow, account_id)
+            if account is None:
+                raise BillingError(f"账户 {account_id} 不存在", f"account {account_id} does not exist")
+            meters = (await session.execute(select(MeterRow).where(MeterRow.account_id == account_id))).scalars().all()
+            result = account_dict(account, list(meters), await ledger.held(session, ledger.tenant_account(account_id)))
+        result["meters"] = [await self.meter_status(m.entity_id) for m in meters]
+        return result
+
+    async def account_history(self: BillingService, account_id: int, limit: int = 200) -> list[dict[str, Any]]:
+        """Return an account's transactions, newest first."""
+        async with self.db.session() as session:
+            rows = (
+                await session.execute(
+                    select(TransactionRow).where(TransactionRow.account_id == account_id).order_by(TransactionRow.id.desc()).limit(limit)
+                )
+            ).scalars()
+            return [ledger.transaction_dict(r) for r in rows]
+
+    async def close_account(
+        self: BillingService, account_id: int, operator: Any, idempotency_key: str, method: str = "cash"
+    ) -> dict[str, Any]:
+        """Close an account (销户): refund what its meters and wallet hold, and detach its meters."""
+        operator = ledger.Operator.from_dict(operator)
+        _require_staff(operator)
+        async with self.db.session() as session:
+            account = await session.get(AccountRow, account_id)
+            if account is None:
+                raise BillingError(f"账户 {account_id} 不存在", f"account {account_id} does not exist")
+            if account.status != "open":
+                return {"account_id": account_id, "status": account.status, "refunds": [], "repeated": True}
+            meters = (await session.execute(select(MeterRow).where(MeterRow.account_id == account_id))).scalars().all()
+        self.closing.add(account_id)
+        try:
+            return await self._close(account_id, meters, operator, idempotency_key, method)
+        finally:
+            self.closing.discard(account_id)
+
+    async def _close(
+        self: BillingService, account_id: int, meters: list[MeterRow], operator: ledger.Operator, idempotency_key: str,
+        method: str,
+    ) -> dict[str, Any]:
+        refunds = []
+        for meter in meters:
+            if meter.mode != MODE_METER:
+                continue
+            async with self.meter_lock(meter.entity_id):
+                await self.ensure_settled(meter.entity_id)
+                await self.sync_meter(meter.entity_id, fresh=True)
+            async with self.db.session() as session:
+                on_meter = await ledger.held(session, ledger.meter_account(meter.entity_id))
+            if on_meter < 0:
+                raise BillingError(f"表计 {meter.entity_id} 欠费未结清，不能销户", f"meter {meter.entity_id} is in arrears; settle it before closing")
+            if on_meter > 0:
+                result = await self._meter_movement(
+                    meter.entity_id, OP_REFUND, KIND_CLOSE, on_meter, method, f"{idempotency_key}:{meter.entity_id}",
+                    operator, "account closed", None,
+                )
+                if any(d["status"] != DELIVERY_DELIVERED for d in result["deliveries"]):
+                    raise BillingError(
+                        f"表计 {meter.entity_id} 退费未确认到表，请稍后重试销户",
+                        f"the refund from {meter.entity_id} is not confirmed on the meter; retry closing later",
+                    )
+                refunds.append(result)
+        async with self.db.session() as session:
+            wallet = await ledger.held(session, ledger.tenant_account(account_id))
+        if wallet < 0:
+            raise BillingError("账户欠费未结清，不能销户", "the account is in arrears; settle it before closing")
+        if wallet > 0:
+            refunds.append(
+                await self._wallet_movement(
+                    account_id, KIND_CLOSE, wallet, method, f"{idempotency_key}:wallet", operator, "account closed", None
+                )
+            )
+        async with self.write() as session:
+            account = await session.get(AccountRow, account_id)
+            assert account is not None
+            account.status, account.closed_ts = "closed", self.now()
+            for meter in (await session.execute(select(MeterRow).where(MeterRow.account_id == account_id))).scalars():
+                meter.account_id, meter.alarm_level, meter.tripped = None, LEVEL_NORMAL, False
+        for meter in meters:
+            self.remember_meter(meter.entity_id, None)
+        return {
+            "account_id": account_id,
+            "status": "closed",
+            "refunded_fen": sum(r["transaction"]["amount_fen"] for r in refunds),
+            "refunds": refunds,
+            "repeated": False,
+        }
+
+    async def move_meter(self: BillingService, entity_id: str, account_id: int, operator: Any) -> dict[str, Any]:
+        """Move a meter to another open account; money on a meter-side meter moves with it."""
+        operator = ledger.Operator.from_dict(operator)
+        _require_staff(operator)
+        async with self.meter_lock(entity_id):
+            async with self.write() as session:
+                meter = await self.get_meter(session, entity_id, lock=True)
+                target = await self.get_account(session, account_id)
+                old_account = meter.account_id
+                meter.account_id, meter.building = target.id, target.building
+        await self.refresh_account(old_account)
+        await self.refresh_account(account_id)
+        return {"entity_id": entity_id, "from_account_id": old_account, "account_id": account_id}
+
+    async def replace_meter(
+        self: BillingService,
+        old_entity_id: str,
+        new_entity_id: str,
+        operator: Any,
+        idempotency_key: str,
+        remaining_fen: int | None = None,
+    ) -> dict[str, Any]:
+        """Replace a meter (换表): move its money (read from it, or ``remaining_fen`` when it is dead) to the new one."""
+        operator = ledger.Operator.from_dict(operator)
+        _require_staff(operator)
+        async with self.db.session() as session:
+            earlier = await self.repeated(session, idempotency_key)
+        if earlier is not None:
+            return earlier
+        first, second = sorted((old_entity_id, new_entity_id))
+        async with self.meter_lock(first), self.meter_lock(second):
+            async with self.db.session() as session:
+                old = await self.get_meter(session, old_entity_id)
+            dead = remaining_fen is not None
+            if old.mode == MODE_METER:
+                if dead:
+                    await self._book_dead_meter(old, remaining_fen, operator, idempotency_key)
+                else:
+                    await self.ensure_settled(old_entity_id)
+                    await self.sync_meter(old_entity_id, fresh=True)
+            deliveries = []
+            read = await self._read_for_opening(new_entity_id)
+            async with self.write() as session:
+                old = await self.get_meter(session, old_entity_id, lock=True)
+                account = await self.get_account(session, old.account_id)
+                new = await self._attach(session, new_entity_id, account, operator, idempotency_key, read)
+                amount = await ledger.held(session, ledger.meter_account(old_entity_id)) if old.mode == MODE_METER else 0
+                if amount < 0:
+                    raise BillingError("旧表欠费，请先结清", "the old meter is in arrears; settle it first")
+                target = ledger.meter_account(new_entity_id) if new.mode == MODE_METER else ledger.tenant_account(account.id)
+                row = None
+                if amount > 0:
+                    row = await ledger.post(
+                        session, kind=KIND_TRANSFER, idempotency_key=idempotency_key,
+                        entries=[(ledger.meter_account(old_entity_id), amount), (target, -amount)], operator=operator,
+                        ts=self.now(), amount_fen=amount, reason=f"meter {old_entity_id} replaced by {new_entity_id}",
+                        account_id=account.id, meter_entity_id=new_entity_id, building=account.building,
+                    )
+                    if not dead:
+                        deliveries.append(add_delivery(session, old, row.id, OP_REFUND, amount, self.now()))
+                    if new.mode == MODE_METER:
+                        deliveries.append(add_delivery(session, new, row.id, OP_SELL, amount, self.now()))
+                old.account_id, old.alarm_level, old.tripped = None, LEVEL_NORMAL, False
+                new_mode = new.mode
+            self.remember_meter(old_entity_id, None)
+            self.remember_meter(new_entity_id, new_mode)
+            for delivery in deliveries:
+                await self.deliver(delivery)
+            if row is None:
+                return {"transaction": None, "entries": [], "deliveries": [], "repeated": False}
+            async with self.db.session() as session:
+                return await self.result_of(session, row)
+
+    async def _book_dead_meter(
+        self: BillingService, meter: MeterRow, remaining_fen: int, operator: ledger.Operator, key: str
+    ) -> None:
+        """Book what a dead meter used so the ledger holds the remaining money entered by the operator."""
+        async with self.write() as session:
+            if await pending_of(session, meter.entity_id) is not None:
+                raise BillingError("旧表有未确认的充值", "the old meter has an unconfirmed delivery")
+            meter_acct = ledger.meter_account(meter.entity_id)
+            used = await ledger.held(session, meter_acct) - remaining_fen
+            if used:
+                await ledger.post(
+                    session, kind=KIND_CONSUMPTION, idempotency_key=f"{key}:dead",
+                    entries=[(meter_acct, used), (ACCOUNT_REVENUE_ENERGY, -used)], operator=operator, ts=self.now(),
+                    amount_fen=used, reason="use of a dead meter, from the remaining money entered",
+                    account_id=meter.account_id, meter_entity_id=meter.entity_id, building=meter.building,
+                )

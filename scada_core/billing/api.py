@@ -1,0 +1,409 @@
+"""REST routes of billing (in the OpenAPI document). Money-moving requests carry ``idempotency_key``.
+
+The operator comes from ``request["operator"]`` ({"id", "role"}), which the web layer's authentication sets;
+only when the billing config says ``operator_from_body: true`` (tests, benchmarks) is a body field trusted.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import voluptuous as vol
+from aiohttp import web
+
+from scada_core.core import humanize_invalid
+from scada_core.http import View, json_response, read_json
+
+from .errors import BillingError, PermissionDenied
+
+if TYPE_CHECKING:
+    from scada_core.core import Core
+
+    from .service import BillingService
+
+TAG = "billing"
+FEN = vol.All(int, vol.Range(min=1))
+KEY = vol.All(str, vol.Length(min=1, max=128))
+OPERATOR = {vol.Optional("operator"): dict}
+
+SALE_SCHEMA = vol.Schema(
+    {
+        vol.Required("meter_entity_id"): str,
+        vol.Required("amount_fen"): FEN,
+        vol.Optional("method", default="cash"): str,
+        vol.Required("idempotency_key"): KEY,
+        vol.Optional("reference"): vol.Any(None, str),
+        vol.Optional("reason", default=""): str,
+        **OPERATOR,
+    }
+)
+REFUND_SCHEMA = vol.Schema(
+    {
+        vol.Required("meter_entity_id"): str,
+        vol.Required("amount_fen"): FEN,
+        vol.Optional("method", default="cash"): str,
+        vol.Required("idempotency_key"): KEY,
+        vol.Optional("reason", default=""): str,
+        **OPERATOR,
+    }
+)
+PAYMENT_SCHEMA = vol.Schema(
+    {
+        vol.Required("amount_fen"): FEN,
+        vol.Required("method"): str,
+        vol.Required("idempotency_key"): KEY,
+        vol.Optional("reference"): vol.Any(None, str),
+        vol.Optional("meter_entity_id"): vol.Any(None, str),
+        **OPERATOR,
+    }
+)
+OPEN_SCHEMA = vol.Schema(
+    {
+        vol.Required("name"): vol.All(str, vol.Length(min=1)),
+        vol.Required("meters"): vol.All([str], vol.Length(min=1)),
+        vol.Optional("building"): vol.Any(None, str),
+        vol.Optional("phone"): vol.Any(None, str),
+        vol.Optional("overdraft_fen"): vol.Any(None, vol.All(int, vol.Range(min=0))),
+        vol.Optional("credit_cap_fen"): vol.Any(None, vol.All(int, vol.Range(min=0))),
+        vol.Optional("idempotency_key"): vol.Any(None, KEY),
+        **OPERATOR,
+    }
+)
+CLOSE_SCHEMA = vol.Schema({vol.Required("idempotency_key"): KEY, vol.Optional("method", default="cash"): str, **OPERATOR})
+REVERSE_SCHEMA = vol.Schema({vol.Required("reason"): vol.All(str, vol.Length(min=1)), vol.Required("idempotency_key"): KEY, **OPERATOR})
+MOVE_SCHEMA = vol.Schema({vol.Required("account_id"): int, **OPERATOR})
+REPLACE_SCHEMA = vol.Schema(
+    {
+        vol.Required("new_entity_id"): str,
+        vol.Required("idempotency_key"): KEY,
+        vol.Optional("remaining_fen"): vol.Any(None, vol.All(int, vol.Range(min=0))),
+        **OPERATOR,
+    }
+)
+RESOLVE_SCHEMA = vol.Schema({vol.Optional("reason", default=""): str, **OPERATOR})
+TARIFF_SCHEMA = vol.Schema(
+    {vol.Required("scope"): str, vol.Required("spec"): dict, vol.Optional("effective_ts"): vol.Coerce(float), **OPERATOR}
+)
+
+
+def _doc(summary: str, schema: vol.Schema | None = None, example: dict[str, Any] | None = None) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "summary": summary,
+        "responses": {"200": {"description": "OK"}, "400": {"description": "refused, with a zh-CN / en message"}},
+    }
+    if schema is not None:
+        props = {str(k): {} for k in schema.schema}
+        required = [str(k) for k in schema.schema if isinstance(k, vol.Required)]
+        body: dict[str, Any] = {"type": "object", "properties": props, "required": required}
+        if example:
+            body["example"] = example
+        doc["requestBody"] = {"content": {"application/json": {"schema": body}}}
+    return doc
+
+
+class BillingView(View):
+    """A billing route: gives handlers the service, the validated body and the operator."""
+
+    tag = TAG
+
+    def __init__(self, core: Core, operator_from_body: bool = False) -> None:
+        super().__init__(core)
+        self.operator_from_body = operator_from_body
+
+    @property
+    def billing(self) -> BillingService:
+        """Return the billing service."""
+        return self.core.data["billing"]
+
+    async def body(self, request: web.Request, schema: vol.Schema) -> dict[str, Any]:
+        """Return the JSON body validated by ``schema`` (400 with a message otherwise)."""
+        try:
+            return dict(schema(await read_json(request)))
+        except vol.Invalid as err:
+            raise BillingError(f"请求无效：{humanize_invalid(err)}", f"invalid request: {humanize_invalid(err)}") from None
+
+    def operator(self, request: web.Request, body: dict[str, Any]) -> dict[str, Any]:
+        """Return the authenticated operator (or the body's when the config trusts it)."""
+        operator = request.get("operator") or (body.get("operator") if self.operator_from_body else None)
+        if not operator:
+            raise PermissionDenied("需要登录的操作员", "an authenticated operator is required")
+        return dict(operator)
+
+
+class TrialBalanceView(BillingView):
+    """Trial balance."""
+
+    url = "/api/billing/trial_balance"
+    name = "billing:trial_balance"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return every ledger account's balance and whether all entries sum to zero."""
+        return json_response(await self.billing.trial_balance())
+
+
+class AccountsView(BillingView):
+    """Accounts."""
+
+    url = "/api/billing/accounts"
+    name = "billing:accounts"
+    openapi = {"post": _doc("Open an account (开户) on one or more meters", OPEN_SCHEMA)}
+
+    async def get(self, request: web.Request) -> web.Response:
+        """List accounts (optionally ?status=open|closed)."""
+        return json_response(await self.billing.accounts(request.query.get("status")))
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Open an account (开户) on one or more meters."""
+        body = await self.body(request, OPEN_SCHEMA)
+        operator = self.operator(request, body)
+        body.pop("operator", None)
+        return json_response(await self.billing.open_account(operator=operator, **body))
+
+
+class AccountView(BillingView):
+    """One account."""
+
+    url = "/api/billing/accounts/{account_id:\\d+}"
+    name = "billing:account"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return one account with its meters' status and money."""
+        return json_response(await self.billing.account(int(request.match_info["account_id"])))
+
+
+class AccountHistoryView(BillingView):
+    """An account's transactions."""
+
+    url = "/api/billing/accounts/{account_id:\\d+}/history"
+    name = "billing:account_history"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return an account's transactions, newest first."""
+        return json_response(await self.billing.account_history(int(request.match_info["account_id"])))
+
+
+class CloseAccountView(BillingView):
+    """Close an account."""
+
+    url = "/api/billing/accounts/{account_id:\\d+}/close"
+    name = "billing:close_account"
+    openapi = {"post": _doc("Close an account (销户), refunding what it holds", CLOSE_SCHEMA)}
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Close an account (销户), refunding what it holds."""
+        body = await self.body(request, CLOSE_SCHEMA)
+        return json_response(
+            await self.billing.close_account(
+                int(request.match_info["account_id"]), self.operator(request, body), body["idempotency_key"], body["method"]
+            )
+        )
+
+
+class PaymentView(BillingView):
+    """Pay into an account."""
+
+    url = "/api/billing/accounts/{account_id:\\d+}/payments"
+    name = "billing:payment"
+    openapi = {"post": _doc("Take a payment for an account", PAYMENT_SCHEMA)}
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Take a payment for an account: to its only prepaid meter, else its wallet."""
+        body = await self.body(request, PAYMENT_SCHEMA)
+        return json_response(
+            await self.billing.credit_payment(
+                int(request.match_info["account_id"]), body["amount_fen"], body["method"], body["idempotency_key"],
+                self.operator(request, body), body.get("reference"), body.get("meter_entity_id"),
+            )
+        )
+
+
+class SalesView(BillingView):
+    """Sales."""
+
+    url = "/api/billing/sales"
+    name = "billing:sales"
+    openapi = {
+        "post": _doc(
+            "Sell electricity to a meter (售电)",
+            SALE_SCHEMA,
+            {"meter_entity_id": "acrel_dtsy1352.b1_f3_0301", "amount_fen": 10000, "method": "cash", "idempotency_key": "pos-1-000123"},
+        )
+    }
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Sell electricity to a meter (售电); a repeated idempotency_key returns the first result."""
+        body = await self.body(request, SALE_SCHEMA)
+        return json_response(
+            await self.billing.sell(
+                body["meter_entity_id"], body["amount_fen"], body["method"], body["idempotency_key"],
+                self.operator(request, body), body.get("reference"), body["reason"],
+            )
+        )
+
+
+class RefundsView(BillingView):
+    """Refunds."""
+
+    url = "/api/billing/refunds"
+    name = "billing:refunds"
+    openapi = {"post": _doc("Take money back off a meter (退电)", REFUND_SCHEMA)}
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Take money back off a meter and pay it out (退电)."""
+        body = await self.body(request, REFUND_SCHEMA)
+        return json_response(
+            await self.billing.refund(
+                body["meter_entity_id"], body["amount_fen"], body["method"], body["idempotency_key"],
+                self.operator(request, body), body["reason"],
+            )
+        )
+
+
+class TransactionView(BillingView):
+    """One transaction."""
+
+    url = "/api/billing/transactions/{transaction_id:\\d+}"
+    name = "billing:transaction"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return a transaction with its entries and deliveries."""
+        return json_response(await self.billing.transaction(int(request.match_info["transaction_id"])))
+
+
+class ReverseView(BillingView):
+    """Reverse a sale."""
+
+    url = "/api/billing/transactions/{transaction_id:\\d+}/reverse"
+    name = "billing:reverse"
+    openapi = {"post": _doc("Reverse a mistaken sale (冲正)", REVERSE_SCHEMA)}
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Reverse a mistaken sale (冲正): cashiers their own of today, admins any."""
+        body = await self.body(request, REVERSE_SCHEMA)
+        return json_response(
+            await self.billing.reverse(
+                int(request.match_info["transaction_id"]), body["reason"], body["idempotency_key"], self.operator(request, body)
+            )
+        )
+
+
+class MetersView(BillingView):
+    """Meter statuses."""
+
+    url = "/api/billing/meters"
+    name = "billing:meters"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return the status of every meter (未开户/开户/报警1/报警2/欠费/失联 and flags)."""
+        return json_response(await self.billing.meter_statuses())
+
+
+class MeterView(BillingView):
+    """One meter's status."""
+
+    url = "/api/billing/meters/{entity_id}"
+    name = "billing:meter"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return one meter's status and money."""
+        return json_response(await self.billing.meter_status(request.match_info["entity_id"]))
+
+
+class MoveMeterView(BillingView):
+    """Move a meter."""
+
+    url = "/api/billing/meters/{entity_id}/move"
+    name = "billing:move_meter"
+    openapi = {"post": _doc("Move a meter to another account", MOVE_SCHEMA)}
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Move a meter to another account."""
+        body = await self.body(request, MOVE_SCHEMA)
+        return json_response(
+            await self.billing.move_meter(request.match_info["entity_id"], body["account_id"], self.operator(request, body))
+        )
+
+
+class ReplaceMeterView(BillingView):
+    """Replace a meter."""
+
+    url = "/api/billing/meters/{entity_id}/replace"
+    name = "billing:replace_meter"
+    openapi = {"post": _doc("Replace a meter (换表), transferring its money", REPLACE_SCHEMA)}
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Replace a meter (换表); remaining_fen when the old meter cannot be read."""
+        body = await self.body(request, REPLACE_SCHEMA)
+        return json_response(
+            await self.billing.replace_meter(
+                request.match_info["entity_id"], body["new_entity_id"], self.operator(request, body),
+                body["idempotency_key"], body.get("remaining_fen"),
+            )
+        )
+
+
+class ResolveTamperView(BillingView):
+    """Resolve a tamper block."""
+
+    url = "/api/billing/meters/{entity_id}/resolve_tamper"
+    name = "billing:resolve_tamper"
+    openapi = {"post": _doc("Admin: accept the meter's purchase count and unblock sales", RESOLVE_SCHEMA)}
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Admin: accept the meter's purchase count and money, and unblock sales."""
+        body = await self.body(request, RESOLVE_SCHEMA)
+        return json_response(
+            await self.billing.resolve_tamper(request.match_info["entity_id"], self.operator(request, body), body["reason"])
+        )
+
+
+class TariffsView(BillingView):
+    """Tariffs."""
+
+    url = "/api/billing/tariffs"
+    name = "billing:tariffs"
+    openapi = {"post": _doc("Add a tariff version (新费率启用)", TARIFF_SCHEMA)}
+
+    async def get(self, request: web.Request) -> web.Response:
+        """List tariff versions (optionally ?scope=building:<id>|meter:<entity_id>)."""
+        return json_response(await self.billing.tariffs(request.query.get("scope")))
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Add a tariff version for a building or a meter, effective from effective_ts (now by default)."""
+        body = await self.body(request, TARIFF_SCHEMA)
+        return json_response(
+            await self.billing.set_tariff(
+                body["scope"], body["spec"], body.get("effective_ts", self.billing.now()), self.operator(request, body)
+            )
+        )
+
+
+class AlarmsView(BillingView):
+    """Alarm history."""
+
+    url = "/api/billing/alarms"
+    name = "billing:alarms"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return alarm crossings, newest first (optionally ?since=<POSIX s>&meter_entity_id=)."""
+        since = request.query.get("since")
+        return json_response(
+            await self.billing.alarms(float(since) if since else None, request.query.get("meter_entity_id"))
+        )
+
+
+class ReconcileView(BillingView):
+    """Run the reconciler."""
+
+    url = "/api/billing/reconcile"
+    name = "billing:reconcile"
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Settle every pending delivery now; return the outcomes."""
+        return json_response(await self.billing.reconcile())
+
+
+VIEWS = (
+    TrialBalanceView, AccountsView, AccountView, AccountHistoryView, CloseAccountView, PaymentView, SalesView,
+    RefundsView, TransactionView, ReverseView, MetersView, MeterView, MoveMeterView, ReplaceMeterView,
+    ResolveTamperView, TariffsView, AlarmsView, ReconcileView,
+)

@@ -1,0 +1,209 @@
+"""Consumption: meter-side meters are synced from their remaining money; server-side meters are charged per
+reading delta by the tariff (TOU by reading time, tiered by cumulative use) and tripped at arrears."""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from scada_core.const import EVENT_METER_READING, EVENT_STATE_CHANGED, STATE_UNAVAILABLE
+from scada_core.exceptions import OpenPrepayError
+
+from . import ledger, tariffs
+from .alarms import update_levels
+from .const import (
+    ACCOUNT_REVENUE_ENERGY,
+    ACCOUNT_REVENUE_FEE,
+    KIND_CONSUMPTION,
+    KIND_FEE,
+    LEVEL_ARREARS,
+    MODE_METER,
+    MODE_SERVER,
+    ROLE_SYSTEM,
+)
+from .delivery import pending_of
+from .models import AccountRow, MeterRow
+
+if TYPE_CHECKING:
+    from scada_core.core import Event
+
+    from .service import BillingService
+
+_LOGGER = logging.getLogger(__name__)
+
+SYSTEM = ledger.Operator("billing", ROLE_SYSTEM)
+
+
+class ChargingMixin:
+    """Turn meter readings and states into consumption postings, alarm levels and trips."""
+
+    async def async_load_meters(self: BillingService) -> None:
+        """Remember which meters are open in which mode and start listening."""
+        async with self.db.session() as session:
+            rows = (await session.execute(select(MeterRow).where(MeterRow.account_id.is_not(None)))).scalars().all()
+        self._open_meters: dict[str, str] = {m.entity_id: m.mode for m in rows}
+        self._sync_queued: set[str] = set()
+        self.core.bus.async_listen(EVENT_STATE_CHANGED, self._on_state_changed)
+        self.core.bus.async_listen(EVENT_METER_READING, self._on_reading)
+
+    def remember_meter(self: BillingService, entity_id: str, mode: str | None) -> None:
+        """Track an opened (mode) or closed (None) meter."""
+        if mode is None:
+            self._open_meters.pop(entity_id, None)
+        else:
+            self._open_meters[entity_id] = mode
+
+    def _on_state_changed(self: BillingService, event: Event) -> None:
+        entity_id = event.data["entity_id"]
+        if self._open_meters.get(entity_id) != MODE_METER or entity_id in self._sync_queued:
+            return
+        self._sync_queued.add(entity_id)
+        self.core.async_create_task(self._sync_later(entity_id), f"billing sync {entity_id}")
+
+    async def _sync_later(self: BillingService, entity_id: str) -> None:
+        async with self.meter_lock(entity_id):
+            self._sync_queued.discard(entity_id)
+            await self.sync_meter(entity_id)
+
+    def _on_reading(self: BillingService, event: Event) -> None:
+        if self._open_meters.get(event.data.get("entity_id", "")) == MODE_SERVER:
+            self.core.async_create_task(self.charge_reading(dict(event.data)), "billing charge")
+
+    async def sync_meter(self: BillingService, entity_id: str, fresh: bool = False) -> None:
+        """Post a meter-side meter's consumption so the ledger holds its remaining money (meter lock held)."""
+        if fresh:
+            read = await self.call_meter(entity_id, "read_prepaid")
+            count, remaining, power = read.get("purchase_count"), read.get("remaining_fen"), None
+        else:
+            state = self.core.states.get(entity_id)
+            if state is None or state.state == STATE_UNAVAILABLE:
+                return
+            attrs = state.attributes
+            count, remaining, power = attrs.get("purchase_count"), attrs.get("remaining_fen"), attrs.get("power_w")
+        if count is None or remaining is None:
+            return
+        tamper = False
+        async with self.write() as session:
+            meter = await session.get(MeterRow, entity_id, with_for_update=True)
+            if meter is None or meter.account_id is None or meter.mode != MODE_METER or meter.blocked:
+                return
+            if await pending_of(session, entity_id) is not None or count < meter.purchase_count:
+                return  # a delivery is under way, or the state predates our last sale
+            if count > meter.purchase_count:
+                tamper = True
+            else:
+                account = await session.get(AccountRow, meter.account_id)
+                meter_acct = ledger.meter_account(entity_id)
+                used = await ledger.held(session, meter_acct) - int(remaining)
+                key = f"consume:{entity_id}:{count}:{remaining}"
+                if used > 0 and await ledger.find_transaction(session, key) is None:
+                    await ledger.post(
+                        session, kind=KIND_CONSUMPTION, idempotency_key=key,
+                        entries=[(meter_acct, used), (ACCOUNT_REVENUE_ENERGY, -used)], operator=SYSTEM,
+                        ts=self.now(), amount_fen=used, account_id=meter.account_id, meter_entity_id=entity_id,
+                        building=meter.building,
+                    )
+                events = [] if meter.account_id in self.closing else update_levels(
+                    session, meter, int(remaining), self.thresholds(account, meter.building), self.now(), power
+                )
+        if tamper:
+            await self._block(entity_id, int(count), meter.purchase_count)
+            return
+        self.fire_alarms(events)
+
+    async def charge_reading(self: BillingService, data: dict[str, Any]) -> None:
+        """Charge a server-side meter's energy since its previous reading to its account."""
+        entity_id = data["entity_id"]
+        total, ts = data.get("total_wh"), float(data["ts"])
+        if total is None:
+            return
+        async with self.meter_lock(entity_id):
+            async with self.write() as session:
+                meter = await session.get(MeterRow, entity_id, with_for_update=True)
+                if meter is None or meter.account_id is None or meter.mode != MODE_SERVER:
+                    return
+                if meter.last_total_wh is None or total < meter.last_total_wh:
+                    meter.last_total_wh, meter.last_reading_ts = int(total), ts  # first reading or a reset meter
+                    return
+                if meter.last_reading_ts is not None and ts <= meter.last_reading_ts:
+                    return
+                await self._charge(session, meter, int(total) - meter.last_total_wh, ts)
+                meter.last_total_wh, meter.last_reading_ts = int(total), ts
+                account_id = meter.account_id
+        await self.refresh_account(account_id)
+
+    async def _charge(self: BillingService, session: Any, meter: MeterRow, wh: int, ts: float) -> None:
+        local = datetime.fromtimestamp(ts, self.core.clock.time_zone)
+        spec = await self.tariff_spec(session, meter.entity_id, meter.building, ts)
+        wallet = ledger.tenant_account(meter.account_id)
+        month = local.strftime("%Y-%m")
+        if meter.fee_month != month:
+            fee = spec.get("monthly_fee_fen", 0)
+            if fee:
+                await ledger.post(
+                    session, kind=KIND_FEE, idempotency_key=f"fee:{meter.entity_id}:{month}",
+                    entries=[(wallet, fee), (ACCOUNT_REVENUE_FEE, -fee)], operator=SYSTEM, ts=ts, amount_fen=fee,
+                    reason=f"monthly fee {month}", account_id=meter.account_id, meter_entity_id=meter.entity_id,
+                    building=meter.building,
+                )
+            meter.fee_month = month
+        if spec["kind"] == tariffs.KIND_TIERED:
+            period = tariffs.period_key(spec, local)
+            if meter.tier_period != period:
+                meter.tier_period, meter.tier_wh = period, 0
+        result = tariffs.charge(spec, wh, local, meter.tier_wh)
+        meter.tier_wh += wh
+        if result.fen:
+            await ledger.post(
+                session, kind=KIND_CONSUMPTION, idempotency_key=f"charge:{meter.entity_id}:{ts}:{meter.last_total_wh + wh}",
+                entries=[(wallet, result.fen), (ACCOUNT_REVENUE_ENERGY, -result.fen)], operator=SYSTEM, ts=ts,
+                amount_fen=result.fen, reason=json.dumps({"wh": wh, "parts": result.parts}),
+                account_id=meter.account_id, meter_entity_id=meter.entity_id, building=meter.building,
+            )
+
+    async def refresh_account(self: BillingService, account_id: int) -> None:
+        """Re-evaluate the alarm levels of an account's server-side meters; trip at arrears, close after."""
+        actions: list[tuple[str, str]] = []
+        async with self.write() as session:
+            account = await session.get(AccountRow, account_id)
+            meters = (
+                await session.execute(
+                    select(MeterRow).where(MeterRow.account_id == account_id, MeterRow.mode == MODE_SERVER)
+                )
+            ).scalars().all()
+            if account is None or not meters:
+                return
+            held = await ledger.held(session, ledger.tenant_account(account_id))
+            events: list[dict[str, Any]] = []
+            for meter in meters:
+                state = self.core.states.get(meter.entity_id)
+                power = state.attributes.get("power_w") if state is not None else None
+                events += update_levels(
+                    session, meter, held, self.thresholds(account, meter.building), self.now(), power
+                )
+                arrears = meter.alarm_level == LEVEL_ARREARS
+                if arrears != bool(meter.tripped):
+                    actions.append((meter.entity_id, "trip" if arrears else "close"))
+        self.fire_alarms(events)
+        for entity_id, service in actions:
+            await self._switch(entity_id, service)
+
+    async def _switch(self: BillingService, entity_id: str, service: str) -> None:
+        """Trip or close a server-side meter's relay and remember it."""
+        domain = entity_id.split(".", 1)[0]
+        if not self.core.services.has_service(domain, service):
+            _LOGGER.warning("Cannot %s %s: %s.%s does not exist", service, entity_id, domain, service)
+            return
+        try:
+            await self.call_meter(entity_id, service)
+        except OpenPrepayError as err:
+            _LOGGER.error("Could not %s %s: %s", service, entity_id, err)
+            return
+        async with self.write() as session:
+            meter = await session.get(MeterRow, entity_id)
+            if meter is not None:
+                meter.tripped = service == "trip"
+        _LOGGER.info("%s %s for %s", "Tripped" if service == "trip" else "Closed", entity_id, "arrears" if service == "trip" else "paid")

@@ -1,0 +1,57 @@
+"""Constants of the billing domain."""
+from __future__ import annotations
+
+from typing import Final
+
+DOMAIN: Final = "billing"
+
+EVENT_BILLING_SALE: Final = "billing_sale"
+EVENT_BILLING_ALARM: Final = "billing_alarm"
+EVENT_BILLING_PAYMENT_RECEIVED: Final = "billing_payment_received"
+
+MODE_METER: Final = "meter"
+MODE_SERVER: Final = "server"
+PREPAID_DOMAIN: Final = "acrel_dtsy1352"
+
+ROLE_ADMIN: Final = "admin"
+ROLE_CASHIER: Final = "cashier"
+ROLE_SYSTEM: Final = "system"
+SELLING_ROLES: Final = (ROLE_ADMIN, ROLE_CASHIER, ROLE_SYSTEM)
+
+METHODS: Final = ("cash", "alipay", "wechat", "card", "bank")
+
+# Ledger accounts (debit positive). Payment methods are accounts of their own name.
+ACCOUNT_REVENUE_ENERGY: Final = "revenue:energy"
+ACCOUNT_REVENUE_FEE: Final = "revenue:fee"
+ACCOUNT_OPENING: Final = "equity:opening"
+ACCOUNT_ADJUSTMENT: Final = "adjustment:meter"
+
+KIND_SALE: Final = "sale"
+KIND_REFUND: Final = "refund"
+KIND_REVERSAL: Final = "reversal"
+KIND_TRANSFER: Final = "transfer"
+KIND_CONSUMPTION: Final = "consumption"
+KIND_FEE: Final = "fee"
+KIND_OPENING: Final = "opening"
+KIND_ADJUSTMENT: Final = "adjustment"
+KIND_CLOSE: Final = "close"
+RECEIPT_KINDS: Final = (KIND_SALE, KIND_REFUND, KIND_REVERSAL, KIND_CLOSE)
+
+DELIVERY_PENDING: Final = "pending"
+DELIVERY_DELIVERED: Final = "delivered"
+DELIVERY_CANCELLED: Final = "cancelled"
+OP_SELL: Final = "sell"
+OP_REFUND: Final = "refund"
+
+LEVEL_NORMAL: Final = "normal"
+LEVEL_ALARM1: Final = "alarm1"
+LEVEL_ALARM2: Final = "alarm2"
+LEVEL_ARREARS: Final = "arrears"
+LEVEL_OVERLOAD: Final = "overload"
+LEVEL_TAMPER: Final = "tamper"
+
+ENV_CRASH_AT: Final = "OPENPREPAY_CRASH_AT"
+CRASH_POINTS: Final = ("after_pending_commit", "after_meter_write", "after_read_back", "before_delivered_commit")
+
+DEFAULT_RECONCILE_INTERVAL: Final = 180.0
+DEFAULT_BUILDING: Final = "default"

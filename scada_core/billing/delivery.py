@@ -1,0 +1,269 @@
+"""Exactly-once delivery of money to meter-side meters, and the reconciler that settles pending deliveries.
+
+Steps of one delivery (the meter's lock is held throughout):
+1. the ledger transaction and a pending delivery with purchase count N+1 are committed;
+2. acrel_dtsy1352.sell/refund writes it to the meter with purchase count N+1;
+3. acrel_dtsy1352.read_prepaid reads the purchase count back;
+4. purchase count N+1: the delivery is committed as delivered; N: not delivered, retried by the reconciler;
+   anything else: tamper alarm, and the meter is blocked for sales until an admin resolves it.
+OPENPREPAY_CRASH_AT=<step> (after_pending_commit, after_meter_write, after_read_back, before_delivered_commit)
+kills the process with SIGKILL at that step, for the crash test.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scada_core.exceptions import OpenPrepayError
+
+from . import ledger
+from .alarms import crossing
+from .const import (
+    ACCOUNT_ADJUSTMENT,
+    DELIVERY_DELIVERED,
+    DELIVERY_PENDING,
+    ENV_CRASH_AT,
+    KIND_ADJUSTMENT,
+    LEVEL_TAMPER,
+    OP_SELL,
+    ROLE_ADMIN,
+)
+from .errors import BillingError, DeliveryPending, PermissionDenied
+from .models import DeliveryRow, MeterRow
+
+if TYPE_CHECKING:
+    from .service import BillingService
+
+_LOGGER = logging.getLogger(__name__)
+
+OUTCOME_DELIVERED = "delivered"
+OUTCOME_NOT_DELIVERED = "not_delivered"
+OUTCOME_TAMPER = "tamper"
+OUTCOME_UNREACHABLE = "unreachable"
+
+
+def crash_point(step: str) -> None:
+    """Kill this process with SIGKILL when OPENPREPAY_CRASH_AT names ``step`` (crash tests only)."""
+    if os.environ.get(ENV_CRASH_AT) == step:
+        _LOGGER.warning("Crash point %s reached: killing the process", step)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+async def deliveries_of(session: AsyncSession, transaction_id: int) -> list[dict[str, Any]]:
+    """Return the deliveries of one transaction."""
+    rows = (
+        await session.execute(
+            select(DeliveryRow).where(DeliveryRow.transaction_id == transaction_id).order_by(DeliveryRow.id)
+        )
+    ).scalars()
+    return [
+        {
+            "id": d.id,
+            "meter_entity_id": d.meter_entity_id,
+            "op": d.op,
+            "amount_fen": d.amount_fen,
+            "purchase_count": d.purchase_count,
+            "status": d.status,
+            "remaining_fen": d.remaining_fen,
+            "error": d.error,
+        }
+        for d in rows
+    ]
+
+
+async def pending_of(session: AsyncSession, entity_id: str) -> DeliveryRow | None:
+    """Return the meter's pending delivery (there is at most one)."""
+    return (
+        await session.execute(
+            select(DeliveryRow)
+            .where(DeliveryRow.meter_entity_id == entity_id, DeliveryRow.status == DELIVERY_PENDING)
+            .order_by(DeliveryRow.id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+def add_delivery(session: AsyncSession, meter: MeterRow, transaction_id: int, op: str, amount_fen: int, ts: float) -> DeliveryRow:
+    """Add a pending delivery with the meter's next purchase count."""
+    row = DeliveryRow(
+        transaction_id=transaction_id,
+        meter_entity_id=meter.entity_id,
+        op=op,
+        amount_fen=amount_fen,
+        purchase_count=meter.purchase_count + 1,
+        status=DELIVERY_PENDING,
+        attempts=0,
+        created_ts=ts,
+    )
+    session.add(row)
+    return row
+
+
+class DeliveryMixin:
+    """Write money to meters exactly once; reconcile; resolve tamper blocks."""
+
+    async def ensure_settled(self: BillingService, entity_id: str) -> None:
+        """Settle the meter's pending delivery before a new one (meter lock held), or refuse."""
+        async with self.db.session() as session:
+            pending = await pending_of(session, entity_id)
+        if pending is None:
+            return
+        outcome = await self._reconcile_one(pending)
+        if outcome != OUTCOME_DELIVERED:
+            raise DeliveryPending(
+                f"表计 {entity_id} 上一笔充值尚未确认到表，请稍后再试",
+                f"meter {entity_id} has an earlier sale not yet confirmed on the meter; try again later",
+            )
+
+    async def deliver(self: BillingService, delivery: DeliveryRow) -> str:
+        """Write a pending delivery to its meter and settle it from the read-back (meter lock held)."""
+        error: str | None = None
+        try:
+            await self.call_meter(
+                delivery.meter_entity_id,
+                delivery.op,
+                {"amount_fen": delivery.amount_fen, "purchase_count": delivery.purchase_count},
+            )
+        except OpenPrepayError as err:
+            error = str(err)
+            _LOGGER.warning("Delivery %s to %s: %s", delivery.id, delivery.meter_entity_id, err)
+        crash_point("after_meter_write")
+        return await self._check(delivery, error)
+
+    async def _check(self: BillingService, delivery: DeliveryRow, error: str | None = None) -> str:
+        """Read the meter's purchase count back and settle the delivery from it."""
+        try:
+            read = await self.call_meter(delivery.meter_entity_id, "read_prepaid")
+        except OpenPrepayError as err:
+            await self._note_attempt(delivery, error or str(err))
+            return OUTCOME_UNREACHABLE
+        crash_point("after_read_back")
+        return await self._settle(delivery, int(read["purchase_count"]), int(read["remaining_fen"]), error)
+
+    async def _settle(
+        self: BillingService, delivery: DeliveryRow, count: int, remaining: int, error: str | None
+    ) -> str:
+        target = delivery.purchase_count or 0
+        if count == target - 1:
+            await self._note_attempt(delivery, error or "purchase count unchanged")
+            return OUTCOME_NOT_DELIVERED
+        if count != target:
+            await self._block(delivery.meter_entity_id, count, target - 1)
+            return OUTCOME_TAMPER
+        async with self.write() as session:
+            row = await session.get(DeliveryRow, delivery.id, with_for_update=True)
+            meter = await session.get(MeterRow, delivery.meter_entity_id, with_for_update=True)
+            assert row is not None and meter is not None
+            if row.status == DELIVERY_PENDING:
+                row.status = DELIVERY_DELIVERED
+                row.settled_ts = self.now()
+                row.remaining_fen = remaining
+                row.attempts += 1
+                row.error = None
+                meter.purchase_count = target
+                await session.flush()
+                crash_point("before_delivered_commit")
+        delivery.status = DELIVERY_DELIVERED
+        delivery.remaining_fen = remaining
+        return OUTCOME_DELIVERED
+
+    async def _note_attempt(self: BillingService, delivery: DeliveryRow, error: str) -> None:
+        async with self.write() as session:
+            row = await session.get(DeliveryRow, delivery.id)
+            if row is not None:
+                row.attempts += 1
+                row.error = error[:2000]
+        delivery.error = error
+
+    async def _block(self: BillingService, entity_id: str, count: int, expected: int) -> None:
+        """Block a meter whose purchase count moved without a sale of ours; fire the tamper alarm."""
+        reason = f"purchase count {count}, expected {expected}"
+        async with self.write() as session:
+            meter = await session.get(MeterRow, entity_id, with_for_update=True)
+            if meter is None or meter.blocked:
+                return
+            meter.blocked = True
+            meter.blocked_reason = reason
+            row, event = crossing(meter, LEVEL_TAMPER, "enter", None, self.now())
+            session.add(row)
+        _LOGGER.error("Tamper alarm on %s: %s; meter blocked for sales", entity_id, reason)
+        self.fire_alarms([event])
+
+    async def _reconcile_one(self: BillingService, delivery: DeliveryRow) -> str:
+        """Settle one pending delivery: delivered, or written again when the meter has not got it."""
+        outcome = await self._check(delivery)
+        if outcome == OUTCOME_NOT_DELIVERED:
+            outcome = await self.deliver(delivery)
+        return outcome
+
+    async def reconcile(self: BillingService) -> dict[str, int]:
+        """Settle every pending delivery from its meter's purchase count; return counts per outcome."""
+        async with self.db.session() as session:
+            meters = (
+                await session.execute(
+                    select(DeliveryRow.meter_entity_id).where(DeliveryRow.status == DELIVERY_PENDING).distinct()
+                )
+            ).scalars().all()
+            blocked = set((await session.execute(select(MeterRow.entity_id).where(MeterRow.blocked))).scalars())
+        outcomes: dict[str, int] = {}
+        for entity_id in meters:
+            if entity_id in blocked:
+                outcomes["blocked"] = outcomes.get("blocked", 0) + 1
+                continue
+            async with self.meter_lock(entity_id):
+                async with self.db.session() as session:
+                    pending = await pending_of(session, entity_id)
+                if pending is None:
+                    continue
+                outcome = await self._reconcile_one(pending)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        if outcomes:
+            _LOGGER.info("Reconciled pending deliveries: %s", outcomes)
+        return outcomes
+
+    async def resolve_tamper(self: BillingService, entity_id: str, operator: Any, reason: str = "") -> dict[str, Any]:
+        """Admin only: accept the meter's purchase count and money, post the difference, unblock and redeliver."""
+        operator = ledger.Operator.from_dict(operator)
+        if operator.role != ROLE_ADMIN:
+            raise PermissionDenied("只有管理员可以解除锁定", "only an admin can resolve a tamper block")
+        async with self.meter_lock(entity_id):
+            read = await self.call_meter(entity_id, "read_prepaid")
+            count, remaining = int(read["purchase_count"]), int(read["remaining_fen"])
+            async with self.write() as session:
+                meter = await session.get(MeterRow, entity_id, with_for_update=True)
+                if meter is None or not meter.blocked:
+                    raise BillingError(f"表计 {entity_id} 未被锁定", f"meter {entity_id} is not blocked")
+                pending = await pending_of(session, entity_id)
+                in_flight = 0
+                if pending is not None:
+                    in_flight = pending.amount_fen if pending.op == OP_SELL else -pending.amount_fen
+                    pending.purchase_count = count + 1
+                account = ledger.meter_account(entity_id)
+                difference = remaining + in_flight - await ledger.held(session, account)
+                if difference:
+                    await ledger.post(
+                        session,
+                        kind=KIND_ADJUSTMENT,
+                        idempotency_key=f"tamper:{entity_id}:{self.now()}",
+                        entries=[(ACCOUNT_ADJUSTMENT, difference), (account, -difference)],
+                        operator=operator,
+                        ts=self.now(),
+                        amount_fen=difference,
+                        reason=reason or f"tamper resolved: {meter.blocked_reason}",
+                        account_id=meter.account_id,
+                        meter_entity_id=entity_id,
+                    )
+                meter.purchase_count = count
+                meter.blocked = False
+                meter.blocked_reason = None
+                row, event = crossing(meter, LEVEL_TAMPER, "leave", difference, self.now())
+                session.add(row)
+            self.fire_alarms([event])
+            if pending is not None:
+                await self.deliver(pending)
+        return {"entity_id": entity_id, "purchase_count": count, "remaining_fen": remaining, "adjusted_fen": difference}

@@ -1,0 +1,184 @@
+"""The double-entry ledger: balanced, append-only transactions in integer fen; balances are sums of entries."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .const import RECEIPT_KINDS
+from .errors import BillingError
+from .models import EntryRow, ReceiptCounterRow, TransactionRow
+
+ENTRIES_INSERT = insert(EntryRow.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """Who asks: an operator id and role (admin, cashier, viewer, system); the web layer authenticates."""
+
+    id: str
+    role: str
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Operator:
+        """Build from {"id", "role"} (or return an Operator unchanged)."""
+        if isinstance(data, Operator):
+            return data
+        if not isinstance(data, dict) or not data.get("id") or not data.get("role"):
+            raise BillingError("缺少操作员", "operator {id, role} is required")
+        return cls(str(data["id"]), str(data["role"]))
+
+
+def tenant_account(account_id: int) -> str:
+    """Return the ledger account of a tenant's prepaid balance."""
+    return f"tenant:{account_id}"
+
+
+def meter_account(entity_id: str) -> str:
+    """Return the ledger account of the money held on a meter-side prepaid meter."""
+    return f"meter:{entity_id}"
+
+
+async def find_transaction(session: AsyncSession, idempotency_key: str) -> TransactionRow | None:
+    """Return the transaction posted under ``idempotency_key``, if any."""
+    return (
+        await session.execute(select(TransactionRow).where(TransactionRow.idempotency_key == idempotency_key))
+    ).scalar_one_or_none()
+
+
+async def next_receipt(session: AsyncSession, building: str) -> tuple[int, str]:
+    """Bump the building's receipt counter inside this transaction (row-locked, so gap-free)."""
+    dialect = session.bind.dialect.name
+    maker = pg_insert if dialect == "postgresql" else sqlite_insert
+    await session.execute(maker(ReceiptCounterRow).values(building=building, last_seq=0).on_conflict_do_nothing())
+    seq = (
+        await session.execute(
+            update(ReceiptCounterRow)
+            .where(ReceiptCounterRow.building == building)
+            .values(last_seq=ReceiptCounterRow.last_seq + 1)
+            .returning(ReceiptCounterRow.last_seq)
+        )
+    ).scalar_one()
+    return seq, f"{building}-{seq:08d}"
+
+
+async def post(
+    session: AsyncSession,
+    *,
+    kind: str,
+    idempotency_key: str,
+    entries: Iterable[tuple[str, int]],
+    operator: Operator,
+    ts: float,
+    amount_fen: int,
+    reason: str = "",
+    account_id: int | None = None,
+    meter_entity_id: str | None = None,
+    method: str | None = None,
+    reference: str | None = None,
+    building: str | None = None,
+    reverses_id: int | None = None,
+) -> TransactionRow:
+    """Append one balanced transaction; receipts are numbered for sales, refunds, reversals and closings."""
+    legs = [(account, int(amount)) for account, amount in entries if amount]
+    if not legs or sum(amount for _, amount in legs) != 0:
+        raise ValueError(f"unbalanced or empty transaction {kind}: {legs}")
+    receipt_seq = receipt_no = None
+    if kind in RECEIPT_KINDS and building is not None:
+        receipt_seq, receipt_no = await next_receipt(session, building)
+    row = TransactionRow(
+        kind=kind,
+        idempotency_key=idempotency_key,
+        ts=ts,
+        operator_id=operator.id,
+        operator_role=operator.role,
+        reason=reason,
+        account_id=account_id,
+        meter_entity_id=meter_entity_id,
+        amount_fen=amount_fen,
+        method=method,
+        reference=reference,
+        building=building,
+        receipt_seq=receipt_seq,
+        receipt_no=receipt_no,
+        reverses_id=reverses_id,
+    )
+    session.add(row)
+    await session.flush()
+    await session.execute(
+        ENTRIES_INSERT, [{"transaction_id": row.id, "account": a, "amount_fen": v} for a, v in legs]
+    )
+    return row
+
+
+async def balance(session: AsyncSession, account: str) -> int:
+    """Return the debit-positive balance of one ledger account."""
+    total = (
+        await session.execute(select(func.coalesce(func.sum(EntryRow.amount_fen), 0)).where(EntryRow.account == account))
+    ).scalar_one()
+    return int(total)
+
+
+async def held(session: AsyncSession, account: str) -> int:
+    """Return the money a tenant wallet or a meter holds (the credit balance of that account)."""
+    return -await balance(session, account)
+
+
+async def trial_balance(session: AsyncSession) -> dict[str, Any]:
+    """Return every account's balance and their total (zero when the books balance)."""
+    rows = (
+        await session.execute(
+            select(EntryRow.account, func.sum(EntryRow.amount_fen)).group_by(EntryRow.account).order_by(EntryRow.account)
+        )
+    ).all()
+    accounts = {account: int(total) for account, total in rows}
+    unbalanced = (
+        await session.execute(
+            select(func.count()).select_from(
+                select(EntryRow.transaction_id)
+                .group_by(EntryRow.transaction_id)
+                .having(func.sum(EntryRow.amount_fen) != 0)
+                .subquery()
+            )
+        )
+    ).scalar_one()
+    total = sum(accounts.values())
+    return {
+        "accounts": accounts,
+        "total_fen": total,
+        "unbalanced_transactions": int(unbalanced),
+        "balanced": total == 0 and unbalanced == 0,
+    }
+
+
+async def entries_of(session: AsyncSession, transaction_id: int) -> list[tuple[str, int]]:
+    """Return the legs of one transaction."""
+    rows = await session.execute(
+        select(EntryRow.account, EntryRow.amount_fen).where(EntryRow.transaction_id == transaction_id).order_by(EntryRow.id)
+    )
+    return [(a, int(v)) for a, v in rows.all()]
+
+
+def transaction_dict(row: TransactionRow) -> dict[str, Any]:
+    """Return a JSON-friendly view of a transaction."""
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "ts": row.ts,
+        "amount_fen": row.amount_fen,
+        "account_id": row.account_id,
+        "meter_entity_id": row.meter_entity_id,
+        "method": row.method,
+        "reference": row.reference,
+        "operator": {"id": row.operator_id, "role": row.operator_role},
+        "reason": row.reason,
+        "receipt_no": row.receipt_no,
+        "building": row.building,
+        "reverses_id": row.reverses_id,
+        "idempotency_key": row.idempotency_key,
+    }

@@ -1,0 +1,142 @@
+"""Billing tables: accounts, meters, ledger, deliveries, tariffs, receipts and alarms (all money in fen)."""
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from scada_core.storage.models import Base
+
+ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+class AccountRow(Base):
+    """A tenant's account (户): one or more meters pay from or for it."""
+
+    __tablename__ = "billing_accounts"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    building: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    overdraft_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    credit_cap_fen: Mapped[int | None] = mapped_column(BigInteger)
+    opened_ts: Mapped[float] = mapped_column(Float)
+    closed_ts: Mapped[float | None] = mapped_column(Float)
+
+
+class MeterRow(Base):
+    """A meter known to billing: its account, mode and the purchase count we last confirmed."""
+
+    __tablename__ = "billing_meters"
+
+    entity_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    building: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("billing_accounts.id"), index=True)
+    mode: Mapped[str] = mapped_column(String(8))
+    purchase_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_total_wh: Mapped[int | None] = mapped_column(BigInteger)
+    last_reading_ts: Mapped[float | None] = mapped_column(Float)
+    tier_period: Mapped[str | None] = mapped_column(String(8))
+    tier_wh: Mapped[int] = mapped_column(BigInteger, default=0)
+    fee_month: Mapped[str | None] = mapped_column(String(8))
+    alarm_level: Mapped[str] = mapped_column(String(16), default="normal")
+    overload: Mapped[bool] = mapped_column(Boolean, default=False)
+    tripped: Mapped[bool] = mapped_column(Boolean, default=False)
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    blocked_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class TransactionRow(Base):
+    """One balanced ledger transaction; ``idempotency_key`` makes a repeat a no-op."""
+
+    __tablename__ = "billing_transactions"
+    __table_args__ = (UniqueConstraint("building", "receipt_seq", name="uq_billing_transactions_receipt"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    ts: Mapped[float] = mapped_column(Float, index=True)
+    operator_id: Mapped[str] = mapped_column(String(64))
+    operator_role: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    account_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    meter_entity_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    method: Mapped[str | None] = mapped_column(String(32))
+    reference: Mapped[str | None] = mapped_column(String(128))
+    building: Mapped[str | None] = mapped_column(String(64))
+    receipt_seq: Mapped[int | None] = mapped_column(Integer)
+    receipt_no: Mapped[str | None] = mapped_column(String(64))
+    reverses_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+
+
+class EntryRow(Base):
+    """One leg of a transaction: a signed amount on a ledger account (debit positive)."""
+
+    __tablename__ = "billing_entries"
+    __table_args__ = (Index("ix_billing_entries_account", "account"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("billing_transactions.id"), index=True)
+    account: Mapped[str] = mapped_column(String(255))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class DeliveryRow(Base):
+    """Money to write to (sell) or take off (refund) a meter-side meter with a target purchase count."""
+
+    __tablename__ = "billing_deliveries"
+    __table_args__ = (Index("ix_billing_deliveries_status", "status", "meter_entity_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("billing_transactions.id"), index=True)
+    meter_entity_id: Mapped[str] = mapped_column(String(255))
+    op: Mapped[str] = mapped_column(String(8))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    purchase_count: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_ts: Mapped[float] = mapped_column(Float)
+    settled_ts: Mapped[float | None] = mapped_column(Float)
+    remaining_fen: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class TariffVersionRow(Base):
+    """A tariff for a building (default) or one meter (override), valid from ``effective_ts``."""
+
+    __tablename__ = "billing_tariff_versions"
+    __table_args__ = (Index("ix_billing_tariff_scope", "scope", "effective_ts"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(255))
+    effective_ts: Mapped[float] = mapped_column(Float)
+    spec: Mapped[str] = mapped_column(Text)
+    created_ts: Mapped[float] = mapped_column(Float)
+    operator_id: Mapped[str] = mapped_column(String(64))
+    pushed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ReceiptCounterRow(Base):
+    """The last receipt number handed out in a building (gap-free: bumped inside the sale's transaction)."""
+
+    __tablename__ = "billing_receipt_counters"
+
+    building: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AlarmRow(Base):
+    """One alarm crossing (enter or leave) of a meter, for the alarm report."""
+
+    __tablename__ = "billing_alarms"
+    __table_args__ = (Index("ix_billing_alarms_meter_ts", "meter_entity_id", "ts"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    ts: Mapped[float] = mapped_column(Float, index=True)
+    meter_entity_id: Mapped[str] = mapped_column(String(255))
+    account_id: Mapped[int | None] = mapped_column(Integer)
+    level: Mapped[str] = mapped_column(String(16))
+    phase: Mapped[str] = mapped_column(String(8))
+    value_fen: Mapped[int | None] = mapped_column(BigInteger)

@@ -1,0 +1,300 @@
+"""Sales (售电), payments, refunds (退电) and reversals (冲正): a ledger transaction plus, on meter-side meters,
+a delivery to the meter."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from . import ledger
+from .const import (
+    EVENT_BILLING_PAYMENT_RECEIVED,
+    EVENT_BILLING_SALE,
+    KIND_REFUND,
+    KIND_REVERSAL,
+    KIND_SALE,
+    METHODS,
+    MODE_METER,
+    OP_REFUND,
+    OP_SELL,
+    ROLE_ADMIN,
+    ROLE_CASHIER,
+    SELLING_ROLES,
+)
+from .credit import check_can_take, check_credit_cap
+from .delivery import add_delivery, crash_point
+from .errors import BillingError, PermissionDenied
+from .models import MeterRow, TransactionRow
+
+if TYPE_CHECKING:
+    from .service import BillingService
+
+METHOD_WALLET = "wallet"
+
+
+def _check_request(operator: ledger.Operator, amount_fen: int, method: str, key: str) -> None:
+    if operator.role not in SELLING_ROLES:
+        raise PermissionDenied(f"角色 {operator.role} 不能办理收退款", f"role {operator.role} cannot move money")
+    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
+        raise BillingError("金额必须是正整数（分）", "amount_fen must be a positive integer (fen)")
+    if method not in (*METHODS, METHOD_WALLET):
+        raise BillingError(f"未知付款方式 {method}", f"unknown payment method {method}")
+    if not key or len(key) > 128:
+        raise BillingError("缺少幂等键", "idempotency_key is required (at most 128 characters)")
+
+
+class SalesMixin:
+    """Move money in and out of wallets and meters."""
+
+    async def sell(
+        self: BillingService,
+        meter_entity_id: str,
+        amount_fen: int,
+        method: str,
+        idempotency_key: str,
+        operator: Any,
+        reference: str | None = None,
+        reason: str = "",
+    ) -> dict[str, Any]:
+        """Sell electricity to one meter (售电): to the meter itself when meter-side, else to its account."""
+        operator = ledger.Operator.from_dict(operator)
+        _check_request(operator, amount_fen, method, idempotency_key)
+        if self.mode_of(meter_entity_id) == MODE_METER:
+            return await self._meter_movement(
+                meter_entity_id, OP_SELL, KIND_SALE, amount_fen, method, idempotency_key, operator, reason, reference
+            )
+        async with self.db.session() as session:
+            meter = await self.get_meter(session, meter_entity_id)
+        return await self._wallet_movement(
+            meter.account_id, KIND_SALE, amount_fen, method, idempotency_key, operator, reason, reference, meter_entity_id
+        )
+
+    async def credit_payment(
+        self: BillingService,
+        account_id: int,
+        amount_fen: int,
+        method: str,
+        idempotency_key: str,
+        operator: Any,
+        reference: str | None = None,
+        meter_entity_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Take a payment for an account (Alipay etc.): to its only prepaid meter, else to its wallet."""
+        operator = ledger.Operator.from_dict(operator)
+        _check_request(operator, amount_fen, method, idempotency_key)
+        if meter_entity_id is None:
+            async with self.db.session() as session:
+                await self.get_account(session, account_id)
+                meters = (
+                    await session.execute(select(MeterRow).where(MeterRow.account_id == account_id))
+                ).scalars().all()
+            prepaid = [m for m in meters if m.mode == MODE_METER]
+            if len(prepaid) == 1 and len(meters) == 1:
+                meter_entity_id = prepaid[0].entity_id
+        if meter_entity_id is not None:
+            result = await self.sell(meter_entity_id, amount_fen, method, idempotency_key, operator, reference)
+        else:
+            result = await self._wallet_movement(
+                account_id, KIND_SALE, amount_fen, method, idempotency_key, operator, "", reference
+            )
+        if not result["repeated"]:
+            self.core.bus.async_fire(
+                EVENT_BILLING_PAYMENT_RECEIVED,
+                {"account_id": account_id, "amount_fen": amount_fen, "method": method, "reference": reference},
+            )
+        return result
+
+    async def refund(
+        self: BillingService,
+        meter_entity_id: str,
+        amount_fen: int,
+        method: str,
+        idempotency_key: str,
+        operator: Any,
+        reason: str = "",
+    ) -> dict[str, Any]:
+        """Take money back off a meter (or its account's wallet) and pay it out (退电)."""
+        operator = ledger.Operator.from_dict(operator)
+        _check_request(operator, amount_fen, method, idempotency_key)
+        if self.mode_of(meter_entity_id) == MODE_METER:
+            return await self._meter_movement(
+                meter_entity_id, OP_REFUND, KIND_REFUND, amount_fen, method, idempotency_key, operator, reason, None
+            )
+        async with self.db.session() as session:
+            meter = await self.get_meter(session, meter_entity_id)
+        return await self._wallet_movement(
+            meter.account_id, KIND_REFUND, amount_fen, method, idempotency_key, operator, reason, None, meter_entity_id
+        )
+
+    async def reverse(
+        self: BillingService, transaction_id: int, reason: str, idempotency_key: str, operator: Any
+    ) -> dict[str, Any]:
+        """Undo a mistaken sale (冲正): admins any sale, cashiers only their own sale of today."""
+        operator = ledger.Operator.from_dict(operator)
+        if not reason:
+            raise BillingError("冲正必须填写原因", "a reversal needs a reason")
+        async with self.db.session() as session:
+            original = await session.get(TransactionRow, transaction_id)
+            if original is None or original.kind != KIND_SALE:
+                raise BillingError(f"交易 {transaction_id} 不是售电", f"transaction {transaction_id} is not a sale")
+            earlier = await self.repeated(session, idempotency_key, reverses_id=transaction_id)
+            if earlier is not None:
+                return earlier
+            done = (
+                await session.execute(select(TransactionRow.id).where(TransactionRow.reverses_id == transaction_id))
+            ).scalar_one_or_none()
+        if done is not None:
+            raise BillingError(f"交易 {transaction_id} 已冲正", f"transaction {transaction_id} is already reversed")
+        self._check_reversal_rights(original, operator)
+        _check_request(operator, original.amount_fen, original.method or "cash", idempotency_key)
+        meter_id = original.meter_entity_id
+        if meter_id is not None and self.mode_of(meter_id) == MODE_METER:
+            return await self._meter_movement(
+                meter_id, OP_REFUND, KIND_REVERSAL, original.amount_fen, original.method or "cash",
+                idempotency_key, operator, reason, original.reference, reverses_id=transaction_id,
+                account_id=original.account_id,
+            )
+        return await self._wallet_movement(
+            original.account_id, KIND_REVERSAL, original.amount_fen, original.method or "cash", idempotency_key,
+            operator, reason, original.reference, meter_id, reverses_id=transaction_id,
+        )
+
+    def _check_reversal_rights(self: BillingService, original: TransactionRow, operator: ledger.Operator) -> None:
+        if operator.role == ROLE_ADMIN:
+            return
+        today = self.core.clock.now().date()
+        sold_on = datetime.fromtimestamp(original.ts, self.core.clock.time_zone).date()
+        if operator.role != ROLE_CASHIER or original.operator_id != operator.id or sold_on != today:
+            raise PermissionDenied(
+                "收银员只能冲正自己当天的售电", "a cashier may reverse only their own sale of today"
+            )
+
+    async def _meter_movement(
+        self: BillingService,
+        entity_id: str,
+        op: str,
+        kind: str,
+        amount_fen: int,
+        method: str,
+        key: str,
+        operator: ledger.Operator,
+        reason: str,
+        reference: str | None,
+        reverses_id: int | None = None,
+        account_id: int | None = None,
+    ) -> dict[str, Any]:
+        """Post money to or off a meter-side meter and deliver it exactly once (meter lock held)."""
+        async with self.meter_lock(entity_id):
+            async with self.db.session() as session:
+                earlier = await self.repeated(session, key, meter_entity_id=entity_id, amount_fen=amount_fen)
+            if earlier is not None:
+                return earlier
+            await self.ensure_settled(entity_id)
+            if op == OP_REFUND:
+                await self.sync_meter(entity_id, fresh=True)
+            try:
+                async with self.write() as session:
+                    meter = await self.get_meter(session, entity_id, lock=True)
+                    if meter.blocked:
+                        raise BillingError(
+                            f"表计 {entity_id} 充值次数异常，已锁定售电，需管理员处理",
+                            f"meter {entity_id} is blocked for sales after a purchase-count mismatch; an admin must resolve it",
+                        )
+                    if account_id is not None and meter.account_id != account_id:
+                        raise BillingError("表计已不属于原账户", "the meter no longer belongs to the sale's account")
+                    account = await self.get_account(session, meter.account_id)
+                    meter_acct = ledger.meter_account(entity_id)
+                    source = ledger.tenant_account(account.id) if method == "wallet" else method
+                    on_meter = await ledger.held(session, meter_acct)
+                    if op == OP_SELL:
+                        building = self.buildings.get(meter.building, {})
+                        check_credit_cap(account, on_meter, amount_fen, building.get("credit_cap_fen"))
+                        if method == "wallet":
+                            check_can_take(await ledger.held(session, source), amount_fen)
+                        entries = [(source, amount_fen), (meter_acct, -amount_fen)]
+                    else:
+                        check_can_take(on_meter, amount_fen)
+                        entries = [(meter_acct, amount_fen), (source, -amount_fen)]
+                    row = await ledger.post(
+                        session, kind=kind, idempotency_key=key, entries=entries, operator=operator, ts=self.now(),
+                        amount_fen=amount_fen, reason=reason, account_id=account.id, meter_entity_id=entity_id,
+                        method=method, reference=reference, building=meter.building, reverses_id=reverses_id,
+                    )
+                    delivery = add_delivery(session, meter, row.id, op, amount_fen, self.now())
+            except IntegrityError:
+                async with self.db.session() as session:
+                    earlier = await self.repeated(session, key)
+                if earlier is None:
+                    raise
+                return earlier
+            crash_point("after_pending_commit")
+            await self.deliver(delivery)
+            async with self.db.session() as session:
+                result = await self.result_of(session, row)
+        if kind == KIND_SALE:
+            self._fire_sale(row)
+        return result
+
+    async def _wallet_movement(
+        self: BillingService,
+        account_id: int | None,
+        kind: str,
+        amount_fen: int,
+        method: str,
+        key: str,
+        operator: ledger.Operator,
+        reason: str,
+        reference: str | None,
+        meter_entity_id: str | None = None,
+        reverses_id: int | None = None,
+    ) -> dict[str, Any]:
+        """Post money into (sale) or out of (refund, reversal) an account's wallet."""
+        if account_id is None or method == "wallet":
+            raise BillingError("没有可入账的账户", "no account to take the money")
+        async with self.account_lock(account_id):
+            try:
+                async with self.write() as session:
+                    earlier = await self.repeated(session, key, account_id=account_id, amount_fen=amount_fen)
+                    if earlier is not None:
+                        return earlier
+                    account = await self.get_account(session, account_id, lock=True)
+                    wallet = ledger.tenant_account(account_id)
+                    held = await ledger.held(session, wallet)
+                    if kind == KIND_SALE:
+                        building = self.buildings.get(account.building, {})
+                        check_credit_cap(account, held, amount_fen, building.get("credit_cap_fen"))
+                        entries = [(method, amount_fen), (wallet, -amount_fen)]
+                    else:
+                        check_can_take(held, amount_fen)
+                        entries = [(wallet, amount_fen), (method, -amount_fen)]
+                    row = await ledger.post(
+                        session, kind=kind, idempotency_key=key, entries=entries, operator=operator, ts=self.now(),
+                        amount_fen=amount_fen, reason=reason, account_id=account_id, meter_entity_id=meter_entity_id,
+                        method=method, reference=reference, building=account.building, reverses_id=reverses_id,
+                    )
+                    result = await self.result_of(session, row)
+            except IntegrityError:
+                async with self.db.session() as session:
+                    earlier = await self.repeated(session, key)
+                if earlier is None:
+                    raise
+                return earlier
+        if kind == KIND_SALE:
+            self._fire_sale(row)
+        await self.refresh_account(account_id)
+        return result
+
+    def _fire_sale(self: BillingService, row: TransactionRow) -> None:
+        self.core.bus.async_fire(
+            EVENT_BILLING_SALE,
+            {
+                "account_id": row.account_id,
+                "meter_entity_id": row.meter_entity_id,
+                "amount_fen": row.amount_fen,
+                "transaction_id": row.id,
+                "receipt_no": row.receipt_no,
+                "method": row.method,
+            },
+        )

@@ -1,0 +1,282 @@
+"""BillingService: the money side of OpenPrepay, for the web layer, Alipay and automations.
+
+Get it with ``core.data["billing"]``. Every money-moving method is async, takes an ``idempotency_key``
+(a repeat returns the first result with ``"repeated": True`` and changes nothing) and an ``operator``
+({"id": str, "role": "admin"|"cashier"|"system"}; the web layer authenticates, billing checks the role).
+Amounts are integer fen. Errors are ``BillingError`` (zh-CN / en message, HTTP 400).
+
+Accounts (accounts.py):
+  open_account(name, meters, operator, building=None, phone=None, overdraft_fen=None, credit_cap_fen=None) -> dict
+  close_account(account_id, operator, idempotency_key, method="cash") -> dict   (销户: remaining money refunded)
+  move_meter(entity_id, account_id, operator) -> dict
+  replace_meter(old_entity_id, new_entity_id, operator, idempotency_key, remaining_fen=None) -> dict  (换表)
+Sales (sales.py):
+  sell(meter_entity_id, amount_fen, method, idempotency_key, operator, reference=None, account_id=None) -> dict
+  credit_payment(account_id, amount_fen, method, idempotency_key, operator, reference=None,
+                 meter_entity_id=None) -> dict   (Alipay etc.; to the account's only prepaid meter, else the wallet)
+  refund(meter_entity_id, amount_fen, method, idempotency_key, operator, reason="") -> dict   (退电)
+  reverse(transaction_id, reason, idempotency_key, operator) -> dict   (冲正; cashier: own sale of today only)
+Tariffs (tariff_store.py): set_tariff(scope, spec, effective_ts, operator) where scope is "building:<id>" or
+  "meter:<entity_id>"; tariffs(scope=None); tariff_for(entity_id, ts).
+Delivery (delivery.py): reconcile() settles every pending delivery; resolve_tamper(entity_id, operator).
+Queries: trial_balance(), account(account_id), accounts(), account_history(account_id), transaction(id),
+  meter_status(entity_id), meter_statuses(), alarms(since=None, meter_entity_id=None).
+
+Each sale to a meter-side (DTSY1352) meter is committed as pending, written with purchase count N+1
+(acrel_dtsy1352.sell), read back (acrel_dtsy1352.read_prepaid) and committed as delivered. For crash tests
+the environment variable OPENPREPAY_CRASH_AT=after_pending_commit|after_meter_write|after_read_back|
+before_delivered_commit makes the process SIGKILL itself at that step of the next delivery.
+Events: billing_sale, billing_alarm, billing_payment_received (see CONTRACTS.md).
+"""
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scada_core.exceptions import OpenPrepayError
+
+from . import ledger
+from .accounts import AccountsMixin
+from .alarms import Thresholds
+from .charging import ChargingMixin
+from .const import (
+    DEFAULT_BUILDING,
+    DEFAULT_RECONCILE_INTERVAL,
+    EVENT_BILLING_ALARM,
+    MODE_METER,
+    MODE_SERVER,
+    PREPAID_DOMAIN,
+)
+from .delivery import DeliveryMixin
+from .errors import BillingError
+from .models import AccountRow, AlarmRow, MeterRow, TransactionRow
+from .reconciler import run_reconciler
+from .sales import SalesMixin
+from .status import meter_status
+from .tariff_store import TariffMixin
+
+if TYPE_CHECKING:
+    from scada_core.core import Core
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_BUILDINGS: dict[str, dict[str, Any]] = {
+    DEFAULT_BUILDING: {"name": DEFAULT_BUILDING, "meters": ["*"], "tariff": {"kind": "flat", "price": "1"}}
+}
+
+
+class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, TariffMixin):
+    """Accounts, ledger, tariffs, sales and their delivery to meters."""
+
+    def __init__(self, core: Core, config: dict[str, Any] | None = None) -> None:
+        config = config or {}
+        if core.db is None:
+            raise OpenPrepayError("billing needs the database")
+        self.core = core
+        self.db = core.db
+        self.buildings: dict[str, dict[str, Any]] = config.get("buildings") or DEFAULT_BUILDINGS
+        self.reconcile_interval: float = config.get("reconcile_interval", DEFAULT_RECONCILE_INTERVAL)
+        self._meter_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._account_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._sqlite_write = asyncio.Lock()
+        self.closing: set[int] = set()  # accounts being closed: their meters raise no level alarms
+
+    async def async_start(self) -> None:
+        """Load tariffs and open meters, listen to meters, and start the reconciler."""
+        await self.async_load_tariffs()
+        await self.async_load_meters()
+        self.core.async_create_task(run_reconciler(self), "billing reconciler")
+
+    # -- plumbing -----------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """Open one write transaction (SQLite has one writer: queue here instead of failing busy)."""
+        if self.db.dialect == "sqlite":
+            async with self._sqlite_write, self.db.session() as session:
+                yield session
+        else:
+            async with self.db.session() as session:
+                yield session
+
+    def meter_lock(self, entity_id: str) -> asyncio.Lock:
+        """Return the lock that serialises money movements of one meter."""
+        return self._meter_locks[entity_id]
+
+    def account_lock(self, account_id: int) -> asyncio.Lock:
+        """Return the lock that serialises wallet movements of one account."""
+        return self._account_locks[account_id]
+
+    def now(self) -> float:
+        """Return the current POSIX time of the core's clock."""
+        return self.core.clock.timestamp()
+
+    def fire_after_commit(self, event_type: str, events: list[dict[str, Any]]) -> None:
+        """Fire events collected inside a transaction that has committed."""
+        for data in events:
+            self.core.bus.async_fire(event_type, data)
+
+    def fire_alarms(self, events: list[dict[str, Any]]) -> None:
+        """Fire billing_alarm events."""
+        self.fire_after_commit(EVENT_BILLING_ALARM, events)
+
+    async def call_meter(self, entity_id: str, service: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Call an entity service of the meter's domain and return this meter's result."""
+        domain = entity_id.split(".", 1)[0]
+        response = await self.core.services.async_call(domain, service, {"entity_id": entity_id, **(data or {})})
+        return dict((response or {}).get("results", {}).get(entity_id) or {})
+
+    # -- buildings and meters -----------------------------------------------------------------------
+
+    def building_of(self, entity_id: str) -> str:
+        """Return the building whose meter patterns match ``entity_id`` (the first one otherwise)."""
+        for building_id, building in self.buildings.items():
+            if any(fnmatch.fnmatchcase(entity_id, pattern) for pattern in building.get("meters", ())):
+                return building_id
+        return next(iter(self.buildings))
+
+    def building(self, building_id: str) -> dict[str, Any]:
+        """Return a building's settings or raise."""
+        try:
+            return self.buildings[building_id]
+        except KeyError:
+            raise BillingError(f"未知楼宇 {building_id}", f"unknown building {building_id}") from None
+
+    def thresholds(self, account: AccountRow | None, building_id: str) -> Thresholds:
+        """Return the alarm levels of a meter in ``building_id`` paying from ``account``."""
+        building = self.buildings.get(building_id, {})
+        return Thresholds(
+            alarm1_fen=building.get("alarm1_fen", 5000),
+            alarm2_fen=building.get("alarm2_fen", 1000),
+            overdraft_fen=account.overdraft_fen if account is not None else building.get("overdraft_fen", 0),
+            overload_w=building.get("overload_w"),
+        )
+
+    def mode_of(self, entity_id: str) -> str:
+        """Return meter-side for prepaid meters, server-side for plain ones (attribute ``billing`` wins)."""
+        state = self.core.states.get(entity_id)
+        mode = state.attributes.get("billing") if state is not None else None
+        if mode in (MODE_METER, MODE_SERVER):
+            return str(mode)
+        return MODE_METER if entity_id.startswith(f"{PREPAID_DOMAIN}.") else MODE_SERVER
+
+    async def get_meter(self, session: AsyncSession, entity_id: str, *, lock: bool = False) -> MeterRow:
+        """Return an opened meter's row (row-locked on PostgreSQL when ``lock``) or raise."""
+        stmt = select(MeterRow).where(MeterRow.entity_id == entity_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        meter = (await session.execute(stmt)).scalar_one_or_none()
+        if meter is None or meter.account_id is None:
+            raise BillingError(f"表计 {entity_id} 未开户", f"meter {entity_id} has no open account")
+        return meter
+
+    async def get_account(self, session: AsyncSession, account_id: int, *, lock: bool = False) -> AccountRow:
+        """Return an open account (row-locked on PostgreSQL when ``lock``) or raise."""
+        stmt = select(AccountRow).where(AccountRow.id == account_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        account = (await session.execute(stmt)).scalar_one_or_none()
+        if account is None:
+            raise BillingError(f"账户 {account_id} 不存在", f"account {account_id} does not exist")
+        if account.status != "open":
+            raise BillingError(f"账户 {account_id} 已销户", f"account {account_id} is closed")
+        return account
+
+    async def repeated(self, session: AsyncSession, key: str, **expected: Any) -> dict[str, Any] | None:
+        """Return the earlier result of ``key``, or None; a key reused for another request is refused."""
+        row = await ledger.find_transaction(session, key)
+        if row is None:
+            return None
+        for name, value in expected.items():
+            if value is not None and getattr(row, name) != value:
+                raise BillingError(
+                    f"幂等键 {key} 已用于另一笔业务", f"idempotency key {key} was used for a different request"
+                )
+        return await self.result_of(session, row, repeated=True)
+
+    async def result_of(self, session: AsyncSession, row: TransactionRow, repeated: bool = False) -> dict[str, Any]:
+        """Return a transaction with its entries and delivery state."""
+        from .delivery import deliveries_of  # noqa: PLC0415 - avoids an import cycle with delivery helpers
+
+        return {
+            "transaction": ledger.transaction_dict(row),
+            "entries": [{"account": a, "amount_fen": v} for a, v in await ledger.entries_of(session, row.id)],
+            "deliveries": await deliveries_of(session, row.id),
+            "repeated": repeated,
+        }
+
+    # -- queries ------------------------------------------------------------------------------------
+
+    async def trial_balance(self) -> dict[str, Any]:
+        """Return every ledger account's balance; ``balanced`` is True when all entries sum to zero."""
+        async with self.db.session() as session:
+            return await ledger.trial_balance(session)
+
+    async def transaction(self, transaction_id: int) -> dict[str, Any]:
+        """Return one transaction with its entries and deliveries."""
+        async with self.db.session() as session:
+            row = await session.get(TransactionRow, transaction_id)
+            if row is None:
+                raise BillingError(f"交易 {transaction_id} 不存在", f"transaction {transaction_id} does not exist")
+            return await self.result_of(session, row)
+
+    async def meter_status(self, entity_id: str) -> dict[str, Any]:
+        """Return the status of one meter (未开户/开户/报警1/报警2/欠费/失联 and flags)."""
+        async with self.db.session() as session:
+            meter = await session.get(MeterRow, entity_id)
+        state = self.core.states.get(entity_id)
+        result = meter_status(meter, state, self.core.config.language)
+        result["entity_id"] = entity_id
+        result["remaining_fen"] = await self.meter_balance(entity_id, meter)
+        return result
+
+    async def meter_statuses(self) -> list[dict[str, Any]]:
+        """Return the status of every meter entity and every meter billing knows."""
+        async with self.db.session() as session:
+            meters = {m.entity_id: m for m in (await session.execute(select(MeterRow))).scalars()}
+        ids = set(meters)
+        for state in self.core.states.async_all():
+            if "purchase_count" in state.attributes or "total_wh" in state.attributes:
+                ids.add(state.entity_id)
+        language = self.core.config.language
+        return [
+            {"entity_id": e, **meter_status(meters.get(e), self.core.states.get(e), language)} for e in sorted(ids)
+        ]
+
+    async def meter_balance(self, entity_id: str, meter: MeterRow | None) -> int | None:
+        """Return the money a meter has: ledger money on meter-side meters, the account's wallet otherwise."""
+        if meter is None or meter.account_id is None:
+            return None
+        account = ledger.meter_account(entity_id) if meter.mode == MODE_METER else ledger.tenant_account(meter.account_id)
+        async with self.db.session() as session:
+            return await ledger.held(session, account)
+
+    async def alarms(self, since: float | None = None, meter_entity_id: str | None = None) -> list[dict[str, Any]]:
+        """Return the alarm history (newest first)."""
+        stmt = select(AlarmRow).order_by(AlarmRow.id.desc()).limit(1000)
+        if since is not None:
+            stmt = stmt.where(AlarmRow.ts >= since)
+        if meter_entity_id is not None:
+            stmt = stmt.where(AlarmRow.meter_entity_id == meter_entity_id)
+        async with self.db.session() as session:
+            rows = (await session.execute(stmt)).scalars().all()
+        return [
+            {
+                "id": r.id,
+                "ts": r.ts,
+                "meter_entity_id": r.meter_entity_id,
+                "account_id": r.account_id,
+                "level": r.level,
+                "phase": r.phase,
+                "value_fen": r.value_fen,
+            }
+            for r in rows
+        ]

@@ -1,0 +1,141 @@
+"""Tariffs: flat, time-of-use (尖峰平谷, daily periods and seasons) and tiered (阶梯) prices; pure functions.
+
+Prices are yuan per kWh as decimal strings (up to 4 decimals); a charge is rounded half-up to whole fen
+once per charged reading delta.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import voluptuous as vol
+
+RATES = ("sharp", "peak", "flat", "valley")
+KIND_FLAT = "flat"
+KIND_TOU = "tou"
+KIND_TIERED = "tiered"
+
+
+def _price(value: Any) -> str:
+    """Validate a price in yuan/kWh and return its canonical string."""
+    try:
+        price = Decimal(str(value))
+    except ArithmeticError:
+        raise vol.Invalid(f"price {value!r} is not a number") from None
+    if not price.is_finite() or price < 0 or price.as_tuple().exponent < -4:  # type: ignore[operator]
+        raise vol.Invalid(f"price {value!r} must be >= 0 with at most 4 decimals")
+    return str(price)
+
+
+def _hhmm(value: Any) -> str:
+    """Validate HH:MM."""
+    try:
+        time.fromisoformat(str(value))
+    except ValueError:
+        raise vol.Invalid(f"time {value!r} is not HH:MM") from None
+    return str(value)[:5]
+
+
+PERIODS = vol.All([{vol.Required("start"): _hhmm, vol.Required("rate"): vol.In(RATES)}], vol.Length(min=1))
+
+TARIFF_SCHEMA = vol.Schema(
+    vol.Any(
+        {
+            vol.Required("kind"): KIND_FLAT,
+            vol.Required("price"): _price,
+            vol.Optional("monthly_fee_fen", default=0): vol.All(int, vol.Range(min=0)),
+        },
+        {
+            vol.Required("kind"): KIND_TOU,
+            vol.Required("prices"): {vol.Required(rate): _price for rate in RATES},
+            vol.Required("periods"): PERIODS,
+            vol.Optional("seasons", default=[]): [
+                {vol.Required("months"): [vol.All(int, vol.Range(min=1, max=12))], vol.Required("periods"): PERIODS}
+            ],
+            vol.Optional("monthly_fee_fen", default=0): vol.All(int, vol.Range(min=0)),
+        },
+        {
+            vol.Required("kind"): KIND_TIERED,
+            vol.Optional("period", default="month"): vol.In(("month", "year")),
+            vol.Required("bands"): vol.All(
+                [{vol.Optional("up_to_kwh"): vol.All(vol.Coerce(int), vol.Range(min=1)), vol.Required("price"): _price}],
+                vol.Length(min=1),
+            ),
+            vol.Optional("monthly_fee_fen", default=0): vol.All(int, vol.Range(min=0)),
+        },
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """The money for one energy delta and how it splits over rates or bands (Wh per part)."""
+
+    fen: int
+    parts: dict[str, int] = field(default_factory=dict)
+
+
+def to_fen(yuan: Decimal) -> int:
+    """Round a yuan amount half-up to whole fen."""
+    return int((yuan * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _yuan(wh: int, price: str) -> Decimal:
+    return Decimal(wh) / 1000 * Decimal(price)
+
+
+def rate_at(spec: dict[str, Any], local: datetime) -> str:
+    """Return the TOU rate (sharp/peak/flat/valley) in force at local time ``local``."""
+    periods = spec["periods"]
+    for season in spec.get("seasons", ()):
+        if local.month in season["months"]:
+            periods = season["periods"]
+            break
+    ordered = sorted(periods, key=lambda p: p["start"])
+    now = local.strftime("%H:%M")
+    rate = ordered[-1]["rate"]  # before the first start of the day, the last period of the previous day runs on
+    for period in ordered:
+        if period["start"] <= now:
+            rate = period["rate"]
+    return rate
+
+
+def period_key(spec: dict[str, Any], local: datetime) -> str:
+    """Return the tier period (YYYY-MM or YYYY) that ``local`` falls in."""
+    return local.strftime("%Y") if spec.get("period") == "year" else local.strftime("%Y-%m")
+
+
+def charge(spec: dict[str, Any], wh: int, local: datetime, used_wh: int = 0) -> Charge:
+    """Price ``wh`` consumed at ``local``; ``used_wh`` is the tier period's use before it."""
+    if wh <= 0:
+        return Charge(0)
+    if spec["kind"] == KIND_FLAT:
+        return Charge(to_fen(_yuan(wh, spec["price"])), {"flat": wh})
+    if spec["kind"] == KIND_TOU:
+        rate = rate_at(spec, local)
+        return Charge(to_fen(_yuan(wh, spec["prices"][rate])), {rate: wh})
+    total = Decimal(0)
+    parts: dict[str, int] = {}
+    start, end = used_wh, used_wh + wh
+    lower = 0
+    bands = spec["bands"]
+    for index, band in enumerate(bands):
+        last = index == len(bands) - 1
+        upper = end if last else max(band["up_to_kwh"] * 1000, lower)
+        take = min(end, upper) - max(start, lower)
+        if take > 0:
+            total += _yuan(take, band["price"])
+            parts[f"band{index + 1}"] = take
+        lower = upper
+    return Charge(to_fen(total), parts)
+
+
+def push_payload(spec: dict[str, Any]) -> dict[str, Any]:
+    """Return the data of acrel_dtsy1352.push_tariff for ``spec`` (a tiered tariff pushes its first band)."""
+    if spec["kind"] == KIND_FLAT:
+        return {"price": spec["price"]}
+    if spec["kind"] == KIND_TOU:
+        return {"prices": dict(spec["prices"]), "tou": [dict(p) for p in spec["periods"]]}
+    return {"price": spec["bands"][0]["price"]}

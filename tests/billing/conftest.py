@@ -1,0 +1,145 @@
+"""Billing fixtures: a core with the DTSY1352 simulator over TCP, billing with its API, and an HTTP client."""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+import yaml
+from sqlalchemy import text
+
+from integrations.acrel_dtsy1352.sim_meter import SimMeter
+from integrations.acrel_dtsy1352.sim_server import MODE_TCP, SimServer
+from integrations.modbus_meter.profile import get_profile
+from scada_core.billing.service import BillingService
+from scada_core.bootstrap import async_from_config_dir
+from scada_core.core import Core
+from scada_core.storage.database import Database, resolve_url
+
+TZ = ZoneInfo("Asia/Shanghai")
+ADMIN = {"id": "admin1", "role": "admin"}
+CASHIER = {"id": "cashier1", "role": "cashier"}
+FLAT = {"kind": "flat", "price": "1.00"}
+
+
+def sim_server(units: int, remaining_fen: int = 0, port: int = 0) -> SimServer:
+    """Return a Modbus TCP serial server with idle DTSY1352 units 1..units (no load: money moves only by us)."""
+    meters = {
+        unit: SimMeter(unit=unit, remaining_fen=remaining_fen, base_power_w=0.0, overdraft_fen=0, last_ts=time.time())
+        for unit in range(1, units + 1)
+    }
+    return SimServer(get_profile("dtsy1352"), meters, time.time, TZ, mode=MODE_TCP, port=port)
+
+
+def field_sections(port: int, units: int) -> dict[str, Any]:
+    """Return modbus + acrel_dtsy1352 sections for ``units`` meters m1.. on one Modbus TCP gateway."""
+    return {
+        "modbus": [
+            {
+                "name": "gw1", "type": "tcp", "host": "127.0.0.1", "port": port, "timeout": 0.5, "retries": 1,
+                "status_interval": 0.5, "offline_after": 3, "reconnect_max": 0.3,
+            }
+        ],
+        "acrel_dtsy1352": [{"bus": "gw1", "meters": [{"name": f"m{u}", "address": u} for u in range(1, units + 1)]}],
+    }
+
+
+def billing_section(**extra: Any) -> dict[str, Any]:
+    """Return a billing section with one building b1 (flat 1 yuan/kWh) that trusts the body's operator."""
+    return {
+        "buildings": {
+            "b1": {"name": "一号楼", "meters": ["*"], "tariff": FLAT, "alarm1_fen": 5000, "alarm2_fen": 1000, **extra}
+        },
+        "reconcile_interval": 3600,
+        "operator_from_body": True,
+    }
+
+
+def write_config(folder: Path, sections: dict[str, Any], db_settings: dict[str, str]) -> Path:
+    """Write configuration.yaml with ``sections``, an HTTP port of 0 and the recorder's database."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {
+        "core": {"time_zone": "Asia/Shanghai"},
+        "http": {"port": 0},
+        "recorder": {"commit_interval": 0.05, **db_settings},
+        **sections,
+    }
+    (folder / "configuration.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return folder
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
+    """Poll ``predicate`` until true; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+@dataclass
+class Site:
+    """A running core with billing, its simulator and an API client."""
+
+    core: Core
+    sim: SimServer | None
+    http: aiohttp.ClientSession
+    base: str
+
+    @property
+    def billing(self) -> BillingService:
+        """Return the billing service."""
+        return self.core.data["billing"]
+
+    async def api(self, method: str, path: str, body: dict[str, Any] | None = None, status: int = 200) -> Any:
+        """Call the API; assert the status; return the JSON answer."""
+        async with self.http.request(method, self.base + path, json=body) as response:
+            data = await response.json()
+            assert response.status == status, (response.status, data)
+            return data
+
+    async def balanced(self) -> None:
+        """Assert the trial balance is zero."""
+        trial = await self.api("GET", "/api/billing/trial_balance")
+        assert trial["balanced"] and trial["total_fen"] == 0, trial
+
+
+@pytest.fixture
+async def start_site(tmp_path: Path, db_settings: dict[str, str]) -> AsyncIterator[Callable[..., Awaitable[Site]]]:
+    """Start a simulator and a core (field layer + billing) from a config dir; clean everything up."""
+    sites: list[Site] = []
+
+    async def start(units: int = 2, remaining_fen: int = 0, billing: dict[str, Any] | None = None,
+                    extra: dict[str, Any] | None = None, with_sim: bool = True) -> Site:
+        sim = None
+        sections: dict[str, Any] = {"billing": billing or billing_section(), **(extra or {})}
+        if with_sim:
+            sim = sim_server(units, remaining_fen)
+            await sim.async_start()
+            sections.update(field_sections(sim.port, units))
+        core = await async_from_config_dir(write_config(tmp_path / f"cfg{len(sites)}", sections, db_settings))
+        site = Site(core, sim, aiohttp.ClientSession(), f"http://127.0.0.1:{core.http.port}")
+        sites.append(site)
+        if with_sim:
+            for unit in range(1, units + 1):
+                entity = f"acrel_dtsy1352.m{unit}"
+                await wait_for(lambda e=entity: (s := core.states.get(e)) is not None and s.attributes.get("online") is True, what=f"{entity} online")
+        return site
+
+    yield start
+    for site in sites:
+        await site.http.close()
+        await site.core.async_stop()
+        if site.sim is not None:
+            await site.sim.async_stop()
+    if db_settings.get("db_schema"):
+        db = Database(resolve_url(tmp_path, db_settings["db_url"]), db_settings["db_schema"])
+        async with db.engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{db_settings["db_schema"]}" CASCADE'))
+        await db.async_close()
