@@ -1,0 +1,146 @@
+"""Tenant logins: account number + password, or phone + one-time SMS code; sessions kept as token hashes."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from typing import TYPE_CHECKING
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select, update
+
+from integrations.alipay.models import TenantCodeRow, TenantCredentialRow, TenantSessionRow
+
+from .const import CODE_LIFETIME, CODE_MAX_ATTEMPTS, CODE_RESEND_GAP, SOURCE_LOGIN
+
+if TYPE_CHECKING:
+    from integrations.alipay.orders import OrderStore
+    from scada_core.core import Core
+
+_LOGGER = logging.getLogger(__name__)
+_HASHER = PasswordHasher()
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class TenantAuth:
+    """Check tenant credentials and keep sessions."""
+
+    def __init__(self, core: Core, store: OrderStore) -> None:
+        assert core.db is not None
+        self.core = core
+        self.db = core.db
+        self.store = store
+
+    async def set_credentials(
+        self, account_id: int, password: str | None = None, phone: str | None = None,
+        tenant_control: bool | None = None,
+    ) -> None:
+        """Create or change a tenant's login (staff or set-up scripts call this)."""
+        password_hash = await self.core.async_add_executor_job(_HASHER.hash, password) if password else None
+        async with self.db.session() as session:
+            row = await session.get(TenantCredentialRow, account_id)
+            if row is None:
+                row = TenantCredentialRow(account_id=account_id, tenant_control=False)
+                session.add(row)
+            if password_hash is not None:
+                row.password_hash = password_hash
+            if phone is not None:
+                row.phone = phone
+            if tenant_control is not None:
+                row.tenant_control = tenant_control
+            row.updated_ts = self.core.clock.timestamp()
+
+    async def credentials(self, account_id: int) -> TenantCredentialRow | None:
+        """Return a tenant's login row."""
+        async with self.db.session() as session:
+            return await session.get(TenantCredentialRow, account_id)
+
+    async def login_password(self, account_id: int, password: str, remote: str | None) -> bool:
+        """Tell whether the password opens the account (failures are security events)."""
+        row = await self.credentials(account_id)
+        ok = False
+        if row is not None and row.password_hash:
+            try:
+                ok = await self.core.async_add_executor_job(_HASHER.verify, row.password_hash, password)
+            except (VerificationError, InvalidHashError):
+                ok = False
+        if not ok:
+            await self.store.security_event(SOURCE_LOGIN, "bad_password", f"account {account_id}", remote)
+        return ok
+
+    async def send_code(self, phone: str) -> bool:
+        """Send a one-time code to a registered phone through notify.sms (or the log when SMS is absent)."""
+        now = self.core.clock.timestamp()
+        async with self.db.session() as session:
+            known = await session.scalar(select(TenantCredentialRow.account_id).where(TenantCredentialRow.phone == phone))
+            if known is None:
+                return False
+            recent = await session.scalar(
+                select(TenantCodeRow.id).where(TenantCodeRow.phone == phone, TenantCodeRow.created_ts > now - CODE_RESEND_GAP)
+            )
+            if recent is not None:
+                return True
+            code = f"{secrets.randbelow(1_000_000):06d}"
+            session.add(TenantCodeRow(phone=phone, code_hash=_digest(f"{phone}:{code}"), created_ts=now,
+                                      expires_ts=now + CODE_LIFETIME, attempts=0, used=False))
+        message = f"您的电费账户登录验证码为 {code}，{CODE_LIFETIME // 60} 分钟内有效。"
+        if self.core.services.has_service("notify", "sms"):
+            await self.core.services.async_call("notify", "sms", {"target": [phone], "message": message})
+        else:
+            _LOGGER.warning("No SMS service: one-time code for %s is %s (demo only)", phone, code)
+        return True
+
+    async def login_code(self, phone: str, code: str, remote: str | None) -> int | None:
+        """Return the account a valid, unused one-time code opens, or None."""
+        now = self.core.clock.timestamp()
+        async with self.db.session() as session:
+            row = await session.scalar(
+                select(TenantCodeRow)
+                .where(TenantCodeRow.phone == phone, TenantCodeRow.used.is_(False), TenantCodeRow.expires_ts > now)
+                .order_by(TenantCodeRow.id.desc())
+            )
+            if row is not None and row.attempts < CODE_MAX_ATTEMPTS:
+                row.attempts += 1
+                if hmac.compare_digest(row.code_hash, _digest(f"{phone}:{code}")):
+                    row.used = True
+                    return await session.scalar(
+                        select(TenantCredentialRow.account_id).where(TenantCredentialRow.phone == phone)
+                    )
+        await self.store.security_event(SOURCE_LOGIN, "bad_code", f"phone {phone}", remote)
+        return None
+
+    async def open_session(self, account_id: int, kind: str, lifetime: float) -> str:
+        """Start a session and return its token (only the hash is stored)."""
+        token = secrets.token_urlsafe(32)
+        now = self.core.clock.timestamp()
+        async with self.db.session() as session:
+            session.add(TenantSessionRow(token_hash=_digest(token), account_id=account_id, kind=kind,
+                                         created_ts=now, expires_ts=now + lifetime))
+        return token
+
+    async def session_account(self, token: str | None, kind: str, extend: float | None = None) -> int | None:
+        """Return the account of a live session (sliding its expiry by ``extend`` seconds), else None."""
+        if not token:
+            return None
+        now = self.core.clock.timestamp()
+        async with self.db.session() as session:
+            row = await session.get(TenantSessionRow, _digest(token))
+            if row is None or row.kind != kind or row.expires_ts <= now:
+                return None
+            if extend is not None:
+                await session.execute(
+                    update(TenantSessionRow).where(TenantSessionRow.token_hash == row.token_hash)
+                    .values(expires_ts=now + extend)
+                )
+            return row.account_id
+
+    async def close_session(self, token: str | None) -> None:
+        """End a session."""
+        if token:
+            async with self.db.session() as session:
+                await session.execute(delete(TenantSessionRow).where(TenantSessionRow.token_hash == _digest(token)))

@@ -1,0 +1,18 @@
+"""Constants of the tenant pages and the kiosk."""
+from __future__ import annotations
+
+from typing import Final
+
+COOKIE_TENANT: Final = "op_tenant"
+COOKIE_KIOSK: Final = "op_kiosk"
+KIND_MOBILE: Final = "mobile"
+KIND_KIOSK: Final = "kiosk"
+SESSION_LIFETIME: Final = 7 * 24 * 3600  # seconds a phone stays logged in
+CODE_LIFETIME: Final = 300  # seconds a one-time code is valid
+CODE_MAX_ATTEMPTS: Final = 5
+CODE_RESEND_GAP: Final = 60  # seconds between two codes to one phone
+SOURCE_LOGIN: Final = "tenant_login"
+SOURCE_ACCESS: Final = "tenant_access"
+DAILY_DAYS: Final = 30
+KIOSK_AMOUNTS: Final = (5000, 10000, 20000, 50000)
+PHONE_AMOUNTS: Final = (5000, 10000, 20000)

@@ -1,0 +1,39 @@
+"""User-facing texts of the tenant pages and the kiosk (zh-CN default, en)."""
+from __future__ import annotations
+
+TEXTS: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "title": "电费自助", "login": "登录", "account_no": "户号", "password": "密码", "phone": "手机号",
+        "code": "验证码", "send_code": "发送验证码", "login_code": "验证码登录", "logout": "退出",
+        "bad_login": "户号或密码错误", "bad_code": "验证码错误或已过期", "code_sent": "验证码已发送",
+        "balance": "余额", "yuan": "元", "meters": "电表", "remaining": "剩余金额", "status": "状态",
+        "power": "功率", "relay": "继电器", "relay_closed": "合闸", "relay_open": "拉闸", "close_relay": "远程合闸",
+        "daily": "近30天每日用电", "monthly": "本年每月用电", "history": "购电记录", "receipt": "收据",
+        "topup": "支付宝充值", "amount": "金额（元）", "pay": "去支付", "paying": "等待支付结果…",
+        "paid": "充值成功", "closed": "订单已关闭", "back": "返回", "no_history": "暂无记录",
+        "kiosk_title": "自助缴费终端", "pick_shop": "请选择商铺或扫描商铺码", "scan_hint": "扫码或输入户号",
+        "go": "确定", "scan_to_pay": "请用支付宝扫码支付", "print": "打印收据", "done": "完成",
+        "order": "订单号", "time": "时间", "method": "方式", "forbidden": "无权访问",
+        "unknown_shop": "未找到该商铺", "idle": "无操作将自动退出",
+    },
+    "en": {
+        "title": "Electricity self-service", "login": "Log in", "account_no": "Account no.", "password": "Password",
+        "phone": "Phone", "code": "Code", "send_code": "Send code", "login_code": "Log in with code",
+        "logout": "Log out", "bad_login": "Wrong account number or password", "bad_code": "Wrong or expired code",
+        "code_sent": "Code sent", "balance": "Balance", "yuan": "CNY", "meters": "Meters",
+        "remaining": "Remaining", "status": "Status", "power": "Power", "relay": "Relay",
+        "relay_closed": "on", "relay_open": "off", "close_relay": "Switch on", "daily": "Daily use, last 30 days",
+        "monthly": "Monthly use this year", "history": "Purchases", "receipt": "Receipt", "topup": "Top up by Alipay",
+        "amount": "Amount (CNY)", "pay": "Pay", "paying": "Waiting for the payment…", "paid": "Top-up done",
+        "closed": "Order closed", "back": "Back", "no_history": "Nothing yet", "kiosk_title": "Self-service kiosk",
+        "pick_shop": "Pick your shop or scan its code", "scan_hint": "Scan or type the account number", "go": "OK",
+        "scan_to_pay": "Scan with Alipay to pay", "print": "Print receipt", "done": "Done", "order": "Order",
+        "time": "Time", "method": "Method", "forbidden": "Not allowed", "unknown_shop": "No such shop",
+        "idle": "Logs out when idle",
+    },
+}
+
+
+def texts(language: str) -> dict[str, str]:
+    """Return the texts of ``language`` (zh-CN when unknown)."""
+    return TEXTS.get(language, TEXTS["zh-CN"])

@@ -1,0 +1,283 @@
+"""Phone pages under /m/: login, balance and meters, usage charts, history, receipts, remote close, top-up."""
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from aiohttp import web
+
+from integrations.alipay.money import yuan_to_fen
+from integrations.alipay.payments import TopUpError
+from scada_core.exceptions import OpenPrepayError
+from scada_core.http import View
+
+from .charts import bar_chart
+from .const import COOKIE_TENANT, KIND_MOBILE, PHONE_AMOUNTS, SESSION_LIFETIME
+from .i18n import texts
+from .receipt import receipt_context, render_pdf
+from .site import TenantSite
+from .usage import daily_maxima, daily_usage, monthly_usage, usage_since
+
+_LOGGER = logging.getLogger(__name__)
+
+LOGIN_URL = "/m/login"
+HOME_URL = "/m/home"
+
+
+class TenantView(View):
+    """A tenant page (not part of the API document)."""
+
+    tag = "tenant"
+    in_api_doc = False
+    needs_login: ClassVar[bool] = True
+
+    def __init__(self, site: TenantSite) -> None:
+        super().__init__(site.core)
+        self.site = site
+
+    async def tenant(self, request: web.Request) -> int:
+        """Return the logged-in account; send others to the login page (or 401 for JSON/SVG/PDF)."""
+        account_id = await self.site.auth.session_account(request.cookies.get(COOKIE_TENANT), KIND_MOBILE)
+        if account_id is None:
+            if request.method == "GET" and request.path.startswith(HOME_URL):
+                raise web.HTTPFound(LOGIN_URL)
+            raise web.HTTPUnauthorized(text="login required")
+        await self.site.check_named_account(request, account_id)
+        return account_id
+
+
+def _login_response(token: str) -> web.Response:
+    response = web.HTTPFound(HOME_URL)
+    response.set_cookie(COOKIE_TENANT, token, max_age=SESSION_LIFETIME, httponly=True, samesite="Strict", path="/")
+    return response
+
+
+class IndexView(TenantView):
+    """/m/ sends to the home page."""
+
+    url = "/m/"
+    name = "tenant:index"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Redirect."""
+        raise web.HTTPFound(HOME_URL)
+
+
+class LoginView(TenantView):
+    """Log in with account number + password."""
+
+    url = LOGIN_URL
+    name = "tenant:login"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Show the login form."""
+        return self.site.render("login.html")
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Check the password and open a session."""
+        form = await request.post()
+        try:
+            account_id = int(str(form.get("account_id", "")).strip())
+        except ValueError:
+            account_id = -1
+        password = str(form.get("password", ""))
+        if account_id < 0 or not await self.site.auth.login_password(account_id, password, request.remote):
+            return self.site.render("login.html", status=401, error=texts(self.core.config.language)["bad_login"])
+        raise _login_response(await self.site.auth.open_session(account_id, KIND_MOBILE, SESSION_LIFETIME))
+
+
+class CodeSendView(TenantView):
+    """Send a one-time code to a registered phone."""
+
+    url = "/m/login/code/send"
+    name = "tenant:code_send"
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Send the code (the page looks the same for unknown phones)."""
+        phone = str((await request.post()).get("phone", "")).strip()
+        if phone:
+            await self.site.auth.send_code(phone)
+        return self.site.render("login.html", phone=phone, code_sent=True)
+
+
+class CodeLoginView(TenantView):
+    """Log in with phone + one-time code."""
+
+    url = "/m/login/code"
+    name = "tenant:code_login"
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Check the code and open a session."""
+        form = await request.post()
+        phone, code = str(form.get("phone", "")).strip(), str(form.get("code", "")).strip()
+        account_id = await self.site.auth.login_code(phone, code, request.remote)
+        if account_id is None:
+            return self.site.render("login.html", status=401, phone=phone, code_sent=True,
+                                    error=texts(self.core.config.language)["bad_code"])
+        raise _login_response(await self.site.auth.open_session(account_id, KIND_MOBILE, SESSION_LIFETIME))
+
+
+class LogoutView(TenantView):
+    """End the session."""
+
+    url = "/m/logout"
+    name = "tenant:logout"
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Forget the session and go to the login page."""
+        await self.site.auth.close_session(request.cookies.get(COOKIE_TENANT))
+        response = web.HTTPFound(LOGIN_URL)
+        response.del_cookie(COOKIE_TENANT, path="/")
+        raise response
+
+
+class HomeView(TenantView):
+    """Balance, meters, charts, history and the top-up form."""
+
+    url = HOME_URL
+    name = "tenant:home"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Show the tenant's own account."""
+        account_id = await self.tenant(request)
+        account = await self.site.account(account_id)
+        history = await self.site.billing.account_history(account_id, limit=50)
+        credentials = await self.site.auth.credentials(account_id)
+        return self.site.render(
+            "home.html", account=account, history=history, amounts=PHONE_AMOUNTS,
+            tenant_control=bool(credentials and credentials.tenant_control),
+            orders=await self.site.payments.store.for_account(account_id, limit=10),
+        )
+
+
+class AccountJsonView(TenantView):
+    """The same data as JSON (for the page's refresh and for apps)."""
+
+    url = "/m/api/account"
+    name = "tenant:account_json"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return the tenant's own account."""
+        account_id = await self.tenant(request)
+        return self.site.json(await self.site.account(account_id))
+
+
+class UsageChartView(TenantView):
+    """Daily (30 days) or monthly (this year) use of one meter as SVG."""
+
+    url = "/m/meters/{entity_id}/usage.svg"
+    name = "tenant:usage"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Draw the chart."""
+        account_id = await self.tenant(request)
+        entity_id = request.match_info["entity_id"]
+        await self.site.owned_meter(request, account_id, entity_id)
+        t = texts(self.core.config.language)
+        assert self.core.db is not None
+        today = self.core.clock.now().date()
+        maxima = await daily_maxima(self.core.db, self.core.clock, entity_id, usage_since(today))
+        if request.query.get("range") == "monthly":
+            points = [(f"{m}", wh / 1000) for m, wh in monthly_usage(maxima, today.year)]
+            svg = bar_chart(points, t["monthly"], "kWh")
+        else:
+            points = [(d.strftime("%m-%d"), wh / 1000) for d, wh in daily_usage(maxima, today)]
+            svg = bar_chart(points, t["daily"], "kWh", label_every=5)
+        return web.Response(text=svg, content_type="image/svg+xml")
+
+
+class MeterCloseView(TenantView):
+    """Remote close (合闸) of the tenant's own meter, where the operator allows tenant control."""
+
+    url = "/m/meters/{entity_id}/close"
+    name = "tenant:meter_close"
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Close the relay through the meter's service."""
+        account_id = await self.tenant(request)
+        entity_id = request.match_info["entity_id"]
+        meter = await self.site.owned_meter(request, account_id, entity_id)
+        credentials = await self.site.auth.credentials(account_id)
+        if not (credentials and credentials.tenant_control):
+            await self.site.forbid(request, account_id, f"remote control of {entity_id}")
+        if (meter.get("remaining_fen") or 0) <= 0:
+            raise web.HTTPBadRequest(text="no money on the meter")
+        domain = entity_id.split(".", 1)[0]
+        await self.core.services.async_call(domain, "close", {"entity_id": entity_id})
+        raise web.HTTPFound(HOME_URL)
+
+
+class TopUpView(TenantView):
+    """Start an Alipay wap.pay top-up for the tenant's own account."""
+
+    url = "/m/topup"
+    name = "tenant:topup"
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Create the order and send the browser to Alipay."""
+        account_id = await self.tenant(request)
+        form = await request.post()
+        try:
+            amount_fen = yuan_to_fen(str(form.get("amount", "")))
+            _, url = await self.site.payments.create_wap_order(
+                account_id, amount_fen, quit_url=str(request.url.with_path(HOME_URL).with_query(None))
+            )
+        except (ValueError, TopUpError) as err:
+            raise web.HTTPBadRequest(text=str(err)) from None
+        raise web.HTTPFound(url)
+
+
+class TopUpReturnView(TenantView):
+    """Where Alipay sends the browser back; shows the order until the notify has credited it."""
+
+    url = "/m/topup/return"
+    name = "tenant:topup_return"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Show the order's state (the browser return is never trusted: only our order table is)."""
+        account_id = await self.tenant(request)
+        order = await self.site.owned_order(request, account_id, request.query.get("out_trade_no", ""))
+        return self.site.render("topup_return.html", order=order)
+
+
+class OrderStatusView(TenantView):
+    """One of the tenant's orders as JSON."""
+
+    url = "/m/orders/{out_trade_no}"
+    name = "tenant:order"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return the order."""
+        account_id = await self.tenant(request)
+        order = await self.site.owned_order(request, account_id, request.match_info["out_trade_no"])
+        return self.site.json(order.as_dict())
+
+
+class ReceiptView(TenantView):
+    """A receipt PDF of one of the tenant's own transactions."""
+
+    url = "/m/receipts/{transaction_id}.pdf"
+    name = "tenant:receipt"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Render the PDF."""
+        account_id = await self.tenant(request)
+        try:
+            transaction_id = int(request.match_info["transaction_id"])
+            found: dict[str, Any] = (await self.site.billing.transaction(transaction_id))["transaction"]
+        except (ValueError, OpenPrepayError):  # unknown ids look like foreign ones
+            found = {}
+        if found.get("account_id") != account_id:
+            await self.site.forbid(request, account_id, f"receipt {request.match_info['transaction_id']}")
+        account = await self.site.billing.account(account_id)
+        context = receipt_context(found, account, self.core.clock.time_zone)
+        pdf = await self.core.async_add_executor_job(render_pdf, self.site.env, context)
+        return web.Response(body=pdf, content_type="application/pdf",
+                            headers={"Content-Disposition": f'inline; filename="{context["receipt_no"]}.pdf"'})
+
+
+MOBILE_VIEWS = (
+    IndexView, LoginView, CodeSendView, CodeLoginView, LogoutView, HomeView, AccountJsonView, UsageChartView,
+    MeterCloseView, TopUpView, TopUpReturnView, OrderStatusView, ReceiptView,
+)
+

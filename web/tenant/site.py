@@ -1,0 +1,104 @@
+"""What every tenant and kiosk page shares: templates, sessions, ownership checks and account data."""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import jinja2
+from aiohttp import web
+
+from integrations.alipay.money import fen_to_yuan
+
+from .auth import TenantAuth
+from .const import SOURCE_ACCESS
+from .i18n import texts
+
+if TYPE_CHECKING:
+    from integrations.alipay.payments import AlipayPayments
+    from scada_core.core import Core
+
+_LOGGER = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "tenant"
+STATIC = Path(__file__).resolve().parent.parent / "static" / "tenant"
+
+
+class TenantSite:
+    """Shared services of the tenant pages."""
+
+    def __init__(self, core: Core, payments: AlipayPayments, kiosk_idle: int) -> None:
+        self.core = core
+        self.payments = payments
+        self.auth = TenantAuth(core, payments.store)
+        self.kiosk_idle = kiosk_idle
+        self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+        self.env.filters["yuan"] = lambda fen: "—" if fen is None else fen_to_yuan(int(fen))
+        self.env.filters["when"] = lambda ts: datetime.fromtimestamp(ts, core.clock.time_zone).strftime(
+            "%Y-%m-%d %H:%M"
+        )
+
+    @property
+    def billing(self) -> Any:
+        """Return billing's service object, or raise 503 while it is missing."""
+        billing = self.core.data.get("billing")
+        if billing is None:
+            raise web.HTTPServiceUnavailable(text="billing is not loaded")
+        return billing
+
+    def render(self, template: str, status: int = 200, **context: Any) -> web.Response:
+        """Render a page in the configured language."""
+        language = self.core.config.language
+        page = self.env.get_template(template).render(t=texts(language), lang=language, **context)
+        return web.Response(text=page, status=status, content_type="text/html")
+
+    @staticmethod
+    def json(data: Any, status: int = 200) -> web.Response:
+        """Return JSON."""
+        return web.Response(text=json.dumps(data, ensure_ascii=False, default=str), status=status,
+                            content_type="application/json")
+
+    async def forbid(self, request: web.Request, account_id: int, what: str) -> NoReturn:
+        """Refuse access to someone else's data (403) and log it as a security event."""
+        await self.payments.store.security_event(
+            SOURCE_ACCESS, "foreign_access", f"account {account_id} asked for {what}", request.remote, request.path
+        )
+        raise web.HTTPForbidden(text=texts(self.core.config.language)["forbidden"])
+
+    async def check_named_account(self, request: web.Request, account_id: int) -> None:
+        """Refuse a request that names an account other than the session's (query or form field)."""
+        named = request.query.get("account_id")
+        if named is None and request.method == "POST":
+            named = (await request.post()).get("account_id")  # type: ignore[assignment]
+        if named is not None and str(named) != str(account_id):
+            await self.forbid(request, account_id, f"account {named}")
+
+    async def account(self, account_id: int) -> dict[str, Any]:
+        """Return the account with each meter's money, status, relay and power, plus the total balance."""
+        data = await self.billing.account(account_id)
+        total = int(data.get("wallet_fen") or 0)
+        for meter in data["meters"]:
+            state = self.core.states.get(meter["entity_id"])
+            attrs = state.attributes if state is not None else {}
+            meter["power_w"] = attrs.get("power_w")
+            meter["name"] = attrs.get("friendly_name") or meter["entity_id"].split(".", 1)[1]
+            total += int(meter.get("remaining_fen") or 0)
+        data["balance_fen"] = total
+        return data
+
+    async def owned_meter(self, request: web.Request, account_id: int, entity_id: str) -> dict[str, Any]:
+        """Return one of the account's meters or refuse."""
+        data = await self.account(account_id)
+        for meter in data["meters"]:
+            if meter["entity_id"] == entity_id:
+                return meter
+        await self.forbid(request, account_id, f"meter {entity_id}")
+
+    async def owned_order(self, request: web.Request, account_id: int, out_trade_no: str) -> Any:
+        """Return one of the account's orders or refuse."""
+        order = await self.payments.store.get(out_trade_no)
+        if order is None or order.account_id != account_id:
+            await self.forbid(request, account_id, f"order {out_trade_no}")
+        return order
