@@ -1,0 +1,59 @@
+"""Constants of the notify integration."""
+from __future__ import annotations
+
+from typing import Final
+
+DOMAIN: Final = "notify"
+SERVICE_SMS: Final = "sms"
+SERVICE_EMAIL: Final = "email"
+
+CHANNEL_SMS: Final = "sms"
+CHANNEL_EMAIL: Final = "email"
+
+STATUS_PENDING: Final = "pending"
+STATUS_SENT: Final = "sent"
+STATUS_FAILED: Final = "failed"
+
+ATTR_TARGET: Final = "target"
+ATTR_MESSAGE: Final = "message"
+ATTR_TEMPLATE: Final = "template"
+ATTR_DATA: Final = "data"
+ATTR_SUBJECT: Final = "subject"
+ATTR_LANGUAGE: Final = "language"
+ATTR_ACCOUNT_ID: Final = "account_id"
+
+CONF_SMS: Final = "sms"
+CONF_EMAIL: Final = "email"
+CONF_RATE_PER_MINUTE: Final = "rate_per_minute"
+CONF_MAX_ATTEMPTS: Final = "max_attempts"
+CONF_RETRY_BASE: Final = "retry_base"
+CONF_RETRY_MAX: Final = "retry_max"
+CONF_HOST: Final = "host"
+CONF_PORT: Final = "port"
+CONF_USERNAME: Final = "username"
+CONF_PASSWORD: Final = "password"
+CONF_SENDER: Final = "sender"
+CONF_SECURITY: Final = "security"
+CONF_TIMEOUT: Final = "timeout"
+
+SECURITY_STARTTLS: Final = "starttls"
+SECURITY_SSL: Final = "ssl"
+SECURITY_NONE: Final = "none"
+
+DEFAULT_SMS_RATE: Final = 20.0
+DEFAULT_EMAIL_RATE: Final = 60.0
+DEFAULT_MAX_ATTEMPTS: Final = 10
+DEFAULT_RETRY_BASE: Final = 30.0
+DEFAULT_RETRY_MAX: Final = 3600.0
+DEFAULT_SMTP_TIMEOUT: Final = 30.0
+ERROR_PAUSE: Final = 1.0  # after an unexpected error (database down), before the worker tries again
+
+TEMPLATES_DIR: Final = "templates"
+TEMPLATE_SUFFIX: Final = ".txt"
+SUBJECT_PREFIXES: Final = ("Subject:", "主题：", "主题:")
+
+EVENT_NOTIFY_SENT: Final = "notify_sent"
+EVENT_NOTIFY_FAILED: Final = "notify_failed"
+
+# Hook another part may set: core.data[CONTACTS_HOOK] = callable(account_id) -> {"phone", "email", "name"} (or awaitable).
+CONTACTS_HOOK: Final = "notify_contacts"

@@ -1,0 +1,159 @@
+"""notify.sms end to end: the service stores, the outbox sends through the simulated modem on a real pty."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from integrations.notify.const import STATUS_FAILED, STATUS_PENDING, STATUS_SENT
+from integrations.notify.models import OutboxRow
+from integrations.sms_modem.simulator import ModemSimulator
+from scada_core.core import Core
+from scada_core.exceptions import ServiceValidationError
+
+from .conftest import sms_sections
+
+pytestmark = pytest.mark.timeout(40)
+
+StartCore = Callable[..., Awaitable[Core]]
+
+
+async def _rows(core: Core) -> list[OutboxRow]:
+    return await core.data["notify"].outbox.async_list("sms")
+
+
+async def _wait_rows(core: Core, predicate: Callable[[list[OutboxRow]], bool], timeout: float = 10) -> list[OutboxRow]:
+    async with asyncio.timeout(timeout):
+        while not predicate(rows := await _rows(core)):
+            await asyncio.sleep(0.05)
+    return rows
+
+
+def _all_sent(rows: list[OutboxRow]) -> bool:
+    return bool(rows) and all(r.status == STATUS_SENT for r in rows)
+
+
+async def test_ascii_goes_seven_bit(simulator: ModemSimulator, start_core: StartCore) -> None:
+    core = await start_core(sms_sections(simulator))
+    result = await core.services.async_call(
+        "notify", "sms", {"target": ["+8613800138000", "13900139000"], "message": "Meter {{ m }}: {{ v | yuan }} CNY",
+                          "data": {"m": "B1-0301", "v": 1234}}
+    )
+    assert len(result["ids"]) == 2
+    await _wait_rows(core, _all_sent)
+    received = simulator.received()
+    assert sorted(r["number"] for r in received) == ["+8613800138000", "13900139000"]
+    assert all(r["dcs"] == 0x00 and r["text"] == "Meter B1-0301: 12.34 CNY" for r in received)
+
+
+async def test_long_chinese_goes_in_three_linked_parts(simulator: ModemSimulator, start_core: StartCore) -> None:
+    core = await start_core(sms_sections(simulator))
+    text = ("尊敬的用户您好，您的电表余额不足，请及时充值以免断电。" * 6)[:150]
+    await core.services.async_call("notify", "sms", {"target": "+8613800138000", "message": text})
+    [row] = await _wait_rows(core, _all_sent)
+    parts = simulator.received()
+    assert len(parts) == 3
+    assert {p["concat"]["reference"] for p in parts} == {row.concat_ref}
+    assert [p["concat"]["seq"] for p in parts] == [1, 2, 3]
+    assert "".join(p["text"] for p in parts) == text
+    assert row.parts_sent == row.parts_total == 3
+    assert row.refs == ",".join(str(p["mr"]) for p in parts)
+
+
+async def test_fails_twice_then_sent_exactly_once(
+    simulator: ModemSimulator, start_core: StartCore, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    core = await start_core(sms_sections(simulator))
+    simulator.fail_next(42, times=2)
+    await core.services.async_call("notify", "sms", {"target": "+8613800138000", "message": "余额不足"})
+    [row] = await _wait_rows(core, _all_sent)
+    assert [r["result"] for r in simulator.records] == ["+CMS ERROR: 42", "+CMS ERROR: 42", "ok"]
+    assert len(simulator.received()) == 1
+    assert row.attempts == 2
+    assert "network congestion" in row.last_error
+    assert caplog.text.count("网络拥塞") == 2
+
+
+async def test_permanent_error_is_not_retried(simulator: ModemSimulator, start_core: StartCore) -> None:
+    core = await start_core(sms_sections(simulator))
+    simulator.fail_next(50, times=3)
+    await core.services.async_call("notify", "sms", {"target": "+8613800138000", "message": "测试"})
+    [row] = await _wait_rows(core, lambda rows: rows[0].status != STATUS_PENDING)
+    assert row.status == STATUS_FAILED
+    assert "未开通短信业务" in row.last_error
+    assert len(simulator.records) == 1
+
+
+async def test_registration_drop_holds_the_queue(simulator: ModemSimulator, start_core: StartCore) -> None:
+    core = await start_core(sms_sections(simulator))
+    modem = core.data["sms_modem"]
+    assert await modem.async_wait_ready(5)
+    simulator.set_registered(False)
+    async with asyncio.timeout(5):
+        while core.states.get("sms_modem.modem").state != "not_registered":
+            await asyncio.sleep(0.02)
+    await core.services.async_call("notify", "sms", {"target": ["10086", "10010"], "message": "排队中"})
+    await asyncio.sleep(0.6)
+    assert simulator.received() == []
+    assert core.states.get("sms_modem.modem").attributes["queue_length"] == 2
+    simulator.set_registered(True)
+    rows = await _wait_rows(core, _all_sent)
+    assert len(simulator.received()) == 2 and all(r.attempts == 0 for r in rows)
+    async with asyncio.timeout(5):
+        while core.states.get("sms_modem.modem").attributes["queue_length"] != 0:
+            await asyncio.sleep(0.02)
+
+
+async def test_silent_modem_loses_nothing(simulator: ModemSimulator, start_core: StartCore) -> None:
+    core = await start_core(sms_sections(simulator))
+    assert await core.data["sms_modem"].async_wait_ready(5)
+    simulator.set_silent(True)
+    await core.services.async_call("notify", "sms", {"target": ["10086", "10010", "10000"], "message": "静默"})
+    async with asyncio.timeout(5):
+        while core.states.get("sms_modem.modem").state != "offline":
+            await asyncio.sleep(0.02)
+    await asyncio.sleep(0.5)
+    assert simulator.received() == []
+    simulator.set_silent(False)
+    await _wait_rows(core, _all_sent)
+    assert sorted(r["number"] for r in simulator.received()) == ["10000", "10010", "10086"]
+
+
+async def test_account_target_with_template(simulator: ModemSimulator, start_core: StartCore) -> None:
+    core = await start_core(sms_sections(simulator))
+    contacts = {7: {"phone": "+8613911112222", "name": "王小明", "email": None}}
+    core.data["notify_contacts"] = contacts.get
+    await core.services.async_call(
+        "notify", "sms",
+        {"target": {"account_id": 7}, "template": "low_balance_1",
+         "data": {"meter": "B1-F3-0301", "balance_fen": 1850, "alarm1_fen": 2000}},
+    )
+    [row] = await _wait_rows(core, _all_sent)
+    assert row.account_id == "7"
+    [pdu] = simulator.received()
+    assert pdu["number"] == "+8613911112222"
+    assert pdu["text"] == "【测试大厦】尊敬的王小明：您的电表B1-F3-0301剩余金额18.50元，已低于一级预警值20.00元，请及时充值。"
+    with pytest.raises(ServiceValidationError, match="account 8"):
+        await core.services.async_call("notify", "sms", {"target": {"account_id": 8}, "message": "x"})
+
+
+async def test_english_template_and_missing_variable(simulator: ModemSimulator, start_core: StartCore) -> None:
+    core = await start_core(sms_sections(simulator))
+    data: dict[str, Any] = {"site": "Demo Tower", "tenant": "Ms Li", "meter": "B2-0101", "balance_fen": 0}
+    await core.services.async_call("notify", "sms", {"target": "10086", "template": "arrears", "language": "en", "data": data})
+    await _wait_rows(core, _all_sent)
+    [pdu] = simulator.received()
+    assert pdu["dcs"] == 0x00
+    assert pdu["text"].startswith("[Demo Tower] Dear Ms Li: meter B2-0101 is in arrears (balance 0.00 yuan)")
+    with pytest.raises(ServiceValidationError, match="alarm1_fen"):
+        await core.services.async_call("notify", "sms", {"target": "10086", "template": "low_balance_1", "data": data})
+
+
+async def test_delivery_report_is_stored(simulator: ModemSimulator, start_core: StartCore) -> None:
+    core = await start_core(sms_sections(simulator))
+    await core.services.async_call("notify", "sms", {"target": "+8613800138000", "message": "回执"})
+    await _wait_rows(core, lambda rows: rows[0].delivery == "delivered")
