@@ -1,0 +1,47 @@
+"""`python -m scada_core simulate dtsy1352` serves meters, injects faults from flags and saves state on Ctrl-C."""
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymodbus.exceptions import ModbusIOException
+
+from integrations.modbus_meter.profile import get_profile
+
+pytestmark = pytest.mark.timeout(40)
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+async def test_simulate_command(tmp_path: Path, make_client: Callable[..., Any]) -> None:
+    """Start the CLI on a free port, read a meter, see a --silent unit time out, stop it, find the state file."""
+    state = tmp_path / "cli.json"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "scada_core", "simulate", "dtsy1352", "--tcp", "127.0.0.1:0", "--units", "1-4",
+        "--rtu-over-tcp", "--baud", "9600", "--turnaround-ms", "5", "--silent", "3", "--state", str(state),
+        cwd=PROJECT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        match = None
+        for _ in range(10):
+            line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()  # type: ignore[union-attr]
+            if match := re.search(r"^serving 4 DTSY1352 units \(rtu_over_tcp\) on 127\.0\.0\.1:(\d+)", line):
+                break
+        assert match
+        client = await make_client(int(match.group(1)), rtu=True, timeout=0.5)
+        response = await client.read_holding_registers(0x0200, count=48, device_id=2)
+        values = get_profile("dtsy1352").decode(0x0200, response.registers)
+        assert values["meter_type_code"] == 5 and values["relay"] == "closed"
+        with pytest.raises(ModbusIOException):
+            await client.read_holding_registers(0x0200, count=48, device_id=3)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        await asyncio.wait_for(proc.wait(), 20)
+    saved = json.loads(state.read_text(encoding="utf-8"))
+    assert sorted(saved["meters"]) == ["0/1", "0/2", "0/3", "0/4"]
