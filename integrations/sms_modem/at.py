@@ -189,7 +189,7 @@ class AtChannel:
             finally:
                 self._pending = None
 
-    async def send_pdu(self, pdu: SubmitPdu, timeout: float) -> int:
+    async def send_pdu(self, pdu: SubmitPdu, timeout: float, prompt_timeout: float = PROMPT_TIMEOUT) -> int:
         """Send one SMS-SUBMIT with AT+CMGS; return the message reference the modem assigns."""
         command = f"AT+CMGS={pdu.tpdu_length}"
         async with self._lock:
@@ -198,13 +198,13 @@ class AtChannel:
             try:
                 await self._write(command + "\r")
                 await asyncio.wait(
-                    [pending.prompt, pending.done], timeout=PROMPT_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+                    [pending.prompt, pending.done], timeout=prompt_timeout, return_when=asyncio.FIRST_COMPLETED
                 )
                 if pending.done.done():
                     self._result(pending, pending.done.result())
                 if not pending.prompt.done():
                     await self._write(ESC)
-                    raise ModemTimeout(f"{command}: no '>' prompt within {PROMPT_TIMEOUT:g} s")
+                    raise ModemTimeout(f"{command}: no '>' prompt within {prompt_timeout:g} s")
                 pending.prompt.result()
                 await self._write(pdu.hex + CTRL_Z)
                 try:

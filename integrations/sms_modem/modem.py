@@ -19,6 +19,7 @@ from .const import (
     CONF_STATUS_REPORT,
     CONF_VALIDITY,
     EVENT_DELIVERY_REPORT,
+    PROMPT_TIMEOUT,
     REGISTERED,
     REGISTRATION_NAMES,
     REOPEN_MAX,
@@ -267,7 +268,9 @@ class SmsModem:
         if not self.ready:
             raise ModemNotReady("modem offline or not registered")
         try:
-            mr = await self.channel.send_pdu(pdu, self.config[CONF_SEND_TIMEOUT])
+            mr = await self.channel.send_pdu(
+                pdu, self.config[CONF_SEND_TIMEOUT], min(PROMPT_TIMEOUT, self.config[CONF_COMMAND_TIMEOUT])
+            )
         except ModemTimeout as err:
             self._went_offline(str(err))
             raise

@@ -79,7 +79,7 @@ class ModemSimulator:
                 self.link.unlink()
             self.link.symlink_to(os.ttyname(self._slave))
         asyncio.get_running_loop().add_reader(self._master, self._on_readable)
-        _LOGGER.info("Modem simulator on %s", self.port)
+        _LOGGER.info("SMS modem simulator on %s (%s)", self.port, self.tty_name)
 
     async def async_stop(self) -> None:
         """Stop answering and close the pty pair."""
@@ -286,7 +286,6 @@ async def async_main(args: argparse.Namespace) -> None:
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGUSR1, lambda: simulator.set_silent(not simulator.silent))
     loop.add_signal_handler(signal.SIGUSR2, lambda: simulator.set_registered(not simulator.registered))
-    print(f"SMS modem simulator on {simulator.port} -> {simulator.tty_name}", flush=True)
     try:
         await stop.wait()
     finally:
