@@ -167,7 +167,3 @@ class Bus(Entity):
             except BusOfflineError:
                 self.commands.appendleft(job)
                 return
-
-    def device_for(self, address: int) -> BusDevice | None:
-        """Return the meter at ``address``."""
-        return next((d for d in self.devices if d.address == address), None)

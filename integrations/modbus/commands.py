@@ -79,9 +79,7 @@ class CommandManager:
             raise MeterCommandError("the command path needs the database")
         return self.core.db
 
-    async def async_submit(
-        self, device: BusDevice, kind: str, payload: dict[str, Any], timeout: float | None = None
-    ) -> dict[str, Any]:
+    async def async_submit(self, device: BusDevice, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Persist a new command, queue it on the meter's bus and wait for its outcome."""
         now = self.core.clock.timestamp()
         bus = device.bus
@@ -93,18 +91,28 @@ class CommandManager:
             device=device,
             kind=kind,
             payload=payload,
-            deadline=now + (timeout or bus.command_timeout),
+            deadline=now + bus.command_timeout,
             max_attempts=bus.command_attempts,
             batch_id=item.batch_id if item else None,
         )
+        self.jobs[job.id] = job  # before the insert, so a concurrent resume never picks it up twice
+        try:
+            await self._insert(job, now)
+        except Exception:
+            self.jobs.pop(job.id, None)
+            raise
+        self._queue(job)
+        return await asyncio.shield(job.future)
+
+    async def _insert(self, job: CommandJob, now: float) -> None:
         async with self._db.session() as session:
             session.add(
                 FieldCommandRow(
                     id=job.id,
                     batch_id=job.batch_id,
-                    entity_id=device.entity_id,
-                    kind=kind,
-                    payload=json.dumps(payload, ensure_ascii=False, default=str),
+                    entity_id=job.device.entity_id,
+                    kind=job.kind,
+                    payload=json.dumps(job.payload, ensure_ascii=False, default=str),
                     state=CMD_QUEUED,
                     attempts=0,
                     max_attempts=job.max_attempts,
@@ -113,8 +121,6 @@ class CommandManager:
                     updated_ts=now,
                 )
             )
-        self._queue(job)
-        return await asyncio.shield(job.future)
 
     def _queue(self, job: CommandJob) -> None:
         self.jobs[job.id] = job
@@ -226,6 +232,7 @@ class CommandManager:
         """Re-queue the commands a previous run left open; a 'sent' one is verified before any resend."""
         async with self._db.session() as session:
             rows = (await session.scalars(select(FieldCommandRow).where(FieldCommandRow.state.in_(CMD_OPEN_STATES)))).all()
+        rows = [row for row in rows if row.id not in self.jobs]  # submitted by this run already
         for row in rows:
             device = devices.get(row.entity_id)
             job_payload = json.loads(row.payload)
@@ -253,18 +260,6 @@ class CommandManager:
             _LOGGER.info("Resuming command %s %s on %s (%s)", job.id, job.kind, row.entity_id, row.state)
             self._queue(job)
         return len(rows)
-
-    async def async_wait(self, command_id: str) -> dict[str, Any]:
-        """Wait for an open command (e.g. one resumed after a restart) and return its outcome."""
-        job = self.jobs.get(command_id)
-        if job is not None:
-            return await asyncio.shield(job.future)
-        row = await self.async_get(command_id)
-        if row is None:
-            raise MeterCommandError(f"no command {command_id}")
-        if row["state"] != CMD_CONFIRMED:
-            raise MeterCommandError(row["error"] or row["state"])
-        return row["result"] or {}
 
     async def async_get(self, command_id: str) -> dict[str, Any] | None:
         """Return one command record as a dict."""
