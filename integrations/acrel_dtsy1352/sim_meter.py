@@ -70,15 +70,34 @@ class SimMeter:
         self.tou_table = [tuple(p) for p in self.tou_table]  # type: ignore[misc]
         self._cipher: FrameCipher | None = None
         self._was_closed = self.relay_closed(self.last_ts)
+        self._load: tuple[int, float] = (-1, 0.0)
+        self._voltages: tuple[int, list[float]] = (-1, [])
+        self._tou_words: tuple[tuple[tuple[int, int, str], ...], list[int]] = ((), [])
 
     # --- physics ---
     def power_at(self, ts: float, tz: ZoneInfo) -> float:
         """Return the load in W at ``ts`` (seeded noise per minute, optional daily shape)."""
         if self.power_override_w is not None:
             return self.power_override_w
-        rng = random.Random(self.seed * 1_000_003 + self.unit * 7919 + int(ts // 60))
-        shape = DAILY_SHAPE[dt.datetime.fromtimestamp(ts, tz).hour] if self.daily_shape else 1.0
-        return max(0.0, self.base_power_w * shape * rng.uniform(0.85, 1.15))
+        minute = int(ts // 60)
+        if self._load[0] != minute:
+            rng = random.Random(self.seed * 1_000_003 + self.unit * 7919 + minute)
+            shape = DAILY_SHAPE[dt.datetime.fromtimestamp(ts, tz).hour] if self.daily_shape else 1.0
+            self._load = (minute, max(0.0, self.base_power_w * shape * rng.uniform(0.85, 1.15)))
+        return self._load[1]
+
+    def _voltages_at(self, ts: float) -> list[float]:
+        bucket = int(ts // 10)
+        if self._voltages[0] != bucket:
+            rng = random.Random(self.unit * 31 + bucket)
+            self._voltages = (bucket, [round(rng.uniform(218.0, 232.0), 1) for _ in range(3)])
+        return self._voltages[1]
+
+    def _tou_registers(self) -> list[int]:
+        table = tuple(self.tou_table)
+        if self._tou_words[0] != table:
+            self._tou_words = (table, encode_tou_table(list(table)))
+        return self._tou_words[1]
 
     def rate_at(self, ts: float, tz: ZoneInfo) -> str:
         """Return the TOU rate in force at ``ts``."""
@@ -135,8 +154,7 @@ class SimMeter:
         """Return the attribute values the profile encodes into registers."""
         closed = self.relay_closed(ts)
         power = self.power_at(ts, tz) if closed else 0.0
-        rng = random.Random(self.unit * 31 + int(ts // 10))
-        voltages = [round(rng.uniform(218.0, 232.0), 1) for _ in range(3)]
+        voltages = self._voltages_at(ts)
         local = dt.datetime.fromtimestamp(ts, tz)
         per_phase = power / 3
         mode = {"trip": "forced_off", "hold": "hold"}.get(self.forced or "", "normal")
@@ -176,7 +194,7 @@ class SimMeter:
             "meter_number_bcd": [int(self.meter_number[i : i + 4], 16) for i in range(0, 12, 4)],
             "prepaid_on": int(self.prepaid_on), "total_purchased_fen": self.total_purchased_fen,
             "recovery_time": self.recovery_time,
-            "tou_table_1": encode_tou_table(self.tou_table), "tou_table_2": encode_tou_table(self.tou_table),
+            "tou_table_1": self._tou_registers(), "tou_table_2": self._tou_registers(),
         }
 
     # --- commands ---

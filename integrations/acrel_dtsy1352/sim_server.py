@@ -138,11 +138,26 @@ class SimServer:
             address: reg for reg in profile.writable_registers() for address in range(reg.address, reg.end)
         }
         self._server: ModbusTcpServer | ModbusSerialServer | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # --- Python API for tests and the CLI ---
     def meter(self, unit: int) -> SimMeter:
         """Return the meter at ``unit``."""
         return self.meters[unit]
+
+    def set_power(self, unit: int, watts: float | None) -> None:
+        """Fix ``unit``'s load in W (None = back to its seeded load profile)."""
+        self.meters[unit].advance(self.clock(), self.tz)
+        self.meters[unit].power_override_w = watts
+
+    def set_money(self, unit: int, remaining_fen: int) -> None:
+        """Set ``unit``'s remaining money in fen (negative = overdraft)."""
+        self.meters[unit].advance(self.clock(), self.tz)
+        self.meters[unit].remaining_fen = remaining_fen
+
+    def set_offline(self, unit: int, offline: bool = True) -> None:
+        """Make ``unit`` stop answering (失联) or answer again."""
+        self.faults[unit] = Fault(silent=offline)
 
     def set_fault(self, unit: int, **fault: Any) -> None:
         """Give ``unit`` faults: silent=True, crc=True, exception=<code>, delay=<s>; no arguments clears."""
@@ -189,8 +204,16 @@ class SimServer:
         _LOGGER.info("DTSY1352 simulator %s serving %d units (%s) on %s", self.name, len(self.meters), self.mode,
                      self.serial_path or f"{self.host}:{self.port}")
 
+    def submit(self, handler: _Handler, request: ModbusPDU, enciphered: bool) -> None:
+        """Queue a request on the bus (called from the handler's data callback)."""
+        task = asyncio.get_running_loop().create_task(self.handle(handler, request, enciphered))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def async_stop(self) -> None:
         """Stop listening and drop connections."""
+        for task in list(self._tasks):
+            task.cancel()
         if self._server is not None:
             await self._server.shutdown()
             self._server = None
@@ -316,7 +339,7 @@ class _Handler(ServerRequestHandler):
             self.pdu_send(pdu, addr)
             return len(data)
         if pdu is not None:
-            self.loop.create_task(self.sim.handle(self, pdu, enciphered))
+            self.sim.submit(self, pdu, enciphered)
         return used_cipher if (pdu is not None and enciphered) else used
 
 

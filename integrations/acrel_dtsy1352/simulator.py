@@ -5,8 +5,10 @@ Python API (tests)::
     sim = Simulator(seed=1, speed=1.0, state_file=None)
     server = await sim.async_add_server(units=range(1, 37), port=0, mode="rtu_over_tcp",
                                         timing=LineTiming(9600, turnaround_s=0.02))   # timing=None: no delays
-    server.port; server.meter(3).remaining_fen = -500; server.meter(3).power_override_w = 1500
-    server.set_fault(3, silent=True) / crc=True / exception=4 / delay=2.0; server.drop_connections()
+    server.port; server.set_money(3, -500); server.set_power(3, 1500.0); server.set_offline(3)
+    server.meter(3) -> SimMeter (all counters, thresholds, prices, forced state, encrypted/cipher_key)
+    server.set_fault(3, silent=True) / crc=True / exception=4 / delay=2.0; server.set_fault(3) clears
+    server.drop_connections(); server.drop_every = N (hang up after every N requests)
     await sim.async_stop()
 """
 from __future__ import annotations

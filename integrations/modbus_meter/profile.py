@@ -263,6 +263,8 @@ class DeviceProfile:
     source: str = "?"
     _by_name: dict[str, Register] = field(default_factory=dict, repr=False)
     _plans: dict[tuple[str, int, int], list[Block]] = field(default_factory=dict, repr=False)
+    _inside: dict[tuple[int, int], tuple[Register, ...]] = field(default_factory=dict, repr=False)
+    _touching: dict[tuple[int, int], tuple[Register, ...]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._by_name = {reg.name: reg for reg in self.registers}
@@ -286,11 +288,12 @@ class DeviceProfile:
 
     def decode(self, block_start: int, registers: list[int]) -> dict[str, Any]:
         """Decode every register (and bit field) wholly inside the block into attribute values."""
-        end = block_start + len(registers)
+        key = (block_start, len(registers))
+        if key not in self._inside:
+            end = block_start + len(registers)
+            self._inside[key] = tuple(r for r in self.registers if r.address >= block_start and r.end <= end)
         values: dict[str, Any] = {}
-        for reg in self.registers:
-            if reg.address < block_start or reg.end > end:
-                continue
+        for reg in self._inside[key]:
             offset = reg.address - block_start
             value = reg.decode(registers[offset : offset + reg.width])
             if reg.fields:
@@ -314,9 +317,10 @@ class DeviceProfile:
         """Return ``count`` register words from ``start`` for the given attribute values (unknown = 0)."""
         words = [0] * count
         end = start + count
-        for reg in self.registers:
-            if reg.end <= start or reg.address >= end:
-                continue
+        key = (start, count)
+        if key not in self._touching:
+            self._touching[key] = tuple(r for r in self.registers if r.end > start and r.address < end)
+        for reg in self._touching[key]:
             if reg.fields:
                 raw = 0
                 for bit_field in reg.fields:

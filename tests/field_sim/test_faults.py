@@ -26,12 +26,12 @@ def rtu_read_frame(unit: int, address: int = 0x0200, count: int = 48) -> bytes:
 async def test_silent_unit_times_out_others_answer(sim: Simulator, make_client: Factory) -> None:
     """A silent unit gives the client a timeout; its neighbour still answers."""
     server = await sim.async_add_server("1-3", mode="rtu_over_tcp")
-    server.set_fault(2, silent=True)
+    server.set_offline(2)
     client = await make_client(server.port, rtu=True, timeout=0.3)
     with pytest.raises(ModbusIOException):
         await client.read_holding_registers(0x0200, count=48, device_id=2)
     assert not (await client.read_holding_registers(0x0200, count=48, device_id=3)).isError()
-    server.set_fault(2)  # cleared
+    server.set_offline(2, False)
     assert not (await client.read_holding_registers(0x0200, count=48, device_id=2)).isError()
 
 

@@ -43,9 +43,9 @@ async def test_status_block_decodes_with_scale_and_sign(sim: Simulator, make_cli
     """Every field of the 0x0200 block comes back with the right scale and sign, negative money included."""
     server = await sim.async_add_server("1-36", mode="tcp")
     meter = server.meter(17)
-    meter.remaining_fen = -1234
     meter.overdraft_fen = 5000  # still closed while within the overdraft
-    meter.power_override_w = 2400.0
+    server.set_money(17, -1234)
+    server.set_power(17, 2400.0)
     meter.energy_wh.update(sharp=1000.0, peak=2000.0, flat=3000.0, valley=4000.0)
     meter.purchase_count = 12
     client = await make_client(server.port)
