@@ -37,16 +37,18 @@ def sim_server(units: int, remaining_fen: int = 0, port: int = 0) -> SimServer:
     return SimServer(get_profile("dtsy1352"), meters, time.time, TZ, mode=MODE_TCP, port=port)
 
 
-def field_sections(port: int, units: int) -> dict[str, Any]:
-    """Return modbus + acrel_dtsy1352 sections for ``units`` meters m1.. on one Modbus TCP gateway."""
+def field_sections(port: int, units: int, plain: bool = False) -> dict[str, Any]:
+    """Return modbus + acrel_dtsy1352 sections for meters m1.. on one Modbus TCP gateway (plain: modbus_meter p1..)."""
+    group = {"bus": "gw1", "meters": [{"name": f"{'p' if plain else 'm'}{u}", "address": u} for u in range(1, units + 1)]}
+    meter_section = {"modbus_meter": [{**group, "profile": "dtsy1352"}]} if plain else {"acrel_dtsy1352": [group]}
     return {
         "modbus": [
             {
                 "name": "gw1", "type": "tcp", "host": "127.0.0.1", "port": port, "timeout": 0.5, "retries": 1,
-                "status_interval": 0.5, "offline_after": 3, "reconnect_max": 0.3,
+                "status_interval": 0.5, "energy_interval": 0.3, "offline_after": 3, "reconnect_max": 0.3,
             }
         ],
-        "acrel_dtsy1352": [{"bus": "gw1", "meters": [{"name": f"m{u}", "address": u} for u in range(1, units + 1)]}],
+        **meter_section,
     }
 
 
@@ -116,19 +118,19 @@ async def start_site(tmp_path: Path, db_settings: dict[str, str]) -> AsyncIterat
     sites: list[Site] = []
 
     async def start(units: int = 2, remaining_fen: int = 0, billing: dict[str, Any] | None = None,
-                    extra: dict[str, Any] | None = None, with_sim: bool = True) -> Site:
+                    extra: dict[str, Any] | None = None, with_sim: bool = True, plain: bool = False) -> Site:
         sim = None
         sections: dict[str, Any] = {"billing": billing or billing_section(), **(extra or {})}
         if with_sim:
             sim = sim_server(units, remaining_fen)
             await sim.async_start()
-            sections.update(field_sections(sim.port, units))
+            sections.update(field_sections(sim.port, units, plain))
         core = await async_from_config_dir(write_config(tmp_path / f"cfg{len(sites)}", sections, db_settings))
         site = Site(core, sim, aiohttp.ClientSession(), f"http://127.0.0.1:{core.http.port}")
         sites.append(site)
         if with_sim:
             for unit in range(1, units + 1):
-                entity = f"acrel_dtsy1352.m{unit}"
+                entity = f"modbus_meter.p{unit}" if plain else f"acrel_dtsy1352.m{unit}"
                 await wait_for(lambda e=entity: (s := core.states.get(e)) is not None and s.attributes.get("online") is True, what=f"{entity} online")
         return site
 

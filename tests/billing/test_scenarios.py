@@ -218,3 +218,30 @@ async def test_credit_cap_and_tamper_block(start_site) -> None:
     await site.api("POST", "/api/billing/sales", sale(M1, 100, "s-3"))
     assert meter.remaining_fen == 45100 and meter.purchase_count == 4
     await site.balanced()
+
+
+async def test_tariff_versions_and_push(start_site) -> None:
+    """A new version starts at its moment (older readings keep the old price) and is pushed to the meter then."""
+    site = await start_site(units=1)
+    await site.api("POST", "/api/billing/accounts", {"name": "A", "meters": [M1], "operator": CASHIER})
+    now = site.billing.now()
+    await site.api(
+        "POST", "/api/billing/tariffs",
+        {"scope": f"meter:{M1}", "spec": {"kind": "flat", "price": "0.8"}, "effective_ts": now + 3600, "operator": ADMIN},
+    )
+    assert (await site.billing.tariff_for(M1))["price"] == "1.00"
+    assert (await site.billing.tariff_for(M1, now + 3601))["price"] == "0.8"
+    await site.api(
+        "POST", "/api/billing/tariffs",
+        {"scope": f"meter:{M1}", "spec": {"kind": "flat", "price": "0.9"}, "operator": CASHIER}, status=400,
+    )
+    pushed = await site.api(
+        "POST", "/api/billing/tariffs", {"scope": f"meter:{M1}", "spec": {"kind": "flat", "price": "0.9"}, "operator": ADMIN}
+    )
+    assert pushed["spec"]["price"] == "0.9"
+    assert set(site.sim.meter(1).prices.values()) == {9000}  # 0.9000 yuan/kWh in the meter's 0.0001 steps
+    versions = await site.api("GET", f"/api/billing/tariffs?scope=meter:{M1}")
+    assert [v["spec"]["price"] for v in versions] == ["0.8", "0.9"] and versions[1]["pushed"]
+    assert (await site.billing.tariff_for(M1, now - 1))["price"] == "1.00"
+    openapi = await site.api("GET", "/api/openapi.json")
+    assert "/api/billing/sales" in openapi["paths"] and "idempotency_key" in str(openapi["paths"]["/api/billing/sales"])

@@ -1,0 +1,120 @@
+"""The ledger and tariffs alone (no meters): balanced postings, unique keys, gap-free receipts, prices by hand."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from scada_core.billing import ledger, tariffs
+from scada_core.billing.tariff_store import validate_spec
+from scada_core.billing.errors import BillingError
+
+pytestmark = pytest.mark.timeout(60)
+
+TZ = ZoneInfo("Asia/Shanghai")
+OP = ledger.Operator("c1", "cashier")
+
+
+async def _post(database, key: str, amount: int = 100, building: str = "b1", kind: str = "sale") -> ledger.TransactionRow:
+    async with database.session() as session:
+        return await ledger.post(
+            session, kind=kind, idempotency_key=key, entries=[("cash", amount), ("tenant:1", -amount)], operator=OP,
+            ts=0.0, amount_fen=amount, building=building,
+        )
+
+
+async def test_postings_balance_and_keys_are_unique(database) -> None:
+    """A transaction must balance; a key is used once; the trial balance sums every account to zero."""
+    async with database.session() as session:
+        with pytest.raises(ValueError, match="unbalanced"):
+            await ledger.post(
+                session, kind="sale", idempotency_key="bad", entries=[("cash", 100), ("tenant:1", -99)], operator=OP,
+                ts=0.0, amount_fen=100,
+            )
+    await _post(database, "k1", 250)
+    with pytest.raises(IntegrityError):
+        await _post(database, "k1", 250)
+    await _post(database, "k2", 50, kind="consumption")
+    async with database.session() as session:
+        assert await ledger.held(session, "tenant:1") == 300
+        assert await ledger.balance(session, "cash") == 300
+        trial = await ledger.trial_balance(session)
+    assert trial == {"accounts": {"cash": 300, "tenant:1": -300}, "total_fen": 0, "unbalanced_transactions": 0, "balanced": True}
+
+
+async def test_receipt_numbers_gap_free_per_building_under_concurrency(database) -> None:
+    """Concurrent sales get consecutive receipt numbers per building; a rolled-back sale leaves no gap."""
+    async def failing() -> None:
+        async with database.session() as session:
+            await ledger.next_receipt(session, "b1")
+            raise RuntimeError("sale refused after numbering")
+
+    with pytest.raises(RuntimeError):
+        await failing()
+    if database.dialect == "sqlite":  # one writer: run them one after another
+        rows = [await _post(database, f"s{i}", building="b1" if i % 3 else "b2") for i in range(30)]
+    else:
+        rows = await asyncio.gather(*(_post(database, f"s{i}", building="b1" if i % 3 else "b2") for i in range(30)))
+    b1 = sorted(r.receipt_seq for r in rows if r.building == "b1")
+    b2 = sorted(r.receipt_seq for r in rows if r.building == "b2")
+    assert b1 == list(range(1, 21)) and b2 == list(range(1, 11))
+    assert {r.receipt_no for r in rows if r.receipt_seq == 1} == {"b1-00000001", "b2-00000001"}
+
+
+def test_flat_rounds_half_up_to_fen() -> None:
+    """0.6123 yuan/kWh x 1.234 kWh = 0.7555782 yuan -> 76 fen; 5 Wh at 1 yuan = 0.5 fen -> 1 fen."""
+    flat = validate_spec({"kind": "flat", "price": "0.6123"})
+    assert tariffs.charge(flat, 1234, datetime(2026, 1, 1, tzinfo=TZ)).fen == 76
+    assert tariffs.charge(validate_spec({"kind": "flat", "price": "1"}), 5, datetime(2026, 1, 1, tzinfo=TZ)).fen == 1
+
+
+def test_tou_by_local_time_and_season() -> None:
+    """Rates follow the local time of the reading; July uses its season's periods; before 00:00 wraps."""
+    tou = validate_spec(
+        {
+            "kind": "tou",
+            "prices": {"sharp": "1.5", "peak": "1.2", "flat": "0.8", "valley": "0.3"},
+            "periods": [
+                {"start": "08:00", "rate": "flat"}, {"start": "10:00", "rate": "peak"},
+                {"start": "19:00", "rate": "sharp"}, {"start": "21:00", "rate": "flat"}, {"start": "23:00", "rate": "valley"},
+            ],
+            "seasons": [{"months": [7, 8], "periods": [{"start": "00:00", "rate": "valley"}, {"start": "12:00", "rate": "sharp"}]}],
+        }
+    )
+    def at(month: int, hour: int, minute: int = 0) -> datetime:
+        return datetime(2026, month, 3, hour, minute, tzinfo=TZ)
+
+    assert tariffs.rate_at(tou, at(3, 7, 59)) == "valley"  # still the 23:00 period of the day before
+    assert tariffs.rate_at(tou, at(3, 8)) == "flat"
+    assert tariffs.rate_at(tou, at(3, 20, 30)) == "sharp"
+    assert tariffs.rate_at(tou, at(7, 13)) == "sharp" and tariffs.rate_at(tou, at(7, 9)) == "valley"
+    # 2.5 kWh at 20:30 (sharp 1.5) = 3.75 yuan; 2.5 kWh at 02:00 (valley 0.3) = 0.75 yuan.
+    assert tariffs.charge(tou, 2500, at(3, 20, 30)) == tariffs.Charge(375, {"sharp": 2500})
+    assert tariffs.charge(tou, 2500, at(3, 2)).fen == 75
+    # A UTC timestamp is priced by its Shanghai hour: 12:30 UTC is 20:30 in Shanghai.
+    utc_noon = datetime(2026, 3, 3, 12, 30, tzinfo=ZoneInfo("UTC")).timestamp()
+    assert tariffs.rate_at(tou, datetime.fromtimestamp(utc_noon, TZ)) == "sharp"
+
+
+def test_tiered_bands_by_cumulative_use() -> None:
+    """Bands apply to the period's cumulative use: 180 kWh used, 50 more = 20 @0.5 + 30 @0.6 = 28.00 yuan."""
+    tiered = validate_spec(
+        {"kind": "tiered", "period": "year", "bands": [{"up_to_kwh": 200, "price": "0.5"}, {"up_to_kwh": 400, "price": "0.6"}, {"price": "0.9"}]}
+    )
+    day = datetime(2026, 5, 1, tzinfo=TZ)
+    assert tariffs.charge(tiered, 50_000, day, used_wh=180_000) == tariffs.Charge(2800, {"band1": 20_000, "band2": 30_000})
+    # 390 kWh used, 20 more: 10 @0.6 + 10 @0.9 = 15.00; far past the last bound stays at 0.9.
+    assert tariffs.charge(tiered, 20_000, day, used_wh=390_000).fen == 1500
+    assert tariffs.charge(tiered, 1000, day, used_wh=900_000).fen == 90
+    assert tariffs.period_key(tiered, day) == "2026"
+
+
+def test_bad_tariff_is_refused_with_the_reason() -> None:
+    """A price with 5 decimals or an unknown rate names the mistake."""
+    with pytest.raises(BillingError, match="at most 4 decimals"):
+        validate_spec({"kind": "flat", "price": "0.12345"})
+    with pytest.raises(BillingError, match="invalid tariff"):
+        validate_spec({"kind": "tou", "prices": {"peak": "1"}, "periods": [{"start": "08:00", "rate": "noon"}]})

@@ -1,0 +1,72 @@
+"""Server-side billing of a plain meter (modbus_meter on the simulator): tiered charges, monthly fee, trip at arrears."""
+from __future__ import annotations
+
+import pytest
+
+from .conftest import CASHIER, wait_for
+
+pytestmark = pytest.mark.timeout(60)
+
+P1 = "modbus_meter.p1"
+TIERED = {
+    "kind": "tiered",
+    "period": "month",
+    "bands": [{"up_to_kwh": 10, "price": "1.00"}, {"up_to_kwh": 20, "price": "2.00"}, {"price": "3.00"}],
+    "monthly_fee_fen": 500,
+}
+
+
+async def test_tiered_charges_alarms_trip_and_close(start_site) -> None:
+    """Each reading's energy is charged by cumulative tier; arrears trips the relay, a payment closes it."""
+    billing = {
+        "buildings": {"b1": {"meters": ["*"], "tariff": TIERED, "alarm1_fen": 1000, "alarm2_fen": 500}},
+        "reconcile_interval": 3600,
+        "operator_from_body": True,
+    }
+    site = await start_site(units=1, remaining_fen=10_000_000, billing=billing, with_sim=True, plain=True)
+    sim = site.sim.meter(1)
+    account = await site.api("POST", "/api/billing/accounts", {"name": "仓库", "meters": [P1], "operator": CASHIER})
+    assert account["meters"] == [{"entity_id": P1, "mode": "server"}]
+    path = f"/api/billing/accounts/{account['id']}"
+    await site.api(
+        "POST", f"{path}/payments", {"amount_fen": 3000, "method": "cash", "idempotency_key": "p-1", "operator": CASHIER}
+    )
+
+    async def wallet_becomes(fen: int) -> None:
+        for _ in range(300):
+            if (await site.api("GET", path))["wallet_fen"] == fen:
+                return
+            await __import__("asyncio").sleep(0.03)
+        raise AssertionError(f"wallet never became {fen}: {(await site.api('GET', path))['wallet_fen']}")
+
+    await wallet_becomes(3000 - 500)  # the month's fixed charge with the first reading
+    sim.energy_wh["flat"] += 8000  # 8 kWh in band 1: 8.00
+    await wallet_becomes(2500 - 800)
+    sim.energy_wh["flat"] += 5000  # 2 kWh band 1 + 3 kWh band 2: 2.00 + 6.00
+    await wallet_becomes(1700 - 800)
+    assert (await site.api("GET", f"/api/billing/meters/{P1}"))["status"] == "alarm1"
+    sim.energy_wh["flat"] += 2500  # band 2: 5.00
+    await wallet_becomes(900 - 500)
+    assert (await site.api("GET", f"/api/billing/meters/{P1}"))["status"] == "alarm2"
+    sim.energy_wh["flat"] += 5000  # 4.5 kWh band 2 + 0.5 kWh band 3: 9.00 + 1.50
+    await wallet_becomes(400 - 1050)
+    await wait_for(lambda: site.core.states.get(P1).attributes.get("relay") == "open", what="relay tripped")
+    status = await site.api("GET", f"/api/billing/meters/{P1}")
+    assert status["status"] == "arrears" and status["tripped"]
+
+    await site.api(
+        "POST", f"{path}/payments", {"amount_fen": 1000, "method": "alipay", "idempotency_key": "p-2", "operator": CASHIER}
+    )
+    await wait_for(lambda: site.core.states.get(P1).attributes.get("relay") == "closed", what="relay closed")
+    status = await site.api("GET", f"/api/billing/meters/{P1}")
+    assert status["status"] == "alarm2" and not status["tripped"]
+    trial = await site.api("GET", "/api/billing/trial_balance")
+    assert trial["balanced"]
+    assert trial["accounts"]["revenue:energy"] == -(800 + 800 + 500 + 1050)
+    assert trial["accounts"]["revenue:fee"] == -500
+    levels = [(a["level"], a["phase"]) for a in reversed(await site.api("GET", "/api/billing/alarms"))]
+    assert levels == [
+        ("arrears", "enter"), ("arrears", "leave"),  # opened with an empty wallet, then paid
+        ("alarm1", "enter"), ("alarm1", "leave"), ("alarm2", "enter"), ("alarm2", "leave"), ("arrears", "enter"),
+        ("arrears", "leave"), ("alarm2", "enter"),
+    ]
