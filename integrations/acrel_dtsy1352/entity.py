@@ -83,8 +83,8 @@ class Dtsy1352Meter(ProfileMeter):
         return attributes
 
     async def async_poll(self, energy: bool, retries: int | None = None) -> None:
-        """Read the status block; settings too on the first read and after a settings command."""
-        if self.settings_due:
+        """Read the status block; the settings too once the meter has answered (so a sweep brings all online first)."""
+        if self.settings_due and self.last_read is not None:
             self.values.update(await self.async_read_blocks(self.settings_blocks, retries))
             self.settings_due = False
         await super().async_poll(energy, retries)
