@@ -48,7 +48,7 @@ class TenantView(View):
 
 def _login_response(token: str) -> web.Response:
     response = web.HTTPFound(HOME_URL)
-    response.set_cookie(COOKIE_TENANT, token, max_age=SESSION_LIFETIME, httponly=True, samesite="Strict", path="/")
+    response.set_cookie(COOKIE_TENANT, token, max_age=SESSION_LIFETIME, httponly=True, samesite="Lax", path="/")
     return response
 
 

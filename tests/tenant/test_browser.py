@@ -1,0 +1,58 @@
+"""End to end in Debian's chromium: a tenant tops up 50.00 on the phone page through the Alipay sandbox."""
+from __future__ import annotations
+
+import io
+import os
+import re
+
+import pytest
+from pypdf import PdfReader
+
+from tests.alipay.harness import PASSWORDS, Site, wait_for
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.timeout(90),
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed"),
+]
+
+
+async def test_phone_top_up_50_yuan(site: Site) -> None:
+    """Log in, top up 50.00, press 确认付款 at the sandbox: notified, account and meter +50.00, receipt there."""
+    from playwright.async_api import async_playwright  # noqa: PLC0415 - only browser tests need it
+
+    before = await site.balance("A")
+    meter_before = site.sim.meters[1].remaining_fen
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            page = await (await browser.new_context(viewport={"width": 390, "height": 844})).new_page()
+            await page.goto(f"{site.base}/m/login")
+            await page.fill("input[name=account_id]", str(site.accounts["A"]))
+            await page.fill("input[name=password]", PASSWORDS["A"])
+            await page.click("#login")
+            await page.wait_for_url(re.compile(r".*/m/home$"))
+            await page.fill("#amount", "50.00")
+            await page.click("#pay")
+            await page.wait_for_url(re.compile(r".*/sandbox/qr/TU\w+$"))
+            await page.get_by_text("确认付款").click()
+            await page.wait_for_url(re.compile(r".*/m/topup/return\?.*"))
+            await page.locator("#state", has_text="充值成功").wait_for(timeout=20000)
+            assert await site.balance("A") == before + 5000
+            await wait_for(lambda: site.sim.meters[1].remaining_fen == meter_before + 5000, what="meter +50.00")
+            await page.click("#back")
+            await page.wait_for_url(re.compile(r".*/m/home$"))
+            assert (await page.inner_text("#balance")).strip() == f"{(before + 5000) / 100:.2f}"
+            link = page.locator("#history a").first
+            href = await link.get_attribute("href")
+            assert href is not None
+            pdf = await (await page.request.get(f"{site.base}{href}")).body()
+        finally:
+            await browser.close()
+    text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert "50.00" in text
+    assert [e[1:] for e in site.sandbox.notify_log] == [(200, "success")]

@@ -1,0 +1,135 @@
+"""The phone pages: logins, balance and meters, usage charts, receipts, remote close; the kiosk's idle logout."""
+from __future__ import annotations
+
+import io
+import logging
+import re
+from datetime import datetime, timedelta
+
+import aiohttp
+import pytest
+from pypdf import PdfReader
+
+from scada_core.const import EVENT_METER_READING
+from tests.alipay.harness import PASSWORDS, PHONES, TZ, Site, wait_for
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _client() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def _login(site: Site, client: aiohttp.ClientSession, tenant: str, password: str | None = None) -> int:
+    async with client.post(f"{site.base}/m/login", allow_redirects=False, data={
+        "account_id": str(site.accounts[tenant]), "password": password or PASSWORDS[tenant]}) as resp:
+        return resp.status
+
+
+async def test_password_login_and_wrong_password(site: Site) -> None:
+    """The right password opens the home page; a wrong one is refused and logged."""
+    async with _client() as client:
+        assert await _login(site, client, "A", "wrong") == 401
+        assert "bad_password" in await site.security_kinds()
+        async with client.get(f"{site.base}/m/home", allow_redirects=False) as resp:
+            assert resp.status == 302 and resp.headers["Location"] == "/m/login"
+        assert await _login(site, client, "A") == 302
+        async with client.get(f"{site.base}/m/home") as resp:
+            page = await resp.text()
+        assert "商铺A" in page and "商铺B" not in page and 'id="balance"' in page
+        async with client.post(f"{site.base}/m/logout", allow_redirects=False) as resp:
+            assert resp.status == 302
+        async with client.get(f"{site.base}/m/home", allow_redirects=False) as resp:
+            assert resp.headers["Location"] == "/m/login"
+
+
+async def test_one_time_code_login(site: Site, caplog: pytest.LogCaptureFixture) -> None:
+    """Without an SMS service the code goes to the log (demo); it works once, a wrong one does not."""
+    caplog.set_level(logging.WARNING, logger="web.tenant.auth")
+    async with _client() as client:
+        async with client.post(f"{site.base}/m/login/code/send", data={"phone": PHONES["B"]}) as resp:
+            assert resp.status == 200
+        code = re.search(r"one-time code for \S+ is (\d{6})", caplog.text).group(1)  # type: ignore[union-attr]
+        wrong = "000000" if code != "000000" else "111111"
+        async with client.post(f"{site.base}/m/login/code", data={"phone": PHONES["B"], "code": wrong}) as resp:
+            assert resp.status == 401
+        async with client.post(f"{site.base}/m/login/code", data={"phone": PHONES["B"], "code": code}) as resp:
+            assert resp.status == 200 and "商铺B" in await resp.text()
+    async with _client() as again:
+        async with again.post(f"{site.base}/m/login/code", data={"phone": PHONES["B"], "code": code}) as resp:
+            assert resp.status == 401  # used once only
+    assert "bad_code" in await site.security_kinds()
+
+
+async def test_usage_charts_from_readings(site: Site) -> None:
+    """Daily use is the difference of each day's last reading; drawn as SVG bars."""
+    today = datetime.now(TZ).replace(hour=12, minute=0, second=0, microsecond=0)
+    readings = [(today - timedelta(days=2), 1000), (today - timedelta(days=1), 3000), (today, 4500)]
+    for moment, total_wh in readings:
+        site.core.bus.async_fire(EVENT_METER_READING, {
+            "entity_id": "acrel_dtsy1352.m1", "ts": moment.timestamp(), "total_wh": total_wh, "money_fen": 0,
+            "purchase_count": 0, "power_w": 0})
+    await site.core.recorder.async_flush()
+    async with _client() as client:
+        await _login(site, client, "A")
+        async with client.get(f"{site.base}/m/meters/acrel_dtsy1352.m1/usage.svg?range=daily") as resp:
+            assert resp.content_type == "image/svg+xml"
+            daily = await resp.text()
+        async with client.get(f"{site.base}/m/meters/acrel_dtsy1352.m1/usage.svg?range=monthly") as resp:
+            monthly = await resp.text()
+    yesterday = (today - timedelta(days=1)).strftime("%m-%d")
+    assert f"<title>{yesterday}: 2 kWh</title>" in daily
+    assert f"<title>{today:%m-%d}: 1.5 kWh</title>" in daily
+    assert daily.count("<rect") == 30
+    if today.timetuple().tm_yday > 2:
+        values = [float(v) for v in re.findall(r"<title>\d+: ([\d.]+) kWh</title>", monthly)]
+        assert len(values) == 12 and sum(values) == pytest.approx(3.5)
+
+
+async def test_receipt_pdf_and_remote_close(site: Site) -> None:
+    """A paid top-up has a receipt PDF with its number; a tripped meter with money can be closed by the tenant."""
+    order = await site.payments.create_qr_order(site.accounts["A"], 3000)
+    status, _ = await site.notify(site.sandbox.notify_form(site.sandbox.pay(order.out_trade_no)))
+    assert status == 200
+    paid = await site.payments.store.get(order.out_trade_no)
+    assert paid is not None and paid.receipt_no
+    await site.core.services.async_call("acrel_dtsy1352", "trip", {"entity_id": "acrel_dtsy1352.m1"})
+    async with _client() as client:
+        await _login(site, client, "A")
+        async with client.get(f"{site.base}/m/home") as resp:
+            page = await resp.text()
+        assert f"/m/receipts/{paid.transaction_id}.pdf" in page and "远程合闸" in page
+        async with client.get(f"{site.base}/m/receipts/{paid.transaction_id}.pdf") as resp:
+            assert resp.content_type == "application/pdf"
+            text = PdfReader(io.BytesIO(await resp.read())).pages[0].extract_text()
+        assert paid.receipt_no in text and "30.00" in text and order.out_trade_no in text
+        async with client.post(f"{site.base}/m/meters/acrel_dtsy1352.m1/close", allow_redirects=False) as resp:
+            assert resp.status == 302
+    await wait_for(lambda: site.core.states.get("acrel_dtsy1352.m1").attributes.get("relay") == "closed",
+                   what="relay closed")
+
+
+async def test_remote_close_needs_operator_permission(site: Site) -> None:
+    """Without tenant control the close button is absent and the route refuses."""
+    await site.core.data["tenant"].auth.set_credentials(site.accounts["A"], tenant_control=False)
+    async with _client() as client:
+        await _login(site, client, "A")
+        async with client.post(f"{site.base}/m/meters/acrel_dtsy1352.m1/close", allow_redirects=False) as resp:
+            assert resp.status == 403
+
+
+async def test_kiosk_session_ends_when_idle(site: Site) -> None:
+    """The kiosk forgets the shop after the idle time."""
+    async with _client() as client:
+        async with client.post(f"{site.base}/kiosk/select", data={"account_id": f"/kiosk/shop/{site.accounts['B']}"},
+                               allow_redirects=False) as resp:
+            assert resp.headers["Location"] == "/kiosk/account"
+        async with client.get(f"{site.base}/kiosk/account") as resp:
+            page = await resp.text()
+            assert "商铺B" in page and "var idle = 30 * 1000" in page
+        site.core.clock.offset = timedelta(seconds=31)
+        try:
+            async with client.get(f"{site.base}/kiosk/account", allow_redirects=False) as resp:
+                assert resp.status == 302 and resp.headers["Location"] == "/kiosk/"
+        finally:
+            site.core.clock.offset = timedelta(0)
