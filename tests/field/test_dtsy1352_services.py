@@ -41,7 +41,7 @@ async def test_every_service_round_trip(mode: str, sims, start_core) -> None:
     assert attr(core, meter, "relay") == "closed" and attr(core, meter, "prepaid_mode") == "normal"
     assert attr(core, meter, "meter_type") == "dtsy1352" and attr(core, meter, "billing") == "meter"
     assert attr(core, meter, "gateway") == "ss1" and attr(core, meter, "address") == 1
-    assert attr(core, meter, "remaining_kwh") is not None
+    await wait_for(lambda: attr(core, meter, "remaining_kwh") is not None, what="settings read on the next sweep")
 
     before = sim_meter.remaining_fen
     sold = await call(core, "sell", meter, amount_fen=10000, purchase_count=2)
