@@ -1,0 +1,162 @@
+"""Report queries. Column names are message keys; the web layer translates them (same keys in Excel)."""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import date, datetime, tzinfo
+from typing import Any
+
+from sqlalchemy import func, select
+
+from scada_core.billing.models import MeterRow, TransactionRow
+from scada_core.storage.database import Database
+from scada_core.storage.models import ReadingRow
+
+from .models import EnergyDailyRow
+from .rollup import DAY_S, date_day, day_date
+from .table import Table, kwh, yuan
+
+SALES_GROUPS = ("operator", "method", "building")
+ENERGY_GROUPS = ("meter", "account", "floor", "building")
+PERIODS = ("day", "month", "year")
+SALE_KINDS = ("sale", "refund", "reversal", "close")
+
+
+def period_key(value: date, period: str) -> str:
+    """Return the label of the day/month/year that holds ``value``."""
+    if period == "year":
+        return f"{value.year}"
+    if period == "month":
+        return f"{value.year}-{value.month:02d}"
+    return value.isoformat()
+
+
+def day_bounds(start: date, end: date, offset_s: int) -> tuple[float, float]:
+    """Return [start 00:00, end+1 00:00) local as POSIX seconds."""
+    return date_day(start) * DAY_S - offset_s, (date_day(end) + 1) * DAY_S - offset_s
+
+
+async def sales_table(
+    db: Database, tz: tzinfo, offset_s: int, start: date, end: date, period: str, group: str
+) -> Table:
+    """Sales, refunds, reversals and close-outs per period and operator/method/building (yuan)."""
+    lo, hi = day_bounds(start, end, offset_s)
+    column = {"operator": TransactionRow.operator_id, "method": TransactionRow.method,
+              "building": TransactionRow.building}[group]
+    async with db.session() as session:
+        rows = (
+            await session.execute(
+                select(TransactionRow.ts, column, TransactionRow.kind, TransactionRow.amount_fen)
+                .where(TransactionRow.ts >= lo, TransactionRow.ts < hi, TransactionRow.kind.in_(SALE_KINDS))
+                .order_by(TransactionRow.ts)
+            )
+        ).all()
+    buckets: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for ts, key, kind, amount in rows:
+        bucket = buckets[(period_key(datetime.fromtimestamp(ts, tz).date(), period), key or "—")]
+        bucket[kind] += abs(int(amount))
+        bucket["count"] += 1
+    table = Table(
+        "sales",
+        ["col_period", f"col_{group}", "col_count", "col_sales", "col_refunds", "col_reversals", "col_closes", "col_net"],
+    )
+    for (label, key), b in sorted(buckets.items()):
+        net = b["sale"] - b["refund"] - b["reversal"] - b["close"]
+        table.rows.append([label, key, b["count"], yuan(b["sale"]), yuan(b["refund"]), yuan(b["reversal"]),
+                           yuan(b["close"]), yuan(net)])
+    table.add_totals("col_total", 2)
+    return table
+
+
+async def energy_per_meter(db: Database, first_day: int, last_day: int) -> dict[str, int]:
+    """Return Wh used per meter over [first_day, last_day] from the daily rollups."""
+    async with db.session() as session:
+        rows = await session.execute(
+            select(EnergyDailyRow.entity_id, func.sum(EnergyDailyRow.use_wh))
+            .where(EnergyDailyRow.day >= first_day, EnergyDailyRow.day <= last_day)
+            .group_by(EnergyDailyRow.entity_id)
+        )
+        return {e: int(v or 0) for e, v in rows.all()}
+
+
+async def energy_per_meter_raw(db: Database, lo: float, hi: float) -> dict[str, int]:
+    """Return Wh used per meter in [lo, hi) by one GROUP BY over the raw readings (the slow baseline)."""
+    async with db.session() as session:
+        rows = await session.execute(
+            select(ReadingRow.entity_id, func.max(ReadingRow.total_wh) - func.min(ReadingRow.total_wh))
+            .where(ReadingRow.ts >= lo, ReadingRow.ts < hi)
+            .group_by(ReadingRow.entity_id)
+        )
+        return {e: int(v or 0) for e, v in rows.all()}
+
+
+async def energy_per_day(db: Database, first_day: int, last_day: int) -> dict[int, int]:
+    """Return Wh used by all meters per day number (for the chart)."""
+    async with db.session() as session:
+        rows = await session.execute(
+            select(EnergyDailyRow.day, func.sum(EnergyDailyRow.use_wh))
+            .where(EnergyDailyRow.day >= first_day, EnergyDailyRow.day <= last_day)
+            .group_by(EnergyDailyRow.day)
+        )
+        return {int(d): int(v or 0) for d, v in rows.all()}
+
+
+async def meter_accounts(db: Database) -> dict[str, int | None]:
+    """Return the account of every meter billing knows."""
+    async with db.session() as session:
+        return dict((await session.execute(select(MeterRow.entity_id, MeterRow.account_id))).all())
+
+
+async def energy_table(
+    db: Database, start: date, end: date, group: str, period: str,
+    classify: Callable[[str], dict[str, Any]],
+) -> Table:
+    """Energy (kWh) per meter/account/floor/building over [start, end], with a per-day or per-month chart."""
+    first, last = date_day(start), date_day(end)
+    per_meter = await energy_per_meter(db, first, last)
+    accounts = await meter_accounts(db) if group == "account" else {}
+    totals: dict[str, int] = defaultdict(int)
+    counts: dict[str, int] = defaultdict(int)
+    for entity_id, wh in per_meter.items():
+        if group == "meter":
+            key = entity_id
+        elif group == "account":
+            account = accounts.get(entity_id)
+            key = "—" if account is None else str(account)
+        else:
+            key = str(classify(entity_id).get(group) or "—")
+        totals[key] += wh
+        counts[key] += 1
+    table = Table("energy", [f"col_{group}", "col_meters", "col_kwh"])
+    for key in sorted(totals):
+        table.rows.append([key, counts[key], kwh(totals[key])])
+    table.add_totals("col_total", 1)
+    chart: dict[str, int] = defaultdict(int)
+    for day, wh in sorted((await energy_per_day(db, first, last)).items()):
+        chart[period_key(day_date(day), "month" if period == "month" else "day")] += wh
+    table.chart = [(label, wh / 1000) for label, wh in sorted(chart.items())]
+    return table
+
+
+def alarms_table(alarms: list[dict[str, Any]], tz: tzinfo, labels: dict[str, str]) -> Table:
+    """Alarm history rows (newest first) from billing.alarms()."""
+    table = Table("alarms", ["col_time", "col_meter", "col_account", "col_level", "col_phase", "col_money"])
+    for alarm in alarms:
+        table.rows.append([
+            datetime.fromtimestamp(alarm["ts"], tz).strftime("%Y-%m-%d %H:%M:%S"), alarm["meter_entity_id"],
+            alarm.get("account_id") or "", labels.get(alarm["level"], alarm["level"]),
+            labels.get(alarm["phase"], alarm["phase"]), yuan(alarm.get("value_fen")),
+        ])
+    return table
+
+
+def offline_table(devices: list[dict[str, Any]], tz: tzinfo) -> Table:
+    """Offline meters and gateways: entity, kind, gateway/bus, last seen."""
+    table = Table("offline", ["col_entity", "col_kind", "col_gateway", "col_last_seen"])
+    for device in devices:
+        last = device.get("last_seen")
+        table.rows.append([
+            device["entity_id"], device["kind"], device.get("gateway") or "",
+            datetime.fromtimestamp(last, tz).strftime("%Y-%m-%d %H:%M:%S") if last else "",
+        ])
+    return table

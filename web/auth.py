@@ -1,0 +1,316 @@
+"""Operators, passwords (argon2), sessions, CSRF tokens, bearer API tokens, login rate limiting, permissions."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select, update
+
+from scada_core.exceptions import OpenPrepayError
+
+from .const import PERMISSIONS, ROLE_ADMIN, ROLES
+from .models import ApiTokenRow, OperatorRow, SessionRow
+
+if TYPE_CHECKING:
+    from scada_core.core import Core
+
+_LOGGER = logging.getLogger(__name__)
+
+_HASHER = PasswordHasher()
+
+
+class AuthError(OpenPrepayError):
+    """Wrong credentials, a locked login or a refused change (message key in ``key``)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def allowed(role: str, action: str) -> bool:
+    """Return True when ``role`` may do ``action`` (the permission table in const.py)."""
+    return role in PERMISSIONS.get(action, frozenset())
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass
+class WebOperator:
+    """The operator behind a request."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    language: str
+    must_change_password: bool
+    via: str  # "session" or "token"
+    csrf: str = ""
+
+    def billing_operator(self) -> dict[str, str]:
+        """Return the {"id", "role"} billing expects."""
+        return {"id": self.username, "role": self.role}
+
+
+class LoginLimiter:
+    """Refuse logins after ``attempts`` failures within ``window`` seconds, per address and per user name."""
+
+    def __init__(self, attempts: int, window: float) -> None:
+        self.attempts = attempts
+        self.window = window
+        self._failures: defaultdict[str, deque[float]] = defaultdict(deque)
+
+    def _recent(self, key: str) -> deque[float]:
+        failures = self._failures[key]
+        cutoff = time.monotonic() - self.window
+        while failures and failures[0] < cutoff:
+            failures.popleft()
+        return failures
+
+    def locked(self, remote: str, username: str) -> bool:
+        """Return True while either key has too many recent failures."""
+        return any(len(self._recent(k)) >= self.attempts for k in (f"ip:{remote}", f"user:{username}"))
+
+    def failed(self, remote: str, username: str) -> None:
+        """Count one failure."""
+        now = time.monotonic()
+        for key in (f"ip:{remote}", f"user:{username}"):
+            self._failures[key].append(now)
+
+    def succeeded(self, remote: str, username: str) -> None:
+        """Forget the failures of a user who got in."""
+        self._failures.pop(f"user:{username}", None)
+
+
+class Auth:
+    """Operator store and the checks every request goes through."""
+
+    def __init__(self, core: Core, session_lifetime: float, attempts: int, window: float, language: str) -> None:
+        assert core.db is not None
+        self.core = core
+        self.db = core.db
+        self.session_lifetime = session_lifetime
+        self.limiter = LoginLimiter(attempts, window)
+        self.default_language = language
+
+    # -- passwords ----------------------------------------------------------------------------------
+
+    async def hash_password(self, password: str) -> str:
+        """Return the argon2id hash (in a worker thread: hashing takes tens of milliseconds)."""
+        return await asyncio.get_running_loop().run_in_executor(None, _HASHER.hash, password)
+
+    async def verify_password(self, password_hash: str, password: str) -> bool:
+        """Return True when ``password`` matches."""
+        def check() -> bool:
+            try:
+                return _HASHER.verify(password_hash, password)
+            except (VerificationError, InvalidHashError):
+                return False
+        return await asyncio.get_running_loop().run_in_executor(None, check)
+
+    # -- operators ----------------------------------------------------------------------------------
+
+    async def ensure_seed_admin(self, username: str, password: str) -> None:
+        """Create the demo admin (forced to change the password) when there is no operator yet."""
+        async with self.db.session() as session:
+            if (await session.execute(select(func.count()).select_from(OperatorRow))).scalar():
+                return
+        await self.create_operator(username, username, ROLE_ADMIN, password, must_change=True)
+        _LOGGER.warning("Created the initial operator %r; change its password at first login", username)
+
+    async def create_operator(
+        self, username: str, display_name: str, role: str, password: str, must_change: bool = True
+    ) -> dict[str, Any]:
+        """Add an operator; raise AuthError for a taken name, a bad role or a short password."""
+        if role not in ROLES:
+            raise AuthError("err_role")
+        if len(password) < 8:
+            raise AuthError("err_password_short")
+        password_hash = await self.hash_password(password)
+        async with self.db.session() as session:
+            if (await session.execute(select(OperatorRow).where(OperatorRow.username == username))).scalar():
+                raise AuthError("err_username_taken")
+            row = OperatorRow(
+                username=username, display_name=display_name or username, role=role, password_hash=password_hash,
+                must_change_password=must_change, active=True, language=self.default_language,
+                created_ts=self.core.clock.timestamp(),
+            )
+            session.add(row)
+            await session.flush()
+            return operator_dict(row)
+
+    async def operators(self) -> list[dict[str, Any]]:
+        """Return every operator (no hashes)."""
+        async with self.db.session() as session:
+            rows = (await session.execute(select(OperatorRow).order_by(OperatorRow.username))).scalars()
+            return [operator_dict(r) for r in rows]
+
+    async def update_operator(self, operator_id: int, **changes: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Change role/display_name/active/language; return (before, after). Deactivating ends its sessions."""
+        if "role" in changes and changes["role"] not in ROLES:
+            raise AuthError("err_role")
+        async with self.db.session() as session:
+            row = await session.get(OperatorRow, operator_id)
+            if row is None:
+                raise AuthError("err_no_operator")
+            before = operator_dict(row)
+            for name, value in changes.items():
+                setattr(row, name, value)
+            if changes.get("active") is False:
+                await session.execute(delete(SessionRow).where(SessionRow.operator_id == operator_id))
+                await session.execute(
+                    update(ApiTokenRow).where(ApiTokenRow.operator_id == operator_id, ApiTokenRow.revoked_ts.is_(None))
+                    .values(revoked_ts=self.core.clock.timestamp())
+                )
+            return before, operator_dict(row)
+
+    async def set_password(self, operator_id: int, password: str, must_change: bool) -> None:
+        """Store a new password (at least 8 characters)."""
+        if len(password) < 8:
+            raise AuthError("err_password_short")
+        password_hash = await self.hash_password(password)
+        async with self.db.session() as session:
+            row = await session.get(OperatorRow, operator_id)
+            if row is None:
+                raise AuthError("err_no_operator")
+            row.password_hash = password_hash
+            row.must_change_password = must_change
+
+    async def change_own_password(self, operator_id: int, current: str, new: str) -> None:
+        """Change one's own password after checking the current one; a new one must differ."""
+        async with self.db.session() as session:
+            row = await session.get(OperatorRow, operator_id)
+            if row is None:
+                raise AuthError("err_no_operator")
+            password_hash = row.password_hash
+        if not await self.verify_password(password_hash, current):
+            raise AuthError("err_wrong_password")
+        if current == new:
+            raise AuthError("err_password_same")
+        await self.set_password(operator_id, new, must_change=False)
+
+    # -- sessions -----------------------------------------------------------------------------------
+
+    async def login(self, username: str, password: str, remote: str) -> str:
+        """Return a new session cookie value, or raise AuthError (err_locked / err_login)."""
+        if self.limiter.locked(remote, username):
+            raise AuthError("err_locked")
+        async with self.db.session() as session:
+            row = (await session.execute(select(OperatorRow).where(OperatorRow.username == username))).scalar()
+            password_hash = row.password_hash if row is not None else None
+            operator_id = row.id if row is not None else None
+            active = row.active if row is not None else False
+        ok = await self.verify_password(password_hash or _DUMMY_HASH, password)
+        if not ok or not active or operator_id is None:
+            self.limiter.failed(remote, username)
+            raise AuthError("err_login")
+        self.limiter.succeeded(remote, username)
+        token = secrets.token_urlsafe(32)
+        now = self.core.clock.timestamp()
+        async with self.db.session() as session:
+            await session.execute(delete(SessionRow).where(SessionRow.expires_ts < now))
+            session.add(SessionRow(token_hash=_digest(token), operator_id=operator_id, csrf=secrets.token_urlsafe(24),
+                                   created_ts=now, expires_ts=now + self.session_lifetime))
+        return token
+
+    async def logout(self, token: str) -> None:
+        """End a session."""
+        async with self.db.session() as session:
+            await session.execute(delete(SessionRow).where(SessionRow.token_hash == _digest(token)))
+
+    async def from_session(self, token: str) -> WebOperator | None:
+        """Return the operator of a live session cookie."""
+        async with self.db.session() as session:
+            found = (
+                await session.execute(
+                    select(SessionRow, OperatorRow)
+                    .join(OperatorRow, OperatorRow.id == SessionRow.operator_id)
+                    .where(SessionRow.token_hash == _digest(token))
+                )
+            ).first()
+        if found is None:
+            return None
+        session_row, row = found
+        if session_row.expires_ts < self.core.clock.timestamp() or not row.active:
+            return None
+        return _web_operator(row, "session", session_row.csrf)
+
+    # -- API tokens ---------------------------------------------------------------------------------
+
+    async def create_token(self, operator_id: int, name: str) -> tuple[int, str]:
+        """Create a bearer token for an operator; return (id, the token, shown once)."""
+        token = "opt_" + secrets.token_urlsafe(32)
+        async with self.db.session() as session:
+            row = ApiTokenRow(token_hash=_digest(token), operator_id=operator_id, name=name,
+                              created_ts=self.core.clock.timestamp())
+            session.add(row)
+            await session.flush()
+            return row.id, token
+
+    async def revoke_token(self, token_id: int) -> bool:
+        """Revoke a token; return False when it did not exist or was revoked already."""
+        async with self.db.session() as session:
+            result = await session.execute(
+                update(ApiTokenRow).where(ApiTokenRow.id == token_id, ApiTokenRow.revoked_ts.is_(None))
+                .values(revoked_ts=self.core.clock.timestamp())
+            )
+            return bool(result.rowcount)
+
+    async def tokens(self) -> list[dict[str, Any]]:
+        """Return every token (never the secret)."""
+        async with self.db.session() as session:
+            rows = (
+                await session.execute(
+                    select(ApiTokenRow, OperatorRow.username).join(OperatorRow, OperatorRow.id == ApiTokenRow.operator_id)
+                    .order_by(ApiTokenRow.id.desc())
+                )
+            ).all()
+        return [
+            {"id": t.id, "name": t.name, "username": username, "created_ts": t.created_ts,
+             "revoked_ts": t.revoked_ts, "last_used_ts": t.last_used_ts}
+            for t, username in rows
+        ]
+
+    async def from_token(self, token: str) -> WebOperator | None:
+        """Return the operator of a live bearer token."""
+        async with self.db.session() as session:
+            found = (
+                await session.execute(
+                    select(ApiTokenRow, OperatorRow).join(OperatorRow, OperatorRow.id == ApiTokenRow.operator_id)
+                    .where(ApiTokenRow.token_hash == _digest(token))
+                )
+            ).first()
+            if found is None or found[0].revoked_ts is not None or not found[1].active:
+                return None
+            found[0].last_used_ts = self.core.clock.timestamp()
+            return _web_operator(found[1], "token")
+
+
+def csrf_ok(expected: str, given: str | None) -> bool:
+    """Compare a CSRF token in constant time."""
+    return bool(expected) and given is not None and hmac.compare_digest(expected, given)
+
+
+def operator_dict(row: OperatorRow) -> dict[str, Any]:
+    """Return an operator without its hash."""
+    return {"id": row.id, "username": row.username, "display_name": row.display_name, "role": row.role,
+            "active": row.active, "must_change_password": row.must_change_password, "language": row.language}
+
+
+def _web_operator(row: OperatorRow, via: str, csrf: str = "") -> WebOperator:
+    return WebOperator(row.id, row.username, row.display_name, row.role, row.language, row.must_change_password,
+                       via, csrf)
+
+
+_DUMMY_HASH = _HASHER.hash("not-a-password-timing-equaliser")

@@ -1,0 +1,48 @@
+"""Constants of the staff web dashboard."""
+from __future__ import annotations
+
+from typing import Final
+
+DOMAIN: Final = "web"
+
+ROLE_ADMIN: Final = "admin"
+ROLE_CASHIER: Final = "cashier"
+ROLE_VIEWER: Final = "viewer"
+ROLES: Final = (ROLE_ADMIN, ROLE_CASHIER, ROLE_VIEWER)
+
+# Actions and the roles allowed to do them (the one permission table of the dashboard and the API).
+ACTION_VIEW: Final = "view"
+ACTION_EXPORT: Final = "export"
+ACTION_SELL: Final = "sell"
+ACTION_ACCOUNT: Final = "account"
+ACTION_CONTROL: Final = "control"
+ACTION_CONFIGURE: Final = "configure"
+ACTION_OPERATORS: Final = "operators"
+ACTION_AUDIT: Final = "audit"
+PERMISSIONS: Final[dict[str, frozenset[str]]] = {
+    ACTION_VIEW: frozenset(ROLES),
+    ACTION_EXPORT: frozenset(ROLES),
+    ACTION_SELL: frozenset({ROLE_ADMIN, ROLE_CASHIER}),
+    ACTION_ACCOUNT: frozenset({ROLE_ADMIN, ROLE_CASHIER}),
+    ACTION_CONTROL: frozenset({ROLE_ADMIN}),
+    ACTION_CONFIGURE: frozenset({ROLE_ADMIN}),
+    ACTION_OPERATORS: frozenset({ROLE_ADMIN}),
+    ACTION_AUDIT: frozenset({ROLE_ADMIN}),
+}
+
+SESSION_COOKIE: Final = "op_session"
+LANG_COOKIE: Final = "op_lang"
+CSRF_FIELD: Final = "csrf"
+CSRF_HEADER: Final = "X-CSRF-Token"
+KEY_OPERATOR: Final = "operator"
+KEY_WEB_OPERATOR: Final = "web_operator"
+
+# /api paths anyone may call (liveness, signed payment notifications checked by their integration).
+PUBLIC_API_PATHS: Final = ("/api/health", "/api/alipay/notify")
+# Prefixes the dashboard does not guard (tenant pages and kiosk have their own logins).
+FOREIGN_PREFIXES: Final = ("/m/", "/kiosk/")
+
+BATCH_SERVICES: Final = ("trip", "close", "hold", "restore_prepaid", "push_tariff", "push_settings")
+BATCH_CONCURRENCY: Final = 32
+GRID_CACHE_S: Final = 1.0
+ROLLUP_INTERVAL_S: Final = 600.0
