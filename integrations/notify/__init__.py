@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
@@ -190,7 +191,7 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
         subject = call.data.get(ATTR_SUBJECT) or subject
         if not subject:
             raise ServiceValidationError("notify.email: give a subject (or a template starting with 'Subject: ...')")
-        domain = email_config[CONF_SENDER].rpartition("@")[2] or "openprepay.local"
+        domain = parseaddr(email_config[CONF_SENDER])[1].rpartition("@")[2] or "openprepay.local"
         return {
             "ids": await outbox.async_enqueue(
                 CHANNEL_EMAIL, targets, body, subject=subject, account_id=account_id, domain=domain

@@ -1,0 +1,93 @@
+"""notify.email through aiosmtplib to a real SMTP server (aiosmtpd) on loopback, with login and retry."""
+from __future__ import annotations
+
+import asyncio
+import email
+import socket
+from collections.abc import Awaitable, Callable
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, Envelope
+
+from integrations.notify.const import STATUS_SENT
+from scada_core.core import Core
+from scada_core.exceptions import ServiceValidationError
+
+pytestmark = pytest.mark.timeout(40)
+
+StartCore = Callable[..., Awaitable[Core]]
+
+
+class Mailbox:
+    """Keep every message the SMTP server accepted."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[Envelope] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd hook
+        self.envelopes.append(envelope)
+        self.messages.append(email.message_from_bytes(envelope.original_content, policy=default_policy))
+        return "250 OK"
+
+
+def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+    return AuthResult(success=auth_data.login == b"alarms" and auth_data.password == b"s3cret")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _email_config(port: int) -> dict[str, Any]:
+    return {
+        "host": "127.0.0.1", "port": port, "security": "none", "username": "alarms", "password": "s3cret",
+        "sender": "OpenPrepay <alarms@example.com>", "timeout": 2, "retry_base": 0.1, "retry_max": 0.2,
+    }
+
+
+async def test_email_retried_until_the_server_is_up(start_core: StartCore) -> None:
+    port = _free_port()
+    core = await start_core({"notify": {"email": _email_config(port)}})
+    result = await core.services.async_call(
+        "notify", "email",
+        {"target": ["staff@example.com"], "template": "device_offline",
+         "data": {"device": "网关 GW-1", "minutes": 15, "last_seen": "2026-11-25 20:45"}},
+    )
+    outbox = core.data["notify"].outbox
+    async with asyncio.timeout(10):
+        while (row := await outbox.async_get(result["ids"][0])).attempts < 2:
+            await asyncio.sleep(0.05)
+    assert row.status != STATUS_SENT
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, authenticator=_authenticate,
+                            auth_require_tls=False)
+    await asyncio.to_thread(controller.start)
+    try:
+        async with asyncio.timeout(10):
+            while (row := await outbox.async_get(result["ids"][0])).status != STATUS_SENT:
+                await asyncio.sleep(0.05)
+    finally:
+        await asyncio.to_thread(controller.stop)
+    [message] = mailbox.messages
+    assert message["Subject"] == "【测试大厦】设备离线：网关 GW-1"
+    assert message["To"] == "staff@example.com"
+    assert message["Message-ID"] == row.message_id
+    body = message.get_content()
+    assert "设备 网关 GW-1 已离线 15 分钟（最后一次通信：2026-11-25 20:45）" in body
+    assert mailbox.envelopes[0].rcpt_tos == ["staff@example.com"]
+
+
+async def test_email_needs_a_subject_and_a_server(start_core: StartCore) -> None:
+    core = await start_core({"notify": {"email": _email_config(_free_port())}})
+    with pytest.raises(ServiceValidationError, match="subject"):
+        await core.services.async_call("notify", "email", {"target": "a@example.com", "message": "无主题"})
+    bare = await start_core({"notify": {}}, name="bare")
+    with pytest.raises(ServiceValidationError, match="no e-mail server"):
+        await bare.services.async_call("notify", "email", {"target": "a@example.com", "subject": "s", "message": "m"})
