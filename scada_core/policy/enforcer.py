@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 
 from ..automation.const import EVENT_TIME_CHANGED
 from ..automation.triggers import combine
-from ..const import STATE_UNAVAILABLE
+from ..const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from .friendly_credit import FriendlyCreditPolicy
 from .models import KIND_HOLD, KIND_TRIP, FriendlyCreditActionRow
 
@@ -43,7 +43,8 @@ class FriendlyCreditEnforcer:
         self.deferred: dict[str, float] = {}
         self.held: dict[str, float] = {}
         self._retry_at: dict[tuple[str, str], float] = {}
-        self._reconciling: asyncio.Task[None] | None = None
+        self._in_flight: set[tuple[str, str]] = set()
+        self._limit = asyncio.Semaphore(MAX_PARALLEL_COMMANDS)
 
     async def async_start(self) -> None:
         """Load the owed actions, then reconcile on every clock tick and follow billing events."""
@@ -116,36 +117,39 @@ class FriendlyCreditEnforcer:
             self.core.async_create_task(self.async_cancel(entity_id), f"friendly credit cancel {entity_id}")
 
     def _on_tick(self, _event: Event) -> None:
-        if self._reconciling is None or self._reconciling.done():
-            self._reconciling = self.core.async_create_task(self.async_reconcile(), "friendly credit reconcile")
+        self.async_reconcile()
 
-    async def async_reconcile(self) -> None:
-        """Trip deferred meters whose window ended; hold or restore meter-side meters as windows open and close."""
+    def async_reconcile(self) -> None:
+        """Trip deferred meters whose window ended; hold or restore meter-side meters as windows open and close.
+
+        Each owed command runs as its own task, so a meter that does not answer never delays the others.
+        """
         now = self.core.clock.now()
-        jobs: list[tuple[str, str]] = []
-        for entity_id in list(self.deferred):
-            if self.policy.may_cut(entity_id, now)[0]:
-                jobs.append((entity_id, "trip"))
+        stamp = now.timestamp()
+        jobs: list[tuple[str, str]] = [
+            (entity_id, "trip") for entity_id in self.deferred if self.policy.may_cut(entity_id, now)[0]
+        ]
         for state in self.core.states.async_all(METER_SIDE_DOMAIN):
             entity_id = state.entity_id
-            if state.state == STATE_UNAVAILABLE or not is_meter_side(self.core, entity_id):
+            if state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN) or not is_meter_side(self.core, entity_id):
                 continue
             want_hold = self.policy.protects(entity_id) and not self.policy.may_cut(entity_id, now)[0]
             if want_hold and entity_id not in self.held:
                 jobs.append((entity_id, "hold"))
             elif not want_hold and entity_id in self.held:
                 jobs.append((entity_id, "restore_prepaid"))
-        stamp = now.timestamp()
-        jobs = [job for job in jobs if self._retry_at.get(job, 0) <= stamp]
-        if not jobs:
-            return
-        limit = asyncio.Semaphore(MAX_PARALLEL_COMMANDS)
+        for job in jobs:
+            if job in self._in_flight or self._retry_at.get(job, 0) > stamp:
+                continue
+            self._in_flight.add(job)
+            self.core.async_create_task(self._run_job(*job, stamp), f"friendly credit {job[1]} {job[0]}")
 
-        async def run(entity_id: str, service: str) -> None:
-            async with limit:
+    async def _run_job(self, entity_id: str, service: str, stamp: float) -> None:
+        try:
+            async with self._limit:
                 await self._carry_out(entity_id, service, stamp)
-
-        await asyncio.gather(*(run(entity_id, service) for entity_id, service in jobs))
+        finally:
+            self._in_flight.discard((entity_id, service))
 
     async def _carry_out(self, entity_id: str, service: str, stamp: float) -> None:
         """Run one owed command; on failure retry after ``retry_after`` seconds."""

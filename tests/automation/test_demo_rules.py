@@ -1,0 +1,114 @@
+"""The shipped demo rules (config/demo/automations.yaml) on simulated DTSY1352 meters: alarms, arrears, offline."""
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from integrations.acrel_dtsy1352.sim_server import SimServer
+from scada_core.automation.alarms import list_alarms
+from scada_core.automation.const import EVENT_TIME_CHANGED
+from scada_core.bootstrap import async_from_config_dir
+from scada_core.core import Core
+from tests.field.conftest import attr, gateway, make_sim, meters, wait_for, write_config
+
+from .conftest import local, stop_ticker
+
+pytestmark = pytest.mark.timeout(60)
+
+DEMO = Path(__file__).resolve().parents[2] / "config" / "demo"
+M1, M2 = "acrel_dtsy1352.m1", "acrel_dtsy1352.m2"
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[SimServer]:
+    server = make_sim(2)
+    await server.async_start()
+    yield server
+    await server.async_stop()
+
+
+@pytest.fixture
+async def core(tmp_path: Path, sim: SimServer, db_settings: dict[str, str]) -> AsyncIterator[Core]:
+    """A core with the demo's automations.yaml and friendly_credit.yaml and two simulated meters."""
+    folder = write_config(
+        tmp_path / "cfg",
+        {"modbus": [gateway("ss1", sim.port)], "acrel_dtsy1352": [meters("ss1", 2)]},
+        db_settings,
+    )
+    for name in ("automations.yaml", "friendly_credit.yaml"):
+        shutil.copy(DEMO / name, folder / name)
+    with (folder / "configuration.yaml").open("a", encoding="utf-8") as config:
+        config.write("automation: !include automations.yaml\nfriendly_credit: !include friendly_credit.yaml\n")
+    instance = await async_from_config_dir(folder)
+    stop_ticker(instance)
+    yield instance
+    await instance.async_stop()
+
+
+def tick(core: Core, moment: Any) -> None:
+    core.clock.set_now(moment)
+    core.bus.async_fire(EVENT_TIME_CHANGED, {"now": core.clock.now()})
+
+
+def last_trace(core: Core, automation_id: str) -> dict[str, Any] | None:
+    traces = core.data["automation"].get(automation_id).traces.all()
+    return traces[0].as_dict() if traces and traces[0].result else None
+
+
+async def test_arrears_at_night_is_held_then_trips_in_the_morning(core: Core, sim: SimServer) -> None:
+    await wait_for(lambda: attr(core, M1, "online") is True and attr(core, M2, "online") is True, what="online")
+    tick(core, local(2026, 3, 4, 12, 0))
+    await wait_for(lambda: not core.data["friendly_credit"].held and sim.meter(1).forced is None, what="settled")
+    tick(core, local(2026, 3, 4, 19, 0))  # Wednesday evening: 保电 for every meter-side meter
+    await wait_for(lambda: sim.meter(1).forced == "hold" and sim.meter(2).forced == "hold", what="held")
+    sim.meter(1).remaining_fen = -300
+    core.bus.async_fire(
+        "billing_alarm", {"meter_entity_id": M1, "account_id": 7, "level": "arrears", "value_fen": -300, "phase": "enter"}
+    )
+    await wait_for(lambda: last_trace(core, "arrears") is not None, what="arrears run")
+    trace = last_trace(core, "arrears")
+    assert trace is not None
+    raise_alarm, sms, trip = trace["actions"]
+    assert raise_alarm["result"]["kind"] == "arrears" and raise_alarm["result"]["level"] == "critical"
+    assert sms["data"]["target"] == {"account_id": 7} and "欠费（余额-3.00元）" in sms["data"]["message"]
+    assert sms["error"] == "service notify.sms not found"  # no SMS modem here: an error in the trace, not a crash
+    assert trip["result"]["action"] == "held" and trip["result"]["until"] == "2026-03-05T08:00:00+08:00"
+    assert trace["result"] == "finished"
+    await wait_for(lambda: (attr(core, M1, "remaining_fen") or 0) < 0, what="arrears read")
+    assert attr(core, M1, "relay") == "closed"
+
+    tick(core, local(2026, 3, 5, 8, 0))
+    await wait_for(lambda: attr(core, M1, "relay") == "open", what="m1 trips at 08:00")
+    assert core.db is not None
+    alarms = await list_alarms(core.db, None, None, active_only=True)
+    assert [(a["entity_id"], a["kind"]) for a in alarms] == [(M1, "arrears")]
+
+    core.bus.async_fire("billing_alarm", {"meter_entity_id": M1, "level": "arrears", "phase": "leave", "value_fen": 500})
+    await wait_for(lambda: last_trace(core, "balance_alarm_cleared") is not None, what="cleared")
+    assert await list_alarms(core.db, None, None, active_only=True) == []
+
+
+async def test_meter_offline_for_five_minutes_raises_an_alarm(core: Core, sim: SimServer) -> None:
+    await wait_for(lambda: attr(core, M2, "online") is True, what="m2 online")
+    tick(core, local(2026, 3, 4, 10, 0))
+    sim.set_fault(2, silent=True)
+    await wait_for(lambda: core.states.get(M2).state == "unavailable", what="m2 offline")
+    tick(core, local(2026, 3, 4, 10, 4))
+    assert last_trace(core, "device_offline") is None
+    tick(core, local(2026, 3, 4, 10, 6))
+    await wait_for(lambda: last_trace(core, "device_offline") is not None, what="offline alarm")
+    trace = last_trace(core, "device_offline")
+    assert trace is not None and trace["trigger"]["entity_id"] == M2
+    alarm, email = trace["actions"]
+    assert alarm["result"]["kind"] == "offline"
+    assert email["service"] == "notify.email" and M2 in email["data"]["subject"]
+    cleared: list[dict[str, Any]] = []
+    core.bus.async_listen("alarm", lambda event: cleared.append(dict(event.data)))
+    sim.clear_faults()
+    await wait_for(lambda: cleared == [{"entity_id": M2, "kind": "offline", "phase": "clear"}], what="back online")
+    assert core.db is not None
+    assert [a["active"] for a in await list_alarms(core.db, None, None)] == [False]
