@@ -132,7 +132,7 @@ def parse_tea_key(key: str | bytes | tuple[int, ...] | list[int] | None) -> tupl
 
 
 def make_cipher(kind: str, key: str | bytes | tuple[int, ...] | list[int] | None = None) -> FrameCipher:
-    """Return a cipher by name: "none", "acrel_tea" (key as in parse_tea_key) or "3des" (16/24 bytes or hex)."""
+    """Return a cipher: "none", "acrel_tea" (key as in parse_tea_key) or "3des" (16/24 bytes or hex)."""
     if kind == CIPHER_NONE:
         return NoCipher()
     if kind == CIPHER_ACREL_TEA:
@@ -157,7 +157,7 @@ def strip_padding(plain: bytes) -> bytes:
 
 
 class EncipherHook:
-    """A pymodbus ``trace_packet`` hook that enciphers outgoing FC 0x20 RTU frames of units that have a cipher.
+    """A pymodbus ``trace_packet`` hook enciphering outgoing FC 0x20 RTU frames of units that have a cipher.
 
     Usage: ``hook = EncipherHook(); hook.set(unit, make_cipher("acrel_tea", key))`` then pass ``hook`` as
     ``trace_packet=`` (or chain it). Replies are plain (proposed.REPLIES_ENCIPHERED) and pass untouched.

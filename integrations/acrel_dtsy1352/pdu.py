@@ -59,7 +59,7 @@ class AcrelCommandRequest(ModbusPDU):
 
 
 class AcrelCommandResponse(ModbusPDU):
-    """FC 0x20 reply (PROPOSED layout, 15 bytes): count 0x0A, command, quantity, result, purchase count, 3 reserved."""
+    """FC 0x20 reply (PROPOSED, 15 bytes): count 0x0A, command, quantity, result, purchase count, 3 reserved."""
 
     function_code = ACREL_FUNCTION_CODE
     rtu_frame_size = REPLY_FRAME_SIZE
@@ -94,7 +94,9 @@ class AcrelCommandResponse(ModbusPDU):
 
     def encode(self) -> bytes:
         """Encode the reply body."""
-        return struct.pack(">BHHBH3x", REPLY_BYTE_COUNT, self.address, self.count, self.result, self.purchase_count)
+        return struct.pack(
+            ">BHHBH3x", REPLY_BYTE_COUNT, self.address, self.count, self.result, self.purchase_count
+        )
 
     def decode(self, data: bytes) -> None:
         """Decode the reply body."""

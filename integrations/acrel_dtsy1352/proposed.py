@@ -1,4 +1,4 @@
-"""Every PROPOSED (unsourced) DTSY1352 choice in one place (shared/dtsy1352.md §9); correct them from a real manual.
+"""Every PROPOSED (unsourced) DTSY1352 choice in one place (shared/dtsy1352.md §9); correct from a real manual.
 
 Register addresses and scales live in the device profile (integrations/modbus_meter/profiles/dtsy1352.yaml);
 the ones marked PROPOSED there are listed in ``PROFILE_CHOICES`` below so this file stays the single index.
@@ -39,8 +39,10 @@ RESULT_TEXT: Final = {
     RESULT_BAD_PURCHASE_COUNT: "purchase count is not the meter's last + 1",
     RESULT_BAD_KEY: "bad key or cipher",
 }
-PURCHASE_RULE_STRICT: Final = True  # a sale must carry the stored purchase count + 1, else refused, balance unchanged
-REPLIES_ENCIPHERED: Final = False  # only the master's FC 0x20 request is enciphered; the 15-byte reply is plain
+# A sale must carry the stored purchase count + 1, else it is refused and the balance is unchanged.
+PURCHASE_RULE_STRICT: Final = True
+# Only the master's FC 0x20 request is enciphered; the 15-byte reply is plain.
+REPLIES_ENCIPHERED: Final = False
 
 # --- exception codes (§9.4) ---
 EXC_ILLEGAL_FUNCTION: Final = 0x01  # unsupported function code

@@ -35,7 +35,7 @@ DAILY_SHAPE = (0.2, 0.2, 0.2, 0.2, 0.2, 0.25, 0.35, 0.6, 0.9, 1.0, 1.0, 1.0,
 
 @dataclass
 class SimMeter:
-    """The state of one meter; ``advance`` moves it to a simulated time, ``values`` gives the profile attributes."""
+    """One meter's state; ``advance`` moves it to a simulated time, ``values`` gives the profile attributes."""
 
     unit: int
     seed: int = 1
@@ -180,13 +180,15 @@ class SimMeter:
             "alarm2": self.remaining_fen <= self.alarm2_fen,
             "cost_control_active": self.prepaid_on,
             "clock_year": local.year - 2000, "clock_month": local.month, "clock_day": local.day,
-            "clock_weekday": (local.weekday() + 1) % 7, "clock_hour": local.hour, "clock_minute": local.minute,
+            "clock_weekday": (local.weekday() + 1) % 7, "clock_hour": local.hour,
+            "clock_minute": local.minute,
             "clock_second": local.second,
             "frequency": 50.0,
             "multi_rate": True, "encrypted": self.encrypted,
             "alarm1_fen": self.alarm1_fen, "alarm2_fen": self.alarm2_fen, "overdraft_fen": self.overdraft_fen,
             "param_purchase_count": self.purchase_count, "account_open": 1,
             "forced_enable": int(self.forced is not None), "forced_trip": int(self.forced == "trip"),
+            "relay_control": int(self.forced == "trip"),
             "price_sharp": self.prices["sharp"], "price_peak": self.prices["peak"],
             "price_flat": self.prices["flat"], "price_valley": self.prices["valley"],
             "overload_w": self.overload_w,
@@ -238,6 +240,8 @@ class SimMeter:
             self.forced = ("trip" if trip else "hold") if enable else None
             if self.forced is None:
                 self.overload_until = 0.0
+        if "relay_control" in values:  # plain meters (ADL400 profile): 1 opens the load, 0 closes it
+            self.forced = "trip" if values["relay_control"] else None
         if "overload_w" in values:
             self.overload_w = int(values["overload_w"])
         if "tou_table_1" in values:

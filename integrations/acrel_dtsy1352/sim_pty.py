@@ -1,4 +1,4 @@
-"""A virtual null-modem cable: two pty pairs whose masters are joined, so two programs can open real tty paths."""
+"""A virtual null-modem cable: two pty pairs with joined masters, so two programs can open real tty paths."""
 from __future__ import annotations
 
 import asyncio

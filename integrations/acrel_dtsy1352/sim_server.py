@@ -201,8 +201,8 @@ class SimServer:
                 custom_pdu=[AcrelCommandRequest],
             )
         await self._server.serve_forever(background=True)
-        _LOGGER.info("DTSY1352 simulator %s serving %d units (%s) on %s", self.name, len(self.meters), self.mode,
-                     self.serial_path or f"{self.host}:{self.port}")
+        _LOGGER.info("Simulator %s serving %d %s units (%s) on %s", self.name, len(self.meters),
+                     self.profile.name, self.mode, self.serial_path or f"{self.host}:{self.port}")
 
     def submit(self, handler: _Handler, request: ModbusPDU, enciphered: bool) -> None:
         """Queue a request on the bus (called from the handler's data callback)."""
@@ -289,7 +289,8 @@ class SimServer:
             return ReadHoldingRegistersResponse(registers=words)
         if isinstance(request, (WriteMultipleRegistersRequest, WriteSingleRegisterRequest)):
             words = list(request.registers)
-            if not words or any(a not in self._writable for a in range(request.address, request.address + len(words))):
+            targets = range(request.address, request.address + len(words))
+            if not words or any(address not in self._writable for address in targets):
                 return ExceptionResponse(code, EXC_ILLEGAL_ADDRESS)
             meter.write(self.profile.decode(request.address, words))
             if isinstance(request, WriteSingleRegisterRequest):

@@ -3,6 +3,7 @@
 Python API (tests)::
 
     sim = Simulator(seed=1, speed=1.0, state_file=None)
+    # plain meters: Simulator(profile=get_profile("adl400"), meter_defaults={"prepaid_on": False})
     server = await sim.async_add_server(units=range(1, 37), port=0, mode="rtu_over_tcp",
                                         timing=LineTiming(9600, turnaround_s=0.02))   # timing=None: no delays
     server.port; server.set_money(3, -500); server.set_power(3, 1500.0); server.set_offline(3)
@@ -77,6 +78,7 @@ class Simulator:
         time_zone: str = DEFAULT_TIME_ZONE,
         profile: DeviceProfile | None = None,
         base_power_w: float = 2000.0,
+        meter_defaults: dict[str, Any] | None = None,
     ) -> None:
         self.seed = seed
         self.clock = SimClock(speed)
@@ -84,6 +86,7 @@ class Simulator:
         self.state_file = state_file
         self.profile = profile or get_profile(PROFILE_NAME)
         self.base_power_w = base_power_w
+        self.meter_defaults = meter_defaults or {}
         self.servers: list[SimServer] = []
         self._cables: list[PtyCable] = []
         self._saved = self._load_state()
@@ -103,13 +106,12 @@ class Simulator:
         if key in self._saved:
             return SimMeter.from_state(self._saved[key])
         rng = random.Random(f"{self.seed}/{key}")
-        return SimMeter(
-            unit=unit,
-            seed=self.seed,
-            base_power_w=self.base_power_w * rng.uniform(0.3, 1.7),
-            remaining_fen=rng.randrange(5000, 80000),
-            last_ts=self.clock(),
-        )
+        settings: dict[str, Any] = {
+            "base_power_w": self.base_power_w * rng.uniform(0.3, 1.7),
+            "remaining_fen": rng.randrange(5000, 80000),
+            **self.meter_defaults,
+        }
+        return SimMeter(unit=unit, seed=self.seed, last_ts=self.clock(), **settings)
 
     async def async_add_server(
         self,
@@ -121,8 +123,9 @@ class Simulator:
         serial_path: str | Path | None = None,
         timing: LineTiming | None = None,
         name: str | None = None,
+        profile: DeviceProfile | None = None,
     ) -> SimServer:
-        """Start one serial server with meters at ``units``; serial_path without a tty behind it makes a pty link."""
+        """Start one serial server with meters at ``units``; a serial_path with no tty behind becomes a pty link."""
         name = name or (str(serial_path) if mode == MODE_SERIAL else str(port or len(self.servers)))
         meters = {unit: self._new_meter(name, unit) for unit in parse_units(units)}
         path: str | None = None
@@ -135,8 +138,8 @@ class Simulator:
                 cable.start()
                 self._cables.append(cable)
                 path = cable.server_path
-        server = SimServer(self.profile, meters, self.clock, self.tz, name=name, mode=mode, host=host, port=port,
-                           serial_path=path, timing=timing)
+        server = SimServer(profile or self.profile, meters, self.clock, self.tz, name=name, mode=mode, host=host,
+                           port=port, serial_path=path, timing=timing)
         await server.async_start()
         self.servers.append(server)
         if self.state_file is not None and self._saver is None:
@@ -194,32 +197,39 @@ def _unit_value(text: str) -> tuple[int, float]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command line options."""
-    parser.add_argument("--tcp", default="127.0.0.1:5020", help="HOST:PORT to listen on (default 127.0.0.1:5020)")
+    parser.add_argument("--tcp", default="127.0.0.1:5020", help="HOST:PORT to listen on (port 0 = any free)")
     parser.add_argument("--units", default="1-36", help="unit addresses, e.g. 1-36 or 1,2,5-9")
-    parser.add_argument("--rtu-over-tcp", action="store_true", help="RTU frames over TCP (transparent serial server)")
+    parser.add_argument("--rtu-over-tcp", action="store_true", help="RTU frames over TCP (transparent server)")
     parser.add_argument("--serial", type=Path, help="serial device, or a path where a pty link is created")
     parser.add_argument("--baud", type=int, help="simulate wire timing at this baud rate")
     parser.add_argument("--parity", default="N", choices=["N", "E", "O"])
     parser.add_argument("--stopbits", type=int, default=1, choices=[1, 2])
     parser.add_argument("--turnaround-ms", type=float, default=20.0, help="slave turnaround (with --baud)")
     parser.add_argument("--state", type=Path, help="JSON file keeping the meters' counters across restarts")
-    parser.add_argument("--speed", type=float, default=1.0, help="time acceleration (60 = one hour per minute)")
+    parser.add_argument("--speed", type=float, default=1.0, help="time acceleration (60 = 1 h per minute)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--power", type=float, default=2000.0, help="mean base load per meter in W")
     parser.add_argument("--time-zone", default=DEFAULT_TIME_ZONE)
+    parser.add_argument("--profile", default=PROFILE_NAME,
+                        help="device profile to serve (adl400 = plain meters: no prepaid logic)")
     parser.add_argument("--silent", default="", help="units that never answer, e.g. 3,7")
     parser.add_argument("--crc", default="", help="units whose replies carry a bad CRC")
     parser.add_argument("--exception", action="append", default=[], metavar="UNIT:CODE",
                         help="unit answers every request with this exception code")
-    parser.add_argument("--slow", action="append", default=[], metavar="UNIT:SECONDS", help="extra reply delay")
+    parser.add_argument("--slow", action="append", default=[], metavar="UNIT:SECONDS",
+                        help="extra reply delay")
     parser.add_argument("--drop-every", type=int, help="close the TCP connection after every N requests")
 
 
 async def async_main(args: argparse.Namespace) -> None:
     """Run the simulator until interrupted."""
+    profile = get_profile(args.profile)
     sim = Simulator(seed=args.seed, speed=args.speed, state_file=args.state, time_zone=args.time_zone,
-                    base_power_w=args.power)
-    timing = LineTiming(args.baud, args.parity, args.stopbits, args.turnaround_ms / 1000) if args.baud else None
+                    base_power_w=args.power, profile=profile,
+                    meter_defaults=None if args.profile == PROFILE_NAME else {"prepaid_on": False})
+    timing = None
+    if args.baud:
+        timing = LineTiming(args.baud, args.parity, args.stopbits, args.turnaround_ms / 1000)
     host, _, port = args.tcp.rpartition(":")
     if args.serial:
         mode = MODE_SERIAL
@@ -238,14 +248,14 @@ async def async_main(args: argparse.Namespace) -> None:
         unit, seconds = _unit_value(item)
         server.set_fault(unit, delay=seconds)
     server.drop_every = args.drop_every
-    if mode == MODE_SERIAL:
-        print(f"serving {len(server.meters)} DTSY1352 units on {args.serial}", flush=True)
-    else:
-        print(f"serving {len(server.meters)} DTSY1352 units ({mode}) on {server.host}:{server.port}", flush=True)
+    where = str(args.serial) if mode == MODE_SERIAL else f"({mode}) on {server.host}:{server.port}"
+    print(f"serving {len(server.meters)} {profile.model or profile.name} units {where}", flush=True)
     try:
         await asyncio.Event().wait()
     finally:
         await sim.async_stop()
 
 
-__all__ = ["MODE_RTU_OVER_TCP", "MODE_SERIAL", "MODE_TCP", "LineTiming", "SimServer", "Simulator", "parse_units"]
+__all__ = [
+    "MODE_RTU_OVER_TCP", "MODE_SERIAL", "MODE_TCP", "LineTiming", "SimServer", "Simulator", "parse_units",
+]

@@ -51,7 +51,9 @@ SERVER_SCHEMA = vol.All(
             vol.Optional("baud"): vol.All(int, vol.Range(min=300, max=115200)),
             vol.Optional("parity", default="N"): vol.In(("N", "E", "O")),
             vol.Optional("stopbits", default=1): vol.In((1, 2)),
-            vol.Optional("turnaround_ms", default=20.0): vol.All(vol.Coerce(float), vol.Range(min=0, max=5000)),
+            vol.Optional("turnaround_ms", default=20.0): vol.All(
+                vol.Coerce(float), vol.Range(min=0, max=5000)
+            ),
         }
     ),
     _serial_needs_path,
@@ -63,7 +65,9 @@ CONFIG_SCHEMA = vol.Schema(
             {
                 vol.Required("servers"): vol.All([SERVER_SCHEMA], vol.Length(min=1)),
                 vol.Optional("state_file"): str,
-                vol.Optional("speed", default=1.0): vol.All(vol.Coerce(float), vol.Range(min=0.001, max=100000)),
+                vol.Optional("speed", default=1.0): vol.All(
+                    vol.Coerce(float), vol.Range(min=0.001, max=100000)
+                ),
                 vol.Optional("seed", default=1): int,
                 vol.Optional("power_w", default=2000.0): vol.All(vol.Coerce(float), vol.Range(min=0)),
             }
@@ -83,7 +87,9 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
     for server in config["servers"]:
         timing = None
         if server.get("baud"):
-            timing = LineTiming(server["baud"], server["parity"], server["stopbits"], server["turnaround_ms"] / 1000)
+            timing = LineTiming(
+                server["baud"], server["parity"], server["stopbits"], server["turnaround_ms"] / 1000
+            )
         await sim.async_add_server(
             server["units"], port=server.get("port", 0), host=server["host"], mode=server["mode"],
             serial_path=server.get("serial_path"), timing=timing, name=server.get("name"),

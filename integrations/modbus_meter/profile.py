@@ -126,7 +126,10 @@ PROFILE_SCHEMA = vol.Schema(
         vol.Optional("word_order", default="big"): vol.In(("big", "little")),
         vol.Optional("max_gap", default=DEFAULT_MAX_GAP): vol.All(int, vol.Range(min=0, max=124)),
         vol.Optional("blocks", default=[]): [BLOCK_SCHEMA],
-        vol.Optional("clock"): {vol.Required(part): str for part in CLOCK_PARTS} | {vol.Optional("year_base"): int},
+        vol.Optional("clock"): {
+            **{vol.Required(part): str for part in CLOCK_PARTS},
+            vol.Optional("year_base"): int,
+        },
         vol.Optional("relay"): vol.Schema(
             {vol.Required("address"): ADDRESS, vol.Required("trip"): [int], vol.Required("close"): [int]}
         ),
@@ -180,6 +183,7 @@ class Register:
     scans: tuple[str, ...]
     writable: bool
     fields: tuple[BitField, ...] = ()
+    decimals: int | None = None  # rounding of fractional scales; None for integer scales
 
     @property
     def end(self) -> int:
@@ -206,7 +210,9 @@ class Register:
             raw = words[0]
             if kind == "s16" and raw & 0x8000:
                 raw -= 1 << 16
-        return _scaled(raw, self.scale)
+        if self.decimals is None:
+            return raw * self.scale
+        return round(raw * self.scale, self.decimals)
 
     def encode(self, value: Any) -> list[int]:
         """Return this register's words for a physical value (bytes of u8hi/u8lo in place)."""
@@ -238,11 +244,11 @@ class Block:
         return self.start + self.count
 
 
-def _scaled(raw: int, scale: int | float) -> int | float:
+def _decimals(scale: int | float) -> int | None:
+    """Return the decimals a fractional scale implies (0.01 -> 2); None for integer scales."""
     if isinstance(scale, int):
-        return raw * scale
-    decimals = max(0, len(f"{scale:.10f}".rstrip("0").split(".")[1]))
-    return round(raw * scale, decimals)
+        return None
+    return len(f"{scale:.10f}".rstrip("0").split(".")[1])
 
 
 @dataclass
@@ -282,8 +288,8 @@ class DeviceProfile:
         gap = self.max_gap if max_gap is None else max_gap
         key = (scan, gap, max_count)
         if key not in self._plans:
-            self._plans[key] = _plan(self.blocks.get(scan, ()), [r for r in self.registers if scan in r.scans],
-                                     gap, max_count)
+            wanted = [r for r in self.registers if scan in r.scans]
+            self._plans[key] = _plan(self.blocks.get(scan, ()), wanted, gap, max_count)
         return list(self._plans[key])
 
     def decode(self, block_start: int, registers: list[int]) -> dict[str, Any]:
@@ -401,6 +407,7 @@ def _build(config: dict[str, Any], source: str) -> DeviceProfile:
                 scans=tuple(item["scan"]),
                 writable=item["writable"],
                 fields=fields,
+                decimals=_decimals(item["scale"]),
             )
         )
     blocks: dict[str, list[Block]] = {}
@@ -451,7 +458,7 @@ def _check(raw: Any, profile: DeviceProfile, source: str) -> list[str]:
         for part in CLOCK_PARTS:
             if profile.clock[part] not in names:
                 where = find_location(raw, ["clock", part]) or (source, 0)
-                errors.append(f"{where[0]}:{where[1]}: clock {part} names unknown register {profile.clock[part]!r}")
+                errors.append(f"{where[0]}:{where[1]}: clock {part}: unknown register {profile.clock[part]!r}")
     return errors
 
 

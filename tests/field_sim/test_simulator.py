@@ -225,3 +225,34 @@ async def test_enciphered_purchase(sim: Simulator, make_client: Factory) -> None
     assert values["purchase_count"] == count + 1
     settings = await client.read_holding_registers(0x0022, count=1, device_id=5)
     assert PROFILE.decode(0x0022, settings.registers)["encrypted"] is True
+
+
+async def test_plain_meter_profile_served(make_client: Factory) -> None:
+    """The same simulator serves ADL400-profile meters: planned reads decode, the relay register trips the load."""
+    profile = get_profile("adl400")
+    sim = Simulator(seed=2, profile=profile, meter_defaults={"prepaid_on": False, "remaining_fen": 0})
+    try:
+        server = await sim.async_add_server([8], mode="tcp")
+        server.set_power(8, 3000.0)
+        server.meter(8).energy_wh.update(flat=5_000_000.0)
+        client = await make_client(server.port)
+
+        async def status() -> dict[str, Any]:
+            values: dict[str, Any] = {}
+            for block in profile.plan("status"):
+                response = await client.read_holding_registers(block.start, count=block.count, device_id=8)
+                values.update(profile.decode(block.start, response.registers))
+            return values
+
+        values = await status()
+        assert values["relay"] == "closed" and values["power_w"] == 3000 and values["frequency"] == 50.0
+        assert profile.state_value(values) == "5000.00"
+        relay = profile.relay
+        assert relay is not None
+        await client.write_registers(relay["address"], relay["trip"], device_id=8)
+        values = await status()
+        assert values["relay"] == "open" and values["power_w"] == 0
+        await client.write_registers(relay["address"], relay["close"], device_id=8)
+        assert (await status())["relay"] == "closed"
+    finally:
+        await sim.async_stop()
