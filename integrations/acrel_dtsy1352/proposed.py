@@ -41,6 +41,8 @@ RESULT_TEXT: Final = {
 }
 # A sale must carry the stored purchase count + 1, else it is refused and the balance is unchanged.
 PURCHASE_RULE_STRICT: Final = True
+# §9.3 and §9.4 disagree on how a mismatch is signalled: a result code in the reply (chosen) or exception 0x03.
+PURCHASE_MISMATCH_AS_EXCEPTION: Final = False
 # Only the master's FC 0x20 request is enciphered; the 15-byte reply is plain.
 REPLIES_ENCIPHERED: Final = False
 

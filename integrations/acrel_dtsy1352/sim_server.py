@@ -39,6 +39,7 @@ from .proposed import (
     EXC_ILLEGAL_ADDRESS,
     EXC_ILLEGAL_FUNCTION,
     EXC_ILLEGAL_VALUE,
+    PURCHASE_MISMATCH_AS_EXCEPTION,
     RESULT_BAD_KEY,
     RESULT_OK,
 )
@@ -221,7 +222,7 @@ class SimServer:
     # --- request handling ---
     def unwrap(self, data: bytes) -> tuple[bytes, int, bool]:
         """Decipher an enciphered FC 0x20 request at the head of ``data``: (frame, bytes used, enciphered)."""
-        if len(data) < 4 or (data[0] in self.meters and data[1] != ACREL_FUNCTION_CODE and data[1] < 0x80):
+        if self.mode == MODE_TCP or len(data) < 4 or (data[0] in self.meters and data[1] != ACREL_FUNCTION_CODE and data[1] < 0x80):
             return data, 0, False
         for unit, meter in self.meters.items():
             if not meter.encrypted:
@@ -309,7 +310,10 @@ class SimServer:
             return reply(RESULT_BAD_KEY)
         if request.command == CMD_PURCHASE and len(request.data) == 8:
             amount, count = decode_purchase(request.data)
-            return reply(meter.purchase(amount, count))
+            result = meter.purchase(amount, count)
+            if result != RESULT_OK and PURCHASE_MISMATCH_AS_EXCEPTION:
+                return ExceptionResponse(ACREL_FUNCTION_CODE, EXC_ILLEGAL_VALUE)
+            return reply(result)
         if request.command == CMD_PREPAID_SETTINGS and len(request.data) == 60:
             meter.apply_settings(PrepaidSettings.decode(request.data))
             return reply(RESULT_OK)

@@ -209,6 +209,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speed", type=float, default=1.0, help="time acceleration (60 = 1 h per minute)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--power", type=float, default=2000.0, help="mean base load per meter in W")
+    parser.add_argument("--no-daily-shape", action="store_true", help="constant load instead of an office day")
     parser.add_argument("--time-zone", default=DEFAULT_TIME_ZONE)
     parser.add_argument("--profile", default=PROFILE_NAME,
                         help="device profile to serve (adl400 = plain meters: no prepaid logic)")
@@ -221,12 +222,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--drop-every", type=int, help="close the TCP connection after every N requests")
 
 
+def _meter_defaults(args: argparse.Namespace) -> dict[str, Any]:
+    defaults: dict[str, Any] = {}
+    if args.profile != PROFILE_NAME:
+        defaults["prepaid_on"] = False
+    if args.no_daily_shape:
+        defaults["daily_shape"] = False
+    return defaults
+
+
 async def async_main(args: argparse.Namespace) -> None:
     """Run the simulator until interrupted."""
     profile = get_profile(args.profile)
     sim = Simulator(seed=args.seed, speed=args.speed, state_file=args.state, time_zone=args.time_zone,
                     base_power_w=args.power, profile=profile,
-                    meter_defaults=None if args.profile == PROFILE_NAME else {"prepaid_on": False})
+                    meter_defaults=_meter_defaults(args))
     timing = None
     if args.baud:
         timing = LineTiming(args.baud, args.parity, args.stopbits, args.turnaround_ms / 1000)

@@ -2,7 +2,9 @@
 
     dtsy1352_simulator:
       state_file: dtsy1352_sim.json        # relative to the config directory
-      speed: 1
+      speed: 1                             # time acceleration
+      power_w: 2000                        # mean base load per meter (seeded spread 0.3-1.7x)
+      daily_shape: true                    # office-day load curve
       servers:
         - {port: 5021, units: 1-36, mode: rtu_over_tcp, baud: 9600, turnaround_ms: 20}
 """
@@ -70,6 +72,7 @@ CONFIG_SCHEMA = vol.Schema(
                 ),
                 vol.Optional("seed", default=1): int,
                 vol.Optional("power_w", default=2000.0): vol.All(vol.Coerce(float), vol.Range(min=0)),
+                vol.Optional("daily_shape", default=True): bool,
             }
         )
     },
@@ -81,7 +84,8 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
     """Start every configured server; stop them (saving state) when the core stops."""
     state_file = core.config.config_dir / config["state_file"] if config.get("state_file") else None
     sim = Simulator(seed=config["seed"], speed=config["speed"], state_file=state_file,
-                    time_zone=core.config.time_zone, base_power_w=config["power_w"])
+                    time_zone=core.config.time_zone, base_power_w=config["power_w"],
+                    meter_defaults={"daily_shape": config["daily_shape"]})
     core.data[DOMAIN] = sim
     core.async_on_stop(sim.async_stop)
     for server in config["servers"]:

@@ -166,7 +166,7 @@ async def test_money_runs_down_with_time_acceleration(tmp_path: Path, make_clien
         meter.power_override_w, meter.remaining_fen = 3600.0, 100000
         client = await make_client(server.port)
         first = await read_status(client, 1)
-        time.sleep(0.3)
+        await asyncio.sleep(0.3)
         second = await read_status(client, 1)
         assert second["remaining_fen"] < first["remaining_fen"]
         assert second["total_wh"] > first["total_wh"]
