@@ -172,9 +172,7 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
         target = call.data[ATTR_TARGET]
         if isinstance(target, dict):
             account_id = target[ATTR_ACCOUNT_ID]
-            contact = await async_resolve_contact(core, account_id)
-            if not contact.get(field):
-                raise ServiceValidationError(f"account {account_id} has no {field}")
+            contact = await async_resolve_contact(core, account_id, field)
             return [contact[field]], str(account_id), {"tenant": contact.get("name"), "account_id": account_id}
         return list(target), None, {}
 

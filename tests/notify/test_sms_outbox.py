@@ -137,6 +137,12 @@ async def test_account_target_with_template(simulator: ModemSimulator, start_cor
     [pdu] = simulator.received()
     assert pdu["number"] == "+8613911112222"
     assert pdu["text"] == "【测试大厦】尊敬的王小明：您的电表B1-F3-0301剩余金额18.50元，已低于一级预警值20.00元，请及时充值。"
+    await core.services.async_call("notify", "sms", {"target": {"account_id": "7"}, "message": "第二条"})
+    await _wait_rows(core, lambda rows: len(rows) == 2 and _all_sent(rows))
+    assert simulator.received()[1]["number"] == "+8613911112222"
+    contacts[9] = {"phone": None, "name": "无号码", "email": None}
+    with pytest.raises(ServiceValidationError, match="account 9 has no phone"):
+        await core.services.async_call("notify", "sms", {"target": {"account_id": 9}, "message": "x"})
     with pytest.raises(ServiceValidationError, match="account 8"):
         await core.services.async_call("notify", "sms", {"target": {"account_id": 8}, "message": "x"})
 
