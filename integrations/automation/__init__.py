@@ -40,7 +40,10 @@ RAISE_SCHEMA = vol.Schema(
     }
 )
 CLEAR_SCHEMA = vol.Schema(
-    {vol.Optional("entity_id"): vol.Any(None, vol.Match(VALID_ENTITY_ID)), vol.Optional("kind"): vol.Any(None, str)}
+    {
+        vol.Optional("entity_id"): vol.Any(None, vol.Match(VALID_ENTITY_ID)),
+        vol.Optional("kind"): vol.Any(None, str),
+    }
 )
 
 
@@ -96,7 +99,8 @@ def _register_services(core: Core, manager: AutomationManager) -> None:
             )
         if created:
             core.bus.async_fire(EVENT_ALARM, {**alarm, "phase": "raise"}, call.context)
-            _LOGGER.warning("Alarm %s (%s) %s: %s", data["kind"], data["level"], data.get("entity_id") or "", data["message"])
+            entity_id = data.get("entity_id") or ""
+            _LOGGER.warning("Alarm %s (%s) %s: %s", data["kind"], data["level"], entity_id, data["message"])
         return {**alarm, "created": created}
 
     async def clear_alarm(call: ServiceCall) -> dict[str, Any]:
@@ -105,11 +109,16 @@ def _register_services(core: Core, manager: AutomationManager) -> None:
         if core.db is not None:
             cleared = await async_clear_alarm(core.db, core.clock.timestamp(), entity_id, kind)
         if cleared:
-            core.bus.async_fire(EVENT_ALARM, {"entity_id": entity_id, "kind": kind, "phase": "clear"}, call.context)
+            data = {"entity_id": entity_id, "kind": kind, "phase": "clear"}
+            core.bus.async_fire(EVENT_ALARM, data, call.context)
         return {"cleared": cleared}
 
     core.services.async_register(DOMAIN, SERVICE_TRIGGER, trigger, ID_SCHEMA, "Run an automation now")
     core.services.async_register(DOMAIN, SERVICE_TURN_ON, turn_on, ID_SCHEMA, "Enable an automation")
     core.services.async_register(DOMAIN, SERVICE_TURN_OFF, turn_off, ID_SCHEMA, "Disable an automation")
-    core.services.async_register(DOMAIN, SERVICE_RAISE_ALARM, raise_alarm, RAISE_SCHEMA, "Record an alarm for the alarm reports")
-    core.services.async_register(DOMAIN, SERVICE_CLEAR_ALARM, clear_alarm, CLEAR_SCHEMA, "Clear active alarms")
+    core.services.async_register(
+        DOMAIN, SERVICE_RAISE_ALARM, raise_alarm, RAISE_SCHEMA, "Record an alarm for the alarm reports"
+    )
+    core.services.async_register(
+        DOMAIN, SERVICE_CLEAR_ALARM, clear_alarm, CLEAR_SCHEMA, "Clear active alarms"
+    )

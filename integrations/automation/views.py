@@ -41,7 +41,14 @@ class AutomationTracesView(_AutomationView):
 
     url = "/api/automations/{automation_id}/traces"
     name = "api:automation_traces"
-    openapi = {"get": {"responses": {"200": {"description": "traces, newest first"}, "404": {"description": "no such automation"}}}}
+    openapi = {
+        "get": {
+            "responses": {
+                "200": {"description": "traces, newest first"},
+                "404": {"description": "no such automation"},
+            }
+        }
+    }
 
     async def get(self, request: web.Request) -> web.Response:
         """Return the last runs of one automation: trigger, conditions and each action's result or error."""
@@ -62,7 +69,11 @@ class AutomationTriggerView(_AutomationView):
                 "description": "optional {skip_condition: bool (default true), variables: {...}}",
                 "content": {"application/json": {"schema": {"type": "object"}}},
             },
-            "responses": {"200": {"description": "the run's trace"}, "404": {"description": "no such automation"}},
+            "responses": {
+                "200": {"description": "the run's trace"},
+                "202": {"description": "the run goes on; its trace so far"},
+                "404": {"description": "no such automation"},
+            },
         }
     }
 
@@ -76,8 +87,9 @@ class AutomationTriggerView(_AutomationView):
         if not isinstance(variables, dict):
             return error_response("variables must be an object", 400)
         trigger = {"platform": "manual", "description": "triggered through the API"}
+        skip_condition = bool(body.get("skip_condition", True))
         task = self.core.async_create_task(
-            automation.async_trigger({**variables, "trigger": trigger}, bool(body.get("skip_condition", True))),
+            automation.async_trigger({**variables, "trigger": trigger}, skip_condition),
             f"automation {automation.id} (api)",
         )
         done, _ = await asyncio.wait({task}, timeout=TRIGGER_WAIT)
@@ -96,10 +108,10 @@ class AlarmsView(View):
     openapi = {
         "get": {
             "parameters": [
-                {"name": "since", "in": "query", "schema": {"type": "number"}, "description": "POSIX seconds"},
-                {"name": "until", "in": "query", "schema": {"type": "number"}, "description": "POSIX seconds"},
-                {"name": "active", "in": "query", "schema": {"type": "boolean"}},
+                {"name": name, "in": "query", "schema": {"type": "number"}, "description": "POSIX seconds"}
+                for name in ("since", "until")
             ]
+            + [{"name": "active", "in": "query", "schema": {"type": "boolean"}}]
         }
     }
 

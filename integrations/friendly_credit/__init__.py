@@ -33,21 +33,19 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
         return await enforcer.async_trip_for_arrears(call.data["entity_id"])
 
     async def cancel_trip(call: ServiceCall) -> dict[str, Any]:
-        return {"entity_id": call.data["entity_id"], "cancelled": await enforcer.async_cancel(call.data["entity_id"])}
+        entity_id = call.data["entity_id"]
+        return {"entity_id": entity_id, "cancelled": await enforcer.async_cancel(entity_id)}
 
     def status(call: ServiceCall) -> dict[str, Any]:
         return enforcer.status(call.data["entity_id"])
 
-    core.services.async_register(
-        DOMAIN, SERVICE_TRIP_FOR_ARREARS, trip_for_arrears, ENTITY_SCHEMA,
-        "Trip a meter for arrears now, or as soon as the friendly-credit windows allow",
+    services = (
+        (SERVICE_TRIP_FOR_ARREARS, trip_for_arrears, "Trip for arrears now or once friendly credit allows"),
+        (SERVICE_CANCEL_TRIP, cancel_trip, "Drop a deferred arrears trip (the tenant paid)"),
+        (SERVICE_STATUS, status, "Tell whether a meter may be cut now and when it next may"),
     )
-    core.services.async_register(
-        DOMAIN, SERVICE_CANCEL_TRIP, cancel_trip, ENTITY_SCHEMA, "Drop a deferred arrears trip (the tenant paid)"
-    )
-    core.services.async_register(
-        DOMAIN, SERVICE_STATUS, status, ENTITY_SCHEMA, "Tell whether a meter may be cut now and when it next may"
-    )
+    for service, handler, description in services:
+        core.services.async_register(DOMAIN, service, handler, ENTITY_SCHEMA, description)
     _LOGGER.info(
         "Friendly credit: %d holidays, %d opted-out meters",
         len(policy.calendar.holidays),

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, Float, Index, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from ..storage.models import Base
 
@@ -32,6 +33,10 @@ def _as_ts(value: datetime | float | None) -> float | None:
     return value.timestamp() if isinstance(value, datetime) else value
 
 
+def _same_entity(entity_id: str | None) -> ColumnElement[bool]:
+    return AlarmRow.entity_id.is_(None) if entity_id is None else AlarmRow.entity_id == entity_id
+
+
 def _as_dict(row: AlarmRow) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -52,9 +57,7 @@ async def async_raise_alarm(
     async with db.session() as session:
         active = await session.scalar(
             select(AlarmRow).where(
-                AlarmRow.entity_id.is_(None) if entity_id is None else AlarmRow.entity_id == entity_id,
-                AlarmRow.kind == kind,
-                AlarmRow.cleared_ts.is_(None),
+                _same_entity(entity_id), AlarmRow.kind == kind, AlarmRow.cleared_ts.is_(None)
             )
         )
         if active is not None:
@@ -68,7 +71,7 @@ async def async_raise_alarm(
 async def async_clear_alarm(db: Database, ts: float, entity_id: str | None, kind: str | None) -> int:
     """Clear the active alarms of ``entity_id`` (of one ``kind``, or all); return how many."""
     query = update(AlarmRow).where(AlarmRow.cleared_ts.is_(None)).values(cleared_ts=ts)
-    query = query.where(AlarmRow.entity_id.is_(None) if entity_id is None else AlarmRow.entity_id == entity_id)
+    query = query.where(_same_entity(entity_id))
     if kind is not None:
         query = query.where(AlarmRow.kind == kind)
     async with db.session() as session:

@@ -124,7 +124,9 @@ def _in_window(now: time, after: time | None, before: time | None) -> bool:
     return (after is None or now >= after) and (before is None or now < before)
 
 
-def _test(ctx: ConditionContext, config: dict[str, Any], variables: dict[str, Any], path: str, trace: Trace | None) -> bool:
+def _test(
+    ctx: ConditionContext, config: dict[str, Any], variables: dict[str, Any], path: str, trace: Trace | None
+) -> bool:
     """Evaluate one leaf condition."""
     kind = config[CONF_CONDITION]
     core = ctx.core
@@ -140,7 +142,8 @@ def _test(ctx: ConditionContext, config: dict[str, Any], variables: dict[str, An
         )
     if kind == "numeric_state":
         above, below = config.get("above"), config.get("below")
-        values = [numeric(value_of(s, config.get(CONF_ATTRIBUTE))) for s in _states_of(core, config[CONF_ENTITY_ID])]
+        states = _states_of(core, config[CONF_ENTITY_ID])
+        values = [numeric(value_of(s, config.get(CONF_ATTRIBUTE))) for s in states]
         return bool(values) and all(
             v is not None and (above is None or v > above) and (below is None or v < below) for v in values
         )
@@ -158,7 +161,8 @@ def _test(ctx: ConditionContext, config: dict[str, Any], variables: dict[str, An
         return result is True or str(result).strip().lower() in ("true", "on", "yes", "1")
     children = config["conditions"]
     results = (
-        check(ctx, child, variables, trace, f"{path}/conditions/{index}") for index, child in enumerate(children)
+        check(ctx, child, variables, trace, f"{path}/conditions/{index}")
+        for index, child in enumerate(children)
     )
     if kind == "and":
         return all(results)
@@ -167,7 +171,9 @@ def _test(ctx: ConditionContext, config: dict[str, Any], variables: dict[str, An
     return not any(results)
 
 
-def check(ctx: ConditionContext, config: dict[str, Any], variables: dict[str, Any], trace: Trace | None, path: str) -> bool:
+def check(
+    ctx: ConditionContext, config: dict[str, Any], variables: dict[str, Any], trace: Trace | None, path: str
+) -> bool:
     """Evaluate ``config``, record the outcome in ``trace``; an error counts as False."""
     try:
         result = _test(ctx, config, variables, path, trace)
@@ -180,6 +186,12 @@ def check(ctx: ConditionContext, config: dict[str, Any], variables: dict[str, An
     return result
 
 
-def check_all(ctx: ConditionContext, configs: list[dict[str, Any]], variables: dict[str, Any], trace: Trace | None, path: str) -> bool:
+def check_all(
+    ctx: ConditionContext,
+    configs: list[dict[str, Any]],
+    variables: dict[str, Any],
+    trace: Trace | None,
+    path: str,
+) -> bool:
     """Evaluate a list of conditions (all must hold), stopping at the first false one."""
-    return all(check(ctx, config, variables, trace, f"{path}/{index}") for index, config in enumerate(configs))
+    return all(check(ctx, c, variables, trace, f"{path}/{index}") for index, c in enumerate(configs))

@@ -41,7 +41,9 @@ _LOGGER = logging.getLogger(__name__)
 
 AUTOMATION_SCHEMA = vol.Schema(
     {
-        vol.Required(CONF_ID): vol.All(vol.Coerce(str), vol.Match(r"^[A-Za-z0-9_\-]+$", msg="use letters, digits, _ or -")),
+        vol.Required(CONF_ID): vol.All(
+            vol.Coerce(str), vol.Match(r"^[A-Za-z0-9_\-]+$", msg="use letters, digits, _ or -")
+        ),
         vol.Optional(CONF_ALIAS): str,
         vol.Optional("description"): str,
         vol.Optional("initial_state", default=True): bool,
@@ -138,7 +140,13 @@ class Automation:
         self._ctx.core.states.async_set(
             self.entity_id,
             "on" if self.enabled else "off",
-            {"id": self.id, "friendly_name": self.alias, "mode": self.mode, "last_triggered": self.last_triggered, "current": self.running},
+            {
+                "id": self.id,
+                "friendly_name": self.alias,
+                "mode": self.mode,
+                "last_triggered": self.last_triggered,
+                "current": self.running,
+            },
         )
 
     def _on_trigger(self, trigger: dict[str, Any]) -> None:
@@ -173,7 +181,8 @@ class Automation:
         core = self._ctx.core
         variables = {**variables, "this": {"id": self.id, "alias": self.alias}}
         try:
-            if not skip_condition and not check_all(self._ctx, self.config[CONF_CONDITION], variables, trace, "condition"):
+            conditions = [] if skip_condition else self.config[CONF_CONDITION]
+            if not check_all(self._ctx, conditions, variables, trace, "condition"):
                 trace.finish(core.clock.timestamp(), "conditions_failed")
                 return
             context = Context()
@@ -181,7 +190,12 @@ class Automation:
             self.write_state()
             core.bus.async_fire(
                 EVENT_AUTOMATION_TRIGGERED,
-                {"automation_id": self.id, "name": self.alias, "run_id": trace.run_id, "source": trace.trigger.get("description")},
+                {
+                    "automation_id": self.id,
+                    "name": self.alias,
+                    "run_id": trace.run_id,
+                    "source": trace.trigger.get("description"),
+                },
                 context,
             )
             await self._script.async_run(variables, trace, context)
@@ -219,14 +233,16 @@ class Automation:
 class AutomationManager:
     """Own every automation of the configuration; attach them once the core has started."""
 
-    def __init__(self, core: Core, configs: list[dict[str, Any]], calendar: Callable[[], HolidayCalendar]) -> None:
+    def __init__(
+        self, core: Core, configs: list[dict[str, Any]], calendar: Callable[[], HolidayCalendar]
+    ) -> None:
         self.core = core
         self.renderer = TemplateRenderer(core)
         ctx = ConditionContext(core, self.renderer, calendar)
         self.automations: dict[str, Automation] = {c[CONF_ID]: Automation(ctx, c) for c in configs}
 
     def async_start(self) -> None:
-        """Start the ticker and attach triggers now, or when the core has started (so startup states do not fire)."""
+        """Start the ticker; attach triggers now, or once the core runs (startup states do not fire)."""
         async_ensure_ticker(self.core)
         if self.core.state == CoreState.RUNNING:
             self._attach_all()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import voluptuous as vol
@@ -27,7 +27,11 @@ def holiday_entry(value: Any) -> Holiday:
     """Parse a date, 'YYYY-MM-DD..YYYY-MM-DD', or {start, end, name}."""
     if isinstance(value, dict):
         entry = vol.Schema(
-            {vol.Required("start"): a_date, vol.Optional("end"): a_date, vol.Optional("name", default=""): str}
+            {
+                vol.Required("start"): a_date,
+                vol.Optional("end"): a_date,
+                vol.Optional("name", default=""): str,
+            }
         )(value)
         end = entry.get("end", entry["start"])
         if end < entry["start"]:
@@ -78,9 +82,3 @@ class HolidayCalendar:
     def is_day_off(self, day: date) -> bool:
         """Tell whether ``day`` is a holiday or a weekend day off."""
         return self.is_holiday(day) or self.is_weekend(day)
-
-    def next_working_day(self, day: date) -> date:
-        """Return the first day on or after ``day`` that is neither holiday nor weekend."""
-        while self.is_day_off(day):
-            day += timedelta(days=1)
-        return day

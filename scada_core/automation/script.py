@@ -42,7 +42,11 @@ SERVICE_SCHEMA = vol.Schema(
 )
 DELAY_SCHEMA = vol.Schema({**BASE, vol.Required("delay"): time_period})
 EVENT_SCHEMA = vol.Schema(
-    {**BASE, vol.Required("event"): str, vol.Optional("event_data", default={}): vol.All(dict, template_syntax)}
+    {
+        **BASE,
+        vol.Required("event"): str,
+        vol.Optional("event_data", default={}): vol.All(dict, template_syntax),
+    }
 )
 CHOOSE_SCHEMA = vol.Schema(
     {
@@ -55,7 +59,15 @@ CHOOSE_SCHEMA = vol.Schema(
     }
 )
 
-KINDS = {"service": "service", "action": "service", "delay": "delay", "event": "event", "choose": "choose", "condition": "condition"}
+# The key that marks an action, and the kind of action it marks ("action" is HA's newer name for "service").
+KINDS = {
+    "service": "service",
+    "action": "service",
+    "delay": "delay",
+    "event": "event",
+    "choose": "choose",
+    "condition": "condition",
+}
 
 
 def action_kind(config: dict[str, Any]) -> str:
@@ -70,11 +82,11 @@ def action_schema(value: Any) -> dict[str, Any]:
     kind = action_kind(value)
     if kind == "condition":
         return condition_schema(value)
-    schema = {"service": SERVICE_SCHEMA, "delay": DELAY_SCHEMA, "event": EVENT_SCHEMA, "choose": CHOOSE_SCHEMA}[kind]
-    return dict(schema(value))
+    return dict(SCHEMAS[kind](value))
 
 
 ACTIONS_SCHEMA = vol.All(ensure_list, [action_schema])
+SCHEMAS = {"service": SERVICE_SCHEMA, "delay": DELAY_SCHEMA, "event": EVENT_SCHEMA, "choose": CHOOSE_SCHEMA}
 
 
 class Script:
@@ -89,7 +101,12 @@ class Script:
         await self._run_sequence(self._actions, variables, trace, context, "action")
 
     async def _run_sequence(
-        self, actions: list[dict[str, Any]], variables: dict[str, Any], trace: Trace, context: Context, path: str
+        self,
+        actions: list[dict[str, Any]],
+        variables: dict[str, Any],
+        trace: Trace,
+        context: Context,
+        path: str,
     ) -> None:
         for index, config in enumerate(actions):
             await self._run_action(config, variables, trace, context, f"{path}/{index}")
@@ -119,7 +136,7 @@ class Script:
         except (ScriptStop, ScriptError, asyncio.CancelledError):
             raise
         except Exception as err:  # noqa: BLE001 - any failure of an action goes into the trace
-            entry["error"] = f"{type(err).__name__}: {err}" if not isinstance(err, OpenPrepayError) else str(err)
+            entry["error"] = str(err) if isinstance(err, OpenPrepayError) else f"{type(err).__name__}: {err}"
             if not config.get("continue_on_error"):
                 raise ScriptError(f"{path} ({kind}) failed: {entry['error']}") from err
             _LOGGER.warning("%s: %s failed, continuing: %s", trace.automation_id, path, entry["error"])
@@ -133,8 +150,8 @@ class Script:
         entry["service"] = name
         entry["data"] = to_json(data)
         domain, service = name.split(".", 1)
-        response = await self._ctx.core.services.async_call(domain, service, data, Context(parent_id=context.id))
-        return to_json(response)
+        services = self._ctx.core.services
+        return to_json(await services.async_call(domain, service, data, Context(parent_id=context.id)))
 
     async def _choose(
         self,
@@ -146,9 +163,10 @@ class Script:
         entry: dict[str, Any],
     ) -> None:
         for index, option in enumerate(config["choose"]):
-            if check_all(self._ctx, option["conditions"], variables, trace, f"{path}/choose/{index}/conditions"):
+            where = f"{path}/choose/{index}"
+            if check_all(self._ctx, option["conditions"], variables, trace, f"{where}/conditions"):
                 entry["result"] = f"choice {index}"
-                await self._run_sequence(option["sequence"], variables, trace, context, f"{path}/choose/{index}/sequence")
+                await self._run_sequence(option["sequence"], variables, trace, context, f"{where}/sequence")
                 return
         entry["result"] = "default"
         await self._run_sequence(config["default"], variables, trace, context, f"{path}/default")

@@ -25,7 +25,7 @@ from .validation import (
 )
 
 if TYPE_CHECKING:
-    from ..core import CALLBACK_TYPE, Core, Event, State
+    from ..core import CALLBACK_TYPE, Core, Event
 
 TriggerAction = Callable[[dict[str, Any]], None]
 # A moved clock or a stalled loop may skip ticks; crossings within this gap are still caught.
@@ -192,8 +192,10 @@ def combine(removers: list[CALLBACK_TYPE]) -> CALLBACK_TYPE:
     return remove_all
 
 
-def attach_state(core: Core, config: dict[str, Any], action: TriggerAction, info: dict[str, Any]) -> CALLBACK_TYPE:
-    """Fire when an entity's state (or attribute) changes from/to the given values, optionally held ``for``."""
+def attach_state(
+    core: Core, config: dict[str, Any], action: TriggerAction, info: dict[str, Any]
+) -> CALLBACK_TYPE:
+    """Fire when a state (or attribute) changes from/to the given values, optionally held ``for``."""
     matches = _entity_matcher(config[CONF_ENTITY_ID])
     attribute = config.get(CONF_ATTRIBUTE)
     hold: timedelta | None = config.get(CONF_FOR)
@@ -288,7 +290,9 @@ def attach_numeric_state(
     return _listen_both(core, on_change, deadlines)
 
 
-def attach_event(core: Core, config: dict[str, Any], action: TriggerAction, info: dict[str, Any]) -> CALLBACK_TYPE:
+def attach_event(
+    core: Core, config: dict[str, Any], action: TriggerAction, info: dict[str, Any]
+) -> CALLBACK_TYPE:
     """Fire on events of the given types whose data contains ``event_data``."""
     matcher = vol.Schema(config["event_data"], extra=vol.ALLOW_EXTRA)
 
@@ -333,7 +337,9 @@ class _TickWatcher:
         self._last = now
 
 
-def attach_time(core: Core, config: dict[str, Any], action: TriggerAction, info: dict[str, Any]) -> CALLBACK_TYPE:
+def attach_time(
+    core: Core, config: dict[str, Any], action: TriggerAction, info: dict[str, Any]
+) -> CALLBACK_TYPE:
     """Fire each day at the given local times."""
     times: list[time] = config["at"]
 

@@ -88,15 +88,6 @@ def a_date(value: Any) -> date:
         raise vol.Invalid(f"invalid date {value!r}, expected YYYY-MM-DD") from None
 
 
-def state_value(value: Any) -> str:
-    """States compare as strings (YAML may give numbers or booleans)."""
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if value is None:
-        raise vol.Invalid("a state value is needed")
-    return str(value)
-
-
 def number(value: Any) -> float:
     """Coerce to float with a clear message."""
     try:

@@ -77,7 +77,7 @@ class FriendlyCreditEnforcer:
         }
 
     async def async_trip_for_arrears(self, entity_id: str) -> dict[str, Any]:
-        """Trip now if the policy allows; otherwise defer the trip (or hold a meter-side meter) until it does."""
+        """Trip now if the policy allows; else defer the trip (or hold a meter-side meter) until it does."""
         now = self.core.clock.now()
         allowed, reason = self.policy.may_cut(entity_id, now)
         answer: dict[str, Any] = {"entity_id": entity_id, "reason": reason}
@@ -109,7 +109,8 @@ class FriendlyCreditEnforcer:
 
     def _on_paid(self, event: Event) -> None:
         data = event.data
-        if event.event_type == EVENT_BILLING_ALARM and (data.get("level"), data.get("phase")) != ("arrears", "leave"):
+        left_arrears = (data.get("level"), data.get("phase")) == ("arrears", "leave")
+        if event.event_type == EVENT_BILLING_ALARM and not left_arrears:
             return
         entity_id = data.get("meter_entity_id")
         if entity_id in self.deferred:
@@ -120,7 +121,7 @@ class FriendlyCreditEnforcer:
         self.async_reconcile()
 
     def async_reconcile(self) -> None:
-        """Trip deferred meters whose window ended; hold or restore meter-side meters as windows open and close.
+        """Trip deferred meters whose window ended; hold or restore meter-side meters as windows open/close.
 
         Each owed command runs as its own task, so a meter that does not answer never delays the others.
         """
@@ -159,7 +160,9 @@ class FriendlyCreditEnforcer:
                 return
             await self._command(entity_id, service)
         except Exception as err:  # noqa: BLE001 - an offline meter must not stop the others
-            _LOGGER.warning("Friendly credit: %s of %s failed, retrying in %.0f s: %s", service, entity_id, self.retry_after, err)
+            _LOGGER.warning(
+                "Friendly credit: %s %s failed, retry in %.0f s: %s", service, entity_id, self.retry_after, err
+            )
             self._retry_at[(entity_id, service)] = stamp + self.retry_after
             return
         self._retry_at.pop((entity_id, service), None)
