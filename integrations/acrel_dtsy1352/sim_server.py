@@ -334,18 +334,23 @@ class _Handler(ServerRequestHandler):
         frame, used_cipher, enciphered = self.sim.unwrap(data)
         if enciphered and not frame:
             return 0
-        try:
-            used, pdu = self.framer.handleFrame(frame, 0, 0)
-        except ModbusIOException as exc:
-            fcode = exc.fcode or 0
-            pdu = ExceptionResponse(fcode, EXC_ILLEGAL_FUNCTION)
-            pdu.dev_id = exc.dev_id or 0
-            pdu.transaction_id = exc.transaction_id or 0
-            self.pdu_send(pdu, addr)
-            return len(data)
-        if pdu is not None:
+        used = 0
+        while used < len(frame):  # Modbus TCP clients may send several requests in one segment
+            try:
+                step, pdu = self.framer.handleFrame(frame[used:], 0, 0)
+            except ModbusIOException as exc:
+                error = ExceptionResponse(exc.fcode or 0, EXC_ILLEGAL_FUNCTION)
+                error.dev_id = exc.dev_id or 0
+                error.transaction_id = exc.transaction_id or 0
+                self.pdu_send(error, addr)
+                return len(data)
+            used += step
+            if pdu is None or not step:
+                break
             self.sim.submit(self, pdu, enciphered)
-        return used_cipher if (pdu is not None and enciphered) else used
+            if enciphered:
+                return used_cipher
+        return used
 
 
 class _TcpServer(ModbusTcpServer):

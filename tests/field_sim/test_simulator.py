@@ -256,3 +256,16 @@ async def test_plain_meter_profile_served(make_client: Factory) -> None:
         assert (await status())["relay"] == "closed"
     finally:
         await sim.async_stop()
+
+
+async def test_pipelined_modbus_tcp_requests(sim: Simulator) -> None:
+    """Two MBAP requests in one TCP segment get two replies, in order."""
+    server = await sim.async_add_server("1-2", mode="tcp")
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    try:
+        request = bytes([0, 1, 0, 0, 0, 6, 1, 3, 2, 0, 0, 48]) + bytes([0, 2, 0, 0, 0, 6, 2, 3, 2, 0, 0, 48])
+        writer.write(request)
+        replies = await asyncio.wait_for(reader.readexactly(2 * (9 + 96)), 5)
+        assert (replies[0:2], replies[6], replies[105:107], replies[111]) == (b"\x00\x01", 1, b"\x00\x02", 2)
+    finally:
+        writer.close()
