@@ -35,6 +35,7 @@ from .const import (
     CONF_SANDBOX,
     CONF_SELLER_ID,
     CONF_SUBJECT,
+    CONF_TENANTS,
     DEFAULT_KEYS_DIR,
     DEFAULT_KIOSK_IDLE,
     DEFAULT_MAX_AMOUNT,
@@ -70,6 +71,17 @@ SANDBOX_SCHEMA = vol.Schema(
         vol.Optional("notify_repeat", default=1): vol.All(int, vol.Range(min=1, max=10)),
         vol.Optional("notify_delay", default=0.0): vol.All(vol.Coerce(float), vol.Range(min=0)),
         vol.Optional("lose_notify", default=False): bool,
+    }
+)
+
+
+TENANT_SCHEMA = vol.Schema(
+    {
+        vol.Required("meter"): vol.Match(r"^[a-z0-9_]+\.[a-z0-9_]+$"),
+        vol.Required("name"): str,
+        vol.Required("password"): vol.All(str, vol.Length(min=6)),
+        vol.Optional("phone"): vol.All(vol.Coerce(str), vol.Match(r"^\+?[0-9]{5,20}$")),
+        vol.Optional("tenant_control", default=False): bool,
     }
 )
 
@@ -128,6 +140,7 @@ CONFIG_SCHEMA = vol.Schema(
                     vol.Optional(CONF_MAX_AMOUNT, default=DEFAULT_MAX_AMOUNT): _amount,
                     vol.Optional(CONF_KIOSK_IDLE, default=DEFAULT_KIOSK_IDLE): vol.All(int, vol.Range(min=10)),
                     vol.Optional(CONF_SANDBOX, default=None): _sandbox,
+                    vol.Optional(CONF_TENANTS, default=[]): [TENANT_SCHEMA],
                 }
             ),
             _keys_present,
@@ -208,7 +221,7 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
 
     from web.tenant import async_setup_tenant  # noqa: PLC0415 - the pages live in the web package
 
-    await async_setup_tenant(core, payments, kiosk_idle=config[CONF_KIOSK_IDLE])
+    await async_setup_tenant(core, payments, config[CONF_KIOSK_IDLE], config[CONF_TENANTS])
     return True
 
 

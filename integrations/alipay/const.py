@@ -69,6 +69,7 @@ CONF_SUBJECT: Final = "subject"
 CONF_MIN_AMOUNT: Final = "min_amount"
 CONF_MAX_AMOUNT: Final = "max_amount"
 CONF_KIOSK_IDLE: Final = "kiosk_idle"
+CONF_TENANTS: Final = "tenants"
 
 DEFAULT_ORDER_TIMEOUT: Final = 15  # minutes
 DEFAULT_QUERY_INTERVAL: Final = 60  # seconds

@@ -11,6 +11,9 @@ from .signing import generate_keypair
 def ensure_keys(keys_dir: Path) -> Path:
     """Create the app and the sandbox-Alipay key pairs in ``keys_dir`` unless present (blocking)."""
     keys_dir.mkdir(parents=True, exist_ok=True)
+    ignore = keys_dir / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# generated sandbox keys: never commit\n*\n")
     for private_name, public_name in ((APP_PRIVATE_PEM, APP_PUBLIC_PEM), (ALIPAY_PRIVATE_PEM, ALIPAY_PUBLIC_PEM)):
         private_path, public_path = keys_dir / private_name, keys_dir / public_name
         if private_path.is_file() and public_path.is_file():
