@@ -161,7 +161,7 @@ class FriendlyCreditEnforcer:
             await self._command(entity_id, service)
         except Exception as err:  # noqa: BLE001 - an offline meter must not stop the others
             _LOGGER.warning(
-                "Friendly credit: %s %s failed, retry in %.0f s: %s", service, entity_id, self.retry_after, err
+                "Friendly credit: %s %s failed, retry in %.0fs: %s", service, entity_id, self.retry_after, err
             )
             self._retry_at[(entity_id, service)] = stamp + self.retry_after
             return

@@ -102,7 +102,9 @@ async def test_choose_delay_condition_and_event_actions(core: Core, calls: list[
                   sequence:
                     - service: test.record
                       data: {branch: arrears, fen: "{{ trigger.event.data.value_fen | yuan }}"}
-                - conditions: {condition: template, value_template: "{{ trigger.event.data.level == 'alarm1' }}"}
+                - conditions:
+                    condition: template
+                    value_template: "{{ trigger.event.data.level == 'alarm1' }}"
                   sequence: [{service: test.record, data: {branch: alarm1}}]
               default:
                 - service: test.record
@@ -129,7 +131,8 @@ async def test_choose_delay_condition_and_event_actions(core: Core, calls: list[
     tamper, _alarm1, arrears = (t.as_dict() for t in manager.get("route").traces.all())
     assert tamper["result"] == "stopped"
     assert arrears["result"] == "finished"
-    assert [a["path"] for a in arrears["actions"]] == ["action/0", "action/0/choose/0/sequence/0", "action/1", "action/2", "action/4"]
+    paths = [a["path"] for a in arrears["actions"]]
+    assert paths == ["action/0", "action/0/choose/0/sequence/0", "action/1", "action/2", "action/4"]
     assert arrears["actions"][0]["result"] == "choice 0"
     assert arrears["actions"][1]["data"] == {"branch": "arrears", "fen": "-2.50"}
 

@@ -32,6 +32,7 @@ meters:
 """
 SERVER_METER = "acrel_dtsy1352.srv"  # a DTSY1352 billed by the server: it must be tripped by command
 METER_SIDE = "acrel_dtsy1352.m1"
+A, SHOP, STRICT = "acrel_dtsy1352.a", "acrel_dtsy1352.shop", "acrel_dtsy1352.strict"
 
 
 def policy() -> FriendlyCreditPolicy:
@@ -41,18 +42,18 @@ def policy() -> FriendlyCreditPolicy:
 @pytest.mark.parametrize(
     ("entity_id", "moment", "allowed", "reason", "next_allowed"),
     [
-        ("acrel_dtsy1352.a", local(2026, 3, 4, 10, 0), True, "outside", local(2026, 3, 4, 10, 0)),
-        ("acrel_dtsy1352.a", local(2026, 3, 4, 18, 0), False, "no-trip hours 18:00-08:00", local(2026, 3, 5, 8, 0)),
-        ("acrel_dtsy1352.a", local(2026, 3, 5, 7, 59, 59), False, "no-trip hours", local(2026, 3, 5, 8, 0)),
-        ("acrel_dtsy1352.a", local(2026, 3, 6, 19, 0), False, "no-trip hours", local(2026, 3, 9, 8, 0)),  # Friday night
-        ("acrel_dtsy1352.a", local(2026, 3, 7, 12, 0), False, "weekend", local(2026, 3, 9, 8, 0)),
-        ("acrel_dtsy1352.a", local(2026, 9, 30, 17, 0), True, "outside", local(2026, 9, 30, 17, 0)),
-        ("acrel_dtsy1352.a", local(2026, 10, 1, 12, 0), False, "holiday 国庆节", local(2026, 10, 8, 8, 0)),
-        ("acrel_dtsy1352.a", local(2026, 10, 9, 19, 0), False, "no-trip hours", local(2026, 10, 10, 8, 0)),  # 调休
-        ("acrel_dtsy1352.a", local(2026, 6, 20, 9, 0), False, "holiday 2026-06-20", local(2026, 6, 22, 8, 0)),
-        ("acrel_dtsy1352.strict", local(2026, 10, 1, 23, 0), True, "opted out", local(2026, 10, 1, 23, 0)),
-        ("acrel_dtsy1352.shop", local(2026, 3, 7, 20, 0), True, "outside", local(2026, 3, 7, 20, 0)),
-        ("acrel_dtsy1352.shop", local(2026, 3, 7, 23, 0), False, "no-trip hours 22:00-06:00", local(2026, 3, 8, 6, 0)),
+        (A, local(2026, 3, 4, 10, 0), True, "outside", local(2026, 3, 4, 10, 0)),
+        (A, local(2026, 3, 4, 18, 0), False, "no-trip hours 18:00-08:00", local(2026, 3, 5, 8)),
+        (A, local(2026, 3, 5, 7, 59, 59), False, "no-trip hours", local(2026, 3, 5, 8, 0)),
+        (A, local(2026, 3, 6, 19, 0), False, "no-trip hours", local(2026, 3, 9, 8, 0)),  # Friday
+        (A, local(2026, 3, 7, 12, 0), False, "weekend", local(2026, 3, 9, 8, 0)),
+        (A, local(2026, 9, 30, 17, 0), True, "outside", local(2026, 9, 30, 17, 0)),
+        (A, local(2026, 10, 1, 12, 0), False, "holiday 国庆节", local(2026, 10, 8, 8, 0)),
+        (A, local(2026, 10, 9, 19, 0), False, "no-trip", local(2026, 10, 10, 8, 0)),  # 调休
+        (A, local(2026, 6, 20, 9, 0), False, "holiday 2026-06-20", local(2026, 6, 22, 8, 0)),
+        (STRICT, local(2026, 10, 1, 23, 0), True, "opted out", local(2026, 10, 1, 23, 0)),
+        (SHOP, local(2026, 3, 7, 20, 0), True, "outside", local(2026, 3, 7, 20, 0)),
+        (SHOP, local(2026, 3, 7, 23, 0), False, "no-trip hours 22:00-06:00", local(2026, 3, 8, 6)),
     ],
 )
 def test_policy_windows(entity_id: str, moment: Any, allowed: bool, reason: str, next_allowed: Any) -> None:
@@ -122,7 +123,8 @@ async def test_payment_drops_a_deferred_trip(core: Core) -> None:
     await tick(core, local(2026, 10, 1, 10, 0))
     enforcer = await setup_friendly_credit(core, CALENDAR)
     assert (await trip(core, SERVER_METER))["until"] == "2026-10-08T08:00:00+08:00"
-    core.bus.async_fire("billing_alarm", {"meter_entity_id": SERVER_METER, "level": "alarm1", "phase": "leave"})
+    other_level = {"meter_entity_id": SERVER_METER, "level": "alarm1", "phase": "leave"}
+    core.bus.async_fire("billing_alarm", other_level)
     await core.async_block_till_done()
     assert SERVER_METER in enforcer.deferred
     core.bus.async_fire("billing_sale", {"meter_entity_id": SERVER_METER, "amount_fen": 10000})
@@ -143,7 +145,7 @@ async def test_meter_side_meters_are_held_in_windows_and_restored_after(core: Co
     assert meter_calls == []
     await tick(core, local(2026, 3, 4, 18, 0, 0))
     await tick(core, local(2026, 3, 4, 23, 0, 0))
-    assert meter_calls == [("hold", METER_SIDE)]  # not the opted-out one, not the offline one, not server-side
+    assert meter_calls == [("hold", METER_SIDE)]  # not the opted-out, offline or server-side ones
     # Arrears at night on a held meter: nothing to do but keep the hold.
     answer = await trip(core, METER_SIDE)
     assert answer["action"] == "held" and answer["until"] == "2026-03-05T08:00:00+08:00"

@@ -1,4 +1,4 @@
-"""Every trigger platform: state (from/to, for), numeric_state (edge-triggered, for), event, time, time_pattern."""
+"""Every trigger platform: state, numeric_state (edge-triggered), event, time, time_pattern; for: holds."""
 from __future__ import annotations
 
 import asyncio
@@ -39,7 +39,13 @@ async def test_state_trigger_from_to_with_templated_data(core: Core, calls: list
     core.states.async_set("acrel_dtsy1352.m1", "12.00", {"relay": "closed"})
     await core.async_block_till_done()
     assert calls == [
-        {"who": "acrel_dtsy1352.m1", "was": "closed", "money": 1200.0, "is_it": True, "year": core.clock.now().year}
+        {
+            "who": "acrel_dtsy1352.m1",
+            "was": "closed",
+            "money": 1200.0,
+            "is_it": True,
+            "year": core.clock.now().year,
+        }
     ]
 
 
@@ -138,9 +144,10 @@ async def test_event_trigger_matches_event_data(core: Core, calls: list[dict[str
             service: test.record
             data: {account: "{{ trigger.event.data.account_id }}", fen: "{{ trigger.event.data.value_fen }}"}
         """)
-    core.bus.async_fire("billing_alarm", {"level": "alarm1", "phase": "enter", "account_id": 1, "value_fen": 900})
-    core.bus.async_fire("billing_alarm", {"level": "alarm2", "phase": "leave", "account_id": 1, "value_fen": 600})
-    core.bus.async_fire("billing_alarm", {"level": "alarm2", "phase": "enter", "account_id": 7, "value_fen": 450})
+    fired = (("alarm1", "enter", 1, 900), ("alarm2", "leave", 1, 600), ("alarm2", "enter", 7, 450))
+    for level, phase, account, fen in fired:
+        data = {"level": level, "phase": phase, "account_id": account, "value_fen": fen}
+        core.bus.async_fire("billing_alarm", data)
     await core.async_block_till_done()
     assert calls == [{"account": 7, "fen": 450}]
 
