@@ -26,6 +26,7 @@ from .const import (
     ATTR_TEMPLATE,
     CHANNEL_EMAIL,
     CHANNEL_SMS,
+    CONF_CA_FILE,
     CONF_EMAIL,
     CONF_HOST,
     CONF_MAX_ATTEMPTS,
@@ -85,6 +86,7 @@ EMAIL_SCHEMA = vol.Schema(
         vol.Optional(CONF_USERNAME): str,
         vol.Optional(CONF_PASSWORD): str,
         vol.Required(CONF_SENDER): str,
+        vol.Optional(CONF_CA_FILE): vol.IsFile(msg="CA file not found"),
         vol.Optional(CONF_TIMEOUT, default=DEFAULT_SMTP_TIMEOUT): vol.All(vol.Coerce(float), vol.Range(min=0.1)),
         **_retry_schema(DEFAULT_EMAIL_RATE),
     }

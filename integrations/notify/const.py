@@ -35,6 +35,7 @@ CONF_PASSWORD: Final = "password"
 CONF_SENDER: Final = "sender"
 CONF_SECURITY: Final = "security"
 CONF_TIMEOUT: Final = "timeout"
+CONF_CA_FILE: Final = "ca_file"
 
 SECURITY_STARTTLS: Final = "starttls"
 SECURITY_SSL: Final = "ssl"

@@ -1,6 +1,7 @@
 """The e-mail channel: stored messages go out through aiosmtplib (STARTTLS, SSL or plain, with login)."""
 from __future__ import annotations
 
+import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
@@ -9,6 +10,7 @@ import aiosmtplib
 
 from .const import (
     CHANNEL_EMAIL,
+    CONF_CA_FILE,
     CONF_HOST,
     CONF_PASSWORD,
     CONF_PORT,
@@ -16,6 +18,7 @@ from .const import (
     CONF_SENDER,
     CONF_TIMEOUT,
     CONF_USERNAME,
+    SECURITY_NONE,
     SECURITY_SSL,
     SECURITY_STARTTLS,
 )
@@ -45,6 +48,8 @@ class EmailChannel:
     def __init__(self, outbox: Outbox, config: dict[str, Any]) -> None:
         self.outbox = outbox
         self.config = config
+        # Certificates are always verified; ca_file adds a private CA (or a self-signed server certificate).
+        self.tls_context = ssl.create_default_context(cafile=config.get(CONF_CA_FILE))
 
     async def async_wait_ready(self) -> None:
         """SMTP has no standing connection: always try."""
@@ -65,6 +70,7 @@ class EmailChannel:
                 use_tls=config[CONF_SECURITY] == SECURITY_SSL,
                 start_tls=config[CONF_SECURITY] == SECURITY_STARTTLS,
                 timeout=config[CONF_TIMEOUT],
+                tls_context=self.tls_context if config[CONF_SECURITY] != SECURITY_NONE else None,
             )
         except aiosmtplib.SMTPRecipientsRefused as err:
             raise PermanentError(f"recipient refused: {err}") from err

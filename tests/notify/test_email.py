@@ -4,6 +4,8 @@ from __future__ import annotations
 import asyncio
 import email
 import socket
+import ssl
+import subprocess
 from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -91,3 +93,46 @@ async def test_email_needs_a_subject_and_a_server(start_core: StartCore) -> None
     bare = await start_core({"notify": {}}, name="bare")
     with pytest.raises(ServiceValidationError, match="no e-mail server"):
         await bare.services.async_call("notify", "email", {"target": "a@example.com", "subject": "s", "message": "m"})
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """Return (cert, key) of a self-signed certificate for 127.0.0.1, made by Debian's openssl."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+async def test_email_over_tls_with_login(start_core: StartCore, certificate: tuple[str, str], security: str) -> None:
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    mailbox = Mailbox()
+    port = _free_port()
+    tls = {"tls_context": context, "require_starttls": True} if security == "starttls" else {
+        "ssl_context": context, "auth_require_tls": False}  # aiosmtpd only counts STARTTLS as TLS; SMTPS is TLS throughout
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, authenticator=_authenticate, **tls)
+    await asyncio.to_thread(controller.start)
+    try:
+        core = await start_core({"notify": {"email": {**_email_config(port), "security": security, "ca_file": cert}}})
+        result = await core.services.async_call(
+            "notify", "email", {"target": "staff@example.com", "subject": "过载告警", "message": "电表 {{ m }} 过载",
+                                "data": {"m": "B1-0301"}},
+        )
+        outbox = core.data["notify"].outbox
+        async with asyncio.timeout(10):
+            while (row := await outbox.async_get(result["ids"][0])).status != STATUS_SENT:
+                await asyncio.sleep(0.05)
+    finally:
+        await asyncio.to_thread(controller.stop)
+    [message] = mailbox.messages
+    assert message["Subject"] == "过载告警"
+    assert message.get_content().strip() == "电表 B1-0301 过载"
+    assert row.attempts == 0
