@@ -77,27 +77,35 @@ class FriendlyCreditEnforcer:
         }
 
     async def async_trip_for_arrears(self, entity_id: str) -> dict[str, Any]:
-        """Trip now if the policy allows; else defer the trip (or hold a meter-side meter) until it does."""
+        """Cut a tenant in arrears as soon as the policy allows.
+
+        Server-side meters are tripped now or when the window ends (deferred). A meter-side DTSY1352 trips
+        by itself in prepaid mode, so it is never forced off (that would outlive the next purchase): inside a
+        window it is held (保电), outside one it is returned to prepaid mode if we held it.
+        """
         now = self.core.clock.now()
+        stamp = now.timestamp()
         allowed, reason = self.policy.may_cut(entity_id, now)
         answer: dict[str, Any] = {"entity_id": entity_id, "reason": reason}
+        if not allowed:
+            answer["until"] = self.policy.next_allowed(entity_id, now).isoformat()
+        if is_meter_side(self.core, entity_id):
+            service = "restore_prepaid" if allowed else "hold"
+            answer["action"] = "prepaid" if allowed else "held"
+            if (entity_id in self.held) == allowed:
+                await self._carry_out(entity_id, service, stamp)
+                if (entity_id in self.held) != (service == "hold"):
+                    answer["error"] = f"{service} failed, retried in the background"
+            return answer
         if allowed:
             answer["result"] = await self._command(entity_id, "trip")
             await self._forget(entity_id, KIND_TRIP)
             answer["action"] = "tripped"
             return answer
-        answer["until"] = self.policy.next_allowed(entity_id, now).isoformat()
-        if is_meter_side(self.core, entity_id):
-            answer["action"] = "held"
-            if entity_id not in self.held:
-                await self._carry_out(entity_id, "hold", now.timestamp())
-            if entity_id not in self.held:
-                answer["error"] = "hold failed, retried in the background"
-            return answer
         answer["action"] = "deferred"
         if entity_id not in self.deferred:
-            self.deferred[entity_id] = now.timestamp()
-            await self._remember(entity_id, KIND_TRIP, now.timestamp())
+            self.deferred[entity_id] = stamp
+            await self._remember(entity_id, KIND_TRIP, stamp)
         _LOGGER.info("Trip of %s deferred until %s (%s)", entity_id, answer["until"], reason)
         return answer
 

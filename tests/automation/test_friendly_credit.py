@@ -152,9 +152,12 @@ async def test_meter_side_meters_are_held_in_windows_and_restored_after(core: Co
     await tick(core, local(2026, 3, 5, 8, 0, 0))
     await tick(core, local(2026, 3, 5, 8, 0, 1))
     assert meter_calls == [("hold", METER_SIDE), ("restore_prepaid", METER_SIDE)]
-    # The opted-out meter trips at once even at night.
+    # In working hours (or opted out) a meter-side meter is left in prepaid mode: it trips by itself,
+    # never forced off (a forced trip would outlive the next purchase).
+    assert (await trip(core, METER_SIDE))["action"] == "prepaid"
     await tick(core, local(2026, 3, 5, 22, 0, 0))
-    assert (await trip(core, "acrel_dtsy1352.strict"))["action"] == "tripped"
+    assert (await trip(core, STRICT))["action"] == "prepaid"
+    assert meter_calls == [("hold", METER_SIDE), ("restore_prepaid", METER_SIDE), ("hold", METER_SIDE)]
 
 
 async def test_failed_hold_is_retried_after_retry_after(core: Core) -> None:
