@@ -53,6 +53,7 @@ from .const import (
     SERVICE_EMAIL,
     SERVICE_SMS,
 )
+from .api import OutboxView
 from .contacts import async_resolve_contact
 from .outbox import Outbox
 from .smtp import EmailChannel
@@ -202,6 +203,8 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
     core.services.async_register(
         DOMAIN, SERVICE_EMAIL, handle_email, EMAIL_SERVICE_SCHEMA, "send an e-mail (stored, then sent)"
     )
+    if core.http is not None:
+        core.http.register_view(OutboxView(core))
     for worker in workers:
         worker.async_start()
         core.async_on_stop(worker.async_stop)

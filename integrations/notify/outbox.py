@@ -79,6 +79,16 @@ class Outbox:
         async with self.db.session() as session:
             return list((await session.scalars(query)).all())
 
+    async def async_recent(self, limit: int, channel: str | None = None, status: str | None = None) -> list[OutboxRow]:
+        """Return the newest ``limit`` rows, optionally of one channel and status."""
+        query = select(OutboxRow).order_by(OutboxRow.id.desc()).limit(limit)
+        if channel is not None:
+            query = query.where(OutboxRow.channel == channel)
+        if status is not None:
+            query = query.where(OutboxRow.status == status)
+        async with self.db.session() as session:
+            return list((await session.scalars(query)).all())
+
     async def async_next_due(self, channel: str) -> OutboxRow | None:
         """Return the pending message of ``channel`` whose turn has come, oldest first."""
         query = (

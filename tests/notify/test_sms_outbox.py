@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 
 from integrations.notify.const import STATUS_FAILED, STATUS_PENDING, STATUS_SENT
@@ -159,7 +160,17 @@ async def test_english_template_and_missing_variable(simulator: ModemSimulator, 
         await core.services.async_call("notify", "sms", {"target": "10086", "template": "low_balance_1", "data": data})
 
 
-async def test_delivery_report_is_stored(simulator: ModemSimulator, start_core: StartCore) -> None:
+async def test_delivery_report_is_stored_and_listed(simulator: ModemSimulator, start_core: StartCore) -> None:
     core = await start_core(sms_sections(simulator))
     await core.services.async_call("notify", "sms", {"target": "+8613800138000", "message": "回执"})
     await _wait_rows(core, lambda rows: rows[0].delivery == "delivered")
+    base = f"http://127.0.0.1:{core.http.port}/api/notify/outbox"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(base, params={"channel": "sms", "status": "sent"}) as response:
+            assert response.status == 200
+            [row] = await response.json()
+        async with http.get(base, params={"status": "failed"}) as response:
+            assert await response.json() == []
+        async with http.get(base, params={"limit": "0"}) as response:
+            assert response.status == 400
+    assert row["target"] == "+8613800138000" and row["body"] == "回执" and row["delivery"] == "delivered"

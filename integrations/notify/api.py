@@ -1,0 +1,39 @@
+"""GET /api/notify/outbox: what was sent, what waits and why it failed."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from scada_core.http import View, error_response, json_response
+
+from .const import DOMAIN, STATUS_FAILED, STATUS_PENDING, STATUS_SENT
+
+MAX_LIMIT = 1000
+
+
+class OutboxView(View):
+    """The notification outbox, newest first."""
+
+    url = "/api/notify/outbox"
+    name = "api:notify:outbox"
+    tag = "notify"
+    openapi = {
+        "get": {
+            "parameters": [
+                {"name": "channel", "in": "query", "schema": {"type": "string", "enum": ["sms", "email"]}},
+                {"name": "status", "in": "query",
+                 "schema": {"type": "string", "enum": [STATUS_PENDING, STATUS_SENT, STATUS_FAILED]}},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "default": 100}},
+            ],
+            "responses": {"200": {"description": "outbox rows"}, "400": {"description": "bad query"}},
+        }
+    }
+
+    async def get(self, request: web.Request) -> web.Response:
+        """List outbox messages (?channel=sms|email, ?status=pending|sent|failed, ?limit=)."""
+        limit = request.query.get("limit", "100")
+        if not limit.isdigit() or not 0 < int(limit) <= MAX_LIMIT:
+            return error_response(f"limit must be 1..{MAX_LIMIT}", 400)
+        rows = await self.core.data[DOMAIN].outbox.async_recent(
+            int(limit), request.query.get("channel"), request.query.get("status")
+        )
+        return json_response([row.as_dict() for row in rows])
