@@ -63,6 +63,14 @@ class Dtsy1352Meter(ProfileMeter):
 
     domain = DOMAIN
     billing = "meter"
+    # The attributes of CONTRACTS.md plus the settings staff see; every other decoded value stays internal.
+    published_values = (
+        "remaining_fen", "purchase_count", "total_wh", "sharp_wh", "peak_wh", "flat_wh", "valley_wh",
+        "voltage_a", "voltage_b", "voltage_c", "current_a", "current_b", "current_c", "power_w", "reactive_var",
+        "power_factor", "frequency", "relay", "prepaid_mode", "alarm1", "alarm2", "arrears", "overload", "fault",
+        "trip_count", "alarm1_fen", "alarm2_fen", "overdraft_fen", "overload_w",
+        "price_sharp", "price_peak", "price_flat", "price_valley",
+    )
 
     def __init__(self, bus: Bus, conf: dict[str, Any], profile: DeviceProfile) -> None:
         super().__init__(bus, conf, profile)

@@ -37,6 +37,8 @@ class ProfileMeter(BusDevice):
 
     domain = DOMAIN
     billing = "server"
+    # When set, only these decoded values become attributes (keeps states small for 10,000 meters).
+    published_values: tuple[str, ...] | None = None
 
     def __init__(self, bus: Bus, conf: dict[str, Any], profile: DeviceProfile) -> None:
         super().__init__(bus, conf["name"], conf["address"], conf.get("status_interval"), conf.get("energy_interval"))
@@ -47,6 +49,8 @@ class ProfileMeter(BusDevice):
         self.status_blocks = profile.plan("status")
         # Energy reads add only what the status blocks do not already cover.
         self.energy_blocks = [b for b in profile.plan("energy") if b not in self.status_blocks]
+        # Decoded values not published as attributes: the meter clock and its parts (they stamp readings).
+        self.hidden = {METER_CLOCK, *(profile.clock or {}).values()}
 
     @property
     def state(self) -> str | None:
@@ -56,7 +60,11 @@ class ProfileMeter(BusDevice):
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
         """Return every decoded value plus billing kind."""
-        attributes = {k: v for k, v in self.values.items() if k != METER_CLOCK}
+        values = self.values
+        if self.published_values is not None:
+            attributes = {k: values.get(k) for k in self.published_values}
+        else:
+            attributes = {k: v for k, v in values.items() if k not in self.hidden}
         attributes["billing"] = self.billing
         return attributes
 
