@@ -19,6 +19,7 @@ CONF_PLATFORM: Final = "platform"
 CONF_ENTITY_ID: Final = "entity_id"
 CONF_ATTRIBUTE: Final = "attribute"
 CONF_FOR: Final = "for"
+CONF_VARIABLES: Final = "variables"
 
 MODE_SINGLE: Final = "single"
 MODE_QUEUED: Final = "queued"

@@ -20,6 +20,7 @@ from .const import (
     CONF_MAX,
     CONF_MODE,
     CONF_TRIGGER,
+    CONF_VARIABLES,
     DEFAULT_MAX_QUEUED,
     DEFAULT_TRACE_COUNT,
     DOMAIN,
@@ -29,7 +30,7 @@ from .const import (
 )
 from .holidays import HolidayCalendar
 from .script import ACTIONS_SCHEMA, Script, ScriptError, ScriptStop
-from .templates import TemplateRenderer
+from .templates import TemplateRenderer, TemplateRenderError, template_syntax
 from .ticker import async_ensure_ticker
 from .trace import Trace, TraceStore, to_json
 from .triggers import TRIGGERS_SCHEMA, attach_triggers
@@ -50,6 +51,7 @@ AUTOMATION_SCHEMA = vol.Schema(
         vol.Optional(CONF_MODE, default=MODE_SINGLE): vol.In(MODES),
         vol.Optional(CONF_MAX, default=DEFAULT_MAX_QUEUED): vol.All(int, vol.Range(min=1)),
         vol.Optional("trace_count", default=DEFAULT_TRACE_COUNT): vol.All(int, vol.Range(min=1, max=1000)),
+        vol.Optional(CONF_VARIABLES, default={}): vol.All({str: object}, template_syntax),
         vol.Required(CONF_TRIGGER): TRIGGERS_SCHEMA,
         vol.Optional(CONF_CONDITION, default=[]): CONDITIONS_SCHEMA,
         vol.Required(CONF_ACTION): ACTIONS_SCHEMA,
@@ -181,6 +183,8 @@ class Automation:
         core = self._ctx.core
         variables = {**variables, "this": {"id": self.id, "alias": self.alias}}
         try:
+            for name, value in self.config[CONF_VARIABLES].items():  # in order: later may use earlier
+                variables[name] = self._ctx.renderer.render(value, variables)
             conditions = [] if skip_condition else self.config[CONF_CONDITION]
             if not check_all(self._ctx, conditions, variables, trace, "condition"):
                 trace.finish(core.clock.timestamp(), "conditions_failed")
@@ -202,7 +206,7 @@ class Automation:
             trace.finish(core.clock.timestamp(), "finished")
         except ScriptStop as stop:
             trace.finish(core.clock.timestamp(), "stopped", str(stop))
-        except ScriptError as err:
+        except (ScriptError, TemplateRenderError) as err:
             _LOGGER.error("Automation %s (%s) failed: %s", self.alias, self.id, err)
             trace.finish(core.clock.timestamp(), "error", str(err))
         except asyncio.CancelledError:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +58,13 @@ def template_syntax(value: Any) -> Any:
     return value
 
 
+def timestamp_local(value: Any, time_zone: tzinfo) -> str:
+    """Format POSIX seconds as local 'YYYY-MM-DD HH:MM:SS'."""
+    if value is None:
+        return ""
+    return datetime.fromtimestamp(float(value), time_zone).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def is_template(value: Any) -> bool:
     """Tell whether a string holds Jinja2 markup."""
     return isinstance(value, str) and ("{{" in value or "{%" in value)
@@ -76,6 +84,7 @@ class TemplateRenderer:
             utcnow=lambda: core.clock.utcnow(),
         )
         env.filters["yuan"] = fen_to_yuan
+        env.filters["timestamp_local"] = lambda value: timestamp_local(value, core.clock.time_zone)
         self.env = env
 
     def _states(self, entity_id: str) -> str:

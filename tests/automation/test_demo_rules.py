@@ -21,6 +21,7 @@ pytestmark = pytest.mark.timeout(60)
 
 DEMO = Path(__file__).resolve().parents[2] / "config" / "demo"
 M1, M2 = "acrel_dtsy1352.m1", "acrel_dtsy1352.m2"
+GATEWAY = "modbus.gateway_ss1"
 
 
 @pytest.fixture
@@ -75,7 +76,9 @@ async def test_arrears_at_night_is_held_then_trips_in_the_morning(core: Core, si
     assert trace is not None
     raise_alarm, sms, trip = trace["actions"]
     assert raise_alarm["result"]["kind"] == "arrears" and raise_alarm["result"]["level"] == "critical"
-    assert sms["data"]["target"] == {"account_id": 7} and "欠费（余额-3.00元）" in sms["data"]["message"]
+    assert sms["data"] == {
+        "target": {"account_id": 7}, "template": "arrears", "data": {"meter": "m1", "balance_fen": -300}
+    }
     assert sms["error"] == "service notify.sms not found"  # no modem here: an error in the trace, no crash
     assert trip["result"]["action"] == "held" and trip["result"]["until"] == "2026-03-05T08:00:00+08:00"
     assert trace["result"] == "finished"
@@ -93,7 +96,7 @@ async def test_arrears_at_night_is_held_then_trips_in_the_morning(core: Core, si
     assert await list_alarms(core.db, None, None, active_only=True) == []
 
 
-async def test_meter_offline_for_five_minutes_raises_an_alarm(core: Core, sim: SimServer) -> None:
+async def test_meter_or_gateway_offline_for_five_minutes_raises_an_alarm(core: Core, sim: SimServer) -> None:
     await wait_for(lambda: attr(core, M2, "online") is True, what="m2 online")
     tick(core, local(2026, 3, 4, 10, 0))
     sim.set_fault(2, silent=True)
@@ -105,12 +108,25 @@ async def test_meter_offline_for_five_minutes_raises_an_alarm(core: Core, sim: S
     trace = last_trace(core, "device_offline")
     assert trace is not None and trace["trigger"]["entity_id"] == M2
     alarm, email = trace["actions"]
-    assert alarm["result"]["kind"] == "offline"
-    assert email["service"] == "notify.email" and M2 in email["data"]["subject"]
-    cleared: list[dict[str, Any]] = []
-    core.bus.async_listen("alarm", lambda event: cleared.append(dict(event.data)))
+    assert alarm["result"]["kind"] == "offline" and alarm["result"]["message"] == "m2 已失联 5 分钟"
+    assert email["service"] == "notify.email" and email["data"]["template"] == "device_offline"
+    assert email["data"]["data"]["device"] == "m2"
+    assert email["data"]["data"]["last_seen"].startswith("2026-03-04 10:0")
+    alarms: list[dict[str, Any]] = []
+    core.bus.async_listen("alarm", lambda event: alarms.append(dict(event.data)))
     sim.clear_faults()
     back = [{"entity_id": M2, "kind": "offline", "phase": "clear"}]
-    await wait_for(lambda: cleared == back, what="back online")
+    await wait_for(lambda: alarms == back, what="back online")
     assert core.db is not None
     assert [a["active"] for a in await list_alarms(core.db, None, None)] == [False]
+
+    await sim.async_stop()  # the serial server goes away: the gateway is offline
+    await wait_for(lambda: core.states.get(GATEWAY).state == "offline", what="gateway offline")
+    tick(core, local(2026, 3, 4, 11, 0))
+    await wait_for(lambda: any(a["entity_id"] == GATEWAY for a in alarms), what="gateway alarm")
+    gateway_run = next(
+        t.as_dict() for t in core.data["automation"].get("device_offline").traces.all()
+        if t.trigger.get("entity_id") == GATEWAY
+    )
+    assert gateway_run["trigger"]["to_state"]["state"] == "offline"
+    assert gateway_run["actions"][1]["data"]["data"]["device"] == "ss1"
