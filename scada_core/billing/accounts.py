@@ -1,9 +1,12 @@
 """Tenants and accounts: open (开户, 一户一表/一户多表), close (销户), move a meter, replace a meter (换表)."""
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+
+from scada_core.exceptions import OpenPrepayError
 
 from . import ledger
 from .const import (
@@ -28,6 +31,8 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from .service import BillingService
+
+_LOGGER = logging.getLogger(__name__)
 
 
 def _require_staff(operator: ledger.Operator) -> None:
@@ -136,10 +141,20 @@ class AccountsMixin:
         for row in rows:
             self.remember_meter(row.entity_id, row.mode)
             if row.mode == MODE_METER:
+                await self._push_settings(row.entity_id, account)
                 async with self.meter_lock(row.entity_id):
                     await self.sync_meter(row.entity_id)
         await self.refresh_account(account.id)
         return account_dict(account, rows, 0)
+
+    async def _push_settings(self: BillingService, entity_id: str, account: AccountRow) -> None:
+        """Give a meter-side meter the account's alarm levels and overdraft, so it warns and trips as we do."""
+        limits = self.thresholds(account, account.building)
+        settings = {"alarm1_fen": limits.alarm1_fen, "alarm2_fen": limits.alarm2_fen, "overdraft_fen": limits.overdraft_fen}
+        try:
+            await self.call_meter(entity_id, "push_settings", settings)
+        except OpenPrepayError as err:
+            _LOGGER.warning("Could not push alarm settings to %s: %s", entity_id, err)
 
     async def accounts(self: BillingService, status: str | None = None) -> list[dict[str, Any]]:
         """Return every account with its meters and wallet."""

@@ -13,7 +13,7 @@ from scada_core.const import EVENT_METER_READING, EVENT_STATE_CHANGED, STATE_UNA
 from scada_core.exceptions import OpenPrepayError
 
 from . import ledger, tariffs
-from .alarms import update_levels
+from .alarms import level_for, update_levels
 from .const import (
     ACCOUNT_REVENUE_ENERGY,
     ACCOUNT_REVENUE_FEE,
@@ -85,6 +85,8 @@ class ChargingMixin:
             count, remaining, power = attrs.get("purchase_count"), attrs.get("remaining_fen"), attrs.get("power_w")
         if count is None or remaining is None:
             return
+        if not await self._sync_needed(entity_id, int(count), int(remaining), power):
+            return
         tamper = False
         async with self.write() as session:
             meter = await session.get(MeterRow, entity_id, with_for_update=True)
@@ -113,6 +115,24 @@ class ChargingMixin:
             await self._block(entity_id, int(count), meter.purchase_count)
             return
         self.fire_alarms(events)
+
+    async def _sync_needed(self: BillingService, entity_id: str, count: int, remaining: int, power: int | None) -> bool:
+        """Tell (reading only) whether a sync would post, move a level or find tamper."""
+        async with self.db.session() as session:
+            meter = await session.get(MeterRow, entity_id)
+            if meter is None or meter.account_id is None or meter.mode != MODE_METER or meter.blocked:
+                return False
+            if count != meter.purchase_count:
+                return count > meter.purchase_count and await pending_of(session, entity_id) is None
+            account = await session.get(AccountRow, meter.account_id)
+            limits = self.thresholds(account, meter.building)
+            if await ledger.held(session, ledger.meter_account(entity_id)) > remaining:
+                return True
+            overload_moved = (
+                power is not None and limits.overload_w is not None and (power > limits.overload_w) != bool(meter.overload)
+            )
+            closing = meter.account_id in self.closing
+            return overload_moved or (not closing and level_for(remaining, limits) != meter.alarm_level)
 
     async def charge_reading(self: BillingService, data: dict[str, Any]) -> None:
         """Charge a server-side meter's energy since its previous reading to its account."""

@@ -3,7 +3,8 @@
 Steps of one delivery (the meter's lock is held throughout):
 1. the ledger transaction and a pending delivery with purchase count N+1 are committed;
 2. acrel_dtsy1352.sell/refund writes it to the meter with purchase count N+1;
-3. acrel_dtsy1352.read_prepaid reads the purchase count back;
+3. the purchase count is read back: the sell/refund service confirms its write with a fresh read and returns
+   it; when the write raised, or in the reconciler, acrel_dtsy1352.read_prepaid reads it;
 4. purchase count N+1: the delivery is committed as delivered; N: not delivered, retried by the reconciler;
    anything else: tamper alarm, and the meter is blocked for sales until an admin resolves it.
 OPENPREPAY_CRASH_AT=<step> (after_pending_commit, after_meter_write, after_read_back, before_delivered_commit)
@@ -61,19 +62,21 @@ async def deliveries_of(session: AsyncSession, transaction_id: int) -> list[dict
             select(DeliveryRow).where(DeliveryRow.transaction_id == transaction_id).order_by(DeliveryRow.id)
         )
     ).scalars()
-    return [
-        {
-            "id": d.id,
-            "meter_entity_id": d.meter_entity_id,
-            "op": d.op,
-            "amount_fen": d.amount_fen,
-            "purchase_count": d.purchase_count,
-            "status": d.status,
-            "remaining_fen": d.remaining_fen,
-            "error": d.error,
-        }
-        for d in rows
-    ]
+    return [delivery_dict(d) for d in rows]
+
+
+def delivery_dict(delivery: DeliveryRow) -> dict[str, Any]:
+    """Return a JSON-friendly delivery."""
+    return {
+        "id": delivery.id,
+        "meter_entity_id": delivery.meter_entity_id,
+        "op": delivery.op,
+        "amount_fen": delivery.amount_fen,
+        "purchase_count": delivery.purchase_count,
+        "status": delivery.status,
+        "remaining_fen": delivery.remaining_fen,
+        "error": delivery.error,
+    }
 
 
 async def pending_of(session: AsyncSession, entity_id: str) -> DeliveryRow | None:
@@ -107,10 +110,11 @@ def add_delivery(session: AsyncSession, meter: MeterRow, transaction_id: int, op
 class DeliveryMixin:
     """Write money to meters exactly once; reconcile; resolve tamper blocks."""
 
-    async def ensure_settled(self: BillingService, entity_id: str) -> None:
-        """Settle the meter's pending delivery before a new one (meter lock held), or refuse."""
-        async with self.db.session() as session:
-            pending = await pending_of(session, entity_id)
+    async def ensure_settled(self: BillingService, entity_id: str, pending: DeliveryRow | None = None) -> None:
+        """Settle the meter's pending delivery (found by the caller or looked up) before a new one, or refuse."""
+        if pending is None:
+            async with self.db.session() as session:
+                pending = await pending_of(session, entity_id)
         if pending is None:
             return
         outcome = await self._reconcile_one(pending)
@@ -123,8 +127,9 @@ class DeliveryMixin:
     async def deliver(self: BillingService, delivery: DeliveryRow) -> str:
         """Write a pending delivery to its meter and settle it from the read-back (meter lock held)."""
         error: str | None = None
+        result: dict[str, Any] = {}
         try:
-            await self.call_meter(
+            result = await self.call_meter(
                 delivery.meter_entity_id,
                 delivery.op,
                 {"amount_fen": delivery.amount_fen, "purchase_count": delivery.purchase_count},
@@ -133,7 +138,11 @@ class DeliveryMixin:
             error = str(err)
             _LOGGER.warning("Delivery %s to %s: %s", delivery.id, delivery.meter_entity_id, err)
         crash_point("after_meter_write")
-        return await self._check(delivery, error)
+        if result.get("purchase_count") is None or result.get("remaining_fen") is None:
+            return await self._check(delivery, error)
+        # The service confirmed the write with a fresh read of the meter: that is our read-back.
+        crash_point("after_read_back")
+        return await self._settle(delivery, int(result["purchase_count"]), int(result["remaining_fen"]), None)
 
     async def _check(self: BillingService, delivery: DeliveryRow, error: str | None = None) -> str:
         """Read the meter's purchase count back and settle the delivery from it."""

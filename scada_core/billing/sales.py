@@ -24,7 +24,7 @@ from .const import (
     SELLING_ROLES,
 )
 from .credit import check_can_take, check_credit_cap
-from .delivery import add_delivery, crash_point
+from .delivery import add_delivery, crash_point, delivery_dict, pending_of
 from .errors import BillingError, PermissionDenied
 from .models import MeterRow, TransactionRow
 
@@ -32,6 +32,16 @@ if TYPE_CHECKING:
     from .service import BillingService
 
 METHOD_WALLET = "wallet"
+
+
+def fresh_result(row: TransactionRow, entries: list[tuple[str, int]], deliveries: list[Any]) -> dict[str, Any]:
+    """Return the result of a transaction just posted (what result_of would read back)."""
+    return {
+        "transaction": ledger.transaction_dict(row),
+        "entries": [{"account": a, "amount_fen": v} for a, v in entries],
+        "deliveries": [delivery_dict(d) for d in deliveries],
+        "repeated": False,
+    }
 
 
 def _check_request(operator: ledger.Operator, amount_fen: int, method: str, key: str) -> None:
@@ -189,9 +199,11 @@ class SalesMixin:
         async with self.meter_lock(entity_id):
             async with self.db.session() as session:
                 earlier = await self.repeated(session, key, meter_entity_id=entity_id, amount_fen=amount_fen)
+                pending = await pending_of(session, entity_id) if earlier is None else None
             if earlier is not None:
                 return earlier
-            await self.ensure_settled(entity_id)
+            if pending is not None:
+                await self.ensure_settled(entity_id, pending)
             if op == OP_REFUND:
                 await self.sync_meter(entity_id, fresh=True)
             try:
@@ -231,8 +243,7 @@ class SalesMixin:
                 return earlier
             crash_point("after_pending_commit")
             await self.deliver(delivery)
-            async with self.db.session() as session:
-                result = await self.result_of(session, row)
+            result = fresh_result(row, entries, [delivery])
         if kind == KIND_SALE:
             self._fire_sale(row)
         return result
@@ -274,7 +285,7 @@ class SalesMixin:
                         amount_fen=amount_fen, reason=reason, account_id=account_id, meter_entity_id=meter_entity_id,
                         method=method, reference=reference, building=account.building, reverses_id=reverses_id,
                     )
-                    result = await self.result_of(session, row)
+                    result = fresh_result(row, entries, [])
             except IntegrityError:
                 async with self.db.session() as session:
                     earlier = await self.repeated(session, key)

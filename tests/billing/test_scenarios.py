@@ -26,6 +26,7 @@ async def test_open_sell_consume_alarms_arrears_trip_sell_close(start_site) -> N
     site.core.bus.async_listen("billing_alarm", lambda e: alarms.append((e.data["level"], e.data["phase"])))
 
     account = await site.api("POST", "/api/billing/accounts", {"name": "301 咖啡店", "meters": [M1], "operator": CASHIER})
+    assert (sim.alarm1_fen, sim.alarm2_fen, sim.overdraft_fen) == (5000, 1000, 0)  # the meter warns as billing does
     assert (await site.api("GET", f"/api/billing/meters/{M1}"))["status"] == "arrears"  # no money yet
     await site.balanced()
 
@@ -243,5 +244,6 @@ async def test_tariff_versions_and_push(start_site) -> None:
     versions = await site.api("GET", f"/api/billing/tariffs?scope=meter:{M1}")
     assert [v["spec"]["price"] for v in versions] == ["0.8", "0.9"] and versions[1]["pushed"]
     assert (await site.billing.tariff_for(M1, now - 1))["price"] == "1.00"
+    await site.balanced()
     openapi = await site.api("GET", "/api/openapi.json")
     assert "/api/billing/sales" in openapi["paths"] and "idempotency_key" in str(openapi["paths"]["/api/billing/sales"])

@@ -1,6 +1,8 @@
 """Server-side billing of a plain meter (modbus_meter on the simulator): tiered charges, monthly fee, trip at arrears."""
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from .conftest import CASHIER, wait_for
@@ -36,7 +38,7 @@ async def test_tiered_charges_alarms_trip_and_close(start_site) -> None:
         for _ in range(300):
             if (await site.api("GET", path))["wallet_fen"] == fen:
                 return
-            await __import__("asyncio").sleep(0.03)
+            await asyncio.sleep(0.03)
         raise AssertionError(f"wallet never became {fen}: {(await site.api('GET', path))['wallet_fen']}")
 
     await wallet_becomes(3000 - 500)  # the month's fixed charge with the first reading
@@ -51,22 +53,51 @@ async def test_tiered_charges_alarms_trip_and_close(start_site) -> None:
     sim.energy_wh["flat"] += 5000  # 4.5 kWh band 2 + 0.5 kWh band 3: 9.00 + 1.50
     await wallet_becomes(400 - 1050)
     await wait_for(lambda: site.core.states.get(P1).attributes.get("relay") == "open", what="relay tripped")
-    status = await site.api("GET", f"/api/billing/meters/{P1}")
+    for _ in range(100):
+        status = await site.api("GET", f"/api/billing/meters/{P1}")
+        if status["tripped"]:
+            break
+        await asyncio.sleep(0.02)
     assert status["status"] == "arrears" and status["tripped"]
 
     await site.api(
         "POST", f"{path}/payments", {"amount_fen": 1000, "method": "alipay", "idempotency_key": "p-2", "operator": CASHIER}
     )
     await wait_for(lambda: site.core.states.get(P1).attributes.get("relay") == "closed", what="relay closed")
-    status = await site.api("GET", f"/api/billing/meters/{P1}")
+    for _ in range(100):
+        status = await site.api("GET", f"/api/billing/meters/{P1}")
+        if not status["tripped"]:
+            break
+        await asyncio.sleep(0.02)
     assert status["status"] == "alarm2" and not status["tripped"]
     trial = await site.api("GET", "/api/billing/trial_balance")
     assert trial["balanced"]
     assert trial["accounts"]["revenue:energy"] == -(800 + 800 + 500 + 1050)
     assert trial["accounts"]["revenue:fee"] == -500
+    refund = await site.api(
+        "POST", "/api/billing/refunds", {"meter_entity_id": P1, "amount_fen": 100, "idempotency_key": "r-1", "operator": CASHIER}
+    )
+    assert refund["entries"] == [{"account": f"tenant:{account['id']}", "amount_fen": 100}, {"account": "cash", "amount_fen": -100}]
+    history = await site.api("GET", f"{path}/history")
+    first_payment = next(t for t in history if t["idempotency_key"] == "p-1")
+    spent = await site.api(
+        "POST", f"/api/billing/transactions/{first_payment['id']}/reverse",
+        {"reason": "wrong account", "idempotency_key": "rv-1", "operator": {"id": "boss", "role": "admin"}}, status=400,
+    )
+    assert "余额不足" in spent["error"]  # that money is used up: nothing to give back
+    paid = await site.api(
+        "POST", f"{path}/payments", {"amount_fen": 500, "method": "cash", "idempotency_key": "p-3", "operator": CASHIER}
+    )
+    await site.api(
+        "POST", f"/api/billing/transactions/{paid['transaction']['id']}/reverse",
+        {"reason": "typed 5 instead of 50", "idempotency_key": "rv-2", "operator": CASHIER},
+    )
+    assert (await site.api("GET", path))["wallet_fen"] == 350 - 100
+    await site.balanced()
     levels = [(a["level"], a["phase"]) for a in reversed(await site.api("GET", "/api/billing/alarms"))]
     assert levels == [
         ("arrears", "enter"), ("arrears", "leave"),  # opened with an empty wallet, then paid
         ("alarm1", "enter"), ("alarm1", "leave"), ("alarm2", "enter"), ("alarm2", "leave"), ("arrears", "enter"),
         ("arrears", "leave"), ("alarm2", "enter"),
+        ("alarm2", "leave"), ("alarm1", "enter"), ("alarm1", "leave"), ("alarm2", "enter"),  # paid 5, reversed
     ]
