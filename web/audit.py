@@ -39,16 +39,17 @@ class AuditLog:
         self.clock = clock
 
     async def record(
-        self, request: web.Request, operator: WebOperator | None, action: str, target: str = "",
+        self, request: web.Request | str, operator: WebOperator | None, action: str, target: str = "",
         before: Any = None, after: Any = None, ok: bool = True, username: str | None = None,
     ) -> None:
-        """Store one action (``username`` names the actor when no operator is logged in, e.g. a failed login)."""
+        """Store one action (``request`` may be the remote address already; ``username`` names an anonymous actor)."""
+        remote = request if isinstance(request, str) else remote_of(request)
         async with self.db.session() as session:
             session.add(AuditRow(
                 ts=self.clock.timestamp(),
                 operator=operator.username if operator else (username or "-"),
                 role=operator.role if operator else "-",
-                action=action, target=str(target)[:255], remote=remote_of(request)[:64],
+                action=action, target=str(target)[:255], remote=remote[:64],
                 before=_text(before), after=_text(after), ok=ok,
             ))
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from aiohttp import web
 from sqlalchemy import delete, func, select, update
 
 from scada_core.exceptions import OpenPrepayError
@@ -314,3 +315,5 @@ def _web_operator(row: OperatorRow, via: str, csrf: str = "") -> WebOperator:
 
 
 _DUMMY_HASH = _HASHER.hash("not-a-password-timing-equaliser")
+
+KEY_WEB_OPERATOR: web.RequestKey[WebOperator] = web.RequestKey("web_operator", WebOperator)

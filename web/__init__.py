@@ -1,0 +1,86 @@
+"""Staff web dashboard: operators, meter grid, batch control, accounts and sales, receipts, reports, audit log."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+import voluptuous as vol
+
+from .const import DOMAIN, ROLLUP_INTERVAL_S
+
+if TYPE_CHECKING:
+    from scada_core.core import Core
+
+_LOGGER = logging.getLogger(__name__)
+
+CONFIG_SCHEMA = vol.Schema(
+    {
+        DOMAIN: vol.Any(
+            None,
+            vol.Schema(
+                {
+                    vol.Optional("branding", default={}): vol.Schema(
+                        {vol.Optional("title"): str, vol.Optional("logo"): str, vol.Optional("background"): str}
+                    ),
+                    vol.Optional("session_hours", default=12): vol.All(vol.Coerce(float), vol.Range(min=0.1, max=720)),
+                    vol.Optional("login_attempts", default=5): vol.All(int, vol.Range(min=1, max=100)),
+                    vol.Optional("login_window", default=300): vol.All(vol.Coerce(float), vol.Range(min=1)),
+                    vol.Optional("admin", default={}): vol.Schema(
+                        {vol.Optional("username", default="admin"): str,
+                         vol.Optional("password", default="admin123"): str}
+                    ),
+                    vol.Optional("rollup_interval", default=ROLLUP_INTERVAL_S): vol.All(
+                        vol.Coerce(float), vol.Range(min=1)
+                    ),
+                }
+            ),
+        )
+    },
+    extra=vol.ALLOW_EXTRA,
+)
+
+
+async def async_setup(core: Core, config: dict[str, Any] | None) -> bool:
+    """Create the operator store, add the auth middleware and register every dashboard view."""
+    from scada_core.reports.rollup import async_rollup  # noqa: PLC0415 - keeps `import web.tenant` light
+
+    from .auth import Auth
+    from .directory import MeterDirectory
+    from .middleware import make_middleware
+    from .site import STATIC, WebSite
+    from .views import ALL_VIEWS
+
+    config = CONFIG_SCHEMA({DOMAIN: config or {}})[DOMAIN] or {}
+    if core.db is None or core.http is None:
+        _LOGGER.error("The web dashboard needs the database and the HTTP server")
+        return False
+    auth = Auth(core, config["session_hours"] * 3600, config["login_attempts"], config["login_window"],
+                core.config.language)
+    admin = config["admin"]
+    await auth.ensure_seed_admin(admin["username"], admin["password"])
+    branding = {"title": config["branding"].get("title") or core.config.name}
+    for kind in ("logo", "background"):
+        if config["branding"].get(kind):
+            branding[kind] = str(core.config.path(config["branding"][kind]))
+    directory = MeterDirectory(core)
+    await directory.async_load()
+    site = WebSite(core, auth, branding, directory)
+    core.data[DOMAIN] = site
+    core.http.app.middlewares.append(make_middleware(site))
+    for view_class in ALL_VIEWS:
+        core.http.register_view(view_class(site))
+    core.http.app.router.add_static("/static/web/", STATIC)
+
+    async def rollups() -> None:
+        since: float | None = None
+        while True:
+            try:
+                await async_rollup(core.db, site.offset_s, since)  # type: ignore[arg-type]
+                since = core.clock.timestamp() - 2 * 86400
+            except Exception:  # noqa: BLE001 - a failed rollup is retried next round
+                _LOGGER.exception("Energy rollup failed")
+            await asyncio.sleep(config["rollup_interval"])
+
+    core.async_create_task(rollups(), "energy rollups")
+    return True

@@ -1,0 +1,121 @@
+"""The meter directory: building (from billing's YAML), floor, room and label (the site's overlay) of each meter.
+
+YAML wins: gateways, buses, meters and buildings are declared in YAML and read-only here. The overlay only adds
+floor, room and label, which no YAML declares; it is edited in the UI or imported from a CSV/XLSX sheet.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import TYPE_CHECKING, Any
+
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from .models import MeterDirectoryRow
+
+if TYPE_CHECKING:
+    from scada_core.core import Core
+
+FLOOR_IN_NAME = re.compile(r"(?:^|_)f(\d+)(?:_|$)")
+ROOM_IN_NAME = re.compile(r"_(\d{3,5})$")
+COLUMNS = ("entity_id", "floor", "room", "label")
+METER_DOMAINS = ("acrel_dtsy1352", "modbus_meter")
+
+
+class MeterDirectory:
+    """Where each meter is and what it is called (kept in memory, written through to the database)."""
+
+    def __init__(self, core: Core) -> None:
+        assert core.db is not None
+        self.core = core
+        self.db = core.db
+        self._overlay: dict[str, dict[str, str | None]] = {}
+
+    async def async_load(self) -> None:
+        """Read the overlay."""
+        async with self.db.session() as session:
+            rows = (await session.execute(select(MeterDirectoryRow))).scalars()
+            self._overlay = {r.entity_id: {"floor": r.floor, "room": r.room, "label": r.label} for r in rows}
+
+    def meter_ids(self) -> list[str]:
+        """Return every meter entity id, sorted."""
+        return sorted(e for d in METER_DOMAINS for e in self.core.states.async_entity_ids(d))
+
+    def classify(self, entity_id: str) -> dict[str, Any]:
+        """Return {building, floor, room, label} of a meter: overlay first, then what its name tells."""
+        name = entity_id.split(".", 1)[-1]
+        overlay = self._overlay.get(entity_id, {})
+        floor_match = FLOOR_IN_NAME.search(name)
+        room_match = ROOM_IN_NAME.search(name)
+        billing = self.core.data.get("billing")
+        state = self.core.states.get(entity_id)
+        return {
+            "building": billing.building_of(entity_id) if billing is not None else "",
+            "floor": overlay.get("floor") or (f"{int(floor_match.group(1))}F" if floor_match else ""),
+            "room": overlay.get("room") or (room_match.group(1) if room_match else ""),
+            "label": overlay.get("label") or (state.attributes.get("friendly_name") if state else None) or name,
+        }
+
+    def parse_sheet(self, filename: str, content: bytes) -> list[dict[str, Any]]:
+        """Read rows of a CSV or XLSX sheet (header row: entity_id, floor, room, label)."""
+        if filename.lower().endswith(".xlsx"):
+            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+            lines = [["" if v is None else str(v) for v in row] for row in book.active.iter_rows(values_only=True)]
+        else:
+            lines = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+        if not lines:
+            return []
+        header = [h.strip().lower() for h in lines[0]]
+        return [
+            {"line": number, **{key: (line[header.index(key)].strip() if key in header and header.index(key) < len(line)
+                                      else "") for key in COLUMNS}}
+            for number, line in enumerate(lines[1:], start=2)
+            if any(cell.strip() for cell in line)
+        ]
+
+    def check_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Return each row with its error message keys (empty list = importable)."""
+        known = set(self.meter_ids())
+        seen: set[str] = set()
+        for row in rows:
+            errors: list[str] = []
+            if not row["entity_id"]:
+                errors.append("err_no_entity")
+            elif row["entity_id"] not in known:
+                errors.append("err_unknown_meter")
+            elif row["entity_id"] in seen:
+                errors.append("err_duplicate_row")
+            if len(row["floor"]) > 32 or len(row["room"]) > 64 or len(row["label"]) > 128:
+                errors.append("err_too_long")
+            seen.add(row["entity_id"])
+            row["errors"] = errors
+        return rows
+
+    async def save(self, rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """Store error-free rows; return (before, after) of each."""
+        changes = []
+        async with self.db.session() as session:
+            for row in rows:
+                if row.get("errors"):
+                    continue
+                current = await session.get(MeterDirectoryRow, row["entity_id"])
+                before = self.classify(row["entity_id"])
+                if current is None:
+                    current = MeterDirectoryRow(entity_id=row["entity_id"])
+                    session.add(current)
+                current.floor, current.room, current.label = row["floor"] or None, row["room"] or None, row["label"] or None
+                self._overlay[row["entity_id"]] = {"floor": current.floor, "room": current.room, "label": current.label}
+                changes.append((before, self.classify(row["entity_id"])))
+        return changes
+
+    def template_csv(self) -> str:
+        """Return the import template: the header and every meter with what is known today."""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(COLUMNS)
+        for entity_id in self.meter_ids():
+            info = self.classify(entity_id)
+            writer.writerow([entity_id, info["floor"], info["room"], info["label"]])
+        return out.getvalue()

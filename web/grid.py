@@ -1,0 +1,76 @@
+"""The meter grid's data: one compact JSON of every meter, rebuilt at most once a second."""
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from scada_core.const import STATE_UNAVAILABLE
+
+from .const import GRID_CACHE_S
+
+if TYPE_CHECKING:
+    from .site import WebSite
+
+COLUMNS = ("entity_id", "label", "building", "floor", "account_id", "account", "status", "flags", "remaining_fen",
+           "power_w", "last_read")
+
+
+def flags_of(status: dict[str, Any], attrs: dict[str, Any]) -> str:
+    """Return the marks of a meter: H hold, F forced off, T tripped (relay open), B blocked for sales."""
+    marks = ""
+    if attrs.get("prepaid_mode") == "hold":
+        marks += "H"
+    if attrs.get("prepaid_mode") == "forced_off":
+        marks += "F"
+    if attrs.get("relay") == "open":
+        marks += "T"
+    if status.get("blocked"):
+        marks += "B"
+    return marks
+
+
+class GridData:
+    """Build and cache the grid JSON."""
+
+    def __init__(self, site: WebSite) -> None:
+        self.site = site
+        self._body: bytes = b""
+        self._built = 0.0
+
+    async def body(self) -> bytes:
+        """Return the JSON bytes, rebuilt when older than GRID_CACHE_S."""
+        if time.monotonic() - self._built > GRID_CACHE_S or not self._body:
+            self._body = json.dumps(await self.build(), ensure_ascii=False, separators=(",", ":")).encode()
+            self._built = time.monotonic()
+        return self._body
+
+    def invalidate(self) -> None:
+        """Force the next request to rebuild (after an operator action)."""
+        self._built = 0.0
+
+    async def build(self) -> dict[str, Any]:
+        """Return {columns, rows, ts}: one list per meter."""
+        core = self.site.core
+        billing = self.site.billing
+        directory = self.site.directory
+        statuses: dict[str, dict[str, Any]] = {}
+        names: dict[int, str] = {}
+        if billing is not None:
+            statuses = {s["entity_id"]: s for s in await billing.meter_statuses()}
+            names = {a["id"]: a["name"] for a in await billing.accounts()}
+        rows = []
+        for entity_id in sorted(set(directory.meter_ids()) | set(statuses)):
+            state = core.states.get(entity_id)
+            attrs = state.attributes if state is not None else {}
+            status = statuses.get(entity_id) or {
+                "status": "offline" if state is None or state.state == STATE_UNAVAILABLE else "not_opened"
+            }
+            info = directory.classify(entity_id)
+            account_id = status.get("account_id")
+            rows.append([
+                entity_id, info["label"], info["building"], info["floor"], account_id, names.get(account_id, ""),
+                status["status"], flags_of(status, attrs), attrs.get("remaining_fen"), attrs.get("power_w"),
+                attrs.get("last_read"),
+            ])
+        return {"columns": COLUMNS, "rows": rows, "ts": core.clock.timestamp()}

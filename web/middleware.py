@@ -1,0 +1,93 @@
+"""The request middleware: who is calling (session cookie or bearer token) and what /api/* allows them."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from scada_core.http import error_response
+
+from .auth import KEY_WEB_OPERATOR, allowed, csrf_ok
+from .const import (
+    ACTION_ACCOUNT,
+    ACTION_CONFIGURE,
+    ACTION_CONTROL,
+    ACTION_SELL,
+    ACTION_VIEW,
+    CSRF_HEADER,
+    FOREIGN_PREFIXES,
+    KEY_OPERATOR,
+    PUBLIC_API_PATHS,
+    SESSION_COOKIE,
+)
+
+if TYPE_CHECKING:
+    from .site import WebSite
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+SELL_SUFFIXES = ("/api/billing/sales", "/api/billing/refunds", "/reverse", "/payments")
+ACCOUNT_PATHS = ("/api/billing/accounts", "/close", "/move", "/replace")
+CONTROL_PREFIXES = ("/api/services/", "/api/field/")
+
+
+def api_action(method: str, path: str) -> str:
+    """Return the permission an /api/* request needs."""
+    if method in ("GET", "HEAD", "OPTIONS"):
+        return ACTION_VIEW
+    if path.startswith("/api/billing/") and path.endswith(SELL_SUFFIXES):
+        return ACTION_SELL
+    if path.startswith("/api/billing/") and path.endswith(ACCOUNT_PATHS):
+        return ACTION_ACCOUNT
+    if path.startswith(CONTROL_PREFIXES):
+        return ACTION_CONTROL
+    return ACTION_CONFIGURE
+
+
+def make_middleware(site: WebSite) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    """Return the auth middleware bound to ``site``."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        path = request.path
+        if path.startswith(FOREIGN_PREFIXES) or path.startswith("/static/web/"):
+            return await handler(request)
+        operator = None
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer ") and path.startswith("/api/"):
+            operator = await site.auth.from_token(header[7:].strip())
+        elif (cookie := request.cookies.get(SESSION_COOKIE)) is not None:
+            operator = await site.auth.from_session(cookie)
+        if operator is not None:
+            request[KEY_WEB_OPERATOR] = operator
+            request[KEY_OPERATOR] = operator.billing_operator()
+        if not path.startswith("/api/") or path in PUBLIC_API_PATHS:
+            return await handler(request)
+        if operator is None:
+            return error_response("authentication required", 401)
+        if operator.must_change_password:
+            return error_response("password change required", 403)
+        action = api_action(request.method, path)
+        if not allowed(operator.role, action):
+            await site.audit.record(request, operator, f"api_refused:{action}", f"{request.method} {path}", ok=False)
+            return error_response(f"role {operator.role} may not {action}", 403)
+        if action == ACTION_VIEW:
+            return await handler(request)
+        if operator.via == "session" and not csrf_ok(operator.csrf, request.headers.get(CSRF_HEADER)):
+            await site.audit.record(request, operator, "csrf_refused", f"{request.method} {path}", ok=False)
+            return error_response("missing or wrong CSRF token", 403)
+        body = (await request.read()).decode("utf-8", "replace") if request.can_read_body else ""
+        try:
+            response = await handler(request)
+        except Exception:
+            await site.audit.record(request, operator, f"api:{action}", f"{request.method} {path}",
+                                    after={"request": body[:2000]}, ok=False)
+            raise
+        await site.audit.record(
+            request, operator, f"api:{action}", f"{request.method} {path}", after={"request": body[:2000]},
+            ok=response.status < 400,
+        )
+        return response
+
+    return middleware

@@ -1,0 +1,144 @@
+"""What every dashboard page shares: templates, the language, the operator check, CSRF and the audit log."""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import jinja2
+from aiohttp import web
+
+from scada_core.http import View
+
+from scada_core.reports.rollup import utc_offset_s
+
+from .audit import AuditLog
+from .auth import KEY_WEB_OPERATOR, Auth, WebOperator, allowed, csrf_ok
+from .batch import BatchRunner
+from .const import CSRF_FIELD, CSRF_HEADER, LANG_COOKIE
+from .grid import GridData
+from .i18n import LANGUAGES, texts
+from .receipts import receipt_environment
+
+if TYPE_CHECKING:
+    from scada_core.core import Core
+
+    from .directory import MeterDirectory
+
+WEB_DIR = Path(__file__).resolve().parent
+TEMPLATES = WEB_DIR / "templates"
+STATIC = WEB_DIR / "static"
+
+NAV = (
+    ("/", "nav_grid", "view"),
+    ("/accounts", "nav_accounts", "view"),
+    ("/reports", "nav_reports", "view"),
+    ("/admin/settings", "nav_settings", "configure"),
+    ("/admin/operators", "nav_operators", "operators"),
+    ("/admin/audit", "nav_audit", "audit"),
+)
+
+
+def yuan_filter(fen: Any) -> str:
+    """Format fen as yuan with two decimals (— when unknown)."""
+    if fen is None or fen == "":
+        return "—"
+    fen = int(fen)
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
+
+
+class WebSite:
+    """The dashboard's shared services (in core.data["web"])."""
+
+    def __init__(self, core: Core, auth: Auth, branding: dict[str, Any], directory: MeterDirectory) -> None:
+        assert core.db is not None
+        self.core = core
+        self.auth = auth
+        self.audit = AuditLog(core.db, core.clock)
+        self.branding = branding
+        self.directory = directory
+        self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+        self.env.filters["yuan"] = yuan_filter
+        self.env.filters["when"] = self.when
+        self.db = core.db
+        self.offset_s = utc_offset_s(core.clock.time_zone)
+        self.receipt_env = receipt_environment(core.config.config_dir, TEMPLATES)
+        self.grid = GridData(self)
+        self.batches = BatchRunner(self)
+        self.pending_imports: dict[str, list[dict[str, Any]]] = {}
+
+    def when(self, ts: float | None) -> str:
+        """Format a POSIX time in the site's zone."""
+        if not ts:
+            return "—"
+        return datetime.fromtimestamp(ts, self.core.clock.time_zone).strftime("%Y-%m-%d %H:%M:%S")
+
+    @property
+    def billing(self) -> Any:
+        """Return billing's service object, or None when billing is not configured."""
+        return self.core.data.get("billing")
+
+    def language(self, request: web.Request) -> str:
+        """Return the operator's language, else the cookie's, else the site's."""
+        operator: WebOperator | None = request.get(KEY_WEB_OPERATOR)
+        if operator is not None and operator.language in LANGUAGES:
+            return operator.language
+        cookie = request.cookies.get(LANG_COOKIE)
+        if cookie in LANGUAGES:
+            return cookie
+        return self.core.config.language if self.core.config.language in LANGUAGES else LANGUAGES[0]
+
+    def t(self, request: web.Request) -> dict[str, str]:
+        """Return the message catalogue of the request's language."""
+        return texts(self.language(request))
+
+    def render(self, request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+        """Render a page with the operator, the catalogue, the navigation and the CSRF token."""
+        operator: WebOperator | None = request.get(KEY_WEB_OPERATOR)
+        nav = [(url, key) for url, key, action in NAV if operator is not None and allowed(operator.role, action)]
+        page = self.env.get_template(template).render(
+            t=self.t(request), lang=self.language(request), op=operator, nav=nav, path=request.path,
+            csrf=operator.csrf if operator else "", branding=self.branding, site_name=self.core.config.name,
+            can=lambda action: operator is not None and allowed(operator.role, action), **context,
+        )
+        return web.Response(text=page, status=status, content_type="text/html")
+
+    def require(self, request: web.Request, action: str) -> WebOperator:
+        """Return the logged-in operator allowed to do ``action``; else redirect to login or refuse (403)."""
+        operator: WebOperator | None = request.get(KEY_WEB_OPERATOR)
+        if operator is None:
+            raise web.HTTPFound(f"/login?next={request.path_qs}" if request.method == "GET" else "/login")
+        if operator.must_change_password and request.path != "/password":
+            raise web.HTTPFound("/password")
+        if not allowed(operator.role, action):
+            raise web.HTTPForbidden(
+                text=self.env.get_template("forbidden.html").render(
+                    t=self.t(request), lang=self.language(request), op=operator, nav=[], path=request.path,
+                    csrf=operator.csrf, branding=self.branding, site_name=self.core.config.name,
+                    can=lambda _a: False,
+                ),
+                content_type="text/html",
+            )
+        return operator
+
+    async def form(self, request: web.Request, action: str) -> tuple[WebOperator, Any]:
+        """Check the operator and the CSRF token of a POSTed form; return both the operator and the form."""
+        operator = self.require(request, action)
+        data = await request.post()
+        given = data.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
+        if not csrf_ok(operator.csrf, given if isinstance(given, str) else None):
+            await self.audit.record(request, operator, "csrf_refused", request.path, ok=False)
+            raise web.HTTPForbidden(text=self.t(request)["err_csrf"])
+        return operator, data
+
+
+class Page(View):
+    """A dashboard view (HTML or dashboard JSON): not part of the REST API document."""
+
+    in_api_doc: ClassVar[bool] = False
+    tag = "web"
+
+    def __init__(self, site: WebSite) -> None:
+        super().__init__(site.core)
+        self.site = site

@@ -1,0 +1,132 @@
+// Meter grid: polls one compact JSON, filters/sorts/pages on the client, runs batch operations.
+"use strict";
+(function () {
+  const PAGE = 100;
+  const POLL_MS = 2000;
+  const csrf = document.body.dataset.csrf;
+  const L = JSON.parse(document.getElementById("grid-labels").textContent);
+  const $ = (id) => document.getElementById(id);
+  const tbody = document.querySelector("#grid tbody");
+  const selected = new Set();
+  let rows = [];
+  let page = 0;
+  let sortCol = 0;
+  let sortDir = 1;
+
+  const yuan = (fen) => (fen === null || fen === undefined ? "—" : (fen / 100).toFixed(2));
+  const when = (ts) => (ts ? new Date(ts * 1000).toLocaleString() : "—");
+  const esc = (s) => String(s === null || s === undefined ? "" : s).replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
+
+  function visible() {
+    const q = $("q").value.trim().toLowerCase();
+    const b = $("f-building").value, f = $("f-floor").value, s = $("f-status").value;
+    const out = rows.filter((r) => (!b || r[2] === b) && (!f || r[3] === f) && (!s || r[6] === s) &&
+      (!q || [r[0], r[1], r[5], r[4]].some((v) => String(v === null ? "" : v).toLowerCase().includes(q))));
+    out.sort((x, y) => {
+      const a = x[sortCol], c = y[sortCol];
+      if (a === c) return 0;
+      if (a === null || a === undefined || a === "") return 1;
+      if (c === null || c === undefined || c === "") return -1;
+      return (a < c ? -1 : 1) * sortDir;
+    });
+    return out;
+  }
+
+  function render() {
+    const list = visible();
+    const pages = Math.max(1, Math.ceil(list.length / PAGE));
+    page = Math.min(page, pages - 1);
+    const html = [];
+    for (const r of list.slice(page * PAGE, page * PAGE + PAGE)) {
+      const id = esc(r[0]);
+      const marks = r[7] ? ` <span class="flags">${esc(r[7])}</span>` : "";
+      html.push(`<tr class="st-${r[6]}${r[7].includes("T") ? " tripped" : ""}" data-id="${id}"><td><input type="checkbox" class="sel" value="${id}" ${selected.has(r[0]) ? "checked" : ""}></td>` +
+        `<td><a href="/meters/${id}">${id}</a></td><td>${esc(r[1])}</td><td>${esc(r[2])}</td><td>${esc(r[3])}</td>` +
+        `<td>${r[4] === null ? "" : `<a href="/accounts/${r[4]}">${esc(r[5] || r[4])}</a>`}</td>` +
+        `<td class="status"><span class="st st-${r[6]}">${esc(L.status[r[6]] || r[6])}</span>${marks}</td>` +
+        `<td class="num">${yuan(r[8])}</td><td class="num">${r[9] === null ? "—" : r[9]}</td><td>${when(r[10])}</td></tr>`);
+    }
+    tbody.innerHTML = html.join("");
+    $("count").textContent = `${list.length} / ${rows.length} ${L.meters}`;
+    $("page").textContent = `${page + 1} / ${pages}`;
+    if ($("selected")) $("selected").textContent = selected.size;
+  }
+
+  async function poll() {
+    try {
+      const res = await fetch("/web/grid.json", {credentials: "same-origin", cache: "no-store"});
+      if (res.status === 200) {
+        const data = await res.json();
+        rows = data.rows;
+        $("updated").textContent = `${L.updated} ${new Date(data.ts * 1000).toLocaleTimeString()}`;
+        render();
+      }
+    } finally {
+      setTimeout(poll, POLL_MS);
+    }
+  }
+
+  ["q", "f-building", "f-floor", "f-status"].forEach((id) => $(id).addEventListener("input", () => { page = 0; render(); }));
+  $("prev").onclick = () => { page = Math.max(0, page - 1); render(); };
+  $("next").onclick = () => { page += 1; render(); };
+  document.querySelectorAll("th[data-sort]").forEach((th) => th.addEventListener("click", () => {
+    const col = Number(th.dataset.sort);
+    sortDir = col === sortCol ? -sortDir : 1;
+    sortCol = col;
+    render();
+  }));
+  tbody.addEventListener("change", (e) => {
+    if (!e.target.classList.contains("sel")) return;
+    if (e.target.checked) selected.add(e.target.value); else selected.delete(e.target.value);
+    render();
+  });
+  $("all").addEventListener("change", (e) => {
+    for (const r of visible()) { if (e.target.checked) selected.add(r[0]); else selected.delete(r[0]); }
+    render();
+  });
+
+  const service = $("b-service");
+  function showOptions() {
+    $("b-tariff").style.display = service.value === "push_tariff" ? "" : "none";
+    $("b-settings").style.display = service.value === "push_settings" ? "" : "none";
+  }
+  if (service) { service.addEventListener("change", showOptions); showOptions(); }
+
+  function batchData() {
+    const data = {};
+    if (service.value === "push_tariff") data.price = $("b-price").value.trim();
+    if (service.value === "push_settings") {
+      const fen = (v) => Math.round(Number(v) * 100);
+      if ($("b-alarm1").value) data.alarm1_fen = fen($("b-alarm1").value);
+      if ($("b-alarm2").value) data.alarm2_fen = fen($("b-alarm2").value);
+      if ($("b-overload").value) data.overload_w = Number($("b-overload").value);
+    }
+    return data;
+  }
+
+  async function watch(batchId) {
+    const res = await fetch(`/web/batch/${batchId}`, {credentials: "same-origin"});
+    const job = await res.json();
+    const lines = Object.entries(job.items).map(([id, it]) =>
+      `<li class="b-${it.state}" data-id="${esc(id)}">${esc(id)}: ${esc(L[it.state] || it.state)}${it.error ? " — " + esc(it.error) : ""}</li>`);
+    $("b-progress").innerHTML = `<div id="b-summary">${esc(job.service)}: ${job.done}/${job.total} ${esc(L.done)}, ${job.failed} ${esc(L.failed)}</div><ul>${lines.join("")}</ul>`;
+    if (!job.finished) setTimeout(() => watch(batchId), 400);
+  }
+
+  if ($("b-run")) $("b-run").addEventListener("click", async () => {
+    if (!selected.size) return;
+    const res = await fetch("/web/batch", {
+      method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
+      body: JSON.stringify({service: service.value, entity_ids: [...selected], data: batchData()}),
+    });
+    const answer = await res.json();
+    if (res.status !== 200) { $("b-progress").textContent = answer.error; return; }
+    watch(answer.batch_id);
+  });
+  if ($("export-form")) $("export-form").addEventListener("submit", (e) => {
+    if (!selected.size) { e.preventDefault(); return; }
+    $("export-ids").value = [...selected].join(",");
+  });
+  poll();
+})();

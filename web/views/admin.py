@@ -1,0 +1,183 @@
+"""Administration: operators and API tokens, the audit log, and system configuration with sheet import."""
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from typing import Any
+
+from aiohttp import web
+
+from scada_core.reports.queries import day_bounds
+
+from ..auth import AuthError
+from ..const import ACTION_AUDIT, ACTION_CONFIGURE, ACTION_OPERATORS, ROLES
+from ..site import Page
+
+MAX_PENDING_IMPORTS = 10
+
+
+class OperatorsView(Page):
+    """Operators and API tokens."""
+
+    url = "/admin/operators"
+    name = "web:operators"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """List operators and tokens."""
+        self.site.require(request, ACTION_OPERATORS)
+        return await self.page(request)
+
+    async def page(self, request: web.Request, status: int = 200, error: str | None = None,
+                   new_token: str | None = None) -> web.Response:
+        """Render the page."""
+        return self.site.render(request, "operators.html", status=status, operators=await self.site.auth.operators(),
+                                tokens=await self.site.auth.tokens(), roles=ROLES, error=error, new_token=new_token)
+
+    async def post(self, request: web.Request) -> web.Response:
+        """create / update / password / token / revoke."""
+        operator, form = await self.site.form(request, ACTION_OPERATORS)
+        action = str(form.get("action", ""))
+        auth = self.site.auth
+        t = self.site.t(request)
+        try:
+            if action == "create":
+                created = await auth.create_operator(str(form.get("username", "")).strip(),
+                                                     str(form.get("display_name", "")).strip(),
+                                                     str(form.get("role", "")), str(form.get("password", "")))
+                await self.site.audit.record(request, operator, "operator_create", created["username"], after=created)
+            elif action == "update":
+                target = int(str(form.get("id", "0")))
+                if target == operator.id and (form.get("role") != operator.role or form.get("active") != "1"):
+                    raise AuthError("err_self_lockout")
+                before, after = await auth.update_operator(target, role=str(form.get("role", "")),
+                                                           active=form.get("active") == "1")
+                await self.site.audit.record(request, operator, "operator_update", after["username"], before=before,
+                                             after=after)
+            elif action == "password":
+                target = int(str(form.get("id", "0")))
+                await auth.set_password(target, str(form.get("password", "")), must_change=True)
+                await self.site.audit.record(request, operator, "operator_password_reset", f"operator {target}")
+            elif action == "token":
+                target = int(str(form.get("id", "0")))
+                token_id, token = await auth.create_token(target, str(form.get("name", "")).strip() or "api")
+                await self.site.audit.record(request, operator, "token_create", f"operator {target}",
+                                             after={"token_id": token_id})
+                return await self.page(request, new_token=token)
+            elif action == "revoke":
+                token_id = int(str(form.get("id", "0")))
+                if not await auth.revoke_token(token_id):
+                    raise AuthError("err_no_token")
+                await self.site.audit.record(request, operator, "token_revoke", f"token {token_id}")
+            else:
+                raise web.HTTPBadRequest(text="unknown action")
+        except (AuthError, ValueError) as err:
+            key = err.key if isinstance(err, AuthError) else "err_bad_input"
+            await self.site.audit.record(request, operator, f"operator_{action}", str(form.get("id", "")),
+                                         after={"error": key}, ok=False)
+            return await self.page(request, status=400, error=t[key])
+        raise web.HTTPFound("/admin/operators")
+
+
+class AuditView(Page):
+    """The audit log with filters."""
+
+    url = "/admin/audit"
+    name = "web:audit"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Filter by operator, action, target and dates."""
+        self.site.require(request, ACTION_AUDIT)
+        q = request.query
+        since = until = None
+        try:
+            if q.get("start") or q.get("end"):
+                start = date.fromisoformat(q.get("start") or "1970-01-01")
+                end = date.fromisoformat(q.get("end") or "2999-12-31")
+                since, until = day_bounds(start, end, self.site.offset_s)
+        except ValueError:
+            pass
+        rows = await self.site.audit.query(operator=q.get("operator") or None, action=q.get("action") or None,
+                                           target=q.get("target") or None, since=since, until=until)
+        return self.site.render(request, "audit.html", rows=rows, q=q)
+
+
+class SettingsView(Page):
+    """System configuration: what YAML declares (read-only) and the meter directory (editable, importable)."""
+
+    url = "/admin/settings"
+    name = "web:settings"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Show buildings, gateways, buses and meters."""
+        self.site.require(request, ACTION_CONFIGURE)
+        return self.page(request)
+
+    def page(self, request: web.Request, status: int = 200, preview: list[dict[str, Any]] | None = None,
+             import_id: str = "", message: str | None = None) -> web.Response:
+        """Render the page."""
+        billing = self.site.billing
+        states = self.core.states
+        gateways = [s for s in states.async_all("modbus") if s.entity_id.startswith("modbus.gateway_")]
+        buses = [s for s in states.async_all("modbus") if s.entity_id.startswith("modbus.bus_")]
+        meters = [(e, self.site.directory.classify(e)) for e in self.site.directory.meter_ids()]
+        return self.site.render(
+            request, "settings.html", status=status, buildings=billing.buildings if billing else {},
+            gateways=gateways, buses=buses, meters=meters, preview=preview, import_id=import_id, message=message,
+            importable=preview is not None and not any(r["errors"] for r in preview),
+        )
+
+    async def post(self, request: web.Request) -> web.StreamResponse:
+        """preview (dry run of an uploaded sheet), import (the previewed rows), or edit (one meter)."""
+        operator, form = await self.site.form(request, ACTION_CONFIGURE)
+        action = str(form.get("action", ""))
+        directory = self.site.directory
+        t = self.site.t(request)
+        if action == "preview":
+            upload = form.get("sheet")
+            if not isinstance(upload, web.FileField):
+                return self.page(request, status=400, message=t["err_no_file"])
+            try:
+                rows = directory.check_rows(directory.parse_sheet(upload.filename, upload.file.read()))
+            except (ValueError, KeyError, OSError) as err:
+                return self.page(request, status=400, message=f"{t['err_bad_sheet']}: {err}")
+            import_id = secrets.token_hex(8)
+            self.site.pending_imports[import_id] = rows
+            while len(self.site.pending_imports) > MAX_PENDING_IMPORTS:
+                self.site.pending_imports.pop(next(iter(self.site.pending_imports)))
+            return self.page(request, preview=rows, import_id=import_id)
+        if action == "import":
+            rows = self.site.pending_imports.pop(str(form.get("import_id", "")), None)
+            if rows is None or any(r["errors"] for r in rows):
+                return self.page(request, status=400, message=t["err_no_file"])
+            changes = await directory.save(rows)
+            await self.site.audit.record(request, operator, "directory_import", f"{len(changes)} meters",
+                                         before=[b for b, _a in changes], after=[a for _b, a in changes])
+            self.site.grid.invalidate()
+            return self.page(request, message=t["imported"].format(count=len(changes)))
+        if action == "edit":
+            row = {"line": 0, **{k: str(form.get(k, "")).strip() for k in ("entity_id", "floor", "room", "label")}}
+            checked = directory.check_rows([row])
+            if checked[0]["errors"]:
+                return self.page(request, status=400, message=", ".join(t[e] for e in checked[0]["errors"]))
+            before, after = (await directory.save(checked))[0]
+            await self.site.audit.record(request, operator, "directory_edit", row["entity_id"], before=before,
+                                         after=after)
+            self.site.grid.invalidate()
+            raise web.HTTPFound(f"/meters/{row['entity_id']}")
+        raise web.HTTPBadRequest(text="unknown action")
+
+
+class DirectoryTemplateView(Page):
+    """The import template (CSV with every meter)."""
+
+    url = "/admin/settings/template.csv"
+    name = "web:directory_template"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Send it."""
+        self.site.require(request, ACTION_CONFIGURE)
+        return web.Response(body=("\ufeff" + self.site.directory.template_csv()).encode(), headers={
+            "Content-Type": "text/csv; charset=utf-8", "Content-Disposition": 'attachment; filename="meters.csv"'})
+
+
+ADMIN_VIEWS = (OperatorsView, AuditView, SettingsView, DirectoryTemplateView)

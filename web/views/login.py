@@ -1,0 +1,138 @@
+"""Login, logout, password change, language switch and branding files."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from ..auth import KEY_WEB_OPERATOR, AuthError
+from ..const import ACTION_VIEW, LANG_COOKIE, SESSION_COOKIE
+from ..i18n import LANGUAGES
+from ..site import Page
+
+BRANDING_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+
+
+def _secure(request: web.Request) -> bool:
+    return request.secure or request.headers.get("X-Forwarded-Proto", "") == "https"
+
+
+def _safe_next(value: str | None) -> str:
+    return value if value and value.startswith("/") and not value.startswith("//") else "/"
+
+
+class LoginView(Page):
+    """The login page with the site's branding."""
+
+    url = "/login"
+    name = "web:login"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Show the login form."""
+        return self.site.render(request, "login.html", next=_safe_next(request.query.get("next")), error=None)
+
+    async def post(self, request: web.Request) -> web.StreamResponse:
+        """Check the password (rate-limited) and start a session."""
+        data = await request.post()
+        username = str(data.get("username", "")).strip()
+        next_url = _safe_next(str(data.get("next", "")))
+        try:
+            token = await self.site.auth.login(username, str(data.get("password", "")), request.remote or "?")
+        except AuthError as err:
+            await self.site.audit.record(request, None, "login_failed", username, after={"reason": err.key},
+                                         ok=False, username=username)
+            status = 429 if err.key == "err_locked" else 401
+            return self.site.render(request, "login.html", status=status, next=next_url,
+                                    error=self.site.t(request)[err.key])
+        operator = await self.site.auth.from_session(token)
+        await self.site.audit.record(request, operator, "login", username)
+        response = web.HTTPFound("/password" if operator and operator.must_change_password else next_url)
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=_secure(request),
+                            max_age=int(self.site.auth.session_lifetime), path="/")
+        raise response
+
+
+class LogoutView(Page):
+    """End the session."""
+
+    url = "/logout"
+    name = "web:logout"
+
+    async def post(self, request: web.Request) -> web.StreamResponse:
+        """Forget the session and go to the login page."""
+        operator, _data = await self.site.form(request, ACTION_VIEW)
+        await self.site.auth.logout(request.cookies.get(SESSION_COOKIE, ""))
+        await self.site.audit.record(request, operator, "logout", operator.username)
+        response = web.HTTPFound("/login")
+        response.del_cookie(SESSION_COOKIE, path="/")
+        raise response
+
+
+class PasswordView(Page):
+    """Change one's own password (forced for the seeded admin)."""
+
+    url = "/password"
+    name = "web:password"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Show the form."""
+        self.site.require(request, ACTION_VIEW)
+        return self.site.render(request, "password.html", error=None)
+
+    async def post(self, request: web.Request) -> web.StreamResponse:
+        """Check the current password and store the new one."""
+        operator, data = await self.site.form(request, ACTION_VIEW)
+        new = str(data.get("new", ""))
+        t = self.site.t(request)
+        if new != str(data.get("confirm", "")):
+            return self.site.render(request, "password.html", status=400, error=t["err_password_mismatch"])
+        try:
+            await self.site.auth.change_own_password(operator.id, str(data.get("current", "")), new)
+        except AuthError as err:
+            await self.site.audit.record(request, operator, "password_change", operator.username, ok=False)
+            return self.site.render(request, "password.html", status=400, error=t[err.key])
+        await self.site.audit.record(request, operator, "password_change", operator.username)
+        raise web.HTTPFound("/")
+
+
+class LanguageView(Page):
+    """Switch the language (stored on the operator, and in a cookie for the login page)."""
+
+    url = "/language"
+    name = "web:language"
+
+    async def post(self, request: web.Request) -> web.StreamResponse:
+        """Set the language and go back."""
+        data = await request.post()
+        language = str(data.get("language", ""))
+        if language not in LANGUAGES:
+            raise web.HTTPBadRequest(text="unknown language")
+        if request.get(KEY_WEB_OPERATOR) is not None:
+            operator, data = await self.site.form(request, ACTION_VIEW)
+            before, _after = await self.site.auth.update_operator(operator.id, language=language)
+            await self.site.audit.record(request, operator, "language", operator.username,
+                                         before={"language": before["language"]}, after={"language": language})
+        response = web.HTTPFound(_safe_next(str(data.get("next", "/"))))
+        response.set_cookie(LANG_COOKIE, language, samesite="Lax", max_age=365 * 86400, path="/")
+        raise response
+
+
+class BrandingView(Page):
+    """The login page's logo and background from the config directory."""
+
+    url = "/branding/{kind:logo|background}"
+    name = "web:branding"
+
+    async def get(self, request: web.Request) -> web.StreamResponse:
+        """Send the configured file."""
+        configured = self.site.branding.get(request.match_info["kind"])
+        if not configured:
+            raise web.HTTPNotFound()
+        path = Path(configured)
+        if path.suffix.lower() not in BRANDING_TYPES or not path.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers={"Content-Type": BRANDING_TYPES[path.suffix.lower()],
+                                               "Cache-Control": "max-age=3600"})
+
+
+LOGIN_VIEWS = (LoginView, LogoutView, PasswordView, LanguageView, BrandingView)

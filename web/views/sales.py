@@ -1,0 +1,262 @@
+"""Accounts and sales: open/close accounts, sell/refund with a confirmation step, reversal, meter replacement, receipts."""
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from aiohttp import web
+
+from scada_core.exceptions import OpenPrepayError
+
+from ..const import ACTION_ACCOUNT, ACTION_SELL, ACTION_VIEW
+from ..receipts import amount_in_words, receipt_context, render_receipt_pdf
+from ..site import Page, WebSite
+
+METHODS = ("cash", "card", "wechat", "alipay", "bank")
+KINDS = ("sale", "refund")
+
+
+def parse_yuan(text: str) -> int | None:
+    """Return a positive amount in fen from '123.45', or None when it is not one."""
+    try:
+        value = Decimal(text.strip())
+    except (InvalidOperation, AttributeError):
+        return None
+    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")) or value > 10**8:
+        return None
+    return int(value * 100)
+
+
+def error_text(err: Exception, language: str) -> str:
+    """Return a billing/field error in the page's language."""
+    message = getattr(err, "message", None)
+    return message(language) if callable(message) else str(err)
+
+
+def billing_of(site: WebSite, request: web.Request) -> Any:
+    """Return billing or answer 503 with a clear message."""
+    if site.billing is None:
+        raise web.HTTPServiceUnavailable(text=site.t(request)["err_no_billing"])
+    return site.billing
+
+
+class AccountsView(Page):
+    """Every account, and the form to open one."""
+
+    url = "/accounts"
+    name = "web:accounts"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """List accounts (search by name, phone or meter)."""
+        self.site.require(request, ACTION_VIEW)
+        billing = billing_of(self.site, request)
+        query = request.query.get("q", "").strip()
+        accounts = await billing.accounts()
+        if query:
+            accounts = [a for a in accounts if query in a["name"] or query in (a.get("phone") or "")
+                        or any(query in m["entity_id"] for m in a["meters"]) or query == str(a["id"])]
+        return self.site.render(request, "accounts.html", accounts=accounts, q=query, key=uuid.uuid4().hex,
+                                meter=request.query.get("meter", ""), error=None)
+
+
+class AccountOpenView(Page):
+    """Open an account (开户)."""
+
+    url = "/accounts/open"
+    name = "web:account_open"
+
+    async def post(self, request: web.Request) -> web.StreamResponse:
+        """Open it and show it."""
+        operator, form = await self.site.form(request, ACTION_ACCOUNT)
+        billing = billing_of(self.site, request)
+        meters = [m.strip() for m in str(form.get("meters", "")).replace("，", ",").split(",") if m.strip()]
+        try:
+            result = await billing.open_account(
+                str(form.get("name", "")).strip(), meters, operator.billing_operator(),
+                phone=str(form.get("phone", "")).strip() or None, idempotency_key=str(form.get("key", "")) or None)
+        except OpenPrepayError as err:
+            await self.site.audit.record(request, operator, "account_open", ",".join(meters), ok=False,
+                                         after={"error": str(err)})
+            return self.site.render(request, "accounts.html", status=400, accounts=await billing.accounts(), q="",
+                                    key=str(form.get("key", "")), meter=",".join(meters),
+                                    error=error_text(err, self.site.language(request)))
+        await self.site.audit.record(request, operator, "account_open", f"account {result['id']}", after=result)
+        self.site.grid.invalidate()
+        raise web.HTTPFound(f"/accounts/{result['id']}")
+
+
+class AccountView(Page):
+    """One account: meters, money, history, close and replacement forms."""
+
+    url = r"/accounts/{account_id:\d+}"
+    name = "web:account"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Show it."""
+        self.site.require(request, ACTION_VIEW)
+        billing = billing_of(self.site, request)
+        account_id = int(request.match_info["account_id"])
+        try:
+            account = await billing.account(account_id)
+        except OpenPrepayError:
+            raise web.HTTPNotFound(text=f"account {account_id}") from None
+        history = await billing.account_history(account_id)
+        return self.site.render(request, "account.html", account=account, history=history, key=uuid.uuid4().hex,
+                                error=request.query.get("error"))
+
+
+class AccountActionView(Page):
+    """Close an account (销户) or replace one of its meters (换表)."""
+
+    url = r"/accounts/{account_id:\d+}/{action:close|replace}"
+    name = "web:account_action"
+
+    async def post(self, request: web.Request) -> web.StreamResponse:
+        """Run it (the form's idempotency key makes a repeat harmless)."""
+        operator, form = await self.site.form(request, ACTION_ACCOUNT)
+        billing = billing_of(self.site, request)
+        account_id = int(request.match_info["account_id"])
+        action = request.match_info["action"]
+        key = str(form.get("key", ""))
+        before = await billing.account(account_id)
+        try:
+            if action == "close":
+                result = await billing.close_account(account_id, operator.billing_operator(), key,
+                                                     method=str(form.get("method", "cash")))
+            else:
+                remaining = str(form.get("remaining", "")).strip()
+                result = await billing.replace_meter(
+                    str(form.get("old", "")), str(form.get("new", "")).strip(), operator.billing_operator(), key,
+                    remaining_fen=None if not remaining else (parse_yuan(remaining) if remaining != "0" else 0))
+        except OpenPrepayError as err:
+            await self.site.audit.record(request, operator, f"account_{action}", f"account {account_id}",
+                                         before=before, after={"error": str(err)}, ok=False)
+            raise web.HTTPFound(f"/accounts/{account_id}?error={error_text(err, self.site.language(request))}") from None
+        await self.site.audit.record(request, operator, f"account_{action}", f"account {account_id}", before=before,
+                                     after=result)
+        self.site.grid.invalidate()
+        raise web.HTTPFound(f"/accounts/{account_id}")
+
+
+class SellView(Page):
+    """Sell (售电) or refund (退费) with a confirmation step; the idempotency key rides in the form."""
+
+    url = "/sell"
+    name = "web:sell"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Show the amount form for one meter."""
+        self.site.require(request, ACTION_SELL)
+        meter = request.query.get("meter", "")
+        kind = request.query.get("kind", "sale")
+        status = await billing_of(self.site, request).meter_status(meter) if meter else None
+        return self.site.render(request, "sell.html", step="form", meter=meter, kind=kind if kind in KINDS else "sale",
+                                meter_status=status, methods=METHODS, key=uuid.uuid4().hex, amount="", method="cash",
+                                error=None)
+
+    async def post(self, request: web.Request) -> web.StreamResponse:
+        """First post: show the confirmation; confirmed post: move the money and go to the transaction."""
+        operator, form = await self.site.form(request, ACTION_SELL)
+        billing = billing_of(self.site, request)
+        meter = str(form.get("meter", "")).strip()
+        kind = str(form.get("kind", "sale"))
+        method = str(form.get("method", "cash"))
+        key = str(form.get("key", "")) or uuid.uuid4().hex
+        amount_text = str(form.get("amount", ""))
+        fen = parse_yuan(amount_text)
+        meter_status = await billing.meter_status(meter) if meter else None
+        context = {"meter": meter, "kind": kind if kind in KINDS else "sale", "methods": METHODS, "key": key,
+                   "amount": amount_text, "method": method, "meter_status": meter_status}
+        if fen is None or kind not in KINDS or method not in METHODS or not meter:
+            return self.site.render(request, "sell.html", status=400, step="form",
+                                    error=self.site.t(request)["err_amount"], **context)
+        if form.get("confirmed") != "1":
+            return self.site.render(request, "sell.html", step="confirm", fen=fen, words=amount_in_words(fen),
+                                    error=None, **context)
+        call = billing.sell if kind == "sale" else billing.refund
+        try:
+            result = await call(meter, fen, method, key, operator.billing_operator())
+        except OpenPrepayError as err:
+            await self.site.audit.record(request, operator, kind, meter, after={"amount_fen": fen, "error": str(err)},
+                                         ok=False)
+            return self.site.render(request, "sell.html", status=400, step="form",
+                                    error=error_text(err, self.site.language(request)), **context)
+        transaction = result["transaction"]
+        if not result.get("repeated"):
+            await self.site.audit.record(request, operator, kind, meter, before={"remaining_fen": (meter_status or {}).get(
+                "remaining_fen")}, after={"amount_fen": fen, "transaction_id": transaction["id"],
+                                          "receipt_no": transaction.get("receipt_no")})
+        self.site.grid.invalidate()
+        raise web.HTTPFound(f"/transactions/{transaction['id']}")
+
+
+class TransactionView(Page):
+    """One transaction with its receipt and the reversal form."""
+
+    url = r"/transactions/{transaction_id:\d+}"
+    name = "web:transaction"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Show it."""
+        self.site.require(request, ACTION_VIEW)
+        try:
+            result = await billing_of(self.site, request).transaction(int(request.match_info["transaction_id"]))
+        except OpenPrepayError:
+            raise web.HTTPNotFound() from None
+        return self.site.render(request, "transaction.html", tx=result["transaction"], deliveries=result["deliveries"],
+                                entries=result["entries"], key=uuid.uuid4().hex, error=request.query.get("error"))
+
+
+class ReverseView(Page):
+    """Reverse a sale (冲正)."""
+
+    url = r"/transactions/{transaction_id:\d+}/reverse"
+    name = "web:reverse"
+
+    async def post(self, request: web.Request) -> web.StreamResponse:
+        """Reverse it with the given reason."""
+        operator, form = await self.site.form(request, ACTION_SELL)
+        transaction_id = int(request.match_info["transaction_id"])
+        try:
+            result = await billing_of(self.site, request).reverse(
+                transaction_id, str(form.get("reason", "")).strip(), str(form.get("key", "")),
+                operator.billing_operator())
+        except OpenPrepayError as err:
+            await self.site.audit.record(request, operator, "reverse", f"transaction {transaction_id}",
+                                         after={"error": str(err)}, ok=False)
+            raise web.HTTPFound(
+                f"/transactions/{transaction_id}?error={error_text(err, self.site.language(request))}") from None
+        await self.site.audit.record(request, operator, "reverse", f"transaction {transaction_id}",
+                                     after=result["transaction"])
+        self.site.grid.invalidate()
+        raise web.HTTPFound(f"/transactions/{result['transaction']['id']}")
+
+
+class ReceiptView(Page):
+    """The three-copy receipt of a transaction as PDF."""
+
+    url = r"/receipts/{transaction_id:\d+}.pdf"
+    name = "web:receipt"
+
+    async def get(self, request: web.Request) -> web.StreamResponse:
+        """Render it with WeasyPrint in a worker thread."""
+        operator = self.site.require(request, ACTION_VIEW)
+        billing = billing_of(self.site, request)
+        try:
+            tx = (await billing.transaction(int(request.match_info["transaction_id"])))["transaction"]
+        except OpenPrepayError:
+            raise web.HTTPNotFound() from None
+        account = await billing.account(tx["account_id"]) if tx.get("account_id") else None
+        t = self.site.t(request)
+        context = receipt_context(tx, account, self.core.clock.time_zone, self.core.config.name,
+                                  t.get(f"kind_{tx['kind']}", tx["kind"]), tx["operator"]["id"])
+        pdf = await self.core.async_add_executor_job(render_receipt_pdf, self.site.receipt_env, context)
+        await self.site.audit.record(request, operator, "receipt_print", context["receipt_no"])
+        return web.Response(body=pdf, headers={
+            "Content-Type": "application/pdf",
+            "Content-Disposition": f'attachment; filename="receipt-{context["receipt_no"]}.pdf"'})
+
+
+SALES_VIEWS = (AccountsView, AccountOpenView, AccountView, AccountActionView, SellView, TransactionView, ReverseView,
+               ReceiptView)
