@@ -69,8 +69,6 @@ PAYMENT_SCHEMA = vol.Schema(
 
 async def async_setup(core: Core, config: dict[str, Any]) -> bool:
     """Create the billing service, its API routes and the billing.* services."""
-    for building in config["buildings"].values():
-        building["tariff"] = dict(building["tariff"])
     service = BillingService(core, config)
     core.data[DOMAIN] = service
     await service.async_start()

@@ -47,6 +47,7 @@ def account_dict(account: AccountRow, meters: list[MeterRow], wallet_fen: int) -
         "building": account.building,
         "name": account.name,
         "phone": account.phone,
+        "email": account.email,
         "status": account.status,
         "overdraft_fen": account.overdraft_fen,
         "credit_cap_fen": account.credit_cap_fen,
@@ -112,12 +113,23 @@ class AccountsMixin:
         overdraft_fen: int | None = None,
         credit_cap_fen: int | None = None,
         idempotency_key: str | None = None,
+        email: str | None = None,
     ) -> dict[str, Any]:
-        """Open an account (开户) on one or more meters; money already on a meter is booked as found."""
+        """Open an account (开户) on one or more meters; money already on a meter is booked as found.
+
+        A repeated ``idempotency_key`` returns the account it opened (with ``"repeated": True``).
+        """
         operator = ledger.Operator.from_dict(operator)
         _require_staff(operator)
         if not name or not meters:
             raise BillingError("开户需要户名和至少一块表", "an account needs a name and at least one meter")
+        if idempotency_key:
+            async with self.db.session() as session:
+                opened = (
+                    await session.execute(select(AccountRow.id).where(AccountRow.open_key == idempotency_key))
+                ).scalar_one_or_none()
+            if opened is not None:
+                return {**await self.account(opened), "repeated": True}
         building_id = building or self.building_of(meters[0])
         settings = self.building(building_id)
         key = idempotency_key or f"open:{self.now()}:{meters[0]}"
@@ -128,7 +140,7 @@ class AccountsMixin:
             reads = {e: await self._read_for_opening(e) for e in meters}
             async with self.write() as session:
                 account = AccountRow(
-                    building=building_id, name=name, phone=phone, status="open",
+                    building=building_id, name=name, phone=phone, email=email, open_key=idempotency_key, status="open",
                     overdraft_fen=settings.get("overdraft_fen", 0) if overdraft_fen is None else overdraft_fen,
                     credit_cap_fen=credit_cap_fen, opened_ts=self.now(),
                 )
@@ -145,7 +157,7 @@ class AccountsMixin:
                 async with self.meter_lock(row.entity_id):
                     await self.sync_meter(row.entity_id)
         await self.refresh_account(account.id)
-        return account_dict(account, rows, 0)
+        return {**account_dict(account, rows, 0), "repeated": False}
 
     async def _push_settings(self: BillingService, entity_id: str, account: AccountRow) -> None:
         """Give a meter-side meter the account's alarm levels and overdraft, so it warns and trips as we do."""

@@ -62,6 +62,7 @@ OPEN_SCHEMA = vol.Schema(
         vol.Required("meters"): vol.All([str], vol.Length(min=1)),
         vol.Optional("building"): vol.Any(None, str),
         vol.Optional("phone"): vol.Any(None, str),
+        vol.Optional("email"): vol.Any(None, str),
         vol.Optional("overdraft_fen"): vol.Any(None, vol.All(int, vol.Range(min=0))),
         vol.Optional("credit_cap_fen"): vol.Any(None, vol.All(int, vol.Range(min=0))),
         vol.Optional("idempotency_key"): vol.Any(None, KEY),

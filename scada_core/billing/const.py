@@ -39,7 +39,6 @@ RECEIPT_KINDS: Final = (KIND_SALE, KIND_REFUND, KIND_REVERSAL, KIND_CLOSE)
 
 DELIVERY_PENDING: Final = "pending"
 DELIVERY_DELIVERED: Final = "delivered"
-DELIVERY_CANCELLED: Final = "cancelled"
 OP_SELL: Final = "sell"
 OP_REFUND: Final = "refund"
 

@@ -18,6 +18,8 @@ class AccountRow(Base):
     building: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(255))
     phone: Mapped[str | None] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(255))
+    open_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="open")
     overdraft_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     credit_cap_fen: Mapped[int | None] = mapped_column(BigInteger)

@@ -22,6 +22,18 @@ Delivery (delivery.py): reconcile() settles every pending delivery; resolve_tamp
 Queries: trial_balance(), account(account_id), accounts(), account_history(account_id), transaction(id),
   meter_status(entity_id), meter_statuses(), alarms(since=None, meter_entity_id=None).
 
+Modes: meter-side meters (DTSY1352, attribute billing="meter") hold the money themselves; server-side meters
+(billing="server", e.g. modbus_meter) are charged per "meter_reading" delta from the account's wallet by the
+tariff in force at the reading's time (TOU by Asia/Shanghai local time, tiered by the month's/year's use, plus an
+optional monthly_fee_fen) and tripped (<domain>.trip) at arrears, closed again when paid.
+Ledger accounts (debit positive, every transaction sums to zero): payment methods by name (cash, alipay, wechat,
+card, bank), tenant:<account id> (wallet), meter:<entity_id> (money on a meter-side meter), revenue:energy,
+revenue:fee, equity:opening (money found on a meter at opening), adjustment:meter (tamper resolutions).
+Alarm levels per meter: alarm1 (<= alarm1_fen), alarm2 (<= alarm2_fen), arrears (<= -overdraft_fen), overload
+(power_w > overload_w), tamper; each crossing fires billing_alarm once and is kept for the alarm report.
+Status for screens: status.meter_status(meter_row, state) or meter_status(entity_id) here: not_opened/opened/
+alarm1/alarm2/arrears/offline (未开户/开户/报警1/报警2/欠费/失联) plus hold, forced_off, blocked, tripped flags.
+
 Each sale to a meter-side (DTSY1352) meter is committed as pending, written with purchase count N+1
 (acrel_dtsy1352.sell), read back (acrel_dtsy1352.read_prepaid) and committed as delivered. For crash tests
 the environment variable OPENPREPAY_CRASH_AT=after_pending_commit|after_meter_write|after_read_back|

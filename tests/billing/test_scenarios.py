@@ -102,8 +102,12 @@ async def test_concurrent_sales_to_one_meter(start_site) -> None:
 async def test_one_account_many_meters_and_wallet(start_site) -> None:
     """一户多表: one account on two meters; a payment without a meter lands in the wallet, sales go to each."""
     site = await start_site(units=2)
-    account = await site.api("POST", "/api/billing/accounts", {"name": "超市", "meters": [M1, M2], "operator": CASHIER})
-    assert [m["entity_id"] for m in account["meters"]] == [M1, M2]
+    body = {"name": "超市", "meters": [M1, M2], "phone": "13800000000", "idempotency_key": "open-1", "operator": CASHIER}
+    account = await site.api("POST", "/api/billing/accounts", body)
+    assert [m["entity_id"] for m in account["meters"]] == [M1, M2] and not account["repeated"]
+    again = await site.api("POST", "/api/billing/accounts", body)  # a double submit opens nothing more
+    assert again["repeated"] and again["id"] == account["id"] and again["phone"] == "13800000000"
+    assert len(await site.api("GET", "/api/billing/accounts")) == 1
     paid = await site.api(
         "POST", f"/api/billing/accounts/{account['id']}/payments",
         {"amount_fen": 30000, "method": "alipay", "idempotency_key": "ali-1", "reference": "T1", "operator": {"id": "alipay", "role": "system"}},

@@ -24,12 +24,15 @@ def upgrade() -> None:
         sa.Column("building", sa.String(64), nullable=False),
         sa.Column("name", sa.String(255), nullable=False),
         sa.Column("phone", sa.String(64)),
+        sa.Column("email", sa.String(255)),
+        sa.Column("open_key", sa.String(128)),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("overdraft_fen", sa.BigInteger(), nullable=False),
         sa.Column("credit_cap_fen", sa.BigInteger()),
         sa.Column("opened_ts", sa.Float(), nullable=False),
         sa.Column("closed_ts", sa.Float()),
         sa.PrimaryKeyConstraint("id", name="pk_billing_accounts"),
+        sa.UniqueConstraint("open_key", name="uq_billing_accounts_open_key"),
     )
     op.create_table(
         "billing_meters",
