@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
 
-from integrations.modbus import get_hub
+from integrations.modbus import get_hub, group_buses
 from integrations.modbus.schema import meter_groups_schema
 from integrations.modbus_meter.profile import get_profile
 
@@ -49,21 +49,19 @@ CONFIG_SCHEMA = vol.Schema(
 
 async def async_setup(core: Core, config: list[dict[str, Any]]) -> bool:
     """Create the meters on their buses and register the services."""
-    hub = get_hub(core)
+    buses = group_buses(core, DOMAIN, config)
+    if buses is None:
+        return False
     profile = get_profile(PROFILE)
     meters: list[Dtsy1352Meter] = []
     hooks: dict[str, EncipherHook] = {}
-    for group in config:
-        bus = hub.bus(group["bus"])
-        if bus is None:
-            _LOGGER.error("%s: bus %r is not defined under modbus:", DOMAIN, group["bus"])
-            return False
+    for group, bus in zip(config, buses, strict=True):
         _prepare_bus(bus, hooks)
         for meter_conf in group["meters"]:
             if meter_conf[CONF_CIPHER] != CIPHER_NONE:
                 hooks[bus.name].set(meter_conf["address"], make_cipher(meter_conf[CONF_CIPHER], meter_conf.get(CONF_KEY)))
             meters.append(Dtsy1352Meter(bus, meter_conf, profile))
-    await hub.async_add_devices(meters)
+    await get_hub(core).async_add_devices(meters)
     async_register_services(core)
     return True
 

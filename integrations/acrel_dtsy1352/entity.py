@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from integrations.modbus.errors import CommandRejectedError, MeterCommandError
+from integrations.modbus.errors import CommandRejectedError, ExceptionCodeError, MeterCommandError
 from integrations.modbus_meter.entity import ProfileMeter
 
 from .const import (
@@ -93,7 +93,10 @@ class Dtsy1352Meter(ProfileMeter):
     async def async_poll(self, energy: bool, retries: int | None = None) -> None:
         """Read the status block; the settings too once the meter has answered (so a sweep brings all online first)."""
         if self.settings_due and self.last_read is not None:
-            self.values.update(await self.async_read_blocks(self.settings_blocks, retries))
+            try:
+                self.values.update(await self.async_read_blocks(self.settings_blocks, retries))
+            except ExceptionCodeError as err:
+                _LOGGER.warning("%s: settings not readable (%s); shown without them", self.entity_id, err)
             self.settings_due = False
         await super().async_poll(energy, retries)
 

@@ -6,6 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
 
+from scada_core.const import CONFIG_FILE
+from scada_core.exceptions import ConfigError
+from scada_core.yaml_loader import find_location, load_yaml
+
 from .api import BatchRunView, BatchView, CommandView
 from .const import DATA_HUB, DOMAIN
 from .hub import ModbusHub
@@ -13,6 +17,8 @@ from .schema import SECTION_SCHEMA
 
 if TYPE_CHECKING:
     from scada_core.core import Core
+
+    from .bus import Bus
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -36,3 +42,29 @@ def get_hub(core: Core) -> ModbusHub:
     if hub is None:
         raise RuntimeError("the modbus integration is not set up")
     return hub
+
+
+def group_buses(core: Core, domain: str, groups: list[dict[str, Any]]) -> list[Bus] | None:
+    """Return the bus of each meter group; log file:line and return None if a group names an unknown bus."""
+    hub = get_hub(core)
+    buses: list[Bus] = []
+    for index, group in enumerate(groups):
+        bus = hub.bus(group["bus"])
+        if bus is None:
+            _LOGGER.error(
+                "%s%s -> %d -> bus: no bus %r under modbus: (known: %s)",
+                _where(core, [domain, index, "bus"]), domain, index, group["bus"], ", ".join(sorted(hub.buses)) or "none",
+            )
+            return None
+        buses.append(bus)
+    return buses
+
+
+def _where(core: Core, path: list[Any]) -> str:
+    """Return 'file:line: ' of ``path`` in the configuration (for mistakes only setup can see)."""
+    try:
+        raw = load_yaml(core.config.path(CONFIG_FILE), core.config.config_dir)
+    except ConfigError:
+        return ""
+    location = find_location(raw, path)
+    return f"{location[0]}:{location[1]}: " if location else ""

@@ -21,7 +21,7 @@ from .const import (
     CMD_SENT,
     EVENT_COMMAND_UPDATE,
 )
-from .errors import BusOfflineError, FieldError, MeterCommandError
+from .errors import BusOfflineError, ExceptionCodeError, FieldError, MeterCommandError
 from .models import FieldBatchRow, FieldCommandRow
 
 if TYPE_CHECKING:
@@ -146,7 +146,9 @@ class CommandManager:
             raise
         except FieldError as err:
             job.verify_first = True
-            if job.attempts >= job.max_attempts:
+            if isinstance(err, ExceptionCodeError) and not err.transient:
+                await self._finish(job, CMD_FAILED, error=f"{job.device.entity_id}: {err}")
+            elif job.attempts >= job.max_attempts:
                 await self._finish(job, CMD_FAILED, error=f"{job.device.entity_id}: {err} (after {job.attempts} attempts)")
             else:
                 await self._store(job, CMD_RETRYING, error=str(err))

@@ -20,6 +20,10 @@ class CrcError(FieldError):
     """Bytes came back but never formed a valid frame (CRC or framing error)."""
 
 
+# Exception codes that say "try again later": acknowledge, busy, gateway path / target not answering.
+TRANSIENT_EXCEPTION_CODES = (0x05, 0x06, 0x0A, 0x0B)
+
+
 class ExceptionCodeError(FieldError):
     """The meter answered with a Modbus exception code."""
 
@@ -27,6 +31,11 @@ class ExceptionCodeError(FieldError):
         super().__init__(f"function 0x{function_code:02X} answered with exception code {exception_code}")
         self.function_code = function_code
         self.exception_code = exception_code
+
+    @property
+    def transient(self) -> bool:
+        """Tell whether retrying may help (busy, gateway not answering) or the meter refuses for good."""
+        return self.exception_code in TRANSIENT_EXCEPTION_CODES
 
 
 class MeterCommandError(OpenPrepayError):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
 
-from integrations.modbus import get_hub
+from integrations.modbus import get_hub, group_buses
 from integrations.modbus.schema import meter_groups_schema
 
 from .entity import DOMAIN, ProfileMeter
@@ -41,18 +41,16 @@ def _profile(core: Core, ref: str, cache: dict[str, DeviceProfile]) -> DevicePro
 
 async def async_setup(core: Core, config: list[dict[str, Any]]) -> bool:
     """Create a meter entity per configured meter, on its bus."""
-    hub = get_hub(core)
+    buses = group_buses(core, DOMAIN, config)
+    if buses is None:
+        return False
     profiles: dict[str, DeviceProfile] = {}
     meters: list[ProfileMeter] = []
-    for group in config:
-        bus = hub.bus(group["bus"])
-        if bus is None:
-            _LOGGER.error("modbus_meter: bus %r is not defined under modbus:", group["bus"])
-            return False
+    for group, bus in zip(config, buses, strict=True):
         for meter_conf in group["meters"]:
             profile = _profile(core, meter_conf.get(CONF_PROFILE, group[CONF_PROFILE]), profiles)
             meters.append(ProfileMeter(bus, meter_conf, profile))
-    await hub.async_add_devices(meters)
+    await get_hub(core).async_add_devices(meters)
     for service in (SERVICE_TRIP, SERVICE_CLOSE):
         core.services.async_register_entity_service(DOMAIN, service, {}, f"async_{service}")
     return True

@@ -101,3 +101,20 @@ async def test_service_data_is_validated(sims, start_core) -> None:
         await core.services.async_call(DOMAIN, "push_tariff", {"entity_id": f"{DOMAIN}.m1", "price": "0.12345"})
     with pytest.raises(MeterCommandError, match="price or prices"):
         await core.services.async_call(DOMAIN, "push_tariff", {"entity_id": f"{DOMAIN}.m1"})
+
+
+async def test_enciphered_meter_needs_its_key(sims, start_core) -> None:
+    """A meter with encryption on accepts a sale only in frames enciphered with its key (key from the YAML)."""
+    sim = make_sim(2)
+    for unit in (1, 2):
+        sim.meter(unit).encrypted = True
+        sim.meter(unit).cipher_key = "k3y4m3t3"
+    await sim.async_start()
+    sims.append(sim)
+    group = {"bus": "ss1", "meters": [{"name": "m1", "address": 1, "key": "k3y4m3t3"}, {"name": "m2", "address": 2}]}
+    core = await start_core({"modbus": [gateway("ss1", sim.port)], DOMAIN: [group]})
+    await wait_for(lambda: attr(core, f"{DOMAIN}.m2", "online") is True, what="online")
+    assert (await call(core, "sell", f"{DOMAIN}.m1", amount_fen=100, purchase_count=2))["purchase_count"] == 2
+    with pytest.raises(MeterCommandError, match="bad key or cipher"):
+        await call(core, "sell", f"{DOMAIN}.m2", amount_fen=100, purchase_count=2)
+    assert sim.meter(2).purchase_count == 1
