@@ -183,8 +183,8 @@ class Automation:
         core = self._ctx.core
         variables = {**variables, "this": {"id": self.id, "alias": self.alias}}
         try:
-            for name, value in self.config[CONF_VARIABLES].items():  # in order: later may use earlier
-                variables[name] = self._ctx.renderer.render(value, variables)
+            # Each variable is rendered from the trigger alone, so the order of the keys never matters.
+            variables.update(self._ctx.renderer.render(self.config[CONF_VARIABLES], variables))
             conditions = [] if skip_condition else self.config[CONF_CONDITION]
             if not check_all(self._ctx, conditions, variables, trace, "condition"):
                 trace.finish(core.clock.timestamp(), "conditions_failed")
