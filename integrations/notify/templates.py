@@ -37,7 +37,7 @@ class Templates:
         """Render an inline template (the ``message`` of a service call)."""
         try:
             return self.env.from_string(source).render(**data).strip()
-        except TemplateError as err:
+        except (TemplateError, TypeError, ValueError) as err:
             raise ServiceValidationError(f"message template: {err}") from err
 
     def render_file(self, channel: str, name: str, data: dict[str, Any], language: str | None = None) -> str:
@@ -53,7 +53,7 @@ class Templates:
             raise ServiceValidationError(f"no template {' or '.join(candidates)} in {TEMPLATES_DIR}/") from None
         try:
             return template.render(**data).strip()
-        except TemplateError as err:
+        except (TemplateError, TypeError, ValueError) as err:
             raise ServiceValidationError(f"template {template.name}: {err}") from err
 
 

@@ -56,6 +56,7 @@ class SmsModem:
         self.rssi: int | None = None
         self.registration: int | None = None
         self.sim: str | None = None
+        self.smsc: str | None = config.get(CONF_SMSC)
         self.last_error: str | None = None
         self.queue_length = 0
         self.sent = 0
@@ -94,6 +95,7 @@ class SmsModem:
             "signal_dbm": self.signal_dbm,
             "signal_weak": self.rssi is not None and (self.rssi == 99 or self.rssi < self.config[CONF_MIN_SIGNAL]),
             "sim": self.sim,
+            "smsc": self.smsc,
             "queue_length": self.queue_length,
             "sent": self.sent,
             "last_error": self.last_error,
@@ -189,6 +191,8 @@ class SmsModem:
         if self.sim != "READY":
             raise ModemNotReady(f"SIM not ready: {self.sim} (enter the PIN on the SIM; PINs are never guessed)")
         await self._command("AT+CMGF=0")
+        if not self.config.get(CONF_SMSC):
+            await self._check_smsc()
         with contextlib.suppress(AtCommandError, CmsError):
             await self._command("AT+CREG=1")
         if self.config[CONF_STATUS_REPORT]:
@@ -200,6 +204,17 @@ class SmsModem:
         self.online = True
         self.last_error = None
         _LOGGER.info("SMS modem %s initialised", self.config[CONF_PORT])
+
+    async def _check_smsc(self) -> None:
+        """Warn when the SIM holds no SMS centre number (sending would fail with +CMS ERROR: 330)."""
+        try:
+            lines = await self._command("AT+CSCA?")
+        except (AtCommandError, CmsError):
+            lines = []
+        number = lines[0].split(":", 1)[1].split(",")[0].strip().strip('"') if lines else ""
+        self.smsc = number or None
+        if not number:
+            _LOGGER.warning("The SIM has no SMS centre number: set smsc: in the sms_modem configuration")
 
     async def _check_health(self) -> None:
         """Read signal and registration (CREG, then CEREG for LTE-only modules)."""
@@ -243,10 +258,9 @@ class SmsModem:
         elif line.startswith(("+CREG:", "+CEREG:")):
             values = _parse_values(line)
             if values and values[-1] != self.registration:
-                if self.registration in REGISTERED or values[-1] in REGISTERED:
-                    self.registration = values[-1]
-                    _LOGGER.info("SMS modem registration: %s", REGISTRATION_NAMES.get(values[-1], values[-1]))
-                    self._changed()
+                self.registration = values[-1]
+                _LOGGER.info("SMS modem registration: %s", REGISTRATION_NAMES.get(values[-1], values[-1]))
+                self._changed()
         else:
             _LOGGER.debug("Modem says %s", line)
 

@@ -42,6 +42,7 @@ async def test_initialises_and_shows_health(core: Core, simulator: ModemSimulato
     assert state.attributes["signal_dbm"] == -67
     assert state.attributes["registration"] == "home"
     assert state.attributes["sim"] == "READY"
+    assert state.attributes["smsc"] == "+8613800100500"  # read with AT+CSCA? since the config names none
 
 
 async def test_cms_error_has_a_clear_cause(core: Core, simulator: ModemSimulator) -> None:

@@ -124,6 +124,17 @@ async def test_silent_modem_loses_nothing(simulator: ModemSimulator, start_core:
     assert sorted(r["number"] for r in simulator.received()) == ["10000", "10010", "10086"]
 
 
+async def test_rate_limit_spaces_messages(simulator: ModemSimulator, start_core: StartCore) -> None:
+    sections = sms_sections(simulator)
+    sections["notify"]["sms"]["rate_per_minute"] = 200  # at least 0.3 s between two messages
+    core = await start_core(sections)
+    await core.services.async_call("notify", "sms", {"target": ["10086", "10010", "10000"], "message": "限速"})
+    await _wait_rows(core, _all_sent)
+    stamps = [r["ts"] for r in simulator.received()]
+    assert len(stamps) == 3
+    assert all(later - earlier >= 0.25 for earlier, later in zip(stamps, stamps[1:]))
+
+
 async def test_account_target_with_template(simulator: ModemSimulator, start_core: StartCore) -> None:
     core = await start_core(sms_sections(simulator))
     contacts = {7: {"phone": "+8613911112222", "name": "王小明", "email": None}}
