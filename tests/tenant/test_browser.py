@@ -21,6 +21,12 @@ pytestmark = [
 ]
 
 
+@pytest.fixture
+def db_kind() -> str:
+    """The browser run uses SQLite only (orders on PostgreSQL are covered by the other tests)."""
+    return "sqlite"
+
+
 async def test_phone_top_up_50_yuan(site: Site) -> None:
     """Log in, top up 50.00, press 确认付款 at the sandbox: notified, account and meter +50.00, receipt there."""
     from playwright.async_api import async_playwright  # noqa: PLC0415 - only browser tests need it
