@@ -140,6 +140,9 @@ class Bus(Entity):
                 if energy:
                     device.next_energy = device.next_status
                 device.record_failure(err, self.offline_after)
+            except Exception as err:  # noqa: BLE001 - one meter's decoding bug must not stop the bus
+                _LOGGER.exception("Polling %s failed", device.entity_id)
+                device.record_failure(FieldError(f"internal error: {err}"), self.offline_after)
         await self._run_commands()
         return polled
 

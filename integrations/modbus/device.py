@@ -49,8 +49,8 @@ class BusDevice(Entity):
 
     @property
     def available(self) -> bool:
-        """Offline (失联) meters are unavailable."""
-        return self.online
+        """Offline (失联) meters and meters behind a dead line are unavailable (unknown before the first read)."""
+        return self.bus.link.connected and not self.failed_offline
 
     def base_attributes(self) -> dict[str, Any]:
         """Return the attributes every bus device carries."""
@@ -64,8 +64,10 @@ class BusDevice(Entity):
         }
 
     def state_attributes(self) -> dict[str, Any]:
-        """Keep online/last_read visible even while unavailable."""
+        """Keep the last values read (with last_read) and online visible even while unavailable."""
         attributes = super().state_attributes()
+        if not self.available and self.last_read is not None and self.extra_state_attributes:
+            attributes.update(self.extra_state_attributes)
         attributes.update(self.base_attributes())
         return attributes
 
