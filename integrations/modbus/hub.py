@@ -52,12 +52,13 @@ class ModbusHub:
         if self._started:
             return
         self._started = True
-        resumed = await self.commands.async_resume(self.devices)
-        if resumed:
-            _LOGGER.info("Resumed %d open field commands", resumed)
         for bus in self.buses.values():
             self.core.async_create_task(bus.run(), f"modbus sweep {bus.name}")
         self.core.async_create_task(self.commands.async_run_expiry(), "modbus command expiry")
+        if self.core.db is not None:
+            resumed = await self.commands.async_resume(self.devices)
+            if resumed:
+                _LOGGER.info("Resumed %d open field commands", resumed)
 
     def async_stop(self) -> None:
         """Close every line."""

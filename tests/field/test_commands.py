@@ -118,3 +118,10 @@ async def test_batch_reports_progress_over_http(sims, start_core) -> None:
             assert "amount_fen" in (await response.json())["error"]
         async with http.get(f"{base}/batches/nope") as response:
             assert response.status == 404
+        service = f"http://127.0.0.1:{core.http.port}/api/services/{DOMAIN}/sell"
+        async with http.post(service, json={"entity_id": ids[0], "amount_fen": 100, "purchase_count": 9}) as response:
+            assert response.status == 400
+            assert "purchase count mismatch" in (await response.json())["error"]
+        async with http.post(service, json={"entity_id": ids[0], "amount_fen": 100, "purchase_count": 2}) as response:
+            assert response.status == 200
+            assert (await response.json())["results"][ids[0]]["purchase_count"] == 2
