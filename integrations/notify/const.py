@@ -47,6 +47,7 @@ DEFAULT_MAX_ATTEMPTS: Final = 10
 DEFAULT_RETRY_BASE: Final = 30.0
 DEFAULT_RETRY_MAX: Final = 3600.0
 DEFAULT_SMTP_TIMEOUT: Final = 30.0
+NOT_READY_PAUSE: Final = 0.2  # after the channel turned out not ready mid-send, before waiting for it again
 ERROR_PAUSE: Final = 1.0  # after an unexpected error (database down), before the worker tries again
 
 TEMPLATES_DIR: Final = "templates"

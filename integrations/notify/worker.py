@@ -13,6 +13,7 @@ from .const import (
     CONF_RETRY_BASE,
     CONF_RETRY_MAX,
     ERROR_PAUSE,
+    NOT_READY_PAUSE,
     EVENT_NOTIFY_FAILED,
     EVENT_NOTIFY_SENT,
 )
@@ -108,6 +109,7 @@ class ChannelWorker:
             await self.channel.async_deliver(row)
         except NotReady as err:
             _LOGGER.info("Notify %s #%s waits: %s", self.channel.name, row.id, err)
+            await asyncio.sleep(NOT_READY_PAUSE)
             return
         except PermanentError as err:
             _LOGGER.error("Notify %s #%s to %s failed for good: %s", self.channel.name, row.id, row.target, err)

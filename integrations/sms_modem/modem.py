@@ -75,7 +75,7 @@ class SmsModem:
     @property
     def ready(self) -> bool:
         """Tell whether a message can be sent now."""
-        return self.online and self.initialised and self.registered
+        return self.online and self.initialised and self.registered and self.channel.is_open
 
     @property
     def signal_dbm(self) -> int | None:
@@ -280,6 +280,8 @@ class SmsModem:
     async def async_send_pdu(self, pdu: SubmitPdu) -> int:
         """Send one PDU; return its message reference. Raise ModemError (CmsError has ``retryable``)."""
         if not self.ready:
+            self._changed()
+            self.check_soon()
             raise ModemNotReady("modem offline or not registered")
         try:
             mr = await self.channel.send_pdu(

@@ -118,3 +118,18 @@ async def test_simulate_command_line(tmp_path: Path) -> None:
     assert [line["result"] for line in lines] == ["+CMS ERROR: 332", "ok"]
     assert lines[1]["text"] == "你好，世界"
     assert not link.exists()
+
+
+async def test_modem_unplugged_and_back(core: Core, simulator: ModemSimulator, tmp_path: Path) -> None:
+    """The port vanishes (USB modem reset) and comes back on the same path: the modem reconnects by itself."""
+    modem = await _modem(core, simulator)
+    await simulator.async_stop()
+    async with asyncio.timeout(10):
+        while core.states.get("sms_modem.modem").state != "offline":
+            await asyncio.sleep(0.05)
+    replacement = ModemSimulator(simulator.link)
+    await replacement.async_start()
+    core.async_on_stop(replacement.async_stop)
+    assert await modem.async_wait_ready(15)
+    assert await modem.async_send_pdu(modem.encode("10086", "back", 1)[0]) == 1
+    assert replacement.received()[0]["text"] == "back"
