@@ -1,6 +1,7 @@
 """Versioned tariffs (新费率启用): a building default and per-meter overrides, each valid from a moment on."""
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import TYPE_CHECKING, Any
@@ -78,6 +79,15 @@ class TariffMixin:
                         created_ts=self.now(), operator_id="config", pushed=False,
                     )
                 )
+            waiting = (
+                await session.execute(
+                    select(TariffVersionRow.effective_ts).where(
+                        TariffVersionRow.pushed.is_(False), TariffVersionRow.effective_ts > self.now()
+                    )
+                )
+            ).scalars().all()
+        for effective_ts in waiting:
+            self.schedule_push(effective_ts)
 
     async def set_tariff(
         self: BillingService, scope: str, spec: dict[str, Any], effective_ts: float, operator: Any
@@ -100,7 +110,18 @@ class TariffMixin:
             session.add(row)
         if row.effective_ts <= self.now():
             await self.push_due_tariffs()
+        else:
+            self.schedule_push(row.effective_ts)
         return _version_dict(row)
+
+    def schedule_push(self: BillingService, effective_ts: float) -> None:
+        """Push due tariffs right when a future version takes effect."""
+
+        async def push_then() -> None:
+            await asyncio.sleep(max(effective_ts - self.now(), 0))
+            await self.push_due_tariffs()
+
+        self.core.async_create_task(push_then(), "billing tariff push")
 
     async def tariffs(self: BillingService, scope: str | None = None) -> list[dict[str, Any]]:
         """Return every tariff version (of one scope), newest first."""

@@ -245,9 +245,32 @@ async def test_tariff_versions_and_push(start_site) -> None:
     )
     assert pushed["spec"]["price"] == "0.9"
     assert set(site.sim.meter(1).prices.values()) == {9000}  # 0.9000 yuan/kWh in the meter's 0.0001 steps
+    await site.api(
+        "POST", "/api/billing/tariffs",
+        {"scope": f"meter:{M1}", "spec": {"kind": "flat", "price": "0.7"}, "effective_ts": site.billing.now() + 0.5,
+         "operator": ADMIN},
+    )
+    assert set(site.sim.meter(1).prices.values()) == {9000}  # not yet
+    await wait_for(lambda: set(site.sim.meter(1).prices.values()) == {7000}, what="pushed when it took effect")
     versions = await site.api("GET", f"/api/billing/tariffs?scope=meter:{M1}")
-    assert [v["spec"]["price"] for v in versions] == ["0.8", "0.9"] and versions[1]["pushed"]
+    assert [v["spec"]["price"] for v in versions] == ["0.8", "0.7", "0.9"] and versions[2]["pushed"]
     assert (await site.billing.tariff_for(M1, now - 1))["price"] == "1.00"
     await site.balanced()
     openapi = await site.api("GET", "/api/openapi.json")
     assert "/api/billing/sales" in openapi["paths"] and "idempotency_key" in str(openapi["paths"]["/api/billing/sales"])
+
+
+async def test_move_meter_between_accounts(start_site) -> None:
+    """A meter moved to another account takes its money along; closing that account refunds it."""
+    site = await start_site(units=3)
+    first = await site.api("POST", "/api/billing/accounts", {"name": "A", "meters": [M1, M2], "operator": CASHIER})
+    second = await site.api("POST", "/api/billing/accounts", {"name": "B", "meters": [M3], "operator": CASHIER})
+    await site.api("POST", "/api/billing/sales", sale(M2, 2000, "s-1"))
+    moved = await site.api("POST", f"/api/billing/meters/{M2}/move", {"account_id": second["id"], "operator": CASHIER})
+    assert moved == {"entity_id": M2, "from_account_id": first["id"], "account_id": second["id"]}
+    assert [m["entity_id"] for m in (await site.api("GET", f"/api/billing/accounts/{first['id']}"))["meters"]] == [M1]
+    b = await site.api("GET", f"/api/billing/accounts/{second['id']}")
+    assert {m["entity_id"]: m["remaining_fen"] for m in b["meters"]} == {M2: 2000, M3: 0}
+    closed = await site.api("POST", f"/api/billing/accounts/{second['id']}/close", {"idempotency_key": "c", "operator": CASHIER})
+    assert closed["refunded_fen"] == 2000 and site.sim.meter(2).remaining_fen == 0
+    await site.balanced()
