@@ -132,3 +132,8 @@ async def start_web(tmp_path: Path, db_settings: dict[str, str]) -> AsyncIterato
         async with db.engine.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA IF EXISTS "{db_settings["db_schema"]}" CASCADE'))
         await db.async_close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the browser mark."""
+    config.addinivalue_line("markers", "browser: drives Debian's chromium through Playwright")
