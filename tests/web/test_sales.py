@@ -1,0 +1,191 @@
+"""Sales through the dashboard's forms, batch failures, the meter directory import and energy rollups."""
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import re
+from datetime import date, datetime
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import insert
+
+from scada_core.reports.queries import day_bounds, energy_per_meter, energy_per_meter_raw
+from scada_core.reports.rollup import async_rollup, date_day
+from scada_core.storage.models import ReadingRow
+
+from .conftest import TZ, WebEnv, wait_for
+
+M1, M2 = "acrel_dtsy1352.b1_f2_m1", "acrel_dtsy1352.b1_f2_m2"
+
+
+async def open_account(env: WebEnv, client: Any, csrf: str, meter: str) -> int:
+    """Open an account on one meter through the form; return its id."""
+    async with client.post(env.base + "/accounts/open", data={"csrf": csrf, "name": "李四", "meters": meter,
+                                                              "key": f"open-{meter}"}) as resp:
+        assert resp.status == 200
+        return int(str(resp.url).rsplit("/", 1)[1])
+
+
+@pytest.mark.timeout(90)
+async def test_double_submit_sells_once_and_refund_reverse_close(start_web: Any) -> None:
+    """Two posts of one confirmed form move money once; refund, reversal and closing work from the forms."""
+    env: WebEnv = await start_web(units=2)
+    await env.operator("clerk", "cashier")
+    client, csrf = await env.login("clerk")
+    account_id = await open_account(env, client, csrf, M1)
+    form = {"csrf": csrf, "meter": M1, "kind": "sale", "amount": "100.07", "method": "cash", "key": "k-1"}
+    async with client.post(env.base + "/sell", data=form) as resp:
+        page = await resp.text()
+        assert resp.status == 200 and "壹佰元零柒分" in page and 'name="confirmed"' in page
+    assert env.sim is not None and env.sim.meters[1].remaining_fen == 0
+
+    async def confirm() -> str:
+        async with client.post(env.base + "/sell", data={**form, "confirmed": "1"}) as resp:
+            assert resp.status == 200
+            return str(resp.url)
+
+    first, second = await asyncio.gather(confirm(), confirm())
+    assert first == second and re.search(r"/transactions/\d+$", first)
+    assert env.sim.meters[1].remaining_fen == 10007
+    history = await env.site.billing.account_history(account_id)
+    assert [h["kind"] for h in history].count("sale") == 1
+    sales = await env.site.audit.query(action="sale")
+    assert len(sales) == 1 and sales[0]["operator"] == "clerk"
+
+    sale_id = int(first.rsplit("/", 1)[1])
+    async with client.post(env.base + f"/transactions/{sale_id}/reverse",
+                           data={"csrf": csrf, "reason": "输错金额", "key": "rev-1"}) as resp:
+        assert resp.status == 200 and "error" not in str(resp.url), str(resp.url)
+    assert env.sim.meters[1].remaining_fen == 0
+    async with client.post(env.base + "/sell", data={**form, "key": "k-3", "confirmed": "1"}) as resp:
+        assert resp.status == 200
+    async with client.post(env.base + "/sell", data={**form, "kind": "refund", "amount": "0.07", "key": "k-2",
+                                                     "confirmed": "1"}) as resp:
+        assert resp.status == 200
+    assert env.sim.meters[1].remaining_fen == 10000
+    kinds = [h["kind"] for h in await env.site.billing.account_history(account_id)]
+    assert sorted(kinds) == ["refund", "reversal", "sale", "sale"]
+    async with client.post(env.base + "/sell", data={**form, "amount": "12.345", "confirmed": "1"}) as resp:
+        assert resp.status == 400
+    async with client.post(env.base + f"/accounts/{account_id}/close",
+                           data={"csrf": csrf, "key": "close-1", "method": "cash"}) as resp:
+        assert resp.status == 200
+    assert (await env.site.billing.account(account_id))["status"] == "closed"
+    trial = await env.site.billing.trial_balance()
+    assert trial["balanced"]
+
+
+@pytest.mark.timeout(60)
+async def test_batch_lists_failures(start_web: Any) -> None:
+    """A batch runs on every meter; the one that fails is listed with its error, the other succeeds."""
+    env: WebEnv = await start_web(units=1)
+    await env.operator("boss", "admin")
+    client, csrf = await env.login("boss")
+    body = {"service": "hold", "entity_ids": [M1, "acrel_dtsy1352.ghost"], "data": {}}
+    async with client.post(env.base + "/web/batch", data=json.dumps(body),
+                           headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"}) as resp:
+        assert resp.status == 200
+        batch_id = (await resp.json())["batch_id"]
+    job: dict[str, Any] = {}
+
+    async def finished() -> bool:
+        nonlocal job
+        async with client.get(env.base + f"/web/batch/{batch_id}") as resp:
+            job = await resp.json()
+        return bool(job["finished"])
+
+    for _ in range(200):
+        if await finished():
+            break
+        await asyncio.sleep(0.05)
+    assert job["done"] == 1 and job["failed"] == 1
+    assert job["items"][M1]["result"]["prepaid_mode"] == "hold"
+    assert job["items"]["acrel_dtsy1352.ghost"]["error"]
+    async with client.post(env.base + "/web/batch", data=json.dumps({**body, "service": "format_disk"}),
+                           headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"}) as resp:
+        assert resp.status == 400
+    await wait_for(lambda: env.core.states.get(M1).attributes.get("prepaid_mode") == "hold", what="hold shown")
+    async with client.get(env.base + "/web/grid.json") as resp:
+        rows = {r[0]: r for r in (await resp.json())["rows"]}
+    assert "H" in rows[M1][7]
+
+
+@pytest.mark.timeout(60)
+async def test_directory_import_dry_run_then_import(start_web: Any) -> None:
+    """A sheet with a bad row is previewed with per-row errors and not importable; a clean one is imported."""
+    env: WebEnv = await start_web(units=2)
+    await env.operator("boss", "admin")
+    client, csrf = await env.login("boss")
+    async with client.get(env.base + "/admin/settings/template.csv") as resp:
+        template = (await resp.read()).decode("utf-8-sig")
+    assert template.splitlines()[0] == "entity_id,floor,room,label" and M1 in template
+    bad = f"entity_id,floor,room,label\n{M1},5F,0501,前台\nacrel_dtsy1352.nope,6F,0601,x\n"
+
+    async def preview(sheet: str) -> str:
+        import aiohttp  # noqa: PLC0415
+
+        data = aiohttp.FormData()
+        data.add_field("csrf", csrf)
+        data.add_field("action", "preview")
+        data.add_field("sheet", sheet.encode(), filename="meters.csv", content_type="text/csv")
+        async with client.post(env.base + "/admin/settings", data=data) as resp:
+            assert resp.status == 200
+            return await resp.text()
+
+    page = await preview(bad)
+    assert "未知表计" in page and 'id="do-import"' not in page
+    assert env.site.directory.classify(M1)["floor"] == "2F"
+    page = await preview(bad.splitlines()[0] + "\n" + bad.splitlines()[1] + "\n")
+    import_id = re.search(r'name="import_id" value="([0-9a-f]+)"', page).group(1)
+    async with client.post(env.base + "/admin/settings", data={"csrf": csrf, "action": "import",
+                                                                 "import_id": import_id}) as resp:
+        assert resp.status == 200 and "已导入 1 块表" in await resp.text()
+    assert env.site.directory.classify(M1) | {"building": ""} == {"building": "", "floor": "5F", "room": "0501",
+                                                                  "label": "前台"}
+    async with client.get(env.base + "/web/grid.json") as resp:
+        rows = {r[0]: r for r in (await resp.json())["rows"]}
+    assert rows[M1][3] == "5F" and rows[M1][1] == "前台"
+    audit = await env.site.audit.query(action="directory_import")
+    assert "2F" in audit[0]["before"] and "5F" in audit[0]["after"]
+
+
+@pytest.mark.timeout(60)
+async def test_energy_rollups_match_raw_readings_and_export(start_web: Any) -> None:
+    """Daily rollups give the raw readings' answer, stay right incrementally, and the report exports the same."""
+    env: WebEnv = await start_web()
+    db = env.core.db
+    offset = env.site.offset_s
+    start = datetime(2026, 3, 1, tzinfo=TZ).timestamp()
+    rows = [
+        {"entity_id": e, "ts": start + i * 1800, "received_ts": start + i * 1800, "total_wh": base + i * step}
+        for e, base, step in (("acrel_dtsy1352.a", 1000, 100), ("acrel_dtsy1352.b", 0, 250)) for i in range(48 * 3)
+    ]
+    async with db.session() as session:
+        await session.execute(insert(ReadingRow), rows)
+    await async_rollup(db, offset)
+    first, last = date(2026, 3, 1), date(2026, 3, 3)
+    lo, hi = day_bounds(first, last, offset)
+    rolled = await energy_per_meter(db, date_day(first), date_day(last))
+    assert rolled == await energy_per_meter_raw(db, lo, hi) == {"acrel_dtsy1352.a": 14300, "acrel_dtsy1352.b": 35750}
+    async with db.session() as session:
+        await session.execute(insert(ReadingRow), [{"entity_id": "acrel_dtsy1352.a", "ts": start + 144 * 1800 + 60,
+                                                     "received_ts": 0, "total_wh": 1000 + 144 * 100}])
+    await async_rollup(db, offset, start + 2 * 86400)
+    assert (await energy_per_meter(db, date_day(date(2026, 3, 4)), date_day(date(2026, 3, 4)))) == {
+        "acrel_dtsy1352.a": 100}
+    assert (await energy_per_meter(db, date_day(first), date_day(last))) == rolled
+
+    await env.operator("viewer1", "viewer")
+    client, _csrf = await env.login("viewer1")
+    query = "kind=energy&group=meter&period=day&start=2026-03-01&end=2026-03-03"
+    async with client.get(f"{env.base}/reports?{query}") as resp:
+        page = await resp.text()
+        assert resp.status == 200 and "<svg" in page and "35.75" in page and "50.05" in page
+    async with client.get(f"{env.base}/reports?{query}&format=xlsx") as resp:
+        book = load_workbook(io.BytesIO(await resp.read()))
+    sheet = list(book.active.iter_rows(values_only=True))
+    assert sheet[0] == ("表计", "表数", "电量(kWh)")
+    assert sheet[-1][0] == "合计" and float(sheet[-1][2]) == 50.05
