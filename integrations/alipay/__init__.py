@@ -250,7 +250,7 @@ def _register_services(core: Core, payments: AlipayPayments) -> None:
         return {}
 
     async def refund(call: ServiceCall) -> dict[str, Any]:
-        return await payments.refund(call.data["out_trade_no"])
+        return await payments.refund(call.data["out_trade_no"], call.data["operator"], call.data["reason"])
 
     async def security_events(call: ServiceCall) -> dict[str, Any]:
         return {"events": await payments.store.security_events(call.data["limit"])}
@@ -267,8 +267,11 @@ def _register_services(core: Core, payments: AlipayPayments) -> None:
         "Query quiet pending orders now, credit paid ones, close expired ones",
     )
     core.services.async_register(
-        DOMAIN, "refund", refund, vol.Schema({vol.Required("out_trade_no"): str}),
-        "Refund a paid order in full at Alipay",
+        DOMAIN, "refund", refund,
+        vol.Schema({vol.Required("out_trade_no"): str,
+                    vol.Required("operator"): {vol.Required("id"): str, vol.Required("role"): str},
+                    vol.Optional("reason", default=""): str}),
+        "Refund a paid order in full: off its meter in the ledger, then back to the buyer at Alipay",
     )
     core.services.async_register(
         DOMAIN, "security_events", security_events,

@@ -198,11 +198,21 @@ class AlipayPayments:
         else:
             _LOGGER.warning("Close of %s refused: %s", order.out_trade_no, answer.get("sub_code"))
 
-    async def refund(self, out_trade_no: str) -> dict[str, Any]:
-        """Refund a paid order in full at the gateway and mark it REFUNDED (the ledger side is billing's)."""
+    async def refund(self, out_trade_no: str, operator: dict[str, str], reason: str) -> dict[str, Any]:
+        """Refund a paid order in full: off its meter in the ledger (退电) first, then at Alipay; safe to repeat."""
         order = await self.store.get(out_trade_no)
-        if order is None or order.state != STATE_PAID:
-            raise TopUpError(f"order {out_trade_no} is not a paid order")
+        if order is None or order.state != STATE_PAID or not order.credited or order.transaction_id is None:
+            raise TopUpError(f"订单 {out_trade_no} 不是已入账的支付订单 / not a credited paid order")
+        billing = self.core.data.get("billing")
+        if billing is None:
+            raise TopUpError("billing is not loaded")
+        credit = (await billing.transaction(order.transaction_id))["transaction"]
+        if not credit.get("meter_entity_id"):
+            raise TopUpError("该笔充值在账户余额中，请在柜台退款 / paid into the wallet: refund it at the counter")
+        await billing.refund(
+            credit["meter_entity_id"], order.amount_fen, PAYMENT_METHOD, f"{IDEMPOTENCY_PREFIX}refund:{out_trade_no}",
+            operator, reason or f"支付宝退款 {out_trade_no}",
+        )
         answer = await self.client.refund(out_trade_no, order.amount_fen, f"{out_trade_no}R")
         if answer.get("code") != CODE_SUCCESS:
             raise TopUpError(f"支付宝退款失败: {answer.get('sub_msg') or answer.get('msg')}")

@@ -84,7 +84,7 @@ class Site:
         return await self.sandbox.post_notify(f"{self.base}/api/alipay/notify", form)
 
 
-def _config(folder: Path, port: int, keys_dir: Path, db_settings: dict[str, str]) -> Path:
+def _config(folder: Path, port: int, keys_dir: Path, db_settings: dict[str, str], extra: dict[str, Any]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copytree(keys_dir, folder / "keys")
     config = {
@@ -98,19 +98,22 @@ def _config(folder: Path, port: int, keys_dir: Path, db_settings: dict[str, str]
                     "reconcile_interval": 3600},
         "alipay": {"sandbox": {"port": 0, "keys_dir": "keys"}, "query_interval": 3600, "query_after": 0,
                    "kiosk_idle": 30},
+        **extra,
     }
     (folder / "configuration.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return folder
 
 
 @asynccontextmanager
-async def running_site(tmp_path: Path, keys_dir: Path, db_settings: dict[str, str]) -> AsyncIterator[Site]:
+async def running_site(
+    tmp_path: Path, keys_dir: Path, db_settings: dict[str, str], extra: dict[str, Any] | None = None
+) -> AsyncIterator[Site]:
     """Start simulator and core, open accounts A and B with logins; stop and clean up afterwards."""
     meters = {u: SimMeter(unit=u, remaining_fen=0, purchase_count=0, total_purchased_fen=0, base_power_w=0.0,
                           overdraft_fen=0, last_ts=time.time()) for u in (1, 2)}
     sim = SimServer(get_profile("dtsy1352"), meters, time.time, TZ, mode=MODE_TCP, port=0)
     await sim.async_start()
-    core = await async_from_config_dir(_config(tmp_path / "cfg", sim.port, keys_dir, db_settings))
+    core = await async_from_config_dir(_config(tmp_path / "cfg", sim.port, keys_dir, db_settings, extra or {}))
     http = aiohttp.ClientSession()
     try:
         for unit in (1, 2):
@@ -121,9 +124,12 @@ async def running_site(tmp_path: Path, keys_dir: Path, db_settings: dict[str, st
         for tenant, unit in (("A", 1), ("B", 2)):
             opened = await core.data["billing"].open_account(f"商铺{tenant}", [f"acrel_dtsy1352.m{unit}"], ADMIN,
                                                              building="b1", phone=PHONES[tenant])
-            accounts[tenant] = opened["id"] if "id" in opened else opened["account"]["id"]
-            await core.data["tenant"].auth.set_credentials(accounts[tenant], password=PASSWORDS[tenant],
-                                                           phone=PHONES[tenant], tenant_control=True)
+            accounts[tenant] = int(opened["id"])
+        await asyncio.gather(*(
+            core.data["tenant"].auth.set_credentials(accounts[t], password=PASSWORDS[t], phone=PHONES[t],
+                                                     tenant_control=True)
+            for t in accounts
+        ))
         yield Site(core, sim, http, f"http://127.0.0.1:{core.http.port}", accounts)
     finally:
         await http.close()

@@ -10,10 +10,11 @@ import pytest
 from integrations.alipay.client import AlipayError
 from integrations.alipay.const import STATE_CLOSED, STATE_PAID, STATE_PENDING, STATE_REFUNDED
 from integrations.alipay.orders import Order
+from integrations.alipay.payments import TopUpError
 from integrations.alipay.sandbox import NotifyPolicy
 from integrations.alipay.signing import canonical_string, generate_keypair, load_private_key, sign
 
-from .harness import Site, wait_for
+from .harness import ADMIN, Site, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -155,7 +156,7 @@ async def test_expired_orders_are_closed(site: Site) -> None:
 
 
 async def test_qr_order_paid_and_refunded(site: Site) -> None:
-    """Kiosk QR: precreate, scan and pay, credited; a refund goes through the gateway once."""
+    """Kiosk QR: precreate, scan and pay, credited; a refund takes it off the meter and goes through the gateway."""
     before = await site.balance("B")
     order = await site.payments.create_qr_order(site.accounts["B"], 2000)
     async with site.http.get(order.qr_code) as resp:  # the buyer scans
@@ -163,10 +164,17 @@ async def test_qr_order_paid_and_refunded(site: Site) -> None:
     site.sandbox.pay(order.out_trade_no)
     await _credited(site, order.out_trade_no)
     assert await site.balance("B") == before + 2000
-    result = await site.core.services.async_call("alipay", "refund", {"out_trade_no": order.out_trade_no})
+    meter_before = site.sim.meters[2].remaining_fen
+    refund = {"out_trade_no": order.out_trade_no, "operator": ADMIN, "reason": "tenant asked"}
+    result = await site.core.services.async_call("alipay", "refund", refund)
     assert result == {"out_trade_no": order.out_trade_no, "refund_fee": "20.00", "fund_change": "Y"}
     stored = await site.payments.store.get(order.out_trade_no)
     assert stored is not None and stored.state == STATE_REFUNDED
+    assert await site.balance("B") == before
+    assert site.sim.meters[2].remaining_fen == meter_before - 2000
+    with pytest.raises(TopUpError):  # a second refund of the same order is refused
+        await site.core.services.async_call("alipay", "refund", refund)
+    assert (await site.billing.trial_balance())["balanced"]
 
 
 async def test_gateway_refuses_requests_signed_with_another_key(site: Site) -> None:

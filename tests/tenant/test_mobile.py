@@ -5,13 +5,14 @@ import io
 import logging
 import re
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import aiohttp
 import pytest
 from pypdf import PdfReader
 
 from scada_core.const import EVENT_METER_READING
-from tests.alipay.harness import PASSWORDS, PHONES, TZ, Site, wait_for
+from tests.alipay.harness import PASSWORDS, PHONES, TZ, Site, running_site, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -102,7 +103,7 @@ async def test_receipt_pdf_and_remote_close(site: Site) -> None:
         async with client.get(f"{site.base}/m/receipts/{paid.transaction_id}.pdf") as resp:
             assert resp.content_type == "application/pdf"
             text = PdfReader(io.BytesIO(await resp.read())).pages[0].extract_text()
-        assert paid.receipt_no in text and "30.00" in text and order.out_trade_no in text
+        assert paid.receipt_no in text and "30.00" in text and "叁拾元整" in text and "alipay" in text
         async with client.post(f"{site.base}/m/meters/acrel_dtsy1352.m1/close", allow_redirects=False) as resp:
             assert resp.status == 302
     await wait_for(lambda: site.core.states.get("acrel_dtsy1352.m1").attributes.get("relay") == "closed",
@@ -133,3 +134,16 @@ async def test_kiosk_session_ends_when_idle(site: Site) -> None:
                 assert resp.status == 302 and resp.headers["Location"] == "/kiosk/"
         finally:
             site.core.clock.offset = timedelta(0)
+
+
+async def test_one_time_code_goes_through_notify_sms(tmp_path: Path, keys_dir: Path,
+                                                     db_settings: dict[str, str]) -> None:
+    """With the notification service loaded the code is queued as an SMS to the tenant's phone, not logged."""
+    async with running_site(tmp_path, keys_dir, db_settings, {"notify": {}}) as site, _client() as client:
+        async with client.post(f"{site.base}/m/login/code/send", data={"phone": PHONES["A"]}) as resp:
+            assert resp.status == 200
+        rows = await site.core.data["notify"].outbox.async_recent(10, "sms")
+        assert [row.target for row in rows] == [PHONES["A"]]
+        code = re.search(r"验证码为 (\d{6})", rows[0].body).group(1)  # type: ignore[union-attr]
+        async with client.post(f"{site.base}/m/login/code", data={"phone": PHONES["A"], "code": code}) as resp:
+            assert resp.status == 200 and "商铺A" in await resp.text()

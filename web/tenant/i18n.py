@@ -14,7 +14,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "kiosk_title": "自助缴费终端", "pick_shop": "请选择商铺或扫描商铺码", "scan_hint": "扫码或输入户号",
         "go": "确定", "scan_to_pay": "请用支付宝扫码支付", "print": "打印收据", "done": "完成",
         "order": "订单号", "time": "时间", "method": "方式", "forbidden": "无权访问",
-        "unknown_shop": "未找到该商铺", "idle": "无操作将自动退出",
+        "unknown_shop": "未找到该商铺", "idle": "无操作将自动退出", "kind_sale": "售电收据",
     },
     "en": {
         "title": "Electricity self-service", "login": "Log in", "account_no": "Account no.", "password": "Password",
@@ -29,7 +29,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "pick_shop": "Pick your shop or scan its code", "scan_hint": "Scan or type the account number", "go": "OK",
         "scan_to_pay": "Scan with Alipay to pay", "print": "Print receipt", "done": "Done", "order": "Order",
         "time": "Time", "method": "Method", "forbidden": "Not allowed", "unknown_shop": "No such shop",
-        "idle": "Logs out when idle",
+        "idle": "Logs out when idle", "kind_sale": "Sale receipt",
     },
 }
 

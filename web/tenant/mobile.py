@@ -10,11 +10,11 @@ from integrations.alipay.money import yuan_to_fen
 from integrations.alipay.payments import TopUpError
 from scada_core.exceptions import OpenPrepayError
 from scada_core.http import View
+from web.receipts import receipt_context, render_receipt_pdf
 
 from .charts import bar_chart
 from .const import COOKIE_TENANT, KIND_MOBILE, PHONE_AMOUNTS, SESSION_LIFETIME
 from .i18n import texts
-from .receipt import receipt_context, render_pdf
 from .site import TenantSite
 from .usage import daily_maxima, daily_usage, monthly_usage, usage_since
 
@@ -270,8 +270,10 @@ class ReceiptView(TenantView):
         if found.get("account_id") != account_id:
             await self.site.forbid(request, account_id, f"receipt {request.match_info['transaction_id']}")
         account = await self.site.billing.account(account_id)
-        context = receipt_context(found, account, self.core.clock.time_zone)
-        pdf = await self.core.async_add_executor_job(render_pdf, self.site.env, context)
+        t = texts(self.core.config.language)
+        context = receipt_context(found, account, self.core.clock.time_zone, self.core.config.name,
+                                  t.get(f"kind_{found['kind']}", found["kind"]), found["operator"]["id"])
+        pdf = await self.core.async_add_executor_job(render_receipt_pdf, self.site.receipt_env, context)
         return web.Response(body=pdf, content_type="application/pdf",
                             headers={"Content-Disposition": f'inline; filename="{context["receipt_no"]}.pdf"'})
 

@@ -11,6 +11,7 @@ import jinja2
 from aiohttp import web
 
 from integrations.alipay.money import fen_to_yuan
+from web.receipts import receipt_environment
 
 from .auth import TenantAuth
 from .const import SOURCE_ACCESS
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "tenant"
+STAFF_TEMPLATES = TEMPLATES.parent
 STATIC = Path(__file__).resolve().parent.parent / "static" / "tenant"
 
 
@@ -36,6 +38,7 @@ class TenantSite:
         self.kiosk_idle = kiosk_idle
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
         self.env.filters["yuan"] = lambda fen: "—" if fen is None else fen_to_yuan(int(fen))
+        self.receipt_env = receipt_environment(core.config.config_dir, STAFF_TEMPLATES)
         self.env.filters["when"] = lambda ts: datetime.fromtimestamp(ts, core.clock.time_zone).strftime(
             "%Y-%m-%d %H:%M"
         )
