@@ -98,19 +98,20 @@ async def ours(tmp: Path, ports: list[int]) -> dict[str, float]:
 
     core.bus.async_listen(EVENT_STATE_CHANGED, count)
     backlog_before = core.recorder.queue_length
-    t0 = time.monotonic()
+    t0, cpu0 = time.monotonic(), time.process_time()
     await asyncio.sleep(WINDOW_S)
-    elapsed = time.monotonic() - t0
+    elapsed, cpu = time.monotonic() - t0, time.process_time() - cpu0
     reads = sum(b.link.stats.responses for b in buses) - responses
     current, peak = rss_mb()
     backlog = core.recorder.queue_length
     await core.async_stop()
-    return {"reads_per_s": reads / elapsed, "rows_per_s": recorded / elapsed, "rss_mb": current, "peak_rss_mb": peak,
+    return {"reads_per_s": reads / elapsed, "reads_per_cpu_s": reads / cpu, "cpu_share": cpu / elapsed,
+            "rows_per_s": recorded / elapsed, "rss_mb": current, "peak_rss_mb": peak,
             "online": online, "warmup_s": warmup, "recorder_backlog": backlog, "backlog_before": backlog_before}
 
 
-async def raw(ports: list[int]) -> float:
-    """Plain pymodbus: one client per gateway reading the block of each unit in turn; return reads/s."""
+async def raw(ports: list[int]) -> tuple[float, float]:
+    """Plain pymodbus: one client per gateway reading the block of each unit in turn; return reads/s and per CPU-s."""
     units = layout()
     clients = [AsyncModbusTcpClient("127.0.0.1", port=port, timeout=3, retries=1) for port in ports]
     await asyncio.gather(*(c.connect() for c in clients))
@@ -125,12 +126,12 @@ async def raw(ports: list[int]) -> float:
                 if not response.isError():
                     count += 1
 
-    t0 = time.monotonic()
+    t0, cpu0 = time.monotonic(), time.process_time()
     await asyncio.gather(*(loop(c, ids) for c, ids in zip(clients, units, strict=True)))
-    elapsed = time.monotonic() - t0
+    elapsed, cpu = time.monotonic() - t0, time.process_time() - cpu0
     for client in clients:
         client.close()
-    return count / elapsed
+    return count / elapsed, count / cpu
 
 
 def main() -> None:
@@ -145,18 +146,24 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as name:
             figures = asyncio.run(ours(Path(name), ports))
         after = asyncio.run(raw(ports))
-        baseline = (before + after) / 2
     finally:
         parent.send("stop")
         process.join(10)
+    # The issue's figure is wall-clock throughput against the raw loop (both meet the same simulator process).
+    # The machine is shared, so wall rates swing; reads per CPU-second of this process (recorder thread
+    # included) show what each side costs on one core, and are printed too.
+    baseline = (before[0] + after[0]) / 2
+    baseline_cpu = (before[1] + after[1]) / 2
     ratio = figures["reads_per_s"] / baseline
+    cpu_ratio = figures["reads_per_cpu_s"] / baseline_cpu
     print(f"{METERS} meters on {GATEWAYS} gateways, all online after {figures['warmup_s']:.1f} s "
           f"({figures['online']:.0f} online)")
-    print(f"pipeline: {figures['reads_per_s']:,.0f} meter reads/s (decode + entity state; {figures['rows_per_s']:,.0f} "
-          f"state rows/s queued to the recorder, backlog {figures['backlog_before']:.0f} -> "
-          f"{figures['recorder_backlog']:.0f} rows)")
-    print(f"plain pymodbus loop: {before:,.0f} reads/s before, {after:,.0f} after; ratio {ratio:.3f} "
-          f"(goal >= 0.7, >= 2000 reads/s)")
+    print(f"pipeline: {figures['reads_per_s']:,.0f} meter reads/s wall, {figures['reads_per_cpu_s']:,.0f} per CPU-second "
+          f"(CPU share {figures['cpu_share']:.0%}); decode + entity state + {figures['rows_per_s']:,.0f} state rows/s "
+          f"queued to the recorder, backlog {figures['backlog_before']:.0f} -> {figures['recorder_backlog']:.0f} rows")
+    print(f"plain pymodbus loop: {before[0]:,.0f} / {after[0]:,.0f} reads/s wall (before / after), "
+          f"{baseline_cpu:,.0f} per CPU-second")
+    print(f"ratio wall {ratio:.3f} (goal >= 0.7 and >= 2000 reads/s), per CPU-second {cpu_ratio:.3f}")
     print(f"memory: RSS {figures['rss_mb']:.0f} MB, peak {figures['peak_rss_mb']:.0f} MB (goal < 200 MB)")
     print(json.dumps({
         "name": "ingest",
@@ -164,6 +171,9 @@ def main() -> None:
         "unit": "meter reads/s (10,000 meters, 280 Modbus TCP gateways, decode + state + recorder)",
         "baseline": round(baseline),
         "ratio": round(ratio, 3),
+        "reads_per_cpu_s": round(figures["reads_per_cpu_s"]),
+        "baseline_reads_per_cpu_s": round(baseline_cpu),
+        "cpu_ratio": round(cpu_ratio, 3),
         "rss_mb": round(figures["rss_mb"], 1),
         "peak_rss_mb": round(figures["peak_rss_mb"], 1),
         "recorder_rows_per_s": round(figures["rows_per_s"]),

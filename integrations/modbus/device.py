@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from scada_core.const import ATTR_FRIENDLY_NAME
 from scada_core.entity import Entity
 
 from .errors import FieldError, MeterCommandError
@@ -64,10 +65,9 @@ class BusDevice(Entity):
         }
 
     def state_attributes(self) -> dict[str, Any]:
-        """Keep the last values read (with last_read) and online visible even while unavailable."""
-        attributes = super().state_attributes()
-        if not self.available and self.last_read is not None and self.extra_state_attributes:
-            attributes.update(self.extra_state_attributes)
+        """Return the values (the last ones read while unavailable), name and the bus attributes."""
+        attributes = dict(self.extra_state_attributes or {}) if self.available or self.last_read is not None else {}
+        attributes[ATTR_FRIENDLY_NAME] = self.name
         attributes.update(self.base_attributes())
         return attributes
 
