@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 _HASHER = PasswordHasher()
+CACHE_S = 5.0
+CACHE_MAX = 10_000
 
 
 class AuthError(OpenPrepayError):
@@ -104,6 +106,11 @@ class Auth:
         self.session_lifetime = session_lifetime
         self.limiter = LoginLimiter(attempts, window)
         self.default_language = language
+        self._cache: dict[str, tuple[float, WebOperator | None]] = {}
+
+    def forget(self) -> None:
+        """Drop cached sessions and tokens (after any change to operators, sessions or tokens)."""
+        self._cache.clear()
 
     # -- passwords ----------------------------------------------------------------------------------
 
@@ -159,6 +166,7 @@ class Auth:
 
     async def update_operator(self, operator_id: int, **changes: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         """Change role/display_name/active/language; return (before, after). Deactivating ends its sessions."""
+        self.forget()
         if "role" in changes and changes["role"] not in ROLES:
             raise AuthError("err_role")
         async with self.db.session() as session:
@@ -168,16 +176,19 @@ class Auth:
             before = operator_dict(row)
             for name, value in changes.items():
                 setattr(row, name, value)
+            row_after = operator_dict(row)
             if changes.get("active") is False:
                 await session.execute(delete(SessionRow).where(SessionRow.operator_id == operator_id))
                 await session.execute(
                     update(ApiTokenRow).where(ApiTokenRow.operator_id == operator_id, ApiTokenRow.revoked_ts.is_(None))
                     .values(revoked_ts=self.core.clock.timestamp())
                 )
-            return before, operator_dict(row)
+        self.forget()
+        return before, row_after
 
     async def set_password(self, operator_id: int, password: str, must_change: bool) -> None:
         """Store a new password (at least 8 characters)."""
+        self.forget()
         if len(password) < 8:
             raise AuthError("err_password_short")
         password_hash = await self.hash_password(password)
@@ -187,6 +198,7 @@ class Auth:
                 raise AuthError("err_no_operator")
             row.password_hash = password_hash
             row.must_change_password = must_change
+        self.forget()
 
     async def change_own_password(self, operator_id: int, current: str, new: str) -> None:
         """Change one's own password after checking the current one; a new one must differ."""
@@ -227,11 +239,27 @@ class Auth:
 
     async def logout(self, token: str) -> None:
         """End a session."""
+        self.forget()
         async with self.db.session() as session:
             await session.execute(delete(SessionRow).where(SessionRow.token_hash == _digest(token)))
+        self.forget()
 
     async def from_session(self, token: str) -> WebOperator | None:
-        """Return the operator of a live session cookie."""
+        """Return the operator of a live session cookie (looked up at most every CACHE_S seconds)."""
+        key = "s:" + _digest(token)
+        cached = self._cache.get(key)
+        if cached is not None and time.monotonic() - cached[0] < CACHE_S:
+            return cached[1]
+        operator = await self._from_session(token)
+        self._remember(key, operator)
+        return operator
+
+    def _remember(self, key: str, operator: WebOperator | None) -> None:
+        if len(self._cache) > CACHE_MAX:
+            self._cache.clear()
+        self._cache[key] = (time.monotonic(), operator)
+
+    async def _from_session(self, token: str) -> WebOperator | None:
         async with self.db.session() as session:
             found = (
                 await session.execute(
@@ -261,12 +289,15 @@ class Auth:
 
     async def revoke_token(self, token_id: int) -> bool:
         """Revoke a token; return False when it did not exist or was revoked already."""
+        self.forget()
         async with self.db.session() as session:
             result = await session.execute(
                 update(ApiTokenRow).where(ApiTokenRow.id == token_id, ApiTokenRow.revoked_ts.is_(None))
                 .values(revoked_ts=self.core.clock.timestamp())
             )
-            return bool(result.rowcount)
+            revoked = bool(result.rowcount)
+        self.forget()
+        return revoked
 
     async def tokens(self) -> list[dict[str, Any]]:
         """Return every token (never the secret)."""
@@ -284,7 +315,16 @@ class Auth:
         ]
 
     async def from_token(self, token: str) -> WebOperator | None:
-        """Return the operator of a live bearer token."""
+        """Return the operator of a live bearer token (looked up at most every CACHE_S seconds)."""
+        key = "t:" + _digest(token)
+        cached = self._cache.get(key)
+        if cached is not None and time.monotonic() - cached[0] < CACHE_S:
+            return cached[1]
+        operator = await self._from_token(token)
+        self._remember(key, operator)
+        return operator
+
+    async def _from_token(self, token: str) -> WebOperator | None:
         async with self.db.session() as session:
             found = (
                 await session.execute(

@@ -1,17 +1,23 @@
 """The meter grid's data: one compact JSON of every meter, rebuilt at most once a second."""
 from __future__ import annotations
 
+import asyncio
+import gzip
+import hashlib
 import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from scada_core.const import STATE_UNAVAILABLE
+from scada_core.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
+from scada_core.core import Event
 
 from .const import GRID_CACHE_S
+from .directory import METER_DOMAINS
 
 if TYPE_CHECKING:
     from .site import WebSite
 
+DIRTY_EVENTS = ("billing_sale", "billing_alarm", "billing_payment_received")
 COLUMNS = ("entity_id", "label", "building", "floor", "account_id", "account", "status", "flags", "remaining_fen",
            "power_w", "last_read")
 
@@ -35,22 +41,53 @@ class GridData:
 
     def __init__(self, site: WebSite) -> None:
         self.site = site
+        self._data: dict[str, Any] = {}
         self._body: bytes = b""
+        self.gzipped: bytes = b""
+        self.etag = ""
         self._built = 0.0
+        self._dirty = True
+        self._lock = asyncio.Lock()
+        site.core.bus.async_listen(EVENT_STATE_CHANGED, self._state_changed)
+        for event_type in DIRTY_EVENTS:
+            site.core.bus.async_listen(event_type, self._changed)
+
+    def _state_changed(self, event: Event) -> None:
+        if str(event.data.get("entity_id", "")).split(".", 1)[0] in METER_DOMAINS:
+            self._dirty = True
+
+    def _changed(self, _event: Event) -> None:
+        self._dirty = True
+
+    async def _refresh(self) -> None:
+        async with self._lock:
+            if self._dirty and time.monotonic() - self._built > GRID_CACHE_S:
+                self._dirty = False
+                self._data = await self.build()
+                body = json.dumps(self._data, ensure_ascii=False, separators=(",", ":")).encode()
+                if body != self._body:
+                    self._body = body
+                    self.gzipped = gzip.compress(body, compresslevel=5)
+                    self.etag = '"' + hashlib.sha1(body).hexdigest() + '"'
+                self._built = time.monotonic()
 
     async def body(self) -> bytes:
-        """Return the JSON bytes, rebuilt when older than GRID_CACHE_S."""
-        if time.monotonic() - self._built > GRID_CACHE_S or not self._body:
-            self._body = json.dumps(await self.build(), ensure_ascii=False, separators=(",", ":")).encode()
-            self._built = time.monotonic()
+        """Return the JSON bytes, rebuilt when older than GRID_CACHE_S (one build at a time)."""
+        await self._refresh()
         return self._body
+
+    async def data(self) -> dict[str, Any]:
+        """Return the same data as a dict."""
+        await self._refresh()
+        return self._data
 
     def invalidate(self) -> None:
         """Force the next request to rebuild (after an operator action)."""
+        self._dirty = True
         self._built = 0.0
 
     async def build(self) -> dict[str, Any]:
-        """Return {columns, rows, ts}: one list per meter."""
+        """Return {columns, rows}: one list per meter."""
         core = self.site.core
         billing = self.site.billing
         directory = self.site.directory
@@ -73,4 +110,4 @@ class GridData:
                 status["status"], flags_of(status, attrs), attrs.get("remaining_fen"), attrs.get("power_w"),
                 attrs.get("last_read"),
             ])
-        return {"columns": COLUMNS, "rows": rows, "ts": core.clock.timestamp()}
+        return {"columns": COLUMNS, "rows": rows}

@@ -12,6 +12,7 @@
   let page = 0;
   let sortCol = 0;
   let sortDir = 1;
+  let lastTag = null;
 
   const yuan = (fen) => (fen === null || fen === undefined ? "—" : (fen / 100).toFixed(2));
   const when = (ts) => (ts ? new Date(ts * 1000).toLocaleString() : "—");
@@ -54,12 +55,15 @@
 
   async function poll() {
     try {
-      const res = await fetch("/web/grid.json", {credentials: "same-origin", cache: "no-store"});
+      const res = await fetch("/web/grid.json", {credentials: "same-origin", cache: "no-cache"});
       if (res.status === 200) {
-        const data = await res.json();
-        rows = data.rows;
-        $("updated").textContent = `${L.updated} ${new Date(data.ts * 1000).toLocaleTimeString()}`;
-        render();
+        const etag = res.headers.get("ETag");
+        if (etag !== lastTag) {
+          lastTag = etag;
+          rows = (await res.json()).rows;
+          render();
+        }
+        $("updated").textContent = `${L.updated} ${new Date().toLocaleTimeString()}`;
       }
     } finally {
       setTimeout(poll, POLL_MS);

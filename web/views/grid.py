@@ -20,7 +20,7 @@ class HomeView(Page):
     async def get(self, request: web.Request) -> web.Response:
         """Render the grid shell; the rows come from /web/grid.json."""
         self.site.require(request, ACTION_VIEW)
-        data = await self.site.grid.build()
+        data = await self.site.grid.data()
         buildings = sorted({r[2] for r in data["rows"] if r[2]})
         floors = sorted({r[3] for r in data["rows"] if r[3]}, key=lambda f: (len(f), f))
         return self.site.render(request, "grid.html", buildings=buildings, floors=floors, services=BATCH_SERVICES)
@@ -33,10 +33,17 @@ class GridDataView(Page):
     name = "web:grid_data"
 
     async def get(self, request: web.Request) -> web.Response:
-        """Return {columns, rows, ts}."""
+        """Return {columns, rows}: 304 when unchanged, gzip-compressed once per rebuild."""
         self.site.require(request, ACTION_VIEW)
-        return web.Response(body=await self.site.grid.body(), content_type="application/json",
-                            headers={"Cache-Control": "no-store"})
+        grid = self.site.grid
+        body = await grid.body()
+        headers = {"Cache-Control": "no-cache", "ETag": grid.etag, "Vary": "Accept-Encoding"}
+        if request.headers.get("If-None-Match") == grid.etag:
+            return web.Response(status=304, headers=headers)
+        if "gzip" in request.headers.get("Accept-Encoding", ""):
+            return web.Response(body=grid.gzipped, content_type="application/json",
+                                headers={**headers, "Content-Encoding": "gzip"})
+        return web.Response(body=body, content_type="application/json", headers=headers)
 
 
 class MeterView(Page):
