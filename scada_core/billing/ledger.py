@@ -14,7 +14,9 @@ from .const import RECEIPT_KINDS
 from .errors import BillingError
 from .models import EntryRow, ReceiptCounterRow, TransactionRow
 
+# Core inserts: a posting is plain rows, and the ORM unit of work only costs time here.
 ENTRIES_INSERT = insert(EntryRow.__table__)
+TRANSACTION_INSERT = insert(TransactionRow.__table__).returning(TransactionRow.__table__.c.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,17 +55,17 @@ async def find_transaction(session: AsyncSession, idempotency_key: str) -> Trans
 
 async def next_receipt(session: AsyncSession, building: str) -> tuple[int, str]:
     """Bump the building's receipt counter inside this transaction (row-locked, so gap-free)."""
-    dialect = session.bind.dialect.name
-    maker = pg_insert if dialect == "postgresql" else sqlite_insert
-    await session.execute(maker(ReceiptCounterRow).values(building=building, last_seq=0).on_conflict_do_nothing())
-    seq = (
-        await session.execute(
-            update(ReceiptCounterRow)
-            .where(ReceiptCounterRow.building == building)
-            .values(last_seq=ReceiptCounterRow.last_seq + 1)
-            .returning(ReceiptCounterRow.last_seq)
-        )
-    ).scalar_one()
+    bump = (
+        update(ReceiptCounterRow)
+        .where(ReceiptCounterRow.building == building)
+        .values(last_seq=ReceiptCounterRow.last_seq + 1)
+        .returning(ReceiptCounterRow.last_seq)
+    )
+    seq = (await session.execute(bump)).scalar_one_or_none()
+    if seq is None:  # the building's first receipt: create its counter (once, even when two race)
+        maker = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        await session.execute(maker(ReceiptCounterRow).values(building=building, last_seq=0).on_conflict_do_nothing())
+        seq = (await session.execute(bump)).scalar_one()
     return seq, f"{building}-{seq:08d}"
 
 
@@ -91,7 +93,7 @@ async def post(
     receipt_seq = receipt_no = None
     if kind in RECEIPT_KINDS and building is not None:
         receipt_seq, receipt_no = await next_receipt(session, building)
-    row = TransactionRow(
+    values = dict(
         kind=kind,
         idempotency_key=idempotency_key,
         ts=ts,
@@ -108,12 +110,11 @@ async def post(
         receipt_no=receipt_no,
         reverses_id=reverses_id,
     )
-    session.add(row)
-    await session.flush()
+    transaction_id = (await session.execute(TRANSACTION_INSERT, values)).scalar_one()
     await session.execute(
-        ENTRIES_INSERT, [{"transaction_id": row.id, "account": a, "amount_fen": v} for a, v in legs]
+        ENTRIES_INSERT, [{"transaction_id": transaction_id, "account": a, "amount_fen": v} for a, v in legs]
     )
-    return row
+    return TransactionRow(id=transaction_id, **values)
 
 
 async def balance(session: AsyncSession, account: str) -> int:

@@ -76,13 +76,25 @@ def write_config(folder: Path, sections: dict[str, Any], db_settings: dict[str, 
     return folder
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
+async def wait_for(predicate: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
     """Poll ``predicate`` until true; fail naming ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+async def until(fetch: Callable[[], Awaitable[Any]], check: Callable[[Any], bool], timeout: float = 15.0) -> Any:
+    """Fetch until ``check`` holds on the result; return it, or fail with the last one after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await fetch()
+        if check(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still {value!r} after {timeout} s")
+        await asyncio.sleep(0.03)
 
 
 @dataclass

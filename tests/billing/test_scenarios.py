@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import ADMIN, CASHIER, wait_for
+from .conftest import ADMIN, CASHIER, until, wait_for
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -41,13 +41,7 @@ async def test_open_sell_consume_alarms_arrears_trip_sell_close(start_site) -> N
 
     async def level_becomes(remaining: int, status: str) -> None:
         sim.remaining_fen = remaining
-        async def check() -> bool:
-            return (await site.api("GET", f"/api/billing/meters/{M1}"))["status"] == status
-        for _ in range(200):
-            if await check():
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"meter never became {status}")
+        await until(lambda: site.api("GET", f"/api/billing/meters/{M1}"), lambda meter: meter["status"] == status)
 
     await level_becomes(4000, "alarm1")
     await level_becomes(3000, "alarm1")  # still alarm 1: no new event

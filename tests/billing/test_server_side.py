@@ -1,11 +1,11 @@
 """Server-side billing of a plain meter (modbus_meter on the simulator): tiered charges, monthly fee, trip at arrears."""
 from __future__ import annotations
 
-import asyncio
+from typing import Any
 
 import pytest
 
-from .conftest import CASHIER, wait_for
+from .conftest import CASHIER, until, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -35,11 +35,10 @@ async def test_tiered_charges_alarms_trip_and_close(start_site) -> None:
     )
 
     async def wallet_becomes(fen: int) -> None:
-        for _ in range(300):
-            if (await site.api("GET", path))["wallet_fen"] == fen:
-                return
-            await asyncio.sleep(0.03)
-        raise AssertionError(f"wallet never became {fen}: {(await site.api('GET', path))['wallet_fen']}")
+        await until(lambda: site.api("GET", path), lambda account: account["wallet_fen"] == fen)
+
+    def meter_status() -> Any:
+        return site.api("GET", f"/api/billing/meters/{P1}")
 
     await wallet_becomes(3000 - 500)  # the month's fixed charge with the first reading
     sim.energy_wh["flat"] += 8000  # 8 kWh in band 1: 8.00
@@ -53,22 +52,14 @@ async def test_tiered_charges_alarms_trip_and_close(start_site) -> None:
     sim.energy_wh["flat"] += 5000  # 4.5 kWh band 2 + 0.5 kWh band 3: 9.00 + 1.50
     await wallet_becomes(400 - 1050)
     await wait_for(lambda: site.core.states.get(P1).attributes.get("relay") == "open", what="relay tripped")
-    for _ in range(100):
-        status = await site.api("GET", f"/api/billing/meters/{P1}")
-        if status["tripped"]:
-            break
-        await asyncio.sleep(0.02)
-    assert status["status"] == "arrears" and status["tripped"]
+    status = await until(meter_status, lambda status: status["tripped"])
+    assert status["status"] == "arrears"
 
     await site.api(
         "POST", f"{path}/payments", {"amount_fen": 1000, "method": "alipay", "idempotency_key": "p-2", "operator": CASHIER}
     )
     await wait_for(lambda: site.core.states.get(P1).attributes.get("relay") == "closed", what="relay closed")
-    for _ in range(100):
-        status = await site.api("GET", f"/api/billing/meters/{P1}")
-        if not status["tripped"]:
-            break
-        await asyncio.sleep(0.02)
+    status = await until(meter_status, lambda status: not status["tripped"])
     assert status["status"] == "alarm2" and not status["tripped"]
     trial = await site.api("GET", "/api/billing/trial_balance")
     assert trial["balanced"]
