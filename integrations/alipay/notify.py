@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from scada_core.exceptions import OpenPrepayError
 from scada_core.http import View
 
 from .const import (
@@ -123,7 +124,12 @@ class NotifyView(View):
                 remote, out_trade_no,
             )
             return self._success()
-        if not await self.payments.settle(order, form.get("trade_no"), remote):
+        try:
+            credited = await self.payments.settle(order, form.get("trade_no"), remote)
+        except OpenPrepayError as err:  # billing refused (e.g. account closed): Alipay retries, the sweep too
+            _LOGGER.error("Paid order %s not credited yet: %s", out_trade_no, err)
+            credited = False
+        if not credited:
             return web.Response(text=NOTIFY_FAILURE, status=503, content_type="text/plain")
         return self._success()
 

@@ -116,7 +116,7 @@ async def test_crash_after_pending_commit_is_reconciled(tmp_path: Path, keys_dir
         while not await credited():
             assert time.monotonic() < deadline, "order never marked credited"
             await asyncio.sleep(0.2)
-        await asyncio.sleep(1.5)  # a further reconciler round and notify retries must change nothing
+        await asyncio.sleep(1.0)  # a further reconciler round and notify retries must change nothing
         assert (meter.remaining_fen, meter.purchase_count) == (5000, 1)
         async with client.get(f"{base}/api/billing/trial_balance") as resp:
             trial = await resp.json()

@@ -62,3 +62,27 @@ async def test_phone_top_up_50_yuan(site: Site) -> None:
     text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
     assert "50.00" in text
     assert [e[1:] for e in site.sandbox.notify_log] == [(200, "success")]
+
+
+async def test_kiosk_top_up_by_qr(site: Site) -> None:
+    """At the kiosk: touch the shop, touch 100.00, the QR shows; once paid the page turns into the receipt."""
+    from playwright.async_api import async_playwright  # noqa: PLC0415
+
+    before = await site.balance("B")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            page = await (await browser.new_context(viewport={"width": 1280, "height": 1024})).new_page()
+            await page.goto(f"{site.base}/kiosk/")
+            await page.get_by_role("button", name=re.compile("商铺B")).click()
+            await page.wait_for_url(re.compile(r".*/kiosk/account$"))
+            await page.get_by_role("button", name="100.00").click()
+            await page.wait_for_url(re.compile(r".*/kiosk/pay/TU\w+$"))
+            assert await page.locator("#qr svg").count() == 1
+            out_trade_no = page.url.rsplit("/", 1)[1]
+            site.sandbox.pay(out_trade_no)  # the tenant's phone scanned and paid
+            await page.wait_for_url(re.compile(rf".*/kiosk/receipt/{out_trade_no}$"), timeout=20000)
+            assert "100.00" in await page.inner_text("#receipt")
+        finally:
+            await browser.close()
+    assert await site.balance("B") == before + 10000

@@ -10,7 +10,8 @@ pytestmark = pytest.mark.timeout(60)
 
 
 async def test_kiosk_qr_top_up(site: Site) -> None:
-    """The QR on screen encodes the gateway's qr_code; paying it credits the shop and the receipt shows."""
+    """The QR on screen encodes the gateway's qr_code; paying it credits the shop and the receipt shows;
+    unknown shops and amounts out of range are refused."""
     before = await site.balance("B")
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
         async with client.get(f"{site.base}/kiosk/") as resp:
@@ -40,14 +41,11 @@ async def test_kiosk_qr_top_up(site: Site) -> None:
         async with client.get(f"{site.base}/kiosk/account", allow_redirects=False) as resp:
             assert resp.headers["Location"] == "/kiosk/"
     assert await site.balance("B") == before + 10000
-
-
-async def test_kiosk_refuses_unknown_shop_and_bad_amount(site: Site) -> None:
-    """An unknown shop code goes back to the list; an amount out of range is a 400 with a message."""
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
         async with client.post(f"{site.base}/kiosk/select", data={"account_id": "99999"},
-                               allow_redirects=False) as resp:
+                               allow_redirects=False) as resp:  # an unknown shop code goes back to the list
             assert resp.headers["Location"] == "/kiosk/?error=1"
         await client.post(f"{site.base}/kiosk/select", data={"account_id": str(site.accounts["A"])})
         async with client.post(f"{site.base}/kiosk/topup", data={"amount_fen": "99"}) as resp:
-            assert resp.status == 400 and "充值金额" in await resp.text()
+            assert resp.status == 400 and "充值金额" in await resp.text()  # below the minimum
+

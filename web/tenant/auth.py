@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
-from integrations.alipay.models import TenantCodeRow, TenantCredentialRow, TenantSessionRow
+from integrations.alipay.models import SecurityEventRow, TenantCodeRow, TenantCredentialRow, TenantSessionRow
 
-from .const import CODE_LIFETIME, CODE_MAX_ATTEMPTS, CODE_RESEND_GAP, SOURCE_LOGIN
+from .const import CODE_LIFETIME, CODE_MAX_ATTEMPTS, CODE_RESEND_GAP, FAILURE_WINDOW, MAX_FAILURES, SOURCE_LOGIN
 
 if TYPE_CHECKING:
     from integrations.alipay.orders import OrderStore
@@ -60,8 +60,21 @@ class TenantAuth:
         async with self.db.session() as session:
             return await session.get(TenantCredentialRow, account_id)
 
+    async def _recent_failures(self, detail: str) -> int:
+        since = self.core.clock.timestamp() - FAILURE_WINDOW
+        async with self.db.session() as session:
+            return int(await session.scalar(
+                select(func.count()).select_from(SecurityEventRow).where(
+                    SecurityEventRow.source == SOURCE_LOGIN, SecurityEventRow.detail == detail,
+                    SecurityEventRow.ts >= since)
+            ) or 0)
+
     async def login_password(self, account_id: int, password: str, remote: str | None) -> bool:
-        """Tell whether the password opens the account (failures are security events)."""
+        """Tell whether the password opens the account (failures are security events; too many lock it a while)."""
+        detail = f"account {account_id}"
+        if await self._recent_failures(detail) >= MAX_FAILURES:
+            await self.store.security_event(SOURCE_LOGIN, "locked", detail, remote)
+            return False
         row = await self.credentials(account_id)
         ok = False
         if row is not None and row.password_hash:
@@ -70,7 +83,7 @@ class TenantAuth:
             except (VerificationError, InvalidHashError):
                 ok = False
         if not ok:
-            await self.store.security_event(SOURCE_LOGIN, "bad_password", f"account {account_id}", remote)
+            await self.store.security_event(SOURCE_LOGIN, "bad_password", detail, remote)
         return ok
 
     async def send_code(self, phone: str) -> bool:
