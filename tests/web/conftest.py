@@ -106,7 +106,7 @@ async def start_web(tmp_path: Path, db_settings: dict[str, str]) -> AsyncIterato
             await sim.async_start()
             sections.update(meter_sections(sim.port, units))
         folder = tmp_path / f"cfg{len(envs)}"
-        folder.mkdir()
+        folder.mkdir(exist_ok=True)
         config = {"core": {"time_zone": "Asia/Shanghai", "name": "测试大厦"}, "http": {"port": 0},
                   "recorder": {"commit_interval": 0.05, **db_settings}, **sections}
         (folder / "configuration.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
