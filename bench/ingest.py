@@ -70,8 +70,16 @@ async def ours(tmp: Path, ports: list[int]) -> dict[str, float]:
         "http": {"port": 0},
         "recorder": {"db_url": f"sqlite:///{tmp / 'ingest.db'}", "commit_interval": 1.0},
         "modbus": [
-            {"name": f"gw{i}", "type": "tcp", "host": "127.0.0.1", "port": port, "timeout": 3, "retries": 1,
-             "status_interval": 0.05, "energy_interval": 86400}
+            {
+                "name": f"gw{i}",
+                "type": "tcp",
+                "host": "127.0.0.1",
+                "port": port,
+                "timeout": 3,
+                "retries": 1,
+                "status_interval": 0.05,
+                "energy_interval": 86400,
+            }
             for i, port in enumerate(ports)
         ],
         "acrel_dtsy1352": [
@@ -105,13 +113,22 @@ async def ours(tmp: Path, ports: list[int]) -> dict[str, float]:
     current, peak = rss_mb()
     backlog = core.recorder.queue_length
     await core.async_stop()
-    return {"reads_per_s": reads / elapsed, "reads_per_cpu_s": reads / cpu, "cpu_share": cpu / elapsed,
-            "rows_per_s": recorded / elapsed, "rss_mb": current, "peak_rss_mb": peak,
-            "online": online, "warmup_s": warmup, "recorder_backlog": backlog, "backlog_before": backlog_before}
+    return {
+        "reads_per_s": reads / elapsed,
+        "reads_per_cpu_s": reads / cpu,
+        "cpu_share": cpu / elapsed,
+        "rows_per_s": recorded / elapsed,
+        "rss_mb": current,
+        "peak_rss_mb": peak,
+        "online": online,
+        "warmup_s": warmup,
+        "recorder_backlog": backlog,
+        "backlog_before": backlog_before,
+    }
 
 
 async def raw(ports: list[int]) -> tuple[float, float]:
-    """Plain pymodbus: one client per gateway reading the block of each unit in turn; return reads/s and per CPU-s."""
+    """Plain pymodbus: one client per gateway reading each unit's block in turn; reads/s, per CPU-s."""
     units = layout()
     clients = [AsyncModbusTcpClient("127.0.0.1", port=port, timeout=3, retries=1) for port in ports]
     await asyncio.gather(*(c.connect() for c in clients))
@@ -156,28 +173,39 @@ def main() -> None:
     baseline_cpu = (before[1] + after[1]) / 2
     ratio = figures["reads_per_s"] / baseline
     cpu_ratio = figures["reads_per_cpu_s"] / baseline_cpu
-    print(f"{METERS} meters on {GATEWAYS} gateways, all online after {figures['warmup_s']:.1f} s "
-          f"({figures['online']:.0f} online)")
-    print(f"pipeline: {figures['reads_per_s']:,.0f} meter reads/s wall, {figures['reads_per_cpu_s']:,.0f} per CPU-second "
-          f"(CPU share {figures['cpu_share']:.0%}); decode + entity state + {figures['rows_per_s']:,.0f} state rows/s "
-          f"queued to the recorder, backlog {figures['backlog_before']:.0f} -> {figures['recorder_backlog']:.0f} rows")
-    print(f"plain pymodbus loop: {before[0]:,.0f} / {after[0]:,.0f} reads/s wall (before / after), "
-          f"{baseline_cpu:,.0f} per CPU-second")
+    print(
+        f"{METERS} meters on {GATEWAYS} gateways, all online after {figures['warmup_s']:.1f} s "
+        f"({figures['online']:.0f} online)"
+    )
+    print(
+        f"pipeline: {figures['reads_per_s']:,.0f} meter reads/s wall, "
+        f"{figures['reads_per_cpu_s']:,.0f} per CPU-second (CPU share {figures['cpu_share']:.0%}); "
+        f"decode + entity state + {figures['rows_per_s']:,.0f} state rows/s queued to the recorder, "
+        f"backlog {figures['backlog_before']:.0f} -> {figures['recorder_backlog']:.0f} rows"
+    )
+    print(
+        f"plain pymodbus loop: {before[0]:,.0f} / {after[0]:,.0f} reads/s wall (before / after), "
+        f"{baseline_cpu:,.0f} per CPU-second"
+    )
     print(f"ratio wall {ratio:.3f} (goal >= 0.7 and >= 2000 reads/s), per CPU-second {cpu_ratio:.3f}")
     print(f"memory: RSS {figures['rss_mb']:.0f} MB, peak {figures['peak_rss_mb']:.0f} MB (goal < 200 MB)")
-    print(json.dumps({
-        "name": "ingest",
-        "value": round(figures["reads_per_s"]),
-        "unit": "meter reads/s (10,000 meters, 280 Modbus TCP gateways, decode + state + recorder)",
-        "baseline": round(baseline),
-        "ratio": round(ratio, 3),
-        "reads_per_cpu_s": round(figures["reads_per_cpu_s"]),
-        "baseline_reads_per_cpu_s": round(baseline_cpu),
-        "cpu_ratio": round(cpu_ratio, 3),
-        "rss_mb": round(figures["rss_mb"], 1),
-        "peak_rss_mb": round(figures["peak_rss_mb"], 1),
-        "recorder_rows_per_s": round(figures["rows_per_s"]),
-    }))
+    print(
+        json.dumps(
+            {
+                "name": "ingest",
+                "value": round(figures["reads_per_s"]),
+                "unit": "meter reads/s (10,000 meters, 280 Modbus TCP gateways, decode + state + recorder)",
+                "baseline": round(baseline),
+                "ratio": round(ratio, 3),
+                "reads_per_cpu_s": round(figures["reads_per_cpu_s"]),
+                "baseline_reads_per_cpu_s": round(baseline_cpu),
+                "cpu_ratio": round(cpu_ratio, 3),
+                "rss_mb": round(figures["rss_mb"], 1),
+                "peak_rss_mb": round(figures["peak_rss_mb"], 1),
+                "recorder_rows_per_s": round(figures["rows_per_s"]),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -17,9 +17,8 @@ from .pdu import AcrelCommandResponse
 from .services import async_register_services
 
 if TYPE_CHECKING:
-    from scada_core.core import Core
-
     from integrations.modbus.bus import Bus
+    from scada_core.core import Core
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -59,7 +58,9 @@ async def async_setup(core: Core, config: list[dict[str, Any]]) -> bool:
         _prepare_bus(bus, hooks)
         for meter_conf in group["meters"]:
             if meter_conf[CONF_CIPHER] != CIPHER_NONE:
-                hooks[bus.name].set(meter_conf["address"], make_cipher(meter_conf[CONF_CIPHER], meter_conf.get(CONF_KEY)))
+                hooks[bus.name].set(
+                    meter_conf["address"], make_cipher(meter_conf[CONF_CIPHER], meter_conf.get(CONF_KEY))
+                )
             meters.append(Dtsy1352Meter(bus, meter_conf, profile))
     await get_hub(core).async_add_devices(meters)
     async_register_services(core)

@@ -1,4 +1,4 @@
-"""The DTSY1352 prepaid meter entity: profile-driven reads plus the prepaid commands, each confirmed by read-back."""
+"""The DTSY1352 prepaid meter entity: profile-driven reads plus prepaid commands confirmed by read-back."""
 from __future__ import annotations
 
 import logging
@@ -33,7 +33,14 @@ from .const import (
     SERVICE_SELL,
     SERVICE_TRIP,
 )
-from .pdu import PrepaidSettings, control_values, decode_tou_table, encode_tou_table, purchase_request, settings_request
+from .pdu import (
+    PrepaidSettings,
+    control_values,
+    decode_tou_table,
+    encode_tou_table,
+    purchase_request,
+    settings_request,
+)
 from .proposed import CONTROL_REGISTER, PRICE_SCALE, RESULT_BAD_PURCHASE_COUNT
 
 if TYPE_CHECKING:
@@ -47,8 +54,16 @@ _LOGGER = logging.getLogger(__name__)
 TOU_TABLE_1 = "tou_table_1"
 SETTINGS_SCAN = "settings"
 # Settings the entity shows and the commands read back; only the settings blocks holding them are read.
-SETTING_NAMES = ("price_sharp", "price_peak", "price_flat", "price_valley", ATTR_ALARM1_FEN, ATTR_ALARM2_FEN,
-                 ATTR_OVERDRAFT_FEN, ATTR_OVERLOAD_W)
+SETTING_NAMES = (
+    "price_sharp",
+    "price_peak",
+    "price_flat",
+    "price_valley",
+    ATTR_ALARM1_FEN,
+    ATTR_ALARM2_FEN,
+    ATTR_OVERDRAFT_FEN,
+    ATTR_OVERLOAD_W,
+)
 # relay control service -> (0x0057 action, prepaid_mode the read-back must show)
 CONTROL_SERVICES = {
     SERVICE_TRIP: ("trip", (MODE_FORCED_OFF,)),
@@ -65,11 +80,39 @@ class Dtsy1352Meter(ProfileMeter):
     billing = "meter"
     # The attributes of CONTRACTS.md plus the settings staff see; every other decoded value stays internal.
     published_values = (
-        "remaining_fen", "purchase_count", "total_wh", "sharp_wh", "peak_wh", "flat_wh", "valley_wh",
-        "voltage_a", "voltage_b", "voltage_c", "current_a", "current_b", "current_c", "power_w", "reactive_var",
-        "power_factor", "frequency", "relay", "prepaid_mode", "alarm1", "alarm2", "arrears", "overload", "fault",
-        "trip_count", "alarm1_fen", "alarm2_fen", "overdraft_fen", "overload_w",
-        "price_sharp", "price_peak", "price_flat", "price_valley",
+        "remaining_fen",
+        "purchase_count",
+        "total_wh",
+        "sharp_wh",
+        "peak_wh",
+        "flat_wh",
+        "valley_wh",
+        "voltage_a",
+        "voltage_b",
+        "voltage_c",
+        "current_a",
+        "current_b",
+        "current_c",
+        "power_w",
+        "reactive_var",
+        "power_factor",
+        "frequency",
+        "relay",
+        "prepaid_mode",
+        "alarm1",
+        "alarm2",
+        "arrears",
+        "overload",
+        "fault",
+        "trip_count",
+        "alarm1_fen",
+        "alarm2_fen",
+        "overdraft_fen",
+        "overload_w",
+        "price_sharp",
+        "price_peak",
+        "price_flat",
+        "price_valley",
     )
 
     def __init__(self, bus: Bus, conf: dict[str, Any], profile: DeviceProfile) -> None:
@@ -77,7 +120,8 @@ class Dtsy1352Meter(ProfileMeter):
         self.meter_type = METER_TYPE
         wanted = [profile.register(name) for name in SETTING_NAMES]
         self.settings_blocks = [
-            block for block in profile.plan(SETTINGS_SCAN)
+            block
+            for block in profile.plan(SETTINGS_SCAN)
             if any(block.start <= reg.address and reg.end <= block.end for reg in wanted)
         ]
         self.settings_due = True
@@ -87,11 +131,13 @@ class Dtsy1352Meter(ProfileMeter):
         """Add remaining energy (remaining money at the flat price) to the decoded values."""
         attributes = super().extra_state_attributes
         remaining, price = self.values.get(ATTR_REMAINING_FEN), self.values.get("price_flat")
-        attributes["remaining_kwh"] = round(remaining / 100 / (price / PRICE_SCALE), 2) if remaining is not None and price else None
+        attributes["remaining_kwh"] = (
+            round(remaining / 100 / (price / PRICE_SCALE), 2) if remaining is not None and price else None
+        )
         return attributes
 
     async def async_poll(self, energy: bool, retries: int | None = None) -> None:
-        """Read the status block; the settings too once the meter has answered (so a sweep brings all online first)."""
+        """Read the status block; the settings too once the meter has answered (all come online first)."""
         if self.settings_due and self.last_read is not None:
             try:
                 self.values.update(await self.async_read_blocks(self.settings_blocks, retries))
@@ -114,20 +160,27 @@ class Dtsy1352Meter(ProfileMeter):
         if not response.ok:
             if response.result == RESULT_BAD_PURCHASE_COUNT:
                 raise CommandRejectedError(
-                    f"{self.entity_id}: purchase count mismatch, meter has {response.purchase_count}"
+                    f"{self.entity_id}: 购电次数不符，表内为 {response.purchase_count} / "
+                    f"purchase count mismatch, meter has {response.purchase_count}"
                 )
-            raise CommandRejectedError(f"{self.entity_id}: meter refused the command: {response.result_text}")
+            raise CommandRejectedError(
+                f"{self.entity_id}: 表计拒绝命令 / meter refused the command: {response.result_text}"
+            )
         return response
 
     # --- services (each becomes a persisted command) ---
 
     async def async_sell(self, amount_fen: int, purchase_count: int) -> dict[str, Any]:
         """Service sell: add money with the new purchase count (the meter's last + 1)."""
-        return await self.async_submit(SERVICE_SELL, {"amount_fen": amount_fen, "purchase_count": purchase_count})
+        return await self.async_submit(
+            SERVICE_SELL, {"amount_fen": amount_fen, "purchase_count": purchase_count}
+        )
 
     async def async_refund(self, amount_fen: int, purchase_count: int) -> dict[str, Any]:
         """Service refund: lower the remaining money by ``amount_fen`` with the new purchase count."""
-        return await self.async_submit(SERVICE_REFUND, {"amount_fen": amount_fen, "purchase_count": purchase_count})
+        return await self.async_submit(
+            SERVICE_REFUND, {"amount_fen": amount_fen, "purchase_count": purchase_count}
+        )
 
     async def async_read_prepaid(self) -> dict[str, Any]:
         """Service read_prepaid: a fresh read of remaining money and purchase count."""
@@ -152,7 +205,7 @@ class Dtsy1352Meter(ProfileMeter):
     async def async_push_tariff(self, **data: Any) -> dict[str, Any]:
         """Service push_tariff: one price or four TOU prices, optionally the TOU periods."""
         if ATTR_PRICE not in data and ATTR_PRICES not in data:
-            raise MeterCommandError(f"{self.entity_id}: push_tariff needs price or prices")
+            raise MeterCommandError(f"{self.entity_id}: 需要电价 / push_tariff needs price or prices")
         prices = data.get(ATTR_PRICES) or {rate: data[ATTR_PRICE] for rate in RATES}
         payload: dict[str, Any] = {ATTR_PRICES: prices}
         if ATTR_TOU in data:
@@ -162,19 +215,26 @@ class Dtsy1352Meter(ProfileMeter):
     async def async_push_settings(self, **data: Any) -> dict[str, Any]:
         """Service push_settings: alarm thresholds, overdraft, overload power."""
         if not data:
-            raise MeterCommandError(f"{self.entity_id}: push_settings needs at least one setting")
+            raise MeterCommandError(
+                f"{self.entity_id}: 没有要下发的设置 / push_settings needs at least one setting"
+            )
         return await self.async_submit(SERVICE_PUSH_SETTINGS, dict(data))
 
     # --- command execution on the bus ---
 
-    async def async_run_command(self, kind: str, payload: dict[str, Any], verify_first: bool) -> dict[str, Any]:
-        """Carry out ``kind``; ``verify_first`` = an earlier attempt may have landed, so read before resending."""
+    async def async_run_command(
+        self, kind: str, payload: dict[str, Any], verify_first: bool
+    ) -> dict[str, Any]:
+        """Carry out ``kind``; ``verify_first``: an earlier attempt may have landed, read before resending."""
         if kind in (SERVICE_SELL, SERVICE_REFUND):
             return await self._run_purchase(kind, payload, verify_first)
         if kind == SERVICE_READ_PREPAID:
             values = await self._fresh_status()
-            return {ATTR_PURCHASE_COUNT: values[ATTR_PURCHASE_COUNT], ATTR_REMAINING_FEN: values[ATTR_REMAINING_FEN],
-                    "online": True}
+            return {
+                ATTR_PURCHASE_COUNT: values[ATTR_PURCHASE_COUNT],
+                ATTR_REMAINING_FEN: values[ATTR_REMAINING_FEN],
+                "online": True,
+            }
         if kind in CONTROL_SERVICES:
             return await self._run_control(kind)
         if kind == SERVICE_PUSH_TARIFF:
@@ -193,7 +253,8 @@ class Dtsy1352Meter(ProfileMeter):
                 return self._purchase_result(before)
             if before[ATTR_PURCHASE_COUNT] != count - 1:
                 raise CommandRejectedError(
-                    f"{self.entity_id}: purchase count mismatch: meter has {before[ATTR_PURCHASE_COUNT]}, "
+                    f"{self.entity_id}: 购电次数不符（表内 {before[ATTR_PURCHASE_COUNT]}，本次 {count}） / "
+                    f"purchase count mismatch: meter has {before[ATTR_PURCHASE_COUNT]}, "
                     f"{kind} carries {count} (must be last + 1)"
                 )
         if kind == SERVICE_SELL:
@@ -203,19 +264,26 @@ class Dtsy1352Meter(ProfileMeter):
             remaining = before[ATTR_REMAINING_FEN] - amount
             if remaining < 0:
                 raise CommandRejectedError(
-                    f"{self.entity_id}: refund of {amount} fen exceeds the remaining {before[ATTR_REMAINING_FEN]} fen"
+                    f"{self.entity_id}: 退费金额超过表内剩余金额 / "
+                    f"refund of {amount} fen exceeds the remaining {before[ATTR_REMAINING_FEN]} fen"
                 )
-            await self._fc20(settings_request(self.address, PrepaidSettings(remaining_fen=remaining, purchase_count=count)))
+            await self._fc20(
+                settings_request(self.address, PrepaidSettings(remaining_fen=remaining, purchase_count=count))
+            )
         after = await self._fresh_status()
         if after[ATTR_PURCHASE_COUNT] != count:
             raise CommandRejectedError(
-                f"{self.entity_id}: read-back shows purchase count {after[ATTR_PURCHASE_COUNT]}, expected {count}"
+                f"{self.entity_id}: 回读购电次数不符 / "
+                f"read-back shows purchase count {after[ATTR_PURCHASE_COUNT]}, expected {count}"
             )
         return self._purchase_result(after)
 
     @staticmethod
     def _purchase_result(values: dict[str, Any]) -> dict[str, Any]:
-        return {ATTR_PURCHASE_COUNT: values[ATTR_PURCHASE_COUNT], ATTR_REMAINING_FEN: values[ATTR_REMAINING_FEN]}
+        return {
+            ATTR_PURCHASE_COUNT: values[ATTR_PURCHASE_COUNT],
+            ATTR_REMAINING_FEN: values[ATTR_REMAINING_FEN],
+        }
 
     async def _run_control(self, kind: str) -> dict[str, Any]:
         action, modes = CONTROL_SERVICES[kind]
@@ -225,7 +293,8 @@ class Dtsy1352Meter(ProfileMeter):
         values = await self._fresh_status()
         if values.get("prepaid_mode") not in modes:
             raise CommandRejectedError(
-                f"{self.entity_id}: after {kind} the meter reports prepaid mode {values.get('prepaid_mode')!r}"
+                f"{self.entity_id}: 回读状态不符 / after {kind} the meter reports prepaid mode "
+                f"{values.get('prepaid_mode')!r}"
             )
         return {"relay": values.get("relay"), "prepaid_mode": values.get("prepaid_mode")}
 
@@ -245,7 +314,9 @@ class Dtsy1352Meter(ProfileMeter):
         if periods:
             words = await self.bus.link.read_holding(self.address, table.address, table.width)
             if decode_tou_table(words) != sorted(periods):
-                raise CommandRejectedError(f"{self.entity_id}: read-back TOU table differs from the pushed one")
+                raise CommandRejectedError(
+                    f"{self.entity_id}: read-back TOU table differs from the pushed one"
+                )
             result[ATTR_TOU] = payload[ATTR_TOU]
         self.async_write_state()
         return result
@@ -264,7 +335,9 @@ class Dtsy1352Meter(ProfileMeter):
             await self._fc20(settings_request(self.address, settings))
         if ATTR_OVERLOAD_W in payload:
             register = self.profile.register(ATTR_OVERLOAD_W)
-            await self.bus.link.write_registers(self.address, register.address, register.encode(payload[ATTR_OVERLOAD_W]))
+            await self.bus.link.write_registers(
+                self.address, register.address, register.encode(payload[ATTR_OVERLOAD_W])
+            )
         values = await self._fresh_settings()
         differ = [key for key, value in payload.items() if values.get(key) != value]
         if differ:

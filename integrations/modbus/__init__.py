@@ -53,7 +53,11 @@ def group_buses(core: Core, domain: str, groups: list[dict[str, Any]]) -> list[B
         if bus is None:
             _LOGGER.error(
                 "%s%s -> %d -> bus: no bus %r under modbus: (known: %s)",
-                _where(core, [domain, index, "bus"]), domain, index, group["bus"], ", ".join(sorted(hub.buses)) or "none",
+                _where(core, [domain, index, "bus"]),
+                domain,
+                index,
+                group["bus"],
+                ", ".join(sorted(hub.buses)) or "none",
             )
             return None
         buses.append(bus)

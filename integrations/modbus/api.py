@@ -36,14 +36,18 @@ class CommandView(View):
     url = "/api/field/commands/{command_id}"
     name = "api:field:command"
     tag = "field"
-    openapi = {"get": {"responses": {"200": {"description": "the command"}, "404": {"description": "no such command"}}}}
+    openapi = {
+        "get": {
+            "responses": {"200": {"description": "the command"}, "404": {"description": "no such command"}}
+        }
+    }
 
     def __init__(self, core: Core, hub: ModbusHub) -> None:
         super().__init__(core)
         self.hub = hub
 
     async def get(self, request: web.Request) -> web.Response:
-        """Return a command: state (queued/sent/retrying/confirmed/failed/expired), attempts, result, error."""
+        """Return a command: state (queued/sent/retrying/confirmed/failed/expired), result, error."""
         record = await self.hub.commands.async_get(request.match_info["command_id"])
         if record is None:
             return error_response("command not found", 404)
@@ -56,7 +60,14 @@ class BatchView(View):
     url = "/api/field/batches/{batch_id}"
     name = "api:field:batch"
     tag = "field"
-    openapi = {"get": {"responses": {"200": {"description": "total/pending/done/failed"}, "404": {"description": "no such batch"}}}}
+    openapi = {
+        "get": {
+            "responses": {
+                "200": {"description": "total/pending/done/failed"},
+                "404": {"description": "no such batch"},
+            }
+        }
+    }
 
     def __init__(self, core: Core, hub: ModbusHub) -> None:
         super().__init__(core)
@@ -82,7 +93,10 @@ class BatchRunView(View):
                 "description": '{"service": "acrel_dtsy1352.trip", "entity_id": [...], "data": {...}}',
                 "content": {"application/json": {"schema": {"type": "object"}}},
             },
-            "responses": {"200": {"description": "batch_id and total"}, "400": {"description": "invalid request"}},
+            "responses": {
+                "200": {"description": "batch_id and total"},
+                "400": {"description": "invalid request"},
+            },
         }
     }
 
@@ -96,7 +110,9 @@ class BatchRunView(View):
             body = BATCH_SCHEMA(await read_json(request))
         except vol.Invalid as err:
             raise ServiceValidationError(f"invalid batch: {humanize_invalid(err)}") from None
-        batch_id = await async_run_batch(self.core, self.hub, body["service"], body[ATTR_ENTITY_ID], body["data"])
+        batch_id = await async_run_batch(
+            self.core, self.hub, body["service"], body[ATTR_ENTITY_ID], body["data"]
+        )
         return json_response({"batch_id": batch_id, "total": len(body[ATTR_ENTITY_ID])})
 
 
@@ -121,7 +137,9 @@ async def async_run_batch(
         item = BatchItem(batch_id)
         token = current_batch.set(item)
         try:
-            core.async_create_task(_run_item(core, hub, item, domain, name, entity_id, data), f"batch {batch_id}")
+            core.async_create_task(
+                _run_item(core, hub, item, domain, name, entity_id, data), f"batch {batch_id}"
+            )
         finally:
             current_batch.reset(token)
     return batch_id

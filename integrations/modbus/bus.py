@@ -34,7 +34,9 @@ _LOGGER = logging.getLogger(__name__)
 class Bus(Entity):
     """One RS485 line (or Modbus TCP link): one request in flight, meters swept in turn."""
 
-    def __init__(self, hub: ModbusHub, gateway: Gateway, conf: dict[str, Any], link_conf: dict[str, Any]) -> None:
+    def __init__(
+        self, hub: ModbusHub, gateway: Gateway, conf: dict[str, Any], link_conf: dict[str, Any]
+    ) -> None:
         super().__init__()
         self.hub = hub
         self.gateway = gateway
@@ -149,7 +151,9 @@ class Bus(Entity):
     async def _idle(self) -> None:
         """Serve commands until the next meter is due (or the line drops)."""
         while self.link.connected:
-            due = min((min(d.next_status, d.next_energy) for d in self.devices), default=time.monotonic() + 60)
+            due = min(
+                (min(d.next_status, d.next_energy) for d in self.devices), default=time.monotonic() + 60
+            )
             remaining = due - time.monotonic()
             if remaining <= 0:
                 return

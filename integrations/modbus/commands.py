@@ -35,7 +35,6 @@ EXPIRY_CHECK_S = 0.5
 RETRY_DELAY_S = 1.0
 
 
-
 @dataclass
 class BatchItem:
     """One meter's part of a batch; ``created`` tells whether it became a command."""
@@ -45,7 +44,9 @@ class BatchItem:
 
 
 # Set by a batch run so the command its service call creates is counted in that batch.
-current_batch: contextvars.ContextVar[BatchItem | None] = contextvars.ContextVar("current_batch", default=None)
+current_batch: contextvars.ContextVar[BatchItem | None] = contextvars.ContextVar(
+    "current_batch", default=None
+)
 
 
 @dataclass(eq=False)
@@ -63,7 +64,9 @@ class CommandJob:
     state: str = CMD_QUEUED
     verify_first: bool = False
     running: bool = False
-    future: asyncio.Future[dict[str, Any]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    future: asyncio.Future[dict[str, Any]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
 
 class CommandManager:
@@ -149,7 +152,11 @@ class CommandManager:
             if isinstance(err, ExceptionCodeError) and not err.transient:
                 await self._finish(job, CMD_FAILED, error=f"{job.device.entity_id}: {err}")
             elif job.attempts >= job.max_attempts:
-                await self._finish(job, CMD_FAILED, error=f"{job.device.entity_id}: {err} (after {job.attempts} attempts)")
+                await self._finish(
+                    job,
+                    CMD_FAILED,
+                    error=f"{job.device.entity_id}: 通讯失败 / {err} (after {job.attempts} attempts)",
+                )
             else:
                 await self._store(job, CMD_RETRYING, error=str(err))
                 asyncio.get_running_loop().call_later(RETRY_DELAY_S * job.attempts, self._requeue, job)
@@ -168,16 +175,23 @@ class CommandManager:
             job.device.bus.submit(job)
 
     def _expired_text(self, job: CommandJob) -> str:
-        return f"{job.device.entity_id}: {job.kind} not confirmed before its deadline (meter or gateway offline)"
+        return (
+            f"{job.device.entity_id}: 命令超时未确认（表计或通讯管理机离线） / "
+            f"{job.kind} not confirmed before its deadline (meter or gateway offline)"
+        )
 
-    async def _store(self, job: CommandJob, state: str, *, sent: bool = False, error: str | None = None) -> None:
+    async def _store(
+        self, job: CommandJob, state: str, *, sent: bool = False, error: str | None = None
+    ) -> None:
         job.state = state
         now = self.core.clock.timestamp()
         values: dict[str, Any] = {"state": state, "attempts": job.attempts, "updated_ts": now, "error": error}
         if sent:
             values["sent_ts"] = now
         async with self._db.session() as session:
-            await session.execute(update(FieldCommandRow).where(FieldCommandRow.id == job.id).values(**values))
+            await session.execute(
+                update(FieldCommandRow).where(FieldCommandRow.id == job.id).values(**values)
+            )
         self._fire(job)
 
     async def _finish(
@@ -195,7 +209,9 @@ class CommandManager:
                     updated_ts=now,
                     done_ts=now,
                     error=error,
-                    result=json.dumps(result, ensure_ascii=False, default=str) if result is not None else None,
+                    result=json.dumps(result, ensure_ascii=False, default=str)
+                    if result is not None
+                    else None,
                 )
             )
         self.jobs.pop(job.id, None)
@@ -233,7 +249,11 @@ class CommandManager:
     async def async_resume(self, devices: dict[str, BusDevice]) -> int:
         """Re-queue the commands a previous run left open; a 'sent' one is verified before any resend."""
         async with self._db.session() as session:
-            rows = (await session.scalars(select(FieldCommandRow).where(FieldCommandRow.state.in_(CMD_OPEN_STATES)))).all()
+            rows = (
+                await session.scalars(
+                    select(FieldCommandRow).where(FieldCommandRow.state.in_(CMD_OPEN_STATES))
+                )
+            ).all()
         rows = [row for row in rows if row.id not in self.jobs]  # submitted by this run already
         for row in rows:
             device = devices.get(row.entity_id)
@@ -243,8 +263,11 @@ class CommandManager:
                     await session.execute(
                         update(FieldCommandRow)
                         .where(FieldCommandRow.id == row.id)
-                        .values(state=CMD_FAILED, error=f"{row.entity_id} is no longer configured",
-                                done_ts=self.core.clock.timestamp())
+                        .values(
+                            state=CMD_FAILED,
+                            error=f"{row.entity_id} is no longer configured",
+                            done_ts=self.core.clock.timestamp(),
+                        )
                     )
                 continue
             job = CommandJob(
@@ -273,7 +296,11 @@ class CommandManager:
         """Persist a new batch and return its id."""
         batch_id = uuid.uuid4().hex
         async with self._db.session() as session:
-            session.add(FieldBatchRow(id=batch_id, service=service, total=total, created_ts=self.core.clock.timestamp()))
+            session.add(
+                FieldBatchRow(
+                    id=batch_id, service=service, total=total, created_ts=self.core.clock.timestamp()
+                )
+            )
         return batch_id
 
     async def async_record_failure(self, batch_id: str, entity_id: str, kind: str, error: str) -> None:
@@ -282,9 +309,19 @@ class CommandManager:
         async with self._db.session() as session:
             session.add(
                 FieldCommandRow(
-                    id=uuid.uuid4().hex, batch_id=batch_id, entity_id=entity_id, kind=kind, payload="{}",
-                    state=CMD_FAILED, attempts=0, max_attempts=0, deadline_ts=now, error=error,
-                    created_ts=now, updated_ts=now, done_ts=now,
+                    id=uuid.uuid4().hex,
+                    batch_id=batch_id,
+                    entity_id=entity_id,
+                    kind=kind,
+                    payload="{}",
+                    state=CMD_FAILED,
+                    attempts=0,
+                    max_attempts=0,
+                    deadline_ts=now,
+                    error=error,
+                    created_ts=now,
+                    updated_ts=now,
+                    done_ts=now,
                 )
             )
 
@@ -305,7 +342,9 @@ class CommandManager:
             )
             rows = (
                 await session.scalars(
-                    select(FieldCommandRow).where(FieldCommandRow.batch_id == batch_id).order_by(FieldCommandRow.entity_id)
+                    select(FieldCommandRow)
+                    .where(FieldCommandRow.batch_id == batch_id)
+                    .order_by(FieldCommandRow.entity_id)
                 )
             ).all()
         done = counts.get(CMD_CONFIRMED, 0)

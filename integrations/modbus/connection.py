@@ -204,18 +204,26 @@ class ModbusLink:
             self._rx_seen = len(data)
         return data
 
-    async def read_holding(self, unit: int, address: int, count: int, retries: int | None = None) -> list[int]:
+    async def read_holding(
+        self, unit: int, address: int, count: int, retries: int | None = None
+    ) -> list[int]:
         """Read ``count`` holding registers (FC03) from ``unit``."""
-        response = await self.execute(ReadHoldingRegistersRequest(address=address, count=count, dev_id=unit), retries)
+        response = await self.execute(
+            ReadHoldingRegistersRequest(address=address, count=count, dev_id=unit), retries
+        )
         registers = list(response.registers)
         if len(registers) < count:
             self.stats.crc_errors += 1
             raise CrcError(f"unit {unit}: {len(registers)} registers in the answer, {count} asked")
         return registers[:count]
 
-    async def write_registers(self, unit: int, address: int, values: list[int], retries: int | None = None) -> None:
+    async def write_registers(
+        self, unit: int, address: int, values: list[int], retries: int | None = None
+    ) -> None:
         """Write holding registers (FC10) on ``unit``."""
-        await self.execute(WriteMultipleRegistersRequest(address=address, registers=values, dev_id=unit), retries)
+        await self.execute(
+            WriteMultipleRegistersRequest(address=address, registers=values, dev_id=unit), retries
+        )
 
     async def execute(self, request: ModbusPDU, retries: int | None = None) -> ModbusPDU:
         """Send ``request`` with inter-frame silence, timeout and retries; return the answer."""

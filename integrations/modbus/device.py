@@ -50,7 +50,7 @@ class BusDevice(Entity):
 
     @property
     def available(self) -> bool:
-        """Offline (失联) meters and meters behind a dead line are unavailable (unknown before the first read)."""
+        """Offline (失联) meters and meters behind a dead line are unavailable."""
         return self.bus.link.connected and not self.failed_offline
 
     def base_attributes(self) -> dict[str, Any]:
@@ -66,7 +66,9 @@ class BusDevice(Entity):
 
     def state_attributes(self) -> dict[str, Any]:
         """Return the values (the last ones read while unavailable), name and the bus attributes."""
-        attributes = dict(self.extra_state_attributes or {}) if self.available or self.last_read is not None else {}
+        attributes = (
+            dict(self.extra_state_attributes or {}) if self.available or self.last_read is not None else {}
+        )
         attributes[ATTR_FRIENDLY_NAME] = self.name
         attributes.update(self.base_attributes())
         return attributes
@@ -104,7 +106,9 @@ class BusDevice(Entity):
         """Read the meter (the energy scan class too when ``energy``) and write the state."""
         raise NotImplementedError
 
-    async def async_run_command(self, kind: str, payload: dict[str, Any], verify_first: bool) -> dict[str, Any]:
+    async def async_run_command(
+        self, kind: str, payload: dict[str, Any], verify_first: bool
+    ) -> dict[str, Any]:
         """Carry out one command and confirm it by reading back; return its result."""
         raise MeterCommandError(f"{self.entity_id} has no command {kind!r}")
 

@@ -21,7 +21,10 @@ class Gateway(Entity):
         self.entity_id = f"{DOMAIN}.gateway_{self.name}"
         self.kind: str = conf[CONF_TYPE]
         self.address = conf.get(CONF_HOST) or conf[CONF_PORT]
-        self.buses = [Bus(hub, self, bus_conf, {**conf, CONF_PORT: bus_conf[CONF_PORT]}) for bus_conf in conf[CONF_BUSES]]
+        self.buses = [
+            Bus(hub, self, bus_conf, {**conf, CONF_PORT: bus_conf[CONF_PORT]})
+            for bus_conf in conf[CONF_BUSES]
+        ]
 
     @property
     def online(self) -> bool:

@@ -1,4 +1,4 @@
-"""YAML schema of ``modbus:``: gateways (serial ports, serial servers, Modbus TCP gateways) and their buses."""
+"""YAML schema of ``modbus:``: gateways (serial ports, serial servers, Modbus TCP) and their buses."""
 from __future__ import annotations
 
 import re
@@ -83,7 +83,9 @@ GATEWAY_SCHEMA = vol.Schema(
         vol.Optional(CONF_BYTESIZE, default=8): vol.In([7, 8]),
         vol.Optional(CONF_PARITY, default="N"): vol.All(vol.Upper, vol.In(["N", "E", "O"])),
         vol.Optional(CONF_STOPBITS, default=1): vol.In([1, 2]),
-        vol.Optional(CONF_TIMEOUT, default=DEFAULT_TIMEOUT): vol.All(vol.Coerce(float), vol.Range(min=0.01, max=60)),
+        vol.Optional(CONF_TIMEOUT, default=DEFAULT_TIMEOUT): vol.All(
+            vol.Coerce(float), vol.Range(min=0.01, max=60)
+        ),
         vol.Optional(CONF_RETRIES, default=DEFAULT_RETRIES): vol.All(int, vol.Range(min=0, max=10)),
         vol.Optional(CONF_MESSAGE_WAIT_MS): vol.All(vol.Coerce(float), vol.Range(min=0, max=5000)),
         vol.Optional(CONF_RECONNECT_MAX, default=DEFAULT_RECONNECT_MAX): vol.All(
@@ -91,14 +93,18 @@ GATEWAY_SCHEMA = vol.Schema(
         ),
         vol.Optional(CONF_STATUS_INTERVAL, default=DEFAULT_STATUS_INTERVAL): INTERVAL,
         vol.Optional(CONF_ENERGY_INTERVAL, default=DEFAULT_ENERGY_INTERVAL): INTERVAL,
-        vol.Optional(CONF_OFFLINE_AFTER, default=DEFAULT_OFFLINE_AFTER): vol.All(int, vol.Range(min=1, max=100)),
+        vol.Optional(CONF_OFFLINE_AFTER, default=DEFAULT_OFFLINE_AFTER): vol.All(
+            int, vol.Range(min=1, max=100)
+        ),
         vol.Optional(CONF_OFFLINE_RETRY_SWEEPS, default=DEFAULT_OFFLINE_RETRY_SWEEPS): vol.All(
             int, vol.Range(min=1, max=1000)
         ),
         vol.Optional(CONF_COMMAND_TIMEOUT, default=DEFAULT_COMMAND_TIMEOUT): vol.All(
             vol.Coerce(float), vol.Range(min=0.1, max=7 * 86400)
         ),
-        vol.Optional(CONF_COMMAND_ATTEMPTS, default=DEFAULT_COMMAND_ATTEMPTS): vol.All(int, vol.Range(min=1, max=20)),
+        vol.Optional(CONF_COMMAND_ATTEMPTS, default=DEFAULT_COMMAND_ATTEMPTS): vol.All(
+            int, vol.Range(min=1, max=20)
+        ),
         vol.Optional(CONF_BUSES): vol.All([BUS_SCHEMA], vol.Length(min=1)),
     }
 )
@@ -109,7 +115,9 @@ def _check_gateway(conf: dict[str, Any]) -> dict[str, Any]:
     kind = conf[CONF_TYPE]
     if kind == TYPE_SERIAL:
         if not isinstance(conf.get(CONF_PORT), str):
-            raise vol.Invalid("a serial gateway needs port: the serial device, e.g. /dev/ttyUSB0", path=[CONF_PORT])
+            raise vol.Invalid(
+                "a serial gateway needs port: the serial device, e.g. /dev/ttyUSB0", path=[CONF_PORT]
+            )
         if len(conf.get(CONF_BUSES) or [None]) != 1:
             raise vol.Invalid("a serial port carries exactly one bus", path=[CONF_BUSES])
     else:
@@ -121,7 +129,12 @@ def _check_gateway(conf: dict[str, Any]) -> dict[str, Any]:
     if not conf.get(CONF_BUSES):
         conf[CONF_BUSES] = [{CONF_NAME: conf[CONF_NAME]}]
     for bus in conf[CONF_BUSES]:
-        for key in (CONF_STATUS_INTERVAL, CONF_ENERGY_INTERVAL, CONF_OFFLINE_AFTER, CONF_OFFLINE_RETRY_SWEEPS):
+        for key in (
+            CONF_STATUS_INTERVAL,
+            CONF_ENERGY_INTERVAL,
+            CONF_OFFLINE_AFTER,
+            CONF_OFFLINE_RETRY_SWEEPS,
+        ):
             bus.setdefault(key, conf[key])
         bus.setdefault(CONF_PORT, conf[CONF_PORT])
     return conf
@@ -137,7 +150,8 @@ def _unique_names(gateways: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for bus_index, bus in enumerate(gateway[CONF_BUSES]):
             if bus[CONF_NAME] in seen_bus:
                 raise vol.Invalid(
-                    f"bus name {bus[CONF_NAME]!r} is used twice", path=[index, CONF_BUSES, bus_index, CONF_NAME]
+                    f"bus name {bus[CONF_NAME]!r} is used twice",
+                    path=[index, CONF_BUSES, bus_index, CONF_NAME],
                 )
             seen_bus.add(bus[CONF_NAME])
     return gateways
@@ -167,7 +181,9 @@ def meter_groups_schema(
             vol.Required("bus"): slug,
             **SCAN_FIELDS,
             **(group_fields or {}),
-            vol.Required("meters"): vol.All([vol.All(meter, meter_check or (lambda m: m))], vol.Length(min=1)),
+            vol.Required("meters"): vol.All(
+                [vol.All(meter, meter_check or (lambda m: m))], vol.Length(min=1)
+            ),
         }
     )
     return vol.All(lambda value: [] if value is None else value, [group], _unique_meters)
@@ -183,7 +199,8 @@ def _unique_meters(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 raise vol.Invalid(f"meter name {meter[CONF_NAME]!r} is used twice", path=[*path, CONF_NAME])
             if (group["bus"], meter["address"]) in addresses:
                 raise vol.Invalid(
-                    f"address {meter['address']} is used twice on bus {group['bus']!r}", path=[*path, "address"]
+                    f"address {meter['address']} is used twice on bus {group['bus']!r}",
+                    path=[*path, "address"],
                 )
             names.add(meter[CONF_NAME])
             addresses.add((group["bus"], meter["address"]))

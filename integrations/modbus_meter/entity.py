@@ -1,13 +1,12 @@
-"""A meter described by a register profile alone: read its planned blocks, decode, write state and readings."""
+"""A meter described by a register profile alone: read planned blocks, decode, write state and readings."""
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
 
-from scada_core.const import EVENT_METER_READING
-
 from integrations.modbus.device import BusDevice
 from integrations.modbus.errors import CommandRejectedError, MeterCommandError
+from scada_core.const import EVENT_METER_READING
 
 if TYPE_CHECKING:
     from integrations.modbus.bus import Bus
@@ -41,7 +40,9 @@ class ProfileMeter(BusDevice):
     published_values: tuple[str, ...] | None = None
 
     def __init__(self, bus: Bus, conf: dict[str, Any], profile: DeviceProfile) -> None:
-        super().__init__(bus, conf["name"], conf["address"], conf.get("status_interval"), conf.get("energy_interval"))
+        super().__init__(
+            bus, conf["name"], conf["address"], conf.get("status_interval"), conf.get("energy_interval")
+        )
         self.entity_id = f"{self.domain}.{conf['name']}"
         self._attr_unique_id = f"{bus.name}:{conf['address']}"
         self.profile = profile
@@ -103,7 +104,6 @@ class ProfileMeter(BusDevice):
             data[key] = self.values.get(source)
         return data
 
-
     async def async_trip(self) -> dict[str, Any]:
         """Open the relay (service trip)."""
         return await self._relay_service("trip")
@@ -117,7 +117,9 @@ class ProfileMeter(BusDevice):
             raise MeterCommandError(f"{self.entity_id}: profile {self.profile.name} has no relay register")
         return await self.async_submit(kind, {})
 
-    async def async_run_command(self, kind: str, payload: dict[str, Any], verify_first: bool) -> dict[str, Any]:
+    async def async_run_command(
+        self, kind: str, payload: dict[str, Any], verify_first: bool
+    ) -> dict[str, Any]:
         """Write the profile's relay words, read them back, then refresh the status."""
         relay = self.profile.relay
         if kind not in ("trip", "close") or not relay:
@@ -127,6 +129,8 @@ class ProfileMeter(BusDevice):
         if not verify_first or await link.read_holding(self.address, relay["address"], len(words)) != words:
             await link.write_registers(self.address, relay["address"], words)
             if await link.read_holding(self.address, relay["address"], len(words)) != words:
-                raise CommandRejectedError(f"{self.entity_id}: relay register does not hold the written {kind} value")
+                raise CommandRejectedError(
+                    f"{self.entity_id}: relay register does not hold the written {kind} value"
+                )
         self.apply(await self.async_read_blocks(self.status_blocks))
         return {"relay": self.values.get("relay"), "prepaid_mode": self.values.get("prepaid_mode")}

@@ -32,15 +32,27 @@ def free_port() -> int:
 
 def make_sim(units: int = 3, mode: str = MODE_RTU_OVER_TCP, port: int = 0, **kwargs: Any) -> SimServer:
     """Return a simulated serial server with DTSY1352 units 1..``units`` (not started)."""
-    meters = {unit: SimMeter(unit=unit, remaining_fen=50000 + unit, last_ts=time.time()) for unit in range(1, units + 1)}
+    meters = {
+        unit: SimMeter(unit=unit, remaining_fen=50000 + unit, last_ts=time.time())
+        for unit in range(1, units + 1)
+    }
     return SimServer(get_profile("dtsy1352"), meters, time.time, TZ, mode=mode, port=port, **kwargs)
 
 
 def gateway(name: str, port: int, **extra: Any) -> dict[str, Any]:
     """Return a fast RTU-over-TCP gateway entry for tests."""
     return {
-        "name": name, "type": "rtu_over_tcp", "host": "127.0.0.1", "port": port, "timeout": 0.15, "retries": 0,
-        "status_interval": 0.3, "offline_after": 2, "offline_retry_sweeps": 2, "reconnect_max": 0.3, **extra,
+        "name": name,
+        "type": "rtu_over_tcp",
+        "host": "127.0.0.1",
+        "port": port,
+        "timeout": 0.15,
+        "retries": 0,
+        "status_interval": 0.3,
+        "offline_after": 2,
+        "offline_retry_sweeps": 2,
+        "reconnect_max": 0.3,
+        **extra,
     }
 
 
@@ -87,7 +99,9 @@ async def start_core(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Co
     cores: list[Core] = []
     schemas: list[dict[str, str]] = []
 
-    async def start(sections: dict[str, Any], db_settings: dict[str, str] | None = None, name: str = "cfg") -> Core:
+    async def start(
+        sections: dict[str, Any], db_settings: dict[str, str] | None = None, name: str = "cfg"
+    ) -> Core:
         core = await async_from_config_dir(write_config(tmp_path / name, sections, db_settings))
         cores.append(core)
         if db_settings and db_settings.get("db_schema"):

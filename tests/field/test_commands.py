@@ -1,4 +1,4 @@
-"""The persisted command path: restart resumes commands, a 'sent' one is re-verified, batches report progress."""
+"""Persisted commands: a restart resumes them, a 'sent' one is re-verified, batches report progress."""
 from __future__ import annotations
 
 import asyncio
@@ -20,7 +20,9 @@ DOMAIN = "acrel_dtsy1352"
 async def rows(core) -> list[FieldCommandRow]:
     """Return every command row."""
     async with core.db.session() as session:
-        return list((await session.scalars(select(FieldCommandRow).order_by(FieldCommandRow.created_ts))).all())
+        return list(
+            (await session.scalars(select(FieldCommandRow).order_by(FieldCommandRow.created_ts))).all()
+        )
 
 
 async def test_restart_resumes_a_queued_command(db_settings, sims, start_core) -> None:
@@ -29,7 +31,9 @@ async def test_restart_resumes_a_queued_command(db_settings, sims, start_core) -
     config = {"modbus": [gateway("ss1", port, command_timeout=30)], DOMAIN: [meters("ss1", 1)]}
     first = await start_core(config, db_settings)
     call = asyncio.create_task(
-        first.services.async_call(DOMAIN, "sell", {"entity_id": f"{DOMAIN}.m1", "amount_fen": 2000, "purchase_count": 2})
+        first.services.async_call(
+            DOMAIN, "sell", {"entity_id": f"{DOMAIN}.m1", "amount_fen": 2000, "purchase_count": 2}
+        )
     )
     await wait_for(lambda: attr(first, "modbus.bus_ss1", "queued_commands") == 1, what="command queued")
     [row] = await rows(first)
@@ -62,16 +66,27 @@ async def test_sent_command_is_verified_before_any_resend(db_settings, sims, sta
     first = await start_core(config, db_settings)
     meter = f"{DOMAIN}.m1"
     await wait_for(lambda: attr(first, meter, "online") is True, what="online")
-    await first.services.async_call(DOMAIN, "sell", {"entity_id": meter, "amount_fen": 1000, "purchase_count": 2})
+    await first.services.async_call(
+        DOMAIN, "sell", {"entity_id": meter, "amount_fen": 1000, "purchase_count": 2}
+    )
     [landed] = await rows(first)
     # Pretend the core died after writing to the meter but before storing the confirmation, and that a
     # second sale had been marked sent but never reached the meter.
     async with first.db.session() as session:
-        await session.execute(update(FieldCommandRow).where(FieldCommandRow.id == landed.id).values(state="sent", result=None))
+        await session.execute(
+            update(FieldCommandRow).where(FieldCommandRow.id == landed.id).values(state="sent", result=None)
+        )
         session.add(
             FieldCommandRow(
-                id="f" * 32, entity_id=meter, kind="sell", payload=json.dumps({"amount_fen": 700, "purchase_count": 3}),
-                state="sent", attempts=1, max_attempts=3, deadline_ts=landed.deadline_ts, created_ts=landed.created_ts + 1,
+                id="f" * 32,
+                entity_id=meter,
+                kind="sell",
+                payload=json.dumps({"amount_fen": 700, "purchase_count": 3}),
+                state="sent",
+                attempts=1,
+                max_attempts=3,
+                deadline_ts=landed.deadline_ts,
+                created_ts=landed.created_ts + 1,
                 updated_ts=landed.created_ts + 1,
             )
         )
@@ -98,7 +113,9 @@ async def test_batch_reports_progress_over_http(sims, start_core) -> None:
     base = f"http://127.0.0.1:{core.http.port}/api/field"
     async with aiohttp.ClientSession() as http:
         ids = [f"{DOMAIN}.m{u}" for u in range(1, 5)]
-        async with http.post(f"{base}/batch", json={"service": f"{DOMAIN}.trip", "entity_id": ids}) as response:
+        async with http.post(
+            f"{base}/batch", json={"service": f"{DOMAIN}.trip", "entity_id": ids}
+        ) as response:
             assert response.status == 200
             started = await response.json()
         assert started["total"] == 4
@@ -113,15 +130,21 @@ async def test_batch_reports_progress_over_http(sims, start_core) -> None:
         assert failed[0]["entity_id"] == f"{DOMAIN}.m4" and "exception code 4" in failed[0]["error"]
         assert all(sim.meter(u).forced == "trip" for u in (1, 2, 3))
 
-        async with http.post(f"{base}/batch", json={"service": f"{DOMAIN}.sell", "entity_id": ids}) as response:
+        async with http.post(
+            f"{base}/batch", json={"service": f"{DOMAIN}.sell", "entity_id": ids}
+        ) as response:
             assert response.status == 400
             assert "amount_fen" in (await response.json())["error"]
         async with http.get(f"{base}/batches/nope") as response:
             assert response.status == 404
         service = f"http://127.0.0.1:{core.http.port}/api/services/{DOMAIN}/sell"
-        async with http.post(service, json={"entity_id": ids[0], "amount_fen": 100, "purchase_count": 9}) as response:
+        async with http.post(
+            service, json={"entity_id": ids[0], "amount_fen": 100, "purchase_count": 9}
+        ) as response:
             assert response.status == 400
             assert "purchase count mismatch" in (await response.json())["error"]
-        async with http.post(service, json={"entity_id": ids[0], "amount_fen": 100, "purchase_count": 2}) as response:
+        async with http.post(
+            service, json={"entity_id": ids[0], "amount_fen": 100, "purchase_count": 2}
+        ) as response:
             assert response.status == 200
             assert (await response.json())["results"][ids[0]]["purchase_count"] == 2

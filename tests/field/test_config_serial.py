@@ -1,4 +1,4 @@
-"""Serial RTU over a real pty pair, YAML mistakes with file:line, readings stamped by the meter, plain profile meters."""
+"""Serial RTU over a pty pair, YAML mistakes with file:line, meter-stamped readings, profile meters."""
 from __future__ import annotations
 
 import time
@@ -27,11 +27,20 @@ async def test_serial_rtu_over_a_pty(sims, start_core) -> None:
     cable = PtyCable()
     cable.start()
     try:
-        sim = make_sim(2, mode=MODE_SERIAL, serial_path=cable.server_path, timing=LineTiming(9600, "N", 1, 0.005))
+        sim = make_sim(
+            2, mode=MODE_SERIAL, serial_path=cable.server_path, timing=LineTiming(9600, "N", 1, 0.005)
+        )
         await sim.async_start()
         sims.append(sim)
-        serial = {"name": "usb0", "type": "serial", "port": cable.client_path, "baudrate": 9600, "timeout": 0.5,
-                  "retries": 1, "status_interval": 0.5}
+        serial = {
+            "name": "usb0",
+            "type": "serial",
+            "port": cable.client_path,
+            "baudrate": 9600,
+            "timeout": 0.5,
+            "retries": 1,
+            "status_interval": 0.5,
+        }
         core = await start_core({"modbus": [serial], DOMAIN: [meters("usb0", 2)]})
         meter = f"{DOMAIN}.m2"
         await wait_for(lambda: attr(core, meter, "online") is True, what="meter online over the pty")
@@ -50,7 +59,9 @@ async def test_energy_reading_stamped_with_the_meter_clock(sims, start_core) -> 
     sim = make_sim(1)
     await sim.async_start()
     sims.append(sim)
-    core = await start_core({"modbus": [gateway("ss1", sim.port, energy_interval=0.3)], DOMAIN: [meters("ss1", 1)]})
+    core = await start_core(
+        {"modbus": [gateway("ss1", sim.port, energy_interval=0.3)], DOMAIN: [meters("ss1", 1)]}
+    )
     await wait_for(lambda: attr(core, f"{DOMAIN}.m1", "online") is True, what="online")
     await wait_for(lambda: core.recorder.queue_length == 0 and core.recorder.rows_written > 0, what="flush")
     await core.recorder.async_flush()
@@ -73,7 +84,9 @@ async def test_energy_reading_stamped_with_the_meter_clock(sims, start_core) -> 
         ("", "    - {name: d, address: 9, cipher: acrel_tea, key: short}\n", ["meters.yaml:5:", "key"]),
     ],
 )
-def test_yaml_mistakes_name_file_and_line(tmp_path, gateways: str, meter_lines: str, expected: list[str]) -> None:
+def test_yaml_mistakes_name_file_and_line(
+    tmp_path, gateways: str, meter_lines: str, expected: list[str]
+) -> None:
     """A bad bus or meter definition in an included file is reported as file:line with the key."""
     (tmp_path / "configuration.yaml").write_text(
         "modbus: !include modbus.yaml\nacrel_dtsy1352: !include meters.yaml\n", encoding="utf-8"
@@ -98,14 +111,19 @@ async def test_plain_meter_from_a_profile_alone(start_core) -> None:
     words[0:2] = [0x0001, 0x86A0]  # total 100000 × 0.01 kWh = 1000.00 kWh
     words[0x61] = 2301  # voltage_a 230.1 V
     store = ModbusDeviceContext(hr=ModbusSequentialDataBlock(1, words))
-    server = ModbusTcpServer(ModbusServerContext(devices={7: store}), framer=FramerType.SOCKET,
-                             address=("127.0.0.1", port))
+    server = ModbusTcpServer(
+        ModbusServerContext(devices={7: store}), framer=FramerType.SOCKET, address=("127.0.0.1", port)
+    )
     await server.serve_forever(background=True)
     try:
-        core = await start_core({
-            "modbus": [gateway("annex", port, type="tcp")],
-            "modbus_meter": [{"bus": "annex", "profile": "adl400", "meters": [{"name": "pump", "address": 7}]}],
-        })
+        core = await start_core(
+            {
+                "modbus": [gateway("annex", port, type="tcp")],
+                "modbus_meter": [
+                    {"bus": "annex", "profile": "adl400", "meters": [{"name": "pump", "address": 7}]}
+                ],
+            }
+        )
         await wait_for(lambda: attr(core, "modbus_meter.pump", "online") is True, what="plain meter online")
         state = core.states.get("modbus_meter.pump")
         assert state.state == "1000.00" and state.attributes["voltage_a"] == 230.1
@@ -122,6 +140,7 @@ async def test_unknown_bus_is_reported_with_file_and_line(start_core, caplog) ->
     core = await start_core({"modbus": [gateway("ss1", free_port())], DOMAIN: [meters("ss9", 1)]})
     assert DOMAIN not in core.config.components
     assert any(
-        "configuration.yaml:" in r.getMessage() and "acrel_dtsy1352 -> 0 -> bus: no bus 'ss9'" in r.getMessage()
+        "configuration.yaml:" in r.getMessage()
+        and "acrel_dtsy1352 -> 0 -> bus: no bus 'ss9'" in r.getMessage()
         for r in caplog.records
     )

@@ -41,7 +41,9 @@ async def test_every_service_round_trip(mode: str, sims, start_core) -> None:
     assert attr(core, meter, "relay") == "closed" and attr(core, meter, "prepaid_mode") == "normal"
     assert attr(core, meter, "meter_type") == "dtsy1352" and attr(core, meter, "billing") == "meter"
     assert attr(core, meter, "gateway") == "ss1" and attr(core, meter, "address") == 1
-    await wait_for(lambda: attr(core, meter, "remaining_kwh") is not None, what="settings read on the next sweep")
+    await wait_for(
+        lambda: attr(core, meter, "remaining_kwh") is not None, what="settings read on the next sweep"
+    )
 
     before = sim_meter.remaining_fen
     sold = await call(core, "sell", meter, amount_fen=10000, purchase_count=2)
@@ -68,7 +70,11 @@ async def test_every_service_round_trip(mode: str, sims, start_core) -> None:
     assert await call(core, "restore_prepaid", meter) == {"relay": "closed", "prepaid_mode": "normal"}
     assert sim_meter.prepaid_on and sim_meter.forced is None
 
-    tou = [{"start": "00:00", "rate": "valley"}, {"start": "08:00", "rate": "peak"}, {"start": "22:00", "rate": "flat"}]
+    tou = [
+        {"start": "00:00", "rate": "valley"},
+        {"start": "08:00", "rate": "peak"},
+        {"start": "22:00", "rate": "flat"},
+    ]
     prices = {"sharp": "1.5", "peak": "1.2", "flat": "0.8", "valley": "0.35"}
     tariff = await call(core, "push_tariff", meter, prices=prices, tou=tou)
     assert tariff["prices"] == {"sharp": "1.5000", "peak": "1.2000", "flat": "0.8000", "valley": "0.3500"}
@@ -79,7 +85,11 @@ async def test_every_service_round_trip(mode: str, sims, start_core) -> None:
     settings = {"alarm1_fen": 3000, "alarm2_fen": 1000, "overdraft_fen": 500, "overload_w": 12000}
     assert await call(core, "push_settings", meter, **settings) == settings
     assert (sim_meter.alarm1_fen, sim_meter.alarm2_fen, sim_meter.overdraft_fen, sim_meter.overload_w) == (
-        3000, 1000, 500, 12000)
+        3000,
+        1000,
+        500,
+        12000,
+    )
     assert attr(core, meter, "alarm1_fen") == 3000
 
     # The other meter was left alone.
@@ -94,24 +104,33 @@ async def test_service_data_is_validated(sims, start_core) -> None:
     core = await start_core({"modbus": [gateway("ss1", sim.port)], DOMAIN: [meters("ss1", 1)]})
     from scada_core.exceptions import ServiceValidationError
 
-    for data in ({"amount_fen": 0, "purchase_count": 2}, {"amount_fen": 100}, {"amount_fen": 1.5, "purchase_count": 2}):
+    for data in (
+        {"amount_fen": 0, "purchase_count": 2},
+        {"amount_fen": 100},
+        {"amount_fen": 1.5, "purchase_count": 2},
+    ):
         with pytest.raises(ServiceValidationError):
             await core.services.async_call(DOMAIN, "sell", {"entity_id": f"{DOMAIN}.m1", **data})
     with pytest.raises(ServiceValidationError, match="4 decimals"):
-        await core.services.async_call(DOMAIN, "push_tariff", {"entity_id": f"{DOMAIN}.m1", "price": "0.12345"})
+        await core.services.async_call(
+            DOMAIN, "push_tariff", {"entity_id": f"{DOMAIN}.m1", "price": "0.12345"}
+        )
     with pytest.raises(MeterCommandError, match="price or prices"):
         await core.services.async_call(DOMAIN, "push_tariff", {"entity_id": f"{DOMAIN}.m1"})
 
 
 async def test_enciphered_meter_needs_its_key(sims, start_core) -> None:
-    """A meter with encryption on accepts a sale only in frames enciphered with its key (key from the YAML)."""
+    """A meter with encryption on accepts a sale only in frames enciphered with its YAML key."""
     sim = make_sim(2)
     for unit in (1, 2):
         sim.meter(unit).encrypted = True
         sim.meter(unit).cipher_key = "k3y4m3t3"
     await sim.async_start()
     sims.append(sim)
-    group = {"bus": "ss1", "meters": [{"name": "m1", "address": 1, "key": "k3y4m3t3"}, {"name": "m2", "address": 2}]}
+    group = {
+        "bus": "ss1",
+        "meters": [{"name": "m1", "address": 1, "key": "k3y4m3t3"}, {"name": "m2", "address": 2}],
+    }
     core = await start_core({"modbus": [gateway("ss1", sim.port)], DOMAIN: [group]})
     await wait_for(lambda: attr(core, f"{DOMAIN}.m2", "online") is True, what="online")
     assert (await call(core, "sell", f"{DOMAIN}.m1", amount_fen=100, purchase_count=2))["purchase_count"] == 2

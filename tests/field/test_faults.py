@@ -26,7 +26,9 @@ async def test_bad_meters_never_stop_the_other_35(sims, start_core) -> None:
     bad = {f"{DOMAIN}.m5", f"{DOMAIN}.m6", f"{DOMAIN}.m7"}
     good = [f"{DOMAIN}.m{u}" for u in range(1, 37) if f"{DOMAIN}.m{u}" not in bad]
     await wait_for(lambda: all(attr(core, e, "online") for e in good), what="33 good meters online")
-    await wait_for(lambda: all(core.states.get(e).state == "unavailable" for e in bad), what="bad meters offline")
+    await wait_for(
+        lambda: all(core.states.get(e).state == "unavailable" for e in bad), what="bad meters offline"
+    )
     assert all(attr(core, e, "online") is False for e in bad)
 
     # Several sweeps later every good meter has been read again recently: the bad ones cost little.
@@ -77,7 +79,9 @@ async def test_commands_wait_for_an_offline_gateway(sims, start_core) -> None:
     await sim.async_start()
     sims.append(sim)
     port = sim.port
-    core = await start_core({"modbus": [gateway("ss1", port, command_timeout=20)], DOMAIN: [meters("ss1", 2)]})
+    core = await start_core(
+        {"modbus": [gateway("ss1", port, command_timeout=20)], DOMAIN: [meters("ss1", 2)]}
+    )
     meter = f"{DOMAIN}.m1"
     await wait_for(lambda: attr(core, meter, "online") is True, what="online")
     await sim.async_stop()
@@ -99,6 +103,8 @@ async def test_commands_wait_for_an_offline_gateway(sims, start_core) -> None:
 async def test_command_expires_when_the_gateway_stays_away(sims, start_core) -> None:
     """Past its deadline a waiting command expires with a clear error instead of hanging."""
     port = free_port()
-    core = await start_core({"modbus": [gateway("ss1", port, command_timeout=0.5)], DOMAIN: [meters("ss1", 1)]})
+    core = await start_core(
+        {"modbus": [gateway("ss1", port, command_timeout=0.5)], DOMAIN: [meters("ss1", 1)]}
+    )
     with pytest.raises(MeterCommandError, match="not confirmed before its deadline"):
         await core.services.async_call(DOMAIN, "hold", {"entity_id": f"{DOMAIN}.m1"})

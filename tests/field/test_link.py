@@ -40,7 +40,9 @@ class Server:
         return data
 
     async def start(self) -> None:
-        devices = {u: ModbusDeviceContext(hr=ModbusSequentialDataBlock(1, list(range(600)))) for u in (1, 2, 9)}
+        devices = {
+            u: ModbusDeviceContext(hr=ModbusSequentialDataBlock(1, list(range(600)))) for u in (1, 2, 9)
+        }
         self.server = ModbusTcpServer(
             ModbusServerContext(devices=devices),
             framer=FramerType.RTU,
@@ -64,7 +66,17 @@ async def server() -> AsyncIterator[Server]:
 
 async def open_link(port: int, **extra: object) -> tuple[ModbusLink, asyncio.Task[None]]:
     conf = SECTION_SCHEMA(
-        [{"name": "g", "type": "rtu_over_tcp", "host": "127.0.0.1", "port": port, "timeout": 0.2, "retries": 1, **extra}]
+        [
+            {
+                "name": "g",
+                "type": "rtu_over_tcp",
+                "host": "127.0.0.1",
+                "port": port,
+                "timeout": 0.2,
+                "retries": 1,
+                **extra,
+            }
+        ]
     )[0]
     link = ModbusLink("g", conf, lambda: None)
     task = asyncio.create_task(link.run())
@@ -79,7 +91,7 @@ async def close_link(link: ModbusLink, task: asyncio.Task[None]) -> None:
 
 
 async def test_reads_and_counts_errors_without_crashing(server: Server) -> None:
-    """Good answers decode; exception codes, silent units and CRC errors are counted and raised as field errors."""
+    """Good answers decode; exception codes, silent units and CRC errors are counted and raised."""
     link, task = await open_link(server.port)
     try:
         assert await link.read_holding(1, 0x200, 3) == [0x200, 0x201, 0x202]
@@ -128,6 +140,8 @@ async def test_inter_frame_silence_follows_the_baud_rate() -> None:
     assert t35(9600) == pytest.approx(0.0036458, rel=1e-3)
     assert t35(9600, parity="E") == pytest.approx(0.0040104, rel=1e-3)
     assert t35(38400) == 0.00175
-    conf = SECTION_SCHEMA([{"name": "g", "type": "tcp", "host": "h"}, {"name": "s", "type": "serial", "port": "/dev/x"}])
+    conf = SECTION_SCHEMA(
+        [{"name": "g", "type": "tcp", "host": "h"}, {"name": "s", "type": "serial", "port": "/dev/x"}]
+    )
     assert ModbusLink("g", conf[0], lambda: None).message_wait == 0
     assert ModbusLink("s", conf[1], lambda: None).message_wait == pytest.approx(0.0036458, rel=1e-3)
