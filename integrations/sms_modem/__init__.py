@@ -1,7 +1,8 @@
 """GSM/4G SMS modem on a serial port: AT commands, PDU mode (UCS2/GSM 7-bit), delivery reports.
 
 ``core.data["sms_modem"]`` is the SmsModem; integrations/notify sends through it from its persisted outbox.
-With ``simulate: true`` the integration starts the project's modem simulator on a pty and uses it (demo, no hardware).
+With ``simulate: true`` the integration starts the project's modem simulator on a pty and uses it (demo, no hardware);
+the simulator logs every SMS it receives and, with ``simulate_record: FILE``, appends each PDU to that JSONL file.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from .const import (
     CONF_PORT,
     CONF_SEND_TIMEOUT,
     CONF_SIMULATE,
+    CONF_SIMULATE_RECORD,
     CONF_SMSC,
     CONF_STATUS_REPORT,
     CONF_VALIDITY,
@@ -53,6 +55,7 @@ CONFIG_SCHEMA = vol.Schema(
                 {
                     vol.Optional(CONF_PORT): str,
                     vol.Optional(CONF_SIMULATE, default=False): bool,
+                    vol.Optional(CONF_SIMULATE_RECORD): str,
                     vol.Optional(CONF_BAUDRATE, default=DEFAULT_BAUDRATE): vol.All(int, vol.Range(min=300)),
                     vol.Optional(CONF_SMSC): PHONE,
                     vol.Optional(CONF_STATUS_REPORT, default=True): bool,
@@ -82,7 +85,8 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
     if config[CONF_SIMULATE]:
         from .simulator import ModemSimulator  # noqa: PLC0415 - only the demo needs it
 
-        simulator = ModemSimulator(record_path=core.config.path("sms_simulator.jsonl"))
+        record = config.get(CONF_SIMULATE_RECORD)
+        simulator = ModemSimulator(record_path=core.config.path(record) if record else None)
         await simulator.async_start()
         core.async_on_stop(simulator.async_stop)
         core.data[f"{DOMAIN}_simulator"] = simulator

@@ -242,6 +242,9 @@ class ModemSimulator:
             return
         self._mr = (self._mr + 1) % 256
         record.update(result="ok", mr=self._mr)
+        concat = fields["concat"]
+        part = f" (part {concat['seq']}/{concat['total']})" if concat else ""
+        _LOGGER.info("SMS to %s%s: %s", fields["number"], part, fields["text"])
         self._finish(record, f"\r\n+CMGS: {self._mr}\r\n{OK}")
         if fields["status_report"] and self.auto_reports:
             self._spawn(self._report_later(self._mr))
