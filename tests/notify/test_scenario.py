@@ -83,7 +83,7 @@ async def test_one_sms_per_alarm_level(
             while len(alarms) < count or len(simulator.received()) < count:
                 await asyncio.sleep(0.05)
         assert alarms[-1]["level"] == level
-    await asyncio.sleep(0.5)  # nothing more may come: one SMS per crossing
+    await asyncio.sleep(0.3)  # nothing more may come: one SMS per crossing
 
     assert [a["level"] for a in alarms] == ["alarm1", "alarm2", "arrears"]
     received = simulator.received()

@@ -98,7 +98,7 @@ async def test_registration_drop_holds_the_queue(simulator: ModemSimulator, star
         while core.states.get("sms_modem.modem").state != "not_registered":
             await asyncio.sleep(0.02)
     await core.services.async_call("notify", "sms", {"target": ["10086", "10010"], "message": "排队中"})
-    await asyncio.sleep(0.6)
+    await asyncio.sleep(0.4)
     assert simulator.received() == []
     assert core.states.get("sms_modem.modem").attributes["queue_length"] == 2
     simulator.set_registered(True)
@@ -117,7 +117,7 @@ async def test_silent_modem_loses_nothing(simulator: ModemSimulator, start_core:
     async with asyncio.timeout(5):
         while core.states.get("sms_modem.modem").state != "offline":
             await asyncio.sleep(0.02)
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0.3)
     assert simulator.received() == []
     simulator.set_silent(False)
     await _wait_rows(core, _all_sent)
