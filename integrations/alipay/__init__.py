@@ -188,7 +188,13 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
             policy=NotifyPolicy(sandbox_conf["notify_repeat"], sandbox_conf["notify_delay"],
                                 sandbox_conf["lose_notify"]),
         )
-        sandbox_gateway = await sandbox.start(sandbox_conf[CONF_HOST], sandbox_conf[CONF_PORT])
+        try:
+            sandbox_gateway = await sandbox.start(sandbox_conf[CONF_HOST], sandbox_conf[CONF_PORT])
+        except OSError as err:
+            _LOGGER.error("Alipay sandbox cannot listen on %s:%s: %s", sandbox_conf[CONF_HOST],
+                          sandbox_conf[CONF_PORT], err.strerror or err)
+            await sandbox.stop()
+            return False
         core.async_on_stop(sandbox.stop)
         if not config.get(CONF_GATEWAY):
             gateway = sandbox_gateway
