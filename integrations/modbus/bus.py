@@ -174,3 +174,5 @@ class Bus(Entity):
             except BusOfflineError:
                 self.commands.appendleft(job)
                 return
+            except Exception:  # noqa: BLE001 - e.g. the database is briefly unavailable; keep sweeping
+                _LOGGER.exception("Command %s on %s could not be run", job.kind, job.device.entity_id)

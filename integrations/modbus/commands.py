@@ -126,6 +126,7 @@ class CommandManager:
             )
 
     def _queue(self, job: CommandJob) -> None:
+        job.future.add_done_callback(_consume)
         self.jobs[job.id] = job
         job.device.bus.submit(job)
         self._fire(job)
@@ -359,6 +360,12 @@ class CommandManager:
             "pending": batch.total - done - failed,
             "commands": [command_as_dict(r) for r in rows],
         }
+
+
+def _consume(future: asyncio.Future[dict[str, Any]]) -> None:
+    """Mark an outcome as seen: a resumed command may have nobody waiting for it."""
+    if not future.cancelled():
+        future.exception()
 
 
 def command_as_dict(row: FieldCommandRow) -> dict[str, Any]:
