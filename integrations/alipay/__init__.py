@@ -11,6 +11,7 @@ import voluptuous as vol
 
 from scada_core.const import EVENT_CORE_STARTED
 
+from .api import OrdersView, SecurityEventsView
 from .client import AlipayClient, AlipaySettings
 from .const import (
     ALIPAY_PUBLIC_PEM,
@@ -212,6 +213,8 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
     payments.sandbox = sandbox
     core.data[DOMAIN] = payments
     core.http.register_view(NotifyView(core, payments, app_id, seller_id, alipay_key))
+    for view_class in (OrdersView, SecurityEventsView):
+        core.http.register_view(view_class(core, payments))
     _register_services(core, payments)
 
     def _fill_urls(_event: Event) -> None:

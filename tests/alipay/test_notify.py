@@ -101,6 +101,15 @@ async def test_forged_or_mismatched_notify_credits_nothing(site: Site, keys_dir:
         stored = await site.payments.store.get(order.out_trade_no)
         assert stored is not None and stored.state == STATE_PENDING and not stored.credited, case
         assert await site.balance("A") == before, case
+    async with site.http.get(f"{site.base}/api/alipay/security_events?limit=6") as resp:
+        events = await resp.json()
+    assert [e["kind"] for e in reversed(events)] == [kind for _, kind in BAD_NOTIFIES]
+    async with site.http.get(f"{site.base}/api/alipay/orders?account_id={site.accounts['A']}") as resp:
+        orders = await resp.json()
+    assert len(orders) == len(BAD_NOTIFIES) and {o["state"] for o in orders} == {STATE_PENDING}
+    async with site.http.get(f"{site.base}/api/openapi.json") as resp:
+        paths = (await resp.json())["paths"]
+    assert {"/api/alipay/notify", "/api/alipay/orders", "/api/alipay/security_events"} <= set(paths)
 
 
 async def test_lost_notification_found_by_query(site: Site) -> None:
