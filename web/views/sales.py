@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -126,13 +127,17 @@ class AccountActionView(Page):
                                                      method=str(form.get("method", "cash")))
             else:
                 remaining = str(form.get("remaining", "")).strip()
+                dead_fen = 0 if remaining in ("0", "0.00") else parse_yuan(remaining) if remaining else None
+                if remaining and dead_fen is None:
+                    raise web.HTTPFound(f"/accounts/{account_id}?error={quote(self.site.t(request)['err_amount'])}")
                 result = await billing.replace_meter(
                     str(form.get("old", "")), str(form.get("new", "")).strip(), operator.billing_operator(), key,
-                    remaining_fen=None if not remaining else (parse_yuan(remaining) if remaining != "0" else 0))
+                    remaining_fen=dead_fen)
         except OpenPrepayError as err:
             await self.site.audit.record(request, operator, f"account_{action}", f"account {account_id}",
                                          before=before, after={"error": str(err)}, ok=False)
-            raise web.HTTPFound(f"/accounts/{account_id}?error={error_text(err, self.site.language(request))}") from None
+            raise web.HTTPFound(
+                f"/accounts/{account_id}?error={quote(error_text(err, self.site.language(request)))}") from None
         await self.site.audit.record(request, operator, f"account_{action}", f"account {account_id}", before=before,
                                      after=result)
         self.site.grid.invalidate()
@@ -226,7 +231,7 @@ class ReverseView(Page):
             await self.site.audit.record(request, operator, "reverse", f"transaction {transaction_id}",
                                          after={"error": str(err)}, ok=False)
             raise web.HTTPFound(
-                f"/transactions/{transaction_id}?error={error_text(err, self.site.language(request))}") from None
+                f"/transactions/{transaction_id}?error={quote(error_text(err, self.site.language(request)))}") from None
         await self.site.audit.record(request, operator, "reverse", f"transaction {transaction_id}",
                                      after=result["transaction"])
         self.site.grid.invalidate()
