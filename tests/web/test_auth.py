@@ -1,6 +1,7 @@
 """Operators and permissions: role × action over the API and the pages, CSRF, rate limit, tokens, forced change."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -86,6 +87,12 @@ async def test_csrf_is_required_for_session_writes(start_web: Any) -> None:
         assert resp.status == 403
     async with session.post(env.base + "/api/billing/reconcile", json={}, headers={"X-CSRF-Token": csrf}) as resp:
         assert resp.status == 200, await resp.text()
+    boss = next(o for o in await env.site.auth.operators() if o["username"] == "boss")
+    async with session.post(env.base + "/admin/operators", data={"csrf": csrf, "action": "token", "id": boss["id"],
+                                                                  "name": "erp"}) as resp:
+        token = re.search(r'id="new-token">([^<]+)<', await resp.text()).group(1)
+    async with env.client().get(env.base + "/api/states", headers={"Authorization": f"Bearer {token}"}) as resp:
+        assert resp.status == 200
     refused = await env.site.audit.query(action="csrf_refused")
     assert len(refused) == 3 and {r["operator"] for r in refused} == {"boss"}
     created = await env.site.audit.query(action="operator_create")

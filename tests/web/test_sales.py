@@ -111,6 +111,11 @@ async def test_batch_lists_failures(start_web: Any) -> None:
     async with client.get(env.base + "/web/grid.json") as resp:
         rows = {r[0]: r for r in (await resp.json())["rows"]}
     assert "H" in rows[M1][7]
+    async with client.post(env.base + "/web/export/readings", data={"csrf": csrf, "entity_ids": M1}) as resp:
+        assert resp.status == 200
+        book = load_workbook(io.BytesIO(await resp.read()))
+    sheet = list(book.active.iter_rows(values_only=True))
+    assert sheet[0][0] == "表计" and sheet[1][0] == M1 and len(sheet) == 2
 
 
 @pytest.mark.timeout(60)
