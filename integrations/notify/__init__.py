@@ -28,6 +28,7 @@ from .const import (
     CHANNEL_SMS,
     CONF_CA_FILE,
     CONF_EMAIL,
+    CONF_EXPIRE_AFTER,
     CONF_HOST,
     CONF_MAX_ATTEMPTS,
     CONF_PASSWORD,
@@ -40,10 +41,12 @@ from .const import (
     CONF_SMS,
     CONF_TIMEOUT,
     CONF_USERNAME,
+    DEFAULT_EMAIL_EXPIRE,
     DEFAULT_EMAIL_RATE,
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_RETRY_BASE,
     DEFAULT_RETRY_MAX,
+    DEFAULT_SMS_EXPIRE,
     DEFAULT_SMS_RATE,
     DEFAULT_SMTP_TIMEOUT,
     DOMAIN,
@@ -69,16 +72,17 @@ PHONE = vol.Match(r"^\+?\d{3,20}$", msg="expected a phone number such as +861380
 EMAIL = vol.Match(r"^[^@\s]+@[^@\s]+$", msg="expected an e-mail address")
 
 
-def _retry_schema(rate: float) -> dict[Any, Any]:
+def _retry_schema(rate: float, expire: float) -> dict[Any, Any]:
     return {
         vol.Optional(CONF_RATE_PER_MINUTE, default=rate): vol.All(vol.Coerce(float), vol.Range(min=0.1)),
+        vol.Optional(CONF_EXPIRE_AFTER, default=expire): vol.All(vol.Coerce(float), vol.Range(min=0)),
         vol.Optional(CONF_MAX_ATTEMPTS, default=DEFAULT_MAX_ATTEMPTS): vol.All(int, vol.Range(min=1)),
         vol.Optional(CONF_RETRY_BASE, default=DEFAULT_RETRY_BASE): vol.All(vol.Coerce(float), vol.Range(min=0.01)),
         vol.Optional(CONF_RETRY_MAX, default=DEFAULT_RETRY_MAX): vol.All(vol.Coerce(float), vol.Range(min=0.01)),
     }
 
 
-SMS_SCHEMA = vol.Schema(_retry_schema(DEFAULT_SMS_RATE))
+SMS_SCHEMA = vol.Schema(_retry_schema(DEFAULT_SMS_RATE, DEFAULT_SMS_EXPIRE))
 EMAIL_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_HOST): str,
@@ -89,7 +93,7 @@ EMAIL_SCHEMA = vol.Schema(
         vol.Required(CONF_SENDER): str,
         vol.Optional(CONF_CA_FILE): vol.IsFile(msg="CA file not found"),
         vol.Optional(CONF_TIMEOUT, default=DEFAULT_SMTP_TIMEOUT): vol.All(vol.Coerce(float), vol.Range(min=0.1)),
-        **_retry_schema(DEFAULT_EMAIL_RATE),
+        **_retry_schema(DEFAULT_EMAIL_RATE, DEFAULT_EMAIL_EXPIRE),
     }
 )
 CONFIG_SCHEMA = vol.Schema(

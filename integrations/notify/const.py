@@ -28,6 +28,7 @@ CONF_RATE_PER_MINUTE: Final = "rate_per_minute"
 CONF_MAX_ATTEMPTS: Final = "max_attempts"
 CONF_RETRY_BASE: Final = "retry_base"
 CONF_RETRY_MAX: Final = "retry_max"
+CONF_EXPIRE_AFTER: Final = "expire_after"
 CONF_HOST: Final = "host"
 CONF_PORT: Final = "port"
 CONF_USERNAME: Final = "username"
@@ -46,6 +47,8 @@ DEFAULT_EMAIL_RATE: Final = 60.0
 DEFAULT_MAX_ATTEMPTS: Final = 10
 DEFAULT_RETRY_BASE: Final = 30.0
 DEFAULT_RETRY_MAX: Final = 3600.0
+DEFAULT_SMS_EXPIRE: Final = 86400.0  # a balance warning a day late misleads more than it helps
+DEFAULT_EMAIL_EXPIRE: Final = 0.0  # 0 = never
 DEFAULT_SMTP_TIMEOUT: Final = 30.0
 NOT_READY_PAUSE: Final = 0.2  # after the channel turned out not ready mid-send, before waiting for it again
 ERROR_PAUSE: Final = 1.0  # after an unexpected error (database down), before the worker tries again

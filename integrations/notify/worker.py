@@ -8,6 +8,7 @@ import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .const import (
+    CONF_EXPIRE_AFTER,
     CONF_MAX_ATTEMPTS,
     CONF_RATE_PER_MINUTE,
     CONF_RETRY_BASE,
@@ -104,6 +105,13 @@ class ChannelWorker:
 
     async def _send(self, row: OutboxRow) -> None:
         """Try ``row`` once and record the outcome."""
+        expire = self.config[CONF_EXPIRE_AFTER]
+        if expire and row.parts_sent == 0 and self.outbox.now() - row.created_ts > expire:
+            reason = f"expired: not sent within {expire:g} s"
+            _LOGGER.warning("Notify %s #%s to %s %s", self.channel.name, row.id, row.target, reason)
+            await self.outbox.async_fail(row.id, reason)
+            self._fire(EVENT_NOTIFY_FAILED, row, reason)
+            return
         self._last_send = time.monotonic()
         try:
             await self.channel.async_deliver(row)

@@ -99,3 +99,11 @@ def test_status_report_request_sets_srr_and_validity() -> None:
 def test_bad_number_is_refused() -> None:
     with pytest.raises(PduError):
         encode_submit("138-0013", "hi")
+
+
+def test_decoder_reads_a_sixteen_bit_reference_udh() -> None:
+    """IEI 08 (16-bit reference, payments_sms.md §2.3): 06 08 04 refH refL total seq, then UTF-16BE."""
+    fields = decode_submit("00" + "4100" + "0B813108108300F0" + "0008" + "0B" + "06080412340201" + "4F60597D")
+    assert fields["number"] == "13800138000"
+    assert fields["concat"] == {"reference": 0x1234, "total": 2, "seq": 1}
+    assert fields["text"] == "你好"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -107,6 +108,21 @@ async def test_registration_drop_holds_the_queue(simulator: ModemSimulator, star
     async with asyncio.timeout(5):
         while core.states.get("sms_modem.modem").attributes["queue_length"] != 0:
             await asyncio.sleep(0.02)
+
+
+async def test_stale_message_expires_instead_of_going_out_late(simulator: ModemSimulator, start_core: StartCore) -> None:
+    core = await start_core(sms_sections(simulator))
+    assert await core.data["sms_modem"].async_wait_ready(5)
+    simulator.set_registered(False)
+    async with asyncio.timeout(5):
+        while core.states.get("sms_modem.modem").state != "not_registered":
+            await asyncio.sleep(0.02)
+    await core.services.async_call("notify", "sms", {"target": "10086", "message": "昨天的预警"})
+    core.clock.set_now(core.clock.utcnow() + timedelta(days=2))
+    simulator.set_registered(True)
+    [row] = await _wait_rows(core, lambda rows: rows[0].status != STATUS_PENDING)
+    assert row.status == STATUS_FAILED and row.last_error.startswith("expired")
+    assert simulator.received() == []
 
 
 async def test_silent_modem_loses_nothing(simulator: ModemSimulator, start_core: StartCore) -> None:
