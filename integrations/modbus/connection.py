@@ -110,8 +110,7 @@ class ModbusLink:
         self._closing = False
         self._reconnect_delay = DEFAULT_RECONNECT_MIN
         self.client: ModbusBaseClient = self._build_client(conf)
-        self.client.ctx.max_until_disconnect = _NEVER_DISCONNECT
-        self.client.ctx.count_until_disconnect = _NEVER_DISCONNECT
+        self.client.set_max_no_responses(_NEVER_DISCONNECT)  # applied at each connect
 
     def _build_client(self, conf: dict[str, Any]) -> ModbusBaseClient:
         common: dict[str, Any] = {
