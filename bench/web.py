@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sqlite3
 import statistics
 import sys
@@ -50,6 +51,14 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+async def login(session: aiohttp.ClientSession, base: str) -> None:
+    """Log in through the form (CSRF pair from the login page)."""
+    async with session.get(f"{base}/login") as resp:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', await resp.text()).group(1)  # type: ignore[union-attr]
+    async with session.post(f"{base}/login", data={"username": "bench", "password": PASSWORD, "csrf": csrf}) as resp:
+        assert resp.status == 200
+
+
 async def grid_bench(folder: Path) -> dict[str, Any]:
     """Return p50/p99 of the grid page and its JSON with 20 concurrent clients."""
     config = {"core": {"time_zone": "Asia/Shanghai"}, "http": {"port": 0}, "recorder": {"commit_interval": 1},
@@ -75,8 +84,7 @@ async def grid_bench(folder: Path) -> dict[str, Any]:
 
         async def client() -> None:
             async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
-                async with session.post(f"{base}/login", data={"username": "bench", "password": PASSWORD}) as resp:
-                    assert resp.status == 200
+                await login(session, base)
                 await asyncio.sleep(0.5)  # every client is logged in before the timed requests start
                 for i in range(REQUESTS_PER_CLIENT):
                     path = "/" if i % 5 == 0 else "/web/grid.json"
@@ -99,8 +107,7 @@ async def grid_bench(folder: Path) -> dict[str, Any]:
                 await asyncio.sleep(0.2)
 
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as warm:
-            async with warm.post(f"{base}/login", data={"username": "bench", "password": PASSWORD}) as resp:
-                assert resp.status == 200
+            await login(warm, base)
             for path in timings:
                 async with warm.get(base + path) as resp:
                     await resp.read()

@@ -32,6 +32,7 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
 
 SESSION_COOKIE: Final = "op_session"
 LANG_COOKIE: Final = "op_lang"
+LOGIN_CSRF_COOKIE: Final = "op_login_csrf"
 CSRF_FIELD: Final = "csrf"
 CSRF_HEADER: Final = "X-CSRF-Token"
 KEY_OPERATOR: Final = "operator"

@@ -66,12 +66,21 @@ class WebEnv:
         self.sessions.append(session)
         return session
 
+    async def submit_login(self, client: aiohttp.ClientSession, username: str, password: str = PASSWORD,
+                           **kwargs: Any) -> tuple[int, str, Any]:
+        """Load the login page (its CSRF pair) and post the form; return status, page and cookies set."""
+        async with client.get(f"{self.base}/login") as resp:
+            match = CSRF_RE.search(await resp.text())
+            assert match
+        form = {"username": username, "password": password, "csrf": match.group(1)}
+        async with client.post(f"{self.base}/login", data=form, **kwargs) as resp:
+            return resp.status, await resp.text(), resp.cookies
+
     async def login(self, username: str, password: str = PASSWORD) -> tuple[aiohttp.ClientSession, str]:
         """Log in through the form; return the client and the session's CSRF token."""
         client = self.client()
-        async with client.post(f"{self.base}/login", data={"username": username, "password": password}) as resp:
-            assert resp.status == 200, resp.status
-            page = await resp.text()
+        status, page, _cookies = await self.submit_login(client, username, password)
+        assert status == 200, status
         match = CSRF_RE.search(page)
         assert match, page[:500]
         return client, match.group(1)

@@ -105,13 +105,14 @@ async def test_login_rate_limit(start_web: Any) -> None:
     env: WebEnv = await start_web(web={"login_attempts": 3, "login_window": 60})
     await env.operator("clerk", "cashier")
     client = env.client()
-    for _ in range(3):
-        async with client.post(env.base + "/login", data={"username": "clerk", "password": "nope"}) as resp:
-            assert resp.status == 401
     async with client.post(env.base + "/login", data={"username": "clerk", "password": PASSWORD}) as resp:
-        assert resp.status == 429
-        assert "op_session" not in {c.key for c in client.cookie_jar}
+        assert resp.status == 403  # no CSRF pair: refused before the password is even checked
+    for _ in range(3):
+        assert (await env.submit_login(client, "clerk", "nope"))[0] == 401
+    assert (await env.submit_login(client, "clerk", PASSWORD))[0] == 429
+    assert "op_session" not in {c.key for c in client.cookie_jar}
     failed = await env.site.audit.query(action="login_failed")
+    assert len(await env.site.audit.query(action="csrf_refused")) == 1
     assert len(failed) == 4 and all(not r["ok"] for r in failed)
     env.site.auth.limiter.window = 0.01
     session, _csrf = await env.login("clerk")

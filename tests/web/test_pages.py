@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import PASSWORD, WebEnv, wait_for
+from .conftest import WebEnv, wait_for
 
 M1, M2 = "acrel_dtsy1352.b1_f2_m1", "acrel_dtsy1352.b1_f2_m2"
 
@@ -56,7 +56,7 @@ async def test_branding_and_secure_cookie_behind_tls(start_web: Any, tmp_path: P
     async with client.get(env.base + "/branding/background") as resp:
         assert resp.status == 404
     await env.operator("clerk", "cashier")
-    async with client.post(env.base + "/login", data={"username": "clerk", "password": PASSWORD},
-                           headers={"X-Forwarded-Proto": "https"}, allow_redirects=False) as resp:
-        cookie = resp.cookies["op_session"]
-        assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Lax"
+    _status, _page, cookies = await env.submit_login(client, "clerk", headers={"X-Forwarded-Proto": "https"},
+                                                     allow_redirects=False)
+    cookie = cookies["op_session"]
+    assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Lax"

@@ -1,14 +1,15 @@
 """Login, logout, password change, language switch and branding files."""
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 from aiohttp import web
 
-from ..auth import KEY_WEB_OPERATOR, AuthError
-from ..const import ACTION_VIEW, LANG_COOKIE, SESSION_COOKIE
+from ..auth import KEY_WEB_OPERATOR, AuthError, csrf_ok
+from ..const import ACTION_VIEW, CSRF_FIELD, LANG_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from ..i18n import LANGUAGES
-from ..site import Page
+from ..site import Page, WebSite
 
 BRANDING_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 
@@ -28,28 +29,38 @@ class LoginView(Page):
     name = "web:login"
 
     async def get(self, request: web.Request) -> web.Response:
-        """Show the login form."""
-        return self.site.render(request, "login.html", next=_safe_next(request.query.get("next")), error=None)
+        """Show the login form with a double-submit CSRF token (cookie + field)."""
+        return login_page(self.site, request, _safe_next(request.query.get("next")), None)
 
     async def post(self, request: web.Request) -> web.StreamResponse:
-        """Check the password (rate-limited) and start a session."""
+        """Check the CSRF pair, then the password (rate-limited), and start a session."""
         data = await request.post()
         username = str(data.get("username", "")).strip()
         next_url = _safe_next(str(data.get("next", "")))
+        if not csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE, ""), str(data.get(CSRF_FIELD, ""))):
+            await self.site.audit.record(request, None, "csrf_refused", "/login", ok=False, username=username)
+            raise web.HTTPForbidden(text=self.site.t(request)["err_csrf"])
         try:
             token = await self.site.auth.login(username, str(data.get("password", "")), request.remote or "?")
         except AuthError as err:
             await self.site.audit.record(request, None, "login_failed", username, after={"reason": err.key},
                                          ok=False, username=username)
-            status = 429 if err.key == "err_locked" else 401
-            return self.site.render(request, "login.html", status=status, next=next_url,
-                                    error=self.site.t(request)[err.key])
+            return login_page(self.site, request, next_url, self.site.t(request)[err.key],
+                              429 if err.key == "err_locked" else 401)
         operator = await self.site.auth.from_session(token)
         await self.site.audit.record(request, operator, "login", username)
         response = web.HTTPFound("/password" if operator and operator.must_change_password else next_url)
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=_secure(request),
                             max_age=int(self.site.auth.session_lifetime), path="/")
         raise response
+
+
+def login_page(site: WebSite, request: web.Request, next_url: str, error: str | None, status: int = 200) -> web.Response:
+    """Render the login page and (re)issue the pre-session CSRF cookie."""
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    response = site.render(request, "login.html", status=status, next=next_url, error=error, login_csrf=token)
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=_secure(request), path="/")
+    return response
 
 
 class LogoutView(Page):
@@ -107,6 +118,10 @@ class LanguageView(Page):
         language = str(data.get("language", ""))
         if language not in LANGUAGES:
             raise web.HTTPBadRequest(text="unknown language")
+        if request.get(KEY_WEB_OPERATOR) is None and not csrf_ok(
+            request.cookies.get(LOGIN_CSRF_COOKIE, ""), str(data.get(CSRF_FIELD, ""))
+        ):
+            raise web.HTTPForbidden(text=self.site.t(request)["err_csrf"])
         if request.get(KEY_WEB_OPERATOR) is not None:
             operator, data = await self.site.form(request, ACTION_VIEW)
             before, _after = await self.site.auth.update_operator(operator.id, language=language)
