@@ -15,6 +15,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "go": "确定", "scan_to_pay": "请用支付宝扫码支付", "print": "打印收据", "done": "完成",
         "order": "订单号", "time": "时间", "method": "方式", "forbidden": "无权访问",
         "unknown_shop": "未找到该商铺", "idle": "无操作将自动退出", "kind_sale": "售电收据",
+        "tx_sale": "购电", "tx_refund": "退电", "tx_reversal": "冲正", "tx_transfer": "转移", "tx_consumption": "扣费",
+        "tx_fee": "月费", "tx_opening": "开户", "tx_adjustment": "调整", "tx_close": "销户",
     },
     "en": {
         "title": "Electricity self-service", "login": "Log in", "account_no": "Account no.", "password": "Password",
@@ -30,6 +32,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "scan_to_pay": "Scan with Alipay to pay", "print": "Print receipt", "done": "Done", "order": "Order",
         "time": "Time", "method": "Method", "forbidden": "Not allowed", "unknown_shop": "No such shop",
         "idle": "Logs out when idle", "kind_sale": "Sale receipt",
+        "tx_sale": "Purchase", "tx_refund": "Refund", "tx_reversal": "Reversal", "tx_transfer": "Transfer",
+        "tx_consumption": "Charge", "tx_fee": "Monthly fee", "tx_opening": "Opening", "tx_adjustment": "Adjustment",
+        "tx_close": "Closing",
     },
 }
 

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from integrations.alipay.money import yuan_to_fen
+from scada_core.billing.const import RECEIPT_KINDS
 from integrations.alipay.payments import TopUpError
 from scada_core.exceptions import OpenPrepayError
 from scada_core.http import View
@@ -144,7 +145,7 @@ class HomeView(TenantView):
         history = await self.site.billing.account_history(account_id, limit=50)
         credentials = await self.site.auth.credentials(account_id)
         return self.site.render(
-            "home.html", account=account, history=history, amounts=PHONE_AMOUNTS,
+            "home.html", account=account, history=history, amounts=PHONE_AMOUNTS, receipt_kinds=RECEIPT_KINDS,
             tenant_control=bool(credentials and credentials.tenant_control),
             orders=await self.site.payments.store.for_account(account_id, limit=10),
         )
