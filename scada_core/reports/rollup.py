@@ -48,10 +48,14 @@ def day_expr(db: Database, ts: Any, offset_s: int) -> ColumnElement[int]:
 
 
 async def async_rollup(db: Database, offset_s: int, since_ts: float | None = None) -> int:
-    """Recompute the rollups of every day from ``since_ts``'s day on (all days when None); return rows written."""
+    """Recompute the rollups from ``since_ts``'s day on; None = from the last rolled-up day (or all); return rows."""
     async with db.session() as session:
         if since_ts is None:
-            first = (await session.execute(select(func.min(ReadingRow.ts)))).scalar()
+            last_day = (await session.execute(select(func.max(EnergyDailyRow.day)))).scalar()
+            first = (
+                last_day * DAY_S - offset_s if last_day is not None
+                else (await session.execute(select(func.min(ReadingRow.ts)))).scalar()
+            )
             if first is None:
                 return 0
             since_ts = float(first)
