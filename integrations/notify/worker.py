@@ -15,6 +15,7 @@ from .const import (
     CONF_RETRY_MAX,
     ERROR_PAUSE,
     NOT_READY_PAUSE,
+    STOP_GRACE,
     EVENT_NOTIFY_FAILED,
     EVENT_NOTIFY_SENT,
 )
@@ -66,17 +67,20 @@ class ChannelWorker:
         self._min_interval = 60.0 / config[CONF_RATE_PER_MINUTE]
         self._last_send = -float("inf")
         self._task: asyncio.Task[None] | None = None
+        self._sending: asyncio.Task[None] | None = None
 
     def async_start(self) -> None:
         """Start draining."""
         self._task = self.core.async_create_task(self._run(), f"notify {self.channel.name} worker")
 
     async def async_stop(self) -> None:
-        """Stop draining (a message in flight is resumed after the next start)."""
+        """Stop draining; let a message in flight finish (briefly) so its +CMGS is recorded, not lost to a resend."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._sending is not None and not self._sending.done():
+            await asyncio.wait({self._sending}, timeout=STOP_GRACE)
 
     async def _run(self) -> None:
         wake = self.outbox.wake_event(self.channel.name)
@@ -96,7 +100,8 @@ class ChannelWorker:
                 pause = self._last_send + self._min_interval - time.monotonic()
                 if pause > 0:
                     await asyncio.sleep(pause)
-                await self._send(row)
+                self._sending = asyncio.get_running_loop().create_task(self._send(row))
+                await asyncio.shield(self._sending)
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - the worker must outlive a database or driver hiccup
