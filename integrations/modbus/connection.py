@@ -37,6 +37,17 @@ from .errors import BusOfflineError, CrcError, ExceptionCodeError, RequestTimeou
 
 _LOGGER = logging.getLogger(__name__)
 
+
+class _NoResponseFilter(logging.Filter):
+    """Drop pymodbus' ERROR (with frame dump) on every timeout: we count timeouts and log offline meters."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every other pymodbus message."""
+        return "No response received" not in record.getMessage()
+
+
+logging.getLogger("pymodbus.logging").addFilter(_NoResponseFilter())
+
 # A request that fails this many times in a row would make pymodbus drop the link; we decide that ourselves.
 _NEVER_DISCONNECT = 1 << 30
 
