@@ -10,9 +10,12 @@ from scada_core.exceptions import OpenPrepayError
 
 from . import ledger
 from .const import (
+    ACCOUNT_ADJUSTMENT,
     ACCOUNT_OPENING,
     ACCOUNT_REVENUE_ENERGY,
+    DELIVERY_CANCELLED,
     DELIVERY_DELIVERED,
+    KIND_ADJUSTMENT,
     KIND_CLOSE,
     KIND_CONSUMPTION,
     KIND_OPENING,
@@ -296,8 +299,13 @@ class AccountsMixin:
         operator: Any,
         idempotency_key: str,
         remaining_fen: int | None = None,
+        purchase_count: int | None = None,
     ) -> dict[str, Any]:
-        """Replace a meter (换表): move its money (read from it, or ``remaining_fen`` when it is dead) to the new one."""
+        """Replace a meter (换表): move its money to the new one.
+
+        The old meter is read; when it is dead, the operator enters ``remaining_fen`` (and ``purchase_count``
+        when a sale to it was still unconfirmed) from its display, and nothing is written to it.
+        """
         operator = ledger.Operator.from_dict(operator)
         _require_staff(operator)
         async with self.db.session() as session:
@@ -311,7 +319,7 @@ class AccountsMixin:
             dead = remaining_fen is not None
             if old.mode == MODE_METER:
                 if dead:
-                    await self._book_dead_meter(old, remaining_fen, operator, idempotency_key)
+                    await self._book_dead_meter(old, remaining_fen, purchase_count, operator, idempotency_key)
                 else:
                     await self.ensure_settled(old_entity_id)
                     await self.sync_meter(old_entity_id, fresh=True)
@@ -349,18 +357,28 @@ class AccountsMixin:
                 return await self.result_of(session, row)
 
     async def _book_dead_meter(
-        self: BillingService, meter: MeterRow, remaining_fen: int, operator: ledger.Operator, key: str
+        self: BillingService, meter: MeterRow, remaining_fen: int, purchase_count: int | None,
+        operator: ledger.Operator, key: str,
     ) -> None:
-        """Book what a dead meter used so the ledger holds the remaining money entered by the operator."""
+        """Book a dead meter from what its display shows: a pending delivery counts as landed only when
+        ``purchase_count`` says so; what it used is revenue, so the ledger then holds what moves on."""
         async with self.write() as session:
-            if await pending_of(session, meter.entity_id) is not None:
-                raise BillingError("旧表有未确认的充值", "the old meter has an unconfirmed delivery")
+            in_flight = 0
+            pending = await pending_of(session, meter.entity_id)
+            if pending is not None:
+                if purchase_count == pending.purchase_count:
+                    pending.status = DELIVERY_DELIVERED
+                else:
+                    pending.status = DELIVERY_CANCELLED
+                    in_flight = pending.amount_fen if pending.op == OP_SELL else -pending.amount_fen
+                pending.settled_ts, pending.error = self.now(), "meter replaced; settled from its display"
             meter_acct = ledger.meter_account(meter.entity_id)
-            used = await ledger.held(session, meter_acct) - remaining_fen
+            used = await ledger.held(session, meter_acct) - remaining_fen - in_flight
             if used:
                 await ledger.post(
-                    session, kind=KIND_CONSUMPTION, idempotency_key=f"{key}:dead",
-                    entries=[(meter_acct, used), (ACCOUNT_REVENUE_ENERGY, -used)], operator=operator, ts=self.now(),
-                    amount_fen=used, reason="use of a dead meter, from the remaining money entered",
-                    account_id=meter.account_id, meter_entity_id=meter.entity_id, building=meter.building,
+                    session, kind=KIND_CONSUMPTION if used > 0 else KIND_ADJUSTMENT, idempotency_key=f"{key}:dead",
+                    entries=[(meter_acct, used), (ACCOUNT_REVENUE_ENERGY if used > 0 else ACCOUNT_ADJUSTMENT, -used)],
+                    operator=operator, ts=self.now(), amount_fen=used,
+                    reason="dead meter: use from the remaining money entered", account_id=meter.account_id,
+                    meter_entity_id=meter.entity_id, building=meter.building,
                 )

@@ -77,6 +77,7 @@ REPLACE_SCHEMA = vol.Schema(
         vol.Required("new_entity_id"): str,
         vol.Required("idempotency_key"): KEY,
         vol.Optional("remaining_fen"): vol.Any(None, vol.All(int, vol.Range(min=0))),
+        vol.Optional("purchase_count"): vol.Any(None, vol.All(int, vol.Range(min=0))),
         **OPERATOR,
     }
 )
@@ -332,12 +333,12 @@ class ReplaceMeterView(BillingView):
     openapi = {"post": _doc("Replace a meter (换表), transferring its money", REPLACE_SCHEMA)}
 
     async def post(self, request: web.Request) -> web.Response:
-        """Replace a meter (换表); remaining_fen when the old meter cannot be read."""
+        """Replace a meter (换表); remaining_fen (and purchase_count) from the display when the old one is dead."""
         body = await self.body(request, REPLACE_SCHEMA)
         return json_response(
             await self.billing.replace_meter(
                 request.match_info["entity_id"], body["new_entity_id"], self.operator(request, body),
-                body["idempotency_key"], body.get("remaining_fen"),
+                body["idempotency_key"], body.get("remaining_fen"), body.get("purchase_count"),
             )
         )
 

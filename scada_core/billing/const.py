@@ -39,6 +39,7 @@ RECEIPT_KINDS: Final = (KIND_SALE, KIND_REFUND, KIND_REVERSAL, KIND_CLOSE)
 
 DELIVERY_PENDING: Final = "pending"
 DELIVERY_DELIVERED: Final = "delivered"
+DELIVERY_CANCELLED: Final = "cancelled"  # never reached a meter that was replaced
 OP_SELL: Final = "sell"
 OP_REFUND: Final = "refund"
 
@@ -53,4 +54,5 @@ ENV_CRASH_AT: Final = "OPENPREPAY_CRASH_AT"
 CRASH_POINTS: Final = ("after_pending_commit", "after_meter_write", "after_read_back", "before_delivered_commit")
 
 DEFAULT_RECONCILE_INTERVAL: Final = 180.0
+DEFAULT_METER_TIMEOUT: Final = 30.0  # a sale answers by then; an unconfirmed one stays pending for the reconciler
 DEFAULT_BUILDING: Final = "default"

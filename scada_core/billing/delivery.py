@@ -8,7 +8,8 @@ Steps of one delivery (the meter's lock is held throughout):
 4. purchase count N+1: the delivery is committed as delivered; N: not delivered, retried by the reconciler;
    anything else: tamper alarm, and the meter is blocked for sales until an admin resolves it.
 OPENPREPAY_CRASH_AT=<step> (after_pending_commit, after_meter_write, after_read_back, before_delivered_commit)
-kills the process with SIGKILL at that step, for the crash test.
+kills the process with SIGKILL at that step of the next delivery, ``<step>:<entity_id>`` only at a delivery to
+that meter (crash tests only; never set it in production).
 """
 from __future__ import annotations
 
@@ -48,10 +49,11 @@ OUTCOME_TAMPER = "tamper"
 OUTCOME_UNREACHABLE = "unreachable"
 
 
-def crash_point(step: str) -> None:
-    """Kill this process with SIGKILL when OPENPREPAY_CRASH_AT names ``step`` (crash tests only)."""
-    if os.environ.get(ENV_CRASH_AT) == step:
-        _LOGGER.warning("Crash point %s reached: killing the process", step)
+def crash_point(step: str, entity_id: str) -> None:
+    """Kill this process with SIGKILL when OPENPREPAY_CRASH_AT is ``step`` or ``step:entity_id`` (crash tests)."""
+    wanted = os.environ.get(ENV_CRASH_AT)
+    if wanted in (step, f"{step}:{entity_id}"):
+        _LOGGER.warning("Crash point %s reached on %s: killing the process", step, entity_id)
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -137,11 +139,11 @@ class DeliveryMixin:
         except OpenPrepayError as err:
             error = str(err)
             _LOGGER.warning("Delivery %s to %s: %s", delivery.id, delivery.meter_entity_id, err)
-        crash_point("after_meter_write")
+        crash_point("after_meter_write", delivery.meter_entity_id)
         if result.get("purchase_count") is None or result.get("remaining_fen") is None:
             return await self._check(delivery, error)
         # The service confirmed the write with a fresh read of the meter: that is our read-back.
-        crash_point("after_read_back")
+        crash_point("after_read_back", delivery.meter_entity_id)
         return await self._settle(delivery, int(result["purchase_count"]), int(result["remaining_fen"]), None)
 
     async def _check(self: BillingService, delivery: DeliveryRow, error: str | None = None) -> str:
@@ -151,7 +153,7 @@ class DeliveryMixin:
         except OpenPrepayError as err:
             await self._note_attempt(delivery, error or str(err))
             return OUTCOME_UNREACHABLE
-        crash_point("after_read_back")
+        crash_point("after_read_back", delivery.meter_entity_id)
         return await self._settle(delivery, int(read["purchase_count"]), int(read["remaining_fen"]), error)
 
     async def _settle(
@@ -176,7 +178,7 @@ class DeliveryMixin:
                 row.error = None
                 meter.purchase_count = target
                 await session.flush()
-                crash_point("before_delivered_commit")
+                crash_point("before_delivered_commit", delivery.meter_entity_id)
         delivery.status = DELIVERY_DELIVERED
         delivery.remaining_fen = remaining
         return OUTCOME_DELIVERED

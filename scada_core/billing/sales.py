@@ -241,7 +241,7 @@ class SalesMixin:
                 if earlier is None:
                     raise
                 return earlier
-            crash_point("after_pending_commit")
+            crash_point("after_pending_commit", entity_id)
             await self.deliver(delivery)
             result = fresh_result(row, entries, [delivery])
         if kind == KIND_SALE:

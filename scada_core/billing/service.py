@@ -37,7 +37,8 @@ alarm1/alarm2/arrears/offline (未开户/开户/报警1/报警2/欠费/失联) p
 Each sale to a meter-side (DTSY1352) meter is committed as pending, written with purchase count N+1
 (acrel_dtsy1352.sell), read back (acrel_dtsy1352.read_prepaid) and committed as delivered. For crash tests
 the environment variable OPENPREPAY_CRASH_AT=after_pending_commit|after_meter_write|after_read_back|
-before_delivered_commit makes the process SIGKILL itself at that step of the next delivery.
+before_delivered_commit makes the process SIGKILL itself at that step of the next delivery (<step>:<entity_id>:
+only at a delivery to that meter).
 Events: billing_sale, billing_alarm, billing_payment_received (see CONTRACTS.md).
 """
 from __future__ import annotations
@@ -61,6 +62,7 @@ from .alarms import Thresholds
 from .charging import ChargingMixin
 from .const import (
     DEFAULT_BUILDING,
+    DEFAULT_METER_TIMEOUT,
     DEFAULT_RECONCILE_INTERVAL,
     EVENT_BILLING_ALARM,
     MODE_METER,
@@ -96,6 +98,7 @@ class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, Ta
         self.db = core.db
         self.buildings: dict[str, dict[str, Any]] = config.get("buildings") or DEFAULT_BUILDINGS
         self.reconcile_interval: float = config.get("reconcile_interval", DEFAULT_RECONCILE_INTERVAL)
+        self.meter_timeout: float = config.get("meter_timeout", DEFAULT_METER_TIMEOUT)
         self._meter_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._account_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._sqlite_write = asyncio.Lock()
@@ -143,7 +146,13 @@ class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, Ta
     async def call_meter(self, entity_id: str, service: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
         """Call an entity service of the meter's domain and return this meter's result."""
         domain = entity_id.split(".", 1)[0]
-        response = await self.core.services.async_call(domain, service, {"entity_id": entity_id, **(data or {})})
+        try:
+            async with asyncio.timeout(self.meter_timeout):
+                response = await self.core.services.async_call(domain, service, {"entity_id": entity_id, **(data or {})})
+        except TimeoutError:
+            raise BillingError(
+                f"表计 {entity_id} 在 {self.meter_timeout:g} 秒内没有应答", f"meter {entity_id} did not answer within {self.meter_timeout:g} s"
+            ) from None
         return dict((response or {}).get("results", {}).get(entity_id) or {})
 
     # -- buildings and meters -----------------------------------------------------------------------

@@ -37,7 +37,7 @@ def sim_server(units: int, remaining_fen: int = 0, port: int = 0) -> SimServer:
     return SimServer(get_profile("dtsy1352"), meters, time.time, TZ, mode=MODE_TCP, port=port)
 
 
-def field_sections(port: int, units: int, plain: bool = False) -> dict[str, Any]:
+def field_sections(port: int, units: int, plain: bool = False, **gateway: Any) -> dict[str, Any]:
     """Return modbus + acrel_dtsy1352 sections for meters m1.. on one Modbus TCP gateway (plain: modbus_meter p1..)."""
     group = {"bus": "gw1", "meters": [{"name": f"{'p' if plain else 'm'}{u}", "address": u} for u in range(1, units + 1)]}
     meter_section = {"modbus_meter": [{**group, "profile": "dtsy1352"}]} if plain else {"acrel_dtsy1352": [group]}
@@ -46,6 +46,7 @@ def field_sections(port: int, units: int, plain: bool = False) -> dict[str, Any]
             {
                 "name": "gw1", "type": "tcp", "host": "127.0.0.1", "port": port, "timeout": 0.5, "retries": 1,
                 "status_interval": 0.5, "energy_interval": 0.3, "offline_after": 3, "reconnect_max": 0.3,
+                **gateway,
             }
         ],
         **meter_section,
@@ -130,13 +131,14 @@ async def start_site(tmp_path: Path, db_settings: dict[str, str]) -> AsyncIterat
     sites: list[Site] = []
 
     async def start(units: int = 2, remaining_fen: int = 0, billing: dict[str, Any] | None = None,
-                    extra: dict[str, Any] | None = None, with_sim: bool = True, plain: bool = False) -> Site:
+                    extra: dict[str, Any] | None = None, with_sim: bool = True, plain: bool = False,
+                    gateway: dict[str, Any] | None = None) -> Site:
         sim = None
         sections: dict[str, Any] = {"billing": billing or billing_section(), **(extra or {})}
         if with_sim:
             sim = sim_server(units, remaining_fen)
             await sim.async_start()
-            sections.update(field_sections(sim.port, units, plain))
+            sections.update(field_sections(sim.port, units, plain, **(gateway or {})))
         core = await async_from_config_dir(write_config(tmp_path / f"cfg{len(sites)}", sections, db_settings))
         site = Site(core, sim, aiohttp.ClientSession(), f"http://127.0.0.1:{core.http.port}")
         sites.append(site)

@@ -268,3 +268,26 @@ async def test_move_meter_between_accounts(start_site) -> None:
     closed = await site.api("POST", f"/api/billing/accounts/{second['id']}/close", {"idempotency_key": "c", "operator": CASHIER})
     assert closed["refunded_fen"] == 2000 and site.sim.meter(2).remaining_fen == 0
     await site.balanced()
+
+
+async def test_dead_meter_with_unconfirmed_sale_is_replaced(start_site) -> None:
+    """A sale to a meter that stopped answering stays pending and blocks further sales; replacing the dead meter
+    from its display moves the money, the unconfirmed sale included, to the new meter."""
+    site = await start_site(units=2, gateway={"command_timeout": 1.0})  # the field layer gives up after 1 s
+    await site.api("POST", "/api/billing/accounts", {"name": "A", "meters": [M1], "operator": CASHIER})
+    await site.api("POST", "/api/billing/sales", sale(M1, 3000, "s-1"))
+    site.sim.set_fault(1, silent=True)
+    stuck = await site.api("POST", "/api/billing/sales", sale(M1, 2000, "s-2"))
+    assert stuck["deliveries"][0]["status"] == "pending" and stuck["deliveries"][0]["error"]
+    refused = await site.api("POST", "/api/billing/sales", sale(M1, 100, "s-3"), status=400)
+    assert "not yet confirmed" in refused["error"]
+    replaced = await site.api(
+        "POST", f"/api/billing/meters/{M1}/replace",
+        {"new_entity_id": M2, "idempotency_key": "rep", "remaining_fen": 2500, "operator": CASHIER},
+    )
+    assert replaced["transaction"]["amount_fen"] == 4500  # 25 yuan on the display + the 20 that never got there
+    assert site.sim.meter(2).remaining_fen == 4500
+    assert (await site.api("GET", f"/api/billing/transactions/{stuck['transaction']['id']}"))["deliveries"][0]["status"] == "cancelled"
+    trial = await site.api("GET", "/api/billing/trial_balance")
+    assert trial["accounts"]["revenue:energy"] == -500 and trial["accounts"]["cash"] == 5000
+    await site.balanced()
