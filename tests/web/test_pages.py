@@ -29,6 +29,12 @@ async def test_meter_replacement_moves_the_money_then_offline_report(start_web: 
     audit = await env.site.audit.query(action="account_replace")
     assert audit[0]["operator"] == "boss" and audit[0]["ok"]
 
+    await env.core.services.async_call("acrel_dtsy1352", "trip", {"entity_id": M2})
+    env.site.grid.invalidate()
+    async with client.get(env.base + "/reports?kind=alarms_now") as resp:
+        page = await resp.text()
+    assert M2 in page and "已拉闸" in page
+
     await env.sim.async_stop()
     env.sim = None
     await wait_for(lambda: all(env.core.states.get(m).state == "unavailable" for m in (M1, M2)), timeout=20,

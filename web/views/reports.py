@@ -11,14 +11,15 @@ from scada_core.const import STATE_UNAVAILABLE
 from scada_core.reports import queries
 from scada_core.reports.excel import table_to_xlsx
 from scada_core.reports.rollup import async_rollup
-from scada_core.reports.table import Table
+from scada_core.reports.table import Table, yuan
 
 from ..charts import bar_chart
 from ..const import ACTION_EXPORT, ACTION_VIEW
 from ..directory import METER_DOMAINS
 from ..site import Page
 
-KINDS = ("sales", "energy", "alarms", "offline")
+KINDS = ("sales", "energy", "alarms_now", "alarms", "offline")
+ALARM_STATUSES = ("alarm1", "alarm2", "arrears")
 
 
 def _date(text: str | None, default: date) -> date:
@@ -78,6 +79,14 @@ class ReportsView(Page):
             lo, hi = queries.day_bounds(start, end, self.site.offset_s)
             alarms = [a for a in await self.site.billing.alarms(since=lo) if a["ts"] < hi] if self.site.billing else []
             return queries.alarms_table(alarms, tz, {k[6:]: v for k, v in t.items() if k.startswith("level_")})
+        if kind == "alarms_now":
+            t = self.site.t(request)
+            table = Table("alarms_now", ["col_meter", "col_label", "col_account", "col_status", "col_remaining"])
+            for row in (await self.site.grid.data())["rows"]:
+                if row[6] in ALARM_STATUSES or "T" in row[7]:
+                    table.rows.append([row[0], row[1], row[5] or row[4] or "", t[f"st_{row[6]}"] + (
+                        f" ({t['flag_T']})" if "T" in row[7] else ""), yuan(row[8])])
+            return table
         return queries.offline_table(self.offline_devices(), tz)
 
     def offline_devices(self) -> list[dict[str, Any]]:
