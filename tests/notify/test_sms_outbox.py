@@ -151,6 +151,19 @@ async def test_rate_limit_spaces_messages(simulator: ModemSimulator, start_core:
     assert all(later - earlier >= 0.25 for earlier, later in zip(stamps, stamps[1:]))
 
 
+async def test_stop_lets_the_message_in_flight_finish(simulator: ModemSimulator, start_core: StartCore) -> None:
+    core = await start_core(sms_sections(simulator))
+    simulator.cmgs_delay = 0.4
+    await core.services.async_call("notify", "sms", {"target": "10086", "message": "停机前最后一条"})
+    async with asyncio.timeout(5):
+        while not any(c.startswith("AT+CMGS=") for c in simulator.commands):
+            await asyncio.sleep(0.01)
+    outbox = core.data["notify"].outbox
+    await core.async_stop()
+    [row] = await outbox.async_list("sms")
+    assert row.status == STATUS_SENT and row.refs == str(simulator.received()[0]["mr"])
+
+
 async def test_account_target_with_template(simulator: ModemSimulator, start_core: StartCore) -> None:
     core = await start_core(sms_sections(simulator))
     contacts = {7: {"phone": "+8613911112222", "name": "王小明", "email": None}}
