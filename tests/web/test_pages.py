@@ -1,6 +1,7 @@
 """Meter replacement, offline devices, branding and cookies behind TLS."""
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,12 @@ async def test_meter_replacement_moves_the_money_then_offline_report(start_web: 
     async with client.get(env.base + "/reports?kind=offline") as resp:
         page = await resp.text()
     assert M1 in page and M2 in page
-    async with client.get(env.base + "/web/grid.json") as resp:
-        rows = {r[0]: r for r in (await resp.json())["rows"]}
+    for _ in range(50):  # the grid JSON is rebuilt at most once a second
+        async with client.get(env.base + "/web/grid.json") as resp:
+            rows = {r[0]: r for r in (await resp.json())["rows"]}
+        if rows[M2][6] == "offline":
+            break
+        await asyncio.sleep(0.1)
     assert rows[M2][6] == "offline" and rows[M1][6] == "not_opened"  # billing's order: 未开户 before 失联
 
 
