@@ -1,4 +1,23 @@
-"""Prepaid billing: buildings, default tariffs, credit policy and the reconciler (scada_core.billing)."""
+"""Prepaid billing: buildings, default tariffs, credit policy and the reconciler (scada_core.billing).
+
+    billing:
+      reconcile_interval: 180      # s between reconciler rounds (pending deliveries, meter sync)
+      meter_timeout: 30            # s a sale waits for the meter before it is left pending for the reconciler
+      buildings:
+        b1:
+          name: 一号楼
+          meters: ["acrel_dtsy1352.b1_*"]          # fnmatch patterns; unmatched meters go to the first building
+          tariff: {kind: flat, price: "0.80"}      # or kind: tou (prices, periods, seasons) / tiered (bands)
+          alarm1_fen: 5000
+          alarm2_fen: 1000
+          overdraft_fen: 0
+          credit_cap_fen: 500000                   # optional
+          overload_w: 30000                        # optional
+
+Services: billing.sell, billing.credit_payment, billing.reconcile. REST routes under /api/billing/ (OpenAPI);
+they take the operator the web layer authenticated (request["operator"]), or, with operator_from_body: true
+(tests and benchmarks only), the body's "operator".
+"""
 from __future__ import annotations
 
 import logging
