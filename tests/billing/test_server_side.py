@@ -1,7 +1,9 @@
 """Server-side billing of a plain meter (modbus_meter on the simulator): tiered charges, monthly fee, trip at arrears."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -92,3 +94,29 @@ async def test_tiered_charges_alarms_trip_and_close(start_site) -> None:
         ("arrears", "leave"), ("alarm2", "enter"),
         ("alarm2", "leave"), ("alarm1", "enter"), ("alarm1", "leave"), ("alarm2", "enter"),  # paid 5, reversed
     ]
+
+    # A TOU version from now on: the next reading is priced by its own Shanghai hour; earlier charges stay.
+    readings: list[dict] = []
+    site.core.bus.async_listen("meter_reading", lambda event: readings.append(dict(event.data)))
+    tou = {
+        "kind": "tou",
+        "prices": {"valley": "0.30", "flat": "0.60", "peak": "1.00", "sharp": "1.50"},
+        "periods": [
+            {"start": "00:00", "rate": "valley"}, {"start": "06:00", "rate": "flat"},
+            {"start": "12:00", "rate": "peak"}, {"start": "18:00", "rate": "sharp"},
+        ],
+    }
+    version = await site.api(
+        "POST", "/api/billing/tariffs", {"scope": f"meter:{P1}", "spec": tou, "operator": {"id": "boss", "role": "admin"}}
+    )
+    await wait_for(lambda: any(r["ts"] > version["effective_ts"] for r in readings), what="a reading under the new tariff")
+    total = readings[-1]["total_wh"]
+    sim.energy_wh["flat"] += 2000
+    await wait_for(lambda: any(r["total_wh"] == total + 2000 for r in readings), what="the 2 kWh reading")
+    reading = next(r for r in readings if r["total_wh"] == total + 2000)
+    hour = datetime.fromtimestamp(reading["ts"], ZoneInfo("Asia/Shanghai")).hour
+    fen_per_kwh = 30 if hour < 6 else 60 if hour < 12 else 100 if hour < 18 else 150
+    await wallet_becomes(250 - 2 * fen_per_kwh)
+    trial = await site.api("GET", "/api/billing/trial_balance")
+    assert trial["accounts"]["revenue:energy"] == -(800 + 800 + 500 + 1050 + 2 * fen_per_kwh)
+    await site.balanced()
