@@ -139,6 +139,8 @@ def fill_readings(path: Path, meters: int, days: int) -> int:
     con = sqlite3.connect(path)
     con.execute("PRAGMA journal_mode=OFF")
     con.execute("PRAGMA synchronous=OFF")
+    con.execute("PRAGMA cache_size=-1000000")  # 1 GB page cache and in-memory sorting for the index builds
+    con.execute("PRAGMA temp_store=MEMORY")
     con.execute("DROP INDEX IF EXISTS ix_readings_entity_ts")
     con.execute("DROP INDEX IF EXISTS ix_readings_ts")
     con.execute(

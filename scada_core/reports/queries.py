@@ -1,6 +1,7 @@
 """Report queries. Column names are message keys; the web layer translates them (same keys in Excel)."""
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, datetime, tzinfo
@@ -20,6 +21,11 @@ SALES_GROUPS = ("operator", "method", "building")
 ENERGY_GROUPS = ("meter", "account", "floor", "building")
 PERIODS = ("day", "month", "year")
 SALE_KINDS = ("sale", "refund", "reversal", "close")
+
+
+def natural_key(text: str) -> list[Any]:
+    """Sort '2F' before '10F'."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text)]
 
 
 def period_key(value: date, period: str) -> str:
@@ -128,7 +134,7 @@ async def energy_table(
         totals[key] += wh
         counts[key] += 1
     table = Table("energy", [f"col_{group}", "col_meters", "col_kwh"])
-    for key in sorted(totals):
+    for key in sorted(totals, key=natural_key):
         table.rows.append([key, counts[key], kwh(totals[key])])
     table.add_totals("col_total", 1)
     chart: dict[str, int] = defaultdict(int)

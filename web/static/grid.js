@@ -13,6 +13,7 @@
   let sortCol = 0;
   let sortDir = 1;
   let lastTag = null;
+  const collator = new Intl.Collator(undefined, {numeric: true});
 
   const yuan = (fen) => (fen === null || fen === undefined ? "—" : (fen / 100).toFixed(2));
   const when = (ts) => (ts ? new Date(ts * 1000).toLocaleString() : "—");
@@ -28,6 +29,7 @@
       if (a === c) return 0;
       if (a === null || a === undefined || a === "") return 1;
       if (c === null || c === undefined || c === "") return -1;
+      if (typeof a === "string" && typeof c === "string") return collator.compare(a, c) * sortDir;
       return (a < c ? -1 : 1) * sortDir;
     });
     return out;
@@ -41,7 +43,7 @@
     for (const r of list.slice(page * PAGE, page * PAGE + PAGE)) {
       const id = esc(r[0]);
       const marks = r[7] ? ` <span class="flags">${esc(r[7])}</span>` : "";
-      html.push(`<tr class="st-${r[6]}${r[7].includes("T") ? " tripped" : ""}" data-id="${id}"><td><input type="checkbox" class="sel" value="${id}" ${selected.has(r[0]) ? "checked" : ""}></td>` +
+      html.push(`<tr class="row-${r[6]}${r[7].includes("T") ? " tripped" : ""}" data-id="${id}"><td><input type="checkbox" class="sel" value="${id}" ${selected.has(r[0]) ? "checked" : ""}></td>` +
         `<td><a href="/meters/${id}">${id}</a></td><td>${esc(r[1])}</td><td>${esc(r[2])}</td><td>${esc(r[3])}</td>` +
         `<td>${r[4] === null ? "" : `<a href="/accounts/${r[4]}">${esc(r[5] || r[4])}</a>`}</td>` +
         `<td class="status"><span class="st st-${r[6]}">${esc(L.status[r[6]] || r[6])}</span>${marks}</td>` +
