@@ -1,4 +1,7 @@
-"""Run one meter service on many meters concurrently and keep each meter's outcome for the progress view."""
+"""Run one meter service on many meters concurrently and keep each meter's outcome for the progress view.
+
+push_tariff without a price pushes billing's tariff in force for each meter (the usual case).
+"""
 from __future__ import annotations
 
 import asyncio
@@ -6,6 +9,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from scada_core.billing.tariffs import push_payload
 from scada_core.exceptions import OpenPrepayError
 
 from .audit import remote_of
@@ -18,6 +22,7 @@ if TYPE_CHECKING:
     from .site import WebSite
 
 MAX_JOBS = 50
+SERVICE_PUSH_TARIFF = "push_tariff"
 
 
 class BatchError(OpenPrepayError):
@@ -89,8 +94,11 @@ class BatchRunner:
         async with self._limit:
             item.state = "running"
             try:
+                data = job.data
+                if job.service == SERVICE_PUSH_TARIFF and not data and self.site.billing is not None:
+                    data = push_payload(await self.site.billing.tariff_for(entity_id))
                 response = await self.site.core.services.async_call(
-                    domain, job.service, {"entity_id": entity_id, **job.data})
+                    domain, job.service, {"entity_id": entity_id, **data})
                 item.result = ((response or {}).get("results") or {}).get(entity_id, response)
                 item.state = "done"
             except Exception as err:  # noqa: BLE001 - every meter's failure is shown, none stops the others

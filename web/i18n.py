@@ -29,7 +29,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "svc_trip": ("拉闸", "Trip"), "svc_close": ("合闸", "Close"), "svc_hold": ("保电", "Hold"),
     "svc_restore_prepaid": ("恢复预付费", "Restore prepaid"), "svc_push_tariff": ("下发电价", "Push tariff"),
     "svc_push_settings": ("下发参数", "Push settings"),
-    "price": ("电价(元/kWh)", "Price (yuan/kWh)"), "alarm1": ("报警1(元)", "Alarm 1 (yuan)"),
+    "price": ("电价(元/kWh，留空=下发计费电价)", "Price (yuan/kWh; empty = billing's tariff)"), "alarm1": ("报警1(元)", "Alarm 1 (yuan)"),
     "alarm2": ("报警2(元)", "Alarm 2 (yuan)"), "overload_w": ("过载功率(W)", "Overload (W)"),
     "done": ("成功", "done"), "failed": ("失败", "failed"), "pending": ("等待", "pending"), "running": ("执行中", "running"),
     "col_meter": ("表计", "Meter"), "col_label": ("名称", "Name"), "col_building": ("楼宇", "Building"),

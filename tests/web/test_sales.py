@@ -104,6 +104,18 @@ async def test_batch_lists_failures(start_web: Any) -> None:
     assert job["done"] == 1 and job["failed"] == 1
     assert job["items"][M1]["result"]["prepaid_mode"] == "hold"
     assert job["items"]["acrel_dtsy1352.ghost"]["error"]
+    assert env.sim is not None
+    env.sim.meters[1].prices = dict.fromkeys(env.sim.meters[1].prices, 5000)
+    body = {"service": "push_tariff", "entity_ids": [M1], "data": {}}
+    async with client.post(env.base + "/web/batch", data=json.dumps(body),
+                           headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"}) as resp:
+        batch_id = (await resp.json())["batch_id"]
+    for _ in range(200):
+        if await finished():
+            break
+        await asyncio.sleep(0.05)
+    assert job["done"] == 1, job  # billing's flat 1.00 yuan/kWh went to the meter
+    assert set(env.sim.meters[1].prices.values()) == {10000}  # 1.0000 yuan/kWh in 0.0001 units
     async with client.post(env.base + "/web/batch", data=json.dumps({**body, "service": "format_disk"}),
                            headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"}) as resp:
         assert resp.status == 400

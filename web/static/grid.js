@@ -100,7 +100,7 @@
 
   function batchData() {
     const data = {};
-    if (service.value === "push_tariff") data.price = $("b-price").value.trim();
+    if (service.value === "push_tariff" && $("b-price").value.trim()) data.price = $("b-price").value.trim();
     if (service.value === "push_settings") {
       const fen = (v) => Math.round(Number(v) * 100);
       if ($("b-alarm1").value) data.alarm1_fen = fen($("b-alarm1").value);
