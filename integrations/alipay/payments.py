@@ -65,7 +65,13 @@ class AlipayPayments:
         self._locks: dict[str, asyncio.Lock] = {}
         self.sandbox: Any = None  # the in-process AlipaySandbox when the demo runs one
 
-    def _check_amount(self, amount_fen: int) -> None:
+    async def _check(self, account_id: int, amount_fen: int) -> None:
+        """Refuse amounts out of range and accounts that cannot take a payment."""
+        billing = self.core.data.get("billing")
+        if billing is None:
+            raise TopUpError("充值暂不可用 / top-up unavailable: billing is not loaded")
+        if (await billing.account(account_id))["status"] != "open":
+            raise TopUpError(f"账户 {account_id} 已销户 / account {account_id} is closed")
         if not self.limits.min_fen <= amount_fen <= self.limits.max_fen:
             raise TopUpError(
                 f"充值金额须在 {fen_to_yuan(self.limits.min_fen)} 至 {fen_to_yuan(self.limits.max_fen)} 元之间"
@@ -76,7 +82,7 @@ class AlipayPayments:
 
     async def create_wap_order(self, account_id: int, amount_fen: int, quit_url: str | None = None) -> tuple[Order, str]:
         """Store a PENDING order and return it with the wap.pay URL for the phone's browser."""
-        self._check_amount(amount_fen)
+        await self._check(account_id, amount_fen)
         order = await self.store.create(
             account_id, amount_fen, CHANNEL_WAP, self._subject(account_id), self.limits.timeout_s
         )
@@ -87,7 +93,7 @@ class AlipayPayments:
 
     async def create_qr_order(self, account_id: int, amount_fen: int) -> Order:
         """Store a PENDING order, precreate it at the gateway and return it with its ``qr_code``."""
-        self._check_amount(amount_fen)
+        await self._check(account_id, amount_fen)
         order = await self.store.create(
             account_id, amount_fen, CHANNEL_QR, self._subject(account_id), self.limits.timeout_s
         )

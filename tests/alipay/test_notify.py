@@ -188,3 +188,13 @@ async def test_gateway_refuses_requests_signed_with_another_key(site: Site) -> N
     finally:
         site.payments.client.settings.private_key = good
     assert site.sandbox.rejected_requests == 1
+
+
+async def test_orders_only_for_open_accounts_and_allowed_amounts(site: Site) -> None:
+    """Unknown accounts and amounts outside min/max get a clear 400 through the service API; no order is stored."""
+    for data, message in (({"account_id": 999, "amount_fen": 5000}, "999"),
+                          ({"account_id": site.accounts["A"], "amount_fen": 50}, "充值金额"),
+                          ({"account_id": site.accounts["A"], "amount_fen": 500001}, "充值金额")):
+        async with site.http.post(f"{site.base}/api/services/alipay/create_order", json=data) as resp:
+            assert resp.status == 400 and message in (await resp.json())["error"], data
+    assert await site.payments.store.for_account(site.accounts["A"]) == []
