@@ -8,6 +8,7 @@
    each, against the same rows inserted with one plain executemany (sqlite3 / asyncpg).
 Last line: one JSON object.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -64,7 +65,14 @@ async def spawn(*args: str, log: Path, env: dict[str, str] | None = None) -> asy
     """Start ``python -m scada_core <args>`` logging to ``log``."""
     with log.open("ab") as out:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "scada_core", *args, cwd=ROOT, stdout=out, stderr=out, env=env or dict(os.environ)
+            sys.executable,
+            "-m",
+            "scada_core",
+            *args,
+            cwd=ROOT,
+            stdout=out,
+            stderr=out,
+            env=env or dict(os.environ),
         )
 
 
@@ -84,8 +92,17 @@ async def api_sales(tmp: Path, db_settings: dict[str, str]) -> dict[str, float]:
     http_port = free_port()
     ports = [free_port() for _ in range(GATEWAYS)]
     sims = [
-        await spawn("simulate", "dtsy1352", "--tcp", f"127.0.0.1:{port}", "--units", f"1-{CLIENTS // GATEWAYS}",
-                    "--power", "0", log=tmp / "sim.log")
+        await spawn(
+            "simulate",
+            "dtsy1352",
+            "--tcp",
+            f"127.0.0.1:{port}",
+            "--units",
+            f"1-{CLIENTS // GATEWAYS}",
+            "--power",
+            "0",
+            log=tmp / "sim.log",
+        )
         for port in ports
     ]
     config_dir = tmp / f"cfg-{uuid.uuid4().hex[:6]}"
@@ -94,20 +111,35 @@ async def api_sales(tmp: Path, db_settings: dict[str, str]) -> dict[str, float]:
         "http": {"port": http_port},
         "recorder": {**db_settings},
         "modbus": [
-            {"name": f"gw{g}", "type": "tcp", "host": "127.0.0.1", "port": port, "timeout": 1.0, "status_interval": 5}
+            {
+                "name": f"gw{g}",
+                "type": "tcp",
+                "host": "127.0.0.1",
+                "port": port,
+                "timeout": 1.0,
+                "status_interval": 5,
+            }
             for g, port in enumerate(ports, 1)
         ],
         "acrel_dtsy1352": [
-            {"bus": f"gw{g}", "meters": [{"name": f"m{g}_{u}", "address": u} for u in range(1, CLIENTS // GATEWAYS + 1)]}
+            {
+                "bus": f"gw{g}",
+                "meters": [{"name": f"m{g}_{u}", "address": u} for u in range(1, CLIENTS // GATEWAYS + 1)],
+            }
             for g in range(1, GATEWAYS + 1)
         ],
-        "billing": {"buildings": {"b1": {"meters": ["*"], "tariff": {"kind": "flat", "price": "1"}}}, "operator_from_body": True},
+        "billing": {
+            "buildings": {"b1": {"meters": ["*"], "tariff": {"kind": "flat", "price": "1"}}},
+            "operator_from_body": True,
+        },
     }
     (config_dir / "configuration.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     service = await spawn("run", "-c", str(config_dir), log=tmp / "service.log", env=env)
     base = f"http://127.0.0.1:{http_port}"
-    meters = [f"acrel_dtsy1352.m{g}_{u}" for g in range(1, GATEWAYS + 1) for u in range(1, CLIENTS // GATEWAYS + 1)]
+    meters = [
+        f"acrel_dtsy1352.m{g}_{u}" for g in range(1, GATEWAYS + 1) for u in range(1, CLIENTS // GATEWAYS + 1)
+    ]
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CLIENTS)) as http:
             for _ in range(600):
@@ -122,13 +154,21 @@ async def api_sales(tmp: Path, db_settings: dict[str, str]) -> dict[str, float]:
             else:
                 raise RuntimeError("service did not come up: " + (tmp / "service.log").read_text()[-2000:])
             for meter in meters:
-                async with http.post(f"{base}/api/billing/accounts", json={"name": meter, "meters": [meter], "operator": CASHIER}) as r:
+                async with http.post(
+                    f"{base}/api/billing/accounts",
+                    json={"name": meter, "meters": [meter], "operator": CASHIER},
+                ) as r:
                     assert r.status == 200, await r.text()
             latencies: list[float] = []
 
             async def client(meter: str) -> None:
                 for n in range(SALES_PER_CLIENT):
-                    body = {"meter_entity_id": meter, "amount_fen": 100, "idempotency_key": f"{meter}-{n}-{uuid.uuid4().hex}", "operator": CASHIER}
+                    body = {
+                        "meter_entity_id": meter,
+                        "amount_fen": 100,
+                        "idempotency_key": f"{meter}-{n}-{uuid.uuid4().hex}",
+                        "operator": CASHIER,
+                    }
                     began = time.perf_counter()
                     async with http.post(f"{base}/api/billing/sales", json=body) as response:
                         data = await response.json()
@@ -155,8 +195,19 @@ async def api_sales(tmp: Path, db_settings: dict[str, str]) -> dict[str, float]:
 def rows_for(n: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Return the transaction and entry rows of ``n`` sale postings."""
     txs = [
-        {"id": i + 1, "kind": "sale", "idempotency_key": f"k{i}", "ts": 0.0, "operator_id": "bench", "operator_role": "cashier",
-         "reason": "", "amount_fen": 100, "building": "b1", "receipt_seq": i + 1, "receipt_no": f"b1-{i + 1:08d}"}
+        {
+            "id": i + 1,
+            "kind": "sale",
+            "idempotency_key": f"k{i}",
+            "ts": 0.0,
+            "operator_id": "bench",
+            "operator_role": "cashier",
+            "reason": "",
+            "amount_fen": 100,
+            "building": "b1",
+            "receipt_seq": i + 1,
+            "receipt_no": f"b1-{i + 1:08d}",
+        }
         for i in range(n)
     ]
     entries = [
@@ -167,18 +218,33 @@ def rows_for(n: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return txs, entries
 
 
-async def ledger_alone(tmp: Path, url: str, schema: str | None) -> float:
-    """Return balanced postings per second, one database transaction each."""
+async def ledger_alone(tmp: Path, url: str, schema: str | None, batched: bool = False) -> float:
+    """Return balanced postings per second, one database transaction each (or all in one when ``batched``)."""
     db = Database(resolve_url(tmp, url), schema)
     await db.async_upgrade()
     operator = ledger.Operator("bench", "cashier")
+
+    async def post(session: Any, i: int) -> None:
+        await ledger.post(
+            session,
+            kind="sale",
+            idempotency_key=f"k{i}",
+            entries=[("cash", 100), (f"meter:m{i % 20}", -100)],
+            operator=operator,
+            ts=0.0,
+            amount_fen=100,
+            building="b1",
+        )
+
     began = time.perf_counter()
-    for i in range(LEDGER_ROWS):
+    if batched:
         async with db.session() as session:
-            await ledger.post(
-                session, kind="sale", idempotency_key=f"k{i}", entries=[("cash", 100), (f"meter:m{i % 20}", -100)],
-                operator=operator, ts=0.0, amount_fen=100, building="b1",
-            )
+            for i in range(LEDGER_ROWS):
+                await post(session, i)
+    else:
+        for i in range(LEDGER_ROWS):
+            async with db.session() as session:
+                await post(session, i)
     elapsed = time.perf_counter() - began
     async with db.session() as session:
         assert (await ledger.trial_balance(session))["balanced"]
@@ -194,13 +260,21 @@ def sqlite_executemany(tmp: Path) -> float:
     txs, entries = rows_for(LEDGER_ROWS)
     conn = sqlite3.connect(tmp / "plain.db")
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, kind, idempotency_key UNIQUE, ts, operator_id, operator_role, reason, amount_fen, building, receipt_seq, receipt_no)")
+    conn.execute(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, kind, idempotency_key UNIQUE, ts, operator_id, operator_role, reason, amount_fen, building, receipt_seq, receipt_no)"
+    )
     conn.execute("CREATE TABLE e (id INTEGER PRIMARY KEY, transaction_id, account, amount_fen)")
     conn.execute("CREATE INDEX ix_e ON e(account)")
     began = time.perf_counter()
     with conn:
-        conn.executemany("INSERT INTO t VALUES (:id, :kind, :idempotency_key, :ts, :operator_id, :operator_role, :reason, :amount_fen, :building, :receipt_seq, :receipt_no)", txs)
-        conn.executemany("INSERT INTO e (transaction_id, account, amount_fen) VALUES (:transaction_id, :account, :amount_fen)", entries)
+        conn.executemany(
+            "INSERT INTO t VALUES (:id, :kind, :idempotency_key, :ts, :operator_id, :operator_role, :reason, :amount_fen, :building, :receipt_seq, :receipt_no)",
+            txs,
+        )
+        conn.executemany(
+            "INSERT INTO e (transaction_id, account, amount_fen) VALUES (:transaction_id, :account, :amount_fen)",
+            entries,
+        )
     elapsed = time.perf_counter() - began
     conn.close()
     return LEDGER_ROWS / elapsed
@@ -208,19 +282,28 @@ def sqlite_executemany(tmp: Path) -> float:
 
 async def pg_executemany(schema: str) -> float:
     """Return postings per second for the same rows inserted with asyncpg executemany (one transaction)."""
-    import asyncpg  # noqa: PLC0415 - only when PostgreSQL is there
+    import asyncpg
 
     txs, entries = rows_for(LEDGER_ROWS)
     conn = await asyncpg.connect(PG_URL)
     await conn.execute(f'CREATE SCHEMA "{schema}"')
     await conn.execute(f'SET search_path TO "{schema}"')
-    await conn.execute("CREATE TABLE t (id BIGINT PRIMARY KEY, kind TEXT, idempotency_key TEXT UNIQUE, ts FLOAT, operator_id TEXT, operator_role TEXT, reason TEXT, amount_fen BIGINT, building TEXT, receipt_seq INT, receipt_no TEXT)")
-    await conn.execute("CREATE TABLE e (id BIGSERIAL PRIMARY KEY, transaction_id BIGINT, account TEXT, amount_fen BIGINT)")
+    await conn.execute(
+        "CREATE TABLE t (id BIGINT PRIMARY KEY, kind TEXT, idempotency_key TEXT UNIQUE, ts FLOAT, operator_id TEXT, operator_role TEXT, reason TEXT, amount_fen BIGINT, building TEXT, receipt_seq INT, receipt_no TEXT)"
+    )
+    await conn.execute(
+        "CREATE TABLE e (id BIGSERIAL PRIMARY KEY, transaction_id BIGINT, account TEXT, amount_fen BIGINT)"
+    )
     await conn.execute("CREATE INDEX ix_e ON e(account)")
     began = time.perf_counter()
     async with conn.transaction():
-        await conn.executemany("INSERT INTO t VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)", [tuple(r.values()) for r in txs])
-        await conn.executemany("INSERT INTO e (transaction_id, account, amount_fen) VALUES ($1,$2,$3)", [tuple(r.values()) for r in entries])
+        await conn.executemany(
+            "INSERT INTO t VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)", [tuple(r.values()) for r in txs]
+        )
+        await conn.executemany(
+            "INSERT INTO e (transaction_id, account, amount_fen) VALUES ($1,$2,$3)",
+            [tuple(r.values()) for r in entries],
+        )
     elapsed = time.perf_counter() - began
     await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
     await conn.close()
@@ -238,8 +321,10 @@ async def main() -> None:
             kinds["postgresql"] = {"db_url": PG_URL, "db_schema": f"bench_{uuid.uuid4().hex[:8]}"}
         for kind, settings in kinds.items():
             figures = await api_sales(tmp, settings)
-            print(f"API sales on {kind}: {figures['sales_per_s']:.1f} sales/s, p50 {figures['p50_ms']:.1f} ms, "
-                  f"p99 {figures['p99_ms']:.1f} ms ({CLIENTS} clients x {SALES_PER_CLIENT} sales)")
+            print(
+                f"API sales on {kind}: {figures['sales_per_s']:.1f} sales/s, p50 {figures['p50_ms']:.1f} ms, "
+                f"p99 {figures['p99_ms']:.1f} ms ({CLIENTS} clients x {SALES_PER_CLIENT} sales)"
+            )
             results[f"{kind}_sales_per_s"] = round(figures["sales_per_s"], 1)
             results[f"{kind}_p50_ms"] = round(figures["p50_ms"], 1)
             results[f"{kind}_p99_ms"] = round(figures["p99_ms"], 1)
@@ -250,13 +335,30 @@ async def main() -> None:
                 await db.async_close()
         ours = await ledger_alone(tmp, f"sqlite:///{tmp / 'ledger.db'}", None)
         plain = sqlite_executemany(tmp)
-        print(f"ledger alone on sqlite: {ours:,.0f} postings/s (one transaction each); plain executemany {plain:,.0f}/s; ratio {ours / plain:.4f}")
-        results.update(ledger_sqlite_per_s=round(ours), ledger_sqlite_baseline_per_s=round(plain))
+        print(
+            f"ledger alone on sqlite: {ours:,.0f} postings/s (one transaction each); plain executemany {plain:,.0f}/s; ratio {ours / plain:.4f}"
+        )
+        batched = await ledger_alone(tmp, f"sqlite:///{tmp / 'ledger-batched.db'}", None, batched=True)
+        print(
+            f"ledger alone on sqlite, all postings in one transaction: {batched:,.0f} postings/s; ratio {batched / plain:.4f}"
+        )
+        results.update(
+            ledger_sqlite_per_s=round(ours),
+            ledger_sqlite_baseline_per_s=round(plain),
+            ledger_sqlite_one_transaction_per_s=round(batched),
+            ledger_sqlite_one_transaction_ratio=round(batched / plain, 4),
+        )
         if have_pg:
             pg_ours = await ledger_alone(tmp, PG_URL, f"bench_{uuid.uuid4().hex[:8]}")
             pg_plain = await pg_executemany(f"bench_{uuid.uuid4().hex[:8]}")
-            print(f"ledger alone on postgresql: {pg_ours:,.0f} postings/s; plain executemany {pg_plain:,.0f}/s; ratio {pg_ours / pg_plain:.4f}")
-            results.update(ledger_pg_per_s=round(pg_ours), ledger_pg_baseline_per_s=round(pg_plain), ledger_pg_ratio=round(pg_ours / pg_plain, 4))
+            print(
+                f"ledger alone on postgresql: {pg_ours:,.0f} postings/s; plain executemany {pg_plain:,.0f}/s; ratio {pg_ours / pg_plain:.4f}"
+            )
+            results.update(
+                ledger_pg_per_s=round(pg_ours),
+                ledger_pg_baseline_per_s=round(pg_plain),
+                ledger_pg_ratio=round(pg_ours / pg_plain, 4),
+            )
     results["value"] = results["sqlite_sales_per_s"]
     results["baseline"] = results["ledger_sqlite_baseline_per_s"]
     results["ratio"] = round(ours / plain, 4)

@@ -18,6 +18,7 @@ Services: billing.sell, billing.credit_payment, billing.reconcile. REST routes u
 they take the operator the web layer authenticated (request["operator"]), or, with operator_from_body: true
 (tests and benchmarks only), the body's "operator".
 """
+
 from __future__ import annotations
 
 import logging
@@ -101,14 +102,22 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
     async def sell(call: ServiceCall) -> dict[str, Any]:
         data = call.data
         return await service.sell(
-            data["meter_entity_id"], data["amount_fen"], data["method"], data["idempotency_key"], data["operator"],
+            data["meter_entity_id"],
+            data["amount_fen"],
+            data["method"],
+            data["idempotency_key"],
+            data["operator"],
             data.get("reference"),
         )
 
     async def credit_payment(call: ServiceCall) -> dict[str, Any]:
         data = call.data
         return await service.credit_payment(
-            data["account_id"], data["amount_fen"], data["method"], data["idempotency_key"], data["operator"],
+            data["account_id"],
+            data["amount_fen"],
+            data["method"],
+            data["idempotency_key"],
+            data["operator"],
             data.get("reference"),
         )
 
@@ -116,6 +125,10 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
         return await service.reconcile()
 
     core.services.async_register(DOMAIN, "sell", sell, SELL_SCHEMA, "sell electricity to a meter")
-    core.services.async_register(DOMAIN, "credit_payment", credit_payment, PAYMENT_SCHEMA, "take a payment for an account")
-    core.services.async_register(DOMAIN, "reconcile", reconcile, vol.Schema({}), "settle pending deliveries now")
+    core.services.async_register(
+        DOMAIN, "credit_payment", credit_payment, PAYMENT_SCHEMA, "take a payment for an account"
+    )
+    core.services.async_register(
+        DOMAIN, "reconcile", reconcile, vol.Schema({}), "settle pending deliveries now"
+    )
     return True

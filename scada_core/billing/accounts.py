@@ -1,4 +1,5 @@
 """Tenants and accounts: open (开户, 一户一表/一户多表), close (销户), move a meter, replace a meter (换表)."""
+
 from __future__ import annotations
 
 import logging
@@ -40,7 +41,9 @@ _LOGGER = logging.getLogger(__name__)
 
 def _require_staff(operator: ledger.Operator) -> None:
     if operator.role not in SELLING_ROLES:
-        raise PermissionDenied(f"角色 {operator.role} 不能办理开销户", f"role {operator.role} cannot manage accounts")
+        raise PermissionDenied(
+            f"角色 {operator.role} 不能办理开销户", f"role {operator.role} cannot manage accounts"
+        )
 
 
 def account_dict(account: AccountRow, meters: list[MeterRow], wallet_fen: int) -> dict[str, Any]:
@@ -73,19 +76,32 @@ class AccountsMixin:
         return await self.call_meter(entity_id, "read_prepaid")
 
     async def _attach(
-        self: BillingService, session: AsyncSession, entity_id: str, account: AccountRow, operator: ledger.Operator,
-        key: str, read: dict[str, Any],
+        self: BillingService,
+        session: AsyncSession,
+        entity_id: str,
+        account: AccountRow,
+        operator: ledger.Operator,
+        key: str,
+        read: dict[str, Any],
     ) -> MeterRow:
         """Attach a meter to ``account``; take its purchase count and post money already on it (meter lock held)."""
         meter = await session.get(MeterRow, entity_id, with_for_update=True)
         if meter is not None and meter.account_id is not None:
-            raise BillingError(f"表计 {entity_id} 已开户", f"meter {entity_id} already belongs to account {meter.account_id}")
+            raise BillingError(
+                f"表计 {entity_id} 已开户", f"meter {entity_id} already belongs to account {meter.account_id}"
+            )
         mode = self.mode_of(entity_id)
         if meter is None:
             meter = MeterRow(entity_id=entity_id, tier_wh=0, overload=False, tripped=False, blocked=False)
             session.add(meter)
         meter.building, meter.account_id, meter.mode = account.building, account.id, mode
-        meter.alarm_level, meter.tripped, meter.tier_period, meter.tier_wh, meter.fee_month = LEVEL_NORMAL, False, None, 0, None
+        meter.alarm_level, meter.tripped, meter.tier_period, meter.tier_wh, meter.fee_month = (
+            LEVEL_NORMAL,
+            False,
+            None,
+            0,
+            None,
+        )
         meter.purchase_count = meter.purchase_count or 0
         if mode == MODE_METER:
             meter.purchase_count = int(read["purchase_count"])
@@ -93,10 +109,17 @@ class AccountsMixin:
             found = int(read["remaining_fen"]) - await ledger.held(session, meter_acct)
             if found:
                 await ledger.post(
-                    session, kind=KIND_OPENING, idempotency_key=f"{key}:opening:{entity_id}",
-                    entries=[(ACCOUNT_OPENING, found), (meter_acct, -found)], operator=operator, ts=self.now(),
-                    amount_fen=found, reason="money found on the meter when opened", account_id=account.id,
-                    meter_entity_id=entity_id, building=account.building,
+                    session,
+                    kind=KIND_OPENING,
+                    idempotency_key=f"{key}:opening:{entity_id}",
+                    entries=[(ACCOUNT_OPENING, found), (meter_acct, -found)],
+                    operator=operator,
+                    ts=self.now(),
+                    amount_fen=found,
+                    reason="money found on the meter when opened",
+                    account_id=account.id,
+                    meter_entity_id=entity_id,
+                    building=account.building,
                 )
         else:
             state = self.core.states.get(entity_id)
@@ -143,9 +166,17 @@ class AccountsMixin:
             reads = {e: await self._read_for_opening(e) for e in meters}
             async with self.write() as session:
                 account = AccountRow(
-                    building=building_id, name=name, phone=phone, email=email, open_key=idempotency_key, status="open",
-                    overdraft_fen=settings.get("overdraft_fen", 0) if overdraft_fen is None else overdraft_fen,
-                    credit_cap_fen=credit_cap_fen, opened_ts=self.now(),
+                    building=building_id,
+                    name=name,
+                    phone=phone,
+                    email=email,
+                    open_key=idempotency_key,
+                    status="open",
+                    overdraft_fen=settings.get("overdraft_fen", 0)
+                    if overdraft_fen is None
+                    else overdraft_fen,
+                    credit_cap_fen=credit_cap_fen,
+                    opened_ts=self.now(),
                 )
                 session.add(account)
                 await session.flush()
@@ -165,7 +196,11 @@ class AccountsMixin:
     async def _push_settings(self: BillingService, entity_id: str, account: AccountRow) -> None:
         """Give a meter-side meter the account's alarm levels and overdraft, so it warns and trips as we do."""
         limits = self.thresholds(account, account.building)
-        settings = {"alarm1_fen": limits.alarm1_fen, "alarm2_fen": limits.alarm2_fen, "overdraft_fen": limits.overdraft_fen}
+        settings = {
+            "alarm1_fen": limits.alarm1_fen,
+            "alarm2_fen": limits.alarm2_fen,
+            "overdraft_fen": limits.overdraft_fen,
+        }
         try:
             await self.call_meter(entity_id, "push_settings", settings)
         except OpenPrepayError as err:
@@ -178,10 +213,16 @@ class AccountsMixin:
             if status is not None:
                 stmt = stmt.where(AccountRow.status == status)
             accounts = (await session.execute(stmt)).scalars().all()
-            meters = (await session.execute(select(MeterRow).where(MeterRow.account_id.is_not(None)))).scalars().all()
+            meters = (
+                (await session.execute(select(MeterRow).where(MeterRow.account_id.is_not(None))))
+                .scalars()
+                .all()
+            )
             return [
                 account_dict(
-                    a, [m for m in meters if m.account_id == a.id], await ledger.held(session, ledger.tenant_account(a.id))
+                    a,
+                    [m for m in meters if m.account_id == a.id],
+                    await ledger.held(session, ledger.tenant_account(a.id)),
                 )
                 for a in accounts
             ]
@@ -192,17 +233,28 @@ class AccountsMixin:
             account = await session.get(AccountRow, account_id)
             if account is None:
                 raise BillingError(f"账户 {account_id} 不存在", f"account {account_id} does not exist")
-            meters = (await session.execute(select(MeterRow).where(MeterRow.account_id == account_id))).scalars().all()
-            result = account_dict(account, list(meters), await ledger.held(session, ledger.tenant_account(account_id)))
+            meters = (
+                (await session.execute(select(MeterRow).where(MeterRow.account_id == account_id)))
+                .scalars()
+                .all()
+            )
+            result = account_dict(
+                account, list(meters), await ledger.held(session, ledger.tenant_account(account_id))
+            )
         result["meters"] = [await self.meter_status(m.entity_id) for m in meters]
         return result
 
-    async def account_history(self: BillingService, account_id: int, limit: int = 200) -> list[dict[str, Any]]:
+    async def account_history(
+        self: BillingService, account_id: int, limit: int = 200
+    ) -> list[dict[str, Any]]:
         """Return an account's transactions, newest first."""
         async with self.db.session() as session:
             rows = (
                 await session.execute(
-                    select(TransactionRow).where(TransactionRow.account_id == account_id).order_by(TransactionRow.id.desc()).limit(limit)
+                    select(TransactionRow)
+                    .where(TransactionRow.account_id == account_id)
+                    .order_by(TransactionRow.id.desc())
+                    .limit(limit)
                 )
             ).scalars()
             return [ledger.transaction_dict(r) for r in rows]
@@ -219,7 +271,11 @@ class AccountsMixin:
                 raise BillingError(f"账户 {account_id} 不存在", f"account {account_id} does not exist")
             if account.status != "open":
                 return {"account_id": account_id, "status": account.status, "refunds": [], "repeated": True}
-            meters = (await session.execute(select(MeterRow).where(MeterRow.account_id == account_id))).scalars().all()
+            meters = (
+                (await session.execute(select(MeterRow).where(MeterRow.account_id == account_id)))
+                .scalars()
+                .all()
+            )
         self.closing.add(account_id)
         try:
             return await self._close(account_id, meters, operator, idempotency_key, method)
@@ -227,7 +283,11 @@ class AccountsMixin:
             self.closing.discard(account_id)
 
     async def _close(
-        self: BillingService, account_id: int, meters: list[MeterRow], operator: ledger.Operator, idempotency_key: str,
+        self: BillingService,
+        account_id: int,
+        meters: list[MeterRow],
+        operator: ledger.Operator,
+        idempotency_key: str,
         method: str,
     ) -> dict[str, Any]:
         refunds = []
@@ -240,11 +300,21 @@ class AccountsMixin:
             async with self.db.session() as session:
                 on_meter = await ledger.held(session, ledger.meter_account(meter.entity_id))
             if on_meter < 0:
-                raise BillingError(f"表计 {meter.entity_id} 欠费未结清，不能销户", f"meter {meter.entity_id} is in arrears; settle it before closing")
+                raise BillingError(
+                    f"表计 {meter.entity_id} 欠费未结清，不能销户",
+                    f"meter {meter.entity_id} is in arrears; settle it before closing",
+                )
             if on_meter > 0:
                 result = await self._meter_movement(
-                    meter.entity_id, OP_REFUND, KIND_CLOSE, on_meter, method, f"{idempotency_key}:{meter.entity_id}",
-                    operator, "account closed", None,
+                    meter.entity_id,
+                    OP_REFUND,
+                    KIND_CLOSE,
+                    on_meter,
+                    method,
+                    f"{idempotency_key}:{meter.entity_id}",
+                    operator,
+                    "account closed",
+                    None,
                 )
                 if any(d["status"] != DELIVERY_DELIVERED for d in result["deliveries"]):
                     raise BillingError(
@@ -255,18 +325,29 @@ class AccountsMixin:
         async with self.db.session() as session:
             wallet = await ledger.held(session, ledger.tenant_account(account_id))
         if wallet < 0:
-            raise BillingError("账户欠费未结清，不能销户", "the account is in arrears; settle it before closing")
+            raise BillingError(
+                "账户欠费未结清，不能销户", "the account is in arrears; settle it before closing"
+            )
         if wallet > 0:
             refunds.append(
                 await self._wallet_movement(
-                    account_id, KIND_CLOSE, wallet, method, f"{idempotency_key}:wallet", operator, "account closed", None
+                    account_id,
+                    KIND_CLOSE,
+                    wallet,
+                    method,
+                    f"{idempotency_key}:wallet",
+                    operator,
+                    "account closed",
+                    None,
                 )
             )
         async with self.write() as session:
             account = await session.get(AccountRow, account_id)
             assert account is not None
             account.status, account.closed_ts = "closed", self.now()
-            for meter in (await session.execute(select(MeterRow).where(MeterRow.account_id == account_id))).scalars():
+            for meter in (
+                await session.execute(select(MeterRow).where(MeterRow.account_id == account_id))
+            ).scalars():
                 meter.account_id, meter.alarm_level, meter.tripped = None, LEVEL_NORMAL, False
         for meter in meters:
             self.remember_meter(meter.entity_id, None)
@@ -278,16 +359,17 @@ class AccountsMixin:
             "repeated": False,
         }
 
-    async def move_meter(self: BillingService, entity_id: str, account_id: int, operator: Any) -> dict[str, Any]:
+    async def move_meter(
+        self: BillingService, entity_id: str, account_id: int, operator: Any
+    ) -> dict[str, Any]:
         """Move a meter to another open account; money on a meter-side meter moves with it."""
         operator = ledger.Operator.from_dict(operator)
         _require_staff(operator)
-        async with self.meter_lock(entity_id):
-            async with self.write() as session:
-                meter = await self.get_meter(session, entity_id, lock=True)
-                target = await self.get_account(session, account_id)
-                old_account = meter.account_id
-                meter.account_id, meter.building = target.id, target.building
+        async with self.meter_lock(entity_id), self.write() as session:
+            meter = await self.get_meter(session, entity_id, lock=True)
+            target = await self.get_account(session, account_id)
+            old_account = meter.account_id
+            meter.account_id, meter.building = target.id, target.building
         await self.refresh_account(old_account)
         await self.refresh_account(account_id)
         return {"entity_id": entity_id, "from_account_id": old_account, "account_id": account_id}
@@ -329,17 +411,32 @@ class AccountsMixin:
                 old = await self.get_meter(session, old_entity_id, lock=True)
                 account = await self.get_account(session, old.account_id)
                 new = await self._attach(session, new_entity_id, account, operator, idempotency_key, read)
-                amount = await ledger.held(session, ledger.meter_account(old_entity_id)) if old.mode == MODE_METER else 0
+                amount = (
+                    await ledger.held(session, ledger.meter_account(old_entity_id))
+                    if old.mode == MODE_METER
+                    else 0
+                )
                 if amount < 0:
                     raise BillingError("旧表欠费，请先结清", "the old meter is in arrears; settle it first")
-                target = ledger.meter_account(new_entity_id) if new.mode == MODE_METER else ledger.tenant_account(account.id)
+                target = (
+                    ledger.meter_account(new_entity_id)
+                    if new.mode == MODE_METER
+                    else ledger.tenant_account(account.id)
+                )
                 row = None
                 if amount > 0:
                     row = await ledger.post(
-                        session, kind=KIND_TRANSFER, idempotency_key=idempotency_key,
-                        entries=[(ledger.meter_account(old_entity_id), amount), (target, -amount)], operator=operator,
-                        ts=self.now(), amount_fen=amount, reason=f"meter {old_entity_id} replaced by {new_entity_id}",
-                        account_id=account.id, meter_entity_id=new_entity_id, building=account.building,
+                        session,
+                        kind=KIND_TRANSFER,
+                        idempotency_key=idempotency_key,
+                        entries=[(ledger.meter_account(old_entity_id), amount), (target, -amount)],
+                        operator=operator,
+                        ts=self.now(),
+                        amount_fen=amount,
+                        reason=f"meter {old_entity_id} replaced by {new_entity_id}",
+                        account_id=account.id,
+                        meter_entity_id=new_entity_id,
+                        building=account.building,
                     )
                     if not dead:
                         deliveries.append(add_delivery(session, old, row.id, OP_REFUND, amount, self.now()))
@@ -357,8 +454,12 @@ class AccountsMixin:
                 return await self.result_of(session, row)
 
     async def _book_dead_meter(
-        self: BillingService, meter: MeterRow, remaining_fen: int, purchase_count: int | None,
-        operator: ledger.Operator, key: str,
+        self: BillingService,
+        meter: MeterRow,
+        remaining_fen: int,
+        purchase_count: int | None,
+        operator: ledger.Operator,
+        key: str,
     ) -> None:
         """Book a dead meter from what its display shows: a pending delivery counts as landed only when
         ``purchase_count`` says so; what it used is revenue, so the ledger then holds what moves on."""
@@ -376,9 +477,18 @@ class AccountsMixin:
             used = await ledger.held(session, meter_acct) - remaining_fen - in_flight
             if used:
                 await ledger.post(
-                    session, kind=KIND_CONSUMPTION if used > 0 else KIND_ADJUSTMENT, idempotency_key=f"{key}:dead",
-                    entries=[(meter_acct, used), (ACCOUNT_REVENUE_ENERGY if used > 0 else ACCOUNT_ADJUSTMENT, -used)],
-                    operator=operator, ts=self.now(), amount_fen=used,
-                    reason="dead meter: use from the remaining money entered", account_id=meter.account_id,
-                    meter_entity_id=meter.entity_id, building=meter.building,
+                    session,
+                    kind=KIND_CONSUMPTION if used > 0 else KIND_ADJUSTMENT,
+                    idempotency_key=f"{key}:dead",
+                    entries=[
+                        (meter_acct, used),
+                        (ACCOUNT_REVENUE_ENERGY if used > 0 else ACCOUNT_ADJUSTMENT, -used),
+                    ],
+                    operator=operator,
+                    ts=self.now(),
+                    amount_fen=used,
+                    reason="dead meter: use from the remaining money entered",
+                    account_id=meter.account_id,
+                    meter_entity_id=meter.entity_id,
+                    building=meter.building,
                 )

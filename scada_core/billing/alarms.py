@@ -1,4 +1,5 @@
 """Alarm levels (报警1, 报警2, 欠费, overload): one event per crossing, and a history row for reports."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,9 +33,16 @@ def level_for(balance_fen: int, limits: Thresholds) -> str:
     return LEVEL_NORMAL
 
 
-def crossing(meter: MeterRow, level: str, phase: str, value: int | None, ts: float) -> tuple[AlarmRow, dict[str, Any]]:
+def crossing(
+    meter: MeterRow, level: str, phase: str, value: int | None, ts: float
+) -> tuple[AlarmRow, dict[str, Any]]:
     row = AlarmRow(
-        ts=ts, meter_entity_id=meter.entity_id, account_id=meter.account_id, level=level, phase=phase, value_fen=value
+        ts=ts,
+        meter_entity_id=meter.entity_id,
+        account_id=meter.account_id,
+        level=level,
+        phase=phase,
+        value_fen=value,
     )
     event = {
         "meter_entity_id": meter.entity_id,

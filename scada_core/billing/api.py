@@ -3,6 +3,7 @@
 The operator comes from ``request["operator"]`` ({"id", "role"}), which the web layer's authentication sets;
 only when the billing config says ``operator_from_body: true`` (tests, benchmarks) is a body field trusted.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -69,8 +70,16 @@ OPEN_SCHEMA = vol.Schema(
         **OPERATOR,
     }
 )
-CLOSE_SCHEMA = vol.Schema({vol.Required("idempotency_key"): KEY, vol.Optional("method", default="cash"): str, **OPERATOR})
-REVERSE_SCHEMA = vol.Schema({vol.Required("reason"): vol.All(str, vol.Length(min=1)), vol.Required("idempotency_key"): KEY, **OPERATOR})
+CLOSE_SCHEMA = vol.Schema(
+    {vol.Required("idempotency_key"): KEY, vol.Optional("method", default="cash"): str, **OPERATOR}
+)
+REVERSE_SCHEMA = vol.Schema(
+    {
+        vol.Required("reason"): vol.All(str, vol.Length(min=1)),
+        vol.Required("idempotency_key"): KEY,
+        **OPERATOR,
+    }
+)
 MOVE_SCHEMA = vol.Schema({vol.Required("account_id"): int, **OPERATOR})
 REPLACE_SCHEMA = vol.Schema(
     {
@@ -83,14 +92,24 @@ REPLACE_SCHEMA = vol.Schema(
 )
 RESOLVE_SCHEMA = vol.Schema({vol.Optional("reason", default=""): str, **OPERATOR})
 TARIFF_SCHEMA = vol.Schema(
-    {vol.Required("scope"): str, vol.Required("spec"): dict, vol.Optional("effective_ts"): vol.Coerce(float), **OPERATOR}
+    {
+        vol.Required("scope"): str,
+        vol.Required("spec"): dict,
+        vol.Optional("effective_ts"): vol.Coerce(float),
+        **OPERATOR,
+    }
 )
 
 
-def _doc(summary: str, schema: vol.Schema | None = None, example: dict[str, Any] | None = None) -> dict[str, Any]:
+def _doc(
+    summary: str, schema: vol.Schema | None = None, example: dict[str, Any] | None = None
+) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "summary": summary,
-        "responses": {"200": {"description": "OK"}, "400": {"description": "refused, with a zh-CN / en message"}},
+        "responses": {
+            "200": {"description": "OK"},
+            "400": {"description": "refused, with a zh-CN / en message"},
+        },
     }
     if schema is not None:
         props = {str(k): {} for k in schema.schema}
@@ -121,7 +140,9 @@ class BillingView(View):
         try:
             return dict(schema(await read_json(request)))
         except vol.Invalid as err:
-            raise BillingError(f"请求无效：{humanize_invalid(err)}", f"invalid request: {humanize_invalid(err)}") from None
+            raise BillingError(
+                f"请求无效：{humanize_invalid(err)}", f"invalid request: {humanize_invalid(err)}"
+            ) from None
 
     def operator(self, request: web.Request, body: dict[str, Any]) -> dict[str, Any]:
         """Return the authenticated operator (or the body's when the config trusts it)."""
@@ -195,7 +216,10 @@ class CloseAccountView(BillingView):
         body = await self.body(request, CLOSE_SCHEMA)
         return json_response(
             await self.billing.close_account(
-                int(request.match_info["account_id"]), self.operator(request, body), body["idempotency_key"], body["method"]
+                int(request.match_info["account_id"]),
+                self.operator(request, body),
+                body["idempotency_key"],
+                body["method"],
             )
         )
 
@@ -212,8 +236,13 @@ class PaymentView(BillingView):
         body = await self.body(request, PAYMENT_SCHEMA)
         return json_response(
             await self.billing.credit_payment(
-                int(request.match_info["account_id"]), body["amount_fen"], body["method"], body["idempotency_key"],
-                self.operator(request, body), body.get("reference"), body.get("meter_entity_id"),
+                int(request.match_info["account_id"]),
+                body["amount_fen"],
+                body["method"],
+                body["idempotency_key"],
+                self.operator(request, body),
+                body.get("reference"),
+                body.get("meter_entity_id"),
             )
         )
 
@@ -227,7 +256,12 @@ class SalesView(BillingView):
         "post": _doc(
             "Sell electricity to a meter (售电)",
             SALE_SCHEMA,
-            {"meter_entity_id": "acrel_dtsy1352.b1_f3_0301", "amount_fen": 10000, "method": "cash", "idempotency_key": "pos-1-000123"},
+            {
+                "meter_entity_id": "acrel_dtsy1352.b1_f3_0301",
+                "amount_fen": 10000,
+                "method": "cash",
+                "idempotency_key": "pos-1-000123",
+            },
         )
     }
 
@@ -236,8 +270,13 @@ class SalesView(BillingView):
         body = await self.body(request, SALE_SCHEMA)
         return json_response(
             await self.billing.sell(
-                body["meter_entity_id"], body["amount_fen"], body["method"], body["idempotency_key"],
-                self.operator(request, body), body.get("reference"), body["reason"],
+                body["meter_entity_id"],
+                body["amount_fen"],
+                body["method"],
+                body["idempotency_key"],
+                self.operator(request, body),
+                body.get("reference"),
+                body["reason"],
             )
         )
 
@@ -254,8 +293,12 @@ class RefundsView(BillingView):
         body = await self.body(request, REFUND_SCHEMA)
         return json_response(
             await self.billing.refund(
-                body["meter_entity_id"], body["amount_fen"], body["method"], body["idempotency_key"],
-                self.operator(request, body), body["reason"],
+                body["meter_entity_id"],
+                body["amount_fen"],
+                body["method"],
+                body["idempotency_key"],
+                self.operator(request, body),
+                body["reason"],
             )
         )
 
@@ -283,7 +326,10 @@ class ReverseView(BillingView):
         body = await self.body(request, REVERSE_SCHEMA)
         return json_response(
             await self.billing.reverse(
-                int(request.match_info["transaction_id"]), body["reason"], body["idempotency_key"], self.operator(request, body)
+                int(request.match_info["transaction_id"]),
+                body["reason"],
+                body["idempotency_key"],
+                self.operator(request, body),
             )
         )
 
@@ -321,7 +367,9 @@ class MoveMeterView(BillingView):
         """Move a meter to another account."""
         body = await self.body(request, MOVE_SCHEMA)
         return json_response(
-            await self.billing.move_meter(request.match_info["entity_id"], body["account_id"], self.operator(request, body))
+            await self.billing.move_meter(
+                request.match_info["entity_id"], body["account_id"], self.operator(request, body)
+            )
         )
 
 
@@ -337,8 +385,12 @@ class ReplaceMeterView(BillingView):
         body = await self.body(request, REPLACE_SCHEMA)
         return json_response(
             await self.billing.replace_meter(
-                request.match_info["entity_id"], body["new_entity_id"], self.operator(request, body),
-                body["idempotency_key"], body.get("remaining_fen"), body.get("purchase_count"),
+                request.match_info["entity_id"],
+                body["new_entity_id"],
+                self.operator(request, body),
+                body["idempotency_key"],
+                body.get("remaining_fen"),
+                body.get("purchase_count"),
             )
         )
 
@@ -354,7 +406,9 @@ class ResolveTamperView(BillingView):
         """Admin: accept the meter's purchase count and money, and unblock sales."""
         body = await self.body(request, RESOLVE_SCHEMA)
         return json_response(
-            await self.billing.resolve_tamper(request.match_info["entity_id"], self.operator(request, body), body["reason"])
+            await self.billing.resolve_tamper(
+                request.match_info["entity_id"], self.operator(request, body), body["reason"]
+            )
         )
 
 
@@ -374,7 +428,10 @@ class TariffsView(BillingView):
         body = await self.body(request, TARIFF_SCHEMA)
         return json_response(
             await self.billing.set_tariff(
-                body["scope"], body["spec"], body.get("effective_ts", self.billing.now()), self.operator(request, body)
+                body["scope"],
+                body["spec"],
+                body.get("effective_ts", self.billing.now()),
+                self.operator(request, body),
             )
         )
 
@@ -405,7 +462,22 @@ class ReconcileView(BillingView):
 
 
 VIEWS = (
-    TrialBalanceView, AccountsView, AccountView, AccountHistoryView, CloseAccountView, PaymentView, SalesView,
-    RefundsView, TransactionView, ReverseView, MetersView, MeterView, MoveMeterView, ReplaceMeterView,
-    ResolveTamperView, TariffsView, AlarmsView, ReconcileView,
+    TrialBalanceView,
+    AccountsView,
+    AccountView,
+    AccountHistoryView,
+    CloseAccountView,
+    PaymentView,
+    SalesView,
+    RefundsView,
+    TransactionView,
+    ReverseView,
+    MetersView,
+    MeterView,
+    MoveMeterView,
+    ReplaceMeterView,
+    ResolveTamperView,
+    TariffsView,
+    AlarmsView,
+    ReconcileView,
 )

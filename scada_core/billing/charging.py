@@ -1,5 +1,6 @@
 """Consumption: meter-side meters are synced from their remaining money; server-side meters are charged per
 reading delta by the tariff (TOU by reading time, tiered by cumulative use) and tripped at arrears."""
+
 from __future__ import annotations
 
 import json
@@ -43,7 +44,11 @@ class ChargingMixin:
     async def async_load_meters(self: BillingService) -> None:
         """Remember which meters are open in which mode and start listening."""
         async with self.db.session() as session:
-            rows = (await session.execute(select(MeterRow).where(MeterRow.account_id.is_not(None)))).scalars().all()
+            rows = (
+                (await session.execute(select(MeterRow).where(MeterRow.account_id.is_not(None))))
+                .scalars()
+                .all()
+            )
         self._open_meters: dict[str, str] = {m.entity_id: m.mode for m in rows}
         self._sync_queued: set[str] = set()
         self.core.bus.async_listen(EVENT_STATE_CHANGED, self._on_state_changed)
@@ -82,7 +87,11 @@ class ChargingMixin:
             if state is None or state.state == STATE_UNAVAILABLE:
                 return
             attrs = state.attributes
-            count, remaining, power = attrs.get("purchase_count"), attrs.get("remaining_fen"), attrs.get("power_w")
+            count, remaining, power = (
+                attrs.get("purchase_count"),
+                attrs.get("remaining_fen"),
+                attrs.get("power_w"),
+            )
         if count is None or remaining is None:
             return
         if not await self._sync_needed(entity_id, int(count), int(remaining), power):
@@ -103,20 +112,37 @@ class ChargingMixin:
                 key = f"consume:{entity_id}:{count}:{remaining}"
                 if used > 0 and await ledger.find_transaction(session, key) is None:
                     await ledger.post(
-                        session, kind=KIND_CONSUMPTION, idempotency_key=key,
-                        entries=[(meter_acct, used), (ACCOUNT_REVENUE_ENERGY, -used)], operator=SYSTEM,
-                        ts=self.now(), amount_fen=used, account_id=meter.account_id, meter_entity_id=entity_id,
+                        session,
+                        kind=KIND_CONSUMPTION,
+                        idempotency_key=key,
+                        entries=[(meter_acct, used), (ACCOUNT_REVENUE_ENERGY, -used)],
+                        operator=SYSTEM,
+                        ts=self.now(),
+                        amount_fen=used,
+                        account_id=meter.account_id,
+                        meter_entity_id=entity_id,
                         building=meter.building,
                     )
-                events = [] if meter.account_id in self.closing else update_levels(
-                    session, meter, int(remaining), self.thresholds(account, meter.building), self.now(), power
+                events = (
+                    []
+                    if meter.account_id in self.closing
+                    else update_levels(
+                        session,
+                        meter,
+                        int(remaining),
+                        self.thresholds(account, meter.building),
+                        self.now(),
+                        power,
+                    )
                 )
         if tamper:
             await self._block(entity_id, int(count), meter.purchase_count)
             return
         self.fire_alarms(events)
 
-    async def _sync_needed(self: BillingService, entity_id: str, count: int, remaining: int, power: int | None) -> bool:
+    async def _sync_needed(
+        self: BillingService, entity_id: str, count: int, remaining: int, power: int | None
+    ) -> bool:
         """Tell (reading only) whether a sync would post, move a level or find tamper."""
         async with self.db.session() as session:
             meter = await session.get(MeterRow, entity_id)
@@ -129,7 +155,9 @@ class ChargingMixin:
             if await ledger.held(session, ledger.meter_account(entity_id)) > remaining:
                 return True
             overload_moved = (
-                power is not None and limits.overload_w is not None and (power > limits.overload_w) != bool(meter.overload)
+                power is not None
+                and limits.overload_w is not None
+                and (power > limits.overload_w) != bool(meter.overload)
             )
             closing = meter.account_id in self.closing
             return overload_moved or (not closing and level_for(remaining, limits) != meter.alarm_level)
@@ -140,19 +168,21 @@ class ChargingMixin:
         total, ts = data.get("total_wh"), float(data["ts"])
         if total is None:
             return
-        async with self.meter_lock(entity_id):
-            async with self.write() as session:
-                meter = await session.get(MeterRow, entity_id, with_for_update=True)
-                if meter is None or meter.account_id is None or meter.mode != MODE_SERVER:
-                    return
-                if meter.last_total_wh is None or total < meter.last_total_wh:
-                    meter.last_total_wh, meter.last_reading_ts = int(total), ts  # first reading or a reset meter
-                    return
-                if meter.last_reading_ts is not None and ts <= meter.last_reading_ts:
-                    return
-                await self._charge(session, meter, int(total) - meter.last_total_wh, ts)
-                meter.last_total_wh, meter.last_reading_ts = int(total), ts
-                account_id = meter.account_id
+        async with self.meter_lock(entity_id), self.write() as session:
+            meter = await session.get(MeterRow, entity_id, with_for_update=True)
+            if meter is None or meter.account_id is None or meter.mode != MODE_SERVER:
+                return
+            if meter.last_total_wh is None or total < meter.last_total_wh:
+                meter.last_total_wh, meter.last_reading_ts = (
+                    int(total),
+                    ts,
+                )  # first reading or a reset meter
+                return
+            if meter.last_reading_ts is not None and ts <= meter.last_reading_ts:
+                return
+            await self._charge(session, meter, int(total) - meter.last_total_wh, ts)
+            meter.last_total_wh, meter.last_reading_ts = int(total), ts
+            account_id = meter.account_id
         await self.refresh_account(account_id)
 
     async def _charge(self: BillingService, session: Any, meter: MeterRow, wh: int, ts: float) -> None:
@@ -164,9 +194,16 @@ class ChargingMixin:
             fee = spec.get("monthly_fee_fen", 0)
             if fee:
                 await ledger.post(
-                    session, kind=KIND_FEE, idempotency_key=f"fee:{meter.entity_id}:{month}",
-                    entries=[(wallet, fee), (ACCOUNT_REVENUE_FEE, -fee)], operator=SYSTEM, ts=ts, amount_fen=fee,
-                    reason=f"monthly fee {month}", account_id=meter.account_id, meter_entity_id=meter.entity_id,
+                    session,
+                    kind=KIND_FEE,
+                    idempotency_key=f"fee:{meter.entity_id}:{month}",
+                    entries=[(wallet, fee), (ACCOUNT_REVENUE_FEE, -fee)],
+                    operator=SYSTEM,
+                    ts=ts,
+                    amount_fen=fee,
+                    reason=f"monthly fee {month}",
+                    account_id=meter.account_id,
+                    meter_entity_id=meter.entity_id,
                     building=meter.building,
                 )
             meter.fee_month = month
@@ -178,10 +215,17 @@ class ChargingMixin:
         meter.tier_wh += wh
         if result.fen:
             await ledger.post(
-                session, kind=KIND_CONSUMPTION, idempotency_key=f"charge:{meter.entity_id}:{ts}:{meter.last_total_wh + wh}",
-                entries=[(wallet, result.fen), (ACCOUNT_REVENUE_ENERGY, -result.fen)], operator=SYSTEM, ts=ts,
-                amount_fen=result.fen, reason=json.dumps({"wh": wh, "parts": result.parts}),
-                account_id=meter.account_id, meter_entity_id=meter.entity_id, building=meter.building,
+                session,
+                kind=KIND_CONSUMPTION,
+                idempotency_key=f"charge:{meter.entity_id}:{ts}:{meter.last_total_wh + wh}",
+                entries=[(wallet, result.fen), (ACCOUNT_REVENUE_ENERGY, -result.fen)],
+                operator=SYSTEM,
+                ts=ts,
+                amount_fen=result.fen,
+                reason=json.dumps({"wh": wh, "parts": result.parts}),
+                account_id=meter.account_id,
+                meter_entity_id=meter.entity_id,
+                building=meter.building,
             )
 
     async def refresh_account(self: BillingService, account_id: int) -> None:
@@ -190,10 +234,16 @@ class ChargingMixin:
         async with self.write() as session:
             account = await session.get(AccountRow, account_id)
             meters = (
-                await session.execute(
-                    select(MeterRow).where(MeterRow.account_id == account_id, MeterRow.mode == MODE_SERVER)
+                (
+                    await session.execute(
+                        select(MeterRow).where(
+                            MeterRow.account_id == account_id, MeterRow.mode == MODE_SERVER
+                        )
+                    )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             if account is None or not meters:
                 return
             held = await ledger.held(session, ledger.tenant_account(account_id))
@@ -226,4 +276,9 @@ class ChargingMixin:
             meter = await session.get(MeterRow, entity_id)
             if meter is not None:
                 meter.tripped = service == "trip"
-        _LOGGER.info("%s %s for %s", "Tripped" if service == "trip" else "Closed", entity_id, "arrears" if service == "trip" else "paid")
+        _LOGGER.info(
+            "%s %s for %s",
+            "Tripped" if service == "trip" else "Closed",
+            entity_id,
+            "arrears" if service == "trip" else "paid",
+        )

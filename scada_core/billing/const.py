@@ -1,4 +1,5 @@
 """Constants of the billing domain."""
+
 from __future__ import annotations
 
 from typing import Final
@@ -51,8 +52,15 @@ LEVEL_OVERLOAD: Final = "overload"
 LEVEL_TAMPER: Final = "tamper"
 
 ENV_CRASH_AT: Final = "OPENPREPAY_CRASH_AT"
-CRASH_POINTS: Final = ("after_pending_commit", "after_meter_write", "after_read_back", "before_delivered_commit")
+CRASH_POINTS: Final = (
+    "after_pending_commit",
+    "after_meter_write",
+    "after_read_back",
+    "before_delivered_commit",
+)
 
 DEFAULT_RECONCILE_INTERVAL: Final = 180.0
-DEFAULT_METER_TIMEOUT: Final = 30.0  # a sale answers by then; an unconfirmed one stays pending for the reconciler
+DEFAULT_METER_TIMEOUT: Final = (
+    30.0  # a sale answers by then; an unconfirmed one stays pending for the reconciler
+)
 DEFAULT_BUILDING: Final = "default"

@@ -1,4 +1,5 @@
 """Credit policy: overdraft allowance (透支) and credit cap (囤积限值) checks."""
+
 from __future__ import annotations
 
 from .errors import BillingError

@@ -11,6 +11,7 @@ OPENPREPAY_CRASH_AT=<step> (after_pending_commit, after_meter_write, after_read_
 kills the process with SIGKILL at that step of the next delivery, ``<step>:<entity_id>`` only at a delivery to
 that meter (crash tests only; never set it in production).
 """
+
 from __future__ import annotations
 
 import logging
@@ -93,7 +94,9 @@ async def pending_of(session: AsyncSession, entity_id: str) -> DeliveryRow | Non
     ).scalar_one_or_none()
 
 
-def add_delivery(session: AsyncSession, meter: MeterRow, transaction_id: int, op: str, amount_fen: int, ts: float) -> DeliveryRow:
+def add_delivery(
+    session: AsyncSession, meter: MeterRow, transaction_id: int, op: str, amount_fen: int, ts: float
+) -> DeliveryRow:
     """Add a pending delivery with the meter's next purchase count."""
     row = DeliveryRow(
         transaction_id=transaction_id,
@@ -112,7 +115,9 @@ def add_delivery(session: AsyncSession, meter: MeterRow, transaction_id: int, op
 class DeliveryMixin:
     """Write money to meters exactly once; reconcile; resolve tamper blocks."""
 
-    async def ensure_settled(self: BillingService, entity_id: str, pending: DeliveryRow | None = None) -> None:
+    async def ensure_settled(
+        self: BillingService, entity_id: str, pending: DeliveryRow | None = None
+    ) -> None:
         """Settle the meter's pending delivery (found by the caller or looked up) before a new one, or refuse."""
         if pending is None:
             async with self.db.session() as session:
@@ -216,11 +221,19 @@ class DeliveryMixin:
         """Settle every pending delivery from its meter's purchase count; return counts per outcome."""
         async with self.db.session() as session:
             meters = (
-                await session.execute(
-                    select(DeliveryRow.meter_entity_id).where(DeliveryRow.status == DELIVERY_PENDING).distinct()
+                (
+                    await session.execute(
+                        select(DeliveryRow.meter_entity_id)
+                        .where(DeliveryRow.status == DELIVERY_PENDING)
+                        .distinct()
+                    )
                 )
-            ).scalars().all()
-            blocked = set((await session.execute(select(MeterRow.entity_id).where(MeterRow.blocked))).scalars())
+                .scalars()
+                .all()
+            )
+            blocked = set(
+                (await session.execute(select(MeterRow.entity_id).where(MeterRow.blocked))).scalars()
+            )
         outcomes: dict[str, int] = {}
         for entity_id in meters:
             if entity_id in blocked:
@@ -237,7 +250,9 @@ class DeliveryMixin:
             _LOGGER.info("Reconciled pending deliveries: %s", outcomes)
         return outcomes
 
-    async def resolve_tamper(self: BillingService, entity_id: str, operator: Any, reason: str = "") -> dict[str, Any]:
+    async def resolve_tamper(
+        self: BillingService, entity_id: str, operator: Any, reason: str = ""
+    ) -> dict[str, Any]:
         """Admin only: accept the meter's purchase count and money, post the difference, unblock and redeliver."""
         operator = ledger.Operator.from_dict(operator)
         if operator.role != ROLE_ADMIN:
@@ -277,4 +292,9 @@ class DeliveryMixin:
             self.fire_alarms([event])
             if pending is not None:
                 await self.deliver(pending)
-        return {"entity_id": entity_id, "purchase_count": count, "remaining_fen": remaining, "adjusted_fen": difference}
+        return {
+            "entity_id": entity_id,
+            "purchase_count": count,
+            "remaining_fen": remaining,
+            "adjusted_fen": difference,
+        }

@@ -1,4 +1,5 @@
 """Billing errors: each carries a zh-CN and an English message (HTTP 400 through the core)."""
+
 from __future__ import annotations
 
 from scada_core.exceptions import OpenPrepayError

@@ -1,4 +1,5 @@
 """The double-entry ledger: balanced, append-only transactions in integer fen; balances are sums of entries."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -64,7 +65,9 @@ async def next_receipt(session: AsyncSession, building: str) -> tuple[int, str]:
     seq = (await session.execute(bump)).scalar_one_or_none()
     if seq is None:  # the building's first receipt: create its counter (once, even when two race)
         maker = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-        await session.execute(maker(ReceiptCounterRow).values(building=building, last_seq=0).on_conflict_do_nothing())
+        await session.execute(
+            maker(ReceiptCounterRow).values(building=building, last_seq=0).on_conflict_do_nothing()
+        )
         seq = (await session.execute(bump)).scalar_one()
     return seq, f"{building}-{seq:08d}"
 
@@ -93,23 +96,23 @@ async def post(
     receipt_seq = receipt_no = None
     if kind in RECEIPT_KINDS and building is not None:
         receipt_seq, receipt_no = await next_receipt(session, building)
-    values = dict(
-        kind=kind,
-        idempotency_key=idempotency_key,
-        ts=ts,
-        operator_id=operator.id,
-        operator_role=operator.role,
-        reason=reason,
-        account_id=account_id,
-        meter_entity_id=meter_entity_id,
-        amount_fen=amount_fen,
-        method=method,
-        reference=reference,
-        building=building,
-        receipt_seq=receipt_seq,
-        receipt_no=receipt_no,
-        reverses_id=reverses_id,
-    )
+    values = {
+        "kind": kind,
+        "idempotency_key": idempotency_key,
+        "ts": ts,
+        "operator_id": operator.id,
+        "operator_role": operator.role,
+        "reason": reason,
+        "account_id": account_id,
+        "meter_entity_id": meter_entity_id,
+        "amount_fen": amount_fen,
+        "method": method,
+        "reference": reference,
+        "building": building,
+        "receipt_seq": receipt_seq,
+        "receipt_no": receipt_no,
+        "reverses_id": reverses_id,
+    }
     transaction_id = (await session.execute(TRANSACTION_INSERT, values)).scalar_one()
     await session.execute(
         ENTRIES_INSERT, [{"transaction_id": transaction_id, "account": a, "amount_fen": v} for a, v in legs]
@@ -120,7 +123,9 @@ async def post(
 async def balance(session: AsyncSession, account: str) -> int:
     """Return the debit-positive balance of one ledger account."""
     total = (
-        await session.execute(select(func.coalesce(func.sum(EntryRow.amount_fen), 0)).where(EntryRow.account == account))
+        await session.execute(
+            select(func.coalesce(func.sum(EntryRow.amount_fen), 0)).where(EntryRow.account == account)
+        )
     ).scalar_one()
     return int(total)
 
@@ -134,7 +139,9 @@ async def trial_balance(session: AsyncSession) -> dict[str, Any]:
     """Return every account's balance and their total (zero when the books balance)."""
     rows = (
         await session.execute(
-            select(EntryRow.account, func.sum(EntryRow.amount_fen)).group_by(EntryRow.account).order_by(EntryRow.account)
+            select(EntryRow.account, func.sum(EntryRow.amount_fen))
+            .group_by(EntryRow.account)
+            .order_by(EntryRow.account)
         )
     ).all()
     accounts = {account: int(total) for account, total in rows}
@@ -160,7 +167,9 @@ async def trial_balance(session: AsyncSession) -> dict[str, Any]:
 async def entries_of(session: AsyncSession, transaction_id: int) -> list[tuple[str, int]]:
     """Return the legs of one transaction."""
     rows = await session.execute(
-        select(EntryRow.account, EntryRow.amount_fen).where(EntryRow.transaction_id == transaction_id).order_by(EntryRow.id)
+        select(EntryRow.account, EntryRow.amount_fen)
+        .where(EntryRow.transaction_id == transaction_id)
+        .order_by(EntryRow.id)
     )
     return [(a, int(v)) for a, v in rows.all()]
 

@@ -1,4 +1,5 @@
 """Billing tables: accounts, meters, ledger, deliveries, tariffs, receipts and alarms (all money in fen)."""
+
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint

@@ -1,4 +1,5 @@
 """The reconciler: at start-up and every few minutes, settle pending deliveries and push due tariffs."""
+
 from __future__ import annotations
 
 import asyncio
@@ -19,13 +20,13 @@ async def run_reconciler(service: BillingService) -> None:
         try:
             await service.reconcile()
             await service.push_due_tariffs()
-            for entity_id, mode in list(service._open_meters.items()):  # noqa: SLF001 - the service's own bookkeeping
+            for entity_id, mode in list(service._open_meters.items()):
                 if mode != MODE_METER:
                     continue
                 async with service.meter_lock(entity_id):
                     await service.sync_meter(entity_id)
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - the next round tries again
+        except Exception:
             _LOGGER.exception("Reconciliation round failed")
         await asyncio.sleep(service.reconcile_interval)

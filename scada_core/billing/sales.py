@@ -1,5 +1,6 @@
 """Sales (售电), payments, refunds (退电) and reversals (冲正): a ledger transaction plus, on meter-side meters,
 a delivery to the meter."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -34,7 +35,9 @@ if TYPE_CHECKING:
 METHOD_WALLET = "wallet"
 
 
-def fresh_result(row: TransactionRow, entries: list[tuple[str, int]], deliveries: list[Any]) -> dict[str, Any]:
+def fresh_result(
+    row: TransactionRow, entries: list[tuple[str, int]], deliveries: list[Any]
+) -> dict[str, Any]:
     """Return the result of a transaction just posted (what result_of would read back)."""
     return {
         "transaction": ledger.transaction_dict(row),
@@ -46,7 +49,9 @@ def fresh_result(row: TransactionRow, entries: list[tuple[str, int]], deliveries
 
 def _check_request(operator: ledger.Operator, amount_fen: int, method: str, key: str) -> None:
     if operator.role not in SELLING_ROLES:
-        raise PermissionDenied(f"角色 {operator.role} 不能办理收退款", f"role {operator.role} cannot move money")
+        raise PermissionDenied(
+            f"角色 {operator.role} 不能办理收退款", f"role {operator.role} cannot move money"
+        )
     if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
         raise BillingError("金额必须是正整数（分）", "amount_fen must be a positive integer (fen)")
     if method not in (*METHODS, METHOD_WALLET):
@@ -73,12 +78,28 @@ class SalesMixin:
         _check_request(operator, amount_fen, method, idempotency_key)
         if self.mode_of(meter_entity_id) == MODE_METER:
             return await self._meter_movement(
-                meter_entity_id, OP_SELL, KIND_SALE, amount_fen, method, idempotency_key, operator, reason, reference
+                meter_entity_id,
+                OP_SELL,
+                KIND_SALE,
+                amount_fen,
+                method,
+                idempotency_key,
+                operator,
+                reason,
+                reference,
             )
         async with self.db.session() as session:
             meter = await self.get_meter(session, meter_entity_id)
         return await self._wallet_movement(
-            meter.account_id, KIND_SALE, amount_fen, method, idempotency_key, operator, reason, reference, meter_entity_id
+            meter.account_id,
+            KIND_SALE,
+            amount_fen,
+            method,
+            idempotency_key,
+            operator,
+            reason,
+            reference,
+            meter_entity_id,
         )
 
     async def credit_payment(
@@ -98,13 +119,17 @@ class SalesMixin:
             async with self.db.session() as session:
                 await self.get_account(session, account_id)
                 meters = (
-                    await session.execute(select(MeterRow).where(MeterRow.account_id == account_id))
-                ).scalars().all()
+                    (await session.execute(select(MeterRow).where(MeterRow.account_id == account_id)))
+                    .scalars()
+                    .all()
+                )
             prepaid = [m for m in meters if m.mode == MODE_METER]
             if len(prepaid) == 1 and len(meters) == 1:
                 meter_entity_id = prepaid[0].entity_id
         if meter_entity_id is not None:
-            result = await self.sell(meter_entity_id, amount_fen, method, idempotency_key, operator, reference)
+            result = await self.sell(
+                meter_entity_id, amount_fen, method, idempotency_key, operator, reference
+            )
         else:
             result = await self._wallet_movement(
                 account_id, KIND_SALE, amount_fen, method, idempotency_key, operator, "", reference
@@ -112,7 +137,12 @@ class SalesMixin:
         if not result["repeated"]:
             self.core.bus.async_fire(
                 EVENT_BILLING_PAYMENT_RECEIVED,
-                {"account_id": account_id, "amount_fen": amount_fen, "method": method, "reference": reference},
+                {
+                    "account_id": account_id,
+                    "amount_fen": amount_fen,
+                    "method": method,
+                    "reference": reference,
+                },
             )
         return result
 
@@ -130,12 +160,28 @@ class SalesMixin:
         _check_request(operator, amount_fen, method, idempotency_key)
         if self.mode_of(meter_entity_id) == MODE_METER:
             return await self._meter_movement(
-                meter_entity_id, OP_REFUND, KIND_REFUND, amount_fen, method, idempotency_key, operator, reason, None
+                meter_entity_id,
+                OP_REFUND,
+                KIND_REFUND,
+                amount_fen,
+                method,
+                idempotency_key,
+                operator,
+                reason,
+                None,
             )
         async with self.db.session() as session:
             meter = await self.get_meter(session, meter_entity_id)
         return await self._wallet_movement(
-            meter.account_id, KIND_REFUND, amount_fen, method, idempotency_key, operator, reason, None, meter_entity_id
+            meter.account_id,
+            KIND_REFUND,
+            amount_fen,
+            method,
+            idempotency_key,
+            operator,
+            reason,
+            None,
+            meter_entity_id,
         )
 
     async def reverse(
@@ -148,30 +194,54 @@ class SalesMixin:
         async with self.db.session() as session:
             original = await session.get(TransactionRow, transaction_id)
             if original is None or original.kind != KIND_SALE:
-                raise BillingError(f"交易 {transaction_id} 不是售电", f"transaction {transaction_id} is not a sale")
+                raise BillingError(
+                    f"交易 {transaction_id} 不是售电", f"transaction {transaction_id} is not a sale"
+                )
             earlier = await self.repeated(session, idempotency_key, reverses_id=transaction_id)
             if earlier is not None:
                 return earlier
             done = (
-                await session.execute(select(TransactionRow.id).where(TransactionRow.reverses_id == transaction_id))
+                await session.execute(
+                    select(TransactionRow.id).where(TransactionRow.reverses_id == transaction_id)
+                )
             ).scalar_one_or_none()
         if done is not None:
-            raise BillingError(f"交易 {transaction_id} 已冲正", f"transaction {transaction_id} is already reversed")
+            raise BillingError(
+                f"交易 {transaction_id} 已冲正", f"transaction {transaction_id} is already reversed"
+            )
         self._check_reversal_rights(original, operator)
         _check_request(operator, original.amount_fen, original.method or "cash", idempotency_key)
         meter_id = original.meter_entity_id
         if meter_id is not None and self.mode_of(meter_id) == MODE_METER:
             return await self._meter_movement(
-                meter_id, OP_REFUND, KIND_REVERSAL, original.amount_fen, original.method or "cash",
-                idempotency_key, operator, reason, original.reference, reverses_id=transaction_id,
+                meter_id,
+                OP_REFUND,
+                KIND_REVERSAL,
+                original.amount_fen,
+                original.method or "cash",
+                idempotency_key,
+                operator,
+                reason,
+                original.reference,
+                reverses_id=transaction_id,
                 account_id=original.account_id,
             )
         return await self._wallet_movement(
-            original.account_id, KIND_REVERSAL, original.amount_fen, original.method or "cash", idempotency_key,
-            operator, reason, original.reference, meter_id, reverses_id=transaction_id,
+            original.account_id,
+            KIND_REVERSAL,
+            original.amount_fen,
+            original.method or "cash",
+            idempotency_key,
+            operator,
+            reason,
+            original.reference,
+            meter_id,
+            reverses_id=transaction_id,
         )
 
-    def _check_reversal_rights(self: BillingService, original: TransactionRow, operator: ledger.Operator) -> None:
+    def _check_reversal_rights(
+        self: BillingService, original: TransactionRow, operator: ledger.Operator
+    ) -> None:
         if operator.role == ROLE_ADMIN:
             return
         today = self.core.clock.now().date()
@@ -215,7 +285,9 @@ class SalesMixin:
                             f"meter {entity_id} is blocked for sales after a purchase-count mismatch; an admin must resolve it",
                         )
                     if account_id is not None and meter.account_id != account_id:
-                        raise BillingError("表计已不属于原账户", "the meter no longer belongs to the sale's account")
+                        raise BillingError(
+                            "表计已不属于原账户", "the meter no longer belongs to the sale's account"
+                        )
                     account = await self.get_account(session, meter.account_id)
                     meter_acct = ledger.meter_account(entity_id)
                     source = ledger.tenant_account(account.id) if method == "wallet" else method
@@ -230,9 +302,20 @@ class SalesMixin:
                         check_can_take(on_meter, amount_fen)
                         entries = [(meter_acct, amount_fen), (source, -amount_fen)]
                     row = await ledger.post(
-                        session, kind=kind, idempotency_key=key, entries=entries, operator=operator, ts=self.now(),
-                        amount_fen=amount_fen, reason=reason, account_id=account.id, meter_entity_id=entity_id,
-                        method=method, reference=reference, building=meter.building, reverses_id=reverses_id,
+                        session,
+                        kind=kind,
+                        idempotency_key=key,
+                        entries=entries,
+                        operator=operator,
+                        ts=self.now(),
+                        amount_fen=amount_fen,
+                        reason=reason,
+                        account_id=account.id,
+                        meter_entity_id=entity_id,
+                        method=method,
+                        reference=reference,
+                        building=meter.building,
+                        reverses_id=reverses_id,
                     )
                     delivery = add_delivery(session, meter, row.id, op, amount_fen, self.now())
             except IntegrityError:
@@ -281,9 +364,20 @@ class SalesMixin:
                         check_can_take(held, amount_fen)
                         entries = [(wallet, amount_fen), (method, -amount_fen)]
                     row = await ledger.post(
-                        session, kind=kind, idempotency_key=key, entries=entries, operator=operator, ts=self.now(),
-                        amount_fen=amount_fen, reason=reason, account_id=account_id, meter_entity_id=meter_entity_id,
-                        method=method, reference=reference, building=account.building, reverses_id=reverses_id,
+                        session,
+                        kind=kind,
+                        idempotency_key=key,
+                        entries=entries,
+                        operator=operator,
+                        ts=self.now(),
+                        amount_fen=amount_fen,
+                        reason=reason,
+                        account_id=account_id,
+                        meter_entity_id=meter_entity_id,
+                        method=method,
+                        reference=reference,
+                        building=account.building,
+                        reverses_id=reverses_id,
                     )
                     result = fresh_result(row, entries, [])
             except IntegrityError:

@@ -41,6 +41,7 @@ before_delivered_commit makes the process SIGKILL itself at that step of the nex
 only at a delivery to that meter).
 Events: billing_sale, billing_alarm, billing_payment_received (see CONTRACTS.md).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -143,15 +144,20 @@ class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, Ta
         """Fire billing_alarm events."""
         self.fire_after_commit(EVENT_BILLING_ALARM, events)
 
-    async def call_meter(self, entity_id: str, service: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def call_meter(
+        self, entity_id: str, service: str, data: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Call an entity service of the meter's domain and return this meter's result."""
         domain = entity_id.split(".", 1)[0]
         try:
             async with asyncio.timeout(self.meter_timeout):
-                response = await self.core.services.async_call(domain, service, {"entity_id": entity_id, **(data or {})})
+                response = await self.core.services.async_call(
+                    domain, service, {"entity_id": entity_id, **(data or {})}
+                )
         except TimeoutError:
             raise BillingError(
-                f"表计 {entity_id} 在 {self.meter_timeout:g} 秒内没有应答", f"meter {entity_id} did not answer within {self.meter_timeout:g} s"
+                f"表计 {entity_id} 在 {self.meter_timeout:g} 秒内没有应答",
+                f"meter {entity_id} did not answer within {self.meter_timeout:g} s",
             ) from None
         return dict((response or {}).get("results", {}).get(entity_id) or {})
 
@@ -219,13 +225,16 @@ class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, Ta
         for name, value in expected.items():
             if value is not None and getattr(row, name) != value:
                 raise BillingError(
-                    f"幂等键 {key} 已用于另一笔业务", f"idempotency key {key} was used for a different request"
+                    f"幂等键 {key} 已用于另一笔业务",
+                    f"idempotency key {key} was used for a different request",
                 )
         return await self.result_of(session, row, repeated=True)
 
-    async def result_of(self, session: AsyncSession, row: TransactionRow, repeated: bool = False) -> dict[str, Any]:
+    async def result_of(
+        self, session: AsyncSession, row: TransactionRow, repeated: bool = False
+    ) -> dict[str, Any]:
         """Return a transaction with its entries and delivery state."""
-        from .delivery import deliveries_of  # noqa: PLC0415 - avoids an import cycle with delivery helpers
+        from .delivery import deliveries_of
 
         return {
             "transaction": ledger.transaction_dict(row),
@@ -246,7 +255,9 @@ class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, Ta
         async with self.db.session() as session:
             row = await session.get(TransactionRow, transaction_id)
             if row is None:
-                raise BillingError(f"交易 {transaction_id} 不存在", f"transaction {transaction_id} does not exist")
+                raise BillingError(
+                    f"交易 {transaction_id} 不存在", f"transaction {transaction_id} does not exist"
+                )
             return await self.result_of(session, row)
 
     async def meter_status(self, entity_id: str) -> dict[str, Any]:
@@ -269,18 +280,25 @@ class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, Ta
                 ids.add(state.entity_id)
         language = self.core.config.language
         return [
-            {"entity_id": e, **meter_status(meters.get(e), self.core.states.get(e), language)} for e in sorted(ids)
+            {"entity_id": e, **meter_status(meters.get(e), self.core.states.get(e), language)}
+            for e in sorted(ids)
         ]
 
     async def meter_balance(self, entity_id: str, meter: MeterRow | None) -> int | None:
         """Return the money a meter has: ledger money on meter-side meters, the account's wallet otherwise."""
         if meter is None or meter.account_id is None:
             return None
-        account = ledger.meter_account(entity_id) if meter.mode == MODE_METER else ledger.tenant_account(meter.account_id)
+        account = (
+            ledger.meter_account(entity_id)
+            if meter.mode == MODE_METER
+            else ledger.tenant_account(meter.account_id)
+        )
         async with self.db.session() as session:
             return await ledger.held(session, account)
 
-    async def alarms(self, since: float | None = None, meter_entity_id: str | None = None) -> list[dict[str, Any]]:
+    async def alarms(
+        self, since: float | None = None, meter_entity_id: str | None = None
+    ) -> list[dict[str, Any]]:
         """Return the alarm history (newest first)."""
         stmt = select(AlarmRow).order_by(AlarmRow.id.desc()).limit(1000)
         if since is not None:

@@ -1,4 +1,5 @@
 """Per-meter status for every screen: 未开户/开户/报警1/报警2/欠费/失联 plus hold and forced-off flags."""
+
 from __future__ import annotations
 
 from typing import Any

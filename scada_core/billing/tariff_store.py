@@ -1,4 +1,5 @@
 """Versioned tariffs (新费率启用): a building default and per-meter overrides, each valid from a moment on."""
+
 from __future__ import annotations
 
 import asyncio
@@ -40,7 +41,9 @@ def validate_spec(spec: Any) -> dict[str, Any]:
     try:
         return dict(TARIFF_SCHEMA(spec))
     except vol.Invalid as err:
-        raise BillingError(f"费率无效：{humanize_invalid(err)}", f"invalid tariff: {humanize_invalid(err)}") from None
+        raise BillingError(
+            f"费率无效：{humanize_invalid(err)}", f"invalid tariff: {humanize_invalid(err)}"
+        ) from None
 
 
 def _version_dict(row: TariffVersionRow) -> dict[str, Any]:
@@ -75,17 +78,25 @@ class TariffMixin:
                     continue
                 session.add(
                     TariffVersionRow(
-                        scope=scope, effective_ts=0.0 if latest is None else self.now(), spec=json.dumps(spec),
-                        created_ts=self.now(), operator_id="config", pushed=False,
+                        scope=scope,
+                        effective_ts=0.0 if latest is None else self.now(),
+                        spec=json.dumps(spec),
+                        created_ts=self.now(),
+                        operator_id="config",
+                        pushed=False,
                     )
                 )
             waiting = (
-                await session.execute(
-                    select(TariffVersionRow.effective_ts).where(
-                        TariffVersionRow.pushed.is_(False), TariffVersionRow.effective_ts > self.now()
+                (
+                    await session.execute(
+                        select(TariffVersionRow.effective_ts).where(
+                            TariffVersionRow.pushed.is_(False), TariffVersionRow.effective_ts > self.now()
+                        )
                     )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
         for effective_ts in waiting:
             self.schedule_push(effective_ts)
 
@@ -100,12 +111,18 @@ class TariffMixin:
         if kind == "building":
             self.building(target)
         elif kind != "meter" or not target:
-            raise BillingError(f"费率范围无效：{scope}", f"invalid tariff scope {scope} (building:<id> or meter:<entity_id>)")
+            raise BillingError(
+                f"费率范围无效：{scope}", f"invalid tariff scope {scope} (building:<id> or meter:<entity_id>)"
+            )
         spec = validate_spec(spec)
         async with self.write() as session:
             row = TariffVersionRow(
-                scope=scope, effective_ts=float(effective_ts), spec=json.dumps(spec), created_ts=self.now(),
-                operator_id=operator.id, pushed=False,
+                scope=scope,
+                effective_ts=float(effective_ts),
+                spec=json.dumps(spec),
+                created_ts=self.now(),
+                operator_id=operator.id,
+                pushed=False,
             )
             session.add(row)
         if row.effective_ts <= self.now():
@@ -125,7 +142,9 @@ class TariffMixin:
 
     async def tariffs(self: BillingService, scope: str | None = None) -> list[dict[str, Any]]:
         """Return every tariff version (of one scope), newest first."""
-        stmt = select(TariffVersionRow).order_by(TariffVersionRow.effective_ts.desc(), TariffVersionRow.id.desc())
+        stmt = select(TariffVersionRow).order_by(
+            TariffVersionRow.effective_ts.desc(), TariffVersionRow.id.desc()
+        )
         if scope is not None:
             stmt = stmt.where(TariffVersionRow.scope == scope)
         async with self.db.session() as session:
@@ -139,15 +158,24 @@ class TariffMixin:
             await session.execute(
                 select(TariffVersionRow)
                 .where(
-                    or_(TariffVersionRow.scope == meter_scope(entity_id), TariffVersionRow.scope == building_scope(building_id)),
+                    or_(
+                        TariffVersionRow.scope == meter_scope(entity_id),
+                        TariffVersionRow.scope == building_scope(building_id),
+                    ),
                     TariffVersionRow.effective_ts <= ts,
                 )
-                .order_by((TariffVersionRow.scope == meter_scope(entity_id)).desc(), TariffVersionRow.effective_ts.desc(), TariffVersionRow.id.desc())
+                .order_by(
+                    (TariffVersionRow.scope == meter_scope(entity_id)).desc(),
+                    TariffVersionRow.effective_ts.desc(),
+                    TariffVersionRow.id.desc(),
+                )
                 .limit(1)
             )
         ).scalar_one_or_none()
         if row is None:
-            raise BillingError(f"表计 {entity_id} 没有生效的费率", f"meter {entity_id} has no tariff in force")
+            raise BillingError(
+                f"表计 {entity_id} 没有生效的费率", f"meter {entity_id} has no tariff in force"
+            )
         return dict(json.loads(row.spec))
 
     async def tariff_for(self: BillingService, entity_id: str, ts: float | None = None) -> dict[str, Any]:
@@ -162,19 +190,33 @@ class TariffMixin:
         now = self.now()
         async with self.db.session() as session:
             due = (
-                await session.execute(
-                    select(TariffVersionRow).where(TariffVersionRow.pushed.is_(False), TariffVersionRow.effective_ts <= now)
+                (
+                    await session.execute(
+                        select(TariffVersionRow).where(
+                            TariffVersionRow.pushed.is_(False), TariffVersionRow.effective_ts <= now
+                        )
+                    )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             meters = (
-                await session.execute(
-                    select(MeterRow).where(MeterRow.account_id.is_not(None), MeterRow.mode == MODE_METER)
+                (
+                    await session.execute(
+                        select(MeterRow).where(MeterRow.account_id.is_not(None), MeterRow.mode == MODE_METER)
+                    )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
         pushes = 0
         for version in due:
             kind, _, target = version.scope.partition(":")
-            targets = [m.entity_id for m in meters if (m.entity_id == target if kind == "meter" else m.building == target)]
+            targets = [
+                m.entity_id
+                for m in meters
+                if (m.entity_id == target if kind == "meter" else m.building == target)
+            ]
             ok = True
             for entity_id in targets:
                 async with self.db.session() as session:

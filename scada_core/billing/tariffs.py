@@ -3,6 +3,7 @@
 Prices are yuan per kWh as decimal strings (up to 4 decimals); a charge is rounded half-up to whole fen
 once per charged reading delta.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -52,7 +53,10 @@ TARIFF_SCHEMA = vol.Schema(
             vol.Required("prices"): {vol.Required(rate): _price for rate in RATES},
             vol.Required("periods"): PERIODS,
             vol.Optional("seasons", default=[]): [
-                {vol.Required("months"): [vol.All(int, vol.Range(min=1, max=12))], vol.Required("periods"): PERIODS}
+                {
+                    vol.Required("months"): [vol.All(int, vol.Range(min=1, max=12))],
+                    vol.Required("periods"): PERIODS,
+                }
             ],
             vol.Optional("monthly_fee_fen", default=0): vol.All(int, vol.Range(min=0)),
         },
@@ -60,7 +64,12 @@ TARIFF_SCHEMA = vol.Schema(
             vol.Required("kind"): KIND_TIERED,
             vol.Optional("period", default="month"): vol.In(("month", "year")),
             vol.Required("bands"): vol.All(
-                [{vol.Optional("up_to_kwh"): vol.All(vol.Coerce(int), vol.Range(min=1)), vol.Required("price"): _price}],
+                [
+                    {
+                        vol.Optional("up_to_kwh"): vol.All(vol.Coerce(int), vol.Range(min=1)),
+                        vol.Required("price"): _price,
+                    }
+                ],
                 vol.Length(min=1),
             ),
             vol.Optional("monthly_fee_fen", default=0): vol.All(int, vol.Range(min=0)),
@@ -95,7 +104,9 @@ def rate_at(spec: dict[str, Any], local: datetime) -> str:
             break
     ordered = sorted(periods, key=lambda p: p["start"])
     now = local.strftime("%H:%M")
-    rate = ordered[-1]["rate"]  # before the first start of the day, the last period of the previous day runs on
+    rate = ordered[-1][
+        "rate"
+    ]  # before the first start of the day, the last period of the previous day runs on
     for period in ordered:
         if period["start"] <= now:
             rate = period["rate"]

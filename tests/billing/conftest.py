@@ -1,4 +1,5 @@
 """Billing fixtures: a core with the DTSY1352 simulator over TCP, billing with its API, and an HTTP client."""
+
 from __future__ import annotations
 
 import asyncio
@@ -31,7 +32,9 @@ FLAT = {"kind": "flat", "price": "1.00"}
 def sim_server(units: int, remaining_fen: int = 0, port: int = 0) -> SimServer:
     """Return a Modbus TCP serial server with idle DTSY1352 units 1..units (no load: money moves only by us)."""
     meters = {
-        unit: SimMeter(unit=unit, remaining_fen=remaining_fen, base_power_w=0.0, overdraft_fen=0, last_ts=time.time())
+        unit: SimMeter(
+            unit=unit, remaining_fen=remaining_fen, base_power_w=0.0, overdraft_fen=0, last_ts=time.time()
+        )
         for unit in range(1, units + 1)
     }
     return SimServer(get_profile("dtsy1352"), meters, time.time, TZ, mode=MODE_TCP, port=port)
@@ -39,13 +42,26 @@ def sim_server(units: int, remaining_fen: int = 0, port: int = 0) -> SimServer:
 
 def field_sections(port: int, units: int, plain: bool = False, **gateway: Any) -> dict[str, Any]:
     """Return modbus + acrel_dtsy1352 sections for meters m1.. on one Modbus TCP gateway (plain: modbus_meter p1..)."""
-    group = {"bus": "gw1", "meters": [{"name": f"{'p' if plain else 'm'}{u}", "address": u} for u in range(1, units + 1)]}
-    meter_section = {"modbus_meter": [{**group, "profile": "dtsy1352"}]} if plain else {"acrel_dtsy1352": [group]}
+    group = {
+        "bus": "gw1",
+        "meters": [{"name": f"{'p' if plain else 'm'}{u}", "address": u} for u in range(1, units + 1)],
+    }
+    meter_section = (
+        {"modbus_meter": [{**group, "profile": "dtsy1352"}]} if plain else {"acrel_dtsy1352": [group]}
+    )
     return {
         "modbus": [
             {
-                "name": "gw1", "type": "tcp", "host": "127.0.0.1", "port": port, "timeout": 0.5, "retries": 1,
-                "status_interval": 0.5, "energy_interval": 0.3, "offline_after": 3, "reconnect_max": 0.3,
+                "name": "gw1",
+                "type": "tcp",
+                "host": "127.0.0.1",
+                "port": port,
+                "timeout": 0.5,
+                "retries": 1,
+                "status_interval": 0.5,
+                "energy_interval": 0.3,
+                "offline_after": 3,
+                "reconnect_max": 0.3,
                 **gateway,
             }
         ],
@@ -57,7 +73,14 @@ def billing_section(**extra: Any) -> dict[str, Any]:
     """Return a billing section with one building b1 (flat 1 yuan/kWh) that trusts the body's operator."""
     return {
         "buildings": {
-            "b1": {"name": "一号楼", "meters": ["*"], "tariff": FLAT, "alarm1_fen": 5000, "alarm2_fen": 1000, **extra}
+            "b1": {
+                "name": "一号楼",
+                "meters": ["*"],
+                "tariff": FLAT,
+                "alarm1_fen": 5000,
+                "alarm2_fen": 1000,
+                **extra,
+            }
         },
         "reconcile_interval": 3600,
         "operator_from_body": True,
@@ -86,7 +109,9 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 15.0, what: s
         await asyncio.sleep(0.02)
 
 
-async def until(fetch: Callable[[], Awaitable[Any]], check: Callable[[Any], bool], timeout: float = 15.0) -> Any:
+async def until(
+    fetch: Callable[[], Awaitable[Any]], check: Callable[[Any], bool], timeout: float = 15.0
+) -> Any:
     """Fetch until ``check`` holds on the result; return it, or fail with the last one after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while True:
@@ -126,13 +151,21 @@ class Site:
 
 
 @pytest.fixture
-async def start_site(tmp_path: Path, db_settings: dict[str, str]) -> AsyncIterator[Callable[..., Awaitable[Site]]]:
+async def start_site(
+    tmp_path: Path, db_settings: dict[str, str]
+) -> AsyncIterator[Callable[..., Awaitable[Site]]]:
     """Start a simulator and a core (field layer + billing) from a config dir; clean everything up."""
     sites: list[Site] = []
 
-    async def start(units: int = 2, remaining_fen: int = 0, billing: dict[str, Any] | None = None,
-                    extra: dict[str, Any] | None = None, with_sim: bool = True, plain: bool = False,
-                    gateway: dict[str, Any] | None = None) -> Site:
+    async def start(
+        units: int = 2,
+        remaining_fen: int = 0,
+        billing: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+        with_sim: bool = True,
+        plain: bool = False,
+        gateway: dict[str, Any] | None = None,
+    ) -> Site:
         sim = None
         sections: dict[str, Any] = {"billing": billing or billing_section(), **(extra or {})}
         if with_sim:
@@ -145,7 +178,12 @@ async def start_site(tmp_path: Path, db_settings: dict[str, str]) -> AsyncIterat
         if with_sim:
             for unit in range(1, units + 1):
                 entity = f"modbus_meter.p{unit}" if plain else f"acrel_dtsy1352.m{unit}"
-                await wait_for(lambda e=entity: (s := core.states.get(e)) is not None and s.attributes.get("online") is True, what=f"{entity} online")
+                await wait_for(
+                    lambda e=entity: (
+                        (s := core.states.get(e)) is not None and s.attributes.get("online") is True
+                    ),
+                    what=f"{entity} online",
+                )
         return site
 
     yield start

@@ -5,6 +5,7 @@ The service runs as `python -m scada_core run -c <dir>` and the DTSY1352 simulat
 OPENPREPAY_CRASH_AT=<step>:<entity_id> makes the service kill itself with SIGKILL at that step of a delivery to
 that meter; the next run's start-up reconciler settles it while that run waits to crash on the next meter.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -54,13 +55,25 @@ class Service:
             env[ENV_CRASH_AT] = crash_at
         with self.log.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "scada_core", "run", "-c", str(self.config_dir),
-                cwd=ROOT, env=env, stdout=log, stderr=log,
+                sys.executable,
+                "-m",
+                "scada_core",
+                "run",
+                "-c",
+                str(self.config_dir),
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=log,
             )
         for _ in range(400):
             try:
                 states = await self.get("/api/states?domain=acrel_dtsy1352")
-                if states and all(s["attributes"].get("online") for s in states) and "billing" in (await self.get("/api/health"))["components"]:
+                if (
+                    states
+                    and all(s["attributes"].get("online") for s in states)
+                    and "billing" in (await self.get("/api/health"))["components"]
+                ):
                     return
             except aiohttp.ClientError:
                 pass
@@ -134,8 +147,20 @@ async def simulator(tmp_path: Path) -> AsyncIterator[int]:
     port = free_port()
     log = (tmp_path / "sim.log").open("wb")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "scada_core", "simulate", "dtsy1352", "--tcp", f"127.0.0.1:{port}", "--units", "1-4",
-        "--power", "0", cwd=ROOT, stdout=log, stderr=log,
+        sys.executable,
+        "-m",
+        "scada_core",
+        "simulate",
+        "dtsy1352",
+        "--tcp",
+        f"127.0.0.1:{port}",
+        "--units",
+        "1-4",
+        "--power",
+        "0",
+        cwd=ROOT,
+        stdout=log,
+        stderr=log,
     )
     for _ in range(200):
         try:
@@ -164,7 +189,14 @@ async def test_sale_survives_sigkill_at_every_delivery_step(
         "http": {"port": http_port},
         "recorder": {"commit_interval": 0.05, **db_settings},
         "modbus": [
-            {"name": "gw1", "type": "tcp", "host": "127.0.0.1", "port": simulator, "timeout": 0.5, "status_interval": 0.3}
+            {
+                "name": "gw1",
+                "type": "tcp",
+                "host": "127.0.0.1",
+                "port": simulator,
+                "timeout": 0.5,
+                "status_interval": 0.3,
+            }
         ],
         "acrel_dtsy1352": [{"bus": "gw1", "meters": [{"name": f"m{u}", "address": u} for u in range(1, 5)]}],
         "billing": {
@@ -187,15 +219,24 @@ async def test_sale_survives_sigkill_at_every_delivery_step(
                 await check_settled(service, *done[-1])
             if step is None:
                 break
-            account = await service.post("/api/billing/accounts", {"name": f"A{index}", "meters": [meter], "operator": CASHIER})
+            account = await service.post(
+                "/api/billing/accounts", {"name": f"A{index}", "meters": [meter], "operator": CASHIER}
+            )
             before = await service.read_prepaid(meter)
             amount = 1000 * (index + 1)
-            sale = {"meter_entity_id": meter, "amount_fen": amount, "idempotency_key": f"crash-{step}", "operator": CASHIER,
-                    "account_id": account["id"]}
+            sale = {
+                "meter_entity_id": meter,
+                "amount_fen": amount,
+                "idempotency_key": f"crash-{step}",
+                "operator": CASHIER,
+                "account_id": account["id"],
+            }
             with pytest.raises(aiohttp.ClientError):
                 await service.post("/api/billing/sales", {k: v for k, v in sale.items() if k != "account_id"})
             assert await service.wait_killed() == -signal.SIGKILL, step
-            assert f"Crash point {step} reached on {meter}" in service.log.read_text(encoding="utf-8", errors="replace")
+            assert f"Crash point {step} reached on {meter}" in service.log.read_text(
+                encoding="utf-8", errors="replace"
+            )
             done.append((step, meter, amount, before, sale))
         assert len(done) == len(CRASH_POINTS)
     finally:

@@ -1,4 +1,5 @@
 """The ledger and tariffs alone (no meters): balanced postings, unique keys, gap-free receipts, prices by hand."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,8 +10,8 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from scada_core.billing import ledger, tariffs
-from scada_core.billing.tariff_store import validate_spec
 from scada_core.billing.errors import BillingError
+from scada_core.billing.tariff_store import validate_spec
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -18,11 +19,19 @@ TZ = ZoneInfo("Asia/Shanghai")
 OP = ledger.Operator("c1", "cashier")
 
 
-async def _post(database, key: str, amount: int = 100, building: str = "b1", kind: str = "sale") -> ledger.TransactionRow:
+async def _post(
+    database, key: str, amount: int = 100, building: str = "b1", kind: str = "sale"
+) -> ledger.TransactionRow:
     async with database.session() as session:
         return await ledger.post(
-            session, kind=kind, idempotency_key=key, entries=[("cash", amount), ("tenant:1", -amount)], operator=OP,
-            ts=0.0, amount_fen=amount, building=building,
+            session,
+            kind=kind,
+            idempotency_key=key,
+            entries=[("cash", amount), ("tenant:1", -amount)],
+            operator=OP,
+            ts=0.0,
+            amount_fen=amount,
+            building=building,
         )
 
 
@@ -31,8 +40,13 @@ async def test_postings_balance_and_keys_are_unique(database) -> None:
     async with database.session() as session:
         with pytest.raises(ValueError, match="unbalanced"):
             await ledger.post(
-                session, kind="sale", idempotency_key="bad", entries=[("cash", 100), ("tenant:1", -99)], operator=OP,
-                ts=0.0, amount_fen=100,
+                session,
+                kind="sale",
+                idempotency_key="bad",
+                entries=[("cash", 100), ("tenant:1", -99)],
+                operator=OP,
+                ts=0.0,
+                amount_fen=100,
             )
     await _post(database, "k1", 250)
     with pytest.raises(IntegrityError):
@@ -42,11 +56,17 @@ async def test_postings_balance_and_keys_are_unique(database) -> None:
         assert await ledger.held(session, "tenant:1") == 300
         assert await ledger.balance(session, "cash") == 300
         trial = await ledger.trial_balance(session)
-    assert trial == {"accounts": {"cash": 300, "tenant:1": -300}, "total_fen": 0, "unbalanced_transactions": 0, "balanced": True}
+    assert trial == {
+        "accounts": {"cash": 300, "tenant:1": -300},
+        "total_fen": 0,
+        "unbalanced_transactions": 0,
+        "balanced": True,
+    }
 
 
 async def test_receipt_numbers_gap_free_per_building_under_concurrency(database) -> None:
     """Concurrent sales get consecutive receipt numbers per building; a rolled-back sale leaves no gap."""
+
     async def failing() -> None:
         async with database.session() as session:
             await ledger.next_receipt(session, "b1")
@@ -57,7 +77,9 @@ async def test_receipt_numbers_gap_free_per_building_under_concurrency(database)
     if database.dialect == "sqlite":  # one writer: run them one after another
         rows = [await _post(database, f"s{i}", building="b1" if i % 3 else "b2") for i in range(30)]
     else:
-        rows = await asyncio.gather(*(_post(database, f"s{i}", building="b1" if i % 3 else "b2") for i in range(30)))
+        rows = await asyncio.gather(
+            *(_post(database, f"s{i}", building="b1" if i % 3 else "b2") for i in range(30))
+        )
     b1 = sorted(r.receipt_seq for r in rows if r.building == "b1")
     b2 = sorted(r.receipt_seq for r in rows if r.building == "b2")
     assert b1 == list(range(1, 21)) and b2 == list(range(1, 11))
@@ -68,7 +90,10 @@ def test_flat_rounds_half_up_to_fen() -> None:
     """0.6123 yuan/kWh x 1.234 kWh = 0.7555782 yuan -> 76 fen; 5 Wh at 1 yuan = 0.5 fen -> 1 fen."""
     flat = validate_spec({"kind": "flat", "price": "0.6123"})
     assert tariffs.charge(flat, 1234, datetime(2026, 1, 1, tzinfo=TZ)).fen == 76
-    assert tariffs.charge(validate_spec({"kind": "flat", "price": "1"}), 5, datetime(2026, 1, 1, tzinfo=TZ)).fen == 1
+    assert (
+        tariffs.charge(validate_spec({"kind": "flat", "price": "1"}), 5, datetime(2026, 1, 1, tzinfo=TZ)).fen
+        == 1
+    )
 
 
 def test_tou_by_local_time_and_season() -> None:
@@ -78,12 +103,21 @@ def test_tou_by_local_time_and_season() -> None:
             "kind": "tou",
             "prices": {"sharp": "1.5", "peak": "1.2", "flat": "0.8", "valley": "0.3"},
             "periods": [
-                {"start": "08:00", "rate": "flat"}, {"start": "10:00", "rate": "peak"},
-                {"start": "19:00", "rate": "sharp"}, {"start": "21:00", "rate": "flat"}, {"start": "23:00", "rate": "valley"},
+                {"start": "08:00", "rate": "flat"},
+                {"start": "10:00", "rate": "peak"},
+                {"start": "19:00", "rate": "sharp"},
+                {"start": "21:00", "rate": "flat"},
+                {"start": "23:00", "rate": "valley"},
             ],
-            "seasons": [{"months": [7, 8], "periods": [{"start": "00:00", "rate": "valley"}, {"start": "12:00", "rate": "sharp"}]}],
+            "seasons": [
+                {
+                    "months": [7, 8],
+                    "periods": [{"start": "00:00", "rate": "valley"}, {"start": "12:00", "rate": "sharp"}],
+                }
+            ],
         }
     )
+
     def at(month: int, hour: int, minute: int = 0) -> datetime:
         return datetime(2026, month, 3, hour, minute, tzinfo=TZ)
 
@@ -102,10 +136,20 @@ def test_tou_by_local_time_and_season() -> None:
 def test_tiered_bands_by_cumulative_use() -> None:
     """Bands apply to the period's cumulative use: 180 kWh used, 50 more = 20 @0.5 + 30 @0.6 = 28.00 yuan."""
     tiered = validate_spec(
-        {"kind": "tiered", "period": "year", "bands": [{"up_to_kwh": 200, "price": "0.5"}, {"up_to_kwh": 400, "price": "0.6"}, {"price": "0.9"}]}
+        {
+            "kind": "tiered",
+            "period": "year",
+            "bands": [
+                {"up_to_kwh": 200, "price": "0.5"},
+                {"up_to_kwh": 400, "price": "0.6"},
+                {"price": "0.9"},
+            ],
+        }
     )
     day = datetime(2026, 5, 1, tzinfo=TZ)
-    assert tariffs.charge(tiered, 50_000, day, used_wh=180_000) == tariffs.Charge(2800, {"band1": 20_000, "band2": 30_000})
+    assert tariffs.charge(tiered, 50_000, day, used_wh=180_000) == tariffs.Charge(
+        2800, {"band1": 20_000, "band2": 30_000}
+    )
     # 390 kWh used, 20 more: 10 @0.6 + 10 @0.9 = 15.00; far past the last bound stays at 0.9.
     assert tariffs.charge(tiered, 20_000, day, used_wh=390_000).fen == 1500
     assert tariffs.charge(tiered, 1000, day, used_wh=900_000).fen == 90
@@ -117,4 +161,6 @@ def test_bad_tariff_is_refused_with_the_reason() -> None:
     with pytest.raises(BillingError, match="at most 4 decimals"):
         validate_spec({"kind": "flat", "price": "0.12345"})
     with pytest.raises(BillingError, match="invalid tariff"):
-        validate_spec({"kind": "tou", "prices": {"peak": "1"}, "periods": [{"start": "08:00", "rate": "noon"}]})
+        validate_spec(
+            {"kind": "tou", "prices": {"peak": "1"}, "periods": [{"start": "08:00", "rate": "noon"}]}
+        )

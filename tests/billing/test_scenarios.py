@@ -1,4 +1,5 @@
 """Billing scenarios through the API against the DTSY1352 simulator over Modbus TCP, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,9 +14,18 @@ pytestmark = pytest.mark.timeout(90)
 M1, M2, M3 = "acrel_dtsy1352.m1", "acrel_dtsy1352.m2", "acrel_dtsy1352.m3"
 
 
-def sale(meter: str, amount: int, key: str, operator: dict[str, str] = CASHIER, **extra: Any) -> dict[str, Any]:
+def sale(
+    meter: str, amount: int, key: str, operator: dict[str, str] = CASHIER, **extra: Any
+) -> dict[str, Any]:
     """Return a sale request body."""
-    return {"meter_entity_id": meter, "amount_fen": amount, "method": "cash", "idempotency_key": key, "operator": operator, **extra}
+    return {
+        "meter_entity_id": meter,
+        "amount_fen": amount,
+        "method": "cash",
+        "idempotency_key": key,
+        "operator": operator,
+        **extra,
+    }
 
 
 async def test_open_sell_consume_alarms_arrears_trip_sell_close(start_site) -> None:
@@ -25,8 +35,14 @@ async def test_open_sell_consume_alarms_arrears_trip_sell_close(start_site) -> N
     alarms: list[tuple[str, str]] = []
     site.core.bus.async_listen("billing_alarm", lambda e: alarms.append((e.data["level"], e.data["phase"])))
 
-    account = await site.api("POST", "/api/billing/accounts", {"name": "301 咖啡店", "meters": [M1], "operator": CASHIER})
-    assert (sim.alarm1_fen, sim.alarm2_fen, sim.overdraft_fen) == (5000, 1000, 0)  # the meter warns as billing does
+    account = await site.api(
+        "POST", "/api/billing/accounts", {"name": "301 咖啡店", "meters": [M1], "operator": CASHIER}
+    )
+    assert (sim.alarm1_fen, sim.alarm2_fen, sim.overdraft_fen) == (
+        5000,
+        1000,
+        0,
+    )  # the meter warns as billing does
     assert (await site.api("GET", f"/api/billing/meters/{M1}"))["status"] == "arrears"  # no money yet
     await site.balanced()
 
@@ -41,7 +57,9 @@ async def test_open_sell_consume_alarms_arrears_trip_sell_close(start_site) -> N
 
     async def level_becomes(remaining: int, status: str) -> None:
         sim.remaining_fen = remaining
-        await until(lambda: site.api("GET", f"/api/billing/meters/{M1}"), lambda meter: meter["status"] == status)
+        await until(
+            lambda: site.api("GET", f"/api/billing/meters/{M1}"), lambda meter: meter["status"] == status
+        )
 
     await level_becomes(4000, "alarm1")
     await level_becomes(3000, "alarm1")  # still alarm 1: no new event
@@ -53,13 +71,19 @@ async def test_open_sell_consume_alarms_arrears_trip_sell_close(start_site) -> N
     assert trial["accounts"]["revenue:energy"] == -10000 and trial["accounts"]["cash"] == 10000
 
     sold = await site.api("POST", "/api/billing/sales", sale(M1, 20000, "pos-2"))
-    assert sold["deliveries"][0]["status"] == "delivered" and sold["transaction"]["receipt_no"] == "b1-00000002"
+    assert (
+        sold["deliveries"][0]["status"] == "delivered" and sold["transaction"]["receipt_no"] == "b1-00000002"
+    )
     assert sim.remaining_fen == 20000 and sim.purchase_count == 3
-    await wait_for(lambda: site.core.states.get(M1).attributes.get("relay") == "closed", what="meter closed again")
+    await wait_for(
+        lambda: site.core.states.get(M1).attributes.get("relay") == "closed", what="meter closed again"
+    )
     await wait_for(lambda: ("arrears", "leave") in alarms, what="arrears left")
 
     closed = await site.api(
-        "POST", f"/api/billing/accounts/{account['id']}/close", {"idempotency_key": "close-1", "operator": CASHIER}
+        "POST",
+        f"/api/billing/accounts/{account['id']}/close",
+        {"idempotency_key": "close-1", "operator": CASHIER},
     )
     assert closed["status"] == "closed" and closed["refunded_fen"] == 20000
     assert sim.remaining_fen == 0 and sim.purchase_count == 4
@@ -96,15 +120,28 @@ async def test_concurrent_sales_to_one_meter(start_site) -> None:
 async def test_one_account_many_meters_and_wallet(start_site) -> None:
     """一户多表: one account on two meters; a payment without a meter lands in the wallet, sales go to each."""
     site = await start_site(units=2)
-    body = {"name": "超市", "meters": [M1, M2], "phone": "13800000000", "idempotency_key": "open-1", "operator": CASHIER}
+    body = {
+        "name": "超市",
+        "meters": [M1, M2],
+        "phone": "13800000000",
+        "idempotency_key": "open-1",
+        "operator": CASHIER,
+    }
     account = await site.api("POST", "/api/billing/accounts", body)
     assert [m["entity_id"] for m in account["meters"]] == [M1, M2] and not account["repeated"]
     again = await site.api("POST", "/api/billing/accounts", body)  # a double submit opens nothing more
     assert again["repeated"] and again["id"] == account["id"] and again["phone"] == "13800000000"
     assert len(await site.api("GET", "/api/billing/accounts")) == 1
     paid = await site.api(
-        "POST", f"/api/billing/accounts/{account['id']}/payments",
-        {"amount_fen": 30000, "method": "alipay", "idempotency_key": "ali-1", "reference": "T1", "operator": {"id": "alipay", "role": "system"}},
+        "POST",
+        f"/api/billing/accounts/{account['id']}/payments",
+        {
+            "amount_fen": 30000,
+            "method": "alipay",
+            "idempotency_key": "ali-1",
+            "reference": "T1",
+            "operator": {"id": "alipay", "role": "system"},
+        },
     )
     assert paid["deliveries"] == []
     await site.api("POST", "/api/billing/sales", sale(M1, 10000, "w-1", method="wallet"))
@@ -113,9 +150,13 @@ async def test_one_account_many_meters_and_wallet(start_site) -> None:
     detail = await site.api("GET", f"/api/billing/accounts/{account['id']}")
     assert detail["wallet_fen"] == 20000
     assert {m["entity_id"]: m["remaining_fen"] for m in detail["meters"]} == {M1: 10000, M2: 5000}
-    refused = await site.api("POST", "/api/billing/sales", sale(M1, 30000, "w-2", method="wallet"), status=400)
+    refused = await site.api(
+        "POST", "/api/billing/sales", sale(M1, 30000, "w-2", method="wallet"), status=400
+    )
     assert "余额不足" in refused["error"] and "insufficient" in refused["error"]
-    closed = await site.api("POST", f"/api/billing/accounts/{account['id']}/close", {"idempotency_key": "cl", "operator": ADMIN})
+    closed = await site.api(
+        "POST", f"/api/billing/accounts/{account['id']}/close", {"idempotency_key": "cl", "operator": ADMIN}
+    )
     assert closed["refunded_fen"] == 35000
     assert site.sim.meter(1).remaining_fen == 0 and site.sim.meter(2).remaining_fen == 0
     await site.balanced()
@@ -124,11 +165,15 @@ async def test_one_account_many_meters_and_wallet(start_site) -> None:
 async def test_replace_meter_transfers_money(start_site) -> None:
     """换表: the old meter's money is taken off it and written to the new one, with a transfer in the ledger."""
     site = await start_site(units=3)
-    account = await site.api("POST", "/api/billing/accounts", {"name": "A", "meters": [M1], "operator": CASHIER})
+    account = await site.api(
+        "POST", "/api/billing/accounts", {"name": "A", "meters": [M1], "operator": CASHIER}
+    )
     await site.api("POST", "/api/billing/sales", sale(M1, 8000, "s-1"))
     site.sim.meter(1).remaining_fen = 6500  # used 15 yuan
     replaced = await site.api(
-        "POST", f"/api/billing/meters/{M1}/replace", {"new_entity_id": M2, "idempotency_key": "rep-1", "operator": CASHIER}
+        "POST",
+        f"/api/billing/meters/{M1}/replace",
+        {"new_entity_id": M2, "idempotency_key": "rep-1", "operator": CASHIER},
     )
     assert replaced["transaction"]["kind"] == "transfer" and replaced["transaction"]["amount_fen"] == 6500
     assert [d["status"] for d in replaced["deliveries"]] == ["delivered", "delivered"]
@@ -139,7 +184,8 @@ async def test_replace_meter_transfers_money(start_site) -> None:
     # A dead meter: the operator enters what it showed; nothing is written to it.
     site.sim.meter(2).remaining_fen = 6000
     dead = await site.api(
-        "POST", f"/api/billing/meters/{M2}/replace",
+        "POST",
+        f"/api/billing/meters/{M2}/replace",
         {"new_entity_id": M3, "idempotency_key": "rep-2", "remaining_fen": 6000, "operator": CASHIER},
     )
     assert [d["op"] for d in dead["deliveries"]] == ["sell"]
@@ -161,34 +207,55 @@ async def test_refund_and_reversal_permissions(start_site) -> None:
     assert "viewer" in denied["error"]
     tx = first["transaction"]["id"]
     denied = await site.api(
-        "POST", f"/api/billing/transactions/{tx}/reverse", {"reason": "错收", "idempotency_key": "r-1", "operator": other}, status=400
+        "POST",
+        f"/api/billing/transactions/{tx}/reverse",
+        {"reason": "错收", "idempotency_key": "r-1", "operator": other},
+        status=400,
     )
     assert "only their own sale of today" in denied["error"]
     reversed_ = await site.api(
-        "POST", f"/api/billing/transactions/{tx}/reverse", {"reason": "错收", "idempotency_key": "r-1", "operator": CASHIER}
+        "POST",
+        f"/api/billing/transactions/{tx}/reverse",
+        {"reason": "错收", "idempotency_key": "r-1", "operator": CASHIER},
     )
-    assert reversed_["transaction"]["kind"] == "reversal" and reversed_["deliveries"][0]["status"] == "delivered"
+    assert (
+        reversed_["transaction"]["kind"] == "reversal" and reversed_["deliveries"][0]["status"] == "delivered"
+    )
     assert site.sim.meter(1).remaining_fen == 3000
     again = await site.api(
-        "POST", f"/api/billing/transactions/{tx}/reverse", {"reason": "错收", "idempotency_key": "r-2", "operator": ADMIN}, status=400
+        "POST",
+        f"/api/billing/transactions/{tx}/reverse",
+        {"reason": "错收", "idempotency_key": "r-2", "operator": ADMIN},
+        status=400,
     )
     assert "already reversed" in again["error"]
     # Yesterday's sale: the cashier may no longer reverse it, the admin may.
     site.billing.core.clock.offset += __import__("datetime").timedelta(days=1)
     tx2 = second["transaction"]["id"]
     await site.api(
-        "POST", f"/api/billing/transactions/{tx2}/reverse", {"reason": "x", "idempotency_key": "r-3", "operator": CASHIER}, status=400
+        "POST",
+        f"/api/billing/transactions/{tx2}/reverse",
+        {"reason": "x", "idempotency_key": "r-3", "operator": CASHIER},
+        status=400,
     )
-    await site.api("POST", f"/api/billing/transactions/{tx2}/reverse", {"reason": "x", "idempotency_key": "r-3", "operator": ADMIN})
+    await site.api(
+        "POST",
+        f"/api/billing/transactions/{tx2}/reverse",
+        {"reason": "x", "idempotency_key": "r-3", "operator": ADMIN},
+    )
     assert site.sim.meter(1).remaining_fen == 0
     refund = await site.api(
-        "POST", "/api/billing/refunds",
-        {"meter_entity_id": M1, "amount_fen": 1, "idempotency_key": "rf-1", "operator": CASHIER}, status=400,
+        "POST",
+        "/api/billing/refunds",
+        {"meter_entity_id": M1, "amount_fen": 1, "idempotency_key": "rf-1", "operator": CASHIER},
+        status=400,
     )
     assert "余额不足" in refund["error"]
     await site.api("POST", "/api/billing/sales", sale(M1, 2000, "s-4"))
     refund = await site.api(
-        "POST", "/api/billing/refunds", {"meter_entity_id": M1, "amount_fen": 500, "idempotency_key": "rf-2", "operator": CASHIER}
+        "POST",
+        "/api/billing/refunds",
+        {"meter_entity_id": M1, "amount_fen": 500, "idempotency_key": "rf-2", "operator": CASHIER},
     )
     assert refund["transaction"]["kind"] == "refund" and site.sim.meter(1).remaining_fen == 1500
     await site.balanced()
@@ -202,9 +269,13 @@ async def test_credit_cap_and_tamper_block(start_site) -> None:
     await site.api("POST", "/api/billing/accounts", {"name": "A", "meters": [M1], "operator": CASHIER})
     await site.api("POST", "/api/billing/sales", sale(M1, 40000, "s-1"))
     refused = await site.api("POST", "/api/billing/sales", sale(M1, 20000, "s-2"), status=400)
-    assert "囤积限值" in refused["error"] and "credit cap" in refused["error"] and "100.00" in refused["error"]
+    assert (
+        "囤积限值" in refused["error"] and "credit cap" in refused["error"] and "100.00" in refused["error"]
+    )
     tampers: list[dict[str, Any]] = []
-    site.core.bus.async_listen("billing_alarm", lambda e: tampers.append(dict(e.data)) if e.data["level"] == "tamper" else None)
+    site.core.bus.async_listen(
+        "billing_alarm", lambda e: tampers.append(dict(e.data)) if e.data["level"] == "tamper" else None
+    )
     meter = site.sim.meter(1)
     meter.purchase_count += 1  # someone sold with a card behind our back
     meter.remaining_fen += 5000
@@ -212,7 +283,9 @@ async def test_credit_cap_and_tamper_block(start_site) -> None:
     blocked = await site.api("POST", "/api/billing/sales", sale(M1, 100, "s-3"), status=400)
     assert "blocked" in blocked["error"]
     await site.api("POST", f"/api/billing/meters/{M1}/resolve_tamper", {"operator": CASHIER}, status=400)
-    resolved = await site.api("POST", f"/api/billing/meters/{M1}/resolve_tamper", {"operator": ADMIN, "reason": "IC card"})
+    resolved = await site.api(
+        "POST", f"/api/billing/meters/{M1}/resolve_tamper", {"operator": ADMIN, "reason": "IC card"}
+    )
     assert resolved["adjusted_fen"] == 5000
     await site.api("POST", "/api/billing/sales", sale(M1, 100, "s-3"))
     assert meter.remaining_fen == 45100 and meter.purchase_count == 4
@@ -225,47 +298,76 @@ async def test_tariff_versions_and_push(start_site) -> None:
     await site.api("POST", "/api/billing/accounts", {"name": "A", "meters": [M1], "operator": CASHIER})
     now = site.billing.now()
     await site.api(
-        "POST", "/api/billing/tariffs",
-        {"scope": f"meter:{M1}", "spec": {"kind": "flat", "price": "0.8"}, "effective_ts": now + 3600, "operator": ADMIN},
+        "POST",
+        "/api/billing/tariffs",
+        {
+            "scope": f"meter:{M1}",
+            "spec": {"kind": "flat", "price": "0.8"},
+            "effective_ts": now + 3600,
+            "operator": ADMIN,
+        },
     )
     assert (await site.billing.tariff_for(M1))["price"] == "1.00"
     assert (await site.billing.tariff_for(M1, now + 3601))["price"] == "0.8"
     await site.api(
-        "POST", "/api/billing/tariffs",
-        {"scope": f"meter:{M1}", "spec": {"kind": "flat", "price": "0.9"}, "operator": CASHIER}, status=400,
+        "POST",
+        "/api/billing/tariffs",
+        {"scope": f"meter:{M1}", "spec": {"kind": "flat", "price": "0.9"}, "operator": CASHIER},
+        status=400,
     )
     pushed = await site.api(
-        "POST", "/api/billing/tariffs", {"scope": f"meter:{M1}", "spec": {"kind": "flat", "price": "0.9"}, "operator": ADMIN}
+        "POST",
+        "/api/billing/tariffs",
+        {"scope": f"meter:{M1}", "spec": {"kind": "flat", "price": "0.9"}, "operator": ADMIN},
     )
     assert pushed["spec"]["price"] == "0.9"
     assert set(site.sim.meter(1).prices.values()) == {9000}  # 0.9000 yuan/kWh in the meter's 0.0001 steps
     await site.api(
-        "POST", "/api/billing/tariffs",
-        {"scope": f"meter:{M1}", "spec": {"kind": "flat", "price": "0.7"}, "effective_ts": site.billing.now() + 0.5,
-         "operator": ADMIN},
+        "POST",
+        "/api/billing/tariffs",
+        {
+            "scope": f"meter:{M1}",
+            "spec": {"kind": "flat", "price": "0.7"},
+            "effective_ts": site.billing.now() + 0.5,
+            "operator": ADMIN,
+        },
     )
     assert set(site.sim.meter(1).prices.values()) == {9000}  # not yet
-    await wait_for(lambda: set(site.sim.meter(1).prices.values()) == {7000}, what="pushed when it took effect")
+    await wait_for(
+        lambda: set(site.sim.meter(1).prices.values()) == {7000}, what="pushed when it took effect"
+    )
     versions = await site.api("GET", f"/api/billing/tariffs?scope=meter:{M1}")
     assert [v["spec"]["price"] for v in versions] == ["0.8", "0.7", "0.9"] and versions[2]["pushed"]
     assert (await site.billing.tariff_for(M1, now - 1))["price"] == "1.00"
     await site.balanced()
     openapi = await site.api("GET", "/api/openapi.json")
-    assert "/api/billing/sales" in openapi["paths"] and "idempotency_key" in str(openapi["paths"]["/api/billing/sales"])
+    assert "/api/billing/sales" in openapi["paths"] and "idempotency_key" in str(
+        openapi["paths"]["/api/billing/sales"]
+    )
 
 
 async def test_move_meter_between_accounts(start_site) -> None:
     """A meter moved to another account takes its money along; closing that account refunds it."""
     site = await start_site(units=3)
-    first = await site.api("POST", "/api/billing/accounts", {"name": "A", "meters": [M1, M2], "operator": CASHIER})
-    second = await site.api("POST", "/api/billing/accounts", {"name": "B", "meters": [M3], "operator": CASHIER})
+    first = await site.api(
+        "POST", "/api/billing/accounts", {"name": "A", "meters": [M1, M2], "operator": CASHIER}
+    )
+    second = await site.api(
+        "POST", "/api/billing/accounts", {"name": "B", "meters": [M3], "operator": CASHIER}
+    )
     await site.api("POST", "/api/billing/sales", sale(M2, 2000, "s-1"))
-    moved = await site.api("POST", f"/api/billing/meters/{M2}/move", {"account_id": second["id"], "operator": CASHIER})
+    moved = await site.api(
+        "POST", f"/api/billing/meters/{M2}/move", {"account_id": second["id"], "operator": CASHIER}
+    )
     assert moved == {"entity_id": M2, "from_account_id": first["id"], "account_id": second["id"]}
-    assert [m["entity_id"] for m in (await site.api("GET", f"/api/billing/accounts/{first['id']}"))["meters"]] == [M1]
+    assert [
+        m["entity_id"] for m in (await site.api("GET", f"/api/billing/accounts/{first['id']}"))["meters"]
+    ] == [M1]
     b = await site.api("GET", f"/api/billing/accounts/{second['id']}")
     assert {m["entity_id"]: m["remaining_fen"] for m in b["meters"]} == {M2: 2000, M3: 0}
-    closed = await site.api("POST", f"/api/billing/accounts/{second['id']}/close", {"idempotency_key": "c", "operator": CASHIER})
+    closed = await site.api(
+        "POST", f"/api/billing/accounts/{second['id']}/close", {"idempotency_key": "c", "operator": CASHIER}
+    )
     assert closed["refunded_fen"] == 2000 and site.sim.meter(2).remaining_fen == 0
     await site.balanced()
 
@@ -282,12 +384,17 @@ async def test_dead_meter_with_unconfirmed_sale_is_replaced(start_site) -> None:
     refused = await site.api("POST", "/api/billing/sales", sale(M1, 100, "s-3"), status=400)
     assert "not yet confirmed" in refused["error"]
     replaced = await site.api(
-        "POST", f"/api/billing/meters/{M1}/replace",
+        "POST",
+        f"/api/billing/meters/{M1}/replace",
         {"new_entity_id": M2, "idempotency_key": "rep", "remaining_fen": 2500, "operator": CASHIER},
     )
-    assert replaced["transaction"]["amount_fen"] == 4500  # 25 yuan on the display + the 20 that never got there
+    assert (
+        replaced["transaction"]["amount_fen"] == 4500
+    )  # 25 yuan on the display + the 20 that never got there
     assert site.sim.meter(2).remaining_fen == 4500
-    assert (await site.api("GET", f"/api/billing/transactions/{stuck['transaction']['id']}"))["deliveries"][0]["status"] == "cancelled"
+    assert (await site.api("GET", f"/api/billing/transactions/{stuck['transaction']['id']}"))["deliveries"][
+        0
+    ]["status"] == "cancelled"
     trial = await site.api("GET", "/api/billing/trial_balance")
     assert trial["accounts"]["revenue:energy"] == -500 and trial["accounts"]["cash"] == 5000
     await site.balanced()

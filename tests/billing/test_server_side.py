@@ -1,4 +1,5 @@
 """Server-side billing of a plain meter (modbus_meter on the simulator): tiered charges, monthly fee, trip at arrears."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -29,11 +30,15 @@ async def test_tiered_charges_alarms_trip_and_close(start_site) -> None:
     }
     site = await start_site(units=1, remaining_fen=10_000_000, billing=billing, with_sim=True, plain=True)
     sim = site.sim.meter(1)
-    account = await site.api("POST", "/api/billing/accounts", {"name": "仓库", "meters": [P1], "operator": CASHIER})
+    account = await site.api(
+        "POST", "/api/billing/accounts", {"name": "仓库", "meters": [P1], "operator": CASHIER}
+    )
     assert account["meters"] == [{"entity_id": P1, "mode": "server"}]
     path = f"/api/billing/accounts/{account['id']}"
     await site.api(
-        "POST", f"{path}/payments", {"amount_fen": 3000, "method": "cash", "idempotency_key": "p-1", "operator": CASHIER}
+        "POST",
+        f"{path}/payments",
+        {"amount_fen": 3000, "method": "cash", "idempotency_key": "p-1", "operator": CASHIER},
     )
 
     async def wallet_becomes(fen: int) -> None:
@@ -58,7 +63,9 @@ async def test_tiered_charges_alarms_trip_and_close(start_site) -> None:
     assert status["status"] == "arrears"
 
     await site.api(
-        "POST", f"{path}/payments", {"amount_fen": 1000, "method": "alipay", "idempotency_key": "p-2", "operator": CASHIER}
+        "POST",
+        f"{path}/payments",
+        {"amount_fen": 1000, "method": "alipay", "idempotency_key": "p-2", "operator": CASHIER},
     )
     await wait_for(lambda: site.core.states.get(P1).attributes.get("relay") == "closed", what="relay closed")
     status = await until(meter_status, lambda status: not status["tripped"])
@@ -68,31 +75,50 @@ async def test_tiered_charges_alarms_trip_and_close(start_site) -> None:
     assert trial["accounts"]["revenue:energy"] == -(800 + 800 + 500 + 1050)
     assert trial["accounts"]["revenue:fee"] == -500
     refund = await site.api(
-        "POST", "/api/billing/refunds", {"meter_entity_id": P1, "amount_fen": 100, "idempotency_key": "r-1", "operator": CASHIER}
+        "POST",
+        "/api/billing/refunds",
+        {"meter_entity_id": P1, "amount_fen": 100, "idempotency_key": "r-1", "operator": CASHIER},
     )
-    assert refund["entries"] == [{"account": f"tenant:{account['id']}", "amount_fen": 100}, {"account": "cash", "amount_fen": -100}]
+    assert refund["entries"] == [
+        {"account": f"tenant:{account['id']}", "amount_fen": 100},
+        {"account": "cash", "amount_fen": -100},
+    ]
     history = await site.api("GET", f"{path}/history")
     first_payment = next(t for t in history if t["idempotency_key"] == "p-1")
     spent = await site.api(
-        "POST", f"/api/billing/transactions/{first_payment['id']}/reverse",
-        {"reason": "wrong account", "idempotency_key": "rv-1", "operator": {"id": "boss", "role": "admin"}}, status=400,
+        "POST",
+        f"/api/billing/transactions/{first_payment['id']}/reverse",
+        {"reason": "wrong account", "idempotency_key": "rv-1", "operator": {"id": "boss", "role": "admin"}},
+        status=400,
     )
     assert "余额不足" in spent["error"]  # that money is used up: nothing to give back
     paid = await site.api(
-        "POST", f"{path}/payments", {"amount_fen": 500, "method": "cash", "idempotency_key": "p-3", "operator": CASHIER}
+        "POST",
+        f"{path}/payments",
+        {"amount_fen": 500, "method": "cash", "idempotency_key": "p-3", "operator": CASHIER},
     )
     await site.api(
-        "POST", f"/api/billing/transactions/{paid['transaction']['id']}/reverse",
+        "POST",
+        f"/api/billing/transactions/{paid['transaction']['id']}/reverse",
         {"reason": "typed 5 instead of 50", "idempotency_key": "rv-2", "operator": CASHIER},
     )
     assert (await site.api("GET", path))["wallet_fen"] == 350 - 100
     await site.balanced()
     levels = [(a["level"], a["phase"]) for a in reversed(await site.api("GET", "/api/billing/alarms"))]
     assert levels == [
-        ("arrears", "enter"), ("arrears", "leave"),  # opened with an empty wallet, then paid
-        ("alarm1", "enter"), ("alarm1", "leave"), ("alarm2", "enter"), ("alarm2", "leave"), ("arrears", "enter"),
-        ("arrears", "leave"), ("alarm2", "enter"),
-        ("alarm2", "leave"), ("alarm1", "enter"), ("alarm1", "leave"), ("alarm2", "enter"),  # paid 5, reversed
+        ("arrears", "enter"),
+        ("arrears", "leave"),  # opened with an empty wallet, then paid
+        ("alarm1", "enter"),
+        ("alarm1", "leave"),
+        ("alarm2", "enter"),
+        ("alarm2", "leave"),
+        ("arrears", "enter"),
+        ("arrears", "leave"),
+        ("alarm2", "enter"),
+        ("alarm2", "leave"),
+        ("alarm1", "enter"),
+        ("alarm1", "leave"),
+        ("alarm2", "enter"),  # paid 5, reversed
     ]
 
     # A TOU version from now on: the next reading is priced by its own Shanghai hour; earlier charges stay.
@@ -102,14 +128,21 @@ async def test_tiered_charges_alarms_trip_and_close(start_site) -> None:
         "kind": "tou",
         "prices": {"valley": "0.30", "flat": "0.60", "peak": "1.00", "sharp": "1.50"},
         "periods": [
-            {"start": "00:00", "rate": "valley"}, {"start": "06:00", "rate": "flat"},
-            {"start": "12:00", "rate": "peak"}, {"start": "18:00", "rate": "sharp"},
+            {"start": "00:00", "rate": "valley"},
+            {"start": "06:00", "rate": "flat"},
+            {"start": "12:00", "rate": "peak"},
+            {"start": "18:00", "rate": "sharp"},
         ],
     }
     version = await site.api(
-        "POST", "/api/billing/tariffs", {"scope": f"meter:{P1}", "spec": tou, "operator": {"id": "boss", "role": "admin"}}
+        "POST",
+        "/api/billing/tariffs",
+        {"scope": f"meter:{P1}", "spec": tou, "operator": {"id": "boss", "role": "admin"}},
     )
-    await wait_for(lambda: any(r["ts"] > version["effective_ts"] for r in readings), what="a reading under the new tariff")
+    await wait_for(
+        lambda: any(r["ts"] > version["effective_ts"] for r in readings),
+        what="a reading under the new tariff",
+    )
     total = readings[-1]["total_wh"]
     sim.energy_wh["flat"] += 2000
     await wait_for(lambda: any(r["total_wh"] == total + 2000 for r in readings), what="the 2 kWh reading")

@@ -3,6 +3,7 @@
 Revision ID: 0003_billing
 Revises: 0001_core
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -38,7 +39,11 @@ def upgrade() -> None:
         "billing_meters",
         sa.Column("entity_id", sa.String(255), nullable=False),
         sa.Column("building", sa.String(64), nullable=False),
-        sa.Column("account_id", ID, sa.ForeignKey("billing_accounts.id", name="fk_billing_meters_account_id_billing_accounts")),
+        sa.Column(
+            "account_id",
+            ID,
+            sa.ForeignKey("billing_accounts.id", name="fk_billing_meters_account_id_billing_accounts"),
+        ),
         sa.Column("mode", sa.String(8), nullable=False),
         sa.Column("purchase_count", sa.Integer(), nullable=False),
         sa.Column("last_total_wh", sa.BigInteger()),
@@ -83,7 +88,14 @@ def upgrade() -> None:
     op.create_table(
         "billing_entries",
         sa.Column("id", ID, primary_key=True),
-        sa.Column("transaction_id", ID, sa.ForeignKey("billing_transactions.id", name="fk_billing_entries_transaction_id_billing_transactions"), nullable=False),
+        sa.Column(
+            "transaction_id",
+            ID,
+            sa.ForeignKey(
+                "billing_transactions.id", name="fk_billing_entries_transaction_id_billing_transactions"
+            ),
+            nullable=False,
+        ),
         sa.Column("account", sa.String(255), nullable=False),
         sa.Column("amount_fen", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_billing_entries"),
@@ -93,7 +105,14 @@ def upgrade() -> None:
     op.create_table(
         "billing_deliveries",
         sa.Column("id", ID, primary_key=True),
-        sa.Column("transaction_id", ID, sa.ForeignKey("billing_transactions.id", name="fk_billing_deliveries_transaction_id_billing_transactions"), nullable=False),
+        sa.Column(
+            "transaction_id",
+            ID,
+            sa.ForeignKey(
+                "billing_transactions.id", name="fk_billing_deliveries_transaction_id_billing_transactions"
+            ),
+            nullable=False,
+        ),
         sa.Column("meter_entity_id", sa.String(255), nullable=False),
         sa.Column("op", sa.String(8), nullable=False),
         sa.Column("amount_fen", sa.BigInteger(), nullable=False),
