@@ -97,6 +97,9 @@ async def test_csrf_is_required_for_session_writes(start_web: Any) -> None:
     assert len(refused) == 3 and {r["operator"] for r in refused} == {"boss"}
     created = await env.site.audit.query(action="operator_create")
     assert created[0]["operator"] == "boss" and "newbie" in created[0]["after"]
+    async with session.get(env.base + "/admin/audit?operator=boss&action=operator_create") as resp:
+        page = await resp.text()
+    assert page.count("<tr class=") == 1 and "newbie" in page
 
 
 @pytest.mark.timeout(60)

@@ -74,6 +74,11 @@ async def test_double_submit_sells_once_and_refund_reverse_close(start_web: Any)
                            data={"csrf": csrf, "key": "close-1", "method": "cash"}) as resp:
         assert resp.status == 200
     assert (await env.site.billing.account(account_id))["status"] == "closed"
+    async with client.get(env.base + "/reports?kind=sales&group=method&period=month") as resp:
+        page = await resp.text()
+    month = datetime.now(TZ).strftime("%Y-%m")
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", page.split('<tr class="totals">')[0])
+    assert cells[-8:] == [month, "现金", "5", "200.14", "0.07", "100.07", "100.00", "0.00"], cells
     trial = await env.site.billing.trial_balance()
     assert trial["balanced"]
 

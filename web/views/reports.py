@@ -48,6 +48,9 @@ class ReportsView(Page):
         group = q.get("group") if q.get("group") in groups else groups[0]
         table = await self.build(request, kind, start, end, period, group)
         t = self.site.t(request)
+        if kind == "sales" and group == "method":
+            for row in table.rows:
+                row[1] = t.get(f"m_{row[1]}", row[1])
         shown = Table(t[f"report_{kind}"], [t.get(c, c) for c in table.columns], table.rows,
                       [t.get(v, v) if isinstance(v, str) else v for v in table.totals] if table.totals else None)
         if q.get("format") == "xlsx":
