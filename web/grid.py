@@ -8,6 +8,9 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
+from scada_core.billing.models import AccountRow
 from scada_core.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
 from scada_core.core import Event
 
@@ -95,7 +98,8 @@ class GridData:
         names: dict[int, str] = {}
         if billing is not None:
             statuses = {s["entity_id"]: s for s in await billing.meter_statuses()}
-            names = {a["id"]: a["name"] for a in await billing.accounts()}
+            async with self.site.db.session() as session:  # names only: one query, not billing.accounts()' balances
+                names = dict((await session.execute(select(AccountRow.id, AccountRow.name))).all())
         rows = []
         for entity_id in sorted(set(directory.meter_ids()) | set(statuses)):
             state = core.states.get(entity_id)
