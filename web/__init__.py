@@ -43,9 +43,7 @@ CONFIG_SCHEMA = vol.Schema(
 
 async def async_setup(core: Core, config: dict[str, Any] | None) -> bool:
     """Create the operator store, add the auth middleware and register every dashboard view."""
-    from scada_core.reports.rollup import async_rollup  # noqa: PLC0415 - keeps `import web.tenant` light
-
-    from .auth import Auth
+    from .auth import Auth  # noqa: PLC0415 - imported here so `import web.tenant` stays light
     from .directory import MeterDirectory
     from .middleware import make_middleware
     from .site import STATIC, WebSite
@@ -76,7 +74,7 @@ async def async_setup(core: Core, config: dict[str, Any] | None) -> bool:
         since: float | None = None
         while True:
             try:
-                await async_rollup(core.db, site.offset_s, since)  # type: ignore[arg-type]
+                await site.rollup(since)
                 since = core.clock.timestamp() - 2 * 86400
             except Exception:  # noqa: BLE001 - a failed rollup is retried next round
                 _LOGGER.exception("Energy rollup failed")

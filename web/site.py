@@ -1,6 +1,7 @@
 """What every dashboard page shares: templates, the language, the operator check, CSRF and the audit log."""
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -10,7 +11,7 @@ from aiohttp import web
 
 from scada_core.http import View
 
-from scada_core.reports.rollup import utc_offset_s
+from scada_core.reports.rollup import async_rollup, utc_offset_s
 
 from .audit import AuditLog
 from .auth import KEY_WEB_OPERATOR, Auth, WebOperator, allowed, csrf_ok
@@ -67,6 +68,12 @@ class WebSite:
         self.grid = GridData(self)
         self.batches = BatchRunner(self)
         self.pending_imports: dict[str, list[dict[str, Any]]] = {}
+        self._rollup_lock = asyncio.Lock()
+
+    async def rollup(self, since_ts: float | None) -> int:
+        """Bring the daily energy rollups up to date (one at a time: the loop and the report page share it)."""
+        async with self._rollup_lock:
+            return await async_rollup(self.db, self.offset_s, since_ts)
 
     def when(self, ts: float | None) -> str:
         """Format a POSIX time in the site's zone."""

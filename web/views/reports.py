@@ -10,7 +10,6 @@ from markupsafe import Markup
 from scada_core.const import STATE_UNAVAILABLE
 from scada_core.reports import queries
 from scada_core.reports.excel import table_to_xlsx
-from scada_core.reports.rollup import async_rollup
 from scada_core.reports.table import Table, yuan
 
 from ..charts import bar_chart
@@ -75,7 +74,7 @@ class ReportsView(Page):
                 return Table("sales", ["col_period"])
             return await queries.sales_table(db, tz, self.site.offset_s, start, end, period, group)
         if kind == "energy":
-            await async_rollup(db, self.site.offset_s, self.core.clock.timestamp() - 2 * 86400)
+            await self.site.rollup(self.core.clock.timestamp() - 2 * 86400)
             return await queries.energy_table(db, start, end, group, period, self.site.directory.classify)
         if kind == "alarms":
             t = self.site.t(request)
