@@ -47,6 +47,9 @@ async def test_password_login_and_wrong_password(site: Site) -> None:
         assert await _login(site, client, "A") == 401
         assert "locked" in await site.security_kinds()
         assert await _login(site, client, "B") == 302
+        site.core.config.language = "en"
+        async with client.get(f"{site.base}/m/home") as resp:
+            assert "Balance" in await resp.text()
 
 
 async def test_one_time_code_login(site: Site, caplog: pytest.LogCaptureFixture) -> None:
