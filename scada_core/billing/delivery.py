@@ -19,7 +19,7 @@ import os
 import signal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scada_core.exceptions import OpenPrepayError
@@ -172,17 +172,23 @@ class DeliveryMixin:
             await self._block(delivery.meter_entity_id, count, target - 1)
             return OUTCOME_TAMPER
         async with self.write() as session:
-            row = await session.get(DeliveryRow, delivery.id, with_for_update=True)
-            meter = await session.get(MeterRow, delivery.meter_entity_id, with_for_update=True)
-            assert row is not None and meter is not None
-            if row.status == DELIVERY_PENDING:
-                row.status = DELIVERY_DELIVERED
-                row.settled_ts = self.now()
-                row.remaining_fen = remaining
-                row.attempts += 1
-                row.error = None
-                meter.purchase_count = target
-                await session.flush()
+            settled = await session.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id == delivery.id, DeliveryRow.status == DELIVERY_PENDING)
+                .values(
+                    status=DELIVERY_DELIVERED,
+                    settled_ts=self.now(),
+                    remaining_fen=remaining,
+                    attempts=DeliveryRow.attempts + 1,
+                    error=None,
+                )
+            )
+            if settled.rowcount:
+                await session.execute(
+                    update(MeterRow)
+                    .where(MeterRow.entity_id == delivery.meter_entity_id)
+                    .values(purchase_count=target)
+                )
                 crash_point("before_delivered_commit", delivery.meter_entity_id)
         delivery.status = DELIVERY_DELIVERED
         delivery.remaining_fen = remaining
