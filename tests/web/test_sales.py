@@ -9,7 +9,8 @@ from datetime import date, datetime
 from typing import Any
 
 import pytest
-from openpyxl import load_workbook
+import aiohttp
+from openpyxl import Workbook, load_workbook
 from sqlalchemy import insert
 
 from scada_core.reports.queries import day_bounds, energy_per_meter, energy_per_meter_raw
@@ -146,19 +147,25 @@ async def test_directory_import_dry_run_then_import(start_web: Any) -> None:
     assert template.splitlines()[0] == "entity_id,floor,room,label" and M1 in template
     bad = f"entity_id,floor,room,label\n{M1},5F,0501,前台\nacrel_dtsy1352.nope,6F,0601,x\n"
 
-    async def preview(sheet: str) -> str:
-        import aiohttp  # noqa: PLC0415
-
+    async def preview(sheet: str | bytes, filename: str = "meters.csv") -> str:
         data = aiohttp.FormData()
         data.add_field("csrf", csrf)
         data.add_field("action", "preview")
-        data.add_field("sheet", sheet.encode(), filename="meters.csv", content_type="text/csv")
+        data.add_field("sheet", sheet.encode() if isinstance(sheet, str) else sheet, filename=filename)
         async with client.post(env.base + "/admin/settings", data=data) as resp:
             assert resp.status == 200
             return await resp.text()
 
     page = await preview(bad)
     assert "未知表计" in page and 'id="do-import"' not in page
+    book = Workbook()
+    book.active.append(["entity_id", "floor", "room", "label"])
+    book.active.append([M2, "7F", 701, "仓库"])
+    book.active.append([M2, "7F", 702, "重复"])
+    xlsx = io.BytesIO()
+    book.save(xlsx)
+    page = await preview(xlsx.getvalue(), "meters.xlsx")
+    assert "仓库" in page and "重复的表计" in page and 'id="do-import"' not in page
     assert env.site.directory.classify(M1)["floor"] == "2F"
     page = await preview(bad.splitlines()[0] + "\n" + bad.splitlines()[1] + "\n")
     import_id = re.search(r'name="import_id" value="([0-9a-f]+)"', page).group(1)
