@@ -77,7 +77,9 @@ def upgrade() -> None:
         sa.Column("use_wh", sa.BigInteger(), nullable=False),
         sa.Column("readings", sa.Integer(), nullable=False),
     )
-    op.create_index("ix_energy_daily_day", "energy_daily", ["day"])
+    # Covering indexes: the per-meter and per-day sums read only the index.
+    op.create_index("ix_energy_daily_meter_use", "energy_daily", ["entity_id", "day", "use_wh"])
+    op.create_index("ix_energy_daily_day_use", "energy_daily", ["day", "use_wh"])
 
 
 def downgrade() -> None:
