@@ -18,6 +18,7 @@ from .alarms import level_for, update_levels
 from .const import (
     ACCOUNT_REVENUE_ENERGY,
     ACCOUNT_REVENUE_FEE,
+    FRIENDLY_CREDIT,
     KIND_CONSUMPTION,
     KIND_FEE,
     LEVEL_ARREARS,
@@ -264,14 +265,26 @@ class ChargingMixin:
     async def _switch(self: BillingService, entity_id: str, service: str) -> None:
         """Trip or close a server-side meter's relay and remember it."""
         domain = entity_id.split(".", 1)[0]
-        if not self.core.services.has_service(domain, service):
+        if service == "trip" and self.core.services.has_service(FRIENDLY_CREDIT, "trip_for_arrears"):
+            # Friendly credit decides when an arrears trip may happen (night, weekend, holiday).
+            # A deferred trip counts as tripped here, so the meter is closed again once paid.
+            try:
+                result = await self.core.services.async_call(
+                    FRIENDLY_CREDIT, "trip_for_arrears", {"entity_id": entity_id}
+                )
+            except OpenPrepayError as err:
+                _LOGGER.error("Could not trip %s for arrears: %s", entity_id, err)
+                return
+            _LOGGER.info("Arrears trip of %s: %s", entity_id, (result or {}).get("action"))
+        elif not self.core.services.has_service(domain, service):
             _LOGGER.warning("Cannot %s %s: %s.%s does not exist", service, entity_id, domain, service)
             return
-        try:
-            await self.call_meter(entity_id, service)
-        except OpenPrepayError as err:
-            _LOGGER.error("Could not %s %s: %s", service, entity_id, err)
-            return
+        else:
+            try:
+                await self.call_meter(entity_id, service)
+            except OpenPrepayError as err:
+                _LOGGER.error("Could not %s %s: %s", service, entity_id, err)
+                return
         async with self.write() as session:
             meter = await session.get(MeterRow, entity_id)
             if meter is not None:

@@ -64,3 +64,6 @@ DEFAULT_METER_TIMEOUT: Final = (
     30.0  # a sale answers by then; an unconfirmed one stays pending for the reconciler
 )
 DEFAULT_BUILDING: Final = "default"
+
+# The integration whose policy decides when an arrears trip may happen.
+FRIENDLY_CREDIT = "friendly_credit"

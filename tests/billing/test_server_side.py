@@ -153,3 +153,37 @@ async def test_tiered_charges_alarms_trip_and_close(start_site) -> None:
     trial = await site.api("GET", "/api/billing/trial_balance")
     assert trial["accounts"]["revenue:energy"] == -(800 + 800 + 500 + 1050 + 2 * fen_per_kwh)
     await site.balanced()
+
+
+async def test_arrears_trip_waits_for_friendly_credit(start_site) -> None:
+    """On a holiday a server-side meter in arrears is not cut: the trip is deferred by friendly credit."""
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    holiday = {"start": today.replace(day=1).isoformat(), "end": today.replace(day=28).isoformat(), "name": "test"}
+    if today.day > 28:
+        holiday["end"] = today.isoformat()
+    billing = {
+        "buildings": {"b1": {"meters": ["*"], "tariff": {"kind": "flat", "price": "1.00"}}},
+        "reconcile_interval": 3600,
+        "operator_from_body": True,
+    }
+    friendly = {"holidays": True, "calendar": {"holidays": [holiday]}}
+    site = await start_site(
+        units=1, remaining_fen=10_000_000, billing=billing, with_sim=True, plain=True, extra={"friendly_credit": friendly}
+    )
+    sim = site.sim.meter(1)
+    account = await site.api("POST", "/api/billing/accounts", {"name": "花店", "meters": [P1], "operator": CASHIER})
+    path = f"/api/billing/accounts/{account['id']}"
+    await site.api(
+        "POST", f"{path}/payments", {"amount_fen": 300, "method": "cash", "idempotency_key": "f-1", "operator": CASHIER}
+    )
+    await until(lambda: site.api("GET", path), lambda acc: acc["wallet_fen"] == 300)
+    sim.energy_wh["flat"] += 5000  # 5 kWh at 1.00: 2.00 into arrears
+    await until(lambda: site.api("GET", path), lambda acc: acc["wallet_fen"] == -200)
+    status = await until(
+        lambda: site.core.services.async_call("friendly_credit", "status", {"entity_id": P1}),
+        lambda status: status["trip_deferred"],
+    )
+    assert not status["may_cut"]
+    assert site.core.states.get(P1).attributes.get("relay") == "closed", "no cut on a holiday"
+    assert (await site.api("GET", f"/api/billing/meters/{P1}"))["status"] == "arrears"
+    await site.balanced()
