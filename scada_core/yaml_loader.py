@@ -76,6 +76,13 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> NodeList:
     return result
 
 
+def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError as err:
+        raise YamlError(f"{loader.display}:{node.start_mark.line + 1}: invalid date {node.value!r}: {err}") from None
+
+
 def _include(loader: _Loader, node: yaml.Node) -> Any:
     target = loader.path.parent / loader.construct_scalar(node)  # type: ignore[arg-type]
     if not target.is_file():
@@ -121,6 +128,7 @@ def _env_var(loader: _Loader, node: yaml.Node) -> Any:
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 _Loader.add_constructor("!include", _include)
 _Loader.add_constructor("!include_dir_named", _include_dir_named)
 _Loader.add_constructor("!secret", _secret)

@@ -135,3 +135,9 @@ def test_missing_secret_and_missing_env(config_dir: Path, monkeypatch: pytest.Mo
 def test_duplicate_key(config_dir: Path) -> None:
     write(config_dir, "configuration.yaml", "core:\n  name: a\n  name: b\n")
     assert errors_of(config_dir) == ["configuration.yaml:3: duplicate key 'name'"]
+
+
+def test_impossible_date(config_dir: Path) -> None:
+    write(config_dir, "configuration.yaml", "core:\n  name: x\nfake_bus:\n  buses: []\n  password: 2026-02-30\n")
+    (error,) = errors_of(config_dir)
+    assert error.startswith("configuration.yaml:5: invalid date '2026-02-30'")
