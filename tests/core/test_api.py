@@ -145,3 +145,16 @@ def test_check_config_exit_codes(tmp_path: Path) -> None:
         capture_output=True, text=True, cwd=ROOT, timeout=120,
     )
     assert good.returncode == 0, good.stderr
+
+
+def test_example_config_is_valid_with_its_secrets(tmp_path: Path) -> None:
+    import shutil
+
+    example = tmp_path / "example"
+    shutil.copytree(ROOT / "config/example", example)
+    shutil.copy(example / "secrets.yaml.example", example / "secrets.yaml")
+    result = subprocess.run(
+        [sys.executable, "-m", "scada_core", "check-config", "-c", str(example)],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
