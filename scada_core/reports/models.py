@@ -13,7 +13,7 @@ class EnergyDailyRow(Base):
     __tablename__ = "energy_daily"
     __table_args__ = (
         Index("ix_energy_daily_meter_use", "entity_id", "day", "use_wh"),
-        Index("ix_energy_daily_day_use", "day", "use_wh"),
+        Index("ix_energy_daily_day_meter_use", "day", "entity_id", "use_wh"),
     )
 
     entity_id: Mapped[str] = mapped_column(String(255), primary_key=True)

@@ -79,7 +79,7 @@ def upgrade() -> None:
     )
     # Covering indexes: the per-meter and per-day sums read only the index.
     op.create_index("ix_energy_daily_meter_use", "energy_daily", ["entity_id", "day", "use_wh"])
-    op.create_index("ix_energy_daily_day_use", "energy_daily", ["day", "use_wh"])
+    op.create_index("ix_energy_daily_day_meter_use", "energy_daily", ["day", "entity_id", "use_wh"])
 
 
 def downgrade() -> None:
