@@ -18,6 +18,8 @@ _LOGGER = logging.getLogger(__name__)
 
 METHODS = ("get", "post", "put", "patch", "delete")
 KEY_CORE: web.AppKey[Core] = web.AppKey("core")
+# The authenticated operator ({"id", "role"}) of a request, set by the web layer's middleware.
+KEY_OPERATOR: web.RequestKey[dict[str, Any]] = web.RequestKey("operator", dict)
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:

@@ -35,7 +35,6 @@ LANG_COOKIE: Final = "op_lang"
 LOGIN_CSRF_COOKIE: Final = "op_login_csrf"
 CSRF_FIELD: Final = "csrf"
 CSRF_HEADER: Final = "X-CSRF-Token"
-KEY_OPERATOR: Final = "operator"
 
 # /api paths anyone may call (liveness, signed payment notifications checked by their integration).
 PUBLIC_API_PATHS: Final = ("/api/health", "/api/alipay/notify")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from scada_core.http import error_response
+from scada_core.http import KEY_OPERATOR, error_response
 
 from .auth import KEY_WEB_OPERATOR, allowed, csrf_ok
 from .const import (
@@ -17,7 +17,6 @@ from .const import (
     ACTION_VIEW,
     CSRF_HEADER,
     FOREIGN_PREFIXES,
-    KEY_OPERATOR,
     PUBLIC_API_PATHS,
     SESSION_COOKIE,
 )

@@ -15,7 +15,7 @@
           overload_w: 30000                        # optional
 
 Services: billing.sell, billing.credit_payment, billing.reconcile. REST routes under /api/billing/ (OpenAPI);
-they take the operator the web layer authenticated (request["operator"]), or, with operator_from_body: true
+they take the operator the web layer authenticated (request[KEY_OPERATOR]), or, with operator_from_body: true
 (tests and benchmarks only), the body's "operator".
 """
 

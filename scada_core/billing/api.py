@@ -1,6 +1,6 @@
 """REST routes of billing (in the OpenAPI document). Money-moving requests carry ``idempotency_key``.
 
-The operator comes from ``request["operator"]`` ({"id", "role"}), which the web layer's authentication sets;
+The operator comes from ``request[KEY_OPERATOR]`` ({"id", "role"}), which the web layer's authentication sets;
 only when the billing config says ``operator_from_body: true`` (tests, benchmarks) is a body field trusted.
 """
 
@@ -12,7 +12,7 @@ import voluptuous as vol
 from aiohttp import web
 
 from scada_core.core import humanize_invalid
-from scada_core.http import View, json_response, read_json
+from scada_core.http import KEY_OPERATOR, View, json_response, read_json
 
 from .errors import BillingError, PermissionDenied
 
@@ -146,7 +146,7 @@ class BillingView(View):
 
     def operator(self, request: web.Request, body: dict[str, Any]) -> dict[str, Any]:
         """Return the authenticated operator (or the body's when the config trusts it)."""
-        operator = request.get("operator") or (body.get("operator") if self.operator_from_body else None)
+        operator = request.get(KEY_OPERATOR) or (body.get("operator") if self.operator_from_body else None)
         if not operator:
             raise PermissionDenied("需要登录的操作员", "an authenticated operator is required")
         return dict(operator)
