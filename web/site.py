@@ -107,6 +107,7 @@ class WebSite:
         page = self.env.get_template(template).render(
             t=self.t(request), lang=self.language(request), op=operator, nav=nav, path=request.path,
             csrf=operator.csrf if operator else "", branding=self.branding, site_name=self.core.config.name,
+            time_zone=self.core.config.time_zone,
             can=lambda action: operator is not None and allowed(operator.role, action), **context,
         )
         return web.Response(text=page, status=status, content_type="text/html")
@@ -123,7 +124,7 @@ class WebSite:
                 text=self.env.get_template("forbidden.html").render(
                     t=self.t(request), lang=self.language(request), op=operator, nav=[], path=request.path,
                     csrf=operator.csrf, branding=self.branding, site_name=self.core.config.name,
-                    can=lambda _a: False,
+                    time_zone=self.core.config.time_zone, can=lambda _a: False,
                 ),
                 content_type="text/html",
             )

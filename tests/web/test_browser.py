@@ -4,7 +4,9 @@ from __future__ import annotations
 import io
 import os
 import re
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -42,12 +44,16 @@ async def test_staff_day_in_the_browser(start_web: Any) -> None:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         try:
-            context = await browser.new_context(accept_downloads=True)
+            context = await browser.new_context(accept_downloads=True, timezone_id="UTC")
             page = await context.new_page()
             await login(page, env.base, "boss")
             # The grid shows every meter, not opened yet.
             await expect(page.locator("#grid tbody tr")).to_have_count(3)
             await expect(page.locator(f'tr[data-id="{m1}"] .status')).to_contain_text("未开户")
+            # Reading times are in the site's zone (Asia/Shanghai), whatever zone the browser is in.
+            last_read = (await page.locator(f'tr[data-id="{m1}"] td').last.inner_text()).strip()
+            shown = datetime.strptime(last_read, "%Y/%m/%d %H:%M:%S").replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+            assert abs((datetime.now(ZoneInfo("Asia/Shanghai")) - shown).total_seconds()) < 600, last_read
 
             # Open an account on m1 (开户), then sell 1234.50 with the confirmation step.
             await page.goto(f"{env.base}/accounts?meter={m1}")

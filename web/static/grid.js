@@ -16,7 +16,12 @@
   const collator = new Intl.Collator(undefined, {numeric: true});
 
   const yuan = (fen) => (fen === null || fen === undefined ? "—" : (fen / 100).toFixed(2));
-  const when = (ts) => (ts ? new Date(ts * 1000).toLocaleString() : "—");
+  // Times in the site's time zone (Asia/Shanghai by default) and the page language, not the browser's.
+  const clock = new Intl.DateTimeFormat(document.body.dataset.lang || undefined, {
+    timeZone: document.body.dataset.tz || undefined, year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
+  });
+  const when = (ts) => (ts ? clock.format(new Date(ts * 1000)) : "—");
   const esc = (s) => String(s === null || s === undefined ? "" : s).replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
 
   function visible() {
@@ -65,7 +70,7 @@
           rows = (await res.json()).rows;
           render();
         }
-        $("updated").textContent = `${L.updated} ${new Date().toLocaleTimeString()}`;
+        $("updated").textContent = `${L.updated} ${clock.format(new Date())}`;
       }
     } finally {
       setTimeout(poll, POLL_MS);
