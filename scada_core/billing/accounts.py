@@ -25,11 +25,13 @@ from .const import (
     MODE_METER,
     OP_REFUND,
     OP_SELL,
+    ROLE_ADMIN,
     SELLING_ROLES,
 )
+from .credit import credit_cap_of
 from .delivery import add_delivery, pending_of
 from .errors import BillingError, PermissionDenied
-from .models import AccountRow, MeterRow, TransactionRow
+from .models import AccountRow, CreditChangeRow, MeterRow, TransactionRow
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -187,24 +189,103 @@ class AccountsMixin:
         for row in rows:
             self.remember_meter(row.entity_id, row.mode)
             if row.mode == MODE_METER:
-                await self._push_settings(row.entity_id, account)
+                await self._push_settings(row, account)
                 async with self.meter_lock(row.entity_id):
                     await self.sync_meter(row.entity_id)
         await self.refresh_account(account.id)
         return {**account_dict(account, rows, 0), "repeated": False}
 
-    async def _push_settings(self: BillingService, entity_id: str, account: AccountRow) -> None:
-        """Give a meter-side meter the account's alarm levels and overdraft, so it warns and trips as we do."""
-        limits = self.thresholds(account, account.building)
+    async def _push_settings(self: BillingService, meter: MeterRow, account: AccountRow) -> bool:
+        """Give a meter-side meter its alarm levels and overdraft (to warn and trip as we do); tell if it took them."""
+        limits = self.thresholds(account, account.building, meter)
         settings = {
             "alarm1_fen": limits.alarm1_fen,
             "alarm2_fen": limits.alarm2_fen,
             "overdraft_fen": limits.overdraft_fen,
         }
         try:
-            await self.call_meter(entity_id, "push_settings", settings)
+            await self.call_meter(meter.entity_id, "push_settings", settings)
         except OpenPrepayError as err:
-            _LOGGER.warning("Could not push alarm settings to %s: %s", entity_id, err)
+            _LOGGER.warning("Could not push alarm settings to %s: %s", meter.entity_id, err)
+            return False
+        return True
+
+    async def set_meter_credit(
+        self: BillingService,
+        entity_id: str,
+        operator: Any,
+        overdraft_fen: int | None = None,
+        credit_cap_fen: int | None = None,
+    ) -> dict[str, Any]:
+        """Admin: set an opened meter's own overdraft (透支) and credit cap (囤积限值); None follows the account.
+
+        The change is recorded with its operator and time; a meter-side meter gets the overdraft pushed,
+        and the meter's status is re-evaluated at once.
+        """
+        operator = ledger.Operator.from_dict(operator)
+        if operator.role != ROLE_ADMIN:
+            raise PermissionDenied(
+                "只有管理员可以修改透支额度和囤积限值", "only an admin can change overdraft and credit caps"
+            )
+        if any(value is not None and value < 0 for value in (overdraft_fen, credit_cap_fen)):
+            raise BillingError("透支额度和囤积限值不能为负", "overdraft and credit cap cannot be negative")
+        pushed = None
+        async with self.meter_lock(entity_id):
+            async with self.write() as session:
+                meter = await self.get_meter(session, entity_id, lock=True)
+                account = await self.get_account(session, meter.account_id)
+                meter.overdraft_fen, meter.credit_cap_fen = overdraft_fen, credit_cap_fen
+                session.add(
+                    CreditChangeRow(
+                        ts=self.now(),
+                        meter_entity_id=entity_id,
+                        account_id=account.id,
+                        operator_id=operator.id,
+                        operator_role=operator.role,
+                        overdraft_fen=overdraft_fen,
+                        credit_cap_fen=credit_cap_fen,
+                    )
+                )
+            if meter.mode == MODE_METER:
+                pushed = await self._push_settings(meter, account)
+                await self.sync_meter(entity_id)
+        if meter.mode != MODE_METER:
+            await self.refresh_account(account.id)
+        return {**await self.meter_credit(entity_id), "pushed": pushed}
+
+    async def meter_credit(self: BillingService, entity_id: str) -> dict[str, Any]:
+        """Return a meter's own credit policy, the one in force (meter, account, building) and its changes."""
+        async with self.db.session() as session:
+            meter = await self.get_meter(session, entity_id)
+            account = await session.get(AccountRow, meter.account_id)
+            changes = (
+                await session.execute(
+                    select(CreditChangeRow)
+                    .where(CreditChangeRow.meter_entity_id == entity_id)
+                    .order_by(CreditChangeRow.id.desc())
+                    .limit(100)
+                )
+            ).scalars()
+            history = [
+                {
+                    "ts": c.ts,
+                    "account_id": c.account_id,
+                    "operator": {"id": c.operator_id, "role": c.operator_role},
+                    "overdraft_fen": c.overdraft_fen,
+                    "credit_cap_fen": c.credit_cap_fen,
+                }
+                for c in changes
+            ]
+        cap, _ = credit_cap_of(meter, account, self.buildings.get(meter.building, {}).get("credit_cap_fen"))
+        return {
+            "entity_id": entity_id,
+            "account_id": meter.account_id,
+            "overdraft_fen": meter.overdraft_fen,
+            "credit_cap_fen": meter.credit_cap_fen,
+            "effective_overdraft_fen": self.thresholds(account, meter.building, meter).overdraft_fen,
+            "effective_credit_cap_fen": cap,
+            "changes": history,
+        }
 
     async def accounts(self: BillingService, status: str | None = None) -> list[dict[str, Any]]:
         """Return every account with its meters and wallet."""

@@ -90,6 +90,13 @@ REPLACE_SCHEMA = vol.Schema(
         **OPERATOR,
     }
 )
+CREDIT_SCHEMA = vol.Schema(
+    {
+        vol.Optional("overdraft_fen"): vol.Any(None, vol.All(int, vol.Range(min=0))),
+        vol.Optional("credit_cap_fen"): vol.Any(None, vol.All(int, vol.Range(min=0))),
+        **OPERATOR,
+    }
+)
 RESOLVE_SCHEMA = vol.Schema({vol.Optional("reason", default=""): str, **OPERATOR})
 TARIFF_SCHEMA = vol.Schema(
     {
@@ -395,6 +402,37 @@ class ReplaceMeterView(BillingView):
         )
 
 
+class MeterCreditView(BillingView):
+    """A meter's own credit policy."""
+
+    url = "/api/billing/meters/{entity_id}/credit"
+    name = "billing:meter_credit"
+    openapi = {
+        "put": _doc(
+            "Admin: set a meter's own overdraft (透支) and credit cap (囤积限值), overriding its account's; "
+            "a missing or null field follows the account (then the building)",
+            CREDIT_SCHEMA,
+            {"overdraft_fen": 2000, "credit_cap_fen": 100000},
+        )
+    }
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return the meter's own overdraft and credit cap, the ones in force, and who changed them when."""
+        return json_response(await self.billing.meter_credit(request.match_info["entity_id"]))
+
+    async def put(self, request: web.Request) -> web.Response:
+        """Admin: set the meter's own overdraft and credit cap (null: follow the account)."""
+        body = await self.body(request, CREDIT_SCHEMA)
+        return json_response(
+            await self.billing.set_meter_credit(
+                request.match_info["entity_id"],
+                self.operator(request, body),
+                body.get("overdraft_fen"),
+                body.get("credit_cap_fen"),
+            )
+        )
+
+
 class ResolveTamperView(BillingView):
     """Resolve a tamper block."""
 
@@ -476,6 +514,7 @@ VIEWS = (
     MeterView,
     MoveMeterView,
     ReplaceMeterView,
+    MeterCreditView,
     ResolveTamperView,
     TariffsView,
     AlarmsView,

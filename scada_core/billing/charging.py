@@ -131,7 +131,7 @@ class ChargingMixin:
                         session,
                         meter,
                         int(remaining),
-                        self.thresholds(account, meter.building),
+                        self.thresholds(account, meter.building, meter),
                         self.now(),
                         power,
                     )
@@ -152,7 +152,7 @@ class ChargingMixin:
             if count != meter.purchase_count:
                 return count > meter.purchase_count and await pending_of(session, entity_id) is None
             account = await session.get(AccountRow, meter.account_id)
-            limits = self.thresholds(account, meter.building)
+            limits = self.thresholds(account, meter.building, meter)
             if await ledger.held(session, ledger.meter_account(entity_id)) > remaining:
                 return True
             overload_moved = (
@@ -253,7 +253,7 @@ class ChargingMixin:
                 state = self.core.states.get(meter.entity_id)
                 power = state.attributes.get("power_w") if state is not None else None
                 events += update_levels(
-                    session, meter, held, self.thresholds(account, meter.building), self.now(), power
+                    session, meter, held, self.thresholds(account, meter.building, meter), self.now(), power
                 )
                 arrears = meter.alarm_level == LEVEL_ARREARS
                 if arrears != bool(meter.tripped):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from .errors import BillingError
-from .models import AccountRow
+from .models import AccountRow, MeterRow
+
+CAP_LEVELS = (("表计", "meter"), ("账户", "account"), ("楼宇", "building"))
 
 
 def fen_text(fen: int) -> str:
@@ -12,16 +14,38 @@ def fen_text(fen: int) -> str:
     return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
 
 
-def check_credit_cap(account: AccountRow, balance_fen: int, amount_fen: int, default_cap: int | None) -> None:
-    """Refuse money that would lift the balance above the account's (or building's) credit cap."""
-    cap = account.credit_cap_fen if account.credit_cap_fen is not None else default_cap
+def own_first(*values: int | None) -> tuple[int | None, int]:
+    """Return the first value that is set and its position (meter, account, building), or (None, -1)."""
+    for position, value in enumerate(values):
+        if value is not None:
+            return value, position
+    return None, -1
+
+
+def credit_cap_of(
+    meter: MeterRow | None, account: AccountRow | None, default_cap: int | None
+) -> tuple[int | None, int]:
+    """Return the credit cap in force and where it comes from (0 meter, 1 account, 2 building, -1 none)."""
+    return own_first(
+        meter.credit_cap_fen if meter is not None else None,
+        account.credit_cap_fen if account is not None else None,
+        default_cap,
+    )
+
+
+def check_credit_cap(
+    meter: MeterRow | None, account: AccountRow, balance_fen: int, amount_fen: int, default_cap: int | None
+) -> None:
+    """Refuse money that would lift the balance above the meter's (else account's, building's) credit cap."""
+    cap, position = credit_cap_of(meter, account, default_cap)
     if cap is not None and balance_fen + amount_fen > cap:
         room = max(cap - balance_fen, 0)
+        zh, en = CAP_LEVELS[position]
         raise BillingError(
-            f"超过囤积限值：余额 {fen_text(balance_fen)} 元加本次 {fen_text(amount_fen)} 元将超过上限 {fen_text(cap)} 元，"
-            f"本次最多可售 {fen_text(room)} 元",
-            f"credit cap exceeded: balance {fen_text(balance_fen)} + {fen_text(amount_fen)} CNY would pass the cap of "
-            f"{fen_text(cap)} CNY; at most {fen_text(room)} CNY can be sold now",
+            f"超过{zh}囤积限值：余额 {fen_text(balance_fen)} 元加本次 {fen_text(amount_fen)} 元将超过上限 "
+            f"{fen_text(cap)} 元，本次最多可售 {fen_text(room)} 元",
+            f"{en} credit cap exceeded: balance {fen_text(balance_fen)} + {fen_text(amount_fen)} CNY "
+            f"would pass the cap of {fen_text(cap)} CNY; at most {fen_text(room)} CNY can be sold now",
         )
 
 

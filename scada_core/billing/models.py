@@ -48,6 +48,24 @@ class MeterRow(Base):
     tripped: Mapped[bool] = mapped_column(Boolean, default=False)
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     blocked_reason: Mapped[str | None] = mapped_column(Text)
+    overdraft_fen: Mapped[int | None] = mapped_column(BigInteger)
+    credit_cap_fen: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class CreditChangeRow(Base):
+    """One change of a meter's own credit policy (None: follow the account), with who made it and when."""
+
+    __tablename__ = "billing_credit_changes"
+    __table_args__ = (Index("ix_billing_credit_changes_meter_ts", "meter_entity_id", "ts"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    ts: Mapped[float] = mapped_column(Float)
+    meter_entity_id: Mapped[str] = mapped_column(String(255))
+    account_id: Mapped[int | None] = mapped_column(Integer)
+    operator_id: Mapped[str] = mapped_column(String(64))
+    operator_role: Mapped[str] = mapped_column(String(16))
+    overdraft_fen: Mapped[int | None] = mapped_column(BigInteger)
+    credit_cap_fen: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class TransactionRow(Base):

@@ -294,7 +294,7 @@ class SalesMixin:
                     on_meter = await ledger.held(session, meter_acct)
                     if op == OP_SELL:
                         building = self.buildings.get(meter.building, {})
-                        check_credit_cap(account, on_meter, amount_fen, building.get("credit_cap_fen"))
+                        check_credit_cap(meter, account, on_meter, amount_fen, building.get("credit_cap_fen"))
                         if method == "wallet":
                             check_can_take(await ledger.held(session, source), amount_fen)
                         entries = [(source, amount_fen), (meter_acct, -amount_fen)]
@@ -358,7 +358,8 @@ class SalesMixin:
                     held = await ledger.held(session, wallet)
                     if kind == KIND_SALE:
                         building = self.buildings.get(account.building, {})
-                        check_credit_cap(account, held, amount_fen, building.get("credit_cap_fen"))
+                        meter = await session.get(MeterRow, meter_entity_id) if meter_entity_id else None
+                        check_credit_cap(meter, account, held, amount_fen, building.get("credit_cap_fen"))
                         entries = [(method, amount_fen), (wallet, -amount_fen)]
                     else:
                         check_can_take(held, amount_fen)

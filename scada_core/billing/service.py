@@ -10,6 +10,9 @@ Accounts (accounts.py):
   close_account(account_id, operator, idempotency_key, method="cash") -> dict   (销户: remaining money refunded)
   move_meter(entity_id, account_id, operator) -> dict
   replace_meter(old_entity_id, new_entity_id, operator, idempotency_key, remaining_fen=None) -> dict  (换表)
+  set_meter_credit(entity_id, operator, overdraft_fen=None, credit_cap_fen=None) -> dict   (admin; a
+    meter's own 透支/囤积限值, None follows the account, then the building; recorded with operator and time)
+  meter_credit(entity_id) -> dict   (own and effective overdraft/credit cap, and the changes, newest first)
 Sales (sales.py):
   sell(meter_entity_id, amount_fen, method, idempotency_key, operator, reference=None, account_id=None) -> dict
   credit_payment(account_id, amount_fen, method, idempotency_key, operator, reference=None,
@@ -70,6 +73,7 @@ from .const import (
     MODE_SERVER,
     PREPAID_DOMAIN,
 )
+from .credit import own_first
 from .delivery import DeliveryMixin
 from .errors import BillingError
 from .models import AccountRow, AlarmRow, MeterRow, TransactionRow
@@ -177,13 +181,23 @@ class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, Ta
         except KeyError:
             raise BillingError(f"未知楼宇 {building_id}", f"unknown building {building_id}") from None
 
-    def thresholds(self, account: AccountRow | None, building_id: str) -> Thresholds:
-        """Return the alarm levels of a meter in ``building_id`` paying from ``account``."""
+    def thresholds(
+        self, account: AccountRow | None, building_id: str, meter: MeterRow | None = None
+    ) -> Thresholds:
+        """Return the alarm levels of a meter in ``building_id`` paying from ``account``.
+
+        The overdraft is the meter's own when set, else the account's, else the building's.
+        """
         building = self.buildings.get(building_id, {})
+        overdraft, _ = own_first(
+            meter.overdraft_fen if meter is not None else None,
+            account.overdraft_fen if account is not None else None,
+            building.get("overdraft_fen", 0),
+        )
         return Thresholds(
             alarm1_fen=building.get("alarm1_fen", 5000),
             alarm2_fen=building.get("alarm2_fen", 1000),
-            overdraft_fen=account.overdraft_fen if account is not None else building.get("overdraft_fen", 0),
+            overdraft_fen=int(overdraft or 0),
             overload_w=building.get("overload_w"),
         )
 
