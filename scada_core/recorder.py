@@ -22,6 +22,8 @@ PURGE_INTERVAL = 24 * 3600.0
 STATES_INSERT = insert(StateRow.__table__)
 READINGS_INSERT = insert(ReadingRow.__table__)
 DAY = 86400.0
+# One encoder for every row: json.dumps with options would build a new one per state change.
+ATTRIBUTES_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 class Recorder:
@@ -62,7 +64,7 @@ class Recorder:
             {
                 "entity_id": new_state.entity_id,
                 "state": new_state.state,
-                "attributes": json.dumps(dict(new_state.attributes), ensure_ascii=False, default=str),
+                "attributes": ATTRIBUTES_ENCODER.encode(dict(new_state.attributes)),
                 "last_changed_ts": new_state.last_changed,
                 "last_updated_ts": new_state.last_updated,
             }

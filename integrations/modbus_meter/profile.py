@@ -28,7 +28,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import reduce
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -152,12 +156,15 @@ class BitField:
     mapping: dict[int, Any] | None
     default: Any
 
-    def decode(self, raw: int) -> Any:
-        """Return the field's value from the whole 16-bit register."""
-        value = (raw & self.mask) >> self.shift
+    def decoder(self) -> Callable[[int], Any]:
+        """Return a function giving the field's value from the whole 16-bit register."""
+        mask, shift = self.mask, self.shift
         if self.mapping is None:
-            return bool(value) if self.mask == 1 << self.shift else value
-        return self.mapping.get(value, self.default)
+            if mask == 1 << shift:
+                return lambda raw: bool(raw & mask)
+            return lambda raw: (raw & mask) >> shift
+        get, default = self.mapping.get, self.default
+        return lambda raw: get((raw & mask) >> shift, default)
 
     def encode(self, value: Any) -> int:
         """Return the register bits that carry ``value``."""
@@ -190,30 +197,6 @@ class Register:
         """First address after this register."""
         return self.address + self.width
 
-    def decode(self, words: list[int]) -> Any:
-        """Return the physical value from this register's words."""
-        kind = self.type
-        if kind == "raw":
-            return list(words)
-        if kind == "bits":
-            return words[0]
-        if kind in ("u32", "s32"):
-            high, low = (words[0], words[1]) if self.word_order == "big" else (words[1], words[0])
-            raw = (high << 16) | low
-            if kind == "s32" and raw & 0x80000000:
-                raw -= 1 << 32
-        elif kind == "u8hi":
-            raw = words[0] >> 8
-        elif kind == "u8lo":
-            raw = words[0] & 0xFF
-        else:
-            raw = words[0]
-            if kind == "s16" and raw & 0x8000:
-                raw -= 1 << 16
-        if self.decimals is None:
-            return raw * self.scale
-        return round(raw * self.scale, self.decimals)
-
     def encode(self, value: Any) -> list[int]:
         """Return this register's words for a physical value (bytes of u8hi/u8lo in place)."""
         kind = self.type
@@ -244,11 +227,154 @@ class Block:
         return self.start + self.count
 
 
-def _decimals(scale: int | float) -> int | None:
+def _decimals(scale: float) -> int | None:
     """Return the decimals a fractional scale implies (0.01 -> 2); None for integer scales."""
     if isinstance(scale, int):
         return None
     return len(f"{scale:.10f}".rstrip("0").split(".")[1])
+
+
+# struct code of each register type read as one value (big-endian words and bytes); raw has none.
+_STRUCT_CODE = {"u16": "H", "s16": "h", "bits": "H", "u32": "I", "s32": "i", "u8hi": "B", "u8lo": "B"}
+
+
+def _swap_words(raw: int) -> int:
+    """Turn a 32-bit value read high word first into the low-word-first one."""
+    return ((raw & 0xFFFF) << 16) | (raw >> 16)
+
+
+def _sign32(raw: int) -> int:
+    """Return the two's complement value of an unsigned 32-bit integer."""
+    return raw - (1 << 32) if raw & 0x80000000 else raw
+
+
+def _scaler(scale: float, decimals: int | None) -> Callable[[int], Any]:
+    """Return raw × scale, rounded to the scale's decimals when it is fractional."""
+    if decimals is None:
+        return lambda raw: raw * scale
+    return lambda raw: round(raw * scale, decimals)
+
+
+def _chain(funcs: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
+    """Return one function applying ``funcs`` in turn."""
+    if len(funcs) == 1:
+        return funcs[0]
+    return lambda value: reduce(lambda result, func: func(result), funcs, value)
+
+
+class _Memo(dict[int, Any]):
+    """Results of a function of one 16-bit register, each computed the first time its value is seen."""
+
+    __slots__ = ("_func",)
+
+    def __init__(self, func: Callable[[int], Any]) -> None:
+        super().__init__()
+        self._func = func
+
+    def __missing__(self, raw: int) -> Any:
+        value = self[raw] = self._func(raw)
+        return value
+
+
+class BlockDecoder:
+    """Decode one block layout fast: one struct unpack of the words, then a few steps on the values.
+
+    Every register wholly inside the block (and each bit field) becomes one output value, in the order of
+    the profile. Registers are unpacked from the block's bytes by one ``struct`` format per layer of
+    non-overlapping byte ranges; scales, word swaps and bit fields are small steps on single values.
+    """
+
+    __slots__ = ("_layers", "_names", "_pack", "_pad", "_pick", "_raws", "_steps", "has_clock")
+
+    def __init__(self, profile: DeviceProfile, start: int, count: int) -> None:
+        end = start + count
+        inside = [r for r in profile.registers if r.address >= start and r.end <= end]
+        self._pack = struct.Struct(f">{count}H").pack
+        # Byte ranges of the struct-read registers, greedily split into layers that do not overlap.
+        layers: list[list[tuple[int, str, int]]] = []
+        unpacked = [i for i, r in enumerate(inside) if r.type != "raw"]
+        for position in sorted(unpacked, key=lambda i: _first_byte(inside[i], start)):
+            reg = inside[position]
+            first = _first_byte(reg, start)
+            layer = next((lay for lay in layers if _byte_end(inside[lay[-1][2]], start) <= first), None)
+            if layer is None:
+                layer = []
+                layers.append(layer)
+            swapped = reg.type in ("u32", "s32") and reg.word_order != "big"
+            layer.append((first, "I" if swapped else _STRUCT_CODE[reg.type], position))
+        slot: dict[int, int] = {}  # position in ``inside`` -> index in the unpacked values
+        formats = []
+        for layer in layers:
+            fmt, byte = ">", 0
+            for first, code, position in layer:
+                fmt += "x" * (first - byte) + code
+                byte = _byte_end(inside[position], start)
+                slot[position] = len(slot)
+            formats.append(struct.Struct(fmt).unpack_from)
+        self._layers = tuple(formats)
+        self._pad = (None,) if any(r.type == "raw" for r in inside) else ()
+        names: list[str] = []
+        order: list[int] = []
+        steps: list[tuple[int, Callable[[Any], Any]]] = []
+        raws: list[tuple[int, int, int]] = []
+        for position, reg in enumerate(inside):
+            if reg.type == "raw":
+                raws.append((len(names), reg.address - start, reg.width))
+                order.append(len(slot))  # the None pad, replaced by the words
+                names.append(reg.name)
+                continue
+            reg_steps: list[Callable[[Any], Any]] = []
+            if reg.type in ("u32", "s32") and reg.word_order != "big":
+                reg_steps.append(_swap_words)
+                if reg.type == "s32":
+                    reg_steps.append(_sign32)
+            if reg.type != "bits" and not (reg.decimals is None and reg.scale == 1):
+                reg_steps.append(_scaler(reg.scale, reg.decimals))
+            outputs = [(f.name, [*reg_steps, f.decoder()]) for f in reg.fields] or [(reg.name, reg_steps)]
+            for name, funcs in outputs:
+                if funcs:
+                    # 16-bit inputs take few distinct values: remember each result (round() is slow).
+                    func = _chain(funcs)
+                    steps.append((len(names), _Memo(func).__getitem__ if reg.width == 1 else func))
+                names.append(name)
+                order.append(slot[position])
+        self._names = tuple(names)
+        self._pick = _picker(order)
+        self._steps = tuple(steps)
+        self._raws = tuple(raws)
+        self.has_clock = bool(profile.clock) and all(
+            profile.clock[part] in self._names for part in CLOCK_PARTS  # type: ignore[index]
+        )
+
+    def __call__(self, words: list[int]) -> dict[str, Any]:
+        """Return the values of the block's registers and bit fields, by name."""
+        data = self._pack(*words)
+        unpacked: tuple[Any, ...] = ()
+        for unpack in self._layers:
+            unpacked += unpack(data)
+        values = list(self._pick(unpacked + self._pad))
+        for index, step in self._steps:
+            values[index] = step(values[index])
+        for index, offset, width in self._raws:
+            values[index] = list(words[offset : offset + width])
+        return dict(zip(self._names, values))
+
+
+def _picker(order: list[int]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """Return a function taking the items at ``order`` from a tuple, as a tuple."""
+    if len(order) > 1:
+        return itemgetter(*order)
+    return lambda values: tuple(values[i] for i in order)
+
+
+def _first_byte(reg: Register, start: int) -> int:
+    """Return the register's first byte in the block (the low byte of a u8lo)."""
+    return 2 * (reg.address - start) + (1 if reg.type == "u8lo" else 0)
+
+
+def _byte_end(reg: Register, start: int) -> int:
+    """Return the byte after the register's last one in the block."""
+    return _first_byte(reg, start) + (1 if reg.type in ("u8hi", "u8lo") else 2 * reg.width)
 
 
 @dataclass
@@ -269,7 +395,7 @@ class DeviceProfile:
     source: str = "?"
     _by_name: dict[str, Register] = field(default_factory=dict, repr=False)
     _plans: dict[tuple[str, int, int], list[Block]] = field(default_factory=dict, repr=False)
-    _inside: dict[tuple[int, int], tuple[Register, ...]] = field(default_factory=dict, repr=False)
+    _decoders: dict[tuple[int, int], BlockDecoder] = field(default_factory=dict, repr=False)
     _touching: dict[tuple[int, int], tuple[Register, ...]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -295,27 +421,19 @@ class DeviceProfile:
     def decode(self, block_start: int, registers: list[int]) -> dict[str, Any]:
         """Decode every register (and bit field) wholly inside the block into attribute values."""
         key = (block_start, len(registers))
-        if key not in self._inside:
-            end = block_start + len(registers)
-            self._inside[key] = tuple(r for r in self.registers if r.address >= block_start and r.end <= end)
-        values: dict[str, Any] = {}
-        for reg in self._inside[key]:
-            offset = reg.address - block_start
-            value = reg.decode(registers[offset : offset + reg.width])
-            if reg.fields:
-                for bit_field in reg.fields:
-                    values[bit_field.name] = bit_field.decode(value)
-            else:
-                values[reg.name] = value
-        if self.clock and all(self.clock[part] in values for part in CLOCK_PARTS):
+        decoder = self._decoders.get(key)
+        if decoder is None:
+            decoder = self._decoders[key] = BlockDecoder(self, block_start, len(registers))
+        values = decoder(registers)
+        if decoder.has_clock:
             values["meter_clock"] = self._clock(values)
         return values
 
     def _clock(self, values: dict[str, Any]) -> dt.datetime | None:
-        parts = {part: int(values[self.clock[part]]) for part in CLOCK_PARTS}  # type: ignore[index]
-        parts["year"] += self.clock.get("year_base", 0)  # type: ignore[union-attr]
+        clock: dict[str, Any] = self.clock  # type: ignore[assignment]
+        year, month, day, hour, minute, second = (int(values[clock[part]]) for part in CLOCK_PARTS)
         try:
-            return dt.datetime(**parts)
+            return dt.datetime(year + clock.get("year_base", 0), month, day, hour, minute, second)
         except ValueError:
             return None
 
