@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -326,18 +327,14 @@ class AccountsMixin:
         return result
 
     async def account_history(
-        self: BillingService, account_id: int, limit: int = 200
+        self: BillingService, account_id: int, limit: int = 200, kinds: Iterable[str] | None = None
     ) -> list[dict[str, Any]]:
-        """Return an account's transactions, newest first."""
+        """Return an account's transactions (of ``kinds`` only, when given), newest first."""
+        query = select(TransactionRow).where(TransactionRow.account_id == account_id)
+        if kinds is not None:
+            query = query.where(TransactionRow.kind.in_(list(kinds)))
         async with self.db.session() as session:
-            rows = (
-                await session.execute(
-                    select(TransactionRow)
-                    .where(TransactionRow.account_id == account_id)
-                    .order_by(TransactionRow.id.desc())
-                    .limit(limit)
-                )
-            ).scalars()
+            rows = (await session.execute(query.order_by(TransactionRow.id.desc()).limit(limit))).scalars()
             return [ledger.transaction_dict(r) for r in rows]
 
     async def close_account(

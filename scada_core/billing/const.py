@@ -37,6 +37,8 @@ KIND_OPENING: Final = "opening"
 KIND_ADJUSTMENT: Final = "adjustment"
 KIND_CLOSE: Final = "close"
 RECEIPT_KINDS: Final = (KIND_SALE, KIND_REFUND, KIND_REVERSAL, KIND_CLOSE)
+# What a tenant calls its purchase history (购电记录): money in and out, not the meters' running consumption.
+PURCHASE_KINDS: Final = (*RECEIPT_KINDS, KIND_OPENING, KIND_TRANSFER, KIND_ADJUSTMENT)
 
 DELIVERY_PENDING: Final = "pending"
 DELIVERY_DELIVERED: Final = "delivered"

@@ -155,3 +155,36 @@ async def test_one_time_code_goes_through_notify_sms(tmp_path: Path, keys_dir: P
         code = re.search(r"验证码为 (\d{6})", rows[0].body).group(1)  # type: ignore[union-attr]
         async with client.post(f"{site.base}/m/login/code", data={"phone": PHONES["A"], "code": code}) as resp:
             assert resp.status == 200 and "商铺A" in await resp.text()
+
+
+async def test_purchase_history_leaves_out_running_consumption(site: Site) -> None:
+    """The meter's own deductions are mirrored in the ledger, but 购电记录 lists money in and out only."""
+    billing = site.core.data["billing"]
+    account_id = site.accounts["A"]
+    order = await site.payments.create_qr_order(account_id, 2000)
+    status, _ = await site.notify(site.sandbox.notify_form(site.sandbox.pay(order.out_trade_no)))
+    assert status == 200
+    await wait_for(lambda: site.sim.meter(1).purchase_count >= 1, what="top-up delivered")
+    before = len(await billing.account_history(account_id))
+    site.sim.meter(1).remaining_fen -= 123  # the meter spends 1.23 by itself
+    await wait_for(
+        lambda: site.core.states.get("acrel_dtsy1352.m1").attributes.get("remaining_fen")
+        == site.sim.meter(1).remaining_fen,
+        what="meter read",
+    )
+    for _ in range(100):
+        history = await billing.account_history(account_id)
+        if len(history) > before:
+            break
+        import asyncio
+
+        await asyncio.sleep(0.1)
+    assert any(tx["kind"] == "consumption" for tx in history), "the consumption is in the ledger"
+    async with _client() as client:
+        await _login(site, client, "A")
+        async with client.get(f"{site.base}/m/home") as resp:
+            page = await resp.text()
+    table = re.search(r'<table id="history">(.*?)</table>', page, re.S)
+    assert table is not None
+    assert "扣费" not in table.group(1) and "1.23" not in table.group(1)
+    assert "购电" in table.group(1) and "20.00" in table.group(1), "the top-up still shows"

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from integrations.alipay.money import yuan_to_fen
-from scada_core.billing.const import RECEIPT_KINDS
+from scada_core.billing.const import PURCHASE_KINDS, RECEIPT_KINDS
 from integrations.alipay.payments import TopUpError
 from scada_core.exceptions import OpenPrepayError
 from scada_core.http import View
@@ -142,7 +142,7 @@ class HomeView(TenantView):
         """Show the tenant's own account."""
         account_id = await self.tenant(request)
         account = await self.site.account(account_id)
-        history = await self.site.billing.account_history(account_id, limit=50)
+        history = await self.site.billing.account_history(account_id, limit=50, kinds=PURCHASE_KINDS)
         credentials = await self.site.auth.credentials(account_id)
         return self.site.render(
             "home.html", account=account, history=history, amounts=PHONE_AMOUNTS, receipt_kinds=RECEIPT_KINDS,
