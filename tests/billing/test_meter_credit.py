@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from .conftest import ADMIN, CASHIER, billing_section, until, wait_for
 from .test_scenarios import M1, M2, sale
+
+P1 = "modbus_meter.p1"
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -97,3 +101,37 @@ async def test_meter_credit_needs_an_opened_meter(start_site) -> None:
     assert (
         "credit_cap_fen" in spec["put"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
     )
+
+
+async def test_server_side_meter_overdraft_and_cap(start_site) -> None:
+    """A plain meter's own overdraft delays its arrears trip; cleared, it trips; its own cap limits sales to it."""
+    site = await start_site(units=1, remaining_fen=10_000_000, plain=True)
+    sim = site.sim.meter(1)
+    account = await site.api(
+        "POST", "/api/billing/accounts", {"name": "仓库", "meters": [P1], "operator": CASHIER}
+    )
+    await site.api("POST", "/api/billing/sales", sale(P1, 1000, "w-1"))
+    changed = await site.api(
+        "PUT",
+        f"/api/billing/meters/{P1}/credit",
+        {"overdraft_fen": 2000, "credit_cap_fen": 3000, "operator": ADMIN},
+    )
+    assert changed["pushed"] is None and changed["effective_overdraft_fen"] == 2000
+
+    def wallet() -> Any:
+        return site.api("GET", f"/api/billing/accounts/{account['id']}")
+
+    sim.energy_wh["flat"] += 15000  # 15 kWh at 1 yuan: the wallet goes to -5 yuan, within the meter's 20
+    await until(wallet, lambda account: account["wallet_fen"] == -500)
+    status = await site.api("GET", f"/api/billing/meters/{P1}")
+    assert status["status"] == "alarm2" and not status["tripped"]
+    refused = await site.api("POST", "/api/billing/sales", sale(P1, 4000, "w-2"), status=400)
+    assert "表计囤积限值" in refused["error"] and "meter credit cap" in refused["error"]
+
+    await site.api("PUT", f"/api/billing/meters/{P1}/credit", {"operator": ADMIN})
+    await wait_for(lambda: site.core.states.get(P1).attributes.get("relay") == "open", what="relay tripped")
+    status = await site.api("GET", f"/api/billing/meters/{P1}")
+    assert status["status"] == "arrears" and status["tripped"]
+    await site.api("POST", "/api/billing/sales", sale(P1, 4000, "w-3"))  # no cap left: pays the debt and more
+    await wait_for(lambda: site.core.states.get(P1).attributes.get("relay") == "closed", what="relay closed")
+    await site.balanced()
