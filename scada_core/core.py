@@ -236,13 +236,13 @@ class StateMachine:
         context: Context | None = None,
     ) -> bool:
         """Set a state; fire ``state_changed`` and return True only if something changed."""
-        if not valid_entity_id(entity_id):
+        old = self._states.get(entity_id)
+        if old is None and not valid_entity_id(entity_id):  # a known id was checked when first set
             raise ValueError(f"invalid entity id {entity_id!r}")
         new_state = str(new_state)
         if len(new_state) > MAX_LENGTH_STATE:
             raise ValueError(f"state of {entity_id} longer than {MAX_LENGTH_STATE} characters")
         attributes = dict(attributes or {})
-        old = self._states.get(entity_id)
         if old is not None and old.state == new_state and old.attributes == attributes:
             return False
         now = self._core.clock.timestamp()

@@ -121,7 +121,8 @@ class Bus(Entity):
     async def _sweep(self, started: float) -> int:
         polled = 0
         for device in list(self.devices):
-            await self._run_commands()
+            if self.commands:
+                await self._run_commands()
             if not self.link.connected:
                 break
             if device.next_status > started and device.next_energy > started:

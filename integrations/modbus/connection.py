@@ -34,6 +34,7 @@ from .const import (
     TYPE_TCP,
 )
 from .errors import BusOfflineError, CrcError, ExceptionCodeError, RequestTimeoutError
+from .responses import HoldingRegistersResponse
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -122,6 +123,7 @@ class ModbusLink:
         self._reconnect_delay = DEFAULT_RECONNECT_MIN
         self.client: ModbusBaseClient = self._build_client(conf)
         self.client.set_max_no_responses(_NEVER_DISCONNECT)  # applied at each connect
+        self.client.register(HoldingRegistersResponse)
 
     def _build_client(self, conf: dict[str, Any]) -> ModbusBaseClient:
         common: dict[str, Any] = {
@@ -221,7 +223,7 @@ class ModbusLink:
         response = await self.execute(
             ReadHoldingRegistersRequest(address=address, count=count, dev_id=unit), retries
         )
-        registers = list(response.registers)
+        registers = response.registers
         if len(registers) < count:
             self.stats.crc_errors += 1
             raise CrcError(f"unit {unit}: {len(registers)} registers in the answer, {count} asked")

@@ -234,6 +234,8 @@ def _decimals(scale: float) -> int | None:
     return len(f"{scale:.10f}".rstrip("0").split(".")[1])
 
 
+# Results remembered per decoding step of a 16-bit value (bounds the memory a noisy value can take).
+MEMO_SIZE = 1024
 # struct code of each register type read as one value (big-endian words and bytes); raw has none.
 _STRUCT_CODE = {"u16": "H", "s16": "h", "bits": "H", "u32": "I", "s32": "i", "u8hi": "B", "u8lo": "B"}
 
@@ -263,7 +265,7 @@ def _chain(funcs: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
 
 
 class _Memo(dict[int, Any]):
-    """Results of a function of one 16-bit register, each computed the first time its value is seen."""
+    """Results of a function of one 16-bit register, remembered for the first MEMO_SIZE values seen."""
 
     __slots__ = ("_func",)
 
@@ -272,7 +274,9 @@ class _Memo(dict[int, Any]):
         self._func = func
 
     def __missing__(self, raw: int) -> Any:
-        value = self[raw] = self._func(raw)
+        value = self._func(raw)
+        if len(self) < MEMO_SIZE:
+            self[raw] = value
         return value
 
 

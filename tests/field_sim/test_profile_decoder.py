@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from integrations.modbus_meter.profile import CLOCK_PARTS, DeviceProfile, Register, load_profile
+from integrations.modbus_meter.profile import CLOCK_PARTS, MEMO_SIZE, DeviceProfile, Register, load_profile
 
 MIXED = """
 name: mixed
@@ -130,6 +130,15 @@ def test_compiled_decoder_matches_register_by_register(name: str, tmp_path: Path
                 count,
                 words,
             )
+
+
+def test_values_past_the_remembered_ones_still_decode_exactly() -> None:
+    """More distinct register values than the decoder remembers give the same results."""
+    profile = load_profile("dtsy1352")
+    rng = random.Random("memo")
+    for _ in range(3 * MEMO_SIZE):
+        words = _words(rng, 48)
+        assert profile.decode(0x0200, words) == reference_decode(profile, 0x0200, words)
 
 
 def test_mixed_profile_values_are_what_the_map_says(tmp_path: Path) -> None:
