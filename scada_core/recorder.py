@@ -4,9 +4,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from itertools import chain
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import Table, delete, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .const import EVENT_METER_READING, EVENT_STATE_CHANGED
 from .storage.models import READING_FIELDS, ReadingRow, StateRow
@@ -22,6 +25,12 @@ PURGE_INTERVAL = 24 * 3600.0
 STATES_INSERT = insert(StateRow.__table__)
 READINGS_INSERT = insert(ReadingRow.__table__)
 DAY = 86400.0
+# SQLite steps an executemany once per row and hands the GIL back each time, so while the event loop is busy
+# its thread waits for the GIL row after row. There rows go in as multi-row INSERTs of this many rows (11
+# columns at most: 11,264 bound values), the rest in power-of-two sizes: few distinct statements to prepare.
+# Each is one call into aiosqlite's thread (through SQLAlchemy a statement takes three round trips, each
+# waiting a whole turn of the busy event loop).
+SQLITE_ROWS_PER_INSERT = 1024
 # One encoder for every row: json.dumps with options would build a new one per state change.
 ATTRIBUTES_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
@@ -41,6 +50,8 @@ class Recorder:
         self._readings: list[dict[str, Any]] = []
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
+        self._sqlite = db.dialect == "sqlite"
+        self._sql: dict[tuple[str, int], str] = {}
         self.rows_written = 0
 
     def async_start(self) -> None:
@@ -107,9 +118,9 @@ class Recorder:
                 try:
                     async with self.db.engine.begin() as conn:
                         if states:
-                            await conn.execute(STATES_INSERT, states)
+                            await self._insert(conn, STATES_INSERT, states)
                         if readings:
-                            await conn.execute(READINGS_INSERT, readings)
+                            await self._insert(conn, READINGS_INSERT, readings)
                 except Exception:
                     self._states[:0] = states
                     self._readings[:0] = readings
@@ -117,6 +128,30 @@ class Recorder:
                 written += len(states) + len(readings)
             self.rows_written += written
             return written
+
+    async def _insert(self, conn: AsyncConnection, statement: Any, rows: list[dict[str, Any]]) -> None:
+        """Insert ``rows`` (dicts with the same keys): one executemany, or multi-row INSERTs on SQLite."""
+        if not self._sqlite:
+            await conn.execute(statement, rows)
+            return
+        table: Table = statement.table
+        driver = (await conn.get_raw_connection()).driver_connection  # aiosqlite's, in this transaction
+        columns = list(rows[0])
+        values = itemgetter(*columns)
+        first = 0
+        while first < len(rows):
+            left = len(rows) - first
+            chunk = rows[first : first + min(SQLITE_ROWS_PER_INSERT, 1 << (left.bit_length() - 1))]
+            first += len(chunk)
+            key = (table.name, len(chunk))
+            if key not in self._sql:
+                quote = conn.dialect.identifier_preparer.quote
+                placeholders = f"({', '.join('?' * len(columns))})"
+                self._sql[key] = (
+                    f"INSERT INTO {conn.dialect.identifier_preparer.format_table(table)} "
+                    f"({', '.join(quote(c) for c in columns)}) VALUES {', '.join([placeholders] * len(chunk))}"
+                )
+            await driver.execute_fetchall(self._sql[key], tuple(chain.from_iterable(map(values, chunk))))
 
     async def async_purge(self) -> None:
         """Delete states and readings past their retention."""
