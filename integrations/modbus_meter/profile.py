@@ -400,10 +400,13 @@ class DeviceProfile:
     _by_name: dict[str, Register] = field(default_factory=dict, repr=False)
     _plans: dict[tuple[str, int, int], list[Block]] = field(default_factory=dict, repr=False)
     _decoders: dict[tuple[int, int], BlockDecoder] = field(default_factory=dict, repr=False)
+    _clock_parts: Callable[[dict[str, Any]], tuple[Any, ...]] | None = field(default=None, repr=False)
     _touching: dict[tuple[int, int], tuple[Register, ...]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._by_name = {reg.name: reg for reg in self.registers}
+        if self.clock:
+            self._clock_parts = itemgetter(*(self.clock[part] for part in CLOCK_PARTS))
 
     def register(self, name: str) -> Register:
         """Return the register called ``name``."""
@@ -434,10 +437,10 @@ class DeviceProfile:
         return values
 
     def _clock(self, values: dict[str, Any]) -> dt.datetime | None:
-        clock: dict[str, Any] = self.clock  # type: ignore[assignment]
-        year, month, day, hour, minute, second = (int(values[clock[part]]) for part in CLOCK_PARTS)
+        year, month, day, hour, minute, second = map(int, self._clock_parts(values))  # type: ignore[misc]
+        year += self.clock.get("year_base", 0)  # type: ignore[union-attr]
         try:
-            return dt.datetime(year + clock.get("year_base", 0), month, day, hour, minute, second)
+            return dt.datetime(year, month, day, hour, minute, second)
         except ValueError:
             return None
 
