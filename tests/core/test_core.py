@@ -55,7 +55,15 @@ async def test_state_machine_changes_and_reports(core: Core) -> None:
     assert second is not None
     assert second.last_changed == first.last_changed, "attribute-only change keeps last_changed"
     assert second.last_updated >= first.last_updated
-    core.states.async_set("meter.a", "9.00", {"power_w": 6})
+    attributes = {"power_w": 6}
+    core.states.async_set("meter.a", "9.00", attributes)
+    attributes["power_w"] = 7
+    third = core.states.get("meter.a")
+    assert third is not None and third.attributes == {"power_w": 6}, "the state keeps its own copy"
+    for change in (lambda a: a.update(power_w=8), lambda a: a.__setitem__("x", 1), lambda a: a.pop("power_w")):
+        with pytest.raises(TypeError):
+            change(third.attributes)
+    assert third.attributes == {"power_w": 6}, "listeners share the attributes and cannot change them"
     assert len(changes) == 3
     assert changes[-1].data["old_state"].state == "10.00"
     assert changes[-1].data["new_state"].state == "9.00"
