@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import voluptuous as vol
 
 from .clock import Clock
+from .collector import CollectorTuning
 from .const import (
     ATTR_ENTITY_ID,
     DEFAULT_LANGUAGE,
@@ -431,6 +432,7 @@ class Core:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stop_callbacks: list[Callable[[], Awaitable[None] | None]] = []
         self._stopped = asyncio.Event()
+        self._collector = CollectorTuning()
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -483,6 +485,7 @@ class Core:
         self.state = CoreState.STARTING
         self.bus.async_fire(EVENT_CORE_START)
         self.state = CoreState.RUNNING
+        self._collector.apply()
         self.bus.async_fire(EVENT_CORE_STARTED)
 
     async def async_stop(self) -> None:
@@ -506,6 +509,7 @@ class Core:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
+        self._collector.restore()
         self.state = CoreState.STOPPED
         self._stopped.set()
 

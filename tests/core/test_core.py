@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 import pytest
 import voluptuous as vol
 
-from scada_core.const import EVENT_STATE_CHANGED, MATCH_ALL, STATE_UNAVAILABLE
+from scada_core.const import EVENT_STATE_CHANGED, GC_THRESHOLD_0, MATCH_ALL, STATE_UNAVAILABLE
 from scada_core.core import Core, Event, ServiceCall
 from scada_core.entity import Entity
 from scada_core.exceptions import EntityNotFound, ServiceNotFound, ServiceValidationError
@@ -138,3 +139,20 @@ async def test_stop_runs_callbacks_and_cancels_tasks(tmp_path: Any) -> None:
     await core.async_stop()
     assert stopped == ["second", "first"]
     assert task.cancelled()
+
+
+async def test_running_core_freezes_startup_objects_and_restores_the_collector(tmp_path: Any) -> None:
+    """While running, start-up objects are frozen and young objects collected less often; stop undoes it."""
+    before = gc.get_threshold()
+    core = Core(tmp_path)
+    lamp = Lamp("a")
+    await core.async_add_entities([lamp])
+    await core.async_start()
+    try:
+        assert gc.get_threshold() == (GC_THRESHOLD_0, *before[1:])
+        assert gc.get_freeze_count() > 0
+        assert gc.is_tracked(lamp) and lamp not in gc.get_objects(), "a frozen entity is not rescanned"
+    finally:
+        await core.async_stop()
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
