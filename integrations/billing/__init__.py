@@ -27,7 +27,13 @@ from typing import Any
 import voluptuous as vol
 
 from scada_core.billing.api import VIEWS
-from scada_core.billing.const import DEFAULT_METER_TIMEOUT, DEFAULT_RECONCILE_INTERVAL, DOMAIN, METHODS
+from scada_core.billing.const import (
+    DEFAULT_CONSUMPTION_INTERVAL,
+    DEFAULT_METER_TIMEOUT,
+    DEFAULT_RECONCILE_INTERVAL,
+    DOMAIN,
+    METHODS,
+)
 from scada_core.billing.service import BillingService
 from scada_core.billing.tariff_store import validate_spec
 from scada_core.core import Core, ServiceCall
@@ -56,6 +62,9 @@ CONFIG_SCHEMA = vol.Schema(
                 vol.Optional("buildings", default={}): {vol.Match(r"^[A-Za-z0-9_-]+$"): BUILDING_SCHEMA},
                 vol.Optional("reconcile_interval", default=DEFAULT_RECONCILE_INTERVAL): vol.All(
                     vol.Coerce(float), vol.Range(min=1)
+                ),
+                vol.Optional("consumption_interval", default=DEFAULT_CONSUMPTION_INTERVAL): vol.All(
+                    vol.Coerce(float), vol.Range(min=0, max=86400)
                 ),
                 vol.Optional("meter_timeout", default=DEFAULT_METER_TIMEOUT): vol.All(
                     vol.Coerce(float), vol.Range(min=0.1, max=600)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -14,7 +15,7 @@ from scada_core.const import EVENT_METER_READING, EVENT_STATE_CHANGED, STATE_UNA
 from scada_core.exceptions import OpenPrepayError
 
 from . import ledger, tariffs
-from .alarms import level_for, update_levels
+from .alarms import Thresholds, level_for, update_levels
 from .const import (
     ACCOUNT_REVENUE_ENERGY,
     ACCOUNT_REVENUE_FEE,
@@ -39,6 +40,24 @@ _LOGGER = logging.getLogger(__name__)
 SYSTEM = ledger.Operator("billing", ROLE_SYSTEM)
 
 
+@dataclass(frozen=True, slots=True)
+class SyncMark:
+    """The state a meter-side meter was last synced from, and the levels it implied."""
+
+    purchase_count: int
+    level: str
+    overload: bool | None
+    limits: Thresholds
+    synced_at: float
+    day: date
+
+
+def implied(remaining_fen: int, power_w: Any, limits: Thresholds) -> tuple[str, bool | None]:
+    """Return the alarm level and overload (None: unknown) that a meter's money and power imply."""
+    overload = None if power_w is None or limits.overload_w is None else power_w > limits.overload_w
+    return level_for(remaining_fen, limits), overload
+
+
 class ChargingMixin:
     """Turn meter readings and states into consumption postings, alarm levels and trips."""
 
@@ -52,19 +71,57 @@ class ChargingMixin:
             )
         self._open_meters: dict[str, str] = {m.entity_id: m.mode for m in rows}
         self._sync_queued: set[str] = set()
+        self._sync_marks: dict[str, SyncMark] = {}
         self.core.bus.async_listen(EVENT_STATE_CHANGED, self._on_state_changed)
         self.core.bus.async_listen(EVENT_METER_READING, self._on_reading)
 
     def remember_meter(self: BillingService, entity_id: str, mode: str | None) -> None:
         """Track an opened (mode) or closed (None) meter."""
+        self._sync_marks.pop(entity_id, None)
         if mode is None:
             self._open_meters.pop(entity_id, None)
         else:
             self._open_meters[entity_id] = mode
 
+    def sync_due(self: BillingService, entity_id: str, attributes: Any = None) -> bool:
+        """Tell whether a meter-side meter's state (``attributes``, else its last sync's) asks for a sync now.
+
+        Now: never synced, another purchase count, another alarm level or overload. Otherwise the running
+        consumption waits for ``consumption_interval`` or the local midnight.
+        """
+        mark = self._sync_marks.get(entity_id)
+        if mark is None:
+            return True
+        if attributes is not None:
+            count, remaining = attributes.get("purchase_count"), attributes.get("remaining_fen")
+            if count is None or remaining is None:
+                return False
+            if count != mark.purchase_count:
+                return True
+            level, overload = implied(remaining, attributes.get("power_w"), mark.limits)
+            if level != mark.level or (overload is not None and overload != mark.overload):
+                return True
+        now = self.now()
+        return now - mark.synced_at >= self.consumption_interval or self._local_day(now) != mark.day
+
+    def _local_day(self: BillingService, ts: float) -> date:
+        return datetime.fromtimestamp(ts, self.core.clock.time_zone).date()
+
+    def _mark_synced(
+        self: BillingService, entity_id: str, count: int, remaining: int, power: Any, limits: Thresholds
+    ) -> None:
+        level, overload = implied(remaining, power, limits)
+        now = self.now()
+        self._sync_marks[entity_id] = SyncMark(count, level, overload, limits, now, self._local_day(now))
+
     def _on_state_changed(self: BillingService, event: Event) -> None:
         entity_id = event.data["entity_id"]
         if self._open_meters.get(entity_id) != MODE_METER or entity_id in self._sync_queued:
+            return
+        new_state = event.data["new_state"]
+        if new_state is None or new_state.state == STATE_UNAVAILABLE:
+            return
+        if not self.sync_due(entity_id, new_state.attributes):
             return
         self._sync_queued.add(entity_id)
         self.core.async_create_task(self._sync_later(entity_id), f"billing sync {entity_id}")
@@ -95,7 +152,11 @@ class ChargingMixin:
             )
         if count is None or remaining is None:
             return
-        if not await self._sync_needed(entity_id, int(count), int(remaining), power):
+        count, remaining = int(count), int(remaining)
+        needed, limits = await self._sync_needed(entity_id, count, remaining, power)
+        if not needed:
+            if limits is not None:
+                self._mark_synced(entity_id, count, remaining, power, limits)
             return
         tamper = False
         async with self.write() as session:
@@ -108,8 +169,9 @@ class ChargingMixin:
                 tamper = True
             else:
                 account = await session.get(AccountRow, meter.account_id)
+                limits = self.thresholds(account, meter.building, meter)
                 meter_acct = ledger.meter_account(entity_id)
-                used = await ledger.held(session, meter_acct) - int(remaining)
+                used = await ledger.held(session, meter_acct) - remaining
                 key = f"consume:{entity_id}:{count}:{remaining}"
                 if used > 0 and await ledger.find_transaction(session, key) is None:
                     await ledger.post(
@@ -127,41 +189,37 @@ class ChargingMixin:
                 events = (
                     []
                     if meter.account_id in self.closing
-                    else update_levels(
-                        session,
-                        meter,
-                        int(remaining),
-                        self.thresholds(account, meter.building, meter),
-                        self.now(),
-                        power,
-                    )
+                    else update_levels(session, meter, remaining, limits, self.now(), power)
                 )
         if tamper:
-            await self._block(entity_id, int(count), meter.purchase_count)
+            await self._block(entity_id, count, meter.purchase_count)
             return
+        self._mark_synced(entity_id, count, remaining, power, limits)
         self.fire_alarms(events)
 
     async def _sync_needed(
         self: BillingService, entity_id: str, count: int, remaining: int, power: int | None
-    ) -> bool:
-        """Tell (reading only) whether a sync would post, move a level or find tamper."""
+    ) -> tuple[bool, Thresholds | None]:
+        """Tell (reading only) whether a sync would post, move a level or find tamper; with the meter's limits."""
         async with self.db.session() as session:
             meter = await session.get(MeterRow, entity_id)
-            if meter is None or meter.account_id is None or meter.mode != MODE_METER or meter.blocked:
-                return False
-            if count != meter.purchase_count:
-                return count > meter.purchase_count and await pending_of(session, entity_id) is None
+            if meter is None or meter.account_id is None or meter.mode != MODE_METER:
+                return False, None
             account = await session.get(AccountRow, meter.account_id)
             limits = self.thresholds(account, meter.building, meter)
+            if meter.blocked:
+                return False, limits
+            if count != meter.purchase_count:
+                return count > meter.purchase_count and await pending_of(session, entity_id) is None, limits
             if await ledger.held(session, ledger.meter_account(entity_id)) > remaining:
-                return True
+                return True, limits
             overload_moved = (
                 power is not None
                 and limits.overload_w is not None
                 and (power > limits.overload_w) != bool(meter.overload)
             )
             closing = meter.account_id in self.closing
-            return overload_moved or (not closing and level_for(remaining, limits) != meter.alarm_level)
+            return overload_moved or (not closing and level_for(remaining, limits) != meter.alarm_level), limits
 
     async def charge_reading(self: BillingService, data: dict[str, Any]) -> None:
         """Charge a server-side meter's energy since its previous reading to its account."""

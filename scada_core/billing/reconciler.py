@@ -15,13 +15,13 @@ _LOGGER = logging.getLogger(__name__)
 
 
 async def run_reconciler(service: BillingService) -> None:
-    """Reconcile, push due tariffs and sync every prepaid meter, then sleep ``reconcile_interval``; forever."""
+    """Reconcile, push due tariffs and sync the prepaid meters whose mirror is due; sleep ``reconcile_interval``."""
     while True:
         try:
             await service.reconcile()
             await service.push_due_tariffs()
             for entity_id, mode in list(service._open_meters.items()):
-                if mode != MODE_METER:
+                if mode != MODE_METER or not service.sync_due(entity_id):
                     continue
                 async with service.meter_lock(entity_id):
                     await service.sync_meter(entity_id)

@@ -274,8 +274,9 @@ class SalesMixin:
                 return earlier
             if pending is not None:
                 await self.ensure_settled(entity_id, pending)
-            if op == OP_REFUND:
-                await self.sync_meter(entity_id, fresh=True)
+            # The ledger catches up with the meter's own money before any check: a fresh read to refund,
+            # the last status read to sell (running consumption is otherwise mirrored at an interval).
+            await self.sync_meter(entity_id, fresh=op == OP_REFUND)
             try:
                 async with self.write() as session:
                     meter = await self.get_meter(session, entity_id, lock=True)

@@ -58,6 +58,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scada_core.const import STATE_UNAVAILABLE
 from scada_core.exceptions import OpenPrepayError
 
 from . import ledger
@@ -66,6 +67,7 @@ from .alarms import Thresholds
 from .charging import ChargingMixin
 from .const import (
     DEFAULT_BUILDING,
+    DEFAULT_CONSUMPTION_INTERVAL,
     DEFAULT_METER_TIMEOUT,
     DEFAULT_RECONCILE_INTERVAL,
     EVENT_BILLING_ALARM,
@@ -104,6 +106,7 @@ class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, Ta
         self.buildings: dict[str, dict[str, Any]] = config.get("buildings") or DEFAULT_BUILDINGS
         self.reconcile_interval: float = config.get("reconcile_interval", DEFAULT_RECONCILE_INTERVAL)
         self.meter_timeout: float = config.get("meter_timeout", DEFAULT_METER_TIMEOUT)
+        self.consumption_interval: float = config.get("consumption_interval", DEFAULT_CONSUMPTION_INTERVAL)
         self._meter_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._account_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._sqlite_write = asyncio.Lock()
@@ -299,9 +302,15 @@ class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, Ta
         ]
 
     async def meter_balance(self, entity_id: str, meter: MeterRow | None) -> int | None:
-        """Return the money a meter has: ledger money on meter-side meters, the account's wallet otherwise."""
+        """Return the money a meter has: its own last read on meter-side meters (the ledger's mirror when it
+        cannot be read), the account's wallet otherwise."""
         if meter is None or meter.account_id is None:
             return None
+        state = self.core.states.get(entity_id)
+        if meter.mode == MODE_METER and state is not None and state.state != STATE_UNAVAILABLE:
+            remaining = state.attributes.get("remaining_fen")
+            if remaining is not None:
+                return int(remaining)
         account = (
             ledger.meter_account(entity_id)
             if meter.mode == MODE_METER

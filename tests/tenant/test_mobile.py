@@ -1,6 +1,7 @@
 """The phone pages: logins, balance and meters, usage charts, receipts, remote close; the kiosk's idle logout."""
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import re
@@ -172,12 +173,12 @@ async def test_purchase_history_leaves_out_running_consumption(site: Site) -> No
         == site.sim.meter(1).remaining_fen,
         what="meter read",
     )
+    # Running consumption reaches the ledger once billing's consumption_interval has passed.
+    site.core.clock.set_now(site.core.clock.utcnow() + timedelta(seconds=billing.consumption_interval + 1))
     for _ in range(100):
         history = await billing.account_history(account_id)
         if len(history) > before:
             break
-        import asyncio
-
         await asyncio.sleep(0.1)
     assert any(tx["kind"] == "consumption" for tx in history), "the consumption is in the ledger"
     async with _client() as client:
