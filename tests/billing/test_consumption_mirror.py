@@ -60,3 +60,25 @@ async def test_consumption_is_mirrored_at_the_interval_and_levels_at_once(start_
     assert await energy_revenue() == -16500
     assert sim.remaining_fen == 4500
     await site.balanced()
+
+
+async def test_consumption_is_mirrored_after_local_midnight(start_site) -> None:
+    """A day's consumption is in the ledger soon after the local midnight, whatever the interval."""
+    site = await start_site(units=1, billing={**billing_section(), "consumption_interval": 86400})
+    sim = site.sim.meter(1)
+    await site.api("POST", "/api/billing/accounts", {"name": "303 花店", "meters": [M1], "operator": CASHIER})
+    body = {"meter_entity_id": M1, "amount_fen": 20000, "method": "cash", "operator": CASHIER}
+    await site.api("POST", "/api/billing/sales", {**body, "idempotency_key": "midnight-1"})
+    sim.remaining_fen = 18800
+    await wait_for(lambda: site.core.states.get(M1).attributes.get("remaining_fen") == 18800, what="read")
+    await asyncio.sleep(1.0)
+    trial = await site.api("GET", "/api/billing/trial_balance")
+    assert trial["accounts"].get("revenue:energy", 0) == 0
+
+    local = site.core.clock.now()
+    midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=5, microsecond=0)
+    site.core.clock.set_now(midnight)
+    await until(
+        lambda: site.api("GET", "/api/billing/trial_balance"),
+        lambda trial: trial["accounts"].get("revenue:energy", 0) == -1200,
+    )
