@@ -38,7 +38,8 @@ def error_response(message: str, status: int) -> web.Response:
 
 async def read_json(request: web.Request) -> dict[str, Any]:
     """Return the JSON object of the body (empty body = {}), or raise 400."""
-    if not request.can_read_body:
+    # body_exists, not can_read_body: a middleware (the audit log) may have read the body already.
+    if not request.body_exists or not await request.read():
         return {}
     try:
         data = await request.json()

@@ -6,6 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from scada_core.exceptions import OpenPrepayError
+
+from .const import AUDIT_ENTITY_KEYS, AUDIT_METER_ATTRIBUTES
 from .models import AuditRow
 
 if TYPE_CHECKING:
@@ -14,6 +17,7 @@ if TYPE_CHECKING:
     from scada_core.storage.database import Database
 
     from .auth import WebOperator
+    from .site import WebSite
 
 MAX_TEXT = 4000
 
@@ -29,6 +33,48 @@ def remote_of(request: web.Request) -> str:
     """Return the client address (the proxy's X-Forwarded-For first hop when present)."""
     forwarded = request.headers.get("X-Forwarded-For")
     return (forwarded.split(",")[0].strip() if forwarded else request.remote) or "?"
+
+
+def api_targets(request: web.Request, body: str) -> tuple[list[str], list[int]]:
+    """Return the entity ids and billing account ids an API write names (in its path or JSON body)."""
+    entity_ids: list[str] = []
+    account_ids: list[int] = []
+    try:
+        data = json.loads(body) if body else {}
+    except ValueError:
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    for key in AUDIT_ENTITY_KEYS:
+        value = data.get(key)
+        entity_ids += [value] if isinstance(value, str) else [v for v in value or () if isinstance(v, str)]
+    if "entity_id" in request.match_info:
+        entity_ids.append(request.match_info["entity_id"])
+    for value in (request.match_info.get("account_id"), data.get("account_id")):
+        if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+            account_ids.append(int(value))
+    return list(dict.fromkeys(entity_ids)), list(dict.fromkeys(account_ids))
+
+
+async def snapshot(site: WebSite, entity_ids: list[str], account_ids: list[int]) -> dict[str, Any] | None:
+    """Return what the audit keeps of those meters (state and key attributes) and accounts (wallet, status)."""
+    if not entity_ids and not account_ids:
+        return None
+    taken: dict[str, Any] = {}
+    for entity_id in entity_ids:
+        state = site.core.states.get(entity_id)
+        taken[entity_id] = None if state is None else {
+            "state": state.state, **{k: state.attributes[k] for k in AUDIT_METER_ATTRIBUTES if k in state.attributes}
+        }
+    for account_id in account_ids:
+        try:
+            account = await site.billing.account(account_id) if site.billing is not None else None
+        except OpenPrepayError:  # an unknown account is the request's error, not the audit's
+            account = None
+        taken[f"account {account_id}"] = None if account is None else {
+            k: account.get(k) for k in ("status", "wallet_fen", "overdraft_fen", "credit_cap_fen")
+        }
+    return taken
 
 
 class AuditLog:

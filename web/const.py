@@ -45,3 +45,6 @@ BATCH_SERVICES: Final = ("trip", "close", "hold", "restore_prepaid", "push_tarif
 BATCH_CONCURRENCY: Final = 32
 GRID_CACHE_S: Final = 1.0
 ROLLUP_INTERVAL_S: Final = 600.0
+# What the audit log keeps of each meter and account an API write names, before and after the write.
+AUDIT_METER_ATTRIBUTES: Final = ("relay", "prepaid_mode", "remaining_fen", "purchase_count", "online")
+AUDIT_ENTITY_KEYS: Final = ("entity_id", "meter_entity_id", "meters", "new_entity_id")

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from scada_core.http import KEY_OPERATOR, error_response
 
+from .audit import api_targets, snapshot
 from .auth import KEY_WEB_OPERATOR, allowed, csrf_ok
 from .const import (
     ACTION_ACCOUNT,
@@ -77,14 +78,19 @@ def make_middleware(site: WebSite) -> Callable[[web.Request, Handler], Awaitable
             await site.audit.record(request, operator, "csrf_refused", f"{request.method} {path}", ok=False)
             return error_response("missing or wrong CSRF token", 403)
         body = (await request.read()).decode("utf-8", "replace") if request.can_read_body else ""
+        entity_ids, account_ids = api_targets(request, body)
+        before = await snapshot(site, entity_ids, account_ids)
         try:
             response = await handler(request)
         except Exception:
-            await site.audit.record(request, operator, f"api:{action}", f"{request.method} {path}",
+            await site.audit.record(request, operator, f"api:{action}", f"{request.method} {path}", before=before,
                                     after={"request": body[:2000]}, ok=False)
             raise
+        after = {"request": body[:2000], "status": response.status}
+        if (taken := await snapshot(site, entity_ids, account_ids)) is not None:
+            after["targets"] = taken
         await site.audit.record(
-            request, operator, f"api:{action}", f"{request.method} {path}", after={"request": body[:2000]},
+            request, operator, f"api:{action}", f"{request.method} {path}", before=before, after=after,
             ok=response.status < 400,
         )
         return response
