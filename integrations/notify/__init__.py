@@ -6,6 +6,7 @@ returns {"ids": [...]}; workers send later, retry with exponential backoff, and 
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -30,6 +31,7 @@ from .const import (
     CONF_EMAIL,
     CONF_EXPIRE_AFTER,
     CONF_HOST,
+    CONF_KEEP_DAYS,
     CONF_MAX_ATTEMPTS,
     CONF_PASSWORD,
     CONF_PORT,
@@ -43,6 +45,7 @@ from .const import (
     CONF_USERNAME,
     DEFAULT_EMAIL_EXPIRE,
     DEFAULT_EMAIL_RATE,
+    DEFAULT_KEEP_DAYS,
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_RETRY_BASE,
     DEFAULT_RETRY_MAX,
@@ -50,6 +53,7 @@ from .const import (
     DEFAULT_SMS_RATE,
     DEFAULT_SMTP_TIMEOUT,
     DOMAIN,
+    PURGE_INTERVAL,
     SECURITY_NONE,
     SECURITY_SSL,
     SECURITY_STARTTLS,
@@ -102,6 +106,7 @@ CONFIG_SCHEMA = vol.Schema(
             {
                 vol.Optional(CONF_SMS, default={}): SMS_SCHEMA,
                 vol.Optional(CONF_EMAIL): EMAIL_SCHEMA,
+                vol.Optional(CONF_KEEP_DAYS, default=DEFAULT_KEEP_DAYS): vol.All(int, vol.Range(min=1)),
             }
         )
     },
@@ -212,7 +217,19 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
     for worker in workers:
         worker.async_start()
         core.async_on_stop(worker.async_stop)
+    core.async_create_task(_purge_forever(outbox, config[CONF_KEEP_DAYS]), "notify outbox purge")
     return True
+
+
+async def _purge_forever(outbox: Outbox, keep_days: int) -> None:
+    """Purge old sent and failed messages at start-up and once a day."""
+    while True:
+        try:
+            if purged := await outbox.async_purge(keep_days):
+                _LOGGER.info("Purged %d sent or failed messages older than %d days", purged, keep_days)
+        except Exception:  # noqa: BLE001 - the database may be briefly away; try again tomorrow
+            _LOGGER.exception("Outbox purge failed")
+        await asyncio.sleep(PURGE_INTERVAL)
 
 
 def _delivery_listener(outbox: Outbox) -> Any:

@@ -51,8 +51,12 @@ DEFAULT_SMS_EXPIRE: Final = 86400.0  # a balance warning a day late misleads mor
 DEFAULT_EMAIL_EXPIRE: Final = 0.0  # 0 = never
 DEFAULT_SMTP_TIMEOUT: Final = 30.0
 NOT_READY_PAUSE: Final = 0.2  # after the channel turned out not ready mid-send, before waiting for it again
-ERROR_PAUSE: Final = 1.0
-STOP_GRACE: Final = 10.0  # how long a stopping worker waits for the message in flight  # after an unexpected error (database down), before the worker tries again
+ERROR_PAUSE: Final = 1.0  # after an unexpected error (database down), before the worker tries again
+STOP_GRACE: Final = 10.0  # how long a stopping worker waits for the message in flight
+# Sent and failed messages are kept this long (days), then purged; pending ones stay until sent or failed.
+CONF_KEEP_DAYS: Final = "keep_days"
+DEFAULT_KEEP_DAYS: Final = 90
+PURGE_INTERVAL: Final = 86400.0
 
 TEMPLATES_DIR: Final = "templates"
 TEMPLATE_SUFFIX: Final = ".txt"

@@ -6,7 +6,7 @@ import random
 import uuid
 from collections.abc import Callable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from scada_core.storage.database import Database
 
@@ -151,6 +151,17 @@ class Outbox:
                 .where(OutboxRow.id == row_id)
                 .values(attempts=OutboxRow.attempts + 1, last_error=error, status=STATUS_FAILED)
             )
+
+    async def async_purge(self, keep_days: int) -> int:
+        """Delete sent and failed messages created more than ``keep_days`` ago; return how many went."""
+        cutoff = self.now() - keep_days * 86400.0
+        async with self.db.session() as session:
+            result = await session.execute(
+                delete(OutboxRow).where(
+                    OutboxRow.status.in_((STATUS_SENT, STATUS_FAILED)), OutboxRow.created_ts < cutoff
+                )
+            )
+        return int(result.rowcount or 0)
 
     async def async_delivery_report(self, reference: int, recipient: str, outcome: str) -> int | None:
         """Store a delivery report on the newest SMS that used message reference ``reference``; return its id."""

@@ -214,3 +214,26 @@ async def test_delivery_report_is_stored_and_listed(simulator: ModemSimulator, s
         async with http.get(base, params={"limit": "0"}) as response:
             assert response.status == 400
     assert row["target"] == "+8613800138000" and row["body"] == "回执" and row["delivery"] == "delivered"
+
+
+async def test_old_sent_and_failed_messages_are_purged_pending_ones_kept(
+    simulator: ModemSimulator, start_core: StartCore
+) -> None:
+    """Past keep_days, sent and failed messages go; a message still waiting for the network stays."""
+    core = await start_core(sms_sections(simulator, keep_days=30))
+    outbox = core.data["notify"].outbox
+    await core.services.async_call("notify", "sms", {"target": "10086", "message": "已发送"})
+    simulator.fail_next(50, times=1)
+    await core.services.async_call("notify", "sms", {"target": "10010", "message": "号码停机"})
+    await _wait_rows(core, lambda rows: len(rows) == 2 and all(r.status != STATUS_PENDING for r in rows))
+    simulator.set_registered(False)
+    async with asyncio.timeout(5):
+        while core.states.get("sms_modem.modem").state != "not_registered":
+            await asyncio.sleep(0.02)
+    await core.services.async_call("notify", "sms", {"target": "10000", "message": "排队中"})
+
+    assert await outbox.async_purge(30) == 0, "nothing is 30 days old yet"
+    core.clock.set_now(core.clock.utcnow() + timedelta(days=31))
+    assert await outbox.async_purge(30) == 2
+    [left] = await _rows(core)
+    assert (left.target, left.status) == ("10000", STATUS_PENDING)
