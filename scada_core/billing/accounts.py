@@ -67,6 +67,37 @@ def account_dict(account: AccountRow, meters: list[MeterRow], wallet_fen: int) -
     }
 
 
+def _credit_changer(operator: Any, overdraft_fen: int | None, credit_cap_fen: int | None) -> ledger.Operator:
+    """Return the operator of a credit policy change, refusing non-admins and negative values."""
+    operator = ledger.Operator.from_dict(operator)
+    if operator.role != ROLE_ADMIN:
+        raise PermissionDenied(
+            "只有管理员可以修改透支额度和囤积限值", "only an admin can change overdraft and credit caps"
+        )
+    if any(value is not None and value < 0 for value in (overdraft_fen, credit_cap_fen)):
+        raise BillingError("透支额度和囤积限值不能为负", "overdraft and credit cap cannot be negative")
+    return operator
+
+
+async def _credit_changes(session: AsyncSession, *where: Any) -> list[dict[str, Any]]:
+    """Return the newest 100 credit policy changes matching ``where``."""
+    rows = (
+        await session.execute(
+            select(CreditChangeRow).where(*where).order_by(CreditChangeRow.id.desc()).limit(100)
+        )
+    ).scalars()
+    return [
+        {
+            "ts": c.ts,
+            "account_id": c.account_id,
+            "operator": {"id": c.operator_id, "role": c.operator_role},
+            "overdraft_fen": c.overdraft_fen,
+            "credit_cap_fen": c.credit_cap_fen,
+        }
+        for c in rows
+    ]
+
+
 class AccountsMixin:
     """Open, close and change accounts."""
 
@@ -223,13 +254,7 @@ class AccountsMixin:
         The change is recorded with its operator and time; a meter-side meter gets the overdraft pushed,
         and the meter's status is re-evaluated at once.
         """
-        operator = ledger.Operator.from_dict(operator)
-        if operator.role != ROLE_ADMIN:
-            raise PermissionDenied(
-                "只有管理员可以修改透支额度和囤积限值", "only an admin can change overdraft and credit caps"
-            )
-        if any(value is not None and value < 0 for value in (overdraft_fen, credit_cap_fen)):
-            raise BillingError("透支额度和囤积限值不能为负", "overdraft and credit cap cannot be negative")
+        operator = _credit_changer(operator, overdraft_fen, credit_cap_fen)
         pushed = None
         async with self.meter_lock(entity_id):
             async with self.write() as session:
@@ -259,24 +284,7 @@ class AccountsMixin:
         async with self.db.session() as session:
             meter = await self.get_meter(session, entity_id)
             account = await session.get(AccountRow, meter.account_id)
-            changes = (
-                await session.execute(
-                    select(CreditChangeRow)
-                    .where(CreditChangeRow.meter_entity_id == entity_id)
-                    .order_by(CreditChangeRow.id.desc())
-                    .limit(100)
-                )
-            ).scalars()
-            history = [
-                {
-                    "ts": c.ts,
-                    "account_id": c.account_id,
-                    "operator": {"id": c.operator_id, "role": c.operator_role},
-                    "overdraft_fen": c.overdraft_fen,
-                    "credit_cap_fen": c.credit_cap_fen,
-                }
-                for c in changes
-            ]
+            history = await _credit_changes(session, CreditChangeRow.meter_entity_id == entity_id)
         cap, _ = credit_cap_of(meter, account, self.buildings.get(meter.building, {}).get("credit_cap_fen"))
         return {
             "entity_id": entity_id,
@@ -284,6 +292,70 @@ class AccountsMixin:
             "overdraft_fen": meter.overdraft_fen,
             "credit_cap_fen": meter.credit_cap_fen,
             "effective_overdraft_fen": self.thresholds(account, meter.building, meter).overdraft_fen,
+            "effective_credit_cap_fen": cap,
+            "changes": history,
+        }
+
+    async def set_account_credit(
+        self: BillingService,
+        account_id: int,
+        operator: Any,
+        overdraft_fen: int | None = None,
+        credit_cap_fen: int | None = None,
+    ) -> dict[str, Any]:
+        """Admin: set an account's overdraft (透支) and credit cap (囤积限值).
+
+        A None overdraft takes the building's (as at opening); a None cap follows the building's. Recorded
+        like a meter's change. Meters with no policy of their own follow at once: meter-side ones
+        get the new overdraft pushed and are re-evaluated, server-side ones are re-evaluated (and tripped or
+        closed) with the account.
+        """
+        operator = _credit_changer(operator, overdraft_fen, credit_cap_fen)
+        async with self.account_lock(account_id):
+            async with self.write() as session:
+                account = await self.get_account(session, account_id, lock=True)
+                if overdraft_fen is None:
+                    overdraft_fen = self.buildings.get(account.building, {}).get("overdraft_fen", 0)
+                account.overdraft_fen, account.credit_cap_fen = overdraft_fen, credit_cap_fen
+                session.add(
+                    CreditChangeRow(
+                        ts=self.now(),
+                        meter_entity_id=None,
+                        account_id=account_id,
+                        operator_id=operator.id,
+                        operator_role=operator.role,
+                        overdraft_fen=overdraft_fen,
+                        credit_cap_fen=credit_cap_fen,
+                    )
+                )
+                meters = list(
+                    (await session.execute(select(MeterRow).where(MeterRow.account_id == account_id))).scalars()
+                )
+        pushed: dict[str, bool] = {}
+        for meter in meters:
+            if meter.mode == MODE_METER and meter.overdraft_fen is None:
+                async with self.meter_lock(meter.entity_id):
+                    pushed[meter.entity_id] = await self._push_settings(meter, account)
+                    await self.sync_meter(meter.entity_id)
+        await self.refresh_account(account_id)
+        return {**await self.account_credit(account_id), "pushed": pushed}
+
+    async def account_credit(self: BillingService, account_id: int) -> dict[str, Any]:
+        """Return an account's own credit policy, the one in force (account, building) and its changes."""
+        async with self.db.session() as session:
+            account = await session.get(AccountRow, account_id)
+            if account is None:
+                raise BillingError(f"账户 {account_id} 不存在", f"account {account_id} does not exist")
+            history = await _credit_changes(
+                session, CreditChangeRow.account_id == account_id, CreditChangeRow.meter_entity_id.is_(None)
+            )
+        building = self.buildings.get(account.building, {})
+        cap, _ = credit_cap_of(None, account, building.get("credit_cap_fen"))
+        return {
+            "account_id": account_id,
+            "overdraft_fen": account.overdraft_fen,
+            "credit_cap_fen": account.credit_cap_fen,
+            "effective_overdraft_fen": self.thresholds(account, account.building).overdraft_fen,
             "effective_credit_cap_fen": cap,
             "changes": history,
         }

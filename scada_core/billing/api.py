@@ -433,6 +433,37 @@ class MeterCreditView(BillingView):
         )
 
 
+class AccountCreditView(BillingView):
+    """An account's own credit policy."""
+
+    url = "/api/billing/accounts/{account_id:\\d+}/credit"
+    name = "billing:account_credit"
+    openapi = {
+        "put": _doc(
+            "Admin: set an account's overdraft (透支) and credit cap (囤积限值); its meters without a policy of "
+            "their own follow at once; a missing or null field takes the building's",
+            CREDIT_SCHEMA,
+            {"overdraft_fen": 5000, "credit_cap_fen": 200000},
+        )
+    }
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return the account's own overdraft and credit cap, the ones in force, and who changed them when."""
+        return json_response(await self.billing.account_credit(int(request.match_info["account_id"])))
+
+    async def put(self, request: web.Request) -> web.Response:
+        """Admin: set the account's overdraft and credit cap (null: the building's)."""
+        body = await self.body(request, CREDIT_SCHEMA)
+        return json_response(
+            await self.billing.set_account_credit(
+                int(request.match_info["account_id"]),
+                self.operator(request, body),
+                body.get("overdraft_fen"),
+                body.get("credit_cap_fen"),
+            )
+        )
+
+
 class ResolveTamperView(BillingView):
     """Resolve a tamper block."""
 
@@ -515,6 +546,7 @@ VIEWS = (
     MoveMeterView,
     ReplaceMeterView,
     MeterCreditView,
+    AccountCreditView,
     ResolveTamperView,
     TariffsView,
     AlarmsView,

@@ -53,14 +53,20 @@ class MeterRow(Base):
 
 
 class CreditChangeRow(Base):
-    """One change of a meter's own credit policy (None: follow the account), with who made it and when."""
+    """One change of a meter's (or, with no meter, an account's) own credit policy, with who made it and when.
+
+    None in a field: follow the account (for a meter) or the building (for an account).
+    """
 
     __tablename__ = "billing_credit_changes"
-    __table_args__ = (Index("ix_billing_credit_changes_meter_ts", "meter_entity_id", "ts"),)
+    __table_args__ = (
+        Index("ix_billing_credit_changes_meter_ts", "meter_entity_id", "ts"),
+        Index("ix_billing_credit_changes_account_ts", "account_id", "ts"),
+    )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     ts: Mapped[float] = mapped_column(Float)
-    meter_entity_id: Mapped[str] = mapped_column(String(255))
+    meter_entity_id: Mapped[str | None] = mapped_column(String(255))
     account_id: Mapped[int | None] = mapped_column(Integer)
     operator_id: Mapped[str] = mapped_column(String(64))
     operator_role: Mapped[str] = mapped_column(String(16))

@@ -13,6 +13,9 @@ Accounts (accounts.py):
   set_meter_credit(entity_id, operator, overdraft_fen=None, credit_cap_fen=None) -> dict   (admin; a
     meter's own 透支/囤积限值, None follows the account, then the building; recorded with operator and time)
   meter_credit(entity_id) -> dict   (own and effective overdraft/credit cap, and the changes, newest first)
+  set_account_credit(account_id, operator, overdraft_fen=None, credit_cap_fen=None) -> dict   (admin; None
+    takes the building's; the account's meters without their own policy follow at once)
+  account_credit(account_id) -> dict   (as meter_credit, for the account)
 Sales (sales.py):
   sell(meter_entity_id, amount_fen, method, idempotency_key, operator, reference=None, account_id=None) -> dict
   credit_payment(account_id, amount_fen, method, idempotency_key, operator, reference=None,

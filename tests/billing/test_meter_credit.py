@@ -135,3 +135,44 @@ async def test_server_side_meter_overdraft_and_cap(start_site) -> None:
     await site.api("POST", "/api/billing/sales", sale(P1, 4000, "w-3"))  # no cap left: pays the debt and more
     await wait_for(lambda: site.core.states.get(P1).attributes.get("relay") == "closed", what="relay closed")
     await site.balanced()
+
+
+async def test_account_credit_changes_after_opening(start_site) -> None:
+    """An admin changes an account's overdraft and cap; meters without their own follow at once, others keep theirs."""
+    site = await start_site(units=2)
+    account = await site.api(
+        "POST",
+        "/api/billing/accounts",
+        {"name": "A", "meters": [M1, M2], "overdraft_fen": 0, "operator": CASHIER},
+    )
+    path = f"/api/billing/accounts/{account['id']}/credit"
+    await site.api("PUT", f"/api/billing/meters/{M2}/credit", {"overdraft_fen": 100, "operator": ADMIN})
+    refused = await site.api("PUT", path, {"overdraft_fen": 800, "operator": CASHIER}, status=400)
+    assert "管理员" in refused["error"]
+    await site.api("PUT", path, {"overdraft_fen": -1, "operator": ADMIN}, status=400)
+
+    changed = await site.api("PUT", path, {"overdraft_fen": 800, "credit_cap_fen": 30000, "operator": ADMIN})
+    assert (changed["overdraft_fen"], changed["effective_overdraft_fen"]) == (800, 800)
+    assert changed["effective_credit_cap_fen"] == 30000
+    assert changed["pushed"] == {M1: True}, "M2 has its own overdraft and keeps it"
+    assert site.sim.meter(1).overdraft_fen == 800 and site.sim.meter(2).overdraft_fen == 100
+    assert (await site.api("GET", f"/api/billing/meters/{M1}/credit"))["effective_overdraft_fen"] == 800
+
+    site.sim.meter(1).remaining_fen = -500  # inside the new 8 yuan overdraft: alarm 2, not arrears
+    status = await until(
+        lambda: site.api("GET", f"/api/billing/meters/{M1}"), lambda meter: meter["remaining_fen"] == -500
+    )
+    assert status["status"] == "alarm2"
+    refused = await site.api("POST", "/api/billing/sales", sale(M1, 40000, "a-1"), status=400)
+    assert "账户囤积限值" in refused["error"]
+
+    cleared = await site.api("PUT", path, {"operator": ADMIN})
+    assert (cleared["overdraft_fen"], cleared["credit_cap_fen"]) == (0, None), "null takes the building's"
+    assert cleared["effective_overdraft_fen"] == 0
+    assert site.sim.meter(1).overdraft_fen == 0
+    assert (await site.api("GET", f"/api/billing/meters/{M1}"))["status"] == "arrears"
+    assert [(c["operator"]["id"], c["overdraft_fen"]) for c in (await site.api("GET", path))["changes"]] == [
+        ("admin1", 0),
+        ("admin1", 800),
+    ]
+    await site.balanced()
