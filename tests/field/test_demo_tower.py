@@ -19,8 +19,11 @@ BUSES = [f"modbus.bus_ss{n}" for n in range(1, 5)]
 RUN_FILES = (".db", ".db-wal", ".db-shm", ".json")
 
 
-async def test_demo_tower_is_all_online_after_the_first_sweep(tmp_path: Path) -> None:
+async def test_demo_tower_is_all_online_after_the_first_sweep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Each serial server sweeps its 36 meters once at 9600 baud; then the API lists all 144 online."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)  # the demo keeps its own SQLite file, as it does when run
     config = tmp_path / "demo"
     shutil.copytree(DEMO, config, ignore=lambda _dir, names: [n for n in names if n.endswith(RUN_FILES)])
     main = config / "configuration.yaml"
