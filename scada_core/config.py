@@ -47,6 +47,8 @@ RECORDER_SCHEMA = vol.Schema(
         vol.Optional("purge_keep_days", default=30): vol.All(int, vol.Range(min=1)),
         vol.Optional("readings_keep_days", default=3650): vol.All(int, vol.Range(min=1)),
         vol.Optional("exclude_domains", default=[]): [str],
+        # domain -> seconds: a state row at most this often per entity (a change of availability always).
+        vol.Optional("min_interval", default={}): {str: vol.All(vol.Coerce(float), vol.Range(min=0))},
     }
 )
 

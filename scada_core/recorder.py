@@ -11,11 +11,11 @@ import orjson
 from sqlalchemy import Table, delete, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .const import EVENT_METER_READING, EVENT_STATE_CHANGED
+from .const import EVENT_METER_READING, EVENT_STATE_CHANGED, STATE_UNAVAILABLE
 from .storage.models import READING_FIELDS, ReadingRow, StateRow
 
 if TYPE_CHECKING:
-    from .core import Core, Event
+    from .core import Core, Event, State
     from .storage.database import Database
 
 _LOGGER = logging.getLogger(__name__)
@@ -52,6 +52,8 @@ class Recorder:
         self.purge_keep_days: int = config["purge_keep_days"]
         self.readings_keep_days: int = config["readings_keep_days"]
         self.exclude_domains = set(config["exclude_domains"])
+        self.min_interval: dict[str, float] = {d: s for d, s in config.get("min_interval", {}).items() if s > 0}
+        self._last_row_ts: dict[str, float] = {}
         self._states: list[dict[str, Any]] = []
         self._readings: list[dict[str, Any]] = []
         self._wake = asyncio.Event()
@@ -75,7 +77,12 @@ class Recorder:
 
     def _on_state_changed(self, event: Event) -> None:
         new_state = event.data["new_state"]
-        if new_state is None or new_state.domain in self.exclude_domains:
+        if new_state is None:
+            return
+        domain = new_state.domain
+        if domain in self.exclude_domains:
+            return
+        if domain in self.min_interval and not self._row_due(new_state, event.data["old_state"]):
             return
         self._states.append(
             {
@@ -88,6 +95,15 @@ class Recorder:
         )
         if len(self._states) >= self.max_batch:
             self._wake.set()
+
+    def _row_due(self, new_state: State, old_state: State | None) -> bool:
+        """Tell whether a throttled domain's entity gets a row: its interval has passed or availability moved."""
+        last = self._last_row_ts.get(new_state.entity_id)
+        moved = old_state is None or (old_state.state == STATE_UNAVAILABLE) != (new_state.state == STATE_UNAVAILABLE)
+        if not moved and last is not None and new_state.last_updated - last < self.min_interval[new_state.domain]:
+            return False
+        self._last_row_ts[new_state.entity_id] = new_state.last_updated
+        return True
 
     def _on_reading(self, event: Event) -> None:
         self.add_reading(event.data)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -42,3 +43,27 @@ async def test_batches_past_one_insert_keep_every_row(core: Core, database: Data
     assert [(r.entity_id, r.ts, r.total_wh, r.money_fen) for r in readings] == [
         (f"meter.m{i % 7}", now + i, i * 10, None) for i in range(count)
     ]
+
+
+async def test_min_interval_thins_a_domain_but_keeps_availability_changes(core: Core, database: Database) -> None:
+    """A throttled domain gets a row at most every min_interval, and always when it goes (un)available."""
+    recorder = Recorder(core, database, {**CONF, "min_interval": {"meter": 60}})
+    recorder.async_start()
+    for power in (1, 2, 3):  # three reads within a second: one row
+        core.states.async_set("meter.a", "10.00", {"power_w": power})
+        core.states.async_set("lamp.b", "on", {"level": power})  # not throttled: every change
+    core.states.async_set("meter.a", "unavailable", {})
+    core.states.async_set("meter.a", "9.99", {"power_w": 4})
+    core.states.async_set("meter.a", "9.98", {"power_w": 5})  # within the minute again: no row
+    core.clock.offset += timedelta(seconds=61)
+    core.states.async_set("meter.a", "9.50", {"power_w": 6})
+    await recorder.async_flush()
+    async with database.session() as session:
+        rows = (await session.execute(select(StateRow).order_by(StateRow.id))).scalars().all()
+    assert [(r.entity_id, r.state) for r in rows if r.entity_id == "meter.a"] == [
+        ("meter.a", "10.00"),
+        ("meter.a", "unavailable"),
+        ("meter.a", "9.99"),
+        ("meter.a", "9.50"),
+    ]
+    assert [json.loads(r.attributes)["level"] for r in rows if r.entity_id == "lamp.b"] == [1, 2, 3]
