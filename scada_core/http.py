@@ -10,6 +10,7 @@ from aiohttp import web
 
 from .const import APP_NAME, __version__
 from .exceptions import EntityNotFound, OpenPrepayError, ServiceNotFound, ServiceValidationError
+from .json_helpers import json_bytes
 
 if TYPE_CHECKING:
     from .core import Core
@@ -24,11 +25,7 @@ KEY_OPERATOR: web.RequestKey[dict[str, Any]] = web.RequestKey("operator", dict)
 
 def json_response(data: Any, status: int = 200) -> web.Response:
     """Return ``data`` as JSON (UTF-8, non-ASCII kept)."""
-    return web.Response(
-        text=json.dumps(data, ensure_ascii=False, default=str),
-        status=status,
-        content_type="application/json",
-    )
+    return web.Response(body=json_bytes(data), status=status, content_type="application/json", charset="utf-8")
 
 
 def error_response(message: str, status: int) -> web.Response:

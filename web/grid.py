@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
-import json
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +12,7 @@ from sqlalchemy import select
 from scada_core.billing.models import AccountRow
 from scada_core.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
 from scada_core.core import Event
+from scada_core.json_helpers import json_bytes
 
 from .const import GRID_CACHE_S
 from .directory import METER_DOMAINS
@@ -67,7 +67,7 @@ class GridData:
             if self._dirty and time.monotonic() - self._built > GRID_CACHE_S:
                 self._dirty = False
                 self._data = await self.build()
-                body = json.dumps(self._data, ensure_ascii=False, separators=(",", ":")).encode()
+                body = json_bytes(self._data)
                 if body != self._body:
                     self._body = body
                     self.gzipped = gzip.compress(body, compresslevel=5)
