@@ -241,8 +241,9 @@ class ChargingMixin:
                 return
             await self._charge(session, meter, int(total) - meter.last_total_wh, ts)
             meter.last_total_wh, meter.last_reading_ts = int(total), ts
-            account_id = meter.account_id
-        await self.refresh_account(account_id)
+            # The levels move in the same transaction as the money: no screen sees one without the other.
+            events, actions = await self._account_levels(session, meter.account_id)
+        await self._after_levels(events, actions)
 
     async def _charge(self: BillingService, session: Any, meter: MeterRow, wh: int, ts: float) -> None:
         local = datetime.fromtimestamp(ts, self.core.clock.time_zone)
@@ -289,33 +290,44 @@ class ChargingMixin:
 
     async def refresh_account(self: BillingService, account_id: int) -> None:
         """Re-evaluate the alarm levels of an account's server-side meters; trip at arrears, close after."""
-        actions: list[tuple[str, str]] = []
         async with self.write() as session:
-            account = await session.get(AccountRow, account_id)
-            meters = (
-                (
-                    await session.execute(
-                        select(MeterRow).where(
-                            MeterRow.account_id == account_id, MeterRow.mode == MODE_SERVER
-                        )
-                    )
+            events, actions = await self._account_levels(session, account_id)
+        await self._after_levels(events, actions)
+
+    async def _account_levels(
+        self: BillingService, session: Any, account_id: int
+    ) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+        """Move the levels of an account's server-side meters by its wallet; return alarms and relay actions."""
+        account = await session.get(AccountRow, account_id)
+        meters = (
+            (
+                await session.execute(
+                    select(MeterRow).where(MeterRow.account_id == account_id, MeterRow.mode == MODE_SERVER)
                 )
-                .scalars()
-                .all()
             )
-            if account is None or not meters:
-                return
-            held = await ledger.held(session, ledger.tenant_account(account_id))
-            events: list[dict[str, Any]] = []
-            for meter in meters:
-                state = self.core.states.get(meter.entity_id)
-                power = state.attributes.get("power_w") if state is not None else None
-                events += update_levels(
-                    session, meter, held, self.thresholds(account, meter.building, meter), self.now(), power
-                )
-                arrears = meter.alarm_level == LEVEL_ARREARS
-                if arrears != bool(meter.tripped):
-                    actions.append((meter.entity_id, "trip" if arrears else "close"))
+            .scalars()
+            .all()
+        )
+        if account is None or not meters:
+            return [], []
+        held = await ledger.held(session, ledger.tenant_account(account_id))
+        events: list[dict[str, Any]] = []
+        actions: list[tuple[str, str]] = []
+        for meter in meters:
+            state = self.core.states.get(meter.entity_id)
+            power = state.attributes.get("power_w") if state is not None else None
+            events += update_levels(
+                session, meter, held, self.thresholds(account, meter.building, meter), self.now(), power
+            )
+            arrears = meter.alarm_level == LEVEL_ARREARS
+            if arrears != bool(meter.tripped):
+                actions.append((meter.entity_id, "trip" if arrears else "close"))
+        return events, actions
+
+    async def _after_levels(
+        self: BillingService, events: list[dict[str, Any]], actions: list[tuple[str, str]]
+    ) -> None:
+        """Once committed: fire the alarms, then trip or close the relays."""
         self.fire_alarms(events)
         for entity_id, service in actions:
             await self._switch(entity_id, service)
