@@ -49,6 +49,7 @@ from .const import (
     DOMAIN,
     GATEWAY_PRODUCTION,
     NOTIFY_PATH,
+    RETURN_PATH,
     SANDBOX_APP_ID,
     SANDBOX_SELLER_ID,
 )
@@ -56,7 +57,7 @@ from .keys import ensure_keys, read_key
 from .money import yuan_to_fen
 from .notify import NotifyView
 from .orders import OrderStore
-from .payments import AlipayPayments, TopUpLimits
+from .payments import AlipayPayments, TopUpLimits, TopUpPayments
 from .signing import KeyFormatError, load_private_key, load_public_key
 
 if TYPE_CHECKING:
@@ -64,16 +65,18 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-SANDBOX_SCHEMA = vol.Schema(
-    {
-        vol.Optional(CONF_HOST, default="127.0.0.1"): str,
-        vol.Optional(CONF_PORT, default=DEFAULT_SANDBOX_PORT): vol.All(int, vol.Range(min=0, max=65535)),
-        vol.Optional(CONF_KEYS_DIR, default=DEFAULT_KEYS_DIR): str,
-        vol.Optional("notify_repeat", default=1): vol.All(int, vol.Range(min=1, max=10)),
-        vol.Optional("notify_delay", default=0.0): vol.All(vol.Coerce(float), vol.Range(min=0)),
-        vol.Optional("lose_notify", default=False): bool,
-    }
-)
+def sandbox_schema(default_port: int, default_keys_dir: str) -> vol.Schema:
+    """Return the schema of a provider's `sandbox:` block (where it listens, its keys, how it notifies)."""
+    return vol.Schema(
+        {
+            vol.Optional(CONF_HOST, default="127.0.0.1"): str,
+            vol.Optional(CONF_PORT, default=default_port): vol.All(int, vol.Range(min=0, max=65535)),
+            vol.Optional(CONF_KEYS_DIR, default=default_keys_dir): str,
+            vol.Optional("notify_repeat", default=1): vol.All(int, vol.Range(min=1, max=10)),
+            vol.Optional("notify_delay", default=0.0): vol.All(vol.Coerce(float), vol.Range(min=0)),
+            vol.Optional("lose_notify", default=False): bool,
+        }
+    )
 
 
 TENANT_SCHEMA = vol.Schema(
@@ -87,14 +90,19 @@ TENANT_SCHEMA = vol.Schema(
 )
 
 
-def _sandbox(value: Any) -> dict[str, Any] | None:
-    """Accept `sandbox: true/false` or a mapping of sandbox options."""
-    if value is False or value is None:
-        return None
-    return SANDBOX_SCHEMA({} if value is True else value)
+def sandbox_validator(schema: vol.Schema) -> Any:
+    """Return a validator accepting `sandbox: true/false` or a mapping of ``schema``'s options."""
+
+    def validate(value: Any) -> dict[str, Any] | None:
+        if value is False or value is None:
+            return None
+        return schema({} if value is True else value)  # type: ignore[no-any-return]
+
+    return validate
 
 
-def _amount(value: Any) -> int:
+def amount_validator(value: Any) -> int:
+    """Accept a yuan amount with at most two decimals and return it in fen."""
     try:
         return yuan_to_fen(str(value))
     except ValueError as err:
@@ -113,6 +121,32 @@ def _keys_present(conf: dict[str, Any]) -> dict[str, Any]:
     return conf
 
 
+def topup_options(sandbox_port: int, sandbox_keys_dir: str, subject_key: str, subject: str) -> dict[Any, Any]:
+    """Return the options every top-up provider's section has: URLs, order life, sweeps, limits, sandbox, tenants."""
+    return {
+        vol.Optional(CONF_GATEWAY): vol.Url(),
+        vol.Optional(CONF_NOTIFY_URL): vol.Url(),
+        vol.Optional(CONF_RETURN_URL): vol.Url(),
+        vol.Optional(CONF_ORDER_TIMEOUT, default=DEFAULT_ORDER_TIMEOUT): vol.All(int, vol.Range(min=1, max=1440)),
+        vol.Optional(CONF_QUERY_INTERVAL, default=DEFAULT_QUERY_INTERVAL): vol.All(
+            vol.Coerce(float), vol.Range(min=0.1)
+        ),
+        vol.Optional(CONF_QUERY_AFTER, default=DEFAULT_QUERY_AFTER): vol.All(vol.Coerce(float), vol.Range(min=0)),
+        vol.Optional(subject_key, default=subject): str,
+        vol.Optional(CONF_MIN_AMOUNT, default=DEFAULT_MIN_AMOUNT): amount_validator,
+        vol.Optional(CONF_MAX_AMOUNT, default=DEFAULT_MAX_AMOUNT): amount_validator,
+        vol.Optional(CONF_KIOSK_IDLE, default=DEFAULT_KIOSK_IDLE): vol.All(int, vol.Range(min=10)),
+        vol.Optional(CONF_SANDBOX, default=None): sandbox_validator(sandbox_schema(sandbox_port, sandbox_keys_dir)),
+        vol.Optional(CONF_TENANTS, default=[]): [TENANT_SCHEMA],
+    }
+
+
+def topup_limits(config: dict[str, Any], subject_key: str) -> TopUpLimits:
+    """Return the amount limits, order life and subject a provider's section sets."""
+    return TopUpLimits(config[CONF_MIN_AMOUNT], config[CONF_MAX_AMOUNT], config[CONF_ORDER_TIMEOUT] * 60,
+                       config[subject_key])
+
+
 CONFIG_SCHEMA = vol.Schema(
     {
         DOMAIN: vol.All(
@@ -124,24 +158,7 @@ CONFIG_SCHEMA = vol.Schema(
                     vol.Optional(CONF_PRIVATE_KEY_FILE): str,
                     vol.Optional(CONF_ALIPAY_PUBLIC_KEY): str,
                     vol.Optional(CONF_ALIPAY_PUBLIC_KEY_FILE): str,
-                    vol.Optional(CONF_GATEWAY): vol.Url(),
-                    vol.Optional(CONF_NOTIFY_URL): vol.Url(),
-                    vol.Optional(CONF_RETURN_URL): vol.Url(),
-                    vol.Optional(CONF_ORDER_TIMEOUT, default=DEFAULT_ORDER_TIMEOUT): vol.All(
-                        int, vol.Range(min=1, max=1440)
-                    ),
-                    vol.Optional(CONF_QUERY_INTERVAL, default=DEFAULT_QUERY_INTERVAL): vol.All(
-                        vol.Coerce(float), vol.Range(min=0.1)
-                    ),
-                    vol.Optional(CONF_QUERY_AFTER, default=DEFAULT_QUERY_AFTER): vol.All(
-                        vol.Coerce(float), vol.Range(min=0)
-                    ),
-                    vol.Optional(CONF_SUBJECT, default=DEFAULT_SUBJECT): str,
-                    vol.Optional(CONF_MIN_AMOUNT, default=DEFAULT_MIN_AMOUNT): _amount,
-                    vol.Optional(CONF_MAX_AMOUNT, default=DEFAULT_MAX_AMOUNT): _amount,
-                    vol.Optional(CONF_KIOSK_IDLE, default=DEFAULT_KIOSK_IDLE): vol.All(int, vol.Range(min=10)),
-                    vol.Optional(CONF_SANDBOX, default=None): _sandbox,
-                    vol.Optional(CONF_TENANTS, default=[]): [TENANT_SCHEMA],
+                    **topup_options(DEFAULT_SANDBOX_PORT, DEFAULT_KEYS_DIR, CONF_SUBJECT, DEFAULT_SUBJECT),
                 }
             ),
             _keys_present,
@@ -151,7 +168,8 @@ CONFIG_SCHEMA = vol.Schema(
 )
 
 
-def _key_text(core: Core, conf: dict[str, Any], text_key: str, file_key: str, fallback: Path | None) -> str:
+def key_text(core: Core, conf: dict[str, Any], text_key: str, file_key: str, fallback: Path | None) -> str:
+    """Return a key's text: given inline (e.g. `!secret`), from its file, or from the sandbox keys dir (blocking)."""
     if conf.get(text_key):
         return str(conf[text_key])
     path = Path(conf[file_key]) if conf.get(file_key) else fallback
@@ -169,9 +187,9 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
         keys_dir = core.config.path(sandbox_conf[CONF_KEYS_DIR])
         await core.async_add_executor_job(ensure_keys, keys_dir)
     try:
-        private_key = load_private_key(_key_text(
+        private_key = load_private_key(key_text(
             core, config, CONF_PRIVATE_KEY, CONF_PRIVATE_KEY_FILE, keys_dir and keys_dir / APP_PRIVATE_PEM))
-        alipay_key = load_public_key(_key_text(
+        alipay_key = load_public_key(key_text(
             core, config, CONF_ALIPAY_PUBLIC_KEY, CONF_ALIPAY_PUBLIC_KEY_FILE, keys_dir and keys_dir / ALIPAY_PUBLIC_PEM))
     except (KeyFormatError, OSError) as err:
         _LOGGER.error("Alipay keys unusable: %s", err)
@@ -207,45 +225,52 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
     session = aiohttp.ClientSession()
     core.async_on_stop(session.close)
     client = AlipayClient(settings, session, core.clock)
-    limits = TopUpLimits(config[CONF_MIN_AMOUNT], config[CONF_MAX_AMOUNT], config[CONF_ORDER_TIMEOUT] * 60,
-                         config[CONF_SUBJECT])
-    payments = AlipayPayments(core, client, OrderStore(core.db, core.clock), limits)
+    payments = AlipayPayments(core, client, OrderStore(core.db, core.clock), topup_limits(config, CONF_SUBJECT))
     payments.sandbox = sandbox
     core.data[DOMAIN] = payments
     core.http.register_view(NotifyView(core, payments, app_id, seller_id, alipay_key))
     for view_class in (OrdersView, SecurityEventsView):
         core.http.register_view(view_class(core, payments))
-    _register_services(core, payments)
+    register_payment_services(core, payments)
+
+    await async_start_topup(core, payments, settings, NOTIFY_PATH, config)
+    return True
+
+
+async def async_start_topup(
+    core: Core, payments: TopUpPayments, settings: Any, notify_path: str, config: dict[str, Any]
+) -> None:
+    """Fill ``settings``' notify/return URLs once the web server listens, run the sweep, join the tenant pages."""
 
     def _fill_urls(_event: Event) -> None:
         assert core.http is not None
         host = "127.0.0.1" if core.http.host in ("0.0.0.0", "::", "") else core.http.host
         base = f"http://{host}:{core.http.port}"
-        settings.notify_url = settings.notify_url or f"{base}{NOTIFY_PATH}"
-        settings.return_url = settings.return_url or f"{base}/m/topup/return"
+        settings.notify_url = settings.notify_url or f"{base}{notify_path}"
+        settings.return_url = settings.return_url or f"{base}{RETURN_PATH}"
 
     core.bus.async_listen_once(EVENT_CORE_STARTED, _fill_urls)
-    core.async_create_task(_sweep_loop(payments, config[CONF_QUERY_INTERVAL], config[CONF_QUERY_AFTER]),
-                           "alipay sweep")
+    core.async_create_task(sweep_loop(payments, config[CONF_QUERY_INTERVAL], config[CONF_QUERY_AFTER]),
+                           f"{payments.name} sweep")
 
     from web.tenant import async_setup_tenant  # noqa: PLC0415 - the pages live in the web package
 
     await async_setup_tenant(core, payments, config[CONF_KIOSK_IDLE], config[CONF_TENANTS])
-    return True
 
 
-async def _sweep_loop(payments: AlipayPayments, interval: float, query_after: float) -> None:
-    """Run the query/close/credit sweep forever."""
+async def sweep_loop(payments: TopUpPayments, interval: float, query_after: float) -> None:
+    """Run a provider's query/close/credit sweep forever."""
     while True:
         await asyncio.sleep(interval)
         try:
             await payments.sweep(query_after)
         except Exception:  # noqa: BLE001 - keep sweeping after a database hiccup
-            _LOGGER.exception("Alipay sweep failed")
+            _LOGGER.exception("%s sweep failed", payments.label)
 
 
-def _register_services(core: Core, payments: AlipayPayments) -> None:
-    """alipay.create_order, alipay.sweep, alipay.refund, alipay.security_events."""
+def register_payment_services(core: Core, payments: TopUpPayments) -> None:
+    """<provider>.create_order, .sweep, .refund and .security_events."""
+    domain = payments.name
 
     async def create_order(call: ServiceCall) -> dict[str, Any]:
         if call.data["channel"] == "qr":
@@ -265,25 +290,25 @@ def _register_services(core: Core, payments: AlipayPayments) -> None:
         return {"events": await payments.store.security_events(call.data["limit"])}
 
     core.services.async_register(
-        DOMAIN, "create_order", create_order,
+        domain, "create_order", create_order,
         vol.Schema({vol.Required("account_id"): int, vol.Required("amount_fen"): vol.All(int, vol.Range(min=1)),
                     vol.Optional("channel", default="wap"): vol.In(["wap", "qr"])}),
         "Create a top-up order (wap: pay URL for a phone; qr: QR code for the kiosk)",
     )
     core.services.async_register(
-        DOMAIN, "sweep", sweep,
+        domain, "sweep", sweep,
         vol.Schema({vol.Optional("query_after", default=0.0): vol.Coerce(float)}),
         "Query quiet pending orders now, credit paid ones, close expired ones",
     )
     core.services.async_register(
-        DOMAIN, "refund", refund,
+        domain, "refund", refund,
         vol.Schema({vol.Required("out_trade_no"): str,
                     vol.Required("operator"): {vol.Required("id"): str, vol.Required("role"): str},
                     vol.Optional("reason", default=""): str}),
-        "Refund a paid order in full: off its meter in the ledger, then back to the buyer at Alipay",
+        "Refund a paid order in full: off its meter in the ledger, then back to the buyer at the gateway",
     )
     core.services.async_register(
-        DOMAIN, "security_events", security_events,
+        domain, "security_events", security_events,
         vol.Schema({vol.Optional("limit", default=100): vol.All(int, vol.Range(min=1, max=1000))}),
         "List the newest security events (forged or mismatched notifications, failed logins)",
     )

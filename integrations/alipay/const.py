@@ -4,10 +4,13 @@ from __future__ import annotations
 from typing import Final
 
 DOMAIN: Final = "alipay"
+PROVIDER_ALIPAY: Final = "alipay"  # the provider column of its orders
+ALIPAY_ORDER_PREFIX: Final = "TU"
 
 GATEWAY_PRODUCTION: Final = "https://openapi.alipay.com/gateway.do"
 GATEWAY_PATH: Final = "/gateway.do"
 NOTIFY_PATH: Final = "/api/alipay/notify"
+RETURN_PATH: Final = "/m/topup/return"  # the tenant page a provider sends the browser back to
 
 CHARSET: Final = "utf-8"
 SIGN_TYPE: Final = "RSA2"

@@ -10,7 +10,7 @@ ID = BigInteger().with_variant(Integer, "sqlite")
 
 
 class OrderRow(Base):
-    """One top-up attempt: one out_trade_no, one account, one amount."""
+    """One top-up attempt: one out_trade_no, one account, one amount, one provider (alipay, wechatpay)."""
 
     __tablename__ = "alipay_orders"
 
@@ -33,6 +33,7 @@ class OrderRow(Base):
     transaction_id: Mapped[int | None] = mapped_column(Integer)
     receipt_no: Mapped[str | None] = mapped_column(String(64))
     last_query_ts: Mapped[float | None] = mapped_column(Float)
+    provider: Mapped[str] = mapped_column(String(16), default="alipay", server_default="alipay", index=True)
 
 
 class SecurityEventRow(Base):

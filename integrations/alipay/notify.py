@@ -1,13 +1,11 @@
 """POST /api/alipay/notify: verify, check against our order, credit once, answer `success` after commit."""
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from scada_core.exceptions import OpenPrepayError
 from scada_core.http import View
 
 from .const import (
@@ -35,10 +33,8 @@ if TYPE_CHECKING:
 
     from .payments import AlipayPayments
 
-_LOGGER = logging.getLogger(__name__)
 
 SOURCE = "alipay_notify"
-SEC_REPLAYED = "replayed"
 SEC_MALFORMED = "malformed"
 
 
@@ -118,17 +114,8 @@ class NotifyView(View):
             return self._success()
         if status not in PAID_STATUSES:
             return await self._refuse(SEC_BAD_STATUS, f"trade_status {status!r}", remote, out_trade_no)
-        if order.credited:
-            await self.payments.store.security_event(
-                SOURCE, SEC_REPLAYED, f"repeat of a credited order (notify_id {form.get('notify_id')})",
-                remote, out_trade_no,
-            )
-            return self._success()
-        try:
-            credited = await self.payments.settle(order, form.get("trade_no"), remote)
-        except OpenPrepayError as err:  # billing refused (e.g. account closed): Alipay retries, the sweep too
-            _LOGGER.error("Paid order %s not credited yet: %s", out_trade_no, err)
-            credited = False
+        credited = await self.payments.settle_notified(order, form.get("trade_no"), remote, SOURCE,
+                                                       form.get("notify_id"))
         if not credited:
             return web.Response(text=NOTIFY_FAILURE, status=503, content_type="text/plain")
         return self._success()

@@ -1,4 +1,5 @@
-"""Our order table: create orders, move them PENDING -> PAID/CLOSED -> REFUNDED, and log security events."""
+"""Our order table (shared by the top-up providers): create orders, move them PENDING -> PAID/CLOSED -> REFUNDED,
+and log security events."""
 from __future__ import annotations
 
 import logging
@@ -11,7 +12,15 @@ from sqlalchemy import select, update
 from scada_core.clock import Clock
 from scada_core.storage.database import Database
 
-from .const import BEIJING_TZ, STATE_CLOSED, STATE_PAID, STATE_PENDING, STATE_REFUNDED
+from .const import (
+    ALIPAY_ORDER_PREFIX,
+    BEIJING_TZ,
+    PROVIDER_ALIPAY,
+    STATE_CLOSED,
+    STATE_PAID,
+    STATE_PENDING,
+    STATE_REFUNDED,
+)
 from .models import OrderRow, SecurityEventRow
 
 _LOGGER = logging.getLogger(__name__)
@@ -35,6 +44,7 @@ class Order:
     credited: bool
     transaction_id: int | None
     receipt_no: str | None
+    provider: str = PROVIDER_ALIPAY
 
     @classmethod
     def from_row(cls, row: OrderRow) -> Order:
@@ -42,7 +52,7 @@ class Order:
         return cls(
             row.out_trade_no, row.account_id, row.amount_fen, row.channel, row.state, row.subject, row.trade_no,
             row.qr_code, row.created_ts, row.expire_ts, row.paid_ts, bool(row.credited), row.transaction_id,
-            row.receipt_no,
+            row.receipt_no, row.provider or PROVIDER_ALIPAY,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -51,16 +61,20 @@ class Order:
 
 
 class OrderStore:
-    """Persist orders and security events."""
+    """Persist one provider's orders (lookups by out_trade_no and account see every provider's) and security events."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, provider: str = PROVIDER_ALIPAY, prefix: str = ALIPAY_ORDER_PREFIX
+    ) -> None:
         self._db = db
         self._clock = clock
+        self.provider = provider
+        self._prefix = prefix
 
     def new_out_trade_no(self) -> str:
-        """Return a fresh out_trade_no: TU + Beijing date/time + 8 random hex digits (never reused)."""
+        """Return a fresh out_trade_no: prefix + Beijing date/time + 8 random hex digits (never reused)."""
         stamp = self._clock.utcnow().astimezone(Clock(BEIJING_TZ).time_zone).strftime("%Y%m%d%H%M%S")
-        return f"TU{stamp}{secrets.token_hex(4).upper()}"
+        return f"{self._prefix}{stamp}{secrets.token_hex(4).upper()}"
 
     async def create(self, account_id: int, amount_fen: int, channel: str, subject: str, timeout_s: float) -> Order:
         """Store a new PENDING order."""
@@ -68,7 +82,7 @@ class OrderStore:
         row = OrderRow(
             out_trade_no=self.new_out_trade_no(), account_id=account_id, amount_fen=amount_fen, channel=channel,
             state=STATE_PENDING, subject=subject, created_ts=now, expire_ts=now + timeout_s, refunded_fen=0,
-            credited=False,
+            credited=False, provider=self.provider,
         )
         async with self._db.session() as session:
             session.add(row)
@@ -133,10 +147,11 @@ class OrderStore:
             )
 
     async def due_for_query(self, older_than_ts: float, limit: int = 100) -> list[Order]:
-        """Return PENDING orders created before ``older_than_ts`` and not asked about since."""
+        """Return this provider's PENDING orders created before ``older_than_ts`` and not asked about since."""
         async with self._db.session() as session:
             rows = await session.scalars(
                 select(OrderRow)
+                .where(OrderRow.provider == self.provider)
                 .where(OrderRow.state == STATE_PENDING, OrderRow.created_ts < older_than_ts)
                 .where((OrderRow.last_query_ts.is_(None)) | (OrderRow.last_query_ts < older_than_ts))
                 .order_by(OrderRow.created_ts)
@@ -145,10 +160,12 @@ class OrderStore:
             return [Order.from_row(r) for r in rows]
 
     async def paid_not_credited(self) -> list[Order]:
-        """Return PAID orders whose credit to the account has not been confirmed (crash in between)."""
+        """Return this provider's PAID orders whose credit has not been confirmed (crash in between)."""
         async with self._db.session() as session:
             rows = await session.scalars(
-                select(OrderRow).where(OrderRow.state == STATE_PAID, OrderRow.credited.is_(False))
+                select(OrderRow).where(
+                    OrderRow.provider == self.provider, OrderRow.state == STATE_PAID, OrderRow.credited.is_(False)
+                )
             )
             return [Order.from_row(r) for r in rows]
 

@@ -1,4 +1,7 @@
-"""Top-up orders end to end: create (wap or QR), settle a paid order exactly once, query/close sweeps, refunds."""
+"""Top-up orders end to end: create (wap or QR), settle a paid order exactly once, query/close sweeps, refunds.
+
+`TopUpPayments` is what every provider shares; `AlipayPayments` is Alipay's.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -15,10 +18,10 @@ from .const import (
     CODE_SUCCESS,
     EVENT_PAYMENT_CREDITED,
     IDEMPOTENCY_PREFIX,
-    OPERATOR,
     OPERATOR_ROLE,
     PAID_STATUSES,
     PAYMENT_METHOD,
+    PROVIDER_ALIPAY,
     SEC_AMOUNT_MISMATCH,
     SEC_LATE_PAYMENT,
     STATE_CLOSED,
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 SOURCE = "alipay"
+SEC_REPLAYED = "replayed"
 
 
 class TopUpError(OpenPrepayError):
@@ -54,16 +58,27 @@ class TopUpLimits:
     subject: str
 
 
-class AlipayPayments:
-    """The integration's service object (``core.data['alipay']``)."""
+class TopUpPayments:
+    """What every top-up provider shares: limits, settle-once through billing, the credit sweep, ledger refunds.
 
-    def __init__(self, core: Core, client: AlipayClient, store: OrderStore, limits: TopUpLimits) -> None:
+    A provider sets the class attributes and implements ``_query_one``, ``close`` and ``_refund_at_gateway``.
+    """
+
+    name: str = ""  # the provider column of its orders
+    label: str = ""  # shown in logs
+    refund_reason: str = ""  # the ledger's reason of a refund, before the out_trade_no
+    method: str = ""  # billing's payment method
+    idempotency_prefix: str = ""
+    credited_event: str = ""
+    source: str = ""  # security events of its sweeps
+    gateway_error: type[Exception] = OpenPrepayError
+
+    def __init__(self, core: Core, store: OrderStore, limits: TopUpLimits) -> None:
         self.core = core
-        self.client = client
         self.store = store
         self.limits = limits
         self._locks: dict[str, asyncio.Lock] = {}
-        self.sandbox: Any = None  # the in-process AlipaySandbox when the demo runs one
+        self.sandbox: Any = None  # the in-process sandbox when the demo runs one
 
     async def _check(self, account_id: int, amount_fen: int) -> None:
         """Refuse amounts out of range and accounts that cannot take a payment."""
@@ -80,31 +95,12 @@ class AlipayPayments:
     def _subject(self, account_id: int) -> str:
         return self.limits.subject.format(account=account_id)
 
-    async def create_wap_order(self, account_id: int, amount_fen: int, quit_url: str | None = None) -> tuple[Order, str]:
-        """Store a PENDING order and return it with the wap.pay URL for the phone's browser."""
+    async def _new_order(self, account_id: int, amount_fen: int, channel: str) -> Order:
+        """Check the request and store a PENDING order."""
         await self._check(account_id, amount_fen)
-        order = await self.store.create(
-            account_id, amount_fen, CHANNEL_WAP, self._subject(account_id), self.limits.timeout_s
+        return await self.store.create(
+            account_id, amount_fen, channel, self._subject(account_id), self.limits.timeout_s
         )
-        url = self.client.wap_pay_url(
-            order.out_trade_no, amount_fen, order.subject, self.limits.timeout_s // 60, quit_url
-        )
-        return order, url
-
-    async def create_qr_order(self, account_id: int, amount_fen: int) -> Order:
-        """Store a PENDING order, precreate it at the gateway and return it with its ``qr_code``."""
-        await self._check(account_id, amount_fen)
-        order = await self.store.create(
-            account_id, amount_fen, CHANNEL_QR, self._subject(account_id), self.limits.timeout_s
-        )
-        answer = await self.client.precreate(
-            order.out_trade_no, amount_fen, order.subject, self.limits.timeout_s // 60
-        )
-        if answer.get("code") != CODE_SUCCESS or not answer.get("qr_code"):
-            await self.store.record_closed(order.out_trade_no)
-            raise TopUpError(f"支付宝下单失败: {answer.get('sub_msg') or answer.get('msg')}")
-        await self.store.set_qr_code(order.out_trade_no, answer["qr_code"])
-        return await self.store.get(order.out_trade_no)  # type: ignore[return-value]
 
     def _lock(self, out_trade_no: str) -> asyncio.Lock:
         return self._locks.setdefault(out_trade_no, asyncio.Lock())
@@ -117,7 +113,7 @@ class AlipayPayments:
                 return False
             if current.state == STATE_CLOSED:
                 await self.store.security_event(
-                    SOURCE, SEC_LATE_PAYMENT, "paid after we closed the order; crediting the money received",
+                    self.source, SEC_LATE_PAYMENT, "paid after we closed the order; crediting the money received",
                     remote, order.out_trade_no,
                 )
             if current.state == STATE_REFUNDED:
@@ -128,6 +124,21 @@ class AlipayPayments:
                 return True
             return await self._credit(current)
 
+    async def settle_notified(
+        self, order: Order, trade_no: str | None, remote: str | None, source: str, notify_id: str | None
+    ) -> bool:
+        """Settle the order a verified notification names; a repeat is logged as replayed; False: retry later."""
+        if order.credited:
+            await self.store.security_event(
+                source, SEC_REPLAYED, f"repeat of a credited order (notify id {notify_id})", remote, order.out_trade_no
+            )
+            return True
+        try:
+            return await self.settle(order, trade_no, remote)
+        except OpenPrepayError as err:  # billing refused (e.g. account closed): the gateway retries, the sweep too
+            _LOGGER.error("Paid order %s not credited yet: %s", order.out_trade_no, err)
+            return False
+
     async def _credit(self, order: Order) -> bool:
         """Hand the paid order to billing (idempotency key = out_trade_no), then mark it credited."""
         billing = self.core.data.get("billing")
@@ -137,20 +148,20 @@ class AlipayPayments:
         result = await billing.credit_payment(
             order.account_id,
             order.amount_fen,
-            method=PAYMENT_METHOD,
-            idempotency_key=f"{IDEMPOTENCY_PREFIX}{order.out_trade_no}",
-            operator={"id": OPERATOR, "role": OPERATOR_ROLE},
+            method=self.method,
+            idempotency_key=f"{self.idempotency_prefix}{order.out_trade_no}",
+            operator={"id": self.name, "role": OPERATOR_ROLE},
             reference=order.out_trade_no,
         )
         transaction_id, receipt_no = _result_ids(result)
         await self.store.record_credited(order.out_trade_no, transaction_id, receipt_no)
         self._locks.pop(order.out_trade_no, None)
         self.core.bus.async_fire(
-            EVENT_PAYMENT_CREDITED,
+            self.credited_event,
             {"account_id": order.account_id, "out_trade_no": order.out_trade_no, "amount_fen": order.amount_fen,
              "receipt_no": receipt_no},
         )
-        _LOGGER.info("Alipay order %s credited %s fen to account %s", order.out_trade_no, order.amount_fen,
+        _LOGGER.info("%s order %s credited %s fen to account %s", self.label, order.out_trade_no, order.amount_fen,
                      order.account_id)
         return True
 
@@ -164,14 +175,107 @@ class AlipayPayments:
         now = self.core.clock.timestamp()
         for order in await self.store.due_for_query(now - query_after_s):
             try:
+                await self.store.touch_query(order.out_trade_no)
                 await self._query_one(order, now)
-            except AlipayError as err:
+            except self.gateway_error as err:
                 _LOGGER.warning("Query of %s failed: %s", order.out_trade_no, err)
             except Exception:  # noqa: BLE001
                 _LOGGER.exception("Query of %s failed", order.out_trade_no)
 
+    async def settle_queried(self, order: Order, paid_fen: int, trade_no: str | None, shown_amount: str) -> None:
+        """Settle an order the gateway's query says is paid, unless the amount differs (a security event)."""
+        if paid_fen != order.amount_fen:
+            await self.store.security_event(
+                self.source, SEC_AMOUNT_MISMATCH,
+                f"query says {shown_amount} but the order is {fen_to_yuan(order.amount_fen)}",
+                None, order.out_trade_no,
+            )
+            return
+        _LOGGER.info("Query found %s order %s paid (notify missing)", self.label, order.out_trade_no)
+        await self.settle(order, trade_no)
+
+    async def create_wap_order(
+        self, account_id: int, amount_fen: int, quit_url: str | None = None, payer_ip: str | None = None
+    ) -> tuple[Order, str]:
+        """Store a PENDING order and return it with the URL the phone's browser is sent to."""
+        raise NotImplementedError
+
+    async def create_qr_order(self, account_id: int, amount_fen: int) -> Order:
+        """Store a PENDING order and return it with its ``qr_code`` for the kiosk's screen."""
+        raise NotImplementedError
+
     async def _query_one(self, order: Order, now: float) -> None:
-        await self.store.touch_query(order.out_trade_no)
+        """Ask the gateway about one quiet PENDING order and act on the answer."""
+        raise NotImplementedError
+
+    async def close(self, order: Order) -> None:
+        """Close an expired order at the gateway, then here."""
+        raise NotImplementedError
+
+    async def _refund_at_gateway(self, order: Order) -> dict[str, Any]:
+        """Give the buyer the order's money back at the gateway; raise TopUpError when refused."""
+        raise NotImplementedError
+
+    async def refund(self, out_trade_no: str, operator: dict[str, str], reason: str) -> dict[str, Any]:
+        """Refund a paid order in full: off its meter in the ledger (退电) first, then at the gateway; safe to repeat."""
+        order = await self.store.get(out_trade_no)
+        if (order is None or order.provider != self.name or order.state != STATE_PAID or not order.credited
+                or order.transaction_id is None):
+            raise TopUpError(f"订单 {out_trade_no} 不是已入账的支付订单 / not a credited paid order")
+        billing = self.core.data.get("billing")
+        if billing is None:
+            raise TopUpError("billing is not loaded")
+        credit = (await billing.transaction(order.transaction_id))["transaction"]
+        if not credit.get("meter_entity_id"):
+            raise TopUpError("该笔充值在账户余额中，请在柜台退款 / paid into the wallet: refund it at the counter")
+        await billing.refund(
+            credit["meter_entity_id"], order.amount_fen, self.method, f"{self.idempotency_prefix}refund:{out_trade_no}",
+            operator, reason or f"{self.refund_reason} {out_trade_no}",
+        )
+        answer = await self._refund_at_gateway(order)
+        await self.store.record_refunded(out_trade_no, order.amount_fen)
+        return answer
+
+
+class AlipayPayments(TopUpPayments):
+    """The Alipay integration's service object (``core.data['alipay']``)."""
+
+    name = PROVIDER_ALIPAY
+    label = "Alipay"
+    refund_reason = "支付宝退款"
+    method = PAYMENT_METHOD
+    idempotency_prefix = IDEMPOTENCY_PREFIX
+    credited_event = EVENT_PAYMENT_CREDITED
+    source = SOURCE
+    gateway_error = AlipayError
+
+    def __init__(self, core: Core, client: AlipayClient, store: OrderStore, limits: TopUpLimits) -> None:
+        super().__init__(core, store, limits)
+        self.client = client
+
+    async def create_wap_order(
+        self, account_id: int, amount_fen: int, quit_url: str | None = None, payer_ip: str | None = None
+    ) -> tuple[Order, str]:
+        """Store a PENDING order and return it with the wap.pay URL for the phone's browser."""
+        order = await self._new_order(account_id, amount_fen, CHANNEL_WAP)
+        url = self.client.wap_pay_url(
+            order.out_trade_no, amount_fen, order.subject, self.limits.timeout_s // 60, quit_url
+        )
+        return order, url
+
+    async def create_qr_order(self, account_id: int, amount_fen: int) -> Order:
+        """Store a PENDING order, precreate it at the gateway and return it with its ``qr_code``."""
+        order = await self._new_order(account_id, amount_fen, CHANNEL_QR)
+        answer = await self.client.precreate(
+            order.out_trade_no, amount_fen, order.subject, self.limits.timeout_s // 60
+        )
+        if answer.get("code") != CODE_SUCCESS or not answer.get("qr_code"):
+            await self.store.record_closed(order.out_trade_no)
+            raise TopUpError(f"支付宝下单失败: {answer.get('sub_msg') or answer.get('msg')}")
+        await self.store.set_qr_code(order.out_trade_no, answer["qr_code"])
+        return await self.store.get(order.out_trade_no)  # type: ignore[return-value]
+
+    async def _query_one(self, order: Order, now: float) -> None:
         answer = await self.client.query(order.out_trade_no)
         status = answer.get("trade_status")
         if answer.get("code") == CODE_SUCCESS and status in PAID_STATUSES:
@@ -179,15 +283,7 @@ class AlipayPayments:
                 paid_fen = yuan_to_fen(answer.get("total_amount", ""))
             except ValueError:
                 paid_fen = -1
-            if paid_fen != order.amount_fen:
-                await self.store.security_event(
-                    SOURCE, SEC_AMOUNT_MISMATCH,
-                    f"query says {answer.get('total_amount')} but the order is {fen_to_yuan(order.amount_fen)}",
-                    None, order.out_trade_no,
-                )
-                return
-            _LOGGER.info("Query found order %s paid (notify missing)", order.out_trade_no)
-            await self.settle(order, answer.get("trade_no"))
+            await self.settle_queried(order, paid_fen, answer.get("trade_no"), str(answer.get("total_amount")))
             return
         if status == TRADE_CLOSED:
             await self.store.record_closed(order.out_trade_no)
@@ -204,26 +300,11 @@ class AlipayPayments:
         else:
             _LOGGER.warning("Close of %s refused: %s", order.out_trade_no, answer.get("sub_code"))
 
-    async def refund(self, out_trade_no: str, operator: dict[str, str], reason: str) -> dict[str, Any]:
-        """Refund a paid order in full: off its meter in the ledger (退电) first, then at Alipay; safe to repeat."""
-        order = await self.store.get(out_trade_no)
-        if order is None or order.state != STATE_PAID or not order.credited or order.transaction_id is None:
-            raise TopUpError(f"订单 {out_trade_no} 不是已入账的支付订单 / not a credited paid order")
-        billing = self.core.data.get("billing")
-        if billing is None:
-            raise TopUpError("billing is not loaded")
-        credit = (await billing.transaction(order.transaction_id))["transaction"]
-        if not credit.get("meter_entity_id"):
-            raise TopUpError("该笔充值在账户余额中，请在柜台退款 / paid into the wallet: refund it at the counter")
-        await billing.refund(
-            credit["meter_entity_id"], order.amount_fen, PAYMENT_METHOD, f"{IDEMPOTENCY_PREFIX}refund:{out_trade_no}",
-            operator, reason or f"支付宝退款 {out_trade_no}",
-        )
-        answer = await self.client.refund(out_trade_no, order.amount_fen, f"{out_trade_no}R")
+    async def _refund_at_gateway(self, order: Order) -> dict[str, Any]:
+        answer = await self.client.refund(order.out_trade_no, order.amount_fen, f"{order.out_trade_no}R")
         if answer.get("code") != CODE_SUCCESS:
             raise TopUpError(f"支付宝退款失败: {answer.get('sub_msg') or answer.get('msg')}")
-        await self.store.record_refunded(out_trade_no, order.amount_fen)
-        return {"out_trade_no": out_trade_no, "refund_fee": answer.get("refund_fee"),
+        return {"out_trade_no": order.out_trade_no, "refund_fee": answer.get("refund_fee"),
                 "fund_change": answer.get("fund_change")}
 
 

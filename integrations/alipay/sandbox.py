@@ -7,6 +7,7 @@ import html
 import json
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -48,8 +49,6 @@ from .keys import ensure_keys, read_key
 from .money import fen_to_yuan, yuan_to_fen
 from .signing import build_signed_response, canonical_string, load_private_key, load_public_key, sign, verify_params
 
-_LOGGER = logging.getLogger(__name__)
-
 PAY_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>支付宝沙箱收银台</title>
 <style>body{{font-family:sans-serif;max-width:420px;margin:2em auto;text-align:center}}
@@ -89,37 +88,25 @@ class NotifyPolicy:
     retry_delays: tuple[float, ...] = (1.0, 3.0, 10.0)
 
 
-class AlipaySandbox:
-    """An in-memory Alipay gateway for one merchant app."""
+class SandboxServer:
+    """What the payment sandboxes share: an aiohttp app on host:port, a client session for notifications,
+    tracked notification tasks, and delivery by a NotifyPolicy."""
 
-    def __init__(
-        self,
-        app_public_key: RSA.RsaKey,
-        alipay_private_key: RSA.RsaKey,
-        app_id: str = SANDBOX_APP_ID,
-        seller_id: str = SANDBOX_SELLER_ID,
-        policy: NotifyPolicy | None = None,
-    ) -> None:
-        self.app_public_key = app_public_key
-        self.alipay_private_key = alipay_private_key
-        self.app_id = app_id
-        self.seller_id = seller_id
+    label = "sandbox"
+    entry_path = ""  # what the banner and the log add to the base URL
+
+    def __init__(self, policy: NotifyPolicy | None) -> None:
         self.policy = policy or NotifyPolicy()
-        self.trades: dict[str, SandboxTrade] = {}
         self.notify_log: list[tuple[str, int, str]] = []
         self.rejected_requests = 0
         self.app = web.Application()
-        self.app.router.add_route("*", GATEWAY_PATH, self.handle_gateway)
-        self.app.router.add_get("/sandbox/qr/{no}", self.handle_pay_page)
-        self.app.router.add_post("/sandbox/pay/{no}", self.handle_pay)
-        self._tz = ZoneInfo(BEIJING_TZ)
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self.base_url = ""
 
-    async def start(self, host: str = "127.0.0.1", port: int = DEFAULT_SANDBOX_PORT) -> str:
-        """Serve on host:port (0 = any free port) and return the gateway URL."""
+    async def serve(self, host: str, port: int) -> str:
+        """Serve on host:port (0 = any free port) and return the base URL."""
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, reuse_address=True)
@@ -127,8 +114,8 @@ class AlipaySandbox:
         bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
         self.base_url = f"http://{host}:{bound}"
         self._session = aiohttp.ClientSession()
-        _LOGGER.info("Alipay sandbox gateway at %s%s", self.base_url, GATEWAY_PATH)
-        return f"{self.base_url}{GATEWAY_PATH}"
+        logging.getLogger(type(self).__module__).info("%s at %s%s", self.label, self.base_url, self.entry_path)
+        return self.base_url
 
     async def stop(self) -> None:
         """Stop serving and cancel pending notifications."""
@@ -139,6 +126,92 @@ class AlipaySandbox:
             await self._session.close()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    async def send(self, url: str, body: str | bytes, headers: dict[str, str], reference: str) -> tuple[int, str]:
+        """POST one notification and log it; return (status, body), status 0 when unreachable."""
+        assert self._session is not None
+        try:
+            async with self._session.post(url, data=body, headers=headers) as resp:
+                result = (resp.status, await resp.text())
+        except aiohttp.ClientError as err:
+            result = (0, str(err))
+        self.notify_log.append((reference, *result))
+        return result
+
+    def schedule_delivery(self, policy: NotifyPolicy, attempt: Callable[[], Awaitable[bool]]) -> None:
+        """Deliver one payment's notifications in the background (unless ``policy`` loses them)."""
+        if policy.lose:
+            return
+        task = asyncio.get_running_loop().create_task(self._deliver(policy, attempt))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _deliver(policy: NotifyPolicy, attempt: Callable[[], Awaitable[bool]]) -> None:
+        """Send ``policy.repeat`` copies after ``policy.delay``, retrying each until ``attempt`` is answered OK."""
+        if policy.delay:
+            await asyncio.sleep(policy.delay)
+        for _ in range(policy.repeat):
+            for retry_delay in (*policy.retry_delays, None):
+                if await attempt() or retry_delay is None:
+                    break
+                await asyncio.sleep(retry_delay)
+
+
+def add_sandbox_arguments(parser: argparse.ArgumentParser, default_port: int, default_keys_dir: str) -> None:
+    """Command-line options every payment sandbox has: where it listens, its keys, how it notifies."""
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=default_port)
+    parser.add_argument("--keys-dir", type=Path, default=Path(default_keys_dir),
+                        help="where the key files are read (generated when missing)")
+    parser.add_argument("--notify-repeat", type=int, default=1, help="copies of each notification")
+    parser.add_argument("--notify-delay", type=float, default=0.0, help="seconds before notifying (late ones)")
+    parser.add_argument("--lose-notify", action="store_true", help="never notify (the query job must find payments)")
+
+
+def policy_from_arguments(args: argparse.Namespace) -> NotifyPolicy:
+    """Return the notification policy the command line asks for."""
+    return NotifyPolicy(repeat=args.notify_repeat, delay=args.notify_delay, lose=args.lose_notify)
+
+
+async def serve_forever(sandbox: SandboxServer, host: str, port: int, banner: Callable[[str], str]) -> None:
+    """Run a sandbox until interrupted, printing ``banner(base_url)`` once it listens."""
+    url = await sandbox.serve(host, port)
+    print(banner(url), flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await sandbox.stop()
+
+
+class AlipaySandbox(SandboxServer):
+    """An in-memory Alipay gateway for one merchant app."""
+
+    label = "Alipay sandbox gateway"
+    entry_path = GATEWAY_PATH
+
+    def __init__(
+        self,
+        app_public_key: RSA.RsaKey,
+        alipay_private_key: RSA.RsaKey,
+        app_id: str = SANDBOX_APP_ID,
+        seller_id: str = SANDBOX_SELLER_ID,
+        policy: NotifyPolicy | None = None,
+    ) -> None:
+        super().__init__(policy)
+        self.app_public_key = app_public_key
+        self.alipay_private_key = alipay_private_key
+        self.app_id = app_id
+        self.seller_id = seller_id
+        self.trades: dict[str, SandboxTrade] = {}
+        self.app.router.add_route("*", GATEWAY_PATH, self.handle_gateway)
+        self.app.router.add_get("/sandbox/qr/{no}", self.handle_pay_page)
+        self.app.router.add_post("/sandbox/pay/{no}", self.handle_pay)
+        self._tz = ZoneInfo(BEIJING_TZ)
+
+    async def start(self, host: str = "127.0.0.1", port: int = DEFAULT_SANDBOX_PORT) -> str:
+        """Serve on host:port (0 = any free port) and return the gateway URL."""
+        return f"{await self.serve(host, port)}{GATEWAY_PATH}"
 
     def _now(self) -> str:
         return datetime.now(self._tz).strftime(TIMESTAMP_FORMAT)
@@ -279,11 +352,14 @@ class AlipaySandbox:
         if trade.status == TRADE_WAIT:
             trade.status = TRADE_SUCCESS
             trade.paid = self._now()
-            policy = policy or self.policy
-            if not policy.lose and trade.notify_url:
-                task = asyncio.get_running_loop().create_task(self._deliver(trade, policy))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+            if trade.notify_url:
+                form = self.notify_form(trade)
+                notify_url = trade.notify_url
+
+                async def attempt() -> bool:
+                    return (await self.post_notify(notify_url, form))[1] == NOTIFY_SUCCESS
+
+                self.schedule_delivery(policy or self.policy, attempt)
         return trade
 
     def notify_form(self, trade: SandboxTrade, **override: str) -> dict[str, str]:
@@ -303,30 +379,8 @@ class AlipaySandbox:
 
     async def post_notify(self, url: str, form: dict[str, str]) -> tuple[int, str]:
         """POST one form-encoded notification; return (status, body)."""
-        assert self._session is not None
-        try:
-            async with self._session.post(
-                url, data=urlencode(form), headers={"Content-Type": "application/x-www-form-urlencoded"}
-            ) as resp:
-                result = (resp.status, await resp.text())
-        except aiohttp.ClientError as err:
-            result = (0, str(err))
-        self.notify_log.append((form.get("out_trade_no", ""), *result))
-        return result
-
-    async def _deliver(self, trade: SandboxTrade, policy: NotifyPolicy) -> None:
-        """Send ``policy.repeat`` copies (same notify_id), retrying each until it gets `success`."""
-        if policy.delay:
-            await asyncio.sleep(policy.delay)
-        assert trade.notify_url
-        form = self.notify_form(trade)
-        for _ in range(policy.repeat):
-            for retry_delay in (*policy.retry_delays, None):
-                _, body = await self.post_notify(trade.notify_url, form)
-                if body == NOTIFY_SUCCESS or retry_delay is None:
-                    break
-                await asyncio.sleep(retry_delay)
-
+        return await self.send(url, urlencode(form), {"Content-Type": "application/x-www-form-urlencoded"},
+                               form.get("out_trade_no", ""))
 
 def load_sandbox(keys_dir: Path, **kwargs: Any) -> AlipaySandbox:
     """Build a sandbox from the key files in ``keys_dir`` (created when missing)."""
@@ -340,30 +394,17 @@ def load_sandbox(keys_dir: Path, **kwargs: Any) -> AlipaySandbox:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Command-line options of `simulate alipay`."""
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=DEFAULT_SANDBOX_PORT)
-    parser.add_argument("--keys-dir", type=Path, default=Path(DEFAULT_KEYS_DIR),
-                        help="where the app and sandbox key pairs are read (generated when missing)")
+    add_sandbox_arguments(parser, DEFAULT_SANDBOX_PORT, DEFAULT_KEYS_DIR)
     parser.add_argument("--app-id", default=SANDBOX_APP_ID)
     parser.add_argument("--seller-id", default=SANDBOX_SELLER_ID)
-    parser.add_argument("--notify-repeat", type=int, default=1, help="copies of each notification")
-    parser.add_argument("--notify-delay", type=float, default=0.0, help="seconds before notifying (late ones)")
-    parser.add_argument("--lose-notify", action="store_true", help="never notify (the query job must find payments)")
 
 
 async def async_main(args: argparse.Namespace) -> None:
     """Run the sandbox until interrupted."""
     keys_dir = await asyncio.get_running_loop().run_in_executor(None, ensure_keys, args.keys_dir)
-    sandbox = load_sandbox(
-        keys_dir, app_id=args.app_id, seller_id=args.seller_id,
-        policy=NotifyPolicy(repeat=args.notify_repeat, delay=args.notify_delay, lose=args.lose_notify),
-    )
-    url = await sandbox.start(args.host, args.port)
-    print(f"Alipay sandbox gateway {url}; keys in {keys_dir.resolve()}", flush=True)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await sandbox.stop()
+    sandbox = load_sandbox(keys_dir, app_id=args.app_id, seller_id=args.seller_id, policy=policy_from_arguments(args))
+    await serve_forever(sandbox, args.host, args.port,
+                        lambda url: f"Alipay sandbox gateway {url}{GATEWAY_PATH}; keys in {keys_dir.resolve()}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""Tenant self-service: phone pages under /m/ and the lobby kiosk under /kiosk/ (set up by the alipay integration)."""
+"""Tenant self-service: phone pages under /m/ and the lobby kiosk under /kiosk/.
+
+Set up by the first top-up provider integration that loads (alipay, wechatpay); each provider then joins the site.
+"""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -13,10 +16,11 @@ from .provision import provision_tenant
 from .site import STATIC, TenantSite
 
 if TYPE_CHECKING:
-    from integrations.alipay.payments import AlipayPayments
     from scada_core.core import Core, Event, ServiceCall
 
-SERVICE_DOMAIN = "alipay"
+    from .providers import TopUpProvider
+
+DATA_KEY = "tenant"
 
 SET_LOGIN_SCHEMA = vol.Schema(
     {
@@ -28,16 +32,24 @@ SET_LOGIN_SCHEMA = vol.Schema(
 )
 
 
-async def async_setup_tenant(
-    core: Core, payments: AlipayPayments, kiosk_idle: int, tenants: list[dict[str, Any]]
-) -> TenantSite:
-    """Register the tenant and kiosk pages and alipay.set_tenant_login; provision configured tenants after start."""
+def _create_site(core: Core, provider: TopUpProvider, kiosk_idle: int) -> TenantSite:
+    """Register the tenant and kiosk pages once."""
     assert core.http is not None
-    site = TenantSite(core, payments, kiosk_idle)
+    site = TenantSite(core, provider.store, kiosk_idle)
     for view_class in (*MOBILE_VIEWS, *KIOSK_VIEWS):
         core.http.register_view(view_class(site))
     core.http.app.router.add_static("/m/static/", STATIC)
-    core.data["tenant"] = site
+    core.data[DATA_KEY] = site
+    return site
+
+
+async def async_setup_tenant(
+    core: Core, provider: TopUpProvider, kiosk_idle: int, tenants: list[dict[str, Any]]
+) -> TenantSite:
+    """Add ``provider`` to the tenant site (created by the first provider) with <provider>.set_tenant_login;
+    provision its configured tenants after start."""
+    site: TenantSite = core.data.get(DATA_KEY) or _create_site(core, provider, kiosk_idle)
+    site.add_provider(provider)
 
     async def set_login(call: ServiceCall) -> dict[str, Any]:
         data = dict(call.data)
@@ -45,7 +57,7 @@ async def async_setup_tenant(
         return {}
 
     core.services.async_register(
-        SERVICE_DOMAIN, "set_tenant_login", set_login, SET_LOGIN_SCHEMA,
+        provider.name, "set_tenant_login", set_login, SET_LOGIN_SCHEMA,
         "Set a tenant's password, phone for one-time codes, and whether it may switch its meters on",
     )
 

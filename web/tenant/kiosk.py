@@ -90,7 +90,8 @@ class KioskAccountView(KioskView):
     async def get(self, request: web.Request) -> web.Response:
         """Show the balance."""
         account_id = await self.tenant(request)
-        return self.page("kiosk_account.html", account=await self.site.account(account_id), amounts=KIOSK_AMOUNTS)
+        return self.page("kiosk_account.html", account=await self.site.account(account_id), amounts=KIOSK_AMOUNTS,
+                         providers=list(self.site.providers))
 
 
 class KioskTopUpView(KioskView):
@@ -100,11 +101,13 @@ class KioskTopUpView(KioskView):
     name = "kiosk:topup"
 
     async def post(self, request: web.Request) -> web.Response:
-        """Precreate at Alipay and show the QR."""
+        """Create the QR order with the chosen provider (the default when none is named) and show the QR."""
         account_id = await self.tenant(request)
+        form = await request.post()
+        provider = self.site.provider(str(form.get("provider") or ""))
         try:
-            amount_fen = int(str((await request.post()).get("amount_fen", "")))
-            order = await self.site.payments.create_qr_order(account_id, amount_fen)
+            amount_fen = int(str(form.get("amount_fen", "")))
+            order = await provider.create_qr_order(account_id, amount_fen)
         except (ValueError, TopUpError) as err:
             raise web.HTTPBadRequest(text=str(err)) from None
         raise web.HTTPFound(f"/kiosk/pay/{order.out_trade_no}")

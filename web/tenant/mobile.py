@@ -147,7 +147,7 @@ class HomeView(TenantView):
         return self.site.render(
             "home.html", account=account, history=history, amounts=PHONE_AMOUNTS, receipt_kinds=RECEIPT_KINDS,
             tenant_control=bool(credentials and credentials.tenant_control),
-            orders=await self.site.payments.store.for_account(account_id, limit=10),
+            orders=await self.site.store.for_account(account_id, limit=10), providers=list(self.site.providers),
         )
 
 
@@ -209,19 +209,21 @@ class MeterCloseView(TenantView):
 
 
 class TopUpView(TenantView):
-    """Start an Alipay wap.pay top-up for the tenant's own account."""
+    """Start a phone top-up (Alipay wap.pay, WeChat Pay H5) for the tenant's own account."""
 
     url = "/m/topup"
     name = "tenant:topup"
 
     async def post(self, request: web.Request) -> web.Response:
-        """Create the order and send the browser to Alipay."""
+        """Create the order with the chosen provider (the default when none is named) and send the browser there."""
         account_id = await self.tenant(request)
         form = await request.post()
+        provider = self.site.provider(str(form.get("provider") or ""))
         try:
             amount_fen = yuan_to_fen(str(form.get("amount", "")))
-            _, url = await self.site.payments.create_wap_order(
-                account_id, amount_fen, quit_url=str(request.url.with_path(HOME_URL).with_query(None))
+            _, url = await provider.create_wap_order(
+                account_id, amount_fen, quit_url=str(request.url.with_path(HOME_URL).with_query(None)),
+                payer_ip=request.remote,
             )
         except (ValueError, TopUpError) as err:
             raise web.HTTPBadRequest(text=str(err)) from None
@@ -229,7 +231,7 @@ class TopUpView(TenantView):
 
 
 class TopUpReturnView(TenantView):
-    """Where Alipay sends the browser back; shows the order until the notify has credited it."""
+    """Where the provider sends the browser back; shows the order until the notify has credited it."""
 
     url = "/m/topup/return"
     name = "tenant:topup_return"

@@ -18,8 +18,10 @@ from .const import SOURCE_ACCESS
 from .i18n import texts
 
 if TYPE_CHECKING:
-    from integrations.alipay.payments import AlipayPayments
+    from integrations.alipay.orders import Order, OrderStore
     from scada_core.core import Core
+
+    from .providers import TopUpProvider
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -29,12 +31,13 @@ STATIC = Path(__file__).resolve().parent.parent / "static" / "tenant"
 
 
 class TenantSite:
-    """Shared services of the tenant pages."""
+    """Shared services of the tenant pages, and the configured top-up providers (the first is the default)."""
 
-    def __init__(self, core: Core, payments: AlipayPayments, kiosk_idle: int) -> None:
+    def __init__(self, core: Core, store: OrderStore, kiosk_idle: int) -> None:
         self.core = core
-        self.payments = payments
-        self.auth = TenantAuth(core, payments.store)
+        self.store = store  # the shared order table and security events (lookups see every provider's orders)
+        self.providers: dict[str, TopUpProvider] = {}
+        self.auth = TenantAuth(core, store)
         self.kiosk_idle = kiosk_idle
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
         self.env.filters["yuan"] = lambda fen: "—" if fen is None else fen_to_yuan(int(fen))
@@ -42,6 +45,24 @@ class TenantSite:
         self.env.filters["when"] = lambda ts: datetime.fromtimestamp(ts, core.clock.time_zone).strftime(
             "%Y-%m-%d %H:%M"
         )
+
+    def add_provider(self, provider: TopUpProvider) -> None:
+        """Offer ``provider`` on the phone page and the kiosk."""
+        self.providers[provider.name] = provider
+
+    @property
+    def payments(self) -> TopUpProvider:
+        """Return the default (first configured) provider."""
+        return next(iter(self.providers.values()))
+
+    def provider(self, name: str | None) -> TopUpProvider:
+        """Return the provider a form names (the default when it names none); 400 for an unknown one."""
+        if not name:
+            return self.payments
+        found = self.providers.get(name)
+        if found is None:
+            raise web.HTTPBadRequest(text=f"unknown payment provider {name!r}")
+        return found
 
     @property
     def billing(self) -> Any:
@@ -65,7 +86,7 @@ class TenantSite:
 
     async def forbid(self, request: web.Request, account_id: int, what: str) -> NoReturn:
         """Refuse access to someone else's data (403) and log it as a security event."""
-        await self.payments.store.security_event(
+        await self.store.security_event(
             SOURCE_ACCESS, "foreign_access", f"account {account_id} asked for {what}", request.remote, request.path
         )
         raise web.HTTPForbidden(text=texts(self.core.config.language)["forbidden"])
@@ -99,9 +120,9 @@ class TenantSite:
                 return meter
         await self.forbid(request, account_id, f"meter {entity_id}")
 
-    async def owned_order(self, request: web.Request, account_id: int, out_trade_no: str) -> Any:
-        """Return one of the account's orders or refuse."""
-        order = await self.payments.store.get(out_trade_no)
+    async def owned_order(self, request: web.Request, account_id: int, out_trade_no: str) -> Order:
+        """Return one of the account's orders (any provider's) or refuse."""
+        order = await self.store.get(out_trade_no)
         if order is None or order.account_id != account_id:
             await self.forbid(request, account_id, f"order {out_trade_no}")
         return order

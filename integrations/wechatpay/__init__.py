@@ -1,0 +1,181 @@
+"""WeChat Pay API v3 top-up (H5 on phones, Native QR at the kiosk), its sandbox, with or without Alipay."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from Crypto.PublicKey import RSA
+
+from integrations.alipay import async_start_topup, key_text, register_payment_services, topup_limits
+from integrations.alipay.orders import OrderStore
+from integrations.alipay.sandbox import NotifyPolicy
+from integrations.alipay.signing import KeyFormatError, load_private_key, load_public_key
+from .client import WeChatPayClient, WeChatPaySettings
+from .config import CONFIG_SCHEMA
+from .const import (
+    APIV3_KEY_FILE,
+    CHARSET,
+    CONF_APIV3_KEY,
+    CONF_APPID,
+    CONF_DESCRIPTION,
+    CONF_GATEWAY,
+    CONF_HOST,
+    CONF_KEYS_DIR,
+    CONF_MCHID,
+    CONF_NOTIFY_URL,
+    CONF_PLATFORM_CERTIFICATES,
+    CONF_PORT,
+    CONF_PRIVATE_KEY,
+    CONF_PRIVATE_KEY_FILE,
+    CONF_PUBLIC_KEY,
+    CONF_PUBLIC_KEY_FILE,
+    CONF_PUBLIC_KEY_ID,
+    CONF_RETURN_URL,
+    CONF_SANDBOX,
+    CONF_SERIAL_NO,
+    DOMAIN,
+    GATEWAY_PRODUCTION,
+    MERCHANT_PRIVATE_PEM,
+    MERCHANT_PUBLIC_PEM,
+    NOTIFY_PATH,
+    ORDER_PREFIX,
+    PROVIDER,
+    SANDBOX_APPID,
+    SANDBOX_MCHID,
+    SANDBOX_PUBLIC_KEY_ID,
+    SANDBOX_SERIAL_NO,
+    WECHATPAY_PRIVATE_PEM,
+    WECHATPAY_PUBLIC_PEM,
+)
+from .keys import ensure_keys, read_text
+from .notify import WeChatNotifyView
+from .payments import WeChatPayments
+from .verifier import WeChatPayVerifier
+
+if TYPE_CHECKING:
+    from scada_core.core import Core
+
+__all__ = ["CONFIG_SCHEMA", "async_setup"]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantKeys:
+    """The merchant's signing key, the APIv3 key, and WeChat Pay's verifying keys by serial / PUB_KEY_ID."""
+
+    private_key: RSA.RsaKey
+    apiv3_key: bytes
+    verify_keys: dict[str, RSA.RsaKey]
+
+
+def load_keys(core: Core, config: dict[str, Any], keys_dir: Path | None) -> MerchantKeys:
+    """Read every key from the configuration, its files, or the sandbox keys dir (blocking)."""
+    private_key = load_private_key(
+        key_text(
+            core,
+            config,
+            CONF_PRIVATE_KEY,
+            CONF_PRIVATE_KEY_FILE,
+            keys_dir and keys_dir / MERCHANT_PRIVATE_PEM,
+        )
+    )
+    apiv3 = config.get(CONF_APIV3_KEY)
+    if not apiv3:
+        assert keys_dir is not None  # the schema asks for apiv3_key unless the sandbox is on
+        apiv3 = read_text(keys_dir, APIV3_KEY_FILE)
+    verify_keys: dict[str, RSA.RsaKey] = {
+        serial.upper(): load_public_key(pem) for serial, pem in config[CONF_PLATFORM_CERTIFICATES].items()
+    }
+    if config.get(CONF_PUBLIC_KEY) or config.get(CONF_PUBLIC_KEY_FILE) or keys_dir is not None:
+        public_key = load_public_key(
+            key_text(
+                core,
+                config,
+                CONF_PUBLIC_KEY,
+                CONF_PUBLIC_KEY_FILE,
+                keys_dir and keys_dir / WECHATPAY_PUBLIC_PEM,
+            )
+        )
+        verify_keys[config.get(CONF_PUBLIC_KEY_ID) or SANDBOX_PUBLIC_KEY_ID] = public_key
+    return MerchantKeys(private_key, apiv3.encode(CHARSET), verify_keys)
+
+
+async def _start_sandbox(core: Core, config: dict[str, Any], keys_dir: Path, keys: MerchantKeys) -> Any:
+    """Start the in-process sandbox for the configured merchant; None if it cannot listen."""
+    from .sandbox import WeChatPaySandbox  # noqa: PLC0415 - only the demo and tests need it
+
+    conf = config[CONF_SANDBOX]
+    merchant_public = await core.async_add_executor_job(read_text, keys_dir, MERCHANT_PUBLIC_PEM)
+    wechatpay_private = await core.async_add_executor_job(read_text, keys_dir, WECHATPAY_PRIVATE_PEM)
+    sandbox = WeChatPaySandbox(
+        load_public_key(merchant_public),
+        load_private_key(wechatpay_private),
+        keys.apiv3_key,
+        mchid=config.get(CONF_MCHID) or SANDBOX_MCHID,
+        appid=config.get(CONF_APPID) or SANDBOX_APPID,
+        serial_no=config.get(CONF_SERIAL_NO) or SANDBOX_SERIAL_NO,
+        public_key_id=config.get(CONF_PUBLIC_KEY_ID) or SANDBOX_PUBLIC_KEY_ID,
+        policy=NotifyPolicy(conf["notify_repeat"], conf["notify_delay"], conf["lose_notify"]),
+    )
+    try:
+        await sandbox.start(conf[CONF_HOST], conf[CONF_PORT])
+    except OSError as err:
+        _LOGGER.error(
+            "WeChat Pay sandbox cannot listen on %s:%s: %s",
+            conf[CONF_HOST],
+            conf[CONF_PORT],
+            err.strerror or err,
+        )
+        await sandbox.stop()
+        return None
+    core.async_on_stop(sandbox.stop)
+    return sandbox
+
+
+async def async_setup(core: Core, config: dict[str, Any]) -> bool:
+    """Load keys, start the sandbox when asked, register the notify endpoint, services, sweep and pages."""
+    assert core.db is not None and core.http is not None
+    keys_dir: Path | None = None
+    if config[CONF_SANDBOX] is not None:
+        keys_dir = core.config.path(config[CONF_SANDBOX][CONF_KEYS_DIR])
+        await core.async_add_executor_job(ensure_keys, keys_dir)
+    try:
+        keys = await core.async_add_executor_job(load_keys, core, config, keys_dir)
+    except (KeyFormatError, OSError, ValueError) as err:
+        _LOGGER.error("WeChat Pay keys unusable: %s", err)
+        return False
+    gateway = config.get(CONF_GATEWAY) or GATEWAY_PRODUCTION
+    sandbox = None
+    if keys_dir is not None:
+        sandbox = await _start_sandbox(core, config, keys_dir, keys)
+        if sandbox is None:
+            return False
+        gateway = config.get(CONF_GATEWAY) or sandbox.base_url
+
+    settings = WeChatPaySettings(
+        mchid=config.get(CONF_MCHID) or SANDBOX_MCHID,
+        appid=config.get(CONF_APPID) or SANDBOX_APPID,
+        serial_no=config.get(CONF_SERIAL_NO) or SANDBOX_SERIAL_NO,
+        private_key=keys.private_key,
+        gateway=gateway.rstrip("/"),
+        notify_url=config.get(CONF_NOTIFY_URL, ""),
+        return_url=config.get(CONF_RETURN_URL),
+    )
+    session = aiohttp.ClientSession()
+    core.async_on_stop(session.close)
+    verifier = WeChatPayVerifier(keys.verify_keys, core.clock)
+    client = WeChatPayClient(settings, verifier, session, core.clock)
+    store = OrderStore(core.db, core.clock, PROVIDER, ORDER_PREFIX)
+    payments = WeChatPayments(core, client, store, topup_limits(config, CONF_DESCRIPTION))
+    payments.sandbox = sandbox
+    core.data[DOMAIN] = payments
+    core.http.register_view(WeChatNotifyView(core, payments, verifier, keys.apiv3_key))
+    register_payment_services(core, payments)
+
+    await async_start_topup(core, payments, settings, NOTIFY_PATH, config)
+    return True

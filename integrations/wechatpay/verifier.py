@@ -1,0 +1,67 @@
+"""Verify WeChat Pay's answers and notifications: key by Wechatpay-Serial, 5-minute window, no SIGNTEST."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from Crypto.PublicKey import RSA
+
+from integrations.alipay.signing import verify
+from scada_core.clock import Clock
+
+from .const import (
+    CHARSET,
+    HEADER_NONCE,
+    HEADER_SERIAL,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    MAX_CLOCK_SKEW,
+    SEC_BAD_SIGNATURE,
+    SEC_MALFORMED,
+    SEC_SIGNTEST,
+    SEC_STALE,
+    SEC_UNKNOWN_SERIAL,
+    SIGNTEST_PREFIX,
+)
+from .signing import answer_message
+
+
+class SignatureError(Exception):
+    """A signed message did not verify; ``kind`` names why (a security event kind)."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.kind = kind
+
+
+class WeChatPayVerifier:
+    """The WeChat Pay public key (by its PUB_KEY_ID_…) and/or platform certificates' keys (by serial)."""
+
+    def __init__(
+        self, keys: Mapping[str, RSA.RsaKey], clock: Clock, max_skew: float = MAX_CLOCK_SKEW
+    ) -> None:
+        self.keys = {serial.upper(): key for serial, key in keys.items()}
+        self._clock = clock
+        self._max_skew = max_skew
+
+    def verify(self, headers: Mapping[str, str], body: bytes) -> None:
+        """Return if ``body`` and its ``Wechatpay-*`` headers are fresh and signed; else SignatureError."""
+        signature = headers.get(HEADER_SIGNATURE, "")
+        if signature.startswith(SIGNTEST_PREFIX):
+            raise SignatureError(SEC_SIGNTEST, "signature probe (WECHATPAY/SIGNTEST/)")
+        serial = headers.get(HEADER_SERIAL, "")
+        key = self.keys.get(serial.upper())
+        if key is None:
+            raise SignatureError(SEC_UNKNOWN_SERIAL, f"no key for Wechatpay-Serial {serial[:64]!r}")
+        timestamp, nonce = headers.get(HEADER_TIMESTAMP, ""), headers.get(HEADER_NONCE, "")
+        if not timestamp.isdigit() or not nonce or not signature:
+            raise SignatureError(SEC_MALFORMED, "Wechatpay-Timestamp/Nonce/Signature missing or malformed")
+        skew = abs(self._clock.timestamp() - int(timestamp))
+        if skew > self._max_skew:
+            raise SignatureError(SEC_STALE, f"timestamp {timestamp} is {int(skew)} s away from now")
+        try:
+            text = body.decode(CHARSET)
+        except UnicodeDecodeError:
+            raise SignatureError(SEC_MALFORMED, "body is not UTF-8") from None
+        if not verify(answer_message(timestamp, nonce, text), signature, key):
+            raise SignatureError(SEC_BAD_SIGNATURE, "signature does not verify")

@@ -1,0 +1,91 @@
+"""The Alipay tests' running site plus WeChat Pay and its sandbox (tests/alipay/harness.py does the rest)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from integrations.alipay.orders import Order
+from integrations.wechatpay.payments import WeChatPayments
+from integrations.wechatpay.sandbox import WeChatPaySandbox
+from tests.alipay import harness
+from tests.alipay.harness import Site, running_site
+
+NOTIFY_PATH = "/api/wechatpay/notify"
+
+
+def wechat_section(keys_dir: Path) -> dict[str, Any]:
+    """Return the `wechatpay:` section: sandbox on a free port, sweeps left to the tests."""
+    return {
+        "wechatpay": {
+            "sandbox": {"port": 0, "keys_dir": str(keys_dir)},
+            "query_interval": 3600,
+            "query_after": 0,
+        }
+    }
+
+
+@dataclass
+class WeChatSite:
+    """A running site (``site``) with WeChat Pay beside Alipay."""
+
+    site: Site
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.site, name)
+
+    @property
+    def wechat(self) -> WeChatPayments:
+        """Return the wechatpay integration's service object."""
+        return self.site.core.data["wechatpay"]
+
+    @property
+    def wechat_sandbox(self) -> WeChatPaySandbox:
+        """Return the in-process WeChat Pay sandbox."""
+        return self.wechat.sandbox
+
+    async def post_notify(self, headers: dict[str, str], body: bytes) -> tuple[int, str]:
+        """POST a notification to our endpoint as the sandbox would."""
+        return await self.wechat_sandbox.post_notify(f"{self.site.base}{NOTIFY_PATH}", headers, body)
+
+    async def credited(self, out_trade_no: str, timeout: float = 15.0) -> Order:
+        """Wait until an order is credited and return it."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not ((order := await self.wechat.store.get(out_trade_no)) and order.credited):
+            assert asyncio.get_running_loop().time() < deadline, f"order {out_trade_no} not credited"
+            await asyncio.sleep(0.02)
+        return order
+
+
+@asynccontextmanager
+async def running_wechat_site(
+    tmp_path: Path, keys_dir: Path, wechat_keys_dir: Path, db_settings: dict[str, str], alipay: bool = True
+) -> AsyncIterator[WeChatSite]:
+    """Start the Alipay tests' site with WeChat Pay added (and Alipay left out when ``alipay`` is False)."""
+    if alipay:
+        async with running_site(tmp_path, keys_dir, db_settings, wechat_section(wechat_keys_dir)) as site:
+            yield WeChatSite(site)
+        return
+    original = harness._config  # noqa: SLF001 - reuse the harness's configuration, minus the alipay section
+
+    def without_alipay(*args: Any) -> Path:
+        folder = original(*args)
+        path = folder / "configuration.yaml"
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        del config["alipay"]
+        path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+        return folder
+
+    harness._config = without_alipay  # noqa: SLF001
+    try:
+        async with running_site(tmp_path, keys_dir, db_settings, wechat_section(wechat_keys_dir)) as site:
+            harness._config = original  # noqa: SLF001
+            yield WeChatSite(site)
+    finally:
+        harness._config = original  # noqa: SLF001
