@@ -14,7 +14,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import insert
 
 from scada_core.reports.queries import day_bounds, energy_per_meter, energy_per_meter_raw
-from scada_core.reports.rollup import async_rollup, date_day
+from scada_core.reports.rollup import date_day
 from scada_core.storage.models import ReadingRow
 
 from .conftest import TZ, WebEnv, wait_for
@@ -194,7 +194,7 @@ async def test_energy_rollups_match_raw_readings_and_export(start_web: Any) -> N
     ]
     async with db.session() as session:
         await session.execute(insert(ReadingRow), rows)
-    await async_rollup(db, offset)
+    await env.site.rollup(None)  # through the site's lock: its own rollup loop runs too
     first, last = date(2026, 3, 1), date(2026, 3, 3)
     lo, hi = day_bounds(first, last, offset)
     rolled = await energy_per_meter(db, date_day(first), date_day(last))
@@ -202,7 +202,7 @@ async def test_energy_rollups_match_raw_readings_and_export(start_web: Any) -> N
     async with db.session() as session:
         await session.execute(insert(ReadingRow), [{"entity_id": "acrel_dtsy1352.a", "ts": start + 144 * 1800 + 60,
                                                      "received_ts": 0, "total_wh": 1000 + 144 * 100}])
-    await async_rollup(db, offset, start + 2 * 86400)
+    await env.site.rollup(start + 2 * 86400)
     assert (await energy_per_meter(db, date_day(date(2026, 3, 4)), date_day(date(2026, 3, 4)))) == {
         "acrel_dtsy1352.a": 100}
     assert (await energy_per_meter(db, date_day(first), date_day(last))) == rolled
