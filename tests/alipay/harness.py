@@ -100,6 +100,7 @@ def _config(folder: Path, port: int, keys_dir: Path, db_settings: dict[str, str]
                    "kiosk_idle": 30},
         **extra,
     }
+    config = {key: section for key, section in config.items() if section is not None}  # extra's None drops one
     (folder / "configuration.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return folder
 

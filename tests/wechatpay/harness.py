@@ -9,12 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from integrations.alipay.orders import Order
 from integrations.wechatpay.payments import WeChatPayments
 from integrations.wechatpay.sandbox import WeChatPaySandbox
-from tests.alipay import harness
 from tests.alipay.harness import Site, running_site
 
 NOTIFY_PATH = "/api/wechatpay/notify"
@@ -68,24 +65,6 @@ async def running_wechat_site(
     tmp_path: Path, keys_dir: Path, wechat_keys_dir: Path, db_settings: dict[str, str], alipay: bool = True
 ) -> AsyncIterator[WeChatSite]:
     """Start the Alipay tests' site with WeChat Pay added (and Alipay left out when ``alipay`` is False)."""
-    if alipay:
-        async with running_site(tmp_path, keys_dir, db_settings, wechat_section(wechat_keys_dir)) as site:
-            yield WeChatSite(site)
-        return
-    original = harness._config  # noqa: SLF001 - reuse the harness's configuration, minus the alipay section
-
-    def without_alipay(*args: Any) -> Path:
-        folder = original(*args)
-        path = folder / "configuration.yaml"
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
-        del config["alipay"]
-        path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-        return folder
-
-    harness._config = without_alipay  # noqa: SLF001
-    try:
-        async with running_site(tmp_path, keys_dir, db_settings, wechat_section(wechat_keys_dir)) as site:
-            harness._config = original  # noqa: SLF001
-            yield WeChatSite(site)
-    finally:
-        harness._config = original  # noqa: SLF001
+    sections = {**wechat_section(wechat_keys_dir), **({} if alipay else {"alipay": None})}
+    async with running_site(tmp_path, keys_dir, db_settings, sections) as site:
+        yield WeChatSite(site)
