@@ -218,3 +218,42 @@ async def test_energy_rollups_match_raw_readings_and_export(start_web: Any) -> N
     sheet = list(book.active.iter_rows(values_only=True))
     assert sheet[0] == ("表计", "表数", "电量(kWh)")
     assert sheet[-1][0] == "合计" and float(sheet[-1][2]) == 50.05
+
+
+@pytest.mark.timeout(60)
+async def test_admin_sets_overdraft_and_caps_on_the_account_page(start_web: Any) -> None:
+    """The account page lets an admin set the account's and a meter's overdraft and cap; a cashier cannot."""
+    env: WebEnv = await start_web(units=2)
+    await env.operator("boss", "admin")
+    await env.operator("clerk", "cashier")
+    admin, admin_csrf = await env.login("boss")
+    account_id = await open_account(env, admin, admin_csrf, f"{M1},{M2}")
+    billing = env.site.billing
+    async with admin.get(f"{env.base}/accounts/{account_id}") as resp:
+        page = await resp.text()
+        assert resp.status == 200 and 'id="credit"' in page and "透支额度" in page
+
+    async def save(client: Any, csrf: str, **fields: str) -> aiohttp.ClientResponse:
+        return await client.post(f"{env.base}/accounts/{account_id}/credit", data={"csrf": csrf, **fields},
+                                 allow_redirects=False)
+
+    resp = await save(admin, admin_csrf, meter="", overdraft="8.00", cap="500")
+    assert resp.status == 302 and "error" not in resp.headers["Location"]
+    assert (await billing.account_credit(account_id))["overdraft_fen"] == 800
+    assert (await billing.account_credit(account_id))["credit_cap_fen"] == 50000
+    assert env.sim is not None and env.sim.meters[1].overdraft_fen == 800, "the meter follows the account"
+    resp = await save(admin, admin_csrf, meter=M2, overdraft="", cap="120.50")
+    assert (await billing.meter_credit(M2))["effective_credit_cap_fen"] == 12050
+    assert (await billing.meter_credit(M1))["effective_credit_cap_fen"] == 50000
+    resp = await save(admin, admin_csrf, meter="", overdraft="abc", cap="")
+    assert resp.status == 302 and "error=" in resp.headers["Location"]
+    assert (await billing.account_credit(account_id))["overdraft_fen"] == 800, "a bad amount changes nothing"
+    audit = await env.site.audit.query(action="credit_policy")
+    assert [(a["target"], a["ok"]) for a in audit] == [(M2, True), (f"account {account_id}", True)]
+
+    clerk, clerk_csrf = await env.login("clerk")
+    async with clerk.get(f"{env.base}/accounts/{account_id}") as resp:
+        assert resp.status == 200 and 'id="credit"' not in await resp.text()
+    resp = await save(clerk, clerk_csrf, meter="", overdraft="100", cap="")
+    assert resp.status == 403
+    assert (await billing.account_credit(account_id))["overdraft_fen"] == 800

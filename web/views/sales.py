@@ -10,7 +10,8 @@ from aiohttp import web
 
 from scada_core.exceptions import OpenPrepayError
 
-from ..const import ACTION_ACCOUNT, ACTION_SELL, ACTION_VIEW
+from ..auth import allowed
+from ..const import ACTION_ACCOUNT, ACTION_CONFIGURE, ACTION_SELL, ACTION_VIEW
 from ..receipts import amount_in_words, receipt_context, render_receipt_pdf
 from ..site import Page, WebSite
 
@@ -95,7 +96,7 @@ class AccountView(Page):
 
     async def get(self, request: web.Request) -> web.Response:
         """Show it."""
-        self.site.require(request, ACTION_VIEW)
+        operator = self.site.require(request, ACTION_VIEW)
         billing = billing_of(self.site, request)
         account_id = int(request.match_info["account_id"])
         try:
@@ -103,8 +104,64 @@ class AccountView(Page):
         except OpenPrepayError:
             raise web.HTTPNotFound(text=f"account {account_id}") from None
         history = await billing.account_history(account_id)
+        credit = None
+        if allowed(operator.role, ACTION_CONFIGURE) and account["status"] == "open":
+            credit = {"account": await billing.account_credit(account_id),
+                      "meters": [await billing.meter_credit(m["entity_id"]) for m in account["meters"]]}
         return self.site.render(request, "account.html", account=account, history=history, key=uuid.uuid4().hex,
-                                error=request.query.get("error"))
+                                credit=credit, error=request.query.get("error"))
+
+
+def parse_optional_yuan(text: str) -> int | None:
+    """Return fen from '12.30' or '0'; None for an empty field; raise ValueError for anything else."""
+    text = text.strip()
+    if not text:
+        return None
+    if text in ("0", "0.0", "0.00"):
+        return 0
+    fen = parse_yuan(text)
+    if fen is None:
+        raise ValueError(text)
+    return fen
+
+
+class AccountCreditView(Page):
+    """Admin: an account's (or one of its meters') overdraft and credit cap (透支/囤积限值)."""
+
+    url = r"/accounts/{account_id:\d+}/credit"
+    name = "web:account_credit"
+
+    async def post(self, request: web.Request) -> web.StreamResponse:
+        """Set the policy; an empty field follows the level above (meter: account; account: building)."""
+        operator, form = await self.site.form(request, ACTION_CONFIGURE)
+        billing = billing_of(self.site, request)
+        account_id = int(request.match_info["account_id"])
+        meter = str(form.get("meter", "")).strip()
+        target = meter or f"account {account_id}"
+        try:
+            overdraft = parse_optional_yuan(str(form.get("overdraft", "")))
+            cap = parse_optional_yuan(str(form.get("cap", "")))
+        except ValueError:
+            raise web.HTTPFound(f"/accounts/{account_id}?error={quote(self.site.t(request)['err_amount'])}") from None
+        try:
+            if meter:
+                if meter not in {m["entity_id"] for m in (await billing.account(account_id))["meters"]}:
+                    raise web.HTTPNotFound(text=f"{meter} is not a meter of account {account_id}")
+                before = await billing.meter_credit(meter)
+                after = await billing.set_meter_credit(meter, operator.billing_operator(), overdraft, cap)
+            else:
+                before = await billing.account_credit(account_id)
+                after = await billing.set_account_credit(account_id, operator.billing_operator(), overdraft, cap)
+        except OpenPrepayError as err:
+            await self.site.audit.record(request, operator, "credit_policy", target, after={"error": str(err)},
+                                         ok=False)
+            raise web.HTTPFound(
+                f"/accounts/{account_id}?error={quote(error_text(err, self.site.language(request)))}") from None
+        keep = ("overdraft_fen", "credit_cap_fen", "effective_overdraft_fen", "effective_credit_cap_fen")
+        await self.site.audit.record(request, operator, "credit_policy", target,
+                                     before={k: before[k] for k in keep}, after={k: after[k] for k in keep})
+        self.site.grid.invalidate()
+        raise web.HTTPFound(f"/accounts/{account_id}")
 
 
 class AccountActionView(Page):
@@ -263,5 +320,5 @@ class ReceiptView(Page):
             "Content-Disposition": f'attachment; filename="receipt-{context["receipt_no"]}.pdf"'})
 
 
-SALES_VIEWS = (AccountsView, AccountOpenView, AccountView, AccountActionView, SellView, TransactionView, ReverseView,
+SALES_VIEWS = (AccountsView, AccountOpenView, AccountView, AccountActionView, AccountCreditView, SellView, TransactionView, ReverseView,
                ReceiptView)
