@@ -67,10 +67,10 @@ class Entity:
             raise RuntimeError(f"{self.entity_id} is not added to a core")
         if not self.available:
             value = STATE_UNAVAILABLE
-        elif self.state is None:
+        elif (state := self.state) is None:
             value = STATE_UNKNOWN
         else:
-            value = str(self.state)
+            value = str(state)
         return self.core.states.async_set(self.entity_id, value, self.state_attributes())
 
     def async_on_remove(self, remover: Callable[[], None]) -> None:
