@@ -10,6 +10,7 @@ DEBIAN_PACKAGES=(
   poppler-utils                                          # pdftotext, to read receipts back in tests
   chromium                                               # browser tests (Playwright drives it)
   socat                                                  # pty pairs for serial tests
+  openssl                                                # X.509 certificates of the WeChat Pay sandbox
 )
 
 missing=()

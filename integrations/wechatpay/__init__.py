@@ -14,6 +14,7 @@ from integrations.alipay import async_start_topup, key_text, register_payment_se
 from integrations.alipay.orders import OrderStore
 from integrations.alipay.sandbox import NotifyPolicy
 from integrations.alipay.signing import KeyFormatError, load_private_key, load_public_key
+from .certificates import CertificateKeeper
 from .client import WeChatPayClient, WeChatPaySettings
 from .config import CONFIG_SCHEMA
 from .const import (
@@ -43,6 +44,7 @@ from .const import (
     MERCHANT_PUBLIC_PEM,
     NOTIFY_PATH,
     ORDER_PREFIX,
+    PLATFORM_CERTIFICATES_AUTO,
     PROVIDER,
     SANDBOX_APPID,
     SANDBOX_MCHID,
@@ -51,7 +53,7 @@ from .const import (
     WECHATPAY_PRIVATE_PEM,
     WECHATPAY_PUBLIC_PEM,
 )
-from .keys import ensure_keys, read_text
+from .keys import ensure_keys, load_platform_certificate, read_text
 from .notify import WeChatNotifyView
 from .payments import WeChatPayments
 from .verifier import WeChatPayVerifier
@@ -88,10 +90,13 @@ def load_keys(core: Core, config: dict[str, Any], keys_dir: Path | None) -> Merc
     if not apiv3:
         assert keys_dir is not None  # the schema asks for apiv3_key unless the sandbox is on
         apiv3 = read_text(keys_dir, APIV3_KEY_FILE)
-    verify_keys: dict[str, RSA.RsaKey] = {
-        serial.upper(): load_public_key(pem) for serial, pem in config[CONF_PLATFORM_CERTIFICATES].items()
-    }
-    if config.get(CONF_PUBLIC_KEY) or config.get(CONF_PUBLIC_KEY_FILE) or keys_dir is not None:
+    certificates = config[CONF_PLATFORM_CERTIFICATES]
+    auto = certificates == PLATFORM_CERTIFICATES_AUTO
+    verify_keys: dict[str, RSA.RsaKey] = (
+        {} if auto else {serial.upper(): load_public_key(pem) for serial, pem in certificates.items()}
+    )
+    sandbox_public_key = keys_dir is not None and not auto  # an auto-mode sandbox signs under its certificate
+    if config.get(CONF_PUBLIC_KEY) or config.get(CONF_PUBLIC_KEY_FILE) or sandbox_public_key:
         public_key = load_public_key(
             key_text(
                 core,
@@ -112,6 +117,11 @@ async def _start_sandbox(core: Core, config: dict[str, Any], keys_dir: Path, key
     conf = config[CONF_SANDBOX]
     merchant_public = await core.async_add_executor_job(read_text, keys_dir, MERCHANT_PUBLIC_PEM)
     wechatpay_private = await core.async_add_executor_job(read_text, keys_dir, WECHATPAY_PRIVATE_PEM)
+    certificate = await core.async_add_executor_job(load_platform_certificate, keys_dir)
+    certificate_mode = config[CONF_PLATFORM_CERTIFICATES] == PLATFORM_CERTIFICATES_AUTO
+    if certificate_mode and certificate is None:
+        _LOGGER.error("WeChat Pay sandbox: platform_certificates auto needs the openssl command to make one")
+        return None
     sandbox = WeChatPaySandbox(
         load_public_key(merchant_public),
         load_private_key(wechatpay_private),
@@ -121,6 +131,8 @@ async def _start_sandbox(core: Core, config: dict[str, Any], keys_dir: Path, key
         serial_no=config.get(CONF_SERIAL_NO) or SANDBOX_SERIAL_NO,
         public_key_id=config.get(CONF_PUBLIC_KEY_ID) or SANDBOX_PUBLIC_KEY_ID,
         policy=NotifyPolicy(conf["notify_repeat"], conf["notify_delay"], conf["lose_notify"]),
+        certificate=certificate,
+        certificate_mode=certificate_mode,
     )
     try:
         await sandbox.start(conf[CONF_HOST], conf[CONF_PORT])
@@ -173,6 +185,10 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
     store = OrderStore(core.db, core.clock, PROVIDER, ORDER_PREFIX)
     payments = WeChatPayments(core, client, store, topup_limits(config, CONF_DESCRIPTION))
     payments.sandbox = sandbox
+    if config[CONF_PLATFORM_CERTIFICATES] == PLATFORM_CERTIFICATES_AUTO:
+        payments.certificates = CertificateKeeper(client, keys.apiv3_key, core.clock)
+        verifier.on_unknown_serial = payments.certificates.refresh_for
+        core.async_create_task(payments.certificates.run(), "wechatpay platform certificates")
     core.data[DOMAIN] = payments
     core.http.register_view(WeChatNotifyView(core, payments, verifier, keys.apiv3_key))
     register_payment_services(core, payments)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -153,10 +154,10 @@ class WeChatPayClient:
             },
         )
 
-    async def request(
+    async def send(
         self, method: str, path: str, query: dict[str, str] | None = None, body: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """Send one signed call and return its verified JSON answer ({} for 204); WeChatPayError otherwise."""
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """Send one signed call; return (status, headers, raw body) unverified; WeChatPayError if down."""
         path_query = f"{path}?{urlencode(query)}" if query else path
         text = body_json(body) if body is not None else ""
         timestamp, nonce = str(int(self._clock.timestamp())), new_nonce()
@@ -184,21 +185,34 @@ class WeChatPayClient:
                 headers=headers,
                 timeout=REQUEST_TIMEOUT,
             ) as resp:
-                raw, status, answer_headers = await resp.read(), resp.status, resp.headers
+                return resp.status, resp.headers, await resp.read()
         except (aiohttp.ClientError, TimeoutError) as err:
             raise WeChatPayError(f"{method} {path}: gateway unreachable: {err}") from err
+
+    async def request(
+        self, method: str, path: str, query: dict[str, str] | None = None, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Send one signed call and return its verified JSON answer ({} for 204); WeChatPayError otherwise."""
+        status, answer_headers, raw = await self.send(method, path, query, body)
         try:
-            self.verifier.verify(answer_headers, raw)
+            await self.verifier.async_verify(answer_headers, raw)
         except SignatureError as err:
             raise WeChatPayError(f"{method} {path}: answer refused ({err.kind}): {err}", status) from err
-        try:
-            data: dict[str, Any] = json.loads(raw) if raw else {}
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise WeChatPayError(f"{method} {path}: unreadable answer", status) from err
-        if status >= 300:
-            raise WeChatPayError(
-                f"{method} {path}: {status} {data.get('code')} {data.get('message')}",
-                status,
-                data.get("code"),
-            )
-        return data
+        return answer_data(method, path, status, raw)
+
+
+def answer_data(method: str, path: str, status: int, raw: bytes) -> dict[str, Any]:
+    """Return an answer's JSON object ({} when empty); WeChatPayError on an error status or non-JSON."""
+    try:
+        data = json.loads(raw) if raw else {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise WeChatPayError(f"{method} {path}: unreadable answer", status) from err
+    if not isinstance(data, dict):
+        raise WeChatPayError(f"{method} {path}: answer is not a JSON object", status)
+    if status >= 300:
+        raise WeChatPayError(
+            f"{method} {path}: {status} {data.get('code')} {data.get('message')}",
+            status,
+            data.get("code"),
+        )
+    return data

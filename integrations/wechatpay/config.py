@@ -26,6 +26,7 @@ from .const import (
     DEFAULT_KEYS_DIR,
     DEFAULT_SANDBOX_PORT,
     DOMAIN,
+    PLATFORM_CERTIFICATES_AUTO,
 )
 
 PUBLIC_KEY_ID = r"^PUB_KEY_ID_[0-9A-Za-z_]+$"
@@ -38,6 +39,27 @@ def apiv3_key(value: Any) -> str:
     if len(text.encode("utf-8")) != APIV3_KEY_BYTES or not text.isascii():
         raise vol.Invalid(f"the APIv3 key must be {APIV3_KEY_BYTES} ASCII characters")
     return text
+
+
+_CERTIFICATE_MAP = vol.Schema({vol.Match(SERIAL): str})
+
+
+def platform_certificates(value: Any) -> str | dict[str, str]:
+    """Accept `auto` (download and refresh them) or a map of certificate serial → certificate PEM."""
+    if isinstance(value, str) and value.strip().lower() == PLATFORM_CERTIFICATES_AUTO:
+        return PLATFORM_CERTIFICATES_AUTO
+    if isinstance(value, dict):
+        try:
+            return dict(_CERTIFICATE_MAP(value))
+        except vol.Invalid as err:
+            raise vol.Invalid(
+                f"{CONF_PLATFORM_CERTIFICATES}: every key must be a hex certificate serial and every value "
+                f"its PEM ({err})"
+            ) from None
+    raise vol.Invalid(
+        f"{CONF_PLATFORM_CERTIFICATES} must be `{PLATFORM_CERTIFICATES_AUTO}` "
+        "or a map of serial: certificate PEM"
+    )
 
 
 def _keys_present(conf: dict[str, Any]) -> dict[str, Any]:
@@ -79,7 +101,7 @@ CONFIG_SCHEMA = vol.Schema(
                     vol.Optional(CONF_PUBLIC_KEY): str,
                     vol.Optional(CONF_PUBLIC_KEY_FILE): str,
                     vol.Optional(CONF_PUBLIC_KEY_ID): vol.Match(PUBLIC_KEY_ID),
-                    vol.Optional(CONF_PLATFORM_CERTIFICATES, default={}): {vol.Match(SERIAL): str},
+                    vol.Optional(CONF_PLATFORM_CERTIFICATES, default={}): platform_certificates,
                     **topup_options(
                         DEFAULT_SANDBOX_PORT, DEFAULT_KEYS_DIR, CONF_DESCRIPTION, DEFAULT_DESCRIPTION
                     ),

@@ -23,6 +23,7 @@ PATH_H5: Final = "/v3/pay/transactions/h5"
 PATH_BY_OUT_TRADE_NO: Final = "/v3/pay/transactions/out-trade-no/{out_trade_no}"
 PATH_CLOSE: Final = "/v3/pay/transactions/out-trade-no/{out_trade_no}/close"
 PATH_REFUND: Final = "/v3/refund/domestic/refunds"
+PATH_CERTIFICATES: Final = "/v3/certificates"
 NOTIFY_PATH: Final = "/api/wechatpay/notify"
 
 AUTH_SCHEME: Final = "WECHATPAY2-SHA256-RSA2048"
@@ -82,6 +83,15 @@ CONF_PUBLIC_KEY_FILE: Final = "wechatpay_public_key_file"
 CONF_PUBLIC_KEY_ID: Final = "wechatpay_public_key_id"
 CONF_PLATFORM_CERTIFICATES: Final = "platform_certificates"
 CONF_DESCRIPTION: Final = "description"
+PLATFORM_CERTIFICATES_AUTO: Final = "auto"  # download /v3/certificates at start and every 12 hours
+
+CERT_REFRESH_INTERVAL: Final = 12 * 3600  # seconds between scheduled downloads of the platform certificates
+CERT_RETRY_INTERVAL: Final = 300  # seconds before trying again after a failed download
+CERT_FORCED_REFRESH_INTERVAL: Final = 60  # at most one download per minute for an unknown Wechatpay-Serial
+CERT_ASSOCIATED_DATA: Final = "certificate"
+CERT_SUBJECT: Final = "/C=CN/O=Tenpay.com/CN=Tenpay.com sign (sandbox)"
+CERT_DAYS: Final = 1825  # the sandbox certificates' validity, like WeChat Pay's five years
+CODE_RESOURCE_NOT_EXISTS: Final = "RESOURCE_NOT_EXISTS"
 
 DEFAULT_DESCRIPTION: Final = "电费充值-{account}"
 DEFAULT_SANDBOX_PORT: Final = 9010
@@ -97,6 +107,8 @@ MERCHANT_PUBLIC_PEM: Final = "apiclient_public.pem"
 WECHATPAY_PRIVATE_PEM: Final = "wechatpay_private.pem"
 WECHATPAY_PUBLIC_PEM: Final = "pub_key.pem"
 APIV3_KEY_FILE: Final = "apiv3.key"
+WECHATPAY_CERT_PEM: Final = "wechatpay_cert.pem"  # self-signed platform certificate of wechatpay_private.pem
+WECHATPAY_CERT_SERIAL: Final = "wechatpay_cert.serial"
 
 SEC_SIGNTEST: Final = "signtest_probe"
 SEC_BAD_SIGNATURE: Final = "bad_signature"

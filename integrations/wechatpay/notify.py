@@ -105,7 +105,7 @@ class WeChatNotifyView(View):
         remote = request.remote
         body = await request.read()
         try:
-            self.verifier.verify(request.headers, body)
+            await self.verifier.async_verify(request.headers, body)
         except SignatureError as err:
             await self.payments.store.security_event(SOURCE_NOTIFY, err.kind, str(err), remote, None)
             return fail_response(f"signature refused: {err.kind}", 401)

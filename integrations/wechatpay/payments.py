@@ -31,6 +31,8 @@ from .const import (
 if TYPE_CHECKING:
     from scada_core.core import Core
 
+    from .certificates import CertificateKeeper
+
 _LOGGER = logging.getLogger(__name__)
 
 LOCAL_IP = "127.0.0.1"
@@ -67,6 +69,7 @@ class WeChatPayments(TopUpPayments):
     def __init__(self, core: Core, client: WeChatPayClient, store: OrderStore, limits: TopUpLimits) -> None:
         super().__init__(core, store, limits)
         self.client = client
+        self.certificates: CertificateKeeper | None = None  # keeps the platform certificates in auto mode
 
     def _subject(self, account_id: int) -> str:
         return super()._subject(account_id)[:MAX_DESCRIPTION]

@@ -36,10 +36,13 @@ from .aead import encrypt
 from .const import (
     ALGORITHM_AES_GCM,
     APIV3_KEY_FILE,
+    CERT_ASSOCIATED_DATA,
+    CERT_DAYS,
     CHARSET,
     CODE_ORDER_NOT_EXIST,
     CODE_ORDER_PAID,
     CODE_PARAM_ERROR,
+    CODE_RESOURCE_NOT_EXISTS,
     CODE_SIGN_ERROR,
     CURRENCY,
     DEFAULT_KEYS_DIR,
@@ -53,6 +56,7 @@ from .const import (
     MAX_CLOCK_SKEW,
     MERCHANT_PUBLIC_PEM,
     ORIGINAL_TYPE,
+    PATH_CERTIFICATES,
     PATH_H5,
     PATH_NATIVE,
     PATH_REFUND,
@@ -68,7 +72,13 @@ from .const import (
     TRADE_SUCCESS,
     WECHATPAY_PRIVATE_PEM,
 )
-from .keys import ensure_keys, read_text
+from .keys import (
+    PlatformCertificate,
+    ensure_keys,
+    load_platform_certificate,
+    new_platform_certificate,
+    read_text,
+)
 from .signing import answer_message, new_nonce, parse_authorization, verify_request
 
 OUT_TRADE_NO = re.compile(r"^[0-9A-Za-z_\-|*]{6,32}$")
@@ -88,10 +98,18 @@ DONE_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><ti
 <body><h2>支付成功</h2><p>¥ {amount}</p></body></html>"""
 
 Handler = Callable[[web.Request, dict[str, Any]], Awaitable[tuple[int, dict[str, Any] | None]]]
+Signer = tuple[str, RSA.RsaKey]  # (the Wechatpay-Serial announced, the private key that signs under it)
+TAMPER_SIGNATURE = "signature"
+TAMPER_CIPHERTEXT = "ciphertext"
 
 
 def _error(code: str, message: str) -> dict[str, Any]:
     return {"code": code, "message": message}
+
+
+def _flip(ciphertext: str) -> str:
+    """Return ``ciphertext`` with its first character changed: the GCM tag must catch it."""
+    return ("B" if ciphertext[0] == "A" else "A") + ciphertext[1:]
 
 
 @dataclass
@@ -112,7 +130,11 @@ class SandboxTrade:
 
 
 class WeChatPaySandbox(SandboxServer):
-    """An in-memory WeChat Pay API v3 for one merchant, in public-key mode."""
+    """An in-memory WeChat Pay API v3 for one merchant, in public-key or platform-certificate mode."""
+
+    # ``certificates`` (oldest first) are served by GET /v3/certificates. In certificate mode answers and
+    # notifications are signed under the newest, the certificate list itself under the oldest (the one every
+    # merchant already trusts while a rotation overlaps). ``tamper_certificates`` spoils that list for tests.
 
     label = "WeChat Pay sandbox API"
 
@@ -126,6 +148,8 @@ class WeChatPaySandbox(SandboxServer):
         serial_no: str = SANDBOX_SERIAL_NO,
         public_key_id: str = SANDBOX_PUBLIC_KEY_ID,
         policy: NotifyPolicy | None = None,
+        certificate: PlatformCertificate | None = None,
+        certificate_mode: bool = False,
     ) -> None:
         super().__init__(policy)
         self.merchant_public_key = merchant_public_key
@@ -136,11 +160,16 @@ class WeChatPaySandbox(SandboxServer):
         self.serial_no = serial_no
         self.public_key_id = public_key_id
         self.trades: dict[str, SandboxTrade] = {}
+        self.certificates: list[PlatformCertificate] = [certificate] if certificate is not None else []
+        self.certificate_mode = certificate_mode
+        self.tamper_certificates: str | None = None  # TAMPER_SIGNATURE or TAMPER_CIPHERTEXT
+        self.certificate_downloads = 0
         for path in (PATH_NATIVE, PATH_H5):
             self.app.router.add_post(path, self._api(self._create))
         self.app.router.add_get("/v3/pay/transactions/out-trade-no/{no}", self._api(self._query))
         self.app.router.add_post("/v3/pay/transactions/out-trade-no/{no}/close", self._api(self._close))
         self.app.router.add_post(PATH_REFUND, self._api(self._refund))
+        self.app.router.add_get(PATH_CERTIFICATES, self._api(self._certificates, self._list_signer))
         self.app.router.add_get(PAY_PATH, self.handle_pay_page)
         self.app.router.add_post(PAY_PATH, self.handle_pay)
         self._tz = ZoneInfo(BEIJING_TZ)
@@ -149,30 +178,52 @@ class WeChatPaySandbox(SandboxServer):
         """Serve on host:port (0 = any free port) and return the API base URL."""
         return await self.serve(host, port)
 
+    def _rfc3339(self, moment: datetime) -> str:
+        return moment.astimezone(self._tz).isoformat(timespec="seconds")
+
     def _now(self) -> str:
-        return datetime.now(self._tz).isoformat(timespec="seconds")
+        return self._rfc3339(datetime.now(self._tz))
+
+    def signer(self) -> Signer:
+        """Return the serial and key answers and notifications are signed under now."""
+        if self.certificate_mode and self.certificates:
+            return self.certificates[-1].serial, self.certificates[-1].private_key
+        return self.public_key_id, self.wechatpay_private_key
+
+    def _list_signer(self) -> Signer:
+        """Return the serial and key of the certificate list's signature: the oldest certificate."""
+        if self.certificates:
+            return self.certificates[0].serial, self.certificates[0].private_key
+        return self.signer()
 
     def signed_headers(
-        self, body: str, timestamp: str | None = None, signature: str | None = None
+        self,
+        body: str,
+        timestamp: str | None = None,
+        signature: str | None = None,
+        signer: Signer | None = None,
     ) -> dict[str, str]:
         """Return the Wechatpay-* headers signing ``body`` (tests override ``timestamp``/``signature``)."""
         timestamp = timestamp or str(int(time.time()))
         nonce = new_nonce()
+        serial, key = signer or self.signer()
         return {
             HEADER_TIMESTAMP: timestamp,
             HEADER_NONCE: nonce,
-            HEADER_SERIAL: self.public_key_id,
+            HEADER_SERIAL: serial,
             HEADER_SIGNATURE_TYPE: SIGNATURE_TYPE,
-            HEADER_SIGNATURE: signature
-            or sign(answer_message(timestamp, nonce, body), self.wechatpay_private_key),
+            HEADER_SIGNATURE: signature or sign(answer_message(timestamp, nonce, body), key),
         }
 
-    def _answer(self, status: int, data: dict[str, Any] | None) -> web.Response:
+    def _answer(self, status: int, data: dict[str, Any] | None, signer: Signer | None = None) -> web.Response:
         body = json.dumps(data, ensure_ascii=False, separators=(",", ":")) if data is not None else ""
+        # only the certificate list names its signer: a tampered one is signed over another body
+        forged = signer is not None and self.tamper_certificates == TAMPER_SIGNATURE
+        headers = self.signed_headers(body + " " if forged else body, signer=signer)
         return web.Response(
             status=status,
             body=body.encode(CHARSET),
-            headers=self.signed_headers(body),
+            headers=headers,
             content_type="application/json" if data is not None else None,
         )
 
@@ -190,7 +241,9 @@ class WeChatPaySandbox(SandboxServer):
             return "签名错误"
         return None
 
-    def _api(self, handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
+    def _api(
+        self, handler: Handler, signer: Callable[[], Signer] | None = None
+    ) -> Callable[[web.Request], Awaitable[web.Response]]:
         """Wrap an API handler: check our signature (401 SIGN_ERROR), parse JSON, sign the answer."""
 
         async def wrapped(request: web.Request) -> web.Response:
@@ -210,7 +263,7 @@ class WeChatPaySandbox(SandboxServer):
             if not isinstance(data, dict):
                 return self._answer(400, _error(CODE_PARAM_ERROR, "body is not an object"))
             status, answer = await handler(request, data)
-            return self._answer(status, answer)
+            return self._answer(status, answer, signer() if signer is not None else None)
 
         return wrapped
 
@@ -260,6 +313,39 @@ class WeChatPaySandbox(SandboxServer):
         if trade_type == "MWEB":
             return 200, {"h5_url": f"{pay_url}?prepay_id=wx{secrets.token_hex(12)}"}
         return 200, {"code_url": pay_url}
+
+    async def _certificates(
+        self, request: web.Request, data: dict[str, Any]
+    ) -> tuple[int, dict[str, Any] | None]:
+        self.certificate_downloads += 1
+        if not self.certificates:  # like a merchant opened since 2024-09 (public-key mode only)
+            return 404, _error(CODE_RESOURCE_NOT_EXISTS, "无可用的平台证书")
+        items = []
+        for certificate in self.certificates:
+            nonce = secrets.token_hex(6)
+            ciphertext = encrypt(self.apiv3_key, nonce, CERT_ASSOCIATED_DATA, certificate.pem.encode(CHARSET))
+            if self.tamper_certificates == TAMPER_CIPHERTEXT:
+                ciphertext = _flip(ciphertext)
+            items.append(
+                {
+                    "serial_no": certificate.serial,
+                    "effective_time": self._rfc3339(certificate.effective),
+                    "expire_time": self._rfc3339(certificate.expire),
+                    "encrypt_certificate": {
+                        "algorithm": ALGORITHM_AES_GCM,
+                        "nonce": nonce,
+                        "associated_data": CERT_ASSOCIATED_DATA,
+                        "ciphertext": ciphertext,
+                    },
+                }
+            )
+        return 200, {"data": items}
+
+    async def rotate_certificate(self, days: int = CERT_DAYS) -> PlatformCertificate:
+        """Issue a certificate (new key and serial) and sign under it from now on; the old stays listed."""
+        certificate = await asyncio.get_running_loop().run_in_executor(None, new_platform_certificate, days)
+        self.certificates.append(certificate)
+        return certificate
 
     def transaction(self, trade: SandboxTrade) -> dict[str, Any]:
         """Return the transaction object of queries and notifications."""
@@ -394,8 +480,8 @@ class WeChatPaySandbox(SandboxServer):
         plaintext = json.dumps({**self.transaction(trade), **override}, ensure_ascii=False).encode(CHARSET)
         nonce = secrets.token_hex(6)
         ciphertext = encrypt(self.apiv3_key, nonce, ORIGINAL_TYPE, plaintext)
-        if tamper:  # flip one character of the ciphertext: the GCM tag must catch it
-            ciphertext = ("B" if ciphertext[0] == "A" else "A") + ciphertext[1:]
+        if tamper:
+            ciphertext = _flip(ciphertext)
         body = json.dumps(
             {
                 "id": str(uuid.uuid4()),
@@ -432,6 +518,7 @@ def load_sandbox(keys_dir: Path, **kwargs: Any) -> WeChatPaySandbox:
         load_public_key(read_text(keys_dir, MERCHANT_PUBLIC_PEM)),
         load_private_key(read_text(keys_dir, WECHATPAY_PRIVATE_PEM)),
         read_text(keys_dir, APIV3_KEY_FILE).encode(CHARSET),
+        certificate=load_platform_certificate(keys_dir),
         **kwargs,
     )
 

@@ -17,13 +17,14 @@ from tests.alipay.harness import Site, running_site
 NOTIFY_PATH = "/api/wechatpay/notify"
 
 
-def wechat_section(keys_dir: Path) -> dict[str, Any]:
-    """Return the `wechatpay:` section: sandbox on a free port, sweeps left to the tests."""
+def wechat_section(keys_dir: Path, **options: Any) -> dict[str, Any]:
+    """Return the `wechatpay:` section: sandbox on a free port, sweeps left to the tests, plus ``options``."""
     return {
         "wechatpay": {
             "sandbox": {"port": 0, "keys_dir": str(keys_dir)},
             "query_interval": 3600,
             "query_after": 0,
+            **options,
         }
     }
 
@@ -62,9 +63,14 @@ class WeChatSite:
 
 @asynccontextmanager
 async def running_wechat_site(
-    tmp_path: Path, keys_dir: Path, wechat_keys_dir: Path, db_settings: dict[str, str], alipay: bool = True
+    tmp_path: Path,
+    keys_dir: Path,
+    wechat_keys_dir: Path,
+    db_settings: dict[str, str],
+    alipay: bool = True,
+    **options: Any,
 ) -> AsyncIterator[WeChatSite]:
-    """Start the Alipay tests' site with WeChat Pay added (and Alipay left out when ``alipay`` is False)."""
-    sections = {**wechat_section(wechat_keys_dir), **({} if alipay else {"alipay": None})}
+    """Start the Alipay tests' site plus WeChat Pay (``options`` in its section; Alipay if ``alipay``)."""
+    sections = {**wechat_section(wechat_keys_dir, **options), **({} if alipay else {"alipay": None})}
     async with running_site(tmp_path, keys_dir, db_settings, sections) as site:
         yield WeChatSite(site)

@@ -74,6 +74,8 @@ MERCHANT = {
         ({"wechatpay_public_key": None}, "platform_certificates"),
         ({"wechatpay_public_key_id": "5157F09E"}, "does not match"),
         ({"min_amount": "0.001"}, "two decimals"),
+        ({"platform_certificates": "download"}, "platform_certificates must be `auto`"),
+        ({"platform_certificates": {"not-a-serial": "PEM"}}, "platform_certificates: every key"),
     ],
 )
 def test_config_mistakes_are_named(change: dict[str, object], problem: str) -> None:
@@ -84,12 +86,14 @@ def test_config_mistakes_are_named(change: dict[str, object], problem: str) -> N
 
 
 def test_config_merchant_and_platform_certificate_modes() -> None:
-    """The public-key mode and the platform-certificate mode both validate; the sandbox needs nothing else."""
+    """Public-key mode and both platform-certificate modes (map, `auto`) validate; a sandbox needs no more."""
     assert CONFIG_SCHEMA({"wechatpay": MERCHANT})["wechatpay"]["sandbox"] is None
     certificates = {k: v for k, v in MERCHANT.items() if not k.startswith("wechatpay_public_key")}
     certificates["platform_certificates"] = {
         "3775B6A45ACD588826D15E583A95F5DD": "-----BEGIN CERTIFICATE-----..."
     }
     assert CONFIG_SCHEMA({"wechatpay": certificates})["wechatpay"]["platform_certificates"]
+    certificates["platform_certificates"] = "Auto"
+    assert CONFIG_SCHEMA({"wechatpay": certificates})["wechatpay"]["platform_certificates"] == "auto"
     sandbox = CONFIG_SCHEMA({"wechatpay": {"sandbox": True}})["wechatpay"]["sandbox"]
     assert sandbox["port"] == 9010 and sandbox["keys_dir"] == ".wechatpay_sandbox"

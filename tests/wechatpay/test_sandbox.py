@@ -7,59 +7,20 @@ import asyncio
 import re
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from integrations.alipay.signing import load_private_key, load_public_key
-from integrations.wechatpay.client import WeChatPayClient, WeChatPayError, WeChatPaySettings
-from integrations.wechatpay.const import (
-    SANDBOX_APPID,
-    SANDBOX_MCHID,
-    SANDBOX_PUBLIC_KEY_ID,
-    SANDBOX_SERIAL_NO,
-)
-from integrations.wechatpay.sandbox import WeChatPaySandbox, load_sandbox
-from integrations.wechatpay.verifier import WeChatPayVerifier
-from scada_core.clock import Clock
+from integrations.wechatpay.client import WeChatPayError
+from integrations.wechatpay.const import SANDBOX_MCHID
+from integrations.wechatpay.sandbox import WeChatPaySandbox
+
+from .conftest import sandbox_client
 
 pytestmark = pytest.mark.timeout(60)
 
 PROJECT = Path(__file__).resolve().parents[2]
-
-
-def _client(
-    keys: Path,
-    gateway: str,
-    session: aiohttp.ClientSession,
-    private: Path | None = None,
-    public: str = "pub_key.pem",
-) -> WeChatPayClient:
-    """Return a client signing with ``private`` (the merchant key by default) and trusting ``public``."""
-    settings = WeChatPaySettings(
-        SANDBOX_MCHID,
-        SANDBOX_APPID,
-        SANDBOX_SERIAL_NO,
-        load_private_key((private or keys / "apiclient_key.pem").read_text()),
-        gateway,
-        "http://127.0.0.1:1/api/wechatpay/notify",
-        "http://127.0.0.1:1/m/topup/return",
-    )
-    verifier = WeChatPayVerifier(
-        {SANDBOX_PUBLIC_KEY_ID: load_public_key((keys / public).read_text())}, Clock()
-    )
-    return WeChatPayClient(settings, verifier, session, Clock())
-
-
-@pytest.fixture
-async def sandbox(wechat_keys_dir: Path) -> AsyncIterator[WeChatPaySandbox]:
-    """Yield a sandbox on a free port."""
-    running = load_sandbox(wechat_keys_dir)
-    await running.start("127.0.0.1", 0)
-    yield running
-    await running.stop()
 
 
 async def test_signed_calls_and_refused_signatures(
@@ -69,7 +30,7 @@ async def test_signed_calls_and_refused_signatures(
     401 SIGN_ERROR; an answer checked against the wrong WeChat Pay key is refused by the client."""
     expire = time.time() + 900
     async with aiohttp.ClientSession() as session:
-        client = _client(wechat_keys_dir, sandbox.base_url, session)
+        client = sandbox_client(wechat_keys_dir, sandbox.base_url, session)
         code_url = await client.native("TWSANDBOX01", 8800, "电费充值-1", expire)
         assert code_url.endswith("/sandbox/pay/TWSANDBOX01")
         queried = await client.query("TWSANDBOX01")
@@ -90,7 +51,7 @@ async def test_signed_calls_and_refused_signatures(
         await client.close("TWSANDBOX01")
         assert (await client.query("TWSANDBOX01"))["trade_state"] == "CLOSED"
 
-        forger = _client(
+        forger = sandbox_client(
             wechat_keys_dir, sandbox.base_url, session, private=keys_dir / "app_private.pem"
         )  # a key that is not ours
         with pytest.raises(WeChatPayError) as caught:
@@ -102,7 +63,7 @@ async def test_signed_calls_and_refused_signatures(
         ) as resp:  # no Authorization at all
             assert resp.status == 401 and (await resp.json())["code"] == "SIGN_ERROR"
 
-        gullible = _client(wechat_keys_dir, sandbox.base_url, session, public="apiclient_public.pem")
+        gullible = sandbox_client(wechat_keys_dir, sandbox.base_url, session, public="apiclient_public.pem")
         with pytest.raises(WeChatPayError, match="bad_signature"):
             await gullible.query("TWSANDBOX01")
 
@@ -132,7 +93,7 @@ async def test_simulate_wechatpay_cli(tmp_path: Path) -> None:
             assert (keys / secret).stat().st_mode & 0o777 == 0o600
         assert (keys / ".gitignore").read_text().strip().endswith("*")
         async with aiohttp.ClientSession() as session:
-            client = _client(keys, gateway, session)
+            client = sandbox_client(keys, gateway, session)
             h5_url = await client.h5("TWCLI0001", 1200, "电费充值-1", time.time() + 900, "10.1.2.3")
             async with session.get(h5_url) as resp:
                 assert "12.00" in await resp.text()
