@@ -47,7 +47,10 @@ def api_targets(request: web.Request, body: str) -> tuple[list[str], list[int]]:
         data = {}
     for key in AUDIT_ENTITY_KEYS:
         value = data.get(key)
-        entity_ids += [value] if isinstance(value, str) else [v for v in value or () if isinstance(v, str)]
+        if isinstance(value, str):
+            entity_ids.append(value)
+        elif isinstance(value, list):
+            entity_ids += [v for v in value if isinstance(v, str)]
     if "entity_id" in request.match_info:
         entity_ids.append(request.match_info["entity_id"])
     for value in (request.match_info.get("account_id"), data.get("account_id")):

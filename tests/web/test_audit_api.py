@@ -26,11 +26,16 @@ async def test_api_write_keeps_the_meter_before_and_after(start_web: Any) -> Non
         env.base + "/api/billing/accounts/999/close", json={}, headers=headers
     ) as resp:
         assert resp.status >= 400
+    async with env.client().post(
+        env.base + "/api/services/acrel_dtsy1352/hold", json={"entity_id": 7}, headers=headers
+    ) as resp:
+        assert resp.status == 400, "a malformed body is the handler's 400, not an audit crash"
 
-    hold, closing = sorted(await env.site.audit.query(action="api:"), key=lambda r: r["id"])
+    hold, closing, malformed = sorted(await env.site.audit.query(action="api:"), key=lambda r: r["id"])
     assert hold["operator"] == "robot" and hold["ok"] and hold["target"].endswith("/acrel_dtsy1352/hold")
     before, after = json.loads(hold["before"]), json.loads(hold["after"])
     assert before[M1]["prepaid_mode"] == "normal" and before[M1]["online"] is True
     assert after["targets"][M1]["prepaid_mode"] == "hold" and after["status"] == 200
     assert json.loads(after["request"]) == {"entity_id": M1}
     assert not closing["ok"] and json.loads(closing["before"]) == {"account 999": None}
+    assert not malformed["ok"] and malformed["before"] is None
