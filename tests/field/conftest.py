@@ -62,9 +62,13 @@ def meters(bus: str, count: int, prefix: str = "m") -> dict[str, Any]:
 
 
 def write_config(folder: Path, sections: dict[str, Any], db_settings: dict[str, str] | None = None) -> Path:
-    """Write configuration.yaml with ``sections`` (plus http on a free port and the recorder)."""
+    """Write configuration.yaml with ``sections`` (plus http on a free port and the recorder).
+
+    Without ``db_settings`` the recorder gets a SQLite file of its own (never DATABASE_URL's shared schema).
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    config = {"http": {"port": 0}, "recorder": {"commit_interval": 0.05, **(db_settings or {})}, **sections}
+    database = db_settings or {"db_url": f"sqlite:///{folder / 'test.db'}"}
+    config = {"http": {"port": 0}, "recorder": {"commit_interval": 0.05, **database}, **sections}
     (folder / "configuration.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return folder
 
