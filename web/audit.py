@@ -71,7 +71,7 @@ async def snapshot(site: WebSite, entity_ids: list[str], account_ids: list[int])
         }
     for account_id in account_ids:
         try:
-            account = await site.billing.account(account_id) if site.billing is not None else None
+            account = await site.billing.account_summary(account_id) if site.billing is not None else None
         except OpenPrepayError:  # an unknown account is the request's error, not the audit's
             account = None
         taken[f"account {account_id}"] = None if account is None else {

@@ -50,7 +50,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "credit_policy": ("透支与囤积限值", "Overdraft and credit cap"), "overdraft": ("透支额度(元)", "Overdraft (yuan)"),
     "credit_cap": ("囤积限值(元)", "Credit cap (yuan)"), "in_force": ("生效", "in force"),
     "follow_building": ("留空：按楼宇", "empty: the building's"), "follow_account": ("留空：按账户", "empty: the account's"),
-    "whole_account": ("整个账户", "Whole account"), "save": ("保存", "Save"),
+    "whole_account": ("整个账户", "Whole account"),
     "sell": ("售电", "Sell"), "refund": ("退费", "Refund"), "open_account": ("开户", "Open account"),
     "close_account": ("销户", "Close account"), "replace_meter": ("换表", "Replace meter"),
     "old_meter": ("旧表", "Old meter"), "new_meter": ("新表", "New meter"),

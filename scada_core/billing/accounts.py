@@ -381,8 +381,8 @@ class AccountsMixin:
                 for a in accounts
             ]
 
-    async def account(self: BillingService, account_id: int) -> dict[str, Any]:
-        """Return one account with its meters (each with status and money) and wallet."""
+    async def account_summary(self: BillingService, account_id: int) -> dict[str, Any]:
+        """Return one account with its wallet and its meters' ids and modes (one read, no meter statuses)."""
         async with self.db.session() as session:
             account = await session.get(AccountRow, account_id)
             if account is None:
@@ -392,10 +392,12 @@ class AccountsMixin:
                 .scalars()
                 .all()
             )
-            result = account_dict(
-                account, list(meters), await ledger.held(session, ledger.tenant_account(account_id))
-            )
-        result["meters"] = [await self.meter_status(m.entity_id) for m in meters]
+            return account_dict(account, list(meters), await ledger.held(session, ledger.tenant_account(account_id)))
+
+    async def account(self: BillingService, account_id: int) -> dict[str, Any]:
+        """Return one account with its meters (each with status and money) and wallet."""
+        result = await self.account_summary(account_id)
+        result["meters"] = [await self.meter_status(m["entity_id"]) for m in result["meters"]]
         return result
 
     async def account_history(

@@ -6,7 +6,7 @@ only when the billing config says ``operator_from_body: true`` (tests, benchmark
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import voluptuous as vol
 from aiohttp import web
@@ -402,11 +402,39 @@ class ReplaceMeterView(BillingView):
         )
 
 
-class MeterCreditView(BillingView):
+class CreditView(BillingView):
+    """A credit policy (overdraft 透支, credit cap 囤积限值): read it, or (admin) set it."""
+
+    query: ClassVar[str]  # billing method returning the policy of the target
+    update: ClassVar[str]  # billing method setting it: (target, operator, overdraft_fen, credit_cap_fen)
+
+    def target(self, request: web.Request) -> Any:
+        """Return whose policy the URL names."""
+        raise NotImplementedError
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return the own overdraft and credit cap, the ones in force, and who changed them when."""
+        return json_response(await getattr(self.billing, self.query)(self.target(request)))
+
+    async def put(self, request: web.Request) -> web.Response:
+        """Admin: set the overdraft and credit cap (null: the level above)."""
+        body = await self.body(request, CREDIT_SCHEMA)
+        return json_response(
+            await getattr(self.billing, self.update)(
+                self.target(request),
+                self.operator(request, body),
+                body.get("overdraft_fen"),
+                body.get("credit_cap_fen"),
+            )
+        )
+
+
+class MeterCreditView(CreditView):
     """A meter's own credit policy."""
 
     url = "/api/billing/meters/{entity_id}/credit"
     name = "billing:meter_credit"
+    query, update = "meter_credit", "set_meter_credit"
     openapi = {
         "put": _doc(
             "Admin: set a meter's own overdraft (透支) and credit cap (囤积限值), overriding its account's; "
@@ -416,28 +444,17 @@ class MeterCreditView(BillingView):
         )
     }
 
-    async def get(self, request: web.Request) -> web.Response:
-        """Return the meter's own overdraft and credit cap, the ones in force, and who changed them when."""
-        return json_response(await self.billing.meter_credit(request.match_info["entity_id"]))
-
-    async def put(self, request: web.Request) -> web.Response:
-        """Admin: set the meter's own overdraft and credit cap (null: follow the account)."""
-        body = await self.body(request, CREDIT_SCHEMA)
-        return json_response(
-            await self.billing.set_meter_credit(
-                request.match_info["entity_id"],
-                self.operator(request, body),
-                body.get("overdraft_fen"),
-                body.get("credit_cap_fen"),
-            )
-        )
+    def target(self, request: web.Request) -> str:
+        """Return the meter's entity id."""
+        return request.match_info["entity_id"]
 
 
-class AccountCreditView(BillingView):
+class AccountCreditView(CreditView):
     """An account's own credit policy."""
 
     url = "/api/billing/accounts/{account_id:\\d+}/credit"
     name = "billing:account_credit"
+    query, update = "account_credit", "set_account_credit"
     openapi = {
         "put": _doc(
             "Admin: set an account's overdraft (透支) and credit cap (囤积限值); its meters without a policy of "
@@ -447,21 +464,9 @@ class AccountCreditView(BillingView):
         )
     }
 
-    async def get(self, request: web.Request) -> web.Response:
-        """Return the account's own overdraft and credit cap, the ones in force, and who changed them when."""
-        return json_response(await self.billing.account_credit(int(request.match_info["account_id"])))
-
-    async def put(self, request: web.Request) -> web.Response:
-        """Admin: set the account's overdraft and credit cap (null: the building's)."""
-        body = await self.body(request, CREDIT_SCHEMA)
-        return json_response(
-            await self.billing.set_account_credit(
-                int(request.match_info["account_id"]),
-                self.operator(request, body),
-                body.get("overdraft_fen"),
-                body.get("credit_cap_fen"),
-            )
-        )
+    def target(self, request: web.Request) -> int:
+        """Return the account id."""
+        return int(request.match_info["account_id"])
 
 
 class ResolveTamperView(BillingView):

@@ -25,8 +25,9 @@ Sales (sales.py):
 Tariffs (tariff_store.py): set_tariff(scope, spec, effective_ts, operator) where scope is "building:<id>" or
   "meter:<entity_id>"; tariffs(scope=None); tariff_for(entity_id, ts).
 Delivery (delivery.py): reconcile() settles every pending delivery; resolve_tamper(entity_id, operator).
-Queries: trial_balance(), account(account_id), accounts(), account_history(account_id), transaction(id),
-  meter_status(entity_id), meter_statuses(), alarms(since=None, meter_entity_id=None).
+Queries: trial_balance(), account(account_id), account_summary(account_id) (no meter statuses), accounts(),
+  account_history(account_id), transaction(id), meter_status(entity_id), meter_statuses(),
+  alarms(since=None, meter_entity_id=None).
 
 Modes: meter-side meters (DTSY1352, attribute billing="meter") hold the money themselves; server-side meters
 (billing="server", e.g. modbus_meter) are charged per "meter_reading" delta from the account's wallet by the

@@ -79,6 +79,15 @@ class Site:
         async with self.core.db.session() as session:
             return list(await session.scalars(select(SecurityEventRow.kind).order_by(SecurityEventRow.id)))
 
+    async def assert_credited_once(self, out_trade_no: str, before: int, meter_before: int, replays: int) -> None:
+        """Assert tenant A got 50.00 once for ``out_trade_no``, on the meter too, with ``replays`` logged."""
+        assert await self.balance("A") == before + 5000
+        await wait_for(lambda: self.sim.meters[1].remaining_fen == meter_before + 5000, what="meter +50.00")
+        history = await self.billing.account_history(self.accounts["A"])
+        assert [t["reference"] for t in history].count(out_trade_no) == 1
+        assert (await self.security_kinds()).count("replayed") == replays
+        assert (await self.billing.trial_balance())["balanced"]
+
     async def notify(self, form: dict[str, str]) -> tuple[int, str]:
         """POST a form to our notify endpoint as the sandbox would."""
         return await self.sandbox.post_notify(f"{self.base}/api/alipay/notify", form)

@@ -49,12 +49,7 @@ async def test_notify_three_times_credits_once(site: Site) -> None:
     assert answers == [(200, "success")] * 3
     stored = await site.payments.store.get(order.out_trade_no)
     assert stored is not None and stored.state == STATE_PAID and stored.credited and stored.receipt_no
-    assert await site.balance("A") == before + 5000
-    await wait_for(lambda: site.sim.meters[1].remaining_fen == meter_before + 5000, what="meter +50.00")
-    history = await site.billing.account_history(site.accounts["A"])
-    assert [t["reference"] for t in history].count(order.out_trade_no) == 1
-    assert (await site.security_kinds()).count("replayed") == 5
-    assert (await site.billing.trial_balance())["balanced"]
+    await site.assert_credited_once(order.out_trade_no, before, meter_before, replays=5)
 
 
 def _resigned(site: Site, form: dict[str, str], **changes: str) -> dict[str, str]:

@@ -56,12 +56,7 @@ async def test_notification_three_times_credits_once(site: WeChatSite) -> None:
         and stored.credited
         and stored.trade_no == trade.transaction_id
     )
-    assert await site.balance("A") == before + 5000
-    await wait_for(lambda: site.sim.meters[1].remaining_fen == meter_before + 5000, what="meter +50.00")
-    history = await site.billing.account_history(site.accounts["A"])
-    assert [t["reference"] for t in history].count(order.out_trade_no) == 1
-    assert (await site.security_kinds()).count("replayed") == 5
-    assert (await site.billing.trial_balance())["balanced"]
+    await site.assert_credited_once(order.out_trade_no, before, meter_before, replays=5)
 
 
 def _bad_notifications(  # type: ignore[no-untyped-def]

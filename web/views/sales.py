@@ -145,7 +145,7 @@ class AccountCreditView(Page):
             raise web.HTTPFound(f"/accounts/{account_id}?error={quote(self.site.t(request)['err_amount'])}") from None
         try:
             if meter:
-                if meter not in {m["entity_id"] for m in (await billing.account(account_id))["meters"]}:
+                if meter not in {m["entity_id"] for m in (await billing.account_summary(account_id))["meters"]}:
                     raise web.HTTPNotFound(text=f"{meter} is not a meter of account {account_id}")
                 before = await billing.meter_credit(meter)
                 after = await billing.set_meter_credit(meter, operator.billing_operator(), overdraft, cap)
