@@ -39,6 +39,12 @@ def date_day(value: date) -> int:
     return (value - EPOCH).days
 
 
+def day_use(first_wh: int, last_wh: int, before_wh: int | None) -> int:
+    """Return a day's use in Wh: from the last reading before the day, or from the day's first when there is none
+    (or the counter went back, as after a meter replacement)."""
+    return last_wh - (before_wh if before_wh is not None and before_wh <= first_wh else first_wh)
+
+
 def day_expr(db: Database, ts: Any, offset_s: int) -> ColumnElement[int]:
     """Return the SQL expression of the local day number of ``ts`` (truncation on SQLite, floor on PostgreSQL)."""
     shifted = (ts + offset_s) / DAY_S
@@ -81,11 +87,9 @@ async def async_rollup(db: Database, offset_s: int, since_ts: float | None = Non
         )
         rows: list[dict[str, Any]] = []
         for entity_id, day_no, first_wh, last_wh, count in groups:
-            before = previous.get(entity_id)
-            use = last_wh - (before if before is not None and before <= first_wh else first_wh)
             rows.append(
                 {"entity_id": entity_id, "day": int(day_no), "first_wh": first_wh, "last_wh": last_wh,
-                 "use_wh": use, "readings": count}
+                 "use_wh": day_use(first_wh, last_wh, previous.get(entity_id)), "readings": count}
             )
             previous[entity_id] = last_wh
         await session.execute(delete(EnergyDailyRow).where(EnergyDailyRow.day >= start_day))

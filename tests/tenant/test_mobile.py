@@ -5,7 +5,7 @@ import asyncio
 import io
 import logging
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -14,6 +14,7 @@ from pypdf import PdfReader
 
 from scada_core.const import EVENT_METER_READING
 from tests.alipay.harness import PASSWORDS, PHONES, TZ, Site, running_site, wait_for
+from tests.tenant.test_usage import HOURS, day_readings
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -71,11 +72,13 @@ async def test_one_time_code_login(site: Site, caplog: pytest.LogCaptureFixture)
     assert "bad_code" in await site.security_kinds()
 
 
-async def test_usage_charts_from_readings(site: Site) -> None:
-    """Daily use is the difference of each day's last reading; drawn as SVG bars."""
-    today = datetime.now(TZ).replace(hour=12, minute=0, second=0, microsecond=0)
-    readings = [(today - timedelta(days=2), 1000), (today - timedelta(days=1), 3000), (today, 4500)]
-    for moment, total_wh in readings:
+@pytest.mark.parametrize("now", HOURS, ids=lambda t: t.strftime("%H%M"))
+async def test_usage_charts_from_readings(site: Site, now: time) -> None:
+    """Daily use is each day's last reading less the one before it, drawn as SVG bars, at any hour of the day
+    (the simulator's own live readings, stamped with the real time, are there too)."""
+    today = date(2031, 6, 15)
+    site.core.clock.freeze(datetime.combine(today, now, TZ))
+    for moment, total_wh in day_readings(today, now):
         site.core.bus.async_fire(EVENT_METER_READING, {
             "entity_id": "acrel_dtsy1352.m1", "ts": moment.timestamp(), "total_wh": total_wh, "money_fen": 0,
             "purchase_count": 0, "power_w": 0})
@@ -87,13 +90,12 @@ async def test_usage_charts_from_readings(site: Site) -> None:
             daily = await resp.text()
         async with client.get(f"{site.base}/m/meters/acrel_dtsy1352.m1/usage.svg?range=monthly") as resp:
             monthly = await resp.text()
-    yesterday = (today - timedelta(days=1)).strftime("%m-%d")
-    assert f"<title>{yesterday}: 2 kWh</title>" in daily
-    assert f"<title>{today:%m-%d}: 1.5 kWh</title>" in daily
-    assert daily.count("<rect") == 30
-    if today.timetuple().tm_yday > 2:
-        values = [float(v) for v in re.findall(r"<title>\d+: ([\d.]+) kWh</title>", monthly)]
-        assert len(values) == 12 and sum(values) == pytest.approx(3.5)
+    bars = dict(re.findall(r"<title>([\d-]+): ([\d.]+) kWh</title>", daily))
+    assert len(bars) == 30 and daily.count("<rect") == 30
+    day = lambda back: (today - timedelta(days=back)).strftime("%m-%d")  # noqa: E731
+    assert [bars[day(n)] for n in (3, 2, 1, 0)] == ["0", "0.4", "2", "1.5"]
+    values = [float(v) for v in re.findall(r"<title>\d+: ([\d.]+) kWh</title>", monthly)]
+    assert len(values) == 12 and values[5] == pytest.approx(3.9) and sum(values) == pytest.approx(3.9)
 
 
 async def test_receipt_pdf_and_remote_close(site: Site) -> None:

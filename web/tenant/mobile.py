@@ -17,7 +17,7 @@ from .charts import bar_chart
 from .const import COOKIE_TENANT, KIND_MOBILE, PHONE_AMOUNTS, SESSION_LIFETIME
 from .i18n import texts
 from .site import TenantSite
-from .usage import daily_maxima, daily_usage, monthly_usage, usage_since
+from .usage import daily_readings, daily_usage, daily_uses, monthly_usage, usage_since
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -177,12 +177,12 @@ class UsageChartView(TenantView):
         t = texts(self.core.config.language)
         assert self.core.db is not None
         today = self.core.clock.now().date()
-        maxima = await daily_maxima(self.core.db, self.core.clock, entity_id, usage_since(today))
+        uses = daily_uses(await daily_readings(self.core.db, self.core.clock, entity_id, usage_since(today)))
         if request.query.get("range") == "monthly":
-            points = [(f"{m}", wh / 1000) for m, wh in monthly_usage(maxima, today.year)]
+            points = [(f"{m}", wh / 1000) for m, wh in monthly_usage(uses, today.year)]
             svg = bar_chart(points, t["monthly"], "kWh")
         else:
-            points = [(d.strftime("%m-%d"), wh / 1000) for d, wh in daily_usage(maxima, today)]
+            points = [(d.strftime("%m-%d"), wh / 1000) for d, wh in daily_usage(uses, today)]
             svg = bar_chart(points, t["daily"], "kWh", label_every=5)
         return web.Response(text=svg, content_type="image/svg+xml")
 

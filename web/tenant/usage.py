@@ -1,63 +1,58 @@
-"""Energy use per day (last 30 days) and per month (this year) from recorded meter readings."""
+"""Energy use per day (last 30 days) and per month (this year) from recorded meter readings.
+
+A day's use is counted exactly as the staff energy report's daily rollups count it (``day_use``), so the
+tenant's chart and the staff report agree for the same meter.
+"""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
-from sqlalchemy import BigInteger, cast, func, select
+from sqlalchemy import func, select
 
 from scada_core.clock import Clock
+from scada_core.reports.rollup import DAY_S, date_day, day_date, day_expr, day_use
 from scada_core.storage.database import Database
 from scada_core.storage.models import ReadingRow
 
 from .const import DAILY_DAYS
 
-DAY = 86400
 
-
-async def daily_maxima(db: Database, clock: Clock, entity_id: str, since: date) -> dict[date, int]:
-    """Return the highest total_wh read on each local day since ``since`` (one grouped query)."""
+async def daily_readings(db: Database, clock: Clock, entity_id: str, since: date) -> dict[date, tuple[int, int]]:
+    """Return the lowest and highest total_wh read on each local day since ``since`` (one grouped query)."""
     offset = int(clock.now().utcoffset().total_seconds())  # type: ignore[union-attr]
-    start_ts = datetime(since.year, since.month, since.day, tzinfo=clock.time_zone).timestamp()
-    bucket = cast(ReadingRow.ts + offset, BigInteger) / DAY
+    day = day_expr(db, ReadingRow.ts, offset).label("day")
     stmt = (
-        select(bucket.label("day"), func.max(ReadingRow.total_wh))
-        .where(ReadingRow.entity_id == entity_id, ReadingRow.ts >= start_ts)
-        .group_by(bucket)
+        select(day, func.min(ReadingRow.total_wh), func.max(ReadingRow.total_wh))
+        .where(ReadingRow.entity_id == entity_id, ReadingRow.ts >= date_day(since) * DAY_S - offset)
+        .group_by(day)
     )
     async with db.session() as session:
         rows = (await session.execute(stmt)).all()
-    return {date(1970, 1, 1) + timedelta(days=int(day)): int(wh) for day, wh in rows}
+    return {day_date(int(day_no)): (int(first), int(last)) for day_no, first, last in rows}
 
 
-def daily_usage(maxima: dict[date, int], today: date, days: int = DAILY_DAYS) -> list[tuple[date, int]]:
-    """Return (day, Wh used) for the ``days`` days up to today; a day without readings uses 0."""
-    result = []
-    previous = None
-    for offset in range(days, -1, -1):
-        day = today - timedelta(days=offset)
-        value = maxima.get(day)
-        if offset < days:
-            used = value - previous if value is not None and previous is not None else 0
-            result.append((day, max(used, 0)))
-        if value is not None:
-            previous = value
-    return result
+def daily_uses(readings: dict[date, tuple[int, int]]) -> dict[date, int]:
+    """Return the Wh used on each day that has readings."""
+    uses: dict[date, int] = {}
+    before: int | None = None
+    for day, (first, last) in sorted(readings.items()):
+        uses[day] = day_use(first, last, before)
+        before = last
+    return uses
 
 
-def monthly_usage(maxima: dict[date, int], year: int) -> list[tuple[int, int]]:
-    """Return (month, Wh used) for each month of ``year`` from the daily maxima."""
-    ordered = sorted(maxima.items())
-    result = []
-    previous_end = max((v for d, v in ordered if d < date(year, 1, 1)), default=None)
-    for month in range(1, 13):
-        values = [v for d, v in ordered if d.year == year and d.month == month]
-        if not values:
-            result.append((month, 0))
-            continue
-        start = previous_end if previous_end is not None else min(values)
-        result.append((month, max(max(values) - start, 0)))
-        previous_end = max(values)
-    return result
+def daily_usage(uses: dict[date, int], today: date, days: int = DAILY_DAYS) -> list[tuple[date, int]]:
+    """Return (day, Wh used) for the ``days`` days up to today; a day without readings used 0."""
+    return [(day, uses.get(day, 0)) for day in (today - timedelta(days=back) for back in range(days - 1, -1, -1))]
+
+
+def monthly_usage(uses: dict[date, int], year: int) -> list[tuple[int, int]]:
+    """Return (month, Wh used) for each month of ``year``."""
+    totals = dict.fromkeys(range(1, 13), 0)
+    for day, used in uses.items():
+        if day.year == year:
+            totals[day.month] += used
+    return list(totals.items())
 
 
 def usage_since(today: date) -> date:

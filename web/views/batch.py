@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 from aiohttp import web
 
@@ -70,7 +69,7 @@ class ReadingsExportView(Page):
                                a.get("power_w"), self.site.when(a.get("last_read"))])
         body = await self.core.async_add_executor_job(table_to_xlsx, table)
         await self.site.audit.record(request, operator, "export_readings", f"{len(ids)} meters", after={"meters": ids})
-        stamp = datetime.now(self.core.clock.time_zone).strftime("%Y%m%d%H%M")
+        stamp = self.core.clock.now().strftime("%Y%m%d%H%M")
         return web.Response(body=body, headers={
             "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "Content-Disposition": f'attachment; filename="readings-{stamp}.xlsx"'})
