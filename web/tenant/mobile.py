@@ -56,6 +56,11 @@ def form_phone(form: Mapping[str, Any]) -> str:
     return phone if re.fullmatch(PHONE_PATTERN, phone) else ""
 
 
+def _code_refused(site: TenantSite, request: web.Request, phone: str, err: AuthError) -> web.Response:
+    """Tell the phone it is over a daily code limit (429)."""
+    return site.render(request, "login.html", status=429, phone=phone, error=texts(site.core.config.language)[err.key])
+
+
 def _login_response(token: str) -> web.Response:
     response = web.HTTPFound(HOME_URL)
     response.set_cookie(COOKIE_TENANT, token, max_age=SESSION_LIFETIME, httponly=True, samesite="Lax", path="/")
@@ -110,8 +115,7 @@ class CodeSendView(TenantView):
             if phone:
                 await self.site.auth.send_code(phone)
         except AuthError as err:
-            return self.site.render(request, "login.html", status=429, phone=phone,
-                                    error=texts(self.core.config.language)[err.key])
+            return _code_refused(self.site, request, phone, err)
         return self.site.render(request, "login.html", phone=phone, code_sent=True)
 
 
@@ -128,8 +132,7 @@ class CodeLoginView(TenantView):
         try:
             account_id = await self.site.auth.login_code(phone, code, request.remote) if phone else None
         except AuthError as err:
-            return self.site.render(request, "login.html", status=429, phone=phone,
-                                    error=texts(self.core.config.language)[err.key])
+            return _code_refused(self.site, request, phone, err)
         if account_id is None:
             return self.site.render(request, "login.html", status=401, phone=phone, code_sent=True,
                                     error=texts(self.core.config.language)["bad_code"])
