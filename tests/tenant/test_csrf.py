@@ -2,6 +2,7 @@
 nothing; the real form flow (token taken from the page) still works."""
 from __future__ import annotations
 
+import logging
 import re
 
 import aiohttp
@@ -132,3 +133,13 @@ async def test_a_fresh_browser_gets_its_token_with_the_first_page(site: Site) ->
         assert cookie.value == token and cookie["httponly"] and cookie["samesite"] == "Lax"
         async with client.post(f"{site.base}/m/login", data={**data, "csrf": token}, allow_redirects=False) as resp:
             assert resp.status == 302
+
+
+async def test_refused_posts_log_one_line(site: Site, caplog: pytest.LogCaptureFixture) -> None:
+    """A refused POST to a path with an encoded newline and 5,000 characters logs one short line, not a forged one."""
+    caplog.set_level(logging.WARNING)
+    async with aiohttp.ClientSession() as client:
+        async with client.post(f"{site.base}/m/topup%0Acredited%20order%20TU1{'x' * 5000}", data={}) as resp:
+            assert resp.status == 403
+    lines = [r.getMessage() for r in caplog.records if "csrf_refused" in r.getMessage()]
+    assert len(lines) == 1 and "\n" not in lines[0] and len(lines[0]) < 500

@@ -28,6 +28,8 @@ from .const import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from integrations.alipay.orders import OrderStore
     from scada_core.clock import Clock
     from scada_core.core import Core
@@ -104,15 +106,14 @@ class TenantAuth:
             await self.store.security_event(SOURCE_LOGIN, "bad_password", detail, remote)
         return ok
 
-    async def _codes_today(self, phone: str) -> tuple[int, int]:
+    async def _codes_today(self, session: AsyncSession, phone: str) -> tuple[int, int]:
         """Return how many codes ``phone`` was sent and how many wrong codes were tried with it this local day."""
         since = day_start(self.core.clock)
-        async with self.db.session() as session:
-            sent = await session.scalar(select(func.count()).select_from(TenantCodeRow).where(
-                TenantCodeRow.phone == phone, TenantCodeRow.created_ts >= since))
-            wrong = await session.scalar(select(func.count()).select_from(SecurityEventRow).where(
-                SecurityEventRow.source == SOURCE_LOGIN, SecurityEventRow.kind == KIND_BAD_CODE,
-                SecurityEventRow.detail == f"phone {phone}", SecurityEventRow.ts >= since))
+        sent = await session.scalar(select(func.count()).select_from(TenantCodeRow).where(
+            TenantCodeRow.phone == phone, TenantCodeRow.created_ts >= since))
+        wrong = await session.scalar(select(func.count()).select_from(SecurityEventRow).where(
+            SecurityEventRow.source == SOURCE_LOGIN, SecurityEventRow.kind == KIND_BAD_CODE,
+            SecurityEventRow.detail == f"phone {phone}", SecurityEventRow.ts >= since))
         return int(sent or 0), int(wrong or 0)
 
     async def send_code(self, phone: str) -> None:
@@ -131,10 +132,9 @@ class TenantAuth:
             )
             if recent is not None:
                 return
-        if (await self._codes_today(phone))[0] >= CODE_DAY_SENDS:
-            raise AuthError("code_day_sends")
-        code = f"{secrets.randbelow(1_000_000):06d}"
-        async with self.db.session() as session:
+            if (await self._codes_today(session, phone))[0] >= CODE_DAY_SENDS:
+                raise AuthError("code_day_sends")
+            code = f"{secrets.randbelow(1_000_000):06d}"
             session.add(TenantCodeRow(phone=phone, code_hash=_digest(f"{phone}:{code}"), created_ts=now,
                                       expires_ts=now + CODE_LIFETIME, attempts=0, used=False))
         message = f"您的电费账户登录验证码为 {code}，{CODE_LIFETIME // 60} 分钟内有效。"
@@ -148,12 +148,10 @@ class TenantAuth:
 
         AuthError("code_day_wrong") once CODE_DAY_WRONG wrong codes were tried with the phone this local day.
         """
-        if (await self._codes_today(phone))[1] >= CODE_DAY_WRONG:
-            await self.store.security_event(SOURCE_LOGIN, "code_locked", f"phone {phone}", remote)
-            raise AuthError("code_day_wrong")
         now = self.core.clock.timestamp()
         async with self.db.session() as session:
-            row = await session.scalar(
+            locked = (await self._codes_today(session, phone))[1] >= CODE_DAY_WRONG
+            row = None if locked else await session.scalar(
                 select(TenantCodeRow)
                 .where(TenantCodeRow.phone == phone, TenantCodeRow.used.is_(False), TenantCodeRow.expires_ts > now)
                 .order_by(TenantCodeRow.id.desc())
@@ -163,6 +161,9 @@ class TenantAuth:
                 if hmac.compare_digest(row.code_hash, _digest(f"{phone}:{code}")):
                     row.used = True
                     return True
+        if locked:
+            await self.store.security_event(SOURCE_LOGIN, "code_locked", f"phone {phone}", remote)
+            raise AuthError("code_day_wrong")
         await self.store.security_event(SOURCE_LOGIN, KIND_BAD_CODE, f"phone {phone}", remote)
         return False
 

@@ -21,6 +21,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 KEY_CSRF: web.RequestKey[str] = web.RequestKey("tenant_csrf", str)
 SAFE_METHODS = frozenset({hdrs.METH_GET, hdrs.METH_HEAD, hdrs.METH_OPTIONS})
+DETAIL_MAX = 200  # characters of the (still percent-encoded, so one-line) path kept in a security event
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
@@ -45,7 +46,7 @@ def make_csrf_middleware(site: TenantSite) -> Callable[[web.Request, Handler], A
         if request.method not in SAFE_METHODS and not (
             origin_ok(request) and csrf_ok(cookie or "", await _given_token(request))
         ):
-            await site.store.security_event(SOURCE_ACCESS, "csrf_refused", f"{request.method} {request.path}",
+            await site.store.security_event(SOURCE_ACCESS, "csrf_refused", f"{request.method} {request.raw_path[:DETAIL_MAX]}",
                                             request.remote)
             raise web.HTTPForbidden(text=texts(site.core.config.language)["bad_form"])
         if cookie is not None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .const import COOKIE_KIOSK_DEVICE, HEADER_KIOSK_KEY, KIOSK_PREFIX, QUERY_DEVICE_KEY, SOURCE_ACCESS
+from .csrf import DETAIL_MAX
 from .i18n import texts
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def make_lock_middleware(site: TenantSite) -> Callable[[web.Request, Handler], A
                             samesite="Strict", max_age=DEVICE_COOKIE_AGE)
             raise response
         if not lock.allows(request):
-            await site.store.security_event(SOURCE_ACCESS, "kiosk_refused", request.path, request.remote)
+            await site.store.security_event(SOURCE_ACCESS, "kiosk_refused", request.raw_path[:DETAIL_MAX], request.remote)
             raise web.HTTPForbidden(text=texts(site.core.config.language)["kiosk_device"])
         return await handler(request)
 
