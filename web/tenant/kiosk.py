@@ -83,10 +83,9 @@ class KioskView(TenantView):
     ) -> web.Response:
         """Render the check page: the password box when the shop has one, the code button when it has a phone."""
         credentials = await self.site.auth.credentials(account_id)
-        phone = (credentials.phone if credentials is not None else None) or ""
         return self.page(request, "kiosk_check.html", status=status,
-                         has_password=bool(credentials and credentials.password_hash), phone_tail=phone[-4:],
-                         **context)
+                         has_password=bool(credentials and credentials.password_hash),
+                         has_phone=bool(credentials and credentials.phone), **context)
 
     def page(self, request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
         """Render a kiosk page with its idle timeout."""
