@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from aiohttp import web
+from aiohttp import hdrs, web
 from sqlalchemy import delete, func, select, update
+from yarl import URL
 
 from scada_core.exceptions import OpenPrepayError
 
@@ -341,6 +342,20 @@ class Auth:
 def csrf_ok(expected: str, given: str | None) -> bool:
     """Compare a CSRF token in constant time."""
     return bool(expected) and given is not None and hmac.compare_digest(expected, given)
+
+
+def origin_ok(request: web.Request) -> bool:
+    """Tell whether the browser's Origin (or, lacking one, its Referer) is this site (scheme-agnostic host and port,
+    so a TLS proxy in front keeps working); a request naming neither passes on its CSRF token alone."""
+    source = request.headers.get(hdrs.ORIGIN) or request.headers.get(hdrs.REFERER)
+    if not source:
+        return True
+    try:
+        url = URL(source)
+        here = URL.build(scheme=url.scheme, authority=request.host) if url.scheme in ("http", "https") else None
+    except ValueError:
+        return False
+    return here is not None and bool(url.host) and (url.host, url.port) == (here.host, here.port)
 
 
 def operator_dict(row: OperatorRow) -> dict[str, Any]:

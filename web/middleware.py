@@ -9,7 +9,7 @@ from aiohttp import web
 from scada_core.http import KEY_OPERATOR, error_response
 
 from .audit import api_targets, snapshot
-from .auth import KEY_WEB_OPERATOR, allowed, csrf_ok
+from .auth import KEY_WEB_OPERATOR, allowed, csrf_ok, origin_ok
 from .const import (
     ACTION_ACCOUNT,
     ACTION_CONFIGURE,
@@ -74,7 +74,9 @@ def make_middleware(site: WebSite) -> Callable[[web.Request, Handler], Awaitable
             return error_response(f"role {operator.role} may not {action}", 403)
         if action == ACTION_VIEW:
             return await handler(request)
-        if operator.via == "session" and not csrf_ok(operator.csrf, request.headers.get(CSRF_HEADER)):
+        if operator.via == "session" and not (
+            origin_ok(request) and csrf_ok(operator.csrf, request.headers.get(CSRF_HEADER))
+        ):
             await site.audit.record(request, operator, "csrf_refused", f"{request.method} {path}", ok=False)
             return error_response("missing or wrong CSRF token", 403)
         body = (await request.read()).decode("utf-8", "replace") if request.can_read_body else ""

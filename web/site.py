@@ -14,7 +14,7 @@ from scada_core.http import View
 from scada_core.reports.rollup import async_rollup, utc_offset_s
 
 from .audit import AuditLog
-from .auth import KEY_WEB_OPERATOR, Auth, WebOperator, allowed, csrf_ok
+from .auth import KEY_WEB_OPERATOR, Auth, WebOperator, allowed, csrf_ok, origin_ok
 from .batch import BatchRunner
 from .const import CSRF_FIELD, CSRF_HEADER, LANG_COOKIE
 from .grid import GridData
@@ -135,7 +135,7 @@ class WebSite:
         operator = self.require(request, action)
         data = await request.post()
         given = data.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
-        if not csrf_ok(operator.csrf, given if isinstance(given, str) else None):
+        if not (origin_ok(request) and csrf_ok(operator.csrf, given if isinstance(given, str) else None)):
             await self.audit.record(request, operator, "csrf_refused", request.path, ok=False)
             raise web.HTTPForbidden(text=self.t(request)["err_csrf"])
         return operator, data

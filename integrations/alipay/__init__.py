@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from .const import (
     CONF_GATEWAY,
     CONF_HOST,
     CONF_KEYS_DIR,
+    CONF_KIOSK,
     CONF_KIOSK_IDLE,
     CONF_MAX_AMOUNT,
     CONF_MIN_AMOUNT,
@@ -90,6 +92,22 @@ TENANT_SCHEMA = vol.Schema(
 )
 
 
+def ip_network(value: Any) -> str:
+    """Accept an IP address or network (``10.0.5.20``, ``10.0.6.0/24``)."""
+    try:
+        return str(ipaddress.ip_network(str(value), strict=False))
+    except ValueError:
+        raise vol.Invalid(f"{value!r} is no IP address or network") from None
+
+
+KIOSK_SCHEMA = vol.Schema(
+    {
+        vol.Optional("devices", default=[]): [ip_network],
+        vol.Optional("device_key"): vol.All(str, vol.Length(min=16, msg="device_key needs at least 16 characters")),
+    }
+)
+
+
 def sandbox_validator(schema: vol.Schema) -> Any:
     """Return a validator accepting `sandbox: true/false` or a mapping of ``schema``'s options."""
 
@@ -136,6 +154,7 @@ def topup_options(sandbox_port: int, sandbox_keys_dir: str, subject_key: str, su
         vol.Optional(CONF_MIN_AMOUNT, default=DEFAULT_MIN_AMOUNT): amount_validator,
         vol.Optional(CONF_MAX_AMOUNT, default=DEFAULT_MAX_AMOUNT): amount_validator,
         vol.Optional(CONF_KIOSK_IDLE, default=DEFAULT_KIOSK_IDLE): vol.All(int, vol.Range(min=10)),
+        vol.Optional(CONF_KIOSK, default={}): KIOSK_SCHEMA,
         vol.Optional(CONF_SANDBOX, default=None): sandbox_validator(sandbox_schema(sandbox_port, sandbox_keys_dir)),
         vol.Optional(CONF_TENANTS, default=[]): [TENANT_SCHEMA],
     }
@@ -255,7 +274,7 @@ async def async_start_topup(
 
     from web.tenant import async_setup_tenant  # noqa: PLC0415 - the pages live in the web package
 
-    await async_setup_tenant(core, payments, config[CONF_KIOSK_IDLE], config[CONF_TENANTS])
+    await async_setup_tenant(core, payments, config[CONF_KIOSK_IDLE], config[CONF_TENANTS], config[CONF_KIOSK])
 
 
 async def sweep_loop(payments: TopUpPayments, interval: float, query_after: float) -> None:

@@ -72,6 +72,7 @@ CONF_SUBJECT: Final = "subject"
 CONF_MIN_AMOUNT: Final = "min_amount"
 CONF_MAX_AMOUNT: Final = "max_amount"
 CONF_KIOSK_IDLE: Final = "kiosk_idle"
+CONF_KIOSK: Final = "kiosk"
 CONF_TENANTS: Final = "tenants"
 
 DEFAULT_ORDER_TIMEOUT: Final = 15  # minutes

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import shutil
 import time
 from collections.abc import AsyncIterator, Callable
@@ -15,6 +16,7 @@ import aiohttp
 import pytest
 import yaml
 from sqlalchemy import select, text
+from yarl import URL
 
 pytest.importorskip("scada_core.billing.service", reason="billing has not landed")
 
@@ -27,11 +29,31 @@ from integrations.modbus_meter.profile import get_profile  # noqa: E402
 from scada_core.bootstrap import async_from_config_dir  # noqa: E402
 from scada_core.core import Core  # noqa: E402
 from scada_core.storage.database import Database, resolve_url  # noqa: E402
+from web.const import CSRF_HEADER  # noqa: E402
+from web.tenant.const import COOKIE_CSRF  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 ADMIN = {"id": "admin1", "role": "admin"}
 PASSWORDS = {"A": "pass-A-1234", "B": "pass-B-5678"}
 PHONES = {"A": "13800000001", "B": "13800000002"}
+
+
+def tenant_client(base: str) -> aiohttp.ClientSession:
+    """Return a client with a cookie jar that holds the tenant pages' CSRF cookie and sends its token with every
+    request, as a browser's forms do (the CSRF tests themselves take the token from a page)."""
+    token = secrets.token_urlsafe(24)
+    client = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), headers={CSRF_HEADER: token})
+    client.cookie_jar.update_cookies({COOKIE_CSRF: token}, URL(base))
+    return client
+
+
+async def kiosk_check_in(client: aiohttp.ClientSession, base: str, account_id: int, password: str) -> None:
+    """At the kiosk: find the shop by its account number and prove it with its password."""
+    async with client.post(f"{base}/kiosk/select", data={"shop": str(account_id), "by": "account"},
+                           allow_redirects=False) as resp:
+        assert resp.headers["Location"] == "/kiosk/check"
+    async with client.post(f"{base}/kiosk/check", data={"password": password}, allow_redirects=False) as resp:
+        assert resp.headers["Location"] == "/kiosk/account"
 
 
 async def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> None:

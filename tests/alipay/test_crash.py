@@ -17,7 +17,7 @@ from integrations.acrel_dtsy1352.sim_server import MODE_TCP, SimServer
 from integrations.alipay.sandbox import NotifyPolicy, load_sandbox
 from integrations.modbus_meter.profile import get_profile
 
-from .harness import TZ, wait_for
+from .harness import TZ, tenant_client, wait_for
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -91,7 +91,7 @@ async def test_crash_after_pending_commit_is_reconciled(tmp_path: Path, keys_dir
     base = f"http://127.0.0.1:{http_port}"
     config_dir = _config(tmp_path / "cfg", sim.port, http_port, gateway, keys_dir, db_settings)
     process = await _start(config_dir, "after_pending_commit")
-    client = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    client = tenant_client(base)
     try:
         await _login(client, base)
         async with client.post(f"{base}/api/services/alipay/create_order",

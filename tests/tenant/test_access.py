@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from tests.alipay.harness import PASSWORDS, Site, running_site
+from tests.alipay.harness import PASSWORDS, Site, kiosk_check_in, running_site, tenant_client
 from tests.conftest import DB_KINDS, POSTGRES_URL
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.asyncio(loop_scope="module")]
@@ -68,15 +68,13 @@ async def shared(module_db: dict[str, str], tmp_path_factory: pytest.TempPathFac
             values[tenant] = {"acct": str(site.accounts[tenant]), "meter": f"acrel_dtsy1352.m{unit}",
                               "order": paid.out_trade_no, "tx": str(paid.transaction_id)}
         await site.core.services.async_call("acrel_dtsy1352", "trip", {"entity_id": "acrel_dtsy1352.m1"})
-        tenant_a = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-        anonymous = aiohttp.ClientSession()
+        tenant_a = tenant_client(site.base)
+        anonymous = tenant_client(site.base)
         try:
             async with tenant_a.post(f"{site.base}/m/login", allow_redirects=False, data={
                     "account_id": values["A"]["acct"], "password": PASSWORDS["A"]}) as resp:
                 assert resp.status == 302
-            async with tenant_a.post(f"{site.base}/kiosk/select", data={"account_id": values["A"]["acct"]},
-                                     allow_redirects=False) as resp:
-                assert resp.headers["Location"] == "/kiosk/account"
+            await kiosk_check_in(tenant_a, site.base, site.accounts["A"], PASSWORDS["A"])
             yield Shared(site, values, tenant_a, anonymous)
         finally:
             await tenant_a.close()

@@ -9,6 +9,7 @@ import pytest
 from pypdf import PdfReader
 
 from tests.alipay.harness import PASSWORDS, Site, wait_for
+from web.directory import MeterDirectory
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -65,18 +66,29 @@ async def test_phone_top_up_50_yuan(site: Site) -> None:
 
 
 async def test_kiosk_top_up_by_qr(site: Site) -> None:
-    """At the kiosk: touch the shop, touch 100.00, the QR shows; once paid the page turns into the receipt."""
+    """At the kiosk: type the room number, prove the shop with its password, touch 100.00, the QR shows; once paid
+    the page turns into the receipt. The start page lists no shop."""
     from playwright.async_api import async_playwright  # noqa: PLC0415
 
+    directory = MeterDirectory(site.core)
+    await directory.async_load()
+    await directory.save([{"entity_id": "acrel_dtsy1352.m2", "floor": "3F", "room": "0302", "label": "", "errors": []}])
     before = await site.balance("B")
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         try:
             page = await (await browser.new_context(viewport={"width": 1280, "height": 1024})).new_page()
             await page.goto(f"{site.base}/kiosk/")
-            await page.get_by_role("button", name=re.compile("商铺B")).click()
+            assert "商铺A" not in await page.inner_text("main") and "商铺B" not in await page.inner_text("main")
+            await page.fill("#shop", "0302")
+            await page.press("#shop", "Enter")  # the first button: find by room
+            await page.wait_for_url(re.compile(r".*/kiosk/check$"))
+            assert "商铺B" not in await page.inner_text("main")
+            await page.fill("#password", PASSWORDS["B"])
+            await page.click("#check-password")
             await page.wait_for_url(re.compile(r".*/kiosk/account$"))
-            await page.get_by_role("button", name="100.00").click()
+            assert "商铺B" in await page.inner_text("main")
+            await page.get_by_role("button", name="100.00").first.click()
             await page.wait_for_url(re.compile(r".*/kiosk/pay/TU\w+$"))
             assert await page.locator("#qr svg").count() == 1
             out_trade_no = page.url.rsplit("/", 1)[1]

@@ -13,14 +13,14 @@ import pytest
 from pypdf import PdfReader
 
 from scada_core.const import EVENT_METER_READING
-from tests.alipay.harness import PASSWORDS, PHONES, TZ, Site, running_site, wait_for
+from tests.alipay.harness import PASSWORDS, PHONES, TZ, Site, kiosk_check_in, running_site, tenant_client, wait_for
 from tests.tenant.test_usage import HOURS, day_readings
 
 pytestmark = pytest.mark.timeout(60)
 
 
-def _client() -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+def _client(site: Site) -> aiohttp.ClientSession:
+    return tenant_client(site.base)
 
 
 async def _login(site: Site, client: aiohttp.ClientSession, tenant: str, password: str | None = None) -> int:
@@ -31,7 +31,7 @@ async def _login(site: Site, client: aiohttp.ClientSession, tenant: str, passwor
 
 async def test_password_login_and_wrong_password(site: Site) -> None:
     """The right password opens the home page; a wrong one is refused and logged."""
-    async with _client() as client:
+    async with _client(site) as client:
         assert await _login(site, client, "A", "wrong") == 401
         assert "bad_password" in await site.security_kinds()
         async with client.get(f"{site.base}/m/home", allow_redirects=False) as resp:
@@ -57,7 +57,7 @@ async def test_password_login_and_wrong_password(site: Site) -> None:
 async def test_one_time_code_login(site: Site, caplog: pytest.LogCaptureFixture) -> None:
     """Without an SMS service the code goes to the log (demo); it works once, a wrong one does not."""
     caplog.set_level(logging.WARNING, logger="web.tenant.auth")
-    async with _client() as client:
+    async with _client(site) as client:
         async with client.post(f"{site.base}/m/login/code/send", data={"phone": PHONES["B"]}) as resp:
             assert resp.status == 200
         code = re.search(r"one-time code for \S+ is (\d{6})", caplog.text).group(1)  # type: ignore[union-attr]
@@ -66,7 +66,7 @@ async def test_one_time_code_login(site: Site, caplog: pytest.LogCaptureFixture)
             assert resp.status == 401
         async with client.post(f"{site.base}/m/login/code", data={"phone": PHONES["B"], "code": code}) as resp:
             assert resp.status == 200 and "商铺B" in await resp.text()
-    async with _client() as again:
+    async with _client(site) as again:
         async with again.post(f"{site.base}/m/login/code", data={"phone": PHONES["B"], "code": code}) as resp:
             assert resp.status == 401  # used once only
     assert "bad_code" in await site.security_kinds()
@@ -83,7 +83,7 @@ async def test_usage_charts_from_readings(site: Site, now: time) -> None:
             "entity_id": "acrel_dtsy1352.m1", "ts": moment.timestamp(), "total_wh": total_wh, "money_fen": 0,
             "purchase_count": 0, "power_w": 0})
     await site.core.recorder.async_flush()
-    async with _client() as client:
+    async with _client(site) as client:
         await _login(site, client, "A")
         async with client.get(f"{site.base}/m/meters/acrel_dtsy1352.m1/usage.svg?range=daily") as resp:
             assert resp.content_type == "image/svg+xml"
@@ -107,7 +107,7 @@ async def test_receipt_pdf_and_remote_close(site: Site) -> None:
     paid = await site.payments.store.get(order.out_trade_no)
     assert paid is not None and paid.receipt_no
     await site.core.services.async_call("acrel_dtsy1352", "trip", {"entity_id": "acrel_dtsy1352.m1"})
-    async with _client() as client:
+    async with _client(site) as client:
         await _login(site, client, "A")
         async with client.get(f"{site.base}/m/home") as resp:
             page = await resp.text()
@@ -122,7 +122,7 @@ async def test_receipt_pdf_and_remote_close(site: Site) -> None:
                    what="relay closed")
     await site.core.data["tenant"].auth.set_credentials(site.accounts["A"], tenant_control=False)
     await site.core.services.async_call("acrel_dtsy1352", "trip", {"entity_id": "acrel_dtsy1352.m1"})
-    async with _client() as client:  # without the operator's permission: no button, and the route refuses
+    async with _client(site) as client:  # without the operator's permission: no button, and the route refuses
         await _login(site, client, "A")
         async with client.get(f"{site.base}/m/home") as resp:
             assert "远程合闸" not in await resp.text()
@@ -132,10 +132,8 @@ async def test_receipt_pdf_and_remote_close(site: Site) -> None:
 
 async def test_kiosk_session_ends_when_idle(site: Site) -> None:
     """The kiosk forgets the shop after the idle time."""
-    async with _client() as client:
-        async with client.post(f"{site.base}/kiosk/select", data={"account_id": f"/kiosk/shop/{site.accounts['B']}"},
-                               allow_redirects=False) as resp:
-            assert resp.headers["Location"] == "/kiosk/account"
+    async with _client(site) as client:
+        await kiosk_check_in(client, site.base, site.accounts["B"], PASSWORDS["B"])
         async with client.get(f"{site.base}/kiosk/account") as resp:
             page = await resp.text()
             assert "商铺B" in page and "var idle = 30 * 1000" in page
@@ -150,7 +148,7 @@ async def test_kiosk_session_ends_when_idle(site: Site) -> None:
 async def test_one_time_code_goes_through_notify_sms(tmp_path: Path, keys_dir: Path,
                                                      db_settings: dict[str, str]) -> None:
     """With the notification service loaded the code is queued as an SMS to the tenant's phone, not logged."""
-    async with running_site(tmp_path, keys_dir, db_settings, {"notify": {}}) as site, _client() as client:
+    async with running_site(tmp_path, keys_dir, db_settings, {"notify": {}}) as site, _client(site) as client:
         async with client.post(f"{site.base}/m/login/code/send", data={"phone": PHONES["A"]}) as resp:
             assert resp.status == 200
         rows = await site.core.data["notify"].outbox.async_recent(10, "sms")
@@ -183,7 +181,7 @@ async def test_purchase_history_leaves_out_running_consumption(site: Site) -> No
             break
         await asyncio.sleep(0.1)
     assert any(tx["kind"] == "consumption" for tx in history), "the consumption is in the ledger"
-    async with _client() as client:
+    async with _client(site) as client:
         await _login(site, client, "A")
         async with client.get(f"{site.base}/m/home") as resp:
             page = await resp.text()

@@ -102,6 +102,28 @@ async def test_csrf_is_required_for_session_writes(start_web: Any) -> None:
     assert page.count("<tr class=") == 1 and "newbie" in page
 
 
+async def test_session_writes_from_another_origin_are_refused(start_web: Any) -> None:
+    """A form or API write with the right CSRF token but a foreign Origin or Referer is refused and audited; our
+    own origin passes (the tenant pages share this check)."""
+    env: WebEnv = await start_web()
+    await env.operator("boss", "admin")
+    session, csrf = await env.login("boss")
+    form = {"csrf": csrf, "action": "create", "username": "newbie", "display_name": "N", "role": "viewer",
+            "password": "longenough1"}
+    for headers in ({"Origin": "http://evil.example"}, {"Origin": "null"},
+                    {"Referer": "http://evil.example/x.html"}):
+        async with session.post(env.base + "/admin/operators", data=form, headers=headers) as resp:
+            assert resp.status == 403
+        async with session.post(env.base + "/api/billing/reconcile", json={},
+                                headers={"X-CSRF-Token": csrf, **headers}) as resp:
+            assert resp.status == 403
+    assert "newbie" not in {o["username"] for o in await env.site.auth.operators()}
+    assert len(await env.site.audit.query(action="csrf_refused")) == 6
+    async with session.post(env.base + "/admin/operators", data=form, headers={"Origin": env.base}) as resp:
+        assert resp.status == 200
+    assert "newbie" in {o["username"] for o in await env.site.auth.operators()}
+
+
 @pytest.mark.timeout(60)
 async def test_login_rate_limit(start_web: Any) -> None:
     """After 3 wrong passwords even the right one is refused with 429 until the window passes."""

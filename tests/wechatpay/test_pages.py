@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import aiohttp
 import pytest
 import voluptuous as vol
 
 from integrations.wechatpay.config import CONFIG_SCHEMA
-from tests.alipay.harness import PASSWORDS
+from tests.alipay.harness import PASSWORDS, kiosk_check_in, tenant_client
 
 from .harness import running_wechat_site
 
@@ -24,7 +23,7 @@ async def test_wechat_pay_alone_serves_the_phone_page_and_the_kiosk(
         assert "alipay" not in site.core.data and site.core.services.has_service(
             "wechatpay", "set_tenant_login"
         )
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
+        async with tenant_client(site.base) as client:
             async with client.post(
                 f"{site.base}/m/login",
                 data={"account_id": str(site.accounts["A"]), "password": PASSWORDS["A"]},
@@ -42,9 +41,8 @@ async def test_wechat_pay_alone_serves_the_phone_page_and_the_kiosk(
             site.core.config.language = "en"
             async with client.get(f"{site.base}/m/home") as resp:
                 assert "WeChat Pay" in await resp.text()
-            async with client.post(
-                f"{site.base}/kiosk/select", data={"account_id": str(site.accounts["B"])}
-            ) as resp:
+            await kiosk_check_in(client, site.base, site.accounts["B"], PASSWORDS["B"])
+            async with client.get(f"{site.base}/kiosk/account") as resp:
                 kiosk = await resp.text()
             assert 'id="pay-wechatpay"' in kiosk and 'id="pay-alipay"' not in kiosk
             async with client.post(f"{site.base}/kiosk/topup", data={"amount_fen": "5000"}) as resp:

@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from integrations.alipay.const import STATE_PAID
-from tests.alipay.harness import PASSWORDS, wait_for
+from tests.alipay.harness import PASSWORDS, kiosk_check_in, tenant_client, wait_for
 from web.tenant.providers import TopUpProvider
 
 from .harness import WeChatSite
@@ -16,8 +16,8 @@ from .harness import WeChatSite
 pytestmark = pytest.mark.timeout(60)
 
 
-def _client() -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+def _client(site: WeChatSite) -> aiohttp.ClientSession:
+    return tenant_client(site.base)
 
 
 async def test_h5_top_up_on_the_phone_page(site: WeChatSite) -> None:
@@ -28,7 +28,7 @@ async def test_h5_top_up_on_the_phone_page(site: WeChatSite) -> None:
     assert all(isinstance(p, TopUpProvider) for p in tenant_site.providers.values())
     before = await site.balance("A")
     meter_before = site.sim.meters[1].remaining_fen
-    async with _client() as client:
+    async with _client(site) as client:
         async with client.post(
             f"{site.base}/m/login", data={"account_id": str(site.accounts["A"]), "password": PASSWORDS["A"]}
         ) as resp:
@@ -74,10 +74,9 @@ async def test_native_top_up_at_the_kiosk(site: WeChatSite) -> None:
     the receipt shows and the page asks for WeChat."""
     before = await site.balance("B")
     meter_before = site.sim.meters[2].remaining_fen
-    async with _client() as client:
-        async with client.post(
-            f"{site.base}/kiosk/select", data={"account_id": str(site.accounts["B"])}
-        ) as resp:
+    async with _client(site) as client:
+        await kiosk_check_in(client, site.base, site.accounts["B"], PASSWORDS["B"])
+        async with client.get(f"{site.base}/kiosk/account") as resp:
             page = await resp.text()
         assert 'id="pay-alipay"' in page and 'id="pay-wechatpay"' in page and "微信支付" in page
         async with client.post(

@@ -10,7 +10,10 @@ import voluptuous as vol
 
 from scada_core.const import EVENT_CORE_STARTED
 
+from .const import PHONE_PATTERN
+from .csrf import make_csrf_middleware
 from .kiosk import KIOSK_VIEWS
+from .kiosk_lock import make_lock_middleware
 from .mobile import MOBILE_VIEWS
 from .provision import provision_tenant
 from .site import STATIC, TenantSite
@@ -26,7 +29,7 @@ SET_LOGIN_SCHEMA = vol.Schema(
     {
         vol.Required("account_id"): int,
         vol.Optional("password"): vol.All(str, vol.Length(min=6)),
-        vol.Optional("phone"): vol.All(vol.Coerce(str), vol.Match(r"^\+?[0-9]{5,20}$")),
+        vol.Optional("phone"): vol.All(vol.Coerce(str), vol.Match(PHONE_PATTERN)),
         vol.Optional("tenant_control"): bool,
     }
 )
@@ -36,6 +39,7 @@ def _create_site(core: Core, provider: TopUpProvider, kiosk_idle: int) -> Tenant
     """Register the tenant and kiosk pages once."""
     assert core.http is not None
     site = TenantSite(core, provider.store, kiosk_idle)
+    core.http.app.middlewares.extend((make_lock_middleware(site), make_csrf_middleware(site)))
     for view_class in (*MOBILE_VIEWS, *KIOSK_VIEWS):
         core.http.register_view(view_class(site))
     core.http.app.router.add_static("/m/static/", STATIC)
@@ -44,12 +48,13 @@ def _create_site(core: Core, provider: TopUpProvider, kiosk_idle: int) -> Tenant
 
 
 async def async_setup_tenant(
-    core: Core, provider: TopUpProvider, kiosk_idle: int, tenants: list[dict[str, Any]]
+    core: Core, provider: TopUpProvider, kiosk_idle: int, tenants: list[dict[str, Any]], kiosk: dict[str, Any]
 ) -> TenantSite:
-    """Add ``provider`` to the tenant site (created by the first provider) with <provider>.set_tenant_login;
-    provision its configured tenants after start."""
+    """Add ``provider`` to the tenant site (created by the first provider) with <provider>.set_tenant_login and the
+    kiosk terminals its `kiosk:` section allows; provision its configured tenants after start."""
     site: TenantSite = core.data.get(DATA_KEY) or _create_site(core, provider, kiosk_idle)
     site.add_provider(provider)
+    site.kiosk_lock.add(kiosk)
 
     async def set_login(call: ServiceCall) -> dict[str, Any]:
         data = dict(call.data)

@@ -13,10 +13,25 @@ from sqlalchemy import delete, func, select, update
 
 from integrations.alipay.models import SecurityEventRow, TenantCodeRow, TenantCredentialRow, TenantSessionRow
 
-from .const import CODE_LIFETIME, CODE_MAX_ATTEMPTS, CODE_RESEND_GAP, FAILURE_WINDOW, MAX_FAILURES, SOURCE_LOGIN
+from web.auth import AuthError
+
+from .const import (
+    CODE_DAY_SENDS,
+    CODE_DAY_WRONG,
+    CODE_LIFETIME,
+    CODE_MAX_ATTEMPTS,
+    CODE_RESEND_GAP,
+    FAILURE_WINDOW,
+    KIND_BAD_CODE,
+    MAX_FAILURES,
+    SOURCE_LOGIN,
+)
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from integrations.alipay.orders import OrderStore
+    from scada_core.clock import Clock
     from scada_core.core import Core
 
 _LOGGER = logging.getLogger(__name__)
@@ -25,6 +40,11 @@ _HASHER = PasswordHasher()
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def day_start(clock: Clock) -> float:
+    """Return the POSIX time of this local day's midnight in the site's time zone."""
+    return clock.now().replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
 class TenantAuth:
@@ -86,18 +106,34 @@ class TenantAuth:
             await self.store.security_event(SOURCE_LOGIN, "bad_password", detail, remote)
         return ok
 
-    async def send_code(self, phone: str) -> bool:
-        """Send a one-time code to a registered phone through notify.sms (or the log when SMS is absent)."""
+    async def _codes_today(self, session: AsyncSession, phone: str) -> tuple[int, int]:
+        """Return how many codes ``phone`` was sent and how many wrong codes were tried with it this local day."""
+        since = day_start(self.core.clock)
+        sent = await session.scalar(select(func.count()).select_from(TenantCodeRow).where(
+            TenantCodeRow.phone == phone, TenantCodeRow.created_ts >= since))
+        wrong = await session.scalar(select(func.count()).select_from(SecurityEventRow).where(
+            SecurityEventRow.source == SOURCE_LOGIN, SecurityEventRow.kind == KIND_BAD_CODE,
+            SecurityEventRow.detail == f"phone {phone}", SecurityEventRow.ts >= since))
+        return int(sent or 0), int(wrong or 0)
+
+    async def send_code(self, phone: str) -> None:
+        """Send a one-time code to a registered phone through notify.sms (or the log when SMS is absent).
+
+        Unknown phones get nothing and no error (the page looks the same); AuthError("code_day_sends") once the
+        phone had CODE_DAY_SENDS codes this local day.
+        """
         now = self.core.clock.timestamp()
         async with self.db.session() as session:
             known = await session.scalar(select(TenantCredentialRow.account_id).where(TenantCredentialRow.phone == phone))
             if known is None:
-                return False
+                return
             recent = await session.scalar(
                 select(TenantCodeRow.id).where(TenantCodeRow.phone == phone, TenantCodeRow.created_ts > now - CODE_RESEND_GAP)
             )
             if recent is not None:
-                return True
+                return
+            if (await self._codes_today(session, phone))[0] >= CODE_DAY_SENDS:
+                raise AuthError("code_day_sends")
             code = f"{secrets.randbelow(1_000_000):06d}"
             session.add(TenantCodeRow(phone=phone, code_hash=_digest(f"{phone}:{code}"), created_ts=now,
                                       expires_ts=now + CODE_LIFETIME, attempts=0, used=False))
@@ -106,13 +142,16 @@ class TenantAuth:
             await self.core.services.async_call("notify", "sms", {"target": [phone], "message": message})
         else:
             _LOGGER.warning("No SMS service: one-time code for %s is %s (demo only)", phone, code)
-        return True
 
-    async def login_code(self, phone: str, code: str, remote: str | None) -> int | None:
-        """Return the account a valid, unused one-time code opens, or None."""
+    async def check_code(self, phone: str, code: str, remote: str | None) -> bool:
+        """Use up a valid, unused one-time code of ``phone``; a wrong one is a security event.
+
+        AuthError("code_day_wrong") once CODE_DAY_WRONG wrong codes were tried with the phone this local day.
+        """
         now = self.core.clock.timestamp()
         async with self.db.session() as session:
-            row = await session.scalar(
+            locked = (await self._codes_today(session, phone))[1] >= CODE_DAY_WRONG
+            row = None if locked else await session.scalar(
                 select(TenantCodeRow)
                 .where(TenantCodeRow.phone == phone, TenantCodeRow.used.is_(False), TenantCodeRow.expires_ts > now)
                 .order_by(TenantCodeRow.id.desc())
@@ -121,11 +160,19 @@ class TenantAuth:
                 row.attempts += 1
                 if hmac.compare_digest(row.code_hash, _digest(f"{phone}:{code}")):
                     row.used = True
-                    return await session.scalar(
-                        select(TenantCredentialRow.account_id).where(TenantCredentialRow.phone == phone)
-                    )
-        await self.store.security_event(SOURCE_LOGIN, "bad_code", f"phone {phone}", remote)
-        return None
+                    return True
+        if locked:
+            await self.store.security_event(SOURCE_LOGIN, "code_locked", f"phone {phone}", remote)
+            raise AuthError("code_day_wrong")
+        await self.store.security_event(SOURCE_LOGIN, KIND_BAD_CODE, f"phone {phone}", remote)
+        return False
+
+    async def login_code(self, phone: str, code: str, remote: str | None) -> int | None:
+        """Return the account a valid, unused one-time code opens, or None (AuthError as check_code)."""
+        if not await self.check_code(phone, code, remote):
+            return None
+        async with self.db.session() as session:
+            return await session.scalar(select(TenantCredentialRow.account_id).where(TenantCredentialRow.phone == phone))
 
     async def open_session(self, account_id: int, kind: str, lifetime: float) -> str:
         """Start a session and return its token (only the hash is stored)."""

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from aiohttp import web
@@ -11,10 +13,11 @@ from scada_core.billing.const import PURCHASE_KINDS, RECEIPT_KINDS
 from integrations.alipay.payments import TopUpError
 from scada_core.exceptions import OpenPrepayError
 from scada_core.http import View
+from web.auth import AuthError
 from web.receipts import receipt_context, render_receipt_pdf
 
 from .charts import bar_chart
-from .const import COOKIE_TENANT, KIND_MOBILE, PHONE_AMOUNTS, SESSION_LIFETIME
+from .const import COOKIE_TENANT, KIND_MOBILE, PHONE_AMOUNTS, PHONE_PATTERN, SESSION_LIFETIME
 from .i18n import texts
 from .site import TenantSite
 from .usage import daily_readings, daily_usage, daily_uses, monthly_usage, usage_since
@@ -47,6 +50,17 @@ class TenantView(View):
         return account_id
 
 
+def form_phone(form: Mapping[str, Any]) -> str:
+    """Return the form's phone number, or "" when it is no phone number at all."""
+    phone = str(form.get("phone", "")).strip()
+    return phone if re.fullmatch(PHONE_PATTERN, phone) else ""
+
+
+def _code_refused(site: TenantSite, request: web.Request, phone: str, err: AuthError) -> web.Response:
+    """Tell the phone it is over a daily code limit (429)."""
+    return site.render(request, "login.html", status=429, phone=phone, error=texts(site.core.config.language)[err.key])
+
+
 def _login_response(token: str) -> web.Response:
     response = web.HTTPFound(HOME_URL)
     response.set_cookie(COOKIE_TENANT, token, max_age=SESSION_LIFETIME, httponly=True, samesite="Lax", path="/")
@@ -72,7 +86,7 @@ class LoginView(TenantView):
 
     async def get(self, request: web.Request) -> web.Response:
         """Show the login form."""
-        return self.site.render("login.html")
+        return self.site.render(request, "login.html")
 
     async def post(self, request: web.Request) -> web.Response:
         """Check the password and open a session."""
@@ -83,7 +97,8 @@ class LoginView(TenantView):
             account_id = -1
         password = str(form.get("password", ""))
         if account_id < 0 or not await self.site.auth.login_password(account_id, password, request.remote):
-            return self.site.render("login.html", status=401, error=texts(self.core.config.language)["bad_login"])
+            return self.site.render(request, "login.html", status=401,
+                                    error=texts(self.core.config.language)["bad_login"])
         raise _login_response(await self.site.auth.open_session(account_id, KIND_MOBILE, SESSION_LIFETIME))
 
 
@@ -94,11 +109,14 @@ class CodeSendView(TenantView):
     name = "tenant:code_send"
 
     async def post(self, request: web.Request) -> web.Response:
-        """Send the code (the page looks the same for unknown phones)."""
-        phone = str((await request.post()).get("phone", "")).strip()
-        if phone:
-            await self.site.auth.send_code(phone)
-        return self.site.render("login.html", phone=phone, code_sent=True)
+        """Send the code (the page looks the same for unknown phones; a phone over its daily codes is told so)."""
+        phone = form_phone(await request.post())
+        try:
+            if phone:
+                await self.site.auth.send_code(phone)
+        except AuthError as err:
+            return _code_refused(self.site, request, phone, err)
+        return self.site.render(request, "login.html", phone=phone, code_sent=True)
 
 
 class CodeLoginView(TenantView):
@@ -110,10 +128,13 @@ class CodeLoginView(TenantView):
     async def post(self, request: web.Request) -> web.Response:
         """Check the code and open a session."""
         form = await request.post()
-        phone, code = str(form.get("phone", "")).strip(), str(form.get("code", "")).strip()
-        account_id = await self.site.auth.login_code(phone, code, request.remote)
+        phone, code = form_phone(form), str(form.get("code", "")).strip()
+        try:
+            account_id = await self.site.auth.login_code(phone, code, request.remote) if phone else None
+        except AuthError as err:
+            return _code_refused(self.site, request, phone, err)
         if account_id is None:
-            return self.site.render("login.html", status=401, phone=phone, code_sent=True,
+            return self.site.render(request, "login.html", status=401, phone=phone, code_sent=True,
                                     error=texts(self.core.config.language)["bad_code"])
         raise _login_response(await self.site.auth.open_session(account_id, KIND_MOBILE, SESSION_LIFETIME))
 
@@ -145,7 +166,7 @@ class HomeView(TenantView):
         history = await self.site.billing.account_history(account_id, limit=50, kinds=PURCHASE_KINDS)
         credentials = await self.site.auth.credentials(account_id)
         return self.site.render(
-            "home.html", account=account, history=history, amounts=PHONE_AMOUNTS, receipt_kinds=RECEIPT_KINDS,
+            request, "home.html", account=account, history=history, amounts=PHONE_AMOUNTS, receipt_kinds=RECEIPT_KINDS,
             tenant_control=bool(credentials and credentials.tenant_control),
             orders=await self.site.store.for_account(account_id, limit=10), providers=list(self.site.providers),
         )
@@ -240,7 +261,7 @@ class TopUpReturnView(TenantView):
         """Show the order's state (the browser return is never trusted: only our order table is)."""
         account_id = await self.tenant(request)
         order = await self.site.owned_order(request, account_id, request.query.get("out_trade_no", ""))
-        return self.site.render("topup_return.html", order=order)
+        return self.site.render(request, "topup_return.html", order=order)
 
 
 class OrderStatusView(TenantView):

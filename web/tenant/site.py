@@ -15,6 +15,8 @@ from web.receipts import receipt_environment
 
 from .auth import TenantAuth
 from .const import SOURCE_ACCESS
+from .csrf import KEY_CSRF
+from .kiosk_lock import KioskLock
 from .i18n import texts
 
 if TYPE_CHECKING:
@@ -39,6 +41,7 @@ class TenantSite:
         self.providers: dict[str, TopUpProvider] = {}
         self.auth = TenantAuth(core, store)
         self.kiosk_idle = kiosk_idle
+        self.kiosk_lock = KioskLock()
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
         self.env.filters["yuan"] = lambda fen: "—" if fen is None else fen_to_yuan(int(fen))
         self.receipt_env = receipt_environment(core.config.config_dir, STAFF_TEMPLATES)
@@ -72,11 +75,19 @@ class TenantSite:
             raise web.HTTPServiceUnavailable(text="billing is not loaded")
         return billing
 
-    def render(self, template: str, status: int = 200, **context: Any) -> web.Response:
-        """Render a page in the configured language."""
+    def render(self, request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+        """Render a page in the configured language, with the request's CSRF token for its forms."""
         language = self.core.config.language
-        page = self.env.get_template(template).render(t=texts(language), lang=language, **context)
+        page = self.env.get_template(template).render(t=texts(language), lang=language, csrf=request.get(KEY_CSRF, ""),
+                                                      **context)
         return web.Response(text=page, status=status, content_type="text/html")
+
+    @staticmethod
+    def set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str, *, path: str,
+                   samesite: str, max_age: int | None = None) -> None:
+        """Set an HttpOnly cookie of the tenant pages (Secure when the request came over TLS)."""
+        response.set_cookie(name, value, path=path, samesite=samesite, max_age=max_age, httponly=True,
+                            secure=request.secure)
 
     @staticmethod
     def json(data: Any, status: int = 200) -> web.Response:
