@@ -56,12 +56,21 @@ EXC_GATEWAY_NO_RESPONSE = 0x0B
 
 @dataclass
 class Fault:
-    """Faults of one unit: no answer, a broken CRC, an exception code instead of data, extra delay."""
+    """Faults of one unit: no answer, a broken CRC, an exception code instead of data, extra delay,
+    and registers it does not have (a request touching one of ``refuse`` answers exception 02)."""
 
     silent: bool = False
     crc: bool = False
     exception: int | None = None
     delay: float = 0.0
+    refuse: tuple[int, ...] = ()
+
+    def refuses(self, request: ModbusPDU) -> bool:
+        """Tell whether ``request`` touches a register this unit does not have."""
+        if not self.refuse or request.function_code == ACREL_FUNCTION_CODE:  # its "address" is a command
+            return False
+        first, end = request.address, request.address + max(request.count, 1)
+        return any(first <= address < end for address in self.refuse)
 
 
 @dataclass
@@ -161,7 +170,10 @@ class SimServer:
         self.faults[unit] = Fault(silent=offline)
 
     def set_fault(self, unit: int, **fault: Any) -> None:
-        """Give ``unit`` faults: silent=True, crc=True, exception=<code>, delay=<s>; no arguments clears."""
+        """Give ``unit`` faults: silent=True, crc=True, exception=<code>, delay=<s>, refuse=(<address>, ...);
+        no arguments clears."""
+        if "refuse" in fault:
+            fault["refuse"] = tuple(fault["refuse"])
         self.faults[unit] = Fault(**fault)
 
     def clear_faults(self) -> None:
@@ -256,6 +268,8 @@ class SimServer:
                 reply = None
             elif fault.exception is not None:
                 reply = ExceptionResponse(request.function_code, fault.exception)
+            elif fault.refuses(request):
+                reply = ExceptionResponse(request.function_code, EXC_ILLEGAL_ADDRESS)
             else:
                 reply = self._execute(self.meters[unit], request, enciphered)
             frame = b""

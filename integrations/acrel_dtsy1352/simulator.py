@@ -8,7 +8,7 @@ Python API (tests)::
                                         timing=LineTiming(9600, turnaround_s=0.02))   # timing=None: no delays
     server.port; server.set_money(3, -500); server.set_power(3, 1500.0); server.set_offline(3)
     server.meter(3) -> SimMeter (all counters, thresholds, prices, forced state, encrypted/cipher_key)
-    server.set_fault(3, silent=True) / crc=True / exception=4 / delay=2.0; server.set_fault(3) clears
+    server.set_fault(3, silent=True) / crc=True / exception=4 / delay=2.0 / refuse=[0x0077]; set_fault(3) clears
     server.drop_connections(); server.drop_every = N (hang up after every N requests)
     await sim.async_stop()
 """
@@ -31,7 +31,7 @@ from integrations.modbus_meter.profile import DeviceProfile, get_profile
 
 from .sim_meter import SimMeter
 from .sim_pty import PtyCable
-from .sim_server import MODE_RTU_OVER_TCP, MODE_SERIAL, MODE_TCP, LineTiming, SimServer
+from .sim_server import MODE_RTU_OVER_TCP, MODE_SERIAL, MODE_TCP, Fault, LineTiming, SimServer
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -217,6 +217,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--crc", default="", help="units whose replies carry a bad CRC")
     parser.add_argument("--exception", action="append", default=[], metavar="UNIT:CODE",
                         help="unit answers every request with this exception code")
+    parser.add_argument("--refuse", action="append", default=[], metavar="UNIT:ADDRESS",
+                        help="unit has no such register: answers exception 02 (e.g. 3:0x0077)")
     parser.add_argument("--slow", action="append", default=[], metavar="UNIT:SECONDS",
                         help="extra reply delay")
     parser.add_argument("--drop-every", type=int, help="close the TCP connection after every N requests")
@@ -254,6 +256,10 @@ async def async_main(args: argparse.Namespace) -> None:
     for item in args.exception:
         unit, code = _unit_value(item)
         server.set_fault(unit, exception=int(code))
+    for item in args.refuse:
+        unit_text, _, address = item.partition(":")
+        fault = server.faults.setdefault(int(unit_text), Fault())
+        fault.refuse = (*fault.refuse, int(address, 0))
     for item in args.slow:
         unit, seconds = _unit_value(item)
         server.set_fault(unit, delay=seconds)
