@@ -32,6 +32,8 @@ READING_KEYS = {
     "purchase_count": "purchase_count",
     "power_w": "power_w",
 }
+# relay service -> the relay state its read-back must show (when the profile decodes one)
+RELAY_PROMISE = {"trip": "open", "close": "closed"}
 
 
 class ProfileMeter(BusDevice):
@@ -162,9 +164,9 @@ class ProfileMeter(BusDevice):
     async def async_run_command(
         self, kind: str, payload: dict[str, Any], verify_first: bool
     ) -> dict[str, Any]:
-        """Write the profile's relay words, read them back, then refresh the status."""
+        """Write the profile's relay words, read them back, then confirm the relay state from the status."""
         relay = self.profile.relay
-        if kind not in ("trip", "close") or not relay:
+        if kind not in RELAY_PROMISE or not relay:
             return await super().async_run_command(kind, payload, verify_first)
         words = list(relay[kind])
         link = self.bus.link
@@ -175,4 +177,9 @@ class ProfileMeter(BusDevice):
                     f"{self.entity_id}: relay register does not hold the written {kind} value"
                 )
         self.apply(await self.async_read_blocks(self.status_blocks))
-        return {"relay": self.values.get("relay"), "prepaid_mode": self.values.get("prepaid_mode")}
+        relay_state = self.values.get("relay")
+        if relay_state is not None and relay_state != RELAY_PROMISE[kind]:
+            raise CommandRejectedError(
+                f"{self.entity_id}: 回读继电器状态不符 / after {kind} the meter reports the relay {relay_state}"
+            )
+        return {"relay": relay_state, "prepaid_mode": self.values.get("prepaid_mode")}
