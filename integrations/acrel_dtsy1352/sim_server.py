@@ -294,7 +294,8 @@ class SimServer:
         now = self.clock()
         meter.advance(now, self.tz)
         code = request.function_code
-        if isinstance(request, ReadHoldingRegistersRequest):
+        # By function code: pymodbus' FC04 request subclasses the FC03 one, and the map is FC03 only.
+        if code == ReadHoldingRegistersRequest.function_code:
             if not 1 <= request.count <= MAX_READ_REGISTERS:
                 return ExceptionResponse(code, EXC_ILLEGAL_VALUE)
             end = request.address + request.count
@@ -302,13 +303,13 @@ class SimServer:
                 return ExceptionResponse(code, EXC_ILLEGAL_ADDRESS)
             words = self.profile.encode(meter.values(now, self.tz), request.address, request.count)
             return ReadHoldingRegistersResponse(registers=words)
-        if isinstance(request, (WriteMultipleRegistersRequest, WriteSingleRegisterRequest)):
+        if code in (WriteMultipleRegistersRequest.function_code, WriteSingleRegisterRequest.function_code):
             words = list(request.registers)
             targets = range(request.address, request.address + len(words))
             if not words or any(address not in self._writable for address in targets):
                 return ExceptionResponse(code, EXC_ILLEGAL_ADDRESS)
             meter.write(self.profile.decode(request.address, words))
-            if isinstance(request, WriteSingleRegisterRequest):
+            if code == WriteSingleRegisterRequest.function_code:
                 return WriteSingleRegisterResponse(address=request.address, registers=words)
             return WriteMultipleRegistersResponse(address=request.address, count=len(words))
         if isinstance(request, AcrelCommandRequest):
@@ -337,14 +338,30 @@ class SimServer:
 
 
 class _Handler(ServerRequestHandler):
-    """Frames requests (deciphering FC 0x20 when needed) and hands them to the SimServer."""
+    """Frames requests (deciphering FC 0x20 when needed) and hands them to the SimServer.
+
+    On an RTU line a silence of 3.5 characters ends every frame: bytes of an unfinished frame left from
+    before such a silence are dropped, so a truncated request never swallows the next one.
+    """
 
     def __init__(self, owner: _TcpServer | _SerialServer) -> None:
         super().__init__(owner, None, None, None)
         self.sim: SimServer = owner.sim
+        self._silence = 0.0 if self.sim.mode == MODE_TCP else (self.sim.timing or LineTiming()).t35_s
+        self._last_rx = 0.0
+        self._pending = 0  # bytes of an unfinished frame pymodbus keeps for the next call
 
     def callback_data(self, data: bytes, addr: tuple | None = None) -> int:
         """Handle received bytes; return how many were used."""
+        now = time.monotonic()
+        stale = min(self._pending, len(data)) if self._silence and now - self._last_rx > self._silence else 0
+        self._last_rx = now
+        used = stale + self._frames(data[stale:], addr)
+        self._pending = len(data) - used
+        return used
+
+    def _frames(self, data: bytes, addr: tuple | None) -> int:
+        """Hand every complete request at the head of ``data`` to the simulator; return the bytes used."""
         frame, used_cipher, enciphered = self.sim.unwrap(data)
         if enciphered and not frame:
             return 0
