@@ -108,3 +108,24 @@ async def test_command_expires_when_the_gateway_stays_away(sims, start_core) -> 
     )
     with pytest.raises(MeterCommandError, match="not confirmed before its deadline"):
         await core.services.async_call(DOMAIN, "hold", {"entity_id": f"{DOMAIN}.m1"})
+
+
+async def test_gateway_back_is_reconnected_without_waiting_out_the_backoff(sims, start_core) -> None:
+    """While backing off the line probes the serial server; once it answers, the meters are back at once."""
+    sim = make_sim(2)
+    await sim.async_start()
+    sims.append(sim)
+    port = sim.port
+    core = await start_core({"modbus": [gateway("ss1", port, reconnect_max=600)], DOMAIN: [meters("ss1", 2)]})
+    meter, bus = f"{DOMAIN}.m2", "modbus.bus_ss1"
+    await wait_for(lambda: attr(core, meter, "online") is True, what="online")
+    assert attr(core, bus, "reconnect_delay") is None
+
+    await sim.async_stop()
+    await wait_for(lambda: (attr(core, bus, "reconnect_delay") or 0) >= 8, timeout=30, what="an 8 s backoff step")
+    again = make_sim(2, port=port)
+    await again.async_start()
+    sims.append(again)
+    # Far sooner than the 8 s step the line is waiting out.
+    await wait_for(lambda: attr(core, meter, "online") is True, timeout=4, what="meters back before the step ends")
+    assert attr(core, bus, "reconnect_delay") is None and core.states.get(bus).state == "online"
