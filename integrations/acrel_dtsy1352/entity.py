@@ -68,7 +68,8 @@ SETTING_NAMES = (
     ATTR_OVERDRAFT_FEN,
     ATTR_OVERLOAD_W,
 )
-# relay control service -> (0x0057 action, prepaid_mode and relay the read-back must show; None: the balance decides)
+# relay control service -> (0x0057 action, prepaid_mode and relay the read-back must show);
+# a relay of None: the balance decides it, the result reports it.
 CONTROL_SERVICES: dict[str, tuple[str, str, str | None]] = {
     SERVICE_TRIP: ("trip", MODE_FORCED_OFF, RELAY_OPEN),
     SERVICE_FORCE_CLOSE: ("hold", MODE_HOLD, RELAY_CLOSED),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -52,6 +52,10 @@ MODE_RTU_OVER_TCP = "rtu_over_tcp"
 MODE_SERIAL = "serial"
 MODES = (MODE_TCP, MODE_RTU_OVER_TCP, MODE_SERIAL)
 EXC_GATEWAY_NO_RESPONSE = 0x0B
+# Requests that change a meter: FC06, FC10 and Acrel's FC 0x20.
+WRITE_FUNCTION_CODES = (
+    WriteSingleRegisterRequest.function_code, WriteMultipleRegistersRequest.function_code, ACREL_FUNCTION_CODE
+)
 
 
 @dataclass
@@ -128,6 +132,7 @@ class SimServer:
         port: int = 0,
         serial_path: str | None = None,
         timing: LineTiming | None = None,
+        on_write: Callable[[SimServer, int], Awaitable[None]] | None = None,
     ) -> None:
         self.profile = profile
         self.meters = meters
@@ -139,6 +144,7 @@ class SimServer:
         self.requested_port = port
         self.serial_path = serial_path
         self.timing = timing
+        self.on_write = on_write  # awaited after a write to a unit and before the reply (e.g. save its state)
         self.faults: dict[int, Fault] = {}
         self.drop_every: int | None = None
         self.requests = 0
@@ -272,6 +278,8 @@ class SimServer:
                 reply = ExceptionResponse(request.function_code, EXC_ILLEGAL_ADDRESS)
             else:
                 reply = self._execute(self.meters[unit], request, enciphered)
+                if self.on_write and request.function_code in WRITE_FUNCTION_CODES and not reply.isError():
+                    await self.on_write(self, unit)
             frame = b""
             if reply is not None:
                 reply.dev_id = unit

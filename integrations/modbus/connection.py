@@ -202,7 +202,9 @@ class ModbusLink:
         if self.kind == TYPE_SERIAL:
             return os.path.exists(self._port)
         try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(self._host, self._port), PROBE_TIMEOUT_S)
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(self._host, self._port), PROBE_TIMEOUT_S
+            )
         except (OSError, TimeoutError):
             return False
         writer.close()

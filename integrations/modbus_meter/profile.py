@@ -518,7 +518,7 @@ def _plan(fixed: tuple[Block, ...], registers: list[Register], max_gap: int, max
 
 
 def _merge_reads(registers: list[Register], max_gap: int, max_count: int, avoid: set[int]) -> list[Block]:
-    """Return reads covering ``registers`` (sorted): gaps up to ``max_gap`` bridged unless they hold ``avoid``."""
+    """Return reads covering sorted ``registers``, bridging gaps up to ``max_gap`` that hold no ``avoid``."""
     reads: list[Block] = []
     start = end = -1
     for reg in registers:

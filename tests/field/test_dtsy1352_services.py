@@ -140,7 +140,7 @@ async def test_enciphered_meter_needs_its_key(sims, start_core) -> None:
 
 
 async def test_close_in_arrears_reports_the_open_relay_force_close_closes_it(sims, start_core) -> None:
-    """close releases forced control but fails clearly while arrears keep the relay open; force_close closes."""
+    """close releases forced control but fails clearly while arrears keep the relay open; force_close does."""
     sim = make_sim(1)
     sim.set_money(1, -500)  # no overdraft allowed: prepaid control keeps the relay open
     sim.meter(1).forced = "trip"  # and staff had tripped it

@@ -122,10 +122,10 @@ async def test_gateway_back_is_reconnected_without_waiting_out_the_backoff(sims,
     assert attr(core, bus, "reconnect_delay") is None
 
     await sim.async_stop()
-    await wait_for(lambda: (attr(core, bus, "reconnect_delay") or 0) >= 8, timeout=30, what="an 8 s backoff step")
+    await wait_for(lambda: (attr(core, bus, "reconnect_delay") or 0) >= 8, 30, "an 8 s backoff step")
     again = make_sim(2, port=port)
     await again.async_start()
     sims.append(again)
     # Far sooner than the 8 s step the line is waiting out.
-    await wait_for(lambda: attr(core, meter, "online") is True, timeout=4, what="meters back before the step ends")
+    await wait_for(lambda: attr(core, meter, "online") is True, 4, "meters back before the step ends")
     assert attr(core, bus, "reconnect_delay") is None and core.states.get(bus).state == "online"
