@@ -126,6 +126,7 @@ class ModbusLink:
         self._closing = False
         self._reconnect_delay = DEFAULT_RECONNECT_MIN
         self.backoff: float | None = None  # the backoff step being waited out while the line is down
+        self._probe_woke = False  # the last backoff ended early because a probe found the gateway
         self._host: str | None = conf.get(CONF_HOST)
         self._port = conf[CONF_PORT]
         self.client: ModbusBaseClient = self._build_client(conf)
@@ -177,6 +178,7 @@ class ModbusLink:
                     await self._back_off()
                     continue
                 self._reconnect_delay = DEFAULT_RECONNECT_MIN
+                self._probe_woke = False
             self.backoff = None
             self._mark(True)
             await self._lost.wait()
@@ -189,12 +191,16 @@ class ModbusLink:
         self._reconnect_delay = min(self._reconnect_delay * 2, self.reconnect_max)
         self._on_change()
         deadline = time.monotonic() + self.backoff
-        answering = await self._probe()  # a gateway that accepts but will not serve us is not "back"
+        # The connect just failed, so the gateway is not answering; unless a probe had said it was and the
+        # connect failed all the same: then only a new change of the probe counts (no hammering).
+        answering = await self._probe() if self._probe_woke else False
+        self._probe_woke = False
         while not self._closing and (remaining := deadline - time.monotonic()) > 0:
             await asyncio.sleep(min(PROBE_INTERVAL_S, remaining))
             was_answering, answering = answering, await self._probe()
             if answering and not was_answering:
                 _LOGGER.info("Modbus line %s: the gateway answers again; reconnecting now", self.name)
+                self._probe_woke = True
                 return
 
     async def _probe(self) -> bool:
