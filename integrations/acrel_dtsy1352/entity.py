@@ -23,12 +23,16 @@ from .const import (
     MODE_HOLD,
     MODE_NORMAL,
     RATES,
+    RELAY_CLOSED,
+    RELAY_OPEN,
     SERVICE_CLOSE,
+    SERVICE_FORCE_CLOSE,
     SERVICE_HOLD,
     SERVICE_PUSH_SETTINGS,
     SERVICE_PUSH_TARIFF,
     SERVICE_READ_PREPAID,
     SERVICE_REFUND,
+    SERVICE_RELEASE,
     SERVICE_RESTORE_PREPAID,
     SERVICE_SELL,
     SERVICE_TRIP,
@@ -64,12 +68,15 @@ SETTING_NAMES = (
     ATTR_OVERDRAFT_FEN,
     ATTR_OVERLOAD_W,
 )
-# relay control service -> (0x0057 action, prepaid_mode the read-back must show)
-CONTROL_SERVICES = {
-    SERVICE_TRIP: ("trip", (MODE_FORCED_OFF,)),
-    SERVICE_HOLD: ("hold", (MODE_HOLD,)),
-    SERVICE_CLOSE: ("release", (MODE_NORMAL,)),
-    SERVICE_RESTORE_PREPAID: ("release", (MODE_NORMAL,)),
+# relay control service -> (0x0057 action, prepaid_mode and relay the read-back must show);
+# a relay of None: the balance decides it, the result reports it.
+CONTROL_SERVICES: dict[str, tuple[str, str, str | None]] = {
+    SERVICE_TRIP: ("trip", MODE_FORCED_OFF, RELAY_OPEN),
+    SERVICE_FORCE_CLOSE: ("hold", MODE_HOLD, RELAY_CLOSED),
+    SERVICE_HOLD: ("hold", MODE_HOLD, RELAY_CLOSED),
+    SERVICE_RELEASE: ("release", MODE_NORMAL, None),
+    SERVICE_CLOSE: ("release", MODE_NORMAL, RELAY_CLOSED),
+    SERVICE_RESTORE_PREPAID: ("release", MODE_NORMAL, None),
 }
 
 
@@ -190,12 +197,20 @@ class Dtsy1352Meter(ProfileMeter):
         """Service trip: forced off."""
         return await self.async_submit(SERVICE_TRIP, {})
 
+    async def async_release(self) -> dict[str, Any]:
+        """Service release: end forced control, back to prepaid logic (the balance decides the relay)."""
+        return await self.async_submit(SERVICE_RELEASE, {})
+
     async def async_close(self) -> dict[str, Any]:
-        """Service close: release the forced trip, back to prepaid logic."""
+        """Service close: release forced control; fails if the relay stays open (arrears, overload)."""
         return await self.async_submit(SERVICE_CLOSE, {})
 
+    async def async_force_close(self) -> dict[str, Any]:
+        """Service force_close: keep the supply on whatever the balance (保电)."""
+        return await self.async_submit(SERVICE_FORCE_CLOSE, {})
+
     async def async_hold(self) -> dict[str, Any]:
-        """Service hold: keep the supply on whatever the balance (保电)."""
+        """Service hold: force_close by its 保电 name."""
         return await self.async_submit(SERVICE_HOLD, {})
 
     async def async_restore_prepaid(self) -> dict[str, Any]:
@@ -286,17 +301,39 @@ class Dtsy1352Meter(ProfileMeter):
         }
 
     async def _run_control(self, kind: str) -> dict[str, Any]:
-        action, modes = CONTROL_SERVICES[kind]
+        action, mode, relay = CONTROL_SERVICES[kind]
         await self.bus.link.write_registers(self.address, CONTROL_REGISTER, control_values(action))
         if kind == SERVICE_RESTORE_PREPAID:
             await self._fc20(settings_request(self.address, PrepaidSettings(prepaid_on=True)))
         values = await self._fresh_status()
-        if values.get("prepaid_mode") not in modes:
+        if values.get("prepaid_mode") != mode:
             raise CommandRejectedError(
                 f"{self.entity_id}: 回读状态不符 / after {kind} the meter reports prepaid mode "
                 f"{values.get('prepaid_mode')!r}"
             )
+        if kind == SERVICE_RESTORE_PREPAID and not values.get("cost_control_active"):
+            raise CommandRejectedError(
+                f"{self.entity_id}: 预付费控制未开启 / after {kind} the meter reports prepaid control off"
+            )
+        if relay is not None and values.get("relay") != relay:
+            raise CommandRejectedError(self._relay_text(kind, values))
         return {"relay": values.get("relay"), "prepaid_mode": values.get("prepaid_mode")}
+
+    def _relay_text(self, kind: str, values: dict[str, Any]) -> str:
+        """Explain a relay that does not show what ``kind`` promised."""
+        if values.get("relay") == RELAY_CLOSED:
+            return f"{self.entity_id}: 回读继电器仍闭合 / after {kind} the meter reports the relay closed"
+        remaining = values.get(ATTR_REMAINING_FEN)
+        if values.get("arrears"):
+            zh, en = f"欠费（剩余 {remaining} 分）", f"in arrears, {remaining} fen remaining"
+        elif values.get("overload"):
+            zh, en = "过载", "overload"
+        else:
+            zh, en = "预付费控制", "prepaid control"
+        return (
+            f"{self.entity_id}: 已解除强制控制，但继电器仍断开：{zh}；请先售电或强制合闸 / "
+            f"released to prepaid control, but the relay stayed open: {en}; sell first, or use force_close"
+        )
 
     async def _run_tariff(self, payload: dict[str, Any]) -> dict[str, Any]:
         prices = payload[ATTR_PRICES]

@@ -89,7 +89,8 @@ TEA_SHIFTS: Final = (4, 5)
 # --- register choices kept in the profile YAML (for the index) ---
 PROFILE_CHOICES: Final = {
     "remaining_fen": "0x021F s32 in fen (sign from the tool's arithmetic, unit PROPOSED)",
-    "frequency": "0x0077 u16 ×0.01 Hz (DTSD1352 address, not sourced for DTSY)",
+    "frequency": "0x0077 u16 ×0.01 Hz (DTSD1352 address, not sourced for DTSY); optional: a meter "
+    "refusing it stays online",
     "relay": "status A b5-b7 all set = closed",
     "prepaid_mode": "status B b3 = forced control active; b0-b2 set = forced off, clear = hold",
     "price_*": "0.0001 CNY/kWh",

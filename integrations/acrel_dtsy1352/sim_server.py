@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -52,16 +52,29 @@ MODE_RTU_OVER_TCP = "rtu_over_tcp"
 MODE_SERIAL = "serial"
 MODES = (MODE_TCP, MODE_RTU_OVER_TCP, MODE_SERIAL)
 EXC_GATEWAY_NO_RESPONSE = 0x0B
+# Requests that change a meter: FC06, FC10 and Acrel's FC 0x20.
+WRITE_FUNCTION_CODES = (
+    WriteSingleRegisterRequest.function_code, WriteMultipleRegistersRequest.function_code, ACREL_FUNCTION_CODE
+)
 
 
 @dataclass
 class Fault:
-    """Faults of one unit: no answer, a broken CRC, an exception code instead of data, extra delay."""
+    """Faults of one unit: no answer, a broken CRC, an exception code instead of data, extra delay,
+    and registers it does not have (a request touching one of ``refuse`` answers exception 02)."""
 
     silent: bool = False
     crc: bool = False
     exception: int | None = None
     delay: float = 0.0
+    refuse: tuple[int, ...] = ()
+
+    def refuses(self, request: ModbusPDU) -> bool:
+        """Tell whether ``request`` touches a register this unit does not have."""
+        if not self.refuse or request.function_code == ACREL_FUNCTION_CODE:  # its "address" is a command
+            return False
+        first, end = request.address, request.address + max(request.count, 1)
+        return any(first <= address < end for address in self.refuse)
 
 
 @dataclass
@@ -119,6 +132,7 @@ class SimServer:
         port: int = 0,
         serial_path: str | None = None,
         timing: LineTiming | None = None,
+        on_write: Callable[[SimServer, int], Awaitable[None]] | None = None,
     ) -> None:
         self.profile = profile
         self.meters = meters
@@ -130,6 +144,7 @@ class SimServer:
         self.requested_port = port
         self.serial_path = serial_path
         self.timing = timing
+        self.on_write = on_write  # awaited after a write to a unit and before the reply (e.g. save its state)
         self.faults: dict[int, Fault] = {}
         self.drop_every: int | None = None
         self.requests = 0
@@ -161,7 +176,10 @@ class SimServer:
         self.faults[unit] = Fault(silent=offline)
 
     def set_fault(self, unit: int, **fault: Any) -> None:
-        """Give ``unit`` faults: silent=True, crc=True, exception=<code>, delay=<s>; no arguments clears."""
+        """Give ``unit`` faults: silent=True, crc=True, exception=<code>, delay=<s>, refuse=(<address>, ...);
+        no arguments clears."""
+        if "refuse" in fault:
+            fault["refuse"] = tuple(fault["refuse"])
         self.faults[unit] = Fault(**fault)
 
     def clear_faults(self) -> None:
@@ -256,8 +274,12 @@ class SimServer:
                 reply = None
             elif fault.exception is not None:
                 reply = ExceptionResponse(request.function_code, fault.exception)
+            elif fault.refuses(request):
+                reply = ExceptionResponse(request.function_code, EXC_ILLEGAL_ADDRESS)
             else:
                 reply = self._execute(self.meters[unit], request, enciphered)
+                if self.on_write and request.function_code in WRITE_FUNCTION_CODES and not reply.isError():
+                    await self.on_write(self, unit)
             frame = b""
             if reply is not None:
                 reply.dev_id = unit
@@ -280,7 +302,8 @@ class SimServer:
         now = self.clock()
         meter.advance(now, self.tz)
         code = request.function_code
-        if isinstance(request, ReadHoldingRegistersRequest):
+        # By function code: pymodbus' FC04 request subclasses the FC03 one, and the map is FC03 only.
+        if code == ReadHoldingRegistersRequest.function_code:
             if not 1 <= request.count <= MAX_READ_REGISTERS:
                 return ExceptionResponse(code, EXC_ILLEGAL_VALUE)
             end = request.address + request.count
@@ -288,13 +311,13 @@ class SimServer:
                 return ExceptionResponse(code, EXC_ILLEGAL_ADDRESS)
             words = self.profile.encode(meter.values(now, self.tz), request.address, request.count)
             return ReadHoldingRegistersResponse(registers=words)
-        if isinstance(request, (WriteMultipleRegistersRequest, WriteSingleRegisterRequest)):
+        if code in (WriteMultipleRegistersRequest.function_code, WriteSingleRegisterRequest.function_code):
             words = list(request.registers)
             targets = range(request.address, request.address + len(words))
             if not words or any(address not in self._writable for address in targets):
                 return ExceptionResponse(code, EXC_ILLEGAL_ADDRESS)
             meter.write(self.profile.decode(request.address, words))
-            if isinstance(request, WriteSingleRegisterRequest):
+            if code == WriteSingleRegisterRequest.function_code:
                 return WriteSingleRegisterResponse(address=request.address, registers=words)
             return WriteMultipleRegistersResponse(address=request.address, count=len(words))
         if isinstance(request, AcrelCommandRequest):
@@ -323,14 +346,30 @@ class SimServer:
 
 
 class _Handler(ServerRequestHandler):
-    """Frames requests (deciphering FC 0x20 when needed) and hands them to the SimServer."""
+    """Frames requests (deciphering FC 0x20 when needed) and hands them to the SimServer.
+
+    On an RTU line a silence of 3.5 characters ends every frame: bytes of an unfinished frame left from
+    before such a silence are dropped, so a truncated request never swallows the next one.
+    """
 
     def __init__(self, owner: _TcpServer | _SerialServer) -> None:
         super().__init__(owner, None, None, None)
         self.sim: SimServer = owner.sim
+        self._silence = 0.0 if self.sim.mode == MODE_TCP else (self.sim.timing or LineTiming()).t35_s
+        self._last_rx = 0.0
+        self._pending = 0  # bytes of an unfinished frame pymodbus keeps for the next call
 
     def callback_data(self, data: bytes, addr: tuple | None = None) -> int:
         """Handle received bytes; return how many were used."""
+        now = time.monotonic()
+        stale = min(self._pending, len(data)) if self._silence and now - self._last_rx > self._silence else 0
+        self._last_rx = now
+        used = stale + self._frames(data[stale:], addr)
+        self._pending = len(data) - used
+        return used
+
+    def _frames(self, data: bytes, addr: tuple | None) -> int:
+        """Hand every complete request at the head of ``data`` to the simulator; return the bytes used."""
         frame, used_cipher, enciphered = self.sim.unwrap(data)
         if enciphered and not frame:
             return 0

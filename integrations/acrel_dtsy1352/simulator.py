@@ -8,7 +8,8 @@ Python API (tests)::
                                         timing=LineTiming(9600, turnaround_s=0.02))   # timing=None: no delays
     server.port; server.set_money(3, -500); server.set_power(3, 1500.0); server.set_offline(3)
     server.meter(3) -> SimMeter (all counters, thresholds, prices, forced state, encrypted/cipher_key)
-    server.set_fault(3, silent=True) / crc=True / exception=4 / delay=2.0; server.set_fault(3) clears
+    server.set_fault(3, silent=True) / crc=True / exception=4 / delay=2.0 / refuse=[0x0077]
+    server.set_fault(3) clears
     server.drop_connections(); server.drop_every = N (hang up after every N requests)
     await sim.async_stop()
 """
@@ -28,10 +29,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from integrations.modbus_meter.profile import DeviceProfile, get_profile
+from scada_core.json_helpers import json_bytes
 
 from .sim_meter import SimMeter
 from .sim_pty import PtyCable
-from .sim_server import MODE_RTU_OVER_TCP, MODE_SERIAL, MODE_TCP, LineTiming, SimServer
+from .sim_server import MODE_RTU_OVER_TCP, MODE_SERIAL, MODE_TCP, Fault, LineTiming, SimServer
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -91,6 +93,8 @@ class Simulator:
         self._cables: list[PtyCable] = []
         self._saved = self._load_state()
         self._saver: asyncio.Task[None] | None = None
+        self._save_lock = asyncio.Lock()
+        self._states: dict[str, dict[str, Any]] = {}  # each meter's state as last saved
 
     def _load_state(self) -> dict[str, Any]:
         if self.state_file is None or not self.state_file.is_file():
@@ -139,7 +143,8 @@ class Simulator:
                 self._cables.append(cable)
                 path = cable.server_path
         server = SimServer(profile or self.profile, meters, self.clock, self.tz, name=name, mode=mode, host=host,
-                           port=port, serial_path=path, timing=timing)
+                           port=port, serial_path=path, timing=timing,
+                           on_write=self._save_written if self.state_file is not None else None)
         await server.async_start()
         self.servers.append(server)
         if self.state_file is not None and self._saver is None:
@@ -153,16 +158,26 @@ class Simulator:
 
     async def async_save(self) -> None:
         """Write every meter's counters to the state file (atomically)."""
+        await self._save(None)
+
+    async def _save_written(self, server: SimServer, unit: int) -> None:
+        """Save before a write is answered, so a kill right after it rolls nothing back."""
+        await self._save((server, unit))
+
+    async def _save(self, written: tuple[SimServer, int] | None) -> None:
+        """Save the written meter's fresh state (all meters' without one), the others' as last saved."""
         if self.state_file is None:
             return
-        now = self.clock()
-        meters: dict[str, Any] = {}
-        for server in self.servers:
-            for unit, meter in server.meters.items():
-                meter.advance(now, self.tz)
-                meters[f"{server.name}/{unit}"] = meter.to_state()
-        text = json.dumps({"version": 1, "saved": now, "meters": meters})
-        await asyncio.to_thread(_write_atomic, self.state_file, text)
+        async with self._save_lock:
+            now = self.clock()
+            for server in self.servers:
+                for unit, meter in server.meters.items():
+                    key = f"{server.name}/{unit}"
+                    if written is None or written == (server, unit) or key not in self._states:
+                        meter.advance(now, self.tz)
+                        self._states[key] = meter.to_state()
+            data = json_bytes({"version": 1, "saved": now, "meters": dict(self._states)})
+            await asyncio.to_thread(_write_atomic, self.state_file, data)
 
     async def async_stop(self) -> None:
         """Save state, stop every server and pty."""
@@ -180,10 +195,10 @@ class Simulator:
         self._cables.clear()
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as stream:
-        stream.write(text)
+    with tmp.open("wb") as stream:
+        stream.write(data)
         stream.flush()
         os.fsync(stream.fileno())
     os.replace(tmp, path)
@@ -217,6 +232,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--crc", default="", help="units whose replies carry a bad CRC")
     parser.add_argument("--exception", action="append", default=[], metavar="UNIT:CODE",
                         help="unit answers every request with this exception code")
+    parser.add_argument("--refuse", action="append", default=[], metavar="UNIT:ADDRESS",
+                        help="unit has no such register: answers exception 02 (e.g. 3:0x0077)")
     parser.add_argument("--slow", action="append", default=[], metavar="UNIT:SECONDS",
                         help="extra reply delay")
     parser.add_argument("--drop-every", type=int, help="close the TCP connection after every N requests")
@@ -254,6 +271,10 @@ async def async_main(args: argparse.Namespace) -> None:
     for item in args.exception:
         unit, code = _unit_value(item)
         server.set_fault(unit, exception=int(code))
+    for item in args.refuse:
+        unit_text, _, address = item.partition(":")
+        fault = server.faults.setdefault(int(unit_text), Fault())
+        fault.refuse = (*fault.refuse, int(address, 0))
     for item in args.slow:
         unit, seconds = _unit_value(item)
         server.set_fault(unit, delay=seconds)

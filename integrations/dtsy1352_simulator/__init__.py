@@ -1,7 +1,7 @@
 """Run simulated DTSY1352 serial servers inside the process (demo and benchmarks).
 
     dtsy1352_simulator:
-      state_file: dtsy1352_sim.json        # relative to the config directory
+      state_file: dtsy1352_sim.json        # relative to the config dir; saved before a write is answered
       speed: 1                             # time acceleration
       power_w: 2000                        # mean base load per meter (seeded spread 0.3-1.7x)
       daily_shape: true                    # office-day load curve

@@ -80,6 +80,7 @@ class Bus(Entity):
             "sweep_duration": self.sweep_duration,
             "queued_commands": len(self.commands),
             "message_wait_ms": round(self.link.message_wait * 1000, 3),
+            "reconnect_delay": self.link.backoff,
             **self.link.stats.as_dict(),
         }
 

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +32,8 @@ from .const import (
     DEFAULT_RECONNECT_MIN,
     FIXED_T35_BAUD,
     FIXED_T35_S,
+    PROBE_INTERVAL_S,
+    PROBE_TIMEOUT_S,
     TYPE_SERIAL,
     TYPE_TCP,
 )
@@ -121,6 +125,10 @@ class ModbusLink:
         self._rx_any = False
         self._closing = False
         self._reconnect_delay = DEFAULT_RECONNECT_MIN
+        self.backoff: float | None = None  # the backoff step being waited out while the line is down
+        self._probe_woke = False  # the last backoff ended early because a probe found the gateway
+        self._host: str | None = conf.get(CONF_HOST)
+        self._port = conf[CONF_PORT]
         self.client: ModbusBaseClient = self._build_client(conf)
         self.client.set_max_no_responses(_NEVER_DISCONNECT)  # applied at each connect
         self.client.register(HoldingRegistersResponse)
@@ -167,14 +175,48 @@ class ModbusLink:
                 if not await self.client.connect() or not self.client.connected:
                     self.stats.last_error = "connect failed"
                     self._mark(False)
-                    await asyncio.sleep(self._reconnect_delay)
-                    self._reconnect_delay = min(self._reconnect_delay * 2, self.reconnect_max)
+                    await self._back_off()
                     continue
                 self._reconnect_delay = DEFAULT_RECONNECT_MIN
+                self._probe_woke = False
+            self.backoff = None
             self._mark(True)
             await self._lost.wait()
             if not self._closing:
                 self.client.close()
+
+    async def _back_off(self) -> None:
+        """Wait out the next backoff step, or less: until a probe finds the gateway answering again."""
+        self.backoff = self._reconnect_delay
+        self._reconnect_delay = min(self._reconnect_delay * 2, self.reconnect_max)
+        self._on_change()
+        deadline = time.monotonic() + self.backoff
+        # The connect just failed, so the gateway is not answering; unless a probe had said it was and the
+        # connect failed all the same: then only a new change of the probe counts (no hammering).
+        answering = await self._probe() if self._probe_woke else False
+        self._probe_woke = False
+        while not self._closing and (remaining := deadline - time.monotonic()) > 0:
+            await asyncio.sleep(min(PROBE_INTERVAL_S, remaining))
+            was_answering, answering = answering, await self._probe()
+            if answering and not was_answering:
+                _LOGGER.info("Modbus line %s: the gateway answers again; reconnecting now", self.name)
+                self._probe_woke = True
+                return
+
+    async def _probe(self) -> bool:
+        """Tell cheaply whether a connect could work: a bare TCP connect, or the serial device present."""
+        if self.kind == TYPE_SERIAL:
+            return os.path.exists(self._port)
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(self._host, self._port), PROBE_TIMEOUT_S
+            )
+        except (OSError, TimeoutError):
+            return False
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True
 
     def _mark(self, up: bool) -> None:
         if up == self._up or self._closing:

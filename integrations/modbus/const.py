@@ -39,6 +39,10 @@ DEFAULT_OFFLINE_AFTER: Final = 3
 DEFAULT_OFFLINE_RETRY_SWEEPS: Final = 5
 DEFAULT_RECONNECT_MIN: Final = 0.5
 DEFAULT_RECONNECT_MAX: Final = 60.0
+# While backing off, a line probes its gateway (a bare TCP connect, or the serial device's presence) this
+# often and reconnects as soon as it answers again.
+PROBE_INTERVAL_S: Final = 1.0
+PROBE_TIMEOUT_S: Final = 1.0
 DEFAULT_COMMAND_TIMEOUT: Final = 300.0
 DEFAULT_COMMAND_ATTEMPTS: Final = 3
 

@@ -22,6 +22,8 @@ class CrcError(FieldError):
 
 # Exception codes that say "try again later": acknowledge, busy, gateway path / target not answering.
 TRANSIENT_EXCEPTION_CODES = (0x05, 0x06, 0x0A, 0x0B)
+# Exception codes that say "this meter has no such function or register": illegal function, illegal address.
+UNSUPPORTED_EXCEPTION_CODES = (0x01, 0x02)
 
 
 class ExceptionCodeError(FieldError):
@@ -36,6 +38,11 @@ class ExceptionCodeError(FieldError):
     def transient(self) -> bool:
         """Tell whether retrying may help (busy, gateway not answering) or the meter refuses for good."""
         return self.exception_code in TRANSIENT_EXCEPTION_CODES
+
+    @property
+    def unsupported(self) -> bool:
+        """Tell whether the meter says it has no such register or function."""
+        return self.exception_code in UNSUPPORTED_EXCEPTION_CODES
 
 
 class MeterCommandError(OpenPrepayError):

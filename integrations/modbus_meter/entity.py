@@ -6,8 +6,10 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from integrations.modbus.device import BusDevice
-from integrations.modbus.errors import CommandRejectedError, MeterCommandError
+from integrations.modbus.errors import CommandRejectedError, ExceptionCodeError, FieldError, MeterCommandError
 from scada_core.const import EVENT_METER_READING
+
+from .const import UNSUPPORTED_RETRY_S
 
 if TYPE_CHECKING:
     from integrations.modbus.bus import Bus
@@ -30,6 +32,8 @@ READING_KEYS = {
     "purchase_count": "purchase_count",
     "power_w": "power_w",
 }
+# relay service -> the relay state its read-back must show (when the profile decodes one)
+RELAY_PROMISE = {"trip": "open", "close": "closed"}
 
 
 class ProfileMeter(BusDevice):
@@ -53,6 +57,8 @@ class ProfileMeter(BusDevice):
         self.energy_blocks = [b for b in profile.plan("energy") if b not in self.status_blocks]
         # Decoded values not published as attributes: the meter clock and its parts (they stamp readings).
         self.hidden = {METER_CLOCK, *(profile.clock or {}).values()}
+        # Optional blocks the meter refused -> core time at which they are asked again.
+        self.unsupported: dict[Block, float] = {}
         if self.published_values is not None:
             # Every published value has a slot from the start (None until read), so one itemgetter takes them.
             self.values = dict.fromkeys(self.published_values)
@@ -72,21 +78,54 @@ class ProfileMeter(BusDevice):
         else:
             attributes = {k: v for k, v in values.items() if k not in self.hidden}
         attributes["billing"] = self.billing
+        if self.unsupported:
+            attributes["unsupported"] = sorted(
+                name for block in self.unsupported for name in self.profile.value_names(block)
+            )
         return attributes
 
     async def async_read_blocks(self, blocks: list[Block], retries: int | None = None) -> dict[str, Any]:
         """Read ``blocks`` and return the decoded values (no state written)."""
         values: dict[str, Any] = {}
         for block in blocks:
+            if block.optional:
+                values.update(await self._read_optional(block, retries))
+                continue
             words = await self.bus.link.read_holding(self.address, block.start, block.count, retries)
             values.update(self.profile.decode(block.start, words))
         return values
+
+    async def _read_optional(self, block: Block, retries: int | None) -> dict[str, Any]:
+        """Read an optional block; one the meter refuses is unsupported (None) and asked again only hourly."""
+        assert self.core is not None
+        now = self.core.clock.timestamp()
+        if self.unsupported.get(block, now) > now:
+            return {}
+        try:
+            words = await self.bus.link.read_holding(self.address, block.start, block.count, retries)
+        except ExceptionCodeError as err:
+            if not err.unsupported:
+                raise
+            names = self.profile.value_names(block)
+            if block not in self.unsupported:
+                _LOGGER.info(
+                    "%s has no %s (%s); asked again every %d s",
+                    self.entity_id, ", ".join(names), err, UNSUPPORTED_RETRY_S,
+                )
+            self.unsupported[block] = now + UNSUPPORTED_RETRY_S
+            return dict.fromkeys(names)
+        self.unsupported.pop(block, None)
+        return self.profile.decode(block.start, words)
 
     async def async_poll(self, energy: bool, retries: int | None = None) -> None:
         """Read the status scan (and the energy scan when due), write the state, fire a reading."""
         values = await self.async_read_blocks(self.status_blocks, retries)
         if energy:
-            values.update(await self.async_read_blocks(self.energy_blocks, retries))
+            try:
+                values.update(await self.async_read_blocks(self.energy_blocks, retries))
+            except FieldError:
+                self.apply(values)  # the status just read is good: publish it; the energy scan is retried
+                raise
         self.apply(values, energy)
 
     def apply(self, values: dict[str, Any], energy: bool = False) -> None:
@@ -125,9 +164,9 @@ class ProfileMeter(BusDevice):
     async def async_run_command(
         self, kind: str, payload: dict[str, Any], verify_first: bool
     ) -> dict[str, Any]:
-        """Write the profile's relay words, read them back, then refresh the status."""
+        """Write the profile's relay words, read them back, then confirm the relay state from the status."""
         relay = self.profile.relay
-        if kind not in ("trip", "close") or not relay:
+        if kind not in RELAY_PROMISE or not relay:
             return await super().async_run_command(kind, payload, verify_first)
         words = list(relay[kind])
         link = self.bus.link
@@ -138,4 +177,9 @@ class ProfileMeter(BusDevice):
                     f"{self.entity_id}: relay register does not hold the written {kind} value"
                 )
         self.apply(await self.async_read_blocks(self.status_blocks))
-        return {"relay": self.values.get("relay"), "prepaid_mode": self.values.get("prepaid_mode")}
+        relay_state = self.values.get("relay")
+        if relay_state is not None and relay_state != RELAY_PROMISE[kind]:
+            raise CommandRejectedError(
+                f"{self.entity_id}: 回读继电器状态不符 / after {kind} the meter reports the relay {relay_state}"
+            )
+        return {"relay": relay_state, "prepaid_mode": self.values.get("prepaid_mode")}

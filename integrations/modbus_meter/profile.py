@@ -23,6 +23,9 @@ A profile says what a meter model holds (see ``profiles/dtsy1352.yaml`` for a co
 Register types: u16, s16, u32, s32 (two registers, ``word_order``), u8hi / u8lo (one byte of a register),
 bits (named fields of a 16-bit register: ``bit`` for a flag, or ``mask`` with an optional value ``map``),
 raw (``count`` registers returned as a list). An integer ``scale`` gives int values, a fractional one floats.
+
+``optional: true`` marks a register a meter of the model may lack (e.g. an address no manual confirms): it
+is read on its own, and a meter answering "illegal address" for it stays online with the value unsupported.
 """
 from __future__ import annotations
 
@@ -105,6 +108,7 @@ REGISTER_SCHEMA = vol.Schema(
         vol.Optional("word_order"): vol.In(("big", "little")),
         vol.Optional("scan", default=[]): SCAN_LIST,
         vol.Optional("writable", default=False): bool,
+        vol.Optional("optional", default=False): bool,
         vol.Optional("fields"): {vol.Match(r"^[a-z][a-z0-9_]*$"): FIELD_SCHEMA},
         vol.Optional("description"): str,
     }
@@ -191,6 +195,7 @@ class Register:
     writable: bool
     fields: tuple[BitField, ...] = ()
     decimals: int | None = None  # rounding of fractional scales; None for integer scales
+    optional: bool = False  # a meter may lack it: read alone, never takes the meter offline
 
     @property
     def end(self) -> int:
@@ -216,10 +221,11 @@ class Register:
 
 @dataclass(frozen=True)
 class Block:
-    """One FC03 read: ``count`` registers from ``start``."""
+    """One FC03 read: ``count`` registers from ``start``; ``optional`` if it holds only optional registers."""
 
     start: int
     count: int
+    optional: bool = False
 
     @property
     def end(self) -> int:
@@ -288,7 +294,7 @@ class BlockDecoder:
     non-overlapping byte ranges; scales, word swaps and bit fields are small steps on single values.
     """
 
-    __slots__ = ("_layers", "_names", "_pack", "_pad", "_pick", "_raws", "_steps", "has_clock")
+    __slots__ = ("_layers", "_pack", "_pad", "_pick", "_raws", "_steps", "has_clock", "names")
 
     def __init__(self, profile: DeviceProfile, start: int, count: int) -> None:
         end = start + count
@@ -342,12 +348,12 @@ class BlockDecoder:
                     steps.append((len(names), _Memo(func).__getitem__ if reg.width == 1 else func))
                 names.append(name)
                 order.append(slot[position])
-        self._names = tuple(names)
+        self.names = tuple(names)
         self._pick = _picker(order)
         self._steps = tuple(steps)
         self._raws = tuple(raws)
         self.has_clock = bool(profile.clock) and all(
-            profile.clock[part] in self._names for part in CLOCK_PARTS  # type: ignore[index]
+            profile.clock[part] in self.names for part in CLOCK_PARTS  # type: ignore[index]
         )
 
     def __call__(self, words: list[int]) -> dict[str, Any]:
@@ -361,7 +367,7 @@ class BlockDecoder:
             values[index] = step(values[index])
         for index, offset, width in self._raws:
             values[index] = list(words[offset : offset + width])
-        return dict(zip(self._names, values))
+        return dict(zip(self.names, values))
 
 
 def _picker(order: list[int]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
@@ -425,12 +431,19 @@ class DeviceProfile:
             self._plans[key] = _plan(self.blocks.get(scan, ()), wanted, gap, max_count)
         return list(self._plans[key])
 
+    def _decoder(self, start: int, count: int) -> BlockDecoder:
+        decoder = self._decoders.get((start, count))
+        if decoder is None:
+            decoder = self._decoders[(start, count)] = BlockDecoder(self, start, count)
+        return decoder
+
+    def value_names(self, block: Block) -> tuple[str, ...]:
+        """Return the names of the values (registers and bit fields) a read of ``block`` gives."""
+        return self._decoder(block.start, block.count).names
+
     def decode(self, block_start: int, registers: list[int]) -> dict[str, Any]:
         """Decode every register (and bit field) wholly inside the block into attribute values."""
-        key = (block_start, len(registers))
-        decoder = self._decoders.get(key)
-        if decoder is None:
-            decoder = self._decoders[key] = BlockDecoder(self, block_start, len(registers))
+        decoder = self._decoder(block_start, len(registers))
         values = decoder(registers)
         if decoder.has_clock:
             values["meter_clock"] = self._clock(values)
@@ -487,23 +500,42 @@ class DeviceProfile:
 
 
 def _plan(fixed: tuple[Block, ...], registers: list[Register], max_gap: int, max_count: int) -> list[Block]:
-    """Merge registers not inside a fixed block into as few reads as the gap and size limits allow."""
+    """Merge registers not inside a fixed block into as few reads as the gap and size limits allow.
+
+    Optional registers get reads of their own (a refusal must not cost the others), and no read of required
+    registers spans one.
+    """
     loose = sorted(
         (r for r in registers if not any(b.start <= r.address and r.end <= b.end for b in fixed)),
         key=lambda r: r.address,
     )
+    optional = [r for r in loose if r.optional]
+    avoid = {address for r in optional for address in range(r.address, r.end)}
     planned: list[Block] = list(fixed)
+    planned += _merge_reads([r for r in loose if not r.optional], max_gap, max_count, avoid)
+    planned += [Block(b.start, b.count, optional=True) for b in _merge_reads(optional, -1, max_count, set())]
+    return sorted(planned, key=lambda b: b.start)
+
+
+def _merge_reads(registers: list[Register], max_gap: int, max_count: int, avoid: set[int]) -> list[Block]:
+    """Return reads covering sorted ``registers``, bridging gaps up to ``max_gap`` that hold no ``avoid``."""
+    reads: list[Block] = []
     start = end = -1
-    for reg in loose:
-        if start >= 0 and reg.address - end <= max_gap and max(end, reg.end) - start <= max_count:
+    for reg in registers:
+        if (
+            start >= 0
+            and reg.address - end <= max_gap
+            and max(end, reg.end) - start <= max_count
+            and avoid.isdisjoint(range(end, reg.address))
+        ):
             end = max(end, reg.end)
             continue
         if start >= 0:
-            planned.append(Block(start, end - start))
+            reads.append(Block(start, end - start))
         start, end = reg.address, reg.end
     if start >= 0:
-        planned.append(Block(start, end - start))
-    return sorted(planned, key=lambda b: b.start)
+        reads.append(Block(start, end - start))
+    return reads
 
 
 def _build(config: dict[str, Any], source: str) -> DeviceProfile:
@@ -533,6 +565,7 @@ def _build(config: dict[str, Any], source: str) -> DeviceProfile:
                 writable=item["writable"],
                 fields=fields,
                 decimals=_decimals(item["scale"]),
+                optional=item["optional"],
             )
         )
     blocks: dict[str, list[Block]] = {}
@@ -569,6 +602,11 @@ def _check(raw: Any, profile: DeviceProfile, source: str) -> list[str]:
             names.add(name)
         if reg.type == "bits" and not reg.fields:
             errors.append(f"{where[0]}:{where[1]}: register {reg.name!r} of type bits needs fields")
+        if reg.optional and any(
+            b.start < reg.end and reg.address < b.end for blocks in profile.blocks.values() for b in blocks
+        ):
+            errors.append(f"{where[0]}:{where[1]}: optional register {reg.name!r} lies in a block; "
+                          "an optional register is read on its own")
         if reg.type not in ("u8hi", "u8lo"):
             for address in range(reg.address, reg.end):
                 if address in seen:

@@ -4,13 +4,13 @@ from __future__ import annotations
 import time
 
 import pytest
-from pymodbus.datastore import ModbusDeviceContext, ModbusSequentialDataBlock, ModbusServerContext
-from pymodbus.framer import FramerType
-from pymodbus.server import ModbusTcpServer
 from sqlalchemy import select
 
 from integrations.acrel_dtsy1352.sim_pty import PtyCable
-from integrations.acrel_dtsy1352.sim_server import MODE_SERIAL, LineTiming
+from integrations.acrel_dtsy1352.sim_server import MODE_SERIAL, MODE_TCP, LineTiming
+from integrations.acrel_dtsy1352.simulator import Simulator
+from integrations.modbus.errors import MeterCommandError
+from integrations.modbus_meter.profile import get_profile
 from scada_core.config import load_config
 from scada_core.exceptions import ConfigError
 from scada_core.storage.models import ReadingRow
@@ -105,34 +105,49 @@ def test_yaml_mistakes_name_file_and_line(
 
 
 async def test_plain_meter_from_a_profile_alone(start_core) -> None:
-    """An ADL400 defined only by its profile shows total kWh as state and trips through its relay register."""
-    port = free_port()
-    words = [0] * 0x200
-    words[0:2] = [0x0001, 0x86A0]  # total 100000 × 0.01 kWh = 1000.00 kWh
-    words[0x61] = 2301  # voltage_a 230.1 V
-    store = ModbusDeviceContext(hr=ModbusSequentialDataBlock(1, words))
-    server = ModbusTcpServer(
-        ModbusServerContext(devices={7: store}), framer=FramerType.SOCKET, address=("127.0.0.1", port)
-    )
-    await server.serve_forever(background=True)
+    """An ADL400 defined only by its profile shows total kWh as state; trip and close confirm the relay."""
+    sim = Simulator(profile=get_profile("adl400"), meter_defaults={"prepaid_on": False})
+    server = await sim.async_add_server([7], mode=MODE_TCP)
+    server.meter(7).energy_wh.update(flat=1_000_000.0)  # 1000.00 kWh
     try:
         core = await start_core(
             {
-                "modbus": [gateway("annex", port, type="tcp")],
+                "modbus": [gateway("annex", server.port, type="tcp")],
                 "modbus_meter": [
                     {"bus": "annex", "profile": "adl400", "meters": [{"name": "pump", "address": 7}]}
                 ],
             }
         )
-        await wait_for(lambda: attr(core, "modbus_meter.pump", "online") is True, what="plain meter online")
-        state = core.states.get("modbus_meter.pump")
-        assert state.state == "1000.00" and state.attributes["voltage_a"] == 230.1
+        pump = "modbus_meter.pump"
+        await wait_for(lambda: attr(core, pump, "online") is True, what="plain meter online")
+        state = core.states.get(pump)
+        assert float(state.state) == pytest.approx(1000.0, abs=0.1)
+        assert 218.0 <= state.attributes["voltage_a"] <= 232.0
         assert state.attributes["billing"] == "server" and state.attributes["meter_type"] == "adl400"
-        result = await core.services.async_call("modbus_meter", "trip", {"entity_id": "modbus_meter.pump"})
-        assert "relay" in result["results"]["modbus_meter.pump"]
-        assert attr(core, "modbus_meter.pump", "relay_control") == 1
+        result = await core.services.async_call("modbus_meter", "trip", {"entity_id": pump})
+        assert result["results"][pump]["relay"] == "open" and server.meter(7).forced == "trip"
+        assert attr(core, pump, "relay_control") == 1
+        result = await core.services.async_call("modbus_meter", "close", {"entity_id": pump})
+        assert result["results"][pump]["relay"] == "closed" and server.meter(7).forced is None
     finally:
-        await server.shutdown()
+        await sim.async_stop()
+
+
+async def test_profile_meter_close_confirms_the_relay(sims, start_core) -> None:
+    """A profile meter whose relay stays open after close (a DTSY1352 in arrears) reports it."""
+    sim = make_sim(1)
+    sim.set_money(1, -500)
+    await sim.async_start()
+    sims.append(sim)
+    core = await start_core(
+        {
+            "modbus": [gateway("ss1", sim.port)],
+            "modbus_meter": [{"bus": "ss1", "profile": "dtsy1352", "meters": [{"name": "p1", "address": 1}]}],
+        }
+    )
+    await wait_for(lambda: attr(core, "modbus_meter.p1", "online") is True, what="online")
+    with pytest.raises(MeterCommandError, match="after close the meter reports the relay open"):
+        await core.services.async_call("modbus_meter", "close", {"entity_id": "modbus_meter.p1"})
 
 
 async def test_unknown_bus_is_reported_with_file_and_line(start_core, caplog) -> None:

@@ -137,3 +137,33 @@ async def test_enciphered_meter_needs_its_key(sims, start_core) -> None:
     with pytest.raises(MeterCommandError, match="bad key or cipher"):
         await call(core, "sell", f"{DOMAIN}.m2", amount_fen=100, purchase_count=2)
     assert sim.meter(2).purchase_count == 1
+
+
+async def test_close_in_arrears_reports_the_open_relay_force_close_closes_it(sims, start_core) -> None:
+    """close releases forced control but fails clearly while arrears keep the relay open; force_close does."""
+    sim = make_sim(1)
+    sim.set_money(1, -500)  # no overdraft allowed: prepaid control keeps the relay open
+    sim.meter(1).forced = "trip"  # and staff had tripped it
+    await sim.async_start()
+    sims.append(sim)
+    core = await start_core({"modbus": [gateway("ss1", sim.port)], DOMAIN: [meters("ss1", 1)]})
+    meter = f"{DOMAIN}.m1"
+    await wait_for(lambda: attr(core, meter, "online") is True, what="m1 online")
+    assert attr(core, meter, "relay") == "open" and attr(core, meter, "arrears") is True
+
+    with pytest.raises(MeterCommandError, match="relay stayed open") as err:
+        await call(core, "close", meter)
+    assert "arrears" in str(err.value) and "欠费" in str(err.value)
+    assert sim.meter(1).forced is None  # released to prepaid control, which keeps it open
+    assert attr(core, meter, "relay") == "open" and attr(core, meter, "prepaid_mode") == "normal"
+
+    # Release promises the mode only and reports the relay the money decides.
+    assert await call(core, "release", meter) == {"relay": "open", "prepaid_mode": "normal"}
+    assert await call(core, "force_close", meter) == {"relay": "closed", "prepaid_mode": "hold"}
+    assert sim.meter(1).forced == "hold" and attr(core, meter, "relay") == "closed"
+    assert await call(core, "trip", meter) == {"relay": "open", "prepaid_mode": "forced_off"}
+    assert await call(core, "hold", meter) == {"relay": "closed", "prepaid_mode": "hold"}  # 保电 = force_close
+
+    # With money on the meter close keeps its promise.
+    sim.set_money(1, 10000)
+    assert await call(core, "close", meter) == {"relay": "closed", "prepaid_mode": "normal"}

@@ -5,6 +5,8 @@ import asyncio
 
 import pytest
 
+from integrations.acrel_dtsy1352.sim_pty import PtyCable
+from integrations.acrel_dtsy1352.sim_server import MODE_SERIAL
 from integrations.modbus.errors import MeterCommandError
 
 from .conftest import attr, free_port, gateway, make_sim, meters, wait_for
@@ -108,3 +110,47 @@ async def test_command_expires_when_the_gateway_stays_away(sims, start_core) -> 
     )
     with pytest.raises(MeterCommandError, match="not confirmed before its deadline"):
         await core.services.async_call(DOMAIN, "hold", {"entity_id": f"{DOMAIN}.m1"})
+
+
+async def test_gateway_back_is_reconnected_without_waiting_out_the_backoff(sims, start_core) -> None:
+    """While backing off the line probes the serial server; once it answers, the meters are back at once."""
+    sim = make_sim(2)
+    await sim.async_start()
+    sims.append(sim)
+    port = sim.port
+    core = await start_core({"modbus": [gateway("ss1", port, reconnect_max=600)], DOMAIN: [meters("ss1", 2)]})
+    meter, bus = f"{DOMAIN}.m2", "modbus.bus_ss1"
+    await wait_for(lambda: attr(core, meter, "online") is True, what="online")
+    assert attr(core, bus, "reconnect_delay") is None
+
+    await sim.async_stop()
+    await wait_for(lambda: (attr(core, bus, "reconnect_delay") or 0) >= 8, 30, "an 8 s backoff step")
+    again = make_sim(2, port=port)
+    await again.async_start()
+    sims.append(again)
+    # Far sooner than the 8 s step the line is waiting out.
+    await wait_for(lambda: attr(core, meter, "online") is True, 4, "meters back before the step ends")
+    assert attr(core, bus, "reconnect_delay") is None and core.states.get(bus).state == "online"
+
+
+async def test_serial_adapter_plugged_in_is_used_without_waiting_out_the_backoff(
+    sims, start_core, tmp_path
+) -> None:
+    """A serial port that appears (a USB adapter plugged in) is opened at once, not at the end of the step."""
+    device = tmp_path / "ttyUSB9"
+    serial = {"name": "usb9", "type": "serial", "port": str(device), "timeout": 0.3, "status_interval": 0.3,
+              "reconnect_max": 600}
+    core = await start_core({"modbus": [serial], DOMAIN: [meters("usb9", 1)]})
+    bus = "modbus.bus_usb9"
+    await wait_for(lambda: (attr(core, bus, "reconnect_delay") or 0) >= 8, 30, "an 8 s backoff step")
+    cable = PtyCable(device)  # the adapter appears at the configured path
+    cable.start()
+    sim = make_sim(1, mode=MODE_SERIAL, serial_path=cable.server_path)
+    try:
+        await sim.async_start()
+        sims.append(sim)
+        await wait_for(lambda: attr(core, f"{DOMAIN}.m1", "online") is True, 4, "online before the step ends")
+    finally:
+        await sim.async_stop()
+        sims.remove(sim)
+        cable.close()

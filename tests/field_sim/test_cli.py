@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from pymodbus.exceptions import ModbusIOException
 
+from integrations.acrel_dtsy1352.pdu import purchase_request
 from integrations.modbus_meter.profile import get_profile
 
 pytestmark = pytest.mark.timeout(40)
@@ -45,3 +46,31 @@ async def test_simulate_command(tmp_path: Path, make_client: Callable[..., Any])
         await asyncio.wait_for(proc.wait(), 20)
     saved = json.loads(state.read_text(encoding="utf-8"))
     assert sorted(saved["meters"]) == ["0/1", "0/2", "0/3", "0/4"]
+
+
+async def test_a_kill_right_after_a_write_loses_nothing(
+    tmp_path: Path, make_client: Callable[..., Any]
+) -> None:
+    """The meter's state is on disk before the simulator answers a sale or a trip: SIGKILL loses neither."""
+    state = tmp_path / "kill.json"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "scada_core", "simulate", "dtsy1352", "--tcp", "127.0.0.1:0", "--units", "1-2",
+        "--state", str(state), cwd=PROJECT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        match = None
+        for _ in range(10):
+            line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()  # type: ignore[union-attr]
+            if match := re.search(r"^serving 2 DTSY1352 units \(tcp\) on 127\.0\.0\.1:(\d+)", line):
+                break
+        assert match
+        client = await make_client(int(match.group(1)))
+        sold = await client.execute(False, purchase_request(1, 5000, 2))
+        assert sold.ok and sold.purchase_count == 2
+        assert not (await client.write_registers(0x0057, [1, 1], device_id=2)).isError()
+    finally:
+        proc.kill()
+        await asyncio.wait_for(proc.wait(), 20)
+    saved = json.loads(state.read_text(encoding="utf-8"))["meters"]
+    assert saved["0/1"]["purchase_count"] == 2
+    assert saved["0/2"]["forced"] == "trip"

@@ -92,3 +92,28 @@ async def test_gateway_drops_connection(sim: Simulator, make_client: Factory) ->
         assert await asyncio.wait_for(reader.read(1024), 5) == b""  # then the gateway hangs up
     finally:
         writer.close()
+
+
+async def test_rtu_over_tcp_resynchronises_after_a_truncated_request(sim: Simulator) -> None:
+    """A serial server forwarding half a frame, a silence, then a whole one: the whole one is answered."""
+    server = await sim.async_add_server([4], mode="rtu_over_tcp")
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    try:
+        frame = rtu_read_frame(4)
+        writer.write(frame[:5])
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(frame)
+        reply = await asyncio.wait_for(reader.readexactly(5 + 96), 5)
+        assert reply[:3] == bytes([4, 3, 96])
+        assert FramerRTU.check_CRC(reply[:-2], int.from_bytes(reply[-2:], "big"))
+    finally:
+        writer.close()
+
+
+async def test_input_registers_are_an_illegal_function(sim: Simulator, make_client: Factory) -> None:
+    """FC04 over Modbus TCP is answered with exception 01, never with holding registers."""
+    server = await sim.async_add_server([5], mode="tcp")
+    client = await make_client(server.port)
+    reply = await client.read_input_registers(0x0200, count=48, device_id=5)
+    assert reply.isError() and reply.function_code == 0x84 and reply.exception_code == 1

@@ -84,6 +84,42 @@ registers:
     assert profile.plan("energy") == [Block(300, 1)]
 
 
+def test_optional_registers_are_read_on_their_own(tmp_path: Path) -> None:
+    """An optional register gets a read of its own; no read of required registers spans it."""
+    assert Block(0x0077, 1, optional=True) in load_profile("dtsy1352").plan("energy")
+    path = _write(tmp_path, """
+name: planner
+state: a
+max_gap: 8
+registers:
+  - {name: a, address: 0, type: u16, scan: status}
+  - {name: f, address: 3, type: u16, scan: status, optional: true}
+  - {name: g, address: 4, type: u8hi, scan: status, optional: true}
+  - {name: h, address: 4, type: u8lo, scan: status, optional: true}
+  - {name: b, address: 6, type: u16, scan: status}
+  - {name: c, address: 8, type: u16, scan: status}
+""")
+    profile = load_profile(path)
+    assert profile.plan("status") == [
+        Block(0, 1), Block(3, 1, optional=True), Block(4, 1, optional=True), Block(6, 3)
+    ]
+    assert profile.value_names(Block(4, 1, optional=True)) == ("g", "h")
+
+
+def test_optional_register_inside_a_block_is_refused(tmp_path: Path) -> None:
+    """A fixed block is read whole, so an optional register inside one is a profile mistake with its line."""
+    path = _write(tmp_path, """name: broken
+state: a
+blocks:
+  - {start: 0, count: 4, scan: status}
+registers:
+  - {name: a, address: 0, type: u16}
+  - {name: f, address: 2, type: u16, optional: true}
+""")
+    with pytest.raises(ProfileError, match="mymeter.yaml:7: optional register 'f' lies in a block"):
+        load_profile(path)
+
+
 def test_yaml_mistake_names_file_and_line(tmp_path: Path) -> None:
     """A wrong register type is reported with the profile file and its line."""
     path = _write(tmp_path, """name: broken

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import minimalmodbus
 import pytest
 from pymodbus.client import AsyncModbusSerialClient
-from pymodbus.framer import FramerType
+from pymodbus.framer import FramerRTU, FramerType
 
 from integrations.acrel_dtsy1352.pdu import AcrelCommandResponse, purchase_request
 from integrations.acrel_dtsy1352.simulator import Simulator
@@ -61,3 +62,48 @@ async def test_minimalmodbus_and_pymodbus_agree_over_pty(sim: Simulator, tmp_pat
         client.close()
     _, money, _, count = await asyncio.to_thread(_minimalmodbus_read, str(link), 36)
     assert (money, count) == (-98765 + 100000, 42)
+
+
+def _minimalmodbus_fc04_then_fc03(path: str, unit: int) -> tuple[Exception | None, list[int]]:
+    instrument = minimalmodbus.Instrument(path, unit)
+    instrument.serial.timeout = 1.0
+    instrument.clear_buffers_before_each_transaction = True
+    try:
+        try:
+            instrument.read_registers(0x0200, 48, functioncode=4)
+            refused: Exception | None = None
+        except minimalmodbus.ModbusException as err:
+            refused = err
+        return refused, instrument.read_registers(0x0200, 48, functioncode=3)
+    finally:
+        instrument.serial.close()
+
+
+async def test_input_register_read_is_refused_with_exception_01(sim: Simulator, tmp_path: Path) -> None:
+    """The DTSY1352 map is FC03 only: FC04 gets exception 01 (illegal function), not an FC03 reply."""
+    link = tmp_path / "ttyFC04"
+    await sim.async_add_server("1-2", mode="serial", serial_path=link)
+    refused, block = await asyncio.to_thread(_minimalmodbus_fc04_then_fc03, str(link), 2)
+    assert isinstance(refused, minimalmodbus.IllegalRequestError)
+    assert PROFILE.decode(0x0200, block)["meter_type_code"] == 5
+
+
+def _truncated_then_valid(path: str, unit: int) -> list[int]:
+    instrument = minimalmodbus.Instrument(path, unit)
+    instrument.serial.timeout = 1.0
+    try:
+        valid = bytes([unit, 3, 0x02, 0x00, 0x00, 0x30])
+        frame = valid + FramerRTU.compute_CRC(valid).to_bytes(2, "big")
+        instrument.serial.write(frame[:5])  # a master that died mid-frame
+        time.sleep(0.05)  # far more than the 3.5-character silence at 9600 baud
+        return instrument.read_registers(0x0200, 48, functioncode=3)
+    finally:
+        instrument.serial.close()
+
+
+async def test_truncated_request_does_not_cost_the_next_one(sim: Simulator, tmp_path: Path) -> None:
+    """After the silence that ends a broken frame, the next valid request is answered."""
+    link = tmp_path / "ttyCut"
+    await sim.async_add_server("1-3", mode="serial", serial_path=link)
+    block = await asyncio.to_thread(_truncated_then_valid, str(link), 3)
+    assert PROFILE.decode(0x0200, block)["meter_type_code"] == 5
