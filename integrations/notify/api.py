@@ -5,7 +5,7 @@ from aiohttp import web
 
 from scada_core.http import View, error_response, json_response
 
-from .const import DOMAIN, STATUS_FAILED, STATUS_PENDING, STATUS_SENT
+from .const import DOMAIN, STATUS_FAILED, STATUS_PENDING, STATUS_SENT, STATUS_UNCONFIRMED
 
 MAX_LIMIT = 1000
 
@@ -21,7 +21,7 @@ class OutboxView(View):
             "parameters": [
                 {"name": "channel", "in": "query", "schema": {"type": "string", "enum": ["sms", "email"]}},
                 {"name": "status", "in": "query",
-                 "schema": {"type": "string", "enum": [STATUS_PENDING, STATUS_SENT, STATUS_FAILED]}},
+                 "schema": {"type": "string", "enum": [STATUS_PENDING, STATUS_SENT, STATUS_UNCONFIRMED, STATUS_FAILED]}},
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "default": 100}},
             ],
             "responses": {"200": {"description": "outbox rows"}, "400": {"description": "bad query"}},
@@ -29,7 +29,7 @@ class OutboxView(View):
     }
 
     async def get(self, request: web.Request) -> web.Response:
-        """List outbox messages (?channel=sms|email, ?status=pending|sent|failed, ?limit=)."""
+        """List outbox messages (?channel=sms|email, ?status=pending|sent|unconfirmed|failed, ?limit=)."""
         limit = request.query.get("limit", "100")
         if not limit.isdigit() or not 0 < int(limit) <= MAX_LIMIT:
             return error_response(f"limit must be 1..{MAX_LIMIT}", 400)
