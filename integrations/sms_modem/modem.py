@@ -232,7 +232,8 @@ class SmsModem:
     async def _check_health(self) -> None:
         """Read signal and registration (CREG, then CEREG for LTE-only modules)."""
         csq = await self._command("AT+CSQ")
-        self.rssi = int(_fields(csq[0])[0]) if csq and _fields(csq[0])[0].isdigit() else None
+        rssi = _fields(csq[0])[0] if csq else ""
+        self.rssi = int(rssi) if rssi.isdigit() else None
         creg = await self._command("AT+CREG?")
         stat = parse_registration(creg[0], solicited=True) if creg else None
         if stat not in REGISTERED:
@@ -293,8 +294,8 @@ class SmsModem:
     async def async_send_pdu(self, pdu: SubmitPdu) -> int:
         """Send one PDU; return its message reference.
 
-        Raise ModemNotReady when nothing was sent, CmsError (with ``retryable``) when the network refused it, and
-        SendUnconfirmed when the PDU went out but no +CMGS came back (the caller must not send it again).
+        Raise SendUnconfirmed when the PDU went out but no +CMGS came back: the caller must not send it again.
+        Any other ModemError means it was not sent: ModemNotReady (wait), CmsError (refused; see ``retryable``) ...
         """
         if not self.ready:
             self._changed()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import voluptuous as vol
 
 from integrations.sms_modem import CONFIG_SCHEMA, async_setup
 from integrations.sms_modem.at import AtChannel
@@ -243,3 +244,13 @@ def test_registration_parsing_ignores_location_fields() -> None:
     assert parse_registration("+CEREG: 1,1,\"1A2B\",\"01C3D4E5\",7", solicited=True) == 1
     assert parse_registration("+CREG: 3", solicited=False) == 3
     assert parse_registration("+CREG: 0", solicited=True) is None
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [({"send_timeout": 35}, "replaced by network_timeout"), ({"network_timeout": -1}, "value must be at least"),
+     ({"network_timeout": "两分钟"}, "expected float")],
+)
+def test_network_timeout_config_errors_are_clear(setting: dict[str, Any], message: str) -> None:
+    with pytest.raises(vol.Invalid, match=message):
+        CONFIG_SCHEMA({"sms_modem": {"port": "/dev/ttyUSB2", **setting}})
