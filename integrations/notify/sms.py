@@ -35,6 +35,10 @@ class SmsChannel:
         """Show the queue length on the modem entity."""
         self.modem.set_queue_length(length)
 
+    def abort(self) -> None:
+        """Stop waiting for the network: a part already written is then recorded unconfirmed, not lost to a resend."""
+        self.modem.abort_send()
+
     async def async_deliver(self, row: OutboxRow) -> None:
         """Send the parts not yet accepted; record each message reference the moment +CMGS returns."""
         try:

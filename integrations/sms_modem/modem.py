@@ -280,6 +280,10 @@ class SmsModem:
 
     # -- sending -------------------------------------------------------------------------------
 
+    def abort_send(self) -> None:
+        """Give up the send on the line (stopping): closing it ends a written PDU as SendUnconfirmed."""
+        self.channel.close()
+
     def encode(self, number: str, text: str, reference: int) -> list[SubmitPdu]:
         """Return the PDUs for ``text`` to ``number`` with this modem's settings."""
         return encode_submit(
