@@ -267,6 +267,10 @@ async def test_delivery_report_is_stored_and_listed(simulator: ModemSimulator, s
             assert await response.json() == []
         async with http.get(base, params={"limit": "0"}) as response:
             assert response.status == 400
+        for bad in ({"status": "已发送"}, {"status": "SENT"}, {"channel": "fax"}):
+            async with http.get(base, params=bad) as response:
+                assert response.status == 400
+                assert "must be one of" in (await response.json())["error"]
     assert row["target"] == "+8613800138000" and row["body"] == "回执" and row["delivery"] == "delivered"
 
 
