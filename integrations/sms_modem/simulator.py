@@ -310,7 +310,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="answer the next N AT+CMGS with +CMS ERROR: CODE (e.g. 331x2)")
     parser.add_argument("--unregistered", action="store_true", help="start without network registration")
     parser.add_argument("--no-reports", action="store_true", help="do not push +CDS delivery reports")
-    parser.add_argument("--cmgs-delay", type=float, default=0.0, help="network delay: seconds before a sent PDU gets its +CMGS (real networks: up to 120 s)")
+    parser.add_argument("--cmgs-delay", type=float, default=0.0,
+                        help="network delay: seconds before a sent PDU gets its +CMGS (real networks: up to 120 s)")
 
 
 async def async_main(args: argparse.Namespace) -> None:
