@@ -13,6 +13,9 @@ CHANNEL_EMAIL: Final = "email"
 STATUS_PENDING: Final = "pending"
 STATUS_SENT: Final = "sent"
 STATUS_FAILED: Final = "failed"
+# An SMS with a part the modem took but never confirmed (+CMGS lost): maybe delivered, so never resent by itself.
+STATUS_UNCONFIRMED: Final = "unconfirmed"
+UNCONFIRMED_REF: Final = "?"  # in ``refs``, the place of a part without a message reference
 
 ATTR_TARGET: Final = "target"
 ATTR_MESSAGE: Final = "message"

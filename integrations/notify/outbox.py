@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select, update
 
 from scada_core.storage.database import Database
 
-from .const import CHANNEL_EMAIL, STATUS_FAILED, STATUS_PENDING, STATUS_SENT
+from .const import CHANNEL_EMAIL, STATUS_FAILED, STATUS_PENDING, STATUS_SENT, STATUS_UNCONFIRMED, UNCONFIRMED_REF
 from .models import OutboxRow
 
 DELIVERY_MATCH_WINDOW = 3 * 86400.0  # a delivery report older than this cannot match a message reference
@@ -115,16 +115,24 @@ class Outbox:
         async with self.db.session() as session:
             return int(await session.scalar(query) or 0)
 
-    async def async_part_sent(self, row_id: int, part: int, parts: int, reference: int) -> None:
-        """Record that SMS part ``part`` of ``parts`` was accepted with message reference ``reference``."""
+    async def async_part_sent(
+        self, row_id: int, part: int, parts: int, reference: int | None, error: str | None = None
+    ) -> None:
+        """Record that SMS part ``part`` of ``parts`` left with message reference ``reference``.
+
+        ``reference`` None means the modem took the part but never confirmed it (``error`` says why): it counts as
+        gone, so it is never sent twice, and the message ends ``unconfirmed`` instead of ``sent``.
+        """
         async with self.db.session() as session:
             row = await session.get(OutboxRow, row_id)
             assert row is not None
             row.parts_total = parts
             row.parts_sent = part
-            row.refs = ",".join(filter(None, [row.refs, str(reference)]))
+            row.refs = ",".join(filter(None, [row.refs, UNCONFIRMED_REF if reference is None else str(reference)]))
+            if error is not None:
+                row.last_error = error
             if part >= parts:
-                row.status = STATUS_SENT
+                row.status = STATUS_UNCONFIRMED if UNCONFIRMED_REF in row.refs.split(",") else STATUS_SENT
                 row.sent_ts = self.now()
 
     async def async_mark_sent(self, row_id: int) -> None:
@@ -153,12 +161,13 @@ class Outbox:
             )
 
     async def async_purge(self, keep_days: int) -> int:
-        """Delete sent and failed messages created more than ``keep_days`` ago; return how many went."""
+        """Delete sent, unconfirmed and failed messages created more than ``keep_days`` ago; return how many went."""
         cutoff = self.now() - keep_days * 86400.0
         async with self.db.session() as session:
             result = await session.execute(
                 delete(OutboxRow).where(
-                    OutboxRow.status.in_((STATUS_SENT, STATUS_FAILED)), OutboxRow.created_ts < cutoff
+                    OutboxRow.status.in_((STATUS_SENT, STATUS_UNCONFIRMED, STATUS_FAILED)),
+                    OutboxRow.created_ts < cutoff,
                 )
             )
         return int(result.rowcount or 0)

@@ -1,9 +1,10 @@
 """The SMS channel: stored messages go out through the sms_modem integration, part by part."""
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
-from integrations.sms_modem.errors import CmsError, ModemNotReady
+from integrations.sms_modem.errors import CmsError, ModemNotReady, SendUnconfirmed
 from integrations.sms_modem.pdu import PduError
 
 from .const import CHANNEL_SMS
@@ -13,6 +14,8 @@ from .worker import NotReady, PermanentError
 
 if TYPE_CHECKING:
     from integrations.sms_modem.modem import SmsModem
+
+_LOGGER = logging.getLogger(__name__)
 
 
 class SmsChannel:
@@ -32,6 +35,10 @@ class SmsChannel:
         """Show the queue length on the modem entity."""
         self.modem.set_queue_length(length)
 
+    def abort(self) -> None:
+        """Stop waiting for the network: a part already written is then recorded unconfirmed, not lost to a resend."""
+        self.modem.abort_send()
+
     async def async_deliver(self, row: OutboxRow) -> None:
         """Send the parts not yet accepted; record each message reference the moment +CMGS returns."""
         try:
@@ -43,6 +50,12 @@ class SmsChannel:
                 reference = await self.modem.async_send_pdu(pdu)
             except ModemNotReady as err:
                 raise NotReady(str(err)) from err
+            except SendUnconfirmed as err:
+                # The network may have it: a duplicate costs the tenant's trust, a lost part does not; go on.
+                _LOGGER.warning("SMS #%s part %d/%d to %s unconfirmed, not resent: %s",
+                                row.id, pdu.part, pdu.parts, row.target, err)
+                await self.outbox.async_part_sent(row.id, pdu.part, pdu.parts, None, str(err))
+                continue
             except CmsError as err:
                 if not err.retryable:
                     raise PermanentError(str(err)) from err

@@ -57,6 +57,9 @@ class EmailChannel:
     def queue_changed(self, length: int) -> None:
         """Nothing shows the e-mail queue yet."""
 
+    def abort(self) -> None:
+        """Nothing to cut short: the SMTP timeout bounds a send."""
+
     async def async_deliver(self, row: OutboxRow) -> None:
         """Hand ``row`` to the SMTP server; mark it sent once the server accepted it."""
         config = self.config

@@ -50,6 +50,9 @@ class Channel(Protocol):
     def queue_changed(self, length: int) -> None:
         """Learn how many messages wait."""
 
+    def abort(self) -> None:
+        """Cut the send in flight short (stopping); ``async_deliver`` still records what is known."""
+
 
 def backoff(attempt: int, base: float, cap: float) -> float:
     """Return the delay before retry number ``attempt`` (1, 2, ...): base, 2·base, 4·base ... up to ``cap``."""
@@ -74,13 +77,20 @@ class ChannelWorker:
         self._task = self.core.async_create_task(self._run(), f"notify {self.channel.name} worker")
 
     async def async_stop(self) -> None:
-        """Stop draining; let a message in flight finish (briefly) so its +CMGS is recorded, not lost to a resend."""
+        """Stop draining; let a message in flight finish (briefly) so its +CMGS is recorded, not lost to a resend.
+
+        Past the grace the send is cut short and its outcome (an SMS part unconfirmed) recorded before returning,
+        while the database is still open.
+        """
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._sending is not None and not self._sending.done():
             await asyncio.wait({self._sending}, timeout=STOP_GRACE)
+            if not self._sending.done():
+                self.channel.abort()
+                await asyncio.wait({self._sending}, timeout=STOP_GRACE)
 
     async def _run(self) -> None:
         wake = self.outbox.wake_event(self.channel.name)

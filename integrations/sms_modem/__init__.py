@@ -16,6 +16,7 @@ from .const import (
     CONF_COMMAND_TIMEOUT,
     CONF_HEALTH_INTERVAL,
     CONF_MIN_SIGNAL,
+    CONF_NETWORK_TIMEOUT,
     CONF_PORT,
     CONF_SEND_TIMEOUT,
     CONF_SIMULATE,
@@ -27,7 +28,7 @@ from .const import (
     DEFAULT_COMMAND_TIMEOUT,
     DEFAULT_HEALTH_INTERVAL,
     DEFAULT_MIN_SIGNAL,
-    DEFAULT_SEND_TIMEOUT,
+    DEFAULT_NETWORK_TIMEOUT,
     DEFAULT_VALIDITY,
     DOMAIN,
 )
@@ -48,6 +49,12 @@ def _port_or_simulate(section: dict[str, Any]) -> dict[str, Any]:
     return section
 
 
+def _send_timeout_replaced(value: Any) -> Any:
+    raise vol.Invalid(
+        "send_timeout was replaced by network_timeout (default 180 s): a PDU the modem took is waited for, never resent"
+    )
+
+
 CONFIG_SCHEMA = vol.Schema(
     {
         DOMAIN: vol.All(
@@ -63,9 +70,10 @@ CONFIG_SCHEMA = vol.Schema(
                     vol.Optional(CONF_COMMAND_TIMEOUT, default=DEFAULT_COMMAND_TIMEOUT): vol.All(
                         vol.Coerce(float), vol.Range(min=0.05)
                     ),
-                    vol.Optional(CONF_SEND_TIMEOUT, default=DEFAULT_SEND_TIMEOUT): vol.All(
+                    vol.Optional(CONF_NETWORK_TIMEOUT, default=DEFAULT_NETWORK_TIMEOUT): vol.All(
                         vol.Coerce(float), vol.Range(min=0.1)
                     ),
+                    vol.Optional(CONF_SEND_TIMEOUT): _send_timeout_replaced,
                     vol.Optional(CONF_HEALTH_INTERVAL, default=DEFAULT_HEALTH_INTERVAL): vol.All(
                         vol.Coerce(float), vol.Range(min=0.05)
                     ),

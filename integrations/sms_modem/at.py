@@ -9,8 +9,18 @@ from dataclasses import dataclass, field
 
 import serial_asyncio
 
-from .const import CME_ERROR, CMS_ERROR, CTRL_Z, ESC, FINAL_ERROR, FINAL_OK, PROMPT_TIMEOUT, URC_PREFIXES
-from .errors import AtCommandError, CmsError, ModemError, ModemNotReady, ModemTimeout
+from .const import (
+    CME_ERROR,
+    CMS_ERROR,
+    CTRL_Z,
+    ESC,
+    ESC_SETTLE,
+    FINAL_ERROR,
+    FINAL_OK,
+    PROMPT_TIMEOUT,
+    URC_PREFIXES,
+)
+from .errors import AtCommandError, CmsError, ModemError, ModemNotReady, ModemTimeout, SendUnconfirmed
 from .pdu import SubmitPdu
 
 _LOGGER = logging.getLogger(__name__)
@@ -58,6 +68,8 @@ class AtChannel:
         self._lock = asyncio.Lock()
         self._pending: _Pending | None = None
         self._pdu_urc: str | None = None
+        self._in_pdu_input = False  # AT+CMGS written, neither the PDU (Ctrl-Z) nor ESC yet: the modem reads PDU text
+        self.generation = 0  # counts the openings, so a caller can tell the line it checked from a reopened one
 
     @property
     def is_open(self) -> bool:
@@ -74,19 +86,42 @@ class AtChannel:
             raise ModemNotReady(f"cannot open {self.port}: {err}") from err
         serial_port = self._writer.transport.serial  # type: ignore[attr-defined]
         serial_port.reset_input_buffer()
+        self.generation += 1
         self._reader_task = asyncio.get_running_loop().create_task(self._read_loop(), name=f"at reader {self.port}")
 
-    async def async_close(self) -> None:
-        """Stop the reader and close the port."""
+    def close(self) -> None:
+        """Close the port at once (escaping PDU input first); a command waiting for the line then finds it closed."""
+        if self._in_pdu_input:
+            self._escape()
         task, self._reader_task = self._reader_task, None
-        if task is not None:
+        if task is not None and task is not asyncio.current_task():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         if self._writer is not None:
             self._writer.close()
             self._writer = None
         self._fail_pending(ModemNotReady(f"{self.port} closed"))
+
+    async def async_close(self) -> None:
+        """Close the port and wait for the reader task to end."""
+        task = self._reader_task
+        self.close()
+        if task is not None and task is not asyncio.current_task():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _escape(self) -> None:
+        """Send ESC: a modem at the '> ' prompt drops the PDU it was reading and takes commands again."""
+        self._in_pdu_input = False
+        if self._writer is not None:
+            with contextlib.suppress(OSError, RuntimeError):
+                self._writer.write(ESC.encode("ascii"))
+
+    async def async_escape(self) -> None:
+        """Leave any PDU input a previous user left the modem in, and let its answer pass (before initialising)."""
+        async with self._lock:
+            self._check_line(None)
+            self._escape()
+            await asyncio.sleep(ESC_SETTLE)  # its OK (if any) arrives with no command waiting and is dropped
 
     async def _read_loop(self) -> None:
         """Split the byte stream into lines (and the '> ' prompt) and route them."""
@@ -159,9 +194,16 @@ class AtChannel:
                 future.set_exception(err)
                 future.exception()  # mark retrieved: the waiter may already have given up
 
-    async def _write(self, data: str) -> None:
+    def _check_line(self, generation: int | None) -> None:
+        """Raise unless the port is open (and, given ``generation``, still the opening the caller checked)."""
         if self._writer is None or not self.is_open:
             raise ModemNotReady(f"{self.port} is not open")
+        if generation is not None and generation != self.generation:
+            raise ModemNotReady(f"{self.port} was reopened while the message waited for the line")
+
+    async def _write(self, data: str) -> None:
+        self._check_line(None)
+        assert self._writer is not None
         self._writer.write(data.encode("ascii"))
         await self._writer.drain()
 
@@ -178,6 +220,7 @@ class AtChannel:
     async def command(self, command: str, timeout: float) -> list[str]:
         """Send ``command`` and return its information lines; raise on ERROR or timeout."""
         async with self._lock:
+            self._check_line(None)
             pending = self._pending = _Pending(command, _reply_prefix(command))
             try:
                 await self._write(command + "\r")
@@ -189,32 +232,58 @@ class AtChannel:
             finally:
                 self._pending = None
 
-    async def send_pdu(self, pdu: SubmitPdu, timeout: float, prompt_timeout: float = PROMPT_TIMEOUT) -> int:
-        """Send one SMS-SUBMIT with AT+CMGS; return the message reference the modem assigns."""
+    async def send_pdu(
+        self,
+        pdu: SubmitPdu,
+        network_timeout: float,
+        prompt_timeout: float = PROMPT_TIMEOUT,
+        generation: int | None = None,
+    ) -> int:
+        """Send one SMS-SUBMIT with AT+CMGS; return the message reference the modem assigns.
+
+        Until the PDU is written a failure means nothing was sent (ModemError). Once it is written the network may
+        have taken it: no answer within ``network_timeout``, or a line lost meanwhile, raises SendUnconfirmed.
+        """
         command = f"AT+CMGS={pdu.tpdu_length}"
         async with self._lock:
+            self._check_line(generation)
             pending = self._pending = _Pending(command, _reply_prefix(command))
-            pending.prompt = asyncio.get_running_loop().create_future()
+            prompt = pending.prompt = asyncio.get_running_loop().create_future()
             try:
+                self._in_pdu_input = True
                 await self._write(command + "\r")
-                await asyncio.wait(
-                    [pending.prompt, pending.done], timeout=prompt_timeout, return_when=asyncio.FIRST_COMPLETED
-                )
+                await asyncio.wait([prompt, pending.done], timeout=prompt_timeout, return_when=asyncio.FIRST_COMPLETED)
                 if pending.done.done():
+                    self._in_pdu_input = False  # answered (+CMS ERROR) instead of prompting
                     self._result(pending, pending.done.result())
-                if not pending.prompt.done():
-                    await self._write(ESC)
+                if not prompt.done():
                     raise ModemTimeout(f"{command}: no '>' prompt within {prompt_timeout:g} s")
-                pending.prompt.result()
-                await self._write(pdu.hex + CTRL_Z)
-                try:
-                    final = await asyncio.wait_for(asyncio.shield(pending.done), timeout)
-                except TimeoutError:
-                    raise ModemTimeout(f"{command}: no +CMGS within {timeout:g} s") from None
+                prompt.result()
+                self._check_line(None)
+                writer = self._writer
+                assert writer is not None
+                writer.write((pdu.hex + CTRL_Z).encode("ascii"))
+                self._in_pdu_input = False
+                final = await self._network_answer(command, writer, pending, network_timeout)
                 lines = self._result(pending, final)
             finally:
                 self._pending = None
+                if self._in_pdu_input:
+                    self._escape()
         for line in lines:
             if line.startswith("+CMGS:"):
                 return int(line.split(":", 1)[1].split(",")[0])
         raise AtCommandError(command, "OK without +CMGS")
+
+    @staticmethod
+    async def _network_answer(
+        command: str, writer: asyncio.StreamWriter, pending: _Pending, timeout: float
+    ) -> str:
+        """Wait for the final result of a written PDU; any failure now leaves its fate unknown."""
+        try:
+            await writer.drain()
+            return await asyncio.wait_for(asyncio.shield(pending.done), timeout)
+        except TimeoutError:
+            raise SendUnconfirmed(f"{command}: PDU sent, no +CMGS within {timeout:g} s") from None
+        except (OSError, ModemNotReady) as err:
+            raise SendUnconfirmed(f"{command}: PDU sent, then the line failed: {err}") from err

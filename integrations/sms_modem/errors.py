@@ -61,6 +61,12 @@ class ModemNotReady(ModemError):
     """The modem is closed, offline or not registered on the network."""
 
 
+class SendUnconfirmed(ModemError):
+    """The PDU went to the modem but its +CMGS never came: the network may have taken it, so it is never resent."""
+
+    retryable = False
+
+
 class AtCommandError(ModemError):
     """The modem answered ERROR or +CME ERROR."""
 

@@ -13,8 +13,8 @@ from .const import (
     CONF_COMMAND_TIMEOUT,
     CONF_HEALTH_INTERVAL,
     CONF_MIN_SIGNAL,
+    CONF_NETWORK_TIMEOUT,
     CONF_PORT,
-    CONF_SEND_TIMEOUT,
     CONF_SMSC,
     CONF_STATUS_REPORT,
     CONF_VALIDITY,
@@ -25,7 +25,7 @@ from .const import (
     REOPEN_MAX,
     REOPEN_MIN,
 )
-from .errors import AtCommandError, CmsError, ModemError, ModemNotReady, ModemTimeout
+from .errors import AtCommandError, CmsError, ModemError, ModemNotReady, ModemTimeout, SendUnconfirmed
 from .pdu import PduError, SubmitPdu, decode_status_report, encode_submit
 
 if TYPE_CHECKING:
@@ -34,14 +34,16 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 
-def _parse_values(line: str) -> list[int]:
-    """Return the integers of an information line such as ``+CREG: 0,1``."""
-    values = []
-    for raw in line.split(":", 1)[1].split(","):
-        raw = raw.strip().strip('"')
-        if raw.isdigit():
-            values.append(int(raw))
-    return values
+def _fields(line: str) -> list[str]:
+    """Return the fields of an information line such as ``+CREG: 1,"1A2B","01C3"`` (quotes dropped)."""
+    return [raw.strip().strip('"') for raw in line.split(":", 1)[1].split(",")]
+
+
+def parse_registration(line: str, *, solicited: bool) -> int | None:
+    """Return <stat> of ``+CREG``/``+CEREG``: the 2nd field of a read reply (``<n>,<stat>[,lac,ci...]``), the 1st of a URC."""
+    fields = _fields(line)
+    index = 1 if solicited else 0
+    return int(fields[index]) if len(fields) > index and fields[index].isdigit() else None
 
 
 class SmsModem:
@@ -64,6 +66,8 @@ class SmsModem:
         self._wake = asyncio.Event()
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._backoff = REOPEN_MIN
+        self._reconnect: asyncio.TimerHandle | None = None
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -128,6 +132,8 @@ class SmsModem:
 
     async def async_stop(self) -> None:
         """Stop supervising and close the port."""
+        if self._reconnect is not None:
+            self._reconnect.cancel()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -144,7 +150,6 @@ class SmsModem:
         return True
 
     async def _supervise(self) -> None:
-        backoff = REOPEN_MIN
         while True:
             try:
                 if not self.channel.is_open:
@@ -153,30 +158,38 @@ class SmsModem:
                 if not self.initialised:
                     await self._initialise()
                 await self._check_health()
-                backoff = REOPEN_MIN
+                self._backoff = REOPEN_MIN
                 delay = self.config[CONF_HEALTH_INTERVAL]
             except ModemError as err:
                 self._went_offline(str(err))
-                delay, backoff = backoff, min(backoff * 2, REOPEN_MAX)
+                delay, self._backoff = self._backoff, min(self._backoff * 2, REOPEN_MAX)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self._wake.wait()
 
     def _went_offline(self, reason: str) -> None:
+        """Mark the modem offline and close the port now, so nothing queued for the line writes to it."""
         if self.online or self.last_error != reason:
             _LOGGER.warning("SMS modem %s offline: %s", self.config[CONF_PORT], reason)
         self.online = False
         self.initialised = False
         self.last_error = reason
-        self.core.async_create_task(self.channel.async_close(), "sms_modem close")
+        self.channel.close()
         self._changed()
+
+    def _reconnect_later(self) -> None:
+        """Reopen after the reconnect delay, not at the next health check (which may be long away)."""
+        if self._reconnect is not None:
+            self._reconnect.cancel()
+        self._reconnect = asyncio.get_running_loop().call_later(self._backoff, self.check_soon)
 
     async def _command(self, command: str) -> list[str]:
         return await self.channel.command(command, self.config[CONF_COMMAND_TIMEOUT])
 
     async def _initialise(self) -> None:
-        """Run the init sequence of payments_sms.md §2.2."""
+        """Run the init sequence of payments_sms.md §2.2, after ESC in case the modem was left at a '> ' prompt."""
+        await self.channel.async_escape()
         for attempt in range(3):
             try:
                 await self._command("AT")
@@ -219,14 +232,15 @@ class SmsModem:
     async def _check_health(self) -> None:
         """Read signal and registration (CREG, then CEREG for LTE-only modules)."""
         csq = await self._command("AT+CSQ")
-        self.rssi = _parse_values(csq[0])[0] if csq else None
+        rssi = _fields(csq[0])[0] if csq else ""
+        self.rssi = int(rssi) if rssi.isdigit() else None
         creg = await self._command("AT+CREG?")
-        stat = _parse_values(creg[0])[-1] if creg else None
+        stat = parse_registration(creg[0], solicited=True) if creg else None
         if stat not in REGISTERED:
             with contextlib.suppress(AtCommandError, CmsError):
                 cereg = await self._command("AT+CEREG?")
-                if cereg and _parse_values(cereg[0])[-1] in REGISTERED:
-                    stat = _parse_values(cereg[0])[-1]
+                if cereg and (lte := parse_registration(cereg[0], solicited=True)) in REGISTERED:
+                    stat = lte
         if stat != self.registration:
             _LOGGER.info("SMS modem registration: %s", REGISTRATION_NAMES.get(stat, stat))
         self.registration = stat
@@ -256,15 +270,19 @@ class SmsModem:
                  "outcome": report["outcome"]},
             )
         elif line.startswith(("+CREG:", "+CEREG:")):
-            values = _parse_values(line)
-            if values and values[-1] != self.registration:
-                self.registration = values[-1]
-                _LOGGER.info("SMS modem registration: %s", REGISTRATION_NAMES.get(values[-1], values[-1]))
+            stat = parse_registration(line, solicited=False)
+            if stat is not None and stat != self.registration:
+                self.registration = stat
+                _LOGGER.info("SMS modem registration: %s", REGISTRATION_NAMES.get(stat, stat))
                 self._changed()
         else:
             _LOGGER.debug("Modem says %s", line)
 
     # -- sending -------------------------------------------------------------------------------
+
+    def abort_send(self) -> None:
+        """Give up the send on the line (stopping): closing it ends a written PDU as SendUnconfirmed."""
+        self.channel.close()
 
     def encode(self, number: str, text: str, reference: int) -> list[SubmitPdu]:
         """Return the PDUs for ``text`` to ``number`` with this modem's settings."""
@@ -278,17 +296,26 @@ class SmsModem:
         )
 
     async def async_send_pdu(self, pdu: SubmitPdu) -> int:
-        """Send one PDU; return its message reference. Raise ModemError (CmsError has ``retryable``)."""
+        """Send one PDU; return its message reference.
+
+        Raise SendUnconfirmed when the PDU went out but no +CMGS came back: the caller must not send it again.
+        Any other ModemError means it was not sent: ModemNotReady (wait), CmsError (refused; see ``retryable``) ...
+        """
         if not self.ready:
             self._changed()
             self.check_soon()
             raise ModemNotReady("modem offline or not registered")
         try:
             mr = await self.channel.send_pdu(
-                pdu, self.config[CONF_SEND_TIMEOUT], min(PROMPT_TIMEOUT, self.config[CONF_COMMAND_TIMEOUT])
+                pdu,
+                self.config[CONF_NETWORK_TIMEOUT],
+                min(PROMPT_TIMEOUT, self.config[CONF_COMMAND_TIMEOUT]),
+                self.channel.generation,
             )
-        except ModemTimeout as err:
+        except (ModemTimeout, SendUnconfirmed) as err:
+            # A modem that does not answer is reset: closed now, reopened after the reconnect delay.
             self._went_offline(str(err))
+            self._reconnect_later()
             raise
         except CmsError as err:
             self.last_error = str(err)

@@ -2,6 +2,8 @@
 
 Run it with ``python -m scada_core simulate sms_modem --link /tmp/modem``; point ``sms_modem: port:`` at the link.
 While it runs, SIGUSR1 toggles silence and SIGUSR2 toggles network registration.
+Like a real modem, after the ``> `` prompt it takes every byte as PDU text until Ctrl-Z (send) or ESC (abort), and
+``cmgs_delay`` (``--cmgs-delay``) is the network's time to accept a PDU before ``+CMGS`` (real networks: up to 120 s).
 """
 from __future__ import annotations
 
@@ -15,11 +17,12 @@ import signal
 import time
 import tty
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .const import CTRL_Z, ESC
+from .const import CTRL_Z, ESC, REG_HOME, REG_SEARCHING, REGISTERED
 from .pdu import PduError, decode_submit, encode_status_report
 
 _LOGGER = logging.getLogger(__name__)
@@ -43,12 +46,14 @@ class ModemSimulator:
         self.record_path = Path(record_path) if record_path else None
         self.auto_reports = auto_reports
         self.rssi = rssi
-        self.registered = True
+        self.registration = REG_HOME
         self.silent = False
         self.cmgs_delay = 0.0
+        self.prompt_delay = 0.0
         self.records: list[dict[str, Any]] = []
         self.commands: list[str] = []
         self._failures: deque[int] = deque()
+        self._ignore: set[str] = set()
         self._master = -1
         self._slave = -1
         self._buffer = b""
@@ -100,11 +105,29 @@ class ModemSimulator:
         """Answer the next ``times`` AT+CMGS with ``+CMS ERROR: code``."""
         self._failures.extend([code] * times)
 
+    @property
+    def registered(self) -> bool:
+        """Tell whether the simulated network accepts messages (home or roaming)."""
+        return self.registration in REGISTERED
+
     def set_registered(self, registered: bool) -> None:
-        """Drop or restore network registration (announced by +CREG when the client asked for it)."""
-        self.registered = registered
-        if self._creg_urc:
-            self._send(f"\r\n+CREG: {self._creg_stat()}\r\n")
+        """Drop (to searching) or restore (to home) network registration, announced by +CREG if asked for."""
+        self.set_registration(REG_HOME if registered else REG_SEARCHING)
+
+    def set_registration(self, stat: int, *, announce: bool = True) -> None:
+        """Set the +CREG <stat> (1 home, 5 roaming, 0/2/3/4 not registered); ``announce`` pushes the URC if enabled."""
+        self.registration = stat
+        if announce and self._creg_urc:
+            self._send(f"\r\n+CREG: {stat}\r\n")
+
+    def ignore_next(self, command: str) -> None:
+        """Leave the next ``command`` (e.g. AT+CSQ) unanswered, as a modem that hangs for a moment."""
+        self._ignore.add(command.upper())
+
+    async def wait_command(self, prefix: str, count: int = 1, timeout: float = 10.0) -> None:
+        """Wait until ``count`` commands starting with ``prefix`` were received."""
+        prefix = prefix.upper()
+        await self.wait(lambda sim: sum(c.upper().startswith(prefix) for c in sim.commands) >= count, timeout)
 
     def set_silent(self, silent: bool) -> None:
         """Stop (or resume) answering anything at all."""
@@ -114,12 +137,16 @@ class ModemSimulator:
         """Return the PDUs accepted with +CMGS, in order."""
         return [r for r in self.records if r["result"] == "ok"]
 
-    async def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
-        """Wait until ``count`` PDUs were accepted; return them."""
+    async def wait(self, predicate: Callable[[ModemSimulator], bool], timeout: float = 10.0) -> None:
+        """Wait until ``predicate(self)`` holds, re-checking whenever a command or a PDU arrives."""
         async with asyncio.timeout(timeout):
-            while len(self.received()) < count:
+            while not predicate(self):
                 self._changed.clear()
                 await self._changed.wait()
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Wait until ``count`` PDUs were accepted; return them."""
+        await self.wait(lambda sim: len(sim.received()) >= count, timeout)
         return self.received()
 
     async def send_status_report(self, mr: int, status: int = 0) -> None:
@@ -130,9 +157,6 @@ class ModemSimulator:
         self._send(f"\r\n+CDS: {len(pdu) // 2 - 1}\r\n{pdu}\r\n")
 
     # -- the dialogue ---------------------------------------------------------------------------
-
-    def _creg_stat(self) -> int:
-        return 1 if self.registered else 2
 
     def _send(self, text: str) -> None:
         if self._master < 0 or self.silent:
@@ -156,6 +180,10 @@ class ModemSimulator:
                     return
                 continue
             cut = min((i for i in (self._buffer.find(b"\r"), self._buffer.find(b"\n")) if i >= 0), default=-1)
+            escape = self._buffer.find(ESC.encode())
+            if escape >= 0 and (cut < 0 or escape < cut):
+                self._buffer = self._buffer[escape + 1 :]  # ESC cancels a half-typed command line
+                continue
             if cut < 0:
                 return
             line, self._buffer = self._buffer[:cut].decode("ascii", "replace").strip(), self._buffer[cut + 1 :]
@@ -174,7 +202,7 @@ class ModemSimulator:
         pdu, self._buffer = self._buffer[:cut].decode("ascii", "replace").strip(), self._buffer[cut + 1 :]
         length, self._pdu_length = self._pdu_length, None
         if aborted:
-            self._send(OK)
+            self._finish({"ts": time.time(), "pdu": pdu, "tpdu_length": length, "result": "aborted"}, OK)
             return True
         self._spawn(self._submit(pdu, length or 0))
         return True
@@ -187,7 +215,11 @@ class ModemSimulator:
     def _command(self, line: str) -> None:
         """Answer one command line."""
         self.commands.append(line)
+        self._changed.set()
         upper = line.upper()
+        if upper in self._ignore:
+            self._ignore.discard(upper)
+            return
         simple = {"AT": "", "ATZ": "", "AT+CMEE=1": "", "AT+CMGF=0": "", "AT+CSMS=1": "", "AT+CNMA": ""}
         if upper in simple:
             self._send(OK)
@@ -199,8 +231,8 @@ class ModemSimulator:
         elif upper == "AT+CSQ":
             self._send(f"\r\n+CSQ: {self.rssi},99\r\n{OK}")
         elif upper in ("AT+CREG?", "AT+CEREG?"):
-            name = upper[3:-1]
-            self._send(f"\r\n{name}: {self._creg_urc},{self._creg_stat()}\r\n{OK}")
+            name = upper[2:-1]
+            self._send(f"\r\n{name}: {self._creg_urc},{self.registration}\r\n{OK}")
         elif upper.startswith("AT+CREG="):
             self._creg_urc = int(upper.split("=")[1] or 0)
             self._send(OK)
@@ -214,9 +246,16 @@ class ModemSimulator:
                 self._send("\r\n+CMS ERROR: 304\r\n")
                 return
             self._pdu_length = int(value)
-            self._send("\r\n> ")
+            self._spawn(self._prompt())
         else:
             self._send(ERROR)
+
+    async def _prompt(self) -> None:
+        """Show the '> ' prompt (after ``prompt_delay``) unless the PDU input was already ended."""
+        if self.prompt_delay:
+            await asyncio.sleep(self.prompt_delay)
+        if self._pdu_length is not None:
+            self._send("\r\n> ")
 
     async def _submit(self, pdu: str, length: int) -> None:
         """Check, record and answer one SMS-SUBMIT."""
@@ -271,13 +310,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="answer the next N AT+CMGS with +CMS ERROR: CODE (e.g. 331x2)")
     parser.add_argument("--unregistered", action="store_true", help="start without network registration")
     parser.add_argument("--no-reports", action="store_true", help="do not push +CDS delivery reports")
-    parser.add_argument("--cmgs-delay", type=float, default=0.0, help="seconds before answering AT+CMGS")
+    parser.add_argument("--cmgs-delay", type=float, default=0.0,
+                        help="network delay: seconds before a sent PDU gets its +CMGS (real networks: up to 120 s)")
 
 
 async def async_main(args: argparse.Namespace) -> None:
     """Run the simulator until interrupted."""
     simulator = ModemSimulator(args.link, args.record, auto_reports=not args.no_reports)
-    simulator.registered = not args.unregistered
+    if args.unregistered:
+        simulator.set_registered(False)
     simulator.cmgs_delay = args.cmgs_delay
     for spec in args.fail:
         code, _, times = spec.partition("x")

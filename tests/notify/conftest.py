@@ -18,7 +18,7 @@ from scada_core.core import Core
 DEMO_TEMPLATES = Path(__file__).resolve().parents[2] / "config" / "demo" / "templates"
 
 # Short timings so failures, retries and recoveries happen within a test.
-MODEM_TEST_SETTINGS = {"command_timeout": 0.3, "send_timeout": 1.0, "health_interval": 0.1}
+MODEM_TEST_SETTINGS = {"command_timeout": 0.3, "network_timeout": 5.0, "health_interval": 0.1}
 SMS_TEST_SETTINGS = {"retry_base": 0.05, "retry_max": 0.2, "rate_per_minute": 60000}
 
 

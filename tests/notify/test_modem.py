@@ -3,16 +3,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import voluptuous as vol
 
 from integrations.sms_modem import CONFIG_SCHEMA, async_setup
 from integrations.sms_modem.at import AtChannel
-from integrations.sms_modem.errors import CmsError
-from integrations.sms_modem.modem import SmsModem
+from integrations.sms_modem.errors import CmsError, ModemError, ModemNotReady, ModemTimeout, SendUnconfirmed
+from integrations.sms_modem.modem import SmsModem, parse_registration
 from integrations.sms_modem.pdu import encode_submit
 from integrations.sms_modem.simulator import ModemSimulator
 from scada_core.core import Core
@@ -22,8 +26,8 @@ from .conftest import MODEM_TEST_SETTINGS
 pytestmark = pytest.mark.timeout(30)
 
 
-async def _modem(core: Core, simulator: ModemSimulator) -> SmsModem:
-    config = CONFIG_SCHEMA({"sms_modem": {"port": simulator.port, **MODEM_TEST_SETTINGS}})["sms_modem"]
+async def _modem(core: Core, simulator: ModemSimulator, **settings: Any) -> SmsModem:
+    config = CONFIG_SCHEMA({"sms_modem": {"port": simulator.port, **MODEM_TEST_SETTINGS, **settings}})["sms_modem"]
     assert await async_setup(core, config)
     modem: SmsModem = core.data["sms_modem"]
     core.async_on_stop(simulator.async_stop)
@@ -133,3 +137,120 @@ async def test_modem_unplugged_and_back(core: Core, simulator: ModemSimulator, t
     assert await modem.async_wait_ready(15)
     assert await modem.async_send_pdu(modem.encode("10086", "back", 1)[0]) == 1
     assert replacement.received()[0]["text"] == "back"
+
+
+async def _wait_modem(modem: SmsModem, predicate: Callable[[SmsModem], bool], timeout: float = 10) -> None:
+    """Wait (on the modem's change notifications) until ``predicate`` holds."""
+    changed = asyncio.Event()
+    remove = modem.add_listener(changed.set)
+    try:
+        async with asyncio.timeout(timeout):
+            while not predicate(modem):
+                changed.clear()
+                await changed.wait()
+    finally:
+        remove()
+
+
+async def test_send_queued_behind_a_failing_health_check_leaves_no_prompt_hanging(
+    core: Core, simulator: ModemSimulator
+) -> None:
+    """A send waiting for the line while a health check times out must not write AT+CMGS into the closing port.
+
+    Otherwise the modem sits at '> ' reading every later command as PDU text and never answers again.
+    """
+    modem = await _modem(core, simulator)
+    checks = simulator.commands.count("AT+CSQ") + 1
+    simulator.ignore_next("AT+CSQ")
+    await simulator.wait_command("AT+CSQ", checks)
+    with pytest.raises(ModemError):
+        await modem.async_send_pdu(modem.encode("10086", "排在健康检查之后", 1)[0])
+    assert await modem.async_wait_ready(10), "the modem stayed locked at the '> ' prompt"
+    assert await modem.async_send_pdu(modem.encode("10086", "再发一次", 2)[0]) == 1
+    assert [r["text"] for r in simulator.received()] == ["再发一次"]
+
+
+async def test_modem_left_at_the_prompt_is_recovered_with_esc(core: Core, simulator: ModemSimulator) -> None:
+    """A process killed between AT+CMGS and its PDU leaves the modem at '> ': initialisation starts with ESC."""
+    fd = os.open(simulator.tty_name, os.O_RDWR | os.O_NOCTTY)
+    try:
+        os.write(fd, b"AT+CMGS=20\r")
+        await simulator.wait_command("AT+CMGS=20")
+    finally:
+        os.close(fd)
+    modem = await _modem(core, simulator)
+    assert await modem.async_send_pdu(modem.encode("10086", "恢复", 1)[0]) == 1
+    assert [r["text"] for r in simulator.received()] == ["恢复"]
+
+
+async def test_closing_at_the_prompt_sends_esc(simulator: ModemSimulator) -> None:
+    """A line closed while the modem waits for the PDU first sends ESC, so the next user finds a working modem."""
+    simulator.prompt_delay = 1.0  # the close comes while the prompt is still awaited
+    channel = AtChannel(simulator.port, 115200, lambda line, pdu: None)
+    await channel.async_open()
+    [pdu] = encode_submit("10086", "不该发出")
+    send = asyncio.ensure_future(channel.send_pdu(pdu, 5, prompt_timeout=10))
+    await simulator.wait_command("AT+CMGS=")
+    await channel.async_close()
+    with pytest.raises(ModemNotReady):
+        await send
+    await simulator.wait(lambda sim: [r["result"] for r in sim.records] == ["aborted"])
+    await channel.async_open()
+    try:
+        assert await channel.command("AT+CSQ", 2) == ["+CSQ: 23,99"]
+    finally:
+        await channel.async_close()
+    assert simulator.received() == []
+
+
+@pytest.mark.parametrize("fault", ["no +CMGS", "no prompt"])
+async def test_send_timeout_reopens_after_the_reconnect_delay(
+    core: Core, simulator: ModemSimulator, fault: str
+) -> None:
+    """After a send times out the port reopens after the reconnect delay, not at the next health check (an hour)."""
+    modem = await _modem(core, simulator, health_interval=3600, network_timeout=0.5)
+    [pdu] = modem.encode("10086", "超时", 1)
+    if fault == "no +CMGS":
+        simulator.cmgs_delay = 3600
+    else:
+        simulator.ignore_next(f"AT+CMGS={pdu.tpdu_length}")
+    opened = simulator.commands.count("AT+CMEE=1")
+    with pytest.raises((ModemTimeout, SendUnconfirmed)):
+        await modem.async_send_pdu(pdu)
+    assert not modem.ready
+    await simulator.wait_command("AT+CMEE=1", opened + 1)
+    assert await modem.async_wait_ready(10)
+
+
+async def test_registration_read_and_announced(core: Core, simulator: ModemSimulator) -> None:
+    """+CREG answers (health check) and +CREG URCs: home and roaming can send; searching, denied, none cannot."""
+    modem = await _modem(core, simulator)
+    channel_reply = await modem.channel.command("AT+CREG?", 2)
+    assert channel_reply == ["+CREG: 1,1"]  # the real form, with '+' and <n>=1 set at initialisation
+    cases = [(5, "roaming", "online"), (3, "denied", "not_registered"), (0, "not_registered", "not_registered"),
+             (2, "searching", "not_registered"), (1, "home", "online")]
+    for announce in (True, False):  # by URC at once, or by the next AT+CREG? health check
+        for stat, name, state in cases:
+            simulator.set_registration(stat, announce=announce)
+            await _wait_modem(modem, lambda m, name=name: m.attributes()["registration"] == name)
+            assert core.states.get("sms_modem.modem").state == state
+            assert modem.registered is (state == "online")
+
+
+def test_registration_parsing_ignores_location_fields() -> None:
+    """<stat> is found by position: 2nd in a read reply, 1st in a URC, whatever location fields follow."""
+    assert parse_registration('+CREG: 2,5,"1234","5678"', solicited=True) == 5
+    assert parse_registration('+CREG: 5,"1234","5678"', solicited=False) == 5
+    assert parse_registration("+CEREG: 1,1,\"1A2B\",\"01C3D4E5\",7", solicited=True) == 1
+    assert parse_registration("+CREG: 3", solicited=False) == 3
+    assert parse_registration("+CREG: 0", solicited=True) is None
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [({"send_timeout": 35}, "replaced by network_timeout"), ({"network_timeout": -1}, "value must be at least"),
+     ({"network_timeout": "两分钟"}, "expected float")],
+)
+def test_network_timeout_config_errors_are_clear(setting: dict[str, Any], message: str) -> None:
+    with pytest.raises(vol.Invalid, match=message):
+        CONFIG_SCHEMA({"sms_modem": {"port": "/dev/ttyUSB2", **setting}})

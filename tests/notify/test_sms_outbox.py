@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from integrations.notify.const import STATUS_FAILED, STATUS_PENDING, STATUS_SENT
+from integrations.notify.const import STATUS_FAILED, STATUS_PENDING, STATUS_SENT, STATUS_UNCONFIRMED
 from integrations.notify.models import OutboxRow
 from integrations.sms_modem.simulator import ModemSimulator
 from scada_core.core import Core
@@ -164,6 +164,60 @@ async def test_stop_lets_the_message_in_flight_finish(simulator: ModemSimulator,
     assert row.status == STATUS_SENT and row.refs == str(simulator.received()[0]["mr"])
 
 
+async def test_stop_while_the_network_is_silent_records_the_part_unconfirmed(
+    simulator: ModemSimulator, start_core: StartCore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopping while a written PDU waits for its +CMGS: past the grace the part is recorded unconfirmed (so the next
+    start does not send it again) before the database closes."""
+    monkeypatch.setattr("integrations.notify.worker.STOP_GRACE", 0.2)
+    core = await start_core(sms_sections(simulator))
+    simulator.cmgs_delay = 3600
+    await core.services.async_call("notify", "sms", {"target": "10086", "message": "停机时还在等网络"})
+    await simulator.wait_command("AT+CMGS=")
+    outbox = core.data["notify"].outbox
+    await core.async_stop()
+    [row] = await outbox.async_list("sms")
+    assert (row.status, row.parts_sent, row.refs) == (STATUS_UNCONFIRMED, 1, "?")
+
+
+async def test_late_cmgs_is_waited_for_not_resent(simulator: ModemSimulator, start_core: StartCore) -> None:
+    """The network answers +CMGS after 1.5 s (the modem used to give up after 1 s here and send again): one SMS."""
+    simulator.cmgs_delay = 1.5
+    core = await start_core(sms_sections(simulator))
+    await core.services.async_call("notify", "sms", {"target": "10086", "message": "只发一次"})
+    [row] = await _wait_rows(core, _all_sent, timeout=20)
+    [record] = simulator.records
+    assert record["result"] == "ok" and record["text"] == "只发一次"
+    assert row.refs == str(record["mr"]) and row.attempts == 0
+
+
+async def test_unanswered_part_is_unconfirmed_never_resent(simulator: ModemSimulator, start_core: StartCore) -> None:
+    """No +CMGS within network_timeout: the part may have gone, so the message ends 'unconfirmed' and is not resent;
+    the rest of a long message still goes, and the next message too."""
+    sections = sms_sections(simulator)
+    sections["sms_modem"]["network_timeout"] = 0.5
+    core = await start_core(sections)
+    assert await core.data["sms_modem"].async_wait_ready(5)
+    simulator.cmgs_delay = 3600  # the network never answers the first part
+    text = "".join(chr(0x4E00 + i) for i in range(100))  # two linked parts
+    await core.services.async_call("notify", "sms", {"target": "10086", "message": text})
+    async with asyncio.timeout(10):  # the modem gives the first part up and is reset
+        while core.states.get("sms_modem.modem").state != "offline":
+            await asyncio.sleep(0.02)
+    simulator.cmgs_delay = 0
+    [row] = await _wait_rows(core, lambda rows: rows[0].status != STATUS_PENDING, timeout=20)
+    assert row.status == STATUS_UNCONFIRMED
+    assert row.refs == f"?,{simulator.received()[0]['mr']}" and row.parts_sent == row.parts_total == 2
+    assert "no +CMGS within 0.5 s" in row.last_error
+    assert [r["concat"]["seq"] for r in simulator.received()] == [2]
+    await core.services.async_call("notify", "sms", {"target": "10010", "message": "下一条"})
+    await _wait_rows(core, lambda rows: len(rows) == 2 and rows[1].status == STATUS_SENT)
+    assert sum(c.startswith("AT+CMGS=") for c in simulator.commands) == 3
+    base = f"http://127.0.0.1:{core.http.port}/api/notify/outbox"
+    async with aiohttp.ClientSession() as http, http.get(base, params={"status": "unconfirmed"}) as response:
+        assert [r["target"] for r in await response.json()] == ["10086"]
+
+
 async def test_account_target_with_template(simulator: ModemSimulator, start_core: StartCore) -> None:
     core = await start_core(sms_sections(simulator))
     contacts = {7: {"phone": "+8613911112222", "name": "王小明", "email": None}}
@@ -213,6 +267,10 @@ async def test_delivery_report_is_stored_and_listed(simulator: ModemSimulator, s
             assert await response.json() == []
         async with http.get(base, params={"limit": "0"}) as response:
             assert response.status == 400
+        for bad in ({"status": "已发送"}, {"status": "SENT"}, {"channel": "fax"}):
+            async with http.get(base, params=bad) as response:
+                assert response.status == 400
+                assert "must be one of" in (await response.json())["error"]
     assert row["target"] == "+8613800138000" and row["body"] == "回执" and row["delivery"] == "delivered"
 
 
