@@ -148,3 +148,29 @@ async def test_batch_reports_progress_over_http(sims, start_core) -> None:
         ) as response:
             assert response.status == 200
             assert (await response.json())["results"][ids[0]]["purchase_count"] == 2
+
+
+async def test_batch_is_saved_before_it_is_acknowledged(db_settings, start_core) -> None:
+    """The 200 of POST /api/field/batch means every meter's command is in the database; a restart resumes them."""
+    port = free_port()  # the gateway is down: the commands wait on their bus
+    config = {"modbus": [gateway("ss1", port, command_timeout=60)], DOMAIN: [meters("ss1", 12)]}
+    first = await start_core(config, db_settings)
+    ids = [f"{DOMAIN}.m{u}" for u in range(1, 13)]
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            f"http://127.0.0.1:{first.http.port}/api/field/batch",
+            json={"service": f"{DOMAIN}.trip", "entity_id": ids},
+        ) as response:
+            assert response.status == 200
+            batch_id = (await response.json())["batch_id"]
+        saved = [row for row in await rows(first) if row.batch_id == batch_id]
+        assert sorted(row.entity_id for row in saved) == sorted(ids)
+        assert {row.state for row in saved} == {"queued"}
+    await first.async_stop()
+
+    second = await start_core(config, db_settings, name="cfg")
+    await wait_for(lambda: attr(second, "modbus.bus_ss1", "queued_commands") == 12, what="commands resumed")
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{second.http.port}/api/field/batches/{batch_id}") as response:
+            batch = await response.json()
+    assert (batch["total"], batch["pending"], len(batch["commands"])) == (12, 12, 12)
