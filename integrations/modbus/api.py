@@ -121,7 +121,7 @@ class BatchRunView(View):
 async def async_run_batch(
     core: Core, hub: ModbusHub, service: str, entity_ids: list[str], data: dict[str, Any]
 ) -> str:
-    """Check the service data once, run the service on each meter as its own task, save every command at once."""
+    """Check the data once, run the service on each meter as its own task, save every command at once."""
     domain, name = service.split(".", 1)
     registered = core.services.async_services().get(domain, {}).get(name)
     if registered is None:

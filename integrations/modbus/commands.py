@@ -37,7 +37,7 @@ RETRY_DELAY_S = 1.0
 
 @dataclass(eq=False)
 class BatchItem:
-    """One meter's part of a batch: its command is staged, then saved with the whole batch before it is queued."""
+    """One meter's part of a batch: its command is staged, then saved with the whole batch, then queued."""
 
     batch_id: str
     entity_id: str
