@@ -127,7 +127,9 @@ class Recorder:
 
     def _failed(self, err: Exception) -> None:
         """Remember and log why a write failed (once per cause, not at every retry)."""
-        error = self.db.explain(err)
+        if not self.db.caused(err):
+            _LOGGER.exception("Recorder could not write; will retry")
+        error = self.db.explain(err) if self.db.caused(err) else f"internal error: {err}"
         if error != self.error:
             _LOGGER.error("Recorder cannot write %d queued rows, will retry: %s", self.queue_length, error)
         self.error = error

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -96,7 +97,7 @@ class Database:
     @staticmethod
     def caused(err: BaseException) -> bool:
         """Tell whether ``err`` came from the database (its driver, connection or migrations)."""
-        return isinstance(err, (SQLAlchemyError, OSError, CommandError))
+        return isinstance(err, (SQLAlchemyError, sqlite3.Error, OSError, CommandError))
 
     def explain(self, err: BaseException) -> str:
         """Return one line naming the cause of a failure of this database and its fix."""
