@@ -126,12 +126,13 @@ class Recorder:
                 await asyncio.sleep(self.commit_interval)
 
     def _failed(self, err: Exception) -> None:
-        """Remember and log why a write failed (once per cause, not at every retry; a bug with its traceback)."""
+        """Remember and log why a write failed: once per cause, a bug with its traceback."""
         ours = self.db.caused(err)
         error = self.db.explain(err) if ours else f"internal error: {err}"
         if error != self.error:
             _LOGGER.error(
-                "Recorder cannot write %d queued rows, will retry: %s", self.queue_length, error, exc_info=not ours
+                "Recorder cannot write %d queued rows, will retry: %s",
+                self.queue_length, error, exc_info=not ours,
             )
         self.error = error
 
