@@ -11,7 +11,7 @@ from pathlib import Path
 from .bootstrap import async_setup_core, open_database
 from .config import load_config
 from .const import APP_NAME, __version__
-from .exceptions import ConfigError
+from .exceptions import ConfigError, DatabaseUnavailable
 from .loader import discover
 
 _LOGGER = logging.getLogger("scada_core")
@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_async_run(args.config))
     except ConfigError as err:
         return _print_config_errors(err)
+    except DatabaseUnavailable as err:
+        print(f"{APP_NAME}: database: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .const import __version__
-from .core import valid_entity_id
+from .const import HEALTH_DEGRADED, HEALTH_OK, __version__
+from .core import CoreState, valid_entity_id
 from .http import View, error_response, json_response, read_json
 
 SERVICE_BODY = {
@@ -23,20 +23,35 @@ SERVICE_BODY = {
 
 
 class HealthView(View):
-    """Liveness."""
+    """Liveness and health: 200 only while every configured part works."""
 
     url = "/api/health"
     name = "api:health"
+    openapi = {
+        "get": {
+            "responses": {
+                "200": {"description": "ok: running, every configured part set up, the recorder writing"},
+                "503": {"description": "status degraded: 'failed' names the parts that are down, and why"},
+            }
+        }
+    }
 
     async def get(self, request: web.Request) -> web.Response:
-        """Tell that the server runs, with its version and loaded integrations."""
+        """Tell whether the server runs with every part the configuration names; name those down."""
+        failed = dict(sorted(self.core.config.failed_components.items()))
+        recorder = self.core.recorder
+        if recorder is not None and recorder.error is not None:
+            failed["recorder"] = recorder.error
+        healthy = not failed and self.core.state is CoreState.RUNNING
         return json_response(
             {
-                "status": "ok",
+                "status": HEALTH_OK if healthy else HEALTH_DEGRADED,
                 "version": __version__,
                 "state": self.core.state.value,
                 "components": sorted(self.core.config.components),
-            }
+                "failed": failed,
+            },
+            status=200 if healthy else 503,
         )
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .api import CORE_VIEWS
 from .config import Configuration, load_config
+from .const import DEFAULT_LOCK_TIMEOUT
 from .core import Core
 from .http import HttpServer
 from .loader import async_setup_integration
@@ -18,7 +19,11 @@ _LOGGER = logging.getLogger(__name__)
 def open_database(configuration: Configuration) -> Database:
     """Return the database the configuration names."""
     recorder = configuration.recorder
-    return Database(resolve_url(configuration.config_dir, recorder.get("db_url")), recorder.get("db_schema"))
+    return Database(
+        resolve_url(configuration.config_dir, recorder.get("db_url")),
+        recorder.get("db_schema"),
+        recorder.get("lock_timeout", DEFAULT_LOCK_TIMEOUT),
+    )
 
 
 async def async_setup_core(configuration: Configuration) -> Core:
@@ -29,7 +34,11 @@ async def async_setup_core(configuration: Configuration) -> Core:
     core.data["configuration"] = configuration
 
     db = open_database(configuration)
-    await db.async_upgrade()
+    try:
+        await db.async_upgrade()
+    except BaseException:
+        await db.async_close()
+        raise
     core.db = db
     core.async_on_stop(db.async_close)
     core.recorder = Recorder(core, db, configuration.recorder)
@@ -40,16 +49,15 @@ async def async_setup_core(configuration: Configuration) -> Core:
     for view_class in CORE_VIEWS:
         core.http.register_view(view_class(core))
 
-    failed: set[str] = set()
+    failed = core.config.failed_components
     for domain in configuration.order:
         integration = configuration.integrations[domain]
         missing = [dep for dep in integration.dependencies if dep in failed]
         if missing:
             _LOGGER.error("Not setting up %s: its dependencies %s failed", domain, ", ".join(missing))
-            failed.add(domain)
+            failed[domain] = f"not set up: {', '.join(missing)} failed"
             continue
-        if not await async_setup_integration(core, integration, configuration.sections[domain]):
-            failed.add(domain)
+        await async_setup_integration(core, integration, configuration.sections[domain])
 
     await core.http.async_start()
     core.async_on_stop(core.http.async_stop)

@@ -14,8 +14,10 @@ from .const import (
     DEFAULT_HTTP_HOST,
     DEFAULT_HTTP_PORT,
     DEFAULT_LANGUAGE,
+    DEFAULT_LOCK_TIMEOUT,
     DEFAULT_TIME_ZONE,
     LANGUAGES,
+    STOP_TIMEOUT,
 )
 from .exceptions import ConfigError, DependencyError, IntegrationNotFound
 from .loader import Integration, discover, resolve_order
@@ -44,6 +46,10 @@ RECORDER_SCHEMA = vol.Schema(
         vol.Optional("db_schema"): vol.Match(r"^[a-z_][a-z0-9_]*$"),
         vol.Optional("commit_interval", default=1.0): vol.All(vol.Coerce(float), vol.Range(min=0.01, max=60)),
         vol.Optional("max_batch", default=5000): vol.All(int, vol.Range(min=1)),
+        # seconds a write waits for another connection's lock before it fails
+        vol.Optional("lock_timeout", default=DEFAULT_LOCK_TIMEOUT): vol.All(
+            vol.Coerce(float), vol.Range(min=0.1, max=STOP_TIMEOUT / 2)
+        ),
         vol.Optional("purge_keep_days", default=30): vol.All(int, vol.Range(min=1)),
         vol.Optional("readings_keep_days", default=3650): vol.All(int, vol.Range(min=1)),
         vol.Optional("exclude_domains", default=[]): [str],

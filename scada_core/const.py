@@ -11,6 +11,8 @@ SECRETS_FILE: Final = "secrets.yaml"
 CUSTOM_INTEGRATIONS_DIR: Final = "custom_integrations"
 MANIFEST_FILE: Final = "manifest.yaml"
 DEFAULT_DB_FILE: Final = "openprepay.db"
+# Seconds a database write waits for another connection's lock before it fails (recorder: lock_timeout).
+DEFAULT_LOCK_TIMEOUT: Final = 10.0
 
 DEFAULT_TIME_ZONE: Final = "Asia/Shanghai"
 DEFAULT_LANGUAGE: Final = "zh-CN"
@@ -41,6 +43,10 @@ ATTR_FRIENDLY_NAME: Final = "friendly_name"
 ATTR_UNIT: Final = "unit_of_measurement"
 
 STOP_TIMEOUT: Final = 20.0
+
+# status of GET /api/health
+HEALTH_OK: Final = "ok"
+HEALTH_DEGRADED: Final = "degraded"
 
 # Young-generation threshold of the garbage collector while the core runs (CPython's default is 700). Every
 # meter read allocates a few objects that outlive it (its state until the next read); at thousands of

@@ -408,6 +408,8 @@ class CoreConfig:
     time_zone: str = DEFAULT_TIME_ZONE
     language: str = DEFAULT_LANGUAGE
     components: set[str] = field(default_factory=set)
+    # Integrations the configuration names that did not set up: domain -> why.
+    failed_components: dict[str, str] = field(default_factory=dict)
 
     def path(self, *parts: str) -> Path:
         """Return a path inside the configuration directory."""

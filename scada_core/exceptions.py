@@ -14,6 +14,10 @@ class ConfigError(OpenPrepayError):
         self.errors = errors
 
 
+class DatabaseUnavailable(OpenPrepayError):
+    """The database cannot be opened, migrated or written; the message names the cause and the fix."""
+
+
 class IntegrationNotFound(OpenPrepayError):
     """No integration folder has this domain."""
 

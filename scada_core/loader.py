@@ -140,20 +140,32 @@ def resolve_order(domains: list[str], available: dict[str, Integration]) -> list
 
 
 async def async_setup_integration(core: Core, integration: Integration, config: dict[str, Any]) -> bool:
-    """Run the integration's ``async_setup``; log and return False on failure."""
+    """Run the integration's ``async_setup``; on failure log it, note why in core.config, return False."""
     module = integration.get_module()
     setup = getattr(module, "async_setup", None)
     if setup is None:
-        _LOGGER.error("Integration %s has no async_setup", integration.domain)
-        return False
+        return _failed(core, integration.domain, "it has no async_setup")
     try:
         ok = await setup(core, config)
-    except Exception:  # noqa: BLE001 - one broken integration must not stop the others
+    except Exception as err:  # noqa: BLE001 - one broken integration must not stop the others
         _LOGGER.exception("Setup failed for %s", integration.domain)
+        reason = core.db.explain(err) if core.db is not None and core.db.caused(err) else first_line(err)
+        core.config.failed_components[integration.domain] = f"setup failed: {reason}"
         return False
     if ok is not True:
-        _LOGGER.error("Setup failed for %s: async_setup returned %r", integration.domain, ok)
-        return False
+        return _failed(core, integration.domain, f"async_setup returned {ok!r}")
     core.config.components.add(integration.domain)
     core.bus.async_fire(EVENT_COMPONENT_LOADED, {"domain": integration.domain})
     return True
+
+
+def _failed(core: Core, domain: str, reason: str) -> bool:
+    _LOGGER.error("Setup failed for %s: %s", domain, reason)
+    core.config.failed_components[domain] = f"setup failed: {reason}"
+    return False
+
+
+def first_line(err: BaseException, limit: int = 300) -> str:
+    """Return the first line of an error's text (its type when it has none), at most ``limit`` characters."""
+    text = str(err).strip().splitlines()
+    return (text[0] if text else type(err).__name__)[:limit]

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 PURGE_INTERVAL = 24 * 3600.0
+# Seconds between tries to write the queue at stop while the database refuses (within its lock_timeout).
+STOP_RETRY_S = 0.2
 # Core inserts (not ORM): the recorder writes plain rows, and the ORM unit of work only costs time here.
 STATES_INSERT = insert(StateRow.__table__)
 READINGS_INSERT = insert(ReadingRow.__table__)
@@ -53,6 +55,7 @@ class Recorder:
         self._sqlite = db.dialect == "sqlite"
         self._sql: dict[tuple[str, int], str] = {}
         self.rows_written = 0
+        self.error: str | None = None  # why the last write failed, until one succeeds
 
     def async_start(self) -> None:
         """Listen to the bus and start the writer and purge loops."""
@@ -60,7 +63,7 @@ class Recorder:
         self.core.bus.async_listen(EVENT_METER_READING, self._on_reading)
         self.core.async_create_task(self._writer(), "recorder writer")
         self.core.async_create_task(self._purger(), "recorder purge")
-        self.core.async_on_stop(self.async_flush)
+        self.core.async_on_stop(self.async_stop)
 
     @property
     def queue_length(self) -> int:
@@ -118,9 +121,46 @@ class Recorder:
             self._wake.clear()
             try:
                 await self.async_flush()
-            except Exception:  # noqa: BLE001 - keep the rows, try again next round
-                _LOGGER.exception("Recorder could not write; will retry")
+            except Exception as err:  # noqa: BLE001 - keep the rows, try again next round
+                self._failed(err)
                 await asyncio.sleep(self.commit_interval)
+
+    def _failed(self, err: Exception) -> None:
+        """Remember and log why a write failed: once per cause, a bug with its traceback."""
+        ours = self.db.caused(err)
+        error = self.db.explain(err) if ours else f"internal error: {err}"
+        if error != self.error:
+            _LOGGER.error(
+                "Recorder cannot write %d queued rows, will retry: %s",
+                self.queue_length, error, exc_info=not ours,
+            )
+        self.error = error
+
+    async def async_stop(self) -> None:
+        """Write the queue, retrying for up to the lock_timeout; else log how many rows are lost."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.db.lock_timeout
+        try:
+            while True:
+                try:
+                    await self.async_flush()
+                    return
+                except Exception as err:  # noqa: BLE001 - retried, then reported with the count lost
+                    self._failed(err)
+                    if loop.time() >= deadline:
+                        break
+                    await asyncio.sleep(STOP_RETRY_S)
+        except asyncio.CancelledError:
+            self._report_lost()
+            raise
+        self._report_lost()
+
+    def _report_lost(self) -> None:
+        if self.queue_length:
+            _LOGGER.error(
+                "Recorder stopped with %d rows (%d states, %d readings) not written, now lost: %s",
+                self.queue_length, len(self._states), len(self._readings), self.error,
+            )
 
     async def async_flush(self) -> int:
         """Write every queued row; return how many were written."""
@@ -141,6 +181,7 @@ class Recorder:
                     raise
                 written += len(states) + len(readings)
             self.rows_written += written
+            self.error = None
             return written
 
     async def _insert(self, conn: AsyncConnection, statement: Any, rows: list[dict[str, Any]]) -> None:

@@ -266,7 +266,7 @@ class Dtsy1352Meter(ProfileMeter):
             if verify_first and before[ATTR_PURCHASE_COUNT] == count:
                 _LOGGER.info("%s: %s with purchase count %d had already landed", self.entity_id, kind, count)
                 return self._purchase_result(before)
-            if before[ATTR_PURCHASE_COUNT] != count - 1:
+            if (before[ATTR_PURCHASE_COUNT] + 1) & 0xFFFF != count:  # 16-bit register: 0 follows 65535
                 raise CommandRejectedError(
                     f"{self.entity_id}: 购电次数不符（表内 {before[ATTR_PURCHASE_COUNT]}，本次 {count}） / "
                     f"purchase count mismatch: meter has {before[ATTR_PURCHASE_COUNT]}, "

@@ -62,7 +62,7 @@ def _hhmm(value: Any) -> str:
 
 FEN = vol.All(int, vol.Range(min=0, max=MAX_FEN))
 POSITIVE_FEN = vol.All(int, vol.Range(min=1, max=MAX_FEN))
-COUNT = vol.All(int, vol.Range(min=1, max=0xFFFF))
+COUNT = vol.All(int, vol.Range(min=0, max=0xFFFF))  # a 16-bit register: 0 follows 65535
 
 SELL_SCHEMA = {vol.Required(ATTR_AMOUNT_FEN): POSITIVE_FEN, vol.Required(ATTR_PURCHASE_COUNT): COUNT}
 TARIFF_SCHEMA = {

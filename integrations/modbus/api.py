@@ -1,7 +1,9 @@
 """REST routes of the field layer: command records and batches."""
 from __future__ import annotations
 
+import asyncio
 import logging
+import uuid
 from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
@@ -105,7 +107,7 @@ class BatchRunView(View):
         self.hub = hub
 
     async def post(self, request: web.Request) -> web.Response:
-        """Validate, persist the batch, start every meter's command and return at once."""
+        """Validate, save the batch and every meter's command, then answer; the commands run on."""
         try:
             body = BATCH_SCHEMA(await read_json(request))
         except vol.Invalid as err:
@@ -119,7 +121,7 @@ class BatchRunView(View):
 async def async_run_batch(
     core: Core, hub: ModbusHub, service: str, entity_ids: list[str], data: dict[str, Any]
 ) -> str:
-    """Check the service data once, then run the service on each meter as its own task."""
+    """Check the data once, run the service on each meter as its own task, save every command at once."""
     domain, name = service.split(".", 1)
     registered = core.services.async_services().get(domain, {}).get(name)
     if registered is None:
@@ -132,24 +134,30 @@ async def async_run_batch(
     missing = [e for e in entity_ids if e not in hub.devices]
     if missing:
         raise ServiceValidationError(f"not field meters: {', '.join(missing)}")
-    batch_id = await hub.commands.async_create_batch(service, len(entity_ids))
-    for entity_id in entity_ids:
-        item = BatchItem(batch_id)
+    batch_id = uuid.uuid4().hex
+    items = [BatchItem(batch_id, entity_id, name) for entity_id in entity_ids]
+    for item in items:
         token = current_batch.set(item)
         try:
-            core.async_create_task(
-                _run_item(core, hub, item, domain, name, entity_id, data), f"batch {batch_id}"
-            )
+            core.async_create_task(_run_item(core, item, domain, name, data), f"batch {batch_id}")
         finally:
             current_batch.reset(token)
+    try:
+        await asyncio.gather(*(item.staged.wait() for item in items))
+    except BaseException as err:
+        for item in items:
+            item.release(err)
+        raise
+    await hub.commands.async_commit_batch(batch_id, service, items)
     return batch_id
 
 
-async def _run_item(
-    core: Core, hub: ModbusHub, item: BatchItem, domain: str, name: str, entity_id: str, data: dict[str, Any]
-) -> None:
+async def _run_item(core: Core, item: BatchItem, domain: str, name: str, data: dict[str, Any]) -> None:
+    """Call the service on one meter; its command is staged for the batch, or its failure noted."""
     try:
-        await core.services.async_call(domain, name, {ATTR_ENTITY_ID: entity_id, **data})
+        await core.services.async_call(domain, name, {ATTR_ENTITY_ID: item.entity_id, **data})
     except Exception as err:  # noqa: BLE001 - the outcome is in the batch's records
-        if not item.created:
-            await hub.commands.async_record_failure(item.batch_id, entity_id, name, str(err))
+        if item.job is None:
+            item.error = str(err) or type(err).__name__
+    finally:
+        item.staged.set()

@@ -35,12 +35,28 @@ EXPIRY_CHECK_S = 0.5
 RETRY_DELAY_S = 1.0
 
 
-@dataclass
+@dataclass(eq=False)
 class BatchItem:
-    """One meter's part of a batch; ``created`` tells whether it became a command."""
+    """One meter's part of a batch: its command is staged, then saved with the whole batch, then queued."""
 
     batch_id: str
-    created: bool = False
+    entity_id: str
+    kind: str
+    job: CommandJob | None = None
+    error: str | None = None
+    staged: asyncio.Event = field(default_factory=asyncio.Event)
+    committed: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+    def release(self, error: BaseException | None = None) -> None:
+        """Let the staged command go to its bus, or fail its service call with ``error``."""
+        if self.job is None or self.committed.done():
+            return
+        if error is None:
+            self.committed.set_result(None)
+        else:
+            self.committed.set_exception(MeterCommandError(f"batch {self.batch_id} not saved: {error}"))
 
 
 # Set by a batch run so the command its service call creates is counted in that batch.
@@ -87,8 +103,6 @@ class CommandManager:
         now = self.core.clock.timestamp()
         bus = device.bus
         item = current_batch.get()
-        if item is not None:
-            item.created = True
         job = CommandJob(
             id=uuid.uuid4().hex,
             device=device,
@@ -100,8 +114,13 @@ class CommandManager:
         )
         self.jobs[job.id] = job  # before the insert, so a concurrent resume never picks it up twice
         try:
-            await self._insert(job, now)
-        except Exception:
+            if item is not None and item.job is None:
+                item.job = job  # the batch saves it with every other meter's command in one transaction
+                item.staged.set()
+                await item.committed
+            else:
+                await self._insert(job, now)
+        except BaseException:
             self.jobs.pop(job.id, None)
             raise
         self._queue(job)
@@ -109,21 +128,7 @@ class CommandManager:
 
     async def _insert(self, job: CommandJob, now: float) -> None:
         async with self._db.session() as session:
-            session.add(
-                FieldCommandRow(
-                    id=job.id,
-                    batch_id=job.batch_id,
-                    entity_id=job.device.entity_id,
-                    kind=job.kind,
-                    payload=json.dumps(job.payload, ensure_ascii=False, default=str),
-                    state=CMD_QUEUED,
-                    attempts=0,
-                    max_attempts=job.max_attempts,
-                    deadline_ts=job.deadline,
-                    created_ts=now,
-                    updated_ts=now,
-                )
-            )
+            session.add(_command_row(job, now))
 
     def _queue(self, job: CommandJob) -> None:
         job.future.add_done_callback(_consume)
@@ -293,38 +298,26 @@ class CommandManager:
             row = await session.get(FieldCommandRow, command_id)
         return None if row is None else command_as_dict(row)
 
-    async def async_create_batch(self, service: str, total: int) -> str:
-        """Persist a new batch and return its id."""
-        batch_id = uuid.uuid4().hex
-        async with self._db.session() as session:
-            session.add(
-                FieldBatchRow(
-                    id=batch_id, service=service, total=total, created_ts=self.core.clock.timestamp()
-                )
-            )
-        return batch_id
+    async def async_commit_batch(self, batch_id: str, service: str, items: list[BatchItem]) -> None:
+        """Save the batch with every staged command and every early failure in one transaction.
 
-    async def async_record_failure(self, batch_id: str, entity_id: str, kind: str, error: str) -> None:
-        """Store a batch item that failed before it became a command."""
+        Each staged command is queued once this returns; if the save fails, its service call fails too.
+        """
         now = self.core.clock.timestamp()
-        async with self._db.session() as session:
-            session.add(
-                FieldCommandRow(
-                    id=uuid.uuid4().hex,
-                    batch_id=batch_id,
-                    entity_id=entity_id,
-                    kind=kind,
-                    payload="{}",
-                    state=CMD_FAILED,
-                    attempts=0,
-                    max_attempts=0,
-                    deadline_ts=now,
-                    error=error,
-                    created_ts=now,
-                    updated_ts=now,
-                    done_ts=now,
-                )
-            )
+        try:
+            async with self._db.session() as session:
+                session.add(FieldBatchRow(id=batch_id, service=service, total=len(items), created_ts=now))
+                for item in items:
+                    if item.job is not None:
+                        session.add(_command_row(item.job, now))
+                    elif item.error is not None:
+                        session.add(_failure_row(item, now))
+        except BaseException as err:
+            for item in items:
+                item.release(err)
+            raise
+        for item in items:
+            item.release()
 
     async def async_batch(self, batch_id: str) -> dict[str, Any] | None:
         """Return a batch's counts: total, pending, done, failed, and its commands."""
@@ -366,6 +359,42 @@ def _consume(future: asyncio.Future[dict[str, Any]]) -> None:
     """Mark an outcome as seen: a resumed command may have nobody waiting for it."""
     if not future.cancelled():
         future.exception()
+
+
+def _command_row(job: CommandJob, now: float) -> FieldCommandRow:
+    """Return the row of a new command."""
+    return FieldCommandRow(
+        id=job.id,
+        batch_id=job.batch_id,
+        entity_id=job.device.entity_id,
+        kind=job.kind,
+        payload=json.dumps(job.payload, ensure_ascii=False, default=str),
+        state=CMD_QUEUED,
+        attempts=0,
+        max_attempts=job.max_attempts,
+        deadline_ts=job.deadline,
+        created_ts=now,
+        updated_ts=now,
+    )
+
+
+def _failure_row(item: BatchItem, now: float) -> FieldCommandRow:
+    """Return the row of a batch item that failed before it became a command."""
+    return FieldCommandRow(
+        id=uuid.uuid4().hex,
+        batch_id=item.batch_id,
+        entity_id=item.entity_id,
+        kind=item.kind,
+        payload="{}",
+        state=CMD_FAILED,
+        attempts=0,
+        max_attempts=0,
+        deadline_ts=now,
+        error=item.error,
+        created_ts=now,
+        updated_ts=now,
+        done_ts=now,
+    )
 
 
 def command_as_dict(row: FieldCommandRow) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from .const import (
     SELLING_ROLES,
 )
 from .credit import credit_cap_of
-from .delivery import add_delivery, pending_of
+from .delivery import add_delivery, counts_ahead, pending_of
 from .errors import BillingError, PermissionDenied
 from .models import AccountRow, CreditChangeRow, MeterRow, TransactionRow
 
@@ -619,7 +619,7 @@ class AccountsMixin:
             in_flight = 0
             pending = await pending_of(session, meter.entity_id)
             if pending is not None:
-                if purchase_count == pending.purchase_count:
+                if purchase_count is not None and counts_ahead(purchase_count, pending.purchase_count) == 0:
                     pending.status = DELIVERY_DELIVERED
                 else:
                     pending.status = DELIVERY_CANCELLED

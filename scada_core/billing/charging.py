@@ -27,7 +27,7 @@ from .const import (
     MODE_SERVER,
     ROLE_SYSTEM,
 )
-from .delivery import pending_of
+from .delivery import counts_ahead, pending_of
 from .models import AccountRow, MeterRow
 
 if TYPE_CHECKING:
@@ -163,9 +163,10 @@ class ChargingMixin:
             meter = await session.get(MeterRow, entity_id, with_for_update=True)
             if meter is None or meter.account_id is None or meter.mode != MODE_METER or meter.blocked:
                 return
-            if await pending_of(session, entity_id) is not None or count < meter.purchase_count:
+            ahead = counts_ahead(count, meter.purchase_count)
+            if await pending_of(session, entity_id) is not None or ahead < 0:
                 return  # a delivery is under way, or the state predates our last sale
-            if count > meter.purchase_count:
+            if ahead > 0:
                 tamper = True
             else:
                 account = await session.get(AccountRow, meter.account_id)
@@ -209,8 +210,8 @@ class ChargingMixin:
             limits = self.thresholds(account, meter.building, meter)
             if meter.blocked:
                 return False, limits
-            if count != meter.purchase_count:
-                return count > meter.purchase_count and await pending_of(session, entity_id) is None, limits
+            if (ahead := counts_ahead(count, meter.purchase_count)) != 0:
+                return ahead > 0 and await pending_of(session, entity_id) is None, limits
             if await ledger.held(session, ledger.meter_account(entity_id)) > remaining:
                 return True, limits
             overload_moved = (

@@ -40,6 +40,9 @@ RECEIPT_KINDS: Final = (KIND_SALE, KIND_REFUND, KIND_REVERSAL, KIND_CLOSE)
 # What a tenant calls its purchase history (购电记录): money in and out, not the meters' running consumption.
 PURCHASE_KINDS: Final = (*RECEIPT_KINDS, KIND_OPENING, KIND_TRANSFER, KIND_ADJUSTMENT)
 
+# A meter's purchase count (购电次数) is a 16-bit register: the count after 65535 is 0.
+PURCHASE_COUNT_MODULUS: Final = 1 << 16
+
 DELIVERY_PENDING: Final = "pending"
 DELIVERY_DELIVERED: Final = "delivered"
 DELIVERY_CANCELLED: Final = "cancelled"  # never reached a meter that was replaced

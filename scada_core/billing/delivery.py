@@ -7,6 +7,7 @@ Steps of one delivery (the meter's lock is held throughout):
    it; when the write raised, or in the reconciler, acrel_dtsy1352.read_prepaid reads it;
 4. purchase count N+1: the delivery is committed as delivered; N: not delivered, retried by the reconciler;
    anything else: tamper alarm, and the meter is blocked for sales until an admin resolves it.
+Purchase counts are compared modulo 2**16 (the meter's register wraps from 65535 to 0).
 OPENPREPAY_CRASH_AT=<step> (after_pending_commit, after_meter_write, after_read_back, before_delivered_commit)
 kills the process with SIGKILL at that step of the next delivery, ``<step>:<entity_id>`` only at a delivery to
 that meter (crash tests only; never set it in production).
@@ -34,6 +35,7 @@ from .const import (
     KIND_ADJUSTMENT,
     LEVEL_TAMPER,
     OP_SELL,
+    PURCHASE_COUNT_MODULUS,
     ROLE_ADMIN,
 )
 from .errors import BillingError, DeliveryPending, PermissionDenied
@@ -48,6 +50,22 @@ OUTCOME_DELIVERED = "delivered"
 OUTCOME_NOT_DELIVERED = "not_delivered"
 OUTCOME_TAMPER = "tamper"
 OUTCOME_UNREACHABLE = "unreachable"
+
+
+def register_count(count: int) -> int:
+    """Return ``count`` as the meter's 16-bit register holds it (older rows may hold 65536)."""
+    return count % PURCHASE_COUNT_MODULUS
+
+
+def next_count(count: int) -> int:
+    """Return the purchase count that follows ``count`` on the meter (65535 is followed by 0)."""
+    return register_count(count + 1)
+
+
+def counts_ahead(count: int, booked: int) -> int:
+    """Return how far the meter's ``count`` is ahead of ``booked`` (negative: behind), modulo 2**16."""
+    ahead = (count - booked) % PURCHASE_COUNT_MODULUS
+    return ahead - PURCHASE_COUNT_MODULUS if ahead >= PURCHASE_COUNT_MODULUS // 2 else ahead
 
 
 def crash_point(step: str, entity_id: str) -> None:
@@ -103,7 +121,7 @@ def add_delivery(
         meter_entity_id=meter.entity_id,
         op=op,
         amount_fen=amount_fen,
-        purchase_count=meter.purchase_count + 1,
+        purchase_count=next_count(meter.purchase_count),
         status=DELIVERY_PENDING,
         attempts=0,
         created_ts=ts,
@@ -139,7 +157,10 @@ class DeliveryMixin:
             result = await self.call_meter(
                 delivery.meter_entity_id,
                 delivery.op,
-                {"amount_fen": delivery.amount_fen, "purchase_count": delivery.purchase_count},
+                {
+                    "amount_fen": delivery.amount_fen,
+                    "purchase_count": register_count(delivery.purchase_count),
+                },
             )
         except OpenPrepayError as err:
             error = str(err)
@@ -164,12 +185,13 @@ class DeliveryMixin:
     async def _settle(
         self: BillingService, delivery: DeliveryRow, count: int, remaining: int, error: str | None
     ) -> str:
-        target = delivery.purchase_count or 0
-        if count == target - 1:
+        target = register_count(delivery.purchase_count or 0)
+        ahead = counts_ahead(count, target)
+        if ahead == -1:
             await self._note_attempt(delivery, error or "purchase count unchanged")
             return OUTCOME_NOT_DELIVERED
-        if count != target:
-            await self._block(delivery.meter_entity_id, count, target - 1)
+        if ahead != 0:
+            await self._block(delivery.meter_entity_id, count, register_count(target - 1))
             return OUTCOME_TAMPER
         async with self.write() as session:
             settled = await session.execute(
@@ -274,7 +296,7 @@ class DeliveryMixin:
                 in_flight = 0
                 if pending is not None:
                     in_flight = pending.amount_fen if pending.op == OP_SELL else -pending.amount_fen
-                    pending.purchase_count = count + 1
+                    pending.purchase_count = next_count(count)
                 account = ledger.meter_account(entity_id)
                 difference = remaining + in_flight - await ledger.held(session, account)
                 if difference:

@@ -1,8 +1,10 @@
 """The database handle: engine, sessions, and migrations to the newest schema."""
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,11 +13,15 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from ..const import DEFAULT_DB_FILE
+from ..const import DEFAULT_DB_FILE, DEFAULT_LOCK_TIMEOUT
+from ..exceptions import DatabaseUnavailable
+from .failures import check_url, explain, sqlite_path_problem
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -37,29 +43,39 @@ def resolve_url(config_dir: Path, db_url: str | None = None) -> str:
     return url
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(busy_ms: int, dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
 
 class Database:
-    """Own the async engine; hand out sessions; run migrations."""
+    """Own the async engine; hand out sessions; run migrations.
 
-    def __init__(self, url: str, schema: str | None = None) -> None:
+    A write waits at most ``lock_timeout`` seconds for another connection's lock, then fails.
+    """
+
+    def __init__(
+        self, url: str, schema: str | None = None, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    ) -> None:
         self.url = url
+        self.parsed_url = check_url(url)
+        self.lock_timeout = lock_timeout
         self.schema = schema or (os.environ.get(ENV_DATABASE_SCHEMA) if self.is_postgresql(url) else None)
+        lock_ms = max(1, round(lock_timeout * 1000))
         connect_args: dict[str, Any] = {}
-        if self.is_postgresql(url) and self.schema:
-            connect_args["server_settings"] = {"search_path": self.schema}
-        if url.startswith("sqlite"):
-            connect_args["timeout"] = 30
+        if self.is_postgresql(url):
+            connect_args["server_settings"] = {"lock_timeout": f"{lock_ms}ms"}
+            if self.schema:
+                connect_args["server_settings"]["search_path"] = self.schema
+        else:
+            connect_args["timeout"] = lock_timeout
         self.engine: AsyncEngine = create_async_engine(url, connect_args=connect_args, pool_pre_ping=False)
-        if url.startswith("sqlite"):
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        if not self.is_postgresql(url):
+            event.listen(self.engine.sync_engine, "connect", functools.partial(_sqlite_pragmas, lock_ms))
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @staticmethod
@@ -78,12 +94,36 @@ class Database:
         async with self.sessionmaker() as session, session.begin():
             yield session
 
+    @staticmethod
+    def caused(err: BaseException) -> bool:
+        """Tell whether ``err`` came from the database (its driver, connection or migrations)."""
+        return isinstance(err, (SQLAlchemyError, sqlite3.Error, OSError, CommandError))
+
+    def explain(self, err: BaseException) -> str:
+        """Return one line naming the cause of a failure of this database and its fix."""
+        return explain(err, self.parsed_url, self.lock_timeout)
+
     async def async_upgrade(self, revision: str = "heads") -> None:
-        """Apply migrations up to ``revision`` (every branch head by default)."""
-        async with self.engine.begin() as conn:
-            if self.schema and self.is_postgresql(self.url):
-                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
-            await conn.run_sync(self._upgrade_sync, revision)
+        """Apply migrations up to ``revision`` (every branch head by default), then check that writes get in.
+
+        Raise DatabaseUnavailable, naming the cause and the fix, when the database cannot be opened,
+        migrated or written (a lock still held after ``lock_timeout``).
+        """
+        if not self.is_postgresql(self.url):
+            # Found before connecting: a failed aiosqlite connect leaves its thread to answer a closed loop.
+            if problem := sqlite_path_problem(Path(self.parsed_url.database or "")):
+                raise DatabaseUnavailable(problem)
+        try:
+            async with self.engine.begin() as conn:
+                if self.schema and self.is_postgresql(self.url):
+                    await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+                await conn.run_sync(self._upgrade_sync, revision)
+            if not self.is_postgresql(self.url):
+                async with self.engine.connect() as conn:  # a write lock, as every writer will need
+                    await conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    await conn.rollback()
+        except Exception as err:  # noqa: BLE001 - every cause becomes one line with its fix
+            raise DatabaseUnavailable(self.explain(err)) from err
 
     async def async_downgrade(self, revision: str = "base") -> None:
         """Undo migrations down to ``revision``."""

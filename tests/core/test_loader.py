@@ -70,3 +70,33 @@ async def test_setup_in_order_and_failed_dependency_skips_dependents(tmp_path: P
         assert core.config.components == {"base_ok", "on_ok"}
     finally:
         await core.async_stop()
+
+
+async def test_health_names_every_part_that_did_not_set_up(tmp_path: Path) -> None:
+    """A failed setup and its dependents make /api/health answer 503 'degraded' and name each, with why."""
+    import aiohttp
+
+    from scada_core.bootstrap import async_setup_core
+
+    make(tmp_path, "fine", [])
+    make(tmp_path, "crashing", [], result="1 / 0")
+    make(tmp_path, "on_crashing", ["crashing"])
+    (tmp_path / "configuration.yaml").write_text(
+        f"http:\n  port: 0\nrecorder:\n  db_url: sqlite:///{tmp_path / 'x.db'}\n"
+        "fine: {}\non_crashing: {}\n",
+        encoding="utf-8",
+    )
+    core = await async_setup_core(load_config(tmp_path))
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{core.http.port}/api/health") as response:
+                assert response.status == 503
+                body = await response.json()
+        assert body["status"] == "degraded" and body["state"] == "running"
+        assert body["components"] == ["fine"]
+        assert body["failed"] == {
+            "crashing": "setup failed: division by zero",
+            "on_crashing": "not set up: crashing failed",
+        }
+    finally:
+        await core.async_stop()

@@ -1,4 +1,5 @@
 """Persisted commands: a restart resumes them, a 'sent' one is re-verified, batches report progress."""
+
 from __future__ import annotations
 
 import asyncio
@@ -148,3 +149,98 @@ async def test_batch_reports_progress_over_http(sims, start_core) -> None:
         ) as response:
             assert response.status == 200
             assert (await response.json())["results"][ids[0]]["purchase_count"] == 2
+
+
+async def test_batch_is_saved_before_it_is_acknowledged(db_settings, start_core) -> None:
+    """The 200 of POST /api/field/batch means every meter's command is in the database; a restart resumes them."""
+    port = free_port()  # the gateway is down: the commands wait on their bus
+    config = {"modbus": [gateway("ss1", port, command_timeout=60)], DOMAIN: [meters("ss1", 12)]}
+    first = await start_core(config, db_settings)
+    ids = [f"{DOMAIN}.m{u}" for u in range(1, 13)]
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            f"http://127.0.0.1:{first.http.port}/api/field/batch",
+            json={"service": f"{DOMAIN}.trip", "entity_id": ids},
+        ) as response:
+            assert response.status == 200
+            batch_id = (await response.json())["batch_id"]
+        saved = [row for row in await rows(first) if row.batch_id == batch_id]
+        assert sorted(row.entity_id for row in saved) == sorted(ids)
+        assert {row.state for row in saved} == {"queued"}
+    await first.async_stop()
+
+    second = await start_core(config, db_settings, name="cfg")
+    await wait_for(lambda: attr(second, "modbus.bus_ss1", "queued_commands") == 12, what="commands resumed")
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{second.http.port}/api/field/batches/{batch_id}") as response:
+            batch = await response.json()
+    assert (batch["total"], batch["pending"], len(batch["commands"])) == (12, 12, 12)
+
+
+async def test_batch_acknowledged_then_sigterm_keeps_every_command(tmp_path) -> None:
+    """`run` SIGTERMed right after the batch's 200: the next start still has every command of the batch."""
+    import os
+    import signal
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    http_port = free_port()
+    config = {
+        "http": {"port": http_port},
+        "recorder": {"db_url": f"sqlite:///{tmp_path / 'run.db'}"},
+        "modbus": [gateway("ss1", free_port(), command_timeout=600)],  # the gateway is down: commands wait
+        DOMAIN: [meters("ss1", 24)],
+    }
+    (tmp_path / "configuration.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    base = f"http://127.0.0.1:{http_port}/api"
+    ids = [f"{DOMAIN}.m{u}" for u in range(1, 25)]
+
+    async def start() -> asyncio.subprocess.Process:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "scada_core",
+            "run",
+            "-c",
+            str(tmp_path),
+            cwd=root,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        async with aiohttp.ClientSession() as http:
+            for _ in range(600):
+                try:
+                    async with http.get(f"{base}/health") as response:
+                        if response.status == 200:
+                            return process
+                except aiohttp.ClientError:
+                    pass
+                assert process.returncode is None
+                await asyncio.sleep(0.05)
+        raise AssertionError("run did not come up")
+
+    process = await start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.post(
+                f"{base}/field/batch", json={"service": f"{DOMAIN}.trip", "entity_id": ids}
+            ) as answer:
+                assert answer.status == 200
+                process.send_signal(signal.SIGTERM)
+                batch_id = (await answer.json())["batch_id"]
+        assert await asyncio.wait_for(process.wait(), 60) == 0
+        process = await start()
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{base}/field/batches/{batch_id}") as response:
+                batch = await response.json()
+        assert (batch["total"], batch["pending"]) == (24, 24)
+        assert sorted(c["entity_id"] for c in batch["commands"]) == sorted(ids)
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(process.wait(), 60)
