@@ -50,7 +50,6 @@ CHANNEL_QR: Final = "qr"
 PAYMENT_METHOD: Final = "alipay"
 OPERATOR: Final = "alipay"
 OPERATOR_ROLE: Final = "system"
-IDEMPOTENCY_PREFIX: Final = "alipay:"
 
 CONF_APP_ID: Final = "app_id"
 CONF_SELLER_ID: Final = "seller_id"

@@ -95,8 +95,8 @@ class NotifyView(View):
         if form.get("seller_id") != self.seller_id:
             return await self._refuse(SEC_SELLER_MISMATCH, f"seller_id {form.get('seller_id')!r}", remote, out_trade_no)
         order = await self.payments.store.get(out_trade_no) if out_trade_no else None
-        if order is None:
-            return await self._refuse(SEC_UNKNOWN_ORDER, "no such order", remote, out_trade_no)
+        if order is None or order.provider != self.payments.name:
+            return await self._refuse(SEC_UNKNOWN_ORDER, "no such Alipay order", remote, out_trade_no)
         try:
             amount_fen = yuan_to_fen(form.get("total_amount", ""))
         except ValueError:

@@ -59,6 +59,13 @@ class Order:
         """Return a JSON-friendly form."""
         return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
 
+    def ledger_key(self, action: str = "") -> str:
+        """Return billing's idempotency key of this order's credit (or of ``action`` on it, e.g. refund).
+
+        The key is the order's own, whichever provider or path settles it, so an order is credited once.
+        """
+        return f"{self.provider}:{action}:{self.out_trade_no}" if action else f"{self.provider}:{self.out_trade_no}"
+
 
 class OrderStore:
     """Persist one provider's orders (lookups by out_trade_no and account see every provider's) and security events."""

@@ -17,7 +17,6 @@ from .const import (
     CHANNEL_WAP,
     CODE_SUCCESS,
     EVENT_PAYMENT_CREDITED,
-    IDEMPOTENCY_PREFIX,
     OPERATOR_ROLE,
     PAID_STATUSES,
     PAYMENT_METHOD,
@@ -68,7 +67,6 @@ class TopUpPayments:
     label: str = ""  # shown in logs
     refund_reason: str = ""  # the ledger's reason of a refund, before the out_trade_no
     method: str = ""  # billing's payment method
-    idempotency_prefix: str = ""
     credited_event: str = ""
     source: str = ""  # security events of its sweeps
     gateway_error: type[Exception] = OpenPrepayError
@@ -140,7 +138,7 @@ class TopUpPayments:
             return False
 
     async def _credit(self, order: Order) -> bool:
-        """Hand the paid order to billing (idempotency key = out_trade_no), then mark it credited."""
+        """Hand the paid order to billing (idempotency key: the order's), then mark it credited."""
         billing = self.core.data.get("billing")
         if billing is None:
             _LOGGER.error("Order %s is paid but billing is not loaded; it will be credited later", order.out_trade_no)
@@ -149,13 +147,15 @@ class TopUpPayments:
             order.account_id,
             order.amount_fen,
             method=self.method,
-            idempotency_key=f"{self.idempotency_prefix}{order.out_trade_no}",
+            idempotency_key=order.ledger_key(),
             operator={"id": self.name, "role": OPERATOR_ROLE},
             reference=order.out_trade_no,
         )
         transaction_id, receipt_no = _result_ids(result)
         await self.store.record_credited(order.out_trade_no, transaction_id, receipt_no)
         self._locks.pop(order.out_trade_no, None)
+        if result.get("repeated"):  # another path credited it first and has announced it
+            return True
         self.core.bus.async_fire(
             self.credited_event,
             {"account_id": order.account_id, "out_trade_no": order.out_trade_no, "amount_fen": order.amount_fen,
@@ -229,7 +229,7 @@ class TopUpPayments:
         if not credit.get("meter_entity_id"):
             raise TopUpError("该笔充值在账户余额中，请在柜台退款 / paid into the wallet: refund it at the counter")
         await billing.refund(
-            credit["meter_entity_id"], order.amount_fen, self.method, f"{self.idempotency_prefix}refund:{out_trade_no}",
+            credit["meter_entity_id"], order.amount_fen, self.method, order.ledger_key("refund"),
             operator, reason or f"{self.refund_reason} {out_trade_no}",
         )
         answer = await self._refund_at_gateway(order)
@@ -244,7 +244,6 @@ class AlipayPayments(TopUpPayments):
     label = "Alipay"
     refund_reason = "支付宝退款"
     method = PAYMENT_METHOD
-    idempotency_prefix = IDEMPOTENCY_PREFIX
     credited_event = EVENT_PAYMENT_CREDITED
     source = SOURCE
     gateway_error = AlipayError

@@ -15,7 +15,6 @@ from .const import (
     CODE_ORDER_PAID,
     DEAD_STATES,
     EVENT_PAYMENT_CREDITED,
-    IDEMPOTENCY_PREFIX,
     LABEL,
     MAX_DESCRIPTION,
     PAYMENT_METHOD,
@@ -61,7 +60,6 @@ class WeChatPayments(TopUpPayments):
     label = LABEL
     refund_reason = REFUND_REASON
     method = PAYMENT_METHOD
-    idempotency_prefix = IDEMPOTENCY_PREFIX
     credited_event = EVENT_PAYMENT_CREDITED
     source = SOURCE
     gateway_error = WeChatPayError
