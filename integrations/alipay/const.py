@@ -36,6 +36,11 @@ TRADE_FINISHED: Final = "TRADE_FINISHED"
 TRADE_CLOSED: Final = "TRADE_CLOSED"
 PAID_STATUSES: Final = frozenset({TRADE_SUCCESS, TRADE_FINISHED})
 
+MAX_YUAN_DIGITS: Final = 12  # digits before the point of an amount we accept (far above any top-up)
+SHOWN_LIMIT: Final = 80  # characters of an untrusted value a log line or error message keeps
+REFERENCE_LIMIT: Final = 64  # of a security event's reference (its column's size)
+DETAIL_LIMIT: Final = 500  # of a security event's detail
+
 NOTIFY_SUCCESS: Final = "success"
 NOTIFY_FAILURE: Final = "failure"
 

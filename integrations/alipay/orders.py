@@ -15,12 +15,15 @@ from scada_core.storage.database import Database
 from .const import (
     ALIPAY_ORDER_PREFIX,
     BEIJING_TZ,
+    DETAIL_LIMIT,
     PROVIDER_ALIPAY,
+    REFERENCE_LIMIT,
     STATE_CLOSED,
     STATE_PAID,
     STATE_PENDING,
     STATE_REFUNDED,
 )
+from .logsafe import shown
 from .models import OrderRow, SecurityEventRow
 
 _LOGGER = logging.getLogger(__name__)
@@ -187,13 +190,15 @@ class OrderStore:
     async def security_event(
         self, source: str, kind: str, detail: str, remote: str | None = None, reference: str | None = None
     ) -> None:
-        """Write one security event row and log it."""
+        """Write one security event row and log it (reference and detail escaped onto one line and shortened)."""
+        reference = shown(reference, REFERENCE_LIMIT) if reference else None
+        detail = shown(detail, DETAIL_LIMIT)
         _LOGGER.warning("Security event %s/%s ref=%s from %s: %s", source, kind, reference, remote, detail)
         async with self._db.session() as session:
             session.add(
                 SecurityEventRow(
-                    ts=self._clock.timestamp(), source=source, kind=kind, remote=remote,
-                    reference=(reference or "")[:64] or None, detail=detail,
+                    ts=self._clock.timestamp(), source=source, kind=kind, remote=remote, reference=reference,
+                    detail=detail,
                 )
             )
 

@@ -221,11 +221,14 @@ class TopUpView(TenantView):
         provider = self.site.provider(str(form.get("provider") or ""))
         try:
             amount_fen = yuan_to_fen(str(form.get("amount", "")))
+        except ValueError:
+            raise web.HTTPBadRequest(text=texts(self.core.config.language)["bad_amount"]) from None
+        try:
             _, url = await provider.create_wap_order(
                 account_id, amount_fen, quit_url=str(request.url.with_path(HOME_URL).with_query(None)),
                 payer_ip=request.remote,
             )
-        except (ValueError, TopUpError) as err:
+        except TopUpError as err:
             raise web.HTTPBadRequest(text=str(err)) from None
         raise web.HTTPFound(url)
 
