@@ -11,6 +11,9 @@ GATEWAY_PRODUCTION: Final = "https://openapi.alipay.com/gateway.do"
 GATEWAY_PATH: Final = "/gateway.do"
 NOTIFY_PATH: Final = "/api/alipay/notify"
 RETURN_PATH: Final = "/m/topup/return"  # the tenant page a provider sends the browser back to
+RETURN_REF: Final = "ref"  # its query parameter holding the order's signed reference
+REFERENCE_PURPOSE: Final = "return"  # what a signed order reference is for (part of the signed message)
+SECRET_RETURN: Final = "return"  # the kept secret that signs them
 
 CHARSET: Final = "utf-8"
 SIGN_TYPE: Final = "RSA2"

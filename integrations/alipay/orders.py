@@ -25,6 +25,7 @@ from .const import (
 )
 from .logsafe import shown
 from .models import OrderRow, SecurityEventRow
+from .references import OrderReferences
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ class OrderStore:
         self._clock = clock
         self.provider = provider
         self._prefix = prefix
+        self.references = OrderReferences(db)
 
     def new_out_trade_no(self) -> str:
         """Return a fresh out_trade_no: prefix + Beijing date/time + 8 random hex digits (never reused)."""

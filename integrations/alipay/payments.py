@@ -8,6 +8,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from scada_core.exceptions import OpenPrepayError
 
@@ -21,6 +22,7 @@ from .const import (
     PAID_STATUSES,
     PAYMENT_METHOD,
     PROVIDER_ALIPAY,
+    RETURN_REF,
     SEC_AMOUNT_MISMATCH,
     SEC_LATE_PAYMENT,
     STATE_CLOSED,
@@ -70,6 +72,7 @@ class TopUpPayments:
     credited_event: str = ""
     source: str = ""  # security events of its sweeps
     gateway_error: type[Exception] = OpenPrepayError
+    client: Any  # the provider's gateway client; ``client.settings`` has ``notify_url`` and ``return_url``
 
     def __init__(self, core: Core, store: OrderStore, limits: TopUpLimits) -> None:
         self.core = core
@@ -99,6 +102,16 @@ class TopUpPayments:
         return await self.store.create(
             account_id, amount_fen, channel, self._subject(account_id), self.limits.timeout_s
         )
+
+    async def return_url(self, order: Order) -> str | None:
+        """Return where the provider sends the browser after paying ``order``: the return page (configured, or
+        under `http: external_url`) naming the order with its signed reference; None when there is none."""
+        base = self.client.settings.return_url
+        if not base:
+            return None
+        reference = await self.store.references.sign(order.out_trade_no)
+        query = urlencode({"out_trade_no": order.out_trade_no, RETURN_REF: reference})
+        return f"{base}{'&' if '?' in base else '?'}{query}"
 
     def _lock(self, out_trade_no: str) -> asyncio.Lock:
         return self._locks.setdefault(out_trade_no, asyncio.Lock())
@@ -258,7 +271,8 @@ class AlipayPayments(TopUpPayments):
         """Store a PENDING order and return it with the wap.pay URL for the phone's browser."""
         order = await self._new_order(account_id, amount_fen, CHANNEL_WAP)
         url = self.client.wap_pay_url(
-            order.out_trade_no, amount_fen, order.subject, self.limits.timeout_s // 60, quit_url
+            order.out_trade_no, amount_fen, order.subject, self.limits.timeout_s // 60, quit_url,
+            await self.return_url(order),
         )
         return order, url
 

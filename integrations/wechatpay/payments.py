@@ -89,7 +89,7 @@ class WeChatPayments(TopUpPayments):
             )
         except WeChatPayError as err:
             raise await self._refused(order, err) from err
-        return order, self.client.h5_redirect(h5_url, order.out_trade_no)
+        return order, self.client.h5_redirect(h5_url, await self.return_url(order))
 
     async def create_qr_order(self, account_id: int, amount_fen: int) -> Order:
         """Store a PENDING order, create it as a Native order, return it with its code_url as ``qr_code``."""
