@@ -45,7 +45,7 @@ async def async_setup_core(configuration: Configuration) -> Core:
     core.recorder.async_start()
 
     http_conf = configuration.http
-    core.http = HttpServer(core, http_conf["host"], http_conf["port"])
+    core.http = HttpServer(core, http_conf["host"], http_conf["port"], http_conf.get("external_url"))
     for view_class in CORE_VIEWS:
         core.http.register_view(view_class(core))
 

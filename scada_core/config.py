@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
 import voluptuous as vol
@@ -31,11 +32,30 @@ CORE_SCHEMA = vol.Schema(
     }
 )
 
+
+def external_url(value: Any) -> str:
+    """Accept the public base URL browsers and payment providers use (http(s)://host[:port], no path, query,
+    fragment or user) and return it without a trailing slash."""
+    try:
+        parts = urlsplit(value)
+        valid = (
+            parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+            and parts.path in ("", "/") and not ({"?", "#", " "} & set(value)) and parts.username is None
+            and value.isprintable()
+        )
+    except (AttributeError, TypeError, ValueError):  # not a string, a bad port or IPv6 address
+        valid = False
+    if not valid:
+        raise vol.Invalid("must be an absolute http:// or https:// URL with no path, e.g. https://pay.example.com")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 HTTP_SCHEMA = vol.Schema(
     {
         vol.Optional("host", default=DEFAULT_HTTP_HOST): str,
         vol.Optional("port", default=DEFAULT_HTTP_PORT): vol.All(int, vol.Range(min=0, max=65535)),
         vol.Optional("base_url"): str,
+        vol.Optional("external_url"): external_url,
         vol.Optional("secure_cookies", default=False): bool,
     }
 )

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 METHODS = ("get", "post", "put", "patch", "delete")
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+LOOPBACK = "127.0.0.1"
 KEY_CORE: web.AppKey[Core] = web.AppKey("core")
 # The authenticated operator ({"id", "role"}) of a request, set by the web layer's middleware.
 KEY_OPERATOR: web.RequestKey[dict[str, Any]] = web.RequestKey("operator", dict)
@@ -89,14 +92,24 @@ async def error_middleware(
 class HttpServer:
     """Own the aiohttp application and its site."""
 
-    def __init__(self, core: Core, host: str, port: int) -> None:
+    def __init__(self, core: Core, host: str, port: int, external_url: str | None = None) -> None:
         self.core = core
         self.host = host
         self.port = port
+        self.external_url = external_url  # `http: external_url`, validated without a trailing slash
         self.app = web.Application(middlewares=[error_middleware], client_max_size=16 * 1024 * 1024)
         self.app[KEY_CORE] = core
         self.views: list[View] = []
         self._runner: web.AppRunner | None = None
+
+    def public_url(self, path: str, query: Mapping[str, str] | None = None) -> str:
+        """Return the absolute URL of ``path`` that browsers and payment providers are sent to: under
+        `http: external_url`, else under this server's own address (loopback when it listens on all)."""
+        base = self.external_url
+        if not base:
+            host = LOOPBACK if self.host in WILDCARD_HOSTS else self.host
+            base = f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
+        return f"{base}{path}?{urlencode(query)}" if query else f"{base}{path}"
 
     def register_view(self, view: View) -> None:
         """Add every handler of ``view`` to the router."""

@@ -263,10 +263,8 @@ async def async_start_topup(
 
     def _fill_urls(_event: Event) -> None:
         assert core.http is not None
-        host = "127.0.0.1" if core.http.host in ("0.0.0.0", "::", "") else core.http.host
-        base = f"http://{host}:{core.http.port}"
-        settings.notify_url = settings.notify_url or f"{base}{notify_path}"
-        settings.return_url = settings.return_url or f"{base}{RETURN_PATH}"
+        settings.notify_url = settings.notify_url or core.http.public_url(notify_path)
+        settings.return_url = settings.return_url or core.http.public_url(RETURN_PATH)
 
     core.bus.async_listen_once(EVENT_CORE_STARTED, _fill_urls)
     core.async_create_task(sweep_loop(payments, config[CONF_QUERY_INTERVAL], config[CONF_QUERY_AFTER]),

@@ -66,7 +66,7 @@ class AlipayClient:
         self._clock = clock
         self._tz = ZoneInfo(BEIJING_TZ)
 
-    def common_params(self, method: str, biz: dict[str, Any], return_url: bool = False) -> dict[str, str]:
+    def common_params(self, method: str, biz: dict[str, Any], return_url: str | None = None) -> dict[str, str]:
         """Return the unsigned common parameters plus biz_content for ``method``."""
         params = {
             "app_id": self.settings.app_id,
@@ -79,8 +79,8 @@ class AlipayClient:
             "notify_url": self.settings.notify_url,
             "biz_content": biz_json(biz),
         }
-        if return_url and self.settings.return_url:
-            params["return_url"] = self.settings.return_url
+        if return_url:
+            params["return_url"] = return_url
         return params
 
     def signed(self, params: dict[str, str]) -> dict[str, str]:
@@ -88,9 +88,11 @@ class AlipayClient:
         return sign_params(params, self.settings.private_key)
 
     def wap_pay_url(
-        self, out_trade_no: str, amount_fen: int, subject: str, timeout_minutes: int, quit_url: str | None = None
+        self, out_trade_no: str, amount_fen: int, subject: str, timeout_minutes: int, quit_url: str | None = None,
+        return_url: str | None = None,
     ) -> str:
-        """Return the gateway URL the phone's browser is sent to for alipay.trade.wap.pay."""
+        """Return the gateway URL the phone's browser is sent to for alipay.trade.wap.pay (back to
+        ``return_url`` after paying, to ``quit_url`` when the buyer gives up)."""
         biz: dict[str, Any] = {
             "out_trade_no": out_trade_no,
             "total_amount": fen_to_yuan(amount_fen),
@@ -100,7 +102,7 @@ class AlipayClient:
         }
         if quit_url:
             biz["quit_url"] = quit_url
-        params = self.signed(self.common_params(METHOD_WAP_PAY, biz, return_url=True))
+        params = self.signed(self.common_params(METHOD_WAP_PAY, biz, return_url))
         return f"{self.settings.gateway}?{urlencode(params)}"
 
     async def precreate(self, out_trade_no: str, amount_fen: int, subject: str, timeout_minutes: int) -> dict[str, Any]:

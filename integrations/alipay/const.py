@@ -11,6 +11,9 @@ GATEWAY_PRODUCTION: Final = "https://openapi.alipay.com/gateway.do"
 GATEWAY_PATH: Final = "/gateway.do"
 NOTIFY_PATH: Final = "/api/alipay/notify"
 RETURN_PATH: Final = "/m/topup/return"  # the tenant page a provider sends the browser back to
+RETURN_REF: Final = "ref"  # its query parameter holding the order's signed reference
+REFERENCE_PURPOSE: Final = "return"  # what a signed order reference is for (part of the signed message)
+SECRET_RETURN: Final = "return"  # the kept secret that signs them
 
 CHARSET: Final = "utf-8"
 SIGN_TYPE: Final = "RSA2"
@@ -36,6 +39,11 @@ TRADE_FINISHED: Final = "TRADE_FINISHED"
 TRADE_CLOSED: Final = "TRADE_CLOSED"
 PAID_STATUSES: Final = frozenset({TRADE_SUCCESS, TRADE_FINISHED})
 
+MAX_YUAN_DIGITS: Final = 12  # digits before the point of an amount we accept (far above any top-up)
+SHOWN_LIMIT: Final = 80  # characters of an untrusted value a log line or error message keeps
+REFERENCE_LIMIT: Final = 64  # of a security event's reference (its column's size)
+DETAIL_LIMIT: Final = 500  # of a security event's detail
+
 NOTIFY_SUCCESS: Final = "success"
 NOTIFY_FAILURE: Final = "failure"
 
@@ -50,7 +58,6 @@ CHANNEL_QR: Final = "qr"
 PAYMENT_METHOD: Final = "alipay"
 OPERATOR: Final = "alipay"
 OPERATOR_ROLE: Final = "system"
-IDEMPOTENCY_PREFIX: Final = "alipay:"
 
 CONF_APP_ID: Final = "app_id"
 CONF_SELLER_ID: Final = "seller_id"

@@ -36,6 +36,15 @@ class OrderRow(Base):
     provider: Mapped[str] = mapped_column(String(16), default="alipay", server_default="alipay", index=True)
 
 
+class TopUpSecretRow(Base):
+    """A secret of the top-up pages, made once and kept (``return``: the key signing return-URL references)."""
+
+    __tablename__ = "topup_secrets"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+
+
 class SecurityEventRow(Base):
     """Something refused for looking forged, mismatched or replayed (payment notifies, tenant logins)."""
 

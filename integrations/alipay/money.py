@@ -1,9 +1,15 @@
-"""Conversions between integer fen and the yuan strings Alipay speaks (never floats)."""
+"""Conversions between integer fen and the yuan strings Alipay and the top-up forms speak (never floats)."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
+
+from .const import MAX_YUAN_DIGITS
+from .logsafe import shown
 
 CENT = Decimal("0.01")
+# ASCII digits only (``\d`` would take any script's), no sign, exponent, space or underscore.
+AMOUNT = re.compile(rf"([0-9]{{1,{MAX_YUAN_DIGITS}}})(?:\.([0-9]{{1,2}}))?")
 
 
 def fen_to_yuan(fen: int) -> str:
@@ -12,11 +18,10 @@ def fen_to_yuan(fen: int) -> str:
 
 
 def yuan_to_fen(text: str) -> int:
-    """Parse a yuan amount with at most two decimals into fen; raise ValueError otherwise."""
-    try:
-        value = Decimal(str(text).strip())
-    except InvalidOperation:
-        raise ValueError(f"not an amount: {text!r}") from None
-    if not value.is_finite() or value != value.quantize(CENT):
-        raise ValueError(f"not an amount with at most two decimals: {text!r}")
-    return int(value * 100)
+    """Parse a yuan amount (``^[0-9]+(\\.[0-9]{1,2})?$``, at most MAX_YUAN_DIGITS before the point) into fen;
+    raise ValueError for anything else."""
+    match = AMOUNT.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(f"not an amount in yuan with at most two decimals: {shown(text)}")
+    whole, cents = match.groups()
+    return int(whole) * 100 + int((cents or "0").ljust(2, "0"))

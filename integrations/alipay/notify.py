@@ -23,6 +23,7 @@ from .const import (
     TRADE_CLOSED,
     TRADE_WAIT,
 )
+from .logsafe import shown
 from .money import yuan_to_fen
 from .signing import verify_notify
 
@@ -84,26 +85,31 @@ class NotifyView(View):
     async def post(self, request: web.Request) -> web.Response:
         """Receive a payment notification (form-encoded, RSA2-signed by Alipay)."""
         remote = request.remote
-        form = parse_form(await request.read())
+        body = await request.read()
+        form = parse_form(body)
         if form is None:
             return await self._refuse(SEC_MALFORMED, "body is not a UTF-8 form with single values", remote, None)
+        if not verify_notify(form, self.alipay_key):  # nothing of an unsigned body is logged
+            return await self._refuse(SEC_BAD_SIGNATURE, f"signature does not verify ({len(body)} bytes)", remote,
+                                      None)
         out_trade_no = form.get("out_trade_no")
-        if not verify_notify(form, self.alipay_key):
-            return await self._refuse(SEC_BAD_SIGNATURE, "signature does not verify", remote, out_trade_no)
         if form.get("app_id") != self.app_id:
-            return await self._refuse(SEC_APP_ID_MISMATCH, f"app_id {form.get('app_id')!r}", remote, out_trade_no)
+            return await self._refuse(SEC_APP_ID_MISMATCH, f"app_id {shown(form.get('app_id'))}", remote,
+                                      out_trade_no)
         if form.get("seller_id") != self.seller_id:
-            return await self._refuse(SEC_SELLER_MISMATCH, f"seller_id {form.get('seller_id')!r}", remote, out_trade_no)
+            return await self._refuse(SEC_SELLER_MISMATCH, f"seller_id {shown(form.get('seller_id'))}", remote,
+                                      out_trade_no)
         order = await self.payments.store.get(out_trade_no) if out_trade_no else None
-        if order is None:
-            return await self._refuse(SEC_UNKNOWN_ORDER, "no such order", remote, out_trade_no)
+        if order is None or order.provider != self.payments.name:
+            return await self._refuse(SEC_UNKNOWN_ORDER, "no such Alipay order", remote, out_trade_no)
         try:
             amount_fen = yuan_to_fen(form.get("total_amount", ""))
         except ValueError:
             amount_fen = -1
         if amount_fen != order.amount_fen:
             return await self._refuse(
-                SEC_AMOUNT_MISMATCH, f"total_amount {form.get('total_amount')!r} vs order {order.amount_fen} fen",
+                SEC_AMOUNT_MISMATCH,
+                f"total_amount {shown(form.get('total_amount'))} vs order {order.amount_fen} fen",
                 remote, out_trade_no,
             )
         status = form.get("trade_status")
@@ -113,7 +119,7 @@ class NotifyView(View):
             await self.payments.store.record_closed(order.out_trade_no)
             return self._success()
         if status not in PAID_STATUSES:
-            return await self._refuse(SEC_BAD_STATUS, f"trade_status {status!r}", remote, out_trade_no)
+            return await self._refuse(SEC_BAD_STATUS, f"trade_status {shown(status)}", remote, out_trade_no)
         credited = await self.payments.settle_notified(order, form.get("trade_no"), remote, SOURCE,
                                                        form.get("notify_id"))
         if not credited:

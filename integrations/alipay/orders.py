@@ -15,13 +15,17 @@ from scada_core.storage.database import Database
 from .const import (
     ALIPAY_ORDER_PREFIX,
     BEIJING_TZ,
+    DETAIL_LIMIT,
     PROVIDER_ALIPAY,
+    REFERENCE_LIMIT,
     STATE_CLOSED,
     STATE_PAID,
     STATE_PENDING,
     STATE_REFUNDED,
 )
+from .logsafe import shown
 from .models import OrderRow, SecurityEventRow
+from .references import OrderReferences
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -59,6 +63,13 @@ class Order:
         """Return a JSON-friendly form."""
         return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
 
+    def ledger_key(self, action: str = "") -> str:
+        """Return billing's idempotency key of this order's credit (or of ``action`` on it, e.g. refund).
+
+        The key is the order's own, whichever provider or path settles it, so an order is credited once.
+        """
+        return f"{self.provider}:{action}:{self.out_trade_no}" if action else f"{self.provider}:{self.out_trade_no}"
+
 
 class OrderStore:
     """Persist one provider's orders (lookups by out_trade_no and account see every provider's) and security events."""
@@ -70,6 +81,7 @@ class OrderStore:
         self._clock = clock
         self.provider = provider
         self._prefix = prefix
+        self.references = OrderReferences(db)
 
     def new_out_trade_no(self) -> str:
         """Return a fresh out_trade_no: prefix + Beijing date/time + 8 random hex digits (never reused)."""
@@ -180,13 +192,15 @@ class OrderStore:
     async def security_event(
         self, source: str, kind: str, detail: str, remote: str | None = None, reference: str | None = None
     ) -> None:
-        """Write one security event row and log it."""
+        """Write one security event row and log it (reference and detail escaped onto one line and shortened)."""
+        reference = shown(reference, REFERENCE_LIMIT) if reference else None
+        detail = shown(detail, DETAIL_LIMIT)
         _LOGGER.warning("Security event %s/%s ref=%s from %s: %s", source, kind, reference, remote, detail)
         async with self._db.session() as session:
             session.add(
                 SecurityEventRow(
-                    ts=self._clock.timestamp(), source=source, kind=kind, remote=remote,
-                    reference=(reference or "")[:64] or None, detail=detail,
+                    ts=self._clock.timestamp(), source=source, kind=kind, remote=remote, reference=reference,
+                    detail=detail,
                 )
             )
 

@@ -8,6 +8,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from scada_core.exceptions import OpenPrepayError
 
@@ -17,11 +18,11 @@ from .const import (
     CHANNEL_WAP,
     CODE_SUCCESS,
     EVENT_PAYMENT_CREDITED,
-    IDEMPOTENCY_PREFIX,
     OPERATOR_ROLE,
     PAID_STATUSES,
     PAYMENT_METHOD,
     PROVIDER_ALIPAY,
+    RETURN_REF,
     SEC_AMOUNT_MISMATCH,
     SEC_LATE_PAYMENT,
     STATE_CLOSED,
@@ -68,10 +69,10 @@ class TopUpPayments:
     label: str = ""  # shown in logs
     refund_reason: str = ""  # the ledger's reason of a refund, before the out_trade_no
     method: str = ""  # billing's payment method
-    idempotency_prefix: str = ""
     credited_event: str = ""
     source: str = ""  # security events of its sweeps
     gateway_error: type[Exception] = OpenPrepayError
+    client: Any  # the provider's gateway client; ``client.settings`` has ``notify_url`` and ``return_url``
 
     def __init__(self, core: Core, store: OrderStore, limits: TopUpLimits) -> None:
         self.core = core
@@ -101,6 +102,16 @@ class TopUpPayments:
         return await self.store.create(
             account_id, amount_fen, channel, self._subject(account_id), self.limits.timeout_s
         )
+
+    async def return_url(self, order: Order) -> str | None:
+        """Return where the provider sends the browser after paying ``order``: the return page (configured, or
+        under `http: external_url`) naming the order with its signed reference; None when there is none."""
+        base = self.client.settings.return_url
+        if not base:
+            return None
+        reference = await self.store.references.sign(order.out_trade_no)
+        query = urlencode({"out_trade_no": order.out_trade_no, RETURN_REF: reference})
+        return f"{base}{'&' if '?' in base else '?'}{query}"
 
     def _lock(self, out_trade_no: str) -> asyncio.Lock:
         return self._locks.setdefault(out_trade_no, asyncio.Lock())
@@ -140,7 +151,7 @@ class TopUpPayments:
             return False
 
     async def _credit(self, order: Order) -> bool:
-        """Hand the paid order to billing (idempotency key = out_trade_no), then mark it credited."""
+        """Hand the paid order to billing (idempotency key: the order's), then mark it credited."""
         billing = self.core.data.get("billing")
         if billing is None:
             _LOGGER.error("Order %s is paid but billing is not loaded; it will be credited later", order.out_trade_no)
@@ -149,13 +160,15 @@ class TopUpPayments:
             order.account_id,
             order.amount_fen,
             method=self.method,
-            idempotency_key=f"{self.idempotency_prefix}{order.out_trade_no}",
+            idempotency_key=order.ledger_key(),
             operator={"id": self.name, "role": OPERATOR_ROLE},
             reference=order.out_trade_no,
         )
         transaction_id, receipt_no = _result_ids(result)
         await self.store.record_credited(order.out_trade_no, transaction_id, receipt_no)
         self._locks.pop(order.out_trade_no, None)
+        if result.get("repeated"):  # another path credited it first and has announced it
+            return True
         self.core.bus.async_fire(
             self.credited_event,
             {"account_id": order.account_id, "out_trade_no": order.out_trade_no, "amount_fen": order.amount_fen,
@@ -229,7 +242,7 @@ class TopUpPayments:
         if not credit.get("meter_entity_id"):
             raise TopUpError("该笔充值在账户余额中，请在柜台退款 / paid into the wallet: refund it at the counter")
         await billing.refund(
-            credit["meter_entity_id"], order.amount_fen, self.method, f"{self.idempotency_prefix}refund:{out_trade_no}",
+            credit["meter_entity_id"], order.amount_fen, self.method, order.ledger_key("refund"),
             operator, reason or f"{self.refund_reason} {out_trade_no}",
         )
         answer = await self._refund_at_gateway(order)
@@ -244,7 +257,6 @@ class AlipayPayments(TopUpPayments):
     label = "Alipay"
     refund_reason = "支付宝退款"
     method = PAYMENT_METHOD
-    idempotency_prefix = IDEMPOTENCY_PREFIX
     credited_event = EVENT_PAYMENT_CREDITED
     source = SOURCE
     gateway_error = AlipayError
@@ -259,7 +271,8 @@ class AlipayPayments(TopUpPayments):
         """Store a PENDING order and return it with the wap.pay URL for the phone's browser."""
         order = await self._new_order(account_id, amount_fen, CHANNEL_WAP)
         url = self.client.wap_pay_url(
-            order.out_trade_no, amount_fen, order.subject, self.limits.timeout_s // 60, quit_url
+            order.out_trade_no, amount_fen, order.subject, self.limits.timeout_s // 60, quit_url,
+            await self.return_url(order),
         )
         return order, url
 

@@ -117,11 +117,11 @@ class WeChatPayClient:
             raise WeChatPayError("h5 order: answer has no h5_url")
         return str(answer["h5_url"])
 
-    def h5_redirect(self, h5_url: str, out_trade_no: str) -> str:
-        """Return ``h5_url`` with the ``redirect_url`` that brings the browser back to the order's page."""
-        if not self.settings.return_url:
+    @staticmethod
+    def h5_redirect(h5_url: str, back: str | None) -> str:
+        """Return ``h5_url`` with the ``redirect_url`` that brings the browser ``back`` to the order's page."""
+        if not back:
             return h5_url
-        back = f"{self.settings.return_url}?{urlencode({'out_trade_no': out_trade_no})}"
         sep = "&" if "?" in h5_url else "?"
         return f"{h5_url}{sep}redirect_url={quote(back, safe='')}"
 

@@ -66,7 +66,6 @@ CODE_FAIL: Final = "FAIL"
 PROVIDER: Final = "wechatpay"  # the provider column of its orders
 ORDER_PREFIX: Final = "TW"
 PAYMENT_METHOD: Final = "wechat"
-IDEMPOTENCY_PREFIX: Final = "wechatpay:"
 REFUND_REASON: Final = "微信支付退款"
 EVENT_PAYMENT_CREDITED: Final = "wechatpay_payment_credited"
 SOURCE: Final = "wechatpay"

@@ -15,7 +15,6 @@ from .const import (
     CODE_ORDER_PAID,
     DEAD_STATES,
     EVENT_PAYMENT_CREDITED,
-    IDEMPOTENCY_PREFIX,
     LABEL,
     MAX_DESCRIPTION,
     PAYMENT_METHOD,
@@ -61,7 +60,6 @@ class WeChatPayments(TopUpPayments):
     label = LABEL
     refund_reason = REFUND_REASON
     method = PAYMENT_METHOD
-    idempotency_prefix = IDEMPOTENCY_PREFIX
     credited_event = EVENT_PAYMENT_CREDITED
     source = SOURCE
     gateway_error = WeChatPayError
@@ -91,7 +89,7 @@ class WeChatPayments(TopUpPayments):
             )
         except WeChatPayError as err:
             raise await self._refused(order, err) from err
-        return order, self.client.h5_redirect(h5_url, order.out_trade_no)
+        return order, self.client.h5_redirect(h5_url, await self.return_url(order))
 
     async def create_qr_order(self, account_id: int, amount_fen: int) -> Order:
         """Store a PENDING order, create it as a Native order, return it with its code_url as ``qr_code``."""

@@ -80,6 +80,7 @@ from .keys import (
     read_text,
 )
 from .signing import answer_message, new_nonce, parse_authorization, verify_request
+from .verifier import TIMESTAMP
 
 OUT_TRADE_NO = re.compile(r"^[0-9A-Za-z_\-|*]{6,32}$")
 TRADE_TYPES = {PATH_NATIVE: "NATIVE", PATH_H5: "MWEB"}
@@ -235,7 +236,7 @@ class WeChatPaySandbox(SandboxServer):
         if params.get("mchid") != self.mchid or params.get("serial_no") != self.serial_no:
             return "商户号或证书序列号不匹配"
         timestamp = params.get("timestamp", "")
-        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > MAX_CLOCK_SKEW:
+        if not TIMESTAMP.fullmatch(timestamp) or abs(time.time() - int(timestamp)) > MAX_CLOCK_SKEW:
             return "时间戳过期"
         if not verify_request(params, self.merchant_public_key, request.method, request.raw_path, body):
             return "签名错误"

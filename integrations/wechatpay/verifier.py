@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
 
 from Crypto.PublicKey import RSA
 
+from integrations.alipay.logsafe import shown
 from integrations.alipay.signing import verify
 from scada_core.clock import Clock
 
@@ -26,6 +28,7 @@ from .const import (
 from .signing import answer_message
 
 UnknownSerialHook = Callable[[str], Awaitable[bool]]
+TIMESTAMP = re.compile(r"[0-9]{1,12}")  # Unix seconds in ASCII digits (str.isdigit takes '²', int() does not)
 
 
 class SignatureError(Exception):
@@ -67,7 +70,7 @@ class WeChatPayVerifier:
         if signature.startswith(SIGNTEST_PREFIX):
             raise SignatureError(SEC_SIGNTEST, "signature probe (WECHATPAY/SIGNTEST/)")
         timestamp, nonce = headers.get(HEADER_TIMESTAMP, ""), headers.get(HEADER_NONCE, "")
-        if not timestamp.isdigit() or not nonce or not signature:
+        if not TIMESTAMP.fullmatch(timestamp) or not nonce or not signature:
             raise SignatureError(SEC_MALFORMED, "Wechatpay-Timestamp/Nonce/Signature missing or malformed")
         skew = abs(self._clock.timestamp() - int(timestamp))
         if skew > self._max_skew:
@@ -75,7 +78,7 @@ class WeChatPayVerifier:
         serial = headers.get(HEADER_SERIAL, "")
         key = self.key(serial)
         if key is None:
-            raise SignatureError(SEC_UNKNOWN_SERIAL, f"no key for Wechatpay-Serial {serial[:64]!r}")
+            raise SignatureError(SEC_UNKNOWN_SERIAL, f"no key for Wechatpay-Serial {shown(serial)}")
         try:
             text = body.decode(CHARSET)
         except UnicodeDecodeError:

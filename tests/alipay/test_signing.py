@@ -55,7 +55,7 @@ def test_canonical_string_matches_the_worked_vector(app_key: RSA.RsaKey) -> None
     biz = {"out_trade_no": "TU20261124000001", "total_amount": "50.00", "subject": "电费充值-A1203",
            "product_code": "QUICK_WAP_WAY"}
     client = _client(app_key, return_url="")
-    params = client.common_params(METHOD_WAP_PAY, biz, return_url=True)
+    params = client.common_params(METHOD_WAP_PAY, biz, return_url="")
     params["return_url"] = ""
     assert canonical_string(params) == VECTOR
     assert len(VECTOR.encode()) == 316

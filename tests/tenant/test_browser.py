@@ -65,6 +65,36 @@ async def test_phone_top_up_50_yuan(site: Site) -> None:
     assert [e[1:] for e in site.sandbox.notify_log] == [(200, "success")]
 
 
+async def test_return_on_another_host_shows_the_result(site: Site) -> None:
+    """Logged in at localhost, the phone comes back from paying to 127.0.0.1 (another origin, no session
+    cookie there): it shows the paid order by its signed reference, not a bare 401; going home there asks
+    the tenant to log in."""
+    from playwright.async_api import async_playwright  # noqa: PLC0415 - only browser tests need it
+
+    login_host = site.base.replace("127.0.0.1", "localhost")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            page = await (await browser.new_context(viewport={"width": 390, "height": 844})).new_page()
+            await page.goto(f"{login_host}/m/login")
+            await page.fill("input[name=account_id]", str(site.accounts["A"]))
+            await page.fill("input[name=password]", PASSWORDS["A"])
+            await page.click("#login")
+            await page.wait_for_url(f"{login_host}/m/home")
+            await page.fill("#amount", "50.00")
+            await page.click("#pay")
+            await page.wait_for_url(re.compile(r".*/sandbox/qr/TU\w+$"))
+            await page.get_by_text("确认付款").click()
+            await page.wait_for_url(re.compile(r"^http://127\.0\.0\.1:\d+/m/topup/return\?.*ref=.*"))
+            await page.locator("#state", has_text="充值成功").wait_for(timeout=20000)
+            assert "login required" not in await page.content()
+            await page.click("#back")
+            await page.wait_for_url(f"{site.base}/m/login")
+            assert await page.locator("#login").is_visible()
+        finally:
+            await browser.close()
+
+
 async def test_kiosk_top_up_by_qr(site: Site) -> None:
     """At the kiosk: type the room number, prove the shop with its password, touch 100.00, the QR shows; once paid
     the page turns into the receipt. The start page lists no shop."""

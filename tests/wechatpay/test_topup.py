@@ -22,7 +22,8 @@ def _client(site: WeChatSite) -> aiohttp.ClientSession:
 
 async def test_h5_top_up_on_the_phone_page(site: WeChatSite) -> None:
     """The phone page offers both providers; choosing WeChat Pay sends the browser to the H5 cashier; paying
-    brings it back to the order page, the notification credits the account once and the meter shows +50.00."""
+    brings it back to the order page (shown by its signed reference even without the session), the
+    notification credits the account once and the meter shows +50.00."""
     tenant_site = site.core.data["tenant"]
     assert list(tenant_site.providers) == ["alipay", "wechatpay"]  # Alipay (loaded first) stays the default
     assert all(isinstance(p, TopUpProvider) for p in tenant_site.providers.values())
@@ -58,6 +59,9 @@ async def test_h5_top_up_on_the_phone_page(site: WeChatSite) -> None:
         async with client.get(f"{site.base}/m/orders/{out_trade_no}") as resp:
             shown = await resp.json()
         assert shown["provider"] == "wechatpay" and shown["credited"] is True
+    async with _client(site) as other_browser:  # back without the session: the signed reference shows the result
+        async with other_browser.get(redirect, allow_redirects=False) as resp:
+            assert resp.status == 200 and "充值成功" in await resp.text()
     assert order.state == STATE_PAID and order.channel == "wap" and order.receipt_no
     assert site.wechat_sandbox.trades[out_trade_no].trade_type == "MWEB"
     assert [entry[1] for entry in site.wechat_sandbox.notify_log] == [204]

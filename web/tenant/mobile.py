@@ -5,9 +5,11 @@ import logging
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
+from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
+from integrations.alipay.const import RETURN_PATH, RETURN_REF, STATE_PAID, STATE_PENDING
 from integrations.alipay.money import yuan_to_fen
 from scada_core.billing.const import PURCHASE_KINDS, RECEIPT_KINDS
 from integrations.alipay.payments import TopUpError
@@ -17,7 +19,16 @@ from web.auth import AuthError
 from web.receipts import receipt_context, render_receipt_pdf
 
 from .charts import bar_chart
-from .const import COOKIE_TENANT, KIND_MOBILE, PHONE_AMOUNTS, PHONE_PATTERN, SESSION_LIFETIME
+from .const import (
+    COOKIE_TENANT,
+    KIND_MOBILE,
+    PHONE_AMOUNTS,
+    PHONE_PATTERN,
+    RETURN_REFRESH,
+    SEC_BAD_REFERENCE,
+    SESSION_LIFETIME,
+    SOURCE_ACCESS,
+)
 from .i18n import texts
 from .site import TenantSite
 from .usage import daily_readings, daily_usage, daily_uses, monthly_usage, usage_since
@@ -26,6 +37,24 @@ _LOGGER = logging.getLogger(__name__)
 
 LOGIN_URL = "/m/login"
 HOME_URL = "/m/home"
+TENANT_PAGES = "/m/"
+MAX_NEXT = 2048  # characters of a `next` path
+
+
+def safe_next(value: object) -> str | None:
+    """Return ``value`` if it is the path of one of our tenant pages however a browser reads it (no scheme,
+    host, backslash, space or control character), else None."""
+    if not isinstance(value, str) or not value.startswith(TENANT_PAGES) or len(value) > MAX_NEXT:
+        return None
+    if any(c == "\\" or c.isspace() or not c.isprintable() for c in value):
+        return None
+    parts = urlsplit(value)
+    return value if not (parts.scheme or parts.netloc) else None
+
+
+def login_url(next_path: str) -> str:
+    """Return the login page that comes back to ``next_path`` afterwards."""
+    return f"{LOGIN_URL}?{urlencode({'next': next_path})}"
 
 
 class TenantView(View):
@@ -56,13 +85,16 @@ def form_phone(form: Mapping[str, Any]) -> str:
     return phone if re.fullmatch(PHONE_PATTERN, phone) else ""
 
 
-def _code_refused(site: TenantSite, request: web.Request, phone: str, err: AuthError) -> web.Response:
+def _code_refused(
+    site: TenantSite, request: web.Request, phone: str, err: AuthError, next_path: str | None
+) -> web.Response:
     """Tell the phone it is over a daily code limit (429)."""
-    return site.render(request, "login.html", status=429, phone=phone, error=texts(site.core.config.language)[err.key])
+    return site.render(request, "login.html", status=429, phone=phone, next=next_path,
+                       error=texts(site.core.config.language)[err.key])
 
 
-def _login_response(token: str) -> web.Response:
-    response = web.HTTPFound(HOME_URL)
+def _login_response(token: str, next_path: str | None) -> web.Response:
+    response = web.HTTPFound(next_path or HOME_URL)
     response.set_cookie(COOKIE_TENANT, token, max_age=SESSION_LIFETIME, httponly=True, samesite="Lax", path="/")
     return response
 
@@ -85,21 +117,23 @@ class LoginView(TenantView):
     name = "tenant:login"
 
     async def get(self, request: web.Request) -> web.Response:
-        """Show the login form."""
-        return self.site.render(request, "login.html")
+        """Show the login form (that returns to a tenant page named by ``next``)."""
+        return self.site.render(request, "login.html", next=safe_next(request.query.get("next")))
 
     async def post(self, request: web.Request) -> web.Response:
         """Check the password and open a session."""
         form = await request.post()
+        next_path = safe_next(form.get("next"))
         try:
             account_id = int(str(form.get("account_id", "")).strip())
         except ValueError:
             account_id = -1
         password = str(form.get("password", ""))
         if account_id < 0 or not await self.site.auth.login_password(account_id, password, request.remote):
-            return self.site.render(request, "login.html", status=401,
+            return self.site.render(request, "login.html", status=401, next=next_path,
                                     error=texts(self.core.config.language)["bad_login"])
-        raise _login_response(await self.site.auth.open_session(account_id, KIND_MOBILE, SESSION_LIFETIME))
+        token = await self.site.auth.open_session(account_id, KIND_MOBILE, SESSION_LIFETIME)
+        raise _login_response(token, next_path)
 
 
 class CodeSendView(TenantView):
@@ -110,13 +144,14 @@ class CodeSendView(TenantView):
 
     async def post(self, request: web.Request) -> web.Response:
         """Send the code (the page looks the same for unknown phones; a phone over its daily codes is told so)."""
-        phone = form_phone(await request.post())
+        form = await request.post()
+        phone, next_path = form_phone(form), safe_next(form.get("next"))
         try:
             if phone:
                 await self.site.auth.send_code(phone)
         except AuthError as err:
-            return _code_refused(self.site, request, phone, err)
-        return self.site.render(request, "login.html", phone=phone, code_sent=True)
+            return _code_refused(self.site, request, phone, err, next_path)
+        return self.site.render(request, "login.html", phone=phone, code_sent=True, next=next_path)
 
 
 class CodeLoginView(TenantView):
@@ -129,14 +164,16 @@ class CodeLoginView(TenantView):
         """Check the code and open a session."""
         form = await request.post()
         phone, code = form_phone(form), str(form.get("code", "")).strip()
+        next_path = safe_next(form.get("next"))
         try:
             account_id = await self.site.auth.login_code(phone, code, request.remote) if phone else None
         except AuthError as err:
-            return _code_refused(self.site, request, phone, err)
+            return _code_refused(self.site, request, phone, err, next_path)
         if account_id is None:
-            return self.site.render(request, "login.html", status=401, phone=phone, code_sent=True,
+            return self.site.render(request, "login.html", status=401, phone=phone, code_sent=True, next=next_path,
                                     error=texts(self.core.config.language)["bad_code"])
-        raise _login_response(await self.site.auth.open_session(account_id, KIND_MOBILE, SESSION_LIFETIME))
+        token = await self.site.auth.open_session(account_id, KIND_MOBILE, SESSION_LIFETIME)
+        raise _login_response(token, next_path)
 
 
 class LogoutView(TenantView):
@@ -242,11 +279,14 @@ class TopUpView(TenantView):
         provider = self.site.provider(str(form.get("provider") or ""))
         try:
             amount_fen = yuan_to_fen(str(form.get("amount", "")))
+        except ValueError:
+            raise web.HTTPBadRequest(text=texts(self.core.config.language)["bad_amount"]) from None
+        assert self.core.http is not None
+        try:
             _, url = await provider.create_wap_order(
-                account_id, amount_fen, quit_url=str(request.url.with_path(HOME_URL).with_query(None)),
-                payer_ip=request.remote,
+                account_id, amount_fen, quit_url=self.core.http.public_url(HOME_URL), payer_ip=request.remote,
             )
-        except (ValueError, TopUpError) as err:
+        except TopUpError as err:
             raise web.HTTPBadRequest(text=str(err)) from None
         raise web.HTTPFound(url)
 
@@ -254,14 +294,30 @@ class TopUpView(TenantView):
 class TopUpReturnView(TenantView):
     """Where the provider sends the browser back; shows the order until the notify has credited it."""
 
-    url = "/m/topup/return"
+    url = RETURN_PATH
     name = "tenant:topup_return"
 
     async def get(self, request: web.Request) -> web.Response:
-        """Show the order's state (the browser return is never trusted: only our order table is)."""
-        account_id = await self.tenant(request)
-        order = await self.site.owned_order(request, account_id, request.query.get("out_trade_no", ""))
-        return self.site.render(request, "topup_return.html", order=order)
+        """Show the order's state (the browser return is never trusted: only our order table is) to whoever
+        holds its signed reference (the phone may come back on another host, without the session), else to
+        its tenant, logging in first and coming back here."""
+        out_trade_no = request.query.get("out_trade_no", "")
+        reference = request.query.get(RETURN_REF)
+        if reference is not None:
+            order = await self.site.store.get(out_trade_no) if out_trade_no else None
+            if order is None or not await self.site.store.references.verify(out_trade_no, reference):
+                await self.site.store.security_event(
+                    SOURCE_ACCESS, SEC_BAD_REFERENCE, "return page with a wrong order reference", request.remote,
+                    out_trade_no,
+                )
+                raise web.HTTPForbidden(text=texts(self.core.config.language)["forbidden"])
+        else:
+            account_id = await self.site.auth.session_account(request.cookies.get(COOKIE_TENANT), KIND_MOBILE)
+            if account_id is None:
+                raise web.HTTPFound(login_url(request.path_qs))
+            order = await self.site.owned_order(request, account_id, out_trade_no)
+        waiting = order.state in (STATE_PENDING, STATE_PAID) and not order.credited
+        return self.site.render(request, "topup_return.html", order=order, refresh=RETURN_REFRESH if waiting else None)
 
 
 class OrderStatusView(TenantView):
