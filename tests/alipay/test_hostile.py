@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import aiohttp
 import pytest
 
 from integrations.alipay.money import yuan_to_fen
