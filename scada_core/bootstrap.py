@@ -7,7 +7,9 @@ from pathlib import Path
 from .api import CORE_VIEWS
 from .config import Configuration, load_config
 from .core import Core
+from .exceptions import ConfigError
 from .http import HttpServer
+from .http_security import HttpSecurity
 from .loader import async_setup_integration
 from .recorder import Recorder
 from .storage.database import Database, resolve_url
@@ -36,7 +38,8 @@ async def async_setup_core(configuration: Configuration) -> Core:
     core.recorder.async_start()
 
     http_conf = configuration.http
-    core.http = HttpServer(core, http_conf["host"], http_conf["port"])
+    core.http = HttpServer(core, http_conf["host"], http_conf["port"],
+                           HttpSecurity(http_conf["secure_cookies"], http_conf["trusted_proxies"]))
     for view_class in CORE_VIEWS:
         core.http.register_view(view_class(core))
 
@@ -51,7 +54,11 @@ async def async_setup_core(configuration: Configuration) -> Core:
         if not await async_setup_integration(core, integration, configuration.sections[domain]):
             failed.add(domain)
 
-    await core.http.async_start()
+    try:
+        await core.http.async_start()
+    except ConfigError:
+        await core.async_stop()
+        raise
     core.async_on_stop(core.http.async_stop)
     await core.async_start()
     return core

@@ -18,6 +18,7 @@ from .const import (
     LANGUAGES,
 )
 from .exceptions import ConfigError, DependencyError, IntegrationNotFound
+from .http_security import UNAUTHENTICATED_HINT, is_loopback, network_list
 from .loader import Integration, discover, resolve_order
 from .yaml_loader import NodeDict, find_location, load_yaml, value_at
 
@@ -35,6 +36,8 @@ HTTP_SCHEMA = vol.Schema(
         vol.Optional("port", default=DEFAULT_HTTP_PORT): vol.All(int, vol.Range(min=0, max=65535)),
         vol.Optional("base_url"): str,
         vol.Optional("secure_cookies", default=False): bool,
+        # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks).
+        vol.Optional("trusted_proxies", default=[]): network_list,
     }
 )
 
@@ -168,6 +171,11 @@ def load_config(config_dir: Path | str) -> Configuration:
         value, section_errors = validate_section(raw, schema, domain, wrap=True)
         sections[domain] = value
         errors += section_errors
+    http = core_sections["http"]
+    if http is not None and not is_loopback(http["host"]) and not any(available[d].http_auth for d in order):
+        location = find_location(raw, ["http", "host"])
+        where = f"{location[0]}:{location[1]}: " if location else ""
+        errors.append(f"{where}http -> host: {http['host']!r} {UNAUTHENTICATED_HINT}")
     if errors:
         raise ConfigError(sorted(errors, key=_error_sort_key))
     return Configuration(

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from aiohttp import web
 
 from .const import APP_NAME, __version__
-from .exceptions import EntityNotFound, OpenPrepayError, ServiceNotFound, ServiceValidationError
+from .exceptions import ConfigError, EntityNotFound, OpenPrepayError, ServiceNotFound, ServiceValidationError
+from .http_security import UNAUTHENTICATED_HINT, HttpSecurity, is_loopback
 from .json_helpers import json_bytes
 
 if TYPE_CHECKING:
@@ -89,14 +90,23 @@ async def error_middleware(
 class HttpServer:
     """Own the aiohttp application and its site."""
 
-    def __init__(self, core: Core, host: str, port: int) -> None:
+    def __init__(self, core: Core, host: str, port: int, security: HttpSecurity | None = None) -> None:
         self.core = core
         self.host = host
         self.port = port
-        self.app = web.Application(middlewares=[error_middleware], client_max_size=16 * 1024 * 1024)
+        self.security = security or HttpSecurity(False, [])
+        self.app = web.Application(middlewares=[self.security.middleware, error_middleware],
+                                   client_max_size=16 * 1024 * 1024)
+        self.app.on_response_prepare.append(self.security.on_response_prepare)
         self.app[KEY_CORE] = core
         self.views: list[View] = []
+        self.authenticated = False
         self._runner: web.AppRunner | None = None
+
+    def add_auth_middleware(self, middleware: Any) -> None:
+        """Install the middleware that authenticates every request (it makes listening beyond loopback allowed)."""
+        self.app.middlewares.append(middleware)
+        self.authenticated = True
 
     def register_view(self, view: View) -> None:
         """Add every handler of ``view`` to the router."""
@@ -132,7 +142,9 @@ class HttpServer:
         }
 
     async def async_start(self) -> None:
-        """Start listening."""
+        """Start listening; refuse to listen beyond loopback when nothing authenticates requests."""
+        if not self.authenticated and not is_loopback(self.host):
+            raise ConfigError([f"http -> host: {self.host!r} {UNAUTHENTICATED_HINT}"])
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
