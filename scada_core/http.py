@@ -60,6 +60,8 @@ class View:
     tag: ClassVar[str] = "core"
     openapi: ClassVar[dict[str, dict[str, Any]]] = {}
     in_api_doc: ClassVar[bool] = True
+    # Only admins may call it at all (it shows other people's messages or security records).
+    admin_only: ClassVar[bool] = False
 
     def __init__(self, core: Core) -> None:
         self.core = core

@@ -37,6 +37,7 @@ HSTS = "max-age=31536000"
 CACHEABLE_PREFIXES = ("/static/", "/m/static/")
 # Characters browsers drop from a URL before parsing it (WHATWG URL: tab, LF, CR anywhere; C0 controls and space
 # at both ends): a "next" holding any of them is refused rather than cleaned.
+_SECURE_ATTR = re.compile(r";\s*secure\s*(;|$)", re.IGNORECASE)
 _URL_UNSAFE = re.compile(r"[\x00-\x20\x7f\u0080-\u009f\u2000-\u200f\u2028\u2029\u3000\ufeff\\]")
 
 
@@ -76,6 +77,17 @@ def network_list(value: Any) -> list[Network]:
         except ValueError:
             raise vol.Invalid(f"trusted_proxies: {item!r} is not an IP address or network") from None
     return networks
+
+
+def _mark_cookies_secure(response: web.StreamResponse) -> None:
+    """Add Secure to every cookie (aiohttp may have written Set-Cookie already when the prepare signal runs)."""
+    for morsel in response.cookies.values():
+        morsel["secure"] = True
+    written = response.headers.getall(hdrs.SET_COOKIE, [])
+    if written:
+        del response.headers[hdrs.SET_COOKIE]
+        for value in written:
+            response.headers.add(hdrs.SET_COOKIE, value if _SECURE_ATTR.search(value) else f"{value}; Secure")
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -133,8 +145,7 @@ class HttpSecurity:
         response.headers[hdrs.SERVER] = APP_NAME
         if self.secure_cookies:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
-        if self.cookie_secure(request):
-            for morsel in response.cookies.values():
-                morsel["secure"] = True
+        if self.cookie_secure(self.forwarded(request)):
+            _mark_cookies_secure(response)
         if not request.path.startswith(CACHEABLE_PREFIXES) and hdrs.CACHE_CONTROL not in response.headers:
             response.headers[hdrs.CACHE_CONTROL] = "no-store"

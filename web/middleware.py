@@ -8,10 +8,11 @@ from aiohttp import web
 
 from scada_core.http import KEY_OPERATOR, error_response
 
-from .audit import api_targets, snapshot
+from .audit import api_targets, request_text, snapshot
 from .auth import KEY_WEB_OPERATOR, allowed, csrf_ok
 from .const import (
     ACTION_ACCOUNT,
+    ACTION_AUDIT,
     ACTION_CONFIGURE,
     ACTION_CONTROL,
     ACTION_SELL,
@@ -69,9 +70,11 @@ def make_middleware(site: WebSite) -> Callable[[web.Request, Handler], Awaitable
         if operator.must_change_password:
             return error_response("password change required", 403)
         action = api_action(request.method, path)
-        if not allowed(operator.role, action):
-            await site.audit.record(request, operator, f"api_refused:{action}", f"{request.method} {path}", ok=False)
-            return error_response(f"role {operator.role} may not {action}", 403)
+        needed = ACTION_AUDIT if getattr(getattr(request.match_info.handler, "__self__", None), "admin_only", False) \
+            else action
+        if not allowed(operator.role, needed):
+            await site.audit.record(request, operator, f"api_refused:{needed}", f"{request.method} {path}", ok=False)
+            return error_response(f"role {operator.role} may not {needed}", 403)
         if action == ACTION_VIEW:
             return await handler(request)
         if operator.via == "session" and not csrf_ok(operator.csrf, request.headers.get(CSRF_HEADER)):
@@ -84,9 +87,9 @@ def make_middleware(site: WebSite) -> Callable[[web.Request, Handler], Awaitable
             response = await handler(request)
         except Exception:
             await site.audit.record(request, operator, f"api:{action}", f"{request.method} {path}", before=before,
-                                    after={"request": body[:2000]}, ok=False)
+                                    after={"request": request_text(body)}, ok=False)
             raise
-        after = {"request": body[:2000], "status": response.status}
+        after = {"request": request_text(body), "status": response.status}
         if (taken := await snapshot(site, entity_ids, account_ids)) is not None:
             after["targets"] = taken
         await site.audit.record(
