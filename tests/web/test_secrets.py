@@ -96,7 +96,7 @@ async def test_secret_must_appear_in_the_message(secure_site: Site) -> None:
     """A secret that the text does not contain is a clear service error (it could not be masked)."""
     from scada_core.exceptions import ServiceValidationError  # noqa: PLC0415
 
-    with pytest.raises(ServiceValidationError, match="secret"):
+    with pytest.raises(ServiceValidationError, match="secret does not appear"):
         await secure_site.core.services.async_call(
             "notify", "sms", {"target": [PHONES["B"]], "message": "hello", "secret": "999999"})
 

@@ -162,6 +162,23 @@ async def test_login_throttle_per_user_and_address_with_backoff(start_web: Any) 
 
 
 @pytest.mark.timeout(60)
+async def test_one_address_does_not_lock_out_anyone_else(start_web: Any) -> None:
+    """Failures of one user at one address (one NAT) leave other users there, and that user elsewhere, alone."""
+    env: WebEnv = await start_web(web={"login_attempts": 3})
+    await env.operator("clerk", "cashier")
+    await env.operator("boss", "admin")
+    auth = env.site.auth
+    for _ in range(3):
+        with pytest.raises(AuthError, match="err_login"):
+            await auth.login("clerk", "nope", "10.0.0.1")
+    assert await auth.login("boss", PASSWORD, "10.0.0.1")
+    assert await auth.login("clerk", PASSWORD, "10.0.0.2")
+    with pytest.raises(AuthError) as refused:
+        await auth.login("clerk", PASSWORD, "10.0.0.1")
+    assert refused.value.key == "err_locked" and refused.value.params == {"seconds": 30}
+
+
+@pytest.mark.timeout(60)
 async def test_password_rules(start_web: Any) -> None:
     """Common passwords, the user name and short ones are refused, on creation, reset and change; the form says so."""
     env: WebEnv = await start_web()
