@@ -146,7 +146,8 @@ class HttpServer:
     async def async_start(self) -> None:
         """Start listening; refuse to listen beyond loopback when nothing authenticates requests."""
         if not self.authenticated and not is_loopback(self.host):
-            raise ConfigError([f"http -> host: {self.host!r} {UNAUTHENTICATED_HINT}"])
+            raise ConfigError([f"http -> host: {self.host!r} {UNAUTHENTICATED_HINT} (if a web: section is there, "
+                               "its set-up failed: see the log above)"])
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)

@@ -93,25 +93,27 @@ class LoginThrottle:
             return 0.0
         return min(LOGIN_BACKOFF_MAX, LOGIN_BACKOFF_BASE * 2 ** min(count - self.attempts, 16))
 
+    def _live(self, key: tuple[str, str]) -> tuple[int, float] | None:
+        """Return (failures, last failure time) of a pair still remembered; forget it once it has expired."""
+        found = self._failures.get(key)
+        if found is not None and self.clock.timestamp() - found[1] > max(self.window, self._delay(found[0])):
+            del self._failures[key]
+            return None
+        return found
+
     def wait(self, remote: str, username: str) -> int:
         """Return how many seconds this user must wait before trying from this address again (0: go ahead)."""
-        key = (username[:64], remote)
-        found = self._failures.get(key)
+        found = self._live((username[:64], remote))
         if found is None:
             return 0
         count, last = found
-        delay = self._delay(count)
-        elapsed = self.clock.timestamp() - last
-        if elapsed > max(self.window, delay):
-            del self._failures[key]
-            return 0
-        return max(0, math.ceil(delay - elapsed))
+        return max(0, math.ceil(self._delay(count) - (self.clock.timestamp() - last)))
 
     def failed(self, remote: str, username: str) -> None:
         """Count one failure."""
         key = (username[:64], remote)
-        self.wait(remote, username)  # forgets an expired pair first
-        count = self._failures.pop(key, (0, 0.0))[0]
+        count = (self._live(key) or (0, 0.0))[0]
+        self._failures.pop(key, None)
         self._failures[key] = (count + 1, self.clock.timestamp())
         while len(self._failures) > LOGIN_THROTTLE_MAX:
             self._failures.popitem(last=False)

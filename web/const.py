@@ -59,4 +59,4 @@ AUDIT_ENTITY_KEYS: Final = ("entity_id", "meter_entity_id", "meters", "new_entit
 AUDIT_SECRET_WORDS: Final = ("pass", "pwd", "secret", "token", "code", "key", "otp", "cookie", "credential",
                              "authorization", "signature", "private")
 # Names that contain such a word but are no secret (request ids the audit must show).
-AUDIT_PUBLIC_FIELDS: Final = frozenset({"idempotency_key"})
+AUDIT_PUBLIC_FIELDS: Final = frozenset({"idempotency_key", "token_id"})

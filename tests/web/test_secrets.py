@@ -132,8 +132,10 @@ def test_redact_nested_and_case_insensitive() -> None:
     data: dict[str, Any] = {
         "PassWord": "x", "new_password": "y", "code": "123456", "session_token": "t", "apiKey": "k", "secret": "s",
         "nested": {"items": [{"private_key": "p", "amount_fen": 100}]}, "idempotency_key": "sale-1", "name": "商铺",
+        "token_id": 7,
     }
     redacted = redact(data)
     assert redacted["nested"]["items"][0] == {"private_key": "***", "amount_fen": 100}
-    assert {k: redacted[k] for k in ("idempotency_key", "name")} == {"idempotency_key": "sale-1", "name": "商铺"}
+    assert {k: redacted[k] for k in ("idempotency_key", "name", "token_id")} == {
+        "idempotency_key": "sale-1", "name": "商铺", "token_id": 7}
     assert all(redacted[k] == "***" for k in ("PassWord", "new_password", "code", "session_token", "apiKey", "secret"))
