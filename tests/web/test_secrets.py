@@ -139,3 +139,26 @@ def test_redact_nested_and_case_insensitive() -> None:
     assert {k: redacted[k] for k in ("idempotency_key", "name", "token_id")} == {
         "idempotency_key": "sale-1", "name": "商铺", "token_id": 7}
     assert all(redacted[k] == "***" for k in ("PassWord", "new_password", "code", "session_token", "apiKey", "secret"))
+
+
+@pytest.mark.timeout(90)
+async def test_tenant_cookies_are_secure_when_asked(tmp_path: Path, keys_dir: Path,  # noqa: F811
+                                                    db_settings: dict[str, str]) -> None:
+    """http: secure_cookies marks the tenant's session cookie Secure too (and its removal at logout)."""
+    from tests.alipay.harness import PASSWORDS  # noqa: PLC0415
+
+    extra = {"http": {"port": 0, "secure_cookies": True}}
+    async with running_site(tmp_path, keys_dir, db_settings, extra) as site, aiohttp.ClientSession() as client:
+        async with client.get(site.base + "/m/login") as resp:
+            page = await resp.text()
+            sent = {name: morsel.value for name, morsel in resp.cookies.items()}
+        form = {"account_id": str(site.accounts["A"]), "password": PASSWORDS["A"]}
+        if (csrf := re.search(r'name="csrf" value="([^"]+)"', page)) is not None:  # the form's CSRF pair, if any
+            form["csrf"] = csrf.group(1)
+        cookie_header = "; ".join(f"{k}={v}" for k, v in sent.items())
+        async with client.post(site.base + "/m/login", data=form, allow_redirects=False,
+                               headers={"Cookie": cookie_header} if cookie_header else None) as resp:
+            assert resp.status == 302, await resp.text()
+            cookies = resp.headers.getall("Set-Cookie")
+        assert cookies and all("; Secure" in c for c in cookies), cookies
+        assert "Strict-Transport-Security" in resp.headers
