@@ -35,9 +35,9 @@ SECURITY_HEADERS = {
 HSTS = "max-age=31536000"
 # Answers under these prefixes are public files a browser may cache; every other answer may be personal.
 CACHEABLE_PREFIXES = ("/static/", "/m/static/")
-# Characters browsers drop from a URL before parsing it (WHATWG URL: tab, LF, CR anywhere; C0 controls and space
-# at both ends): a "next" holding any of them is refused rather than cleaned.
 _SECURE_ATTR = re.compile(r";\s*secure\s*(;|$)", re.IGNORECASE)
+# Characters browsers drop from a URL before parsing it (WHATWG URL: tab, LF, CR anywhere; C0 controls and space
+# at both ends) or read as "/" (backslash), and other blanks: a "next" holding any of them is refused, not cleaned.
 _URL_UNSAFE = re.compile(r"[\x00-\x20\x7f\u0080-\u009f\u2000-\u200f\u2028\u2029\u3000\ufeff\\]")
 
 

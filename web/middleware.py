@@ -46,6 +46,11 @@ def api_action(method: str, path: str) -> str:
     return ACTION_CONFIGURE
 
 
+def admin_only(request: web.Request) -> bool:
+    """Return True when the view answering ``request`` is for admins only (View.admin_only)."""
+    return bool(getattr(getattr(request.match_info.handler, "__self__", None), "admin_only", False))
+
+
 def make_middleware(site: WebSite) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
     """Return the auth middleware bound to ``site``."""
 
@@ -70,8 +75,7 @@ def make_middleware(site: WebSite) -> Callable[[web.Request, Handler], Awaitable
         if operator.must_change_password:
             return error_response("password change required", 403)
         action = api_action(request.method, path)
-        needed = ACTION_AUDIT if getattr(getattr(request.match_info.handler, "__self__", None), "admin_only", False) \
-            else action
+        needed = ACTION_AUDIT if admin_only(request) else action
         if not allowed(operator.role, needed):
             await site.audit.record(request, operator, f"api_refused:{needed}", f"{request.method} {path}", ok=False)
             return error_response(f"role {operator.role} may not {needed}", 403)
