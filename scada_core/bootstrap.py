@@ -8,7 +8,9 @@ from .api import CORE_VIEWS
 from .config import Configuration, load_config
 from .const import DEFAULT_LOCK_TIMEOUT
 from .core import Core
+from .exceptions import ConfigError
 from .http import HttpServer
+from .http_security import HttpSecurity
 from .loader import async_setup_integration
 from .recorder import Recorder
 from .storage.database import Database, resolve_url
@@ -45,7 +47,8 @@ async def async_setup_core(configuration: Configuration) -> Core:
     core.recorder.async_start()
 
     http_conf = configuration.http
-    core.http = HttpServer(core, http_conf["host"], http_conf["port"], http_conf.get("external_url"))
+    core.http = HttpServer(core, http_conf["host"], http_conf["port"], http_conf.get("external_url"),
+                           HttpSecurity(http_conf["secure_cookies"], http_conf["trusted_proxies"]))
     for view_class in CORE_VIEWS:
         core.http.register_view(view_class(core))
 
@@ -59,7 +62,11 @@ async def async_setup_core(configuration: Configuration) -> Core:
             continue
         await async_setup_integration(core, integration, configuration.sections[domain])
 
-    await core.http.async_start()
+    try:
+        await core.http.async_start()
+    except ConfigError:
+        await core.async_stop()
+        raise
     core.async_on_stop(core.http.async_stop)
     await core.async_start()
     return core

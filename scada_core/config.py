@@ -21,6 +21,7 @@ from .const import (
     STOP_TIMEOUT,
 )
 from .exceptions import ConfigError, DependencyError, IntegrationNotFound
+from .http_security import UNAUTHENTICATED_HINT, is_loopback, network_list
 from .loader import Integration, discover, resolve_order
 from .yaml_loader import NodeDict, find_location, load_yaml, value_at
 
@@ -57,6 +58,8 @@ HTTP_SCHEMA = vol.Schema(
         vol.Optional("base_url"): str,
         vol.Optional("external_url"): external_url,
         vol.Optional("secure_cookies", default=False): bool,
+        # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks).
+        vol.Optional("trusted_proxies", default=[]): network_list,
     }
 )
 
@@ -194,6 +197,11 @@ def load_config(config_dir: Path | str) -> Configuration:
         value, section_errors = validate_section(raw, schema, domain, wrap=True)
         sections[domain] = value
         errors += section_errors
+    http = core_sections["http"]
+    if http is not None and not is_loopback(http["host"]) and not any(available[d].http_auth for d in order):
+        location = find_location(raw, ["http", "host"])
+        where = f"{location[0]}:{location[1]}: " if location else ""
+        errors.append(f"{where}http -> host: {http['host']!r} {UNAUTHENTICATED_HINT}")
     if errors:
         raise ConfigError(sorted(errors, key=_error_sort_key))
     return Configuration(

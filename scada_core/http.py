@@ -10,7 +10,8 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from .const import APP_NAME, __version__
-from .exceptions import EntityNotFound, OpenPrepayError, ServiceNotFound, ServiceValidationError
+from .exceptions import ConfigError, EntityNotFound, OpenPrepayError, ServiceNotFound, ServiceValidationError
+from .http_security import UNAUTHENTICATED_HINT, HttpSecurity, is_loopback
 from .json_helpers import json_bytes
 
 if TYPE_CHECKING:
@@ -62,6 +63,8 @@ class View:
     tag: ClassVar[str] = "core"
     openapi: ClassVar[dict[str, dict[str, Any]]] = {}
     in_api_doc: ClassVar[bool] = True
+    # Only admins may call it at all (it shows other people's messages or security records).
+    admin_only: ClassVar[bool] = False
 
     def __init__(self, core: Core) -> None:
         self.core = core
@@ -92,14 +95,20 @@ async def error_middleware(
 class HttpServer:
     """Own the aiohttp application and its site."""
 
-    def __init__(self, core: Core, host: str, port: int, external_url: str | None = None) -> None:
+    def __init__(
+        self, core: Core, host: str, port: int, external_url: str | None = None, security: HttpSecurity | None = None
+    ) -> None:
         self.core = core
         self.host = host
         self.port = port
         self.external_url = external_url  # `http: external_url`, validated without a trailing slash
-        self.app = web.Application(middlewares=[error_middleware], client_max_size=16 * 1024 * 1024)
+        self.security = security or HttpSecurity(False, [])
+        self.app = web.Application(middlewares=[self.security.middleware, error_middleware],
+                                   client_max_size=16 * 1024 * 1024)
+        self.app.on_response_prepare.append(self.security.on_response_prepare)
         self.app[KEY_CORE] = core
         self.views: list[View] = []
+        self.authenticated = False
         self._runner: web.AppRunner | None = None
 
     def public_url(self, path: str, query: Mapping[str, str] | None = None) -> str:
@@ -110,6 +119,11 @@ class HttpServer:
             host = LOOPBACK if self.host in WILDCARD_HOSTS else self.host
             base = f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
         return f"{base}{path}?{urlencode(query)}" if query else f"{base}{path}"
+
+    def add_auth_middleware(self, middleware: Any) -> None:
+        """Install the middleware that authenticates every request (it makes listening beyond loopback allowed)."""
+        self.app.middlewares.append(middleware)
+        self.authenticated = True
 
     def register_view(self, view: View) -> None:
         """Add every handler of ``view`` to the router."""
@@ -145,7 +159,10 @@ class HttpServer:
         }
 
     async def async_start(self) -> None:
-        """Start listening."""
+        """Start listening; refuse to listen beyond loopback when nothing authenticates requests."""
+        if not self.authenticated and not is_loopback(self.host):
+            raise ConfigError([f"http -> host: {self.host!r} {UNAUTHENTICATED_HINT} (if a web: section is there, "
+                               "its set-up failed: see the log above)"])
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)

@@ -35,6 +35,8 @@ MANIFEST_SCHEMA = vol.Schema(
         vol.Optional("simulators", default={}): {str: str},
         vol.Optional("documentation"): str,
         vol.Optional("requirements", default=[]): [str],
+        # True for an integration that authenticates every HTTP request (allows listening beyond loopback).
+        vol.Optional("http_auth", default=False): bool,
     }
 )
 
@@ -51,6 +53,7 @@ class Integration:
     dependencies: list[str] = field(default_factory=list)
     after_dependencies: list[str] = field(default_factory=list)
     simulators: dict[str, str] = field(default_factory=dict)
+    http_auth: bool = False
     _module: ModuleType | None = None
 
     def get_module(self) -> ModuleType:
@@ -87,6 +90,7 @@ def _read_manifest(folder: Path, package: str) -> Integration:
         dependencies=manifest["dependencies"],
         after_dependencies=manifest["after_dependencies"],
         simulators=manifest["simulators"],
+        http_auth=manifest["http_auth"],
     )
 
 

@@ -65,7 +65,7 @@ async def async_setup(core: Core, config: dict[str, Any] | None) -> bool:
     await directory.async_load()
     site = WebSite(core, auth, branding, directory)
     core.data[DOMAIN] = site
-    core.http.app.middlewares.append(make_middleware(site))
+    core.http.add_auth_middleware(make_middleware(site))
     for view_class in ALL_VIEWS:
         core.http.register_view(view_class(site))
     core.http.app.router.add_static("/static/web/", STATIC)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from scada_core.exceptions import OpenPrepayError
 
-from .const import AUDIT_ENTITY_KEYS, AUDIT_METER_ATTRIBUTES
+from .const import AUDIT_ENTITY_KEYS, AUDIT_METER_ATTRIBUTES, AUDIT_PUBLIC_FIELDS, AUDIT_SECRET_WORDS
 from .models import AuditRow
 
 if TYPE_CHECKING:
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from .site import WebSite
 
 MAX_TEXT = 4000
+MAX_REQUEST_TEXT = 2000
+REDACTED = "***"
 
 
 def _text(value: Any) -> str | None:
@@ -30,9 +32,35 @@ def _text(value: Any) -> str | None:
 
 
 def remote_of(request: web.Request) -> str:
-    """Return the client address (the proxy's X-Forwarded-For first hop when present)."""
-    forwarded = request.headers.get("X-Forwarded-For")
-    return (forwarded.split(",")[0].strip() if forwarded else request.remote) or "?"
+    """Return the client address (a trusted proxy's client: see scada_core.http_security)."""
+    return request.remote or "?"
+
+
+def redact(value: Any) -> Any:
+    """Return ``value`` with every secret-like field (password, code, token, key, secret ...) replaced, at any depth."""
+    if isinstance(value, dict):
+        return {
+            k: REDACTED if isinstance(k, str) and _secret_name(k) else redact(v) for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    return value
+
+
+def _secret_name(name: str) -> bool:
+    lowered = name.lower()
+    return lowered not in AUDIT_PUBLIC_FIELDS and any(word in lowered for word in AUDIT_SECRET_WORDS)
+
+
+def request_text(body: str) -> str:
+    """Return what the audit keeps of an API request body: the JSON with secrets redacted (never raw text)."""
+    if not body:
+        return ""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return f"<not JSON, {len(body)} characters>"
+    return json.dumps(redact(data), ensure_ascii=False)[:MAX_REQUEST_TEXT]
 
 
 def api_targets(request: web.Request, body: str) -> tuple[list[str], list[int]]:
@@ -99,7 +127,7 @@ class AuditLog:
                 operator=operator.username if operator else (username or "-"),
                 role=operator.role if operator else "-",
                 action=action, target=str(target)[:255], remote=remote[:64],
-                before=_text(before), after=_text(after), ok=ok,
+                before=_text(redact(before)), after=_text(redact(after)), ok=ok,
             ))
 
     async def query(

@@ -5,9 +5,10 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import math
 import secrets
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,10 +20,12 @@ from yarl import URL
 
 from scada_core.exceptions import OpenPrepayError
 
-from .const import PERMISSIONS, ROLE_ADMIN, ROLES
+from .const import LOGIN_BACKOFF_BASE, LOGIN_BACKOFF_MAX, LOGIN_THROTTLE_MAX, PERMISSIONS, ROLE_ADMIN, ROLES
 from .models import ApiTokenRow, OperatorRow, SessionRow
+from .passwords import password_problem
 
 if TYPE_CHECKING:
+    from scada_core.clock import Clock
     from scada_core.core import Core
 
 _LOGGER = logging.getLogger(__name__)
@@ -33,11 +36,16 @@ CACHE_MAX = 10_000
 
 
 class AuthError(OpenPrepayError):
-    """Wrong credentials, a locked login or a refused change (message key in ``key``)."""
+    """Wrong credentials, a throttled login or a refused change (message key in ``key``, its values in ``params``)."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, **params: Any) -> None:
         super().__init__(key)
         self.key = key
+        self.params = params
+
+    def text(self, catalogue: dict[str, str]) -> str:
+        """Return the message in the catalogue's language."""
+        return catalogue[self.key].format(**self.params)
 
 
 def allowed(role: str, action: str) -> bool:
@@ -67,34 +75,53 @@ class WebOperator:
         return {"id": self.username, "role": self.role}
 
 
-class LoginLimiter:
-    """Refuse logins after ``attempts`` failures within ``window`` seconds, per address and per user name."""
+class LoginThrottle:
+    """Slow down wrong passwords per (user name, address): after ``attempts`` free failures each one doubles the wait.
 
-    def __init__(self, attempts: int, window: float) -> None:
+    Keyed by the pair, so neither one address (many operators behind one NAT) nor one user name (anyone typing
+    it wrong on purpose) locks anybody else out. A failure pair is forgotten ``window`` seconds after its last
+    failure (or once its wait is over, whichever is later), and at once after a success.
+    """
+
+    def __init__(self, clock: Clock, attempts: int, window: float) -> None:
+        self.clock = clock
         self.attempts = attempts
         self.window = window
-        self._failures: defaultdict[str, deque[float]] = defaultdict(deque)
+        self._failures: OrderedDict[tuple[str, str], tuple[int, float]] = OrderedDict()
 
-    def _recent(self, key: str) -> deque[float]:
-        failures = self._failures[key]
-        cutoff = time.monotonic() - self.window
-        while failures and failures[0] < cutoff:
-            failures.popleft()
-        return failures
+    def _delay(self, count: int) -> float:
+        if count < self.attempts:
+            return 0.0
+        return min(LOGIN_BACKOFF_MAX, LOGIN_BACKOFF_BASE * 2 ** min(count - self.attempts, 16))
 
-    def locked(self, remote: str, username: str) -> bool:
-        """Return True while either key has too many recent failures."""
-        return any(len(self._recent(k)) >= self.attempts for k in (f"ip:{remote}", f"user:{username}"))
+    def _live(self, key: tuple[str, str]) -> tuple[int, float] | None:
+        """Return (failures, last failure time) of a pair still remembered; forget it once it has expired."""
+        found = self._failures.get(key)
+        if found is not None and self.clock.timestamp() - found[1] > max(self.window, self._delay(found[0])):
+            del self._failures[key]
+            return None
+        return found
+
+    def wait(self, remote: str, username: str) -> int:
+        """Return how many seconds this user must wait before trying from this address again (0: go ahead)."""
+        found = self._live((username[:64], remote))
+        if found is None:
+            return 0
+        count, last = found
+        return max(0, math.ceil(self._delay(count) - (self.clock.timestamp() - last)))
 
     def failed(self, remote: str, username: str) -> None:
         """Count one failure."""
-        now = time.monotonic()
-        for key in (f"ip:{remote}", f"user:{username}"):
-            self._failures[key].append(now)
+        key = (username[:64], remote)
+        count = (self._live(key) or (0, 0.0))[0]
+        self._failures.pop(key, None)
+        self._failures[key] = (count + 1, self.clock.timestamp())
+        while len(self._failures) > LOGIN_THROTTLE_MAX:
+            self._failures.popitem(last=False)
 
     def succeeded(self, remote: str, username: str) -> None:
-        """Forget the failures of a user who got in."""
-        self._failures.pop(f"user:{username}", None)
+        """Forget the failures of a user who got in from this address."""
+        self._failures.pop((username[:64], remote), None)
 
 
 class Auth:
@@ -105,7 +132,7 @@ class Auth:
         self.core = core
         self.db = core.db
         self.session_lifetime = session_lifetime
-        self.limiter = LoginLimiter(attempts, window)
+        self.limiter = LoginThrottle(core.clock, attempts, window)
         self.default_language = language
         self._cache: dict[str, tuple[float, WebOperator | None]] = {}
 
@@ -135,17 +162,20 @@ class Auth:
         async with self.db.session() as session:
             if (await session.execute(select(func.count()).select_from(OperatorRow))).scalar():
                 return
-        await self.create_operator(username, username, ROLE_ADMIN, password, must_change=True)
+        await self.create_operator(username, username, ROLE_ADMIN, password, must_change=True, checked=False)
         _LOGGER.warning("Created the initial operator %r; change its password at first login", username)
 
     async def create_operator(
-        self, username: str, display_name: str, role: str, password: str, must_change: bool = True
+        self, username: str, display_name: str, role: str, password: str, must_change: bool = True,
+        checked: bool = True,
     ) -> dict[str, Any]:
-        """Add an operator; raise AuthError for a taken name, a bad role or a short password."""
+        """Add an operator; raise AuthError for a taken name, a bad role or a password the rules refuse.
+
+        ``checked=False`` only for the configured first admin, who must change the password at first login."""
         if role not in ROLES:
             raise AuthError("err_role")
-        if len(password) < 8:
-            raise AuthError("err_password_short")
+        if checked and (problem := password_problem(username, password)) is not None:
+            raise AuthError(problem)
         password_hash = await self.hash_password(password)
         async with self.db.session() as session:
             if (await session.execute(select(OperatorRow).where(OperatorRow.username == username))).scalar():
@@ -187,11 +217,18 @@ class Auth:
         self.forget()
         return before, row_after
 
-    async def set_password(self, operator_id: int, password: str, must_change: bool) -> None:
-        """Store a new password (at least 8 characters)."""
+    async def set_password(self, operator_id: int, password: str, must_change: bool, keep_session: str = "") -> None:
+        """Store a new password the rules accept and end the operator's sessions (all but ``keep_session``).
+
+        API tokens stay: they are named credentials of their own, listed and revoked on the operators page."""
         self.forget()
-        if len(password) < 8:
-            raise AuthError("err_password_short")
+        async with self.db.session() as session:
+            row = await session.get(OperatorRow, operator_id)
+            if row is None:
+                raise AuthError("err_no_operator")
+            username = row.username
+        if (problem := password_problem(username, password)) is not None:
+            raise AuthError(problem)
         password_hash = await self.hash_password(password)
         async with self.db.session() as session:
             row = await session.get(OperatorRow, operator_id)
@@ -199,10 +236,13 @@ class Auth:
                 raise AuthError("err_no_operator")
             row.password_hash = password_hash
             row.must_change_password = must_change
+            await session.execute(delete(SessionRow).where(
+                SessionRow.operator_id == operator_id, SessionRow.token_hash != _digest(keep_session)
+            ))
         self.forget()
 
-    async def change_own_password(self, operator_id: int, current: str, new: str) -> None:
-        """Change one's own password after checking the current one; a new one must differ."""
+    async def change_own_password(self, operator_id: int, current: str, new: str, session_token: str) -> None:
+        """Change one's own password after checking the current one; a new one must differ. Other sessions end."""
         async with self.db.session() as session:
             row = await session.get(OperatorRow, operator_id)
             if row is None:
@@ -212,14 +252,14 @@ class Auth:
             raise AuthError("err_wrong_password")
         if current == new:
             raise AuthError("err_password_same")
-        await self.set_password(operator_id, new, must_change=False)
+        await self.set_password(operator_id, new, must_change=False, keep_session=session_token)
 
     # -- sessions -----------------------------------------------------------------------------------
 
     async def login(self, username: str, password: str, remote: str) -> str:
-        """Return a new session cookie value, or raise AuthError (err_locked / err_login)."""
-        if self.limiter.locked(remote, username):
-            raise AuthError("err_locked")
+        """Return a new session cookie value, or raise AuthError (err_locked with its wait / err_login)."""
+        if wait := self.limiter.wait(remote, username):
+            raise AuthError("err_locked", seconds=wait)
         async with self.db.session() as session:
             row = (await session.execute(select(OperatorRow).where(OperatorRow.username == username))).scalar()
             password_hash = row.password_hash if row is not None else None

@@ -31,6 +31,13 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
 }
 
 SESSION_COOKIE: Final = "op_session"
+PASSWORD_MIN_LENGTH: Final = 8
+PASSWORD_MAX_LENGTH: Final = 256
+# Wrong staff passwords: after login_attempts free tries per (user name, address), each further failure doubles the
+# wait, from LOGIN_BACKOFF_BASE up to LOGIN_BACKOFF_MAX seconds; at most LOGIN_THROTTLE_MAX pairs are remembered.
+LOGIN_BACKOFF_BASE: Final = 30.0
+LOGIN_BACKOFF_MAX: Final = 3600.0
+LOGIN_THROTTLE_MAX: Final = 10_000
 LANG_COOKIE: Final = "op_lang"
 LOGIN_CSRF_COOKIE: Final = "op_login_csrf"
 CSRF_FIELD: Final = "csrf"
@@ -48,3 +55,8 @@ ROLLUP_INTERVAL_S: Final = 600.0
 # What the audit log keeps of each meter and account an API write names, before and after the write.
 AUDIT_METER_ATTRIBUTES: Final = ("relay", "prepaid_mode", "remaining_fen", "purchase_count", "online")
 AUDIT_ENTITY_KEYS: Final = ("entity_id", "meter_entity_id", "meters", "new_entity_id")
+# A field whose name contains one of these is a secret: the audit log keeps "***" instead of its value.
+AUDIT_SECRET_WORDS: Final = ("pass", "pwd", "secret", "token", "code", "key", "otp", "cookie", "credential",
+                             "authorization", "signature", "private")
+# Names that contain such a word but are no secret (request ids the audit must show).
+AUDIT_PUBLIC_FIELDS: Final = frozenset({"idempotency_key", "token_id"})

@@ -8,10 +8,11 @@ from aiohttp import web
 
 from scada_core.http import KEY_OPERATOR, error_response
 
-from .audit import api_targets, snapshot
+from .audit import api_targets, request_text, snapshot
 from .auth import KEY_WEB_OPERATOR, allowed, csrf_ok, origin_ok
 from .const import (
     ACTION_ACCOUNT,
+    ACTION_AUDIT,
     ACTION_CONFIGURE,
     ACTION_CONTROL,
     ACTION_SELL,
@@ -45,6 +46,11 @@ def api_action(method: str, path: str) -> str:
     return ACTION_CONFIGURE
 
 
+def admin_only(request: web.Request) -> bool:
+    """Return True when the view answering ``request`` is for admins only (View.admin_only)."""
+    return bool(getattr(getattr(request.match_info.handler, "__self__", None), "admin_only", False))
+
+
 def make_middleware(site: WebSite) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
     """Return the auth middleware bound to ``site``."""
 
@@ -69,9 +75,10 @@ def make_middleware(site: WebSite) -> Callable[[web.Request, Handler], Awaitable
         if operator.must_change_password:
             return error_response("password change required", 403)
         action = api_action(request.method, path)
-        if not allowed(operator.role, action):
-            await site.audit.record(request, operator, f"api_refused:{action}", f"{request.method} {path}", ok=False)
-            return error_response(f"role {operator.role} may not {action}", 403)
+        needed = ACTION_AUDIT if admin_only(request) else action
+        if not allowed(operator.role, needed):
+            await site.audit.record(request, operator, f"api_refused:{needed}", f"{request.method} {path}", ok=False)
+            return error_response(f"role {operator.role} may not {needed}", 403)
         if action == ACTION_VIEW:
             return await handler(request)
         if operator.via == "session" and not (
@@ -86,9 +93,9 @@ def make_middleware(site: WebSite) -> Callable[[web.Request, Handler], Awaitable
             response = await handler(request)
         except Exception:
             await site.audit.record(request, operator, f"api:{action}", f"{request.method} {path}", before=before,
-                                    after={"request": body[:2000]}, ok=False)
+                                    after={"request": request_text(body)}, ok=False)
             raise
-        after = {"request": body[:2000], "status": response.status}
+        after = {"request": request_text(body), "status": response.status}
         if (taken := await snapshot(site, entity_ids, account_ids)) is not None:
             after["targets"] = taken
         await site.audit.record(

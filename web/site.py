@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import jinja2
@@ -116,7 +117,7 @@ class WebSite:
         """Return the logged-in operator allowed to do ``action``; else redirect to login or refuse (403)."""
         operator: WebOperator | None = request.get(KEY_WEB_OPERATOR)
         if operator is None:
-            raise web.HTTPFound(f"/login?next={request.path_qs}" if request.method == "GET" else "/login")
+            raise web.HTTPFound(f"/login?next={quote(request.path_qs, safe='/')}" if request.method == "GET" else "/login")
         if operator.must_change_password and request.path != "/password":
             raise web.HTTPFound("/password")
         if not allowed(operator.role, action):

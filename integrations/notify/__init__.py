@@ -22,6 +22,7 @@ from .const import (
     ATTR_DATA,
     ATTR_LANGUAGE,
     ATTR_MESSAGE,
+    ATTR_SECRET,
     ATTR_SUBJECT,
     ATTR_TARGET,
     ATTR_TEMPLATE,
@@ -134,6 +135,7 @@ def _ensure_list(value: Any) -> list[Any]:
 
 SMS_SERVICE_SCHEMA = vol.Schema(
     {vol.Required(ATTR_TARGET): vol.Any(ACCOUNT_TARGET, vol.All(_ensure_list, [PHONE], vol.Length(min=1))),
+     vol.Optional(ATTR_SECRET): vol.All(str, vol.Length(min=4, max=64)),
      **_text_fields(False)}
 )
 EMAIL_SERVICE_SCHEMA = vol.Schema(
@@ -191,7 +193,11 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
     async def handle_sms(call: ServiceCall) -> dict[str, Any]:
         targets, account_id, extra = await targets_of(call, "phone")
         body = await render(call, CHANNEL_SMS, extra)
-        return {"ids": await outbox.async_enqueue(CHANNEL_SMS, targets, body, account_id=account_id)}
+        secret = call.data.get(ATTR_SECRET)
+        if secret is not None and secret not in body:
+            raise ServiceValidationError(f"{DOMAIN}.{SERVICE_SMS}: the secret does not appear in the message")
+        ids = await outbox.async_enqueue(CHANNEL_SMS, targets, body, account_id=account_id, secret=secret)
+        return {"ids": ids}
 
     async def handle_email(call: ServiceCall) -> dict[str, Any]:
         if email_config is None:

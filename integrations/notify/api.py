@@ -1,4 +1,4 @@
-"""GET /api/notify/outbox: what was sent, what waits and why it failed."""
+"""GET /api/notify/outbox (admins only): what was sent, what waits and why it failed; secrets shown masked."""
 from __future__ import annotations
 
 from aiohttp import web
@@ -26,6 +26,7 @@ class OutboxView(View):
     url = "/api/notify/outbox"
     name = "api:notify:outbox"
     tag = "notify"
+    admin_only = True
     openapi = {
         "get": {
             "parameters": [

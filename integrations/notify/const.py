@@ -24,6 +24,8 @@ ATTR_DATA: Final = "data"
 ATTR_SUBJECT: Final = "subject"
 ATTR_LANGUAGE: Final = "language"
 ATTR_ACCOUNT_ID: Final = "account_id"
+ATTR_SECRET: Final = "secret"  # a one-time code in the text: sent as is, stored and listed as SECRET_MASK
+SECRET_MASK: Final = "******"
 
 CONF_SMS: Final = "sms"
 CONF_EMAIL: Final = "email"

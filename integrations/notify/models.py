@@ -22,7 +22,10 @@ class OutboxRow(Base):
     target: Mapped[str] = mapped_column(String(255))
     account_id: Mapped[str | None] = mapped_column(String(64))
     subject: Mapped[str | None] = mapped_column(Text)
+    # What lists and logs show: a secret in the text (a one-time code) masked.
     body: Mapped[str] = mapped_column(Text)
+    # The real text of a message holding a secret, only while it waits; wiped once it is sent or given up.
+    secret_body: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_ts: Mapped[float] = mapped_column(Float)
@@ -37,5 +40,10 @@ class OutboxRow(Base):
     message_id: Mapped[str | None] = mapped_column(String(255))
 
     def as_dict(self) -> dict[str, object]:
-        """Return a JSON-friendly form."""
-        return {c.name: getattr(self, c.name) for c in self.__table__.columns}
+        """Return a JSON-friendly form (never the secret text)."""
+        return {c.name: getattr(self, c.name) for c in self.__table__.columns if c.name != "secret_body"}
+
+    @property
+    def text(self) -> str:
+        """Return the text to send: the real one when it holds a secret."""
+        return self.secret_body if self.secret_body is not None else self.body

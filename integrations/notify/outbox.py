@@ -10,7 +10,15 @@ from sqlalchemy import delete, func, select, update
 
 from scada_core.storage.database import Database
 
-from .const import CHANNEL_EMAIL, STATUS_FAILED, STATUS_PENDING, STATUS_SENT, STATUS_UNCONFIRMED, UNCONFIRMED_REF
+from .const import (
+    CHANNEL_EMAIL,
+    SECRET_MASK,
+    STATUS_FAILED,
+    STATUS_PENDING,
+    STATUS_SENT,
+    STATUS_UNCONFIRMED,
+    UNCONFIRMED_REF,
+)
 from .models import OutboxRow
 
 DELIVERY_MATCH_WINDOW = 3 * 86400.0  # a delivery report older than this cannot match a message reference
@@ -37,9 +45,17 @@ class Outbox:
         subject: str | None = None,
         account_id: str | None = None,
         domain: str = "openprepay.local",
+        secret: str | None = None,
     ) -> list[int]:
-        """Store one message per target (committed before anything is sent); return the row ids."""
+        """Store one message per target (committed before anything is sent); return the row ids.
+
+        A ``secret`` in ``body`` (a one-time code) is stored masked in the readable text; the real text is kept
+        apart, sent, and wiped once the message is sent or given up.
+        """
         now = self.now()
+        secret_body = body if secret else None
+        if secret:
+            body = body.replace(secret, SECRET_MASK)
         rows = [
             OutboxRow(
                 channel=channel,
@@ -47,6 +63,7 @@ class Outbox:
                 account_id=account_id,
                 subject=subject,
                 body=body,
+                secret_body=secret_body,
                 status=STATUS_PENDING,
                 attempts=0,
                 next_attempt_ts=now,
@@ -134,12 +151,14 @@ class Outbox:
             if part >= parts:
                 row.status = STATUS_UNCONFIRMED if UNCONFIRMED_REF in row.refs.split(",") else STATUS_SENT
                 row.sent_ts = self.now()
+                row.secret_body = None
 
     async def async_mark_sent(self, row_id: int) -> None:
         """Record that a message (e-mail) was accepted by the server."""
         async with self.db.session() as session:
             await session.execute(
-                update(OutboxRow).where(OutboxRow.id == row_id).values(status=STATUS_SENT, sent_ts=self.now())
+                update(OutboxRow).where(OutboxRow.id == row_id)
+                .values(status=STATUS_SENT, sent_ts=self.now(), secret_body=None)
             )
 
     async def async_retry(self, row_id: int, error: str, delay: float) -> None:
@@ -157,7 +176,8 @@ class Outbox:
             await session.execute(
                 update(OutboxRow)
                 .where(OutboxRow.id == row_id)
-                .values(attempts=OutboxRow.attempts + 1, last_error=error, status=STATUS_FAILED)
+                .values(attempts=OutboxRow.attempts + 1, last_error=error, status=STATUS_FAILED,
+                        secret_body=None)
             )
 
     async def async_purge(self, keep_days: int) -> int:

@@ -42,7 +42,7 @@ class SmsChannel:
     async def async_deliver(self, row: OutboxRow) -> None:
         """Send the parts not yet accepted; record each message reference the moment +CMGS returns."""
         try:
-            pdus = self.modem.encode(row.target, row.body, row.concat_ref)
+            pdus = self.modem.encode(row.target, row.text, row.concat_ref)
         except PduError as err:
             raise PermanentError(str(err)) from err
         for pdu in pdus[row.parts_sent :]:

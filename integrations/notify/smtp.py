@@ -36,7 +36,7 @@ def build_message(row: OutboxRow, sender: str) -> EmailMessage:
     message["Date"] = formatdate(localtime=True)
     if row.message_id:
         message["Message-ID"] = row.message_id
-    message.set_content(row.body, charset="utf-8")
+    message.set_content(row.text, charset="utf-8")
     return message
 
 

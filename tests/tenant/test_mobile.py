@@ -136,7 +136,7 @@ async def test_kiosk_session_ends_when_idle(site: Site) -> None:
         await kiosk_check_in(client, site.base, site.accounts["B"], PASSWORDS["B"])
         async with client.get(f"{site.base}/kiosk/account") as resp:
             page = await resp.text()
-            assert "商铺B" in page and "var idle = 30 * 1000" in page
+            assert "商铺B" in page and 'data-idle="30"' in page
         site.core.clock.offset = timedelta(seconds=31)
         try:
             async with client.get(f"{site.base}/kiosk/account", allow_redirects=False) as resp:
@@ -153,7 +153,8 @@ async def test_one_time_code_goes_through_notify_sms(tmp_path: Path, keys_dir: P
             assert resp.status == 200
         rows = await site.core.data["notify"].outbox.async_recent(10, "sms")
         assert [row.target for row in rows] == [PHONES["A"]]
-        code = re.search(r"验证码为 (\d{6})", rows[0].body).group(1)  # type: ignore[union-attr]
+        assert "验证码为 ******" in rows[0].body  # listed masked; the real text waits for the modem apart
+        code = re.search(r"验证码为 (\d{6})", rows[0].text).group(1)  # type: ignore[union-attr]
         async with client.post(f"{site.base}/m/login/code", data={"phone": PHONES["A"], "code": code}) as resp:
             assert resp.status == 200 and "商铺A" in await resp.text()
 

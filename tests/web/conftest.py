@@ -101,7 +101,7 @@ async def start_web(tmp_path: Path, db_settings: dict[str, str]) -> AsyncIterato
     """Start a core (billing + web, optionally simulated meters) from a config dir; clean up afterwards."""
     envs: list[WebEnv] = []
 
-    async def start(units: int = 0, web: dict[str, Any] | None = None) -> WebEnv:
+    async def start(units: int = 0, web: dict[str, Any] | None = None, http: dict[str, Any] | None = None) -> WebEnv:
         sim = None
         sections: dict[str, Any] = {
             "billing": {"buildings": {"b1": {"name": "一号楼", "meters": ["*"], "tariff": {"kind": "flat", "price": "1.00"}}},
@@ -116,7 +116,7 @@ async def start_web(tmp_path: Path, db_settings: dict[str, str]) -> AsyncIterato
             sections.update(meter_sections(sim.port, units))
         folder = tmp_path / f"cfg{len(envs)}"
         folder.mkdir(exist_ok=True)
-        config = {"core": {"time_zone": "Asia/Shanghai", "name": "测试大厦"}, "http": {"port": 0},
+        config = {"core": {"time_zone": "Asia/Shanghai", "name": "测试大厦"}, "http": {"port": 0, **(http or {})},
                   "recorder": {"commit_interval": 0.05, **db_settings}, **sections}
         (folder / "configuration.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
         core = await async_from_config_dir(folder)

@@ -46,6 +46,8 @@ async def test_staff_day_in_the_browser(start_web: Any) -> None:
         try:
             context = await browser.new_context(accept_downloads=True, timezone_id="UTC")
             page = await context.new_page()
+            blocked: list[str] = []  # the Content-Security-Policy allows no inline script or style: nothing may break
+            page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
             await login(page, env.base, "boss")
             # The grid shows every meter, not opened yet.
             await expect(page.locator("#grid tbody tr")).to_have_count(3)
@@ -108,6 +110,7 @@ async def test_staff_day_in_the_browser(start_web: Any) -> None:
             # Language switch: English for this operator.
             await page.select_option("select[name=language]", "en")
             await expect(page.locator("header nav")).to_contain_text("Reports")
+            assert blocked == []
 
             # A cashier is refused on an admin page.
             clerk = await browser.new_context()

@@ -139,7 +139,9 @@ class TenantAuth:
                                       expires_ts=now + CODE_LIFETIME, attempts=0, used=False))
         message = f"您的电费账户登录验证码为 {code}，{CODE_LIFETIME // 60} 分钟内有效。"
         if self.core.services.has_service("notify", "sms"):
-            await self.core.services.async_call("notify", "sms", {"target": [phone], "message": message})
+            await self.core.services.async_call(
+                "notify", "sms", {"target": [phone], "message": message, "secret": code}
+            )
         else:
             _LOGGER.warning("No SMS service: one-time code for %s is %s (demo only)", phone, code)
 

@@ -10,7 +10,7 @@ from aiohttp import web
 from scada_core.reports.queries import day_bounds
 
 from ..auth import AuthError
-from ..const import ACTION_AUDIT, ACTION_CONFIGURE, ACTION_OPERATORS, ROLES
+from ..const import ACTION_AUDIT, ACTION_CONFIGURE, ACTION_OPERATORS, ROLES, SESSION_COOKIE
 from ..site import Page
 
 MAX_PENDING_IMPORTS = 10
@@ -55,7 +55,8 @@ class OperatorsView(Page):
                                              after=after)
             elif action == "password":
                 target = int(str(form.get("id", "0")))
-                await auth.set_password(target, str(form.get("password", "")), must_change=True)
+                await auth.set_password(target, str(form.get("password", "")), must_change=True,
+                                        keep_session=request.cookies.get(SESSION_COOKIE, ""))
                 await self.site.audit.record(request, operator, "operator_password_reset", f"operator {target}")
             elif action == "token":
                 target = int(str(form.get("id", "0")))

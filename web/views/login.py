@@ -6,20 +6,14 @@ from pathlib import Path
 
 from aiohttp import web
 
+from scada_core.http_security import safe_redirect_path
+
 from ..auth import KEY_WEB_OPERATOR, AuthError, csrf_ok
 from ..const import ACTION_VIEW, CSRF_FIELD, LANG_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from ..i18n import LANGUAGES
 from ..site import Page, WebSite
 
 BRANDING_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
-
-
-def _secure(request: web.Request) -> bool:
-    return request.secure or request.headers.get("X-Forwarded-Proto", "") == "https"
-
-
-def _safe_next(value: str | None) -> str:
-    return value if value and value.startswith("/") and not value.startswith("//") else "/"
 
 
 class LoginView(Page):
@@ -30,13 +24,13 @@ class LoginView(Page):
 
     async def get(self, request: web.Request) -> web.Response:
         """Show the login form with a double-submit CSRF token (cookie + field)."""
-        return login_page(self.site, request, _safe_next(request.query.get("next")), None)
+        return login_page(self.site, request, safe_redirect_path(request.query.get("next")), None)
 
     async def post(self, request: web.Request) -> web.StreamResponse:
         """Check the CSRF pair, then the password (rate-limited), and start a session."""
         data = await request.post()
         username = str(data.get("username", "")).strip()
-        next_url = _safe_next(str(data.get("next", "")))
+        next_url = safe_redirect_path(str(data.get("next", "")))
         if not csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE, ""), str(data.get(CSRF_FIELD, ""))):
             await self.site.audit.record(request, None, "csrf_refused", "/login", ok=False, username=username)
             raise web.HTTPForbidden(text=self.site.t(request)["err_csrf"])
@@ -45,12 +39,12 @@ class LoginView(Page):
         except AuthError as err:
             await self.site.audit.record(request, None, "login_failed", username, after={"reason": err.key},
                                          ok=False, username=username)
-            return login_page(self.site, request, next_url, self.site.t(request)[err.key],
+            return login_page(self.site, request, next_url, err.text(self.site.t(request)),
                               429 if err.key == "err_locked" else 401)
         operator = await self.site.auth.from_session(token)
         await self.site.audit.record(request, operator, "login", username)
         response = web.HTTPFound("/password" if operator and operator.must_change_password else next_url)
-        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=_secure(request),
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax",
                             max_age=int(self.site.auth.session_lifetime), path="/")
         raise response
 
@@ -59,7 +53,7 @@ def login_page(site: WebSite, request: web.Request, next_url: str, error: str | 
     """Render the login page and (re)issue the pre-session CSRF cookie."""
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
     response = site.render(request, "login.html", status=status, next=next_url, error=error, login_csrf=token)
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=_secure(request), path="/")
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", path="/")
     return response
 
 
@@ -98,10 +92,11 @@ class PasswordView(Page):
         if new != str(data.get("confirm", "")):
             return self.site.render(request, "password.html", status=400, error=t["err_password_mismatch"])
         try:
-            await self.site.auth.change_own_password(operator.id, str(data.get("current", "")), new)
+            await self.site.auth.change_own_password(operator.id, str(data.get("current", "")), new,
+                                                     request.cookies.get(SESSION_COOKIE, ""))
         except AuthError as err:
             await self.site.audit.record(request, operator, "password_change", operator.username, ok=False)
-            return self.site.render(request, "password.html", status=400, error=t[err.key])
+            return self.site.render(request, "password.html", status=400, error=err.text(t))
         await self.site.audit.record(request, operator, "password_change", operator.username)
         raise web.HTTPFound("/")
 
@@ -127,7 +122,7 @@ class LanguageView(Page):
             before, _after = await self.site.auth.update_operator(operator.id, language=language)
             await self.site.audit.record(request, operator, "language", operator.username,
                                          before={"language": before["language"]}, after={"language": language})
-        response = web.HTTPFound(_safe_next(str(data.get("next", "/"))))
+        response = web.HTTPFound(safe_redirect_path(str(data.get("next", "/"))))
         response.set_cookie(LANG_COOKIE, language, samesite="Lax", max_age=365 * 86400, path="/")
         raise response
 

@@ -1,0 +1,43 @@
+// Tenant phone and kiosk pages, kept out of the markup so the Content-Security-Policy allows no inline script:
+//   <button data-amount="12.34">        fills #amount
+//   <button data-print>                 prints the page
+//   <body data-idle="60">               (kiosk) leaves after that many idle seconds
+//   <... id="order" data-poll="/url">   polls the order until credited or closed; data-paid-url goes there when
+//                                       credited, else #state shows data-paid / data-closed
+"use strict";
+document.addEventListener("click", (event) => {
+  const target = event.target instanceof Element ? event.target : null;
+  const amount = target && target.closest("[data-amount]");
+  if (amount) { document.getElementById("amount").value = amount.dataset.amount; }
+  if (target && target.closest("[data-print]")) { window.print(); }
+});
+
+(function idleLogout() {
+  const idle = Number(document.body.dataset.idle || 0) * 1000;
+  if (!idle) { return; }
+  let timer;
+  const reset = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => { location.href = "/kiosk/logout"; }, idle);
+  };
+  ["touchstart", "mousedown", "keydown"].forEach((e) => document.addEventListener(e, reset));
+  reset();
+})();
+
+(function pollOrder() {
+  const order = document.getElementById("order");
+  if (!order || !order.dataset.poll) { return; }
+  const state = document.getElementById("state");
+  const poll = () => {
+    fetch(order.dataset.poll).then((r) => r.json()).then((o) => {
+      if (o.credited) {
+        if (order.dataset.paidUrl) { location.href = order.dataset.paidUrl; } else { state.textContent = order.dataset.paid; }
+      } else if (o.state === "CLOSED") {
+        state.textContent = order.dataset.closed;
+      } else {
+        setTimeout(poll, 1000);
+      }
+    }).catch(() => setTimeout(poll, 2000));
+  };
+  setTimeout(poll, Number(order.dataset.delay || 1000));
+})();
