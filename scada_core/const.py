@@ -11,6 +11,9 @@ SECRETS_FILE: Final = "secrets.yaml"
 CUSTOM_INTEGRATIONS_DIR: Final = "custom_integrations"
 MANIFEST_FILE: Final = "manifest.yaml"
 DEFAULT_DB_FILE: Final = "openprepay.db"
+# Limits of a configuration's YAML: nesting levels (counted across includes) and files included in a chain.
+MAX_YAML_DEPTH: Final = 32
+MAX_INCLUDE_DEPTH: Final = 16
 
 DEFAULT_TIME_ZONE: Final = "Asia/Shanghai"
 DEFAULT_LANGUAGE: Final = "zh-CN"
