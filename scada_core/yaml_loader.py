@@ -311,6 +311,14 @@ def find_location(config: Any, path: list[Any]) -> Location | None:
     return found
 
 
+def describe(config: Any, path: list[Any], message: str) -> str:
+    """Return 'file:line: key -> path: message' for a mistake at ``path`` inside ``config``."""
+    location = find_location(config, path)
+    where = f"{location[0]}:{location[1]}: " if location else ""
+    keys = " -> ".join(str(getattr(p, "schema", p)) for p in path)
+    return f"{where}{keys}: {message}" if keys else f"{where}{message}"
+
+
 def value_at(config: Any, path: list[Any]) -> tuple[bool, Any]:
     """Return (found, value) at ``path`` inside ``config``."""
     node = config

@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, select, update
 
 from scada_core.exceptions import OpenPrepayError
 
-from .const import PERMISSIONS, ROLE_ADMIN, ROLES
+from .const import MIN_PASSWORD_LENGTH, PERMISSIONS, ROLE_ADMIN, ROLES
 from .models import ApiTokenRow, OperatorRow, SessionRow
 
 if TYPE_CHECKING:
@@ -143,7 +143,7 @@ class Auth:
         """Add an operator; raise AuthError for a taken name, a bad role or a short password."""
         if role not in ROLES:
             raise AuthError("err_role")
-        if len(password) < 8:
+        if len(password) < MIN_PASSWORD_LENGTH:
             raise AuthError("err_password_short")
         password_hash = await self.hash_password(password)
         async with self.db.session() as session:
@@ -189,7 +189,7 @@ class Auth:
     async def set_password(self, operator_id: int, password: str, must_change: bool) -> None:
         """Store a new password (at least 8 characters)."""
         self.forget()
-        if len(password) < 8:
+        if len(password) < MIN_PASSWORD_LENGTH:
             raise AuthError("err_password_short")
         password_hash = await self.hash_password(password)
         async with self.db.session() as session:

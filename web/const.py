@@ -30,6 +30,8 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     ACTION_AUDIT: frozenset({ROLE_ADMIN}),
 }
 
+MIN_PASSWORD_LENGTH: Final = 8  # of an operator's password
+
 SESSION_COOKIE: Final = "op_session"
 LANG_COOKIE: Final = "op_lang"
 LOGIN_CSRF_COOKIE: Final = "op_login_csrf"

@@ -42,12 +42,14 @@ SAVE_INTERVAL_S = 10.0
 
 def parse_units(text: str | Iterable[int]) -> list[int]:
     """Turn "1-36,40" (or a list of ints) into unit addresses."""
-    if not isinstance(text, str):
-        return sorted(int(u) for u in text)
-    units: set[int] = set()
-    for part in text.split(","):
+    units: set[int] = set() if isinstance(text, str) else {int(u) for u in text}
+    for part in text.split(",") if isinstance(text, str) else ():
         first, _, last = part.strip().partition("-")
-        units.update(range(int(first), int(last or first) + 1))
+        low, high = int(first), int(last or first)
+        if high < low:
+            raise ValueError(f"range {part.strip()} runs backwards (write {high}-{low})")
+        units.update(range(max(low, 0), min(high, 248) + 1))
+        units.update({low, high})  # an address out of range is refused below, without building a huge range
     if not all(1 <= u <= 247 for u in units):
         raise ValueError("unit addresses are 1..247")
     return sorted(units)

@@ -10,6 +10,7 @@ import aiohttp
 import voluptuous as vol
 
 from scada_core.const import EVENT_CORE_STARTED
+from scada_core.validation import NON_EMPTY
 
 from .api import OrdersView, SecurityEventsView
 from .client import AlipayClient, AlipaySettings
@@ -54,7 +55,7 @@ from .const import (
     SANDBOX_SELLER_ID,
 )
 from .keys import ensure_keys, read_key
-from .money import yuan_to_fen
+from .money import fen_to_yuan, yuan_to_fen
 from .notify import NotifyView
 from .orders import OrderStore
 from .payments import AlipayPayments, TopUpLimits, TopUpPayments
@@ -62,6 +63,7 @@ from .signing import KeyFormatError, load_private_key, load_public_key
 
 if TYPE_CHECKING:
     from scada_core.core import Core, Event, ServiceCall
+    from scada_core.validation import ConfigContext
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -82,7 +84,7 @@ def sandbox_schema(default_port: int, default_keys_dir: str) -> vol.Schema:
 TENANT_SCHEMA = vol.Schema(
     {
         vol.Required("meter"): vol.Match(r"^[a-z0-9_]+\.[a-z0-9_]+$"),
-        vol.Required("name"): str,
+        vol.Required("name"): NON_EMPTY,
         vol.Required("password"): vol.All(str, vol.Length(min=6)),
         vol.Optional("phone"): vol.All(vol.Coerce(str), vol.Match(r"^\+?[0-9]{5,20}$")),
         vol.Optional("tenant_control", default=False): bool,
@@ -119,6 +121,36 @@ def _keys_present(conf: dict[str, Any]) -> dict[str, Any]:
         if not (conf.get(CONF_ALIPAY_PUBLIC_KEY) or conf.get(CONF_ALIPAY_PUBLIC_KEY_FILE)):
             raise vol.Invalid("alipay_public_key is required unless sandbox is on", path=[CONF_ALIPAY_PUBLIC_KEY])
     return conf
+
+
+def limits_in_order(conf: dict[str, Any]) -> dict[str, Any]:
+    """Refuse a top-up range no payment fits: a minimum of nothing, or above the maximum."""
+    low, high = conf[CONF_MIN_AMOUNT], conf[CONF_MAX_AMOUNT]
+    if low < 1:
+        raise vol.Invalid(f"{CONF_MIN_AMOUNT} must be at least 0.01, got {fen_to_yuan(low)}", path=[CONF_MIN_AMOUNT])
+    if low > high:
+        raise vol.Invalid(
+            f"{CONF_MIN_AMOUNT} {fen_to_yuan(low)} is above {CONF_MAX_AMOUNT} {fen_to_yuan(high)}",
+            path=[CONF_MIN_AMOUNT],
+        )
+    return conf
+
+
+def declare_topup(context: ConfigContext, domain: str, config: dict[str, Any]) -> None:
+    """Declare the port a provider's sandbox listens on."""
+    sandbox = config[CONF_SANDBOX]
+    if sandbox is not None:
+        context.listen(sandbox[CONF_HOST], sandbox[CONF_PORT], [domain, CONF_SANDBOX, CONF_PORT])
+
+
+def validate_topup(context: ConfigContext, domain: str, config: dict[str, Any], key_files: tuple[str, ...]) -> None:
+    """Refuse a tenant on a meter no section declares, and a key file that is not there."""
+    for index, tenant in enumerate(config[CONF_TENANTS]):
+        if tenant["meter"] not in context.entities:
+            context.error([domain, CONF_TENANTS, index, "meter"], f"no meter {tenant['meter']} in the configuration")
+    for key in key_files:
+        if config.get(key):
+            context.require_file([domain, key], config[key])
 
 
 def topup_options(sandbox_port: int, sandbox_keys_dir: str, subject_key: str, subject: str) -> dict[Any, Any]:
@@ -162,10 +194,21 @@ CONFIG_SCHEMA = vol.Schema(
                 }
             ),
             _keys_present,
+            limits_in_order,
         )
     },
     extra=vol.ALLOW_EXTRA,
 )
+
+
+def declare_config(context: ConfigContext, config: dict[str, Any]) -> None:
+    """Declare the sandbox's port."""
+    declare_topup(context, DOMAIN, config)
+
+
+def validate_config(context: ConfigContext, config: dict[str, Any]) -> None:
+    """Check tenants' meters and key files."""
+    validate_topup(context, DOMAIN, config, (CONF_PRIVATE_KEY_FILE, CONF_ALIPAY_PUBLIC_KEY_FILE))
 
 
 def key_text(core: Core, conf: dict[str, Any], text_key: str, file_key: str, fallback: Path | None) -> str:

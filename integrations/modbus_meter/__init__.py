@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Any
 import voluptuous as vol
 
 from integrations.modbus import get_hub, group_buses
-from integrations.modbus.schema import meter_groups_schema
+from integrations.modbus.schema import check_meter_buses, declare_meters, meter_groups_schema
 
 from .entity import DOMAIN, ProfileMeter
 from .profile import DeviceProfile, load_profile
 
 if TYPE_CHECKING:
     from scada_core.core import Core
+    from scada_core.validation import ConfigContext
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -27,6 +28,16 @@ CONFIG_SCHEMA = vol.Schema(
 
 SERVICE_TRIP = "trip"
 SERVICE_CLOSE = "close"
+
+
+def declare_config(context: ConfigContext, config: list[dict[str, Any]]) -> None:
+    """Declare every meter."""
+    declare_meters(context, DOMAIN, config)
+
+
+def validate_config(context: ConfigContext, config: list[dict[str, Any]]) -> None:
+    """Refuse a meter group on a bus modbus: does not declare."""
+    check_meter_buses(context, DOMAIN, config)
 
 
 def _profile(core: Core, ref: str, cache: dict[str, DeviceProfile]) -> DeviceProfile:

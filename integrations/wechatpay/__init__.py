@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from Crypto.PublicKey import RSA
 
-from integrations.alipay import async_start_topup, key_text, register_payment_services, topup_limits
+from integrations.alipay import (
+    async_start_topup,
+    declare_topup,
+    key_text,
+    register_payment_services,
+    topup_limits,
+    validate_topup,
+)
 from integrations.alipay.orders import OrderStore
 from integrations.alipay.sandbox import NotifyPolicy
 from integrations.alipay.signing import KeyFormatError, load_private_key, load_public_key
@@ -60,10 +67,21 @@ from .verifier import WeChatPayVerifier
 
 if TYPE_CHECKING:
     from scada_core.core import Core
+    from scada_core.validation import ConfigContext
 
-__all__ = ["CONFIG_SCHEMA", "async_setup"]
+__all__ = ["CONFIG_SCHEMA", "async_setup", "declare_config", "validate_config"]
 
 _LOGGER = logging.getLogger(__name__)
+
+
+def declare_config(context: ConfigContext, config: dict[str, Any]) -> None:
+    """Declare the sandbox's port."""
+    declare_topup(context, DOMAIN, config)
+
+
+def validate_config(context: ConfigContext, config: dict[str, Any]) -> None:
+    """Check tenants' meters and key files."""
+    validate_topup(context, DOMAIN, config, (CONF_PRIVATE_KEY_FILE, CONF_PUBLIC_KEY_FILE))
 
 
 @dataclass(frozen=True, slots=True)

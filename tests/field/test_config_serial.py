@@ -134,13 +134,3 @@ async def test_plain_meter_from_a_profile_alone(start_core) -> None:
     finally:
         await server.shutdown()
 
-
-async def test_unknown_bus_is_reported_with_file_and_line(start_core, caplog) -> None:
-    """A meter group naming a bus that modbus: does not define is refused with file:line."""
-    core = await start_core({"modbus": [gateway("ss1", free_port())], DOMAIN: [meters("ss9", 1)]})
-    assert DOMAIN not in core.config.components
-    assert any(
-        "configuration.yaml:" in r.getMessage()
-        and "acrel_dtsy1352 -> 0 -> bus: no bus 'ss9'" in r.getMessage()
-        for r in caplog.records
-    )
