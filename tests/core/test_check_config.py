@@ -80,6 +80,14 @@ CASES: dict[str, Case] = {
         {"configuration.yaml": "core:\n  name: " + "[" * 100_000 + "]" * 100_000 + "\n"},
         "configuration.yaml:2: core -> name -> 0 -> 0",
     ),
+    "alias_inside_its_anchor": Case(
+        {"configuration.yaml": "core:\n  name: &a [1, *a]\n"},
+        "configuration.yaml:2: core -> name -> 1: alias *a is inside its own anchor",
+    ),
+    "secrets_cycle": Case(
+        {"configuration.yaml": "core:\n  name: !secret tower\n", "secrets.yaml": "tower: !secret tower\n"},
+        "secrets.yaml:1: core -> name -> tower: secrets.yaml includes itself",
+    ),
     # 2. what run used to break on
     "meter_on_missing_bus": Case(
         {"configuration.yaml": MODBUS + METERS.replace("bus: ss1", "bus: ss9")},
@@ -198,6 +206,22 @@ def test_check_config_and_run_refuse(name: str, tmp_path: Path, held_port: Calla
     with pytest.raises(ConfigError) as refused:
         load_config(tmp_path)
     assert any(error.startswith(expected) for error in refused.value.errors), refused.value.errors
+
+
+def test_run_refuses_a_port_in_use_like_check_config(tmp_path: Path, held_port: Callable[[], int]) -> None:
+    """`run` stops before starting anything, with the same line, when its HTTP port is taken."""
+    port = held_port()
+    (tmp_path / "configuration.yaml").write_text(f"http:\n  port: {port}\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "scada_core", "run", "-c", str(tmp_path)],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert f"configuration.yaml:2: http -> port: cannot listen on 127.0.0.1:{port}: Address already in use" in (
+        result.stderr
+    )
+    assert not (tmp_path / "openprepay.db").exists(), "nothing was started"
 
 
 def test_check_config_says_it_probed_the_ports(tmp_path: Path) -> None:
