@@ -112,6 +112,8 @@ def validate_section(raw: Any, schema: vol.Schema, key: str, wrap: bool) -> tupl
         return schema(section if section is not None else {}), []
     except vol.Invalid as err:
         return None, _errors_of(raw, err, None if wrap else [key])
+    except Exception as err:  # noqa: BLE001 - a validator's own bug must still read as a configuration error
+        return None, [describe(raw, [key], f"cannot validate this section: {err!r}")]
 
 
 def load_config(config_dir: Path | str) -> Configuration:

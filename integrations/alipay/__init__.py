@@ -49,6 +49,7 @@ from .const import (
     DEFAULT_SUBJECT,
     DOMAIN,
     GATEWAY_PRODUCTION,
+    LIMIT_MAX_FEN,
     NOTIFY_PATH,
     RETURN_PATH,
     SANDBOX_APP_ID,
@@ -104,11 +105,14 @@ def sandbox_validator(schema: vol.Schema) -> Any:
 
 
 def amount_validator(value: Any) -> int:
-    """Accept a yuan amount with at most two decimals and return it in fen."""
+    """Accept a yuan amount with at most two decimals (up to what a meter holds) and return it in fen."""
     try:
-        return yuan_to_fen(str(value))
+        fen = yuan_to_fen(str(value))
     except ValueError as err:
         raise vol.Invalid(str(err)) from None
+    if fen > LIMIT_MAX_FEN:
+        raise vol.Invalid(f"amount {value} is above {fen_to_yuan(LIMIT_MAX_FEN)}")
+    return fen
 
 
 def _keys_present(conf: dict[str, Any]) -> dict[str, Any]:

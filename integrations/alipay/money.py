@@ -17,6 +17,10 @@ def yuan_to_fen(text: str) -> int:
         value = Decimal(str(text).strip())
     except InvalidOperation:
         raise ValueError(f"not an amount: {text!r}") from None
-    if not value.is_finite() or value != value.quantize(CENT):
+    try:
+        exact = value.is_finite() and value == value.quantize(CENT)
+    except InvalidOperation:  # more digits than the decimal context holds
+        raise ValueError(f"amount {text!r} is too large") from None
+    if not exact:
         raise ValueError(f"not an amount with at most two decimals: {text!r}")
     return int(value * 100)

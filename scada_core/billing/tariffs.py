@@ -91,7 +91,7 @@ def _tariff(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise vol.Invalid(f"expected a tariff (a mapping with kind: {', '.join(KIND_SCHEMAS)})")
     kind = value.get("kind")
-    if kind not in KIND_SCHEMAS:
+    if not isinstance(kind, str) or kind not in KIND_SCHEMAS:
         raise vol.Invalid(f"kind must be one of {', '.join(KIND_SCHEMAS)}, got {kind!r}", path=["kind"])
     return dict(KIND_SCHEMAS[kind](value))
 

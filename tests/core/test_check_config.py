@@ -54,6 +54,11 @@ CASES: dict[str, Case] = {
         "configuration.yaml:4: billing -> buildings -> b1 -> tariff -> kind: kind must be one of flat, tou, tiered, "
         "got 'weird'",
     ),
+    "tariff_kind_a_list": Case(
+        {"configuration.yaml": FLAT.replace("kind: flat", "kind: [flat]")},
+        "configuration.yaml:4: billing -> buildings -> b1 -> tariff -> kind: kind must be one of flat, tou, tiered, "
+        "got ['flat']",
+    ),
     "tariff_start_25_00": Case(
         {"configuration.yaml": tou("[{start: '25:00', rate: flat}]")},
         "configuration.yaml:7: billing -> buildings -> b1 -> tariff -> periods -> 0 -> start: time '25:00' is not HH:MM",
@@ -93,6 +98,11 @@ CASES: dict[str, Case] = {
         {"configuration.yaml": MODBUS + METERS.replace("bus: ss1", "bus: ss9")},
         "configuration.yaml:4: acrel_dtsy1352 -> 0 -> bus: no bus 'ss9' under modbus: (known: ss1)",
     ),
+    "unknown_meter_profile": Case(
+        {"configuration.yaml": MODBUS + "modbus_meter:\n  - bus: ss1\n    profile: nope\n"
+                               "    meters: [{name: p1, address: 1}]\n"},
+        "configuration.yaml:5: modbus_meter -> 0 -> profile: profile nope does not load: nope.yaml: cannot read",
+    ),
     "empty_admin_password": Case(
         {"configuration.yaml": "web:\n  admin:\n    username: admin\n    password: ''\n"},
         "configuration.yaml:4: web -> admin -> password: must have at least 8 characters",
@@ -118,6 +128,10 @@ CASES: dict[str, Case] = {
     "topup_min_amount_zero": Case(
         {"configuration.yaml": "alipay:\n  sandbox: {port: 0}\n  min_amount: '0'\n"},
         "configuration.yaml:3: alipay -> min_amount: min_amount must be at least 0.01, got 0.00",
+    ),
+    "topup_amount_huge": Case(
+        {"configuration.yaml": "alipay:\n  sandbox: {port: 0}\n  max_amount: 1000000000000000000000000000000\n"},
+        "configuration.yaml:3: alipay -> max_amount: amount '1000000000000000000000000000000' is too large",
     ),
     "topup_min_above_max": Case(
         {"configuration.yaml": "wechatpay:\n  sandbox: {port: 0}\n  min_amount: '100.00'\n  max_amount: '50.00'\n"},
