@@ -173,6 +173,16 @@ CASES: dict[str, Case] = {
                                "  servers:\n    - {port: 0, units: 1-3}\n"},
         "configuration.yaml:2: dtsy1352_simulator -> state_file: folder",
     ),
+    "smtp_ca_file_missing": Case(
+        {"configuration.yaml": "notify:\n  email:\n    host: smtp.example.com\n    sender: a@example.com\n"
+                               "    ca_file: certs/ca.pem\n"},
+        "configuration.yaml:5: notify -> email -> ca_file: file certs/ca.pem not found",
+    ),
+    "smtp_ca_file_no_certificate": Case(
+        {"configuration.yaml": "notify:\n  email:\n    host: smtp.example.com\n    sender: a@example.com\n"
+                               "    ca_file: ca.pem\n", "ca.pem": "not a certificate\n"},
+        "configuration.yaml:5: notify -> email -> ca_file: ca.pem holds no usable PEM certificate",
+    ),
     "tenant_on_missing_meter": Case(
         {"configuration.yaml": MODBUS + METERS + "alipay:\n  sandbox: {port: 0}\n  tenants:\n"
                                "    - {meter: acrel_dtsy1352.m2, name: 商铺, password: secret-1}\n"},
