@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -147,14 +148,20 @@ def declare_topup(context: ConfigContext, domain: str, config: dict[str, Any]) -
         context.listen(sandbox[CONF_HOST], sandbox[CONF_PORT], [domain, CONF_SANDBOX, CONF_PORT])
 
 
-def validate_topup(context: ConfigContext, domain: str, config: dict[str, Any], key_files: tuple[str, ...]) -> None:
-    """Refuse a tenant on a meter no section declares, and a key file that is not there."""
+def validate_topup(context: ConfigContext, domain: str, config: dict[str, Any], key_files: tuple[str, ...]) -> bool:
+    """Refuse a tenant on a meter no section declares, and a key file that is not there.
+
+    Return whether the merchant's keys are there to be loaded (the sandbox makes its own).
+    """
     for index, tenant in enumerate(config[CONF_TENANTS]):
         if tenant["meter"] not in context.entities:
             context.error([domain, CONF_TENANTS, index, "meter"], f"no meter {tenant['meter']} in the configuration")
+    present = True
     for key in key_files:
-        if config.get(key):
+        if config.get(key) and not context.path(config[key]).is_file():
             context.require_file([domain, key], config[key])
+            present = False
+    return present and config[CONF_SANDBOX] is None
 
 
 def topup_options(sandbox_port: int, sandbox_keys_dir: str, subject_key: str, subject: str) -> dict[Any, Any]:
@@ -211,17 +218,28 @@ def declare_config(context: ConfigContext, config: dict[str, Any]) -> None:
 
 
 def validate_config(context: ConfigContext, config: dict[str, Any]) -> None:
-    """Check tenants' meters and key files."""
-    validate_topup(context, DOMAIN, config, (CONF_PRIVATE_KEY_FILE, CONF_ALIPAY_PUBLIC_KEY_FILE))
+    """Check tenants' meters and the merchant's keys (the sandbox makes its own)."""
+    if not validate_topup(context, DOMAIN, config, (CONF_PRIVATE_KEY_FILE, CONF_ALIPAY_PUBLIC_KEY_FILE)):
+        return
+    for text_key, file_key, load in (
+        (CONF_PRIVATE_KEY, CONF_PRIVATE_KEY_FILE, load_private_key),
+        (CONF_ALIPAY_PUBLIC_KEY, CONF_ALIPAY_PUBLIC_KEY_FILE, load_public_key),
+    ):
+        try:
+            load(key_text(context.path, config, text_key, file_key, None))
+        except (KeyFormatError, OSError) as err:
+            context.error([DOMAIN, text_key if config.get(text_key) else file_key], f"key unusable: {err}")
 
 
-def key_text(core: Core, conf: dict[str, Any], text_key: str, file_key: str, fallback: Path | None) -> str:
+def key_text(
+    config_path: Callable[[str], Path], conf: dict[str, Any], text_key: str, file_key: str, fallback: Path | None
+) -> str:
     """Return a key's text: given inline (e.g. `!secret`), from its file, or from the sandbox keys dir (blocking)."""
     if conf.get(text_key):
         return str(conf[text_key])
     path = Path(conf[file_key]) if conf.get(file_key) else fallback
     assert path is not None
-    return (path if path.is_absolute() else core.config.path(str(path))).read_text()
+    return (path if path.is_absolute() else config_path(str(path))).read_text()
 
 
 async def async_setup(core: Core, config: dict[str, Any]) -> bool:
@@ -235,9 +253,9 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
         await core.async_add_executor_job(ensure_keys, keys_dir)
     try:
         private_key = load_private_key(key_text(
-            core, config, CONF_PRIVATE_KEY, CONF_PRIVATE_KEY_FILE, keys_dir and keys_dir / APP_PRIVATE_PEM))
+            core.config.path, config, CONF_PRIVATE_KEY, CONF_PRIVATE_KEY_FILE, keys_dir and keys_dir / APP_PRIVATE_PEM))
         alipay_key = load_public_key(key_text(
-            core, config, CONF_ALIPAY_PUBLIC_KEY, CONF_ALIPAY_PUBLIC_KEY_FILE, keys_dir and keys_dir / ALIPAY_PUBLIC_PEM))
+            core.config.path, config, CONF_ALIPAY_PUBLIC_KEY, CONF_ALIPAY_PUBLIC_KEY_FILE, keys_dir and keys_dir / ALIPAY_PUBLIC_PEM))
     except (KeyFormatError, OSError) as err:
         _LOGGER.error("Alipay keys unusable: %s", err)
         return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -80,8 +81,12 @@ def declare_config(context: ConfigContext, config: dict[str, Any]) -> None:
 
 
 def validate_config(context: ConfigContext, config: dict[str, Any]) -> None:
-    """Check tenants' meters and key files."""
-    validate_topup(context, DOMAIN, config, (CONF_PRIVATE_KEY_FILE, CONF_PUBLIC_KEY_FILE))
+    """Check tenants' meters and the merchant's keys (the sandbox makes its own)."""
+    if validate_topup(context, DOMAIN, config, (CONF_PRIVATE_KEY_FILE, CONF_PUBLIC_KEY_FILE)):
+        try:
+            load_keys(context.path, config, None)
+        except (KeyFormatError, OSError, ValueError) as err:
+            context.error([DOMAIN], f"keys unusable: {err}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +98,11 @@ class MerchantKeys:
     verify_keys: dict[str, RSA.RsaKey]
 
 
-def load_keys(core: Core, config: dict[str, Any], keys_dir: Path | None) -> MerchantKeys:
+def load_keys(config_path: Callable[[str], Path], config: dict[str, Any], keys_dir: Path | None) -> MerchantKeys:
     """Read every key from the configuration, its files, or the sandbox keys dir (blocking)."""
     private_key = load_private_key(
         key_text(
-            core,
+            config_path,
             config,
             CONF_PRIVATE_KEY,
             CONF_PRIVATE_KEY_FILE,
@@ -117,7 +122,7 @@ def load_keys(core: Core, config: dict[str, Any], keys_dir: Path | None) -> Merc
     if config.get(CONF_PUBLIC_KEY) or config.get(CONF_PUBLIC_KEY_FILE) or sandbox_public_key:
         public_key = load_public_key(
             key_text(
-                core,
+                config_path,
                 config,
                 CONF_PUBLIC_KEY,
                 CONF_PUBLIC_KEY_FILE,
@@ -175,7 +180,7 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
         keys_dir = core.config.path(config[CONF_SANDBOX][CONF_KEYS_DIR])
         await core.async_add_executor_job(ensure_keys, keys_dir)
     try:
-        keys = await core.async_add_executor_job(load_keys, core, config, keys_dir)
+        keys = await core.async_add_executor_job(load_keys, core.config.path, config, keys_dir)
     except (KeyFormatError, OSError, ValueError) as err:
         _LOGGER.error("WeChat Pay keys unusable: %s", err)
         return False

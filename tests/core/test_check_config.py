@@ -183,6 +183,18 @@ CASES: dict[str, Case] = {
                                "    ca_file: ca.pem\n", "ca.pem": "not a certificate\n"},
         "configuration.yaml:5: notify -> email -> ca_file: ca.pem holds no usable PEM certificate",
     ),
+    "alipay_key_unusable": Case(
+        {"configuration.yaml": "alipay:\n  app_id: '2021000000000000'\n  seller_id: '2088000000000000'\n"
+                               "  private_key: not a key\n  alipay_public_key_file: alipay.pem\n",
+         "alipay.pem": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"},
+        "configuration.yaml:4: alipay -> private_key: key unusable: not an RSA private key",
+    ),
+    "wechatpay_key_file_missing": Case(
+        {"configuration.yaml": "wechatpay:\n  mchid: '1230000109'\n  appid: wx1\n  serial_no: 5157F09EFDC096DE\n"
+                               "  private_key_file: apiclient_key.pem\n  apiv3_key: 0123456789abcdef0123456789abcdef\n"
+                               "  platform_certificates: auto\n"},
+        "configuration.yaml:5: wechatpay -> private_key_file: file apiclient_key.pem not found",
+    ),
     "tenant_on_missing_meter": Case(
         {"configuration.yaml": MODBUS + METERS + "alipay:\n  sandbox: {port: 0}\n  tenants:\n"
                                "    - {meter: acrel_dtsy1352.m2, name: 商铺, password: secret-1}\n"},
