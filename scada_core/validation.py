@@ -30,7 +30,7 @@ _LOGGER = logging.getLogger(__name__)
 
 HOOK_DECLARE = "declare_config"
 HOOK_VALIDATE = "validate_config"
-WILDCARD_HOSTS = ("", "0.0.0.0", "::")  # noqa: S104 - names of "every interface", compared, never bound here
+WILDCARD_ADDRESSES = frozenset({"0.0.0.0", "::"})  # noqa: S104 - "every interface": overlaps any address
 
 NON_EMPTY = vol.All(str, vol.Strip, vol.Length(min=1, msg="must not be empty"))
 
@@ -126,35 +126,37 @@ def _place(raw: Any, path: list[Any]) -> str:
     return f"{keys} ({location[0]}:{location[1]})" if location else keys
 
 
-def _overlap(a: str, b: str) -> bool:
-    return a == b or a in WILDCARD_HOSTS or b in WILDCARD_HOSTS
+def _overlap(a: set[str], b: set[str]) -> bool:
+    return bool(a & b or (a | b) & WILDCARD_ADDRESSES)
 
 
 def _check_listeners(context: ConfigContext) -> list[str]:
     """Refuse a port two sections listen on, then try each port by binding it briefly; return what was probed."""
-    seen: list[Listener] = []
+    seen: list[tuple[Listener, set[str]]] = []
     probed: list[str] = []
     for listener in context.listeners:
-        if not listener.port:
+        host, port = listener.host, listener.port
+        if not port:
             continue
-        other = next((s for s in seen if s.port == listener.port and _overlap(s.host, listener.host)), None)
+        try:
+            addresses = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        except socket.gaierror as err:
+            context.error(listener.path, f"cannot listen on {host}:{port}: host {host!r} does not resolve ({err.strerror})")
+            continue
+        ips = {str(address[4][0]) for address in addresses}
+        other = next((known for known, known_ips in seen if known.port == port and _overlap(ips, known_ips)), None)
         if other is not None:
-            context.error(listener.path, f"port {listener.port} is already used by {_place(context.raw, other.path)}")
+            context.error(listener.path, f"port {port} is already used by {_place(context.raw, other.path)}")
             continue
-        seen.append(listener)
-        problem = probe_port(listener.host, listener.port)
-        probed.append(f"{listener.host or '*'}:{listener.port}")
-        if problem is not None:
+        seen.append((listener, ips))
+        probed.append(f"{host or '*'}:{port}")
+        if (problem := _probe(addresses, port)) is not None:
             context.error(listener.path, problem)
     return probed
 
 
-def probe_port(host: str, port: int) -> str | None:
-    """Bind ``host:port`` briefly, as the server will (SO_REUSEADDR); return why it cannot be, or None."""
-    try:
-        addresses = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as err:
-        return f"cannot listen on {host}:{port}: host {host!r} does not resolve ({err.strerror})"
+def _probe(addresses: list[tuple[Any, ...]], port: int) -> str | None:
+    """Bind each address briefly, as the server will (SO_REUSEADDR); return why one cannot be, or None."""
     for family, kind, proto, _name, address in addresses:
         with socket.socket(family, kind, proto) as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -113,6 +113,12 @@ CASES: dict[str, Case] = {
         "configuration.yaml:4: dtsy1352_simulator -> servers -> 1 -> port: port {port} is already used by "
         "dtsy1352_simulator -> servers -> 0 -> port (configuration.yaml:3)",
     ),
+    "simulator_on_the_http_port": Case(
+        {"configuration.yaml": "http:\n  host: localhost\n  port: {port}\ndtsy1352_simulator:\n  servers:\n"
+                               "    - {host: 127.0.0.1, port: {port}, units: 1-3}\n"},
+        "configuration.yaml:6: dtsy1352_simulator -> servers -> 0 -> port: port {port} is already used by "
+        "http -> port (configuration.yaml:3)",
+    ),
     "http_port_in_use": Case(
         {"configuration.yaml": "http:\n  port: {port}\n"},
         "configuration.yaml:2: http -> port: cannot listen on 127.0.0.1:{port}: Address already in use "
