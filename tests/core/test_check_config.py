@@ -157,6 +157,13 @@ CASES: dict[str, Case] = {
         "configuration.yaml:12: billing -> buildings -> b1 -> tariff -> prices -> sharp: price '120' must be between "
         "0 and 99.9999 yuan/kWh (meter acrel_dtsy1352.m1 refuses it)",
     ),
+    "tou_more_periods_than_the_meter_table": Case(
+        {"configuration.yaml": MODBUS + METERS + tou(
+            "[" + ", ".join(f"{{start: '{h:02d}:00', rate: {'peak' if h % 2 else 'flat'}}}" for h in range(15)) + "]"
+        )},
+        "configuration.yaml:13: billing -> buildings -> b1 -> tariff -> periods: length of value must be at most 14 "
+        "(meter acrel_dtsy1352.m1 refuses it)",
+    ),
     "empty_operator_name": Case(
         {"configuration.yaml": "web:\n  admin:\n    username: ''\n    password: long-enough\n"},
         "configuration.yaml:3: web -> admin -> username: must not be empty",
