@@ -208,6 +208,10 @@ CASES: dict[str, Case] = {
                                "  platform_certificates: auto\n"},
         "configuration.yaml:5: wechatpay -> private_key_file: file apiclient_key.pem not found",
     ),
+    "sms_record_in_missing_folder": Case(
+        {"configuration.yaml": "sms_modem:\n  simulate: true\n  simulate_record: gone/sms.jsonl\n"},
+        "configuration.yaml:3: sms_modem -> simulate_record: folder",
+    ),
     "tenant_on_missing_meter": Case(
         {"configuration.yaml": MODBUS + METERS + "alipay:\n  sandbox: {port: 0}\n  tenants:\n"
                                "    - {meter: acrel_dtsy1352.m2, name: 商铺, password: secret-1}\n"},
