@@ -26,7 +26,7 @@ FLAT = "billing:\n  buildings:\n    b1:\n      tariff: {kind: flat, price: '0.80
 
 
 def tou(periods: str = "[{start: '00:00', rate: flat}]", extra: str = "") -> str:
-    """A billing section whose building has a TOU tariff (line 4: prices, line 5: periods)."""
+    """A billing section whose building has a TOU tariff (its prices on line 6, its periods on line 7)."""
     return (
         "billing:\n  buildings:\n    b1:\n      tariff:\n        kind: tou\n"
         "        prices: {sharp: '1.2', peak: '1.0', flat: '0.8', valley: '0.4'}\n"
