@@ -212,6 +212,10 @@ CASES: dict[str, Case] = {
         {"configuration.yaml": "sms_modem:\n  simulate: true\n  simulate_record: gone/sms.jsonl\n"},
         "configuration.yaml:3: sms_modem -> simulate_record: folder",
     ),
+    "friendly_credit_opt_out_of_missing_meter": Case(
+        {"configuration.yaml": MODBUS + METERS + "friendly_credit:\n  opt_out: [acrel_dtsy1352.m1, acrel_dtsy1352.m9]\n"},
+        "configuration.yaml:8: friendly_credit -> opt_out -> 1: no meter acrel_dtsy1352.m9 in the configuration",
+    ),
     "tenant_on_missing_meter": Case(
         {"configuration.yaml": MODBUS + METERS + "alipay:\n  sandbox: {port: 0}\n  tenants:\n"
                                "    - {meter: acrel_dtsy1352.m2, name: 商铺, password: secret-1}\n"},
