@@ -171,7 +171,10 @@ def _env_var(loader: _Loader, node: yaml.Node) -> Any:
     if value is not None:
         return value
     if default:
-        return yaml.safe_load(default)
+        try:
+            return yaml.safe_load(default)
+        except (yaml.YAMLError, RecursionError):  # the pure-Python parser recurses per nesting level
+            raise loader.fail(node, f"the default of !env_var {name} is not a plain YAML value ({default[:40]!r})") from None
     raise YamlError(f"{loader.display}:{node.start_mark.line + 1}: environment variable {name} is not set")
 
 

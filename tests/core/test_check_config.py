@@ -93,6 +93,10 @@ CASES: dict[str, Case] = {
         {"configuration.yaml": "core:\n  name: !secret tower\n", "secrets.yaml": "tower: !secret tower\n"},
         "secrets.yaml:1: core -> name -> tower: secrets.yaml includes itself",
     ),
+    "env_var_default_not_yaml": Case(
+        {"configuration.yaml": "core:\n  name: !env_var OPENPREPAY_TEST_UNSET " + "[" * 5000 + "\n"},
+        "configuration.yaml:2: core -> name: the default of !env_var OPENPREPAY_TEST_UNSET is not a plain YAML value",
+    ),
     # 2. what run used to break on
     "meter_on_missing_bus": Case(
         {"configuration.yaml": MODBUS + METERS.replace("bus: ss1", "bus: ss9")},
