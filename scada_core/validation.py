@@ -83,7 +83,9 @@ class ConfigContext:
         if not folder.is_dir():
             self.error(path, f"folder {folder} for {name} does not exist")
 
-    def declare_entity(self, entity_id: str, path: list[Any], services: dict[str, vol.Schema] | None = None) -> None:
+    def declare_entity(
+        self, entity_id: str, path: list[Any], services: dict[str, vol.Schema] | None = None
+    ) -> None:
         """Declare an entity the configuration creates (the same id twice is a mistake)."""
         if entity_id in self.entities:
             self.error(path, f"entity {entity_id} is declared twice")
@@ -96,7 +98,11 @@ class ConfigContext:
 
 
 def check_configuration(
-    config_dir: Path, raw: Any, sections: dict[str, Any], integrations: dict[str, Integration], order: list[str]
+    config_dir: Path,
+    raw: Any,
+    sections: dict[str, Any],
+    integrations: dict[str, Integration],
+    order: list[str],
 ) -> tuple[list[str], list[str]]:
     """Run every hook and the port checks; return (errors, the host:port probed)."""
     context = ConfigContext(config_dir, raw, sections)
@@ -108,9 +114,13 @@ def check_configuration(
     return context.errors, probed
 
 
-def _run_hooks(context: ConfigContext, integrations: dict[str, Integration], order: list[str], name: str) -> None:
+def _run_hooks(
+    context: ConfigContext, integrations: dict[str, Integration], order: list[str], name: str
+) -> None:
     for domain in order:
-        hook: Callable[[ConfigContext, Any], None] | None = getattr(integrations[domain].get_module(), name, None)
+        hook: Callable[[ConfigContext, Any], None] | None = getattr(
+            integrations[domain].get_module(), name, None
+        )
         if hook is None:
             continue
         try:
@@ -131,7 +141,7 @@ def _overlap(a: set[str], b: set[str]) -> bool:
 
 
 def _check_listeners(context: ConfigContext) -> list[str]:
-    """Refuse a port two sections listen on, then try each port by binding it briefly; return what was probed."""
+    """Refuse a port declared twice, then try each by binding it briefly; return the ports probed."""
     seen: list[tuple[Listener, set[str]]] = []
     probed: list[str] = []
     for listener in context.listeners:
@@ -139,12 +149,17 @@ def _check_listeners(context: ConfigContext) -> list[str]:
         if not port:
             continue
         try:
-            addresses = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+            addresses = socket.getaddrinfo(
+                host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            )
         except socket.gaierror as err:
-            context.error(listener.path, f"cannot listen on {host}:{port}: host {host!r} does not resolve ({err.strerror})")
+            problem = f"cannot listen on {host}:{port}: host {host!r} does not resolve ({err.strerror})"
+            context.error(listener.path, problem)
             continue
         ips = {str(address[4][0]) for address in addresses}
-        other = next((known for known, known_ips in seen if known.port == port and _overlap(ips, known_ips)), None)
+        other = next(
+            (known for known, known_ips in seen if known.port == port and _overlap(ips, known_ips)), None
+        )
         if other is not None:
             context.error(listener.path, f"port {port} is already used by {_place(context.raw, other.path)}")
             continue

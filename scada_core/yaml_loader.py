@@ -44,7 +44,7 @@ _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 
 @dataclass(frozen=True)
 class _Site:
-    """Where a file was included: the including file's text, the tag's offset in it, and where that file was."""
+    """Where a file was included: the including file's text, the tag's offset in it, and its own site."""
 
     text: str
     index: int
@@ -129,7 +129,8 @@ def _load_child(loader: _Loader, node: yaml.Node, target: Path) -> Any:
         raise loader.fail(node, f"{_display(target, loader.root)} includes itself ({cycle})")
     if len(loader.chain) >= MAX_INCLUDE_DEPTH:
         raise loader.fail(node, f"includes nested more than {MAX_INCLUDE_DEPTH} files deep")
-    return _load(target, loader.root, loader.chain, loader.depth, _Site(loader.text, node.start_mark.index, loader.site))
+    site = _Site(loader.text, node.start_mark.index, loader.site)
+    return _load(target, loader.root, loader.chain, loader.depth, site)
 
 
 def _include(loader: _Loader, node: yaml.Node) -> Any:
@@ -174,7 +175,8 @@ def _env_var(loader: _Loader, node: yaml.Node) -> Any:
         try:
             return yaml.safe_load(default)
         except (yaml.YAMLError, RecursionError):  # the pure-Python parser recurses per nesting level
-            raise loader.fail(node, f"the default of !env_var {name} is not a plain YAML value ({default[:40]!r})") from None
+            problem = f"the default of !env_var {name} is not a plain YAML value ({default[:40]!r})"
+            raise loader.fail(node, problem) from None
     raise YamlError(f"{loader.display}:{node.start_mark.line + 1}: environment variable {name} is not set")
 
 
@@ -193,12 +195,12 @@ def load_yaml(path: Path, root: Path | None = None) -> Any:
 
 
 def _path_at(text: str, index: int) -> list[Any]:
-    """Return the key path of the node that starts at character ``index`` of ``text`` (or the last one before).
+    """Return the key path of the node starting at character ``index`` of ``text`` (or the last one before).
 
-    Only run to explain a mistake: it walks the parser's events, so it also works on a document that fails later.
+    Only run to explain a mistake: it walks the parser's events, so it works on a document that fails later.
     """
     parser = _BaseLoader(text)
-    frames: list[list[Any]] = []  # per open collection: [current key or index, is a mapping, next node is a key]
+    frames: list[list[Any]] = []  # per open collection: [key or index now, is a mapping, next is a key]
     path: list[Any] = []
     try:
         while parser.check_event():
@@ -235,13 +237,12 @@ def _decode(data: bytes, display: str, site: _Site | None) -> str:
         good = data[: err.start].decode("utf-8")
         text = data.decode("utf-8", errors="replace")
         path = [*(site.path() if site else []), *_path_at(text, len(good))]
-        raise _error(
-            display, good.count("\n") + 1, path, f"not UTF-8 text (byte 0x{data[err.start]:02x}); save the file as UTF-8"
-        ) from None
+        problem = f"not UTF-8 text (byte 0x{data[err.start]:02x}); save the file as UTF-8"
+        raise _error(display, good.count("\n") + 1, path, problem) from None
 
 
 def _nesting(text: str, display: str, depth: int, site: _Site | None) -> int:
-    """Return how deep ``text`` nests; refuse more than MAX_YAML_DEPTH levels or an alias inside its own anchor.
+    """Return how deep ``text`` nests; refuse over MAX_YAML_DEPTH levels or an alias inside its own anchor.
 
     Checked on the parser's events before any node is built: libyaml's composer recurses in C, and a document
     nested many thousand levels deep would overflow its stack.
@@ -264,7 +265,7 @@ def _nesting(text: str, display: str, depth: int, site: _Site | None) -> int:
                 level -= 1
                 anchors.pop()
             elif isinstance(event, yaml.AliasEvent) and event.anchor in anchors:
-                problem = f"alias *{event.anchor} is inside its own anchor (a collection may not contain itself)"
+                problem = f"alias *{event.anchor} is inside its own anchor (a collection cannot hold itself)"
                 break
     finally:
         parser.dispose()

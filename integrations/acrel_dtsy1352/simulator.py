@@ -208,7 +208,9 @@ def _unit_list(text: str) -> list[int]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command line options."""
     parser.add_argument("--tcp", default="127.0.0.1:5020", help="HOST:PORT to listen on (port 0 = any free)")
-    parser.add_argument("--units", default="1-36", type=_unit_list, help="unit addresses, e.g. 1-36 or 1,2,5-9")
+    parser.add_argument(
+        "--units", default="1-36", type=_unit_list, help="unit addresses, e.g. 1-36 or 1,2,5-9"
+    )
     parser.add_argument("--rtu-over-tcp", action="store_true", help="RTU frames over TCP (transparent server)")
     parser.add_argument("--serial", type=Path, help="serial device, or a path where a pty link is created")
     parser.add_argument("--baud", type=int, help="simulate wire timing at this baud rate")

@@ -132,7 +132,9 @@ def limits_in_order(conf: dict[str, Any]) -> dict[str, Any]:
     """Refuse a top-up range no payment fits: a minimum of nothing, or above the maximum."""
     low, high = conf[CONF_MIN_AMOUNT], conf[CONF_MAX_AMOUNT]
     if low < 1:
-        raise vol.Invalid(f"{CONF_MIN_AMOUNT} must be at least 0.01, got {fen_to_yuan(low)}", path=[CONF_MIN_AMOUNT])
+        raise vol.Invalid(
+            f"{CONF_MIN_AMOUNT} must be at least 0.01, got {fen_to_yuan(low)}", path=[CONF_MIN_AMOUNT]
+        )
     if low > high:
         raise vol.Invalid(
             f"{CONF_MIN_AMOUNT} {fen_to_yuan(low)} is above {CONF_MAX_AMOUNT} {fen_to_yuan(high)}",
@@ -148,14 +150,18 @@ def declare_topup(context: ConfigContext, domain: str, config: dict[str, Any]) -
         context.listen(sandbox[CONF_HOST], sandbox[CONF_PORT], [domain, CONF_SANDBOX, CONF_PORT])
 
 
-def validate_topup(context: ConfigContext, domain: str, config: dict[str, Any], key_files: tuple[str, ...]) -> bool:
+def validate_topup(
+    context: ConfigContext, domain: str, config: dict[str, Any], key_files: tuple[str, ...]
+) -> bool:
     """Refuse a tenant on a meter no section declares, and a key file that is not there.
 
     Return whether the merchant's keys are there to be loaded (the sandbox makes its own).
     """
     for index, tenant in enumerate(config[CONF_TENANTS]):
         if tenant["meter"] not in context.entities:
-            context.error([domain, CONF_TENANTS, index, "meter"], f"no meter {tenant['meter']} in the configuration")
+            context.error(
+                [domain, CONF_TENANTS, index, "meter"], f"no meter {tenant['meter']} in the configuration"
+            )
     present = True
     for key in key_files:
         if config.get(key) and not context.path(config[key]).is_file():
@@ -232,7 +238,11 @@ def validate_config(context: ConfigContext, config: dict[str, Any]) -> None:
 
 
 def key_text(
-    config_path: Callable[[str], Path], conf: dict[str, Any], text_key: str, file_key: str, fallback: Path | None
+    config_path: Callable[[str], Path],
+    conf: dict[str, Any],
+    text_key: str,
+    file_key: str,
+    fallback: Path | None,
 ) -> str:
     """Return a key's text: given inline (e.g. `!secret`), from its file, or from the sandbox keys dir (blocking)."""
     if conf.get(text_key):
@@ -253,9 +263,11 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
         await core.async_add_executor_job(ensure_keys, keys_dir)
     try:
         private_key = load_private_key(key_text(
-            core.config.path, config, CONF_PRIVATE_KEY, CONF_PRIVATE_KEY_FILE, keys_dir and keys_dir / APP_PRIVATE_PEM))
+            core.config.path, config, CONF_PRIVATE_KEY, CONF_PRIVATE_KEY_FILE,
+            keys_dir and keys_dir / APP_PRIVATE_PEM))
         alipay_key = load_public_key(key_text(
-            core.config.path, config, CONF_ALIPAY_PUBLIC_KEY, CONF_ALIPAY_PUBLIC_KEY_FILE, keys_dir and keys_dir / ALIPAY_PUBLIC_PEM))
+            core.config.path, config, CONF_ALIPAY_PUBLIC_KEY, CONF_ALIPAY_PUBLIC_KEY_FILE,
+            keys_dir and keys_dir / ALIPAY_PUBLIC_PEM))
     except (KeyFormatError, OSError) as err:
         _LOGGER.error("Alipay keys unusable: %s", err)
         return False

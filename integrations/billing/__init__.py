@@ -117,7 +117,7 @@ PAYMENT_SCHEMA = vol.Schema(
 
 
 def _refusals(schema: vol.Schema | None, data: dict[str, Any]) -> list[vol.Invalid]:
-    """Return why a meter's service schema refuses ``data`` (nothing if it takes it or has no such service)."""
+    """Return why a meter's service schema refuses ``data`` (none if it takes it or lacks the service)."""
     try:
         if schema is not None:
             schema(data)
@@ -140,13 +140,15 @@ def validate_config(context: ConfigContext, config: dict[str, Any]) -> None:
             ("push_tariff", push_payload(tariff)),
             ("push_settings", {key: building[key] for key in SETTINGS}),
         ):
-            errors = [] if (building_id, service) in refused else _refusals(entity.services.get(service), data)
+            schema = entity.services.get(service)
+            errors = [] if (building_id, service) in refused else _refusals(schema, data)
             if errors:
                 refused.add((building_id, service))
             for error in errors:
                 where = ["tariff", *spec_path(tariff, error.path)] if service == "push_tariff" else error.path
                 context.error(
-                    [DOMAIN, "buildings", building_id, *where], f"{error.msg} (meter {entity.entity_id} refuses it)"
+                    [DOMAIN, "buildings", building_id, *where],
+                    f"{error.msg} (meter {entity.entity_id} refuses it)",
                 )
 
 

@@ -25,7 +25,7 @@ ENTITY_SCHEMA = vol.Schema({vol.Required("entity_id"): vol.Match(VALID_ENTITY_ID
 
 
 def validate_config(context: ConfigContext, config: dict[str, Any]) -> None:
-    """Refuse an opt-out or a per-meter rule for a meter no section declares (a typo would silently not apply)."""
+    """Refuse an opt-out or per-meter rule for a meter no section declares (it would silently not apply)."""
     for index, entity_id in enumerate(config["opt_out"]):
         if entity_id not in context.entities:
             context.error([DOMAIN, "opt_out", index], f"no meter {entity_id} in the configuration")

@@ -214,9 +214,12 @@ def _unique_meters(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def declare_meters(
-    context: ConfigContext, domain: str, groups: list[dict[str, Any]], services: dict[str, vol.Schema] | None = None
+    context: ConfigContext,
+    domain: str,
+    groups: list[dict[str, Any]],
+    services: dict[str, vol.Schema] | None = None,
 ) -> None:
-    """Declare the meter entities of a meter integration's section (``services``: data schemas others may call)."""
+    """Declare the meters of a meter integration's section (``services``: data schemas others may call)."""
     for index, group in enumerate(groups):
         for meter_index, meter in enumerate(group["meters"]):
             path = [domain, index, "meters", meter_index, CONF_NAME]

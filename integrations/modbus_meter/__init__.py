@@ -52,7 +52,7 @@ def validate_config(context: ConfigContext, config: list[dict[str, Any]]) -> Non
                 _profile(context.path, ref, profiles)
             except ConfigError as err:
                 failed.add(ref)
-                path = [DOMAIN, index, "meters", meter_index, CONF_PROFILE] if own else [DOMAIN, index, CONF_PROFILE]
+                path = [DOMAIN, index, *(["meters", meter_index] if own else []), CONF_PROFILE]
                 context.error(path, f"profile {ref} does not load: {'; '.join(err.errors)}")
 
 

@@ -97,7 +97,7 @@ EMAIL_SCHEMA = vol.Schema(
         vol.Optional(CONF_USERNAME): str,
         vol.Optional(CONF_PASSWORD): str,
         vol.Required(CONF_SENDER): str,
-        vol.Optional(CONF_CA_FILE): str,  # relative to the configuration directory; checked in validate_config
+        vol.Optional(CONF_CA_FILE): str,  # relative to the configuration directory
         vol.Optional(CONF_TIMEOUT, default=DEFAULT_SMTP_TIMEOUT): vol.All(vol.Coerce(float), vol.Range(min=0.1)),
         **_retry_schema(DEFAULT_EMAIL_RATE, DEFAULT_EMAIL_EXPIRE),
     }

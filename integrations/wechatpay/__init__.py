@@ -98,7 +98,9 @@ class MerchantKeys:
     verify_keys: dict[str, RSA.RsaKey]
 
 
-def load_keys(config_path: Callable[[str], Path], config: dict[str, Any], keys_dir: Path | None) -> MerchantKeys:
+def load_keys(
+    config_path: Callable[[str], Path], config: dict[str, Any], keys_dir: Path | None
+) -> MerchantKeys:
     """Read every key from the configuration, its files, or the sandbox keys dir (blocking)."""
     private_key = load_private_key(
         key_text(

@@ -60,7 +60,9 @@ KIND_SCHEMAS: dict[str, vol.Schema] = {
             vol.Required("periods"): PERIODS,
             vol.Optional("seasons", default=[]): [
                 {
-                    vol.Required("months"): vol.All([vol.All(int, vol.Range(min=1, max=12))], vol.Length(min=1)),
+                    vol.Required("months"): vol.All(
+                        [vol.All(int, vol.Range(min=1, max=12))], vol.Length(min=1)
+                    ),
                     vol.Required("periods"): PERIODS,
                 }
             ],
