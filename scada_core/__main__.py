@@ -102,8 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.verbose)
     try:
         if args.verb == "check-config":
-            load_config(args.config)
+            configuration = load_config(args.config)
             print("configuration valid")
+            if configuration.probed_ports:
+                print(f"ports free (each bound briefly to check): {', '.join(configuration.probed_ports)}")
             return 0
         if args.verb == "db":
             return asyncio.run(_async_db_upgrade(args.config))

@@ -1,7 +1,7 @@
 """Load configuration.yaml, validate every section and explain each mistake with file:line."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,11 +23,12 @@ from .const import (
 from .exceptions import ConfigError, DependencyError, IntegrationNotFound
 from .http_security import UNAUTHENTICATED_HINT, is_loopback, network_list
 from .loader import Integration, discover, resolve_order
-from .yaml_loader import NodeDict, find_location, load_yaml, value_at
+from .validation import NON_EMPTY, check_configuration
+from .yaml_loader import NodeDict, describe, find_location, load_yaml, value_at
 
 CORE_SCHEMA = vol.Schema(
     {
-        vol.Optional("name", default="OpenPrepay"): str,
+        vol.Optional("name", default="OpenPrepay"): NON_EMPTY,
         vol.Optional("time_zone", default=DEFAULT_TIME_ZONE): vol.In(available_timezones()),
         vol.Optional("language", default=DEFAULT_LANGUAGE): vol.In(LANGUAGES),
     }
@@ -99,6 +100,7 @@ class Configuration:
     integrations: dict[str, Integration]
     order: list[str]
     sections: dict[str, Any]
+    probed_ports: list[str] = field(default_factory=list)  # host:port checked free by binding it briefly
 
 
 def _type_name(value: Any) -> str:
@@ -108,9 +110,6 @@ def _type_name(value: Any) -> str:
 def format_invalid(raw: Any, error: vol.Invalid, prefix: list[Any] | None = None) -> str:
     """Return one 'file:line: a -> b -> c: message' line for a voluptuous error."""
     path = [*(prefix or []), *error.path]
-    location = find_location(raw, path)
-    where = f"{location[0]}:{location[1]}: " if location else ""
-    keys = " -> ".join(str(getattr(p, "schema", p)) for p in path)
     message = error.error_message or error.msg
     found, value = value_at(raw, path)
     if message == "extra keys not allowed":
@@ -119,7 +118,7 @@ def format_invalid(raw: Any, error: vol.Invalid, prefix: list[Any] | None = None
         message = "required key is missing"
     elif found and not isinstance(value, (dict, list)) and message.startswith("expected"):
         message = f"{message}, got {value!r}"
-    return f"{where}{keys}: {message}" if keys else f"{where}{message}"
+    return describe(raw, path, message)
 
 
 def _errors_of(raw: Any, err: vol.Invalid, prefix: list[Any] | None = None) -> list[str]:
@@ -142,6 +141,8 @@ def validate_section(raw: Any, schema: vol.Schema, key: str, wrap: bool) -> tupl
         return schema(section if section is not None else {}), []
     except vol.Invalid as err:
         return None, _errors_of(raw, err, None if wrap else [key])
+    except Exception as err:  # noqa: BLE001 - a validator's own bug must still read as a configuration error
+        return None, [describe(raw, [key], f"cannot validate this section: {err!r}")]
 
 
 def load_config(config_dir: Path | str) -> Configuration:
@@ -202,6 +203,9 @@ def load_config(config_dir: Path | str) -> Configuration:
         location = find_location(raw, ["http", "host"])
         where = f"{location[0]}:{location[1]}: " if location else ""
         errors.append(f"{where}http -> host: {http['host']!r} {UNAUTHENTICATED_HINT}")
+    probed: list[str] = []
+    if not errors:  # cross-references only mean something once every section has its shape
+        errors, probed = check_configuration(config_dir, raw, {**core_sections, **sections}, available, order)
     if errors:
         raise ConfigError(sorted(errors, key=_error_sort_key))
     return Configuration(
@@ -212,4 +216,5 @@ def load_config(config_dir: Path | str) -> Configuration:
         integrations=available,
         order=order,
         sections=sections,
+        probed_ports=probed,
     )

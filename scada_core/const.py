@@ -13,6 +13,9 @@ MANIFEST_FILE: Final = "manifest.yaml"
 DEFAULT_DB_FILE: Final = "openprepay.db"
 # Seconds a database write waits for another connection's lock before it fails (recorder: lock_timeout).
 DEFAULT_LOCK_TIMEOUT: Final = 10.0
+# Limits of a configuration's YAML: nesting levels (counted across includes) and files included in a chain.
+MAX_YAML_DEPTH: Final = 32
+MAX_INCLUDE_DEPTH: Final = 16
 
 DEFAULT_TIME_ZONE: Final = "Asia/Shanghai"
 DEFAULT_LANGUAGE: Final = "zh-CN"

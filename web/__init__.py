@@ -7,10 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
 
-from .const import DOMAIN, ROLLUP_INTERVAL_S
+from scada_core.validation import NON_EMPTY
+
+from .const import DOMAIN, PASSWORD_MIN_LENGTH, ROLLUP_INTERVAL_S
 
 if TYPE_CHECKING:
     from scada_core.core import Core
+    from scada_core.validation import ConfigContext
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -27,8 +30,10 @@ CONFIG_SCHEMA = vol.Schema(
                     vol.Optional("login_attempts", default=5): vol.All(int, vol.Range(min=1, max=100)),
                     vol.Optional("login_window", default=300): vol.All(vol.Coerce(float), vol.Range(min=1)),
                     vol.Optional("admin", default={}): vol.Schema(
-                        {vol.Optional("username", default="admin"): str,
-                         vol.Optional("password", default="admin123"): str}
+                        {vol.Optional("username", default="admin"): NON_EMPTY,
+                         vol.Optional("password", default="admin123"): vol.All(
+                             str, vol.Length(min=PASSWORD_MIN_LENGTH,
+                                             msg=f"must have at least {PASSWORD_MIN_LENGTH} characters"))}
                     ),
                     vol.Optional("rollup_interval", default=ROLLUP_INTERVAL_S): vol.All(
                         vol.Coerce(float), vol.Range(min=1)
@@ -39,6 +44,14 @@ CONFIG_SCHEMA = vol.Schema(
     },
     extra=vol.ALLOW_EXTRA,
 )
+
+
+def validate_config(context: ConfigContext, config: dict[str, Any] | None) -> None:
+    """Refuse a branding image that is not there."""
+    for kind in ("logo", "background"):
+        name = (config or {}).get("branding", {}).get(kind)
+        if name:
+            context.require_file([DOMAIN, "branding", kind], name)
 
 
 async def async_setup(core: Core, config: dict[str, Any] | None) -> bool:

@@ -30,6 +30,7 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     ACTION_AUDIT: frozenset({ROLE_ADMIN}),
 }
 
+
 SESSION_COOKIE: Final = "op_session"
 PASSWORD_MIN_LENGTH: Final = 8
 PASSWORD_MAX_LENGTH: Final = 256

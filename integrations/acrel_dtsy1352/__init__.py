@@ -7,18 +7,19 @@ from typing import TYPE_CHECKING, Any
 import voluptuous as vol
 
 from integrations.modbus import get_hub, group_buses
-from integrations.modbus.schema import meter_groups_schema
+from integrations.modbus.schema import check_meter_buses, declare_meters, meter_groups_schema
 from integrations.modbus_meter.profile import get_profile
 
 from .cipher import CIPHER_ACREL_TEA, CIPHER_NONE, CIPHERS, EncipherHook, make_cipher
-from .const import CONF_CIPHER, CONF_KEY, DOMAIN, PROFILE
+from .const import CONF_CIPHER, CONF_KEY, DOMAIN, PROFILE, SERVICE_PUSH_SETTINGS, SERVICE_PUSH_TARIFF
 from .entity import Dtsy1352Meter
 from .pdu import AcrelCommandResponse
-from .services import async_register_services
+from .services import SETTINGS_SCHEMA, TARIFF_SCHEMA, async_register_services
 
 if TYPE_CHECKING:
     from integrations.modbus.bus import Bus
     from scada_core.core import Core
+    from scada_core.validation import ConfigContext
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -44,6 +45,20 @@ CONFIG_SCHEMA = vol.Schema(
     },
     extra=vol.ALLOW_EXTRA,
 )
+
+
+# What a meter takes from others (billing pushes its tariff and alarm levels): checked at configuration time.
+ACCEPTS = {SERVICE_PUSH_TARIFF: vol.Schema(TARIFF_SCHEMA), SERVICE_PUSH_SETTINGS: vol.Schema(SETTINGS_SCHEMA)}
+
+
+def declare_config(context: ConfigContext, config: list[dict[str, Any]]) -> None:
+    """Declare every meter, with the tariff and settings it accepts."""
+    declare_meters(context, DOMAIN, config, ACCEPTS)
+
+
+def validate_config(context: ConfigContext, config: list[dict[str, Any]]) -> None:
+    """Refuse a meter group on a bus modbus: does not declare."""
+    check_meter_buses(context, DOMAIN, config)
 
 
 async def async_setup(core: Core, config: list[dict[str, Any]]) -> bool:

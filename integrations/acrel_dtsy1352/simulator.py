@@ -44,12 +44,14 @@ SAVE_INTERVAL_S = 10.0
 
 def parse_units(text: str | Iterable[int]) -> list[int]:
     """Turn "1-36,40" (or a list of ints) into unit addresses."""
-    if not isinstance(text, str):
-        return sorted(int(u) for u in text)
-    units: set[int] = set()
-    for part in text.split(","):
+    units: set[int] = set() if isinstance(text, str) else {int(u) for u in text}
+    for part in text.split(",") if isinstance(text, str) else ():
         first, _, last = part.strip().partition("-")
-        units.update(range(int(first), int(last or first) + 1))
+        low, high = int(first), int(last or first)
+        if high < low:
+            raise ValueError(f"range {part.strip()} runs backwards (write {high}-{low})")
+        units.update(range(max(low, 0), min(high, 248) + 1))
+        units.update({low, high})  # an address out of range is refused below, without building a huge range
     if not all(1 <= u <= 247 for u in units):
         raise ValueError("unit addresses are 1..247")
     return sorted(units)
@@ -210,10 +212,20 @@ def _unit_value(text: str) -> tuple[int, float]:
     return int(unit), float(value)
 
 
+def _unit_list(text: str) -> list[int]:
+    """Parse a unit list option ("1-36,40"); a mistake is a usage error, not a traceback."""
+    try:
+        return parse_units(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"bad unit list {text!r}: {err}") from None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command line options."""
     parser.add_argument("--tcp", default="127.0.0.1:5020", help="HOST:PORT to listen on (port 0 = any free)")
-    parser.add_argument("--units", default="1-36", help="unit addresses, e.g. 1-36 or 1,2,5-9")
+    parser.add_argument(
+        "--units", default="1-36", type=_unit_list, help="unit addresses, e.g. 1-36 or 1,2,5-9"
+    )
     parser.add_argument("--rtu-over-tcp", action="store_true", help="RTU frames over TCP (transparent server)")
     parser.add_argument("--serial", type=Path, help="serial device, or a path where a pty link is created")
     parser.add_argument("--baud", type=int, help="simulate wire timing at this baud rate")
@@ -228,8 +240,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time-zone", default=DEFAULT_TIME_ZONE)
     parser.add_argument("--profile", default=PROFILE_NAME,
                         help="device profile to serve (adl400 = plain meters: no prepaid logic)")
-    parser.add_argument("--silent", default="", help="units that never answer, e.g. 3,7")
-    parser.add_argument("--crc", default="", help="units whose replies carry a bad CRC")
+    parser.add_argument("--silent", default=[], type=_unit_list, help="units that never answer, e.g. 3,7")
+    parser.add_argument("--crc", default=[], type=_unit_list, help="units whose replies carry a bad CRC")
     parser.add_argument("--exception", action="append", default=[], metavar="UNIT:CODE",
                         help="unit answers every request with this exception code")
     parser.add_argument("--refuse", action="append", default=[], metavar="UNIT:ADDRESS",
@@ -264,9 +276,9 @@ async def async_main(args: argparse.Namespace) -> None:
         mode = MODE_RTU_OVER_TCP if args.rtu_over_tcp else MODE_TCP
     server = await sim.async_add_server(args.units, port=int(port), host=host or "127.0.0.1", mode=mode,
                                         serial_path=args.serial, timing=timing)
-    for unit in parse_units(args.silent) if args.silent else []:
+    for unit in args.silent:
         server.set_fault(unit, silent=True)
-    for unit in parse_units(args.crc) if args.crc else []:
+    for unit in args.crc:
         server.set_fault(unit, crc=True)
     for item in args.exception:
         unit, code = _unit_value(item)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,7 @@ import aiohttp
 import voluptuous as vol
 
 from scada_core.const import EVENT_CORE_STARTED
+from scada_core.validation import NON_EMPTY
 
 from .api import OrdersView, SecurityEventsView
 from .client import AlipayClient, AlipaySettings
@@ -50,13 +52,14 @@ from .const import (
     DEFAULT_SUBJECT,
     DOMAIN,
     GATEWAY_PRODUCTION,
+    LIMIT_MAX_FEN,
     NOTIFY_PATH,
     RETURN_PATH,
     SANDBOX_APP_ID,
     SANDBOX_SELLER_ID,
 )
 from .keys import ensure_keys, read_key
-from .money import yuan_to_fen
+from .money import fen_to_yuan, yuan_to_fen
 from .notify import NotifyView
 from .orders import OrderStore
 from .payments import AlipayPayments, TopUpLimits, TopUpPayments
@@ -64,6 +67,7 @@ from .signing import KeyFormatError, load_private_key, load_public_key
 
 if TYPE_CHECKING:
     from scada_core.core import Core, Event, ServiceCall
+    from scada_core.validation import ConfigContext
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -84,7 +88,7 @@ def sandbox_schema(default_port: int, default_keys_dir: str) -> vol.Schema:
 TENANT_SCHEMA = vol.Schema(
     {
         vol.Required("meter"): vol.Match(r"^[a-z0-9_]+\.[a-z0-9_]+$"),
-        vol.Required("name"): str,
+        vol.Required("name"): NON_EMPTY,
         vol.Required("password"): vol.All(str, vol.Length(min=6)),
         vol.Optional("phone"): vol.All(vol.Coerce(str), vol.Match(r"^\+?[0-9]{5,20}$")),
         vol.Optional("tenant_control", default=False): bool,
@@ -120,11 +124,14 @@ def sandbox_validator(schema: vol.Schema) -> Any:
 
 
 def amount_validator(value: Any) -> int:
-    """Accept a yuan amount with at most two decimals and return it in fen."""
+    """Accept a yuan amount with at most two decimals (up to what a meter holds) and return it in fen."""
     try:
-        return yuan_to_fen(str(value))
+        fen = yuan_to_fen(str(value))
     except ValueError as err:
         raise vol.Invalid(str(err)) from None
+    if fen > LIMIT_MAX_FEN:
+        raise vol.Invalid(f"amount {value} is above {fen_to_yuan(LIMIT_MAX_FEN)}")
+    return fen
 
 
 def _keys_present(conf: dict[str, Any]) -> dict[str, Any]:
@@ -137,6 +144,48 @@ def _keys_present(conf: dict[str, Any]) -> dict[str, Any]:
         if not (conf.get(CONF_ALIPAY_PUBLIC_KEY) or conf.get(CONF_ALIPAY_PUBLIC_KEY_FILE)):
             raise vol.Invalid("alipay_public_key is required unless sandbox is on", path=[CONF_ALIPAY_PUBLIC_KEY])
     return conf
+
+
+def limits_in_order(conf: dict[str, Any]) -> dict[str, Any]:
+    """Refuse a top-up range no payment fits: a minimum of nothing, or above the maximum."""
+    low, high = conf[CONF_MIN_AMOUNT], conf[CONF_MAX_AMOUNT]
+    if low < 1:
+        raise vol.Invalid(
+            f"{CONF_MIN_AMOUNT} must be at least 0.01, got {fen_to_yuan(low)}", path=[CONF_MIN_AMOUNT]
+        )
+    if low > high:
+        raise vol.Invalid(
+            f"{CONF_MIN_AMOUNT} {fen_to_yuan(low)} is above {CONF_MAX_AMOUNT} {fen_to_yuan(high)}",
+            path=[CONF_MIN_AMOUNT],
+        )
+    return conf
+
+
+def declare_topup(context: ConfigContext, domain: str, config: dict[str, Any]) -> None:
+    """Declare the port a provider's sandbox listens on."""
+    sandbox = config[CONF_SANDBOX]
+    if sandbox is not None:
+        context.listen(sandbox[CONF_HOST], sandbox[CONF_PORT], [domain, CONF_SANDBOX, CONF_PORT])
+
+
+def validate_topup(
+    context: ConfigContext, domain: str, config: dict[str, Any], key_files: tuple[str, ...]
+) -> bool:
+    """Refuse a tenant on a meter no section declares, and a key file that is not there.
+
+    Return whether the merchant's keys are there to be loaded (the sandbox makes its own).
+    """
+    for index, tenant in enumerate(config[CONF_TENANTS]):
+        if tenant["meter"] not in context.entities:
+            context.error(
+                [domain, CONF_TENANTS, index, "meter"], f"no meter {tenant['meter']} in the configuration"
+            )
+    present = True
+    for key in key_files:
+        if config.get(key) and not context.path(config[key]).is_file():
+            context.require_file([domain, key], config[key])
+            present = False
+    return present and config[CONF_SANDBOX] is None
 
 
 def topup_options(sandbox_port: int, sandbox_keys_dir: str, subject_key: str, subject: str) -> dict[Any, Any]:
@@ -181,19 +230,45 @@ CONFIG_SCHEMA = vol.Schema(
                 }
             ),
             _keys_present,
+            limits_in_order,
         )
     },
     extra=vol.ALLOW_EXTRA,
 )
 
 
-def key_text(core: Core, conf: dict[str, Any], text_key: str, file_key: str, fallback: Path | None) -> str:
+def declare_config(context: ConfigContext, config: dict[str, Any]) -> None:
+    """Declare the sandbox's port."""
+    declare_topup(context, DOMAIN, config)
+
+
+def validate_config(context: ConfigContext, config: dict[str, Any]) -> None:
+    """Check tenants' meters and the merchant's keys (the sandbox makes its own)."""
+    if not validate_topup(context, DOMAIN, config, (CONF_PRIVATE_KEY_FILE, CONF_ALIPAY_PUBLIC_KEY_FILE)):
+        return
+    for text_key, file_key, load in (
+        (CONF_PRIVATE_KEY, CONF_PRIVATE_KEY_FILE, load_private_key),
+        (CONF_ALIPAY_PUBLIC_KEY, CONF_ALIPAY_PUBLIC_KEY_FILE, load_public_key),
+    ):
+        try:
+            load(key_text(context.path, config, text_key, file_key, None))
+        except (KeyFormatError, OSError) as err:
+            context.error([DOMAIN, text_key if config.get(text_key) else file_key], f"key unusable: {err}")
+
+
+def key_text(
+    config_path: Callable[[str], Path],
+    conf: dict[str, Any],
+    text_key: str,
+    file_key: str,
+    fallback: Path | None,
+) -> str:
     """Return a key's text: given inline (e.g. `!secret`), from its file, or from the sandbox keys dir (blocking)."""
     if conf.get(text_key):
         return str(conf[text_key])
     path = Path(conf[file_key]) if conf.get(file_key) else fallback
     assert path is not None
-    return (path if path.is_absolute() else core.config.path(str(path))).read_text()
+    return (path if path.is_absolute() else config_path(str(path))).read_text()
 
 
 async def async_setup(core: Core, config: dict[str, Any]) -> bool:
@@ -207,9 +282,11 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
         await core.async_add_executor_job(ensure_keys, keys_dir)
     try:
         private_key = load_private_key(key_text(
-            core, config, CONF_PRIVATE_KEY, CONF_PRIVATE_KEY_FILE, keys_dir and keys_dir / APP_PRIVATE_PEM))
+            core.config.path, config, CONF_PRIVATE_KEY, CONF_PRIVATE_KEY_FILE,
+            keys_dir and keys_dir / APP_PRIVATE_PEM))
         alipay_key = load_public_key(key_text(
-            core, config, CONF_ALIPAY_PUBLIC_KEY, CONF_ALIPAY_PUBLIC_KEY_FILE, keys_dir and keys_dir / ALIPAY_PUBLIC_PEM))
+            core.config.path, config, CONF_ALIPAY_PUBLIC_KEY, CONF_ALIPAY_PUBLIC_KEY_FILE,
+            keys_dir and keys_dir / ALIPAY_PUBLIC_PEM))
     except (KeyFormatError, OSError) as err:
         _LOGGER.error("Alipay keys unusable: %s", err)
         return False

@@ -90,6 +90,7 @@ DEFAULT_KEYS_DIR: Final = ".alipay_sandbox"
 DEFAULT_SUBJECT: Final = "电费充值-{account}"
 DEFAULT_MIN_AMOUNT: Final = "1.00"
 DEFAULT_MAX_AMOUNT: Final = "5000.00"
+LIMIT_MAX_FEN: Final = 0x7FFFFFFF  # a configured limit fits a meter's money register (int32 fen)
 DEFAULT_KIOSK_IDLE: Final = 60  # seconds
 
 SANDBOX_APP_ID: Final = "2021000000000000"

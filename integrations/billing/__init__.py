@@ -34,25 +34,42 @@ from scada_core.billing.const import (
     DOMAIN,
     METHODS,
 )
-from scada_core.billing.service import BillingService
-from scada_core.billing.tariff_store import validate_spec
+from scada_core.billing.service import BillingService, building_of
+from scada_core.billing.tariffs import TARIFF_SCHEMA, push_payload, spec_path
 from scada_core.core import Core, ServiceCall
+from scada_core.validation import ConfigContext
 
 _LOGGER = logging.getLogger(__name__)
 
 FEN = vol.All(int, vol.Range(min=0))
+SETTINGS = ("alarm1_fen", "alarm2_fen", "overdraft_fen")  # what push_settings gives a meter-side meter
 
-BUILDING_SCHEMA = vol.Schema(
-    {
-        vol.Optional("name"): str,
-        vol.Optional("meters", default=[]): [str],
-        vol.Required("tariff"): vol.All(dict, validate_spec),
-        vol.Optional("alarm1_fen", default=5000): FEN,
-        vol.Optional("alarm2_fen", default=1000): FEN,
-        vol.Optional("overdraft_fen", default=0): FEN,
-        vol.Optional("credit_cap_fen"): vol.Any(None, FEN),
-        vol.Optional("overload_w"): vol.Any(None, vol.All(int, vol.Range(min=1))),
-    }
+
+def _alarms_in_order(building: dict[str, Any]) -> dict[str, Any]:
+    """报警2 is the later, lower level: refuse it above 报警1."""
+    if building["alarm2_fen"] > building["alarm1_fen"]:
+        raise vol.Invalid(
+            f"alarm2_fen {building['alarm2_fen']} is above alarm1_fen {building['alarm1_fen']} "
+            "(the second alarm comes at the lower balance)",
+            path=["alarm2_fen"],
+        )
+    return building
+
+
+BUILDING_SCHEMA = vol.All(
+    vol.Schema(
+        {
+            vol.Optional("name"): str,
+            vol.Optional("meters", default=[]): [str],
+            vol.Required("tariff"): TARIFF_SCHEMA,
+            vol.Optional("alarm1_fen", default=5000): FEN,
+            vol.Optional("alarm2_fen", default=1000): FEN,
+            vol.Optional("overdraft_fen", default=0): FEN,
+            vol.Optional("credit_cap_fen"): vol.Any(None, FEN),
+            vol.Optional("overload_w"): vol.Any(None, vol.All(int, vol.Range(min=1))),
+        }
+    ),
+    _alarms_in_order,
 )
 
 CONFIG_SCHEMA = vol.Schema(
@@ -97,6 +114,42 @@ PAYMENT_SCHEMA = vol.Schema(
         vol.Optional("reference"): str,
     }
 )
+
+
+def _refusals(schema: vol.Schema | None, data: dict[str, Any]) -> list[vol.Invalid]:
+    """Return why a meter's service schema refuses ``data`` (none if it takes it or lacks the service)."""
+    try:
+        if schema is not None:
+            schema(data)
+    except vol.MultipleInvalid as err:
+        return list(err.errors)
+    except vol.Invalid as err:
+        return [err]
+    return []
+
+
+def validate_config(context: ConfigContext, config: dict[str, Any]) -> None:
+    """Refuse a building's tariff or alarm settings that one of its meter-side meters would not accept."""
+    buildings = config["buildings"]
+    refused: set[tuple[str, str]] = set()  # (building, service): reported once, not once per meter
+    for entity in context.entities.values() if buildings else ():
+        building_id = building_of(buildings, entity.entity_id)
+        building = buildings[building_id]
+        tariff = building["tariff"]
+        for service, data in (
+            ("push_tariff", push_payload(tariff)),
+            ("push_settings", {key: building[key] for key in SETTINGS}),
+        ):
+            schema = entity.services.get(service)
+            errors = [] if (building_id, service) in refused else _refusals(schema, data)
+            if errors:
+                refused.add((building_id, service))
+            for error in errors:
+                where = ["tariff", *spec_path(tariff, error.path)] if service == "push_tariff" else error.path
+                context.error(
+                    [DOMAIN, "buildings", building_id, *where],
+                    f"{error.msg} (meter {entity.entity_id} refuses it)",
+                )
 
 
 async def async_setup(core: Core, config: dict[str, Any]) -> bool:

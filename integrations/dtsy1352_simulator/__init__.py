@@ -20,6 +20,7 @@ from integrations.acrel_dtsy1352.simulator import Simulator, parse_units
 
 if TYPE_CHECKING:
     from scada_core.core import Core
+    from scada_core.validation import ConfigContext
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -28,9 +29,12 @@ DOMAIN = "dtsy1352_simulator"
 
 def _units(value: Any) -> list[int]:
     try:
-        return parse_units(str(value) if not isinstance(value, list) else value)
+        units = parse_units(str(value) if not isinstance(value, list) else value)
     except (TypeError, ValueError) as err:
         raise vol.Invalid(f"bad unit list {value!r}: {err}") from None
+    if not units:
+        raise vol.Invalid("a server needs at least one unit")
+    return units
 
 
 def _serial_needs_path(server: dict[str, Any]) -> dict[str, Any]:
@@ -78,6 +82,19 @@ CONFIG_SCHEMA = vol.Schema(
     },
     extra=vol.ALLOW_EXTRA,
 )
+
+
+def declare_config(context: ConfigContext, config: dict[str, Any]) -> None:
+    """Declare the port of every TCP server."""
+    for index, server in enumerate(config["servers"]):
+        if server["mode"] != MODE_SERIAL:
+            context.listen(server["host"], server["port"], [DOMAIN, "servers", index, "port"])
+
+
+def validate_config(context: ConfigContext, config: dict[str, Any]) -> None:
+    """Refuse a state file whose folder does not exist (it is written at stop)."""
+    if config.get("state_file"):
+        context.require_folder_of([DOMAIN, "state_file"], config["state_file"])
 
 
 async def async_setup(core: Core, config: dict[str, Any]) -> bool:

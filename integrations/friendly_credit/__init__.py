@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
 
@@ -13,12 +13,25 @@ from scada_core.policy.friendly_credit import FRIENDLY_CREDIT_SCHEMA, FriendlyCr
 
 from .const import DOMAIN, SERVICE_CANCEL_TRIP, SERVICE_STATUS, SERVICE_TRIP_FOR_ARREARS
 
+if TYPE_CHECKING:
+    from scada_core.validation import ConfigContext
+
 _LOGGER = logging.getLogger(__name__)
 
 CONFIG_SCHEMA = vol.Schema(
     {DOMAIN: vol.All(lambda value: value or {}, FRIENDLY_CREDIT_SCHEMA)}, extra=vol.ALLOW_EXTRA
 )
 ENTITY_SCHEMA = vol.Schema({vol.Required("entity_id"): vol.Match(VALID_ENTITY_ID)})
+
+
+def validate_config(context: ConfigContext, config: dict[str, Any]) -> None:
+    """Refuse an opt-out or per-meter rule for a meter no section declares (it would silently not apply)."""
+    for index, entity_id in enumerate(config["opt_out"]):
+        if entity_id not in context.entities:
+            context.error([DOMAIN, "opt_out", index], f"no meter {entity_id} in the configuration")
+    for entity_id in config["meters"]:
+        if entity_id not in context.entities:
+            context.error([DOMAIN, "meters", entity_id], f"no meter {entity_id} in the configuration")
 
 
 async def async_setup(core: Core, config: dict[str, Any]) -> bool:

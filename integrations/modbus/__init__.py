@@ -6,10 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
 
-from scada_core.const import CONFIG_FILE
-from scada_core.exceptions import ConfigError
-from scada_core.yaml_loader import find_location, load_yaml
-
 from .api import BatchRunView, BatchView, CommandView
 from .const import DATA_HUB, DOMAIN
 from .hub import ModbusHub
@@ -45,15 +41,17 @@ def get_hub(core: Core) -> ModbusHub:
 
 
 def group_buses(core: Core, domain: str, groups: list[dict[str, Any]]) -> list[Bus] | None:
-    """Return the bus of each meter group; log file:line and return None if a group names an unknown bus."""
+    """Return the bus of each meter group; log and return None if a group names an unknown bus.
+
+    ``load_config`` refuses such a configuration (check_meter_buses); this guards a section set up otherwise.
+    """
     hub = get_hub(core)
     buses: list[Bus] = []
     for index, group in enumerate(groups):
         bus = hub.bus(group["bus"])
         if bus is None:
             _LOGGER.error(
-                "%s%s -> %d -> bus: no bus %r under modbus: (known: %s)",
-                _where(core, [domain, index, "bus"]),
+                "%s -> %d -> bus: no bus %r under modbus: (known: %s)",
                 domain,
                 index,
                 group["bus"],
@@ -62,13 +60,3 @@ def group_buses(core: Core, domain: str, groups: list[dict[str, Any]]) -> list[B
             return None
         buses.append(bus)
     return buses
-
-
-def _where(core: Core, path: list[Any]) -> str:
-    """Return 'file:line: ' of ``path`` in the configuration (for mistakes only setup can see)."""
-    try:
-        raw = load_yaml(core.config.path(CONFIG_FILE), core.config.config_dir)
-    except ConfigError:
-        return ""
-    location = find_location(raw, path)
-    return f"{location[0]}:{location[1]}: " if location else ""

@@ -6,6 +6,8 @@ from typing import Any
 
 import voluptuous as vol
 
+from scada_core.validation import NON_EMPTY, ConfigContext
+
 from .const import (
     CONF_BAUDRATE,
     CONF_BUSES,
@@ -37,6 +39,7 @@ from .const import (
     DEFAULT_STATUS_INTERVAL,
     DEFAULT_TCP_PORT,
     DEFAULT_TIMEOUT,
+    DOMAIN,
     TYPE_RTU_OVER_TCP,
     TYPE_SERIAL,
     TYPE_TCP,
@@ -75,8 +78,8 @@ GATEWAY_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_NAME): slug,
         vol.Required(CONF_TYPE): vol.In([TYPE_SERIAL, TYPE_RTU_OVER_TCP, TYPE_TCP]),
-        vol.Optional(CONF_HOST): str,
-        vol.Optional(CONF_PORT): vol.Any(TCP_PORT, str),
+        vol.Optional(CONF_HOST): NON_EMPTY,
+        vol.Optional(CONF_PORT): vol.Any(TCP_PORT, NON_EMPTY),
         vol.Optional(CONF_BAUDRATE, default=DEFAULT_BAUDRATE): vol.In(
             [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200]
         ),
@@ -208,3 +211,25 @@ def _unique_meters(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 if key in group:
                     meter.setdefault(key, group[key])
     return groups
+
+
+def declare_meters(
+    context: ConfigContext,
+    domain: str,
+    groups: list[dict[str, Any]],
+    services: dict[str, vol.Schema] | None = None,
+) -> None:
+    """Declare the meters of a meter integration's section (``services``: data schemas others may call)."""
+    for index, group in enumerate(groups):
+        for meter_index, meter in enumerate(group["meters"]):
+            path = [domain, index, "meters", meter_index, CONF_NAME]
+            context.declare_entity(f"{domain}.{meter[CONF_NAME]}", path, services)
+
+
+def check_meter_buses(context: ConfigContext, domain: str, groups: list[dict[str, Any]]) -> None:
+    """Refuse a meter group on a bus that ``modbus:`` does not declare."""
+    buses = {bus[CONF_NAME] for gateway in context.sections.get(DOMAIN) or [] for bus in gateway[CONF_BUSES]}
+    for index, group in enumerate(groups):
+        if group["bus"] not in buses:
+            known = ", ".join(sorted(buses)) or "none"
+            context.error([domain, index, "bus"], f"no bus {group['bus']!r} under modbus: (known: {known})")

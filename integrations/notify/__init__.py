@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
@@ -70,6 +71,7 @@ from .worker import ChannelWorker
 
 if TYPE_CHECKING:
     from scada_core.core import Core, ServiceCall
+    from scada_core.validation import ConfigContext
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -96,7 +98,7 @@ EMAIL_SCHEMA = vol.Schema(
         vol.Optional(CONF_USERNAME): str,
         vol.Optional(CONF_PASSWORD): str,
         vol.Required(CONF_SENDER): str,
-        vol.Optional(CONF_CA_FILE): vol.IsFile(msg="CA file not found"),
+        vol.Optional(CONF_CA_FILE): str,  # relative to the configuration directory
         vol.Optional(CONF_TIMEOUT, default=DEFAULT_SMTP_TIMEOUT): vol.All(vol.Coerce(float), vol.Range(min=0.1)),
         **_retry_schema(DEFAULT_EMAIL_RATE, DEFAULT_EMAIL_EXPIRE),
     }
@@ -152,6 +154,21 @@ class NotifyService:
     templates: Templates
 
 
+def validate_config(context: ConfigContext, config: dict[str, Any]) -> None:
+    """Refuse a CA file that is not there or holds no certificate."""
+    ca_file = (config.get(CONF_EMAIL) or {}).get(CONF_CA_FILE)
+    if not ca_file:
+        return
+    path = [DOMAIN, CONF_EMAIL, CONF_CA_FILE]
+    if not context.path(ca_file).is_file():
+        context.require_file(path, ca_file)
+        return
+    try:
+        ssl.create_default_context(cafile=str(context.path(ca_file)))
+    except (ssl.SSLError, ValueError) as err:
+        context.error(path, f"{ca_file} holds no usable PEM certificate: {err}")
+
+
 async def async_setup(core: Core, config: dict[str, Any]) -> bool:
     """Register notify.sms / notify.email and start one outbox worker per configured channel."""
     if core.db is None:
@@ -172,6 +189,8 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
         _LOGGER.warning("No sms_modem configured: notify.sms stores messages until one is")
     email_config = config.get(CONF_EMAIL)
     if email_config is not None:
+        if email_config.get(CONF_CA_FILE):
+            email_config = {**email_config, CONF_CA_FILE: str(core.config.path(email_config[CONF_CA_FILE]))}
         workers.append(ChannelWorker(core, outbox, EmailChannel(outbox, email_config), email_config))
 
     async def render(call: ServiceCall, channel: str, extra: dict[str, Any]) -> str:

@@ -37,6 +37,7 @@ from .modem import SmsModem
 
 if TYPE_CHECKING:
     from scada_core.core import Core
+    from scada_core.validation import ConfigContext
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -85,6 +86,12 @@ CONFIG_SCHEMA = vol.Schema(
     },
     extra=vol.ALLOW_EXTRA,
 )
+
+
+def validate_config(context: ConfigContext, config: dict[str, Any]) -> None:
+    """Refuse a record file whose folder does not exist."""
+    if config[CONF_SIMULATE] and config.get(CONF_SIMULATE_RECORD):
+        context.require_folder_of([DOMAIN, CONF_SIMULATE_RECORD], config[CONF_SIMULATE_RECORD])
 
 
 async def async_setup(core: Core, config: dict[str, Any]) -> bool:

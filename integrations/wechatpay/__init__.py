@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from Crypto.PublicKey import RSA
 
-from integrations.alipay import async_start_topup, key_text, register_payment_services, topup_limits
+from integrations.alipay import (
+    async_start_topup,
+    declare_topup,
+    key_text,
+    register_payment_services,
+    topup_limits,
+    validate_topup,
+)
 from integrations.alipay.orders import OrderStore
 from integrations.alipay.sandbox import NotifyPolicy
 from integrations.alipay.signing import KeyFormatError, load_private_key, load_public_key
@@ -60,10 +68,25 @@ from .verifier import WeChatPayVerifier
 
 if TYPE_CHECKING:
     from scada_core.core import Core
+    from scada_core.validation import ConfigContext
 
-__all__ = ["CONFIG_SCHEMA", "async_setup"]
+__all__ = ["CONFIG_SCHEMA", "async_setup", "declare_config", "validate_config"]
 
 _LOGGER = logging.getLogger(__name__)
+
+
+def declare_config(context: ConfigContext, config: dict[str, Any]) -> None:
+    """Declare the sandbox's port."""
+    declare_topup(context, DOMAIN, config)
+
+
+def validate_config(context: ConfigContext, config: dict[str, Any]) -> None:
+    """Check tenants' meters and the merchant's keys (the sandbox makes its own)."""
+    if validate_topup(context, DOMAIN, config, (CONF_PRIVATE_KEY_FILE, CONF_PUBLIC_KEY_FILE)):
+        try:
+            load_keys(context.path, config, None)
+        except (KeyFormatError, OSError, ValueError) as err:
+            context.error([DOMAIN], f"keys unusable: {err}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +98,13 @@ class MerchantKeys:
     verify_keys: dict[str, RSA.RsaKey]
 
 
-def load_keys(core: Core, config: dict[str, Any], keys_dir: Path | None) -> MerchantKeys:
+def load_keys(
+    config_path: Callable[[str], Path], config: dict[str, Any], keys_dir: Path | None
+) -> MerchantKeys:
     """Read every key from the configuration, its files, or the sandbox keys dir (blocking)."""
     private_key = load_private_key(
         key_text(
-            core,
+            config_path,
             config,
             CONF_PRIVATE_KEY,
             CONF_PRIVATE_KEY_FILE,
@@ -99,7 +124,7 @@ def load_keys(core: Core, config: dict[str, Any], keys_dir: Path | None) -> Merc
     if config.get(CONF_PUBLIC_KEY) or config.get(CONF_PUBLIC_KEY_FILE) or sandbox_public_key:
         public_key = load_public_key(
             key_text(
-                core,
+                config_path,
                 config,
                 CONF_PUBLIC_KEY,
                 CONF_PUBLIC_KEY_FILE,
@@ -157,7 +182,7 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
         keys_dir = core.config.path(config[CONF_SANDBOX][CONF_KEYS_DIR])
         await core.async_add_executor_job(ensure_keys, keys_dir)
     try:
-        keys = await core.async_add_executor_job(load_keys, core, config, keys_dir)
+        keys = await core.async_add_executor_job(load_keys, core.config.path, config, keys_dir)
     except (KeyFormatError, OSError, ValueError) as err:
         _LOGGER.error("WeChat Pay keys unusable: %s", err)
         return False

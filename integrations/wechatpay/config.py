@@ -6,7 +6,7 @@ from typing import Any
 
 import voluptuous as vol
 
-from integrations.alipay import topup_options
+from integrations.alipay import limits_in_order, topup_options
 
 from .const import (
     APIV3_KEY_BYTES,
@@ -108,6 +108,7 @@ CONFIG_SCHEMA = vol.Schema(
                 }
             ),
             _keys_present,
+            limits_in_order,
         )
     },
     extra=vol.ALLOW_EXTRA,

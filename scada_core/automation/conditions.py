@@ -89,7 +89,7 @@ def condition_schema(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise vol.Invalid("a condition must be a mapping")
     kind = value.get(CONF_CONDITION)
-    if kind not in SCHEMAS:
+    if not isinstance(kind, str) or kind not in SCHEMAS:
         raise vol.Invalid(f"unknown condition {kind!r} (one of {', '.join(SCHEMAS)})", path=[CONF_CONDITION])
     return dict(SCHEMAS[kind](value))
 

@@ -127,7 +127,7 @@ def trigger_schema(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise vol.Invalid("a trigger must be a mapping")
     platform = value.get(CONF_PLATFORM)
-    if platform not in SCHEMAS:
+    if not isinstance(platform, str) or platform not in SCHEMAS:
         raise vol.Invalid(
             f"unknown trigger platform {platform!r} (one of {', '.join(SCHEMAS)})", path=[CONF_PLATFORM]
         )

@@ -98,6 +98,14 @@ DEFAULT_BUILDINGS: dict[str, dict[str, Any]] = {
 }
 
 
+def building_of(buildings: dict[str, dict[str, Any]], entity_id: str) -> str:
+    """Return the building whose meter patterns match ``entity_id`` (the first one otherwise)."""
+    for building_id, building in buildings.items():
+        if any(fnmatch.fnmatchcase(entity_id, pattern) for pattern in building.get("meters", ())):
+            return building_id
+    return next(iter(buildings))
+
+
 class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, TariffMixin):
     """Accounts, ledger, tariffs, sales and their delivery to meters."""
 
@@ -176,10 +184,7 @@ class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, Ta
 
     def building_of(self, entity_id: str) -> str:
         """Return the building whose meter patterns match ``entity_id`` (the first one otherwise)."""
-        for building_id, building in self.buildings.items():
-            if any(fnmatch.fnmatchcase(entity_id, pattern) for pattern in building.get("meters", ())):
-                return building_id
-        return next(iter(self.buildings))
+        return building_of(self.buildings, entity_id)
 
     def building(self, building_id: str) -> dict[str, Any]:
         """Return a building's settings or raise."""

@@ -6,8 +6,9 @@ once per charged reading delta.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -17,6 +18,7 @@ RATES = ("sharp", "peak", "flat", "valley")
 KIND_FLAT = "flat"
 KIND_TOU = "tou"
 KIND_TIERED = "tiered"
+HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?")
 
 
 def _price(value: Any) -> str:
@@ -31,35 +33,43 @@ def _price(value: Any) -> str:
 
 
 def _hhmm(value: Any) -> str:
-    """Validate HH:MM."""
-    try:
-        time.fromisoformat(str(value))
-    except ValueError:
-        raise vol.Invalid(f"time {value!r} is not HH:MM") from None
-    return str(value)[:5]
+    """Validate HH:MM (00:00 to 23:59)."""
+    if isinstance(value, int) and not isinstance(value, bool):  # YAML 1.1 reads an unquoted 08:00 as 480
+        raise vol.Invalid(f"time {value!r} is not HH:MM (quote it: \"08:00\")")
+    if not isinstance(value, str) or not HHMM.fullmatch(value):
+        raise vol.Invalid(f"time {value!r} is not HH:MM (00:00 to 23:59)")
+    return value[:5]
 
 
 PERIODS = vol.All([{vol.Required("start"): _hhmm, vol.Required("rate"): vol.In(RATES)}], vol.Length(min=1))
 
-TARIFF_SCHEMA = vol.Schema(
-    vol.Any(
+MONTHLY_FEE = vol.All(int, vol.Range(min=0))
+
+KIND_SCHEMAS: dict[str, vol.Schema] = {
+    KIND_FLAT: vol.Schema(
         {
             vol.Required("kind"): KIND_FLAT,
             vol.Required("price"): _price,
-            vol.Optional("monthly_fee_fen", default=0): vol.All(int, vol.Range(min=0)),
-        },
+            vol.Optional("monthly_fee_fen", default=0): MONTHLY_FEE,
+        }
+    ),
+    KIND_TOU: vol.Schema(
         {
             vol.Required("kind"): KIND_TOU,
             vol.Required("prices"): {vol.Required(rate): _price for rate in RATES},
             vol.Required("periods"): PERIODS,
             vol.Optional("seasons", default=[]): [
                 {
-                    vol.Required("months"): [vol.All(int, vol.Range(min=1, max=12))],
+                    vol.Required("months"): vol.All(
+                        [vol.All(int, vol.Range(min=1, max=12))], vol.Length(min=1)
+                    ),
                     vol.Required("periods"): PERIODS,
                 }
             ],
-            vol.Optional("monthly_fee_fen", default=0): vol.All(int, vol.Range(min=0)),
-        },
+            vol.Optional("monthly_fee_fen", default=0): MONTHLY_FEE,
+        }
+    ),
+    KIND_TIERED: vol.Schema(
         {
             vol.Required("kind"): KIND_TIERED,
             vol.Optional("period", default="month"): vol.In(("month", "year")),
@@ -72,10 +82,23 @@ TARIFF_SCHEMA = vol.Schema(
                 ],
                 vol.Length(min=1),
             ),
-            vol.Optional("monthly_fee_fen", default=0): vol.All(int, vol.Range(min=0)),
-        },
-    )
-)
+            vol.Optional("monthly_fee_fen", default=0): MONTHLY_FEE,
+        }
+    ),
+}
+
+
+def _tariff(value: Any) -> dict[str, Any]:
+    """Validate a tariff by its kind, so that a mistake names the key it is at."""
+    if not isinstance(value, dict):
+        raise vol.Invalid(f"expected a tariff (a mapping with kind: {', '.join(KIND_SCHEMAS)})")
+    kind = value.get("kind")
+    if not isinstance(kind, str) or kind not in KIND_SCHEMAS:
+        raise vol.Invalid(f"kind must be one of {', '.join(KIND_SCHEMAS)}, got {kind!r}", path=["kind"])
+    return dict(KIND_SCHEMAS[kind](value))
+
+
+TARIFF_SCHEMA = vol.Schema(_tariff)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,3 +173,13 @@ def push_payload(spec: dict[str, Any]) -> dict[str, Any]:
     if spec["kind"] == KIND_TOU:
         return {"prices": dict(spec["prices"]), "tou": [dict(p) for p in spec["periods"]]}
     return {"price": spec["bands"][0]["price"]}
+
+
+def spec_path(spec: dict[str, Any], payload_path: list[Any]) -> list[Any]:
+    """Return the key path in ``spec`` that the push_payload item at ``payload_path`` comes from."""
+    head, *rest = payload_path or [None]
+    if head == "tou":
+        return ["periods", *rest]
+    if head == "price" and spec["kind"] == KIND_TIERED:
+        return ["bands", 0, "price"]
+    return list(payload_path)

@@ -15,7 +15,7 @@ from scada_core.config import load_config
 from scada_core.exceptions import ConfigError
 from scada_core.storage.models import ReadingRow
 
-from .conftest import attr, free_port, gateway, make_sim, meters, wait_for
+from .conftest import attr, gateway, make_sim, meters, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -149,13 +149,3 @@ async def test_profile_meter_close_confirms_the_relay(sims, start_core) -> None:
     with pytest.raises(MeterCommandError, match="after close the meter reports the relay open"):
         await core.services.async_call("modbus_meter", "close", {"entity_id": "modbus_meter.p1"})
 
-
-async def test_unknown_bus_is_reported_with_file_and_line(start_core, caplog) -> None:
-    """A meter group naming a bus that modbus: does not define is refused with file:line."""
-    core = await start_core({"modbus": [gateway("ss1", free_port())], DOMAIN: [meters("ss9", 1)]})
-    assert DOMAIN not in core.config.components
-    assert any(
-        "configuration.yaml:" in r.getMessage()
-        and "acrel_dtsy1352 -> 0 -> bus: no bus 'ss9'" in r.getMessage()
-        for r in caplog.records
-    )

@@ -74,3 +74,16 @@ async def test_a_kill_right_after_a_write_loses_nothing(
     saved = json.loads(state.read_text(encoding="utf-8"))["meters"]
     assert saved["0/1"]["purchase_count"] == 2
     assert saved["0/2"]["forced"] == "trip"
+
+
+@pytest.mark.parametrize("option", ["--units", "--silent"])
+async def test_simulate_command_refuses_a_backwards_unit_range(option: str) -> None:
+    """A unit range written backwards is a usage error naming it (it served no meters, or a traceback)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "scada_core", "simulate", "dtsy1352", "--tcp", "127.0.0.1:0", option, "5-1",
+        cwd=PROJECT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    _out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    assert f"argument {option}: bad unit list '5-1': range 5-1 runs backwards (write 1-5)" in err.decode()
+    assert "Traceback" not in err.decode()

@@ -58,7 +58,7 @@ async def test_branding_and_secure_cookie_behind_tls(start_web: Any, tmp_path: P
     Secure."""
     (tmp_path / "cfg0").mkdir()
     (tmp_path / "cfg0" / "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>', encoding="utf-8")
-    env: WebEnv = await start_web(web={"branding": {"title": "金融中心", "logo": "logo.svg", "background": "none.png"}},
+    env: WebEnv = await start_web(web={"branding": {"title": "金融中心", "logo": "logo.svg"}},  # no background
                                   http={"trusted_proxies": ["127.0.0.1"]})
     client = env.client()
     async with client.get(env.base + "/login") as resp:

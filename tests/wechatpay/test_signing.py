@@ -141,7 +141,7 @@ async def test_platform_certificate_mode(core: Core, wechat_keys_dir: Path, tmp_
             }
         }
     )["wechatpay"]
-    keys = load_keys(core, config, None)
+    keys = load_keys(core.config.path, config, None)
     assert keys.apiv3_key == KEY and set(keys.verify_keys) == {"3775B6A45ACD5888"}
     platform_key = load_private_key((tmp_path / "k.pem").read_text())
     ts = str(int(time.time()))
