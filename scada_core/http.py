@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import web
 
-from .const import APP_NAME, __version__
+from .openapi import document as api_document
 from .exceptions import EntityNotFound, OpenPrepayError, ServiceNotFound, ServiceValidationError
 from .json_helpers import json_bytes
+from .params import strict_json
 
 if TYPE_CHECKING:
     from .core import Core
@@ -39,10 +40,10 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     if not request.body_exists or not await request.read():
         return {}
     try:
-        data = await request.json()
-    except ValueError:
+        data = await request.json(loads=strict_json)
+    except ValueError as err:
         raise web.HTTPBadRequest(
-            text=json.dumps({"error": "body is not valid JSON"}), content_type="application/json"
+            text=json.dumps({"error": f"body is not valid JSON: {err}"}), content_type="application/json"
         ) from None
     if not isinstance(data, dict):
         raise web.HTTPBadRequest(
@@ -59,6 +60,7 @@ class View:
     tag: ClassVar[str] = "core"
     openapi: ClassVar[dict[str, dict[str, Any]]] = {}
     in_api_doc: ClassVar[bool] = True
+    public: ClassVar[bool] = False  # answered without authentication (the document says so)
 
     def __init__(self, core: Core) -> None:
         self.core = core
@@ -66,6 +68,10 @@ class View:
     def handlers(self) -> dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]]:
         """Return the methods this view answers."""
         return {m: getattr(self, m) for m in METHODS if hasattr(self, m)}
+
+    def openapi_paths(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Return the concrete paths (path -> method -> operation) to document instead of ``url``; {} for ``url``."""
+        return {}
 
 
 @web.middleware
@@ -106,30 +112,7 @@ class HttpServer:
 
     def openapi_document(self) -> dict[str, Any]:
         """Return an OpenAPI 3 document of every registered API view."""
-        paths: dict[str, Any] = {}
-        for view in self.views:
-            if not view.in_api_doc:
-                continue
-            item = paths.setdefault(view.url, {})
-            params = [
-                {"name": part[1:-1].split(":")[0], "in": "path", "required": True, "schema": {"type": "string"}}
-                for part in view.url.split("/")
-                if part.startswith("{")
-            ]
-            for method, handler in view.handlers().items():
-                doc = dict(view.openapi.get(method, {}))
-                doc.setdefault("summary", (handler.__doc__ or view.name).strip().splitlines()[0])
-                doc.setdefault("operationId", f"{view.name}_{method}".replace(".", "_").replace(":", "_"))
-                doc.setdefault("tags", [view.tag])
-                doc.setdefault("responses", {"200": {"description": "OK"}})
-                if params:
-                    doc.setdefault("parameters", params)
-                item[method] = doc
-        return {
-            "openapi": "3.0.3",
-            "info": {"title": f"{APP_NAME} API", "version": __version__},
-            "paths": dict(sorted(paths.items())),
-        }
+        return api_document(self.views)
 
     async def async_start(self) -> None:
         """Start listening."""

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from scada_core.exceptions import OpenPrepayError
+from scada_core.params import parse_id
 
 from .const import AUDIT_ENTITY_KEYS, AUDIT_METER_ATTRIBUTES
 from .models import AuditRow
@@ -54,8 +55,8 @@ def api_targets(request: web.Request, body: str) -> tuple[list[str], list[int]]:
     if "entity_id" in request.match_info:
         entity_ids.append(request.match_info["entity_id"])
     for value in (request.match_info.get("account_id"), data.get("account_id")):
-        if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-            account_ids.append(int(value))
+        if isinstance(value, (int, str)) and (account_id := parse_id(str(value))) is not None:
+            account_ids.append(account_id)
     return list(dict.fromkeys(entity_ids)), list(dict.fromkeys(account_ids))
 
 

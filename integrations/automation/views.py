@@ -9,9 +9,13 @@ from aiohttp import web
 from scada_core.automation.alarms import list_alarms
 from scada_core.automation.engine import Automation, AutomationManager
 from scada_core.core import Core
+from scada_core.const import MAX_TIMESTAMP
 from scada_core.http import View, error_response, json_response, read_json
+from scada_core.params import query_choice, query_timestamp
 
 from .const import TRIGGER_WAIT
+
+TRUE = ("1", "true", "yes")
 
 
 class _AutomationView(View):
@@ -108,7 +112,8 @@ class AlarmsView(View):
     openapi = {
         "get": {
             "parameters": [
-                {"name": name, "in": "query", "schema": {"type": "number"}, "description": "POSIX seconds"}
+                {"name": name, "in": "query", "schema": {"type": "number", "minimum": 0, "maximum": MAX_TIMESTAMP},
+                 "description": "POSIX seconds"}
                 for name in ("since", "until")
             ]
             + [{"name": "active", "in": "query", "schema": {"type": "boolean"}}]
@@ -119,10 +124,6 @@ class AlarmsView(View):
         """List alarms raised in [since, until), optionally only the active ones."""
         if self.core.db is None:
             return error_response("no database", 503)
-        try:
-            since = float(request.query["since"]) if "since" in request.query else None
-            until = float(request.query["until"]) if "until" in request.query else None
-        except ValueError:
-            return error_response("since and until are POSIX seconds", 400)
-        active = request.query.get("active", "").lower() in ("1", "true", "yes")
+        since, until = query_timestamp(request, "since"), query_timestamp(request, "until")
+        active = query_choice(request, "active", (*TRUE, "0", "false", "no")) in TRUE
         return json_response(await list_alarms(self.core.db, since, until, active))

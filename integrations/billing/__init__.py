@@ -37,6 +37,7 @@ from scada_core.billing.const import (
 from scada_core.billing.service import BillingService
 from scada_core.billing.tariff_store import validate_spec
 from scada_core.core import Core, ServiceCall
+from scada_core.params import DB_ID, db_int
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ OPERATOR = vol.Schema({vol.Required("id"): str, vol.Required("role"): str})
 SELL_SCHEMA = vol.Schema(
     {
         vol.Required("meter_entity_id"): str,
-        vol.Required("amount_fen"): vol.All(int, vol.Range(min=1)),
+        vol.Required("amount_fen"): db_int(1),
         vol.Optional("method", default="cash"): vol.In(METHODS),
         vol.Required("idempotency_key"): str,
         vol.Required("operator"): OPERATOR,
@@ -89,8 +90,8 @@ SELL_SCHEMA = vol.Schema(
 )
 PAYMENT_SCHEMA = vol.Schema(
     {
-        vol.Required("account_id"): int,
-        vol.Required("amount_fen"): vol.All(int, vol.Range(min=1)),
+        vol.Required("account_id"): DB_ID,
+        vol.Required("amount_fen"): db_int(1),
         vol.Required("method"): vol.In(METHODS),
         vol.Required("idempotency_key"): str,
         vol.Required("operator"): OPERATOR,

@@ -33,7 +33,7 @@ BATCH_SCHEMA = vol.Schema(
 class CommandView(View):
     """One command record."""
 
-    url = "/api/field/commands/{command_id}"
+    url = "/api/field/commands/{command_id:[0-9a-f]{32}}"
     name = "api:field:command"
     tag = "field"
     openapi = {
@@ -57,7 +57,7 @@ class CommandView(View):
 class BatchView(View):
     """One batch's progress."""
 
-    url = "/api/field/batches/{batch_id}"
+    url = "/api/field/batches/{batch_id:[0-9a-f]{32}}"
     name = "api:field:batch"
     tag = "field"
     openapi = {

@@ -16,6 +16,7 @@ import voluptuous as vol
 
 from scada_core.const import LANGUAGES
 from scada_core.exceptions import ServiceValidationError
+from scada_core.params import coerce_id
 
 from .const import (
     ATTR_ACCOUNT_ID,
@@ -115,7 +116,7 @@ CONFIG_SCHEMA = vol.Schema(
     extra=vol.ALLOW_EXTRA,
 )
 
-ACCOUNT_TARGET = vol.Schema({vol.Required(ATTR_ACCOUNT_ID): vol.Any(int, str)})
+ACCOUNT_TARGET = vol.Schema({vol.Required(ATTR_ACCOUNT_ID): coerce_id})
 
 
 def _text_fields(subject: bool) -> dict[Any, Any]:

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from scada_core.http import View, error_response, json_response
+from scada_core.http import View, json_response
+from scada_core.params import query_choice, query_int
 
-from .const import DOMAIN, STATUS_FAILED, STATUS_PENDING, STATUS_SENT
+from .const import CHANNEL_EMAIL, CHANNEL_SMS, DOMAIN, STATUS_FAILED, STATUS_PENDING, STATUS_SENT
 
 MAX_LIMIT = 1000
+CHANNELS = (CHANNEL_SMS, CHANNEL_EMAIL)
+STATUSES = (STATUS_PENDING, STATUS_SENT, STATUS_FAILED)
 
 
 class OutboxView(View):
@@ -19,10 +22,10 @@ class OutboxView(View):
     openapi = {
         "get": {
             "parameters": [
-                {"name": "channel", "in": "query", "schema": {"type": "string", "enum": ["sms", "email"]}},
-                {"name": "status", "in": "query",
-                 "schema": {"type": "string", "enum": [STATUS_PENDING, STATUS_SENT, STATUS_FAILED]}},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "default": 100}},
+                {"name": "channel", "in": "query", "schema": {"type": "string", "enum": list(CHANNELS)}},
+                {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(STATUSES)}},
+                {"name": "limit", "in": "query",
+                 "schema": {"type": "integer", "default": 100, "minimum": 1, "maximum": MAX_LIMIT}},
             ],
             "responses": {"200": {"description": "outbox rows"}, "400": {"description": "bad query"}},
         }
@@ -30,10 +33,9 @@ class OutboxView(View):
 
     async def get(self, request: web.Request) -> web.Response:
         """List outbox messages (?channel=sms|email, ?status=pending|sent|failed, ?limit=)."""
-        limit = request.query.get("limit", "100")
-        if not limit.isdigit() or not 0 < int(limit) <= MAX_LIMIT:
-            return error_response(f"limit must be 1..{MAX_LIMIT}", 400)
         rows = await self.core.data[DOMAIN].outbox.async_recent(
-            int(limit), request.query.get("channel"), request.query.get("status")
+            query_int(request, "limit", 100, 1, MAX_LIMIT),
+            query_choice(request, "channel", CHANNELS),
+            query_choice(request, "status", STATUSES),
         )
         return json_response([row.as_dict() for row in rows])

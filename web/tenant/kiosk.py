@@ -8,6 +8,8 @@ from aiohttp import web
 from integrations.alipay.const import STATE_PAID
 from integrations.alipay.payments import TopUpError
 
+from scada_core.params import parse_id
+
 from .const import COOKIE_KIOSK, KIND_KIOSK, KIOSK_AMOUNTS
 from .mobile import TenantView
 from .qr import qr_svg
@@ -55,7 +57,7 @@ class KioskSelectView(KioskView):
     async def post(self, request: web.Request) -> web.Response:
         """Start a kiosk session for the shop."""
         raw = str((await request.post()).get("account_id", "")).strip()
-        account_id = int(raw.rsplit("/", 1)[-1]) if raw.rsplit("/", 1)[-1].isdigit() else -1
+        account_id = parse_id(raw.rsplit("/", 1)[-1])
         shops = {a["id"] for a in await self.site.billing.accounts(status="open")}
         if account_id not in shops:
             raise web.HTTPFound(f"{KIOSK_HOME}?error=1")

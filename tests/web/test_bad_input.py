@@ -1,0 +1,127 @@
+"""Hostile path, query, form and body values answer 400/404 with a message on every route, never 500."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from integrations.alipay.keys import ensure_keys
+
+from .conftest import WebEnv
+
+pytestmark = pytest.mark.timeout(120)
+
+M1 = "acrel_dtsy1352.b1_f2_m1"
+HUGE = 2**63  # one above the largest integer a database column holds
+IDS = (str(HUGE), "9" * 40, "\u0661", "\u00b2", "1_0")  # huge, Arabic-Indic one, superscript two, underscore
+TIMES = ("abc", "nan", "inf", "-1", "1e400", "\u0661")
+
+
+async def start(start_web: Any, tmp_path: Path) -> WebEnv:
+    """Billing, the dashboard, notify, automations, one meter and Alipay (its tenant pages), tenant 1 provisioned."""
+    keys = ensure_keys(tmp_path / "keys")
+    env: WebEnv = await start_web(units=1, extra={
+        "notify": {},
+        "automation": [{"id": "a1", "trigger": {"platform": "event", "event_type": "x"}, "action": []}],
+        "alipay": {"sandbox": {"port": 0, "keys_dir": str(keys)}, "query_interval": 3600,
+                   "tenants": [{"meter": M1, "name": "商铺一", "password": "tenant-pass-1"}]},
+    })
+    return env
+
+
+def api_cases() -> list[tuple[str, str, Any, int]]:
+    """Return (method, path, JSON body, expected status) of hostile API requests."""
+    cases: list[tuple[str, str, Any, int]] = []
+    for value in IDS:
+        cases += [
+            ("GET", f"/api/billing/accounts/{value}", None, 404),
+            ("GET", f"/api/billing/accounts/{value}/history", None, 404),
+            ("GET", f"/api/billing/accounts/{value}/credit", None, 404),
+            ("PUT", f"/api/billing/accounts/{value}/credit", {"overdraft_fen": 100}, 404),
+            ("POST", f"/api/billing/accounts/{value}/close", {"idempotency_key": "k"}, 404),
+            ("POST", f"/api/billing/accounts/{value}/payments",
+             {"amount_fen": 100, "method": "cash", "idempotency_key": "k"}, 404),
+            ("GET", f"/api/billing/transactions/{value}", None, 404),
+            ("POST", f"/api/billing/transactions/{value}/reverse", {"reason": "x", "idempotency_key": "k"}, 404),
+            ("GET", f"/api/field/commands/{value}", None, 404),
+            ("GET", f"/api/field/batches/{value}", None, 404),
+        ]
+    for value in TIMES:
+        cases += [("GET", f"/api/billing/alarms?since={value}", None, 400),
+                  ("GET", f"/api/alarms?since={value}", None, 400), ("GET", f"/api/alarms?until={value}", None, 400)]
+    for query in (f"limit={HUGE}", "limit=0", "limit=-1", "channel=fax", "status=lost"):
+        cases.append(("GET", f"/api/notify/outbox?{query}", None, 400))
+    for query in (f"account_id={HUGE}", "account_id=abc", "", f"account_id=1&limit={HUGE}"):
+        cases.append(("GET", f"/api/alipay/orders?{query}", None, 400))
+    cases += [
+        ("GET", f"/api/alipay/security_events?limit={HUGE}", None, 400),
+        ("GET", "/api/alarms?active=maybe", None, 400),
+        ("GET", "/api/billing/accounts?status=gone", None, 400),
+        ("POST", f"/api/billing/meters/{M1}/move", {"account_id": HUGE}, 400),
+        ("POST", f"/api/billing/meters/{M1}/move", {"account_id": True}, 400),
+        ("POST", "/api/billing/sales", {"meter_entity_id": M1, "amount_fen": HUGE, "idempotency_key": "k"}, 400),
+        ("POST", "/api/billing/sales", {"meter_entity_id": M1, "amount_fen": True, "idempotency_key": "k"}, 400),
+        ("POST", "/api/billing/accounts", {"name": "x", "meters": [M1], "overdraft_fen": HUGE}, 400),
+        ("PUT", f"/api/billing/meters/{M1}/credit", {"credit_cap_fen": HUGE}, 400),
+        ("POST", "/api/services/alipay/set_tenant_login", {"account_id": HUGE, "password": "123456"}, 400),
+        ("POST", "/api/services/alipay/create_order", {"account_id": HUGE, "amount_fen": 100}, 400),
+        ("POST", "/api/services/billing/sell",
+         {"meter_entity_id": M1, "amount_fen": HUGE, "idempotency_key": "k"}, 400),
+        ("POST", "/api/services/notify/sms", {"target": {"account_id": HUGE}, "message": "x"}, 400),
+        ("POST", "/api/services/notify/sms", {"target": "\u0661\u0662\u0663\u0664\u0665", "message": "x"}, 400),
+    ]
+    return cases
+
+
+async def test_hostile_api_values_answer_4xx(start_web: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Ids beyond 2**63-1 or in other digits, times that are no numbers, unknown choices: 400/404 with a message."""
+    env = await start(start_web, tmp_path)
+    token = await env.token("fuzzer", "admin")
+    client = env.client()
+    headers = {"Authorization": f"Bearer {token}"}
+    wrong = []
+    for method, path, body, status in api_cases():
+        async with client.request(method, env.base + path, json=body, headers=headers) as resp:
+            answer = await resp.json(content_type=None) if resp.status != 404 or "json" in resp.content_type else {}
+            if resp.status != status or (resp.status == 400 and not answer.get("error")):
+                wrong.append((method, path, body, resp.status, answer))
+    assert not wrong
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]
+
+
+async def test_hostile_page_values_answer_4xx(start_web: Any, tmp_path: Path) -> None:
+    """Staff pages, tenant phone pages and the kiosk refuse hostile ids without an error page."""
+    env = await start(start_web, tmp_path)
+    await env.operator("boss", "admin")
+    client, csrf = await env.login("boss")
+    for value in IDS:
+        for path in (f"/accounts/{value}", f"/transactions/{value}", f"/receipts/{value}.pdf"):
+            async with client.get(env.base + path) as resp:
+                assert resp.status == 404, (path, resp.status)
+        for path, form in ((f"/accounts/{value}/credit", {"overdraft": "1"}), (f"/accounts/{value}/close", {}),
+                           (f"/transactions/{value}/reverse", {"reason": "x"})):
+            async with client.post(env.base + path, data={"csrf": csrf, "key": "k", **form},
+                                   allow_redirects=False) as resp:
+                assert resp.status == 404, (path, resp.status)
+        for action in ("update", "password", "token", "revoke"):
+            async with client.post(env.base + "/admin/operators", data={
+                    "csrf": csrf, "action": action, "id": value, "role": "viewer", "password": "x" * 12}) as resp:
+                assert resp.status == 400, (action, value, resp.status)
+    for query in ("start=abc", "end=9999-99-99", f"start={HUGE}"):
+        async with client.get(env.base + f"/reports?kind=sales&{query}") as resp:
+            assert resp.status == 400, (query, resp.status)
+
+    tenant = env.client()
+    for value in IDS:
+        async with tenant.post(env.base + "/m/login", data={"account_id": value, "password": "tenant-pass-1"}) as resp:
+            assert resp.status == 401, (value, resp.status)
+        async with tenant.post(env.base + "/kiosk/select", data={"account_id": value},
+                               allow_redirects=False) as resp:
+            assert resp.status == 302 and "error" in resp.headers["Location"], (value, resp.status)
+    async with tenant.post(env.base + "/m/login", data={"account_id": "1", "password": "tenant-pass-1"}) as resp:
+        assert resp.status == 200 and "/m/home" in str(resp.url)
+    for value in IDS:
+        async with tenant.get(env.base + f"/m/receipts/{value}.pdf") as resp:
+            assert resp.status == 403, (value, resp.status)
