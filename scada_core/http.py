@@ -11,7 +11,7 @@ from aiohttp import web
 from .openapi import document as api_document
 from .exceptions import EntityNotFound, OpenPrepayError, ServiceNotFound, ServiceValidationError
 from .json_helpers import json_bytes
-from .params import strict_json
+from .params import strict_json, text_middleware
 
 if TYPE_CHECKING:
     from .core import Core
@@ -99,7 +99,7 @@ class HttpServer:
         self.core = core
         self.host = host
         self.port = port
-        self.app = web.Application(middlewares=[error_middleware], client_max_size=16 * 1024 * 1024)
+        self.app = web.Application(middlewares=[error_middleware, text_middleware], client_max_size=16 * 1024 * 1024)
         self.app[KEY_CORE] = core
         self.views: list[View] = []
         self._runner: web.AppRunner | None = None

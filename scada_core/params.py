@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import date
 from typing import Any, TypeVar
 
@@ -15,9 +15,13 @@ import voluptuous as vol
 from aiohttp import web
 
 from .const import DB_INT_MAX, MAX_TIMESTAMP
+from .core import valid_entity_id
 
 T = TypeVar("T", bound=str)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MAX_ID_DIGITS = len(str(DB_INT_MAX))
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+API_PREFIX = "/api/"  # JSON bodies (read_json checks them); the payment notifies judge their own forms
 
 
 def integer(value: Any) -> int:
@@ -91,6 +95,14 @@ def path_id(request: web.Request, name: str) -> int:
     return value
 
 
+def path_entity_id(request: web.Request, name: str = "entity_id") -> str:
+    """Return the entity id in the URL part ``name``; 404 when it is not one (domain.object_id)."""
+    value = request.match_info[name]
+    if not valid_entity_id(value):
+        raise _error(web.HTTPNotFound, f"{name} {value!r} not found")
+    return value
+
+
 def form_id(form: Mapping[str, Any], name: str) -> int | None:
     """Return the id a form (or query) field names, None when it is missing or names nothing."""
     value = form.get(name)
@@ -142,3 +154,20 @@ def query_choice(request: web.Request, name: str, choices: Collection[T], defaul
     if raw not in choices:
         raise bad_request(f"{name} must be one of {', '.join(choices)}")
     return raw  # type: ignore[return-value]
+
+
+@web.middleware
+async def text_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse a NUL (no database stores it) in the path, the query or a form, and forms that are not UTF-8."""
+    if "\x00" in request.path:
+        raise _error(web.HTTPNotFound, "not found")
+    if any("\x00" in value for value in request.query.values()):
+        raise bad_request("the query holds a NUL character")
+    if request.method == "POST" and request.content_type in FORM_TYPES and not request.path.startswith(API_PREFIX):
+        try:
+            form = await request.post()
+        except ValueError:  # UnicodeDecodeError included
+            raise bad_request("the form is not UTF-8") from None
+        if any(isinstance(value, str) and "\x00" in value for value in form.values()):
+            raise bad_request("the form holds a NUL character")
+    return await handler(request)

@@ -14,7 +14,7 @@ from aiohttp import web
 from scada_core.core import humanize_invalid
 from scada_core.http import KEY_OPERATOR, View, json_response, read_json
 from scada_core.openapi import request_body
-from scada_core.params import DB_ID, TIMESTAMP, db_int, path_id, query_choice, query_timestamp
+from scada_core.params import DB_ID, TIMESTAMP, db_int, path_entity_id, path_id, query_choice, query_timestamp
 
 from .errors import BillingError, PermissionDenied
 
@@ -353,7 +353,7 @@ class MeterView(BillingView):
 
     async def get(self, request: web.Request) -> web.Response:
         """Return one meter's status and money."""
-        return json_response(await self.billing.meter_status(request.match_info["entity_id"]))
+        return json_response(await self.billing.meter_status(path_entity_id(request)))
 
 
 class MoveMeterView(BillingView):
@@ -368,7 +368,7 @@ class MoveMeterView(BillingView):
         body = await self.body(request, MOVE_SCHEMA)
         return json_response(
             await self.billing.move_meter(
-                request.match_info["entity_id"], body["account_id"], self.operator(request, body)
+                path_entity_id(request), body["account_id"], self.operator(request, body)
             )
         )
 
@@ -385,7 +385,7 @@ class ReplaceMeterView(BillingView):
         body = await self.body(request, REPLACE_SCHEMA)
         return json_response(
             await self.billing.replace_meter(
-                request.match_info["entity_id"],
+                path_entity_id(request),
                 body["new_entity_id"],
                 self.operator(request, body),
                 body["idempotency_key"],
@@ -439,7 +439,7 @@ class MeterCreditView(CreditView):
 
     def target(self, request: web.Request) -> str:
         """Return the meter's entity id."""
-        return request.match_info["entity_id"]
+        return path_entity_id(request)
 
 
 class AccountCreditView(CreditView):
@@ -474,7 +474,7 @@ class ResolveTamperView(BillingView):
         body = await self.body(request, RESOLVE_SCHEMA)
         return json_response(
             await self.billing.resolve_tamper(
-                request.match_info["entity_id"], self.operator(request, body), body["reason"]
+                path_entity_id(request), self.operator(request, body), body["reason"]
             )
         )
 

@@ -31,6 +31,10 @@ async def start(start_web: Any, tmp_path: Path) -> WebEnv:
         "alipay": {"sandbox": {"port": 0, "keys_dir": str(keys)}, "query_interval": 3600,
                    "tenants": [{"meter": M1, "name": "商铺一", "password": "tenant-pass-1"}]},
     })
+    async with asyncio.timeout(20):  # the tenant is provisioned once the core has started
+        while not (accounts := await env.site.billing.accounts()) or not await env.core.data["tenant"].auth.credentials(
+                accounts[0]["id"]):
+            await asyncio.sleep(0.05)
     return env
 
 
@@ -74,6 +78,17 @@ def api_cases() -> list[tuple[str, str, Any, int]]:
          {"meter_entity_id": M1, "amount_fen": HUGE, "idempotency_key": "k"}, 400),
         ("POST", "/api/services/notify/sms", {"target": {"account_id": HUGE}, "message": "x"}, 400),
         ("POST", "/api/services/notify/sms", {"target": "\u0661\u0662\u0663\u0664\u0665", "message": "x"}, 400),
+        # Text no database stores (PostgreSQL refuses NUL): nothing by that name, or a refused body.
+        ("GET", "/api/billing/meters/acrel_dtsy1352.m%00", None, 404),
+        ("GET", "/api/billing/meters/acrel_dtsy1352.m%00/credit", None, 404),
+        ("GET", "/api/billing/meters/Acrel.M1\n/credit", None, 404),
+        ("GET", "/api/billing/alarms?meter_entity_id=m%00", None, 400),
+        ("GET", "/api/billing/tariffs?scope=meter:%00", None, 400),
+        ("GET", "/api/states/acrel_dtsy1352.m%00", None, 404),
+        ("POST", "/api/billing/accounts", {"name": "商铺\u0000", "meters": [M1]}, 400),
+        ("POST", "/api/billing/sales", {"meter_entity_id": M1, "amount_fen": 1, "idempotency_key": "k\ud800"}, 400),
+        ("POST", "/api/billing/tariffs", {"scope": "building:b1", "spec": {"kind": "flat", "price": "1.00"},
+                                          "effective_ts": "nan"}, 400),
     ]
     return cases
 
@@ -123,11 +138,21 @@ async def test_hostile_page_values_answer_4xx(start_web: Any, tmp_path: Path) ->
         async with tenant.post(env.base + "/kiosk/select", data={"account_id": value},
                                allow_redirects=False) as resp:
             assert resp.status == 302 and "error" in resp.headers["Location"], (value, resp.status)
-    async with tenant.post(env.base + "/m/login", data={"account_id": "1", "password": "tenant-pass-1"}) as resp:
+    for body in (b"account_id=\xff&password=x", b"account_id=1&password=%00"):
+        async with tenant.post(env.base + "/m/login", data=body,
+                               headers={"Content-Type": "application/x-www-form-urlencoded"}) as resp:
+            assert resp.status == 400, (body, resp.status)
+    async with tenant.post(env.base + "/m/login/code/send", data={"phone": "138\x00"}) as resp:
+        assert resp.status == 400
+    account_id = (await env.site.billing.accounts())[0]["id"]
+    async with tenant.post(env.base + "/m/login", data={"account_id": str(account_id), "password": "tenant-pass-1"}) as resp:
         assert resp.status == 200 and "/m/home" in str(resp.url)
     for value in IDS:
         async with tenant.get(env.base + f"/m/receipts/{value}.pdf") as resp:
             assert resp.status == 403, (value, resp.status)
+    for path in ("/m/orders/x%00", "/m/topup/return?out_trade_no=x%00", "/kiosk/pay/x%00"):
+        async with tenant.get(env.base + path, allow_redirects=False) as resp:
+            assert resp.status in (400, 404), (path, resp.status)
 
 
 # Bounded so the run stays well under a minute on a busy 2-core machine: the coverage phase sends each operation's
