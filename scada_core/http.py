@@ -11,7 +11,7 @@ from aiohttp import web
 from .openapi import document as api_document
 from .exceptions import EntityNotFound, OpenPrepayError, ServiceNotFound, ServiceValidationError
 from .json_helpers import json_bytes
-from .params import strict_json, text_middleware
+from .params import ServerLogger, strict_json, text_middleware
 
 if TYPE_CHECKING:
     from .core import Core
@@ -116,7 +116,7 @@ class HttpServer:
 
     async def async_start(self) -> None:
         """Start listening."""
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, logger=ServerLogger())
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         await site.start()

@@ -6,6 +6,7 @@ The voluptuous pieces (``DB_ID``, ``db_int``) bound the integers of JSON bodies 
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import date
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 
 import voluptuous as vol
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from .const import DB_INT_MAX, MAX_TIMESTAMP
 from .core import valid_entity_id
@@ -171,3 +173,17 @@ async def text_middleware(request: web.Request, handler: Handler) -> web.StreamR
         if any(isinstance(value, str) and "\x00" in value for value in form.values()):
             raise bad_request("the form holds a NUL character")
     return await handler(request)
+
+
+class ServerLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """aiohttp's server log, where a malformed request (aiohttp answers it 400) is one warning line, no traceback."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.getLogger("aiohttp.server"), {})
+
+    def exception(self, msg: object, *args: object, exc_info: Any = True, **kwargs: Any) -> None:
+        """Log a handler's error with its traceback, a malformed request without."""
+        if isinstance(exc_info, HttpProcessingError):
+            self.warning(f"{msg}: %.200s", *args, exc_info)
+            return
+        super().exception(msg, *args, exc_info=exc_info, **kwargs)

@@ -106,7 +106,11 @@ async def test_hostile_api_values_answer_4xx(start_web: Any, tmp_path: Path, cap
             if resp.status != status or (resp.status == 400 and not answer.get("error")):
                 wrong.append((method, path, body, resp.status, answer))
     assert not wrong
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]
+    reader, writer = await asyncio.open_connection("127.0.0.1", env.core.http.port)
+    writer.write(b"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Probe: a\x00b\r\n\r\n")  # a header no parser accepts
+    assert (await reader.readline()).split()[1] == b"400"
+    writer.close()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
 
 
 async def test_hostile_page_values_answer_4xx(start_web: Any, tmp_path: Path) -> None:
