@@ -165,6 +165,7 @@ FUZZ_ARGS = ("--checks", "not_a_server_error", "--phases", "examples,coverage,fu
              "--seed", "11", "--workers", "2", "--request-timeout", "20", "--no-color")
 
 
+@pytest.mark.parametrize("db_kind", ["sqlite"])  # the document and the edge checks do not depend on the database
 async def test_api_fuzzer_finds_no_server_error(start_web: Any, tmp_path: Path) -> None:
     """Schemathesis, driven by our own OpenAPI document with an admin token, gets no 5xx from any operation."""
     env = await start(start_web, tmp_path)
