@@ -57,7 +57,7 @@ def json_schema(validator: Any) -> dict[str, Any]:
         return _object(validator, vol.PREVENT_EXTRA)
     if isinstance(validator, list):
         return {"type": "array", "items": json_schema(validator[0]) if len(validator) == 1 else {}}
-    if validator in TYPES:
+    if isinstance(validator, type) and validator in TYPES:
         return {"type": TYPES[validator]}
     if validator is integer:
         return {"type": "integer"}
