@@ -115,7 +115,10 @@ TARIFF_SCHEMA = vol.Schema(
 def _doc(
     summary: str, schema: vol.Schema | None = None, example: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    doc: dict[str, Any] = {"summary": summary, "responses": {"400": {"description": "refused, with a zh-CN / en message"}}}
+    doc: dict[str, Any] = {
+        "summary": summary,
+        "responses": {"400": {"description": "refused, with a zh-CN / en message"}},
+    }
     if schema is not None:
         doc["requestBody"] = request_body(schema, example)
     return doc
