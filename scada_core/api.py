@@ -3,22 +3,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import voluptuous as vol
 from aiohttp import web
 
 from .const import HEALTH_DEGRADED, HEALTH_OK, __version__
 from .core import CoreState, valid_entity_id
 from .http import View, error_response, json_response, read_json
+from .openapi import request_body
 
-SERVICE_BODY = {
-    "requestBody": {
-        "description": "service data, validated by the service's schema",
-        "content": {"application/json": {"schema": {"type": "object"}}},
-    },
-    "responses": {
-        "200": {"description": "the service's response"},
-        "400": {"description": "invalid service data"},
-        "404": {"description": "unknown service or entity"},
-    },
+SERVICE_RESPONSES = {
+    "200": {"description": "the service's response"},
+    "400": {"description": "invalid service data"},
+    "404": {"description": "unknown entity"},
 }
 
 
@@ -35,6 +31,8 @@ class HealthView(View):
             }
         }
     }
+
+    public = True
 
     async def get(self, request: web.Request) -> web.Response:
         """Tell whether the server runs with every part the configuration names; name those down."""
@@ -104,7 +102,21 @@ class ServiceCallView(View):
 
     url = "/api/services/{domain}/{service}"
     name = "api:service_call"
-    openapi = {"post": SERVICE_BODY}
+
+    def openapi_paths(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Document each registered service as its own path, its data typed from the service's schema."""
+        return {
+            f"/api/services/{domain}/{name}": {
+                "post": {
+                    "summary": service.description or f"{domain}.{name}",
+                    "operationId": f"service_{domain}_{name}",
+                    "requestBody": request_body(service.schema or vol.Schema({}, extra=vol.ALLOW_EXTRA)),
+                    "responses": SERVICE_RESPONSES,
+                }
+            }
+            for domain, services in sorted(self.core.services.async_services().items())
+            for name, service in sorted(services.items())
+        }
 
     async def post(self, request: web.Request) -> web.Response:
         """Call domain.service with the JSON body as its data; return its response."""

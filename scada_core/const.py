@@ -28,6 +28,12 @@ CORE_SECTIONS: Final = ("core", "http", "recorder")
 
 MATCH_ALL: Final = "*"
 
+# The largest integer a database column holds (BIGINT on PostgreSQL, INTEGER on SQLite): ids and amounts above it
+# are refused at the edge (params.py), never handed to the driver.
+DB_INT_MAX: Final = 2**63 - 1
+# The last POSIX second datetime can show (9999-12-31 23:59:59 UTC): a bound for times in queries.
+MAX_TIMESTAMP: Final = 253_402_300_799.0
+
 EVENT_CORE_START: Final = "core_start"
 EVENT_CORE_STARTED: Final = "core_started"
 EVENT_CORE_STOP: Final = "core_stop"

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-VALID_ENTITY_ID = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
+VALID_ENTITY_ID = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+\Z")
 
 CALLBACK_TYPE = Callable[[], None]
 EventListener = Callable[["Event"], Awaitable[None] | None]

@@ -9,10 +9,11 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from .const import APP_NAME, __version__
 from .exceptions import ConfigError, EntityNotFound, OpenPrepayError, ServiceNotFound, ServiceValidationError
 from .http_security import UNAUTHENTICATED_HINT, HttpSecurity, is_loopback
 from .json_helpers import json_bytes
+from .openapi import document as api_document
+from .params import ServerLogger, strict_json, text_middleware
 
 if TYPE_CHECKING:
     from .core import Core
@@ -43,10 +44,10 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     if not request.body_exists or not await request.read():
         return {}
     try:
-        data = await request.json()
-    except ValueError:
+        data = await request.json(loads=strict_json)
+    except ValueError as err:
         raise web.HTTPBadRequest(
-            text=json.dumps({"error": "body is not valid JSON"}), content_type="application/json"
+            text=json.dumps({"error": f"body is not valid JSON: {err}"}), content_type="application/json"
         ) from None
     if not isinstance(data, dict):
         raise web.HTTPBadRequest(
@@ -65,6 +66,7 @@ class View:
     in_api_doc: ClassVar[bool] = True
     # Only admins may call it at all (it shows other people's messages or security records).
     admin_only: ClassVar[bool] = False
+    public: ClassVar[bool] = False  # answered without authentication (the document says so)
 
     def __init__(self, core: Core) -> None:
         self.core = core
@@ -72,6 +74,10 @@ class View:
     def handlers(self) -> dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]]:
         """Return the methods this view answers."""
         return {m: getattr(self, m) for m in METHODS if hasattr(self, m)}
+
+    def openapi_paths(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Return the concrete paths (path -> method -> operation) to document instead of ``url``; {} for ``url``."""
+        return {}
 
 
 @web.middleware
@@ -103,7 +109,7 @@ class HttpServer:
         self.port = port
         self.external_url = external_url  # `http: external_url`, validated without a trailing slash
         self.security = security or HttpSecurity(False, [])
-        self.app = web.Application(middlewares=[self.security.middleware, error_middleware],
+        self.app = web.Application(middlewares=[self.security.middleware, error_middleware, text_middleware],
                                    client_max_size=16 * 1024 * 1024)
         self.app.on_response_prepare.append(self.security.on_response_prepare)
         self.app[KEY_CORE] = core
@@ -133,37 +139,14 @@ class HttpServer:
 
     def openapi_document(self) -> dict[str, Any]:
         """Return an OpenAPI 3 document of every registered API view."""
-        paths: dict[str, Any] = {}
-        for view in self.views:
-            if not view.in_api_doc:
-                continue
-            item = paths.setdefault(view.url, {})
-            params = [
-                {"name": part[1:-1].split(":")[0], "in": "path", "required": True, "schema": {"type": "string"}}
-                for part in view.url.split("/")
-                if part.startswith("{")
-            ]
-            for method, handler in view.handlers().items():
-                doc = dict(view.openapi.get(method, {}))
-                doc.setdefault("summary", (handler.__doc__ or view.name).strip().splitlines()[0])
-                doc.setdefault("operationId", f"{view.name}_{method}".replace(".", "_").replace(":", "_"))
-                doc.setdefault("tags", [view.tag])
-                doc.setdefault("responses", {"200": {"description": "OK"}})
-                if params:
-                    doc.setdefault("parameters", params)
-                item[method] = doc
-        return {
-            "openapi": "3.0.3",
-            "info": {"title": f"{APP_NAME} API", "version": __version__},
-            "paths": dict(sorted(paths.items())),
-        }
+        return api_document(self.views)
 
     async def async_start(self) -> None:
         """Start listening; refuse to listen beyond loopback when nothing authenticates requests."""
         if not self.authenticated and not is_loopback(self.host):
             raise ConfigError([f"http -> host: {self.host!r} {UNAUTHENTICATED_HINT} (if a web: section is there, "
                                "its set-up failed: see the log above)"])
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, logger=ServerLogger())
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         await site.start()

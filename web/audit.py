@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from scada_core.exceptions import OpenPrepayError
+from scada_core.params import parse_id, strict_json
 
 from .const import AUDIT_ENTITY_KEYS, AUDIT_METER_ATTRIBUTES, AUDIT_PUBLIC_FIELDS, AUDIT_SECRET_WORDS
 from .models import AuditRow
@@ -57,8 +58,8 @@ def request_text(body: str) -> str:
     if not body:
         return ""
     try:
-        data = json.loads(body)
-    except ValueError:
+        data = strict_json(body)
+    except ValueError:  # also what no database stores (NUL, lone surrogates)
         return f"<not JSON, {len(body)} characters>"
     return json.dumps(redact(data), ensure_ascii=False)[:MAX_REQUEST_TEXT]
 
@@ -68,7 +69,7 @@ def api_targets(request: web.Request, body: str) -> tuple[list[str], list[int]]:
     entity_ids: list[str] = []
     account_ids: list[int] = []
     try:
-        data = json.loads(body) if body else {}
+        data = strict_json(body) if body else {}
     except ValueError:
         data = {}
     if not isinstance(data, dict):
@@ -82,8 +83,8 @@ def api_targets(request: web.Request, body: str) -> tuple[list[str], list[int]]:
     if "entity_id" in request.match_info:
         entity_ids.append(request.match_info["entity_id"])
     for value in (request.match_info.get("account_id"), data.get("account_id")):
-        if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-            account_ids.append(int(value))
+        if isinstance(value, (int, str)) and (account_id := parse_id(str(value))) is not None:
+            account_ids.append(account_id)
     return list(dict.fromkeys(entity_ids)), list(dict.fromkeys(account_ids))
 
 

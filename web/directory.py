@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from scada_core.reports.cells import csv_cell, from_csv_cell
+
 from .models import MeterDirectoryRow
 
 if TYPE_CHECKING:
@@ -64,7 +66,7 @@ class MeterDirectory:
             book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
             lines = [["" if v is None else str(v) for v in row] for row in book.active.iter_rows(values_only=True)]
         else:
-            lines = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+            lines = [[from_csv_cell(v) for v in line] for line in csv.reader(io.StringIO(content.decode("utf-8-sig")))]
         if not lines:
             return []
         header = [h.strip().lower() for h in lines[0]]
@@ -117,5 +119,5 @@ class MeterDirectory:
         writer.writerow(COLUMNS)
         for entity_id in self.meter_ids():
             info = self.classify(entity_id)
-            writer.writerow([entity_id, info["floor"], info["room"], info["label"]])
+            writer.writerow([csv_cell(v) for v in (entity_id, info["floor"], info["room"], info["label"])])
         return out.getvalue()

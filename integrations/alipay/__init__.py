@@ -13,6 +13,7 @@ import voluptuous as vol
 
 from scada_core.const import EVENT_CORE_STARTED
 from scada_core.validation import NON_EMPTY
+from scada_core.params import DB_ID, db_int
 
 from .api import OrdersView, SecurityEventsView
 from .client import AlipayClient, AlipaySettings
@@ -385,7 +386,7 @@ def register_payment_services(core: Core, payments: TopUpPayments) -> None:
 
     core.services.async_register(
         domain, "create_order", create_order,
-        vol.Schema({vol.Required("account_id"): int, vol.Required("amount_fen"): vol.All(int, vol.Range(min=1)),
+        vol.Schema({vol.Required("account_id"): DB_ID, vol.Required("amount_fen"): db_int(1),
                     vol.Optional("channel", default="wap"): vol.In(["wap", "qr"])}),
         "Create a top-up order (wap: pay URL for a phone; qr: QR code for the kiosk)",
     )

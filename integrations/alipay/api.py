@@ -5,7 +5,9 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from scada_core.http import View, error_response, json_response
+from scada_core.const import DB_INT_MAX
+from scada_core.http import View, json_response
+from scada_core.params import bad_request, query_int
 
 if TYPE_CHECKING:
     from scada_core.core import Core
@@ -13,11 +15,7 @@ if TYPE_CHECKING:
     from .payments import AlipayPayments
 
 MAX_LIMIT = 1000
-
-
-def _limit(request: web.Request) -> int | None:
-    raw = request.query.get("limit", "100")
-    return int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_LIMIT else None
+LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "default": 100, "minimum": 1, "maximum": MAX_LIMIT}}
 
 
 class OrdersView(View):
@@ -29,8 +27,9 @@ class OrdersView(View):
     openapi = {
         "get": {
             "parameters": [
-                {"name": "account_id", "in": "query", "required": True, "schema": {"type": "integer"}},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "default": 100}},
+                {"name": "account_id", "in": "query", "required": True,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": DB_INT_MAX}},
+                LIMIT,
             ],
             "responses": {"200": {"description": "orders, newest first"}, "400": {"description": "bad query"}},
         }
@@ -42,11 +41,10 @@ class OrdersView(View):
 
     async def get(self, request: web.Request) -> web.Response:
         """List an account's orders (state PENDING/PAID/CLOSED/REFUNDED, credited, receipt)."""
-        account = request.query.get("account_id", "")
-        limit = _limit(request)
-        if not account.isdigit() or limit is None:
-            return error_response(f"account_id (integer) and limit 1..{MAX_LIMIT} expected", 400)
-        orders = await self.payments.store.for_account(int(account), limit)
+        account = query_int(request, "account_id", minimum=1)
+        if account is None:
+            raise bad_request("account_id is required")
+        orders = await self.payments.store.for_account(account, query_int(request, "limit", 100, 1, MAX_LIMIT))
         return json_response([o.as_dict() for o in orders])
 
 
@@ -58,7 +56,7 @@ class SecurityEventsView(View):
     tag = "alipay"
     openapi = {
         "get": {
-            "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "default": 100}}],
+            "parameters": [LIMIT],
             "responses": {"200": {"description": "security events, newest first"}},
         }
     }
@@ -69,7 +67,6 @@ class SecurityEventsView(View):
 
     async def get(self, request: web.Request) -> web.Response:
         """List the newest security events (forged/mismatched/replayed notifies, failed tenant logins)."""
-        limit = _limit(request)
-        if limit is None:
-            return error_response(f"limit must be 1..{MAX_LIMIT}", 400)
-        return json_response(await self.payments.store.security_events(limit))
+        return json_response(
+            await self.payments.store.security_events(query_int(request, "limit", 100, 1, MAX_LIMIT))
+        )

@@ -4,14 +4,23 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import voluptuous as vol
 from aiohttp import web
 
 from scada_core.automation.alarms import list_alarms
 from scada_core.automation.engine import Automation, AutomationManager
-from scada_core.core import Core
+from scada_core.core import Core, humanize_invalid
+from scada_core.const import MAX_TIMESTAMP
 from scada_core.http import View, error_response, json_response, read_json
+from scada_core.openapi import request_body
+from scada_core.params import query_choice, query_timestamp
 
 from .const import TRIGGER_WAIT
+
+TRUE = ("1", "true", "yes")
+TRIGGER_SCHEMA = vol.Schema(
+    {vol.Optional("skip_condition", default=True): bool, vol.Optional("variables", default={}): vol.Any(None, dict)}
+)
 
 
 class _AutomationView(View):
@@ -65,10 +74,7 @@ class AutomationTriggerView(_AutomationView):
     name = "api:automation_trigger"
     openapi = {
         "post": {
-            "requestBody": {
-                "description": "optional {skip_condition: bool (default true), variables: {...}}",
-                "content": {"application/json": {"schema": {"type": "object"}}},
-            },
+            "requestBody": request_body(TRIGGER_SCHEMA),
             "responses": {
                 "200": {"description": "the run's trace"},
                 "202": {"description": "the run goes on; its trace so far"},
@@ -82,12 +88,13 @@ class AutomationTriggerView(_AutomationView):
         automation = self._automation(request)
         if automation is None:
             return error_response(f"automation {request.match_info['automation_id']} not found", 404)
-        body: dict[str, Any] = await read_json(request)
-        variables = body.get("variables") or {}
-        if not isinstance(variables, dict):
-            return error_response("variables must be an object", 400)
+        try:
+            body: dict[str, Any] = TRIGGER_SCHEMA(await read_json(request))
+        except vol.Invalid as err:
+            return error_response(f"invalid request: {humanize_invalid(err)}", 400)
+        variables = body["variables"] or {}
         trigger = {"platform": "manual", "description": "triggered through the API"}
-        skip_condition = bool(body.get("skip_condition", True))
+        skip_condition = body["skip_condition"]
         task = self.core.async_create_task(
             automation.async_trigger({**variables, "trigger": trigger}, skip_condition),
             f"automation {automation.id} (api)",
@@ -108,7 +115,8 @@ class AlarmsView(View):
     openapi = {
         "get": {
             "parameters": [
-                {"name": name, "in": "query", "schema": {"type": "number"}, "description": "POSIX seconds"}
+                {"name": name, "in": "query", "schema": {"type": "number", "minimum": 0, "maximum": MAX_TIMESTAMP},
+                 "description": "POSIX seconds"}
                 for name in ("since", "until")
             ]
             + [{"name": "active", "in": "query", "schema": {"type": "boolean"}}]
@@ -119,10 +127,6 @@ class AlarmsView(View):
         """List alarms raised in [since, until), optionally only the active ones."""
         if self.core.db is None:
             return error_response("no database", 503)
-        try:
-            since = float(request.query["since"]) if "since" in request.query else None
-            until = float(request.query["until"]) if "until" in request.query else None
-        except ValueError:
-            return error_response("since and until are POSIX seconds", 400)
-        active = request.query.get("active", "").lower() in ("1", "true", "yes")
+        since, until = query_timestamp(request, "since"), query_timestamp(request, "until")
+        active = query_choice(request, "active", (*TRUE, "0", "false", "no")) in TRUE
         return json_response(await list_alarms(self.core.db, since, until, active))

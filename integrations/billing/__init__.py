@@ -38,6 +38,7 @@ from scada_core.billing.service import BillingService, building_of
 from scada_core.billing.tariffs import TARIFF_SCHEMA, push_payload, spec_path
 from scada_core.core import Core, ServiceCall
 from scada_core.validation import ConfigContext
+from scada_core.params import DB_ID, db_int
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ OPERATOR = vol.Schema({vol.Required("id"): str, vol.Required("role"): str})
 SELL_SCHEMA = vol.Schema(
     {
         vol.Required("meter_entity_id"): str,
-        vol.Required("amount_fen"): vol.All(int, vol.Range(min=1)),
+        vol.Required("amount_fen"): db_int(1),
         vol.Optional("method", default="cash"): vol.In(METHODS),
         vol.Required("idempotency_key"): str,
         vol.Required("operator"): OPERATOR,
@@ -106,8 +107,8 @@ SELL_SCHEMA = vol.Schema(
 )
 PAYMENT_SCHEMA = vol.Schema(
     {
-        vol.Required("account_id"): int,
-        vol.Required("amount_fen"): vol.All(int, vol.Range(min=1)),
+        vol.Required("account_id"): DB_ID,
+        vol.Required("amount_fen"): db_int(1),
         vol.Required("method"): vol.In(METHODS),
         vol.Required("idempotency_key"): str,
         vol.Required("operator"): OPERATOR,

@@ -13,6 +13,7 @@ from scada_core.const import ATTR_ENTITY_ID
 from scada_core.core import humanize_invalid
 from scada_core.exceptions import ServiceNotFound, ServiceValidationError
 from scada_core.http import View, error_response, json_response, read_json
+from scada_core.openapi import request_body
 
 from .commands import BatchItem, current_batch
 
@@ -35,7 +36,7 @@ BATCH_SCHEMA = vol.Schema(
 class CommandView(View):
     """One command record."""
 
-    url = "/api/field/commands/{command_id}"
+    url = "/api/field/commands/{command_id:[0-9a-f]{32}}"
     name = "api:field:command"
     tag = "field"
     openapi = {
@@ -59,7 +60,7 @@ class CommandView(View):
 class BatchView(View):
     """One batch's progress."""
 
-    url = "/api/field/batches/{batch_id}"
+    url = "/api/field/batches/{batch_id:[0-9a-f]{32}}"
     name = "api:field:batch"
     tag = "field"
     openapi = {
@@ -91,10 +92,9 @@ class BatchRunView(View):
     tag = "field"
     openapi = {
         "post": {
-            "requestBody": {
-                "description": '{"service": "acrel_dtsy1352.trip", "entity_id": [...], "data": {...}}',
-                "content": {"application/json": {"schema": {"type": "object"}}},
-            },
+            "requestBody": request_body(
+                BATCH_SCHEMA, {"service": "acrel_dtsy1352.trip", "entity_id": ["acrel_dtsy1352.b1_f3_0301"]}
+            ),
             "responses": {
                 "200": {"description": "batch_id and total"},
                 "400": {"description": "invalid request"},

@@ -17,6 +17,7 @@ import voluptuous as vol
 
 from scada_core.const import LANGUAGES
 from scada_core.exceptions import ServiceValidationError
+from scada_core.params import coerce_id
 
 from .const import (
     ATTR_ACCOUNT_ID,
@@ -75,8 +76,10 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-PHONE = vol.Match(r"^\+?\d{3,20}$", msg="expected a phone number such as +8613800100500")
-EMAIL = vol.Match(r"^[^@\s]+@[^@\s]+$", msg="expected an e-mail address")
+PHONE = vol.Match(r"^\+?[0-9]{3,20}\Z", msg="expected a phone number such as +8613800100500")
+EMAIL = vol.Match(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\Z", msg="expected an e-mail address")
+# A header value is one line: CR/LF would end the header (injecting others), so refuse every control character.
+SUBJECT = vol.Match(r"^[^\x00-\x1f\x7f]*\Z", msg="expected one line of text (no line breaks or control characters)")
 
 
 def _retry_schema(rate: float, expire: float) -> dict[Any, Any]:
@@ -116,7 +119,7 @@ CONFIG_SCHEMA = vol.Schema(
     extra=vol.ALLOW_EXTRA,
 )
 
-ACCOUNT_TARGET = vol.Schema({vol.Required(ATTR_ACCOUNT_ID): vol.Any(int, str)})
+ACCOUNT_TARGET = vol.Schema({vol.Required(ATTR_ACCOUNT_ID): coerce_id})
 
 
 def _text_fields(subject: bool) -> dict[Any, Any]:
@@ -127,8 +130,16 @@ def _text_fields(subject: bool) -> dict[Any, Any]:
         vol.Optional(ATTR_LANGUAGE): vol.In(LANGUAGES),
     }
     if subject:
-        fields[vol.Optional(ATTR_SUBJECT)] = str
+        fields[vol.Optional(ATTR_SUBJECT)] = vol.All(str, SUBJECT)
     return fields
+
+
+def _checked(validator: vol.Match, value: Any, what: str) -> str:
+    """Return ``value`` if ``validator`` accepts it (a header built from a template or a contact), else refuse."""
+    try:
+        return str(validator(value))
+    except vol.Invalid as err:
+        raise ServiceValidationError(f"{DOMAIN}: {what}: {err.msg}") from None
 
 
 def _ensure_list(value: Any) -> list[Any]:
@@ -206,7 +217,8 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
         if isinstance(target, dict):
             account_id = target[ATTR_ACCOUNT_ID]
             contact = await async_resolve_contact(core, account_id, field)
-            return [contact[field]], str(account_id), {"tenant": contact.get("name"), "account_id": account_id}
+            address = _checked(PHONE if field == "phone" else EMAIL, contact[field], f"account {account_id}'s {field}")
+            return [address], str(account_id), {"tenant": contact.get("name"), "account_id": account_id}
         return list(target), None, {}
 
     async def handle_sms(call: ServiceCall) -> dict[str, Any]:
@@ -226,6 +238,7 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
         subject = call.data.get(ATTR_SUBJECT) or subject
         if not subject:
             raise ServiceValidationError("notify.email: give a subject (or a template starting with 'Subject: ...')")
+        subject = _checked(SUBJECT, subject, "subject")  # a template's first line may carry a variable's CR
         domain = parseaddr(email_config[CONF_SENDER])[1].rpartition("@")[2] or "openprepay.local"
         return {
             "ids": await outbox.async_enqueue(

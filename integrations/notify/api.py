@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from scada_core.http import View, error_response, json_response
+from scada_core.http import View, json_response
+from scada_core.params import query_choice, query_int
 
 from .const import (
     CHANNEL_EMAIL,
@@ -16,8 +17,8 @@ from .const import (
 )
 
 MAX_LIMIT = 1000
-CHANNELS = [CHANNEL_SMS, CHANNEL_EMAIL]
-STATUSES = [STATUS_PENDING, STATUS_SENT, STATUS_UNCONFIRMED, STATUS_FAILED]
+CHANNELS = (CHANNEL_SMS, CHANNEL_EMAIL)
+STATUSES = (STATUS_PENDING, STATUS_SENT, STATUS_UNCONFIRMED, STATUS_FAILED)
 
 
 class OutboxView(View):
@@ -30,9 +31,10 @@ class OutboxView(View):
     openapi = {
         "get": {
             "parameters": [
-                {"name": "channel", "in": "query", "schema": {"type": "string", "enum": CHANNELS}},
-                {"name": "status", "in": "query", "schema": {"type": "string", "enum": STATUSES}},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "default": 100}},
+                {"name": "channel", "in": "query", "schema": {"type": "string", "enum": list(CHANNELS)}},
+                {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(STATUSES)}},
+                {"name": "limit", "in": "query",
+                 "schema": {"type": "integer", "default": 100, "minimum": 1, "maximum": MAX_LIMIT}},
             ],
             "responses": {"200": {"description": "outbox rows"}, "400": {"description": "bad query"}},
         }
@@ -40,13 +42,9 @@ class OutboxView(View):
 
     async def get(self, request: web.Request) -> web.Response:
         """List outbox messages (?channel=sms|email, ?status=pending|sent|unconfirmed|failed, ?limit=)."""
-        limit = request.query.get("limit", "100")
-        if not limit.isdigit() or not 0 < int(limit) <= MAX_LIMIT:
-            return error_response(f"limit must be 1..{MAX_LIMIT}", 400)
-        channel, status = request.query.get("channel"), request.query.get("status")
-        if channel is not None and channel not in CHANNELS:
-            return error_response(f"channel must be one of {', '.join(CHANNELS)}", 400)
-        if status is not None and status not in STATUSES:
-            return error_response(f"status must be one of {', '.join(STATUSES)}", 400)
-        rows = await self.core.data[DOMAIN].outbox.async_recent(int(limit), channel, status)
+        rows = await self.core.data[DOMAIN].outbox.async_recent(
+            query_int(request, "limit", 100, 1, MAX_LIMIT),
+            query_choice(request, "channel", CHANNELS),
+            query_choice(request, "status", STATUSES),
+        )
         return json_response([row.as_dict() for row in rows])

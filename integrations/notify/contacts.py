@@ -46,8 +46,6 @@ async def async_resolve_contact(core: Core, account_id: Any, field: str) -> dict
     hook = core.data.get(CONTACTS_HOOK)
     if callable(hook):
         lookups.append(hook)
-    if isinstance(account_id, str) and account_id.isdigit():
-        account_id = int(account_id)  # a rendered template gives "7"; billing keys accounts by integer
     known = False
     for lookup in lookups:
         contact = await _ask(lookup, account_id)

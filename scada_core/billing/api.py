@@ -13,6 +13,8 @@ from aiohttp import web
 
 from scada_core.core import humanize_invalid
 from scada_core.http import KEY_OPERATOR, View, json_response, read_json
+from scada_core.openapi import request_body
+from scada_core.params import DB_ID, TIMESTAMP, db_int, path_entity_id, path_id, query_choice, query_timestamp
 
 from .errors import BillingError, PermissionDenied
 
@@ -22,7 +24,9 @@ if TYPE_CHECKING:
     from .service import BillingService
 
 TAG = "billing"
-FEN = vol.All(int, vol.Range(min=1))
+ACCOUNT_STATUSES = ("open", "closed")
+FEN = db_int(1)
+OPTIONAL_NATURAL = vol.Any(None, db_int(0))
 KEY = vol.All(str, vol.Length(min=1, max=128))
 OPERATOR = {vol.Optional("operator"): dict}
 
@@ -64,8 +68,8 @@ OPEN_SCHEMA = vol.Schema(
         vol.Optional("building"): vol.Any(None, str),
         vol.Optional("phone"): vol.Any(None, str),
         vol.Optional("email"): vol.Any(None, str),
-        vol.Optional("overdraft_fen"): vol.Any(None, vol.All(int, vol.Range(min=0))),
-        vol.Optional("credit_cap_fen"): vol.Any(None, vol.All(int, vol.Range(min=0))),
+        vol.Optional("overdraft_fen"): OPTIONAL_NATURAL,
+        vol.Optional("credit_cap_fen"): OPTIONAL_NATURAL,
         vol.Optional("idempotency_key"): vol.Any(None, KEY),
         **OPERATOR,
     }
@@ -80,20 +84,20 @@ REVERSE_SCHEMA = vol.Schema(
         **OPERATOR,
     }
 )
-MOVE_SCHEMA = vol.Schema({vol.Required("account_id"): int, **OPERATOR})
+MOVE_SCHEMA = vol.Schema({vol.Required("account_id"): DB_ID, **OPERATOR})
 REPLACE_SCHEMA = vol.Schema(
     {
         vol.Required("new_entity_id"): str,
         vol.Required("idempotency_key"): KEY,
-        vol.Optional("remaining_fen"): vol.Any(None, vol.All(int, vol.Range(min=0))),
-        vol.Optional("purchase_count"): vol.Any(None, vol.All(int, vol.Range(min=0))),
+        vol.Optional("remaining_fen"): OPTIONAL_NATURAL,
+        vol.Optional("purchase_count"): OPTIONAL_NATURAL,
         **OPERATOR,
     }
 )
 CREDIT_SCHEMA = vol.Schema(
     {
-        vol.Optional("overdraft_fen"): vol.Any(None, vol.All(int, vol.Range(min=0))),
-        vol.Optional("credit_cap_fen"): vol.Any(None, vol.All(int, vol.Range(min=0))),
+        vol.Optional("overdraft_fen"): OPTIONAL_NATURAL,
+        vol.Optional("credit_cap_fen"): OPTIONAL_NATURAL,
         **OPERATOR,
     }
 )
@@ -102,7 +106,7 @@ TARIFF_SCHEMA = vol.Schema(
     {
         vol.Required("scope"): str,
         vol.Required("spec"): dict,
-        vol.Optional("effective_ts"): vol.Coerce(float),
+        vol.Optional("effective_ts"): TIMESTAMP,
         **OPERATOR,
     }
 )
@@ -113,18 +117,10 @@ def _doc(
 ) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "summary": summary,
-        "responses": {
-            "200": {"description": "OK"},
-            "400": {"description": "refused, with a zh-CN / en message"},
-        },
+        "responses": {"400": {"description": "refused, with a zh-CN / en message"}},
     }
     if schema is not None:
-        props = {str(k): {} for k in schema.schema}
-        required = [str(k) for k in schema.schema if isinstance(k, vol.Required)]
-        body: dict[str, Any] = {"type": "object", "properties": props, "required": required}
-        if example:
-            body["example"] = example
-        doc["requestBody"] = {"content": {"application/json": {"schema": body}}}
+        doc["requestBody"] = request_body(schema, example)
     return doc
 
 
@@ -179,7 +175,7 @@ class AccountsView(BillingView):
 
     async def get(self, request: web.Request) -> web.Response:
         """List accounts (optionally ?status=open|closed)."""
-        return json_response(await self.billing.accounts(request.query.get("status")))
+        return json_response(await self.billing.accounts(query_choice(request, "status", ACCOUNT_STATUSES)))
 
     async def post(self, request: web.Request) -> web.Response:
         """Open an account (开户) on one or more meters."""
@@ -197,7 +193,7 @@ class AccountView(BillingView):
 
     async def get(self, request: web.Request) -> web.Response:
         """Return one account with its meters' status and money."""
-        return json_response(await self.billing.account(int(request.match_info["account_id"])))
+        return json_response(await self.billing.account(path_id(request, "account_id")))
 
 
 class AccountHistoryView(BillingView):
@@ -208,7 +204,7 @@ class AccountHistoryView(BillingView):
 
     async def get(self, request: web.Request) -> web.Response:
         """Return an account's transactions, newest first."""
-        return json_response(await self.billing.account_history(int(request.match_info["account_id"])))
+        return json_response(await self.billing.account_history(path_id(request, "account_id")))
 
 
 class CloseAccountView(BillingView):
@@ -223,7 +219,7 @@ class CloseAccountView(BillingView):
         body = await self.body(request, CLOSE_SCHEMA)
         return json_response(
             await self.billing.close_account(
-                int(request.match_info["account_id"]),
+                path_id(request, "account_id"),
                 self.operator(request, body),
                 body["idempotency_key"],
                 body["method"],
@@ -243,7 +239,7 @@ class PaymentView(BillingView):
         body = await self.body(request, PAYMENT_SCHEMA)
         return json_response(
             await self.billing.credit_payment(
-                int(request.match_info["account_id"]),
+                path_id(request, "account_id"),
                 body["amount_fen"],
                 body["method"],
                 body["idempotency_key"],
@@ -318,7 +314,7 @@ class TransactionView(BillingView):
 
     async def get(self, request: web.Request) -> web.Response:
         """Return a transaction with its entries and deliveries."""
-        return json_response(await self.billing.transaction(int(request.match_info["transaction_id"])))
+        return json_response(await self.billing.transaction(path_id(request, "transaction_id")))
 
 
 class ReverseView(BillingView):
@@ -333,7 +329,7 @@ class ReverseView(BillingView):
         body = await self.body(request, REVERSE_SCHEMA)
         return json_response(
             await self.billing.reverse(
-                int(request.match_info["transaction_id"]),
+                path_id(request, "transaction_id"),
                 body["reason"],
                 body["idempotency_key"],
                 self.operator(request, body),
@@ -360,7 +356,7 @@ class MeterView(BillingView):
 
     async def get(self, request: web.Request) -> web.Response:
         """Return one meter's status and money."""
-        return json_response(await self.billing.meter_status(request.match_info["entity_id"]))
+        return json_response(await self.billing.meter_status(path_entity_id(request)))
 
 
 class MoveMeterView(BillingView):
@@ -375,7 +371,7 @@ class MoveMeterView(BillingView):
         body = await self.body(request, MOVE_SCHEMA)
         return json_response(
             await self.billing.move_meter(
-                request.match_info["entity_id"], body["account_id"], self.operator(request, body)
+                path_entity_id(request), body["account_id"], self.operator(request, body)
             )
         )
 
@@ -392,7 +388,7 @@ class ReplaceMeterView(BillingView):
         body = await self.body(request, REPLACE_SCHEMA)
         return json_response(
             await self.billing.replace_meter(
-                request.match_info["entity_id"],
+                path_entity_id(request),
                 body["new_entity_id"],
                 self.operator(request, body),
                 body["idempotency_key"],
@@ -446,7 +442,7 @@ class MeterCreditView(CreditView):
 
     def target(self, request: web.Request) -> str:
         """Return the meter's entity id."""
-        return request.match_info["entity_id"]
+        return path_entity_id(request)
 
 
 class AccountCreditView(CreditView):
@@ -466,7 +462,7 @@ class AccountCreditView(CreditView):
 
     def target(self, request: web.Request) -> int:
         """Return the account id."""
-        return int(request.match_info["account_id"])
+        return path_id(request, "account_id")
 
 
 class ResolveTamperView(BillingView):
@@ -481,7 +477,7 @@ class ResolveTamperView(BillingView):
         body = await self.body(request, RESOLVE_SCHEMA)
         return json_response(
             await self.billing.resolve_tamper(
-                request.match_info["entity_id"], self.operator(request, body), body["reason"]
+                path_entity_id(request), self.operator(request, body), body["reason"]
             )
         )
 
@@ -518,9 +514,8 @@ class AlarmsView(BillingView):
 
     async def get(self, request: web.Request) -> web.Response:
         """Return alarm crossings, newest first (optionally ?since=<POSIX s>&meter_entity_id=)."""
-        since = request.query.get("since")
         return json_response(
-            await self.billing.alarms(float(since) if since else None, request.query.get("meter_entity_id"))
+            await self.billing.alarms(query_timestamp(request, "since"), request.query.get("meter_entity_id"))
         )
 
 

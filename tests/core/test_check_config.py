@@ -145,7 +145,7 @@ CASES: dict[str, Case] = {
     ),
     "topup_amount_huge": Case(
         {"configuration.yaml": "alipay:\n  sandbox: {port: 0}\n  max_amount: 1" + "0" * 30 + "\n"},
-        "configuration.yaml:3: alipay -> max_amount: amount '1000000000000000000000000000000' is too large",
+        "configuration.yaml:3: alipay -> max_amount: not an amount in yuan with at most two decimals: 1000000000000000000000000000000",
     ),
     "topup_min_above_max": Case(
         {"configuration.yaml": "wechatpay:\n  sandbox: {port: 0}\n"

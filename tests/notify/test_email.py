@@ -142,3 +142,38 @@ async def test_email_over_tls_with_login(start_core: StartCore, certificate: tup
     assert message["Subject"] == "过载告警"
     assert message.get_content().strip() == "电表 B1-0301 过载"
     assert row.attempts == 0
+
+
+@pytest.mark.parametrize("bad", [
+    {"subject": "账单\r\nBcc: victim@example.com"},
+    {"subject": "账单\n"},
+    {"subject": "账单\x00"},
+    {"target": "staff@example.com\n"},
+    {"target": ["staff@example.com\r\nBcc: victim@example.com"]},
+    {"subject": None, "message": "Subject: {{ s }}\n正文", "data": {"s": "账单\rBcc: victim@example.com"}},
+    {"target": {"account_id": 4}},
+])
+async def test_email_header_injection_refused_at_the_call(start_core: StartCore, bad: dict[str, Any]) -> None:
+    """CR/LF (or another control character) in a subject or recipient is refused by the call, nothing is queued."""
+    mailbox = Mailbox()
+    port = _free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, authenticator=_authenticate,
+                            auth_require_tls=False)
+    await asyncio.to_thread(controller.start)
+    try:
+        core = await start_core({"notify": {"email": _email_config(port)}})
+        core.data["notify_contacts"] = {4: {"name": "钱七", "email": "qian@example.com\r\nBcc: victim@example.com"}}.get
+        data = {"target": "staff@example.com", "subject": "账单", "message": "正文", **bad}
+        with pytest.raises(ServiceValidationError, match="subject|target|e-mail|email"):
+            await core.services.async_call("notify", "email", {k: v for k, v in data.items() if v is not None})
+        outbox = core.data["notify"].outbox
+        assert await outbox.async_recent(10, "email", None) == []
+        sent = await core.services.async_call(
+            "notify", "email", {"target": "staff@example.com", "subject": "账单", "message": "正文"})
+        async with asyncio.timeout(10):
+            while (row := await outbox.async_get(sent["ids"][0])).status != STATUS_SENT:
+                await asyncio.sleep(0.05)
+    finally:
+        await asyncio.to_thread(controller.stop)
+    assert [m["Subject"] for m in mailbox.messages] == ["账单"] and row.attempts == 0
+    assert [e.rcpt_tos for e in mailbox.envelopes] == [["staff@example.com"]]

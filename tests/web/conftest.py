@@ -101,7 +101,10 @@ async def start_web(tmp_path: Path, db_settings: dict[str, str]) -> AsyncIterato
     """Start a core (billing + web, optionally simulated meters) from a config dir; clean up afterwards."""
     envs: list[WebEnv] = []
 
-    async def start(units: int = 0, web: dict[str, Any] | None = None, http: dict[str, Any] | None = None) -> WebEnv:
+    async def start(
+        units: int = 0, web: dict[str, Any] | None = None, http: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> WebEnv:
         sim = None
         sections: dict[str, Any] = {
             "billing": {"buildings": {"b1": {"name": "一号楼", "meters": ["*"], "tariff": {"kind": "flat", "price": "1.00"}}},
@@ -114,6 +117,7 @@ async def start_web(tmp_path: Path, db_settings: dict[str, str]) -> AsyncIterato
             sim = SimServer(get_profile("dtsy1352"), meters, time.time, TZ, mode=MODE_TCP, port=0)
             await sim.async_start()
             sections.update(meter_sections(sim.port, units))
+        sections.update(extra or {})
         folder = tmp_path / f"cfg{len(envs)}"
         folder.mkdir(exist_ok=True)
         config = {"core": {"time_zone": "Asia/Shanghai", "name": "测试大厦"}, "http": {"port": 0, **(http or {})},

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import voluptuous as vol
 
 from scada_core.const import EVENT_CORE_STARTED
+from scada_core.params import DB_ID
 
 from .const import PHONE_PATTERN
 from .csrf import make_csrf_middleware
@@ -27,7 +28,7 @@ DATA_KEY = "tenant"
 
 SET_LOGIN_SCHEMA = vol.Schema(
     {
-        vol.Required("account_id"): int,
+        vol.Required("account_id"): DB_ID,
         vol.Optional("password"): vol.All(str, vol.Length(min=6)),
         vol.Optional("phone"): vol.All(vol.Coerce(str), vol.Match(PHONE_PATTERN)),
         vol.Optional("tenant_control"): bool,

@@ -16,6 +16,7 @@ from integrations.alipay.payments import TopUpError
 from scada_core.exceptions import OpenPrepayError
 from scada_core.http import View
 from web.auth import AuthError
+from scada_core.params import form_id, parse_id
 from web.receipts import receipt_context, render_receipt_pdf
 
 from .charts import bar_chart
@@ -124,12 +125,9 @@ class LoginView(TenantView):
         """Check the password and open a session."""
         form = await request.post()
         next_path = safe_next(form.get("next"))
-        try:
-            account_id = int(str(form.get("account_id", "")).strip())
-        except ValueError:
-            account_id = -1
+        account_id = form_id(form, "account_id")
         password = str(form.get("password", ""))
-        if account_id < 0 or not await self.site.auth.login_password(account_id, password, request.remote):
+        if account_id is None or not await self.site.auth.login_password(account_id, password, request.remote):
             return self.site.render(request, "login.html", status=401, next=next_path,
                                     error=texts(self.core.config.language)["bad_login"])
         token = await self.site.auth.open_session(account_id, KIND_MOBILE, SESSION_LIFETIME)
@@ -342,10 +340,12 @@ class ReceiptView(TenantView):
     async def get(self, request: web.Request) -> web.Response:
         """Render the PDF."""
         account_id = await self.tenant(request)
+        transaction_id = parse_id(request.match_info["transaction_id"])
         try:
-            transaction_id = int(request.match_info["transaction_id"])
-            found: dict[str, Any] = (await self.site.billing.transaction(transaction_id))["transaction"]
-        except (ValueError, OpenPrepayError):  # unknown ids look like foreign ones
+            found: dict[str, Any] = (
+                (await self.site.billing.transaction(transaction_id))["transaction"] if transaction_id else {}
+            )
+        except OpenPrepayError:  # unknown ids look like foreign ones
             found = {}
         if found.get("account_id") != account_id:
             await self.site.forbid(request, account_id, f"receipt {request.match_info['transaction_id']}")

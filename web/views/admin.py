@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from scada_core.params import form_id, query_date
 from scada_core.reports.queries import day_bounds
 
 from ..auth import AuthError
@@ -14,6 +15,14 @@ from ..const import ACTION_AUDIT, ACTION_CONFIGURE, ACTION_OPERATORS, ROLES, SES
 from ..site import Page
 
 MAX_PENDING_IMPORTS = 10
+
+
+def _form_id(form: Any) -> int:
+    """Return the operator or token id a form names; ValueError (the form's 400) when it names none."""
+    found = form_id(form, "id")
+    if found is None:
+        raise ValueError("id")
+    return found
 
 
 class OperatorsView(Page):
@@ -46,7 +55,7 @@ class OperatorsView(Page):
                                                      str(form.get("role", "")), str(form.get("password", "")))
                 await self.site.audit.record(request, operator, "operator_create", created["username"], after=created)
             elif action == "update":
-                target = int(str(form.get("id", "0")))
+                target = _form_id(form)
                 if target == operator.id and (form.get("role") != operator.role or form.get("active") != "1"):
                     raise AuthError("err_self_lockout")
                 before, after = await auth.update_operator(target, role=str(form.get("role", "")),
@@ -54,18 +63,18 @@ class OperatorsView(Page):
                 await self.site.audit.record(request, operator, "operator_update", after["username"], before=before,
                                              after=after)
             elif action == "password":
-                target = int(str(form.get("id", "0")))
+                target = _form_id(form)
                 await auth.set_password(target, str(form.get("password", "")), must_change=True,
                                         keep_session=request.cookies.get(SESSION_COOKIE, ""))
                 await self.site.audit.record(request, operator, "operator_password_reset", f"operator {target}")
             elif action == "token":
-                target = int(str(form.get("id", "0")))
+                target = _form_id(form)
                 token_id, token = await auth.create_token(target, str(form.get("name", "")).strip() or "api")
                 await self.site.audit.record(request, operator, "token_create", f"operator {target}",
                                              after={"token_id": token_id})
                 return await self.page(request, new_token=token)
             elif action == "revoke":
-                token_id = int(str(form.get("id", "0")))
+                token_id = _form_id(form)
                 if not await auth.revoke_token(token_id):
                     raise AuthError("err_no_token")
                 await self.site.audit.record(request, operator, "token_revoke", f"token {token_id}")
@@ -90,13 +99,9 @@ class AuditView(Page):
         self.site.require(request, ACTION_AUDIT)
         q = request.query
         since = until = None
-        try:
-            if q.get("start") or q.get("end"):
-                start = date.fromisoformat(q.get("start") or "1970-01-01")
-                end = date.fromisoformat(q.get("end") or "2999-12-31")
-                since, until = day_bounds(start, end, self.site.offset_s)
-        except ValueError:
-            pass
+        if q.get("start") or q.get("end"):
+            since, until = day_bounds(query_date(request, "start", date(1970, 1, 1)),
+                                      query_date(request, "end", date(2999, 12, 31)), self.site.offset_s)
         rows = await self.site.audit.query(operator=q.get("operator") or None, action=q.get("action") or None,
                                            target=q.get("target") or None, since=since, until=until)
         return self.site.render(request, "audit.html", rows=rows, q=q)

@@ -8,6 +8,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from scada_core.const import STATE_UNAVAILABLE
+from scada_core.params import query_date
 from scada_core.reports import queries
 from scada_core.reports.excel import table_to_xlsx
 from scada_core.reports.table import Table, yuan
@@ -19,13 +20,6 @@ from ..site import Page
 
 KINDS = ("sales", "energy", "alarms_now", "alarms", "offline")
 ALARM_STATUSES = ("alarm1", "alarm2", "arrears")
-
-
-def _date(text: str | None, default: date) -> date:
-    try:
-        return date.fromisoformat(text) if text else default
-    except ValueError:
-        return default
 
 
 class ReportsView(Page):
@@ -40,8 +34,8 @@ class ReportsView(Page):
         q = request.query
         kind = q.get("kind", "sales") if q.get("kind") in KINDS else "sales"
         today = self.core.clock.now().date()
-        start = _date(q.get("start"), today.replace(day=1))
-        end = _date(q.get("end"), today)
+        start = query_date(request, "start", today.replace(day=1))
+        end = query_date(request, "end", today)
         period = q.get("period", "day") if q.get("period") in queries.PERIODS else "day"
         groups = queries.SALES_GROUPS if kind == "sales" else queries.ENERGY_GROUPS
         group = q.get("group") if q.get("group") in groups else groups[0]

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from scada_core.exceptions import OpenPrepayError
+from scada_core.params import path_id
 
 from ..auth import allowed
 from ..const import ACTION_ACCOUNT, ACTION_CONFIGURE, ACTION_SELL, ACTION_VIEW
@@ -98,7 +99,7 @@ class AccountView(Page):
         """Show it."""
         operator = self.site.require(request, ACTION_VIEW)
         billing = billing_of(self.site, request)
-        account_id = int(request.match_info["account_id"])
+        account_id = path_id(request, "account_id")
         try:
             account = await billing.account(account_id)
         except OpenPrepayError:
@@ -135,7 +136,7 @@ class AccountCreditView(Page):
         """Set the policy; an empty field follows the level above (meter: account; account: building)."""
         operator, form = await self.site.form(request, ACTION_CONFIGURE)
         billing = billing_of(self.site, request)
-        account_id = int(request.match_info["account_id"])
+        account_id = path_id(request, "account_id")
         meter = str(form.get("meter", "")).strip()
         target = meter or f"account {account_id}"
         try:
@@ -174,7 +175,7 @@ class AccountActionView(Page):
         """Run it (the form's idempotency key makes a repeat harmless)."""
         operator, form = await self.site.form(request, ACTION_ACCOUNT)
         billing = billing_of(self.site, request)
-        account_id = int(request.match_info["account_id"])
+        account_id = path_id(request, "account_id")
         action = request.match_info["action"]
         key = str(form.get("key", ""))
         before = await billing.account(account_id)
@@ -263,7 +264,7 @@ class TransactionView(Page):
         """Show it."""
         self.site.require(request, ACTION_VIEW)
         try:
-            result = await billing_of(self.site, request).transaction(int(request.match_info["transaction_id"]))
+            result = await billing_of(self.site, request).transaction(path_id(request, "transaction_id"))
         except OpenPrepayError:
             raise web.HTTPNotFound() from None
         return self.site.render(request, "transaction.html", tx=result["transaction"], deliveries=result["deliveries"],
@@ -279,7 +280,7 @@ class ReverseView(Page):
     async def post(self, request: web.Request) -> web.StreamResponse:
         """Reverse it with the given reason."""
         operator, form = await self.site.form(request, ACTION_SELL)
-        transaction_id = int(request.match_info["transaction_id"])
+        transaction_id = path_id(request, "transaction_id")
         try:
             result = await billing_of(self.site, request).reverse(
                 transaction_id, str(form.get("reason", "")).strip(), str(form.get("key", "")),
@@ -306,7 +307,7 @@ class ReceiptView(Page):
         operator = self.site.require(request, ACTION_VIEW)
         billing = billing_of(self.site, request)
         try:
-            tx = (await billing.transaction(int(request.match_info["transaction_id"])))["transaction"]
+            tx = (await billing.transaction(path_id(request, "transaction_id")))["transaction"]
         except OpenPrepayError:
             raise web.HTTPNotFound() from None
         account = await billing.account(tx["account_id"]) if tx.get("account_id") else None
