@@ -69,6 +69,11 @@ async def test_kiosk_qr_top_up(site: Site) -> None:
         await kiosk_check_in(client, site.base, site.accounts["A"], PASSWORDS["A"])
         async with client.post(f"{site.base}/kiosk/topup", data={"amount_fen": "99"}) as resp:
             assert resp.status == 400 and "充值金额" in await resp.text()  # below the minimum
+        orders = len(await site.payments.store.for_account(site.accounts["A"], limit=100))
+        for hostile in ("５０００", "1e4", "-5000", "5000.0", " ", "9" * 30):
+            async with client.post(f"{site.base}/kiosk/topup", data={"amount_fen": hostile}) as resp:
+                assert resp.status == 400 and "金额须为数字" in await resp.text(), hostile
+        assert len(await site.payments.store.for_account(site.accounts["A"], limit=100)) == orders
 
 
 async def test_kiosk_shows_nothing_before_the_check(site: Site) -> None:

@@ -10,6 +10,7 @@ from aiohttp import web
 from integrations.alipay.const import STATE_PAID
 from integrations.alipay.payments import TopUpError
 
+from scada_core.params import form_id
 from web.auth import AuthError
 from web.directory import MeterDirectory
 
@@ -208,10 +209,12 @@ class KioskTopUpView(KioskView):
         account_id = await self.tenant(request)
         form = await request.post()
         provider = self.site.provider(str(form.get("provider") or ""))
+        amount_fen = form_id(form, "amount_fen")  # ASCII digits; the provider's limits judge the amount
+        if amount_fen is None:
+            raise web.HTTPBadRequest(text=texts(self.core.config.language)["bad_amount"])
         try:
-            amount_fen = int(str(form.get("amount_fen", "")))
             order = await provider.create_qr_order(account_id, amount_fen)
-        except (ValueError, TopUpError) as err:
+        except TopUpError as err:
             raise web.HTTPBadRequest(text=str(err)) from None
         raise web.HTTPFound(f"/kiosk/pay/{order.out_trade_no}")
 

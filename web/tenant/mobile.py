@@ -5,18 +5,19 @@ import logging
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from aiohttp import web
 
 from integrations.alipay.const import RETURN_PATH, RETURN_REF, STATE_PAID, STATE_PENDING
 from integrations.alipay.money import yuan_to_fen
-from scada_core.billing.const import PURCHASE_KINDS, RECEIPT_KINDS
 from integrations.alipay.payments import TopUpError
+from scada_core.billing.const import PURCHASE_KINDS, RECEIPT_KINDS
 from scada_core.exceptions import OpenPrepayError
 from scada_core.http import View
-from web.auth import AuthError
+from scada_core.http_security import safe_redirect_path
 from scada_core.params import form_id, parse_id
+from web.auth import AuthError
 from web.receipts import receipt_context, render_receipt_pdf
 
 from .charts import bar_chart
@@ -43,14 +44,10 @@ MAX_NEXT = 2048  # characters of a `next` path
 
 
 def safe_next(value: object) -> str | None:
-    """Return ``value`` if it is the path of one of our tenant pages however a browser reads it (no scheme,
-    host, backslash, space or control character), else None."""
+    """Return ``value`` if it is the path of one of our tenant pages however a browser reads it, else None."""
     if not isinstance(value, str) or not value.startswith(TENANT_PAGES) or len(value) > MAX_NEXT:
         return None
-    if any(c == "\\" or c.isspace() or not c.isprintable() for c in value):
-        return None
-    parts = urlsplit(value)
-    return value if not (parts.scheme or parts.netloc) else None
+    return safe_redirect_path(value, "") or None
 
 
 def login_url(next_path: str) -> str:
