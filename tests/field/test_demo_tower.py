@@ -37,7 +37,7 @@ async def test_demo_tower_is_all_online_after_the_first_sweep(
         assert all(4.0 < attr(core, bus, "sweep_duration") < 15.0 for bus in BUSES), "9600 baud sets the pace"
 
         site = core.data["web"]
-        operator = await site.auth.create_operator("robot", "robot", "viewer", "robot-pass-1", must_change=False)
+        operator = await site.auth.create_operator("robot", "robot", "viewer", "tower-view-2026", must_change=False)
         _token_id, token = await site.auth.create_token(operator["id"], "demo test")
         async with aiohttp.ClientSession() as http:
             async with http.get(
