@@ -16,6 +16,7 @@ import voluptuous as vol
 from scada_core.bootstrap import async_setup_core
 from scada_core.config import load_config
 from scada_core.core import ServiceCall
+from tests.conftest import DEMO_PORTS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,6 +84,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@DEMO_PORTS
 def test_run_answers_health_and_stops_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
     config = tmp_path / "config"
@@ -135,6 +137,7 @@ async def _wait_health(port: int, proc: subprocess.Popen[bytes]) -> dict[str, st
     raise AssertionError("server did not answer /api/health")
 
 
+@DEMO_PORTS
 def test_check_config_exit_codes(tmp_path: Path) -> None:
     (tmp_path / "configuration.yaml").write_text("http:\n  port: fast\nbogus: 1\n", encoding="utf-8")
     bad = subprocess.run(

@@ -8,6 +8,7 @@ import aiohttp
 import pytest
 
 from scada_core.bootstrap import async_from_config_dir
+from tests.conftest import DEMO_PORTS
 
 from .conftest import attr, wait_for
 
@@ -19,6 +20,7 @@ BUSES = [f"modbus.bus_ss{n}" for n in range(1, 5)]
 RUN_FILES = (".db", ".db-wal", ".db-shm", ".json")
 
 
+@DEMO_PORTS
 async def test_demo_tower_is_all_online_after_the_first_sweep(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
