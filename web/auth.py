@@ -22,7 +22,7 @@ from scada_core.exceptions import OpenPrepayError
 
 from .const import LOGIN_BACKOFF_BASE, LOGIN_BACKOFF_MAX, LOGIN_THROTTLE_MAX, PERMISSIONS, ROLE_ADMIN, ROLES
 from .models import ApiTokenRow, OperatorRow, SessionRow
-from .passwords import password_problem
+from .passwords import password_problem  # in a thread: the common-password list loads on first use (0.1 s)
 
 if TYPE_CHECKING:
     from scada_core.clock import Clock
@@ -174,7 +174,7 @@ class Auth:
         ``checked=False`` only for the configured first admin, who must change the password at first login."""
         if role not in ROLES:
             raise AuthError("err_role")
-        if checked and (problem := password_problem(username, password)) is not None:
+        if checked and (problem := await self.core.async_add_executor_job(password_problem, username, password)):
             raise AuthError(problem)
         password_hash = await self.hash_password(password)
         async with self.db.session() as session:
@@ -227,7 +227,7 @@ class Auth:
             if row is None:
                 raise AuthError("err_no_operator")
             username = row.username
-        if (problem := password_problem(username, password)) is not None:
+        if problem := await self.core.async_add_executor_job(password_problem, username, password):
             raise AuthError(problem)
         password_hash = await self.hash_password(password)
         async with self.db.session() as session:
