@@ -403,5 +403,5 @@ class Dtsy1352Meter(ProfileMeter):
         differ = [key for key, value in payload.items() if values.get(key) != value]
         if differ:
             raise CommandRejectedError(f"{self.entity_id}: read-back differs for {', '.join(differ)}")
-        self.async_write_state()
+        await self._fresh_status()  # the alarm flags and the relay follow the new settings: publish them now
         return dict(payload)

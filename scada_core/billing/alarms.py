@@ -28,14 +28,11 @@ LEVEL_ORDER = (LEVEL_NORMAL, LEVEL_ALARM1, LEVEL_ALARM2, LEVEL_ARREARS)
 
 
 def flag_level(flags: Mapping[str, Any] | None) -> str:
-    """Return the level a meter's own flags show: ALM1, ALM2, and arrears (its money is used up: 报警2, or
-    欠费 once it has opened its relay under prepaid control)."""
+    """Return the level a meter's own flags show: ALM1 报警1; ALM2 or arrears (its money is used up, the
+    overdraft may still run) 报警2. 欠费 itself comes from the money and the overdraft billing gives the meter."""
     if not flags:
         return LEVEL_NORMAL
-    if flags.get("arrears"):
-        tripped = flags.get("relay") == "open" and flags.get("prepaid_mode") == "normal"
-        return LEVEL_ARREARS if tripped and not flags.get("overload") else LEVEL_ALARM2
-    if flags.get("alarm2"):
+    if flags.get("alarm2") or flags.get("arrears"):
         return LEVEL_ALARM2
     return LEVEL_ALARM1 if flags.get("alarm1") else LEVEL_NORMAL
 
