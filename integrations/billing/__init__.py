@@ -161,16 +161,18 @@ def validate_config(context: ConfigContext, config: dict[str, Any]) -> None:
             continue
         if tariff["kind"] == KIND_TIERED:
             refused.add((building_id, "push_tariff"))
-            context.error([DOMAIN, "buildings", building_id, "tariff", "kind"], tiered_refusal(entity.entity_id)[1])
+            _zh, message = tiered_refusal(entity.entity_id)
+            context.error([DOMAIN, "buildings", building_id, "tariff", "kind"], message)
             continue
         for service, month, data in _payloads(building):
-            errors = [] if (building_id, service) in refused else _refusals(entity.services.get(service), data)
+            schema = entity.services.get(service)
+            errors = [] if (building_id, service) in refused else _refusals(schema, data)
             if errors:
                 refused.add((building_id, service))
             for error in errors:
-                where = (
-                    ["tariff", *spec_path(tariff, error.path, month)] if service == "push_tariff" else error.path
-                )
+                where = error.path
+                if service == "push_tariff":
+                    where = ["tariff", *spec_path(tariff, error.path, month)]
                 context.error(
                     [DOMAIN, "buildings", building_id, *where],
                     f"{error.msg} (meter {entity.entity_id} refuses it)",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -64,13 +64,17 @@ def account_dict(account: AccountRow, meters: list[MeterRow], wallet_fen: int) -
     }
 
 
-def _credit_changer(operator: Any, overdraft_fen: int | None, credit_cap_fen: int | None) -> ledger.Operator:
-    """Return the operator of a credit policy change, refusing non-admins and negative values."""
+def _admin(operator: Any, what_zh: str, what_en: str) -> ledger.Operator:
+    """Return the operator of a change of ``what``, refusing non-admins."""
     operator = ledger.Operator.from_dict(operator)
     if operator.role != ROLE_ADMIN:
-        raise PermissionDenied(
-            "只有管理员可以修改透支额度和囤积限值", "only an admin can change overdraft and credit caps"
-        )
+        raise PermissionDenied(f"只有管理员可以修改{what_zh}", f"only an admin can change {what_en}")
+    return operator
+
+
+def _credit_changer(operator: Any, overdraft_fen: int | None, credit_cap_fen: int | None) -> ledger.Operator:
+    """Return the operator of a credit policy change, refusing non-admins and negative values."""
+    operator = _admin(operator, "透支额度和囤积限值", "overdraft and credit caps")
     if any(value is not None and value < 0 for value in (overdraft_fen, credit_cap_fen)):
         raise BillingError("透支额度和囤积限值不能为负", "overdraft and credit cap cannot be negative")
     return operator
@@ -114,11 +118,7 @@ def _thresholds_changer(
     operator: Any, alarm1_fen: int | None, alarm2_fen: int | None, overload_w: int | None
 ) -> ledger.Operator:
     """Return the operator of a threshold change, refusing non-admins and values out of range."""
-    operator = ledger.Operator.from_dict(operator)
-    if operator.role != ROLE_ADMIN:
-        raise PermissionDenied(
-            "只有管理员可以修改报警金额和过载功率", "only an admin can change alarm levels and overload limits"
-        )
+    operator = _admin(operator, "报警金额和过载功率", "alarm levels and overload limits")
     if any(value is not None and value < 0 for value in (alarm1_fen, alarm2_fen)):
         raise BillingError("报警金额不能为负", "alarm levels cannot be negative")
     if overload_w is not None and overload_w < 1:
@@ -274,12 +274,26 @@ class AccountsMixin:
         and the meter's status is re-evaluated at once.
         """
         operator = _credit_changer(operator, overdraft_fen, credit_cap_fen)
+
+        def change(meter: MeterRow, _account: AccountRow) -> None:
+            meter.overdraft_fen, meter.credit_cap_fen = overdraft_fen, credit_cap_fen
+
+        return await self._change_meter(entity_id, operator, change)
+
+    async def _change_meter(
+        self: BillingService,
+        entity_id: str,
+        operator: ledger.Operator,
+        change: Callable[[MeterRow, AccountRow], None],
+    ) -> dict[str, Any]:
+        """Apply and record an admin's change of a meter's own settings, bring the meter to it, re-evaluate its
+        levels; return ``meter_credit`` with ``pushed`` (None for a server-side meter)."""
         pushed = None
         async with self.meter_lock(entity_id):
             async with self.write() as session:
                 meter = await self.get_meter(session, entity_id, lock=True)
                 account = await self.get_account(session, meter.account_id)
-                meter.overdraft_fen, meter.credit_cap_fen = overdraft_fen, credit_cap_fen
+                change(meter, account)
                 session.add(_meter_change(meter, account.id, operator, self.now()))
             if meter.mode == MODE_METER:
                 pushed = await self._bring_to_desired(entity_id)
@@ -323,27 +337,19 @@ class AccountsMixin:
         levels are re-evaluated at once. Returns ``meter_credit`` with ``pushed``.
         """
         operator = _thresholds_changer(operator, alarm1_fen, alarm2_fen, overload_w)
-        pushed = None
-        async with self.meter_lock(entity_id):
-            async with self.write() as session:
-                meter = await self.get_meter(session, entity_id, lock=True)
-                account = await self.get_account(session, meter.account_id)
-                meter.alarm1_fen, meter.alarm2_fen, meter.overload_w = alarm1_fen, alarm2_fen, overload_w
-                limits = self.thresholds(account, meter.building, meter)
-                if limits.alarm2_fen > limits.alarm1_fen:
-                    raise BillingError(
-                        f"报警2 金额 {fen_text(limits.alarm2_fen)} 元高于报警1 金额 {fen_text(limits.alarm1_fen)} 元"
-                        "（报警2 在更低的余额时报警）",
-                        f"alarm2 {fen_text(limits.alarm2_fen)} CNY is above alarm1 {fen_text(limits.alarm1_fen)} CNY "
-                        "(the second alarm comes at the lower balance)",
-                    )
-                session.add(_meter_change(meter, account.id, operator, self.now()))
-            if meter.mode == MODE_METER:
-                pushed = await self._bring_to_desired(entity_id)
-                await self.sync_meter(entity_id)
-        if meter.mode != MODE_METER:
-            await self.refresh_account(account.id)
-        return {**await self.meter_credit(entity_id), "pushed": pushed}
+
+        def change(meter: MeterRow, account: AccountRow) -> None:
+            meter.alarm1_fen, meter.alarm2_fen, meter.overload_w = alarm1_fen, alarm2_fen, overload_w
+            limits = self.thresholds(account, meter.building, meter)
+            if limits.alarm2_fen > limits.alarm1_fen:
+                alarm1, alarm2 = fen_text(limits.alarm1_fen), fen_text(limits.alarm2_fen)
+                raise BillingError(
+                    f"报警2 金额 {alarm2} 元高于报警1 金额 {alarm1} 元（报警2 在更低的余额时报警）",
+                    f"alarm2 {alarm2} CNY is above alarm1 {alarm1} CNY (the second alarm comes at the lower "
+                    "balance)",
+                )
+
+        return await self._change_meter(entity_id, operator, change)
 
     async def set_account_credit(
         self: BillingService,

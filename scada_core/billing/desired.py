@@ -114,9 +114,8 @@ class DesiredMixin:
         async with self.db.session() as session:
             meters = (await session.execute(stmt)).scalars().all()
             ids = {m.account_id for m in meters}
-            accounts = {
-                a.id: a for a in (await session.execute(select(AccountRow).where(AccountRow.id.in_(ids)))).scalars()
-            }
+            rows = await session.execute(select(AccountRow).where(AccountRow.id.in_(ids)))
+            accounts = {a.id: a for a in rows.scalars()}
             specs = await self.specs_in_force(session, now)
         desired: dict[str, Desired] = {}
         for meter in meters:
@@ -131,7 +130,7 @@ class DesiredMixin:
         return desired
 
     async def push_desired(self: BillingService, entity_ids: Iterable[str] | None = None) -> dict[str, str]:
-        """Bring opened meter-side meters (all, or ``entity_ids``) to what they should hold; return each outcome."""
+        """Bring opened meter-side meters (all, or ``entity_ids``) to what they should hold; return outcomes."""
         desired = await self.desired_of(entity_ids)
         limit = asyncio.Semaphore(PUSH_CONCURRENCY)
 

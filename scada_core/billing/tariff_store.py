@@ -124,14 +124,16 @@ class TariffMixin:
         return _version_dict(row)
 
     async def _refuse_tiered(self: BillingService, kind: str, target: str) -> None:
-        """Refuse a tiered tariff for a meter-side meter, or a building that has one (they cannot switch bands)."""
+        """Refuse a tiered tariff for a meter-side meter, or a building with one (they cannot switch bands)."""
         if kind == "meter":
             meter_side = [target] if self.mode_of(target) == MODE_METER else []
         else:
             async with self.db.session() as session:
                 opened = (
                     await session.execute(
-                        select(MeterRow.entity_id).where(MeterRow.building == target, MeterRow.mode == MODE_METER)
+                        select(MeterRow.entity_id).where(
+                            MeterRow.building == target, MeterRow.mode == MODE_METER
+                        )
                     )
                 ).scalars()
                 meter_side = sorted(
@@ -140,7 +142,8 @@ class TariffMixin:
                         *(
                             s.entity_id
                             for s in self.core.states.async_all()
-                            if s.attributes.get("billing") == MODE_METER and self.building_of(s.entity_id) == target
+                            if s.attributes.get("billing") == MODE_METER
+                            and self.building_of(s.entity_id) == target
                         ),
                     }
                 )
@@ -201,7 +204,9 @@ class TariffMixin:
             building = meter.building if meter is not None else self.building_of(entity_id)
             return await self.tariff_spec(session, entity_id, building, self.now() if ts is None else ts)
 
-    async def specs_in_force(self: BillingService, session: AsyncSession, ts: float) -> dict[str, dict[str, Any]]:
+    async def specs_in_force(
+        self: BillingService, session: AsyncSession, ts: float
+    ) -> dict[str, dict[str, Any]]:
         """Return the spec in force at ``ts`` of every scope (building defaults and meter overrides)."""
         rows = await session.execute(
             select(TariffVersionRow.scope, TariffVersionRow.spec)

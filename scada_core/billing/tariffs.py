@@ -186,7 +186,7 @@ def push_payload(spec: dict[str, Any], month: int | None = None) -> dict[str, An
     if spec["kind"] == KIND_TOU:
         periods, _ = periods_of(spec, month)
         return {"prices": dict(spec["prices"]), "tou": [dict(p) for p in periods]}
-    raise TieredOnMeterError
+    raise TieredOnMeterError("阶梯电价不能下发到表计 / a tiered tariff cannot be pushed to a meter (no band register)")
 
 
 class TieredOnMeterError(ValueError):

@@ -51,7 +51,8 @@ async def test_every_demo_meter_holds_the_building_tariff_after_one_round(
             lambda: all(core.states.get(m).attributes.get("online") is True for m in meters), 60, "all online"
         )
         billing = core.data["billing"]
-        sims: list[SimMeter] = [m for server in core.data["dtsy1352_simulator"].servers for m in server.meters.values()]
+        servers = core.data["dtsy1352_simulator"].servers
+        sims: list[SimMeter] = [m for server in servers for m in server.meters.values()]
         assert len(sims) == 144 and all(set(m.prices.values()) == {10000} for m in sims), "factory prices"
 
         opened = await asyncio.gather(*(billing.open_account(f"租户 {m}", [m], ADMIN) for m in meters))
