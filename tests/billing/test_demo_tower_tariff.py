@@ -13,7 +13,7 @@ import yaml
 from integrations.acrel_dtsy1352.sim_meter import SimMeter
 from scada_core.bootstrap import async_from_config_dir
 from scada_core.billing.tariffs import periods_of
-from tests.conftest import DEMO_PORTS
+from tests.field.conftest import free_port
 
 from .conftest import wait_for
 
@@ -25,10 +25,16 @@ ADMIN = {"id": "robot", "role": "admin"}
 
 
 def demo_without_wire_timing(folder: Path) -> Path:
-    """Copy the demo to ``folder`` with web on a free port and no 9600-baud wire timing on the simulator."""
+    """Copy the demo to ``folder`` on free ports (the demo's own may be in use) and with no 9600-baud wire
+    timing on the simulator."""
     shutil.copytree(DEMO, folder, ignore=lambda _dir, names: [n for n in names if n.endswith(RUN_FILES)])
-    main = folder / "configuration.yaml"
-    main.write_text(main.read_text(encoding="utf-8").replace("port: 8123", "port: 0"), encoding="utf-8")
+    ports = {f"port: {fixed}": f"port: {free_port()}" for fixed in (5021, 5022, 5023, 5024)}
+    ports.update({"port: 8123": "port: 0", "port: 9009": "port: 0", "port: 9010": "port: 0"})
+    for file in folder.glob("*.yaml"):
+        text = file.read_text(encoding="utf-8")
+        for fixed, free in ports.items():
+            text = text.replace(fixed, free)
+        file.write_text(text, encoding="utf-8")
     sim = folder / "dtsy1352_simulator.yaml"
     settings = yaml.safe_load(sim.read_text(encoding="utf-8"))
     for server in settings["servers"]:
@@ -37,7 +43,6 @@ def demo_without_wire_timing(folder: Path) -> Path:
     return folder
 
 
-@DEMO_PORTS
 async def test_every_demo_meter_holds_the_building_tariff_after_one_round(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
