@@ -1,6 +1,7 @@
 """Run one meter service on many meters concurrently and keep each meter's outcome for the progress view.
 
-push_tariff without a price pushes billing's tariff in force for each meter (the usual case).
+push_tariff without a price pushes billing's tariff in force for each meter (the usual case; TOU: the table of
+this month's season).
 """
 from __future__ import annotations
 
@@ -96,7 +97,8 @@ class BatchRunner:
             try:
                 data = job.data
                 if job.service == SERVICE_PUSH_TARIFF and not data and self.site.billing is not None:
-                    data = push_payload(await self.site.billing.tariff_for(entity_id))
+                    spec = await self.site.billing.tariff_for(entity_id)
+                    data = push_payload(spec, self.site.core.clock.now().month)
                 response = await self.site.core.services.async_call(
                     domain, job.service, {"entity_id": entity_id, **data})
                 item.result = ((response or {}).get("results") or {}).get(entity_id, response)

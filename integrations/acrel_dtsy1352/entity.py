@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from integrations.modbus.errors import CommandRejectedError, ExceptionCodeError, MeterCommandError
@@ -57,8 +58,11 @@ _LOGGER = logging.getLogger(__name__)
 
 TOU_TABLE_1 = "tou_table_1"
 SETTINGS_SCAN = "settings"
-# Settings the entity shows and the commands read back; only the settings blocks holding them are read.
+PRICE_STEP = Decimal(1) / PRICE_SCALE
+# Settings the entity shows and the commands read back; only the settings blocks holding them are read (at the
+# first answer and with every energy scan, so what the meter holds is published in step with the meter).
 SETTING_NAMES = (
+    TOU_TABLE_1,
     "price_sharp",
     "price_peak",
     "price_flat",
@@ -132,20 +136,41 @@ class Dtsy1352Meter(ProfileMeter):
             if any(block.start <= reg.address and reg.end <= block.end for reg in wanted)
         ]
         self.settings_due = True
+        self._tou_held: tuple[tuple[int, ...], list[dict[str, str]]] = ((), [])
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
-        """Add remaining energy (remaining money at the flat price) to the decoded values."""
+        """Add remaining energy (remaining money at the flat price), and the tariff the meter holds in the shape
+        push_tariff takes (``prices`` in yuan/kWh, ``tou``: TOU day table 1), to the decoded values."""
         attributes = super().extra_state_attributes
         remaining, price = self.values.get(ATTR_REMAINING_FEN), self.values.get("price_flat")
         attributes["remaining_kwh"] = (
             round(remaining / 100 / (price / PRICE_SCALE), 2) if remaining is not None and price else None
         )
+        raw = [self.values.get(f"price_{rate}") for rate in RATES]
+        attributes[ATTR_PRICES] = (
+            None
+            if None in raw
+            else {rate: str(Decimal(value) * PRICE_STEP) for rate, value in zip(RATES, raw, strict=True)}
+        )
+        attributes[ATTR_TOU] = self._held_tou()
         return attributes
 
+    def _held_tou(self) -> list[dict[str, str]] | None:
+        """Return TOU day table 1 as push_tariff's periods (decoded once per change of its registers)."""
+        words = self.values.get(TOU_TABLE_1)
+        if words is None:
+            return None
+        key = tuple(words)
+        if self._tou_held[0] != key:
+            periods = [{"start": f"{h:02d}:{m:02d}", "rate": rate} for h, m, rate in decode_tou_table(words)]
+            self._tou_held = (key, periods)
+        return self._tou_held[1]
+
     async def async_poll(self, energy: bool, retries: int | None = None) -> None:
-        """Read the status block; the settings too once the meter has answered (all come online first)."""
-        if self.settings_due and self.last_read is not None:
+        """Read the status block; the settings too once the meter has answered (all come online first), and
+        again with every energy scan."""
+        if (self.settings_due or energy) and self.last_read is not None:
             try:
                 self.values.update(await self.async_read_blocks(self.settings_blocks, retries))
             except ExceptionCodeError as err:
@@ -349,8 +374,7 @@ class Dtsy1352Meter(ProfileMeter):
             raise CommandRejectedError(f"{self.entity_id}: read-back prices differ from the pushed tariff")
         result: dict[str, Any] = {ATTR_PRICES: dict(prices)}
         if periods:
-            words = await self.bus.link.read_holding(self.address, table.address, table.width)
-            if decode_tou_table(words) != sorted(periods):
+            if decode_tou_table(values[TOU_TABLE_1]) != sorted(periods):
                 raise CommandRejectedError(
                     f"{self.entity_id}: read-back TOU table differs from the pushed one"
                 )
@@ -379,5 +403,5 @@ class Dtsy1352Meter(ProfileMeter):
         differ = [key for key, value in payload.items() if values.get(key) != value]
         if differ:
             raise CommandRejectedError(f"{self.entity_id}: read-back differs for {', '.join(differ)}")
-        self.async_write_state()
+        await self._fresh_status()  # the alarm flags and the relay follow the new settings: publish them now
         return dict(payload)

@@ -7,7 +7,8 @@
         b1:
           name: 一号楼
           meters: ["acrel_dtsy1352.b1_*"]          # fnmatch patterns; unmatched meters go to the first building
-          tariff: {kind: flat, price: "0.80"}      # or kind: tou (prices, periods, seasons) / tiered (bands)
+          tariff: {kind: flat, price: "0.80"}      # or kind: tou (prices, periods, seasons) / tiered (bands:
+                                                   # server-billed meters only; refused for meter-side ones)
           alarm1_fen: 5000
           alarm2_fen: 1000
           overdraft_fen: 0
@@ -35,7 +36,14 @@ from scada_core.billing.const import (
     METHODS,
 )
 from scada_core.billing.service import BillingService, building_of
-from scada_core.billing.tariffs import TARIFF_SCHEMA, push_payload, spec_path
+from scada_core.billing.tariffs import (
+    KIND_TIERED,
+    TARIFF_SCHEMA,
+    payload_months,
+    push_payload,
+    spec_path,
+    tiered_refusal,
+)
 from scada_core.core import Core, ServiceCall
 from scada_core.validation import ConfigContext
 from scada_core.params import DB_ID, db_int
@@ -43,7 +51,8 @@ from scada_core.params import DB_ID, db_int
 _LOGGER = logging.getLogger(__name__)
 
 FEN = vol.All(int, vol.Range(min=0))
-SETTINGS = ("alarm1_fen", "alarm2_fen", "overdraft_fen")  # what push_settings gives a meter-side meter
+# What push_settings gives a meter-side meter (overload_w when the building sets one).
+SETTINGS = ("alarm1_fen", "alarm2_fen", "overdraft_fen", "overload_w")
 
 
 def _alarms_in_order(building: dict[str, Any]) -> dict[str, Any]:
@@ -129,24 +138,41 @@ def _refusals(schema: vol.Schema | None, data: dict[str, Any]) -> list[vol.Inval
     return []
 
 
+def _payloads(building: dict[str, Any]) -> list[tuple[str, int | None, dict[str, Any]]]:
+    """Return what billing pushes to a building's meter-side meters: (service, month, data)."""
+    tariff = building["tariff"]
+    settings = {key: building[key] for key in SETTINGS if building.get(key) is not None}
+    return [
+        *(("push_tariff", month, push_payload(tariff, month)) for month in payload_months(tariff)),
+        ("push_settings", None, settings),
+    ]
+
+
 def validate_config(context: ConfigContext, config: dict[str, Any]) -> None:
-    """Refuse a building's tariff or alarm settings that one of its meter-side meters would not accept."""
+    """Refuse a building's tariff or alarm settings that one of its meter-side meters would not accept
+    (a tiered tariff included: such a meter cannot switch bands)."""
     buildings = config["buildings"]
     refused: set[tuple[str, str]] = set()  # (building, service): reported once, not once per meter
     for entity in context.entities.values() if buildings else ():
         building_id = building_of(buildings, entity.entity_id)
         building = buildings[building_id]
         tariff = building["tariff"]
-        for service, data in (
-            ("push_tariff", push_payload(tariff)),
-            ("push_settings", {key: building[key] for key in SETTINGS}),
-        ):
+        if (building_id, "push_tariff") in refused or "push_tariff" not in entity.services:
+            continue
+        if tariff["kind"] == KIND_TIERED:
+            refused.add((building_id, "push_tariff"))
+            _zh, message = tiered_refusal(entity.entity_id)
+            context.error([DOMAIN, "buildings", building_id, "tariff", "kind"], message)
+            continue
+        for service, month, data in _payloads(building):
             schema = entity.services.get(service)
             errors = [] if (building_id, service) in refused else _refusals(schema, data)
             if errors:
                 refused.add((building_id, service))
             for error in errors:
-                where = ["tariff", *spec_path(tariff, error.path)] if service == "push_tariff" else error.path
+                where = error.path
+                if service == "push_tariff":
+                    where = ["tariff", *spec_path(tariff, error.path, month)]
                 context.error(
                     [DOMAIN, "buildings", building_id, *where],
                     f"{error.msg} (meter {entity.entity_id} refuses it)",
@@ -185,13 +211,17 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
         )
 
     async def reconcile(call: ServiceCall) -> dict[str, Any]:
-        return await service.reconcile()
+        return await service.reconcile_round()
 
     core.services.async_register(DOMAIN, "sell", sell, SELL_SCHEMA, "sell electricity to a meter")
     core.services.async_register(
         DOMAIN, "credit_payment", credit_payment, PAYMENT_SCHEMA, "take a payment for an account"
     )
     core.services.async_register(
-        DOMAIN, "reconcile", reconcile, vol.Schema({}), "settle pending deliveries now"
+        DOMAIN,
+        "reconcile",
+        reconcile,
+        vol.Schema({}),
+        "run a reconcile round now: pending deliveries, tariffs and settings meters should hold",
     )
     return True

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from scada_core.exceptions import OpenPrepayError
 
 from . import ledger
 from .const import (
@@ -28,9 +26,11 @@ from .const import (
     OP_SELL,
     ROLE_ADMIN,
     SELLING_ROLES,
+    THRESHOLD_NAMES,
 )
-from .credit import credit_cap_of
+from .credit import credit_cap_of, fen_text
 from .delivery import add_delivery, counts_ahead, pending_of
+from .desired import OUTCOME_HELD, OUTCOME_PUSHED
 from .errors import BillingError, PermissionDenied
 from .models import AccountRow, CreditChangeRow, MeterRow, TransactionRow
 
@@ -38,9 +38,6 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from .service import BillingService
-
-_LOGGER = logging.getLogger(__name__)
-
 
 def _require_staff(operator: ledger.Operator) -> None:
     if operator.role not in SELLING_ROLES:
@@ -67,13 +64,17 @@ def account_dict(account: AccountRow, meters: list[MeterRow], wallet_fen: int) -
     }
 
 
-def _credit_changer(operator: Any, overdraft_fen: int | None, credit_cap_fen: int | None) -> ledger.Operator:
-    """Return the operator of a credit policy change, refusing non-admins and negative values."""
+def _admin(operator: Any, what_zh: str, what_en: str) -> ledger.Operator:
+    """Return the operator of a change of ``what``, refusing non-admins."""
     operator = ledger.Operator.from_dict(operator)
     if operator.role != ROLE_ADMIN:
-        raise PermissionDenied(
-            "只有管理员可以修改透支额度和囤积限值", "only an admin can change overdraft and credit caps"
-        )
+        raise PermissionDenied(f"只有管理员可以修改{what_zh}", f"only an admin can change {what_en}")
+    return operator
+
+
+def _credit_changer(operator: Any, overdraft_fen: int | None, credit_cap_fen: int | None) -> ledger.Operator:
+    """Return the operator of a credit policy change, refusing non-admins and negative values."""
+    operator = _admin(operator, "透支额度和囤积限值", "overdraft and credit caps")
     if any(value is not None and value < 0 for value in (overdraft_fen, credit_cap_fen)):
         raise BillingError("透支额度和囤积限值不能为负", "overdraft and credit cap cannot be negative")
     return operator
@@ -93,9 +94,36 @@ async def _credit_changes(session: AsyncSession, *where: Any) -> list[dict[str, 
             "operator": {"id": c.operator_id, "role": c.operator_role},
             "overdraft_fen": c.overdraft_fen,
             "credit_cap_fen": c.credit_cap_fen,
+            **{name: getattr(c, name) for name in THRESHOLD_NAMES},
         }
         for c in rows
     ]
+
+
+def _meter_change(meter: MeterRow, account_id: int, operator: ledger.Operator, ts: float) -> CreditChangeRow:
+    """Return the record of a change of a meter's own settings: all of them as they are after the change."""
+    return CreditChangeRow(
+        ts=ts,
+        meter_entity_id=meter.entity_id,
+        account_id=account_id,
+        operator_id=operator.id,
+        operator_role=operator.role,
+        overdraft_fen=meter.overdraft_fen,
+        credit_cap_fen=meter.credit_cap_fen,
+        **{name: getattr(meter, name) for name in THRESHOLD_NAMES},
+    )
+
+
+def _thresholds_changer(
+    operator: Any, alarm1_fen: int | None, alarm2_fen: int | None, overload_w: int | None
+) -> ledger.Operator:
+    """Return the operator of a threshold change, refusing non-admins and values out of range."""
+    operator = _admin(operator, "报警金额和过载功率", "alarm levels and overload limits")
+    if any(value is not None and value < 0 for value in (alarm1_fen, alarm2_fen)):
+        raise BillingError("报警金额不能为负", "alarm levels cannot be negative")
+    if overload_w is not None and overload_w < 1:
+        raise BillingError("过载功率至少为 1 W", "the overload limit must be at least 1 W")
+    return operator
 
 
 class AccountsMixin:
@@ -220,27 +248,18 @@ class AccountsMixin:
                 lock.release()
         for row in rows:
             self.remember_meter(row.entity_id, row.mode)
+        await self.push_desired(r.entity_id for r in rows if r.mode == MODE_METER)
+        for row in rows:
             if row.mode == MODE_METER:
-                await self._push_settings(row, account)
                 async with self.meter_lock(row.entity_id):
                     await self.sync_meter(row.entity_id)
         await self.refresh_account(account.id)
         return {**account_dict(account, rows, 0), "repeated": False}
 
-    async def _push_settings(self: BillingService, meter: MeterRow, account: AccountRow) -> bool:
-        """Give a meter-side meter its alarm levels and overdraft (to warn and trip as we do); tell if it took them."""
-        limits = self.thresholds(account, account.building, meter)
-        settings = {
-            "alarm1_fen": limits.alarm1_fen,
-            "alarm2_fen": limits.alarm2_fen,
-            "overdraft_fen": limits.overdraft_fen,
-        }
-        try:
-            await self.call_meter(meter.entity_id, "push_settings", settings)
-        except OpenPrepayError as err:
-            _LOGGER.warning("Could not push alarm settings to %s: %s", meter.entity_id, err)
-            return False
-        return True
+    async def _bring_to_desired(self: BillingService, entity_id: str) -> bool:
+        """Push what a meter-side meter should hold now (it warns and trips as we do); tell if it holds it."""
+        outcome = (await self.push_desired([entity_id])).get(entity_id)
+        return outcome in (OUTCOME_HELD, OUTCOME_PUSHED)
 
     async def set_meter_credit(
         self: BillingService,
@@ -255,46 +274,82 @@ class AccountsMixin:
         and the meter's status is re-evaluated at once.
         """
         operator = _credit_changer(operator, overdraft_fen, credit_cap_fen)
+
+        def change(meter: MeterRow, _account: AccountRow) -> None:
+            meter.overdraft_fen, meter.credit_cap_fen = overdraft_fen, credit_cap_fen
+
+        return await self._change_meter(entity_id, operator, change)
+
+    async def _change_meter(
+        self: BillingService,
+        entity_id: str,
+        operator: ledger.Operator,
+        change: Callable[[MeterRow, AccountRow], None],
+    ) -> dict[str, Any]:
+        """Apply and record an admin's change of a meter's own settings, bring the meter to it, re-evaluate its
+        levels; return ``meter_credit`` with ``pushed`` (None for a server-side meter)."""
         pushed = None
         async with self.meter_lock(entity_id):
             async with self.write() as session:
                 meter = await self.get_meter(session, entity_id, lock=True)
                 account = await self.get_account(session, meter.account_id)
-                meter.overdraft_fen, meter.credit_cap_fen = overdraft_fen, credit_cap_fen
-                session.add(
-                    CreditChangeRow(
-                        ts=self.now(),
-                        meter_entity_id=entity_id,
-                        account_id=account.id,
-                        operator_id=operator.id,
-                        operator_role=operator.role,
-                        overdraft_fen=overdraft_fen,
-                        credit_cap_fen=credit_cap_fen,
-                    )
-                )
+                change(meter, account)
+                session.add(_meter_change(meter, account.id, operator, self.now()))
             if meter.mode == MODE_METER:
-                pushed = await self._push_settings(meter, account)
+                pushed = await self._bring_to_desired(entity_id)
                 await self.sync_meter(entity_id)
         if meter.mode != MODE_METER:
             await self.refresh_account(account.id)
         return {**await self.meter_credit(entity_id), "pushed": pushed}
 
     async def meter_credit(self: BillingService, entity_id: str) -> dict[str, Any]:
-        """Return a meter's own credit policy, the one in force (meter, account, building) and its changes."""
+        """Return a meter's own credit policy and thresholds, those in force (meter, account, building) and its
+        changes."""
         async with self.db.session() as session:
             meter = await self.get_meter(session, entity_id)
             account = await session.get(AccountRow, meter.account_id)
             history = await _credit_changes(session, CreditChangeRow.meter_entity_id == entity_id)
         cap, _ = credit_cap_of(meter, account, self.buildings.get(meter.building, {}).get("credit_cap_fen"))
+        limits = self.thresholds(account, meter.building, meter)
         return {
             "entity_id": entity_id,
             "account_id": meter.account_id,
             "overdraft_fen": meter.overdraft_fen,
             "credit_cap_fen": meter.credit_cap_fen,
-            "effective_overdraft_fen": self.thresholds(account, meter.building, meter).overdraft_fen,
+            "effective_overdraft_fen": limits.overdraft_fen,
             "effective_credit_cap_fen": cap,
+            **{name: getattr(meter, name) for name in THRESHOLD_NAMES},
+            **{f"effective_{name}": getattr(limits, name) for name in THRESHOLD_NAMES},
             "changes": history,
         }
+
+    async def set_meter_thresholds(
+        self: BillingService,
+        entity_id: str,
+        operator: Any,
+        alarm1_fen: int | None = None,
+        alarm2_fen: int | None = None,
+        overload_w: int | None = None,
+    ) -> dict[str, Any]:
+        """Admin: set an opened meter's own alarm levels (报警1/报警2) and overload limit; None takes the building's.
+
+        Recorded with operator and time like a credit change; a meter-side meter gets them pushed, and its
+        levels are re-evaluated at once. Returns ``meter_credit`` with ``pushed``.
+        """
+        operator = _thresholds_changer(operator, alarm1_fen, alarm2_fen, overload_w)
+
+        def change(meter: MeterRow, account: AccountRow) -> None:
+            meter.alarm1_fen, meter.alarm2_fen, meter.overload_w = alarm1_fen, alarm2_fen, overload_w
+            limits = self.thresholds(account, meter.building, meter)
+            if limits.alarm2_fen > limits.alarm1_fen:
+                alarm1, alarm2 = fen_text(limits.alarm1_fen), fen_text(limits.alarm2_fen)
+                raise BillingError(
+                    f"报警2 金额 {alarm2} 元高于报警1 金额 {alarm1} 元（报警2 在更低的余额时报警）",
+                    f"alarm2 {alarm2} CNY is above alarm1 {alarm1} CNY (the second alarm comes at the lower "
+                    "balance)",
+                )
+
+        return await self._change_meter(entity_id, operator, change)
 
     async def set_account_credit(
         self: BillingService,
@@ -335,7 +390,7 @@ class AccountsMixin:
         for meter in meters:
             if meter.mode == MODE_METER and meter.overdraft_fen is None:
                 async with self.meter_lock(meter.entity_id):
-                    pushed[meter.entity_id] = await self._push_settings(meter, account)
+                    pushed[meter.entity_id] = await self._bring_to_desired(meter.entity_id)
                     await self.sync_meter(meter.entity_id)
         await self.refresh_account(account_id)
         return {**await self.account_credit(account_id), "pushed": pushed}
@@ -522,6 +577,7 @@ class AccountsMixin:
             target = await self.get_account(session, account_id)
             old_account = meter.account_id
             meter.account_id, meter.building = target.id, target.building
+        await self.push_desired([entity_id])
         await self.refresh_account(old_account)
         await self.refresh_account(account_id)
         return {"entity_id": entity_id, "from_account_id": old_account, "account_id": account_id}
@@ -598,6 +654,7 @@ class AccountsMixin:
                 new_mode = new.mode
             self.remember_meter(old_entity_id, None)
             self.remember_meter(new_entity_id, new_mode)
+            await self.push_desired([new_entity_id])
             for delivery in deliveries:
                 await self.deliver(delivery)
             if row is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,15 +23,40 @@ class Thresholds:
     overload_w: int | None = None
 
 
-def level_for(balance_fen: int, limits: Thresholds) -> str:
-    """Return the low-balance level of ``balance_fen``."""
-    if in_arrears(balance_fen, limits.overdraft_fen):
-        return LEVEL_ARREARS
-    if balance_fen <= limits.alarm2_fen:
+# Low-balance levels from the mildest to the worst.
+LEVEL_ORDER = (LEVEL_NORMAL, LEVEL_ALARM1, LEVEL_ALARM2, LEVEL_ARREARS)
+
+
+def flag_level(flags: Mapping[str, Any] | None) -> str:
+    """Return the level a meter's own flags show: ALM1 报警1; ALM2 or arrears (its money is used up, the
+    overdraft may still run) 报警2. 欠费 itself comes from the money and the overdraft billing gives the meter."""
+    if not flags:
+        return LEVEL_NORMAL
+    if flags.get("alarm2") or flags.get("arrears"):
         return LEVEL_ALARM2
-    if balance_fen <= limits.alarm1_fen:
-        return LEVEL_ALARM1
-    return LEVEL_NORMAL
+    return LEVEL_ALARM1 if flags.get("alarm1") else LEVEL_NORMAL
+
+
+def level_for(balance_fen: int, limits: Thresholds, flags: Mapping[str, Any] | None = None) -> str:
+    """Return the low-balance level of ``balance_fen``, or the worse one the meter's own ``flags`` show."""
+    if in_arrears(balance_fen, limits.overdraft_fen):
+        level = LEVEL_ARREARS
+    elif balance_fen <= limits.alarm2_fen:
+        level = LEVEL_ALARM2
+    elif balance_fen <= limits.alarm1_fen:
+        level = LEVEL_ALARM1
+    else:
+        level = LEVEL_NORMAL
+    return max(level, flag_level(flags), key=LEVEL_ORDER.index)
+
+
+def overload_for(power_w: Any, limits: Thresholds, flags: Mapping[str, Any] | None = None) -> bool | None:
+    """Tell whether a meter is overloaded: its own flag, or power above the limit (None: cannot tell)."""
+    by_flag = flags.get("overload") if flags else None
+    by_power = None if power_w is None or limits.overload_w is None else power_w > limits.overload_w
+    if by_flag is None and by_power is None:
+        return None
+    return bool(by_flag) or bool(by_power)
 
 
 def crossing(
@@ -61,21 +87,22 @@ def update_levels(
     limits: Thresholds,
     ts: float,
     power_w: int | None = None,
+    flags: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Move the meter to its new levels; store each crossing and return the events to fire after commit."""
+    """Move the meter to its new levels (by money and limits, and by the meter's own ``flags``); store each
+    crossing and return the events to fire after commit."""
     crossings: list[tuple[AlarmRow, dict[str, Any]]] = []
-    new = level_for(balance_fen, limits)
+    new = level_for(balance_fen, limits, flags)
     if new != meter.alarm_level:
         if meter.alarm_level != LEVEL_NORMAL:
             crossings.append(crossing(meter, meter.alarm_level, "leave", balance_fen, ts))
         if new != LEVEL_NORMAL:
             crossings.append(crossing(meter, new, "enter", balance_fen, ts))
         meter.alarm_level = new
-    if power_w is not None and limits.overload_w is not None:
-        overload = power_w > limits.overload_w
-        if overload != bool(meter.overload):
-            crossings.append(crossing(meter, LEVEL_OVERLOAD, "enter" if overload else "leave", None, ts))
-            meter.overload = overload
+    overload = overload_for(power_w, limits, flags)
+    if overload is not None and overload != bool(meter.overload):
+        crossings.append(crossing(meter, LEVEL_OVERLOAD, "enter" if overload else "leave", None, ts))
+        meter.overload = overload
     for row, _ in crossings:
         session.add(row)
     return [event for _, event in crossings]

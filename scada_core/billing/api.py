@@ -101,6 +101,14 @@ CREDIT_SCHEMA = vol.Schema(
         **OPERATOR,
     }
 )
+THRESHOLDS_SCHEMA = vol.Schema(
+    {
+        vol.Optional("alarm1_fen"): OPTIONAL_NATURAL,
+        vol.Optional("alarm2_fen"): OPTIONAL_NATURAL,
+        vol.Optional("overload_w"): vol.Any(None, db_int(1)),
+        **OPERATOR,
+    }
+)
 RESOLVE_SCHEMA = vol.Schema({vol.Optional("reason", default=""): str, **OPERATOR})
 TARIFF_SCHEMA = vol.Schema(
     {
@@ -465,6 +473,38 @@ class AccountCreditView(CreditView):
         return path_id(request, "account_id")
 
 
+class MeterThresholdsView(BillingView):
+    """A meter's own alarm levels (报警1/报警2) and overload limit: read them, or (admin) set them."""
+
+    url = "/api/billing/meters/{entity_id}/thresholds"
+    name = "billing:meter_thresholds"
+    openapi = {
+        "put": _doc(
+            "Admin: set a meter's own alarm levels (报警1/报警2, fen) and overload limit (W), pushed to a meter-side "
+            "meter; a missing or null field takes the building's",
+            THRESHOLDS_SCHEMA,
+            {"alarm1_fen": 40000, "alarm2_fen": 38000, "overload_w": 10000},
+        )
+    }
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return the meter's own thresholds and credit policy, those in force, and who changed them when."""
+        return json_response(await self.billing.meter_credit(path_entity_id(request)))
+
+    async def put(self, request: web.Request) -> web.Response:
+        """Admin: set the thresholds (null: the building's)."""
+        body = await self.body(request, THRESHOLDS_SCHEMA)
+        return json_response(
+            await self.billing.set_meter_thresholds(
+                path_entity_id(request),
+                self.operator(request, body),
+                body.get("alarm1_fen"),
+                body.get("alarm2_fen"),
+                body.get("overload_w"),
+            )
+        )
+
+
 class ResolveTamperView(BillingView):
     """Resolve a tamper block."""
 
@@ -526,8 +566,8 @@ class ReconcileView(BillingView):
     name = "billing:reconcile"
 
     async def post(self, request: web.Request) -> web.Response:
-        """Settle every pending delivery now; return the outcomes."""
-        return json_response(await self.billing.reconcile())
+        """Run a reconcile round now (deliveries, what meters should hold, due mirrors); return the outcomes."""
+        return json_response(await self.billing.reconcile_round())
 
 
 VIEWS = (
@@ -547,6 +587,7 @@ VIEWS = (
     ReplaceMeterView,
     MeterCreditView,
     AccountCreditView,
+    MeterThresholdsView,
     ResolveTamperView,
     TariffsView,
     AlarmsView,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ from scada_core.const import EVENT_METER_READING, EVENT_STATE_CHANGED, STATE_UNA
 from scada_core.exceptions import OpenPrepayError
 
 from . import ledger, tariffs
-from .alarms import Thresholds, level_for, update_levels
+from .alarms import Thresholds, level_for, overload_for, update_levels
 from .const import (
     ACCOUNT_REVENUE_ENERGY,
     ACCOUNT_REVENUE_FEE,
@@ -52,10 +53,11 @@ class SyncMark:
     day: date
 
 
-def implied(remaining_fen: int, power_w: Any, limits: Thresholds) -> tuple[str, bool | None]:
-    """Return the alarm level and overload (None: unknown) that a meter's money and power imply."""
-    overload = None if power_w is None or limits.overload_w is None else power_w > limits.overload_w
-    return level_for(remaining_fen, limits), overload
+def implied(
+    remaining_fen: int, power_w: Any, limits: Thresholds, flags: Mapping[str, Any] | None = None
+) -> tuple[str, bool | None]:
+    """Return the alarm level and overload (None: unknown) that a meter's money, power and own flags imply."""
+    return level_for(remaining_fen, limits, flags), overload_for(power_w, limits, flags)
 
 
 class ChargingMixin:
@@ -98,7 +100,7 @@ class ChargingMixin:
                 return False
             if count != mark.purchase_count:
                 return True
-            level, overload = implied(remaining, attributes.get("power_w"), mark.limits)
+            level, overload = implied(remaining, attributes.get("power_w"), mark.limits, attributes)
             if level != mark.level or (overload is not None and overload != mark.overload):
                 return True
         now = self.now()
@@ -108,9 +110,15 @@ class ChargingMixin:
         return datetime.fromtimestamp(ts, self.core.clock.time_zone).date()
 
     def _mark_synced(
-        self: BillingService, entity_id: str, count: int, remaining: int, power: Any, limits: Thresholds
+        self: BillingService,
+        entity_id: str,
+        count: int,
+        remaining: int,
+        power: Any,
+        limits: Thresholds,
+        flags: Mapping[str, Any] | None,
     ) -> None:
-        level, overload = implied(remaining, power, limits)
+        level, overload = implied(remaining, power, limits, flags)
         now = self.now()
         self._sync_marks[entity_id] = SyncMark(count, level, overload, limits, now, self._local_day(now))
 
@@ -136,27 +144,31 @@ class ChargingMixin:
             self.core.async_create_task(self.charge_reading(dict(event.data)), "billing charge")
 
     async def sync_meter(self: BillingService, entity_id: str, fresh: bool = False) -> None:
-        """Post a meter-side meter's consumption so the ledger holds its remaining money (meter lock held)."""
+        """Post a meter-side meter's consumption so the ledger holds its remaining money, and move its levels by
+        money, limits and the meter's own flags (meter lock held)."""
         if fresh:
             read = await self.call_meter(entity_id, "read_prepaid")
             count, remaining, power = read.get("purchase_count"), read.get("remaining_fen"), None
-        else:
-            state = self.core.states.get(entity_id)
-            if state is None or state.state == STATE_UNAVAILABLE:
+        state = self.core.states.get(entity_id)
+        if state is None or state.state == STATE_UNAVAILABLE:
+            if not fresh:
                 return
-            attrs = state.attributes
-            count, remaining, power = (
-                attrs.get("purchase_count"),
-                attrs.get("remaining_fen"),
-                attrs.get("power_w"),
-            )
+            flags: Mapping[str, Any] | None = None
+        else:
+            flags = state.attributes
+            if not fresh:
+                count, remaining, power = (
+                    flags.get("purchase_count"),
+                    flags.get("remaining_fen"),
+                    flags.get("power_w"),
+                )
         if count is None or remaining is None:
             return
         count, remaining = int(count), int(remaining)
-        needed, limits = await self._sync_needed(entity_id, count, remaining, power)
+        needed, limits = await self._sync_needed(entity_id, count, remaining, power, flags)
         if not needed:
             if limits is not None:
-                self._mark_synced(entity_id, count, remaining, power, limits)
+                self._mark_synced(entity_id, count, remaining, power, limits, flags)
             return
         tamper = False
         async with self.write() as session:
@@ -190,16 +202,21 @@ class ChargingMixin:
                 events = (
                     []
                     if meter.account_id in self.closing
-                    else update_levels(session, meter, remaining, limits, self.now(), power)
+                    else update_levels(session, meter, remaining, limits, self.now(), power, flags)
                 )
         if tamper:
             await self._block(entity_id, count, meter.purchase_count)
             return
-        self._mark_synced(entity_id, count, remaining, power, limits)
+        self._mark_synced(entity_id, count, remaining, power, limits, flags)
         self.fire_alarms(events)
 
     async def _sync_needed(
-        self: BillingService, entity_id: str, count: int, remaining: int, power: int | None
+        self: BillingService,
+        entity_id: str,
+        count: int,
+        remaining: int,
+        power: int | None,
+        flags: Mapping[str, Any] | None,
     ) -> tuple[bool, Thresholds | None]:
         """Tell (reading only) whether a sync would post, move a level or find tamper; with the meter's limits."""
         async with self.db.session() as session:
@@ -214,13 +231,10 @@ class ChargingMixin:
                 return ahead > 0 and await pending_of(session, entity_id) is None, limits
             if await ledger.held(session, ledger.meter_account(entity_id)) > remaining:
                 return True, limits
-            overload_moved = (
-                power is not None
-                and limits.overload_w is not None
-                and (power > limits.overload_w) != bool(meter.overload)
-            )
+            level, overload = implied(remaining, power, limits, flags)
+            overload_moved = overload is not None and overload != bool(meter.overload)
             closing = meter.account_id in self.closing
-            return overload_moved or (not closing and level_for(remaining, limits) != meter.alarm_level), limits
+            return overload_moved or (not closing and level != meter.alarm_level), limits
 
     async def charge_reading(self: BillingService, data: dict[str, Any]) -> None:
         """Charge a server-side meter's energy since its previous reading to its account."""

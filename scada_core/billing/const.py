@@ -49,6 +49,9 @@ DELIVERY_CANCELLED: Final = "cancelled"  # never reached a meter that was replac
 OP_SELL: Final = "sell"
 OP_REFUND: Final = "refund"
 
+# A meter's own thresholds (None: the building's), stored and recorded with its credit policy.
+THRESHOLD_NAMES: Final = ("alarm1_fen", "alarm2_fen", "overload_w")
+
 LEVEL_NORMAL: Final = "normal"
 LEVEL_ALARM1: Final = "alarm1"
 LEVEL_ALARM2: Final = "alarm2"

@@ -50,12 +50,17 @@ class MeterRow(Base):
     blocked_reason: Mapped[str | None] = mapped_column(Text)
     overdraft_fen: Mapped[int | None] = mapped_column(BigInteger)
     credit_cap_fen: Mapped[int | None] = mapped_column(BigInteger)
+    # The meter's own alarm levels and overload limit; None: the building's.
+    alarm1_fen: Mapped[int | None] = mapped_column(BigInteger)
+    alarm2_fen: Mapped[int | None] = mapped_column(BigInteger)
+    overload_w: Mapped[int | None] = mapped_column(Integer)
 
 
 class CreditChangeRow(Base):
-    """One change of a meter's (or, with no meter, an account's) own credit policy, with who made it and when.
+    """One change of a meter's (or, with no meter, an account's) own credit policy and (a meter's) thresholds,
+    with who made it and when; a meter's row holds all its own settings after the change.
 
-    None in a field: follow the account (for a meter) or the building (for an account).
+    None in a field: follow the account (for a meter) or the building (for an account; and a meter's thresholds).
     """
 
     __tablename__ = "billing_credit_changes"
@@ -72,6 +77,9 @@ class CreditChangeRow(Base):
     operator_role: Mapped[str] = mapped_column(String(16))
     overdraft_fen: Mapped[int | None] = mapped_column(BigInteger)
     credit_cap_fen: Mapped[int | None] = mapped_column(BigInteger)
+    alarm1_fen: Mapped[int | None] = mapped_column(BigInteger)
+    alarm2_fen: Mapped[int | None] = mapped_column(BigInteger)
+    overload_w: Mapped[int | None] = mapped_column(Integer)
 
 
 class TransactionRow(Base):
@@ -133,7 +141,10 @@ class DeliveryRow(Base):
 
 
 class TariffVersionRow(Base):
-    """A tariff for a building (default) or one meter (override), valid from ``effective_ts``."""
+    """A tariff for a building (default) or one meter (override), valid from ``effective_ts``.
+
+    Whether a meter holds it is no flag here: billing compares what each meter reports with the tariff in force.
+    """
 
     __tablename__ = "billing_tariff_versions"
     __table_args__ = (Index("ix_billing_tariff_scope", "scope", "effective_ts"),)
@@ -144,7 +155,6 @@ class TariffVersionRow(Base):
     spec: Mapped[str] = mapped_column(Text)
     created_ts: Mapped[float] = mapped_column(Float)
     operator_id: Mapped[str] = mapped_column(String(64))
-    pushed: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ReceiptCounterRow(Base):

@@ -22,8 +22,14 @@ Sales (sales.py):
                  meter_entity_id=None) -> dict   (Alipay etc.; to the account's only prepaid meter, else the wallet)
   refund(meter_entity_id, amount_fen, method, idempotency_key, operator, reason="") -> dict   (退电)
   reverse(transaction_id, reason, idempotency_key, operator) -> dict   (冲正; cashier: own sale of today only)
+  set_meter_thresholds(entity_id, operator, alarm1_fen=None, alarm2_fen=None, overload_w=None) -> dict   (admin;
+    a meter's own 报警1/报警2/过载功率, None takes the building's; recorded like credit changes)
+  meter_thresholds(entity_id) -> dict   (own and effective thresholds, and the changes, newest first)
 Tariffs (tariff_store.py): set_tariff(scope, spec, effective_ts, operator) where scope is "building:<id>" or
-  "meter:<entity_id>"; tariffs(scope=None); tariff_for(entity_id, ts).
+  "meter:<entity_id>" (tiered: server-side meters only); tariffs(scope=None); tariff_for(entity_id, ts).
+Desired state (desired.py): what a meter-side meter should hold (the tariff in force with the local month's TOU
+  table, alarm levels, overdraft, overload limit) is compared with what it publishes and pushed where it differs:
+  push_desired(entity_ids=None); reconcile_round() (deliveries, desired state, due mirrors: the reconciler's round).
 Delivery (delivery.py): reconcile() settles every pending delivery; resolve_tamper(entity_id, operator).
 Queries: trial_balance(), account(account_id), account_summary(account_id) (no meter statuses), accounts(),
   account_history(account_id), transaction(id), meter_status(entity_id), meter_statuses(),
@@ -37,7 +43,8 @@ Ledger accounts (debit positive, every transaction sums to zero): payment method
 card, bank), tenant:<account id> (wallet), meter:<entity_id> (money on a meter-side meter), revenue:energy,
 revenue:fee, equity:opening (money found on a meter at opening), adjustment:meter (tamper resolutions).
 Alarm levels per meter: alarm1 (<= alarm1_fen), alarm2 (<= alarm2_fen), arrears (<= -overdraft_fen), overload
-(power_w > overload_w), tamper; each crossing fires billing_alarm once and is kept for the alarm report.
+(power_w > overload_w), tamper; a meter-side meter's own flags (alarm1, alarm2, arrears, overload) raise them
+too; each crossing fires billing_alarm once and is kept for the alarm report.
 Status for screens: status.meter_status(meter_row, state) or meter_status(entity_id) here: not_opened/opened/
 alarm1/alarm2/arrears/offline (未开户/开户/报警1/报警2/欠费/失联) plus hold, forced_off, blocked, tripped flags.
 
@@ -81,6 +88,7 @@ from .const import (
 )
 from .credit import own_first
 from .delivery import DeliveryMixin
+from .desired import DesiredMixin
 from .errors import BillingError
 from .models import AccountRow, AlarmRow, MeterRow, TransactionRow
 from .reconciler import run_reconciler
@@ -106,7 +114,7 @@ def building_of(buildings: dict[str, dict[str, Any]], entity_id: str) -> str:
     return next(iter(buildings))
 
 
-class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, TariffMixin):
+class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, TariffMixin, DesiredMixin):
     """Accounts, ledger, tariffs, sales and their delivery to meters."""
 
     def __init__(self, core: Core, config: dict[str, Any] | None = None) -> None:
@@ -198,7 +206,8 @@ class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, Ta
     ) -> Thresholds:
         """Return the alarm levels of a meter in ``building_id`` paying from ``account``.
 
-        The overdraft is the meter's own when set, else the account's, else the building's.
+        The overdraft is the meter's own when set, else the account's, else the building's; the alarm levels
+        and the overload limit are the meter's own when set, else the building's.
         """
         building = self.buildings.get(building_id, {})
         overdraft, _ = own_first(
@@ -206,11 +215,16 @@ class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, Ta
             account.overdraft_fen if account is not None else None,
             building.get("overdraft_fen", 0),
         )
+
+        def own(name: str, default: int | None) -> int | None:
+            value = getattr(meter, name) if meter is not None else None
+            return building.get(name, default) if value is None else value
+
         return Thresholds(
-            alarm1_fen=building.get("alarm1_fen", 5000),
-            alarm2_fen=building.get("alarm2_fen", 1000),
+            alarm1_fen=int(own("alarm1_fen", 5000) or 0),
+            alarm2_fen=int(own("alarm2_fen", 1000) or 0),
             overdraft_fen=int(overdraft or 0),
-            overload_w=building.get("overload_w"),
+            overload_w=own("overload_w", None),
         )
 
     def mode_of(self, entity_id: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
@@ -12,19 +11,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scada_core.core import humanize_invalid
-from scada_core.exceptions import OpenPrepayError
 
 from . import ledger
 from .const import MODE_METER, ROLE_ADMIN
 from .errors import BillingError, PermissionDenied
 from .models import MeterRow, TariffVersionRow
-from .tariffs import TARIFF_SCHEMA, push_payload
+from .tariffs import KIND_TIERED, TARIFF_SCHEMA, tiered_refusal
 
 if TYPE_CHECKING:
     from .service import BillingService
-
-_LOGGER = logging.getLogger(__name__)
-
 
 def building_scope(building_id: str) -> str:
     """Return the tariff scope of a building's default."""
@@ -53,12 +48,11 @@ def _version_dict(row: TariffVersionRow) -> dict[str, Any]:
         "effective_ts": row.effective_ts,
         "spec": json.loads(row.spec),
         "operator_id": row.operator_id,
-        "pushed": row.pushed,
     }
 
 
 class TariffMixin:
-    """Store tariff versions, find the one in force, push due ones to meter-side meters."""
+    """Store tariff versions and find the one in force (meters are brought to it by desired.py)."""
 
     async def async_load_tariffs(self: BillingService) -> None:
         """Make each building's configured tariff its current version (a changed one starts now)."""
@@ -83,21 +77,18 @@ class TariffMixin:
                         spec=json.dumps(spec),
                         created_ts=self.now(),
                         operator_id="config",
-                        pushed=False,
                     )
                 )
             waiting = (
                 (
                     await session.execute(
-                        select(TariffVersionRow.effective_ts).where(
-                            TariffVersionRow.pushed.is_(False), TariffVersionRow.effective_ts > self.now()
-                        )
+                        select(TariffVersionRow.effective_ts).where(TariffVersionRow.effective_ts > self.now())
                     )
                 )
                 .scalars()
                 .all()
             )
-        for effective_ts in waiting:
+        for effective_ts in set(waiting):
             self.schedule_push(effective_ts)
 
     async def set_tariff(
@@ -115,6 +106,8 @@ class TariffMixin:
                 f"费率范围无效：{scope}", f"invalid tariff scope {scope} (building:<id> or meter:<entity_id>)"
             )
         spec = validate_spec(spec)
+        if spec["kind"] == KIND_TIERED:
+            await self._refuse_tiered(kind, target)
         async with self.write() as session:
             row = TariffVersionRow(
                 scope=scope,
@@ -122,21 +115,47 @@ class TariffMixin:
                 spec=json.dumps(spec),
                 created_ts=self.now(),
                 operator_id=operator.id,
-                pushed=False,
             )
             session.add(row)
         if row.effective_ts <= self.now():
-            await self.push_due_tariffs()
+            await self.push_desired()
         else:
             self.schedule_push(row.effective_ts)
         return _version_dict(row)
 
+    async def _refuse_tiered(self: BillingService, kind: str, target: str) -> None:
+        """Refuse a tiered tariff for a meter-side meter, or a building with one (they cannot switch bands)."""
+        if kind == "meter":
+            meter_side = [target] if self.mode_of(target) == MODE_METER else []
+        else:
+            async with self.db.session() as session:
+                opened = (
+                    await session.execute(
+                        select(MeterRow.entity_id).where(
+                            MeterRow.building == target, MeterRow.mode == MODE_METER
+                        )
+                    )
+                ).scalars()
+                meter_side = sorted(
+                    {
+                        *opened,
+                        *(
+                            s.entity_id
+                            for s in self.core.states.async_all()
+                            if s.attributes.get("billing") == MODE_METER
+                            and self.building_of(s.entity_id) == target
+                        ),
+                    }
+                )
+        if meter_side:
+            raise BillingError(*tiered_refusal(meter_side[0]))
+
     def schedule_push(self: BillingService, effective_ts: float) -> None:
-        """Push due tariffs right when a future version takes effect."""
+        """Bring meters to the tariff in force right when a future version takes effect."""
 
         async def push_then() -> None:
             await asyncio.sleep(max(effective_ts - self.now(), 0))
-            await self.push_due_tariffs()
+            await self.push_desired()
 
         self.core.async_create_task(push_then(), "billing tariff push")
 
@@ -185,53 +204,18 @@ class TariffMixin:
             building = meter.building if meter is not None else self.building_of(entity_id)
             return await self.tariff_spec(session, entity_id, building, self.now() if ts is None else ts)
 
-    async def push_due_tariffs(self: BillingService) -> int:
-        """Push every version that has taken effect to the meter-side meters it applies to; return pushes."""
-        now = self.now()
-        async with self.db.session() as session:
-            due = (
-                (
-                    await session.execute(
-                        select(TariffVersionRow).where(
-                            TariffVersionRow.pushed.is_(False), TariffVersionRow.effective_ts <= now
-                        )
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            meters = (
-                (
-                    await session.execute(
-                        select(MeterRow).where(MeterRow.account_id.is_not(None), MeterRow.mode == MODE_METER)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-        pushes = 0
-        for version in due:
-            kind, _, target = version.scope.partition(":")
-            targets = [
-                m.entity_id
-                for m in meters
-                if (m.entity_id == target if kind == "meter" else m.building == target)
-            ]
-            ok = True
-            for entity_id in targets:
-                async with self.db.session() as session:
-                    spec = await self.tariff_spec(session, entity_id, self.building_of(entity_id), now)
-                if spec != json.loads(version.spec):
-                    continue  # a meter override (or a newer version) governs this meter
-                try:
-                    await self.call_meter(entity_id, "push_tariff", push_payload(spec))
-                    pushes += 1
-                except OpenPrepayError as err:
-                    ok = False
-                    _LOGGER.warning("Could not push tariff %s to %s: %s", version.id, entity_id, err)
-            if ok:
-                async with self.write() as session:
-                    row = await session.get(TariffVersionRow, version.id)
-                    if row is not None:
-                        row.pushed = True
-        return pushes
+    async def specs_in_force(
+        self: BillingService, session: AsyncSession, ts: float
+    ) -> dict[str, dict[str, Any]]:
+        """Return the spec in force at ``ts`` of every scope (building defaults and meter overrides)."""
+        rows = await session.execute(
+            select(TariffVersionRow.scope, TariffVersionRow.spec)
+            .where(TariffVersionRow.effective_ts <= ts)
+            .order_by(TariffVersionRow.effective_ts, TariffVersionRow.id)
+        )
+        return {scope: json.loads(spec) for scope, spec in rows}  # the latest version of a scope wins
+
+    @staticmethod
+    def spec_of(specs: dict[str, dict[str, Any]], entity_id: str, building_id: str) -> dict[str, Any] | None:
+        """Return a meter's spec from ``specs_in_force``: its override, else its building's default."""
+        return specs.get(meter_scope(entity_id)) or specs.get(building_scope(building_id))

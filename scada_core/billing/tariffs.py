@@ -120,11 +120,7 @@ def _yuan(wh: int, price: str) -> Decimal:
 
 def rate_at(spec: dict[str, Any], local: datetime) -> str:
     """Return the TOU rate (sharp/peak/flat/valley) in force at local time ``local``."""
-    periods = spec["periods"]
-    for season in spec.get("seasons", ()):
-        if local.month in season["months"]:
-            periods = season["periods"]
-            break
+    periods, _ = periods_of(spec, local.month)
     ordered = sorted(periods, key=lambda p: p["start"])
     now = local.strftime("%H:%M")
     rate = ordered[-1][
@@ -166,20 +162,52 @@ def charge(spec: dict[str, Any], wh: int, local: datetime, used_wh: int = 0) -> 
     return Charge(to_fen(total), parts)
 
 
-def push_payload(spec: dict[str, Any]) -> dict[str, Any]:
-    """Return the data of acrel_dtsy1352.push_tariff for ``spec`` (a tiered tariff pushes its first band)."""
+def periods_of(spec: dict[str, Any], month: int | None) -> tuple[list[dict[str, str]], int | None]:
+    """Return the TOU periods in force in ``month`` (None: the base periods) and the index of their season."""
+    for index, season in enumerate(spec.get("seasons", ())):
+        if month in season["months"]:
+            return season["periods"], index
+    return spec["periods"], None
+
+
+def payload_months(spec: dict[str, Any]) -> list[int | None]:
+    """Return one month per distinct TOU table of ``spec`` (None: the base periods), to check each payload."""
+    return [None, *(season["months"][0] for season in spec.get("seasons", ()))]
+
+
+def push_payload(spec: dict[str, Any], month: int | None = None) -> dict[str, Any]:
+    """Return the data of a meter-side meter's push_tariff for ``spec`` in local ``month`` (None: base periods).
+
+    A flat tariff is the same price at all four rates; a TOU tariff sends its prices and the TOU periods of the
+    month's season. A tiered tariff has no meter-side form (the meter cannot switch bands): TieredOnMeterError.
+    """
     if spec["kind"] == KIND_FLAT:
-        return {"price": spec["price"]}
+        return {"prices": dict.fromkeys(RATES, spec["price"])}
     if spec["kind"] == KIND_TOU:
-        return {"prices": dict(spec["prices"]), "tou": [dict(p) for p in spec["periods"]]}
-    return {"price": spec["bands"][0]["price"]}
+        periods, _ = periods_of(spec, month)
+        return {"prices": dict(spec["prices"]), "tou": [dict(p) for p in periods]}
+    raise TieredOnMeterError("阶梯电价不能下发到表计 / a tiered tariff cannot be pushed to a meter (no band register)")
 
 
-def spec_path(spec: dict[str, Any], payload_path: list[Any]) -> list[Any]:
-    """Return the key path in ``spec`` that the push_payload item at ``payload_path`` comes from."""
+class TieredOnMeterError(ValueError):
+    """A tiered tariff for a meter that holds the money itself."""
+
+
+def tiered_refusal(entity_id: str) -> tuple[str, str]:
+    """Return the zh-CN and English refusal of a tiered tariff for a meter-side meter."""
+    return (
+        f"表计 {entity_id} 在表内扣费，不能自动切换阶梯电价档位：请改用单一或分时电价，或用服务器计费的表计",
+        f"meter {entity_id} deducts money itself and cannot switch tiered (阶梯) bands: use a flat or TOU "
+        "tariff, or a server-billed meter",
+    )
+
+
+def spec_path(spec: dict[str, Any], payload_path: list[Any], month: int | None = None) -> list[Any]:
+    """Return the key path in ``spec`` that the push_payload(spec, month) item at ``payload_path`` comes from."""
     head, *rest = payload_path or [None]
     if head == "tou":
-        return ["periods", *rest]
-    if head == "price" and spec["kind"] == KIND_TIERED:
-        return ["bands", 0, "price"]
+        _, season = periods_of(spec, month)
+        return ["periods", *rest] if season is None else ["seasons", season, "periods", *rest]
+    if head == "prices" and spec["kind"] == KIND_FLAT:
+        return ["price"]
     return list(payload_path)

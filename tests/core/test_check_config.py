@@ -173,6 +173,19 @@ CASES: dict[str, Case] = {
         f"configuration.yaml:13: {B1} -> tariff -> periods: length of value must be at most 14 "
         "(meter acrel_dtsy1352.m1 refuses it)",
     ),
+    "tou_season_more_periods_than_the_meter_table": Case(
+        {"configuration.yaml": MODBUS + METERS + tou(extra="        seasons:\n          - months: [7, 8]\n"
+                                                   "            periods: [" + ", ".join(
+            f"{{start: '{hour:02d}:00', rate: peak}}" for hour in range(15)) + "]\n")},
+        f"configuration.yaml:16: {B1} -> tariff -> seasons -> 0 -> periods: length of value must be at most 14 "
+        "(meter acrel_dtsy1352.m1 refuses it)",
+    ),
+    "tiered_tariff_on_a_prepaid_meter": Case(
+        {"configuration.yaml": MODBUS + METERS + FLAT.replace(
+            "{kind: flat, price: '0.80'}", "{kind: tiered, bands: [{up_to_kwh: 200, price: '0.5'}, {price: '0.8'}]}")},
+        f"configuration.yaml:10: {B1} -> tariff -> kind: meter acrel_dtsy1352.m1 deducts money itself and cannot "
+        "switch tiered (阶梯) bands: use a flat or TOU tariff, or a server-billed meter",
+    ),
     "empty_operator_name": Case(
         {"configuration.yaml": "web:\n  admin:\n    username: ''\n    password: long-enough\n"},
         "configuration.yaml:3: web -> admin -> username: must not be empty",

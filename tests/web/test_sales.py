@@ -257,3 +257,29 @@ async def test_admin_sets_overdraft_and_caps_on_the_account_page(start_web: Any)
     resp = await save(clerk, clerk_csrf, meter="", overdraft="100", cap="")
     assert resp.status == 403
     assert (await billing.account_credit(account_id))["overdraft_fen"] == 800
+
+
+@pytest.mark.timeout(60)
+async def test_admin_sets_a_meters_alarm_levels_and_overload_on_the_account_page(start_web: Any) -> None:
+    """The credit policy form also sets a meter's own 报警1/报警2/过载功率: pushed to the meter and audited."""
+    env: WebEnv = await start_web(units=1)
+    await env.operator("boss", "admin")
+    admin, csrf = await env.login("boss")
+    account_id = await open_account(env, admin, csrf, M1)
+    async with admin.get(f"{env.base}/accounts/{account_id}") as resp:
+        page = await resp.text()
+        assert resp.status == 200 and 'name="alarm1"' in page and 'name="overload"' in page
+    form = {"csrf": csrf, "meter": M1, "overdraft": "", "cap": "", "alarm1": "400", "alarm2": "380",
+            "overload": "1000"}
+    async with admin.post(f"{env.base}/accounts/{account_id}/credit", data=form, allow_redirects=False) as resp:
+        assert resp.status == 302 and "error" not in resp.headers["Location"]
+    assert env.sim is not None
+    sim = env.sim.meters[1]
+    assert (sim.alarm1_fen, sim.alarm2_fen, sim.overload_w) == (40000, 38000, 1000)
+    audit = await env.site.audit.query(action="credit_policy")
+    assert audit[0]["target"] == M1 and audit[0]["ok"]
+    assert '"alarm1_fen": 40000' in audit[0]["after"] and '"overload_w": 1000' in audit[0]["after"]
+    async with admin.post(f"{env.base}/accounts/{account_id}/credit", data={**form, "overload": "1e3"},
+                          allow_redirects=False) as resp:
+        assert resp.status == 302 and "error=" in resp.headers["Location"]
+    assert sim.overload_w == 1000, "a bad value changes nothing"

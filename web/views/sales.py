@@ -17,6 +17,11 @@ from ..receipts import amount_in_words, receipt_context, render_receipt_pdf
 from ..site import Page, WebSite
 
 METHODS = ("cash", "card", "wechat", "alipay", "bank")
+# What the credit policy form changes, as the audit log records it (a meter's rows add its thresholds).
+CREDIT_POLICY_KEYS = (
+    "overdraft_fen", "credit_cap_fen", "alarm1_fen", "alarm2_fen", "overload_w", "effective_overdraft_fen",
+    "effective_credit_cap_fen", "effective_alarm1_fen", "effective_alarm2_fen", "effective_overload_w",
+)
 KINDS = ("sale", "refund")
 
 
@@ -126,14 +131,26 @@ def parse_optional_yuan(text: str) -> int | None:
     return fen
 
 
+def parse_optional_watts(text: str) -> int | None:
+    """Return whole watts from '1000'; None for an empty field; raise ValueError for anything else."""
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) <= 10**9:
+        raise ValueError(text)
+    return int(text)
+
+
 class AccountCreditView(Page):
-    """Admin: an account's (or one of its meters') overdraft and credit cap (透支/囤积限值)."""
+    """Admin: an account's (or one of its meters') overdraft and credit cap (透支/囤积限值), and a meter's alarm
+    levels and overload limit (报警1/报警2/过载功率)."""
 
     url = r"/accounts/{account_id:\d+}/credit"
     name = "web:account_credit"
 
     async def post(self, request: web.Request) -> web.StreamResponse:
-        """Set the policy; an empty field follows the level above (meter: account; account: building)."""
+        """Set the policy; an empty field follows the level above (meter: account, thresholds: building;
+        account: building)."""
         operator, form = await self.site.form(request, ACTION_CONFIGURE)
         billing = billing_of(self.site, request)
         account_id = path_id(request, "account_id")
@@ -142,6 +159,9 @@ class AccountCreditView(Page):
         try:
             overdraft = parse_optional_yuan(str(form.get("overdraft", "")))
             cap = parse_optional_yuan(str(form.get("cap", "")))
+            alarm1 = parse_optional_yuan(str(form.get("alarm1", "")))
+            alarm2 = parse_optional_yuan(str(form.get("alarm2", "")))
+            overload = parse_optional_watts(str(form.get("overload", "")))
         except ValueError:
             raise web.HTTPFound(f"/accounts/{account_id}?error={quote(self.site.t(request)['err_amount'])}") from None
         try:
@@ -149,6 +169,7 @@ class AccountCreditView(Page):
                 if meter not in {m["entity_id"] for m in (await billing.account_summary(account_id))["meters"]}:
                     raise web.HTTPNotFound(text=f"{meter} is not a meter of account {account_id}")
                 before = await billing.meter_credit(meter)
+                await billing.set_meter_thresholds(meter, operator.billing_operator(), alarm1, alarm2, overload)
                 after = await billing.set_meter_credit(meter, operator.billing_operator(), overdraft, cap)
             else:
                 before = await billing.account_credit(account_id)
@@ -158,7 +179,7 @@ class AccountCreditView(Page):
                                          ok=False)
             raise web.HTTPFound(
                 f"/accounts/{account_id}?error={quote(error_text(err, self.site.language(request)))}") from None
-        keep = ("overdraft_fen", "credit_cap_fen", "effective_overdraft_fen", "effective_credit_cap_fen")
+        keep = [k for k in CREDIT_POLICY_KEYS if k in after]
         await self.site.audit.record(request, operator, "credit_policy", target,
                                      before={k: before[k] for k in keep}, after={k: after[k] for k in keep})
         self.site.grid.invalidate()
