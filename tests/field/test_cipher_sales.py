@@ -21,6 +21,8 @@ from integrations.acrel_dtsy1352.sim_meter import SimMeter
 from integrations.acrel_dtsy1352.sim_pty import PtyCable
 from integrations.acrel_dtsy1352.sim_server import MODE_RTU_OVER_TCP, MODE_SERIAL, LineTiming, SimServer
 from integrations.modbus_meter.profile import get_profile
+from scada_core.config import load_config
+from scada_core.exceptions import ConfigError
 
 from .conftest import TZ, attr, gateway, wait_for
 
@@ -129,3 +131,24 @@ async def test_keyed_sales_reach_the_meter(transport: str, pty: PtyCable, sims, 
             assert (meter.purchase_count, meter.remaining_fen) == (2, START_FEN + SECOND_SALE), unit
         else:
             assert (meter.purchase_count, meter.remaining_fen) == (1, START_FEN), unit
+
+
+@pytest.mark.parametrize("kind", [CIPHER_3DES, CIPHER_ACREL_TEA])
+def test_cipher_on_a_modbus_tcp_bus_is_refused(tmp_path, kind: str) -> None:
+    """A Modbus TCP gateway rebuilds every frame from unit id and PDU: a whole-frame cipher cannot pass, so the
+    YAML is refused at the meter's line (never a sale sent plain, or an MBAP header taken for an address)."""
+    key = bytes(range(1, KEY_BYTES[kind] + 1)).hex()
+    (tmp_path / "configuration.yaml").write_text(
+        "modbus:\n  - {name: annex, type: tcp, host: 127.0.0.1, port: 5502}\n"
+        "  - {name: line, type: rtu_over_tcp, host: 127.0.0.1, port: 5503}\n"
+        "acrel_dtsy1352:\n  - bus: line\n    meters:\n"
+        f"      - {{name: ok, address: 5, cipher: {kind}, key: {key}}}\n"
+        "  - bus: annex\n    meters:\n      - {name: plain, address: 1}\n"
+        f"      - {{name: keyed, address: 5, cipher: {kind}, key: {key}}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    message = str(err.value)
+    assert "configuration.yaml:11:" in message and "Modbus TCP" in message and "rtu_over_tcp" in message
+    assert "configuration.yaml:7:" not in message  # the same meter on an RTU line is fine
