@@ -69,8 +69,8 @@ def validate_config(context: ConfigContext, config: list[dict[str, Any]]) -> Non
                 context.error(
                     [DOMAIN, index, "meters", meter_index, CONF_CIPHER],
                     f"cipher {meter_conf[CONF_CIPHER]} needs an RTU line (a serial or rtu_over_tcp gateway): "
-                    f"bus {group['bus']!r} is Modbus TCP, whose gateway rebuilds every frame and cannot carry "
-                    "one enciphered whole (address and CRC included)",
+                    f"bus {group['bus']!r} is Modbus TCP, whose gateway rebuilds every frame and cannot "
+                    "carry one enciphered whole (address and CRC included)",
                 )
 
 

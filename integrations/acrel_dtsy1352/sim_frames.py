@@ -37,7 +37,9 @@ WAIT = Heard(b"", 0)
 
 def crc_ok(frame: bytes) -> bool:
     """Tell whether an RTU frame ends with the Modbus CRC of what precedes it."""
-    return len(frame) >= FramerRTU.MIN_SIZE and FramerRTU.check_CRC(frame[:-2], int.from_bytes(frame[-2:], "big"))
+    if len(frame) < FramerRTU.MIN_SIZE:
+        return False
+    return FramerRTU.check_CRC(frame[:-2], int.from_bytes(frame[-2:], "big"))
 
 
 class RtuListener:
@@ -67,7 +69,7 @@ class RtuListener:
         return Heard(b"", len(data)) if ended else WAIT
 
     def _plain(self, data: bytes) -> bytes:
-        """Return the plain request at the head of ``data`` (its function code gives the length, the CRC checks)."""
+        """Return the plain request heading ``data``: its function code gives the length, the CRC checks."""
         if len(data) < FramerRTU.MIN_SIZE or not (pdu_class := self.decoder.lookupPduClass(data)):
             return b""
         try:

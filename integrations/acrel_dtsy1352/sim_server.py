@@ -240,7 +240,7 @@ class SimServer:
 
     # --- request handling ---
     def keyed(self) -> list[tuple[int, FrameCipher]]:
-        """Return (unit, cipher) of every meter with encryption on: each deciphers what it hears with its key."""
+        """Return (unit, cipher) of every meter with encryption on: each deciphers what it hears."""
         return [(unit, meter.cipher) for unit, meter in self.meters.items() if meter.encrypted]
 
     async def handle(self, handler: _Handler, request: ModbusPDU, enciphered: bool, wire_bytes: int) -> None:
@@ -330,7 +330,7 @@ class SimServer:
 
 
 class _Handler(ServerRequestHandler):
-    """Frames requests and hands them to the SimServer: Modbus TCP with pymodbus' framer, RTU as a bus hears it.
+    """Frames requests for the SimServer: Modbus TCP with pymodbus' framer, RTU as the bus hears it.
 
     On an RTU line a silence of 3.5 characters ends every frame: the bytes kept when it falls (or found
     older than it when more arrive) are judged on their own, a request or noise to drop, so a truncated
@@ -358,7 +358,10 @@ class _Handler(ServerRequestHandler):
         self._pending = len(data) - used
         if self._silence_timer is not None:
             self._silence_timer.cancel()
-        self._silence_timer = self.loop.call_later(self._silence, self._line_silent) if self._pending else None
+        if self._pending:
+            self._silence_timer = self.loop.call_later(self._silence, self._line_silent)
+        else:
+            self._silence_timer = None
         return used
 
     def _line_silent(self) -> None:

@@ -39,7 +39,7 @@ PLAIN = (1, 2)
 
 
 def crowded_key(kind: str, unit: int, rng: random.Random, taken: Iterable[int]) -> tuple[str, int]:
-    """Return a random key whose enciphered first sale to ``unit`` starts with a free address and not FC 0x20."""
+    """Return a random key whose enciphered first sale to ``unit`` starts with a free address, not FC 0x20."""
     frame = RTU.buildFrame(purchase_request(unit, FIRST_SALE, 2))
     while True:
         key = rng.randbytes(KEY_BYTES[kind]).hex()
@@ -91,7 +91,7 @@ async def pty() -> AsyncIterator[PtyCable]:
 
 @pytest.mark.parametrize("transport", [MODE_SERIAL, MODE_RTU_OVER_TCP])
 async def test_keyed_sales_reach_the_meter(transport: str, pty: PtyCable, sims, start_core) -> None:
-    """Two sales to each keyed meter (3DES and TEA, crowded keys) land on it alone; a plain sale still lands."""
+    """Two sales to each keyed meter (3DES and TEA, crowded keys) land on it alone; a plain one lands too."""
     units, crowd = plan_bus(seed=12 if transport == MODE_SERIAL else 13)
     meters = make_meters(units)
     if transport == MODE_SERIAL:
@@ -126,7 +126,8 @@ async def test_keyed_sales_reach_the_meter(transport: str, pty: PtyCable, sims, 
 
     for unit, meter in meters.items():
         if unit in KEYED:
-            assert (meter.purchase_count, meter.remaining_fen) == (3, START_FEN + FIRST_SALE + SECOND_SALE), unit
+            expected = (3, START_FEN + FIRST_SALE + SECOND_SALE)
+            assert (meter.purchase_count, meter.remaining_fen) == expected, unit
         elif unit == crowd[0]:
             assert (meter.purchase_count, meter.remaining_fen) == (2, START_FEN + SECOND_SALE), unit
         else:
@@ -135,8 +136,8 @@ async def test_keyed_sales_reach_the_meter(transport: str, pty: PtyCable, sims, 
 
 @pytest.mark.parametrize("kind", [CIPHER_3DES, CIPHER_ACREL_TEA])
 def test_cipher_on_a_modbus_tcp_bus_is_refused(tmp_path, kind: str) -> None:
-    """A Modbus TCP gateway rebuilds every frame from unit id and PDU: a whole-frame cipher cannot pass, so the
-    YAML is refused at the meter's line (never a sale sent plain, or an MBAP header taken for an address)."""
+    """A Modbus TCP gateway rebuilds every frame from unit id and PDU: a whole-frame cipher cannot pass, so
+    the YAML is refused at the meter's line (no sale sent plain, no MBAP header taken for an address)."""
     key = bytes(range(1, KEY_BYTES[kind] + 1)).hex()
     (tmp_path / "configuration.yaml").write_text(
         "modbus:\n  - {name: annex, type: tcp, host: 127.0.0.1, port: 5502}\n"

@@ -1,7 +1,7 @@
-"""No key may make a sale undeliverable: what the meters on a bus make of enciphered frames (issue 12, item 5).
+"""No key may make a sale undeliverable: what the meters on a bus make of enciphered frames (issue 12 #5).
 
-Every address 1-247 is a meter on the bus, so the first byte of every enciphered frame names one of them; a few
-meters are keyed (3DES and TEA, some sharing a key). For hundreds of random keys the enciphered sale (and
+Every address 1-247 is a meter on the bus, so the first byte of every enciphered frame names one of them; a
+few meters are keyed (3DES and TEA, some sharing a key). For hundreds of random keys the enciphered sale (and
 refund) is taken by exactly the meter it is for, whole or arriving in pieces, and by no other meter; plain
 requests stay plain. Keys found by search add frames whose plain reading has a valid CRC.
 """
@@ -75,7 +75,7 @@ def rekey(sim: SimServer, rng: random.Random) -> None:
 
 
 def assert_taken_by(hear: RtuListener, frame: bytes, wire: bytes, rng: random.Random) -> None:
-    """``wire`` (``frame`` enciphered) is taken whole by its meter: at once, in pieces, and after a silence."""
+    """``wire`` (``frame`` enciphered) is taken whole by its meter: at once, in pieces, after a silence."""
     heard = hear.hear(wire, ended=False)
     assert (heard.frame, heard.used, heard.enciphered) == (frame, len(wire), True), wire.hex()
     cuts = sorted(rng.sample(range(1, len(wire)), 3))
@@ -126,7 +126,7 @@ def test_no_key_makes_a_sale_undeliverable(kind: str) -> None:
 def test_searched_keys_whose_plain_reading_has_a_valid_crc(
     kind: str, key: str, unit: int, amount: int, count: int
 ) -> None:
-    """A sale whose enciphered bytes start with a plain request (known function code, CRC checks) reaches its meter."""
+    """A sale whose enciphered bytes start with a plain request (known function code, CRC checks) lands."""
     sim = server()
     rekey(sim, random.Random(key))
     sim.meter(unit).encrypted, sim.meter(unit).cipher_kind, sim.meter(unit).cipher_key = True, kind, key
@@ -134,12 +134,12 @@ def test_searched_keys_whose_plain_reading_has_a_valid_crc(
     wire = make_cipher(kind, key).encrypt(frame)
     hear = listener(sim)
     plain_size = hear.decoder.lookupPduClass(wire).calculateRtuFrameSize(wire)
-    assert plain_size < len(wire) and crc_ok(wire[:plain_size])  # the key still makes the trap it was found for
+    assert plain_size < len(wire) and crc_ok(wire[:plain_size])  # still the trap the key was found for
     assert_taken_by(hear, frame, wire, random.Random(key))
 
 
 def test_noise_is_dropped_at_the_silence_and_never_stalls_the_bus() -> None:
-    """Bytes no meter takes wait for the rest of their frame; at the silence after them they are dropped whole."""
+    """Bytes no meter takes wait for the rest of their frame; at the silence after them they are dropped."""
     sim = server()
     rekey(sim, random.Random(1))
     hear = listener(sim)
@@ -155,7 +155,8 @@ def test_noise_is_dropped_at_the_silence_and_never_stalls_the_bus() -> None:
 async def test_sale_in_pieces_after_noise_on_a_line(sim: Simulator) -> None:
     """On a line at 1200 baud: noise, a silence, then a 3DES sale written in three pieces whose first byte is
     another meter's address: the keyed meter answers, holds the money, and the line serves the next read."""
-    server = await sim.async_add_server("1-40", mode="rtu_over_tcp", timing=LineTiming(1200, turnaround_s=0.0))
+    timing = LineTiming(1200, turnaround_s=0.0)
+    server = await sim.async_add_server("1-40", mode="rtu_over_tcp", timing=timing)
     meter = server.meter(7)
     meter.power_override_w = 0.0
     frame = RTU.buildFrame(purchase_request(7, 4321, meter.purchase_count + 1))
