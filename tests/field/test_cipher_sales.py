@@ -31,7 +31,7 @@ pytestmark = pytest.mark.timeout(120)
 DOMAIN = "acrel_dtsy1352"
 KEY_BYTES = {CIPHER_3DES: 16, CIPHER_ACREL_TEA: 8}
 RTU = FramerRTU(DecodePDU(False))
-FIRST_SALE, SECOND_SALE = 12_345, 678  # fen
+FIRST_SALE, SECOND_SALE, REFUND = 12_345, 678, 1_000  # fen
 START_FEN = 20_000
 # Keyed meters: address -> cipher; two of each kind on one bus, with plain neighbours added per key.
 KEYED = {5: CIPHER_3DES, 6: CIPHER_ACREL_TEA, 40: CIPHER_3DES, 41: CIPHER_ACREL_TEA}
@@ -91,7 +91,8 @@ async def pty() -> AsyncIterator[PtyCable]:
 
 @pytest.mark.parametrize("transport", [MODE_SERIAL, MODE_RTU_OVER_TCP])
 async def test_keyed_sales_reach_the_meter(transport: str, pty: PtyCable, sims, start_core) -> None:
-    """Two sales to each keyed meter (3DES and TEA, crowded keys) land on it alone; a plain one lands too."""
+    """Two sales and a refund to each keyed meter (3DES and TEA, crowded keys) land on it alone; so does a
+    plain sale to a plain neighbour."""
     units, crowd = plan_bus(seed=12 if transport == MODE_SERIAL else 13)
     meters = make_meters(units)
     if transport == MODE_SERIAL:
@@ -112,21 +113,22 @@ async def test_keyed_sales_reach_the_meter(transport: str, pty: PtyCable, sims, 
         await wait_for(lambda unit=unit: attr(core, f"{DOMAIN}.u{unit}", "online") is True, 30.0,
                        what=f"u{unit} online")
 
-    async def sell(unit: int, amount: int, count: int) -> dict[str, object]:
+    async def command(unit: int, amount: int, count: int, service: str = "sell") -> dict[str, object]:
         entity = f"{DOMAIN}.u{unit}"
         response = await core.services.async_call(
-            DOMAIN, "sell", {"entity_id": entity, "amount_fen": amount, "purchase_count": count}
+            DOMAIN, service, {"entity_id": entity, "amount_fen": amount, "purchase_count": count}
         )
         return response["results"][entity]
 
     for unit in KEYED:
-        assert (await sell(unit, FIRST_SALE, 2))["purchase_count"] == 2
-        assert (await sell(unit, SECOND_SALE, 3))["purchase_count"] == 3
-    assert (await sell(crowd[0], SECOND_SALE, 2))["purchase_count"] == 2
+        assert (await command(unit, FIRST_SALE, 2))["purchase_count"] == 2
+        assert (await command(unit, SECOND_SALE, 3))["purchase_count"] == 3
+        assert (await command(unit, REFUND, 4, "refund"))["purchase_count"] == 4  # a 72-byte enciphered frame
+    assert (await command(crowd[0], SECOND_SALE, 2))["purchase_count"] == 2
 
     for unit, meter in meters.items():
         if unit in KEYED:
-            expected = (3, START_FEN + FIRST_SALE + SECOND_SALE)
+            expected = (4, START_FEN + FIRST_SALE + SECOND_SALE - REFUND)
             assert (meter.purchase_count, meter.remaining_fen) == expected, unit
         elif unit == crowd[0]:
             assert (meter.purchase_count, meter.remaining_fen) == (2, START_FEN + SECOND_SALE), unit
