@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 import voluptuous as vol
 
 from integrations.modbus import get_hub, group_buses
-from integrations.modbus.schema import check_meter_buses, declare_meters, meter_groups_schema
+from integrations.modbus.const import TYPE_TCP
+from integrations.modbus.schema import bus_types, check_meter_buses, declare_meters, meter_groups_schema
 from integrations.modbus_meter.profile import get_profile
 
 from .cipher import CIPHER_ACREL_TEA, CIPHER_NONE, CIPHERS, EncipherHook, make_cipher
@@ -57,8 +58,20 @@ def declare_config(context: ConfigContext, config: list[dict[str, Any]]) -> None
 
 
 def validate_config(context: ConfigContext, config: list[dict[str, Any]]) -> None:
-    """Refuse a meter group on a bus modbus: does not declare."""
+    """Refuse a meter group on a bus modbus: does not declare, and a frame cipher on a Modbus TCP bus."""
     check_meter_buses(context, DOMAIN, config)
+    types = bus_types(context)
+    for index, group in enumerate(config):
+        if types.get(group["bus"]) != TYPE_TCP:
+            continue
+        for meter_index, meter_conf in enumerate(group["meters"]):
+            if meter_conf[CONF_CIPHER] != CIPHER_NONE:
+                context.error(
+                    [DOMAIN, index, "meters", meter_index, CONF_CIPHER],
+                    f"cipher {meter_conf[CONF_CIPHER]} needs an RTU line (a serial or rtu_over_tcp gateway): "
+                    f"bus {group['bus']!r} is Modbus TCP, whose gateway rebuilds every frame and cannot "
+                    "carry one enciphered whole (address and CRC included)",
+                )
 
 
 async def async_setup(core: Core, config: list[dict[str, Any]]) -> bool:

@@ -159,6 +159,9 @@ def strip_padding(plain: bytes) -> bytes:
 class EncipherHook:
     """A pymodbus ``trace_packet`` hook enciphering outgoing FC 0x20 RTU frames of units that have a cipher.
 
+    It reads RTU frames (address first): ciphers are refused on Modbus TCP buses at load, where the first
+    bytes are an MBAP transaction id and a gateway rebuilds every frame anyway.
+
     Usage: ``hook = EncipherHook(); hook.set(unit, make_cipher("acrel_tea", key))`` then pass ``hook`` as
     ``trace_packet=`` (or chain it). Replies are plain (proposed.REPLIES_ENCIPHERED) and pass untouched.
     """

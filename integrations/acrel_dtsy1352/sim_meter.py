@@ -68,7 +68,7 @@ class SimMeter:
         if not self.meter_number:
             self.meter_number = f"{202600000000 + self.unit:012d}"
         self.tou_table = [tuple(p) for p in self.tou_table]  # type: ignore[misc]
-        self._cipher: FrameCipher | None = None
+        self._cipher: tuple[tuple[str, str | None], FrameCipher] | None = None
         self._was_closed = self.relay_closed(self.last_ts)
         self._load: tuple[int, float] = (-1, 0.0)
         self._voltages: tuple[int, list[float]] = (-1, [])
@@ -251,10 +251,11 @@ class SimMeter:
 
     @property
     def cipher(self) -> FrameCipher:
-        """Return the meter's FC 0x20 cipher."""
-        if self._cipher is None:
-            self._cipher = make_cipher(self.cipher_kind, self.cipher_key)
-        return self._cipher
+        """Return the meter's FC 0x20 cipher (made again when its kind or key changes)."""
+        spec = (self.cipher_kind, self.cipher_key)
+        if self._cipher is None or self._cipher[0] != spec:
+            self._cipher = (spec, make_cipher(*spec))
+        return self._cipher[1]
 
     # --- persistence ---
     def to_state(self) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pymodbus.exceptions import ModbusIOException
-from pymodbus.framer import FramerRTU, FramerType
+from pymodbus.framer import FramerType
 from pymodbus.pdu import ExceptionResponse, ModbusPDU
 from pymodbus.pdu.register_message import (
     ReadHoldingRegistersRequest,
@@ -30,7 +30,7 @@ from pymodbus.simulator import SimData, SimDevice
 
 from integrations.modbus_meter.profile import MAX_READ_REGISTERS, Block, DeviceProfile
 
-from .cipher import fc20_frame_length
+from .cipher import FrameCipher
 from .pdu import AcrelCommandRequest, AcrelCommandResponse, PrepaidSettings, decode_purchase
 from .proposed import (
     ACREL_FUNCTION_CODE,
@@ -43,6 +43,7 @@ from .proposed import (
     RESULT_BAD_KEY,
     RESULT_OK,
 )
+from .sim_frames import Heard, RtuListener
 from .sim_meter import SimMeter
 
 _LOGGER = logging.getLogger(__name__)
@@ -223,9 +224,9 @@ class SimServer:
         _LOGGER.info("Simulator %s serving %d %s units (%s) on %s", self.name, len(self.meters),
                      self.profile.name, self.mode, self.serial_path or f"{self.host}:{self.port}")
 
-    def submit(self, handler: _Handler, request: ModbusPDU, enciphered: bool) -> None:
-        """Queue a request on the bus (called from the handler's data callback)."""
-        task = asyncio.get_running_loop().create_task(self.handle(handler, request, enciphered))
+    def submit(self, handler: _Handler, request: ModbusPDU, enciphered: bool, wire_bytes: int) -> None:
+        """Queue a request that took ``wire_bytes`` on the line (called from the handler's data callback)."""
+        task = asyncio.get_running_loop().create_task(self.handle(handler, request, enciphered, wire_bytes))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -238,28 +239,11 @@ class SimServer:
             self._server = None
 
     # --- request handling ---
-    def unwrap(self, data: bytes) -> tuple[bytes, int, bool]:
-        """Decipher an enciphered FC 0x20 request at the head of ``data``: (frame, bytes used, enciphered)."""
-        if self.mode == MODE_TCP or len(data) < 4 or (data[0] in self.meters and data[1] != ACREL_FUNCTION_CODE and data[1] < 0x80):
-            return data, 0, False
-        for unit, meter in self.meters.items():
-            if not meter.encrypted:
-                continue
-            cipher = meter.cipher
-            head = cipher.decrypt(data[: max(cipher.block_size, 8) + 4])
-            if len(head) < 2 or head[0] != unit or head[1] != ACREL_FUNCTION_CODE:
-                continue
-            plain = cipher.decrypt(data)
-            size = fc20_frame_length(plain)
-            padded = size + (-size % cipher.block_size) if size else 0
-            if not size or len(data) < padded:
-                return b"", 0, True
-            crc = int.from_bytes(plain[size - 2 : size], "big")
-            if FramerRTU.check_CRC(plain[: size - 2], crc):
-                return plain[:size], padded, True
-        return data, 0, False
+    def keyed(self) -> list[tuple[int, FrameCipher]]:
+        """Return (unit, cipher) of every meter with encryption on: each deciphers what it hears."""
+        return [(unit, meter.cipher) for unit, meter in self.meters.items() if meter.encrypted]
 
-    async def handle(self, handler: _Handler, request: ModbusPDU, enciphered: bool) -> None:
+    async def handle(self, handler: _Handler, request: ModbusPDU, enciphered: bool, wire_bytes: int) -> None:
         """Answer one request like a bus: one at a time, with wire timing and faults."""
         async with self.bus_lock:
             started = time.monotonic()
@@ -289,7 +273,7 @@ class SimServer:
                     frame = frame[:-1] + bytes([frame[-1] ^ 0xFF])
             delay = fault.delay
             if self.timing is not None:
-                delay += self.timing.transaction_s(rtu_size(request), rtu_size(reply) if reply else 0)
+                delay += self.timing.transaction_s(wire_bytes, rtu_size(reply) if reply else 0)
             remaining = started + delay - time.monotonic()
             if remaining > 0:
                 await asyncio.sleep(remaining)
@@ -346,50 +330,97 @@ class SimServer:
 
 
 class _Handler(ServerRequestHandler):
-    """Frames requests (deciphering FC 0x20 when needed) and hands them to the SimServer.
+    """Frames requests for the SimServer: Modbus TCP with pymodbus' framer, RTU as the bus hears it.
 
-    On an RTU line a silence of 3.5 characters ends every frame: bytes of an unfinished frame left from
-    before such a silence are dropped, so a truncated request never swallows the next one.
+    On an RTU line a silence of 3.5 characters ends every frame: the bytes kept when it falls (or found
+    older than it when more arrive) are judged on their own, a request or noise to drop, so a truncated
+    request never swallows the next one. Which meter a frame is for, plain or enciphered, is sim_frames'.
     """
 
     def __init__(self, owner: _TcpServer | _SerialServer) -> None:
         super().__init__(owner, None, None, None)
         self.sim: SimServer = owner.sim
-        self._silence = 0.0 if self.sim.mode == MODE_TCP else (self.sim.timing or LineTiming()).t35_s
+        self._listener = RtuListener(self.framer.decoder, self.sim.keyed)
+        self._silence = (self.sim.timing or LineTiming()).t35_s
         self._last_rx = 0.0
         self._pending = 0  # bytes of an unfinished frame pymodbus keeps for the next call
+        self._silence_timer: asyncio.TimerHandle | None = None
 
     def callback_data(self, data: bytes, addr: tuple | None = None) -> int:
         """Handle received bytes; return how many were used."""
+        if self.sim.mode == MODE_TCP:
+            return self._mbap_frames(data, addr)
         now = time.monotonic()
-        stale = min(self._pending, len(data)) if self._silence and now - self._last_rx > self._silence else 0
+        before = min(self._pending, len(data)) if now - self._last_rx > self._silence else 0
         self._last_rx = now
-        used = stale + self._frames(data[stale:], addr)
+        used = self._rtu_frames(data[:before], True)
+        used += self._rtu_frames(data[used:], False)
         self._pending = len(data) - used
+        if self._silence_timer is not None:
+            self._silence_timer.cancel()
+        if self._pending:
+            self._silence_timer = self.loop.call_later(self._silence, self._line_silent)
+        else:
+            self._silence_timer = None
         return used
 
-    def _frames(self, data: bytes, addr: tuple | None) -> int:
-        """Hand every complete request at the head of ``data`` to the simulator; return the bytes used."""
-        frame, used_cipher, enciphered = self.sim.unwrap(data)
-        if enciphered and not frame:
-            return 0
+    def _line_silent(self) -> None:
+        """The line fell silent: the bytes kept are a whole frame, or noise."""
+        self._silence_timer = None
+        self._rtu_frames(self.recv_buffer, True)
+        self.recv_buffer = b""
+        self._pending = 0
+
+    def callback_disconnected(self, exc: Exception | None) -> None:
+        """Forget a frame left unfinished by the connection."""
+        if self._silence_timer is not None:
+            self._silence_timer.cancel()
+            self._silence_timer = None
+        super().callback_disconnected(exc)
+
+    def _rtu_frames(self, data: bytes, ended: bool) -> int:
+        """Hand every request at the head of ``data`` to the simulator, drop noise; return the bytes used."""
         used = 0
-        while used < len(frame):  # Modbus TCP clients may send several requests in one segment
+        while used < len(data):
+            heard = self._listener.hear(data[used:], ended)
+            if not heard.used:
+                break
+            used += heard.used
+            if heard.frame:
+                self._submit_frame(heard)
+        return used
+
+    def _submit_frame(self, heard: Heard) -> None:
+        """Decode one plain RTU frame (CRC already checked) and queue it."""
+        try:
+            _, pdu = self.framer.handleFrame(heard.frame, 0, 0)
+        except ModbusIOException as exc:
+            self._refuse(exc, None)  # RTU lines and TCP streams have no per-datagram address
+            return
+        if pdu is not None:
+            self.sim.submit(self, pdu, heard.enciphered, heard.used)
+
+    def _mbap_frames(self, data: bytes, addr: tuple | None) -> int:
+        """Hand every complete Modbus TCP request in ``data`` to the simulator; return the bytes used."""
+        used = 0
+        while used < len(data):  # Modbus TCP clients may send several requests in one segment
             try:
-                step, pdu = self.framer.handleFrame(frame[used:], 0, 0)
+                step, pdu = self.framer.handleFrame(data[used:], 0, 0)
             except ModbusIOException as exc:
-                error = ExceptionResponse(exc.fcode or 0, EXC_ILLEGAL_FUNCTION)
-                error.dev_id = exc.dev_id or 0
-                error.transaction_id = exc.transaction_id or 0
-                self.pdu_send(error, addr)
+                self._refuse(exc, addr)
                 return len(data)
             used += step
             if pdu is None or not step:
                 break
-            self.sim.submit(self, pdu, enciphered)
-            if enciphered:
-                return used_cipher
+            self.sim.submit(self, pdu, False, rtu_size(pdu))
         return used
+
+    def _refuse(self, exc: ModbusIOException, addr: tuple | None) -> None:
+        """Answer a request pymodbus cannot decode with exception 01."""
+        error = ExceptionResponse(exc.fcode or 0, EXC_ILLEGAL_FUNCTION)
+        error.dev_id = exc.dev_id or 0
+        error.transaction_id = exc.transaction_id or 0
+        self.pdu_send(error, addr)
 
 
 class _TcpServer(ModbusTcpServer):

@@ -226,9 +226,18 @@ def declare_meters(
             context.declare_entity(f"{domain}.{meter[CONF_NAME]}", path, services)
 
 
+def bus_types(context: ConfigContext) -> dict[str, str]:
+    """Return the gateway type (serial, rtu_over_tcp, tcp) of every bus ``modbus:`` declares."""
+    return {
+        bus[CONF_NAME]: gateway[CONF_TYPE]
+        for gateway in context.sections.get(DOMAIN) or []
+        for bus in gateway[CONF_BUSES]
+    }
+
+
 def check_meter_buses(context: ConfigContext, domain: str, groups: list[dict[str, Any]]) -> None:
     """Refuse a meter group on a bus that ``modbus:`` does not declare."""
-    buses = {bus[CONF_NAME] for gateway in context.sections.get(DOMAIN) or [] for bus in gateway[CONF_BUSES]}
+    buses = bus_types(context)
     for index, group in enumerate(groups):
         if group["bus"] not in buses:
             known = ", ".join(sorted(buses)) or "none"
