@@ -84,6 +84,7 @@ from .delivery import DeliveryMixin
 from .errors import BillingError
 from .models import AccountRow, AlarmRow, MeterRow, TransactionRow
 from .reconciler import run_reconciler
+from .relay_guard import RelayGuard
 from .sales import SalesMixin
 from .status import meter_status
 from .tariff_store import TariffMixin
@@ -123,9 +124,11 @@ class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, Ta
         self._account_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._sqlite_write = asyncio.Lock()
         self.closing: set[int] = set()  # accounts being closed: their meters raise no level alarms
+        self.relay_guard = RelayGuard(self)
 
     async def async_start(self) -> None:
-        """Load tariffs and open meters, listen to meters, and start the reconciler."""
+        """Guard the relay services, load tariffs and open meters, listen to meters, and start the reconciler."""
+        self.core.async_on_stop(self.relay_guard.async_install())
         await self.async_load_tariffs()
         await self.async_load_meters()
         self.core.async_create_task(run_reconciler(self), "billing reconciler")
@@ -294,6 +297,7 @@ class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, Ta
         result = meter_status(meter, state, self.core.config.language)
         result["entity_id"] = entity_id
         result["remaining_fen"] = await self.meter_balance(entity_id, meter)
+        result["control"] = await self.relay_guard.holder(entity_id)
         return result
 
     async def meter_statuses(self) -> list[dict[str, Any]]:
