@@ -36,6 +36,7 @@ RELAY_SERVICES: Final[dict[str, str]] = {
 }
 # What a meter reports (prepaid_mode) when something forces its relay; with no record of ours, staff did it.
 FORCED_MODES: Final = ("forced_off", "hold")
+RELEASED_MODE: Final = "normal"
 
 HOLDER_LABELS: Final[dict[str, tuple[str, str]]] = {
     HOLDER_NONE: ("无（余额决定）", "none (the balance decides)"),

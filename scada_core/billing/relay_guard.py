@@ -13,7 +13,16 @@ from sqlalchemy import select
 from scada_core.const import ACTOR_SYSTEM, ACTOR_TENANT, ATTR_ENTITY_ID
 from scada_core.core import CALLBACK_TYPE, ServiceCall, ServiceRunner
 
-from .control import CONTROL_DOMAINS, HOLDER_LABELS, RELAY_SERVICES, ControlRefused, decide, effective_holder
+from .control import (
+    CONTROL_DOMAINS,
+    HOLDER_LABELS,
+    HOLDER_NONE,
+    RELAY_SERVICES,
+    RELEASED_MODE,
+    ControlRefused,
+    decide,
+    effective_holder,
+)
 from .models import ControlChangeRow, MeterRow
 
 if TYPE_CHECKING:
@@ -94,17 +103,29 @@ class RelayGuard:
         except ControlRefused as err:
             _LOGGER.warning("%s.%s of %s by %s refused: %s", call.domain, call.service, entity_id, actor, err.en)
             raise
-        response = await run(call)
-        if new_holder != recorded:
-            async with self.billing.write() as session:
-                session.add(
-                    ControlChangeRow(
-                        ts=self.billing.core.clock.timestamp(), meter_entity_id=entity_id, holder=new_holder,
-                        actor=actor, user_id=call.context.user_id, service=call.service,
-                    )
-                )
-            _LOGGER.info("%s is now held by %s (%s by %s)", entity_id, new_holder, call.service, actor)
+        try:
+            response = await run(call)
+        except Exception:
+            # A close can release forced control and still fail (no money to close on): the release stands.
+            if new_holder == HOLDER_NONE and self._prepaid_mode(entity_id) == RELEASED_MODE:
+                await self._record(call, entity_id, recorded, new_holder)
+            raise
+        await self._record(call, entity_id, recorded, new_holder)
         return response
+
+    async def _record(self, call: ServiceCall, entity_id: str, recorded: str | None, holder: str) -> None:
+        """Record a new holder (nothing when it stays the same)."""
+        if holder == recorded:
+            return
+        actor = call.context.actor or ACTOR_SYSTEM
+        async with self.billing.write() as session:
+            session.add(
+                ControlChangeRow(
+                    ts=self.billing.core.clock.timestamp(), meter_entity_id=entity_id, holder=holder,
+                    actor=actor, user_id=call.context.user_id, service=call.service,
+                )
+            )
+        _LOGGER.info("%s is now held by %s (%s by %s)", entity_id, holder, call.service, actor)
 
     async def _balance(self, entity_id: str) -> int | None:
         async with self.billing.db.session() as session:

@@ -15,6 +15,7 @@ from integrations.acrel_dtsy1352.sim_meter import SimMeter
 from scada_core.automation.const import EVENT_TIME_CHANGED
 from scada_core.const import ACTOR_STAFF, ACTOR_TENANT
 from scada_core.core import Context, Core
+from scada_core.exceptions import OpenPrepayError
 from tests.automation.conftest import local, stop_ticker
 
 from .conftest import CASHIER, FLAT, Site, until, wait_for
@@ -130,6 +131,12 @@ async def test_staff_hold_outlasts_an_arrears_trip(start_site: Any) -> None:
     answer = await site.api("POST", "/api/services/acrel_dtsy1352/trip", {"entity_id": M1}, status=409)
     assert "only staff" in answer["error"]
     assert sim.forced == "hold" and relay_closed(sim)
+    with pytest.raises(OpenPrepayError, match="in arrears"):  # released, but no money to close on
+        await staff(site, "close", M1)
+    assert sim.forced is None and not relay_closed(sim)
+    assert (await site.billing.meter_status(M1))["control"]["holder"] == "none"  # the release stands
+    await site.api("POST", "/api/services/acrel_dtsy1352/trip", {"entity_id": M1})
+    assert sim.forced == "trip"
 
 
 async def test_billing_does_not_close_what_staff_forced_off(start_site: Any, caplog: pytest.LogCaptureFixture) -> None:
@@ -166,7 +173,7 @@ async def test_billing_does_not_close_what_staff_forced_off(start_site: Any, cap
     await wait_for(lambda: refused(caplog, "close", P1), what="billing's close refused")
     assert sim.forced == "trip" and not relay_closed(sim)
     tenant = Context(user_id="tenant", actor=ACTOR_TENANT)
-    with pytest.raises(Exception, match="only staff"):
+    with pytest.raises(OpenPrepayError, match="only staff"):
         await site.core.services.async_call("modbus_meter", "close", {"entity_id": P1}, tenant)
     assert sim.forced == "trip" and not relay_closed(sim)
     await staff(site, "close", P1)
