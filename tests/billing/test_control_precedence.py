@@ -159,7 +159,6 @@ async def test_billing_does_not_close_what_staff_forced_off(start_site: Any, cap
         sim.energy_wh["flat"] += wh
         await until(lambda: site.api("GET", f"/api/billing/meters/{P1}"), lambda status: status["tripped"])
         assert sim.forced == "trip" and not relay_closed(sim)
-        assert (await site.billing.meter_status(P1))["control"]["holder"] == "prepaid"
 
     await pay(300, "p-1")
     await arrears(5000)  # 5 kWh at 1.00: 2.00 in arrears, tripped by prepaid control
@@ -168,6 +167,7 @@ async def test_billing_does_not_close_what_staff_forced_off(start_site: Any, cap
     assert sim.forced is None and relay_closed(sim)
 
     await arrears(10_000)  # 10 kWh more: 2.00 in arrears again
+    records = [(await site.billing.meter_status(P1))["control"]["holder"]]
     await staff(site, "trip", P1)  # staff 拉闸 over the arrears trip
     await pay(1000, "p-3")
     await wait_for(lambda: refused(caplog, "close", P1), what="billing's close refused")
@@ -176,5 +176,7 @@ async def test_billing_does_not_close_what_staff_forced_off(start_site: Any, cap
     with pytest.raises(OpenPrepayError, match="only staff"):
         await site.core.services.async_call("modbus_meter", "close", {"entity_id": P1}, tenant)
     assert sim.forced == "trip" and not relay_closed(sim)
+    records.append((await site.billing.meter_status(P1))["control"]["holder"])
     await staff(site, "close", P1)
     assert sim.forced is None and relay_closed(sim)
+    assert records == ["prepaid", "staff"]

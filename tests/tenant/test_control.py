@@ -41,13 +41,13 @@ async def test_tenant_cannot_undo_staff_forced_trip(site: Site) -> None:
     await site.core.services.async_call("acrel_dtsy1352", "trip", {"entity_id": M1}, staff)
     assert sim.forced == "trip" and not sim.relay_closed(time.time())
     async with await _logged_in(site) as client:
-        async with client.get(f"{site.base}/m/home") as resp:
-            page = await resp.text()
-        assert "物业已强制控制此表" in page and f'action="{CLOSE}"' not in page  # a reason, no button
         async with client.post(f"{site.base}{CLOSE}", allow_redirects=False) as resp:
             assert resp.status == 409
             assert "只有物业人员可以解除" in await resp.text()
         assert sim.forced == "trip" and not sim.relay_closed(time.time())
+        async with client.get(f"{site.base}/m/home") as resp:
+            page = await resp.text()
+        assert "物业已强制控制此表" in page and f'action="{CLOSE}"' not in page  # a reason, no button
         await site.core.services.async_call("acrel_dtsy1352", "close", {"entity_id": M1}, staff)
         assert sim.forced is None and sim.relay_closed(time.time())
         async with client.get(f"{site.base}/m/home") as resp:
