@@ -39,7 +39,10 @@ revenue:fee, equity:opening (money found on a meter at opening), adjustment:mete
 Alarm levels per meter: alarm1 (<= alarm1_fen), alarm2 (<= alarm2_fen), arrears (<= -overdraft_fen), overload
 (power_w > overload_w), tamper; each crossing fires billing_alarm once and is kept for the alarm report.
 Status for screens: status.meter_status(meter_row, state) or meter_status(entity_id) here: not_opened/opened/
-alarm1/alarm2/arrears/offline (未开户/开户/报警1/报警2/欠费/失联) plus hold, forced_off, blocked, tripped flags.
+alarm1/alarm2/arrears/offline (未开户/开户/报警1/报警2/欠费/失联) plus hold, forced_off, blocked, tripped flags;
+  meter_status(entity_id) adds control: who holds the relay (staff/prepaid/none), by whom, by which service, when.
+Control precedence (control.py, relay_guard.py): every relay service call of a meter passes RelayGuard: staff
+  forced trip / hold > prepaid control > tenant; a refusal is ControlRefused (zh/en, HTTP 409).
 
 Each sale to a meter-side (DTSY1352) meter is committed as pending, written with purchase count N+1
 (acrel_dtsy1352.sell), read back (acrel_dtsy1352.read_prepaid) and committed as delivered. For crash tests
