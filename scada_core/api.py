@@ -8,13 +8,14 @@ from aiohttp import web
 
 from .const import HEALTH_DEGRADED, HEALTH_OK, __version__
 from .core import CoreState, valid_entity_id
-from .http import View, error_response, json_response, read_json
+from .http import View, error_response, json_response, read_json, request_context
 from .openapi import request_body
 
 SERVICE_RESPONSES = {
     "200": {"description": "the service's response"},
     "400": {"description": "invalid service data"},
     "404": {"description": "unknown entity"},
+    "409": {"description": "refused by control precedence (e.g. a staff forced trip outranks the caller)"},
 }
 
 
@@ -122,7 +123,7 @@ class ServiceCallView(View):
         """Call domain.service with the JSON body as its data; return its response."""
         data: dict[str, Any] = await read_json(request)
         response = await self.core.services.async_call(
-            request.match_info["domain"], request.match_info["service"], data
+            request.match_info["domain"], request.match_info["service"], data, request_context(request)
         )
         return json_response(response if response is not None else {})
 

@@ -43,6 +43,11 @@ EVENT_CALL_SERVICE: Final = "call_service"
 EVENT_COMPONENT_LOADED: Final = "component_loaded"
 EVENT_METER_READING: Final = "meter_reading"
 
+# Who asks for a service (Context.actor): staff outrank the system (automations, prepaid control), then tenants.
+ACTOR_STAFF: Final = "staff"
+ACTOR_SYSTEM: Final = "system"
+ACTOR_TENANT: Final = "tenant"
+
 STATE_UNAVAILABLE: Final = "unavailable"
 STATE_UNKNOWN: Final = "unknown"
 MAX_LENGTH_STATE: Final = 255

@@ -47,6 +47,9 @@ VALID_ENTITY_ID = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+\Z")
 CALLBACK_TYPE = Callable[[], None]
 EventListener = Callable[["Event"], Awaitable[None] | None]
 ServiceHandler = Callable[["ServiceCall"], Awaitable[dict[str, Any] | None] | dict[str, Any] | None]
+ServiceRunner = Callable[["ServiceCall"], Awaitable[dict[str, Any] | None]]
+# A guard sees every call of the services it guards; it refuses (raises) or runs the call through the runner.
+ServiceGuard = Callable[["ServiceCall", ServiceRunner], Awaitable[dict[str, Any] | None]]
 
 
 class CoreState(enum.Enum):
@@ -80,6 +83,7 @@ class Context:
     id: str = field(default_factory=lambda: _new_context_id())
     user_id: str | None = None
     parent_id: str | None = None
+    actor: str | None = None  # ACTOR_STAFF / ACTOR_TENANT / ACTOR_SYSTEM; None counts as the system
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +308,7 @@ class ServiceRegistry:
     def __init__(self, core: Core) -> None:
         self._core = core
         self._services: dict[str, dict[str, Service]] = {}
+        self._guards: dict[tuple[str, str], ServiceGuard] = {}
 
     def async_register(
         self,
@@ -347,6 +352,17 @@ class ServiceRegistry:
 
         self.async_register(domain, service, handle, full_schema, description)
 
+    def async_set_guard(self, domain: str, service: str, guard: ServiceGuard) -> CALLBACK_TYPE:
+        """Pass every call of domain.service (registered now or later) through ``guard``; return the remover."""
+        key = (domain, service)
+        self._guards[key] = guard
+
+        def remove() -> None:
+            if self._guards.get(key) is guard:
+                del self._guards[key]
+
+        return remove
+
     def has_service(self, domain: str, service: str) -> bool:
         """Tell whether domain.service exists."""
         return service in self._services.get(domain, {})
@@ -383,10 +399,18 @@ class ServiceRegistry:
         self._core.bus.async_fire(
             EVENT_CALL_SERVICE, {"domain": domain, "service": service, "service_data": payload}, call.context
         )
-        result = handler.handler(call)
-        if inspect.isawaitable(result):
-            result = await result
-        return result
+        guard = self._guards.get((domain, service))
+        if guard is not None:
+            return await guard(call, functools.partial(_run_handler, handler.handler))
+        return await _run_handler(handler.handler, call)
+
+
+async def _run_handler(handler: ServiceHandler, call: ServiceCall) -> dict[str, Any] | None:
+    """Run a handler, sync or async."""
+    result = handler(call)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
 
 
 def humanize_invalid(err: vol.Invalid) -> str:

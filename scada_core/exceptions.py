@@ -39,5 +39,9 @@ class ServiceValidationError(OpenPrepayError):
     """Service data failed its schema."""
 
 
+class ServiceRefused(OpenPrepayError):
+    """A guard refused a service call: the caller may not do this now (HTTP 409)."""
+
+
 class EntityNotFound(OpenPrepayError):
     """A service call named an entity that does not exist."""

@@ -9,7 +9,16 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from .exceptions import ConfigError, EntityNotFound, OpenPrepayError, ServiceNotFound, ServiceValidationError
+from .const import ACTOR_STAFF
+from .core import Context
+from .exceptions import (
+    ConfigError,
+    EntityNotFound,
+    OpenPrepayError,
+    ServiceNotFound,
+    ServiceRefused,
+    ServiceValidationError,
+)
 from .http_security import UNAUTHENTICATED_HINT, HttpSecurity, is_loopback
 from .json_helpers import json_bytes
 from .openapi import document as api_document
@@ -31,6 +40,14 @@ KEY_OPERATOR: web.RequestKey[dict[str, Any]] = web.RequestKey("operator", dict)
 def json_response(data: Any, status: int = 200) -> web.Response:
     """Return ``data`` as JSON (UTF-8, non-ASCII kept)."""
     return web.Response(body=json_bytes(data), status=status, content_type="application/json", charset="utf-8")
+
+
+def request_context(request: web.Request) -> Context:
+    """Return the context of a request's service calls: an authenticated operator acts as staff."""
+    operator = request.get(KEY_OPERATOR)
+    if operator is None:
+        return Context()
+    return Context(user_id=str(operator["id"]), actor=ACTOR_STAFF)
 
 
 def error_response(message: str, status: int) -> web.Response:
@@ -91,6 +108,8 @@ async def error_middleware(
         raise
     except (ServiceNotFound, EntityNotFound) as err:
         return error_response(str(err), 404)
+    except ServiceRefused as err:
+        return error_response(str(err), 409)
     except (ServiceValidationError, OpenPrepayError) as err:
         return error_response(str(err), 400)
     except Exception:

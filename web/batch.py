@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from scada_core.billing.tariffs import push_payload
+from scada_core.const import ACTOR_STAFF
+from scada_core.core import Context
 from scada_core.exceptions import OpenPrepayError
 
 from .audit import remote_of
@@ -100,7 +102,8 @@ class BatchRunner:
                     spec = await self.site.billing.tariff_for(entity_id)
                     data = push_payload(spec, self.site.core.clock.now().month)
                 response = await self.site.core.services.async_call(
-                    domain, job.service, {"entity_id": entity_id, **data})
+                    domain, job.service, {"entity_id": entity_id, **data},
+                    Context(user_id=operator.username, actor=ACTOR_STAFF))
                 item.result = ((response or {}).get("results") or {}).get(entity_id, response)
                 item.state = "done"
             except Exception as err:  # noqa: BLE001 - every meter's failure is shown, none stops the others

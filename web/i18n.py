@@ -46,6 +46,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "col_phase": ("进入/解除", "Enter/leave"), "col_money": ("金额(元)", "Amount (yuan)"), "col_entity": ("设备", "Device"),
     "col_kind": ("类型", "Kind"), "col_gateway": ("通讯管理机", "Gateway"), "col_last_seen": ("最后通讯", "Last seen"),
     "readings": ("抄表数据", "Readings"), "status": ("状态", "Status"), "blocked": ("禁止售电", "Blocked"),
+    "control_holder": ("控制方", "Relay held by"),
     "ledger_money": ("余额(元)", "Balance (yuan)"), "room": ("房间", "Room"),
     "credit_policy": ("透支与囤积限值", "Overdraft and credit cap"), "overdraft": ("透支额度(元)", "Overdraft (yuan)"),
     "credit_cap": ("囤积限值(元)", "Credit cap (yuan)"), "in_force": ("生效", "in force"),

@@ -12,13 +12,13 @@ from aiohttp import web
 from scada_core.const import ATTR_ENTITY_ID
 from scada_core.core import humanize_invalid
 from scada_core.exceptions import ServiceNotFound, ServiceValidationError
-from scada_core.http import View, error_response, json_response, read_json
+from scada_core.http import View, error_response, json_response, read_json, request_context
 from scada_core.openapi import request_body
 
 from .commands import BatchItem, current_batch
 
 if TYPE_CHECKING:
-    from scada_core.core import Core
+    from scada_core.core import Context, Core
 
     from .hub import ModbusHub
 
@@ -113,13 +113,13 @@ class BatchRunView(View):
         except vol.Invalid as err:
             raise ServiceValidationError(f"invalid batch: {humanize_invalid(err)}") from None
         batch_id = await async_run_batch(
-            self.core, self.hub, body["service"], body[ATTR_ENTITY_ID], body["data"]
+            self.core, self.hub, body["service"], body[ATTR_ENTITY_ID], body["data"], request_context(request)
         )
         return json_response({"batch_id": batch_id, "total": len(body[ATTR_ENTITY_ID])})
 
 
 async def async_run_batch(
-    core: Core, hub: ModbusHub, service: str, entity_ids: list[str], data: dict[str, Any]
+    core: Core, hub: ModbusHub, service: str, entity_ids: list[str], data: dict[str, Any], context: Context
 ) -> str:
     """Check the data once, run the service on each meter as its own task, save every command at once."""
     domain, name = service.split(".", 1)
@@ -139,7 +139,7 @@ async def async_run_batch(
     for item in items:
         token = current_batch.set(item)
         try:
-            core.async_create_task(_run_item(core, item, domain, name, data), f"batch {batch_id}")
+            core.async_create_task(_run_item(core, item, domain, name, data, context), f"batch {batch_id}")
         finally:
             current_batch.reset(token)
     try:
@@ -152,10 +152,12 @@ async def async_run_batch(
     return batch_id
 
 
-async def _run_item(core: Core, item: BatchItem, domain: str, name: str, data: dict[str, Any]) -> None:
+async def _run_item(
+    core: Core, item: BatchItem, domain: str, name: str, data: dict[str, Any], context: Context
+) -> None:
     """Call the service on one meter; its command is staged for the batch, or its failure noted."""
     try:
-        await core.services.async_call(domain, name, {ATTR_ENTITY_ID: item.entity_id, **data})
+        await core.services.async_call(domain, name, {ATTR_ENTITY_ID: item.entity_id, **data}, context)
     except Exception as err:  # noqa: BLE001 - the outcome is in the batch's records
         if item.job is None:
             item.error = str(err) or type(err).__name__

@@ -17,6 +17,7 @@ from scada_core.exceptions import OpenPrepayError
 
 from . import ledger, tariffs
 from .alarms import Thresholds, level_for, overload_for, update_levels
+from .control import ControlRefused
 from .const import (
     ACCOUNT_REVENUE_ENERGY,
     ACCOUNT_REVENUE_FEE,
@@ -350,26 +351,25 @@ class ChargingMixin:
     async def _switch(self: BillingService, entity_id: str, service: str) -> None:
         """Trip or close a server-side meter's relay and remember it."""
         domain = entity_id.split(".", 1)[0]
-        if service == "trip" and self.core.services.has_service(FRIENDLY_CREDIT, "trip_for_arrears"):
-            # Friendly credit decides when an arrears trip may happen (night, weekend, holiday).
-            # A deferred trip counts as tripped here, so the meter is closed again once paid.
-            try:
+        by_policy = service == "trip" and self.core.services.has_service(FRIENDLY_CREDIT, "trip_for_arrears")
+        if not by_policy and not self.core.services.has_service(domain, service):
+            _LOGGER.warning("Cannot %s %s: %s.%s does not exist", service, entity_id, domain, service)
+            return
+        try:
+            if by_policy:
+                # Friendly credit decides when an arrears trip may happen (night, weekend, holiday).
+                # A deferred trip counts as tripped here, so the meter is closed again once paid.
                 result = await self.core.services.async_call(
                     FRIENDLY_CREDIT, "trip_for_arrears", {"entity_id": entity_id}
                 )
-            except OpenPrepayError as err:
-                _LOGGER.error("Could not trip %s for arrears: %s", entity_id, err)
-                return
-            _LOGGER.info("Arrears trip of %s: %s", entity_id, (result or {}).get("action"))
-        elif not self.core.services.has_service(domain, service):
-            _LOGGER.warning("Cannot %s %s: %s.%s does not exist", service, entity_id, domain, service)
-            return
-        else:
-            try:
+                _LOGGER.info("Arrears trip of %s: %s", entity_id, (result or {}).get("action"))
+            else:
                 await self.call_meter(entity_id, service)
-            except OpenPrepayError as err:
-                _LOGGER.error("Could not %s %s: %s", service, entity_id, err)
-                return
+        except ControlRefused:
+            return  # staff hold the meter: the guard said so; tried again at the next refresh
+        except OpenPrepayError as err:
+            _LOGGER.error("Could not %s %s: %s", service, entity_id, err)
+            return
         async with self.write() as session:
             meter = await session.get(MeterRow, entity_id)
             if meter is not None:

@@ -179,3 +179,18 @@ class AlarmRow(Base):
     level: Mapped[str] = mapped_column(String(16))
     phase: Mapped[str] = mapped_column(String(8))
     value_fen: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ControlChangeRow(Base):
+    """One change of who holds a meter's relay (staff / prepaid / none), by which service, actor and user."""
+
+    __tablename__ = "billing_control_changes"
+    __table_args__ = (Index("ix_billing_control_changes_meter_id", "meter_entity_id", "id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    ts: Mapped[float] = mapped_column(Float)
+    meter_entity_id: Mapped[str] = mapped_column(String(255))
+    holder: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    service: Mapped[str] = mapped_column(String(32))

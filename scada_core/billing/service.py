@@ -46,7 +46,10 @@ Alarm levels per meter: alarm1 (<= alarm1_fen), alarm2 (<= alarm2_fen), arrears 
 (power_w > overload_w), tamper; a meter-side meter's own flags (alarm1, alarm2, arrears, overload) raise them
 too; each crossing fires billing_alarm once and is kept for the alarm report.
 Status for screens: status.meter_status(meter_row, state) or meter_status(entity_id) here: not_opened/opened/
-alarm1/alarm2/arrears/offline (未开户/开户/报警1/报警2/欠费/失联) plus hold, forced_off, blocked, tripped flags.
+alarm1/alarm2/arrears/offline (未开户/开户/报警1/报警2/欠费/失联) plus hold, forced_off, blocked, tripped flags;
+  meter_status(entity_id) adds control: who holds the relay (staff/prepaid/none), by whom, by which service, when.
+Control precedence (control.py, relay_guard.py): every relay service call of a meter passes RelayGuard: staff
+  forced trip / hold > prepaid control > tenant; a refusal is ControlRefused (zh/en, HTTP 409).
 
 Each sale to a meter-side (DTSY1352) meter is committed as pending, written with purchase count N+1
 (acrel_dtsy1352.sell), read back (acrel_dtsy1352.read_prepaid) and committed as delivered. For crash tests
@@ -92,6 +95,7 @@ from .desired import DesiredMixin
 from .errors import BillingError
 from .models import AccountRow, AlarmRow, MeterRow, TransactionRow
 from .reconciler import run_reconciler
+from .relay_guard import RelayGuard
 from .sales import SalesMixin
 from .status import meter_status
 from .tariff_store import TariffMixin
@@ -131,9 +135,11 @@ class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, Ta
         self._account_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._sqlite_write = asyncio.Lock()
         self.closing: set[int] = set()  # accounts being closed: their meters raise no level alarms
+        self.relay_guard = RelayGuard(self)
 
     async def async_start(self) -> None:
-        """Load tariffs and open meters, listen to meters, and start the reconciler."""
+        """Guard the relay services, load tariffs and open meters, listen to meters, and start the reconciler."""
+        self.core.async_on_stop(self.relay_guard.async_install())
         await self.async_load_tariffs()
         await self.async_load_meters()
         self.core.async_create_task(run_reconciler(self), "billing reconciler")
@@ -308,6 +314,7 @@ class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, Ta
         result = meter_status(meter, state, self.core.config.language)
         result["entity_id"] = entity_id
         result["remaining_fen"] = await self.meter_balance(entity_id, meter)
+        result["control"] = await self.relay_guard.holder(entity_id)
         return result
 
     async def meter_statuses(self) -> list[dict[str, Any]]:

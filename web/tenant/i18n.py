@@ -11,6 +11,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "bad_form": "表单已失效或来源不明，请刷新页面后重试",
         "balance": "余额", "yuan": "元", "meters": "电表", "remaining": "剩余金额", "status": "状态",
         "power": "功率", "relay": "继电器", "relay_closed": "合闸", "relay_open": "拉闸", "close_relay": "远程合闸",
+        "staff_held": "物业已强制控制此表（强制拉闸或保电），无法远程合闸，请联系物业",
         "daily": "近30天每日用电", "monthly": "本年每月用电", "history": "购电记录", "receipt": "收据",
         "topup": "在线充值", "pay_with": "支付方式", "provider_alipay": "支付宝", "provider_wechatpay": "微信支付", "amount": "金额（元）",
         "bad_amount": "金额须为数字，最多两位小数，如 50 或 50.00", "pay": "去支付", "paying": "等待支付结果…",
@@ -36,7 +37,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "bad_form": "This form expired or came from another site; reload the page and try again",
         "code_sent": "Code sent", "balance": "Balance", "yuan": "CNY", "meters": "Meters",
         "remaining": "Remaining", "status": "Status", "power": "Power", "relay": "Relay",
-        "relay_closed": "on", "relay_open": "off", "close_relay": "Switch on", "daily": "Daily use, last 30 days",
+        "relay_closed": "on", "relay_open": "off", "close_relay": "Switch on",
+        "staff_held": "Building staff control this meter (forced off or hold): it cannot be switched on here; "
+        "please contact them", "daily": "Daily use, last 30 days",
         "monthly": "Monthly use this year", "history": "Purchases", "receipt": "Receipt", "topup": "Top up online",
         "pay_with": "Pay with", "provider_alipay": "Alipay", "provider_wechatpay": "WeChat Pay",
         "amount": "Amount (CNY)",

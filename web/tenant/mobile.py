@@ -13,6 +13,9 @@ from integrations.alipay.const import RETURN_PATH, RETURN_REF, STATE_PAID, STATE
 from integrations.alipay.money import yuan_to_fen
 from integrations.alipay.payments import TopUpError
 from scada_core.billing.const import PURCHASE_KINDS, RECEIPT_KINDS
+from scada_core.billing.control import ControlRefused
+from scada_core.const import ACTOR_TENANT
+from scada_core.core import Context
 from scada_core.exceptions import OpenPrepayError
 from scada_core.http import View
 from scada_core.http_security import safe_redirect_path
@@ -250,14 +253,16 @@ class MeterCloseView(TenantView):
         """Close the relay through the meter's service."""
         account_id = await self.tenant(request)
         entity_id = request.match_info["entity_id"]
-        meter = await self.site.owned_meter(request, account_id, entity_id)
+        await self.site.owned_meter(request, account_id, entity_id)
         credentials = await self.site.auth.credentials(account_id)
         if not (credentials and credentials.tenant_control):
             await self.site.forbid(request, account_id, f"remote control of {entity_id}")
-        if (meter.get("remaining_fen") or 0) <= 0:
-            raise web.HTTPBadRequest(text="no money on the meter")
         domain = entity_id.split(".", 1)[0]
-        await self.core.services.async_call(domain, "close", {"entity_id": entity_id})
+        context = Context(user_id=f"tenant:{account_id}", actor=ACTOR_TENANT)
+        try:  # control precedence (staff hold, money above zero) is checked by the meter's service guard
+            await self.core.services.async_call(domain, "close", {"entity_id": entity_id}, context)
+        except ControlRefused as err:
+            raise web.HTTPConflict(text=err.message(self.core.config.language)) from None
         raise web.HTTPFound(HOME_URL)
 
 

@@ -119,6 +119,7 @@ class TenantSite:
             attrs = state.attributes if state is not None else {}
             meter["power_w"] = attrs.get("power_w")
             meter["name"] = attrs.get("friendly_name") or meter["entity_id"].split(".", 1)[1]
+            meter["control"] = {"holder": meter["control"]["holder"]}  # not which operator: staff only
             total += int(meter.get("remaining_fen") or 0)
         data["balance_fen"] = total
         return data

@@ -1,0 +1,133 @@
+"""The one enforcement point of control precedence: a guard on every meter relay service, and its record."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from scada_core.const import ACTOR_SYSTEM, ACTOR_TENANT, ATTR_ENTITY_ID
+from scada_core.core import CALLBACK_TYPE, ServiceCall, ServiceRunner
+
+from .control import (
+    CONTROL_DOMAINS,
+    HOLDER_LABELS,
+    HOLDER_NONE,
+    RELAY_SERVICES,
+    RELEASED_MODE,
+    ControlRefused,
+    decide,
+    effective_holder,
+)
+from .models import ControlChangeRow, MeterRow
+
+if TYPE_CHECKING:
+    from .service import BillingService
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class RelayGuard:
+    """Check each relay command against who holds the meter; record the holder it leaves."""
+
+    def __init__(self, billing: BillingService) -> None:
+        self.billing = billing
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    def async_install(self) -> CALLBACK_TYPE:
+        """Guard every relay service of every meter domain; return the remover."""
+        services = self.billing.core.services
+        removers = [
+            services.async_set_guard(domain, service, self.guard)
+            for domain in CONTROL_DOMAINS
+            for service in RELAY_SERVICES
+        ]
+
+        def remove() -> None:
+            for remover in removers:
+                remover()
+
+        return remove
+
+    async def last_change(self, entity_id: str) -> ControlChangeRow | None:
+        """Return the newest holder change of a meter."""
+        async with self.billing.db.session() as session:
+            return await session.scalar(
+                select(ControlChangeRow)
+                .where(ControlChangeRow.meter_entity_id == entity_id)
+                .order_by(ControlChangeRow.id.desc())
+                .limit(1)
+            )
+
+    async def holder(self, entity_id: str) -> dict[str, Any]:
+        """Return who holds the meter's relay now, with the change that made it so (for screens)."""
+        change = await self.last_change(entity_id)
+        holder = effective_holder(change.holder if change else None, self._prepaid_mode(entity_id))
+        language = self.billing.core.config.language
+        zh, en = HOLDER_LABELS[holder]
+        recorded = change is not None and change.holder == holder
+        return {
+            "holder": holder,
+            "label": en if language == "en" else zh,
+            "by": (change.user_id or change.actor) if recorded else None,
+            "service": change.service if recorded else None,
+            "ts": change.ts if recorded else None,
+        }
+
+    def _prepaid_mode(self, entity_id: str) -> str | None:
+        state = self.billing.core.states.get(entity_id)
+        return state.attributes.get("prepaid_mode") if state is not None else None
+
+    async def guard(self, call: ServiceCall, run: ServiceRunner) -> dict[str, Any] | None:
+        """Run the call meter by meter, each only if precedence allows it; record each new holder."""
+        results: dict[str, Any] = {}
+        for entity_id in call.data[ATTR_ENTITY_ID]:
+            async with self._locks[entity_id]:
+                one = dataclasses.replace(call, data={**call.data, ATTR_ENTITY_ID: [entity_id]})
+                response = await self._run_one(one, entity_id, run)
+            results.update((response or {}).get("results", {}))
+        return {"results": results}
+
+    async def _run_one(self, call: ServiceCall, entity_id: str, run: ServiceRunner) -> dict[str, Any] | None:
+        change = await self.last_change(entity_id)
+        recorded = change.holder if change is not None else None
+        holder = effective_holder(recorded, self._prepaid_mode(entity_id))
+        actor = call.context.actor or ACTOR_SYSTEM
+        balance = await self._balance(entity_id) if actor == ACTOR_TENANT else None
+        try:
+            new_holder = decide(holder, actor, RELAY_SERVICES[call.service], balance)
+        except ControlRefused as err:
+            _LOGGER.warning("%s.%s of %s by %s refused: %s", call.domain, call.service, entity_id, actor, err.en)
+            raise
+        try:
+            response = await run(call)
+        except Exception:
+            # A close can release forced control and still fail (no money to close on): the release stands.
+            if new_holder == HOLDER_NONE and self._prepaid_mode(entity_id) == RELEASED_MODE:
+                await self._record(call, entity_id, recorded, new_holder)
+            raise
+        await self._record(call, entity_id, recorded, new_holder)
+        return response
+
+    async def _record(self, call: ServiceCall, entity_id: str, recorded: str | None, holder: str) -> None:
+        """Record a new holder (nothing when it stays the same)."""
+        if holder == recorded:
+            return
+        actor = call.context.actor or ACTOR_SYSTEM
+        async with self.billing.write() as session:
+            session.add(
+                ControlChangeRow(
+                    ts=self.billing.core.clock.timestamp(), meter_entity_id=entity_id, holder=holder,
+                    actor=actor, user_id=call.context.user_id, service=call.service,
+                )
+            )
+        _LOGGER.info("%s is now held by %s (%s by %s)", entity_id, holder, call.service, actor)
+
+    async def _balance(self, entity_id: str) -> int | None:
+        async with self.billing.db.session() as session:
+            meter = await session.get(MeterRow, entity_id)
+        return await self.billing.meter_balance(entity_id, meter)
