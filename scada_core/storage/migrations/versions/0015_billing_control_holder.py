@@ -1,7 +1,7 @@
 """Billing: the record of who holds each meter's relay (staff forced trip/hold, prepaid control, none).
 
 Revision ID: 0015_billing_control_holder
-Revises: 0011_billing_entries_covering
+Revises: 0014_billing_desired_state
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_billing_control_holder"
-down_revision = "0011_billing_entries_covering"
+down_revision = "0014_billing_desired_state"
 branch_labels = None
 depends_on = None
 
