@@ -157,14 +157,14 @@ async def test_site_receipt_template_is_read_at_each_print(start_web: Any, caplo
     folder = env.core.config.config_dir / "templates"
     folder.mkdir()
     template = folder / "receipt.html"
-    template.write_text("<p>第一版 {{ receipt_no }}</p>", "utf-8")
-    assert "第一版 b1-00000001" in await printed()
-    template.write_text("<p>第二版 {{ receipt_no }}</p>", "utf-8")
-    assert "第二版 b1-00000001" in await printed()
+    template.write_text("<p>第一版 {{ amount_words }}</p>", "utf-8")
+    assert "第一版 捌元整" in await printed()
+    template.write_text("<p>第二版 {{ amount_words }}</p>", "utf-8")
+    assert "第二版 捌元整" in await printed()
     template.write_text("<p>第三版</p>\n{% if %}", "utf-8")
     caplog.clear()
     text = await printed()
-    assert "存根联" in text and "b1-00000001" in text and "第三版" not in text
+    assert "存根联" in text and "捌元整" in text and "第三版" not in text
     assert any("receipt.html" in r.getMessage() and "line 2" in r.getMessage() for r in caplog.records
                if r.levelname == "ERROR"), [r.getMessage() for r in caplog.records]
     template.unlink()
