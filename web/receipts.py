@@ -75,6 +75,12 @@ def receipt_no(transaction: Mapping[str, Any]) -> str:
     return transaction.get("receipt_no") or f"{UNNUMBERED_PREFIX}{transaction['id']}"
 
 
+def add_receipt_helpers(env: jinja2.Environment) -> None:
+    """Give page templates ``tx is receipt`` and ``tx|receipt_no``."""
+    env.tests["receipt"] = has_receipt
+    env.filters["receipt_no"] = receipt_no
+
+
 class ReceiptTemplates:
     """The receipt template: the site's <config>/templates/receipt.html when it has one, else the built-in one."""
 

@@ -20,7 +20,7 @@ from .batch import BatchRunner
 from .const import CSRF_FIELD, CSRF_HEADER, LANG_COOKIE
 from .grid import GridData
 from .i18n import LANGUAGES, texts
-from .receipts import ReceiptTemplates, has_receipt, receipt_no
+from .receipts import ReceiptTemplates, add_receipt_helpers
 
 if TYPE_CHECKING:
     from scada_core.core import Core
@@ -63,8 +63,7 @@ class WebSite:
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
         self.env.filters["yuan"] = yuan_filter
         self.env.filters["when"] = self.when
-        self.env.filters["receipt_no"] = receipt_no
-        self.env.tests["receipt"] = has_receipt
+        add_receipt_helpers(self.env)
         self.db = core.db
         self.offset_s = utc_offset_s(core.clock.time_zone)
         self.receipts = ReceiptTemplates(core.config.config_dir, TEMPLATES)

@@ -11,6 +11,8 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import update
 
+from scada_core.billing import ledger
+from scada_core.billing.const import ACCOUNT_ADJUSTMENT, KIND_ADJUSTMENT
 from scada_core.billing.models import TransactionRow
 
 from web.receipts import ReceiptTemplates, amount_in_words, receipt_context, render_receipt_pdf
@@ -134,6 +136,17 @@ async def test_unnumbered_transaction_shows_one_fallback_everywhere(start_web: A
         assert resp.status == 200 and pdf_receipt_numbers(await resp.read()) == {fallback}
     async with client.get(env.base + f"/accounts/{account_id}") as resp:
         assert fallback in await resp.text()
+    async with env.site.db.session() as session:  # a meter correction: no receipt, no number
+        adjustment = await ledger.post(
+            session, kind=KIND_ADJUSTMENT, idempotency_key="adjust-1", entries=[(ACCOUNT_ADJUSTMENT, 1),
+            (ledger.meter_account(M1), -1)], operator=ledger.Operator("system", "system"), ts=opening["ts"],
+            amount_fen=1, account_id=account_id, meter_entity_id=M1, building="b1")
+    assert adjustment.receipt_no is None
+    async with client.get(env.base + f"/transactions/{adjustment.id}") as resp:
+        page = await resp.text()
+        assert 'id="receipt-no">—<' in page and "/receipts/" not in page
+    async with client.get(env.base + f"/receipts/{adjustment.id}.pdf") as resp:
+        assert resp.status == 404 and "no receipt" in await resp.text()
 
 
 @pytest.mark.timeout(90)
