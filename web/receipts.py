@@ -1,17 +1,26 @@
 """三联单 receipts (存根联 / 客户联 / 财务联 on one A4) as PDF through WeasyPrint, and the 大写 amount converter."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, tzinfo
+import logging
 from pathlib import Path
 from typing import Any
 
 import jinja2
+
+from scada_core.billing.const import RECEIPT_KINDS
+
+_LOGGER = logging.getLogger(__name__)
 
 DIGITS = "零壹贰叁肆伍陆柒捌玖"
 SMALL_UNITS = ("", "拾", "佰", "仟")
 BIG_UNITS = ("", "万", "亿", "万亿")
 COPIES = ("存根联", "客户联", "财务联")
 RECEIPT_TEMPLATE = "receipt.html"
+SITE_TEMPLATES = "templates"  # the folder of a site's own templates, in its configuration folder
+NO_RECEIPT = "此类交易不出收据 / no receipt is printed for this kind of transaction"
+UNNUMBERED_PREFIX = "T"  # a receipt stored before every receipt kind was numbered prints T<transaction id>
 
 
 def _yuan(value: int) -> str:
@@ -56,12 +65,47 @@ def amount_in_words(fen: int) -> str:
     return out
 
 
-def receipt_environment(config_dir: Path, builtin: Path) -> jinja2.Environment:
-    """Return the Jinja2 environment of receipts: <config>/templates/ overrides the built-in template."""
-    return jinja2.Environment(
-        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(config_dir / "templates"), jinja2.FileSystemLoader(builtin)]),
-        autoescape=True,
-    )
+def has_receipt(transaction: Mapping[str, Any]) -> bool:
+    """Tell whether a transaction is one a receipt is printed for."""
+    return transaction.get("kind") in RECEIPT_KINDS
+
+
+def receipt_no(transaction: Mapping[str, Any]) -> str:
+    """Return the receipt number a transaction prints (T<id> for one stored before it would have been numbered)."""
+    return transaction.get("receipt_no") or f"{UNNUMBERED_PREFIX}{transaction['id']}"
+
+
+def add_receipt_helpers(env: jinja2.Environment) -> None:
+    """Give page templates ``tx is receipt`` and ``tx|receipt_no``."""
+    env.tests["receipt"] = has_receipt
+    env.filters["receipt_no"] = receipt_no
+
+
+class ReceiptTemplates:
+    """The receipt template: the site's <config>/templates/receipt.html when it has one, else the built-in one."""
+
+    def __init__(self, config_dir: Path, builtin: Path) -> None:
+        self.folder = config_dir / SITE_TEMPLATES
+        self.builtin = jinja2.Environment(loader=jinja2.FileSystemLoader(builtin), autoescape=True)
+        # No template cache: the site's template is read at each print, so one added, edited or removed shows on
+        # the next receipt without a restart (Jinja2's mtime check misses a template added after the first print;
+        # compiling costs little next to WeasyPrint's layout).
+        self.site = jinja2.Environment(
+            loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(self.folder), self.builtin.loader]),
+            autoescape=True,
+            cache_size=0,
+        )
+
+    def render(self, context: Mapping[str, Any]) -> str:
+        """Return the receipt's HTML; a broken site template is logged and the built-in one prints instead."""
+        try:
+            return self.site.get_template(RECEIPT_TEMPLATE).render(**context)
+        except (jinja2.TemplateError, UnicodeDecodeError, OSError) as err:
+            where = f"{self.folder / RECEIPT_TEMPLATE}" + (
+                f", line {err.lineno}" if isinstance(err, jinja2.TemplateSyntaxError) else ""
+            )
+            _LOGGER.error("The receipt template %s is broken (%s); printing the built-in receipt", where, err)
+            return self.builtin.get_template(RECEIPT_TEMPLATE).render(**context)
 
 
 def receipt_context(
@@ -73,7 +117,7 @@ def receipt_context(
     return {
         "site_name": site_name,
         "kind": kind_label,
-        "receipt_no": transaction.get("receipt_no") or f"T{transaction['id']}",
+        "receipt_no": receipt_no(transaction),
         "building": transaction.get("building") or (account or {}).get("building") or "",
         "tenant": (account or {}).get("name") or "",
         "account_id": transaction.get("account_id") or "",
@@ -87,8 +131,8 @@ def receipt_context(
     }
 
 
-def render_receipt_pdf(env: jinja2.Environment, context: dict[str, Any]) -> bytes:
+def render_receipt_pdf(templates: ReceiptTemplates, context: dict[str, Any]) -> bytes:
     """Render the three-copy receipt to PDF bytes (blocking: call it in an executor)."""
     from weasyprint import HTML  # noqa: PLC0415 - heavy import, only when a receipt is printed
 
-    return HTML(string=env.get_template(RECEIPT_TEMPLATE).render(**context)).write_pdf()
+    return HTML(string=templates.render(context)).write_pdf()

@@ -20,7 +20,7 @@ from .batch import BatchRunner
 from .const import CSRF_FIELD, CSRF_HEADER, LANG_COOKIE
 from .grid import GridData
 from .i18n import LANGUAGES, texts
-from .receipts import receipt_environment
+from .receipts import ReceiptTemplates, add_receipt_helpers
 
 if TYPE_CHECKING:
     from scada_core.core import Core
@@ -63,9 +63,10 @@ class WebSite:
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
         self.env.filters["yuan"] = yuan_filter
         self.env.filters["when"] = self.when
+        add_receipt_helpers(self.env)
         self.db = core.db
         self.offset_s = utc_offset_s(core.clock.time_zone)
-        self.receipt_env = receipt_environment(core.config.config_dir, TEMPLATES)
+        self.receipts = ReceiptTemplates(core.config.config_dir, TEMPLATES)
         self.grid = GridData(self)
         self.batches = BatchRunner(self)
         self.pending_imports: dict[str, list[dict[str, Any]]] = {}

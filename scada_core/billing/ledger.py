@@ -89,12 +89,14 @@ async def post(
     building: str | None = None,
     reverses_id: int | None = None,
 ) -> TransactionRow:
-    """Append one balanced transaction; receipts are numbered for sales, refunds, reversals and closings."""
+    """Append one balanced transaction; a kind that prints a receipt takes the building's next number with it."""
     legs = [(account, int(amount)) for account, amount in entries if amount]
     if not legs or sum(amount for _, amount in legs) != 0:
         raise ValueError(f"unbalanced or empty transaction {kind}: {legs}")
     receipt_seq = receipt_no = None
-    if kind in RECEIPT_KINDS and building is not None:
+    if kind in RECEIPT_KINDS:
+        if building is None:
+            raise ValueError(f"a {kind} prints a receipt: its building numbers it")
         receipt_seq, receipt_no = await next_receipt(session, building)
     values = {
         "kind": kind,

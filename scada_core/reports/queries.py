@@ -156,13 +156,26 @@ def alarms_table(alarms: list[dict[str, Any]], tz: tzinfo, labels: dict[str, str
     return table
 
 
-def offline_table(devices: list[dict[str, Any]], tz: tzinfo) -> Table:
-    """Offline meters and gateways: entity, kind, gateway/bus, last seen."""
+async def last_received(db: Database, entity_ids: list[str]) -> dict[str, float]:
+    """Return when each meter's newest recorded reading arrived (meters without one are left out)."""
+    if not entity_ids:
+        return {}
+    async with db.session() as session:
+        rows = await session.execute(
+            select(ReadingRow.entity_id, func.max(ReadingRow.received_ts))
+            .where(ReadingRow.entity_id.in_(entity_ids))
+            .group_by(ReadingRow.entity_id)
+        )
+        return {e: float(ts) for e, ts in rows.all() if ts is not None}
+
+
+def offline_table(devices: list[dict[str, Any]], tz: tzinfo, never: str) -> Table:
+    """Offline meters and gateways: entity, kind, gateway/bus, last seen (``never`` for one never seen)."""
     table = Table("offline", ["col_entity", "col_kind", "col_gateway", "col_last_seen"])
     for device in devices:
         last = device.get("last_seen")
         table.rows.append([
             device["entity_id"], device["kind"], device.get("gateway") or "",
-            datetime.fromtimestamp(last, tz).strftime("%Y-%m-%d %H:%M:%S") if last else "",
+            datetime.fromtimestamp(last, tz).strftime("%Y-%m-%d %H:%M:%S") if last else never,
         ])
     return table

@@ -12,7 +12,7 @@ from aiohttp import web
 from integrations.alipay.const import RETURN_PATH, RETURN_REF, STATE_PAID, STATE_PENDING
 from integrations.alipay.money import yuan_to_fen
 from integrations.alipay.payments import TopUpError
-from scada_core.billing.const import PURCHASE_KINDS, RECEIPT_KINDS
+from scada_core.billing.const import PURCHASE_KINDS
 from scada_core.billing.control import ControlRefused
 from scada_core.const import ACTOR_TENANT
 from scada_core.core import Context
@@ -21,7 +21,7 @@ from scada_core.http import View
 from scada_core.http_security import safe_redirect_path
 from scada_core.params import form_id, parse_id
 from web.auth import AuthError
-from web.receipts import receipt_context, render_receipt_pdf
+from web.receipts import NO_RECEIPT, has_receipt, receipt_context, render_receipt_pdf
 
 from .charts import bar_chart
 from .const import (
@@ -201,7 +201,7 @@ class HomeView(TenantView):
         history = await self.site.billing.account_history(account_id, limit=50, kinds=PURCHASE_KINDS)
         credentials = await self.site.auth.credentials(account_id)
         return self.site.render(
-            request, "home.html", account=account, history=history, amounts=PHONE_AMOUNTS, receipt_kinds=RECEIPT_KINDS,
+            request, "home.html", account=account, history=history, amounts=PHONE_AMOUNTS,
             tenant_control=bool(credentials and credentials.tenant_control),
             orders=await self.site.store.for_account(account_id, limit=10), providers=list(self.site.providers),
         )
@@ -351,11 +351,13 @@ class ReceiptView(TenantView):
             found = {}
         if found.get("account_id") != account_id:
             await self.site.forbid(request, account_id, f"receipt {request.match_info['transaction_id']}")
+        if not has_receipt(found):
+            raise web.HTTPNotFound(text=NO_RECEIPT)
         account = await self.site.billing.account(account_id)
         t = texts(self.core.config.language)
         context = receipt_context(found, account, self.core.clock.time_zone, self.core.config.name,
                                   t.get(f"kind_{found['kind']}", found["kind"]), found["operator"]["id"])
-        pdf = await self.core.async_add_executor_job(render_receipt_pdf, self.site.receipt_env, context)
+        pdf = await self.core.async_add_executor_job(render_receipt_pdf, self.site.receipts, context)
         return web.Response(body=pdf, content_type="application/pdf",
                             headers={"Content-Disposition": f'inline; filename="{context["receipt_no"]}.pdf"'})
 

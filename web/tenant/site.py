@@ -11,7 +11,7 @@ import jinja2
 from aiohttp import web
 
 from integrations.alipay.money import fen_to_yuan
-from web.receipts import receipt_environment
+from web.receipts import ReceiptTemplates, add_receipt_helpers
 
 from .auth import TenantAuth
 from .const import SOURCE_ACCESS
@@ -44,7 +44,8 @@ class TenantSite:
         self.kiosk_lock = KioskLock()
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
         self.env.filters["yuan"] = lambda fen: "—" if fen is None else fen_to_yuan(int(fen))
-        self.receipt_env = receipt_environment(core.config.config_dir, STAFF_TEMPLATES)
+        add_receipt_helpers(self.env)
+        self.receipts = ReceiptTemplates(core.config.config_dir, STAFF_TEMPLATES)
         self.env.filters["when"] = lambda ts: datetime.fromtimestamp(ts, core.clock.time_zone).strftime(
             "%Y-%m-%d %H:%M"
         )

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 from markupsafe import Markup
 
-from scada_core.const import STATE_UNAVAILABLE
+from scada_core.const import ATTR_FRIENDLY_NAME, STATE_UNAVAILABLE
 from scada_core.params import query_date
 from scada_core.reports import queries
 from scada_core.reports.excel import table_to_xlsx
@@ -20,6 +20,7 @@ from ..site import Page
 
 KINDS = ("sales", "energy", "alarms_now", "alarms", "offline")
 ALARM_STATUSES = ("alarm1", "alarm2", "arrears")
+GATEWAY_PREFIX = "modbus.gateway_"
 
 
 class ReportsView(Page):
@@ -83,20 +84,29 @@ class ReportsView(Page):
                     table.rows.append([row[0], row[1], row[5] or row[4] or "", t[f"st_{row[6]}"] + (
                         f" ({t['flag_T']})" if "T" in row[7] else ""), yuan(row[8])])
             return table
-        return queries.offline_table(self.offline_devices(), tz)
+        return queries.offline_table(await self.offline_devices(), tz, self.site.t(request)["never"])
 
-    def offline_devices(self) -> list[dict[str, Any]]:
-        """Return meters and gateways that are offline now."""
-        devices = []
+    async def offline_devices(self) -> list[dict[str, Any]]:
+        """Return meters and gateways that are offline now, with when they last answered (None: never)."""
+        meters, gateways = [], []
         for state in self.core.states.async_all():
             is_meter = state.domain in METER_DOMAINS
-            is_gateway = state.entity_id.startswith("modbus.gateway_")
-            if not (is_meter or is_gateway):
+            if not (is_meter or state.entity_id.startswith(GATEWAY_PREFIX)):
                 continue
             if state.state == STATE_UNAVAILABLE or state.attributes.get("online") is False:
-                devices.append({"entity_id": state.entity_id, "kind": "meter" if is_meter else "gateway",
-                                "gateway": state.attributes.get("gateway"),
-                                "last_seen": state.attributes.get("last_read") or state.last_changed})
+                (meters if is_meter else gateways).append(state)
+        # A meter's last read is known since this start; before it, the recorder's readings tell.
+        recorded = await queries.last_received(
+            self.site.db, [s.entity_id for s in meters if s.attributes.get("last_read") is None])
+        devices = [{"entity_id": s.entity_id, "kind": "meter", "gateway": s.attributes.get("gateway"),
+                    "last_seen": s.attributes.get("last_read") or recorded.get(s.entity_id)} for s in meters]
+        for state in gateways:
+            # Connected since this start: it went offline when its state last changed; else its meters tell.
+            behind = [d["last_seen"] for d in devices
+                      if d["gateway"] == state.attributes.get(ATTR_FRIENDLY_NAME) and d["last_seen"]]
+            devices.append({"entity_id": state.entity_id, "kind": "gateway", "gateway": None,
+                            "last_seen": state.last_changed if state.attributes.get("connects")
+                            else max(behind, default=None)})
         return devices
 
 

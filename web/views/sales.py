@@ -13,7 +13,7 @@ from scada_core.params import path_id
 
 from ..auth import allowed
 from ..const import ACTION_ACCOUNT, ACTION_CONFIGURE, ACTION_SELL, ACTION_VIEW
-from ..receipts import amount_in_words, receipt_context, render_receipt_pdf
+from ..receipts import NO_RECEIPT, amount_in_words, has_receipt, receipt_context, render_receipt_pdf
 from ..site import Page, WebSite
 
 METHODS = ("cash", "card", "wechat", "alipay", "bank")
@@ -331,11 +331,13 @@ class ReceiptView(Page):
             tx = (await billing.transaction(path_id(request, "transaction_id")))["transaction"]
         except OpenPrepayError:
             raise web.HTTPNotFound() from None
+        if not has_receipt(tx):
+            raise web.HTTPNotFound(text=NO_RECEIPT)
         account = await billing.account(tx["account_id"]) if tx.get("account_id") else None
         t = self.site.t(request)
         context = receipt_context(tx, account, self.core.clock.time_zone, self.core.config.name,
                                   t.get(f"kind_{tx['kind']}", tx["kind"]), tx["operator"]["id"])
-        pdf = await self.core.async_add_executor_job(render_receipt_pdf, self.site.receipt_env, context)
+        pdf = await self.core.async_add_executor_job(render_receipt_pdf, self.site.receipts, context)
         await self.site.audit.record(request, operator, "receipt_print", context["receipt_no"])
         return web.Response(body=pdf, headers={
             "Content-Type": "application/pdf",
