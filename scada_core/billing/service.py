@@ -24,10 +24,10 @@ Sales (sales.py):
   reverse(transaction_id, reason, idempotency_key, operator) -> dict   (冲正; cashier: own sale of today only)
 Tariffs (tariff_store.py): set_tariff(scope, spec, effective_ts, operator) where scope is "building:<id>" or
   "meter:<entity_id>"; tariffs(scope=None); tariff_for(entity_id, ts).
-Delivery (delivery.py): reconcile() settles every pending delivery; resolve_tamper(entity_id, operator).
+Delivery (delivery.py): reconcile() settles every pending delivery; resolve_tamper(entity_id, operator, reason).
 Queries: trial_balance(), account(account_id), account_summary(account_id) (no meter statuses), accounts(),
   account_history(account_id), transaction(id), meter_status(entity_id), meter_statuses(),
-  alarms(since=None, meter_entity_id=None).
+  alarms(since=None, meter_entity_id=None), active_alarms() (实时报警: the levels in force with since and reason).
 
 Modes: meter-side meters (DTSY1352, attribute billing="meter") hold the money themselves; server-side meters
 (billing="server", e.g. modbus_meter) are charged per "meter_reading" delta from the account's wallet by the
@@ -37,7 +37,7 @@ Ledger accounts (debit positive, every transaction sums to zero): payment method
 card, bank), tenant:<account id> (wallet), meter:<entity_id> (money on a meter-side meter), revenue:energy,
 revenue:fee, equity:opening (money found on a meter at opening), adjustment:meter (tamper resolutions).
 Alarm levels per meter: alarm1 (<= alarm1_fen), alarm2 (<= alarm2_fen), arrears (<= -overdraft_fen), overload
-(power_w > overload_w), tamper; each crossing fires billing_alarm once and is kept for the alarm report.
+(power_w > overload_w), tamper, offline (失联 for offline_after s; offline.py); each crossing fires billing_alarm once and is kept for the alarm report.
 Status for screens: status.meter_status(meter_row, state) or meter_status(entity_id) here: not_opened/opened/
 alarm1/alarm2/arrears/offline (未开户/开户/报警1/报警2/欠费/失联) plus hold, forced_off, blocked, tripped flags.
 
@@ -67,12 +67,14 @@ from scada_core.exceptions import OpenPrepayError
 
 from . import ledger
 from .accounts import AccountsMixin
+from .active import ActiveAlarmsMixin
 from .alarms import Thresholds
 from .charging import ChargingMixin
 from .const import (
     DEFAULT_BUILDING,
     DEFAULT_CONSUMPTION_INTERVAL,
     DEFAULT_METER_TIMEOUT,
+    DEFAULT_OFFLINE_AFTER,
     DEFAULT_RECONCILE_INTERVAL,
     EVENT_BILLING_ALARM,
     MODE_METER,
@@ -83,6 +85,7 @@ from .credit import own_first
 from .delivery import DeliveryMixin
 from .errors import BillingError
 from .models import AccountRow, AlarmRow, MeterRow, TransactionRow
+from .offline import OfflineMixin
 from .reconciler import run_reconciler
 from .sales import SalesMixin
 from .status import meter_status
@@ -106,7 +109,9 @@ def building_of(buildings: dict[str, dict[str, Any]], entity_id: str) -> str:
     return next(iter(buildings))
 
 
-class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, TariffMixin):
+class BillingService(
+    AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, TariffMixin, OfflineMixin, ActiveAlarmsMixin
+):
     """Accounts, ledger, tariffs, sales and their delivery to meters."""
 
     def __init__(self, core: Core, config: dict[str, Any] | None = None) -> None:
@@ -119,6 +124,10 @@ class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, Ta
         self.reconcile_interval: float = config.get("reconcile_interval", DEFAULT_RECONCILE_INTERVAL)
         self.meter_timeout: float = config.get("meter_timeout", DEFAULT_METER_TIMEOUT)
         self.consumption_interval: float = config.get("consumption_interval", DEFAULT_CONSUMPTION_INTERVAL)
+        self.offline_after: float = config.get("offline_after", DEFAULT_OFFLINE_AFTER)
+        self.offline: set[str] = set()  # meters in an offline alarm
+        self._answered: set[str] = set()  # meters that answered since start-up
+        self._down_since: dict[str, float] = {}  # meters counting down to an offline alarm
         self._meter_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._account_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._sqlite_write = asyncio.Lock()
@@ -128,6 +137,7 @@ class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, Ta
         """Load tariffs and open meters, listen to meters, and start the reconciler."""
         await self.async_load_tariffs()
         await self.async_load_meters()
+        await self.async_watch_offline()
         self.core.async_create_task(run_reconciler(self), "billing reconciler")
 
     # -- plumbing -----------------------------------------------------------------------------------
@@ -348,6 +358,7 @@ class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, Ta
                 "level": r.level,
                 "phase": r.phase,
                 "value_fen": r.value_fen,
+                "reason": r.reason,
             }
             for r in rows
         ]
