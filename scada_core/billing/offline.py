@@ -82,6 +82,7 @@ class OfflineMixin:
         async with self.write() as session:
             meter = await session.get(MeterRow, entity_id)
             if meter is None or meter.account_id is None:
+                self.offline.discard(entity_id)  # closed meanwhile: nothing to alarm about
                 return
             row, event = crossing(meter, LEVEL_OFFLINE, phase, None, self.now())
             session.add(row)
