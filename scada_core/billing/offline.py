@@ -1,8 +1,8 @@
 """Offline alarms (失联): an opened meter that stops answering enters one, and leaves it when it answers again.
 
 A meter enters after it has been unavailable (state ``unavailable`` or attribute ``online`` false, which the
-modbus layer sets after N failed tries) for ``offline_after`` seconds without a break, so a meter that misses a
-poll now and then raises nothing, and one that flaps raises at most one alarm per ``offline_after``. Only a
+modbus layer sets after N failed tries) for ``offline_after`` seconds without a break, so a meter that misses
+a poll now and then raises nothing, and one that flaps raises at most one alarm per ``offline_after``. Only a
 meter that has answered since start-up can enter: a restart raises no storm for meters not yet read (the
 offline report still lists them). The alarm is stored like the other levels (a billing_alarms crossing and a
 billing_alarm event); a meter still in it after a restart leaves it when it answers.
@@ -86,6 +86,6 @@ class OfflineMixin:
                 return
             row, event = crossing(meter, LEVEL_OFFLINE, phase, None, self.now())
             session.add(row)
-        _LOGGER.warning("Meter %s %s an offline alarm", entity_id, "entered" if phase == PHASE_ENTER else "left")
+        _LOGGER.warning("Meter %s: offline alarm %s", entity_id, phase)
         self.fire_alarms([event])
 

@@ -24,7 +24,8 @@ Sales (sales.py):
   reverse(transaction_id, reason, idempotency_key, operator) -> dict   (冲正; cashier: own sale of today only)
 Tariffs (tariff_store.py): set_tariff(scope, spec, effective_ts, operator) where scope is "building:<id>" or
   "meter:<entity_id>"; tariffs(scope=None); tariff_for(entity_id, ts).
-Delivery (delivery.py): reconcile() settles every pending delivery; resolve_tamper(entity_id, operator, reason).
+Delivery (delivery.py): reconcile() settles every pending delivery;
+  resolve_tamper(entity_id, operator, reason).
 Queries: trial_balance(), account(account_id), account_summary(account_id) (no meter statuses), accounts(),
   account_history(account_id), transaction(id), meter_status(entity_id), meter_statuses(),
   alarms(since=None, meter_entity_id=None), active_alarms() (实时报警: the levels in force with since and reason).
@@ -37,7 +38,8 @@ Ledger accounts (debit positive, every transaction sums to zero): payment method
 card, bank), tenant:<account id> (wallet), meter:<entity_id> (money on a meter-side meter), revenue:energy,
 revenue:fee, equity:opening (money found on a meter at opening), adjustment:meter (tamper resolutions).
 Alarm levels per meter: alarm1 (<= alarm1_fen), alarm2 (<= alarm2_fen), arrears (<= -overdraft_fen), overload
-(power_w > overload_w), tamper, offline (失联 for offline_after s; offline.py); each crossing fires billing_alarm once and is kept for the alarm report.
+(power_w > overload_w), tamper, offline (失联 after offline_after s; offline.py); each crossing fires billing_alarm
+once and is kept for the alarm report.
 Status for screens: status.meter_status(meter_row, state) or meter_status(entity_id) here: not_opened/opened/
 alarm1/alarm2/arrears/offline (未开户/开户/报警1/报警2/欠费/失联) plus hold, forced_off, blocked, tripped flags.
 

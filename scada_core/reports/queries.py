@@ -157,7 +157,8 @@ def alarms_table(alarms: list[dict[str, Any]], tz: tzinfo, labels: dict[str, str
         table.rows.append([
             local_time(alarm["ts"], tz), alarm["meter_entity_id"],
             alarm.get("account_id") or "", labels.get(alarm["level"], alarm["level"]),
-            labels.get(alarm["phase"], alarm["phase"]), yuan(alarm.get("value_fen")), alarm.get("reason") or "",
+            labels.get(alarm["phase"], alarm["phase"]), yuan(alarm.get("value_fen")),
+            alarm.get("reason") or "",
         ])
     return table
 
@@ -177,7 +178,8 @@ def alarms_now_table(
     alarms: list[dict[str, Any]], tz: tzinfo, labels: dict[str, str], meters: dict[str, tuple[str, str]]
 ) -> Table:
     """Alarms in force (billing.active_alarms()); ``meters`` gives each meter's (label, account) to show."""
-    table = Table("alarms_now", ["col_meter", "col_label", "col_account", "col_level", "col_since", "col_detail"])
+    columns = ["col_meter", "col_label", "col_account", "col_level", "col_since", "col_detail"]
+    table = Table("alarms_now", columns)
     for alarm in alarms:
         entity_id = alarm["meter_entity_id"]
         label, account = meters.get(entity_id, ("", str(alarm.get("account_id") or "")))

@@ -95,7 +95,7 @@ async def test_arrears_at_night_is_held_then_trips_in_the_morning(core: Core, si
 
 
 async def test_gateway_offline_for_five_minutes_raises_an_alarm(core: Core, sim: SimServer) -> None:
-    """A gateway's offline rule (meters with an account go through billing's offline alarm: tests/web/test_staff_alarms.py)."""
+    """The gateway rule (meters with an account go through billing's offline alarm: tests/web/test_staff_alarms.py)."""
     await wait_for(lambda: attr(core, M2, "online") is True, what="m2 online")
     alarms: list[dict[str, Any]] = []
     core.bus.async_listen("alarm", lambda event: alarms.append(dict(event.data)))

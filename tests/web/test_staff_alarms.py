@@ -38,8 +38,9 @@ async def mailbox() -> AsyncIterator[tuple[Mailbox, int]]:
     await asyncio.to_thread(controller.stop)
 
 
-async def start(start_web: Any, tmp_path: Path, smtp_port: int) -> WebEnv:
-    """Two simulated meters, billing (overload 3000 W), the demo's automations and e-mail to the SMTP server."""
+async def start(start_web: Any, tmp_path: Path, smtp_port: int, meter: str, fen: int) -> WebEnv:
+    """Two simulated meters, billing (overload 3000 W), the demo's automations and e-mail to the SMTP server;
+    an account opened on ``meter`` with ``fen`` sold to it."""
     shutil.copytree(DEMO / "templates", tmp_path / "cfg0" / "templates")
     automations = yaml.safe_load((DEMO / "automations.yaml").read_text(encoding="utf-8"))
     billing = {"buildings": {"b1": {"name": "一号楼", "meters": ["*"], "tariff": {"kind": "flat", "price": "1.00"},
@@ -49,6 +50,8 @@ async def start(start_web: Any, tmp_path: Path, smtp_port: int) -> WebEnv:
                                           "notify": {"email": _email_config(smtp_port)}})
     await env.operator("boss", "admin")
     await env.operator("till", "cashier")
+    await env.site.billing.open_account("王五", [meter], ADMIN)
+    await env.site.billing.sell(meter, fen, "cash", "s-1", ADMIN)
     return env
 
 
@@ -75,10 +78,8 @@ async def test_tamper_is_shown_notified_and_resolved_on_the_meter_page(
     start_web: Any, tmp_path: Path, mailbox: tuple[Mailbox, int]
 ) -> None:
     box, port = mailbox
-    env = await start(start_web, tmp_path, port)
+    env = await start(start_web, tmp_path, port, M1, 5000)
     billing = env.site.billing
-    await billing.open_account("王五", [M1], ADMIN)
-    await billing.sell(M1, 5000, "cash", "s-1", ADMIN)
     assert env.sim is not None
     meter = env.sim.meter(1)
     meter.purchase_count += 1  # sold with a card behind billing's back
@@ -129,9 +130,7 @@ async def test_tamper_is_shown_notified_and_resolved_on_the_meter_page(
 
 async def test_overload_is_shown_and_notified(start_web: Any, tmp_path: Path, mailbox: tuple[Mailbox, int]) -> None:
     box, port = mailbox
-    env = await start(start_web, tmp_path, port)
-    await env.site.billing.open_account("赵六", [M2], ADMIN)
-    await env.site.billing.sell(M2, 10000, "cash", "s-1", ADMIN)
+    env = await start(start_web, tmp_path, port, M2, 10000)
     phases: list[str] = []
     env.core.bus.async_listen("billing_alarm", lambda e: phases.append(e.data["phase"])
                               if e.data["level"] == "overload" else None)
@@ -161,16 +160,16 @@ async def test_offline_enters_after_five_minutes_and_leaves_when_the_meter_answe
     start_web: Any, tmp_path: Path, mailbox: tuple[Mailbox, int]
 ) -> None:
     box, port = mailbox
-    env = await start(start_web, tmp_path, port)
+    env = await start(start_web, tmp_path, port, M1, 10000)
     billing = env.site.billing
-    await billing.open_account("钱七", [M1], ADMIN)
-    await billing.sell(M1, 10000, "cash", "s-1", ADMIN)
     crossings: list[dict[str, Any]] = []
     env.core.bus.async_listen("billing_alarm", lambda e: crossings.append(dict(e.data))
                               if e.data["level"] == "offline" else None)
     assert env.sim is not None
     await tick(env, datetime(2026, 3, 4, 10, 0, tzinfo=TZ))
-    state = lambda: env.core.states.get(M1)  # noqa: E731
+
+    def state() -> Any:
+        return env.core.states.get(M1)
 
     # A short outage (back before offline_after) raises nothing.
     env.sim.set_fault(1, silent=True)
