@@ -83,7 +83,6 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "resolve_hint": ("以表内购电次数和剩余金额为准，差额记入调整账，并恢复售电。",
                      "The meter's purchase count and money are accepted, the difference is posted as an adjustment, "
                      "and sales resume."),
-    "resolved": ("已解除锁定", "Block resolved"),
     "err_reason": ("请填写原因", "A reason is required"),
     "display_name": ("姓名", "Name"), "active": ("启用", "Active"), "yes": ("是", "yes"), "no": ("否", "no"),
     "reset_password": ("重置密码", "Reset password"), "token_name": ("令牌名称", "Token name"),
