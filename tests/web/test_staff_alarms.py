@@ -109,9 +109,12 @@ async def test_tamper_is_shown_notified_and_resolved_on_the_meter_page(
                           data={"csrf": csrf, "reason": "IC card"}) as resp:
         text = await resp.text()
         assert resp.status == 200 and "无法读取表计" in text and "锁定未解除" in text and "Traceback" not in text
-    async with admin.post(env.base + f"/meters/{M1}/resolve_tamper", data={"csrf": csrf, "reason": "IC card"},
-                          cookies={"op_lang": "en"}) as resp:
-        assert "could not be read" in await resp.text() and "the block stays" in await resp.text()
+    async with admin.post(env.base + "/language", data={"csrf": csrf, "language": "en"}) as resp:
+        assert resp.status == 200
+    async with admin.post(env.base + f"/meters/{M1}/resolve_tamper",
+                          data={"csrf": csrf, "reason": "IC card"}) as resp:
+        text = await resp.text()
+        assert "could not be read" in text and "the block stays" in text and "Resolve the tamper block" in text
     assert (await billing.meter_status(M1))["blocked"]
     env.sim.clear_faults()
     await wait_for(lambda: env.core.states.get(M1).attributes.get("online") is True, timeout=20, what="m1 back")
