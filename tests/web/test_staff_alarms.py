@@ -15,6 +15,7 @@ import yaml
 from aiosmtpd.controller import Controller
 
 from scada_core.automation.const import EVENT_TIME_CHANGED
+from scada_core.bootstrap import async_from_config_dir
 from tests.notify.test_email import Mailbox, _authenticate, _email_config, _free_port
 
 from .conftest import WebEnv, wait_for
@@ -162,15 +163,23 @@ async def tick(env: WebEnv, moment: datetime) -> None:
     await asyncio.sleep(0)
 
 
-async def test_offline_enters_after_five_minutes_and_leaves_when_the_meter_answers(
-    start_web: Any, tmp_path: Path, mailbox: tuple[Mailbox, int]
-) -> None:
-    box, port = mailbox
-    env = await start(start_web, tmp_path, port, M1, 10000)
-    billing = env.site.billing
+def listen_offline(env: WebEnv) -> list[dict[str, Any]]:
+    """Collect the offline crossings billing fires."""
     crossings: list[dict[str, Any]] = []
     env.core.bus.async_listen("billing_alarm", lambda e: crossings.append(dict(e.data))
                               if e.data["level"] == "offline" else None)
+    return crossings
+
+
+async def test_offline_enters_after_five_minutes_and_leaves_when_the_meter_answers(
+    start_web: Any, tmp_path: Path, mailbox: tuple[Mailbox, int]
+) -> None:
+    """No alarm for a short outage; one after offline_after; a restart neither repeats it nor raises one for a
+    meter not read since (no start-up storm); it ends when the meter answers."""
+    box, port = mailbox
+    env = await start(start_web, tmp_path, port, M1, 10000)
+    await env.site.billing.open_account("孙八", [M2], ADMIN)
+    crossings = listen_offline(env)
     assert env.sim is not None
     await tick(env, datetime(2026, 3, 4, 10, 0, tzinfo=TZ))
 
@@ -200,12 +209,31 @@ async def test_offline_enters_after_five_minutes_and_leaves_when_the_meter_answe
     admin, _csrf = await env.login("boss")
     now = await page(env, admin, "/reports?kind=alarms_now")
     assert M1 in now and "失联" in now and "2026-03-04 10:11:00" in now
+
+    env.sim.set_fault(2, silent=True)
+    await env.core.async_stop()
+    env.core = await async_from_config_dir(tmp_path / "cfg0")
+    env.base = f"http://127.0.0.1:{env.core.http.port}"
+    crossings = listen_offline(env)
+    await tick(env, datetime(2026, 3, 4, 10, 40, tzinfo=TZ))
+    await wait_for(lambda: all(env.core.states.get(m).state == "unavailable" for m in (M1, M2)), timeout=20,
+                   what="both unavailable after the restart")
+    await tick(env, datetime(2026, 3, 4, 11, 0, tzinfo=TZ))
+    await asyncio.sleep(0.2)
+    assert crossings == []
+    admin, _csrf = await env.login("boss")
+    now = await page(env, admin, "/reports?kind=alarms_now")
+    assert M1 in now and "2026-03-04 10:11:00" in now
+    offline = [(a["meter_entity_id"], a["since"]) for a in await env.site.billing.active_alarms()
+               if a["level"] == "offline"]
+    assert offline == [(M1, datetime(2026, 3, 4, 10, 11, tzinfo=TZ).timestamp())]
+
     env.sim.clear_faults()
-    await wait_for(lambda: len(crossings) == 2, timeout=20, what="offline left")
-    assert crossings[1]["phase"] == "leave"
+    await wait_for(lambda: len(crossings) == 1, timeout=20, what="offline left")
+    assert [(c["phase"], c["meter_entity_id"]) for c in crossings] == [("leave", M1)]
     await wait_for(lambda: "【测试大厦】设备恢复通信：b1_f2_m1" in subjects(box), timeout=20, what="online e-mail")
     assert M1 not in await page(env, admin, "/reports?kind=alarms_now")
     history = await page(env, admin, "/reports?kind=alarms&start=2026-03-04&end=2026-03-04")
     assert history.count("失联") >= 2 and "进入" in history and "解除" in history
-    stored = [a["phase"] for a in await billing.alarms(meter_entity_id=M1) if a["level"] == "offline"]
+    stored = [a["phase"] for a in await env.site.billing.alarms(meter_entity_id=M1) if a["level"] == "offline"]
     assert stored == ["leave", "enter"]
