@@ -17,6 +17,7 @@ ACTION_SELL: Final = "sell"
 ACTION_ACCOUNT: Final = "account"
 ACTION_CONTROL: Final = "control"
 ACTION_CONFIGURE: Final = "configure"
+ACTION_RESOLVE: Final = "resolve"  # resolve a tamper block (the meter's money is accepted into the ledger)
 ACTION_OPERATORS: Final = "operators"
 ACTION_AUDIT: Final = "audit"
 PERMISSIONS: Final[dict[str, frozenset[str]]] = {
@@ -26,6 +27,7 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     ACTION_ACCOUNT: frozenset({ROLE_ADMIN, ROLE_CASHIER}),
     ACTION_CONTROL: frozenset({ROLE_ADMIN}),
     ACTION_CONFIGURE: frozenset({ROLE_ADMIN}),
+    ACTION_RESOLVE: frozenset({ROLE_ADMIN}),
     ACTION_OPERATORS: frozenset({ROLE_ADMIN}),
     ACTION_AUDIT: frozenset({ROLE_ADMIN}),
 }
@@ -52,6 +54,7 @@ FOREIGN_PREFIXES: Final = ("/m/", "/kiosk/")
 BATCH_SERVICES: Final = ("trip", "close", "hold", "restore_prepaid", "push_tariff", "push_settings")
 BATCH_CONCURRENCY: Final = 32
 GRID_CACHE_S: Final = 1.0
+REASON_MAX_LENGTH: Final = 500
 ROLLUP_INTERVAL_S: Final = 600.0
 # What the audit log keeps of each meter and account an API write names, before and after the write.
 AUDIT_METER_ATTRIBUTES: Final = ("relay", "prepaid_mode", "remaining_fen", "purchase_count", "online")

@@ -3,6 +3,7 @@
     billing:
       reconcile_interval: 180      # s between reconciler rounds (pending deliveries, meter sync)
       meter_timeout: 30            # s a sale waits for the meter before it is left pending for the reconciler
+      offline_after: 300           # s an opened meter must stay unavailable before it enters an offline alarm
       buildings:
         b1:
           name: 一号楼
@@ -31,6 +32,7 @@ from scada_core.billing.api import VIEWS
 from scada_core.billing.const import (
     DEFAULT_CONSUMPTION_INTERVAL,
     DEFAULT_METER_TIMEOUT,
+    DEFAULT_OFFLINE_AFTER,
     DEFAULT_RECONCILE_INTERVAL,
     DOMAIN,
     METHODS,
@@ -95,6 +97,9 @@ CONFIG_SCHEMA = vol.Schema(
                 ),
                 vol.Optional("meter_timeout", default=DEFAULT_METER_TIMEOUT): vol.All(
                     vol.Coerce(float), vol.Range(min=0.1, max=600)
+                ),
+                vol.Optional("offline_after", default=DEFAULT_OFFLINE_AFTER): vol.All(
+                    vol.Coerce(float), vol.Range(min=0, max=86400)
                 ),
                 vol.Optional("operator_from_body", default=False): bool,
             }

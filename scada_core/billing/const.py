@@ -60,6 +60,11 @@ LEVEL_ALARM2: Final = "alarm2"
 LEVEL_ARREARS: Final = "arrears"
 LEVEL_OVERLOAD: Final = "overload"
 LEVEL_TAMPER: Final = "tamper"
+LEVEL_OFFLINE: Final = "offline"
+PHASE_ENTER: Final = "enter"
+PHASE_LEAVE: Final = "leave"
+# A meter enters an offline alarm after it has not answered for this long without a break (seconds).
+DEFAULT_OFFLINE_AFTER: Final = 300.0
 
 ENV_CRASH_AT: Final = "OPENPREPAY_CRASH_AT"
 CRASH_POINTS: Final = (

@@ -226,7 +226,7 @@ class DeliveryMixin:
 
     async def _block(self: BillingService, entity_id: str, count: int, expected: int) -> None:
         """Block a meter whose purchase count moved without a sale of ours; fire the tamper alarm."""
-        reason = f"purchase count {count}, expected {expected}"
+        reason = f"购电次数 {count}，应为 {expected} / purchase count {count}, expected {expected}"
         async with self.write() as session:
             meter = await session.get(MeterRow, entity_id, with_for_update=True)
             if meter is None or meter.blocked:
@@ -234,6 +234,7 @@ class DeliveryMixin:
             meter.blocked = True
             meter.blocked_reason = reason
             row, event = crossing(meter, LEVEL_TAMPER, "enter", None, self.now())
+            row.reason = event["reason"] = reason
             session.add(row)
         _LOGGER.error("Tamper alarm on %s: %s; meter blocked for sales", entity_id, reason)
         self.fire_alarms([event])
@@ -278,6 +279,18 @@ class DeliveryMixin:
             _LOGGER.info("Reconciled pending deliveries: %s", outcomes)
         return outcomes
 
+    async def _read_for_resolve(self: BillingService, entity_id: str) -> tuple[int, int]:
+        """Return the meter's purchase count and money, or refuse the resolution when it cannot be read."""
+        try:
+            read = await self.call_meter(entity_id, "read_prepaid")
+            return int(read["purchase_count"]), int(read["remaining_fen"])
+        except (OpenPrepayError, KeyError, TypeError, ValueError) as err:
+            detail = str(err) if isinstance(err, OpenPrepayError) else "no reading"
+            raise BillingError(
+                f"无法读取表计 {entity_id}（{detail}），锁定未解除，请检查通讯后重试",
+                f"meter {entity_id} could not be read ({detail}); the block stays, check the link and retry",
+            ) from None
+
     async def resolve_tamper(
         self: BillingService, entity_id: str, operator: Any, reason: str = ""
     ) -> dict[str, Any]:
@@ -286,8 +299,7 @@ class DeliveryMixin:
         if operator.role != ROLE_ADMIN:
             raise PermissionDenied("只有管理员可以解除锁定", "only an admin can resolve a tamper block")
         async with self.meter_lock(entity_id):
-            read = await self.call_meter(entity_id, "read_prepaid")
-            count, remaining = int(read["purchase_count"]), int(read["remaining_fen"])
+            count, remaining = await self._read_for_resolve(entity_id)
             async with self.write() as session:
                 meter = await session.get(MeterRow, entity_id, with_for_update=True)
                 if meter is None or not meter.blocked:
@@ -316,6 +328,7 @@ class DeliveryMixin:
                 meter.blocked = False
                 meter.blocked_reason = None
                 row, event = crossing(meter, LEVEL_TAMPER, "leave", difference, self.now())
+                row.reason = event["reason"] = f"{operator.id}: {reason}" if reason else operator.id
                 session.add(row)
             self.fire_alarms([event])
             if pending is not None:

@@ -179,6 +179,7 @@ class AlarmRow(Base):
     level: Mapped[str] = mapped_column(String(16))
     phase: Mapped[str] = mapped_column(String(8))
     value_fen: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class ControlChangeRow(Base):

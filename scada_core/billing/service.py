@@ -30,10 +30,11 @@ Tariffs (tariff_store.py): set_tariff(scope, spec, effective_ts, operator) where
 Desired state (desired.py): what a meter-side meter should hold (the tariff in force with the local month's TOU
   table, alarm levels, overdraft, overload limit) is compared with what it publishes and pushed where it differs:
   push_desired(entity_ids=None); reconcile_round() (deliveries, desired state, due mirrors: the reconciler's round).
-Delivery (delivery.py): reconcile() settles every pending delivery; resolve_tamper(entity_id, operator).
+Delivery (delivery.py): reconcile() settles every pending delivery; resolve_tamper(entity_id, operator,
+  reason).
 Queries: trial_balance(), account(account_id), account_summary(account_id) (no meter statuses), accounts(),
   account_history(account_id), transaction(id), meter_status(entity_id), meter_statuses(),
-  alarms(since=None, meter_entity_id=None).
+  alarms(since=None, meter_entity_id=None), active_alarms() (实时报警: the levels in force with since and reason).
 
 Modes: meter-side meters (DTSY1352, attribute billing="meter") hold the money themselves; server-side meters
 (billing="server", e.g. modbus_meter) are charged per "meter_reading" delta from the account's wallet by the
@@ -43,8 +44,9 @@ Ledger accounts (debit positive, every transaction sums to zero): payment method
 card, bank), tenant:<account id> (wallet), meter:<entity_id> (money on a meter-side meter), revenue:energy,
 revenue:fee, equity:opening (money found on a meter at opening), adjustment:meter (tamper resolutions).
 Alarm levels per meter: alarm1 (<= alarm1_fen), alarm2 (<= alarm2_fen), arrears (<= -overdraft_fen), overload
-(power_w > overload_w), tamper; a meter-side meter's own flags (alarm1, alarm2, arrears, overload) raise them
-too; each crossing fires billing_alarm once and is kept for the alarm report.
+(power_w > overload_w), tamper, offline (失联 after offline_after s; offline.py); a meter-side meter's own
+flags (alarm1, alarm2, arrears, overload) raise them too; each crossing fires billing_alarm once and is kept
+for the alarm report.
 Status for screens: status.meter_status(meter_row, state) or meter_status(entity_id) here: not_opened/opened/
 alarm1/alarm2/arrears/offline (未开户/开户/报警1/报警2/欠费/失联) plus hold, forced_off, blocked, tripped flags;
   meter_status(entity_id) adds control: who holds the relay (staff/prepaid/none), by whom, by which service, when.
@@ -77,12 +79,14 @@ from scada_core.exceptions import OpenPrepayError
 
 from . import ledger
 from .accounts import AccountsMixin
+from .active import ActiveAlarmsMixin
 from .alarms import Thresholds
 from .charging import ChargingMixin
 from .const import (
     DEFAULT_BUILDING,
     DEFAULT_CONSUMPTION_INTERVAL,
     DEFAULT_METER_TIMEOUT,
+    DEFAULT_OFFLINE_AFTER,
     DEFAULT_RECONCILE_INTERVAL,
     EVENT_BILLING_ALARM,
     MODE_METER,
@@ -94,6 +98,7 @@ from .delivery import DeliveryMixin
 from .desired import DesiredMixin
 from .errors import BillingError
 from .models import AccountRow, AlarmRow, MeterRow, TransactionRow
+from .offline import OfflineMixin
 from .reconciler import run_reconciler
 from .relay_guard import RelayGuard
 from .sales import SalesMixin
@@ -118,7 +123,16 @@ def building_of(buildings: dict[str, dict[str, Any]], entity_id: str) -> str:
     return next(iter(buildings))
 
 
-class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, TariffMixin, DesiredMixin):
+class BillingService(
+    AccountsMixin,
+    SalesMixin,
+    DeliveryMixin,
+    ChargingMixin,
+    TariffMixin,
+    DesiredMixin,
+    OfflineMixin,
+    ActiveAlarmsMixin,
+):
     """Accounts, ledger, tariffs, sales and their delivery to meters."""
 
     def __init__(self, core: Core, config: dict[str, Any] | None = None) -> None:
@@ -131,6 +145,10 @@ class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, Ta
         self.reconcile_interval: float = config.get("reconcile_interval", DEFAULT_RECONCILE_INTERVAL)
         self.meter_timeout: float = config.get("meter_timeout", DEFAULT_METER_TIMEOUT)
         self.consumption_interval: float = config.get("consumption_interval", DEFAULT_CONSUMPTION_INTERVAL)
+        self.offline_after: float = config.get("offline_after", DEFAULT_OFFLINE_AFTER)
+        self.offline: set[str] = set()  # meters in an offline alarm
+        self._answered: set[str] = set()  # meters that answered since start-up
+        self._down_since: dict[str, float] = {}  # meters counting down to an offline alarm
         self._meter_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._account_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._sqlite_write = asyncio.Lock()
@@ -142,6 +160,7 @@ class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, Ta
         self.core.async_on_stop(self.relay_guard.async_install())
         await self.async_load_tariffs()
         await self.async_load_meters()
+        await self.async_watch_offline()
         self.core.async_create_task(run_reconciler(self), "billing reconciler")
 
     # -- plumbing -----------------------------------------------------------------------------------
@@ -369,6 +388,7 @@ class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, Ta
                 "level": r.level,
                 "phase": r.phase,
                 "value_fen": r.value_fen,
+                "reason": r.reason,
             }
             for r in rows
         ]

@@ -144,14 +144,21 @@ async def energy_table(
     return table
 
 
+def local_time(ts: float | None, tz: tzinfo) -> str:
+    """Return POSIX seconds as local 'YYYY-MM-DD HH:MM:SS' ('' when unknown)."""
+    return datetime.fromtimestamp(ts, tz).strftime("%Y-%m-%d %H:%M:%S") if ts else ""
+
+
 def alarms_table(alarms: list[dict[str, Any]], tz: tzinfo, labels: dict[str, str]) -> Table:
     """Alarm history rows (newest first) from billing.alarms()."""
-    table = Table("alarms", ["col_time", "col_meter", "col_account", "col_level", "col_phase", "col_money"])
+    table = Table("alarms", ["col_time", "col_meter", "col_account", "col_level", "col_phase", "col_money",
+                             "col_reason"])
     for alarm in alarms:
         table.rows.append([
-            datetime.fromtimestamp(alarm["ts"], tz).strftime("%Y-%m-%d %H:%M:%S"), alarm["meter_entity_id"],
+            local_time(alarm["ts"], tz), alarm["meter_entity_id"],
             alarm.get("account_id") or "", labels.get(alarm["level"], alarm["level"]),
             labels.get(alarm["phase"], alarm["phase"]), yuan(alarm.get("value_fen")),
+            alarm.get("reason") or "",
         ])
     return table
 
@@ -167,6 +174,31 @@ async def last_received(db: Database, entity_ids: list[str]) -> dict[str, float]
             .group_by(ReadingRow.entity_id)
         )
         return {e: float(ts) for e, ts in rows.all() if ts is not None}
+
+
+def alarm_detail(alarm: dict[str, Any]) -> str:
+    """Return what an alarm in force is about: a tamper's reason, an overload's power, a level's money."""
+    if alarm.get("reason"):
+        return str(alarm["reason"])
+    if alarm["level"] == "overload":
+        return f"{alarm['power_w']} W" if alarm.get("power_w") is not None else ""
+    if alarm["level"] == "offline":
+        return ""
+    return yuan(alarm.get("remaining_fen"))
+
+
+def alarms_now_table(
+    alarms: list[dict[str, Any]], tz: tzinfo, labels: dict[str, str], meters: dict[str, tuple[str, str]]
+) -> Table:
+    """Alarms in force (billing.active_alarms()); ``meters`` gives each meter's (label, account) to show."""
+    columns = ["col_meter", "col_label", "col_account", "col_level", "col_since", "col_detail"]
+    table = Table("alarms_now", columns)
+    for alarm in alarms:
+        entity_id = alarm["meter_entity_id"]
+        label, account = meters.get(entity_id, ("", str(alarm.get("account_id") or "")))
+        table.rows.append([entity_id, label, account, labels.get(alarm["level"], alarm["level"]),
+                           local_time(alarm.get("since"), tz), alarm_detail(alarm)])
+    return table
 
 
 def offline_table(devices: list[dict[str, Any]], tz: tzinfo, never: str) -> Table:

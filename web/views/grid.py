@@ -1,10 +1,16 @@
 """The meter grid (home page), its JSON data and one meter's page."""
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import quote
+
 from aiohttp import web
 
-from ..const import ACTION_VIEW, BATCH_SERVICES
+from scada_core.exceptions import OpenPrepayError
+
+from ..const import ACTION_RESOLVE, ACTION_VIEW, BATCH_SERVICES, REASON_MAX_LENGTH
 from ..site import Page
+from .sales import billing_of, error_text
 
 ATTRIBUTES = ("remaining_fen", "purchase_count", "total_wh", "power_w", "voltage_a", "current_a", "power_factor",
               "relay", "prepaid_mode", "alarm1", "alarm2", "arrears", "overload", "online", "gateway", "bus",
@@ -55,16 +61,57 @@ class MeterView(Page):
     async def get(self, request: web.Request) -> web.Response:
         """Show the meter."""
         self.site.require(request, ACTION_VIEW)
-        entity_id = request.match_info["entity_id"]
+        entity_id = known_meter(self, request)
         state = self.core.states.get(entity_id)
-        if state is None and entity_id not in self.site.directory.meter_ids():
-            raise web.HTTPNotFound(text=entity_id)
         status = await self.site.billing.meter_status(entity_id) if self.site.billing else None
         attrs = state.attributes if state is not None else {}
         return self.site.render(
             request, "meter.html", entity_id=entity_id, state=state, info=self.site.directory.classify(entity_id),
             meter_status=status, attrs=[(k, attrs.get(k)) for k in ATTRIBUTES], services=BATCH_SERVICES,
+            error=request.query.get("error"),
         )
 
 
-GRID_VIEWS = (HomeView, GridDataView, MeterView)
+def known_meter(page: Page, request: web.Request) -> str:
+    """Return the path's meter, or answer 404 when no such meter exists."""
+    entity_id = request.match_info["entity_id"]
+    if page.core.states.get(entity_id) is None and entity_id not in page.site.directory.meter_ids():
+        raise web.HTTPNotFound(text=entity_id)
+    return entity_id
+
+
+def block_of(status: dict[str, Any]) -> dict[str, Any]:
+    """Return what the audit keeps of a meter's tamper block."""
+    return {k: status.get(k) for k in ("blocked", "blocked_reason", "remaining_fen", "account_id")}
+
+
+class MeterResolveView(Page):
+    """Admin: resolve a meter's tamper block (购电次数异常) with a reason; audited before/after."""
+
+    url = "/meters/{entity_id}/resolve_tamper"
+    name = "web:meter_resolve"
+
+    async def post(self, request: web.Request) -> web.StreamResponse:
+        """Accept the meter's purchase count and money (billing.resolve_tamper) and go back to the meter."""
+        operator, form = await self.site.form(request, ACTION_RESOLVE)
+        billing = billing_of(self.site, request)
+        entity_id = known_meter(self, request)
+        page = f"/meters/{quote(entity_id)}"
+        t = self.site.t(request)
+        reason = str(form.get("reason", "")).strip()
+        if not reason or len(reason) > REASON_MAX_LENGTH:
+            raise web.HTTPFound(f"{page}?error={quote(t['err_reason'] if not reason else t['err_too_long'])}")
+        before = block_of(await billing.meter_status(entity_id))
+        try:
+            result = await billing.resolve_tamper(entity_id, operator.billing_operator(), reason)
+        except OpenPrepayError as err:
+            await self.site.audit.record(request, operator, "tamper_resolve", entity_id, before=before,
+                                         after={"error": str(err), "reason": reason}, ok=False)
+            raise web.HTTPFound(f"{page}?error={quote(error_text(err, self.site.language(request)))}") from None
+        after = {**block_of(await billing.meter_status(entity_id)), **result, "reason": reason}
+        await self.site.audit.record(request, operator, "tamper_resolve", entity_id, before=before, after=after)
+        self.site.grid.invalidate()
+        raise web.HTTPFound(page)
+
+
+GRID_VIEWS = (HomeView, GridDataView, MeterView, MeterResolveView)

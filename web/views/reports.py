@@ -19,7 +19,6 @@ from ..directory import METER_DOMAINS
 from ..site import Page
 
 KINDS = ("sales", "energy", "alarms_now", "alarms", "offline")
-ALARM_STATUSES = ("alarm1", "alarm2", "arrears")
 GATEWAY_PREFIX = "modbus.gateway_"
 
 
@@ -71,20 +70,26 @@ class ReportsView(Page):
         if kind == "energy":
             await self.site.rollup(self.core.clock.timestamp() - 2 * 86400)
             return await queries.energy_table(db, start, end, group, period, self.site.directory.classify)
-        if kind == "alarms":
+        if kind in ("alarms", "alarms_now"):
             t = self.site.t(request)
+            labels = {k[6:]: v for k, v in t.items() if k.startswith("level_")}
+            if kind == "alarms_now":
+                return await self.alarms_now(t, labels)
             lo, hi = queries.day_bounds(start, end, self.site.offset_s)
             alarms = [a for a in await self.site.billing.alarms(since=lo) if a["ts"] < hi] if self.site.billing else []
-            return queries.alarms_table(alarms, tz, {k[6:]: v for k, v in t.items() if k.startswith("level_")})
-        if kind == "alarms_now":
-            t = self.site.t(request)
-            table = Table("alarms_now", ["col_meter", "col_label", "col_account", "col_status", "col_remaining"])
-            for row in (await self.site.grid.data())["rows"]:
-                if row[6] in ALARM_STATUSES or "T" in row[7]:
-                    table.rows.append([row[0], row[1], row[5] or row[4] or "", t[f"st_{row[6]}"] + (
-                        f" ({t['flag_T']})" if "T" in row[7] else ""), yuan(row[8])])
-            return table
+            return queries.alarms_table(alarms, tz, labels)
         return queries.offline_table(await self.offline_devices(), tz, self.site.t(request)["never"])
+
+    async def alarms_now(self, t: dict[str, str], labels: dict[str, str]) -> Table:
+        """Billing's alarms in force, then the meters whose relay is open (tripped) by any cause."""
+        rows = (await self.site.grid.data())["rows"]
+        meters = {row[0]: (row[1], str(row[5] or row[4] or "")) for row in rows}
+        alarms = await self.site.billing.active_alarms() if self.site.billing else []
+        table = queries.alarms_now_table(alarms, self.core.clock.time_zone, labels, meters)
+        for row in rows:
+            if "T" in row[7]:
+                table.rows.append([row[0], row[1], meters[row[0]][1], t["flag_T"], "", yuan(row[8])])
+        return table
 
     async def offline_devices(self) -> list[dict[str, Any]]:
         """Return meters and gateways that are offline now, with when they last answered (None: never)."""

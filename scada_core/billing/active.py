@@ -1,0 +1,63 @@
+"""The alarms in force now (实时报警): each opened meter's low-balance level, overload, tamper block and offline
+alarm, with the time it began (its latest enter crossing) and, for tamper, the reason."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from .const import LEVEL_NORMAL, LEVEL_OFFLINE, LEVEL_OVERLOAD, LEVEL_TAMPER, PHASE_ENTER
+from .models import AlarmRow, MeterRow
+
+if TYPE_CHECKING:
+    from .service import BillingService
+
+
+def levels_in_force(meter: MeterRow, offline: set[str]) -> list[str]:
+    """Return the alarm levels a meter is in now."""
+    levels = [meter.alarm_level] if meter.alarm_level != LEVEL_NORMAL else []
+    if meter.overload:
+        levels.append(LEVEL_OVERLOAD)
+    if meter.blocked:
+        levels.append(LEVEL_TAMPER)
+    if meter.entity_id in offline:
+        levels.append(LEVEL_OFFLINE)
+    return levels
+
+
+class ActiveAlarmsMixin:
+    """List the alarms in force."""
+
+    async def active_alarms(self: BillingService) -> list[dict[str, Any]]:
+        """Return [{meter_entity_id, account_id, level, since, reason, remaining_fen, power_w}] by meter."""
+        async with self.db.session() as session:
+            meters = (
+                await session.execute(
+                    select(MeterRow).where(MeterRow.account_id.is_not(None)).order_by(MeterRow.entity_id)
+                )
+            ).scalars().all()
+            alarmed = {m.entity_id: levels for m in meters if (levels := levels_in_force(m, self.offline))}
+            since: dict[tuple[str, str], float] = {}
+            if alarmed:
+                rows = await session.execute(
+                    select(AlarmRow.meter_entity_id, AlarmRow.level, func.max(AlarmRow.ts))
+                    .where(AlarmRow.phase == PHASE_ENTER, AlarmRow.meter_entity_id.in_(alarmed))
+                    .group_by(AlarmRow.meter_entity_id, AlarmRow.level)
+                )
+                since = {(entity_id, level): ts for entity_id, level, ts in rows.all()}
+        alarms = []
+        for meter in meters:
+            state = self.core.states.get(meter.entity_id)
+            attrs = state.attributes if state is not None else {}
+            for level in alarmed.get(meter.entity_id, ()):
+                alarms.append({
+                    "meter_entity_id": meter.entity_id,
+                    "account_id": meter.account_id,
+                    "level": level,
+                    "since": since.get((meter.entity_id, level)),
+                    "reason": meter.blocked_reason if level == LEVEL_TAMPER else None,
+                    "remaining_fen": attrs.get("remaining_fen"),
+                    "power_w": attrs.get("power_w"),
+                })
+        return alarms
