@@ -1,5 +1,5 @@
 """The alarms in force now (实时报警): each opened meter's low-balance level, overload, tamper block and offline
-alarm, with the time it began (its latest enter crossing) and, for tamper, the reason."""
+alarm, with the time it began (its latest enter crossing) and its reason (a tamper's, an overload's)."""
 
 from __future__ import annotations
 
@@ -38,25 +38,27 @@ class ActiveAlarmsMixin:
                 )
             ).scalars().all()
             alarmed = {m.entity_id: levels for m in meters if (levels := levels_in_force(m, self.offline))}
-            since: dict[tuple[str, str], float] = {}
+            entered: dict[tuple[str, str], AlarmRow] = {}
             if alarmed:
-                rows = await session.execute(
-                    select(AlarmRow.meter_entity_id, AlarmRow.level, func.max(AlarmRow.ts))
+                latest = (
+                    select(func.max(AlarmRow.id))
                     .where(AlarmRow.phase == PHASE_ENTER, AlarmRow.meter_entity_id.in_(alarmed))
                     .group_by(AlarmRow.meter_entity_id, AlarmRow.level)
                 )
-                since = {(entity_id, level): ts for entity_id, level, ts in rows.all()}
+                rows = await session.execute(select(AlarmRow).where(AlarmRow.id.in_(latest)))
+                entered = {(row.meter_entity_id, row.level): row for row in rows.scalars()}
         alarms = []
         for meter in meters:
             state = self.core.states.get(meter.entity_id)
             attrs = state.attributes if state is not None else {}
             for level in alarmed.get(meter.entity_id, ()):
+                enter = entered.get((meter.entity_id, level))
                 alarms.append({
                     "meter_entity_id": meter.entity_id,
                     "account_id": meter.account_id,
                     "level": level,
-                    "since": since.get((meter.entity_id, level)),
-                    "reason": meter.blocked_reason if level == LEVEL_TAMPER else None,
+                    "since": enter.ts if enter is not None else None,
+                    "reason": meter.blocked_reason if level == LEVEL_TAMPER else enter.reason if enter else None,
                     "remaining_fen": attrs.get("remaining_fen"),
                     "power_w": attrs.get("power_w"),
                 })

@@ -59,6 +59,15 @@ def overload_for(power_w: Any, limits: Thresholds, flags: Mapping[str, Any] | No
     return bool(by_flag) or bool(by_power)
 
 
+def overload_reason(power_w: int | None, limit_w: int | None) -> str:
+    """Say why a meter entered overload: the power seen above its limit, or its own protection tripped (the
+    relay is open by the time it is read, so the power it cut is not known)."""
+    limit = f"{limit_w} W" if limit_w is not None else "?"
+    if power_w is not None and limit_w is not None and power_w > limit_w:
+        return f"功率 {power_w} W，超过限值 {limit} / power {power_w} W above the limit {limit}"
+    return f"表计过载保护已跳闸，限值 {limit} / the meter's overload protection tripped, limit {limit}"
+
+
 def crossing(
     meter: MeterRow, level: str, phase: str, value: int | None, ts: float
 ) -> tuple[AlarmRow, dict[str, Any]]:
@@ -101,7 +110,11 @@ def update_levels(
         meter.alarm_level = new
     overload = overload_for(power_w, limits, flags)
     if overload is not None and overload != bool(meter.overload):
-        crossings.append(crossing(meter, LEVEL_OVERLOAD, "enter" if overload else "leave", None, ts))
+        row, event = crossing(meter, LEVEL_OVERLOAD, "enter" if overload else "leave", None, ts)
+        if overload:
+            row.reason = event["reason"] = overload_reason(power_w, limits.overload_w)
+            event["power_w"], event["limit_w"] = power_w, limits.overload_w
+        crossings.append((row, event))
         meter.overload = overload
     for row, _ in crossings:
         session.add(row)
