@@ -87,6 +87,7 @@ from .reconciler import run_reconciler
 from .sales import SalesMixin
 from .status import meter_status
 from .tariff_store import TariffMixin
+from .topup import TopUpRuleMixin
 
 if TYPE_CHECKING:
     from scada_core.core import Core
@@ -106,7 +107,7 @@ def building_of(buildings: dict[str, dict[str, Any]], entity_id: str) -> str:
     return next(iter(buildings))
 
 
-class BillingService(AccountsMixin, SalesMixin, DeliveryMixin, ChargingMixin, TariffMixin):
+class BillingService(AccountsMixin, SalesMixin, TopUpRuleMixin, DeliveryMixin, ChargingMixin, TariffMixin):
     """Accounts, ledger, tariffs, sales and their delivery to meters."""
 
     def __init__(self, core: Core, config: dict[str, Any] | None = None) -> None:
