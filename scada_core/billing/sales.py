@@ -30,7 +30,7 @@ from .const import (
 from .credit import check_can_take, check_credit_cap
 from .delivery import add_delivery, crash_point, deliveries_of, delivery_dict, pending_of
 from .errors import BillingError, PermissionDenied
-from .models import TransactionRow
+from .models import MeterRow, TransactionRow
 from .topup import Parts
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ class SalesMixin:
         operator = ledger.Operator.from_dict(operator)
         _check_request(operator, amount_fen, method, idempotency_key)
         if self.mode_of(meter_entity_id) == MODE_METER:
-            return await self._meter_movement(
+            return await self._parts_movement(
                 [(meter_entity_id, amount_fen)],
                 OP_SELL,
                 KIND_TRANSFER if method == METHOD_WALLET else KIND_SALE,
@@ -128,7 +128,7 @@ class SalesMixin:
         if earlier is not None:
             return earlier
         if parts is not None:
-            result = await self._meter_movement(
+            result = await self._parts_movement(
                 parts, OP_SELL, KIND_SALE, method, idempotency_key, operator, "", reference, account_id=account_id
             )
         else:
@@ -160,7 +160,7 @@ class SalesMixin:
         operator = ledger.Operator.from_dict(operator)
         _check_request(operator, amount_fen, method, idempotency_key)
         if self.mode_of(meter_entity_id) == MODE_METER:
-            return await self._meter_movement(
+            return await self._parts_movement(
                 [(meter_entity_id, amount_fen)],
                 OP_REFUND,
                 KIND_TRANSFER if method == METHOD_WALLET else KIND_REFUND,
@@ -219,7 +219,7 @@ class SalesMixin:
                 "分表充值请逐表退费", "a top-up split over several meters is refunded meter by meter"
             )
         if meter_id is not None and self.mode_of(meter_id) == MODE_METER:
-            return await self._meter_movement(
+            return await self._parts_movement(
                 [(meter_id, original.amount_fen)],
                 OP_REFUND,
                 KIND_REVERSAL,
@@ -257,6 +257,23 @@ class SalesMixin:
             )
 
     async def _meter_movement(
+        self: BillingService,
+        entity_id: str,
+        op: str,
+        kind: str,
+        amount_fen: int,
+        method: str,
+        key: str,
+        operator: ledger.Operator,
+        reason: str,
+        reference: str | None,
+    ) -> dict[str, Any]:
+        """Post money to or off one meter-side meter and deliver it exactly once (closing an account uses it)."""
+        return await self._parts_movement(
+            [(entity_id, amount_fen)], op, kind, method, key, operator, reason, reference
+        )
+
+    async def _parts_movement(
         self: BillingService,
         parts: Parts,
         op: str,
