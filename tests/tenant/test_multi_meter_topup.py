@@ -13,6 +13,7 @@ import pytest
 
 from integrations.alipay.sandbox import NotifyPolicy
 from scada_core.billing.errors import BillingError
+from scada_core.billing.ledger import Operator
 from tests.alipay.harness import ADMIN, Site, kiosk_check_in, running_site, tenant_client, wait_for
 from tests.wechatpay.conftest import wechat_keys_dir  # noqa: F401 - the WeChat Pay sandbox's keys
 from tests.wechatpay.harness import WeChatSite, wechat_section
@@ -184,3 +185,17 @@ async def test_a_tenant_cannot_choose_another_accounts_meter(multi: tuple[WeChat
         await site.billing.credit_payment(account_c, 100, "alipay", "hostile-1", {"id": "alipay", "role": "system"},
                                           meter_entity_id="acrel_dtsy1352.m1")
     assert site.sim.meters[1].remaining_fen == 0
+
+
+async def test_purchase_history_shows_a_transfer_from_the_wallet(multi: tuple[WeChatSite, int]) -> None:
+    """Wallet money from before moved to m3 shows in the tenant's purchase history as a transfer from the wallet
+    to that meter, without a receipt (it was paid, and has its receipt, when it came in)."""
+    site, account_c = multi
+    await site.billing._wallet_movement(account_c, "sale", 2000, "alipay", "old-1", Operator("alipay", "system"),
+                                        "", "TU-old")
+    moved = await site.billing.sell(M3, 500, "wallet", "move-1", ADMIN)
+    assert moved["transaction"]["kind"] == "transfer" and site.sim.meters[3].remaining_fen == 500
+    async with tenant_client(site.base) as client:
+        home = await _login_c(site.site, client, account_c)
+    row = next(line for line in home.split("<tr>") if "转移" in line)
+    assert f"账户余额 → {M3}" in row and "5.00" in row and "/m/receipts/" not in row

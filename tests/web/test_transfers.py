@@ -91,3 +91,32 @@ async def test_rest_wallet_sale_is_a_transfer_in_the_report(start_web: Any) -> N
     async with client.get(f"{env.base}/reports?kind=sales&group=method&start={today}&end={today}&format=xlsx") as resp:
         totals = list(load_workbook(io.BytesIO(await resp.read())).active.iter_rows(values_only=True))[-1]
     assert [Decimal(str(v)) for v in totals[3:]] == [Decimal("330.00"), 0, 0, 0, Decimal("330.00")]
+
+
+async def test_staff_set_the_top_up_rule_on_the_account_page(start_web: Any) -> None:
+    """A cashier sets shares 70/30 on the account page (audited before/after); shares not summing to 100 are
+    refused with the reason on the page; a viewer may not set it."""
+    env: WebEnv = await start_web(units=2)
+    await env.operator("clerk", "cashier")
+    await env.operator("looker", "viewer")
+    client, csrf = await env.login("clerk")
+    account_id = await open_account(env, client, csrf, f"{M1},{M2}")
+    async with client.get(f"{env.base}/accounts/{account_id}") as resp:
+        assert 'id="topup-rule"' in await resp.text()
+    url = f"{env.base}/accounts/{account_id}/topup_rule"
+    form = {"csrf": csrf, "rule": "shares", f"share:{M1}": "70", f"share:{M2}": "30"}
+    async with client.post(url, data=form) as resp:
+        assert resp.status == 200 and "error" not in str(resp.url)
+    assert await env.site.billing.topup_rule(account_id) == {"account_id": account_id, "rule": "shares",
+                                                            "shares": {M1: 70, M2: 30}}
+    async with client.post(url, data={**form, f"share:{M2}": "20"}) as resp:
+        assert "error=" in str(resp.url) and "100" in await resp.text()
+    async with client.post(url, data={**form, f"share:{M2}": "３0"}) as resp:  # full-width digit
+        assert "error=" in str(resp.url)
+    assert (await env.site.billing.topup_rule(account_id))["shares"] == {M1: 70, M2: 30}
+    audits = await env.site.audit.query(action="topup_rule")
+    assert sorted(a["ok"] for a in audits) == [False, True]
+    viewer, viewer_csrf = await env.login("looker")
+    async with viewer.post(url, data={**form, "csrf": viewer_csrf, "rule": "lowest"}, allow_redirects=False) as resp:
+        assert resp.status == 403
+    assert (await env.site.billing.topup_rule(account_id))["rule"] == "shares"
