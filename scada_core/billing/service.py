@@ -19,8 +19,11 @@ Accounts (accounts.py):
 Sales (sales.py):
   sell(meter_entity_id, amount_fen, method, idempotency_key, operator, reference=None, account_id=None) -> dict
   credit_payment(account_id, amount_fen, method, idempotency_key, operator, reference=None,
-                 meter_entity_id=None) -> dict   (Alipay etc.; to the account's only prepaid meter, else the wallet)
+                 meter_entity_id=None) -> dict   (Alipay etc.; to the chosen meter, else by the account's top-up
+                 rule: lowest money or shares, one transaction; accounts with a server-side meter: the wallet)
   refund(meter_entity_id, amount_fen, method, idempotency_key, operator, reason="") -> dict   (退电)
+  method "wallet" in sell/refund moves wallet money to/from a meter: a transfer, never a sale or refund
+Top-up rule (topup.py): topup_rule(account_id), set_topup_rule(account_id, rule, shares, operator).
   reverse(transaction_id, reason, idempotency_key, operator) -> dict   (冲正; cashier: own sale of today only)
 Tariffs (tariff_store.py): set_tariff(scope, spec, effective_ts, operator) where scope is "building:<id>" or
   "meter:<entity_id>"; tariffs(scope=None); tariff_for(entity_id, ts).
