@@ -245,8 +245,11 @@ class TopUpPayments:
         billing = self.core.data.get("billing")
         if billing is None:
             raise TopUpError("billing is not loaded")
-        credit = (await billing.transaction(order.transaction_id))["transaction"]
+        credited = await billing.transaction(order.transaction_id)
+        credit = credited["transaction"]
         if not credit.get("meter_entity_id"):
+            if credited["deliveries"]:
+                raise TopUpError("该笔充值已分到多块表，请在柜台逐表退费 / split over several meters: refund each at the counter")
             raise TopUpError("该笔充值在账户余额中，请在柜台退款 / paid into the wallet: refund it at the counter")
         await billing.refund(
             credit["meter_entity_id"], order.amount_fen, self.method, order.ledger_key("refund"),

@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from integrations.alipay.payments import TopUpError
 from integrations.alipay.sandbox import NotifyPolicy
 from scada_core.billing.errors import BillingError
 from scada_core.billing.ledger import Operator
@@ -134,6 +135,10 @@ async def test_shares_split_to_the_fen_as_one_request(multi: tuple[WeChatSite, i
     assert _held(site.site)[4] == (before[4][0] + 4000, before[4][1] + 1)
     assert credit["transaction"]["amount_fen"] == 10001 and credit["transaction"]["receipt_no"]
     assert sorted((d["meter_entity_id"], d["amount_fen"]) for d in credit["deliveries"]) == [(M3, 6001), (M4, 4000)]
+    with pytest.raises(TopUpError, match="split over several meters"):  # refunded at the counter, meter by meter
+        await site.payments.refund(out_trade_no, ADMIN, "")
+    with pytest.raises(BillingError, match="meter by meter"):
+        await site.billing.reverse(credit["transaction"]["id"], "typo", "rev-split", ADMIN)
     history = await site.billing.account_history(account_c)
     assert [t["reference"] for t in history].count(out_trade_no) == 1
     assert (await site.billing.trial_balance())["balanced"]
