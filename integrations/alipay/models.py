@@ -34,6 +34,7 @@ class OrderRow(Base):
     receipt_no: Mapped[str | None] = mapped_column(String(64))
     last_query_ts: Mapped[float | None] = mapped_column(Float)
     provider: Mapped[str] = mapped_column(String(16), default="alipay", server_default="alipay", index=True)
+    meter_entity_id: Mapped[str | None] = mapped_column(String(255))  # the meter the tenant chose, if any
 
 
 class TopUpSecretRow(Base):

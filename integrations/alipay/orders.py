@@ -49,6 +49,7 @@ class Order:
     transaction_id: int | None
     receipt_no: str | None
     provider: str = PROVIDER_ALIPAY
+    meter_entity_id: str | None = None  # the meter the tenant chose; None: the account's top-up rule decides
 
     @classmethod
     def from_row(cls, row: OrderRow) -> Order:
@@ -56,7 +57,7 @@ class Order:
         return cls(
             row.out_trade_no, row.account_id, row.amount_fen, row.channel, row.state, row.subject, row.trade_no,
             row.qr_code, row.created_ts, row.expire_ts, row.paid_ts, bool(row.credited), row.transaction_id,
-            row.receipt_no, row.provider or PROVIDER_ALIPAY,
+            row.receipt_no, row.provider or PROVIDER_ALIPAY, row.meter_entity_id,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -88,13 +89,16 @@ class OrderStore:
         stamp = self._clock.utcnow().astimezone(Clock(BEIJING_TZ).time_zone).strftime("%Y%m%d%H%M%S")
         return f"{self._prefix}{stamp}{secrets.token_hex(4).upper()}"
 
-    async def create(self, account_id: int, amount_fen: int, channel: str, subject: str, timeout_s: float) -> Order:
-        """Store a new PENDING order."""
+    async def create(
+        self, account_id: int, amount_fen: int, channel: str, subject: str, timeout_s: float,
+        meter_entity_id: str | None = None,
+    ) -> Order:
+        """Store a new PENDING order (for one chosen meter of the account, or for the account's top-up rule)."""
         now = self._clock.timestamp()
         row = OrderRow(
             out_trade_no=self.new_out_trade_no(), account_id=account_id, amount_fen=amount_fen, channel=channel,
             state=STATE_PENDING, subject=subject, created_ts=now, expire_ts=now + timeout_s, refunded_fen=0,
-            credited=False, provider=self.provider,
+            credited=False, provider=self.provider, meter_entity_id=meter_entity_id,
         )
         async with self._db.session() as session:
             session.add(row)

@@ -81,13 +81,16 @@ class TopUpPayments:
         self._locks: dict[str, asyncio.Lock] = {}
         self.sandbox: Any = None  # the in-process sandbox when the demo runs one
 
-    async def _check(self, account_id: int, amount_fen: int) -> None:
-        """Refuse amounts out of range and accounts that cannot take a payment."""
+    async def _check(self, account_id: int, amount_fen: int, meter_entity_id: str | None) -> None:
+        """Refuse amounts out of range, accounts that cannot take a payment and meters of other accounts."""
         billing = self.core.data.get("billing")
         if billing is None:
             raise TopUpError("充值暂不可用 / top-up unavailable: billing is not loaded")
-        if (await billing.account(account_id))["status"] != "open":
+        account = await billing.account_summary(account_id)
+        if account["status"] != "open":
             raise TopUpError(f"账户 {account_id} 已销户 / account {account_id} is closed")
+        if meter_entity_id is not None and meter_entity_id not in {m["entity_id"] for m in account["meters"]}:
+            raise TopUpError(f"表计不属于账户 {account_id} / not a meter of account {account_id}")
         if not self.limits.min_fen <= amount_fen <= self.limits.max_fen:
             raise TopUpError(
                 f"充值金额须在 {fen_to_yuan(self.limits.min_fen)} 至 {fen_to_yuan(self.limits.max_fen)} 元之间"
@@ -96,11 +99,13 @@ class TopUpPayments:
     def _subject(self, account_id: int) -> str:
         return self.limits.subject.format(account=account_id)
 
-    async def _new_order(self, account_id: int, amount_fen: int, channel: str) -> Order:
-        """Check the request and store a PENDING order."""
-        await self._check(account_id, amount_fen)
+    async def _new_order(
+        self, account_id: int, amount_fen: int, channel: str, meter_entity_id: str | None = None
+    ) -> Order:
+        """Check the request and store a PENDING order (for a chosen meter of the account, or none)."""
+        await self._check(account_id, amount_fen, meter_entity_id)
         return await self.store.create(
-            account_id, amount_fen, channel, self._subject(account_id), self.limits.timeout_s
+            account_id, amount_fen, channel, self._subject(account_id), self.limits.timeout_s, meter_entity_id
         )
 
     async def return_url(self, order: Order) -> str | None:
@@ -163,6 +168,7 @@ class TopUpPayments:
             idempotency_key=order.ledger_key(),
             operator={"id": self.name, "role": OPERATOR_ROLE},
             reference=order.out_trade_no,
+            meter_entity_id=order.meter_entity_id,
         )
         transaction_id, receipt_no = _result_ids(result)
         await self.store.record_credited(order.out_trade_no, transaction_id, receipt_no)
@@ -208,12 +214,13 @@ class TopUpPayments:
         await self.settle(order, trade_no)
 
     async def create_wap_order(
-        self, account_id: int, amount_fen: int, quit_url: str | None = None, payer_ip: str | None = None
+        self, account_id: int, amount_fen: int, quit_url: str | None = None, payer_ip: str | None = None,
+        meter_entity_id: str | None = None,
     ) -> tuple[Order, str]:
         """Store a PENDING order and return it with the URL the phone's browser is sent to."""
         raise NotImplementedError
 
-    async def create_qr_order(self, account_id: int, amount_fen: int) -> Order:
+    async def create_qr_order(self, account_id: int, amount_fen: int, meter_entity_id: str | None = None) -> Order:
         """Store a PENDING order and return it with its ``qr_code`` for the kiosk's screen."""
         raise NotImplementedError
 
@@ -238,8 +245,11 @@ class TopUpPayments:
         billing = self.core.data.get("billing")
         if billing is None:
             raise TopUpError("billing is not loaded")
-        credit = (await billing.transaction(order.transaction_id))["transaction"]
+        credited = await billing.transaction(order.transaction_id)
+        credit = credited["transaction"]
         if not credit.get("meter_entity_id"):
+            if credited["deliveries"]:
+                raise TopUpError("该笔充值已分到多块表，请在柜台逐表退费 / split over several meters: refund each at the counter")
             raise TopUpError("该笔充值在账户余额中，请在柜台退款 / paid into the wallet: refund it at the counter")
         await billing.refund(
             credit["meter_entity_id"], order.amount_fen, self.method, order.ledger_key("refund"),
@@ -266,19 +276,20 @@ class AlipayPayments(TopUpPayments):
         self.client = client
 
     async def create_wap_order(
-        self, account_id: int, amount_fen: int, quit_url: str | None = None, payer_ip: str | None = None
+        self, account_id: int, amount_fen: int, quit_url: str | None = None, payer_ip: str | None = None,
+        meter_entity_id: str | None = None,
     ) -> tuple[Order, str]:
         """Store a PENDING order and return it with the wap.pay URL for the phone's browser."""
-        order = await self._new_order(account_id, amount_fen, CHANNEL_WAP)
+        order = await self._new_order(account_id, amount_fen, CHANNEL_WAP, meter_entity_id)
         url = self.client.wap_pay_url(
             order.out_trade_no, amount_fen, order.subject, self.limits.timeout_s // 60, quit_url,
             await self.return_url(order),
         )
         return order, url
 
-    async def create_qr_order(self, account_id: int, amount_fen: int) -> Order:
+    async def create_qr_order(self, account_id: int, amount_fen: int, meter_entity_id: str | None = None) -> Order:
         """Store a PENDING order, precreate it at the gateway and return it with its ``qr_code``."""
-        order = await self._new_order(account_id, amount_fen, CHANNEL_QR)
+        order = await self._new_order(account_id, amount_fen, CHANNEL_QR, meter_entity_id)
         answer = await self.client.precreate(
             order.out_trade_no, amount_fen, order.subject, self.limits.timeout_s // 60
         )

@@ -127,6 +127,7 @@ PAYMENT_SCHEMA = vol.Schema(
         vol.Required("idempotency_key"): str,
         vol.Required("operator"): OPERATOR,
         vol.Optional("reference"): str,
+        vol.Optional("meter_entity_id"): str,  # one of the account's meters; else the account's top-up rule
     }
 )
 
@@ -213,6 +214,7 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
             data["idempotency_key"],
             data["operator"],
             data.get("reference"),
+            data.get("meter_entity_id"),
         )
 
     async def reconcile(call: ServiceCall) -> dict[str, Any]:

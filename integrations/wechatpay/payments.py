@@ -79,10 +79,11 @@ class WeChatPayments(TopUpPayments):
         return TopUpError(f"微信支付下单失败 / WeChat Pay refused the order: {err.code or err}")
 
     async def create_wap_order(
-        self, account_id: int, amount_fen: int, quit_url: str | None = None, payer_ip: str | None = None
+        self, account_id: int, amount_fen: int, quit_url: str | None = None, payer_ip: str | None = None,
+        meter_entity_id: str | None = None,
     ) -> tuple[Order, str]:
         """Store a PENDING order, create it as an H5 order, return it with the h5_url (plus redirect_url)."""
-        order = await self._new_order(account_id, amount_fen, CHANNEL_WAP)
+        order = await self._new_order(account_id, amount_fen, CHANNEL_WAP, meter_entity_id)
         try:
             h5_url = await self.client.h5(
                 order.out_trade_no, amount_fen, order.subject, order.expire_ts, payer_ip or LOCAL_IP
@@ -91,9 +92,9 @@ class WeChatPayments(TopUpPayments):
             raise await self._refused(order, err) from err
         return order, self.client.h5_redirect(h5_url, await self.return_url(order))
 
-    async def create_qr_order(self, account_id: int, amount_fen: int) -> Order:
+    async def create_qr_order(self, account_id: int, amount_fen: int, meter_entity_id: str | None = None) -> Order:
         """Store a PENDING order, create it as a Native order, return it with its code_url as ``qr_code``."""
-        order = await self._new_order(account_id, amount_fen, CHANNEL_QR)
+        order = await self._new_order(account_id, amount_fen, CHANNEL_QR, meter_entity_id)
         try:
             code_url = await self.client.native(
                 order.out_trade_no, amount_fen, order.subject, order.expire_ts

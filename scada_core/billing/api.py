@@ -243,7 +243,7 @@ class PaymentView(BillingView):
     openapi = {"post": _doc("Take a payment for an account", PAYMENT_SCHEMA)}
 
     async def post(self, request: web.Request) -> web.Response:
-        """Take a payment for an account: to its only prepaid meter, else its wallet."""
+        """Take a payment for an account: to the chosen meter, else by the account's top-up rule, else its wallet."""
         body = await self.body(request, PAYMENT_SCHEMA)
         return json_response(
             await self.billing.credit_payment(

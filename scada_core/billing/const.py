@@ -86,3 +86,9 @@ DEFAULT_BUILDING: Final = "default"
 
 # The integration whose policy decides when an arrears trip may happen.
 FRIENDLY_CREDIT = "friendly_credit"
+
+# Where a top-up of an account with several meter-side meters goes when the tenant names no meter.
+TOPUP_LOWEST: Final = "lowest"  # the meter holding the least money (first by entity id on a tie)
+TOPUP_SHARES: Final = "shares"  # split by the account's per-meter percentages
+TOPUP_RULES: Final = (TOPUP_LOWEST, TOPUP_SHARES)
+METHOD_WALLET: Final = "wallet"  # money already in the account's wallet: moving it to a meter is a transfer

@@ -26,6 +26,10 @@ class AccountRow(Base):
     credit_cap_fen: Mapped[int | None] = mapped_column(BigInteger)
     opened_ts: Mapped[float] = mapped_column(Float)
     closed_ts: Mapped[float | None] = mapped_column(Float)
+    # Where an online or kiosk top-up of several meter-side meters goes unless the tenant chooses a meter:
+    # "lowest" (the meter holding the least money) or "shares" (split by ``topup_shares``, JSON {meter: percent}).
+    topup_rule: Mapped[str] = mapped_column(String(16), default="lowest", server_default="lowest")
+    topup_shares: Mapped[str | None] = mapped_column(Text)
 
 
 class MeterRow(Base):

@@ -3,6 +3,7 @@ a delivery to the meter."""
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,8 @@ from .const import (
     KIND_REFUND,
     KIND_REVERSAL,
     KIND_SALE,
+    KIND_TRANSFER,
+    METHOD_WALLET,
     METHODS,
     MODE_METER,
     OP_REFUND,
@@ -25,14 +28,13 @@ from .const import (
     SELLING_ROLES,
 )
 from .credit import check_can_take, check_credit_cap
-from .delivery import add_delivery, crash_point, delivery_dict, pending_of
+from .delivery import add_delivery, crash_point, deliveries_of, delivery_dict, pending_of
 from .errors import BillingError, PermissionDenied
 from .models import MeterRow, TransactionRow
+from .topup import Parts
 
 if TYPE_CHECKING:
     from .service import BillingService
-
-METHOD_WALLET = "wallet"
 
 
 def fresh_result(
@@ -73,15 +75,17 @@ class SalesMixin:
         reference: str | None = None,
         reason: str = "",
     ) -> dict[str, Any]:
-        """Sell electricity to one meter (售电): to the meter itself when meter-side, else to its account."""
+        """Sell electricity to one meter (售电): to the meter itself when meter-side, else to its account.
+
+        With method "wallet", money already in the account's wallet moves to the meter: a transfer, not a sale.
+        """
         operator = ledger.Operator.from_dict(operator)
         _check_request(operator, amount_fen, method, idempotency_key)
         if self.mode_of(meter_entity_id) == MODE_METER:
-            return await self._meter_movement(
-                meter_entity_id,
+            return await self._parts_movement(
+                [(meter_entity_id, amount_fen)],
                 OP_SELL,
-                KIND_SALE,
-                amount_fen,
+                KIND_TRANSFER if method == METHOD_WALLET else KIND_SALE,
                 method,
                 idempotency_key,
                 operator,
@@ -112,23 +116,20 @@ class SalesMixin:
         reference: str | None = None,
         meter_entity_id: str | None = None,
     ) -> dict[str, Any]:
-        """Take a payment for an account (Alipay etc.): to its only prepaid meter, else to its wallet."""
+        """Take a payment for an account (Alipay, WeChat Pay, kiosk): to the meter the tenant chose, else by the
+        account's top-up rule (see topup.py), delivered like a sale: one transaction, one key, whatever the split."""
         operator = ledger.Operator.from_dict(operator)
         _check_request(operator, amount_fen, method, idempotency_key)
-        if meter_entity_id is None:
-            async with self.db.session() as session:
-                await self.get_account(session, account_id)
-                meters = (
-                    (await session.execute(select(MeterRow).where(MeterRow.account_id == account_id)))
-                    .scalars()
-                    .all()
-                )
-            prepaid = [m for m in meters if m.mode == MODE_METER]
-            if len(prepaid) == 1 and len(meters) == 1:
-                meter_entity_id = prepaid[0].entity_id
-        if meter_entity_id is not None:
-            result = await self.sell(
-                meter_entity_id, amount_fen, method, idempotency_key, operator, reference
+        if method == METHOD_WALLET:
+            raise BillingError("付款不能来自账户钱包", "a payment cannot come from the wallet")
+        async with self.db.session() as session:
+            earlier = await self.repeated(session, idempotency_key, account_id=account_id, amount_fen=amount_fen)
+            parts = None if earlier else await self.topup_parts(session, account_id, amount_fen, meter_entity_id)
+        if earlier is not None:
+            return earlier
+        if parts is not None:
+            result = await self._parts_movement(
+                parts, OP_SELL, KIND_SALE, method, idempotency_key, operator, "", reference, account_id=account_id
             )
         else:
             result = await self._wallet_movement(
@@ -159,11 +160,10 @@ class SalesMixin:
         operator = ledger.Operator.from_dict(operator)
         _check_request(operator, amount_fen, method, idempotency_key)
         if self.mode_of(meter_entity_id) == MODE_METER:
-            return await self._meter_movement(
-                meter_entity_id,
+            return await self._parts_movement(
+                [(meter_entity_id, amount_fen)],
                 OP_REFUND,
-                KIND_REFUND,
-                amount_fen,
+                KIND_TRANSFER if method == METHOD_WALLET else KIND_REFUND,
                 method,
                 idempotency_key,
                 operator,
@@ -212,12 +212,17 @@ class SalesMixin:
         self._check_reversal_rights(original, operator)
         _check_request(operator, original.amount_fen, original.method or "cash", idempotency_key)
         meter_id = original.meter_entity_id
+        async with self.db.session() as session:
+            split = meter_id is None and bool(await deliveries_of(session, transaction_id))
+        if split:
+            raise BillingError(
+                "分表充值请逐表退费", "a top-up split over several meters is refunded meter by meter"
+            )
         if meter_id is not None and self.mode_of(meter_id) == MODE_METER:
-            return await self._meter_movement(
-                meter_id,
+            return await self._parts_movement(
+                [(meter_id, original.amount_fen)],
                 OP_REFUND,
                 KIND_REVERSAL,
-                original.amount_fen,
                 original.method or "cash",
                 idempotency_key,
                 operator,
@@ -262,46 +267,61 @@ class SalesMixin:
         operator: ledger.Operator,
         reason: str,
         reference: str | None,
+    ) -> dict[str, Any]:
+        """Post money to or off one meter-side meter and deliver it exactly once (closing an account uses it)."""
+        return await self._parts_movement(
+            [(entity_id, amount_fen)], op, kind, method, key, operator, reason, reference
+        )
+
+    async def _parts_movement(
+        self: BillingService,
+        parts: Parts,
+        op: str,
+        kind: str,
+        method: str,
+        key: str,
+        operator: ledger.Operator,
+        reason: str,
+        reference: str | None,
         reverses_id: int | None = None,
         account_id: int | None = None,
     ) -> dict[str, Any]:
-        """Post money to or off a meter-side meter and deliver it exactly once (meter lock held)."""
-        async with self.meter_lock(entity_id):
+        """Post money to or off meter-side meters as one transaction and deliver each part exactly once (meter
+        locks held, taken in entity id order)."""
+        amount_fen = sum(fen for _, fen in parts)
+        single = parts[0][0] if len(parts) == 1 else None
+        async with AsyncExitStack() as locks:
+            for entity_id, _ in sorted(parts):
+                await locks.enter_async_context(self.meter_lock(entity_id))
             async with self.db.session() as session:
-                earlier = await self.repeated(session, key, meter_entity_id=entity_id, amount_fen=amount_fen)
-                pending = await pending_of(session, entity_id) if earlier is None else None
+                earlier = await self.repeated(session, key, meter_entity_id=single, amount_fen=amount_fen)
+                pending = [await pending_of(session, e) for e, _ in parts] if earlier is None else []
             if earlier is not None:
                 return earlier
-            if pending is not None:
-                await self.ensure_settled(entity_id, pending)
-            # The ledger catches up with the meter's own money before any check: a fresh read to refund,
-            # the last status read to sell (running consumption is otherwise mirrored at an interval).
-            await self.sync_meter(entity_id, fresh=op == OP_REFUND)
+            for (entity_id, _), waiting in zip(parts, pending):
+                if waiting is not None:
+                    await self.ensure_settled(entity_id, waiting)
+                # The ledger catches up with the meter's own money before any check: a fresh read to refund,
+                # the last status read to sell (running consumption is otherwise mirrored at an interval).
+                await self.sync_meter(entity_id, fresh=op == OP_REFUND)
             try:
                 async with self.write() as session:
-                    meter = await self.get_meter(session, entity_id, lock=True)
-                    if meter.blocked:
-                        raise BillingError(
-                            f"表计 {entity_id} 充值次数异常，已锁定售电，需管理员处理",
-                            f"meter {entity_id} is blocked for sales after a purchase-count mismatch; an admin must resolve it",
-                        )
-                    if account_id is not None and meter.account_id != account_id:
-                        raise BillingError(
-                            "表计已不属于原账户", "the meter no longer belongs to the sale's account"
-                        )
-                    account = await self.get_account(session, meter.account_id)
-                    meter_acct = ledger.meter_account(entity_id)
-                    source = ledger.tenant_account(account.id) if method == "wallet" else method
-                    on_meter = await ledger.held(session, meter_acct)
-                    if op == OP_SELL:
-                        building = self.buildings.get(meter.building, {})
-                        check_credit_cap(meter, account, on_meter, amount_fen, building.get("credit_cap_fen"))
-                        if method == "wallet":
-                            check_can_take(await ledger.held(session, source), amount_fen)
-                        entries = [(source, amount_fen), (meter_acct, -amount_fen)]
-                    else:
-                        check_can_take(on_meter, amount_fen)
-                        entries = [(meter_acct, amount_fen), (source, -amount_fen)]
+                    meters = [await self._movable_meter(session, e, account_id) for e, _ in parts]
+                    account = await self.get_account(session, meters[0].account_id)
+                    source = ledger.tenant_account(account.id) if method == METHOD_WALLET else method
+                    if op == OP_SELL and method == METHOD_WALLET:
+                        check_can_take(await ledger.held(session, source), amount_fen)
+                    legs: list[tuple[str, int]] = []
+                    for meter, (entity_id, fen) in zip(meters, parts):
+                        meter_acct = ledger.meter_account(entity_id)
+                        on_meter = await ledger.held(session, meter_acct)
+                        if op == OP_SELL:
+                            building = self.buildings.get(meter.building, {})
+                            check_credit_cap(meter, account, on_meter, fen, building.get("credit_cap_fen"))
+                        else:
+                            check_can_take(on_meter, fen)
+                        legs.append((meter_acct, -fen if op == OP_SELL else fen))
+                    entries = [(source, amount_fen), *legs] if op == OP_SELL else [*legs, (source, -amount_fen)]
                     row = await ledger.post(
                         session,
                         kind=kind,
@@ -312,25 +332,41 @@ class SalesMixin:
                         amount_fen=amount_fen,
                         reason=reason,
                         account_id=account.id,
-                        meter_entity_id=entity_id,
+                        meter_entity_id=single,
                         method=method,
                         reference=reference,
-                        building=meter.building,
+                        building=meters[0].building,
                         reverses_id=reverses_id,
                     )
-                    delivery = add_delivery(session, meter, row.id, op, amount_fen, self.now())
+                    deliveries = [
+                        add_delivery(session, meter, row.id, op, fen, self.now())
+                        for meter, (_, fen) in zip(meters, parts)
+                    ]
             except IntegrityError:
                 async with self.db.session() as session:
                     earlier = await self.repeated(session, key)
                 if earlier is None:
                     raise
                 return earlier
-            crash_point("after_pending_commit", entity_id)
-            await self.deliver(delivery)
-            result = fresh_result(row, entries, [delivery])
-        if kind == KIND_SALE:
+            for delivery in deliveries:
+                crash_point("after_pending_commit", delivery.meter_entity_id)
+                await self.deliver(delivery)
+            result = fresh_result(row, entries, deliveries)
+        if kind in (KIND_SALE, KIND_TRANSFER):
             self._fire_sale(row)
         return result
+
+    async def _movable_meter(self: BillingService, session: Any, entity_id: str, account_id: int | None) -> Any:
+        """Return a meter's row (locked) that may take or give money: not blocked, still on ``account_id``."""
+        meter = await self.get_meter(session, entity_id, lock=True)
+        if meter.blocked:
+            raise BillingError(
+                f"表计 {entity_id} 充值次数异常，已锁定售电，需管理员处理",
+                f"meter {entity_id} is blocked for sales after a purchase-count mismatch; an admin must resolve it",
+            )
+        if account_id is not None and meter.account_id != account_id:
+            raise BillingError("表计已不属于原账户", "the meter no longer belongs to the sale's account")
+        return meter
 
     async def _wallet_movement(
         self: BillingService,
@@ -346,7 +382,7 @@ class SalesMixin:
         reverses_id: int | None = None,
     ) -> dict[str, Any]:
         """Post money into (sale) or out of (refund, reversal) an account's wallet."""
-        if account_id is None or method == "wallet":
+        if account_id is None or method == METHOD_WALLET:
             raise BillingError("没有可入账的账户", "no account to take the money")
         async with self.account_lock(account_id):
             try:
@@ -403,5 +439,6 @@ class SalesMixin:
                 "transaction_id": row.id,
                 "receipt_no": row.receipt_no,
                 "method": row.method,
+                "kind": row.kind,
             },
         )

@@ -19,8 +19,11 @@ Accounts (accounts.py):
 Sales (sales.py):
   sell(meter_entity_id, amount_fen, method, idempotency_key, operator, reference=None, account_id=None) -> dict
   credit_payment(account_id, amount_fen, method, idempotency_key, operator, reference=None,
-                 meter_entity_id=None) -> dict   (Alipay etc.; to the account's only prepaid meter, else the wallet)
+                 meter_entity_id=None) -> dict   (Alipay etc.; to the chosen meter, else by the account's top-up
+                 rule: lowest money or shares, one transaction; accounts with a server-side meter: the wallet)
   refund(meter_entity_id, amount_fen, method, idempotency_key, operator, reason="") -> dict   (退电)
+  method "wallet" in sell/refund moves wallet money to/from a meter: a transfer, never a sale or refund
+Top-up rule (topup.py): topup_rule(account_id), set_topup_rule(account_id, rule, shares, operator).
   reverse(transaction_id, reason, idempotency_key, operator) -> dict   (冲正; cashier: own sale of today only)
   set_meter_thresholds(entity_id, operator, alarm1_fen=None, alarm2_fen=None, overload_w=None) -> dict   (admin;
     a meter's own 报警1/报警2/过载功率, None takes the building's; recorded like credit changes)
@@ -104,6 +107,7 @@ from .relay_guard import RelayGuard
 from .sales import SalesMixin
 from .status import meter_status
 from .tariff_store import TariffMixin
+from .topup import TopUpRuleMixin
 
 if TYPE_CHECKING:
     from scada_core.core import Core
@@ -126,6 +130,7 @@ def building_of(buildings: dict[str, dict[str, Any]], entity_id: str) -> str:
 class BillingService(
     AccountsMixin,
     SalesMixin,
+    TopUpRuleMixin,
     DeliveryMixin,
     ChargingMixin,
     TariffMixin,

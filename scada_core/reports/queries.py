@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from scada_core.billing.const import METHOD_WALLET
 from scada_core.billing.models import MeterRow, TransactionRow
 from scada_core.storage.database import Database
 from scada_core.storage.models import ReadingRow
@@ -20,6 +21,8 @@ from .table import Table, kwh, yuan
 SALES_GROUPS = ("operator", "method", "building")
 ENERGY_GROUPS = ("meter", "account", "floor", "building")
 PERIODS = ("day", "month", "year")
+# Money received and paid out. Transfers (wallet to meter and back) move money already received: never revenue,
+# nor are the "sales" from the wallet that older versions posted.
 SALE_KINDS = ("sale", "refund", "reversal", "close")
 
 
@@ -53,7 +56,8 @@ async def sales_table(
         rows = (
             await session.execute(
                 select(TransactionRow.ts, column, TransactionRow.kind, TransactionRow.amount_fen)
-                .where(TransactionRow.ts >= lo, TransactionRow.ts < hi, TransactionRow.kind.in_(SALE_KINDS))
+                .where(TransactionRow.ts >= lo, TransactionRow.ts < hi, TransactionRow.kind.in_(SALE_KINDS),
+                       TransactionRow.method.is_distinct_from(METHOD_WALLET))
                 .order_by(TransactionRow.ts)
             )
         ).all()

@@ -138,17 +138,19 @@ def _config(folder: Path, port: int, keys_dir: Path, db_settings: dict[str, str]
 
 @asynccontextmanager
 async def running_site(
-    tmp_path: Path, keys_dir: Path, db_settings: dict[str, str], extra: dict[str, Any] | None = None
+    tmp_path: Path, keys_dir: Path, db_settings: dict[str, str], extra: dict[str, Any] | None = None,
+    units: tuple[int, ...] = (1, 2),
 ) -> AsyncIterator[Site]:
-    """Start simulator and core, open accounts A and B with logins; stop and clean up afterwards."""
+    """Start simulator (meters m<unit>; ``extra`` names the ones beyond m1 and m2) and core, open accounts A (m1)
+    and B (m2) with logins; stop and clean up afterwards."""
     meters = {u: SimMeter(unit=u, remaining_fen=0, purchase_count=0, total_purchased_fen=0, base_power_w=0.0,
-                          overdraft_fen=0, last_ts=time.time()) for u in (1, 2)}
+                          overdraft_fen=0, last_ts=time.time()) for u in units}
     sim = SimServer(get_profile("dtsy1352"), meters, time.time, TZ, mode=MODE_TCP, port=0)
     await sim.async_start()
     core = await async_from_config_dir(_config(tmp_path / "cfg", sim.port, keys_dir, db_settings, extra or {}))
     http = aiohttp.ClientSession()
     try:
-        for unit in (1, 2):
+        for unit in units:
             entity = f"acrel_dtsy1352.m{unit}"
             await wait_for(lambda e=entity: (s := core.states.get(e)) is not None and s.attributes.get("online") is True,
                            what=f"{entity} online")

@@ -118,7 +118,8 @@ async def test_concurrent_sales_to_one_meter(start_site) -> None:
 
 
 async def test_one_account_many_meters_and_wallet(start_site) -> None:
-    """一户多表: one account on two meters; a payment without a meter lands in the wallet, sales go to each."""
+    """一户多表: one account on two meters; a payment without a meter goes to the meter holding the least money
+    (the account's default rule; the first by entity id on a tie), never to the wallet; sales go to each."""
     site = await start_site(units=2)
     body = {
         "name": "超市",
@@ -143,15 +144,14 @@ async def test_one_account_many_meters_and_wallet(start_site) -> None:
             "operator": {"id": "alipay", "role": "system"},
         },
     )
-    assert paid["deliveries"] == []
-    await site.api("POST", "/api/billing/sales", sale(M1, 10000, "w-1", method="wallet"))
+    assert [(d["meter_entity_id"], d["amount_fen"]) for d in paid["deliveries"]] == [(M1, 30000)]
     await site.api("POST", "/api/billing/sales", sale(M2, 5000, "c-2"))
-    assert site.sim.meter(1).remaining_fen == 10000 and site.sim.meter(2).remaining_fen == 5000
+    assert site.sim.meter(1).remaining_fen == 30000 and site.sim.meter(2).remaining_fen == 5000
     detail = await site.api("GET", f"/api/billing/accounts/{account['id']}")
-    assert detail["wallet_fen"] == 20000
-    assert {m["entity_id"]: m["remaining_fen"] for m in detail["meters"]} == {M1: 10000, M2: 5000}
+    assert detail["wallet_fen"] == 0
+    assert {m["entity_id"]: m["remaining_fen"] for m in detail["meters"]} == {M1: 30000, M2: 5000}
     refused = await site.api(
-        "POST", "/api/billing/sales", sale(M1, 30000, "w-2", method="wallet"), status=400
+        "POST", "/api/billing/sales", sale(M1, 100, "w-2", method="wallet"), status=400
     )
     assert "余额不足" in refused["error"] and "insufficient" in refused["error"]
     closed = await site.api(

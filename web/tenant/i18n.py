@@ -27,6 +27,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "unknown_shop": "未找到该商铺", "idle": "无操作将自动退出", "kind_sale": "售电收据",
         "tx_sale": "购电", "tx_refund": "退电", "tx_reversal": "冲正", "tx_transfer": "转移", "tx_consumption": "扣费",
         "tx_fee": "月费", "tx_opening": "开户", "tx_adjustment": "调整", "tx_close": "销户",
+        "topup_to": "充值到", "meter_rule": "按账户规则分配", "from_wallet": "账户余额",
     },
     "en": {
         "title": "Electricity self-service", "login": "Log in", "account_no": "Account no.", "password": "Password",
@@ -60,6 +61,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "tx_sale": "Purchase", "tx_refund": "Refund", "tx_reversal": "Reversal", "tx_transfer": "Transfer",
         "tx_consumption": "Charge", "tx_fee": "Monthly fee", "tx_opening": "Opening", "tx_adjustment": "Adjustment",
         "tx_close": "Closing",
+        "topup_to": "Top up", "meter_rule": "By the account's rule", "from_wallet": "Wallet",
     },
 }
 

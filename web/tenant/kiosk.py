@@ -192,10 +192,11 @@ class KioskAccountView(KioskView):
     name = "kiosk:account"
 
     async def get(self, request: web.Request) -> web.Response:
-        """Show the balance."""
+        """Show the balance, the meter the top-up goes to (``?meter=``; none: the account's rule) and the amounts."""
         account_id = await self.tenant(request)
+        meter = await self.site.chosen_meter(request, account_id, request.query)
         return self.page(request, "kiosk_account.html", account=await self.site.account(account_id),
-                         amounts=KIOSK_AMOUNTS, providers=list(self.site.providers))
+                         amounts=KIOSK_AMOUNTS, providers=list(self.site.providers), meter=meter)
 
 
 class KioskTopUpView(KioskView):
@@ -212,8 +213,9 @@ class KioskTopUpView(KioskView):
         amount_fen = form_id(form, "amount_fen")  # ASCII digits; the provider's limits judge the amount
         if amount_fen is None:
             raise web.HTTPBadRequest(text=texts(self.core.config.language)["bad_amount"])
+        meter = await self.site.chosen_meter(request, account_id, form)
         try:
-            order = await provider.create_qr_order(account_id, amount_fen)
+            order = await provider.create_qr_order(account_id, amount_fen, meter)
         except TopUpError as err:
             raise web.HTTPBadRequest(text=str(err)) from None
         raise web.HTTPFound(f"/kiosk/pay/{order.out_trade_no}")

@@ -281,10 +281,12 @@ class TopUpView(TenantView):
             amount_fen = yuan_to_fen(str(form.get("amount", "")))
         except ValueError:
             raise web.HTTPBadRequest(text=texts(self.core.config.language)["bad_amount"]) from None
+        meter = await self.site.chosen_meter(request, account_id, form)
         assert self.core.http is not None
         try:
             _, url = await provider.create_wap_order(
                 account_id, amount_fen, quit_url=self.core.http.public_url(HOME_URL), payer_ip=request.remote,
+                meter_entity_id=meter,
             )
         except TopUpError as err:
             raise web.HTTPBadRequest(text=str(err)) from None

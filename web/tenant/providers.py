@@ -17,11 +17,12 @@ class TopUpProvider(Protocol):
     store: OrderStore
 
     async def create_wap_order(
-        self, account_id: int, amount_fen: int, quit_url: str | None = None, payer_ip: str | None = None
+        self, account_id: int, amount_fen: int, quit_url: str | None = None, payer_ip: str | None = None,
+        meter_entity_id: str | None = None,
     ) -> tuple[Order, str]:
         """Store a PENDING order and return it with the URL the phone's browser is sent to."""
         ...
 
-    async def create_qr_order(self, account_id: int, amount_fen: int) -> Order:
+    async def create_qr_order(self, account_id: int, amount_fen: int, meter_entity_id: str | None = None) -> Order:
         """Store a PENDING order and return it with the text of its QR code (``qr_code``)."""
         ...

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -132,6 +133,14 @@ class TenantSite:
             if meter["entity_id"] == entity_id:
                 return meter
         await self.forbid(request, account_id, f"meter {entity_id}")
+
+    async def chosen_meter(self, request: web.Request, account_id: int, form: Mapping[str, Any]) -> str | None:
+        """Return the meter a top-up form names (one of the account's own, else refused), or None: the rule."""
+        entity_id = str(form.get("meter") or "").strip()
+        if not entity_id:
+            return None
+        await self.owned_meter(request, account_id, entity_id)
+        return entity_id
 
     async def owned_order(self, request: web.Request, account_id: int, out_trade_no: str) -> Order:
         """Return one of the account's orders (any provider's) or refuse."""

@@ -22,7 +22,13 @@ CREDIT_POLICY_KEYS = (
     "overdraft_fen", "credit_cap_fen", "alarm1_fen", "alarm2_fen", "overload_w", "effective_overdraft_fen",
     "effective_credit_cap_fen", "effective_alarm1_fen", "effective_alarm2_fen", "effective_overload_w",
 )
+METHOD_WALLET = "wallet"  # a sale from the account's wallet: a transfer of money already received
 KINDS = ("sale", "refund")
+
+
+def methods_of(kind: str) -> tuple[str, ...]:
+    """Return the payment methods of a sale (also from the wallet) or a refund."""
+    return (*METHODS, METHOD_WALLET) if kind == "sale" else METHODS
 
 
 def parse_yuan(text: str) -> int | None:
@@ -114,8 +120,9 @@ class AccountView(Page):
         if allowed(operator.role, ACTION_CONFIGURE) and account["status"] == "open":
             credit = {"account": await billing.account_credit(account_id),
                       "meters": [await billing.meter_credit(m["entity_id"]) for m in account["meters"]]}
+        topup = await billing.topup_rule(account_id) if account["status"] == "open" else None
         return self.site.render(request, "account.html", account=account, history=history, key=uuid.uuid4().hex,
-                                credit=credit, error=request.query.get("error"))
+                                credit=credit, topup=topup, error=request.query.get("error"))
 
 
 def parse_optional_yuan(text: str) -> int | None:
@@ -186,6 +193,47 @@ class AccountCreditView(Page):
         raise web.HTTPFound(f"/accounts/{account_id}")
 
 
+def form_shares(form: Any, meters: list[str]) -> dict[str, int]:
+    """Return the whole percentages the form gives the account's meters (fields ``share:<meter>``); raise
+    ValueError for anything that is not one."""
+    shares: dict[str, int] = {}
+    for entity_id in meters:
+        text = str(form.get(f"share:{entity_id}", "")).strip() or "0"
+        if not text.isascii() or not text.isdigit() or len(text) > 3:
+            raise ValueError(text)
+        shares[entity_id] = int(text)
+    return shares
+
+
+class AccountTopUpRuleView(Page):
+    """Staff: where the account's online and kiosk top-ups go (the meter with the least money, or shares)."""
+
+    url = r"/accounts/{account_id:\d+}/topup_rule"
+    name = "web:account_topup_rule"
+
+    async def post(self, request: web.Request) -> web.StreamResponse:
+        """Set the rule, audited with before and after."""
+        operator, form = await self.site.form(request, ACTION_ACCOUNT)
+        billing = billing_of(self.site, request)
+        account_id = path_id(request, "account_id")
+        rule = str(form.get("rule", ""))
+        back = f"/accounts/{account_id}"
+        try:
+            before = await billing.topup_rule(account_id)
+            meters = [m["entity_id"] for m in (await billing.account_summary(account_id))["meters"]]
+            shares = form_shares(form, meters) if rule == "shares" else None
+            after = await billing.set_topup_rule(account_id, rule, shares, operator.billing_operator())
+        except ValueError:
+            raise web.HTTPFound(f"{back}?error={quote(self.site.t(request)['err_amount'])}") from None
+        except OpenPrepayError as err:
+            await self.site.audit.record(request, operator, "topup_rule", f"account {account_id}",
+                                         after={"rule": rule, "error": str(err)}, ok=False)
+            raise web.HTTPFound(f"{back}?error={quote(error_text(err, self.site.language(request)))}") from None
+        await self.site.audit.record(request, operator, "topup_rule", f"account {account_id}", before=before,
+                                     after=after)
+        raise web.HTTPFound(back)
+
+
 class AccountActionView(Page):
     """Close an account (销户) or replace one of its meters (换表)."""
 
@@ -234,10 +282,12 @@ class SellView(Page):
         self.site.require(request, ACTION_SELL)
         meter = request.query.get("meter", "")
         kind = request.query.get("kind", "sale")
+        kind = kind if kind in KINDS else "sale"
+        method = request.query.get("method", "cash")
         status = await billing_of(self.site, request).meter_status(meter) if meter else None
-        return self.site.render(request, "sell.html", step="form", meter=meter, kind=kind if kind in KINDS else "sale",
-                                meter_status=status, methods=METHODS, key=uuid.uuid4().hex, amount="", method="cash",
-                                error=None)
+        return self.site.render(request, "sell.html", step="form", meter=meter, kind=kind, meter_status=status,
+                                methods=methods_of(kind), key=uuid.uuid4().hex, amount="",
+                                method=method if method in methods_of(kind) else "cash", error=None)
 
     async def post(self, request: web.Request) -> web.StreamResponse:
         """First post: show the confirmation; confirmed post: move the money and go to the transaction."""
@@ -250,9 +300,9 @@ class SellView(Page):
         amount_text = str(form.get("amount", ""))
         fen = parse_yuan(amount_text)
         meter_status = await billing.meter_status(meter) if meter else None
-        context = {"meter": meter, "kind": kind if kind in KINDS else "sale", "methods": METHODS, "key": key,
+        context = {"meter": meter, "kind": kind if kind in KINDS else "sale", "methods": methods_of(kind), "key": key,
                    "amount": amount_text, "method": method, "meter_status": meter_status}
-        if fen is None or kind not in KINDS or method not in METHODS or not meter:
+        if fen is None or kind not in KINDS or method not in methods_of(kind) or not meter:
             return self.site.render(request, "sell.html", status=400, step="form",
                                     error=self.site.t(request)["err_amount"], **context)
         if form.get("confirmed") != "1":
@@ -268,7 +318,7 @@ class SellView(Page):
                                     error=error_text(err, self.site.language(request)), **context)
         transaction = result["transaction"]
         if not result.get("repeated"):
-            await self.site.audit.record(request, operator, kind, meter, before={"remaining_fen": (meter_status or {}).get(
+            await self.site.audit.record(request, operator, transaction["kind"], meter, before={"remaining_fen": (meter_status or {}).get(
                 "remaining_fen")}, after={"amount_fen": fen, "transaction_id": transaction["id"],
                                           "receipt_no": transaction.get("receipt_no")})
         self.site.grid.invalidate()
@@ -344,5 +394,5 @@ class ReceiptView(Page):
             "Content-Disposition": f'attachment; filename="receipt-{context["receipt_no"]}.pdf"'})
 
 
-SALES_VIEWS = (AccountsView, AccountOpenView, AccountView, AccountActionView, AccountCreditView, SellView, TransactionView, ReverseView,
-               ReceiptView)
+SALES_VIEWS = (AccountsView, AccountOpenView, AccountView, AccountActionView, AccountCreditView, AccountTopUpRuleView,
+               SellView, TransactionView, ReverseView, ReceiptView)

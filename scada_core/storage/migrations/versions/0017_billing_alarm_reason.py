@@ -1,7 +1,7 @@
 """Billing: an alarm crossing keeps its reason (a tamper block's purchase counts, the operator's resolution).
 
 Revision ID: 0017_billing_alarm_reason
-Revises: 0015_billing_control_holder
+Revises: 0016_topup_rule
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_billing_alarm_reason"
-down_revision = "0015_billing_control_holder"
+down_revision = "0016_topup_rule"
 branch_labels = None
 depends_on = None
 
