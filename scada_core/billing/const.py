@@ -38,9 +38,10 @@ KIND_ADJUSTMENT: Final = "adjustment"
 KIND_CLOSE: Final = "close"
 # Transactions a person is handed a receipt for, numbered in one gap-free sequence per building: money paid or
 # paid back, money found on a meter at opening (开户) and money moved between a tenant's meters or wallet (转账).
-RECEIPT_KINDS: Final = (KIND_SALE, KIND_REFUND, KIND_REVERSAL, KIND_CLOSE, KIND_OPENING, KIND_TRANSFER)
+# Money received or paid out prints a receipt (收据); a transfer moves money that had its receipt when it came in.
+RECEIPT_KINDS: Final = (KIND_SALE, KIND_REFUND, KIND_REVERSAL, KIND_CLOSE, KIND_OPENING)
 # What a tenant calls its purchase history (购电记录): money in and out, not the meters' running consumption.
-PURCHASE_KINDS: Final = (*RECEIPT_KINDS, KIND_ADJUSTMENT)
+PURCHASE_KINDS: Final = (*RECEIPT_KINDS, KIND_TRANSFER, KIND_ADJUSTMENT)
 
 # A meter's purchase count (购电次数) is a 16-bit register: the count after 65535 is 0.
 PURCHASE_COUNT_MODULUS: Final = 1 << 16

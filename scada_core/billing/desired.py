@@ -40,6 +40,7 @@ OUTCOME_HELD = "held"  # it already held everything
 OUTCOME_PUSHED = "pushed"
 OUTCOME_FAILED = "failed"  # refused or did not answer: next round
 OUTCOME_OFFLINE = "offline"  # not tried: next round
+OUTCOME_UNREAD = "unread"  # its settings not read yet since start-up: a later round compares them
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,14 +130,21 @@ class DesiredMixin:
             desired[meter.entity_id] = Desired(tariff, desired_settings(limits))
         return desired
 
-    async def push_desired(self: BillingService, entity_ids: Iterable[str] | None = None) -> dict[str, str]:
-        """Bring opened meter-side meters (all, or ``entity_ids``) to what they should hold; return outcomes."""
+    async def push_desired(
+        self: BillingService, entity_ids: Iterable[str] | None = None, blind: bool = True
+    ) -> dict[str, str]:
+        """Bring opened meter-side meters (all, or ``entity_ids``) to what they should hold; return outcomes.
+
+        After a change (opening, a tariff, thresholds) a meter gets it even when it has published nothing yet
+        (``blind``); the reconciler's rounds leave such a meter (not read since start-up) for a later round, so
+        a restart never pushes to every meter.
+        """
         desired = await self.desired_of(entity_ids)
         limit = asyncio.Semaphore(PUSH_CONCURRENCY)
 
         async def one(entity_id: str, wanted: Desired) -> tuple[str, str]:
             async with limit:
-                return entity_id, await self._push_one(entity_id, wanted)
+                return entity_id, await self._push_one(entity_id, wanted, blind)
 
         outcomes = dict(await asyncio.gather(*(one(e, d) for e, d in desired.items())))
         pushed = sum(1 for o in outcomes.values() if o == OUTCOME_PUSHED)
@@ -144,12 +152,15 @@ class DesiredMixin:
             _LOGGER.info("Pushed tariff or settings to %d meters", pushed)
         return outcomes
 
-    async def _push_one(self: BillingService, entity_id: str, wanted: Desired) -> str:
-        """Push what the meter does not hold, compared with what it publishes."""
+    async def _push_one(self: BillingService, entity_id: str, wanted: Desired, blind: bool) -> str:
+        """Push what the meter does not hold, compared with what it publishes (``blind``: also when it has
+        published nothing yet)."""
         state = self.core.states.get(entity_id)
         if state is None or state.state == STATE_UNAVAILABLE or state.attributes.get("online") is False:
             return OUTCOME_OFFLINE
         held = state.attributes
+        if not blind and held.get("prices") is None and held.get("alarm1_fen") is None:
+            return OUTCOME_UNREAD
         outcome = OUTCOME_HELD
         try:
             if wanted.tariff is not None and tariff_differs(wanted.tariff, held):
@@ -170,7 +181,7 @@ class DesiredMixin:
         (``desired_failed``, ``desired_offline``).
         """
         outcomes = await self.reconcile()
-        for outcome in (await self.push_desired()).values():
+        for outcome in (await self.push_desired(blind=False)).values():
             if outcome != OUTCOME_HELD:
                 outcomes[f"desired_{outcome}"] = outcomes.get(f"desired_{outcome}", 0) + 1
         for entity_id, mode in list(self._open_meters.items()):

@@ -9,10 +9,12 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from integrations.acrel_dtsy1352.sim_meter import SimMeter
+from integrations.modbus.models import FieldCommandRow
 
-from .conftest import ADMIN, CASHIER, TZ, billing_section, until, wait_for
+from .conftest import ADMIN, CASHIER, TZ, billing_section, field_sections, until, wait_for
 from .test_scenarios import M1, M2
 
 pytestmark = pytest.mark.timeout(90)
@@ -204,3 +206,32 @@ async def test_meter_flags_give_alarm_status_and_records(start_site) -> None:
     await until(lambda: site.api("GET", f"/api/billing/meters/{M1}"), lambda m: m["overload"] is True)
     alarms = await site.api("GET", f"/api/billing/alarms?meter_entity_id={M1}")
     assert {(a["level"], a["phase"]) for a in alarms} >= {("alarm2", "enter"), ("overload", "enter")}
+
+
+async def pushes(site: Any) -> int:
+    """Return how many tariff and settings pushes the field layer has been asked for (its command log)."""
+    async with site.core.db.session() as session:
+        return int(
+            await session.scalar(
+                select(func.count()).select_from(FieldCommandRow).where(
+                    FieldCommandRow.kind.in_(("push_tariff", "push_settings"))
+                )
+            )
+        )
+
+
+async def test_a_restart_pushes_nothing_to_meters_that_hold_their_state(start_site) -> None:
+    """After a restart the meters' settings are unknown until read: the reconciler compares them once read
+    instead of pushing to every meter (at 10,000 meters a restart would otherwise rewrite every tariff)."""
+    first = await start_site(units=1, billing=billing_section(tariff=TOU))
+    await open_one(first, M1)
+    assert holds(first.sim.meter(1), RAW, month_periods(first.core.clock.now()))
+    before = await pushes(first)
+    await first.core.async_stop()
+
+    again = await start_site(
+        billing=billing_section(tariff=TOU), with_sim=False, extra=field_sections(first.sim.port, 1)
+    )
+    await wait_for(lambda: (again.core.states.get(M1).attributes.get("prices") or {}).get("flat"), what="read")
+    await reconcile(again)
+    assert await pushes(again) == before > 0, "the meter held everything: nothing to push"
