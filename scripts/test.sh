@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-# Two workers (the machine has 2 cores); tests that share the demo's fixed ports form one group.
-exec .venv/bin/python -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup "$@"
+# Two workers (the machine has 2 cores); tests that run the demo copy it onto free ports (tests/demo.py).
+exec .venv/bin/python -m pytest -q -p no:cacheprovider -n 2 "$@"

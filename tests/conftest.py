@@ -14,14 +14,11 @@ from scada_core.storage.database import Database, resolve_url
 
 POSTGRES_URL = os.environ.get("DATABASE_URL")
 DB_KINDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
-# The shipped demo's fixed ports (8123, 5021-5024, 9009, 9010): its tests run one after another on one worker.
-DEMO_PORTS = pytest.mark.xdist_group("demo_ports")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register our markers."""
     config.addinivalue_line("markers", "browser: drives Debian's chromium through Playwright")
-    config.addinivalue_line("markers", "xdist_group(name): tests that share fixed resources run on one worker")
 
 
 @pytest.fixture(params=DB_KINDS)

@@ -4,43 +4,20 @@ simulated meter holds the building's tariff (prices and this month's TOU table) 
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from integrations.acrel_dtsy1352.sim_meter import SimMeter
 from scada_core.bootstrap import async_from_config_dir
 from scada_core.billing.tariffs import periods_of
-from tests.field.conftest import free_port
+from tests.demo import copy_demo
 
 from .conftest import wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
-DEMO = Path(__file__).resolve().parents[2] / "config" / "demo"
-RUN_FILES = (".db", ".db-wal", ".db-shm", ".json")  # left behind by a demo run in the checkout
 ADMIN = {"id": "robot", "role": "admin"}
-
-
-def demo_without_wire_timing(folder: Path) -> Path:
-    """Copy the demo to ``folder`` on free ports (the demo's own may be in use) and with no 9600-baud wire
-    timing on the simulator."""
-    shutil.copytree(DEMO, folder, ignore=lambda _dir, names: [n for n in names if n.endswith(RUN_FILES)])
-    ports = {f"port: {fixed}": f"port: {free_port()}" for fixed in (5021, 5022, 5023, 5024)}
-    ports.update({"port: 8123": "port: 0", "port: 9009": "port: 0", "port: 9010": "port: 0"})
-    for file in folder.glob("*.yaml"):
-        text = file.read_text(encoding="utf-8")
-        for fixed, free in ports.items():
-            text = text.replace(fixed, free)
-        file.write_text(text, encoding="utf-8")
-    sim = folder / "dtsy1352_simulator.yaml"
-    settings = yaml.safe_load(sim.read_text(encoding="utf-8"))
-    for server in settings["servers"]:
-        server.pop("baud", None)
-    sim.write_text(yaml.safe_dump(settings), encoding="utf-8")
-    return folder
 
 
 async def test_every_demo_meter_holds_the_building_tariff_after_one_round(
@@ -48,7 +25,7 @@ async def test_every_demo_meter_holds_the_building_tariff_after_one_round(
 ) -> None:
     """144 accounts opened at once; one reconcile round; every simulator meter holds 1.35/1.10/0.75/0.38."""
     monkeypatch.delenv("DATABASE_URL", raising=False)  # the demo keeps its own SQLite file, as it does when run
-    core = await async_from_config_dir(demo_without_wire_timing(tmp_path / "demo"))
+    core = await async_from_config_dir(copy_demo(tmp_path / "demo", wire_timing=False))
     try:
         meters = sorted(s.entity_id for s in core.states.async_all() if s.domain == "acrel_dtsy1352")
         assert len(meters) == 144

@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ import voluptuous as vol
 from scada_core.bootstrap import async_setup_core
 from scada_core.config import load_config
 from scada_core.core import ServiceCall
-from tests.conftest import DEMO_PORTS
+from tests.demo import copy_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,30 +77,9 @@ async def test_api_states_services_and_openapi(tmp_path: Path, db_settings: dict
         await core.async_stop()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@DEMO_PORTS
 def test_run_answers_health_and_stops_on_sigterm(tmp_path: Path) -> None:
-    port = free_port()
-    config = tmp_path / "config"
-    config.mkdir()
-    (config / "configuration.yaml").write_text(
-        (ROOT / "config/demo/configuration.yaml").read_text(encoding="utf-8").replace("port: 8123", f"port: {port}"),
-        encoding="utf-8",
-    )
-    for item in (ROOT / "config/demo").iterdir():
-        if item.name != "configuration.yaml" and not item.name.endswith((".db", ".db-wal", ".db-shm", ".json")):
-            target = config / item.name
-            if item.is_dir():
-                import shutil
-
-                shutil.copytree(item, target)
-            else:
-                target.write_bytes(item.read_bytes())
+    config = copy_demo(tmp_path / "config")
+    port = load_config(config).http["port"]
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "scada_core", "run", "-c", str(config)],
@@ -137,7 +115,6 @@ async def _wait_health(port: int, proc: subprocess.Popen[bytes]) -> dict[str, st
     raise AssertionError("server did not answer /api/health")
 
 
-@DEMO_PORTS
 def test_check_config_exit_codes(tmp_path: Path) -> None:
     (tmp_path / "configuration.yaml").write_text("http:\n  port: fast\nbogus: 1\n", encoding="utf-8")
     bad = subprocess.run(
@@ -149,7 +126,7 @@ def test_check_config_exit_codes(tmp_path: Path) -> None:
     assert "configuration.yaml:3: bogus: unknown integration 'bogus'" in bad.stderr
     assert "Traceback" not in bad.stderr + bad.stdout
     good = subprocess.run(
-        [sys.executable, "-m", "scada_core", "check-config", "-c", str(ROOT / "config/demo")],
+        [sys.executable, "-m", "scada_core", "check-config", "-c", str(copy_demo(tmp_path / "demo"))],
         capture_output=True, text=True, cwd=ROOT, timeout=120,
     )
     assert good.returncode == 0, good.stderr

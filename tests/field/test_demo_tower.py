@@ -1,7 +1,6 @@
 """The shipped demo tower: 144 simulated DTSY1352 meters on 4 serial servers, all online after one sweep."""
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,16 +10,13 @@ import pytest
 import yaml
 
 from scada_core.bootstrap import async_from_config_dir
-from tests.conftest import DEMO_PORTS
+from tests.demo import copy_demo
 
 from .conftest import attr, wait_for
 
 pytestmark = pytest.mark.timeout(90)
 
-DEMO = Path(__file__).resolve().parents[2] / "config" / "demo"
 BUSES = [f"modbus.bus_ss{n}" for n in range(1, 5)]
-# Left behind by a demo run in the checkout; a fresh copy starts without them.
-RUN_FILES = (".db", ".db-wal", ".db-shm", ".json")
 
 
 def day_time(friendly_credit: Path) -> None:
@@ -34,16 +30,12 @@ def day_time(friendly_credit: Path) -> None:
     friendly_credit.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
 
 
-@DEMO_PORTS
 async def test_demo_tower_is_all_online_after_the_first_sweep(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each serial server sweeps its 36 meters once at 9600 baud; then the API lists all 144 online."""
     monkeypatch.delenv("DATABASE_URL", raising=False)  # the demo keeps its own SQLite file, as it does when run
-    config = tmp_path / "demo"
-    shutil.copytree(DEMO, config, ignore=lambda _dir, names: [n for n in names if n.endswith(RUN_FILES)])
-    main = config / "configuration.yaml"
-    main.write_text(main.read_text(encoding="utf-8").replace("port: 8123", "port: 0"), encoding="utf-8")
+    config = copy_demo(tmp_path / "demo")
     day_time(config / "friendly_credit.yaml")
 
     core = await async_from_config_dir(config)
