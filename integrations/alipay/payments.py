@@ -169,6 +169,7 @@ class TopUpPayments:
             operator={"id": self.name, "role": OPERATOR_ROLE},
             reference=order.out_trade_no,
             meter_entity_id=order.meter_entity_id,
+            chosen_earlier=True,
         )
         transaction_id, receipt_no = _result_ids(result)
         await self.store.record_credited(order.out_trade_no, transaction_id, receipt_no)

@@ -115,16 +115,25 @@ class SalesMixin:
         operator: Any,
         reference: str | None = None,
         meter_entity_id: str | None = None,
+        chosen_earlier: bool = False,
     ) -> dict[str, Any]:
         """Take a payment for an account (Alipay, WeChat Pay, kiosk): to the meter the tenant chose, else by the
-        account's top-up rule (see topup.py), delivered like a sale: one transaction, one key, whatever the split."""
+        account's top-up rule (see topup.py), delivered like a sale: one transaction, one key, whatever the split.
+
+        ``chosen_earlier``: the meter was chosen when a now-paid order was made; if it has left the account
+        since, the rule decides (the money is received and must land); otherwise a foreign meter is refused.
+        """
         operator = ledger.Operator.from_dict(operator)
         _check_request(operator, amount_fen, method, idempotency_key)
         if method == METHOD_WALLET:
             raise BillingError("付款不能来自账户钱包", "a payment cannot come from the wallet")
         async with self.db.session() as session:
             earlier = await self.repeated(session, idempotency_key, account_id=account_id, amount_fen=amount_fen)
-            parts = None if earlier else await self.topup_parts(session, account_id, amount_fen, meter_entity_id)
+            parts = (
+                None
+                if earlier
+                else await self.topup_parts(session, account_id, amount_fen, meter_entity_id, chosen_earlier)
+            )
         if earlier is not None:
             return earlier
         if parts is not None:

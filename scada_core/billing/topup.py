@@ -10,6 +10,7 @@ entity id on a tie), so the parts always add up to the amount. Shares that name 
 from __future__ import annotations
 
 import json
+import logging
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -22,6 +23,8 @@ from .models import AccountRow, MeterRow
 
 if TYPE_CHECKING:
     from .service import BillingService
+
+_LOGGER = logging.getLogger(__name__)
 
 Parts = list[tuple[str, int]]
 
@@ -91,13 +94,22 @@ class TopUpRuleMixin:
         return list((await session.execute(select(MeterRow).where(MeterRow.account_id == account_id))).scalars())
 
     async def topup_parts(
-        self: BillingService, session: AsyncSession, account_id: int, amount_fen: int, chosen: str | None
+        self: BillingService,
+        session: AsyncSession,
+        account_id: int,
+        amount_fen: int,
+        chosen: str | None,
+        chosen_earlier: bool = False,
     ) -> Parts | None:
-        """Return the meters (and fen) a top-up goes to, or None for the wallet; refuse another account's meter."""
+        """Return the meters (and fen) a top-up goes to, or None for the wallet; refuse another account's meter,
+        unless it was ``chosen_earlier`` (a paid order's choice) and has left the account since: the rule decides."""
         account = await self.get_account(session, account_id)
         meters = await self._meters_of(session, account_id)
         if chosen is not None:
             meter = next((m for m in meters if m.entity_id == chosen), None)
+            if meter is None and chosen_earlier:
+                _LOGGER.warning("%s left account %s after it was chosen; its rule decides", chosen, account_id)
+                return await self.topup_parts(session, account_id, amount_fen, None)
             if meter is None:
                 raise BillingError(
                     f"表计 {chosen} 不属于账户 {account_id}", f"{chosen} is not a meter of account {account_id}"

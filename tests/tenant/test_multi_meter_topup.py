@@ -204,3 +204,20 @@ async def test_purchase_history_shows_a_transfer_from_the_wallet(multi: tuple[We
         home = await _login_c(site.site, client, account_c)
     row = next(line for line in home.split("<tr>") if "转移" in line)
     assert f"账户余额 → {M3}" in row and "5.00" in row and "/m/receipts/" not in row
+
+
+async def test_a_paid_choice_whose_meter_left_the_account_goes_by_the_rule(multi: tuple[WeChatSite, int]) -> None:
+    """C chooses m4 and pays; before the notify arrives m4 moves to another account. The money was received:
+    it is credited once by C's rule (m3, C's only meter now), never to the other account's m4, never left stuck."""
+    site, account_c = multi
+    out_trade_no = await _phone_top_up(site.site, account_c, "20.00", M4)
+    other = (await site.billing.meter_status("acrel_dtsy1352.m2"))["account_id"]
+    await site.billing.move_meter(M4, other, ADMIN)
+    before = _held(site.site)
+    site.sandbox.pay(out_trade_no, NotifyPolicy(repeat=2))
+    credit = await _credited(site.site, out_trade_no)
+    assert credit["transaction"]["meter_entity_id"] == M3 and credit["transaction"]["account_id"] == account_c
+    assert _held(site.site)[3] == (before[3][0] + 2000, before[3][1] + 1)
+    assert _held(site.site)[4] == before[4]
+    with pytest.raises(BillingError, match="not a meter of account"):  # a caller naming a foreign meter is refused
+        await site.billing.credit_payment(account_c, 100, "cash", "c-foreign", ADMIN, meter_entity_id=M4)
