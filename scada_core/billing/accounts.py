@@ -39,6 +39,14 @@ if TYPE_CHECKING:
 
     from .service import BillingService
 
+def holder_of(ledger_account: str | None) -> str | None:
+    """Return who holds a transfer's side: "wallet" for a tenant's wallet, the entity id for a meter."""
+    if ledger_account is None:
+        return None
+    kind, _, name = ledger_account.partition(":")
+    return "wallet" if kind == "tenant" else name
+
+
 def _require_staff(operator: ledger.Operator) -> None:
     if operator.role not in SELLING_ROLES:
         raise PermissionDenied(
@@ -458,13 +466,21 @@ class AccountsMixin:
     async def account_history(
         self: BillingService, account_id: int, limit: int = 200, kinds: Iterable[str] | None = None
     ) -> list[dict[str, Any]]:
-        """Return an account's transactions (of ``kinds`` only, when given), newest first."""
+        """Return an account's transactions (of ``kinds`` only, when given), newest first; a transfer also says
+        where its money went: ``from`` and ``to``, each "wallet" or a meter's entity id."""
         query = select(TransactionRow).where(TransactionRow.account_id == account_id)
         if kinds is not None:
             query = query.where(TransactionRow.kind.in_(list(kinds)))
         async with self.db.session() as session:
-            rows = (await session.execute(query.order_by(TransactionRow.id.desc()).limit(limit))).scalars()
-            return [ledger.transaction_dict(r) for r in rows]
+            rows = (await session.execute(query.order_by(TransactionRow.id.desc()).limit(limit))).scalars().all()
+            history = [ledger.transaction_dict(r) for r in rows]
+            transfers = [t for t in history if t["kind"] == KIND_TRANSFER]
+            if transfers:
+                legs = await ledger.legs_of(session, [t["id"] for t in transfers])
+                for transfer in transfers:
+                    source, target = legs.get(transfer["id"], (None, None))
+                    transfer["from"], transfer["to"] = holder_of(source), holder_of(target)
+            return history
 
     async def close_account(
         self: BillingService, account_id: int, operator: Any, idempotency_key: str, method: str = "cash"

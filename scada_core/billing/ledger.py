@@ -176,6 +176,23 @@ async def entries_of(session: AsyncSession, transaction_id: int) -> list[tuple[s
     return [(a, int(v)) for a, v in rows.all()]
 
 
+async def legs_of(session: AsyncSession, transaction_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Return (the account money left, the account it went to) of each two-sided transaction: its debit leg and
+    its credit leg (debit positive)."""
+    rows = await session.execute(
+        select(EntryRow.transaction_id, EntryRow.account, EntryRow.amount_fen).where(
+            EntryRow.transaction_id.in_(transaction_ids)
+        )
+    )
+    legs: dict[int, list[tuple[str, int]]] = {}
+    for transaction_id, account, amount in rows.all():
+        legs.setdefault(int(transaction_id), []).append((account, int(amount)))
+    return {
+        tid: (max(pair, key=lambda leg: leg[1])[0], min(pair, key=lambda leg: leg[1])[0])
+        for tid, pair in legs.items()
+    }
+
+
 def transaction_dict(row: TransactionRow) -> dict[str, Any]:
     """Return a JSON-friendly view of a transaction."""
     return {

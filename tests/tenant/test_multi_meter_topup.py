@@ -200,10 +200,13 @@ async def test_purchase_history_shows_a_transfer_from_the_wallet(multi: tuple[We
                                         "", "TU-old")
     moved = await site.billing.sell(M3, 500, "wallet", "move-1", ADMIN)
     assert moved["transaction"]["kind"] == "transfer" and site.sim.meters[3].remaining_fen == 500
+    back = await site.billing.refund(M3, 200, "wallet", "move-2", ADMIN)  # and some back to the wallet
+    assert back["transaction"]["kind"] == "transfer" and site.sim.meters[3].remaining_fen == 300
     async with tenant_client(site.base) as client:
         home = await _login_c(site.site, client, account_c)
-    row = next(line for line in home.split("<tr>") if "转移" in line)
-    assert f"账户余额 → {M3}" in row and "5.00" in row and "/m/receipts/" not in row
+    back_row, moved_row = [line for line in home.split("<tr>") if "转移" in line]  # newest first
+    assert f"账户余额 → {M3}" in moved_row and "5.00" in moved_row and "/m/receipts/" not in moved_row
+    assert f"{M3} → 账户余额" in back_row and "2.00" in back_row and "/m/receipts/" not in back_row
 
 
 async def test_a_paid_choice_whose_meter_left_the_account_goes_by_the_rule(multi: tuple[WeChatSite, int]) -> None:
