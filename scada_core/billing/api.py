@@ -16,6 +16,7 @@ from scada_core.http import KEY_OPERATOR, View, json_response, read_json
 from scada_core.openapi import request_body
 from scada_core.params import DB_ID, TIMESTAMP, db_int, path_entity_id, path_id, query_choice, query_timestamp
 
+from .const import TOPUP_RULES
 from .errors import BillingError, PermissionDenied
 
 if TYPE_CHECKING:
@@ -110,6 +111,13 @@ THRESHOLDS_SCHEMA = vol.Schema(
     }
 )
 RESOLVE_SCHEMA = vol.Schema({vol.Optional("reason", default=""): str, **OPERATOR})
+TOPUP_RULE_SCHEMA = vol.Schema(
+    {
+        vol.Required("rule"): vol.In(TOPUP_RULES),
+        vol.Optional("shares"): vol.Any(None, {str: vol.All(int, vol.Range(min=0, max=100))}),
+        **OPERATOR,
+    }
+)
 TARIFF_SCHEMA = vol.Schema(
     {
         vol.Required("scope"): str,
@@ -505,6 +513,34 @@ class MeterThresholdsView(BillingView):
         )
 
 
+class TopUpRuleView(BillingView):
+    """Where an account's online and kiosk top-ups go when the tenant chose no meter: read it, or set it."""
+
+    url = "/api/billing/accounts/{account_id:\\d+}/topup_rule"
+    name = "billing:topup_rule"
+    openapi = {
+        "put": _doc(
+            "Cashier or admin: the meter with the least money (lowest), or a split by whole percentages of the "
+            "account's meter-side meters summing to 100 (shares; the fen left over go to the largest share)",
+            TOPUP_RULE_SCHEMA,
+            {"rule": "shares", "shares": {"acrel_dtsy1352.b1_f3_0301": 60, "acrel_dtsy1352.b1_f3_0302": 40}},
+        )
+    }
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return the account's top-up rule and shares."""
+        return json_response(await self.billing.topup_rule(path_id(request, "account_id")))
+
+    async def put(self, request: web.Request) -> web.Response:
+        """Set the rule (shares only with "shares")."""
+        body = await self.body(request, TOPUP_RULE_SCHEMA)
+        return json_response(
+            await self.billing.set_topup_rule(
+                path_id(request, "account_id"), body["rule"], body.get("shares"), self.operator(request, body)
+            )
+        )
+
+
 class ResolveTamperView(BillingView):
     """Resolve a tamper block."""
 
@@ -588,6 +624,7 @@ VIEWS = (
     MeterCreditView,
     AccountCreditView,
     MeterThresholdsView,
+    TopUpRuleView,
     ResolveTamperView,
     TariffsView,
     AlarmsView,
