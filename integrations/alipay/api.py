@@ -49,11 +49,12 @@ class OrdersView(View):
 
 
 class SecurityEventsView(View):
-    """Refused notifications and logins."""
+    """Refused notifications and logins (with their addresses): for admins only."""
 
     url = "/api/alipay/security_events"
     name = "api:alipay:security_events"
     tag = "alipay"
+    admin_only = True
     openapi = {
         "get": {
             "parameters": [LIMIT],
