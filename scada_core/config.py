@@ -52,11 +52,19 @@ def external_url(value: Any) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def _unused_base_url(value: Any) -> Any:
+    """Refuse the old base_url key, which nothing reads, naming the one that does."""
+    raise vol.Invalid(
+        "base_url is not used: set external_url (https://host[:port], no path) for the URLs browsers and "
+        "payment providers are sent back to"
+    )
+
+
 HTTP_SCHEMA = vol.Schema(
     {
         vol.Optional("host", default=DEFAULT_HTTP_HOST): str,
         vol.Optional("port", default=DEFAULT_HTTP_PORT): vol.All(int, vol.Range(min=0, max=65535)),
-        vol.Optional("base_url"): str,
+        vol.Optional("base_url"): _unused_base_url,
         vol.Optional("external_url"): external_url,
         vol.Optional("secure_cookies", default=False): bool,
         # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks).

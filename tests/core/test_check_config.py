@@ -186,6 +186,11 @@ CASES: dict[str, Case] = {
         f"configuration.yaml:10: {B1} -> tariff -> kind: meter acrel_dtsy1352.m1 deducts money itself and cannot "
         "switch tiered (阶梯) bands: use a flat or TOU tariff, or a server-billed meter",
     ),
+    "base_url_renamed": Case(
+        {"configuration.yaml": "http:\n  port: 0\n  base_url: https://pay.example.com\n"},
+        "configuration.yaml:3: http -> base_url: base_url is not used: set external_url "
+        "(https://host[:port], no path) for the URLs browsers and payment providers are sent back to",
+    ),
     "empty_operator_name": Case(
         {"configuration.yaml": "web:\n  admin:\n    username: ''\n    password: long-enough\n"},
         "configuration.yaml:3: web -> admin -> username: must not be empty",
