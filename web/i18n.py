@@ -45,6 +45,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "col_kwh": ("电量(kWh)", "Energy (kWh)"), "col_time": ("时间", "Time"), "col_level": ("级别", "Level"),
     "col_phase": ("进入/解除", "Enter/leave"), "col_money": ("金额(元)", "Amount (yuan)"), "col_entity": ("设备", "Device"),
     "col_kind": ("类型", "Kind"), "col_gateway": ("通讯管理机", "Gateway"), "col_last_seen": ("最后通讯", "Last seen"), "never": ("从未", "never"),
+    "device_meter": ("电表", "meter"), "device_gateway": ("通讯管理机", "gateway"),
     "readings": ("抄表数据", "Readings"), "status": ("状态", "Status"), "blocked": ("禁止售电", "Blocked"),
     "control_holder": ("控制方", "Relay held by"),
     "ledger_money": ("余额(元)", "Balance (yuan)"), "room": ("房间", "Room"),

@@ -205,13 +205,14 @@ def alarms_now_table(
     return table
 
 
-def offline_table(devices: list[dict[str, Any]], tz: tzinfo, never: str) -> Table:
-    """Offline meters and gateways: entity, kind, gateway/bus, last seen (``never`` for one never seen)."""
+def offline_table(devices: list[dict[str, Any]], tz: tzinfo, labels: dict[str, str]) -> Table:
+    """Offline meters and gateways: entity, kind, gateway/bus, last seen; ``labels`` names each kind and says
+    ``never`` for a device never seen, in the reader's language."""
     table = Table("offline", ["col_entity", "col_kind", "col_gateway", "col_last_seen"])
     for device in devices:
         last = device.get("last_seen")
         table.rows.append([
-            device["entity_id"], device["kind"], device.get("gateway") or "",
-            datetime.fromtimestamp(last, tz).strftime("%Y-%m-%d %H:%M:%S") if last else never,
+            device["entity_id"], labels.get(device["kind"], device["kind"]), device.get("gateway") or "",
+            datetime.fromtimestamp(last, tz).strftime("%Y-%m-%d %H:%M:%S") if last else labels["never"],
         ])
     return table

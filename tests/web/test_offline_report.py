@@ -67,6 +67,7 @@ async def test_offline_report_says_never_for_a_meter_that_never_answered(start_w
         seen = datetime.fromtimestamp(seen_ts, TZ).strftime("%Y-%m-%d %H:%M:%S")
         assert {e: rows[e][-1] for e in (NEVER, SEEN_BEFORE, DEAD_LINE, DEAD_GATEWAY)} == {
             NEVER: "从未", SEEN_BEFORE: seen, DEAD_LINE: "从未", DEAD_GATEWAY: "从未"}, rows
+        assert (rows[NEVER][0], rows[DEAD_GATEWAY][0]) == ("电表", "通讯管理机"), "the kind in the page's language"
         async with client.get(env.base + "/reports?kind=offline&format=xlsx") as resp:
             assert resp.status == 200
             sheet = list(load_workbook(io.BytesIO(await resp.read())).active.iter_rows(values_only=True))
@@ -76,6 +77,7 @@ async def test_offline_report_says_never_for_a_meter_that_never_answered(start_w
         async with client.post(env.base + "/language", data={"csrf": csrf, "language": "en"}) as resp:
             assert resp.status == 200
         async with client.get(env.base + "/reports?kind=offline") as resp:
-            assert ">never<" in await resp.text()
+            english = await resp.text()
+            assert ">never<" in english and ">meter<" in english and ">gateway<" in english
     finally:
         await sim.async_stop()

@@ -78,7 +78,9 @@ class ReportsView(Page):
             lo, hi = queries.day_bounds(start, end, self.site.offset_s)
             alarms = [a for a in await self.site.billing.alarms(since=lo) if a["ts"] < hi] if self.site.billing else []
             return queries.alarms_table(alarms, tz, labels)
-        return queries.offline_table(await self.offline_devices(), tz, self.site.t(request)["never"])
+        t = self.site.t(request)
+        labels = {"meter": t["device_meter"], "gateway": t["device_gateway"], "never": t["never"]}
+        return queries.offline_table(await self.offline_devices(), tz, labels)
 
     async def alarms_now(self, t: dict[str, str], labels: dict[str, str]) -> Table:
         """Billing's alarms in force, then the meters whose relay is open (tripped) by any cause."""
