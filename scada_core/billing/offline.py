@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from scada_core.automation.const import EVENT_TIME_CHANGED
 from scada_core.automation.ticker import async_ensure_ticker
@@ -41,14 +41,14 @@ class OfflineMixin:
 
     async def async_watch_offline(self: BillingService) -> None:
         """Load the meters still in an offline alarm and start watching states and the clock."""
+        newest = (
+            select(func.max(AlarmRow.id)).where(AlarmRow.level == LEVEL_OFFLINE).group_by(AlarmRow.meter_entity_id)
+        )
         async with self.db.session() as session:
             rows = await session.execute(
-                select(AlarmRow.meter_entity_id, AlarmRow.phase)
-                .where(AlarmRow.level == LEVEL_OFFLINE)
-                .order_by(AlarmRow.id)
+                select(AlarmRow.meter_entity_id).where(AlarmRow.id.in_(newest), AlarmRow.phase == PHASE_ENTER)
             )
-            latest = dict(rows.all())
-        self.offline.update(entity_id for entity_id, phase in latest.items() if phase == PHASE_ENTER)
+            self.offline.update(rows.scalars())
         self.core.bus.async_listen(EVENT_STATE_CHANGED, self._offline_state_changed)
         self.core.bus.async_listen(EVENT_TIME_CHANGED, self._offline_tick)
         async_ensure_ticker(self.core)
