@@ -56,6 +56,8 @@ def api_cases() -> list[tuple[str, str, Any, int]]:
             ("POST", f"/api/billing/transactions/{value}/reverse", {"reason": "x", "idempotency_key": "k"}, 404),
             ("GET", f"/api/field/commands/{value}", None, 404),
             ("GET", f"/api/field/batches/{value}", None, 404),
+            ("GET", f"/api/billing/accounts/{value}/topup_rule", None, 404),
+            ("PUT", f"/api/billing/accounts/{value}/topup_rule", {"rule": "lowest"}, 404),
         ]
     for value in TIMES:
         cases += [("GET", f"/api/billing/alarms?since={value}", None, 400),
@@ -74,6 +76,14 @@ def api_cases() -> list[tuple[str, str, Any, int]]:
         ("POST", "/api/billing/sales", {"meter_entity_id": M1, "amount_fen": True, "idempotency_key": "k"}, 400),
         ("POST", "/api/billing/accounts", {"name": "x", "meters": [M1], "overdraft_fen": HUGE}, 400),
         ("PUT", f"/api/billing/meters/{M1}/credit", {"credit_cap_fen": HUGE}, 400),
+        ("PUT", f"/api/billing/meters/{M1}/thresholds", {"alarm1_fen": HUGE}, 400),
+        ("PUT", f"/api/billing/meters/{M1}/thresholds", {"alarm2_fen": -1}, 400),
+        ("PUT", f"/api/billing/meters/{M1}/thresholds", {"overload_w": "\uff11\uff10"}, 400),  # full-width 10
+        ("PUT", f"/api/billing/meters/{M1}/thresholds", {"overload_w": True}, 400),
+        ("GET", "/api/billing/meters/acrel_dtsy1352.\u7535/thresholds", None, 404),
+        ("PUT", "/api/billing/accounts/1/topup_rule", {"rule": "shares", "shares": {M1: HUGE}}, 400),
+        ("PUT", "/api/billing/accounts/1/topup_rule", {"rule": "shares", "shares": {"电表\u0000": 100}}, 400),
+        ("PUT", "/api/billing/accounts/1/topup_rule", {"rule": "最低"}, 400),
         ("POST", "/api/services/alipay/set_tenant_login", {"account_id": HUGE, "password": "123456"}, 400),
         ("POST", "/api/services/alipay/create_order", {"account_id": HUGE, "amount_fen": 100}, 400),
         ("POST", "/api/services/billing/sell",
