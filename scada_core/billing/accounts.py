@@ -30,7 +30,7 @@ from .const import (
 )
 from .credit import credit_cap_of, fen_text
 from .delivery import add_delivery, counts_ahead, pending_of
-from .desired import OUTCOME_HELD, OUTCOME_PUSHED
+from .desired import OUTCOME_HELD, OUTCOME_PUSHED, desired_settings
 from .errors import BillingError, PermissionDenied
 from .models import AccountRow, CreditChangeRow, MeterRow, TransactionRow
 
@@ -302,6 +302,9 @@ class AccountsMixin:
                 meter = await self.get_meter(session, entity_id, lock=True)
                 account = await self.get_account(session, meter.account_id)
                 change(meter, account)
+                settings = desired_settings(self.thresholds(account, meter.building, meter))
+                if meter.mode == MODE_METER and (refused := self.refusal_of(entity_id, "push_settings", settings)):
+                    raise BillingError(f"表计不接受此设置：{refused}", f"the meter would refuse it: {refused}")
                 session.add(_meter_change(meter, account.id, operator, self.now()))
             if meter.mode == MODE_METER:
                 pushed = await self._bring_to_desired(entity_id)

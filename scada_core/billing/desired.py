@@ -17,9 +17,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+import voluptuous as vol
 from sqlalchemy import select
 
-from scada_core.const import STATE_UNAVAILABLE
+from scada_core.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
+from scada_core.core import humanize_invalid
 from scada_core.exceptions import OpenPrepayError
 
 from .alarms import Thresholds
@@ -104,6 +106,18 @@ class DesiredMixin:
         now = self.core.clock.now()
         until_month = (next_month_start(now) - now).total_seconds()
         return max(min(self.reconcile_interval, until_month), 0.0)
+
+    def refusal_of(self: BillingService, entity_id: str, service: str, data: Mapping[str, Any]) -> str | None:
+        """Return why the meter's ``service`` would refuse ``data`` (its schema, checked before billing stores a
+        setting it could never push), or None."""
+        registered = self.core.services.async_services().get(entity_id.split(".", 1)[0], {}).get(service)
+        if registered is None or registered.schema is None:
+            return None
+        try:
+            registered.schema({ATTR_ENTITY_ID: entity_id, **data})
+        except vol.Invalid as err:
+            return f"{entity_id}: {humanize_invalid(err)}"
+        return None
 
     async def desired_of(self: BillingService, entity_ids: Iterable[str] | None = None) -> dict[str, Desired]:
         """Return what opened meter-side meters (all, or ``entity_ids``) should hold now."""

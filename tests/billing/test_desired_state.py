@@ -173,6 +173,11 @@ async def test_meter_thresholds_pushed_and_kept(start_site) -> None:
         status=400,
     )
     assert "报警2" in wrong["error"] and "alarm2" in wrong["error"]
+    beyond = await site.api(  # more than the meter's 16-bit power register holds: it would refuse every push
+        "PUT", f"/api/billing/meters/{M1}/thresholds", {"overload_w": 70000, "operator": ADMIN}, status=400
+    )
+    assert "overload_w" in beyond["error"] and M1 in beyond["error"]
+    assert (await site.api("GET", f"/api/billing/meters/{M1}/thresholds"))["overload_w"] is None, "nothing stored"
     changed = await site.api("PUT", f"/api/billing/meters/{M1}/thresholds", {**body, "operator": ADMIN})
     assert changed["effective_alarm1_fen"] == 40000 and changed["changes"][0]["operator"]["id"] == "admin1"
     assert (sim.alarm1_fen, sim.alarm2_fen, sim.overload_w) == (40000, 38000, 9000)
