@@ -353,7 +353,8 @@ class ServiceRegistry:
         self.async_register(domain, service, handle, full_schema, description)
 
     def async_set_guard(self, domain: str, service: str, guard: ServiceGuard) -> CALLBACK_TYPE:
-        """Pass every call of domain.service (registered now or later) through ``guard``; return the remover."""
+        """Pass every call of domain.service (registered now or later; domain MATCH_ALL: that service of every
+        domain without a guard of its own) through ``guard``; return the remover."""
         key = (domain, service)
         self._guards[key] = guard
 
@@ -399,7 +400,7 @@ class ServiceRegistry:
         self._core.bus.async_fire(
             EVENT_CALL_SERVICE, {"domain": domain, "service": service, "service_data": payload}, call.context
         )
-        guard = self._guards.get((domain, service))
+        guard = self._guards.get((domain, service)) or self._guards.get((MATCH_ALL, service))
         if guard is not None:
             return await guard(call, functools.partial(_run_handler, handler.handler))
         return await _run_handler(handler.handler, call)

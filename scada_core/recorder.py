@@ -170,7 +170,7 @@ class Recorder:
                 states, self._states = self._states[: self.max_batch], self._states[self.max_batch :]
                 readings, self._readings = self._readings[: self.max_batch], self._readings[self.max_batch :]
                 try:
-                    async with self.db.engine.begin() as conn:
+                    async with self.db.write_turn(), self.db.engine.begin() as conn:
                         if states:
                             await self._insert(conn, STATES_INSERT, states)
                         if readings:
@@ -211,7 +211,7 @@ class Recorder:
     async def async_purge(self) -> None:
         """Delete states and readings past their retention."""
         now = self.core.clock.timestamp()
-        async with self.db.session() as session:
+        async with self.db.write() as session:
             await session.execute(delete(StateRow).where(StateRow.last_updated_ts < now - self.purge_keep_days * DAY))
             await session.execute(delete(ReadingRow).where(ReadingRow.ts < now - self.readings_keep_days * DAY))
 

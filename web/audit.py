@@ -122,7 +122,7 @@ class AuditLog:
     ) -> None:
         """Store one action (``request`` may be the remote address already; ``username`` names an anonymous actor)."""
         remote = request if isinstance(request, str) else remote_of(request)
-        async with self.db.session() as session:
+        async with self.db.write() as session:
             session.add(AuditRow(
                 ts=self.clock.timestamp(),
                 operator=operator.username if operator else (username or "-"),

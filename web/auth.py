@@ -177,7 +177,7 @@ class Auth:
         if checked and (problem := await self.core.async_add_executor_job(password_problem, username, password)):
             raise AuthError(problem)
         password_hash = await self.hash_password(password)
-        async with self.db.session() as session:
+        async with self.db.write() as session:
             if (await session.execute(select(OperatorRow).where(OperatorRow.username == username))).scalar():
                 raise AuthError("err_username_taken")
             row = OperatorRow(
@@ -200,7 +200,7 @@ class Auth:
         self.forget()
         if "role" in changes and changes["role"] not in ROLES:
             raise AuthError("err_role")
-        async with self.db.session() as session:
+        async with self.db.write() as session:
             row = await session.get(OperatorRow, operator_id)
             if row is None:
                 raise AuthError("err_no_operator")
@@ -230,7 +230,7 @@ class Auth:
         if problem := await self.core.async_add_executor_job(password_problem, username, password):
             raise AuthError(problem)
         password_hash = await self.hash_password(password)
-        async with self.db.session() as session:
+        async with self.db.write() as session:
             row = await session.get(OperatorRow, operator_id)
             if row is None:
                 raise AuthError("err_no_operator")
@@ -272,7 +272,7 @@ class Auth:
         self.limiter.succeeded(remote, username)
         token = secrets.token_urlsafe(32)
         now = self.core.clock.timestamp()
-        async with self.db.session() as session:
+        async with self.db.write() as session:
             await session.execute(delete(SessionRow).where(SessionRow.expires_ts < now))
             session.add(SessionRow(token_hash=_digest(token), operator_id=operator_id, csrf=secrets.token_urlsafe(24),
                                    created_ts=now, expires_ts=now + self.session_lifetime))
@@ -281,7 +281,7 @@ class Auth:
     async def logout(self, token: str) -> None:
         """End a session."""
         self.forget()
-        async with self.db.session() as session:
+        async with self.db.write() as session:
             await session.execute(delete(SessionRow).where(SessionRow.token_hash == _digest(token)))
         self.forget()
 
@@ -321,7 +321,7 @@ class Auth:
     async def create_token(self, operator_id: int, name: str) -> tuple[int, str]:
         """Create a bearer token for an operator; return (id, the token, shown once)."""
         token = "opt_" + secrets.token_urlsafe(32)
-        async with self.db.session() as session:
+        async with self.db.write() as session:
             row = ApiTokenRow(token_hash=_digest(token), operator_id=operator_id, name=name,
                               created_ts=self.core.clock.timestamp())
             session.add(row)
@@ -331,7 +331,7 @@ class Auth:
     async def revoke_token(self, token_id: int) -> bool:
         """Revoke a token; return False when it did not exist or was revoked already."""
         self.forget()
-        async with self.db.session() as session:
+        async with self.db.write() as session:
             result = await session.execute(
                 update(ApiTokenRow).where(ApiTokenRow.id == token_id, ApiTokenRow.revoked_ts.is_(None))
                 .values(revoked_ts=self.core.clock.timestamp())
@@ -366,7 +366,7 @@ class Auth:
         return operator
 
     async def _from_token(self, token: str) -> WebOperator | None:
-        async with self.db.session() as session:
+        async with self.db.write() as session:
             found = (
                 await session.execute(
                     select(ApiTokenRow, OperatorRow).join(OperatorRow, OperatorRow.id == ApiTokenRow.operator_id)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from scada_core.meters import meter_states
 from scada_core.reports.cells import csv_cell, from_csv_cell
 
 from .models import MeterDirectoryRow
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 FLOOR_IN_NAME = re.compile(r"(?:^|_)f(\d+)(?:_|$)")
 ROOM_IN_NAME = re.compile(r"_(\d{3,5})$")
 COLUMNS = ("entity_id", "floor", "room", "label")
-METER_DOMAINS = ("acrel_dtsy1352", "modbus_meter")
 
 
 class MeterDirectory:
@@ -43,7 +43,7 @@ class MeterDirectory:
 
     def meter_ids(self) -> list[str]:
         """Return every meter entity id, sorted."""
-        return sorted(e for d in METER_DOMAINS for e in self.core.states.async_entity_ids(d))
+        return [state.entity_id for state in meter_states(self.core.states)]
 
     def classify(self, entity_id: str) -> dict[str, Any]:
         """Return {building, floor, room, label} of a meter: overlay first, then what its name tells."""
@@ -98,7 +98,7 @@ class MeterDirectory:
     async def save(self, rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         """Store error-free rows; return (before, after) of each."""
         changes = []
-        async with self.db.session() as session:
+        async with self.db.write() as session:
             for row in rows:
                 if row.get("errors"):
                     continue

@@ -13,9 +13,9 @@ from scada_core.billing.models import AccountRow
 from scada_core.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
 from scada_core.core import Event
 from scada_core.json_helpers import json_bytes
+from scada_core.meters import is_meter
 
 from .const import GRID_CACHE_S
-from .directory import METER_DOMAINS
 
 if TYPE_CHECKING:
     from .site import WebSite
@@ -56,7 +56,7 @@ class GridData:
             site.core.bus.async_listen(event_type, self._changed)
 
     def _state_changed(self, event: Event) -> None:
-        if str(event.data.get("entity_id", "")).split(".", 1)[0] in METER_DOMAINS:
+        if is_meter(event.data.get("new_state")) or is_meter(event.data.get("old_state")):
             self._dirty = True
 
     def _changed(self, _event: Event) -> None:

@@ -100,7 +100,7 @@ class OrderStore:
             state=STATE_PENDING, subject=subject, created_ts=now, expire_ts=now + timeout_s, refunded_fen=0,
             credited=False, provider=self.provider, meter_entity_id=meter_entity_id,
         )
-        async with self._db.session() as session:
+        async with self._db.write() as session:
             session.add(row)
         return Order.from_row(row)
 
@@ -112,14 +112,14 @@ class OrderStore:
 
     async def set_qr_code(self, out_trade_no: str, qr_code: str) -> None:
         """Remember the QR code text of a precreated order."""
-        async with self._db.session() as session:
+        async with self._db.write() as session:
             await session.execute(
                 update(OrderRow).where(OrderRow.out_trade_no == out_trade_no).values(qr_code=qr_code)
             )
 
     async def record_paid(self, out_trade_no: str, trade_no: str | None) -> bool:
         """Move a PENDING or CLOSED order to PAID; return False if it was not in one of those states."""
-        async with self._db.session() as session:
+        async with self._db.write() as session:
             result = await session.execute(
                 update(OrderRow)
                 .where(OrderRow.out_trade_no == out_trade_no, OrderRow.state.in_((STATE_PENDING, STATE_CLOSED)))
@@ -129,7 +129,7 @@ class OrderStore:
 
     async def record_credited(self, out_trade_no: str, transaction_id: int | None, receipt_no: str | None) -> None:
         """Mark a PAID order as credited to its account."""
-        async with self._db.session() as session:
+        async with self._db.write() as session:
             await session.execute(
                 update(OrderRow)
                 .where(OrderRow.out_trade_no == out_trade_no)
@@ -138,7 +138,7 @@ class OrderStore:
 
     async def record_closed(self, out_trade_no: str) -> bool:
         """Move a PENDING order to CLOSED."""
-        async with self._db.session() as session:
+        async with self._db.write() as session:
             result = await session.execute(
                 update(OrderRow)
                 .where(OrderRow.out_trade_no == out_trade_no, OrderRow.state == STATE_PENDING)
@@ -148,7 +148,7 @@ class OrderStore:
 
     async def record_refunded(self, out_trade_no: str, amount_fen: int) -> None:
         """Mark a PAID order as REFUNDED."""
-        async with self._db.session() as session:
+        async with self._db.write() as session:
             await session.execute(
                 update(OrderRow)
                 .where(OrderRow.out_trade_no == out_trade_no, OrderRow.state == STATE_PAID)
@@ -157,7 +157,7 @@ class OrderStore:
 
     async def touch_query(self, out_trade_no: str) -> None:
         """Remember when we last asked the gateway about an order."""
-        async with self._db.session() as session:
+        async with self._db.write() as session:
             await session.execute(
                 update(OrderRow).where(OrderRow.out_trade_no == out_trade_no).values(last_query_ts=self._clock.timestamp())
             )
@@ -200,7 +200,7 @@ class OrderStore:
         reference = shown(reference, REFERENCE_LIMIT) if reference else None
         detail = shown(detail, DETAIL_LIMIT)
         _LOGGER.warning("Security event %s/%s ref=%s from %s: %s", source, kind, reference, remote, detail)
-        async with self._db.session() as session:
+        async with self._db.write() as session:
             session.add(
                 SecurityEventRow(
                     ts=self._clock.timestamp(), source=source, kind=kind, remote=remote, reference=reference,

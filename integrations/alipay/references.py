@@ -26,7 +26,7 @@ class OrderReferences:
     async def _secret(self) -> bytes:
         """Return the kept secret, making it on first use (once, even when two processes race)."""
         if self._key is None:
-            async with self._db.session() as session:
+            async with self._db.write() as session:
                 maker = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
                 await session.execute(
                     maker(TopUpSecretRow).values(name=SECRET_RETURN, value=secrets.token_hex(32))

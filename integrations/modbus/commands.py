@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
+_COMMANDS = FieldCommandRow.__table__  # state updates as Core statements: the ORM's bulk update only costs time
 EXPIRY_CHECK_S = 0.5
 RETRY_DELAY_S = 1.0
 
@@ -127,7 +128,7 @@ class CommandManager:
         return await asyncio.shield(job.future)
 
     async def _insert(self, job: CommandJob, now: float) -> None:
-        async with self._db.session() as session:
+        async with self._db.write() as session:
             session.add(_command_row(job, now))
 
     def _queue(self, job: CommandJob) -> None:
@@ -194,9 +195,9 @@ class CommandManager:
         values: dict[str, Any] = {"state": state, "attempts": job.attempts, "updated_ts": now, "error": error}
         if sent:
             values["sent_ts"] = now
-        async with self._db.session() as session:
+        async with self._db.write() as session:
             await session.execute(
-                update(FieldCommandRow).where(FieldCommandRow.id == job.id).values(**values)
+                update(_COMMANDS).where(_COMMANDS.c.id == job.id).values(**values)
             )
         self._fire(job)
 
@@ -205,10 +206,10 @@ class CommandManager:
     ) -> None:
         job.state = state
         now = self.core.clock.timestamp()
-        async with self._db.session() as session:
+        async with self._db.write() as session:
             await session.execute(
-                update(FieldCommandRow)
-                .where(FieldCommandRow.id == job.id)
+                update(_COMMANDS)
+                .where(_COMMANDS.c.id == job.id)
                 .values(
                     state=state,
                     attempts=job.attempts,
@@ -265,7 +266,7 @@ class CommandManager:
             device = devices.get(row.entity_id)
             job_payload = json.loads(row.payload)
             if device is None:
-                async with self._db.session() as session:
+                async with self._db.write() as session:
                     await session.execute(
                         update(FieldCommandRow)
                         .where(FieldCommandRow.id == row.id)
@@ -305,7 +306,7 @@ class CommandManager:
         """
         now = self.core.clock.timestamp()
         try:
-            async with self._db.session() as session:
+            async with self._db.write() as session:
                 session.add(FieldBatchRow(id=batch_id, service=service, total=len(items), created_ts=now))
                 for item in items:
                     if item.job is not None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from integrations.modbus.device import BusDevice
 from integrations.modbus.errors import CommandRejectedError, ExceptionCodeError, FieldError, MeterCommandError
 from scada_core.const import EVENT_METER_READING
+from scada_core.meters import ATTR_BILLING
 
 from .const import UNSUPPORTED_RETRY_S
 
@@ -64,6 +65,10 @@ class ProfileMeter(BusDevice):
             self.values = dict.fromkeys(self.published_values)
             self._published = itemgetter(*self.published_values)
 
+    def base_attributes(self) -> dict[str, Any]:
+        """Add how the meter is billed: its capability is published from the start, read or not."""
+        return {**super().base_attributes(), ATTR_BILLING: self.billing}
+
     @property
     def state(self) -> str | None:
         """Return the profile's state value (total kWh for plain meters)."""
@@ -71,13 +76,12 @@ class ProfileMeter(BusDevice):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
-        """Return every decoded value plus billing kind."""
+        """Return every decoded value."""
         values = self.values
         if self.published_values is not None:
             attributes = dict(zip(self.published_values, self._published(values)))
         else:
             attributes = {k: v for k, v in values.items() if k not in self.hidden}
-        attributes["billing"] = self.billing
         if self.unsupported:
             attributes["unsupported"] = sorted(
                 name for block in self.unsupported for name in self.profile.value_names(block)

@@ -140,7 +140,7 @@ class Outbox:
         ``reference`` None means the modem took the part but never confirmed it (``error`` says why): it counts as
         gone, so it is never sent twice, and the message ends ``unconfirmed`` instead of ``sent``.
         """
-        async with self.db.session() as session:
+        async with self.db.write() as session:
             row = await session.get(OutboxRow, row_id)
             assert row is not None
             row.parts_total = parts
@@ -155,7 +155,7 @@ class Outbox:
 
     async def async_mark_sent(self, row_id: int) -> None:
         """Record that a message (e-mail) was accepted by the server."""
-        async with self.db.session() as session:
+        async with self.db.write() as session:
             await session.execute(
                 update(OutboxRow).where(OutboxRow.id == row_id)
                 .values(status=STATUS_SENT, sent_ts=self.now(), secret_body=None)
@@ -163,7 +163,7 @@ class Outbox:
 
     async def async_retry(self, row_id: int, error: str, delay: float) -> None:
         """Count a failed attempt and schedule the next one ``delay`` seconds from now."""
-        async with self.db.session() as session:
+        async with self.db.write() as session:
             await session.execute(
                 update(OutboxRow)
                 .where(OutboxRow.id == row_id)
@@ -172,7 +172,7 @@ class Outbox:
 
     async def async_fail(self, row_id: int, error: str) -> None:
         """Give a message up for good."""
-        async with self.db.session() as session:
+        async with self.db.write() as session:
             await session.execute(
                 update(OutboxRow)
                 .where(OutboxRow.id == row_id)
@@ -183,7 +183,7 @@ class Outbox:
     async def async_purge(self, keep_days: int) -> int:
         """Delete sent, unconfirmed and failed messages created more than ``keep_days`` ago; return how many went."""
         cutoff = self.now() - keep_days * 86400.0
-        async with self.db.session() as session:
+        async with self.db.write() as session:
             result = await session.execute(
                 delete(OutboxRow).where(
                     OutboxRow.status.in_((STATUS_SENT, STATUS_UNCONFIRMED, STATUS_FAILED)),
@@ -200,7 +200,7 @@ class Outbox:
             .order_by(OutboxRow.sent_ts.desc())
         )
         tail = recipient[-8:]
-        async with self.db.session() as session:
+        async with self.db.write() as session:
             for row in await session.scalars(query):
                 if str(reference) in row.refs.split(",") and row.target.endswith(tail):
                     if row.delivery != "failed":

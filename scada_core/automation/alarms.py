@@ -54,7 +54,7 @@ async def async_raise_alarm(
     db: Database, ts: float, entity_id: str | None, kind: str, level: str, message: str
 ) -> tuple[dict[str, Any], bool]:
     """Record an alarm unless the same one (entity, kind) is still active; return (alarm, created)."""
-    async with db.session() as session:
+    async with db.write() as session:
         active = await session.scalar(
             select(AlarmRow).where(
                 _same_entity(entity_id), AlarmRow.kind == kind, AlarmRow.cleared_ts.is_(None)

@@ -234,7 +234,7 @@ class AccountsMixin:
             await lock.acquire()
         try:
             reads = {e: await self._read_for_opening(e) for e in meters}
-            async with self.write() as session:
+            async with self.db.write() as session:
                 account = AccountRow(
                     building=building_id,
                     name=name,
@@ -298,7 +298,7 @@ class AccountsMixin:
         levels; return ``meter_credit`` with ``pushed`` (None for a server-side meter)."""
         pushed = None
         async with self.meter_lock(entity_id):
-            async with self.write() as session:
+            async with self.db.write() as session:
                 meter = await self.get_meter(session, entity_id, lock=True)
                 account = await self.get_account(session, meter.account_id)
                 change(meter, account)
@@ -378,7 +378,7 @@ class AccountsMixin:
         """
         operator = _credit_changer(operator, overdraft_fen, credit_cap_fen)
         async with self.account_lock(account_id):
-            async with self.write() as session:
+            async with self.db.write() as session:
                 account = await self.get_account(session, account_id, lock=True)
                 if overdraft_fen is None:
                     overdraft_fen = self.buildings.get(account.building, {}).get("overdraft_fen", 0)
@@ -567,7 +567,7 @@ class AccountsMixin:
                     None,
                 )
             )
-        async with self.write() as session:
+        async with self.db.write() as session:
             account = await session.get(AccountRow, account_id)
             assert account is not None
             account.status, account.closed_ts = "closed", self.now()
@@ -591,7 +591,7 @@ class AccountsMixin:
         """Move a meter to another open account; money on a meter-side meter moves with it."""
         operator = ledger.Operator.from_dict(operator)
         _require_staff(operator)
-        async with self.meter_lock(entity_id), self.write() as session:
+        async with self.meter_lock(entity_id), self.db.write() as session:
             meter = await self.get_meter(session, entity_id, lock=True)
             target = await self.get_account(session, account_id)
             old_account = meter.account_id
@@ -634,7 +634,7 @@ class AccountsMixin:
                     await self.sync_meter(old_entity_id, fresh=True)
             deliveries = []
             read = await self._read_for_opening(new_entity_id)
-            async with self.write() as session:
+            async with self.db.write() as session:
                 old = await self.get_meter(session, old_entity_id, lock=True)
                 account = await self.get_account(session, old.account_id)
                 new = await self._attach(session, new_entity_id, account, operator, idempotency_key, read)
@@ -691,7 +691,7 @@ class AccountsMixin:
     ) -> None:
         """Book a dead meter from what its display shows: a pending delivery counts as landed only when
         ``purchase_count`` says so; what it used is revenue, so the ledger then holds what moves on."""
-        async with self.write() as session:
+        async with self.db.write() as session:
             in_flight = 0
             pending = await pending_of(session, meter.entity_id)
             if pending is not None:

@@ -276,7 +276,7 @@ class SalesView(BillingView):
             "Sell electricity to a meter (售电)",
             SALE_SCHEMA,
             {
-                "meter_entity_id": "acrel_dtsy1352.b1_f3_0301",
+                "meter_entity_id": "meter.b1_f3_0301",
                 "amount_fen": 10000,
                 "method": "cash",
                 "idempotency_key": "pos-1-000123",
@@ -523,7 +523,7 @@ class TopUpRuleView(BillingView):
             "Cashier or admin: the meter with the least money (lowest), or a split by whole percentages of the "
             "account's meter-side meters summing to 100 (shares; the fen left over go to the largest share)",
             TOPUP_RULE_SCHEMA,
-            {"rule": "shares", "shares": {"acrel_dtsy1352.b1_f3_0301": 60, "acrel_dtsy1352.b1_f3_0302": 40}},
+            {"rule": "shares", "shares": {"meter.b1_f3_0301": 60, "meter.b1_f3_0302": 40}},
         )
     }
 

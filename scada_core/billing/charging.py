@@ -72,9 +72,7 @@ class ChargingMixin:
                 .scalars()
                 .all()
             )
-        self._open_meters: dict[str, str] = {m.entity_id: m.mode for m in rows}
-        self._sync_queued: set[str] = set()
-        self._sync_marks: dict[str, SyncMark] = {}
+        self._open_meters.update((m.entity_id, m.mode) for m in rows)
         self.core.bus.async_listen(EVENT_STATE_CHANGED, self._on_state_changed)
         self.core.bus.async_listen(EVENT_METER_READING, self._on_reading)
 
@@ -172,7 +170,7 @@ class ChargingMixin:
                 self._mark_synced(entity_id, count, remaining, power, limits, flags)
             return
         tamper = False
-        async with self.write() as session:
+        async with self.db.write() as session:
             meter = await session.get(MeterRow, entity_id, with_for_update=True)
             if meter is None or meter.account_id is None or meter.mode != MODE_METER or meter.blocked:
                 return
@@ -243,7 +241,7 @@ class ChargingMixin:
         total, ts = data.get("total_wh"), float(data["ts"])
         if total is None:
             return
-        async with self.meter_lock(entity_id), self.write() as session:
+        async with self.meter_lock(entity_id), self.db.write() as session:
             meter = await session.get(MeterRow, entity_id, with_for_update=True)
             if meter is None or meter.account_id is None or meter.mode != MODE_SERVER:
                 return
@@ -306,7 +304,7 @@ class ChargingMixin:
 
     async def refresh_account(self: BillingService, account_id: int) -> None:
         """Re-evaluate the alarm levels of an account's server-side meters; trip at arrears, close after."""
-        async with self.write() as session:
+        async with self.db.write() as session:
             events, actions = await self._account_levels(session, account_id)
         await self._after_levels(events, actions)
 
@@ -370,7 +368,7 @@ class ChargingMixin:
         except OpenPrepayError as err:
             _LOGGER.error("Could not %s %s: %s", service, entity_id, err)
             return
-        async with self.write() as session:
+        async with self.db.write() as session:
             meter = await session.get(MeterRow, entity_id)
             if meter is not None:
                 meter.tripped = service == "trip"

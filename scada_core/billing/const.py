@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Final
 
+from scada_core.meters import MODE_METER, MODE_SERVER  # noqa: F401 - billing's two modes are what meters declare
+
 DOMAIN: Final = "billing"
 
 EVENT_BILLING_SALE: Final = "billing_sale"
 EVENT_BILLING_ALARM: Final = "billing_alarm"
 EVENT_BILLING_PAYMENT_RECEIVED: Final = "billing_payment_received"
 
-MODE_METER: Final = "meter"
-MODE_SERVER: Final = "server"
-PREPAID_DOMAIN: Final = "acrel_dtsy1352"
 
 ROLE_ADMIN: Final = "admin"
 ROLE_CASHIER: Final = "cashier"

@@ -24,8 +24,7 @@ ACTION_HOLD: Final = "hold"
 ACTION_CLOSE: Final = "close"
 ACTION_RELEASE: Final = "release"
 
-# Meter domains whose relay services pass the rule, and what each service does to the relay.
-CONTROL_DOMAINS: Final = ("acrel_dtsy1352", "modbus_meter")
+# The relay services of every meter (whatever its integration) that pass the rule, and what each does.
 RELAY_SERVICES: Final[dict[str, str]] = {
     "trip": ACTION_TRIP,
     "force_close": ACTION_HOLD,

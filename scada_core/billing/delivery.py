@@ -20,7 +20,7 @@ import os
 import signal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scada_core.exceptions import OpenPrepayError
@@ -45,6 +45,26 @@ if TYPE_CHECKING:
     from .service import BillingService
 
 _LOGGER = logging.getLogger(__name__)
+
+# Core statements built once: settling runs after every sale, and the ORM's bulk update only costs time here.
+_DELIVERIES = DeliveryRow.__table__
+_METERS = MeterRow.__table__
+SETTLE = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id == bindparam("settle_id"), _DELIVERIES.c.status == DELIVERY_PENDING)
+    .values(
+        status=DELIVERY_DELIVERED,
+        settled_ts=bindparam("settle_ts"),
+        remaining_fen=bindparam("settle_remaining"),
+        attempts=_DELIVERIES.c.attempts + 1,
+        error=None,
+    )
+)
+BOOK_COUNT = (
+    update(_METERS)
+    .where(_METERS.c.entity_id == bindparam("book_meter"))
+    .values(purchase_count=bindparam("book_count"))
+)
 
 OUTCOME_DELIVERED = "delivered"
 OUTCOME_NOT_DELIVERED = "not_delivered"
@@ -193,23 +213,14 @@ class DeliveryMixin:
         if ahead != 0:
             await self._block(delivery.meter_entity_id, count, register_count(target - 1))
             return OUTCOME_TAMPER
-        async with self.write() as session:
+        async with self.db.write() as session:
             settled = await session.execute(
-                update(DeliveryRow)
-                .where(DeliveryRow.id == delivery.id, DeliveryRow.status == DELIVERY_PENDING)
-                .values(
-                    status=DELIVERY_DELIVERED,
-                    settled_ts=self.now(),
-                    remaining_fen=remaining,
-                    attempts=DeliveryRow.attempts + 1,
-                    error=None,
-                )
+                SETTLE,
+                {"settle_id": delivery.id, "settle_ts": self.now(), "settle_remaining": remaining},
             )
             if settled.rowcount:
                 await session.execute(
-                    update(MeterRow)
-                    .where(MeterRow.entity_id == delivery.meter_entity_id)
-                    .values(purchase_count=target)
+                    BOOK_COUNT, {"book_meter": delivery.meter_entity_id, "book_count": target}
                 )
                 crash_point("before_delivered_commit", delivery.meter_entity_id)
         delivery.status = DELIVERY_DELIVERED
@@ -217,7 +228,7 @@ class DeliveryMixin:
         return OUTCOME_DELIVERED
 
     async def _note_attempt(self: BillingService, delivery: DeliveryRow, error: str) -> None:
-        async with self.write() as session:
+        async with self.db.write() as session:
             row = await session.get(DeliveryRow, delivery.id)
             if row is not None:
                 row.attempts += 1
@@ -227,7 +238,7 @@ class DeliveryMixin:
     async def _block(self: BillingService, entity_id: str, count: int, expected: int) -> None:
         """Block a meter whose purchase count moved without a sale of ours; fire the tamper alarm."""
         reason = f"购电次数 {count}，应为 {expected} / purchase count {count}, expected {expected}"
-        async with self.write() as session:
+        async with self.db.write() as session:
             meter = await session.get(MeterRow, entity_id, with_for_update=True)
             if meter is None or meter.blocked:
                 return
@@ -300,7 +311,7 @@ class DeliveryMixin:
             raise PermissionDenied("只有管理员可以解除锁定", "only an admin can resolve a tamper block")
         async with self.meter_lock(entity_id):
             count, remaining = await self._read_for_resolve(entity_id)
-            async with self.write() as session:
+            async with self.db.write() as session:
                 meter = await session.get(MeterRow, entity_id, with_for_update=True)
                 if meter is None or not meter.blocked:
                     raise BillingError(f"表计 {entity_id} 未被锁定", f"meter {entity_id} is not blocked")

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,9 +15,18 @@ from .const import RECEIPT_KINDS
 from .errors import BillingError
 from .models import EntryRow, ReceiptCounterRow, TransactionRow
 
-# Core inserts: a posting is plain rows, and the ORM unit of work only costs time here.
+# Built once: a posting is plain rows (the ORM unit of work only costs time here), and a statement object
+# used again keeps its compiled form and cache key instead of rebuilding them for every sale.
 ENTRIES_INSERT = insert(EntryRow.__table__)
 TRANSACTION_INSERT = insert(TransactionRow.__table__).returning(TransactionRow.__table__.c.id)
+BALANCE = select(func.coalesce(func.sum(EntryRow.amount_fen), 0)).where(EntryRow.account == bindparam("account"))
+BY_KEY = select(TransactionRow).where(TransactionRow.idempotency_key == bindparam("key"))
+RECEIPT_BUMP = (
+    update(ReceiptCounterRow.__table__)
+    .where(ReceiptCounterRow.__table__.c.building == bindparam("receipt_building"))
+    .values(last_seq=ReceiptCounterRow.__table__.c.last_seq + 1)
+    .returning(ReceiptCounterRow.__table__.c.last_seq)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,26 +58,18 @@ def meter_account(entity_id: str) -> str:
 
 async def find_transaction(session: AsyncSession, idempotency_key: str) -> TransactionRow | None:
     """Return the transaction posted under ``idempotency_key``, if any."""
-    return (
-        await session.execute(select(TransactionRow).where(TransactionRow.idempotency_key == idempotency_key))
-    ).scalar_one_or_none()
+    return (await session.execute(BY_KEY, {"key": idempotency_key})).scalar_one_or_none()
 
 
 async def next_receipt(session: AsyncSession, building: str) -> tuple[int, str]:
     """Bump the building's receipt counter inside this transaction (row-locked, so gap-free)."""
-    bump = (
-        update(ReceiptCounterRow)
-        .where(ReceiptCounterRow.building == building)
-        .values(last_seq=ReceiptCounterRow.last_seq + 1)
-        .returning(ReceiptCounterRow.last_seq)
-    )
-    seq = (await session.execute(bump)).scalar_one_or_none()
+    seq = (await session.execute(RECEIPT_BUMP, {"receipt_building": building})).scalar_one_or_none()
     if seq is None:  # the building's first receipt: create its counter (once, even when two race)
         maker = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
         await session.execute(
             maker(ReceiptCounterRow).values(building=building, last_seq=0).on_conflict_do_nothing()
         )
-        seq = (await session.execute(bump)).scalar_one()
+        seq = (await session.execute(RECEIPT_BUMP, {"receipt_building": building})).scalar_one()
     return seq, f"{building}-{seq:08d}"
 
 
@@ -124,12 +125,7 @@ async def post(
 
 async def balance(session: AsyncSession, account: str) -> int:
     """Return the debit-positive balance of one ledger account."""
-    total = (
-        await session.execute(
-            select(func.coalesce(func.sum(EntryRow.amount_fen), 0)).where(EntryRow.account == account)
-        )
-    ).scalar_one()
-    return int(total)
+    return int((await session.execute(BALANCE, {"account": account})).scalar_one())
 
 
 async def held(session: AsyncSession, account: str) -> int:

@@ -79,7 +79,7 @@ class OfflineMixin:
 
     async def _offline_crossing(self: BillingService, entity_id: str, phase: str) -> None:
         """Store one offline crossing of an opened meter and fire its billing_alarm."""
-        async with self.write() as session:
+        async with self.db.write() as session:
             meter = await session.get(MeterRow, entity_id)
             if meter is None or meter.account_id is None:
                 self.offline.discard(entity_id)  # closed meanwhile: nothing to alarm about

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from scada_core.const import ACTOR_SYSTEM, ACTOR_TENANT, ATTR_ENTITY_ID
+from scada_core.const import ACTOR_SYSTEM, ACTOR_TENANT, ATTR_ENTITY_ID, MATCH_ALL
 from scada_core.core import CALLBACK_TYPE, ServiceCall, ServiceRunner
+from scada_core.meters import is_meter
 
 from .control import (
-    CONTROL_DOMAINS,
     HOLDER_LABELS,
     HOLDER_NONE,
     RELAY_SERVICES,
@@ -39,13 +39,9 @@ class RelayGuard:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     def async_install(self) -> CALLBACK_TYPE:
-        """Guard every relay service of every meter domain; return the remover."""
+        """Guard the relay services of every domain (calls on meters obey the rule); return the remover."""
         services = self.billing.core.services
-        removers = [
-            services.async_set_guard(domain, service, self.guard)
-            for domain in CONTROL_DOMAINS
-            for service in RELAY_SERVICES
-        ]
+        removers = [services.async_set_guard(MATCH_ALL, service, self.guard) for service in RELAY_SERVICES]
 
         def remove() -> None:
             for remover in removers:
@@ -83,9 +79,14 @@ class RelayGuard:
         return state.attributes.get("prepaid_mode") if state is not None else None
 
     async def guard(self, call: ServiceCall, run: ServiceRunner) -> dict[str, Any] | None:
-        """Run the call meter by meter, each only if precedence allows it; record each new holder."""
+        """Run the call meter by meter, each only if precedence allows it; record each new holder (a call on no
+        meter runs as it is)."""
+        states = self.billing.core.states
+        entity_ids = call.data.get(ATTR_ENTITY_ID)
+        if not entity_ids or not any(is_meter(states.get(e)) for e in entity_ids):
+            return await run(call)
         results: dict[str, Any] = {}
-        for entity_id in call.data[ATTR_ENTITY_ID]:
+        for entity_id in entity_ids:
             async with self._locks[entity_id]:
                 one = dataclasses.replace(call, data={**call.data, ATTR_ENTITY_ID: [entity_id]})
                 response = await self._run_one(one, entity_id, run)
@@ -118,7 +119,7 @@ class RelayGuard:
         if holder == recorded:
             return
         actor = call.context.actor or ACTOR_SYSTEM
-        async with self.billing.write() as session:
+        async with self.billing.db.write() as session:
             session.add(
                 ControlChangeRow(
                     ts=self.billing.core.clock.timestamp(), meter_entity_id=entity_id, holder=holder,

@@ -314,7 +314,7 @@ class SalesMixin:
                 # the last status read to sell (running consumption is otherwise mirrored at an interval).
                 await self.sync_meter(entity_id, fresh=op == OP_REFUND)
             try:
-                async with self.write() as session:
+                async with self.db.write() as session:
                     meters = [await self._movable_meter(session, e, account_id) for e, _ in parts]
                     account = await self.get_account(session, meters[0].account_id)
                     source = ledger.tenant_account(account.id) if method == METHOD_WALLET else method
@@ -395,7 +395,7 @@ class SalesMixin:
             raise BillingError("没有可入账的账户", "no account to take the money")
         async with self.account_lock(account_id):
             try:
-                async with self.write() as session:
+                async with self.db.write() as session:
                     earlier = await self.repeated(session, key, account_id=account_id, amount_fen=amount_fen)
                     if earlier is not None:
                         return earlier

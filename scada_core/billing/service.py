@@ -70,8 +70,6 @@ import asyncio
 import fnmatch
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -79,12 +77,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scada_core.const import STATE_UNAVAILABLE
 from scada_core.exceptions import OpenPrepayError
+from scada_core.meters import billing_mode, meter_states
 
 from . import ledger
 from .accounts import AccountsMixin
 from .active import ActiveAlarmsMixin
 from .alarms import Thresholds
-from .charging import ChargingMixin
+from .charging import ChargingMixin, SyncMark
 from .const import (
     DEFAULT_BUILDING,
     DEFAULT_CONSUMPTION_INTERVAL,
@@ -94,7 +93,6 @@ from .const import (
     EVENT_BILLING_ALARM,
     MODE_METER,
     MODE_SERVER,
-    PREPAID_DOMAIN,
 )
 from .credit import own_first
 from .delivery import DeliveryMixin
@@ -156,7 +154,9 @@ class BillingService(
         self._down_since: dict[str, float] = {}  # meters counting down to an offline alarm
         self._meter_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._account_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._sqlite_write = asyncio.Lock()
+        self._open_meters: dict[str, str] = {}  # opened meters and their modes, loaded at start
+        self._sync_queued: set[str] = set()  # meters with a consumption sync waiting for their lock
+        self._sync_marks: dict[str, SyncMark] = {}  # the state each meter-side meter was last synced from
         self.closing: set[int] = set()  # accounts being closed: their meters raise no level alarms
         self.relay_guard = RelayGuard(self)
 
@@ -169,16 +169,6 @@ class BillingService(
         self.core.async_create_task(run_reconciler(self), "billing reconciler")
 
     # -- plumbing -----------------------------------------------------------------------------------
-
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
-        """Open one write transaction (SQLite has one writer: queue here instead of failing busy)."""
-        if self.db.dialect == "sqlite":
-            async with self._sqlite_write, self.db.session() as session:
-                yield session
-        else:
-            async with self.db.session() as session:
-                yield session
 
     def meter_lock(self, entity_id: str) -> asyncio.Lock:
         """Return the lock that serialises money movements of one meter."""
@@ -258,12 +248,9 @@ class BillingService(
         )
 
     def mode_of(self, entity_id: str) -> str:
-        """Return meter-side for prepaid meters, server-side for plain ones (attribute ``billing`` wins)."""
-        state = self.core.states.get(entity_id)
-        mode = state.attributes.get("billing") if state is not None else None
-        if mode in (MODE_METER, MODE_SERVER):
-            return str(mode)
-        return MODE_METER if entity_id.startswith(f"{PREPAID_DOMAIN}.") else MODE_SERVER
+        """Return how a meter is billed: what it declares (scada_core.meters), else what it declared when its
+        account was opened, else server-side."""
+        return billing_mode(self.core.states.get(entity_id)) or self._open_meters.get(entity_id) or MODE_SERVER
 
     async def get_meter(self, session: AsyncSession, entity_id: str, *, lock: bool = False) -> MeterRow:
         """Return an opened meter's row (row-locked on PostgreSQL when ``lock``) or raise."""
@@ -346,9 +333,7 @@ class BillingService(
         async with self.db.session() as session:
             meters = {m.entity_id: m for m in (await session.execute(select(MeterRow))).scalars()}
         ids = set(meters)
-        for state in self.core.states.async_all():
-            if "purchase_count" in state.attributes or "total_wh" in state.attributes:
-                ids.add(state.entity_id)
+        ids.update(state.entity_id for state in meter_states(self.core.states))
         language = self.core.config.language
         return [
             {"entity_id": e, **meter_status(meters.get(e), self.core.states.get(e), language)}

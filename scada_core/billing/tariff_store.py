@@ -56,7 +56,7 @@ class TariffMixin:
 
     async def async_load_tariffs(self: BillingService) -> None:
         """Make each building's configured tariff its current version (a changed one starts now)."""
-        async with self.write() as session:
+        async with self.db.write() as session:
             for building_id, building in self.buildings.items():
                 spec = validate_spec(building["tariff"])
                 scope = building_scope(building_id)
@@ -108,7 +108,7 @@ class TariffMixin:
         spec = validate_spec(spec)
         if spec["kind"] == KIND_TIERED:
             await self._refuse_tiered(kind, target)
-        async with self.write() as session:
+        async with self.db.write() as session:
             row = TariffVersionRow(
                 scope=scope,
                 effective_ts=float(effective_ts),

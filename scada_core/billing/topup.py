@@ -82,7 +82,7 @@ class TopUpRuleMixin:
         if rule not in TOPUP_RULES:
             raise BillingError(f"未知充值分配规则 {rule}", f"unknown top-up rule {rule}")
         async with self.account_lock(account_id):
-            async with self.write() as session:
+            async with self.db.write() as session:
                 account = await self.get_account(session, account_id, lock=True)
                 meters = {m.entity_id for m in await self._meters_of(session, account_id) if m.mode == MODE_METER}
                 valid = check_shares(shares, meters) if rule == TOPUP_SHARES else None

@@ -1,4 +1,4 @@
-"""Carry out friendly credit: defer trips of server-side meters, hold and restore meter-side DTSY1352s."""
+"""Carry out friendly credit: defer trips of server-side meters, hold and restore meter-side (prepaid) meters."""
 from __future__ import annotations
 
 import asyncio
@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from ..automation.const import EVENT_TIME_CHANGED
 from ..automation.triggers import combine
 from ..const import STATE_UNAVAILABLE, STATE_UNKNOWN
+from ..meters import MODE_METER, billing_mode, meter_states
 from .friendly_credit import FriendlyCreditPolicy
 from .models import KIND_HOLD, KIND_TRIP, FriendlyCreditActionRow
 
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-METER_SIDE_DOMAIN = "acrel_dtsy1352"
 EVENT_BILLING_SALE = "billing_sale"
 EVENT_BILLING_ALARM = "billing_alarm"
 # Hold/restore commands sent at once when a window opens or closes over many meters.
@@ -26,11 +26,8 @@ MAX_PARALLEL_COMMANDS = 16
 
 
 def is_meter_side(core: Core, entity_id: str) -> bool:
-    """Tell whether the meter bills itself (a DTSY1352 in prepaid mode trips by itself at zero)."""
-    if not entity_id.startswith(f"{METER_SIDE_DOMAIN}."):
-        return False
-    state = core.states.get(entity_id)
-    return state is None or state.attributes.get("billing", "meter") in ("meter", None)
+    """Tell whether the meter bills itself (a prepaid meter trips by itself at zero)."""
+    return billing_mode(core.states.get(entity_id)) == MODE_METER
 
 
 class FriendlyCreditEnforcer:
@@ -138,9 +135,9 @@ class FriendlyCreditEnforcer:
         jobs: list[tuple[str, str]] = [
             (entity_id, "trip") for entity_id in self.deferred if self.policy.may_cut(entity_id, now)[0]
         ]
-        for state in self.core.states.async_all(METER_SIDE_DOMAIN):
+        for state in meter_states(self.core.states):
             entity_id = state.entity_id
-            if state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN) or not is_meter_side(self.core, entity_id):
+            if state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN) or billing_mode(state) != MODE_METER:
                 continue
             want_hold = self.policy.protects(entity_id) and not self.policy.may_cut(entity_id, now)[0]
             if want_hold and entity_id not in self.held:
@@ -193,7 +190,7 @@ class FriendlyCreditEnforcer:
     async def _remember(self, entity_id: str, kind: str, stamp: float) -> None:
         if self.core.db is None:
             return
-        async with self.core.db.session() as session:
+        async with self.core.db.write() as session:
             await session.execute(
                 delete(FriendlyCreditActionRow).where(
                     FriendlyCreditActionRow.entity_id == entity_id, FriendlyCreditActionRow.kind == kind
@@ -205,7 +202,7 @@ class FriendlyCreditEnforcer:
         (self.deferred if kind == KIND_TRIP else self.held).pop(entity_id, None)
         if self.core.db is None:
             return
-        async with self.core.db.session() as session:
+        async with self.core.db.write() as session:
             await session.execute(
                 delete(FriendlyCreditActionRow).where(
                     FriendlyCreditActionRow.entity_id == entity_id, FriendlyCreditActionRow.kind == kind

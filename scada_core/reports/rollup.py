@@ -55,7 +55,7 @@ def day_expr(db: Database, ts: Any, offset_s: int) -> ColumnElement[int]:
 
 async def async_rollup(db: Database, offset_s: int, since_ts: float | None = None) -> int:
     """Recompute the rollups from ``since_ts``'s day on; None = from the last rolled-up day (or all); return rows."""
-    async with db.session() as session:
+    async with db.write() as session:
         if since_ts is None:
             last_day = (await session.execute(select(func.max(EnergyDailyRow.day)))).scalar()
             first = (

@@ -1,6 +1,7 @@
 """The database handle: engine, sessions, and migrations to the newest schema."""
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import os
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from ..const import DEFAULT_DB_FILE, DEFAULT_LOCK_TIMEOUT
 from ..exceptions import DatabaseUnavailable
 from .failures import check_url, explain, sqlite_path_problem
+from .sqlite_driver import one_trip_dbapi
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -73,10 +75,15 @@ class Database:
                 connect_args["server_settings"]["search_path"] = self.schema
         else:
             connect_args["timeout"] = lock_timeout
-        self.engine: AsyncEngine = create_async_engine(url, connect_args=connect_args, pool_pre_ping=False)
+        engine_args: dict[str, Any] = {} if self.is_postgresql(url) else {"module": one_trip_dbapi()}
+        self.engine: AsyncEngine = create_async_engine(
+            url, connect_args=connect_args, pool_pre_ping=False, **engine_args
+        )
         if not self.is_postgresql(url):
             event.listen(self.engine.sync_engine, "connect", functools.partial(_sqlite_pragmas, lock_ms))
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write_turn = None if self.is_postgresql(url) else asyncio.Lock()
+        self._write_owner: asyncio.Task[Any] | None = None  # the task in its write turn
 
     @staticmethod
     def is_postgresql(url: str) -> bool:
@@ -92,6 +99,32 @@ class Database:
     async def session(self) -> AsyncIterator[AsyncSession]:
         """Yield a session inside one transaction, committed on success."""
         async with self.sessionmaker() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def write_turn(self) -> AsyncIterator[None]:
+        """Wait for this process's turn to write.
+
+        SQLite takes one writer at a time: writers that overlap would wait in its busy handler, which sleeps in
+        steps of up to 100 ms, or fail outright when a read transaction tries to become a write one. Every writer
+        of this process queues here instead, in order, and is let in the moment the previous one commits.
+        PostgreSQL writers run side by side (row locks order them).
+        """
+        task = asyncio.current_task()
+        if self._write_turn is None or (task is not None and task is self._write_owner):
+            yield  # PostgreSQL, or a writer inside a write of the same task: it must not queue behind itself
+            return
+        async with self._write_turn:
+            self._write_owner = task
+            try:
+                yield
+            finally:
+                self._write_owner = None
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """Yield a session inside one write transaction, in this process's turn (see write_turn)."""
+        async with self.write_turn(), self.session() as session:
             yield session
 
     @staticmethod

@@ -62,7 +62,7 @@ class TenantAuth:
     ) -> None:
         """Create or change a tenant's login (staff or set-up scripts call this)."""
         password_hash = await self.core.async_add_executor_job(_HASHER.hash, password) if password else None
-        async with self.db.session() as session:
+        async with self.db.write() as session:
             row = await session.get(TenantCredentialRow, account_id)
             if row is None:
                 row = TenantCredentialRow(account_id=account_id, tenant_control=False)
@@ -123,7 +123,7 @@ class TenantAuth:
         phone had CODE_DAY_SENDS codes this local day.
         """
         now = self.core.clock.timestamp()
-        async with self.db.session() as session:
+        async with self.db.write() as session:
             known = await session.scalar(select(TenantCredentialRow.account_id).where(TenantCredentialRow.phone == phone))
             if known is None:
                 return
@@ -151,7 +151,7 @@ class TenantAuth:
         AuthError("code_day_wrong") once CODE_DAY_WRONG wrong codes were tried with the phone this local day.
         """
         now = self.core.clock.timestamp()
-        async with self.db.session() as session:
+        async with self.db.write() as session:
             locked = (await self._codes_today(session, phone))[1] >= CODE_DAY_WRONG
             row = None if locked else await session.scalar(
                 select(TenantCodeRow)
@@ -180,7 +180,7 @@ class TenantAuth:
         """Start a session and return its token (only the hash is stored)."""
         token = secrets.token_urlsafe(32)
         now = self.core.clock.timestamp()
-        async with self.db.session() as session:
+        async with self.db.write() as session:
             session.add(TenantSessionRow(token_hash=_digest(token), account_id=account_id, kind=kind,
                                          created_ts=now, expires_ts=now + lifetime))
         return token
@@ -190,7 +190,7 @@ class TenantAuth:
         if not token:
             return None
         now = self.core.clock.timestamp()
-        async with self.db.session() as session:
+        async with self.db.write() as session:
             row = await session.get(TenantSessionRow, _digest(token))
             if row is None or row.kind != kind or row.expires_ts <= now:
                 return None
@@ -204,5 +204,5 @@ class TenantAuth:
     async def close_session(self, token: str | None) -> None:
         """End a session."""
         if token:
-            async with self.db.session() as session:
+            async with self.db.write() as session:
                 await session.execute(delete(TenantSessionRow).where(TenantSessionRow.token_hash == _digest(token)))

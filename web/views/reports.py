@@ -8,6 +8,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from scada_core.const import ATTR_FRIENDLY_NAME, STATE_UNAVAILABLE
+from scada_core.meters import is_meter
 from scada_core.params import query_date
 from scada_core.reports import queries
 from scada_core.reports.excel import table_to_xlsx
@@ -15,7 +16,6 @@ from scada_core.reports.table import Table, yuan
 
 from ..charts import bar_chart
 from ..const import ACTION_EXPORT, ACTION_VIEW
-from ..directory import METER_DOMAINS
 from ..site import Page
 
 KINDS = ("sales", "energy", "alarms_now", "alarms", "offline")
@@ -97,11 +97,11 @@ class ReportsView(Page):
         """Return meters and gateways that are offline now, with when they last answered (None: never)."""
         meters, gateways = [], []
         for state in self.core.states.async_all():
-            is_meter = state.domain in METER_DOMAINS
-            if not (is_meter or state.entity_id.startswith(GATEWAY_PREFIX)):
+            meter = is_meter(state)
+            if not (meter or state.entity_id.startswith(GATEWAY_PREFIX)):
                 continue
             if state.state == STATE_UNAVAILABLE or state.attributes.get("online") is False:
-                (meters if is_meter else gateways).append(state)
+                (meters if meter else gateways).append(state)
         # A meter's last read is known since this start; before it, the recorder's readings tell.
         recorded = await queries.last_received(
             self.site.db, [s.entity_id for s in meters if s.attributes.get("last_read") is None])
