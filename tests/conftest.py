@@ -1,19 +1,21 @@
 """Fixtures shared by every test: databases (SQLite always, PostgreSQL when DATABASE_URL is set) and a core."""
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from scada_core.core import Core
 from scada_core.storage.database import Database, resolve_url
+from tests.helpers import close_database
 
 POSTGRES_URL = os.environ.get("DATABASE_URL")
 DB_KINDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+FUNCTION_LOOP_RUNNER = "_function_scoped_runner"  # pytest-asyncio's fixture that owns a test's own event loop
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -48,10 +50,7 @@ async def database(db_settings: dict[str, str], tmp_path: Path) -> AsyncIterator
     db = Database(resolve_url(tmp_path, db_settings["db_url"]), db_settings.get("db_schema"))
     await db.async_upgrade()
     yield db
-    if db.schema:
-        async with db.engine.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{db.schema}" CASCADE'))
-    await db.async_close()
+    await close_database(db)
 
 
 @pytest.fixture
@@ -61,3 +60,28 @@ async def core(tmp_path: Path) -> AsyncIterator[Core]:
     await instance.async_start()
     yield instance
     await instance.async_stop()
+
+
+def _has_its_own_loop(request: pytest.FixtureRequest) -> bool:
+    """Tell whether the test runs on an event loop of its own (not one its module or session shares)."""
+    marker = request.node.get_closest_marker("asyncio")
+    scope = marker and (marker.kwargs.get("loop_scope") or marker.kwargs.get("scope"))
+    return (scope or request.config.getini("asyncio_default_test_loop_scope") or "function") == "function"
+
+
+@pytest.fixture(autouse=True)
+def no_task_outlives_its_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that leaves asyncio tasks pending on its loop once its other fixtures are torn down.
+
+    Set up before the test's other fixtures, so torn down after them, and before the loop is closed
+    (closing it would cancel what is left without a word).
+    """
+    if not _has_its_own_loop(request):
+        yield
+        return
+    loop = request.getfixturevalue(FUNCTION_LOOP_RUNNER).get_loop()
+    before = asyncio.all_tasks(loop)
+    yield
+    leaked = asyncio.all_tasks(loop) - before
+    if leaked:
+        pytest.fail("tasks outlived the test:\n" + "\n".join(sorted(repr(task) for task in leaked)), pytrace=False)

@@ -1,7 +1,6 @@
 """Web fixtures: a core with billing and the dashboard (optionally DTSY1352 meters on the simulator) and a client."""
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -12,29 +11,18 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
-import yaml
-from sqlalchemy import text
 
 from integrations.acrel_dtsy1352.sim_meter import SimMeter
 from integrations.acrel_dtsy1352.sim_server import MODE_TCP, SimServer
 from integrations.modbus_meter.profile import get_profile
 from scada_core.bootstrap import async_from_config_dir
 from scada_core.core import Core
-from scada_core.storage.database import Database, resolve_url
+from tests.helpers import drop_schema, wait_for, write_config
 from web.site import WebSite
 
 TZ = ZoneInfo("Asia/Shanghai")
 PASSWORD = "secret-pass-1"
 CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
-    """Poll ``predicate`` until true; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 @dataclass
@@ -118,11 +106,9 @@ async def start_web(tmp_path: Path, db_settings: dict[str, str]) -> AsyncIterato
             await sim.async_start()
             sections.update(meter_sections(sim.port, units))
         sections.update(extra or {})
-        folder = tmp_path / f"cfg{len(envs)}"
-        folder.mkdir(exist_ok=True)
-        config = {"core": {"time_zone": "Asia/Shanghai", "name": "测试大厦"}, "http": {"port": 0, **(http or {})},
-                  "recorder": {"commit_interval": 0.05, **db_settings}, **sections}
-        (folder / "configuration.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+        folder = write_config(tmp_path / f"cfg{len(envs)}", {
+            "core": {"time_zone": "Asia/Shanghai", "name": "测试大厦"}, "http": {"port": 0, **(http or {})}, **sections,
+        }, db_settings)
         core = await async_from_config_dir(folder)
         env = WebEnv(core, f"http://127.0.0.1:{core.http.port}", sim)
         envs.append(env)
@@ -140,11 +126,7 @@ async def start_web(tmp_path: Path, db_settings: dict[str, str]) -> AsyncIterato
         await env.core.async_stop()
         if env.sim is not None:
             await env.sim.async_stop()
-    if db_settings.get("db_schema"):
-        db = Database(resolve_url(tmp_path, db_settings["db_url"]), db_settings["db_schema"])
-        async with db.engine.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{db_settings["db_schema"]}" CASCADE'))
-        await db.async_close()
+    await drop_schema(tmp_path, db_settings)
 
 
 def pytest_configure(config: pytest.Config) -> None:

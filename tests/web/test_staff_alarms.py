@@ -16,9 +16,10 @@ from aiosmtpd.controller import Controller
 
 from scada_core.automation.const import EVENT_TIME_CHANGED
 from scada_core.bootstrap import async_from_config_dir
-from tests.notify.test_email import Mailbox, _authenticate, _email_config, _free_port
+from tests.helpers import free_port, wait_for
+from tests.notify.test_email import Mailbox, _authenticate, _email_config
 
-from .conftest import WebEnv, wait_for
+from .conftest import WebEnv
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -31,7 +32,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 @pytest.fixture
 async def mailbox() -> AsyncIterator[tuple[Mailbox, int]]:
     """A real SMTP server on loopback and what it received."""
-    box, port = Mailbox(), _free_port()
+    box, port = Mailbox(), free_port()
     controller = Controller(box, hostname="127.0.0.1", port=port, authenticator=_authenticate,
                             auth_require_tls=False)
     await asyncio.to_thread(controller.start)
