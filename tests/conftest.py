@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,6 +17,8 @@ from tests.helpers import close_database
 POSTGRES_URL = os.environ.get("DATABASE_URL")
 DB_KINDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 FUNCTION_LOOP_RUNNER = "_function_scoped_runner"  # pytest-asyncio's fixture that owns a test's own event loop
+DB_THREAD_SUFFIX = "(_connection_worker_thread)"  # the name of each open aiosqlite connection's thread ends so
+DB_THREAD_EXIT_WAIT = 2.0  # seconds a closed connection's thread may take to end
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -69,19 +72,28 @@ def _has_its_own_loop(request: pytest.FixtureRequest) -> bool:
     return (scope or request.config.getini("asyncio_default_test_loop_scope") or "function") == "function"
 
 
-@pytest.fixture(autouse=True)
-def no_task_outlives_its_test(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Fail a test that leaves asyncio tasks pending on its loop once its other fixtures are torn down.
+def _database_threads() -> set[threading.Thread]:
+    """Return the threads of the open aiosqlite connections (each has one until it is closed)."""
+    return {thread for thread in threading.enumerate() if thread.name.endswith(DB_THREAD_SUFFIX)}
 
-    Set up before the test's other fixtures, so torn down after them, and before the loop is closed
-    (closing it would cancel what is left without a word).
+
+@pytest.fixture(autouse=True)
+def nothing_outlives_its_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that leaves asyncio tasks pending on its loop, or SQLite connections open, after its fixtures.
+
+    Set up before the test's other fixtures, so torn down after them, and before the loop is closed (closing
+    it would cancel what is left without a word; a connection left open answers that closed loop later).
     """
     if not _has_its_own_loop(request):
         yield
         return
     loop = request.getfixturevalue(FUNCTION_LOOP_RUNNER).get_loop()
-    before = asyncio.all_tasks(loop)
+    tasks, threads = asyncio.all_tasks(loop), _database_threads()
     yield
-    leaked = asyncio.all_tasks(loop) - before
+    leaked = [repr(task) for task in asyncio.all_tasks(loop) - tasks]
+    for thread in _database_threads() - threads:
+        thread.join(DB_THREAD_EXIT_WAIT)
+        if thread.is_alive():
+            leaked.append(f"an open SQLite connection ({thread.name}): a Database used after async_close()?")
     if leaked:
-        pytest.fail("tasks outlived the test:\n" + "\n".join(sorted(repr(task) for task in leaked)), pytrace=False)
+        pytest.fail("outlived the test:\n" + "\n".join(sorted(leaked)), pytrace=False)
