@@ -74,11 +74,12 @@ class WebEnv:
         return client, match.group(1)
 
 
-def meter_sections(port: int, units: int) -> dict[str, Any]:
-    """Return modbus + acrel_dtsy1352 sections for ``units`` meters m1.. on one Modbus TCP gateway."""
+def meter_sections(port: int, units: int, **gateway: Any) -> dict[str, Any]:
+    """Return modbus + acrel_dtsy1352 sections for ``units`` meters m1.. on one Modbus TCP gateway (``gateway``
+    overrides its settings)."""
     return {
         "modbus": [{"name": "gw1", "type": "tcp", "host": "127.0.0.1", "port": port, "timeout": 0.5, "retries": 1,
-                    "status_interval": 0.5, "offline_after": 3, "reconnect_max": 0.3}],
+                    "status_interval": 0.5, "offline_after": 3, "reconnect_max": 0.3, **gateway}],
         "acrel_dtsy1352": [{"bus": "gw1", "meters": [{"name": f"b1_f{2 + u // 3}_m{u}", "address": u}
                                                     for u in range(1, units + 1)]}],
     }
@@ -91,7 +92,7 @@ async def start_web(tmp_path: Path, db_settings: dict[str, str]) -> AsyncIterato
 
     async def start(
         units: int = 0, web: dict[str, Any] | None = None, http: dict[str, Any] | None = None,
-        extra: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None, gateway: dict[str, Any] | None = None,
     ) -> WebEnv:
         sim = None
         sections: dict[str, Any] = {
@@ -104,7 +105,7 @@ async def start_web(tmp_path: Path, db_settings: dict[str, str]) -> AsyncIterato
                       for u in range(1, units + 1)}
             sim = SimServer(get_profile("dtsy1352"), meters, time.time, TZ, mode=MODE_TCP, port=0)
             await sim.async_start()
-            sections.update(meter_sections(sim.port, units))
+            sections.update(meter_sections(sim.port, units, **(gateway or {})))
         sections.update(extra or {})
         folder = write_config(tmp_path / f"cfg{len(envs)}", {
             "core": {"time_zone": "Asia/Shanghai", "name": "测试大厦"}, "http": {"port": 0, **(http or {})}, **sections,
