@@ -1,4 +1,5 @@
-"""Fixtures shared by every test: databases (SQLite always, PostgreSQL when DATABASE_URL is set) and a core."""
+"""Fixtures shared by every test: databases (SQLite always, PostgreSQL when DATABASE_URL is set), a core, and
+the check that nothing a test started (an asyncio task, a SQLite connection) outlives it."""
 from __future__ import annotations
 
 import asyncio
