@@ -1,19 +1,25 @@
-"""Fixtures shared by every test: databases (SQLite always, PostgreSQL when DATABASE_URL is set) and a core."""
+"""Fixtures shared by every test: databases (SQLite always, PostgreSQL when DATABASE_URL is set), a core, and
+the check that nothing a test started (an asyncio task, a SQLite connection) outlives it."""
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from scada_core.core import Core
 from scada_core.storage.database import Database, resolve_url
+from tests.helpers import close_database
 
 POSTGRES_URL = os.environ.get("DATABASE_URL")
 DB_KINDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+FUNCTION_LOOP_RUNNER = "_function_scoped_runner"  # pytest-asyncio's fixture that owns a test's own event loop
+DB_THREAD_SUFFIX = "(_connection_worker_thread)"  # the name of each open aiosqlite connection's thread ends so
+DB_THREAD_EXIT_WAIT = 2.0  # seconds a closed connection's thread may take to end
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -48,10 +54,7 @@ async def database(db_settings: dict[str, str], tmp_path: Path) -> AsyncIterator
     db = Database(resolve_url(tmp_path, db_settings["db_url"]), db_settings.get("db_schema"))
     await db.async_upgrade()
     yield db
-    if db.schema:
-        async with db.engine.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{db.schema}" CASCADE'))
-    await db.async_close()
+    await close_database(db)
 
 
 @pytest.fixture
@@ -61,3 +64,37 @@ async def core(tmp_path: Path) -> AsyncIterator[Core]:
     await instance.async_start()
     yield instance
     await instance.async_stop()
+
+
+def _has_its_own_loop(request: pytest.FixtureRequest) -> bool:
+    """Tell whether the test runs on an event loop of its own (not one its module or session shares)."""
+    marker = request.node.get_closest_marker("asyncio")
+    scope = marker and (marker.kwargs.get("loop_scope") or marker.kwargs.get("scope"))
+    return (scope or request.config.getini("asyncio_default_test_loop_scope") or "function") == "function"
+
+
+def _database_threads() -> set[threading.Thread]:
+    """Return the threads of the open aiosqlite connections (each has one until it is closed)."""
+    return {thread for thread in threading.enumerate() if thread.name.endswith(DB_THREAD_SUFFIX)}
+
+
+@pytest.fixture(autouse=True)
+def nothing_outlives_its_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that leaves asyncio tasks pending on its loop, or SQLite connections open, after its fixtures.
+
+    Set up before the test's other fixtures, so torn down after them, and before the loop is closed (closing
+    it would cancel what is left without a word; a connection left open answers that closed loop later).
+    """
+    if not _has_its_own_loop(request):
+        yield
+        return
+    loop = request.getfixturevalue(FUNCTION_LOOP_RUNNER).get_loop()
+    tasks, threads = asyncio.all_tasks(loop), _database_threads()
+    yield
+    leaked = [repr(task) for task in asyncio.all_tasks(loop) - tasks]
+    for thread in _database_threads() - threads:
+        thread.join(DB_THREAD_EXIT_WAIT)
+        if thread.is_alive():
+            leaked.append(f"an open SQLite connection ({thread.name}): a Database used after async_close()?")
+    if leaked:
+        pytest.fail("outlived the test:\n" + "\n".join(sorted(leaked)), pytrace=False)

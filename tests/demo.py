@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.field.conftest import free_port
+from tests.helpers import free_port
 
 DEMO = Path(__file__).resolve().parents[1] / "config" / "demo"
 RUN_FILES = (".db", ".db-wal", ".db-shm", ".json")  # left behind by a demo run in the checkout

@@ -5,7 +5,7 @@ import asyncio
 import secrets
 import shutil
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +14,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
-import yaml
-from sqlalchemy import select, text
+from sqlalchemy import select
 from yarl import URL
 
 pytest.importorskip("scada_core.billing.service", reason="billing has not landed")
@@ -28,7 +27,7 @@ from integrations.alipay.sandbox import AlipaySandbox  # noqa: E402
 from integrations.modbus_meter.profile import get_profile  # noqa: E402
 from scada_core.bootstrap import async_from_config_dir  # noqa: E402
 from scada_core.core import Core  # noqa: E402
-from scada_core.storage.database import Database, resolve_url  # noqa: E402
+from tests.helpers import drop_schema, wait_for, write_config  # noqa: E402
 from web.const import CSRF_HEADER  # noqa: E402
 from web.tenant.const import COOKIE_CSRF  # noqa: E402
 
@@ -54,15 +53,6 @@ async def kiosk_check_in(client: aiohttp.ClientSession, base: str, account_id: i
         assert resp.headers["Location"] == "/kiosk/check"
     async with client.post(f"{base}/kiosk/check", data={"password": password}, allow_redirects=False) as resp:
         assert resp.headers["Location"] == "/kiosk/account"
-
-
-async def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> None:
-    """Poll ``predicate`` (sync) until true; fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 @dataclass
@@ -118,10 +108,8 @@ class Site:
 def _config(folder: Path, port: int, keys_dir: Path, db_settings: dict[str, str], extra: dict[str, Any]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copytree(keys_dir, folder / "keys")
-    config = {
+    sections = {
         "core": {"time_zone": "Asia/Shanghai", "language": "zh-CN"},
-        "http": {"port": 0},
-        "recorder": {"commit_interval": 0.05, **db_settings},
         "modbus": [{"name": "gw1", "type": "tcp", "host": "127.0.0.1", "port": port, "timeout": 0.5, "retries": 1,
                     "status_interval": 0.5, "offline_after": 3, "reconnect_max": 0.3}],
         "acrel_dtsy1352": [{"bus": "gw1", "meters": [{"name": "m1", "address": 1}, {"name": "m2", "address": 2}]}],
@@ -131,9 +119,8 @@ def _config(folder: Path, port: int, keys_dir: Path, db_settings: dict[str, str]
                    "kiosk_idle": 30},
         **extra,
     }
-    config = {key: section for key, section in config.items() if section is not None}  # extra's None drops one
-    (folder / "configuration.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    return folder
+    kept = {key: section for key, section in sections.items() if section is not None}  # extra's None drops one
+    return write_config(folder, kept, db_settings)
 
 
 @asynccontextmanager
@@ -169,8 +156,4 @@ async def running_site(
         await http.close()
         await core.async_stop()
         await sim.async_stop()
-        if db_settings.get("db_schema"):
-            db = Database(resolve_url(tmp_path, db_settings["db_url"]), db_settings["db_schema"])
-            async with db.engine.begin() as conn:
-                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{db_settings["db_schema"]}" CASCADE'))
-            await db.async_close()
+        await drop_schema(tmp_path, db_settings)

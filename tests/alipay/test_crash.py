@@ -3,21 +3,20 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 import time
 from pathlib import Path
 
 import aiohttp
 import pytest
-import yaml
 
 from integrations.acrel_dtsy1352.sim_meter import SimMeter
 from integrations.acrel_dtsy1352.sim_server import MODE_TCP, SimServer
 from integrations.alipay.sandbox import NotifyPolicy, load_sandbox
 from integrations.modbus_meter.profile import get_profile
+from tests.helpers import drop_schema, free_port, wait_for, write_config
 
-from .harness import TZ, tenant_client, wait_for
+from .harness import TZ, tenant_client
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -25,18 +24,10 @@ PROJECT = Path(__file__).resolve().parents[2]
 PASSWORD = "crash-test-1"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _config(folder: Path, sim_port: int, http_port: int, gateway: str, keys: Path, db: dict[str, str]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    config = {
+    sections = {
         "core": {"time_zone": "Asia/Shanghai"},
         "http": {"host": "127.0.0.1", "port": http_port},
-        "recorder": {"commit_interval": 0.05, **db},
         "modbus": [{"name": "gw1", "type": "tcp", "host": "127.0.0.1", "port": sim_port, "timeout": 0.5,
                     "retries": 1, "status_interval": 0.5, "offline_after": 3, "reconnect_max": 0.3}],
         "acrel_dtsy1352": [{"bus": "gw1", "meters": [{"name": "m1", "address": 1}]}],
@@ -49,8 +40,7 @@ def _config(folder: Path, sim_port: int, http_port: int, gateway: str, keys: Pat
             "tenants": [{"meter": "acrel_dtsy1352.m1", "name": "商铺C", "password": PASSWORD}],
         },
     }
-    (folder / "configuration.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    return folder
+    return write_config(folder, sections, db)
 
 
 async def _start(config_dir: Path, crash_at: str | None) -> asyncio.subprocess.Process:
@@ -87,7 +77,7 @@ async def test_crash_after_pending_commit_is_reconciled(tmp_path: Path, keys_dir
     await sim.async_start()
     sandbox = load_sandbox(keys_dir, policy=NotifyPolicy(retry_delays=(0.5,) * 60))
     gateway = await sandbox.start(port=0)
-    http_port = _free_port()
+    http_port = free_port()
     base = f"http://127.0.0.1:{http_port}"
     config_dir = _config(tmp_path / "cfg", sim.port, http_port, gateway, keys_dir, db_settings)
     process = await _start(config_dir, "after_pending_commit")
@@ -129,11 +119,4 @@ async def test_crash_after_pending_commit_is_reconciled(tmp_path: Path, keys_dir
             await asyncio.wait_for(process.wait(), 30)
         await sandbox.stop()
         await sim.async_stop()
-        if db_settings.get("db_schema"):
-            from scada_core.storage.database import Database, resolve_url  # noqa: PLC0415
-            from sqlalchemy import text  # noqa: PLC0415
-
-            db = Database(resolve_url(tmp_path, db_settings["db_url"]), db_settings["db_schema"])
-            async with db.engine.begin() as conn:
-                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{db_settings["db_schema"]}" CASCADE'))
-            await db.async_close()
+        await drop_schema(tmp_path, db_settings)

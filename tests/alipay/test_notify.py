@@ -13,8 +13,9 @@ from integrations.alipay.orders import Order
 from integrations.alipay.payments import TopUpError
 from integrations.alipay.sandbox import NotifyPolicy
 from integrations.alipay.signing import canonical_string, generate_keypair, load_private_key, sign
+from tests.helpers import wait_for
 
-from .harness import ADMIN, Site, wait_for
+from .harness import ADMIN, Site
 
 pytestmark = pytest.mark.timeout(60)
 

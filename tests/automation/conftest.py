@@ -1,9 +1,7 @@
 """Helpers for automation tests: load rules from YAML text, record service calls, move the clock and tick."""
 from __future__ import annotations
 
-import asyncio
 import textwrap
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +17,8 @@ from scada_core.automation.ticker import DATA_TICKER
 from scada_core.core import Core, ServiceCall
 
 TZ = ZoneInfo("Asia/Shanghai")
+# The sections a whole-system configuration keeps in files of their own, and those files.
+INCLUDES = {"automation": "automations.yaml", "friendly_credit": "friendly_credit.yaml"}
 
 
 def local(*args: int) -> datetime:
@@ -68,15 +68,6 @@ async def tick(core: Core, moment: datetime) -> None:
     core.clock.set_now(moment)
     core.bus.async_fire(EVENT_TIME_CHANGED, {"now": core.clock.now()})
     await core.async_block_till_done()
-
-
-async def wait_for(predicate: Callable[[], Any], timeout: float = 5.0) -> None:
-    """Wait until ``predicate()`` is true (whole-system tests, where background loops never finish)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture

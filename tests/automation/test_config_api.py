@@ -14,8 +14,9 @@ from scada_core.bootstrap import async_setup_core
 from scada_core.config import load_config
 from scada_core.core import Core
 from scada_core.exceptions import ConfigError
+from tests.helpers import wait_for, write_config
 
-from .conftest import record_service, stop_ticker, wait_for
+from .conftest import INCLUDES, record_service, stop_ticker
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -49,20 +50,15 @@ BROKEN = """\
 """
 
 
-def write_config(folder: Path, recorder: dict[str, str], automations: str, friendly: str = "") -> None:
+def split_config(folder: Path, recorder: dict[str, str], automations: str, friendly: str = "") -> None:
     """Write a configuration that includes automations.yaml and friendly_credit.yaml."""
-    recorder_lines = "".join(f"  {key}: {value}\n" for key, value in recorder.items())
-    (folder / "configuration.yaml").write_text(
-        "http:\n  port: 0\nrecorder:\n" + recorder_lines
-        + "automation: !include automations.yaml\nfriendly_credit: !include friendly_credit.yaml\n",
-        encoding="utf-8",
-    )
     (folder / "automations.yaml").write_text(textwrap.dedent(automations), encoding="utf-8")
     (folder / "friendly_credit.yaml").write_text(textwrap.dedent(friendly) or "{}\n", encoding="utf-8")
+    write_config(folder, recorder=recorder, includes=INCLUDES)
 
 
 def test_yaml_mistakes_name_file_and_line(tmp_path: Path) -> None:
-    write_config(tmp_path, {"commit_interval": "1"}, BROKEN, "calendar:\n  holidays:\n    - \"2026-02-30\"\n")
+    split_config(tmp_path, {"commit_interval": "1"}, BROKEN, "calendar:\n  holidays:\n    - \"2026-02-30\"\n")
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path)
     errors = "\n".join(info.value.errors)
@@ -73,7 +69,7 @@ def test_yaml_mistakes_name_file_and_line(tmp_path: Path) -> None:
     assert "automations.yaml:23:" in errors and "step in '/75'" in errors
     assert "friendly_credit.yaml:3:" in errors and "invalid date" in errors
     twice = "- {id: a, trigger: {platform: event, event_type: x}, action: {delay: 1}}\n" * 2
-    write_config(tmp_path, {}, twice)
+    split_config(tmp_path, {}, twice)
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path)
     assert info.value.errors == ["automations.yaml:2: automation -> 1 -> id: duplicate automation id 'a'"]
@@ -101,7 +97,7 @@ async def start(tmp_path: Path, db_settings: dict[str, str]) -> AsyncIterator[St
     started: list[Core] = []
 
     async def go(automations: str, friendly: str = "") -> Core:
-        write_config(tmp_path, db_settings, automations, friendly)
+        split_config(tmp_path, db_settings, automations, friendly)
         core = await async_setup_core(load_config(tmp_path))
         stop_ticker(core)
         started.append(core)

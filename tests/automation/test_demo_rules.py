@@ -13,9 +13,10 @@ from scada_core.automation.alarms import list_alarms
 from scada_core.automation.const import EVENT_TIME_CHANGED
 from scada_core.bootstrap import async_from_config_dir
 from scada_core.core import Core
-from tests.field.conftest import attr, gateway, make_sim, meters, wait_for, write_config
+from tests.field.conftest import attr, gateway, make_sim, meters
+from tests.helpers import wait_for, write_config
 
-from .conftest import local, stop_ticker
+from .conftest import INCLUDES, local, stop_ticker
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -39,12 +40,10 @@ async def core(tmp_path: Path, sim: SimServer, db_settings: dict[str, str]) -> A
         tmp_path / "cfg",
         {"modbus": [gateway("ss1", sim.port)], "acrel_dtsy1352": [meters("ss1", 2)]},
         db_settings,
+        includes=INCLUDES,
     )
-    for name in ("automations.yaml", "friendly_credit.yaml"):
+    for name in INCLUDES.values():
         shutil.copy(DEMO / name, folder / name)
-    with (folder / "configuration.yaml").open("a", encoding="utf-8") as config:
-        config.write("automation: !include automations.yaml\n")
-        config.write("friendly_credit: !include friendly_credit.yaml\n")
     instance = await async_from_config_dir(folder)
     stop_ticker(instance)
     yield instance

@@ -10,7 +10,8 @@ from integrations.acrel_dtsy1352.sim_server import SimServer
 from scada_core.automation.const import EVENT_TIME_CHANGED
 from scada_core.bootstrap import async_from_config_dir
 from scada_core.core import Core
-from tests.field.conftest import attr, gateway, make_sim, meters, wait_for, write_config
+from tests.field.conftest import attr, gateway, make_sim, meters
+from tests.helpers import wait_for, write_config
 
 from .conftest import local, stop_ticker
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -12,8 +11,6 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
-import yaml
-from sqlalchemy import text
 
 from integrations.acrel_dtsy1352.sim_meter import SimMeter
 from integrations.acrel_dtsy1352.sim_server import MODE_TCP, SimServer
@@ -21,7 +18,7 @@ from integrations.modbus_meter.profile import get_profile
 from scada_core.billing.service import BillingService
 from scada_core.bootstrap import async_from_config_dir
 from scada_core.core import Core
-from scada_core.storage.database import Database, resolve_url
+from tests.helpers import drop_schema, wait_for, write_config
 
 TZ = ZoneInfo("Asia/Shanghai")
 ADMIN = {"id": "admin1", "role": "admin"}
@@ -87,41 +84,6 @@ def billing_section(**extra: Any) -> dict[str, Any]:
     }
 
 
-def write_config(folder: Path, sections: dict[str, Any], db_settings: dict[str, str]) -> Path:
-    """Write configuration.yaml with ``sections``, an HTTP port of 0 and the recorder's database."""
-    folder.mkdir(parents=True, exist_ok=True)
-    config = {
-        "core": {"time_zone": "Asia/Shanghai"},
-        "http": {"port": 0},
-        "recorder": {"commit_interval": 0.05, **db_settings},
-        **sections,
-    }
-    (folder / "configuration.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    return folder
-
-
-async def wait_for(predicate: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
-    """Poll ``predicate`` until true; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
-async def until(
-    fetch: Callable[[], Awaitable[Any]], check: Callable[[Any], bool], timeout: float = 15.0
-) -> Any:
-    """Fetch until ``check`` holds on the result; return it, or fail with the last one after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await fetch()
-        if check(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still {value!r} after {timeout} s")
-        await asyncio.sleep(0.03)
-
 
 @dataclass
 class Site:
@@ -172,7 +134,8 @@ async def start_site(
             sim = sim_server(units, remaining_fen)
             await sim.async_start()
             sections.update(field_sections(sim.port, units, plain, **(gateway or {})))
-        core = await async_from_config_dir(write_config(tmp_path / f"cfg{len(sites)}", sections, db_settings))
+        folder = write_config(tmp_path / f"cfg{len(sites)}", {"core": {"time_zone": "Asia/Shanghai"}, **sections}, db_settings)
+        core = await async_from_config_dir(folder)
         site = Site(core, sim, aiohttp.ClientSession(), f"http://127.0.0.1:{core.http.port}")
         sites.append(site)
         if with_sim:
@@ -192,8 +155,4 @@ async def start_site(
         await site.core.async_stop()
         if site.sim is not None:
             await site.sim.async_stop()
-    if db_settings.get("db_schema"):
-        db = Database(resolve_url(tmp_path, db_settings["db_url"]), db_settings["db_schema"])
-        async with db.engine.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{db_settings["db_schema"]}" CASCADE'))
-        await db.async_close()
+    await drop_schema(tmp_path, db_settings)

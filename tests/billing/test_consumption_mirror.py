@@ -7,7 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from .conftest import CASHIER, billing_section, until, wait_for
+from tests.helpers import until, wait_for
+
+from .conftest import CASHIER, billing_section
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -17,8 +17,9 @@ from scada_core.const import ACTOR_STAFF, ACTOR_TENANT
 from scada_core.core import Context, Core
 from scada_core.exceptions import OpenPrepayError
 from tests.automation.conftest import local, stop_ticker
+from tests.helpers import until, wait_for
 
-from .conftest import CASHIER, FLAT, Site, until, wait_for
+from .conftest import CASHIER, FLAT, Site
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,23 +18,14 @@ from typing import Any
 
 import aiohttp
 import pytest
-import yaml
-from sqlalchemy import text
 
 from scada_core.billing.const import CRASH_POINTS, ENV_CRASH_AT
-from scada_core.storage.database import Database, resolve_url
+from tests.helpers import drop_schema, free_port, write_config
 
 pytestmark = pytest.mark.timeout(120)
 
 ROOT = Path(__file__).resolve().parents[2]
 CASHIER = {"id": "cashier1", "role": "cashier"}
-
-
-def free_port() -> int:
-    """Return a TCP port nobody listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Service:
@@ -184,10 +174,9 @@ async def test_sale_survives_sigkill_at_every_delivery_step(
 ) -> None:
     """After a SIGKILL at each step and a restart, each sale is on its meter exactly once and the books balance."""
     http_port = free_port()
-    config = {
+    sections = {
         "core": {"time_zone": "Asia/Shanghai"},
         "http": {"port": http_port},
-        "recorder": {"commit_interval": 0.05, **db_settings},
         "modbus": [
             {
                 "name": "gw1",
@@ -205,9 +194,7 @@ async def test_sale_survives_sigkill_at_every_delivery_step(
             "operator_from_body": True,
         },
     }
-    config_dir = tmp_path / "cfg"
-    config_dir.mkdir()
-    (config_dir / "configuration.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    config_dir = write_config(tmp_path / "cfg", sections, db_settings)
     service = Service(config_dir, http_port, tmp_path / "service.log")
     done: list[tuple[str, str, int, dict[str, Any], dict[str, Any]]] = []  # step, meter, amount, before, sale
     try:
@@ -241,8 +228,4 @@ async def test_sale_survives_sigkill_at_every_delivery_step(
         assert len(done) == len(CRASH_POINTS)
     finally:
         await service.close()
-        if db_settings.get("db_schema"):
-            db = Database(resolve_url(tmp_path, db_settings["db_url"]), db_settings["db_schema"])
-            async with db.engine.begin() as conn:
-                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{db_settings["db_schema"]}" CASCADE'))
-            await db.async_close()
+        await drop_schema(tmp_path, db_settings)

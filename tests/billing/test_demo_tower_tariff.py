@@ -12,8 +12,8 @@ from integrations.acrel_dtsy1352.sim_meter import SimMeter
 from scada_core.bootstrap import async_from_config_dir
 from scada_core.billing.tariffs import periods_of
 from tests.demo import copy_demo
+from tests.helpers import wait_for
 
-from .conftest import wait_for
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 
 from integrations.acrel_dtsy1352.sim_meter import SimMeter
 from integrations.modbus.models import FieldCommandRow
+from tests.helpers import until, wait_for
 
-from .conftest import ADMIN, CASHIER, TZ, billing_section, field_sections, until, wait_for
+from .conftest import ADMIN, CASHIER, TZ, billing_section, field_sections
 from .test_scenarios import M1, M2
 
 pytestmark = pytest.mark.timeout(90)

@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import ADMIN, CASHIER, billing_section, until, wait_for
+from tests.helpers import until, wait_for
+
+from .conftest import ADMIN, CASHIER, billing_section
 from .test_scenarios import M1, M2, sale
 
 P1 = "modbus_meter.p1"

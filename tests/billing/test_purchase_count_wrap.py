@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import CASHIER, until, wait_for
+from tests.helpers import until, wait_for
+
+from .conftest import CASHIER
 from .test_scenarios import sale
 
 pytestmark = pytest.mark.timeout(120)

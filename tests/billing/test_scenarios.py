@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import ADMIN, CASHIER, until, wait_for
+from tests.helpers import until, wait_for
+
+from .conftest import ADMIN, CASHIER
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from .conftest import CASHIER, until, wait_for
+from tests.helpers import until, wait_for
+
+from .conftest import CASHIER
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -16,7 +16,8 @@ import pytest
 
 from scada_core.config import load_config
 from scada_core.exceptions import ConfigError
-from tests.field.conftest import free_port
+from tests.helpers import free_port
+
 
 ROOT = Path(__file__).resolve().parents[2]
 

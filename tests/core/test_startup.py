@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -20,6 +20,7 @@ from scada_core.bootstrap import async_setup_core
 from scada_core.config import load_config
 from scada_core.core import Core
 from scada_core.storage.models import StateRow
+from tests.helpers import free_port, write_config
 
 from ..conftest import POSTGRES_URL
 
@@ -37,28 +38,16 @@ HOLD_LOCK = (
 )
 
 
-def free_port() -> int:
-    """Return a TCP port nobody listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def write_config(folder: Path, recorder: str = "") -> Path:
-    """Write a configuration with the given recorder lines (and billing + web, which need the database).
+def startup_config(folder: Path, **recorder: Any) -> Path:
+    """Write a configuration with these recorder settings (and billing + web, which need the database).
 
     The database is the SQLite file cfg/openprepay.db unless ``recorder`` names a db_url.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    if "db_url" not in recorder:
-        recorder = f"  db_url: 'sqlite:///{folder / 'openprepay.db'}'\n{recorder}"
-    (folder / "configuration.yaml").write_text(
-        f"http:\n  port: 0\nrecorder:\n{recorder}\n"
-        "billing:\n  buildings:\n    b1:\n      meters: ['*']\n      tariff: {kind: flat, price: '1'}\n"
-        "web:\n  admin: {username: admin, password: admin123}\n",
-        encoding="utf-8",
-    )
-    return folder
+    sections = {
+        "billing": {"buildings": {"b1": {"meters": ["*"], "tariff": {"kind": "flat", "price": "1"}}}},
+        "web": {"admin": {"username": "admin", "password": "admin123"}},
+    }
+    return write_config(folder, sections, recorder)
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -130,13 +119,13 @@ def test_database_failure_at_start_is_one_line(
     tmp_path: Path, case: str, url: str, fragments: tuple[str, ...]
 ) -> None:
     """`run` and `db upgrade` each print one line naming the cause and the fix, and exit 1."""
-    config = write_config(tmp_path / "cfg")
+    config = startup_config(tmp_path / "cfg")
     if case == "not_a_database":
         (config / "openprepay.db").write_bytes(b"these are my notes, not a database\n" * 200)
     if case == "directory":
         (config / "openprepay.db").mkdir()
     db_url = url.format(dir=config, port=free_port(), uid=uuid.uuid4().hex[:8])
-    write_config(config, f"  db_url: '{db_url}'")
+    startup_config(config, db_url=db_url)
     for verb in (("run",), ("db", "upgrade")):
         result = cli(*verb, "-c", str(config))
         assert_one_clear_line(result, *fragments)
@@ -175,7 +164,7 @@ async def holder(tmp_path: Path) -> AsyncIterator[LockHolder]:
 
 async def test_locked_sqlite_file_fails_start_clearly(tmp_path: Path, holder: LockHolder) -> None:
     """While another process holds BEGIN EXCLUSIVE, `run` waits lock_timeout, then says so and exits 1."""
-    config = write_config(tmp_path / "cfg", "  lock_timeout: 0.5")
+    config = startup_config(tmp_path / "cfg", lock_timeout=0.5)
     assert cli("db", "upgrade", "-c", str(config)).returncode == 0
     await holder.acquire()
     for verb in (("run",), ("db", "upgrade")):
@@ -207,7 +196,7 @@ async def test_lock_taken_while_running_makes_health_degraded_and_rows_wait(
 ) -> None:
     """A lock taken after start: the recorder keeps its rows, health says degraded until the lock goes."""
     core = await async_setup_core(
-        load_config(write_config(tmp_path / "cfg", "  lock_timeout: 0.3\n  commit_interval: 0.05"))
+        load_config(startup_config(tmp_path / "cfg", lock_timeout=0.3, commit_interval=0.05))
     )
     try:
         assert (await health(core))[0] == 200
@@ -234,7 +223,7 @@ async def test_lock_taken_while_running_makes_health_degraded_and_rows_wait(
 
 async def test_rows_queued_at_stop_are_written_when_the_lock_goes(tmp_path: Path, holder: LockHolder) -> None:
     """Stop while another process holds the lock: the recorder retries within lock_timeout, loses nothing."""
-    config = write_config(tmp_path / "cfg", "  lock_timeout: 5\n  commit_interval: 60")
+    config = startup_config(tmp_path / "cfg", lock_timeout=5, commit_interval=60)
     core = await async_setup_core(load_config(config))
     before = await state_rows(core)
     await holder.acquire()
@@ -256,7 +245,7 @@ async def test_rows_lost_at_stop_are_counted(
 ) -> None:
     """A lock held past lock_timeout at stop: the log says how many rows were not written."""
     core = await async_setup_core(
-        load_config(write_config(tmp_path / "cfg", "  lock_timeout: 0.2\n  commit_interval: 60"))
+        load_config(startup_config(tmp_path / "cfg", lock_timeout=0.2, commit_interval=60))
     )
     await holder.acquire()
     assert core.recorder is not None

@@ -10,6 +10,7 @@ from scada_core.core import Core
 from scada_core.recorder import Recorder
 from scada_core.storage.database import Database, resolve_url
 from scada_core.storage.models import ReadingRow, StateRow
+from tests.helpers import close_database
 
 RECORDER_CONF = {
     "commit_interval": 0.05,
@@ -35,10 +36,7 @@ async def test_upgrade_from_empty_to_head_and_back(db_settings: dict[str, str], 
         await db.async_upgrade()
         assert await db.async_current_revisions() == revisions
     finally:
-        if db.schema:
-            async with db.engine.begin() as conn:
-                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{db.schema}" CASCADE'))
-        await db.async_close()
+        await close_database(db)
 
 
 async def test_sqlite_uses_wal(tmp_path: Path) -> None:

@@ -23,8 +23,9 @@ from integrations.acrel_dtsy1352.sim_server import MODE_RTU_OVER_TCP, MODE_SERIA
 from integrations.modbus_meter.profile import get_profile
 from scada_core.config import load_config
 from scada_core.exceptions import ConfigError
+from tests.helpers import wait_for
 
-from .conftest import TZ, attr, gateway, wait_for
+from .conftest import TZ, attr, gateway
 
 pytestmark = pytest.mark.timeout(120)
 

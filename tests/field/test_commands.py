@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select, update
 
 from integrations.modbus.models import FieldCommandRow
+from tests.helpers import free_port, wait_for
 
-from .conftest import attr, free_port, gateway, make_sim, meters, wait_for
+from .conftest import attr, gateway, make_sim, meters
 
 pytestmark = pytest.mark.timeout(60)
 

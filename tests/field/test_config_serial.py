@@ -14,8 +14,9 @@ from integrations.modbus_meter.profile import get_profile
 from scada_core.config import load_config
 from scada_core.exceptions import ConfigError
 from scada_core.storage.models import ReadingRow
+from tests.helpers import wait_for
 
-from .conftest import attr, gateway, make_sim, meters, wait_for
+from .conftest import attr, gateway, make_sim, meters
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -11,8 +11,9 @@ import yaml
 
 from scada_core.bootstrap import async_from_config_dir
 from tests.demo import copy_demo
+from tests.helpers import wait_for
 
-from .conftest import attr, wait_for
+from .conftest import attr
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -5,8 +5,9 @@ import pytest
 
 from integrations.acrel_dtsy1352.sim_server import MODE_RTU_OVER_TCP, MODE_TCP
 from integrations.modbus.errors import MeterCommandError
+from tests.helpers import wait_for
 
-from .conftest import attr, gateway, make_sim, meters, wait_for
+from .conftest import attr, gateway, make_sim, meters
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -8,8 +8,9 @@ import pytest
 from integrations.acrel_dtsy1352.sim_pty import PtyCable
 from integrations.acrel_dtsy1352.sim_server import MODE_SERIAL
 from integrations.modbus.errors import MeterCommandError
+from tests.helpers import free_port, wait_for
 
-from .conftest import attr, free_port, gateway, make_sim, meters, wait_for
+from .conftest import attr, gateway, make_sim, meters
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -13,15 +12,9 @@ from pymodbus.server import ModbusTcpServer
 from integrations.modbus.connection import ModbusLink, t35
 from integrations.modbus.errors import BusOfflineError, CrcError, ExceptionCodeError, RequestTimeoutError
 from integrations.modbus.schema import SECTION_SCHEMA
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.timeout(30)
-
-
-def free_port() -> int:
-    """Return a TCP port nobody listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Server:

@@ -6,8 +6,9 @@ import datetime as dt
 import pytest
 
 from integrations.modbus_meter.const import UNSUPPORTED_RETRY_S
+from tests.helpers import wait_for
 
-from .conftest import attr, gateway, make_sim, meters, wait_for
+from .conftest import attr, gateway, make_sim, meters
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -5,7 +5,9 @@ import json
 
 import pytest
 
-from .conftest import attr, free_port, gateway, meters, wait_for
+from tests.helpers import free_port, wait_for
+
+from .conftest import attr, gateway, meters
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from sqlalchemy import text
 
 from integrations.sms_modem.simulator import ModemSimulator
 from scada_core.bootstrap import async_setup_core
 from scada_core.config import load_config
 from scada_core.core import Core
+from tests.helpers import drop_schema, write_config
 
 DEMO_TEMPLATES = Path(__file__).resolve().parents[2] / "config" / "demo" / "templates"
 
@@ -31,18 +30,12 @@ async def simulator(tmp_path: Path) -> AsyncIterator[ModemSimulator]:
     await sim.async_stop()
 
 
-def write_config(config_dir: Path, db_settings: dict[str, str], sections: dict[str, Any]) -> Path:
+def notify_config(config_dir: Path, db_settings: dict[str, str], sections: dict[str, Any]) -> Path:
     """Write configuration.yaml (plus the demo templates) into ``config_dir``."""
     config_dir.mkdir(parents=True, exist_ok=True)
     shutil.copytree(DEMO_TEMPLATES, config_dir / "templates", dirs_exist_ok=True)
-    config = {
-        "core": {"name": "测试大厦", "time_zone": "Asia/Shanghai", "language": "zh-CN"},
-        "http": {"host": "127.0.0.1", "port": 0},
-        "recorder": dict(db_settings),
-        **sections,
-    }
-    (config_dir / "configuration.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    return config_dir
+    core = {"name": "测试大厦", "time_zone": "Asia/Shanghai", "language": "zh-CN"}
+    return write_config(config_dir, {"core": core, "http": {"host": "127.0.0.1", "port": 0}, **sections}, db_settings)
 
 
 def sms_sections(simulator: ModemSimulator, **notify: Any) -> dict[str, Any]:
@@ -59,17 +52,11 @@ async def start_core(tmp_path: Path, db_settings: dict[str, str]) -> AsyncIterat
     cores: list[Core] = []
 
     async def start(sections: dict[str, Any], name: str = "config") -> Core:
-        core = await async_setup_core(load_config(write_config(tmp_path / name, db_settings, sections)))
+        core = await async_setup_core(load_config(notify_config(tmp_path / name, db_settings, sections)))
         cores.append(core)
         return core
 
     yield start
     for core in cores:
         await core.async_stop()
-    if db_settings.get("db_schema"):
-        from scada_core.storage.database import Database, resolve_url  # noqa: PLC0415
-
-        db = Database(resolve_url(tmp_path, db_settings["db_url"]), db_settings["db_schema"])
-        async with db.engine.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{db.schema}" CASCADE'))
-        await db.async_close()
+    await drop_schema(tmp_path, db_settings)

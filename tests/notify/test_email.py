@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import email
-import socket
 import ssl
 import subprocess
 from collections.abc import Awaitable, Callable
@@ -18,6 +17,7 @@ from aiosmtpd.smtp import AuthResult, Envelope
 from integrations.notify.const import STATUS_SENT
 from scada_core.core import Core
 from scada_core.exceptions import ServiceValidationError
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.timeout(40)
 
@@ -41,12 +41,6 @@ def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth
     return AuthResult(success=auth_data.login == b"alarms" and auth_data.password == b"s3cret")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _email_config(port: int) -> dict[str, Any]:
     return {
         "host": "127.0.0.1", "port": port, "security": "none", "username": "alarms", "password": "s3cret",
@@ -55,7 +49,7 @@ def _email_config(port: int) -> dict[str, Any]:
 
 
 async def test_email_retried_until_the_server_is_up(start_core: StartCore) -> None:
-    port = _free_port()
+    port = free_port()
     core = await start_core({"notify": {"email": _email_config(port)}})
     result = await core.services.async_call(
         "notify", "email",
@@ -87,7 +81,7 @@ async def test_email_retried_until_the_server_is_up(start_core: StartCore) -> No
 
 
 async def test_email_subject_account_target_and_server_required(start_core: StartCore) -> None:
-    core = await start_core({"notify": {"email": _email_config(_free_port())}})
+    core = await start_core({"notify": {"email": _email_config(free_port())}})
     with pytest.raises(ServiceValidationError, match="subject"):
         await core.services.async_call("notify", "email", {"target": "a@example.com", "message": "无主题"})
     core.data["notify_contacts"] = {3: {"name": "赵六", "email": "zhao@example.com"}}.get
@@ -121,7 +115,7 @@ async def test_email_over_tls_with_login(start_core: StartCore, certificate: tup
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     mailbox = Mailbox()
-    port = _free_port()
+    port = free_port()
     tls = {"tls_context": context, "require_starttls": True} if security == "starttls" else {
         "ssl_context": context, "auth_require_tls": False}  # aiosmtpd only counts STARTTLS as TLS; SMTPS is TLS throughout
     controller = Controller(mailbox, hostname="127.0.0.1", port=port, authenticator=_authenticate, **tls)
@@ -156,7 +150,7 @@ async def test_email_over_tls_with_login(start_core: StartCore, certificate: tup
 async def test_email_header_injection_refused_at_the_call(start_core: StartCore, bad: dict[str, Any]) -> None:
     """CR/LF (or another control character) in a subject or recipient is refused by the call, nothing is queued."""
     mailbox = Mailbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port, authenticator=_authenticate,
                             auth_require_tls=False)
     await asyncio.to_thread(controller.start)

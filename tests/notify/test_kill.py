@@ -10,14 +10,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from integrations.notify.const import STATUS_SENT
 from integrations.notify.outbox import Outbox
 from integrations.sms_modem.simulator import ModemSimulator
 from scada_core.storage.database import Database, resolve_url
+from tests.helpers import close_database
 
-from .conftest import sms_sections, write_config
+from .conftest import notify_config, sms_sections
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -41,7 +41,7 @@ async def test_killed_sender_resumes_without_losing_or_repeating(
     tmp_path: Path, db_settings: dict[str, str], simulator: ModemSimulator
 ) -> None:
     simulator.cmgs_delay = 0.1
-    config_dir = write_config(tmp_path / "config", db_settings, sms_sections(simulator))
+    config_dir = notify_config(tmp_path / "config", db_settings, sms_sections(simulator))
     db = Database(resolve_url(config_dir, db_settings["db_url"]), db_settings.get("db_schema"))
     await db.async_upgrade()
     outbox = Outbox(db, time.time)
@@ -76,10 +76,7 @@ async def test_killed_sender_resumes_without_losing_or_repeating(
             sender.send_signal(signal.SIGTERM)
             assert await asyncio.to_thread(sender.wait, 20) == 0
     finally:
-        if db.schema:
-            async with db.engine.begin() as conn:
-                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{db.schema}" CASCADE'))
-        await db.async_close()
+        await close_database(db)
 
     received = simulator.received()
     counts = Counter(_key(r) for r in received)

@@ -34,6 +34,15 @@ async def _wait_rows(core: Core, predicate: Callable[[list[OutboxRow]], bool], t
     return rows
 
 
+async def _rows_after_stop(core: Core) -> list[OutboxRow]:
+    """Read the outbox of a stopped core, then close the connection the read opened (nothing else would)."""
+    outbox = core.data["notify"].outbox
+    try:
+        return await outbox.async_list("sms")
+    finally:
+        await outbox.db.async_close()
+
+
 def _all_sent(rows: list[OutboxRow]) -> bool:
     return bool(rows) and all(r.status == STATUS_SENT for r in rows)
 
@@ -158,9 +167,8 @@ async def test_stop_lets_the_message_in_flight_finish(simulator: ModemSimulator,
     async with asyncio.timeout(5):
         while not any(c.startswith("AT+CMGS=") for c in simulator.commands):
             await asyncio.sleep(0.01)
-    outbox = core.data["notify"].outbox
     await core.async_stop()
-    [row] = await outbox.async_list("sms")
+    [row] = await _rows_after_stop(core)
     assert row.status == STATUS_SENT and row.refs == str(simulator.received()[0]["mr"])
 
 
@@ -174,9 +182,8 @@ async def test_stop_while_the_network_is_silent_records_the_part_unconfirmed(
     simulator.cmgs_delay = 3600
     await core.services.async_call("notify", "sms", {"target": "10086", "message": "停机时还在等网络"})
     await simulator.wait_command("AT+CMGS=")
-    outbox = core.data["notify"].outbox
     await core.async_stop()
-    [row] = await outbox.async_list("sms")
+    [row] = await _rows_after_stop(core)
     assert (row.status, row.parts_sent, row.refs) == (STATUS_UNCONFIRMED, 1, "?")
 
 

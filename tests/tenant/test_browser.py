@@ -8,7 +8,8 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from tests.alipay.harness import PASSWORDS, Site, wait_for
+from tests.alipay.harness import PASSWORDS, Site
+from tests.helpers import wait_for
 from web.directory import MeterDirectory
 
 CHROMIUM = "/usr/bin/chromium"

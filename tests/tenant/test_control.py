@@ -9,7 +9,8 @@ import pytest
 
 from scada_core.const import ACTOR_STAFF
 from scada_core.core import Context
-from tests.alipay.harness import PASSWORDS, Site, tenant_client, wait_for
+from tests.alipay.harness import PASSWORDS, Site, tenant_client
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -13,7 +13,8 @@ import pytest
 from pypdf import PdfReader
 
 from scada_core.const import EVENT_METER_READING
-from tests.alipay.harness import PASSWORDS, PHONES, TZ, Site, kiosk_check_in, running_site, tenant_client, wait_for
+from tests.alipay.harness import PASSWORDS, PHONES, TZ, Site, kiosk_check_in, running_site, tenant_client
+from tests.helpers import wait_for
 from tests.tenant.test_usage import HOURS, day_readings
 
 pytestmark = pytest.mark.timeout(60)

@@ -15,7 +15,8 @@ from integrations.alipay.payments import TopUpError
 from integrations.alipay.sandbox import NotifyPolicy
 from scada_core.billing.errors import BillingError
 from scada_core.billing.ledger import Operator
-from tests.alipay.harness import ADMIN, Site, kiosk_check_in, running_site, tenant_client, wait_for
+from tests.alipay.harness import ADMIN, Site, kiosk_check_in, running_site, tenant_client
+from tests.helpers import wait_for
 from tests.wechatpay.conftest import wechat_keys_dir  # noqa: F401 - the WeChat Pay sandbox's keys
 from tests.wechatpay.harness import WeChatSite, wechat_section
 

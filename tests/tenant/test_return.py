@@ -2,7 +2,6 @@
 refused for a forged or another order's reference, else log in and come back; URLs from `http: external_url`."""
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,6 +12,7 @@ import voluptuous as vol
 from scada_core.config import external_url
 from tests.alipay.harness import PASSWORDS, Site, running_site
 from tests.alipay.test_notify import _credited
+from tests.helpers import free_port
 
 from .test_mobile import _client
 
@@ -96,18 +96,12 @@ async def test_login_next_must_be_a_tenant_page(site: Site, target: str) -> None
             assert resp.status == 302 and resp.headers["Location"] == "/m/home"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_provider_urls_come_from_external_url(
     tmp_path: Path, keys_dir: Path, db_settings: dict[str, str]
 ) -> None:
     """With `http: external_url` every URL the payment provider is given (notify, return, quit) is under it,
     whichever host the tenant used."""
-    port = _free_port()
+    port = free_port()
     public = f"http://localhost:{port}"
     extra = {"http": {"host": "127.0.0.1", "port": port, "external_url": f"{public}/"}}
     async with running_site(tmp_path, keys_dir, db_settings, extra) as site:

@@ -1,7 +1,6 @@
 """Web fixtures: a core with billing and the dashboard (optionally DTSY1352 meters on the simulator) and a client."""
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -12,29 +11,18 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
-import yaml
-from sqlalchemy import text
 
 from integrations.acrel_dtsy1352.sim_meter import SimMeter
 from integrations.acrel_dtsy1352.sim_server import MODE_TCP, SimServer
 from integrations.modbus_meter.profile import get_profile
 from scada_core.bootstrap import async_from_config_dir
 from scada_core.core import Core
-from scada_core.storage.database import Database, resolve_url
+from tests.helpers import drop_schema, wait_for, write_config
 from web.site import WebSite
 
 TZ = ZoneInfo("Asia/Shanghai")
 PASSWORD = "secret-pass-1"
 CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
-    """Poll ``predicate`` until true; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 @dataclass
@@ -86,11 +74,12 @@ class WebEnv:
         return client, match.group(1)
 
 
-def meter_sections(port: int, units: int) -> dict[str, Any]:
-    """Return modbus + acrel_dtsy1352 sections for ``units`` meters m1.. on one Modbus TCP gateway."""
+def meter_sections(port: int, units: int, **gateway: Any) -> dict[str, Any]:
+    """Return modbus + acrel_dtsy1352 sections for ``units`` meters m1.. on one Modbus TCP gateway (``gateway``
+    overrides its settings)."""
     return {
         "modbus": [{"name": "gw1", "type": "tcp", "host": "127.0.0.1", "port": port, "timeout": 0.5, "retries": 1,
-                    "status_interval": 0.5, "offline_after": 3, "reconnect_max": 0.3}],
+                    "status_interval": 0.5, "offline_after": 3, "reconnect_max": 0.3, **gateway}],
         "acrel_dtsy1352": [{"bus": "gw1", "meters": [{"name": f"b1_f{2 + u // 3}_m{u}", "address": u}
                                                     for u in range(1, units + 1)]}],
     }
@@ -103,7 +92,7 @@ async def start_web(tmp_path: Path, db_settings: dict[str, str]) -> AsyncIterato
 
     async def start(
         units: int = 0, web: dict[str, Any] | None = None, http: dict[str, Any] | None = None,
-        extra: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None, gateway: dict[str, Any] | None = None,
     ) -> WebEnv:
         sim = None
         sections: dict[str, Any] = {
@@ -116,13 +105,11 @@ async def start_web(tmp_path: Path, db_settings: dict[str, str]) -> AsyncIterato
                       for u in range(1, units + 1)}
             sim = SimServer(get_profile("dtsy1352"), meters, time.time, TZ, mode=MODE_TCP, port=0)
             await sim.async_start()
-            sections.update(meter_sections(sim.port, units))
+            sections.update(meter_sections(sim.port, units, **(gateway or {})))
         sections.update(extra or {})
-        folder = tmp_path / f"cfg{len(envs)}"
-        folder.mkdir(exist_ok=True)
-        config = {"core": {"time_zone": "Asia/Shanghai", "name": "测试大厦"}, "http": {"port": 0, **(http or {})},
-                  "recorder": {"commit_interval": 0.05, **db_settings}, **sections}
-        (folder / "configuration.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+        folder = write_config(tmp_path / f"cfg{len(envs)}", {
+            "core": {"time_zone": "Asia/Shanghai", "name": "测试大厦"}, "http": {"port": 0, **(http or {})}, **sections,
+        }, db_settings)
         core = await async_from_config_dir(folder)
         env = WebEnv(core, f"http://127.0.0.1:{core.http.port}", sim)
         envs.append(env)
@@ -140,11 +127,7 @@ async def start_web(tmp_path: Path, db_settings: dict[str, str]) -> AsyncIterato
         await env.core.async_stop()
         if env.sim is not None:
             await env.sim.async_stop()
-    if db_settings.get("db_schema"):
-        db = Database(resolve_url(tmp_path, db_settings["db_url"]), db_settings["db_schema"])
-        async with db.engine.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{db_settings["db_schema"]}" CASCADE'))
-        await db.async_close()
+    await drop_schema(tmp_path, db_settings)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -15,20 +15,12 @@ from integrations.acrel_dtsy1352.sim_meter import SimMeter
 from integrations.acrel_dtsy1352.sim_server import MODE_TCP, SimServer
 from integrations.modbus_meter.profile import get_profile
 from scada_core.storage.models import ReadingRow
+from tests.helpers import free_port, wait_for
 
-from .conftest import TZ, WebEnv, wait_for
+from .conftest import TZ, WebEnv
 
 ANSWERS, NEVER, SEEN_BEFORE, DEAD_LINE = (f"acrel_dtsy1352.b1_f2_{n}" for n in ("m1", "m9", "m8", "m7"))
 DEAD_GATEWAY = "modbus.gateway_gw2"
-
-
-def free_port() -> int:
-    """Return a loopback TCP port nothing listens on."""
-    import socket  # noqa: PLC0415
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.timeout(90)

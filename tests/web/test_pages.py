@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import WebEnv, wait_for
+from tests.helpers import wait_for
+
+from .conftest import WebEnv
 
 M1, M2 = "acrel_dtsy1352.b1_f2_m1", "acrel_dtsy1352.b1_f2_m2"
 

@@ -16,8 +16,9 @@ from sqlalchemy import insert
 from scada_core.reports.queries import day_bounds, energy_per_meter, energy_per_meter_raw
 from scada_core.reports.rollup import date_day
 from scada_core.storage.models import ReadingRow
+from tests.helpers import wait_for
 
-from .conftest import TZ, WebEnv, wait_for
+from .conftest import TZ, WebEnv
 
 M1, M2 = "acrel_dtsy1352.b1_f2_m1", "acrel_dtsy1352.b1_f2_m2"
 

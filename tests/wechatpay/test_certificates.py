@@ -16,7 +16,8 @@ from integrations.wechatpay.certificates import CertificateError, CertificateKee
 from integrations.wechatpay.client import WeChatPayError
 from integrations.wechatpay.sandbox import TAMPER_CIPHERTEXT, TAMPER_SIGNATURE, WeChatPaySandbox
 from scada_core.clock import Clock
-from tests.alipay.harness import wait_for
+from tests.helpers import wait_for
+
 
 from .conftest import sandbox_client
 from .harness import WeChatSite, running_wechat_site

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from integrations.alipay.orders import OrderStore
 from scada_core.clock import Clock
 from scada_core.storage.database import Database, resolve_url
+from tests.helpers import close_database
 
 
 async def test_existing_orders_become_alipay_orders(db_settings: dict[str, str], tmp_path: Path) -> None:
@@ -46,7 +47,4 @@ async def test_existing_orders_become_alipay_orders(db_settings: dict[str, str],
             )
         assert "provider" not in row
     finally:
-        if db.schema:
-            async with db.engine.begin() as conn:
-                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{db.schema}" CASCADE'))
-        await db.async_close()
+        await close_database(db)

@@ -17,7 +17,8 @@ from integrations.alipay.orders import Order
 from integrations.alipay.sandbox import NotifyPolicy
 from integrations.alipay.signing import load_private_key, sign
 from integrations.wechatpay.signing import answer_message
-from tests.alipay.harness import ADMIN, wait_for
+from tests.alipay.harness import ADMIN
+from tests.helpers import wait_for
 
 from .harness import WeChatSite
 

@@ -8,7 +8,8 @@ import aiohttp
 import pytest
 
 from integrations.alipay.const import STATE_PAID
-from tests.alipay.harness import PASSWORDS, kiosk_check_in, tenant_client, wait_for
+from tests.alipay.harness import PASSWORDS, kiosk_check_in, tenant_client
+from tests.helpers import wait_for
 from web.tenant.providers import TopUpProvider
 
 from .harness import WeChatSite
