@@ -22,8 +22,9 @@ _LOGGER = logging.getLogger(__name__)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BUILTIN_DIR = PROJECT_DIR / "integrations"
-# Top-level packages that are integrations too (the web layer sits beside the core, not inside it).
-TOP_LEVEL_INTEGRATIONS = ("web",)
+# Packages outside integrations/ that are integrations too (the web layer sits beside the core, not inside it;
+# the tenant pages are set up for the top-up providers that depend on them, with or without the staff web).
+TOP_LEVEL_INTEGRATIONS = ("web", "web/tenant")
 
 MANIFEST_SCHEMA = vol.Schema(
     {
@@ -101,8 +102,9 @@ def discover(config_dir: Path | None = None) -> dict[str, Integration]:
         if (folder / MANIFEST_FILE).is_file():
             found[folder.name] = _read_manifest(folder, f"integrations.{folder.name}")
     for name in TOP_LEVEL_INTEGRATIONS:
-        if (PROJECT_DIR / name / MANIFEST_FILE).is_file():
-            found[name] = _read_manifest(PROJECT_DIR / name, name)
+        folder = PROJECT_DIR / name
+        if (folder / MANIFEST_FILE).is_file():
+            found[folder.name] = _read_manifest(folder, name.replace("/", "."))
     custom = config_dir / CUSTOM_INTEGRATIONS_DIR if config_dir else None
     if custom is not None and custom.is_dir():
         if str(config_dir) not in sys.path:

@@ -59,7 +59,8 @@ async def database(db_settings: dict[str, str], tmp_path: Path) -> AsyncIterator
 
 @pytest.fixture
 async def core(tmp_path: Path) -> AsyncIterator[Core]:
-    """Yield a bare core (no database, no HTTP) that is stopped afterwards."""
+    """Yield a bare core (no database, no HTTP) that is stopped afterwards (a test that gives it a database asks for
+    ``database`` first, so the core, and the recorder it stops, ends before the database closes)."""
     instance = Core(tmp_path)
     await instance.async_start()
     yield instance

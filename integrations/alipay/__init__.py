@@ -58,6 +58,7 @@ from .const import (
     RETURN_PATH,
     SANDBOX_APP_ID,
     SANDBOX_SELLER_ID,
+    TENANT_JOIN,
 )
 from .keys import ensure_keys, read_key
 from .money import fen_to_yuan, yuan_to_fen
@@ -348,9 +349,8 @@ async def async_start_topup(
     core.async_create_task(sweep_loop(payments, config[CONF_QUERY_INTERVAL], config[CONF_QUERY_AFTER]),
                            f"{payments.name} sweep")
 
-    from web.tenant import async_setup_tenant  # noqa: PLC0415 - the pages live in the web package
-
-    await async_setup_tenant(core, payments, config[CONF_KIOSK_IDLE], config[CONF_TENANTS], config[CONF_KIOSK])
+    join = core.data[TENANT_JOIN]  # set up by the tenant integration this one depends on (web/tenant)
+    await join(core, payments, config[CONF_KIOSK_IDLE], config[CONF_TENANTS], config[CONF_KIOSK])
 
 
 async def sweep_loop(payments: TopUpPayments, interval: float, query_after: float) -> None:

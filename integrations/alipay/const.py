@@ -109,3 +109,6 @@ SEC_APP_ID_MISMATCH: Final = "app_id_mismatch"
 SEC_SELLER_MISMATCH: Final = "seller_mismatch"
 SEC_BAD_STATUS: Final = "bad_status"
 SEC_LATE_PAYMENT: Final = "paid_after_close"
+
+# Where the tenant integration (web/tenant, a dependency) leaves the function a provider joins its site with.
+TENANT_JOIN: Final = "tenant_join"

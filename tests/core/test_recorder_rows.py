@@ -21,7 +21,7 @@ CONF = {
 }
 
 
-async def test_batches_past_one_insert_keep_every_row(core: Core, database: Database) -> None:
+async def test_batches_past_one_insert_keep_every_row(database: Database, core: Core) -> None:
     """Several statements' worth of states and readings come back with their values, unicode and None."""
     recorder = Recorder(core, database, CONF)
     recorder.async_start()
@@ -45,7 +45,7 @@ async def test_batches_past_one_insert_keep_every_row(core: Core, database: Data
     ]
 
 
-async def test_min_interval_thins_a_domain_but_keeps_availability_changes(core: Core, database: Database) -> None:
+async def test_min_interval_thins_a_domain_but_keeps_availability_changes(database: Database, core: Core) -> None:
     """A throttled domain gets a row at most every min_interval, and always when it goes (un)available."""
     recorder = Recorder(core, database, {**CONF, "min_interval": {"meter": 60}})
     recorder.async_start()

@@ -48,7 +48,7 @@ async def test_sqlite_uses_wal(tmp_path: Path) -> None:
         await db.async_close()
 
 
-async def test_recorder_batches_states_and_readings(core: Core, database: Database) -> None:
+async def test_recorder_batches_states_and_readings(database: Database, core: Core) -> None:
     recorder = Recorder(core, database, RECORDER_CONF)
     recorder.async_start()
     for i in range(250):
@@ -65,7 +65,7 @@ async def test_recorder_batches_states_and_readings(core: Core, database: Databa
     assert [(r.ts, r.total_wh, r.money_fen) for r in readings] == [(now - 60, 12000, None), (now, 12345, -50)]
 
 
-async def test_recorder_writes_in_background_and_purges(core: Core, database: Database) -> None:
+async def test_recorder_writes_in_background_and_purges(database: Database, core: Core) -> None:
     recorder = Recorder(core, database, RECORDER_CONF)
     recorder.async_start()
     core.states.async_set("meter.old", "1")

@@ -1,6 +1,8 @@
 """Tenant self-service: phone pages under /m/ and the lobby kiosk under /kiosk/.
 
-Set up by the first top-up provider integration that loads (alipay, wechatpay); each provider then joins the site.
+An integration the top-up providers (alipay, wechatpay) depend on: set up, it offers them ``join`` under
+core.data[JOIN_KEY]; the site is created when the first provider joins, and each provider joins it (no provider
+imports the web layer).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from .providers import TopUpProvider
 
 DATA_KEY = "tenant"
+JOIN_KEY = "tenant_join"
 
 SET_LOGIN_SCHEMA = vol.Schema(
     {
@@ -74,3 +77,9 @@ async def async_setup_tenant(
     if tenants:
         core.bus.async_listen_once(EVENT_CORE_STARTED, _provision)
     return site
+
+
+async def async_setup(core: Core, config: dict[str, Any] | None) -> bool:
+    """Offer the top-up providers a way to join the tenant site."""
+    core.data[JOIN_KEY] = async_setup_tenant
+    return True
