@@ -19,7 +19,7 @@ import yaml
 from integrations.acrel_dtsy1352.sim_server import LineTiming
 from integrations.acrel_dtsy1352.simulator import Simulator
 from integrations.modbus.connection import char_time, t35
-from integrations.modbus_meter.profile import get_profile
+from integrations.modbus.profile import get_profile
 from scada_core.bootstrap import async_from_config_dir
 from scada_core.const import EVENT_STATE_CHANGED
 

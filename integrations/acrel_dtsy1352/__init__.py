@@ -9,7 +9,7 @@ import voluptuous as vol
 from integrations.modbus import get_hub, group_buses
 from integrations.modbus.const import TYPE_TCP
 from integrations.modbus.schema import bus_types, check_meter_buses, declare_meters, meter_groups_schema
-from integrations.modbus_meter.profile import get_profile
+from integrations.modbus.profile import get_profile
 
 from .cipher import CIPHER_ACREL_TEA, CIPHER_NONE, CIPHERS, EncipherHook, make_cipher
 from .const import CONF_CIPHER, CONF_KEY, DOMAIN, PROFILE, SERVICE_PUSH_SETTINGS, SERVICE_PUSH_TARIFF

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from integrations.modbus.errors import CommandRejectedError, ExceptionCodeError, MeterCommandError
-from integrations.modbus_meter.entity import ProfileMeter
+from integrations.modbus.profile_meter import ProfileMeter
 
 from .const import (
     ATTR_ALARM1_FEN,
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from pymodbus.pdu import ModbusPDU
 
     from integrations.modbus.bus import Bus
-    from integrations.modbus_meter.profile import DeviceProfile
+    from integrations.modbus.profile import DeviceProfile
 
 _LOGGER = logging.getLogger(__name__)
 

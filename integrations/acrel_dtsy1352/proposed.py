@@ -1,6 +1,6 @@
 """Every PROPOSED (unsourced) DTSY1352 choice in one place (shared/dtsy1352.md §9); correct from a real manual.
 
-Register addresses and scales live in the device profile (integrations/modbus_meter/profiles/dtsy1352.yaml);
+Register addresses and scales live in the device profile (integrations/modbus/profiles/dtsy1352.yaml);
 the ones marked PROPOSED there are listed in ``PROFILE_CHOICES`` below so this file stays the single index.
 """
 from __future__ import annotations

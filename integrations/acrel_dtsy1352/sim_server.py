@@ -28,7 +28,7 @@ from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.server.requesthandler import ServerRequestHandler
 from pymodbus.simulator import SimData, SimDevice
 
-from integrations.modbus_meter.profile import MAX_READ_REGISTERS, Block, DeviceProfile
+from integrations.modbus.profile import MAX_READ_REGISTERS, Block, DeviceProfile
 
 from .cipher import FrameCipher
 from .pdu import AcrelCommandRequest, AcrelCommandResponse, PrepaidSettings, decode_purchase

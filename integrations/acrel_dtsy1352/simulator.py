@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from integrations.modbus_meter.profile import DeviceProfile, get_profile
+from integrations.modbus.profile import DeviceProfile, get_profile
 from scada_core.json_helpers import json_bytes
 
 from .sim_meter import SimMeter

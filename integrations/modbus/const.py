@@ -62,3 +62,6 @@ CMD_DONE_STATES: Final = (CMD_CONFIRMED, CMD_FAILED, CMD_EXPIRED)
 
 EVENT_COMMAND_UPDATE: Final = "field_command"
 DATA_HUB: Final = "modbus"
+
+# An optional register a profile meter refused (illegal address / function) is asked again this often.
+UNSUPPORTED_RETRY_S: Final = 3600.0

@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 import voluptuous as vol
 
 from integrations.modbus import get_hub, group_buses
+from integrations.modbus.profile import DeviceProfile, load_profile
+from integrations.modbus.profile_meter import ProfileMeter
 from integrations.modbus.schema import check_meter_buses, declare_meters, meter_groups_schema
 from scada_core.exceptions import ConfigError
 
-from .entity import DOMAIN, ProfileMeter
-from .profile import DeviceProfile, load_profile
+from .entity import DOMAIN, PlainMeter
 
 if TYPE_CHECKING:
     from scada_core.core import Core
@@ -76,7 +77,7 @@ async def async_setup(core: Core, config: list[dict[str, Any]]) -> bool:
     for group, bus in zip(config, buses, strict=True):
         for meter_conf in group["meters"]:
             profile = _profile(core.config.path, meter_conf.get(CONF_PROFILE, group[CONF_PROFILE]), profiles)
-            meters.append(ProfileMeter(bus, meter_conf, profile))
+            meters.append(PlainMeter(bus, meter_conf, profile))
     await get_hub(core).async_add_devices(meters)
     for service in (SERVICE_TRIP, SERVICE_CLOSE):
         core.services.async_register_entity_service(DOMAIN, service, {}, f"async_{service}")

@@ -24,7 +24,7 @@ from integrations.acrel_dtsy1352.sim_server import MODE_TCP, SimServer  # noqa: 
 from integrations.alipay.models import SecurityEventRow  # noqa: E402
 from integrations.alipay.payments import AlipayPayments  # noqa: E402
 from integrations.alipay.sandbox import AlipaySandbox  # noqa: E402
-from integrations.modbus_meter.profile import get_profile  # noqa: E402
+from integrations.modbus.profile import get_profile  # noqa: E402
 from scada_core.bootstrap import async_from_config_dir  # noqa: E402
 from scada_core.core import Core  # noqa: E402
 from tests.helpers import drop_schema, wait_for, write_config  # noqa: E402

@@ -13,7 +13,7 @@ import pytest
 from integrations.acrel_dtsy1352.sim_meter import SimMeter
 from integrations.acrel_dtsy1352.sim_server import MODE_TCP, SimServer
 from integrations.alipay.sandbox import NotifyPolicy, load_sandbox
-from integrations.modbus_meter.profile import get_profile
+from integrations.modbus.profile import get_profile
 from tests.helpers import drop_schema, free_port, wait_for, write_config
 
 from .harness import TZ, tenant_client

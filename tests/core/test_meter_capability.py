@@ -39,25 +39,28 @@ async def async_setup(core, config):
 '''
 
 
-def _imported_integrations(folder: Path) -> set[str]:
-    """Return the other built-in integrations a package imports."""
-    found = set()
+def _imports(folder: Path) -> set[str]:
+    """Return every module a package imports (absolute imports)."""
+    found: set[str] = set()
     for path in folder.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
-            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                names = [node.module]
-            found |= {n.split(".")[1] for n in names if n.startswith("integrations.") and n.count(".") >= 1}
-    return found - {folder.name}
+            if isinstance(node, ast.Import):
+                found |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.add(node.module)
+    return found
 
 
 def _meter_drivers() -> set[str]:
-    """Return the domain of every built-in integration that drives meters: modbus_meter and every integration
-    built on it, directly or not (read from their imports)."""
-    builtin = [name for name in discover() if (BUILTIN_DIR / name).is_dir()]
-    imports = {name: _imported_integrations(BUILTIN_DIR / name) for name in builtin}
-    drivers = {"modbus_meter"}
-    while more := {name for name, used in imports.items() if used & drivers} - drivers:
+    """Return the domain of every built-in integration that drives meters: those built on the profile meter
+    (integrations.modbus.profile_meter), directly or through another driver (read from their imports)."""
+    builtin = [name for name in discover() if (BUILTIN_DIR / name).is_dir() and name != "modbus"]
+    imports = {name: _imports(BUILTIN_DIR / name) for name in builtin}
+    drivers = {name for name, used in imports.items() if "integrations.modbus.profile_meter" in used}
+    while more := {
+        name for name, used in imports.items() if any(m.split(".")[1] in drivers for m in used if m.count(".") >= 1
+                                                      and m.startswith("integrations."))
+    } - drivers:
         drivers |= more
     return drivers
 

@@ -11,7 +11,7 @@ import pytest
 
 from integrations.acrel_dtsy1352.sim_meter import SimMeter
 from integrations.acrel_dtsy1352.sim_server import MODE_RTU_OVER_TCP, SimServer
-from integrations.modbus_meter.profile import get_profile
+from integrations.modbus.profile import get_profile
 from scada_core.bootstrap import async_from_config_dir
 from scada_core.core import Core
 from tests.helpers import drop_schema, write_config

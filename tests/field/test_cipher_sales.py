@@ -20,7 +20,7 @@ from integrations.acrel_dtsy1352.proposed import ACREL_FUNCTION_CODE
 from integrations.acrel_dtsy1352.sim_meter import SimMeter
 from integrations.acrel_dtsy1352.sim_pty import PtyCable
 from integrations.acrel_dtsy1352.sim_server import MODE_RTU_OVER_TCP, MODE_SERIAL, LineTiming, SimServer
-from integrations.modbus_meter.profile import get_profile
+from integrations.modbus.profile import get_profile
 from scada_core.config import load_config
 from scada_core.exceptions import ConfigError
 from tests.helpers import wait_for

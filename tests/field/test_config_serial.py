@@ -10,7 +10,7 @@ from integrations.acrel_dtsy1352.sim_pty import PtyCable
 from integrations.acrel_dtsy1352.sim_server import MODE_SERIAL, MODE_TCP, LineTiming
 from integrations.acrel_dtsy1352.simulator import Simulator
 from integrations.modbus.errors import MeterCommandError
-from integrations.modbus_meter.profile import get_profile
+from integrations.modbus.profile import get_profile
 from scada_core.config import load_config
 from scada_core.exceptions import ConfigError
 from scada_core.storage.models import ReadingRow

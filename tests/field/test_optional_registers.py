@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from integrations.modbus_meter.const import UNSUPPORTED_RETRY_S
+from integrations.modbus.const import UNSUPPORTED_RETRY_S
 from tests.helpers import wait_for
 
 from .conftest import attr, gateway, make_sim, meters

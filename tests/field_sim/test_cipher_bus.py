@@ -30,7 +30,7 @@ from integrations.acrel_dtsy1352.sim_frames import Heard, RtuListener, crc_ok
 from integrations.acrel_dtsy1352.sim_meter import SimMeter
 from integrations.acrel_dtsy1352.sim_server import LineTiming, SimServer
 from integrations.acrel_dtsy1352.simulator import Simulator
-from integrations.modbus_meter.profile import get_profile
+from integrations.modbus.profile import get_profile
 
 from .test_faults import rtu_read_frame
 

@@ -14,7 +14,7 @@ import pytest
 from pymodbus.exceptions import ModbusIOException
 
 from integrations.acrel_dtsy1352.pdu import purchase_request
-from integrations.modbus_meter.profile import get_profile
+from integrations.modbus.profile import get_profile
 
 pytestmark = pytest.mark.timeout(40)
 PROJECT = Path(__file__).resolve().parents[2]

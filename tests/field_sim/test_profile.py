@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from integrations.modbus_meter.profile import Block, ProfileError, load_profile
+from integrations.modbus.profile import Block, ProfileError, load_profile
 
 
 def test_dtsy1352_status_scan_is_the_single_0x0200_block() -> None:

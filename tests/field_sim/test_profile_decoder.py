@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from integrations.modbus_meter.profile import CLOCK_PARTS, MEMO_SIZE, DeviceProfile, Register, load_profile
+from integrations.modbus.profile import CLOCK_PARTS, MEMO_SIZE, DeviceProfile, Register, load_profile
 
 MIXED = """
 name: mixed

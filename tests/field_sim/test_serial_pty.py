@@ -12,7 +12,7 @@ from pymodbus.framer import FramerRTU, FramerType
 
 from integrations.acrel_dtsy1352.pdu import AcrelCommandResponse, purchase_request
 from integrations.acrel_dtsy1352.simulator import Simulator
-from integrations.modbus_meter.profile import get_profile
+from integrations.modbus.profile import get_profile
 
 pytestmark = pytest.mark.timeout(30)
 PROFILE = get_profile("dtsy1352")

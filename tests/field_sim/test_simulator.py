@@ -24,7 +24,7 @@ from integrations.acrel_dtsy1352.pdu import (
 from integrations.acrel_dtsy1352.proposed import RESULT_BAD_KEY, RESULT_BAD_PURCHASE_COUNT, RESULT_OK
 from integrations.acrel_dtsy1352.sim_meter import SimMeter
 from integrations.acrel_dtsy1352.simulator import LineTiming, Simulator
-from integrations.modbus_meter.profile import get_profile
+from integrations.modbus.profile import get_profile
 
 pytestmark = pytest.mark.timeout(30)
 PROFILE = get_profile("dtsy1352")

@@ -13,7 +13,7 @@ from sqlalchemy import insert
 
 from integrations.acrel_dtsy1352.sim_meter import SimMeter
 from integrations.acrel_dtsy1352.sim_server import MODE_TCP, SimServer
-from integrations.modbus_meter.profile import get_profile
+from integrations.modbus.profile import get_profile
 from scada_core.storage.models import ReadingRow
 from tests.helpers import free_port, wait_for
 
