@@ -303,16 +303,22 @@ def sqlite_one_each(tmp: Path) -> float:
     return LEDGER_ROWS / elapsed
 
 
-async def pg_one_each(schema: str) -> float:
-    """Return postings per second written by asyncpg itself, one transaction each (as sqlite_one_each)."""
+async def pg_tables(schema: str) -> Any:
+    """Return an asyncpg connection to a new schema holding the plain tables."""
     import asyncpg
 
-    txs, entries = rows_for(LEDGER_ROWS)
     conn = await asyncpg.connect(PG_URL)
     await conn.execute(f'CREATE SCHEMA "{schema}"')
     await conn.execute(f'SET search_path TO "{schema}"')
     for ddl in PG_TABLES:
         await conn.execute(ddl)
+    return conn
+
+
+async def pg_one_each(schema: str) -> float:
+    """Return postings per second written by asyncpg itself, one transaction each (as sqlite_one_each)."""
+    txs, entries = rows_for(LEDGER_ROWS)
+    conn = await pg_tables(schema)
     await conn.execute("INSERT INTO c VALUES ('b1', 0)")
     began = time.perf_counter()
     for i, tx in enumerate(txs):
@@ -358,14 +364,8 @@ def sqlite_executemany(tmp: Path) -> float:
 
 async def pg_executemany(schema: str) -> float:
     """Return postings per second for the same rows inserted with asyncpg executemany (one transaction)."""
-    import asyncpg
-
     txs, entries = rows_for(LEDGER_ROWS)
-    conn = await asyncpg.connect(PG_URL)
-    await conn.execute(f'CREATE SCHEMA "{schema}"')
-    await conn.execute(f'SET search_path TO "{schema}"')
-    for ddl in PG_TABLES:
-        await conn.execute(ddl)
+    conn = await pg_tables(schema)
     began = time.perf_counter()
     async with conn.transaction():
         await conn.executemany(
