@@ -1,0 +1,258 @@
+"""Every billing operation that takes a body, defined once: its schema, the façade method it calls, its route
+and its documentation. The REST views, the ``billing.*`` services and the OpenAPI document read this table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import voluptuous as vol
+
+from scada_core.params import DB_ID, TIMESTAMP, db_int
+
+from .const import TOPUP_RULES
+
+FEN = db_int(1)
+OPTIONAL_NATURAL = vol.Any(None, db_int(0))
+KEY = vol.All(str, vol.Length(min=1, max=128))
+OPERATOR = vol.Schema({vol.Required("id"): str, vol.Required("role"): str}, extra=vol.ALLOW_EXTRA)
+REFUSED = "refused, with a zh-CN / en message"
+ENTITY = {"entity_id": "entity_id"}
+ACCOUNT = {"account_id": "account_id"}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One billing operation: ``fields`` validate the body; ``path`` maps URL parameters to keyword arguments."""
+
+    name: str  # the BillingService method it calls, and the billing.* service name when ``service``
+    fields: dict[Any, Any]
+    http: str  # "post" or "put"
+    url: str
+    route: str  # the aiohttp route name
+    summary: str
+    path: dict[str, str] = field(default_factory=dict)  # URL parameter -> keyword argument
+    example: dict[str, Any] | None = None
+    service: bool = False  # also registered as billing.<name>
+    now_default: str | None = None  # a field that defaults to the core's clock
+    response: str = "the operation's result"
+
+    @property
+    def schema(self) -> vol.Schema:
+        """The body's schema (the operator is trusted from it only when the billing config says so)."""
+        return vol.Schema({**self.fields, vol.Optional("operator"): dict})
+
+    @property
+    def service_schema(self) -> vol.Schema:
+        """The service's schema: the body's fields, the URL's parameters and a required operator."""
+        path_fields = {vol.Required(kwarg): DB_ID if kwarg == "account_id" else str for kwarg in self.path.values()}
+        return vol.Schema({**path_fields, **self.fields, vol.Required("operator"): OPERATOR})
+
+    def doc(self) -> dict[str, Any]:
+        """The OpenAPI operation object (request body typed from the schema)."""
+        from scada_core.openapi import request_body
+
+        return {
+            "summary": self.summary,
+            "responses": {"200": {"description": self.response}, "400": {"description": REFUSED}},
+            "requestBody": request_body(self.schema, self.example),
+        }
+
+
+CREDIT_FIELDS = {vol.Optional("overdraft_fen"): OPTIONAL_NATURAL, vol.Optional("credit_cap_fen"): OPTIONAL_NATURAL}
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "open_account",
+        {
+            vol.Required("name"): vol.All(str, vol.Length(min=1)),
+            vol.Required("meters"): vol.All([str], vol.Length(min=1)),
+            vol.Optional("building"): vol.Any(None, str),
+            vol.Optional("phone"): vol.Any(None, str),
+            vol.Optional("email"): vol.Any(None, str),
+            **CREDIT_FIELDS,
+            vol.Optional("idempotency_key"): vol.Any(None, KEY),
+        },
+        "post",
+        "/api/billing/accounts",
+        "billing:accounts",
+        "Open an account (开户) on one or more meters",
+        response="the account opened",
+    ),
+    Operation(
+        "close_account",
+        {vol.Required("idempotency_key"): KEY, vol.Optional("method", default="cash"): str},
+        "post",
+        "/api/billing/accounts/{account_id:\\d+}/close",
+        "billing:close_account",
+        "Close an account (销户), refunding what it holds",
+        ACCOUNT,
+        response="the account closed and what it refunded",
+    ),
+    Operation(
+        "credit_payment",
+        {
+            vol.Required("amount_fen"): FEN,
+            vol.Required("method"): str,
+            vol.Required("idempotency_key"): KEY,
+            vol.Optional("reference"): vol.Any(None, str),
+            vol.Optional("meter_entity_id"): vol.Any(None, str),
+        },
+        "post",
+        "/api/billing/accounts/{account_id:\\d+}/payments",
+        "billing:payment",
+        "Take a payment for an account",
+        ACCOUNT,
+        service=True,
+        response="the payment's transaction",
+    ),
+    Operation(
+        "sell",
+        {
+            vol.Required("meter_entity_id"): str,
+            vol.Required("amount_fen"): FEN,
+            vol.Optional("method", default="cash"): str,
+            vol.Required("idempotency_key"): KEY,
+            vol.Optional("reference"): vol.Any(None, str),
+            vol.Optional("reason", default=""): str,
+        },
+        "post",
+        "/api/billing/sales",
+        "billing:sales",
+        "Sell electricity to a meter (售电)",
+        example={
+            "meter_entity_id": "acrel_dtsy1352.b1_f3_0301",
+            "amount_fen": 10000,
+            "method": "cash",
+            "idempotency_key": "pos-1-000123",
+        },
+        service=True,
+        response="the sale's transaction (a repeated idempotency_key returns the first)",
+    ),
+    Operation(
+        "refund",
+        {
+            vol.Required("meter_entity_id"): str,
+            vol.Required("amount_fen"): FEN,
+            vol.Optional("method", default="cash"): str,
+            vol.Required("idempotency_key"): KEY,
+            vol.Optional("reason", default=""): str,
+        },
+        "post",
+        "/api/billing/refunds",
+        "billing:refunds",
+        "Take money back off a meter (退电)",
+        response="the refund's transaction",
+    ),
+    Operation(
+        "reverse",
+        {vol.Required("reason"): vol.All(str, vol.Length(min=1)), vol.Required("idempotency_key"): KEY},
+        "post",
+        "/api/billing/transactions/{transaction_id:\\d+}/reverse",
+        "billing:reverse",
+        "Reverse a mistaken sale (冲正)",
+        {"transaction_id": "transaction_id"},
+        response="the reversal's transaction",
+    ),
+    Operation(
+        "move_meter",
+        {vol.Required("account_id"): DB_ID},
+        "post",
+        "/api/billing/meters/{entity_id}/move",
+        "billing:move_meter",
+        "Move a meter to another account",
+        ENTITY,
+        response="the meter's new account",
+    ),
+    Operation(
+        "replace_meter",
+        {
+            vol.Required("new_entity_id"): str,
+            vol.Required("idempotency_key"): KEY,
+            vol.Optional("remaining_fen"): OPTIONAL_NATURAL,
+            vol.Optional("purchase_count"): OPTIONAL_NATURAL,
+        },
+        "post",
+        "/api/billing/meters/{entity_id}/replace",
+        "billing:replace_meter",
+        "Replace a meter (换表), transferring its money",
+        {"entity_id": "old_entity_id"},
+        response="the replacement and the money moved",
+    ),
+    Operation(
+        "set_meter_credit",
+        CREDIT_FIELDS,
+        "put",
+        "/api/billing/meters/{entity_id}/credit",
+        "billing:meter_credit",
+        "Admin: set a meter's own overdraft (透支) and credit cap (囤积限值), overriding its account's; "
+        "a missing or null field follows the account (then the building)",
+        ENTITY,
+        {"overdraft_fen": 2000, "credit_cap_fen": 100000},
+        response="the meter's credit policy",
+    ),
+    Operation(
+        "set_account_credit",
+        CREDIT_FIELDS,
+        "put",
+        "/api/billing/accounts/{account_id:\\d+}/credit",
+        "billing:account_credit",
+        "Admin: set an account's overdraft (透支) and credit cap (囤积限值); its meters without a policy of "
+        "their own follow at once; a missing or null field takes the building's",
+        ACCOUNT,
+        {"overdraft_fen": 5000, "credit_cap_fen": 200000},
+        response="the account's credit policy",
+    ),
+    Operation(
+        "set_meter_thresholds",
+        {
+            vol.Optional("alarm1_fen"): OPTIONAL_NATURAL,
+            vol.Optional("alarm2_fen"): OPTIONAL_NATURAL,
+            vol.Optional("overload_w"): vol.Any(None, db_int(1)),
+        },
+        "put",
+        "/api/billing/meters/{entity_id}/thresholds",
+        "billing:meter_thresholds",
+        "Admin: set a meter's own alarm levels (报警1/报警2, fen) and overload limit (W), pushed to a meter-side "
+        "meter; a missing or null field takes the building's",
+        ENTITY,
+        {"alarm1_fen": 40000, "alarm2_fen": 38000, "overload_w": 10000},
+        response="the meter's thresholds",
+    ),
+    Operation(
+        "set_topup_rule",
+        {
+            vol.Required("rule"): vol.In(TOPUP_RULES),
+            vol.Optional("shares"): vol.Any(None, {str: vol.All(int, vol.Range(min=0, max=100))}),
+        },
+        "put",
+        "/api/billing/accounts/{account_id:\\d+}/topup_rule",
+        "billing:topup_rule",
+        "Cashier or admin: the meter with the least money (lowest), or a split by whole percentages of the "
+        "account's meter-side meters summing to 100 (shares; the fen left over go to the largest share)",
+        ACCOUNT,
+        {"rule": "shares", "shares": {"acrel_dtsy1352.b1_f3_0301": 60, "acrel_dtsy1352.b1_f3_0302": 40}},
+        response="the account's top-up rule",
+    ),
+    Operation(
+        "resolve_tamper",
+        {vol.Optional("reason", default=""): str},
+        "post",
+        "/api/billing/meters/{entity_id}/resolve_tamper",
+        "billing:resolve_tamper",
+        "Admin: accept the meter's purchase count and unblock sales",
+        ENTITY,
+        response="the meter unblocked",
+    ),
+    Operation(
+        "set_tariff",
+        {vol.Required("scope"): str, vol.Required("spec"): dict, vol.Optional("effective_ts"): TIMESTAMP},
+        "post",
+        "/api/billing/tariffs",
+        "billing:tariffs",
+        "Add a tariff version (新费率启用)",
+        now_default="effective_ts",
+        response="the tariff version added",
+    ),
+)
+BY_NAME: dict[str, Operation] = {op.name: op for op in OPERATIONS}
