@@ -223,7 +223,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "set_topup_rule",
         {
             vol.Required("rule"): vol.In(TOPUP_RULES),
-            vol.Optional("shares"): vol.Any(None, {str: vol.All(int, vol.Range(min=0, max=100))}),
+            vol.Optional("shares", default=None): vol.Any(None, {str: vol.All(int, vol.Range(min=0, max=100))}),
         },
         "put",
         "/api/billing/accounts/{account_id:\\d+}/topup_rule",
