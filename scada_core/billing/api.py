@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING, Any
 import voluptuous as vol
 from aiohttp import web
 
-from scada_core.core import humanize_invalid
 from scada_core.http import KEY_OPERATOR, View, json_response, read_json
 from scada_core.params import path_entity_id, path_id, query_choice, query_timestamp
 
-from .errors import BillingError, PermissionDenied
-from .operations import BY_NAME, Operation
+from .errors import PermissionDenied
+from .operations import BY_NAME, Operation, invalid
 
 if TYPE_CHECKING:
     from scada_core.core import Core
@@ -52,9 +51,7 @@ class BillingView(View):
         try:
             return dict(schema(await read_json(request)))
         except vol.Invalid as err:
-            raise BillingError(
-                f"请求无效：{humanize_invalid(err)}", f"invalid request: {humanize_invalid(err)}"
-            ) from None
+            raise invalid(err) from None
 
     def operator(self, request: web.Request, body: dict[str, Any]) -> dict[str, Any]:
         """Return the authenticated operator (or the body's when the config trusts it)."""

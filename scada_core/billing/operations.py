@@ -3,18 +3,27 @@ and its documentation. The REST views, the ``billing.*`` services and the OpenAP
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import voluptuous as vol
 
+from scada_core.core import humanize_invalid
 from scada_core.params import DB_ID, TIMESTAMP, db_int
 
-from .const import TOPUP_RULES
+from . import ledger
+from .const import METHOD_WALLET, METHODS, SELLING_ROLES, TOPUP_RULES
+from .errors import BillingError, PermissionDenied
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 FEN = db_int(1)
 OPTIONAL_NATURAL = vol.Any(None, db_int(0))
 KEY = vol.All(str, vol.Length(min=1, max=128))
+PAY_METHOD = vol.In((*METHODS, METHOD_WALLET))
 OPERATOR = vol.Schema({vol.Required("id"): str, vol.Required("role"): str}, extra=vol.ALLOW_EXTRA)
 REFUSED = "refused, with a zh-CN / en message"
 ENTITY = {"entity_id": "entity_id"}
@@ -36,6 +45,7 @@ class Operation:
     service: bool = False  # also registered as billing.<name>
     now_default: str | None = None  # a field that defaults to the core's clock
     response: str = "the operation's result"
+    roles: tuple[str, ...] = ()  # the operator roles it admits (checked before it runs; none: the method's own)
 
     @property
     def schema(self) -> vol.Schema:
@@ -45,8 +55,12 @@ class Operation:
     @property
     def service_schema(self) -> vol.Schema:
         """The service's schema: the body's fields, the URL's parameters and a required operator."""
-        path_fields = {vol.Required(kwarg): DB_ID if kwarg == "account_id" else str for kwarg in self.path.values()}
-        return vol.Schema({**path_fields, **self.fields, vol.Required("operator"): OPERATOR})
+        return vol.Schema({**self.path_fields, **self.fields, vol.Required("operator"): OPERATOR})
+
+    @property
+    def path_fields(self) -> dict[Any, Any]:
+        """The URL's parameters as required fields: ids are database integers, entity ids strings."""
+        return {vol.Required(kwarg): str if param == "entity_id" else DB_ID for param, kwarg in self.path.items()}
 
     def doc(self) -> dict[str, Any]:
         """The OpenAPI operation object (request body typed from the schema)."""
@@ -93,7 +107,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "credit_payment",
         {
             vol.Required("amount_fen"): FEN,
-            vol.Required("method"): str,
+            vol.Required("method"): PAY_METHOD,
             vol.Required("idempotency_key"): KEY,
             vol.Optional("reference"): vol.Any(None, str),
             vol.Optional("meter_entity_id"): vol.Any(None, str),
@@ -104,6 +118,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Take a payment for an account",
         ACCOUNT,
         service=True,
+        roles=SELLING_ROLES,
         response="the payment's transaction",
     ),
     Operation(
@@ -111,7 +126,7 @@ OPERATIONS: tuple[Operation, ...] = (
         {
             vol.Required("meter_entity_id"): str,
             vol.Required("amount_fen"): FEN,
-            vol.Optional("method", default="cash"): str,
+            vol.Optional("method", default="cash"): PAY_METHOD,
             vol.Required("idempotency_key"): KEY,
             vol.Optional("reference"): vol.Any(None, str),
             vol.Optional("reason", default=""): str,
@@ -127,6 +142,7 @@ OPERATIONS: tuple[Operation, ...] = (
             "idempotency_key": "pos-1-000123",
         },
         service=True,
+        roles=SELLING_ROLES,
         response="the sale's transaction (a repeated idempotency_key returns the first)",
     ),
     Operation(
@@ -134,7 +150,7 @@ OPERATIONS: tuple[Operation, ...] = (
         {
             vol.Required("meter_entity_id"): str,
             vol.Required("amount_fen"): FEN,
-            vol.Optional("method", default="cash"): str,
+            vol.Optional("method", default="cash"): PAY_METHOD,
             vol.Required("idempotency_key"): KEY,
             vol.Optional("reason", default=""): str,
         },
@@ -142,6 +158,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "/api/billing/refunds",
         "billing:refunds",
         "Take money back off a meter (退电)",
+        roles=SELLING_ROLES,
         response="the refund's transaction",
     ),
     Operation(
@@ -152,6 +169,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "billing:reverse",
         "Reverse a mistaken sale (冲正)",
         {"transaction_id": "transaction_id"},
+        roles=SELLING_ROLES,
         response="the reversal's transaction",
     ),
     Operation(
@@ -256,3 +274,35 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
 )
 BY_NAME: dict[str, Operation] = {op.name: op for op in OPERATIONS}
+
+
+def invalid(err: vol.Invalid) -> BillingError:
+    """Return the refusal every entry (REST, service, façade) gives for a value the schema refuses."""
+    return BillingError(f"请求无效：{humanize_invalid(err)}", f"invalid request: {humanize_invalid(err)}")
+
+
+def validated(name: str) -> Callable[[F], F]:
+    """Validate a façade method's arguments by the table's schema for ``name`` (and its roles) before it runs."""
+    op = BY_NAME[name]
+    schema = vol.Schema({**op.path_fields, **op.fields})
+
+    def wrap(method: F) -> F:
+        signature = inspect.signature(method)
+        known = {str(key.schema if isinstance(key, vol.Marker) else key) for key in schema.schema}
+
+        @functools.wraps(method)
+        async def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(self, *args, **kwargs)
+            data = {k: v for k, v in bound.arguments.items() if k in known and v is not None}
+            try:
+                schema(data)
+            except vol.Invalid as err:
+                raise invalid(err) from None
+            role = ledger.Operator.from_dict(bound.arguments["operator"]).role
+            if op.roles and role not in op.roles:
+                raise PermissionDenied(f"角色 {role} 不能办理收退款", f"role {role} cannot move money")
+            return await method(self, *args, **kwargs)
+
+        return run  # type: ignore[return-value]
+
+    return wrap
