@@ -87,7 +87,13 @@ def operation_view(name: str) -> type[BillingView]:
     return type(
         f"{op.name}_view",
         (BillingView,),
-        {"url": op.url, "name": op.route, "openapi": {op.http: op.doc()}, op.http: handler(name), "__doc__": op.summary},
+        {
+            "url": op.url,
+            "name": op.route,
+            "openapi": {op.http: op.doc()},
+            op.http: handler(name),
+            "__doc__": op.summary,
+        },
     )
 
 

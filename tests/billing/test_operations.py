@@ -68,7 +68,8 @@ async def test_hostile_values_refused_alike_by_rest_service_and_facade(start_sit
             if not _refused(op, body):
                 continue
             checked += 1
-            async with site.http.request(op.http.upper(), site.base + _url(op), json={**body, "operator": CASHIER}) as resp:
+            request = site.http.request(op.http.upper(), site.base + _url(op), json={**body, "operator": CASHIER})
+            async with request as resp:
                 answer = await resp.json()
                 assert 400 <= resp.status < 500 and answer["error"], (op.name, field, value, resp.status, answer)
             in_json = "\x00" not in str(value)  # JSON text with NUL is refused before any schema
@@ -96,5 +97,6 @@ async def test_every_operation_is_in_the_openapi_document_with_its_fields(start_
         required = [str(key.schema) for key in op.fields if isinstance(key, vol.Required)]
         assert set(required) == set(schema.get("required", [])), op.name
     amount = paths["/api/billing/sales"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    assert amount["properties"]["amount_fen"]["type"] == "integer" and amount["properties"]["amount_fen"]["minimum"] == 1
+    fen = amount["properties"]["amount_fen"]
+    assert fen["type"] == "integer" and fen["minimum"] == 1
     assert "wallet" in amount["properties"]["method"]["enum"]
