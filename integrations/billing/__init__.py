@@ -16,14 +16,16 @@
           credit_cap_fen: 500000                   # optional
           overload_w: 30000                        # optional
 
-Services: billing.sell, billing.credit_payment, billing.reconcile. REST routes under /api/billing/ (OpenAPI);
-they take the operator the web layer authenticated (request[KEY_OPERATOR]), or, with operator_from_body: true
-(tests and benchmarks only), the body's "operator".
+Services: billing.reconcile and those the operations table (scada_core.billing.operations) marks as services
+(billing.sell, billing.credit_payment): their REST route's schema plus a required operator. REST routes under
+/api/billing/ (OpenAPI, from the same table) take the operator the web layer authenticated
+(request[KEY_OPERATOR]), or, with operator_from_body: true (tests and benchmarks only), the body's "operator".
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import voluptuous as vol
@@ -35,8 +37,8 @@ from scada_core.billing.const import (
     DEFAULT_OFFLINE_AFTER,
     DEFAULT_RECONCILE_INTERVAL,
     DOMAIN,
-    METHODS,
 )
+from scada_core.billing.operations import OPERATIONS, Operation
 from scada_core.billing.service import BillingService, building_of
 from scada_core.billing.tariffs import (
     KIND_TIERED,
@@ -48,7 +50,6 @@ from scada_core.billing.tariffs import (
 )
 from scada_core.core import Core, ServiceCall
 from scada_core.validation import ConfigContext
-from scada_core.params import DB_ID, db_int
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -108,30 +109,6 @@ CONFIG_SCHEMA = vol.Schema(
     extra=vol.ALLOW_EXTRA,
 )
 
-OPERATOR = vol.Schema({vol.Required("id"): str, vol.Required("role"): str})
-SELL_SCHEMA = vol.Schema(
-    {
-        vol.Required("meter_entity_id"): str,
-        vol.Required("amount_fen"): db_int(1),
-        vol.Optional("method", default="cash"): vol.In(METHODS),
-        vol.Required("idempotency_key"): str,
-        vol.Required("operator"): OPERATOR,
-        vol.Optional("reference"): str,
-    }
-)
-PAYMENT_SCHEMA = vol.Schema(
-    {
-        vol.Required("account_id"): DB_ID,
-        vol.Required("amount_fen"): db_int(1),
-        vol.Required("method"): vol.In(METHODS),
-        vol.Required("idempotency_key"): str,
-        vol.Required("operator"): OPERATOR,
-        vol.Optional("reference"): str,
-        vol.Optional("meter_entity_id"): str,  # one of the account's meters; else the account's top-up rule
-    }
-)
-
-
 def _refusals(schema: vol.Schema | None, data: dict[str, Any]) -> list[vol.Invalid]:
     """Return why a meter's service schema refuses ``data`` (none if it takes it or lacks the service)."""
     try:
@@ -185,6 +162,15 @@ def validate_config(context: ConfigContext, config: dict[str, Any]) -> None:
                 )
 
 
+def _service_handler(service: BillingService, op: Operation) -> Callable[[ServiceCall], Awaitable[dict[str, Any]]]:
+    """Return the billing.<name> service calling the façade with the validated data as keyword arguments."""
+
+    async def handle(call: ServiceCall) -> dict[str, Any]:
+        return await getattr(service, op.name)(**call.data)
+
+    return handle
+
+
 async def async_setup(core: Core, config: dict[str, Any]) -> bool:
     """Create the billing service, its API routes and the billing.* services."""
     service = BillingService(core, config)
@@ -194,36 +180,13 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
         for view in VIEWS:
             core.http.register_view(view(core, config["operator_from_body"]))
 
-    async def sell(call: ServiceCall) -> dict[str, Any]:
-        data = call.data
-        return await service.sell(
-            data["meter_entity_id"],
-            data["amount_fen"],
-            data["method"],
-            data["idempotency_key"],
-            data["operator"],
-            data.get("reference"),
-        )
-
-    async def credit_payment(call: ServiceCall) -> dict[str, Any]:
-        data = call.data
-        return await service.credit_payment(
-            data["account_id"],
-            data["amount_fen"],
-            data["method"],
-            data["idempotency_key"],
-            data["operator"],
-            data.get("reference"),
-            data.get("meter_entity_id"),
-        )
+    for op in OPERATIONS:
+        if op.service:
+            core.services.async_register(DOMAIN, op.name, _service_handler(service, op), op.service_schema, op.summary)
 
     async def reconcile(call: ServiceCall) -> dict[str, Any]:
         return await service.reconcile_round()
 
-    core.services.async_register(DOMAIN, "sell", sell, SELL_SCHEMA, "sell electricity to a meter")
-    core.services.async_register(
-        DOMAIN, "credit_payment", credit_payment, PAYMENT_SCHEMA, "take a payment for an account"
-    )
     core.services.async_register(
         DOMAIN,
         "reconcile",

@@ -19,18 +19,17 @@ from .const import (
     KIND_SALE,
     KIND_TRANSFER,
     METHOD_WALLET,
-    METHODS,
     MODE_METER,
     OP_REFUND,
     OP_SELL,
     ROLE_ADMIN,
     ROLE_CASHIER,
-    SELLING_ROLES,
 )
 from .credit import check_can_take, check_credit_cap
 from .delivery import add_delivery, crash_point, deliveries_of, delivery_dict, pending_of
 from .errors import BillingError, PermissionDenied
 from .models import MeterRow, TransactionRow
+from .operations import validated
 from .topup import Parts
 
 if TYPE_CHECKING:
@@ -49,22 +48,10 @@ def fresh_result(
     }
 
 
-def _check_request(operator: ledger.Operator, amount_fen: int, method: str, key: str) -> None:
-    if operator.role not in SELLING_ROLES:
-        raise PermissionDenied(
-            f"角色 {operator.role} 不能办理收退款", f"role {operator.role} cannot move money"
-        )
-    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
-        raise BillingError("金额必须是正整数（分）", "amount_fen must be a positive integer (fen)")
-    if method not in (*METHODS, METHOD_WALLET):
-        raise BillingError(f"未知付款方式 {method}", f"unknown payment method {method}")
-    if not key or len(key) > 128:
-        raise BillingError("缺少幂等键", "idempotency_key is required (at most 128 characters)")
-
-
 class SalesMixin:
     """Move money in and out of wallets and meters."""
 
+    @validated("sell")
     async def sell(
         self: BillingService,
         meter_entity_id: str,
@@ -80,7 +67,6 @@ class SalesMixin:
         With method "wallet", money already in the account's wallet moves to the meter: a transfer, not a sale.
         """
         operator = ledger.Operator.from_dict(operator)
-        _check_request(operator, amount_fen, method, idempotency_key)
         if self.mode_of(meter_entity_id) == MODE_METER:
             return await self._parts_movement(
                 [(meter_entity_id, amount_fen)],
@@ -106,6 +92,7 @@ class SalesMixin:
             meter_entity_id,
         )
 
+    @validated("credit_payment")
     async def credit_payment(
         self: BillingService,
         account_id: int,
@@ -124,7 +111,6 @@ class SalesMixin:
         since, the rule decides (the money is received and must land); otherwise a foreign meter is refused.
         """
         operator = ledger.Operator.from_dict(operator)
-        _check_request(operator, amount_fen, method, idempotency_key)
         if method == METHOD_WALLET:
             raise BillingError("付款不能来自账户钱包", "a payment cannot come from the wallet")
         async with self.db.session() as session:
@@ -156,6 +142,7 @@ class SalesMixin:
             )
         return result
 
+    @validated("refund")
     async def refund(
         self: BillingService,
         meter_entity_id: str,
@@ -167,7 +154,6 @@ class SalesMixin:
     ) -> dict[str, Any]:
         """Take money back off a meter (or its account's wallet) and pay it out (退电)."""
         operator = ledger.Operator.from_dict(operator)
-        _check_request(operator, amount_fen, method, idempotency_key)
         if self.mode_of(meter_entity_id) == MODE_METER:
             return await self._parts_movement(
                 [(meter_entity_id, amount_fen)],
@@ -193,6 +179,7 @@ class SalesMixin:
             meter_entity_id,
         )
 
+    @validated("reverse")
     async def reverse(
         self: BillingService, transaction_id: int, reason: str, idempotency_key: str, operator: Any
     ) -> dict[str, Any]:
@@ -219,7 +206,6 @@ class SalesMixin:
                 f"交易 {transaction_id} 已冲正", f"transaction {transaction_id} is already reversed"
             )
         self._check_reversal_rights(original, operator)
-        _check_request(operator, original.amount_fen, original.method or "cash", idempotency_key)
         meter_id = original.meter_entity_id
         async with self.db.session() as session:
             split = meter_id is None and bool(await deliveries_of(session, transaction_id))

@@ -1,0 +1,308 @@
+"""Every billing operation that takes a body, defined once: its schema, the façade method it calls, its route
+and its documentation. The REST views, the ``billing.*`` services and the OpenAPI document read this table."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import voluptuous as vol
+
+from scada_core.core import humanize_invalid
+from scada_core.params import DB_ID, TIMESTAMP, db_int
+
+from . import ledger
+from .const import METHOD_WALLET, METHODS, SELLING_ROLES, TOPUP_RULES
+from .errors import BillingError, PermissionDenied
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FEN = db_int(1)
+OPTIONAL_NATURAL = vol.Any(None, db_int(0))
+KEY = vol.All(str, vol.Length(min=1, max=128))
+PAY_METHOD = vol.In((*METHODS, METHOD_WALLET))
+OPERATOR = vol.Schema({vol.Required("id"): str, vol.Required("role"): str}, extra=vol.ALLOW_EXTRA)
+REFUSED = "refused, with a zh-CN / en message"
+ENTITY = {"entity_id": "entity_id"}
+ACCOUNT = {"account_id": "account_id"}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One billing operation: ``fields`` validate the body; ``path`` maps URL parameters to keyword arguments."""
+
+    name: str  # the BillingService method it calls, and the billing.* service name when ``service``
+    fields: dict[Any, Any]
+    http: str  # "post" or "put"
+    url: str
+    route: str  # the aiohttp route name
+    summary: str
+    path: dict[str, str] = field(default_factory=dict)  # URL parameter -> keyword argument
+    example: dict[str, Any] | None = None
+    service: bool = False  # also registered as billing.<name>
+    now_default: str | None = None  # a field that defaults to the core's clock
+    response: str = "the operation's result"
+    roles: tuple[str, ...] = ()  # the operator roles it admits (checked before it runs; none: the method's own)
+
+    @property
+    def schema(self) -> vol.Schema:
+        """The body's schema (the operator is trusted from it only when the billing config says so)."""
+        return vol.Schema({**self.fields, vol.Optional("operator"): dict})
+
+    @property
+    def service_schema(self) -> vol.Schema:
+        """The service's schema: the body's fields, the URL's parameters and a required operator."""
+        return vol.Schema({**self.path_fields, **self.fields, vol.Required("operator"): OPERATOR})
+
+    @property
+    def path_fields(self) -> dict[Any, Any]:
+        """The URL's parameters as required fields: ids are database integers, entity ids strings."""
+        return {vol.Required(kwarg): str if param == "entity_id" else DB_ID for param, kwarg in self.path.items()}
+
+    def doc(self) -> dict[str, Any]:
+        """The OpenAPI operation object (request body typed from the schema)."""
+        from scada_core.openapi import request_body
+
+        return {
+            "summary": self.summary,
+            "responses": {"200": {"description": self.response}, "400": {"description": REFUSED}},
+            "requestBody": request_body(self.schema, self.example),
+        }
+
+
+CREDIT_FIELDS = {vol.Optional("overdraft_fen"): OPTIONAL_NATURAL, vol.Optional("credit_cap_fen"): OPTIONAL_NATURAL}
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "open_account",
+        {
+            vol.Required("name"): vol.All(str, vol.Length(min=1)),
+            vol.Required("meters"): vol.All([str], vol.Length(min=1)),
+            vol.Optional("building"): vol.Any(None, str),
+            vol.Optional("phone"): vol.Any(None, str),
+            vol.Optional("email"): vol.Any(None, str),
+            **CREDIT_FIELDS,
+            vol.Optional("idempotency_key"): vol.Any(None, KEY),
+        },
+        "post",
+        "/api/billing/accounts",
+        "billing:accounts",
+        "Open an account (开户) on one or more meters",
+        response="the account opened",
+    ),
+    Operation(
+        "close_account",
+        {vol.Required("idempotency_key"): KEY, vol.Optional("method", default="cash"): str},
+        "post",
+        "/api/billing/accounts/{account_id:\\d+}/close",
+        "billing:close_account",
+        "Close an account (销户), refunding what it holds",
+        ACCOUNT,
+        response="the account closed and what it refunded",
+    ),
+    Operation(
+        "credit_payment",
+        {
+            vol.Required("amount_fen"): FEN,
+            vol.Required("method"): PAY_METHOD,
+            vol.Required("idempotency_key"): KEY,
+            vol.Optional("reference"): vol.Any(None, str),
+            vol.Optional("meter_entity_id"): vol.Any(None, str),
+        },
+        "post",
+        "/api/billing/accounts/{account_id:\\d+}/payments",
+        "billing:payment",
+        "Take a payment for an account",
+        ACCOUNT,
+        service=True,
+        roles=SELLING_ROLES,
+        response="the payment's transaction",
+    ),
+    Operation(
+        "sell",
+        {
+            vol.Required("meter_entity_id"): str,
+            vol.Required("amount_fen"): FEN,
+            vol.Optional("method", default="cash"): PAY_METHOD,
+            vol.Required("idempotency_key"): KEY,
+            vol.Optional("reference"): vol.Any(None, str),
+            vol.Optional("reason", default=""): str,
+        },
+        "post",
+        "/api/billing/sales",
+        "billing:sales",
+        "Sell electricity to a meter (售电)",
+        example={
+            "meter_entity_id": "meter.b1_f3_0301",
+            "amount_fen": 10000,
+            "method": "cash",
+            "idempotency_key": "pos-1-000123",
+        },
+        service=True,
+        roles=SELLING_ROLES,
+        response="the sale's transaction (a repeated idempotency_key returns the first)",
+    ),
+    Operation(
+        "refund",
+        {
+            vol.Required("meter_entity_id"): str,
+            vol.Required("amount_fen"): FEN,
+            vol.Optional("method", default="cash"): PAY_METHOD,
+            vol.Required("idempotency_key"): KEY,
+            vol.Optional("reason", default=""): str,
+        },
+        "post",
+        "/api/billing/refunds",
+        "billing:refunds",
+        "Take money back off a meter (退电)",
+        roles=SELLING_ROLES,
+        response="the refund's transaction",
+    ),
+    Operation(
+        "reverse",
+        {vol.Required("reason"): vol.All(str, vol.Length(min=1)), vol.Required("idempotency_key"): KEY},
+        "post",
+        "/api/billing/transactions/{transaction_id:\\d+}/reverse",
+        "billing:reverse",
+        "Reverse a mistaken sale (冲正)",
+        {"transaction_id": "transaction_id"},
+        roles=SELLING_ROLES,
+        response="the reversal's transaction",
+    ),
+    Operation(
+        "move_meter",
+        {vol.Required("account_id"): DB_ID},
+        "post",
+        "/api/billing/meters/{entity_id}/move",
+        "billing:move_meter",
+        "Move a meter to another account",
+        ENTITY,
+        response="the meter's new account",
+    ),
+    Operation(
+        "replace_meter",
+        {
+            vol.Required("new_entity_id"): str,
+            vol.Required("idempotency_key"): KEY,
+            vol.Optional("remaining_fen"): OPTIONAL_NATURAL,
+            vol.Optional("purchase_count"): OPTIONAL_NATURAL,
+        },
+        "post",
+        "/api/billing/meters/{entity_id}/replace",
+        "billing:replace_meter",
+        "Replace a meter (换表), transferring its money",
+        {"entity_id": "old_entity_id"},
+        response="the replacement and the money moved",
+    ),
+    Operation(
+        "set_meter_credit",
+        CREDIT_FIELDS,
+        "put",
+        "/api/billing/meters/{entity_id}/credit",
+        "billing:meter_credit",
+        "Admin: set a meter's own overdraft (透支) and credit cap (囤积限值), overriding its account's; "
+        "a missing or null field follows the account (then the building)",
+        ENTITY,
+        {"overdraft_fen": 2000, "credit_cap_fen": 100000},
+        response="the meter's credit policy",
+    ),
+    Operation(
+        "set_account_credit",
+        CREDIT_FIELDS,
+        "put",
+        "/api/billing/accounts/{account_id:\\d+}/credit",
+        "billing:account_credit",
+        "Admin: set an account's overdraft (透支) and credit cap (囤积限值); its meters without a policy of "
+        "their own follow at once; a missing or null field takes the building's",
+        ACCOUNT,
+        {"overdraft_fen": 5000, "credit_cap_fen": 200000},
+        response="the account's credit policy",
+    ),
+    Operation(
+        "set_meter_thresholds",
+        {
+            vol.Optional("alarm1_fen"): OPTIONAL_NATURAL,
+            vol.Optional("alarm2_fen"): OPTIONAL_NATURAL,
+            vol.Optional("overload_w"): vol.Any(None, db_int(1)),
+        },
+        "put",
+        "/api/billing/meters/{entity_id}/thresholds",
+        "billing:meter_thresholds",
+        "Admin: set a meter's own alarm levels (报警1/报警2, fen) and overload limit (W), pushed to a meter-side "
+        "meter; a missing or null field takes the building's",
+        ENTITY,
+        {"alarm1_fen": 40000, "alarm2_fen": 38000, "overload_w": 10000},
+        response="the meter's thresholds",
+    ),
+    Operation(
+        "set_topup_rule",
+        {
+            vol.Required("rule"): vol.In(TOPUP_RULES),
+            vol.Optional("shares", default=None): vol.Any(None, {str: vol.All(int, vol.Range(min=0, max=100))}),
+        },
+        "put",
+        "/api/billing/accounts/{account_id:\\d+}/topup_rule",
+        "billing:topup_rule",
+        "Cashier or admin: the meter with the least money (lowest), or a split by whole percentages of the "
+        "account's meter-side meters summing to 100 (shares; the fen left over go to the largest share)",
+        ACCOUNT,
+        {"rule": "shares", "shares": {"meter.b1_f3_0301": 60, "meter.b1_f3_0302": 40}},
+        response="the account's top-up rule",
+    ),
+    Operation(
+        "resolve_tamper",
+        {vol.Optional("reason", default=""): str},
+        "post",
+        "/api/billing/meters/{entity_id}/resolve_tamper",
+        "billing:resolve_tamper",
+        "Admin: accept the meter's purchase count and unblock sales",
+        ENTITY,
+        response="the meter unblocked",
+    ),
+    Operation(
+        "set_tariff",
+        {vol.Required("scope"): str, vol.Required("spec"): dict, vol.Optional("effective_ts"): TIMESTAMP},
+        "post",
+        "/api/billing/tariffs",
+        "billing:tariffs",
+        "Add a tariff version (新费率启用)",
+        now_default="effective_ts",
+        response="the tariff version added",
+    ),
+)
+BY_NAME: dict[str, Operation] = {op.name: op for op in OPERATIONS}
+
+
+def invalid(err: vol.Invalid) -> BillingError:
+    """Return the refusal every entry (REST, service, façade) gives for a value the schema refuses."""
+    return BillingError(f"请求无效：{humanize_invalid(err)}", f"invalid request: {humanize_invalid(err)}")
+
+
+def validated(name: str) -> Callable[[F], F]:
+    """Validate a façade method's arguments by the table's schema for ``name`` (and its roles) before it runs."""
+    op = BY_NAME[name]
+    schema = vol.Schema({**op.path_fields, **op.fields})
+
+    def wrap(method: F) -> F:
+        signature = inspect.signature(method)
+        known = {str(key.schema if isinstance(key, vol.Marker) else key) for key in schema.schema}
+
+        @functools.wraps(method)
+        async def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(self, *args, **kwargs)
+            data = {k: v for k, v in bound.arguments.items() if k in known and v is not None}
+            try:
+                schema(data)
+            except vol.Invalid as err:
+                raise invalid(err) from None
+            role = ledger.Operator.from_dict(bound.arguments["operator"]).role
+            if op.roles and role not in op.roles:
+                raise PermissionDenied(f"角色 {role} 不能办理收退款", f"role {role} cannot move money")
+            return await method(self, *args, **kwargs)
+
+        return run  # type: ignore[return-value]
+
+    return wrap
