@@ -12,7 +12,7 @@ ID = BigInteger().with_variant(Integer, "sqlite")
 class OrderRow(Base):
     """One top-up attempt: one out_trade_no, one account, one amount, one provider (alipay, wechatpay)."""
 
-    __tablename__ = "alipay_orders"
+    __tablename__ = "topup_orders"
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     out_trade_no: Mapped[str] = mapped_column(String(64), unique=True)
