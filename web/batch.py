@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from integrations.modbus import get_hub
 from integrations.modbus.batch import BatchRequest, async_start_batch
-from integrations.modbus.const import CMD_CONFIRMED, CMD_EXPIRED, CMD_FAILED, CMD_QUEUED, CMD_RETRYING, CMD_SENT
+from integrations.modbus.const import (
+    CMD_CONFIRMED, CMD_EXPIRED, CMD_FAILED, CMD_QUEUED, CMD_RETRYING, CMD_SENT,
+)
 from scada_core.billing.tariffs import push_payload
 from scada_core.const import ACTOR_STAFF
 from scada_core.core import Context
@@ -45,7 +47,8 @@ class BatchError(OpenPrepayError):
 class BatchAudit:
     """The dashboard's hook on one batch: each meter's data, then its audit record once its call returns."""
 
-    def __init__(self, site: WebSite, operator: WebOperator, remote: str, service: str, entity_ids: list[str]) -> None:
+    def __init__(self, site: WebSite, operator: WebOperator, remote: str, service: str,
+                 entity_ids: list[str]) -> None:
         self.site = site
         self.operator = operator
         self.remote = remote
@@ -118,7 +121,8 @@ class DashboardBatches:
             state = ITEM_STATES[command["state"]]
             if state in FINISHED and audit is not None and command["entity_id"] in audit.running:
                 state = "running"
-            items[command["entity_id"]] = {"state": state, "result": command["result"], "error": command["error"]}
+            items[command["entity_id"]] = {"state": state, "result": command["result"],
+                                           "error": command["error"]}
         states = [item["state"] for item in items.values()]
         done, failed = states.count("done"), states.count("failed")
         return {"id": batch_id, "service": batch["service"], "total": batch["total"], "done": done,

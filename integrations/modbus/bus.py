@@ -1,4 +1,4 @@
-"""A bus: one line, its meters, the sweep scheduler that polls them, and the commands it attempts in between."""
+"""A bus: one line, its meters, the sweep scheduler that polls them, and the commands it attempts between."""
 from __future__ import annotations
 
 import asyncio
@@ -44,7 +44,7 @@ _LOGGER = logging.getLogger(__name__)
 
 
 class Bus(Entity):
-    """One RS485 line (or Modbus TCP link): one request in flight, meters swept in turn, commands in between."""
+    """One RS485 line (or Modbus TCP link): one request in flight, meters swept in turn, commands between."""
 
     def __init__(
         self, store: CommandStore, gateway: Gateway, conf: dict[str, Any], link_conf: dict[str, Any]
@@ -104,7 +104,7 @@ class Bus(Entity):
         self.devices.append(device)
 
     async def submit(self, device: BusDevice, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Save a new command on ``device``, queue it and wait for its outcome (a batch saves it with the batch)."""
+        """Save a new command on ``device`` (a batch's with the batch), queue it and wait for its outcome."""
         item = current_batch.get()
         job = CommandJob(
             id=uuid.uuid4().hex,
@@ -292,7 +292,9 @@ class Bus(Entity):
         for job in [j for j in self.jobs.values() if not j.running and now > j.deadline]:
             await self._finish(job, CMD_EXPIRED, error=job.expired_text)
 
-    async def _mark(self, job: CommandJob, state: str, *, sent: bool = False, error: str | None = None) -> None:
+    async def _mark(
+        self, job: CommandJob, state: str, *, sent: bool = False, error: str | None = None
+    ) -> None:
         job.state = state
         await self.store.mark(job, sent=sent, error=error)
         self._fire(job)

@@ -46,7 +46,9 @@ class CommandStore:
     async def mark(self, job: CommandJob, *, sent: bool = False, error: str | None = None) -> None:
         """Save the open state and attempt count of ``job`` (``sent``: an attempt goes on the wire now)."""
         now = self.core.clock.timestamp()
-        values: dict[str, Any] = {"state": job.state, "attempts": job.attempts, "updated_ts": now, "error": error}
+        values: dict[str, Any] = {
+            "state": job.state, "attempts": job.attempts, "updated_ts": now, "error": error
+        }
         if sent:
             values["sent_ts"] = now
         await self._update(job.id, **values)
@@ -70,16 +72,17 @@ class CommandStore:
 
     async def _update(self, command_id: str, **values: Any) -> None:
         async with self._write() as session:
-            await session.execute(update(FieldCommandRow).where(FieldCommandRow.id == command_id).values(**values))
+            await session.execute(
+                update(FieldCommandRow).where(FieldCommandRow.id == command_id).values(**values)
+            )
 
     async def open_rows(self) -> list[FieldCommandRow]:
         """Return the commands a previous run left open."""
         async with self._db.session() as session:
-            return list(
-                (
-                    await session.scalars(select(FieldCommandRow).where(FieldCommandRow.state.in_(CMD_OPEN_STATES)))
-                ).all()
+            rows = await session.scalars(
+                select(FieldCommandRow).where(FieldCommandRow.state.in_(CMD_OPEN_STATES))
             )
+            return list(rows.all())
 
     async def get(self, command_id: str) -> dict[str, Any] | None:
         """Return one command record as a dict."""
@@ -88,7 +91,7 @@ class CommandStore:
         return None if row is None else command_as_dict(row)
 
     async def insert_batch(self, batch_id: str, service: str, items: list[BatchItem]) -> None:
-        """Save a batch with every meter's command, or the outcome of a call that made none, in one transaction."""
+        """Save a batch with each meter's command (or the outcome of a call that made none) at once."""
         now = self.core.clock.timestamp()
         async with self._write() as session:
             session.add(FieldBatchRow(id=batch_id, service=service, total=len(items), created_ts=now))

@@ -32,8 +32,8 @@ async def _finished(env: WebEnv, client: Any, batch_id: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("stop", ["mid_batch", "after"])
 async def test_batch_progress_survives_a_restart(start_web: Any, stop: str) -> None:
-    """Start a batch from the dashboard, stop the core (at once, or once it finished), start it again on the same
-    database: the same route shows the batch finished, with the meter's result and the other meter's error."""
+    """Start a batch from the dashboard, stop the core (at once, or once it finished), start it again on the
+    same database: the same route shows the batch finished, the meter's result and the other meter's error."""
     first: WebEnv = await start_web(units=1)
     await first.operator("boss", "admin")
     client, csrf = await first.login("boss")

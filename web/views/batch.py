@@ -24,8 +24,8 @@ class BatchStartView(Page):
         operator, _form = await self.site.form(request, ACTION_CONTROL)
         try:
             body = json.loads(await request.text())
-            batch_id, total = await self.site.batches.start(
-                operator, request, str(body["service"]), list(body["entity_ids"]), dict(body.get("data") or {}))
+            batch_id, total = await self.site.batches.start(operator, request, str(body["service"]),
+                                                            list(body["entity_ids"]), dict(body.get("data") or {}))
         except (ValueError, KeyError, TypeError, BatchError) as err:
             return web.json_response({"error": str(err)}, status=400)
         return web.json_response({"batch_id": batch_id, "total": total})
