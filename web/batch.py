@@ -1,115 +1,129 @@
-"""Run one meter service on many meters concurrently and keep each meter's outcome for the progress view.
+"""The dashboard's batches (批量遥控): run as the field layer's saved batches, each meter's outcome audited.
 
 push_tariff without a price pushes billing's tariff in force for each meter (the usual case; TOU: the table of
 this month's season).
 """
 from __future__ import annotations
 
-import asyncio
-import secrets
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from integrations.modbus import get_hub
+from integrations.modbus.batch import BatchRequest, async_start_batch
+from integrations.modbus.const import (
+    CMD_CONFIRMED, CMD_EXPIRED, CMD_FAILED, CMD_QUEUED, CMD_RETRYING, CMD_SENT,
+)
 from scada_core.billing.tariffs import push_payload
 from scada_core.const import ACTOR_STAFF
 from scada_core.core import Context
 from scada_core.exceptions import OpenPrepayError
 
 from .audit import remote_of
-from .const import BATCH_CONCURRENCY, BATCH_SERVICES
+from .const import BATCH_SERVICES
 
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from integrations.modbus.store import CommandStore
+
     from .auth import WebOperator
     from .site import WebSite
 
-MAX_JOBS = 50
 SERVICE_PUSH_TARIFF = "push_tariff"
+ITEM_STATES = {
+    CMD_QUEUED: "pending",
+    CMD_SENT: "running",
+    CMD_RETRYING: "running",
+    CMD_CONFIRMED: "done",
+    CMD_FAILED: "failed",
+    CMD_EXPIRED: "failed",
+}
+FINISHED = ("done", "failed")
 
 
 class BatchError(OpenPrepayError):
     """A batch that cannot start."""
 
 
-@dataclass
-class BatchItem:
-    """One meter's part of a batch."""
+class BatchAudit:
+    """The dashboard's hook on one batch: each meter's data, then its audit record once its call returns."""
 
-    state: str = "pending"  # pending, running, done, failed
-    result: Any = None
-    error: str | None = None
+    def __init__(self, site: WebSite, operator: WebOperator, remote: str, service: str,
+                 entity_ids: list[str]) -> None:
+        self.site = site
+        self.operator = operator
+        self.remote = remote
+        self.service = service
+        self.running = set(entity_ids)  # calls of this run not returned yet: shown running, not done
+        self.before: dict[str, dict[str, Any] | None] = {}
+
+    async def data_for(self, entity_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Note the meter's relay before the call; give push_tariff without a price billing's tariff."""
+        state = self.site.core.states.get(entity_id)
+        self.before[entity_id] = (
+            {k: state.attributes.get(k) for k in ("relay", "prepaid_mode")} if state is not None else None
+        )
+        if self.service == SERVICE_PUSH_TARIFF and not data and self.site.billing is not None:
+            spec = await self.site.billing.tariff_for(entity_id)
+            return push_payload(spec, self.site.core.clock.now().month)
+        return data
+
+    async def done(self, entity_id: str, result: Any, error: str | None) -> None:
+        """Record the meter's outcome in the audit log."""
+        self.site.grid.invalidate()
+        await self.site.audit.record(self.remote, self.operator, f"meter:{self.service}", entity_id,
+                                     before=self.before.get(entity_id),
+                                     after=result if error is None else {"error": error}, ok=error is None)
+        self.running.discard(entity_id)
 
 
-@dataclass
-class BatchJob:
-    """A service on a set of meters."""
-
-    id: str
-    service: str
-    data: dict[str, Any]
-    items: dict[str, BatchItem] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return progress and every meter's outcome."""
-        states = [i.state for i in self.items.values()]
-        return {
-            "id": self.id, "service": self.service, "total": len(states),
-            "done": states.count("done"), "failed": states.count("failed"),
-            "finished": all(s in ("done", "failed") for s in states),
-            "items": {e: {"state": i.state, "result": i.result, "error": i.error} for e, i in self.items.items()},
-        }
-
-
-class BatchRunner:
-    """Start and remember batches (the newest MAX_JOBS)."""
+class DashboardBatches:
+    """Start batches on the selected meters and show their progress from the field layer's records."""
 
     def __init__(self, site: WebSite) -> None:
         self.site = site
-        self.jobs: dict[str, BatchJob] = {}
-        self._limit = asyncio.Semaphore(BATCH_CONCURRENCY)
+        self.audits: dict[str, BatchAudit] = {}  # batches of this run with calls still running
 
-    def get(self, batch_id: str) -> BatchJob | None:
-        """Return a batch."""
-        return self.jobs.get(batch_id)
+    def _store(self) -> CommandStore:
+        try:
+            return get_hub(self.site.core).store
+        except RuntimeError as err:
+            raise BatchError(str(err)) from None
 
-    def start(self, operator: WebOperator, request: web.Request, service: str, entity_ids: list[str],
-              data: dict[str, Any]) -> BatchJob:
-        """Check the request and start every meter's call as its own task."""
+    async def start(self, operator: WebOperator, request: web.Request, service: str, entity_ids: list[str],
+                    data: dict[str, Any]) -> tuple[str, int]:
+        """Check the request, save the batch with every meter's command; return its id and size."""
         if service not in BATCH_SERVICES:
             raise BatchError(f"unknown batch service {service}")
         if not entity_ids:
             raise BatchError("no meters selected")
-        job = BatchJob(secrets.token_hex(8), service, data, {e: BatchItem() for e in dict.fromkeys(entity_ids)})
-        self.jobs[job.id] = job
-        while len(self.jobs) > MAX_JOBS:
-            self.jobs.pop(next(iter(self.jobs)))
-        remote = remote_of(request)
-        for entity_id in job.items:
-            self.site.core.async_create_task(self._run(job, entity_id, operator, remote), f"batch {job.id}")
-        return job
+        store = self._store()
+        meters = list(dict.fromkeys(entity_ids))
+        audit = BatchAudit(self.site, operator, remote_of(request), service, meters)
+        batch = BatchRequest(service, service, [(e, e.split(".", 1)[0]) for e in meters], data,
+                             Context(user_id=operator.username, actor=ACTOR_STAFF))
+        batch_id = await async_start_batch(self.site.core, store, batch, audit)
+        if audit.running:
+            self.audits[batch_id] = audit
+        self.audits = {k: a for k, a in self.audits.items() if a.running}
+        return batch_id, len(meters)
 
-    async def _run(self, job: BatchJob, entity_id: str, operator: WebOperator, remote: str) -> None:
-        item = job.items[entity_id]
-        state = self.site.core.states.get(entity_id)
-        before = {k: state.attributes.get(k) for k in ("relay", "prepaid_mode")} if state is not None else None
-        domain = entity_id.split(".", 1)[0]
-        async with self._limit:
-            item.state = "running"
-            try:
-                data = job.data
-                if job.service == SERVICE_PUSH_TARIFF and not data and self.site.billing is not None:
-                    spec = await self.site.billing.tariff_for(entity_id)
-                    data = push_payload(spec, self.site.core.clock.now().month)
-                response = await self.site.core.services.async_call(
-                    domain, job.service, {"entity_id": entity_id, **data},
-                    Context(user_id=operator.username, actor=ACTOR_STAFF))
-                item.result = ((response or {}).get("results") or {}).get(entity_id, response)
-                item.state = "done"
-            except Exception as err:  # noqa: BLE001 - every meter's failure is shown, none stops the others
-                item.error = str(err) or type(err).__name__
-                item.state = "failed"
-        self.site.grid.invalidate()
-        await self.site.audit.record(remote, operator, f"meter:{job.service}", entity_id, before=before,
-                                     after=item.result if item.state == "done" else {"error": item.error},
-                                     ok=item.state == "done")
+    async def get(self, batch_id: str) -> dict[str, Any] | None:
+        """Return progress and every meter's outcome, as saved (a restart loses none of it)."""
+        try:
+            batch = await self._store().batch(batch_id)
+        except BatchError:
+            return None
+        if batch is None:
+            return None
+        audit = self.audits.get(batch_id)
+        items: dict[str, dict[str, Any]] = {}
+        for command in batch["commands"]:
+            state = ITEM_STATES[command["state"]]
+            if state in FINISHED and audit is not None and command["entity_id"] in audit.running:
+                state = "running"
+            items[command["entity_id"]] = {"state": state, "result": command["result"],
+                                           "error": command["error"]}
+        states = [item["state"] for item in items.values()]
+        done, failed = states.count("done"), states.count("failed")
+        return {"id": batch_id, "service": batch["service"], "total": batch["total"], "done": done,
+                "failed": failed, "finished": done + failed == batch["total"], "items": items}

@@ -52,7 +52,6 @@ PUBLIC_API_PATHS: Final = ("/api/health", "/api/alipay/notify", "/api/wechatpay/
 FOREIGN_PREFIXES: Final = ("/m/", "/kiosk/")
 
 BATCH_SERVICES: Final = ("trip", "close", "hold", "restore_prepaid", "push_tariff", "push_settings")
-BATCH_CONCURRENCY: Final = 32
 GRID_CACHE_S: Final = 1.0
 REASON_MAX_LENGTH: Final = 500
 ROLLUP_INTERVAL_S: Final = 600.0

@@ -16,7 +16,7 @@ from scada_core.reports.rollup import async_rollup, utc_offset_s
 
 from .audit import AuditLog
 from .auth import KEY_WEB_OPERATOR, Auth, WebOperator, allowed, csrf_ok, origin_ok
-from .batch import BatchRunner
+from .batch import DashboardBatches
 from .const import CSRF_FIELD, CSRF_HEADER, LANG_COOKIE
 from .grid import GridData
 from .i18n import LANGUAGES, texts
@@ -68,7 +68,7 @@ class WebSite:
         self.offset_s = utc_offset_s(core.clock.time_zone)
         self.receipts = ReceiptTemplates(core.config.config_dir, TEMPLATES)
         self.grid = GridData(self)
-        self.batches = BatchRunner(self)
+        self.batches = DashboardBatches(self)
         self.pending_imports: dict[str, list[dict[str, Any]]] = {}
         self._rollup_lock = asyncio.Lock()
 

@@ -1,9 +1,7 @@
 """REST routes of the field layer: command records and batches."""
 from __future__ import annotations
 
-import asyncio
 import logging
-import uuid
 from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
@@ -15,7 +13,7 @@ from scada_core.exceptions import ServiceNotFound, ServiceValidationError
 from scada_core.http import View, error_response, json_response, read_json, request_context
 from scada_core.openapi import request_body
 
-from .commands import BatchItem, current_batch
+from .batch import BatchRequest, async_start_batch
 
 if TYPE_CHECKING:
     from scada_core.core import Context, Core
@@ -51,7 +49,7 @@ class CommandView(View):
 
     async def get(self, request: web.Request) -> web.Response:
         """Return a command: state (queued/sent/retrying/confirmed/failed/expired), result, error."""
-        record = await self.hub.commands.async_get(request.match_info["command_id"])
+        record = await self.hub.store.get(request.match_info["command_id"])
         if record is None:
             return error_response("command not found", 404)
         return json_response(record)
@@ -78,7 +76,7 @@ class BatchView(View):
 
     async def get(self, request: web.Request) -> web.Response:
         """Return a batch: total, pending, done, failed and each command."""
-        batch = await self.hub.commands.async_batch(request.match_info["batch_id"])
+        batch = await self.hub.store.batch(request.match_info["batch_id"])
         if batch is None:
             return error_response("batch not found", 404)
         return json_response(batch)
@@ -121,7 +119,7 @@ class BatchRunView(View):
 async def async_run_batch(
     core: Core, hub: ModbusHub, service: str, entity_ids: list[str], data: dict[str, Any], context: Context
 ) -> str:
-    """Check the data once, run the service on each meter as its own task, save every command at once."""
+    """Check the service and its data once and that every meter is a field meter, then start the batch."""
     domain, name = service.split(".", 1)
     registered = core.services.async_services().get(domain, {}).get(name)
     if registered is None:
@@ -134,32 +132,5 @@ async def async_run_batch(
     missing = [e for e in entity_ids if e not in hub.devices]
     if missing:
         raise ServiceValidationError(f"not field meters: {', '.join(missing)}")
-    batch_id = uuid.uuid4().hex
-    items = [BatchItem(batch_id, entity_id, name) for entity_id in entity_ids]
-    for item in items:
-        token = current_batch.set(item)
-        try:
-            core.async_create_task(_run_item(core, item, domain, name, data, context), f"batch {batch_id}")
-        finally:
-            current_batch.reset(token)
-    try:
-        await asyncio.gather(*(item.staged.wait() for item in items))
-    except BaseException as err:
-        for item in items:
-            item.release(err)
-        raise
-    await hub.commands.async_commit_batch(batch_id, service, items)
-    return batch_id
-
-
-async def _run_item(
-    core: Core, item: BatchItem, domain: str, name: str, data: dict[str, Any], context: Context
-) -> None:
-    """Call the service on one meter; its command is staged for the batch, or its failure noted."""
-    try:
-        await core.services.async_call(domain, name, {ATTR_ENTITY_ID: item.entity_id, **data}, context)
-    except Exception as err:  # noqa: BLE001 - the outcome is in the batch's records
-        if item.job is None:
-            item.error = str(err) or type(err).__name__
-    finally:
-        item.staged.set()
+    request = BatchRequest(service, name, [(entity_id, domain) for entity_id in entity_ids], data, context)
+    return await async_start_batch(core, hub.store, request)

@@ -1,16 +1,25 @@
-"""A bus: one line, its meters, and the sweep scheduler that polls them and slips commands in between."""
+"""A bus: one line, its meters, the sweep scheduler that polls them, and the commands it attempts between."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
+import uuid
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from scada_core.entity import Entity
 
+from .batch import current_batch
 from .connection import ModbusLink
 from .const import (
+    CMD_CONFIRMED,
+    CMD_EXPIRED,
+    CMD_FAILED,
+    CMD_OPEN_STATES,
+    CMD_RETRYING,
+    CMD_SENT,
     CONF_COMMAND_ATTEMPTS,
     CONF_COMMAND_TIMEOUT,
     CONF_ENERGY_INTERVAL,
@@ -19,26 +28,29 @@ from .const import (
     CONF_OFFLINE_RETRY_SWEEPS,
     CONF_STATUS_INTERVAL,
     DOMAIN,
+    EVENT_COMMAND_UPDATE,
+    RETRY_DELAY_S,
 )
-from .errors import BusOfflineError, FieldError
+from .errors import BusOfflineError, ExceptionCodeError, FieldError, MeterCommandError
+from .job import CommandJob
 
 if TYPE_CHECKING:
-    from .commands import CommandJob
     from .device import BusDevice
     from .gateway import Gateway
-    from .hub import ModbusHub
+    from .models import FieldCommandRow
+    from .store import CommandStore
 
 _LOGGER = logging.getLogger(__name__)
 
 
 class Bus(Entity):
-    """One RS485 line (or Modbus TCP link): one request in flight, meters swept in turn."""
+    """One RS485 line (or Modbus TCP link): one request in flight, meters swept in turn, commands between."""
 
     def __init__(
-        self, hub: ModbusHub, gateway: Gateway, conf: dict[str, Any], link_conf: dict[str, Any]
+        self, store: CommandStore, gateway: Gateway, conf: dict[str, Any], link_conf: dict[str, Any]
     ) -> None:
         super().__init__()
-        self.hub = hub
+        self.store = store
         self.gateway = gateway
         self._attr_name = conf[CONF_NAME]
         self.entity_id = f"{DOMAIN}.bus_{self.name}"
@@ -50,7 +62,8 @@ class Bus(Entity):
         self.command_attempts: int = link_conf[CONF_COMMAND_ATTEMPTS]
         self.link = ModbusLink(self.name, link_conf, self._link_changed)
         self.devices: list[BusDevice] = []
-        self.commands: deque[CommandJob] = deque()
+        self.jobs: dict[str, CommandJob] = {}  # every open command of this line, queued or waiting to retry
+        self.queue: deque[CommandJob] = deque()
         self._wake = asyncio.Event()
         self.sweeps = 0
         self.last_sweep: float | None = None
@@ -78,7 +91,7 @@ class Bus(Entity):
             "sweeps": self.sweeps,
             "last_sweep": self.last_sweep,
             "sweep_duration": self.sweep_duration,
-            "queued_commands": len(self.commands),
+            "queued_commands": len(self.queue),
             "message_wait_ms": round(self.link.message_wait * 1000, 3),
             "reconnect_delay": self.link.backoff,
             **self.link.stats.as_dict(),
@@ -90,9 +103,63 @@ class Bus(Entity):
             raise ValueError(f"bus {self.name}: address {device.address} is used twice")
         self.devices.append(device)
 
-    def submit(self, job: CommandJob) -> None:
-        """Queue a command; it goes out before the next status read."""
-        self.commands.append(job)
+    async def submit(self, device: BusDevice, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Save a new command on ``device`` (a batch's with the batch), queue it and wait for its outcome."""
+        item = current_batch.get()
+        job = CommandJob(
+            id=uuid.uuid4().hex,
+            device=device,
+            kind=kind,
+            payload=payload,
+            deadline=self.store.core.clock.timestamp() + self.command_timeout,
+            max_attempts=self.command_attempts,
+            batch_id=item.batch_id if item else None,
+        )
+        self.jobs[job.id] = job  # before the insert, so a concurrent resume never picks it up twice
+        try:
+            if item is not None and item.job is None:
+                item.job = job
+                item.staged.set()
+                await item.committed
+            else:
+                await self.store.insert(job)
+        except BaseException:
+            self.jobs.pop(job.id, None)
+            raise
+        self._open(job)
+        return await asyncio.shield(job.future)
+
+    def resume(self, device: BusDevice, row: FieldCommandRow) -> bool:
+        """Queue a command a previous run left open (unless this run has it); a 'sent' one is read first."""
+        if row.id in self.jobs:
+            return False
+        job = CommandJob(
+            id=row.id,
+            device=device,
+            kind=row.kind,
+            payload=json.loads(row.payload),
+            deadline=row.deadline_ts,
+            max_attempts=row.max_attempts,
+            batch_id=row.batch_id,
+            attempts=row.attempts,
+            state=row.state,
+            verify_first=row.state in (CMD_SENT, CMD_RETRYING),
+        )
+        _LOGGER.info("Resuming command %s %s on %s (%s)", job.id, job.kind, row.entity_id, row.state)
+        self._open(job)
+        return True
+
+    def _open(self, job: CommandJob) -> None:
+        job.future.add_done_callback(_consume)
+        self.jobs[job.id] = job
+        self._enqueue(job)
+        self._fire(job)
+
+    def _enqueue(self, job: CommandJob) -> None:
+        """Queue an attempt; it goes out before the next status read."""
+        if job.state not in CMD_OPEN_STATES:
+            return
+        self.queue.append(job)
         self._wake.set()
         if self.core is not None:
             self.async_write_state()
@@ -122,7 +189,7 @@ class Bus(Entity):
     async def _sweep(self, started: float) -> int:
         polled = 0
         for device in list(self.devices):
-            if self.commands:
+            if self.queue:
                 await self._run_commands()
             if not self.link.connected:
                 break
@@ -160,7 +227,7 @@ class Bus(Entity):
             if remaining <= 0:
                 return
             self._wake.clear()
-            if self.commands:
+            if self.queue:
                 await self._run_commands()
                 continue
             try:
@@ -169,12 +236,89 @@ class Bus(Entity):
                 return
 
     async def _run_commands(self) -> None:
-        while self.commands and self.link.connected:
-            job = self.commands.popleft()
+        while self.queue and self.link.connected:
+            job = self.queue.popleft()
             try:
-                await self.hub.commands.async_execute(job)
+                await self._attempt(job)
             except BusOfflineError:
-                self.commands.appendleft(job)
+                self.queue.appendleft(job)
                 return
             except Exception:  # noqa: BLE001 - e.g. the database is briefly unavailable; keep sweeping
                 _LOGGER.exception("Command %s on %s could not be run", job.kind, job.device.entity_id)
+
+    async def _attempt(self, job: CommandJob) -> None:
+        """Run one attempt of ``job``: sent, then confirmed, failed, or retried after a pause."""
+        if job.state not in CMD_OPEN_STATES:
+            return
+        if self.store.core.clock.timestamp() > job.deadline:
+            await self._finish(job, CMD_EXPIRED, error=job.expired_text)
+            return
+        job.attempts += 1
+        job.running = True
+        await self._mark(job, CMD_SENT, sent=True)
+        try:
+            result = await job.device.async_run_command(job.kind, job.payload, job.verify_first)
+        except BusOfflineError:
+            job.attempts -= 1
+            job.verify_first = True
+            await self._mark(job, CMD_RETRYING, error="gateway offline; waiting for it")
+            raise
+        except FieldError as err:
+            job.verify_first = True
+            if isinstance(err, ExceptionCodeError) and not err.transient:
+                await self._finish(job, CMD_FAILED, error=f"{job.device.entity_id}: {err}")
+            elif job.attempts >= job.max_attempts:
+                await self._finish(
+                    job,
+                    CMD_FAILED,
+                    error=f"{job.device.entity_id}: 通讯失败 / {err} (after {job.attempts} attempts)",
+                )
+            else:
+                await self._mark(job, CMD_RETRYING, error=str(err))
+                asyncio.get_running_loop().call_later(RETRY_DELAY_S * job.attempts, self._enqueue, job)
+        except MeterCommandError as err:
+            await self._finish(job, CMD_FAILED, error=str(err))
+        except Exception as err:  # noqa: BLE001 - a bug in one command must not stop the bus
+            _LOGGER.exception("Command %s on %s crashed", job.kind, job.device.entity_id)
+            await self._finish(job, CMD_FAILED, error=f"internal error: {err}")
+        else:
+            await self._finish(job, CMD_CONFIRMED, result=result)
+        finally:
+            job.running = False
+
+    async def expire(self) -> None:
+        """Expire open commands past their deadline that are not on the wire right now."""
+        now = self.store.core.clock.timestamp()
+        for job in [j for j in self.jobs.values() if not j.running and now > j.deadline]:
+            await self._finish(job, CMD_EXPIRED, error=job.expired_text)
+
+    async def _mark(
+        self, job: CommandJob, state: str, *, sent: bool = False, error: str | None = None
+    ) -> None:
+        job.state = state
+        await self.store.mark(job, sent=sent, error=error)
+        self._fire(job)
+
+    async def _finish(
+        self, job: CommandJob, state: str, *, result: dict[str, Any] | None = None, error: str | None = None
+    ) -> None:
+        job.state = state
+        await self.store.finish(job, result=result, error=error)
+        self.jobs.pop(job.id, None)
+        self._fire(job, error)
+        if not job.future.done():
+            if state == CMD_CONFIRMED:
+                job.future.set_result(result or {})
+            else:
+                job.future.set_exception(MeterCommandError(error or state))
+        if state != CMD_CONFIRMED:
+            _LOGGER.warning("Command %s %s on %s: %s", job.id, job.kind, job.device.entity_id, error)
+
+    def _fire(self, job: CommandJob, error: str | None = None) -> None:
+        self.store.core.bus.async_fire(EVENT_COMMAND_UPDATE, job.event_data(error))
+
+
+def _consume(future: asyncio.Future[dict[str, Any]]) -> None:
+    """Mark an outcome as seen: a resumed command may have nobody waiting for it."""
+    if not future.cancelled():
+        future.exception()

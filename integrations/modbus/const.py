@@ -60,6 +60,11 @@ CMD_EXPIRED: Final = "expired"
 CMD_OPEN_STATES: Final = (CMD_QUEUED, CMD_SENT, CMD_RETRYING)
 CMD_DONE_STATES: Final = (CMD_CONFIRMED, CMD_FAILED, CMD_EXPIRED)
 
+# An open command past its deadline is expired within this long; a failed attempt is retried after this
+# delay times the attempts so far.
+EXPIRY_CHECK_S: Final = 0.5
+RETRY_DELAY_S: Final = 1.0
+
 EVENT_COMMAND_UPDATE: Final = "field_command"
 DATA_HUB: Final = "modbus"
 

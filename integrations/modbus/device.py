@@ -113,5 +113,5 @@ class BusDevice(Entity):
         raise MeterCommandError(f"{self.entity_id} has no command {kind!r}")
 
     async def async_submit(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Queue a command through the reliable path and wait for its outcome."""
-        return await self.bus.hub.commands.async_submit(self, kind, payload)
+        """Queue a command on this meter's bus (the reliable path) and wait for its outcome."""
+        return await self.bus.submit(self, kind, payload)

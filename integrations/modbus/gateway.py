@@ -9,20 +9,20 @@ from .bus import Bus
 from .const import CONF_BUSES, CONF_HOST, CONF_NAME, CONF_PORT, CONF_TYPE, DOMAIN
 
 if TYPE_CHECKING:
-    from .hub import ModbusHub
+    from .store import CommandStore
 
 
 class Gateway(Entity):
     """Group the buses reached through one device; online while any of its lines is up."""
 
-    def __init__(self, hub: ModbusHub, conf: dict[str, Any]) -> None:
+    def __init__(self, store: CommandStore, conf: dict[str, Any]) -> None:
         super().__init__()
         self._attr_name = conf[CONF_NAME]
         self.entity_id = f"{DOMAIN}.gateway_{self.name}"
         self.kind: str = conf[CONF_TYPE]
         self.address = conf.get(CONF_HOST) or conf[CONF_PORT]
         self.buses = [
-            Bus(hub, self, bus_conf, {**conf, CONF_PORT: bus_conf[CONF_PORT]})
+            Bus(store, self, bus_conf, {**conf, CONF_PORT: bus_conf[CONF_PORT]})
             for bus_conf in conf[CONF_BUSES]
         ]
 

@@ -1,13 +1,15 @@
-"""The hub: every gateway and bus of the site, the command manager, and their tasks."""
+"""The hub: every gateway and bus of the site, the command records, and their tasks."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
 from scada_core.const import EVENT_CORE_STARTED
 
-from .commands import CommandManager
+from .const import EXPIRY_CHECK_S
 from .gateway import Gateway
+from .store import CommandStore
 
 if TYPE_CHECKING:
     from scada_core.core import Core, Event
@@ -19,14 +21,14 @@ _LOGGER = logging.getLogger(__name__)
 
 
 class ModbusHub:
-    """Own gateways, buses and commands; other integrations put their meters on its buses."""
+    """Own gateways, buses and the command records; other integrations put their meters on its buses."""
 
     def __init__(self, core: Core, gateways: list[dict[str, Any]]) -> None:
         self.core = core
-        self.gateways = [Gateway(self, conf) for conf in gateways]
+        self.store = CommandStore(core)
+        self.gateways = [Gateway(self.store, conf) for conf in gateways]
         self.buses: dict[str, Bus] = {bus.name: bus for gw in self.gateways for bus in gw.buses}
         self.devices: dict[str, BusDevice] = {}
-        self.commands = CommandManager(core)
         self._started = False
 
     async def async_setup(self) -> None:
@@ -54,11 +56,30 @@ class ModbusHub:
         self._started = True
         for bus in self.buses.values():
             self.core.async_create_task(bus.run(), f"modbus sweep {bus.name}")
-        self.core.async_create_task(self.commands.async_run_expiry(), "modbus command expiry")
+        self.core.async_create_task(self._run_expiry(), "modbus command expiry")
         if self.core.db is not None:
-            resumed = await self.commands.async_resume(self.devices)
+            resumed = await self._resume()
             if resumed:
                 _LOGGER.info("Resumed %d open field commands", resumed)
+
+    async def _run_expiry(self) -> None:
+        """Expire every bus's overdue commands, even while its line is down."""
+        while True:
+            await asyncio.sleep(EXPIRY_CHECK_S)
+            for bus in self.buses.values():
+                await bus.expire()
+
+    async def _resume(self) -> int:
+        """Hand the commands a previous run left open to their buses; fail those of meters no longer here."""
+        resumed = 0
+        for row in await self.store.open_rows():
+            device = self.devices.get(row.entity_id)
+            if device is None:
+                await self.store.fail(row.id, f"{row.entity_id} is no longer configured")
+                resumed += 1
+            elif device.bus.resume(device, row):
+                resumed += 1
+        return resumed
 
     def async_stop(self) -> None:
         """Close every line."""

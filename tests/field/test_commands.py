@@ -97,7 +97,8 @@ async def test_sent_command_is_verified_before_any_resend(db_settings, sims, sta
 
     second = await start_core(config, db_settings)
     await wait_for(lambda: sim.meter(1).purchase_count == 3, what="second sale delivered")
-    await wait_for(lambda: not second.data["modbus"].commands.jobs, what="commands settled")
+    buses = second.data["modbus"].buses.values()
+    await wait_for(lambda: not any(bus.jobs for bus in buses), what="commands settled")
     first_row, second_row = await rows(second)
     assert first_row.state == "confirmed" and second_row.state == "confirmed"
     assert sim.meter(1).total_purchased_fen == 50001 + 1000 + 700 - 1  # each sale exactly once

@@ -24,11 +24,11 @@ class BatchStartView(Page):
         operator, _form = await self.site.form(request, ACTION_CONTROL)
         try:
             body = json.loads(await request.text())
-            job = self.site.batches.start(operator, request, str(body["service"]), list(body["entity_ids"]),
-                                          dict(body.get("data") or {}))
+            batch_id, total = await self.site.batches.start(operator, request, str(body["service"]),
+                                                            list(body["entity_ids"]), dict(body.get("data") or {}))
         except (ValueError, KeyError, TypeError, BatchError) as err:
             return web.json_response({"error": str(err)}, status=400)
-        return web.json_response({"batch_id": job.id, "total": len(job.items)})
+        return web.json_response({"batch_id": batch_id, "total": total})
 
 
 class BatchStatusView(Page):
@@ -40,10 +40,10 @@ class BatchStatusView(Page):
     async def get(self, request: web.Request) -> web.Response:
         """Return {service, total, done, failed, items: {entity_id: {state, result, error}}}."""
         self.site.require(request, ACTION_VIEW)
-        job = self.site.batches.get(request.match_info["batch_id"])
+        job = await self.site.batches.get(request.match_info["batch_id"])
         if job is None:
             raise web.HTTPNotFound(text="no such batch")
-        return web.json_response(job.as_dict())
+        return web.json_response(job)
 
 
 class ReadingsExportView(Page):
