@@ -42,7 +42,7 @@ async def async_setup_core(configuration: Configuration) -> Core:
         await db.async_close()
         raise
     core.db = db
-    core.async_on_stop(db.async_close)
+    core.async_on_close(db.async_close)
     core.recorder = Recorder(core, db, configuration.recorder)
     core.recorder.async_start()
 

@@ -458,6 +458,7 @@ class Core:
         self.state = CoreState.NOT_RUNNING
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stop_callbacks: list[Callable[[], Awaitable[None] | None]] = []
+        self._close_callbacks: list[Callable[[], Awaitable[None] | None]] = []
         self._stopped = asyncio.Event()
         self._collector = CollectorTuning()
 
@@ -491,6 +492,10 @@ class Core:
         """Run ``callback`` when the core stops (last registered runs first)."""
         self._stop_callbacks.append(callback)
 
+    def async_on_close(self, callback: Callable[[], Awaitable[None] | None]) -> None:
+        """Run ``callback`` at the very end of a stop, once no tracked task is left to need what it closes."""
+        self._close_callbacks.append(callback)
+
     async def async_add_entities(self, entities: list[Entity]) -> None:
         """Attach entities to the core and write their first state."""
         for entity in entities:
@@ -523,22 +528,28 @@ class Core:
         self.state = CoreState.STOPPING
         self.bus.async_fire(EVENT_CORE_STOP)
         await asyncio.sleep(0)  # let listeners of the stop event begin before anything is cancelled
-        for callback in reversed(self._stop_callbacks):
-            try:
-                result = callback()
-                if inspect.isawaitable(result):
-                    await asyncio.wait_for(result, STOP_TIMEOUT)
-            except Exception:  # noqa: BLE001 - one failing stop must not block the others
-                _LOGGER.exception("Error while stopping %s", callback)
+        await self._run_callbacks(self._stop_callbacks)
         await asyncio.sleep(0)
         tasks = [t for t in self._tasks if t is not asyncio.current_task()]
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
+        await self._run_callbacks(self._close_callbacks)
         self._collector.restore()
         self.state = CoreState.STOPPED
         self._stopped.set()
+
+    @staticmethod
+    async def _run_callbacks(callbacks: list[Callable[[], Awaitable[None] | None]]) -> None:
+        """Run ``callbacks`` last registered first; one failing must not block the others."""
+        for callback in reversed(callbacks):
+            try:
+                result = callback()
+                if inspect.isawaitable(result):
+                    await asyncio.wait_for(result, STOP_TIMEOUT)
+            except Exception:  # noqa: BLE001 - one failing stop must not block the others
+                _LOGGER.exception("Error while stopping %s", callback)
 
     async def async_wait_stopped(self) -> None:
         """Wait until the core has stopped."""

@@ -321,7 +321,7 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
         return_url=config.get(CONF_RETURN_URL), private_key=private_key, alipay_public_key=alipay_key,
     )
     session = aiohttp.ClientSession()
-    core.async_on_stop(session.close)
+    core.async_on_close(session.close)
     client = AlipayClient(settings, session, core.clock)
     payments = AlipayPayments(core, client, OrderStore(core.db, core.clock), topup_limits(config, CONF_SUBJECT))
     payments.sandbox = sandbox

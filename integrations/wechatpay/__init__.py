@@ -204,7 +204,7 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
         return_url=config.get(CONF_RETURN_URL),
     )
     session = aiohttp.ClientSession()
-    core.async_on_stop(session.close)
+    core.async_on_close(session.close)
     verifier = WeChatPayVerifier(keys.verify_keys, core.clock)
     client = WeChatPayClient(settings, verifier, session, core.clock)
     store = OrderStore(core.db, core.clock, PROVIDER, ORDER_PREFIX)

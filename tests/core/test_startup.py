@@ -257,3 +257,26 @@ async def test_rows_lost_at_stop_are_counted(
     lost = [r.getMessage() for r in caplog.records if "now lost" in r.getMessage()]
     assert lost and lost[0].startswith(f"Recorder stopped with {queued + 7} rows"), lost
     assert "is locked by another process" in lost[0]
+
+
+
+async def test_database_closes_after_the_tasks_that_use_it(tmp_path: Path) -> None:
+    """A task that records its outcome when cancelled at stop still finds the database open, and leaves none open."""
+    core = await async_setup_core(load_config(startup_config(tmp_path / "cfg")))
+    assert core.db is not None
+    db, counted = core.db, asyncio.Event()
+
+    async def count_when_cancelled() -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            async with db.session() as session:
+                await session.execute(select(func.count()).select_from(StateRow))
+            counted.set()
+            raise
+
+    core.async_create_task(count_when_cancelled(), "counts at stop")
+    await asyncio.sleep(0)
+    await core.async_stop()
+    assert counted.is_set()
+    # the autouse leak check fails this test if an aiosqlite connection thread outlives it
