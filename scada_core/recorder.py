@@ -190,7 +190,6 @@ class Recorder:
             await conn.execute(statement, rows)
             return
         table: Table = statement.table
-        driver = (await conn.get_raw_connection()).driver_connection  # aiosqlite's, in this transaction
         columns = list(rows[0])
         values = itemgetter(*columns)
         first = 0
@@ -206,7 +205,7 @@ class Recorder:
                     f"INSERT INTO {conn.dialect.identifier_preparer.format_table(table)} "
                     f"({', '.join(quote(c) for c in columns)}) VALUES {', '.join([placeholders] * len(chunk))}"
                 )
-            await driver.execute_fetchall(self._sql[key], tuple(chain.from_iterable(map(values, chunk))))
+            await conn.exec_driver_sql(self._sql[key], tuple(chain.from_iterable(map(values, chunk))))
 
     async def async_purge(self) -> None:
         """Delete states and readings past their retention."""

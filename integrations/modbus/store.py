@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
+
+from scada_core.storage.group_commit import GroupCommit
 
 from .const import CMD_CONFIRMED, CMD_EXPIRED, CMD_FAILED, CMD_OPEN_STATES, CMD_QUEUED
 from .errors import MeterCommandError
@@ -14,6 +15,7 @@ from .models import FieldBatchRow, FieldCommandRow
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.sql import Executable
 
     from scada_core.core import Core
     from scada_core.storage.database import Database
@@ -21,12 +23,16 @@ if TYPE_CHECKING:
     from .batch import BatchItem
     from .job import CommandJob
 
+COMMAND_INSERT = insert(FieldCommandRow.__table__)
+COMMAND_UPDATE = update(FieldCommandRow.__table__).where(FieldCommandRow.__table__.c.id == bindparam("command_id"))
+
 
 class CommandStore:
     """Persist commands and batches; nothing here talks to a meter."""
 
     def __init__(self, core: Core) -> None:
         self.core = core
+        self._group: GroupCommit | None = None
 
     @property
     def _db(self) -> Database:
@@ -34,14 +40,19 @@ class CommandStore:
             raise MeterCommandError("the command path needs the database")
         return self.core.db
 
-    def _write(self) -> AbstractAsyncContextManager[AsyncSession]:
-        """Open the transaction of every write of this store."""
-        return self._db.write()
+    async def _save(self, statement: Executable, values: dict[str, Any]) -> None:
+        """Write one command's row in the next group commit (each bus's commands share their transactions)."""
+        if self._group is None:
+            self._group = GroupCommit(self.core, self._db, "command store")
+
+        async def apply(session: AsyncSession) -> None:
+            await session.execute(statement, values)
+
+        await self._group.async_write(apply)
 
     async def insert(self, job: CommandJob) -> None:
         """Save a new command."""
-        async with self._write() as session:
-            session.add(_command_row(job, self.core.clock.timestamp()))
+        await self._save(COMMAND_INSERT, _command_values(job, self.core.clock.timestamp()))
 
     async def mark(self, job: CommandJob, *, sent: bool = False, error: str | None = None) -> None:
         """Save the open state and attempt count of ``job`` (``sent``: an attempt goes on the wire now)."""
@@ -71,10 +82,7 @@ class CommandStore:
         await self._update(command_id, state=CMD_FAILED, error=error, done_ts=self.core.clock.timestamp())
 
     async def _update(self, command_id: str, **values: Any) -> None:
-        async with self._write() as session:
-            await session.execute(
-                update(FieldCommandRow).where(FieldCommandRow.id == command_id).values(**values)
-            )
+        await self._save(COMMAND_UPDATE, {"command_id": command_id, **values})
 
     async def open_rows(self) -> list[FieldCommandRow]:
         """Return the commands a previous run left open."""
@@ -93,10 +101,14 @@ class CommandStore:
     async def insert_batch(self, batch_id: str, service: str, items: list[BatchItem]) -> None:
         """Save a batch with each meter's command (or the outcome of a call that made none) at once."""
         now = self.core.clock.timestamp()
-        async with self._write() as session:
+        async with self._db.write() as session:
             session.add(FieldBatchRow(id=batch_id, service=service, total=len(items), created_ts=now))
+            await session.flush()  # the batch row before its commands' rows, which name it
             for item in items:
-                session.add(_command_row(item.job, now) if item.job is not None else _outcome_row(item, now))
+                if item.job is not None:
+                    await session.execute(COMMAND_INSERT, _command_values(item.job, now))
+                else:
+                    session.add(_outcome_row(item, now))
 
     async def batch(self, batch_id: str) -> dict[str, Any] | None:
         """Return a batch's counts: total, pending, done, failed, and its commands."""
@@ -138,21 +150,21 @@ def _dumps(value: dict[str, Any]) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _command_row(job: CommandJob, now: float) -> FieldCommandRow:
+def _command_values(job: CommandJob, now: float) -> dict[str, Any]:
     """Return the row of a new command."""
-    return FieldCommandRow(
-        id=job.id,
-        batch_id=job.batch_id,
-        entity_id=job.device.entity_id,
-        kind=job.kind,
-        payload=_dumps(job.payload),
-        state=CMD_QUEUED,
-        attempts=0,
-        max_attempts=job.max_attempts,
-        deadline_ts=job.deadline,
-        created_ts=now,
-        updated_ts=now,
-    )
+    return {
+        "id": job.id,
+        "batch_id": job.batch_id,
+        "entity_id": job.device.entity_id,
+        "kind": job.kind,
+        "payload": _dumps(job.payload),
+        "state": CMD_QUEUED,
+        "attempts": 0,
+        "max_attempts": job.max_attempts,
+        "deadline_ts": job.deadline,
+        "created_ts": now,
+        "updated_ts": now,
+    }
 
 
 def _outcome_row(item: BatchItem, now: float) -> FieldCommandRow:

@@ -110,16 +110,20 @@ class Database:
         of this process queues here instead, in order, and is let in the moment the previous one commits.
         PostgreSQL writers run side by side (row locks order them).
         """
-        task = asyncio.current_task()
-        if self._write_turn is None or (task is not None and task is self._write_owner):
+        if self._write_turn is None or self.holds_write_turn():
             yield  # PostgreSQL, or a writer inside a write of the same task: it must not queue behind itself
             return
         async with self._write_turn:
-            self._write_owner = task
+            self._write_owner = asyncio.current_task()
             try:
                 yield
             finally:
                 self._write_owner = None
+
+    def holds_write_turn(self) -> bool:
+        """Tell whether the running task is inside its write turn (a write it waits on would deadlock)."""
+        task = asyncio.current_task()
+        return task is not None and task is self._write_owner
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:

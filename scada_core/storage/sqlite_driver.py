@@ -5,6 +5,9 @@ fetch, close), each a queue put, a thread switch and a wake-up of the event loop
 there. This adapter runs a statement, its fetch and the cursor's close as one call in that thread. It relies
 on aiosqlite's ``Connection._execute`` (queue a call in the connection's thread) and ``_conn`` (the sqlite3
 connection, used only from that thread), private in aiosqlite 0.22.1, which pyproject.toml pins.
+
+Each trip also brings back whether a transaction is open, so a commit or rollback with none open (every read
+session ends with both) costs no trip at all.
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 )
 from sqlalchemy.util.concurrency import await_
 
-_Outcome = tuple[Any, int, int | None, list[Any] | None]
+_Outcome = tuple[Any, int, int | None, list[Any] | None, bool]
 
 
 def _run(conn: sqlite3.Connection, many: bool, operation: str, parameters: Any) -> _Outcome:
-    """Execute in the connection's thread; return description, rowcount, lastrowid and the rows."""
+    """Execute in the connection's thread; return description, rowcount, lastrowid, the rows and whether a
+    transaction is open after it."""
     cursor = conn.cursor()
     try:
         if many:
@@ -37,7 +41,7 @@ def _run(conn: sqlite3.Connection, many: bool, operation: str, parameters: Any) 
             cursor.execute(operation, parameters)
         description = cursor.description
         rows = cursor.fetchall() if description else None
-        return description, cursor.rowcount, cursor.lastrowid, rows
+        return description, cursor.rowcount, cursor.lastrowid, rows, conn.in_transaction
     finally:
         cursor.close()
 
@@ -74,11 +78,13 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     def _trip(self, many: bool, operation: str, parameters: Any) -> None:
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        adapted: OneTripConnection = self._adapt_connection  # type: ignore[assignment]
+        adapted.transaction_open = None  # unknown until the trip answers
         try:
             outcome = await_(connection._execute(_run, connection._conn, many, operation, parameters))
         except Exception as error:  # noqa: BLE001 - the adapter maps it to SQLAlchemy's DBAPI errors
-            self._adapt_connection._handle_exception(error)
-        self._description, self._rowcount, self._lastrowid, rows = outcome
+            adapted._handle_exception(error)
+        self._description, self._rowcount, self._lastrowid, rows, adapted.transaction_open = outcome
         self._rows = collections.deque(rows or ())
 
     def execute(self, operation: Any, parameters: Any = None) -> None:
@@ -100,9 +106,40 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     """aiosqlite connection adapter handing out one-trip cursors (server-side cursors stay aiosqlite's)."""
 
-    __slots__ = ()
+    __slots__ = ("transaction_open",)
 
     _cursor_cls = OneTripCursor
+
+    def __init__(self, dbapi: Any, connection: aiosqlite.Connection) -> None:  # noqa: D107
+        super().__init__(dbapi, connection)
+        self.transaction_open: bool | None = False  # None: not known (a trip failed, or aiosqlite's own cursor)
+
+    @property
+    def driver_connection(self) -> aiosqlite.Connection:
+        """Return aiosqlite's connection: what runs on it directly goes untracked, so the state becomes unknown."""
+        self.transaction_open = None
+        return self._connection  # type: ignore[return-value]
+
+    def cursor(self, server_side: bool = False) -> Any:
+        """Return a one-trip cursor (a server-side one is aiosqlite's: after it the transaction state is unknown)."""
+        if server_side:
+            self.transaction_open = None
+        return super().cursor(server_side)
+
+    def commit(self) -> None:
+        """Commit, unless no transaction is open (then there is nothing to send to the thread)."""
+        self._end(super().commit)
+
+    def rollback(self) -> None:
+        """Roll back, unless no transaction is open."""
+        self._end(super().rollback)
+
+    def _end(self, finish: Any) -> None:
+        if self.transaction_open is False:
+            return
+        self.transaction_open = None
+        finish()
+        self.transaction_open = False
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import func, insert, select, update
+import aiosqlite
+import pytest
+from sqlalchemy import event, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from scada_core.core import Core
 from scada_core.storage.database import Database, resolve_url
+from scada_core.storage.group_commit import GroupCommit
 from scada_core.storage.models import StateRow
 
 WRITERS = 30
@@ -65,5 +72,106 @@ async def test_a_write_inside_a_write_of_the_same_task_does_not_wait_for_itself(
             assert not waiting.done(), "another task waits until the turn is given back"
         await waiting
         assert order == ["nested", "other"]
+    finally:
+        await db.async_close()
+
+
+def _count_commits(db: Database) -> list[int]:
+    commits = [0]
+
+    def on_commit(_conn: object) -> None:
+        commits[0] += 1
+
+    event.listen(db.engine.sync_engine, "commit", on_commit)
+    return commits
+
+
+async def test_group_commit_carries_concurrent_writes_in_few_transactions(database: Database, core: Core) -> None:
+    """Forty tasks each writing one row wait for the commit that carries it; they share a handful of
+    transactions instead of forty, and every row is there when each caller returns."""
+    async with database.write() as session:
+        await session.execute(insert(StateRow.__table__), [_row(n) for n in range(WRITERS)])
+    group = GroupCommit(core, database, "test")
+    commits = _count_commits(database)
+
+    async def writer(n: int) -> None:
+        async def apply(session: AsyncSession) -> None:
+            await session.execute(
+                update(StateRow.__table__).where(StateRow.__table__.c.entity_id == f"meter.w{n}").values(state="done")
+            )
+
+        await group.async_write(apply)
+        async with database.session() as session:
+            state = await session.scalar(select(StateRow.state).where(StateRow.entity_id == f"meter.w{n}"))
+        assert state == "done"  # committed before the writer went on
+
+    await asyncio.gather(*(writer(n) for n in range(WRITERS)))
+    assert 1 <= commits[0] - WRITERS <= 3, commits  # the writers' own reads commit once each
+
+
+async def test_group_commit_fails_only_the_bad_write(database: Database, core: Core) -> None:
+    """A write that breaks a constraint fails its own caller; the others of its group are committed."""
+    group = GroupCommit(core, database, "test")
+
+    def insert_row(n: int) -> Callable[[AsyncSession], Awaitable[None]]:
+        async def apply(session: AsyncSession) -> None:
+            await session.execute(insert(StateRow.__table__), [{**_row(n), "id": n}])
+
+        return apply
+
+    outcomes = await asyncio.gather(
+        *(group.async_write(insert_row(n)) for n in (1, 2, 1, 3)), return_exceptions=True
+    )
+    assert [type(o).__name__ for o in outcomes].count("IntegrityError") == 1
+    async with database.session() as session:
+        ids = (await session.execute(select(StateRow.entity_id).order_by(StateRow.entity_id))).scalars().all()
+    assert ids == ["meter.w1", "meter.w2", "meter.w3"]
+
+
+async def test_group_commit_inside_a_write_turn_does_not_deadlock(database: Database, core: Core) -> None:
+    """A caller already in its write turn writes at once instead of waiting for a group that waits for it."""
+    group = GroupCommit(core, database, "test")
+
+    async def apply(session: AsyncSession) -> None:
+        await session.execute(insert(StateRow.__table__), [_row(7)])
+
+    async with asyncio.timeout(5), database.write():
+        await group.async_write(apply)
+    async with database.session() as session:
+        assert await session.scalar(select(func.count()).select_from(StateRow)) == 1
+
+
+async def test_a_read_session_costs_one_trip_to_the_sqlite_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read's commit and the pool's rollback find no transaction open and skip the trip; a write still commits."""
+    db = Database(resolve_url(tmp_path, f"sqlite:///{tmp_path / 'trips.db'}"))
+    await db.async_upgrade()
+    trips: list[str] = []
+    execute = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(fn, "__name__", repr(fn)))
+        return await execute(self, fn, *args, **kwargs)
+
+    try:
+        async with db.session() as session:
+            await session.execute(select(func.count()).select_from(StateRow))  # the pool opens its connection
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        async with db.session() as session:
+            await session.execute(select(func.count()).select_from(StateRow))
+        assert len(trips) == 1, trips
+        async with db.write() as session:
+            await session.execute(insert(StateRow.__table__), [_row(1)])
+        assert len(trips) == 3, trips  # the insert and its commit
+        monkeypatch.undo()
+        async with db.engine.begin() as conn:  # a write on aiosqlite's own connection, which the adapter cannot see
+            driver = (await conn.get_raw_connection()).driver_connection
+            await driver.execute("INSERT INTO states (entity_id, state, attributes, last_changed_ts, last_updated_ts) "
+                                 "VALUES ('meter.raw', '1', '{}', 0, 0)")
+        async with db.session() as session:
+            assert await session.scalar(select(func.count()).select_from(StateRow)) == 2
+        async with db.write() as session:  # the raw write was committed: this writer is not locked out
+            await session.execute(insert(StateRow.__table__), [_row(2)])
     finally:
         await db.async_close()
