@@ -289,7 +289,9 @@ class Bus(Entity):
     async def expire(self) -> None:
         """Expire open commands past their deadline that are not on the wire right now."""
         now = self.store.core.clock.timestamp()
-        for job in [j for j in self.jobs.values() if not j.running and now > j.deadline]:
+        for job in [
+            j for j in self.jobs.values() if j.state in CMD_OPEN_STATES and not j.running and now > j.deadline
+        ]:
             await self._finish(job, CMD_EXPIRED, error=job.expired_text)
 
     async def _mark(
@@ -302,8 +304,22 @@ class Bus(Entity):
     async def _finish(
         self, job: CommandJob, state: str, *, result: dict[str, Any] | None = None, error: str | None = None
     ) -> None:
+        """Close ``job``: the bus goes on at once; the outcome is saved, then announced and handed to the caller.
+
+        A crash before the save leaves the row 'sent': the next run reads the meter first, as for any attempt.
+        """
         job.state = state
-        await self.store.finish(job, result=result, error=error)
+        self.store.core.async_create_task(
+            self._record_outcome(job, state, result, error), f"command {job.id} outcome"
+        )
+
+    async def _record_outcome(
+        self, job: CommandJob, state: str, result: dict[str, Any] | None, error: str | None
+    ) -> None:
+        try:
+            await self.store.finish(job, result=result, error=error)
+        except Exception:  # noqa: BLE001 - the row stays 'sent': the next run verifies it on the meter
+            _LOGGER.exception("Could not save the outcome of command %s on %s", job.id, job.device.entity_id)
         self.jobs.pop(job.id, None)
         self._fire(job, error)
         if not job.future.done():
