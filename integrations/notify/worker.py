@@ -71,6 +71,7 @@ class ChannelWorker:
         self._last_send = -float("inf")
         self._task: asyncio.Task[None] | None = None
         self._sending: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def async_start(self) -> None:
         """Start draining."""
@@ -82,10 +83,11 @@ class ChannelWorker:
         Past the grace the send is cut short and its outcome (an SMS part unconfirmed) recorded before returning,
         while the database is still open.
         """
+        self._stopping = True  # Python 3.11 can lose a cancel that meets a result: the loop ends anyway
+        self.outbox.wake_event(self.channel.name).set()
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait({self._task})  # its end, not a cancel of ours, is swallowed
         if self._sending is not None and not self._sending.done():
             await asyncio.wait({self._sending}, timeout=STOP_GRACE)
             if not self._sending.done():
@@ -94,9 +96,11 @@ class ChannelWorker:
 
     async def _run(self) -> None:
         wake = self.outbox.wake_event(self.channel.name)
-        while True:
+        while not self._stopping:
             try:
                 wake.clear()
+                if self._stopping:
+                    return
                 row = await self.outbox.async_next_due(self.channel.name)
                 self.channel.queue_changed(await self.outbox.async_pending_count(self.channel.name))
                 if row is None:

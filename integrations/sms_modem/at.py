@@ -106,8 +106,7 @@ class AtChannel:
         task = self._reader_task
         self.close()
         if task is not None and task is not asyncio.current_task():
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait({task})  # its end, not a cancel of ours, is swallowed
 
     def _escape(self) -> None:
         """Send ESC: a modem at the '> ' prompt drops the PDU it was reading and takes commands again."""

@@ -66,6 +66,7 @@ class SmsModem:
         self._wake = asyncio.Event()
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._backoff = REOPEN_MIN
         self._reconnect: asyncio.TimerHandle | None = None
 
@@ -134,10 +135,11 @@ class SmsModem:
         """Stop supervising and close the port."""
         if self._reconnect is not None:
             self._reconnect.cancel()
+        self._stopping = True  # Python 3.11 can lose a cancel that meets an answer (wait_for): the loop ends anyway
+        self._wake.set()
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait({self._task})  # its end, not a cancel of ours, is swallowed
         await self.channel.async_close()
 
     async def async_wait_ready(self, timeout: float | None = None) -> bool:
@@ -150,7 +152,7 @@ class SmsModem:
         return True
 
     async def _supervise(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 if not self.channel.is_open:
                     await self.channel.async_open()
@@ -164,6 +166,8 @@ class SmsModem:
                 self._went_offline(str(err))
                 delay, self._backoff = self._backoff, min(self._backoff * 2, REOPEN_MAX)
             self._wake.clear()
+            if self._stopping:
+                return
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self._wake.wait()

@@ -254,3 +254,30 @@ def test_registration_parsing_ignores_location_fields() -> None:
 def test_network_timeout_config_errors_are_clear(setting: dict[str, Any], message: str) -> None:
     with pytest.raises(vol.Invalid, match=message):
         CONFIG_SCHEMA({"sms_modem": {"port": "/dev/ttyUSB2", **setting}})
+
+
+async def test_stop_ends_the_supervisor_even_when_a_cancel_is_lost(
+    core: Core, simulator: ModemSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python 3.11's wait_for returns an answer that arrives with the cancel and drops the cancel; the stop that
+    sent it must not then wait out the health interval (it took the whole 20 s stop timeout)."""
+    modem = await _modem(core, simulator, health_interval=3600)
+    check_health = modem._check_health
+    entered = asyncio.Event()
+
+    async def swallowing_check() -> None:
+        entered.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            asyncio.current_task().uncancel()  # as the lost cancel leaves it: the check returns normally
+        await check_health()
+
+    monkeypatch.setattr(modem, "_check_health", swallowing_check)
+    modem.check_soon()
+    await entered.wait()
+    stopping = asyncio.create_task(modem.async_stop())
+    done, _ = await asyncio.wait({stopping}, timeout=5)
+    stopping.cancel()  # (ends it when it hangs, which fails the test below)
+    await asyncio.wait({stopping})
+    assert stopping in done, "the stop waited for a supervisor that had lost its cancel"
