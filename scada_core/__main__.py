@@ -36,7 +36,7 @@ def _print_config_errors(err: ConfigError) -> int:
 
 async def _async_run(config_dir: Path) -> int:
     configuration = load_config(config_dir)
-    core = await async_setup_core(configuration)
+    core = await async_setup_core(configuration, tune_collector=True)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -28,9 +28,12 @@ def open_database(configuration: Configuration) -> Database:
     )
 
 
-async def async_setup_core(configuration: Configuration) -> Core:
-    """Create the core, migrate the database, set up every integration and start serving."""
-    core = Core(configuration.config_dir, configuration.core["time_zone"])
+async def async_setup_core(configuration: Configuration, *, tune_collector: bool = False) -> Core:
+    """Create the core, migrate the database, set up every integration and start serving.
+
+    ``tune_collector``: the process runs this core alone, so it may tune the garbage collector (see collector.py).
+    """
+    core = Core(configuration.config_dir, configuration.core["time_zone"], tune_collector=tune_collector)
     core.config.name = configuration.core["name"]
     core.config.language = configuration.core["language"]
     core.data["configuration"] = configuration

@@ -444,7 +444,10 @@ class CoreConfig:
 class Core:
     """Own the event loop's work: bus, states, services, entities and tasks."""
 
-    def __init__(self, config_dir: Path | str, time_zone: str = DEFAULT_TIME_ZONE) -> None:
+    def __init__(
+        self, config_dir: Path | str, time_zone: str = DEFAULT_TIME_ZONE, *, tune_collector: bool = False
+    ) -> None:
+        """``tune_collector``: the process is this core's alone (``openprepay run``): tune its garbage collector."""
         self.config = CoreConfig(Path(config_dir), time_zone=time_zone)
         self.clock = Clock(time_zone)
         self.bus = EventBus(self)
@@ -460,7 +463,7 @@ class Core:
         self._stop_callbacks: list[Callable[[], Awaitable[None] | None]] = []
         self._close_callbacks: list[Callable[[], Awaitable[None] | None]] = []
         self._stopped = asyncio.Event()
-        self._collector = CollectorTuning()
+        self._collector = CollectorTuning() if tune_collector else None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -517,7 +520,8 @@ class Core:
         self.state = CoreState.STARTING
         self.bus.async_fire(EVENT_CORE_START)
         self.state = CoreState.RUNNING
-        self._collector.apply()
+        if self._collector is not None:
+            self._collector.apply()
         self.bus.async_fire(EVENT_CORE_STARTED)
 
     async def async_stop(self) -> None:
@@ -536,7 +540,8 @@ class Core:
         if tasks:
             await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
         await self._run_callbacks(self._close_callbacks)
-        self._collector.restore()
+        if self._collector is not None:
+            self._collector.restore()
         self.state = CoreState.STOPPED
         self._stopped.set()
 

@@ -142,9 +142,14 @@ async def test_stop_runs_callbacks_and_cancels_tasks(tmp_path: Any) -> None:
 
 
 async def test_running_core_freezes_startup_objects_and_restores_the_collector(tmp_path: Any) -> None:
-    """While running, start-up objects are frozen and young objects collected less often; stop undoes it."""
+    """While running (a process of its own: openprepay run), start-up objects are frozen and young objects
+    collected less often; stop undoes it. A core sharing its process (the tests) leaves the collector alone."""
     before = gc.get_threshold()
-    core = Core(tmp_path)
+    shared = Core(tmp_path)
+    await shared.async_start()
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    await shared.async_stop()
+    core = Core(tmp_path, tune_collector=True)
     lamp = Lamp("a")
     await core.async_add_entities([lamp])
     await core.async_start()
