@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, event, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from .const import RECEIPT_KINDS
 from .errors import BillingError
@@ -21,6 +22,12 @@ ENTRIES_INSERT = insert(EntryRow.__table__)
 TRANSACTION_INSERT = insert(TransactionRow.__table__).returning(TransactionRow.__table__.c.id)
 BALANCE = select(func.coalesce(func.sum(EntryRow.amount_fen), 0)).where(EntryRow.account == bindparam("account"))
 BY_KEY = select(TransactionRow).where(TransactionRow.idempotency_key == bindparam("key"))
+RECEIPT_SET = (
+    update(TransactionRow.__table__)
+    .where(TransactionRow.__table__.c.id == bindparam("transaction_id"))
+    .values(receipt_seq=bindparam("seq"), receipt_no=bindparam("no"))
+)
+UNNUMBERED = "ledger_unnumbered"  # Session.info key: transactions posted here whose receipt is numbered at commit
 RECEIPT_BUMP = (
     update(ReceiptCounterRow.__table__)
     .where(ReceiptCounterRow.__table__.c.building == bindparam("receipt_building"))
@@ -63,14 +70,32 @@ async def find_transaction(session: AsyncSession, idempotency_key: str) -> Trans
 
 async def next_receipt(session: AsyncSession, building: str) -> tuple[int, str]:
     """Bump the building's receipt counter inside this transaction (row-locked, so gap-free)."""
-    seq = (await session.execute(RECEIPT_BUMP, {"receipt_building": building})).scalar_one_or_none()
+    return await session.run_sync(_bump_receipt, building)
+
+
+def _bump_receipt(session: Session, building: str) -> tuple[int, str]:
+    seq = session.execute(RECEIPT_BUMP, {"receipt_building": building}).scalar_one_or_none()
     if seq is None:  # the building's first receipt: create its counter (once, even when two race)
         maker = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-        await session.execute(
-            maker(ReceiptCounterRow).values(building=building, last_seq=0).on_conflict_do_nothing()
-        )
-        seq = (await session.execute(RECEIPT_BUMP, {"receipt_building": building})).scalar_one()
+        session.execute(maker(ReceiptCounterRow).values(building=building, last_seq=0).on_conflict_do_nothing())
+        seq = session.execute(RECEIPT_BUMP, {"receipt_building": building}).scalar_one()
     return seq, f"{building}-{seq:08d}"
+
+
+@event.listens_for(Session, "before_commit")
+def _number_receipts_at_commit(session: Session) -> None:
+    """Give the transactions posted in this session their receipt numbers, the counters' row locks taken last.
+
+    On PostgreSQL a bumped counter stays locked until commit: bumped at posting, it would hold every other sale
+    of the building for the rest of the transaction (the meter checks, the deliveries); bumped here, only for the
+    commit. Buildings in name order, so two commits never wait on each other's counters.
+    """
+    waiting: list[TransactionRow] = session.info.pop(UNNUMBERED, [])
+    if waiting:
+        session.flush()  # what the transaction still holds in memory goes first
+    for row in sorted(waiting, key=lambda r: (r.building or "", r.id)):
+        row.receipt_seq, row.receipt_no = _bump_receipt(session, row.building or "")
+        session.execute(RECEIPT_SET, {"transaction_id": row.id, "seq": row.receipt_seq, "no": row.receipt_no})
 
 
 async def post(
@@ -95,10 +120,14 @@ async def post(
     if not legs or sum(amount for _, amount in legs) != 0:
         raise ValueError(f"unbalanced or empty transaction {kind}: {legs}")
     receipt_seq = receipt_no = None
+    numbered_at_commit = False
     if kind in RECEIPT_KINDS:
         if building is None:
             raise ValueError(f"a {kind} prints a receipt: its building numbers it")
-        receipt_seq, receipt_no = await next_receipt(session, building)
+        if session.bind.dialect.name == "postgresql":
+            numbered_at_commit = True
+        else:  # one writer at a time anyway: numbered now, without a second statement at commit
+            receipt_seq, receipt_no = await next_receipt(session, building)
     values = {
         "kind": kind,
         "idempotency_key": idempotency_key,
@@ -120,7 +149,16 @@ async def post(
     await session.execute(
         ENTRIES_INSERT, [{"transaction_id": transaction_id, "account": a, "amount_fen": v} for a, v in legs]
     )
-    return TransactionRow(id=transaction_id, **values)
+    row = TransactionRow(id=transaction_id, **values)
+    if numbered_at_commit:
+        session.sync_session.info.setdefault(UNNUMBERED, []).append(row)
+    return row
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_unnumbered(session: Session) -> None:
+    """A rolled-back transaction's postings are gone: nothing to number."""
+    session.info.pop(UNNUMBERED, None)
 
 
 async def balance(session: AsyncSession, account: str) -> int:

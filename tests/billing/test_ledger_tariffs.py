@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from scada_core.billing import ledger, tariffs
 from scada_core.billing.errors import BillingError
 from scada_core.billing.tariff_store import validate_spec
+from ..conftest import DB_KINDS
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -84,6 +85,24 @@ async def test_receipt_numbers_gap_free_per_building_under_concurrency(database)
     b2 = sorted(r.receipt_seq for r in rows if r.building == "b2")
     assert b1 == list(range(1, 21)) and b2 == list(range(1, 11))
     assert {r.receipt_no for r in rows if r.receipt_seq == 1} == {"b1-00000001", "b2-00000001"}
+
+
+@pytest.mark.parametrize("db_kind", [kind for kind in DB_KINDS if kind == "postgresql"])
+async def test_an_open_sale_does_not_hold_the_buildings_receipt_counter(database) -> None:
+    """PostgreSQL writers run side by side: a sale still checking and delivering inside its transaction does not
+    stop another sale of the building from committing (the counter row is locked only at commit); numbers follow
+    the commits, gap-free."""
+    async with database.session() as slow:
+        first = await ledger.post(
+            slow, kind="sale", idempotency_key="slow", entries=[("cash", 100), ("tenant:1", -100)],
+            operator=OP, ts=0.0, amount_fen=100, building="b1",
+        )
+        quick = await asyncio.wait_for(_post(database, "quick"), 5)  # waited for the slow one's commit before
+        assert quick.receipt_no == "b1-00000001"
+    assert first.receipt_seq == 2 and first.receipt_no == "b1-00000002"
+    async with database.session() as session:
+        stored = await ledger.find_transaction(session, "slow")
+    assert stored is not None and stored.receipt_no == "b1-00000002"
 
 
 def test_flat_rounds_half_up_to_fen() -> None:
