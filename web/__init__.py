@@ -10,6 +10,7 @@ import voluptuous as vol
 from scada_core.validation import NON_EMPTY
 
 from .const import DOMAIN, PASSWORD_MIN_LENGTH, ROLLUP_INTERVAL_S
+from .passwords import HASHING_SCHEMA, PasswordHashing
 
 if TYPE_CHECKING:
     from scada_core.core import Core
@@ -29,6 +30,7 @@ CONFIG_SCHEMA = vol.Schema(
                     vol.Optional("session_hours", default=12): vol.All(vol.Coerce(float), vol.Range(min=0.1, max=720)),
                     vol.Optional("login_attempts", default=5): vol.All(int, vol.Range(min=1, max=100)),
                     vol.Optional("login_window", default=300): vol.All(vol.Coerce(float), vol.Range(min=1)),
+                    vol.Optional("password_hash", default={}): HASHING_SCHEMA,
                     vol.Optional("admin", default={}): vol.Schema(
                         {vol.Optional("username", default="admin"): NON_EMPTY,
                          vol.Optional("password", default="admin123"): vol.All(
@@ -67,7 +69,7 @@ async def async_setup(core: Core, config: dict[str, Any] | None) -> bool:
         _LOGGER.error("The web dashboard needs the database and the HTTP server")
         return False
     auth = Auth(core, config["session_hours"] * 3600, config["login_attempts"], config["login_window"],
-                core.config.language)
+                core.config.language, PasswordHashing(config["password_hash"]))
     admin = config["admin"]
     await auth.ensure_seed_admin(admin["username"], admin["password"])
     branding = {"title": config["branding"].get("title") or core.config.name}

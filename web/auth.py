@@ -1,7 +1,6 @@
 """Operators, passwords (argon2), sessions, CSRF tokens, bearer API tokens, login rate limiting, permissions."""
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
@@ -12,8 +11,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from aiohttp import hdrs, web
 from sqlalchemy import delete, func, select, update
 from yarl import URL
@@ -22,7 +19,7 @@ from scada_core.exceptions import OpenPrepayError
 
 from .const import LOGIN_BACKOFF_BASE, LOGIN_BACKOFF_MAX, LOGIN_THROTTLE_MAX, PERMISSIONS, ROLE_ADMIN, ROLES
 from .models import ApiTokenRow, OperatorRow, SessionRow
-from .passwords import password_problem  # in a thread: the common-password list loads on first use (0.1 s)
+from .passwords import PasswordHashing, password_problem  # in a thread: the common-password list loads on first use (0.1 s)
 
 if TYPE_CHECKING:
     from scada_core.clock import Clock
@@ -30,7 +27,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-_HASHER = PasswordHasher()
 CACHE_S = 5.0
 CACHE_MAX = 10_000
 
@@ -127,10 +123,19 @@ class LoginThrottle:
 class Auth:
     """Operator store and the checks every request goes through."""
 
-    def __init__(self, core: Core, session_lifetime: float, attempts: int, window: float, language: str) -> None:
+    def __init__(
+        self,
+        core: Core,
+        session_lifetime: float,
+        attempts: int,
+        window: float,
+        language: str,
+        hashing: PasswordHashing | None = None,
+    ) -> None:
         assert core.db is not None
         self.core = core
         self.db = core.db
+        self.hashing = hashing or PasswordHashing()
         self.session_lifetime = session_lifetime
         self.limiter = LoginThrottle(core.clock, attempts, window)
         self.default_language = language
@@ -143,17 +148,12 @@ class Auth:
     # -- passwords ----------------------------------------------------------------------------------
 
     async def hash_password(self, password: str) -> str:
-        """Return the argon2id hash (in a worker thread: hashing takes tens of milliseconds)."""
-        return await asyncio.get_running_loop().run_in_executor(None, _HASHER.hash, password)
+        """Return the argon2id hash at the configured cost."""
+        return await self.hashing.hash(password)
 
-    async def verify_password(self, password_hash: str, password: str) -> bool:
-        """Return True when ``password`` matches."""
-        def check() -> bool:
-            try:
-                return _HASHER.verify(password_hash, password)
-            except (VerificationError, InvalidHashError):
-                return False
-        return await asyncio.get_running_loop().run_in_executor(None, check)
+    async def verify_password(self, password_hash: str | None, password: str) -> bool:
+        """Return True when ``password`` matches (no hash: as slow, then False)."""
+        return await self.hashing.verify(password_hash, password)
 
     # -- operators ----------------------------------------------------------------------------------
 
@@ -265,14 +265,19 @@ class Auth:
             password_hash = row.password_hash if row is not None else None
             operator_id = row.id if row is not None else None
             active = row.active if row is not None else False
-        ok = await self.verify_password(password_hash or _DUMMY_HASH, password)
-        if not ok or not active or operator_id is None:
+        ok = await self.verify_password(password_hash, password)
+        if not ok or not active or operator_id is None or password_hash is None:
             self.limiter.failed(remote, username)
             raise AuthError("err_login")
         self.limiter.succeeded(remote, username)
+        rehashed = await self.hash_password(password) if self.hashing.outdated(password_hash) else None
         token = secrets.token_urlsafe(32)
         now = self.core.clock.timestamp()
         async with self.db.write() as session:
+            if rehashed is not None:  # made at an earlier cost: stored again at the configured one
+                await session.execute(
+                    update(OperatorRow).where(OperatorRow.id == operator_id).values(password_hash=rehashed)
+                )
             await session.execute(delete(SessionRow).where(SessionRow.expires_ts < now))
             session.add(SessionRow(token_hash=_digest(token), operator_id=operator_id, csrf=secrets.token_urlsafe(24),
                                    created_ts=now, expires_ts=now + self.session_lifetime))
@@ -408,7 +413,5 @@ def _web_operator(row: OperatorRow, via: str, csrf: str = "") -> WebOperator:
     return WebOperator(row.id, row.username, row.display_name, row.role, row.language, row.must_change_password,
                        via, csrf)
 
-
-_DUMMY_HASH = _HASHER.hash("not-a-password-timing-equaliser")
 
 KEY_WEB_OPERATOR: web.RequestKey[WebOperator] = web.RequestKey("web_operator", WebOperator)

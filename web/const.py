@@ -63,3 +63,13 @@ AUDIT_SECRET_WORDS: Final = ("pass", "pwd", "secret", "token", "code", "key", "o
                              "authorization", "signature", "private")
 # Names that contain such a word but are no secret (request ids the audit must show).
 AUDIT_PUBLIC_FIELDS: Final = frozenset({"idempotency_key", "token_id"})
+
+# argon2id cost of password hashes (web: password_hash). Defaults are argon2-cffi's (RFC 9106's second
+# recommendation: 64 MiB, 3 passes, 4 lanes); the floor is OWASP's Password Storage Cheat Sheet minimum
+# (19 MiB, 2 passes), for small servers where 64 MiB per login is too much.
+HASH_MEMORY_DEFAULT_KIB: Final = 65536
+HASH_MEMORY_MIN_KIB: Final = 19456
+HASH_MEMORY_MAX_KIB: Final = 4 * 1024 * 1024
+HASH_TIME_DEFAULT: Final = 3
+HASH_TIME_MIN: Final = 2
+HASH_PARALLELISM_DEFAULT: Final = 4

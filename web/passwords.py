@@ -1,9 +1,86 @@
-"""Operator password rules (NIST SP 800-63B): long enough, not a common password, not the user name."""
+"""Passwords: the rules (NIST SP 800-63B: long enough, not a common password, not the user name) and their
+argon2id hashes at a configurable cost (web: password_hash)."""
 from __future__ import annotations
 
+import asyncio
 from functools import cache
+from typing import Any
 
-from .const import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+import voluptuous as vol
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from .const import (
+    HASH_MEMORY_DEFAULT_KIB,
+    HASH_MEMORY_MAX_KIB,
+    HASH_MEMORY_MIN_KIB,
+    HASH_PARALLELISM_DEFAULT,
+    HASH_TIME_DEFAULT,
+    HASH_TIME_MIN,
+    PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
+)
+
+HASHING_SCHEMA = vol.Schema(
+    {
+        vol.Optional("memory_kib", default=HASH_MEMORY_DEFAULT_KIB): vol.All(
+            int,
+            vol.Range(
+                min=HASH_MEMORY_MIN_KIB,
+                max=HASH_MEMORY_MAX_KIB,
+                msg=f"from {HASH_MEMORY_MIN_KIB} (OWASP's least for argon2id) to {HASH_MEMORY_MAX_KIB} KiB",
+            ),
+        ),
+        vol.Optional("time_cost", default=HASH_TIME_DEFAULT): vol.All(
+            int, vol.Range(min=HASH_TIME_MIN, max=20, msg=f"from {HASH_TIME_MIN} (OWASP's least) to 20 passes")
+        ),
+        vol.Optional("parallelism", default=HASH_PARALLELISM_DEFAULT): vol.All(int, vol.Range(min=1, max=16)),
+    }
+)
+
+
+class PasswordHashing:
+    """argon2id at the configured cost; hashing and checking run in a worker thread (tens of milliseconds each).
+
+    A hash made at another cost still verifies (argon2 writes its parameters into the hash); ``outdated`` tells
+    the caller to store a new one at the next successful login.
+    """
+
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        cost = HASHING_SCHEMA(settings or {})
+        self._hasher = PasswordHasher(
+            time_cost=cost["time_cost"], memory_cost=cost["memory_kib"], parallelism=cost["parallelism"]
+        )
+        self._unknown_user: str | None = None
+
+    async def hash(self, password: str) -> str:
+        """Return the argon2id hash of ``password``."""
+        return await asyncio.get_running_loop().run_in_executor(None, self._hasher.hash, password)
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        """Tell whether ``password`` matches; with no hash (an unknown user) take as long, then say no."""
+        if password_hash is None:
+            if self._unknown_user is None:
+                self._unknown_user = await self.hash("not-a-password-timing-equaliser")
+            await self._check(self._unknown_user, password)
+            return False
+        return await self._check(password_hash, password)
+
+    async def _check(self, password_hash: str, password: str) -> bool:
+        def check() -> bool:
+            try:
+                return self._hasher.verify(password_hash, password)
+            except (VerificationError, InvalidHashError):
+                return False
+
+        return await asyncio.get_running_loop().run_in_executor(None, check)
+
+    def outdated(self, password_hash: str) -> bool:
+        """Tell whether ``password_hash`` was made at another cost than the configured one."""
+        try:
+            return self._hasher.check_needs_rehash(password_hash)
+        except InvalidHashError:
+            return True
 
 
 @cache

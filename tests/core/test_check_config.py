@@ -196,6 +196,11 @@ CASES: dict[str, Case] = {
         {"configuration.yaml": "web:\n  admin:\n    username: ''\n    password: long-enough\n"},
         "configuration.yaml:3: web -> admin -> username: must not be empty",
     ),
+    "weak_password_hashing": Case(
+        {"configuration.yaml": "web:\n  password_hash:\n    memory_kib: 1024\n"},
+        "configuration.yaml:3: web -> password_hash -> memory_kib: from 19456 (OWASP's least for argon2id) to "
+        "4194304 KiB",
+    ),
     "missing_logo": Case(
         {"configuration.yaml": "web:\n  branding:\n    logo: branding/nope.svg\n"},
         "configuration.yaml:3: web -> branding -> logo: file branding/nope.svg not found",

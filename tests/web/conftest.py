@@ -22,6 +22,8 @@ from web.site import WebSite
 
 TZ = ZoneInfo("Asia/Shanghai")
 PASSWORD = "secret-pass-1"
+# The cheapest argon2id cost the configuration accepts (OWASP's least): a test hashes many passwords.
+TEST_HASHING = {"memory_kib": 19456, "time_cost": 2, "parallelism": 1}
 CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -98,7 +100,11 @@ async def start_web(tmp_path: Path, db_settings: dict[str, str]) -> AsyncIterato
         sections: dict[str, Any] = {
             "billing": {"buildings": {"b1": {"name": "一号楼", "meters": ["*"], "tariff": {"kind": "flat", "price": "1.00"}}},
                         "reconcile_interval": 3600},
-            "web": {"admin": {"username": "admin", "password": "admin123"}, **(web or {})},
+            "web": {
+                "admin": {"username": "admin", "password": "admin123"},
+                "password_hash": TEST_HASHING,
+                **(web or {}),
+            },
         }
         if units:
             meters = {u: SimMeter(unit=u, remaining_fen=0, base_power_w=0.0, overdraft_fen=0, last_ts=time.time())

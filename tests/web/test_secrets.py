@@ -20,14 +20,14 @@ from tests.notify.conftest import MODEM_TEST_SETTINGS, SMS_TEST_SETTINGS, simula
 from web.audit import redact
 from web.models import AuditRow
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, TEST_HASHING
 
 
 @pytest.fixture
 async def secure_site(tmp_path: Path, keys_dir: Path, db_settings: dict[str, str],  # noqa: F811
                       simulator: ModemSimulator) -> AsyncIterator[Site]:  # noqa: F811
     """The Alipay site with the dashboard, a modem on the simulator and notify."""
-    extra = {"web": {"admin": {"username": "admin", "password": "admin123"}},
+    extra = {"web": {"admin": {"username": "admin", "password": "admin123"}, "password_hash": TEST_HASHING},
              "sms_modem": {"port": simulator.port, **MODEM_TEST_SETTINGS}, "notify": {"sms": dict(SMS_TEST_SETTINGS)}}
     async with running_site(tmp_path, keys_dir, db_settings, extra) as running:
         yield running
@@ -87,7 +87,7 @@ async def wait_for_sent(site: Site, row_id: int) -> None:
             row = await session.get(OutboxRow, row_id)
         if row is not None and row.status == "sent" and row.secret_body is None:
             return
-            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)
     raise AssertionError("secret text not wiped after sending")
 
 

@@ -8,9 +8,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import select, update
 
 from scada_core.http_security import safe_redirect_path
 from web.auth import AuthError
+from web.models import OperatorRow
 
 from .conftest import CSRF_RE, PASSWORD, WebEnv
 
@@ -269,3 +272,32 @@ async def test_templates_need_no_inline_script() -> None:
             attrs, body = match.groups()
             assert "src=" in attrs or 'type="application/json"' in attrs, template
             assert not body.strip() or 'type="application/json"' in attrs, template
+
+
+@pytest.mark.timeout(60)
+async def test_a_hash_made_at_another_cost_still_logs_in_and_is_stored_again_at_the_configured_one(
+    start_web: Any,
+) -> None:
+    """An operator hashed before the administrator lowered (or raised) web: password_hash logs in as before; the
+    stored hash then carries the configured cost. A wrong password changes nothing; an unknown user is refused."""
+    env: WebEnv = await start_web()
+    clerk = await env.operator("clerk", "cashier")
+    earlier = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash(PASSWORD)
+    async with env.core.db.write() as session:
+        await session.execute(update(OperatorRow).where(OperatorRow.id == clerk["id"]).values(password_hash=earlier))
+    auth = env.site.auth
+    with pytest.raises(AuthError, match="err_login"):
+        await auth.login("clerk", "not-the-password", "10.0.0.1")
+    assert await _stored_hash(env, clerk["id"]) == earlier
+    with pytest.raises(AuthError, match="err_login"):
+        await auth.login("nobody", PASSWORD, "10.0.0.1")
+    assert await auth.login("clerk", PASSWORD, "10.0.0.1")
+    stored = await _stored_hash(env, clerk["id"])
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$"), stored
+    assert await auth.login("clerk", PASSWORD, "10.0.0.1")
+    assert await _stored_hash(env, clerk["id"]) == stored
+
+
+async def _stored_hash(env: WebEnv, operator_id: int) -> str:
+    async with env.core.db.session() as session:
+        return (await session.execute(select(OperatorRow.password_hash).where(OperatorRow.id == operator_id))).scalar_one()
