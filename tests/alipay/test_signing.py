@@ -13,19 +13,15 @@ from Crypto.PublicKey import RSA
 
 from integrations.alipay.client import AlipayClient, AlipayError, AlipaySettings
 from integrations.alipay.const import METHOD_QUERY, METHOD_WAP_PAY
-from integrations.alipay.money import fen_to_yuan, yuan_to_fen
 from integrations.alipay.notify import parse_form
 from integrations.alipay.signing import (
-    KeyFormatError,
     build_signed_response,
     canonical_string,
     extract_signed_response,
-    load_private_key,
-    load_public_key,
-    sign,
-    verify,
     verify_notify,
 )
+from integrations.topup.money import fen_to_yuan, yuan_to_fen
+from integrations.topup.signing import KeyFormatError, load_private_key, load_public_key, sign, verify
 from scada_core.clock import Clock
 
 VECTOR = (
