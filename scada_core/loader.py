@@ -23,7 +23,7 @@ _LOGGER = logging.getLogger(__name__)
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BUILTIN_DIR = PROJECT_DIR / "integrations"
 # Packages outside integrations/ that are integrations too (the web layer sits beside the core, not inside it;
-# the tenant pages are set up for the top-up providers that depend on them, with or without the staff web).
+# the tenant pages join the top-up providers registered with `topup`, with or without the staff web).
 TOP_LEVEL_INTEGRATIONS = ("web", "web/tenant")
 
 MANIFEST_SCHEMA = vol.Schema(

@@ -1,10 +1,10 @@
-"""Constants of the top-up integration: order states, channels, limits and the options every provider shares."""
+"""Constants of the top-up integration: order states, channels, limits, the options every provider shares."""
 from __future__ import annotations
 
 from typing import Final
 
 DOMAIN: Final = "topup"
-DEFAULT_PROVIDER: Final = "alipay"  # the provider of orders made before there were others (the column's default)
+DEFAULT_PROVIDER: Final = "alipay"  # of orders made before there were others (the column's default)
 
 RETURN_PATH: Final = "/m/topup/return"  # the tenant page a provider sends the browser back to
 RETURN_REF: Final = "ref"  # its query parameter holding the order's signed reference

@@ -35,7 +35,9 @@ class OrderRow(Base):
     transaction_id: Mapped[int | None] = mapped_column(Integer)
     receipt_no: Mapped[str | None] = mapped_column(String(64))
     last_query_ts: Mapped[float | None] = mapped_column(Float)
-    provider: Mapped[str] = mapped_column(String(16), default=DEFAULT_PROVIDER, server_default=DEFAULT_PROVIDER, index=True)
+    provider: Mapped[str] = mapped_column(
+        String(16), default=DEFAULT_PROVIDER, server_default=DEFAULT_PROVIDER, index=True
+    )
     meter_entity_id: Mapped[str | None] = mapped_column(String(255))  # the meter the tenant chose, if any
 
 

@@ -1,5 +1,5 @@
-"""The generic order flow every provider shares: limits, settle-once through billing, the credit sweep, refunds
-off the meter then at the gateway."""
+"""The generic order flow every provider shares: limits, settle-once through billing, the credit sweep,
+refunds off the meter then at the gateway."""
 from __future__ import annotations
 
 import asyncio
@@ -34,7 +34,7 @@ _LOGGER = logging.getLogger(__name__)
 
 
 class TopUpPayments:
-    """What every top-up provider shares: limits, settle-once through billing, the credit sweep, ledger refunds.
+    """What every provider shares: limits, settle-once through billing, the credit sweep, ledger refunds.
 
     A provider sets the class attributes and implements ``_query_one``, ``close`` and ``_refund_at_gateway``.
     """

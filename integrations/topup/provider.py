@@ -10,8 +10,8 @@ if TYPE_CHECKING:
 
 @runtime_checkable
 class TopUpProvider(Protocol):
-    """A way to pay a top-up: a phone redirect (wap/H5) and an on-screen QR (kiosk), on the shared orders, with
-    the sweep and the refund the order flow's services call (``TopUpPayments`` implements all but the gateway)."""
+    """A way to pay a top-up: a phone redirect (wap/H5) and an on-screen QR (kiosk), on the shared orders,
+    with the sweep and the refund the flow's services call (``TopUpPayments`` has all but the gateway)."""
 
     name: str  # "alipay", "wechatpay": the orders' provider column, its services' domain, the form value
     label: str  # English name for logs
@@ -26,7 +26,9 @@ class TopUpProvider(Protocol):
         """Store a PENDING order and return it with the URL the phone's browser is sent to."""
         ...
 
-    async def create_qr_order(self, account_id: int, amount_fen: int, meter_entity_id: str | None = None) -> Order:
+    async def create_qr_order(
+        self, account_id: int, amount_fen: int, meter_entity_id: str | None = None
+    ) -> Order:
         """Store a PENDING order and return it with the text of its QR code (``qr_code``)."""
         ...
 

@@ -12,7 +12,7 @@ Listener = Callable[[TopUpProvider, Mapping[str, Any]], Awaitable[None]]
 
 
 class TopUpRegistry:
-    """Providers in the order they registered (the first is the default), and who wants to hear of new ones."""
+    """Providers in the order they registered (the first is the default), and who listens for new ones."""
 
     def __init__(self) -> None:
         self._providers: dict[str, TopUpProvider] = {}

@@ -1,4 +1,4 @@
-"""What the payment sandboxes share: an aiohttp server, notification delivery by a policy, the command line."""
+"""What the payment sandboxes share: an aiohttp server, notifications delivered by a policy, the CLI."""
 from __future__ import annotations
 
 import argparse

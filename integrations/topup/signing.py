@@ -1,4 +1,4 @@
-"""RSA (SHA256withRSA, PKCS#1 v1.5) keys, signatures and verification, as Alipay and WeChat Pay both use them."""
+"""RSA keys and SHA256withRSA (PKCS#1 v1.5) signatures, as Alipay and WeChat Pay both use them."""
 from __future__ import annotations
 
 import base64

@@ -1,4 +1,4 @@
-"""Start a provider on the generic order flow: its services, its sweep, its URLs, its place in the registry."""
+"""Start a provider on the generic order flow: its services, sweep, URLs and place in the registry."""
 from __future__ import annotations
 
 import asyncio

@@ -20,7 +20,6 @@ from integrations.alipay.signing import (
     extract_signed_response,
     verify_notify,
 )
-from integrations.topup.money import fen_to_yuan, yuan_to_fen
 from integrations.topup.signing import KeyFormatError, load_private_key, load_public_key, sign, verify
 from scada_core.clock import Clock
 
@@ -119,14 +118,3 @@ def test_sync_response_verified_on_the_raw_substring(app_key: RSA.RsaKey) -> Non
     unsigned = json.dumps({"error_response": {"code": "40002", "sub_code": "isv.invalid-signature"}})
     with pytest.raises(AlipayError, match="unsigned"):
         client.parse_response(METHOD_QUERY, unsigned)
-
-
-def test_amounts_are_decimal_strings() -> None:
-    """Fen <-> yuan with exactly two decimals, no floats; three decimals refused."""
-    assert fen_to_yuan(5000) == "50.00"
-    assert fen_to_yuan(10) == "0.10"
-    assert yuan_to_fen("0.10") == 10
-    assert yuan_to_fen("50") == 5000
-    for bad in ("0.001", "abc", "NaN", ""):
-        with pytest.raises(ValueError):
-            yuan_to_fen(bad)

@@ -1,4 +1,4 @@
-"""The `tenant:` section: it has no options of its own, so any key in it is a mistake named by file and line."""
+"""The `tenant:` section has no options of its own: any key in it is a mistake, named by file and line."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,7 +20,7 @@ def _load(folder: Path, text: str) -> list[str]:
 
 
 def test_tenant_refuses_unknown_keys(tmp_path: Path) -> None:
-    """A key under `tenant:` (say, a provider's option put in the wrong section) is refused where it stands."""
+    """A key under `tenant:` (say, a provider's option in the wrong section) is refused where it stands."""
     errors = _load(tmp_path, "http:\n  port: 0\ntenant:\n  kiosk_idle: 30\n")
     assert errors == ["configuration.yaml:4: tenant -> kiosk_idle: unknown key"]
 

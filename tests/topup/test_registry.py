@@ -17,7 +17,7 @@ class _Provider:
 
 
 async def test_register_get_list_and_listen() -> None:
-    """The first provider is the default; a listener hears of each new one with its section; a name is taken once."""
+    """The first provider is the default; listeners hear of each new one with its section; names are unique."""
     registry = TopUpRegistry()
     heard: list[tuple[str, Mapping[str, Any]]] = []
 

@@ -68,12 +68,16 @@ class AcmePayments(TopUpPayments):
     credited_event = "acmepay_payment_credited"
     source = DOMAIN
 
-    async def create_wap_order(self, account_id: int, amount_fen: int, quit_url: str | None = None,
-                               payer_ip: str | None = None, meter_entity_id: str | None = None) -> tuple[Order, str]:
+    async def create_wap_order(
+        self, account_id: int, amount_fen: int, quit_url: str | None = None, payer_ip: str | None = None,
+        meter_entity_id: str | None = None,
+    ) -> tuple[Order, str]:
         order = await self._new_order(account_id, amount_fen, CHANNEL_WAP, meter_entity_id)
         return order, f"https://pay.acme.example/{order.out_trade_no}"
 
-    async def create_qr_order(self, account_id: int, amount_fen: int, meter_entity_id: str | None = None) -> Order:
+    async def create_qr_order(
+        self, account_id: int, amount_fen: int, meter_entity_id: str | None = None
+    ) -> Order:
         order = await self._new_order(account_id, amount_fen, CHANNEL_QR, meter_entity_id)
         await self.store.set_qr_code(order.out_trade_no, f"acme://{order.out_trade_no}")
         return await self.store.get(order.out_trade_no)
@@ -92,7 +96,8 @@ class AcmePayments(TopUpPayments):
 
 async def async_setup(core: Any, config: dict[str, Any]) -> bool:
     gateway = AcmeGateway()
-    payments = AcmePayments(core, OrderStore(core.db, core.clock, DOMAIN, "TA"), topup_limits(config, "subject"))
+    store = OrderStore(core.db, core.clock, DOMAIN, "TA")
+    payments = AcmePayments(core, store, topup_limits(config, "subject"))
     payments.client = gateway
     core.data[DOMAIN] = payments
     await async_add_provider(core, payments, gateway.settings, "/api/acmepay/notify", config)
@@ -129,7 +134,9 @@ async def test_a_third_provider_is_a_folder(tmp_path: Path, db_settings: dict[st
         assert [p.name for p in registry.list()] == ["acmepay"]
         billing = core.data["billing"]
         account_id = (await billing.open_account("Acme 租户", [METER], ADMIN))["id"]
-        await core.services.async_call("acmepay", "set_tenant_login", {"account_id": account_id, "password": PASSWORD})
+        await core.services.async_call(
+            "acmepay", "set_tenant_login", {"account_id": account_id, "password": PASSWORD}
+        )
         assert core.http is not None
         base = f"http://127.0.0.1:{core.http.port}"
         async with tenant_client(base) as client:
@@ -153,10 +160,10 @@ async def test_a_third_provider_is_a_folder(tmp_path: Path, db_settings: dict[st
         core.bus.async_listen("acmepay_payment_credited", lambda event: credited.append(event.data))
         acme.client.paid.add(out_trade_no)
         await core.services.async_call("acmepay", "sweep", {"query_after": 0})
-        await core.services.async_call("acmepay", "sweep", {"query_after": 0})  # a second sweep credits nothing
+        await core.services.async_call("acmepay", "sweep", {"query_after": 0})  # a second one credits nothing
         order = await acme.store.get(out_trade_no)
         assert order.state == "PAID" and order.credited and order.receipt_no
-        assert (await billing.account_summary(account_id))["wallet_fen"] == 1234  # a server-billed meter's wallet
+        assert (await billing.account_summary(account_id))["wallet_fen"] == 1234  # server-billed: the wallet
         await until(lambda: _settled(credited), bool)
         assert [c["out_trade_no"] for c in credited] == [out_trade_no]
         answer = await core.services.async_call(

@@ -26,7 +26,8 @@ async def test_h5_top_up_on_the_phone_page(site: WeChatSite) -> None:
     brings it back to the order page (shown by its signed reference even without the session), the
     notification credits the account once and the meter shows +50.00."""
     tenant_site = site.core.data["tenant"]
-    assert [p.name for p in tenant_site.offers()] == ["alipay", "wechatpay"]  # Alipay (loaded first) stays default
+    # Alipay (loaded first) stays the default
+    assert [p.name for p in tenant_site.offers()] == ["alipay", "wechatpay"]
     assert all(isinstance(p, TopUpProvider) for p in tenant_site.registry.list())
     before = await site.balance("A")
     meter_before = site.sim.meters[1].remaining_fen

@@ -1,7 +1,7 @@
 """Tenant self-service: phone pages under /m/ and the lobby kiosk under /kiosk/.
 
-An integration over `topup`: it joins each provider as the provider registers there (the site is created with the
-first), listing them on its pages from the registry; no provider imports the web layer.
+An integration over `topup`: it joins each provider as the provider registers there (the site is created
+with the first), listing them on its pages from the registry; no provider imports the web layer.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from integrations.topup.registry import TopUpRegistry
     from scada_core.core import Core, Event, ServiceCall
 
-# `tenant:` has no options of its own (each provider's section has its tenants and kiosk); anything else is a typo.
+# `tenant:` has no options of its own (each provider's section has its tenants and kiosk): any key is a typo.
 CONFIG_SCHEMA = vol.Schema({DOMAIN: vol.Any(None, vol.Schema({}))}, extra=vol.ALLOW_EXTRA)
 
 SET_LOGIN_SCHEMA = vol.Schema(
@@ -56,9 +56,11 @@ def _create_site(core: Core, registry: TopUpRegistry, provider: TopUpProvider, k
 async def async_join(
     core: Core, registry: TopUpRegistry, provider: TopUpProvider, config: Mapping[str, Any]
 ) -> None:
-    """Join a provider as it registers: the site (created with the first) gets <provider>.set_tenant_login and the
-    kiosk terminals its `kiosk:` section allows; its configured tenants are provisioned after start."""
-    site: TenantSite = core.data.get(DOMAIN) or _create_site(core, registry, provider, config[CONF_KIOSK_IDLE])
+    """Join a provider as it registers: the site (created with the first) gets <provider>.set_tenant_login
+    and the kiosk terminals its `kiosk:` section allows; its configured tenants are provisioned at start."""
+    site: TenantSite = core.data.get(DOMAIN) or _create_site(
+        core, registry, provider, config[CONF_KIOSK_IDLE]
+    )
     site.kiosk_lock.add(config[CONF_KIOSK])
     tenants = config[CONF_TENANTS]
 

@@ -19,4 +19,5 @@ class Offer:
     @classmethod
     def of(cls, provider: TopUpProvider, language: str) -> Offer:
         """Return ``provider`` in ``language`` (its name, no prompt, where it has no text in it)."""
-        return cls(provider.name, provider.labels.get(language, provider.name), provider.scan_prompts.get(language))
+        label = provider.labels.get(language, provider.name)
+        return cls(provider.name, label, provider.scan_prompts.get(language))

@@ -39,7 +39,7 @@ class TenantSite:
 
     def __init__(self, core: Core, registry: TopUpRegistry, store: OrderStore, kiosk_idle: int) -> None:
         self.core = core
-        self.registry = registry  # the providers, listed on the pages as they registered (the first is the default)
+        self.registry = registry  # the providers, listed as they registered (the first is the default)
         self.store = store  # the shared order table and security events (lookups see every provider's orders)
         self.auth = TenantAuth(core, store)
         self.kiosk_idle = kiosk_idle
