@@ -3,11 +3,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import voluptuous as vol
+
 from .const import DOMAIN
 from .registry import TopUpRegistry
 
 if TYPE_CHECKING:
     from scada_core.core import Core
+
+# `topup:` has no options of its own (each provider's section sets its limits): any key is a typo.
+CONFIG_SCHEMA = vol.Schema({DOMAIN: vol.Any(None, vol.Schema({}))}, extra=vol.ALLOW_EXTRA)
 
 
 async def async_setup(core: Core, config: dict[str, Any] | None) -> bool:
