@@ -58,6 +58,7 @@ class NotifyView(View):
     url = NOTIFY_PATH
     name = "alipay:notify"
     tag = "alipay"
+    public = True  # signed by the gateway, checked here
     openapi = {
         "post": {
             "requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}},

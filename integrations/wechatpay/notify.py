@@ -80,6 +80,7 @@ class WeChatNotifyView(View):
     url = NOTIFY_PATH
     name = "wechatpay:notify"
     tag = "wechatpay"
+    public = True  # signed by the gateway, checked here
     openapi = {
         "post": {
             "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
