@@ -14,6 +14,7 @@ from .http_security import HttpSecurity
 from .loader import async_setup_integration
 from .recorder import Recorder
 from .storage.database import Database, resolve_url
+from .storage.locations import version_locations
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ def open_database(configuration: Configuration) -> Database:
         resolve_url(configuration.config_dir, recorder.get("db_url")),
         recorder.get("db_schema"),
         recorder.get("lock_timeout", DEFAULT_LOCK_TIMEOUT),
+        version_locations(configuration.config_dir),
     )
 
 

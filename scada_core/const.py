@@ -10,6 +10,7 @@ CONFIG_FILE: Final = "configuration.yaml"
 SECRETS_FILE: Final = "secrets.yaml"
 CUSTOM_INTEGRATIONS_DIR: Final = "custom_integrations"
 MANIFEST_FILE: Final = "manifest.yaml"
+MIGRATIONS_FOLDER: Final = "migrations"  # an integration's own Alembic revisions, beside its manifest
 DEFAULT_DB_FILE: Final = "openprepay.db"
 # Seconds a database write waits for another connection's lock before it fails (recorder: lock_timeout).
 DEFAULT_LOCK_TIMEOUT: Final = 10.0

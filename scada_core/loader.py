@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
 
-from .const import CUSTOM_INTEGRATIONS_DIR, EVENT_COMPONENT_LOADED, MANIFEST_FILE
+from .const import CUSTOM_INTEGRATIONS_DIR, EVENT_COMPONENT_LOADED, MANIFEST_FILE, MIGRATIONS_FOLDER
 from .exceptions import ConfigError, DependencyError, IntegrationNotFound
 from .yaml_loader import load_yaml
 
@@ -23,7 +23,7 @@ _LOGGER = logging.getLogger(__name__)
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BUILTIN_DIR = PROJECT_DIR / "integrations"
 # Packages outside integrations/ that are integrations too (the web layer sits beside the core, not inside it;
-# the tenant pages are set up for the top-up providers that depend on them, with or without the staff web).
+# the tenant pages join the top-up providers registered with `topup`, with or without the staff web).
 TOP_LEVEL_INTEGRATIONS = ("web", "web/tenant")
 
 MANIFEST_SCHEMA = vol.Schema(
@@ -66,6 +66,12 @@ class Integration:
     def get_submodule(self, name: str) -> ModuleType:
         """Import and return ``<integration>.<name>``."""
         return importlib.import_module(f"{self.package}.{name}")
+
+    @property
+    def migrations(self) -> Path | None:
+        """Return the folder of the integration's own Alembic revisions, or None when it has none."""
+        folder = self.path / MIGRATIONS_FOLDER
+        return folder if folder.is_dir() else None
 
     @property
     def config_schema(self) -> vol.Schema | None:

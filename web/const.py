@@ -46,8 +46,6 @@ LOGIN_CSRF_COOKIE: Final = "op_login_csrf"
 CSRF_FIELD: Final = "csrf"
 CSRF_HEADER: Final = "X-CSRF-Token"
 
-# /api paths anyone may call (liveness, signed payment notifications checked by their integration).
-PUBLIC_API_PATHS: Final = ("/api/health", "/api/alipay/notify", "/api/wechatpay/notify")
 # Prefixes the dashboard does not guard (tenant pages and kiosk have their own logins).
 FOREIGN_PREFIXES: Final = ("/m/", "/kiosk/")
 

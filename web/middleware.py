@@ -19,7 +19,6 @@ from .const import (
     ACTION_VIEW,
     CSRF_HEADER,
     FOREIGN_PREFIXES,
-    PUBLIC_API_PATHS,
     SESSION_COOKIE,
 )
 
@@ -46,9 +45,20 @@ def api_action(method: str, path: str) -> str:
     return ACTION_CONFIGURE
 
 
+def _view_says(request: web.Request, flag: str) -> bool:
+    """Return the ``flag`` class attribute of the view answering ``request`` (False for no view)."""
+    return bool(getattr(getattr(request.match_info.handler, "__self__", None), flag, False))
+
+
 def admin_only(request: web.Request) -> bool:
     """Return True when the view answering ``request`` is for admins only (View.admin_only)."""
-    return bool(getattr(getattr(request.match_info.handler, "__self__", None), "admin_only", False))
+    return _view_says(request, "admin_only")
+
+
+def public(request: web.Request) -> bool:
+    """Return True when anyone may call the view answering ``request`` (View.public: liveness, a payment
+    provider's signed notifications, checked by the provider)."""
+    return _view_says(request, "public")
 
 
 def make_middleware(site: WebSite) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
@@ -68,7 +78,7 @@ def make_middleware(site: WebSite) -> Callable[[web.Request, Handler], Awaitable
         if operator is not None:
             request[KEY_WEB_OPERATOR] = operator
             request[KEY_OPERATOR] = operator.billing_operator()
-        if not path.startswith("/api/") or path in PUBLIC_API_PATHS:
+        if not path.startswith("/api/") or public(request):
             return await handler(request)
         if operator is None:
             return error_response("authentication required", 401)

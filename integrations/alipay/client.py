@@ -11,12 +11,13 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from Crypto.PublicKey import RSA
 
+from integrations.topup.const import BEIJING_TZ, CHARSET
+from integrations.topup.money import fen_to_yuan
+from integrations.topup.signing import verify
 from scada_core.clock import Clock
 from scada_core.exceptions import OpenPrepayError
 
 from .const import (
-    BEIJING_TZ,
-    CHARSET,
     FORMAT,
     METHOD_CLOSE,
     METHOD_PRECREATE,
@@ -28,8 +29,7 @@ from .const import (
     TIMESTAMP_FORMAT,
     VERSION,
 )
-from .money import fen_to_yuan
-from .signing import extract_signed_response, sign_params, verify
+from .signing import extract_signed_response, sign_params
 
 _LOGGER = logging.getLogger(__name__)
 

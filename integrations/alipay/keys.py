@@ -4,8 +4,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from integrations.topup.signing import generate_keypair
+
 from .const import ALIPAY_PRIVATE_PEM, ALIPAY_PUBLIC_PEM, APP_PRIVATE_PEM, APP_PUBLIC_PEM
-from .signing import generate_keypair
 
 
 def ensure_keys(keys_dir: Path) -> Path:

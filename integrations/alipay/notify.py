@@ -6,15 +6,16 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from integrations.topup.const import CHARSET, SEC_AMOUNT_MISMATCH
+from integrations.topup.logsafe import shown
+from integrations.topup.money import yuan_to_fen
 from scada_core.http import View
 
 from .const import (
-    CHARSET,
     NOTIFY_FAILURE,
     NOTIFY_PATH,
     NOTIFY_SUCCESS,
     PAID_STATUSES,
-    SEC_AMOUNT_MISMATCH,
     SEC_APP_ID_MISMATCH,
     SEC_BAD_SIGNATURE,
     SEC_BAD_STATUS,
@@ -23,8 +24,6 @@ from .const import (
     TRADE_CLOSED,
     TRADE_WAIT,
 )
-from .logsafe import shown
-from .money import yuan_to_fen
 from .signing import verify_notify
 
 if TYPE_CHECKING:
@@ -59,6 +58,7 @@ class NotifyView(View):
     url = NOTIFY_PATH
     name = "alipay:notify"
     tag = "alipay"
+    public = True  # signed by the gateway, checked here
     openapi = {
         "post": {
             "requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}},

@@ -1,4 +1,5 @@
-"""WeChat Pay API v3 top-up (H5 on phones, Native QR at the kiosk), its sandbox, with or without Alipay."""
+"""WeChat Pay API v3 top-up (H5 on phones, Native QR at the kiosk) with its sandbox: a provider that registers
+with `topup`, with or without Alipay."""
 
 from __future__ import annotations
 
@@ -11,17 +12,13 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from Crypto.PublicKey import RSA
 
-from integrations.alipay import (
-    async_start_topup,
-    declare_topup,
-    key_text,
-    register_payment_services,
-    topup_limits,
-    validate_topup,
-)
-from integrations.alipay.orders import OrderStore
-from integrations.alipay.sandbox import NotifyPolicy
-from integrations.alipay.signing import KeyFormatError, load_private_key, load_public_key
+from integrations.topup.config import declare_topup, key_text, validate_topup
+from integrations.topup.limits import topup_limits
+from integrations.topup.orders import OrderStore
+from integrations.topup.sandbox import NotifyPolicy
+from integrations.topup.signing import KeyFormatError, load_private_key, load_public_key
+from integrations.topup.start import async_add_provider
+
 from .certificates import CertificateKeeper
 from .client import WeChatPayClient, WeChatPaySettings
 from .config import CONFIG_SCHEMA
@@ -216,7 +213,5 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
         core.async_create_task(payments.certificates.run(), "wechatpay platform certificates")
     core.data[DOMAIN] = payments
     core.http.register_view(WeChatNotifyView(core, payments, verifier, keys.apiv3_key))
-    register_payment_services(core, payments)
-
-    await async_start_topup(core, payments, settings, NOTIFY_PATH, config)
+    await async_add_provider(core, payments, settings, NOTIFY_PATH, config)
     return True

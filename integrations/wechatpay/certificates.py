@@ -9,7 +9,7 @@ from typing import Any
 
 from Crypto.PublicKey import RSA
 
-from integrations.alipay.signing import KeyFormatError, load_public_key
+from integrations.topup.signing import KeyFormatError, load_public_key
 from scada_core.clock import Clock
 
 from .aead import decrypt

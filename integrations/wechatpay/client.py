@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from Crypto.PublicKey import RSA
 
-from integrations.alipay.const import BEIJING_TZ
+from integrations.topup.const import BEIJING_TZ
 from scada_core.clock import Clock
 from scada_core.exceptions import OpenPrepayError
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import voluptuous as vol
 
-from integrations.alipay import limits_in_order, topup_options
+from integrations.topup.config import topup_options
+from integrations.topup.limits import limits_in_order
 
 from .const import (
     APIV3_KEY_BYTES,

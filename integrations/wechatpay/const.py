@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from integrations.alipay.const import (  # noqa: F401 - the options every top-up provider's section shares
+from integrations.topup.const import (  # noqa: F401 - the options every top-up provider's section shares
     CONF_GATEWAY,
     CONF_HOST,
     CONF_KEYS_DIR,
@@ -16,6 +16,8 @@ from integrations.alipay.const import (  # noqa: F401 - the options every top-up
 
 DOMAIN: Final = "wechatpay"
 LABEL: Final = "WeChat Pay"
+LABELS: Final = {"zh-CN": "微信支付", "en": "WeChat Pay"}  # its name on the tenant pages
+SCAN_PROMPTS: Final = {"zh-CN": "请用微信扫码支付", "en": "Scan with WeChat to pay"}  # beside the kiosk's QR code
 
 GATEWAY_PRODUCTION: Final = "https://api.mch.weixin.qq.com"
 PATH_NATIVE: Final = "/v3/pay/transactions/native"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from Crypto.PublicKey import RSA
 
-from integrations.alipay.signing import generate_keypair, load_private_key
+from integrations.topup.signing import generate_keypair, load_private_key
 
 from .const import (
     APIV3_KEY_BYTES,

@@ -28,7 +28,7 @@ from .payments import merchant_mismatch, paid_total
 from .verifier import SignatureError, WeChatPayVerifier
 
 if TYPE_CHECKING:
-    from integrations.alipay.orders import Order
+    from integrations.topup.orders import Order
     from scada_core.core import Core
 
     from .payments import WeChatPayments
@@ -80,6 +80,7 @@ class WeChatNotifyView(View):
     url = NOTIFY_PATH
     name = "wechatpay:notify"
     tag = "wechatpay"
+    public = True  # signed by the gateway, checked here
     openapi = {
         "post": {
             "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from integrations.alipay.const import CHANNEL_QR, CHANNEL_WAP
-from integrations.alipay.orders import Order, OrderStore
-from integrations.alipay.payments import TopUpError, TopUpLimits, TopUpPayments
+from integrations.topup.const import CHANNEL_QR, CHANNEL_WAP
+from integrations.topup.errors import TopUpError
+from integrations.topup.limits import TopUpLimits
+from integrations.topup.orders import Order, OrderStore
+from integrations.topup.payments import TopUpPayments
 
 from .client import WeChatPayClient, WeChatPayError, WeChatPaySettings
 from .const import (
@@ -16,11 +18,13 @@ from .const import (
     DEAD_STATES,
     EVENT_PAYMENT_CREDITED,
     LABEL,
+    LABELS,
     MAX_DESCRIPTION,
     PAYMENT_METHOD,
     PROVIDER,
     REFUND_ACCEPTED,
     REFUND_REASON,
+    SCAN_PROMPTS,
     SEC_APPID_MISMATCH,
     SEC_MCHID_MISMATCH,
     SOURCE,
@@ -58,6 +62,8 @@ class WeChatPayments(TopUpPayments):
 
     name = PROVIDER
     label = LABEL
+    labels = LABELS
+    scan_prompts = SCAN_PROMPTS
     refund_reason = REFUND_REASON
     method = PAYMENT_METHOD
     credited_event = EVENT_PAYMENT_CREDITED

@@ -21,16 +21,16 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from Crypto.PublicKey import RSA
 
-from integrations.alipay.const import BEIJING_TZ
-from integrations.alipay.money import fen_to_yuan
-from integrations.alipay.sandbox import (
+from integrations.topup.const import BEIJING_TZ
+from integrations.topup.money import fen_to_yuan
+from integrations.topup.sandbox import (
     NotifyPolicy,
     SandboxServer,
     add_sandbox_arguments,
     policy_from_arguments,
     serve_forever,
 )
-from integrations.alipay.signing import load_private_key, load_public_key, sign
+from integrations.topup.signing import load_private_key, load_public_key, sign
 
 from .aead import encrypt
 from .const import (

@@ -8,7 +8,7 @@ import string
 
 from Crypto.PublicKey import RSA
 
-from integrations.alipay.signing import sign, verify
+from integrations.topup.signing import sign, verify
 
 from .const import AUTH_SCHEME, NONCE_CHARS
 

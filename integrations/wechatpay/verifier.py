@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from Crypto.PublicKey import RSA
 
-from integrations.alipay.logsafe import shown
-from integrations.alipay.signing import verify
+from integrations.topup.logsafe import shown
+from integrations.topup.signing import verify
 from scada_core.clock import Clock
 
 from .const import (

@@ -6,7 +6,7 @@ import functools
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -23,11 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from ..const import DEFAULT_DB_FILE, DEFAULT_LOCK_TIMEOUT
 from ..exceptions import DatabaseUnavailable
 from .failures import check_url, explain, sqlite_path_problem
+from .locations import MIGRATIONS_DIR, version_locations
 from .sqlite_driver import one_trip_dbapi
 
 _LOGGER = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 ENV_DATABASE_URL = "DATABASE_URL"
 ENV_DATABASE_SCHEMA = "DATABASE_SCHEMA"
 
@@ -43,6 +43,15 @@ def resolve_url(config_dir: Path, db_url: str | None = None) -> str:
         if url.startswith(plain):
             return driver + url[len(plain):]
     return url
+
+
+def alembic_config(versions: Sequence[Path]) -> AlembicConfig:
+    """Return Alembic's configuration: our environment, revisions from each of ``versions``."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_locations", os.pathsep.join(str(folder) for folder in versions))
+    return cfg
 
 
 def _sqlite_pragmas(busy_ms: int, dbapi_connection: Any, _record: Any) -> None:
@@ -61,9 +70,11 @@ class Database:
     """
 
     def __init__(
-        self, url: str, schema: str | None = None, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+        self, url: str, schema: str | None = None, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        versions: Sequence[Path] | None = None,
     ) -> None:
         self.url = url
+        self.versions = list(versions) if versions is not None else version_locations()  # Alembic's folders
         self.parsed_url = check_url(url)
         self.lock_timeout = lock_timeout
         self.schema = schema or (os.environ.get(ENV_DATABASE_SCHEMA) if self.is_postgresql(url) else None)
@@ -168,8 +179,7 @@ class Database:
             await conn.run_sync(self._downgrade_sync, revision)
 
     def _alembic_config(self, connection: Connection) -> AlembicConfig:
-        cfg = AlembicConfig()
-        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        cfg = alembic_config(self.versions)
         cfg.attributes["connection"] = connection
         cfg.attributes["schema"] = self.schema
         return cfg
@@ -182,10 +192,8 @@ class Database:
 
     @staticmethod
     def head_revisions() -> set[str]:
-        """Return the newest revision of every migration branch."""
-        cfg = AlembicConfig()
-        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-        return set(ScriptDirectory.from_config(cfg).get_heads())
+        """Return the newest revision of every migration branch (core's and every built-in integration's)."""
+        return set(ScriptDirectory.from_config(alembic_config(version_locations())).get_heads())
 
     async def async_current_revisions(self) -> set[str]:
         """Return the revisions the database is at."""

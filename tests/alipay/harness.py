@@ -21,7 +21,7 @@ pytest.importorskip("scada_core.billing.service", reason="billing has not landed
 
 from integrations.acrel_dtsy1352.sim_meter import SimMeter  # noqa: E402
 from integrations.acrel_dtsy1352.sim_server import MODE_TCP, SimServer  # noqa: E402
-from integrations.alipay.models import SecurityEventRow  # noqa: E402
+from integrations.topup.models import SecurityEventRow  # noqa: E402
 from integrations.alipay.payments import AlipayPayments  # noqa: E402
 from integrations.alipay.sandbox import AlipaySandbox  # noqa: E402
 from integrations.modbus.profile import get_profile  # noqa: E402

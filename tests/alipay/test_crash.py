@@ -12,8 +12,9 @@ import pytest
 
 from integrations.acrel_dtsy1352.sim_meter import SimMeter
 from integrations.acrel_dtsy1352.sim_server import MODE_TCP, SimServer
-from integrations.alipay.sandbox import NotifyPolicy, load_sandbox
+from integrations.alipay.sandbox import load_sandbox
 from integrations.modbus.profile import get_profile
+from integrations.topup.sandbox import NotifyPolicy
 from tests.helpers import drop_schema, free_port, wait_for, write_config
 
 from .harness import TZ, tenant_client

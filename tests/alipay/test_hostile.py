@@ -6,8 +6,9 @@ import logging
 
 import pytest
 
-from integrations.alipay.money import yuan_to_fen
-from integrations.alipay.signing import canonical_string, sign
+from integrations.alipay.signing import canonical_string
+from integrations.topup.money import yuan_to_fen
+from integrations.topup.signing import sign
 from tests.alipay.harness import PASSWORDS, tenant_client
 
 from .harness import Site

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from integrations.alipay.client import AlipayError
-from integrations.alipay.const import STATE_CLOSED, STATE_PAID, STATE_PENDING, STATE_REFUNDED
-from integrations.alipay.orders import Order
-from integrations.alipay.payments import TopUpError
-from integrations.alipay.sandbox import NotifyPolicy
-from integrations.alipay.signing import canonical_string, generate_keypair, load_private_key, sign
+from integrations.alipay.signing import canonical_string
+from integrations.topup.const import STATE_CLOSED, STATE_PAID, STATE_PENDING, STATE_REFUNDED
+from integrations.topup.errors import TopUpError
+from integrations.topup.orders import Order
+from integrations.topup.sandbox import NotifyPolicy
+from integrations.topup.signing import generate_keypair, load_private_key, sign
 from tests.helpers import wait_for
 
 from .harness import ADMIN, Site

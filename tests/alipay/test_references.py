@@ -5,8 +5,8 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from integrations.alipay.models import TopUpSecretRow
-from integrations.alipay.references import OrderReferences
+from integrations.topup.models import TopUpSecretRow
+from integrations.topup.references import OrderReferences
 from scada_core.storage.database import Database
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from integrations.alipay.client import AlipayClient, AlipaySettings
 from integrations.alipay.const import SANDBOX_APP_ID
-from integrations.alipay.signing import load_private_key, load_public_key
+from integrations.topup.signing import load_private_key, load_public_key
 from scada_core.clock import Clock
 
 pytestmark = pytest.mark.timeout(60)

@@ -13,19 +13,14 @@ from Crypto.PublicKey import RSA
 
 from integrations.alipay.client import AlipayClient, AlipayError, AlipaySettings
 from integrations.alipay.const import METHOD_QUERY, METHOD_WAP_PAY
-from integrations.alipay.money import fen_to_yuan, yuan_to_fen
 from integrations.alipay.notify import parse_form
 from integrations.alipay.signing import (
-    KeyFormatError,
     build_signed_response,
     canonical_string,
     extract_signed_response,
-    load_private_key,
-    load_public_key,
-    sign,
-    verify,
     verify_notify,
 )
+from integrations.topup.signing import KeyFormatError, load_private_key, load_public_key, sign, verify
 from scada_core.clock import Clock
 
 VECTOR = (
@@ -123,14 +118,3 @@ def test_sync_response_verified_on_the_raw_substring(app_key: RSA.RsaKey) -> Non
     unsigned = json.dumps({"error_response": {"code": "40002", "sub_code": "isv.invalid-signature"}})
     with pytest.raises(AlipayError, match="unsigned"):
         client.parse_response(METHOD_QUERY, unsigned)
-
-
-def test_amounts_are_decimal_strings() -> None:
-    """Fen <-> yuan with exactly two decimals, no floats; three decimals refused."""
-    assert fen_to_yuan(5000) == "50.00"
-    assert fen_to_yuan(10) == "0.10"
-    assert yuan_to_fen("0.10") == 10
-    assert yuan_to_fen("50") == 5000
-    for bad in ("0.001", "abc", "NaN", ""):
-        with pytest.raises(ValueError):
-            yuan_to_fen(bad)

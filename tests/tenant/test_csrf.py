@@ -9,8 +9,9 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from integrations.alipay.models import OrderRow, TenantCodeRow, TenantSessionRow
+from integrations.topup.models import OrderRow
 from tests.alipay.harness import PASSWORDS, PHONES, Site
+from web.tenant.models import TenantCodeRow, TenantSessionRow
 
 pytestmark = pytest.mark.timeout(90)
 

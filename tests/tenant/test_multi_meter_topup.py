@@ -11,8 +11,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from integrations.alipay.payments import TopUpError
-from integrations.alipay.sandbox import NotifyPolicy
+from integrations.topup.errors import TopUpError
+from integrations.topup.sandbox import NotifyPolicy
 from scada_core.billing.errors import BillingError
 from scada_core.billing.ledger import Operator
 from tests.alipay.harness import ADMIN, Site, kiosk_check_in, running_site, tenant_client

@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from integrations.alipay.signing import load_private_key, load_public_key
+from integrations.topup.signing import load_private_key, load_public_key
 from integrations.wechatpay.client import WeChatPayClient, WeChatPaySettings
 from integrations.wechatpay.const import (
     SANDBOX_APPID,

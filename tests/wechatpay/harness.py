@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from integrations.alipay.orders import Order
+from integrations.topup.orders import Order
 from integrations.wechatpay.payments import WeChatPayments
 from integrations.wechatpay.sandbox import WeChatPaySandbox
 from tests.alipay.harness import Site, running_site

@@ -10,14 +10,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from integrations.alipay.sandbox import NotifyPolicy
+from integrations.topup.sandbox import NotifyPolicy
 from integrations.wechatpay.aead import encrypt
 from integrations.wechatpay.certificates import CertificateError, CertificateKeeper, read_certificates
 from integrations.wechatpay.client import WeChatPayError
 from integrations.wechatpay.sandbox import TAMPER_CIPHERTEXT, TAMPER_SIGNATURE, WeChatPaySandbox
 from scada_core.clock import Clock
 from tests.helpers import wait_for
-
 
 from .conftest import sandbox_client
 from .harness import WeChatSite, running_wechat_site

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from integrations.alipay.sandbox import NotifyPolicy
+from integrations.topup.sandbox import NotifyPolicy
 
 from .harness import WeChatSite
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from integrations.alipay.orders import OrderStore
+from integrations.topup.orders import OrderStore
 from scada_core.clock import Clock
 from scada_core.storage.database import Database, resolve_url
 from tests.helpers import close_database
@@ -26,7 +26,7 @@ async def test_existing_orders_become_alipay_orders(db_settings: dict[str, str],
                 )
             )
         await db.async_upgrade()
-        alipay, wechat = OrderStore(db, Clock()), OrderStore(db, Clock(), "wechatpay", "TW")
+        alipay, wechat = OrderStore(db, Clock(), "alipay", "TU"), OrderStore(db, Clock(), "wechatpay", "TW")
         assert (await alipay.get("TU1")).provider == "alipay"  # type: ignore[union-attr]
         assert [o.out_trade_no for o in await alipay.due_for_query(10)] == ["TU1"]
         assert await wechat.due_for_query(10) == []

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from integrations.alipay.const import STATE_CLOSED, STATE_PAID, STATE_PENDING, STATE_REFUNDED
-from integrations.alipay.models import OrderRow
-from integrations.alipay.orders import Order
-from integrations.alipay.sandbox import NotifyPolicy
-from integrations.alipay.signing import load_private_key, sign
+from integrations.topup.const import STATE_CLOSED, STATE_PAID, STATE_PENDING, STATE_REFUNDED
+from integrations.topup.models import OrderRow
+from integrations.topup.orders import Order
+from integrations.topup.sandbox import NotifyPolicy
+from integrations.topup.signing import load_private_key, sign
 from integrations.wechatpay.signing import answer_message
 from tests.alipay.harness import ADMIN
 from tests.helpers import wait_for

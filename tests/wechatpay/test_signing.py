@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from integrations.alipay.signing import load_private_key, load_public_key, sign
+from integrations.topup.signing import load_private_key, load_public_key, sign
 from integrations.wechatpay.aead import decrypt, encrypt
 from integrations.wechatpay.signing import (
     answer_message,

@@ -7,10 +7,10 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 import pytest
 
-from integrations.alipay.const import STATE_PAID
+from integrations.topup.const import STATE_PAID
+from integrations.topup.provider import TopUpProvider
 from tests.alipay.harness import PASSWORDS, kiosk_check_in, tenant_client
 from tests.helpers import wait_for
-from web.tenant.providers import TopUpProvider
 
 from .harness import WeChatSite
 
@@ -26,8 +26,9 @@ async def test_h5_top_up_on_the_phone_page(site: WeChatSite) -> None:
     brings it back to the order page (shown by its signed reference even without the session), the
     notification credits the account once and the meter shows +50.00."""
     tenant_site = site.core.data["tenant"]
-    assert list(tenant_site.providers) == ["alipay", "wechatpay"]  # Alipay (loaded first) stays the default
-    assert all(isinstance(p, TopUpProvider) for p in tenant_site.providers.values())
+    # Alipay (loaded first) stays the default
+    assert [p.name for p in tenant_site.offers()] == ["alipay", "wechatpay"]
+    assert all(isinstance(p, TopUpProvider) for p in tenant_site.registry.list())
     before = await site.balance("A")
     meter_before = site.sim.meters[1].remaining_fen
     async with _client(site) as client:

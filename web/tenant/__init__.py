@@ -1,19 +1,21 @@
 """Tenant self-service: phone pages under /m/ and the lobby kiosk under /kiosk/.
 
-An integration the top-up providers (alipay, wechatpay) depend on: set up, it offers them ``join`` under
-core.data[JOIN_KEY]; the site is created when the first provider joins, and each provider joins it (no provider
-imports the web layer).
+An integration over `topup`: it joins each provider as the provider registers there (the site is created
+with the first), listing them on its pages from the registry; no provider imports the web layer.
 """
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
 
+from integrations.topup.const import CONF_KIOSK, CONF_KIOSK_IDLE, CONF_TENANTS, DOMAIN as TOPUP
 from scada_core.const import EVENT_CORE_STARTED
 from scada_core.params import DB_ID
 
-from .const import PHONE_PATTERN
+from .const import DOMAIN, PHONE_PATTERN
 from .csrf import make_csrf_middleware
 from .kiosk import KIOSK_VIEWS
 from .kiosk_lock import make_lock_middleware
@@ -22,12 +24,12 @@ from .provision import provision_tenant
 from .site import STATIC, TenantSite
 
 if TYPE_CHECKING:
+    from integrations.topup.provider import TopUpProvider
+    from integrations.topup.registry import TopUpRegistry
     from scada_core.core import Core, Event, ServiceCall
 
-    from .providers import TopUpProvider
-
-DATA_KEY = "tenant"
-JOIN_KEY = "tenant_join"
+# `tenant:` has no options of its own (each provider's section has its tenants and kiosk): any key is a typo.
+CONFIG_SCHEMA = vol.Schema({DOMAIN: vol.Any(None, vol.Schema({}))}, extra=vol.ALLOW_EXTRA)
 
 SET_LOGIN_SCHEMA = vol.Schema(
     {
@@ -39,26 +41,28 @@ SET_LOGIN_SCHEMA = vol.Schema(
 )
 
 
-def _create_site(core: Core, provider: TopUpProvider, kiosk_idle: int) -> TenantSite:
+def _create_site(core: Core, registry: TopUpRegistry, provider: TopUpProvider, kiosk_idle: int) -> TenantSite:
     """Register the tenant and kiosk pages once."""
     assert core.http is not None
-    site = TenantSite(core, provider.store, kiosk_idle)
+    site = TenantSite(core, registry, provider.store, kiosk_idle)
     core.http.app.middlewares.extend((make_lock_middleware(site), make_csrf_middleware(site)))
     for view_class in (*MOBILE_VIEWS, *KIOSK_VIEWS):
         core.http.register_view(view_class(site))
     core.http.app.router.add_static("/m/static/", STATIC)
-    core.data[DATA_KEY] = site
+    core.data[DOMAIN] = site
     return site
 
 
-async def async_setup_tenant(
-    core: Core, provider: TopUpProvider, kiosk_idle: int, tenants: list[dict[str, Any]], kiosk: dict[str, Any]
-) -> TenantSite:
-    """Add ``provider`` to the tenant site (created by the first provider) with <provider>.set_tenant_login and the
-    kiosk terminals its `kiosk:` section allows; provision its configured tenants after start."""
-    site: TenantSite = core.data.get(DATA_KEY) or _create_site(core, provider, kiosk_idle)
-    site.add_provider(provider)
-    site.kiosk_lock.add(kiosk)
+async def async_join(
+    core: Core, registry: TopUpRegistry, provider: TopUpProvider, config: Mapping[str, Any]
+) -> None:
+    """Join a provider as it registers: the site (created with the first) gets <provider>.set_tenant_login
+    and the kiosk terminals its `kiosk:` section allows; its configured tenants are provisioned at start."""
+    site: TenantSite = core.data.get(DOMAIN) or _create_site(
+        core, registry, provider, config[CONF_KIOSK_IDLE]
+    )
+    site.kiosk_lock.add(config[CONF_KIOSK])
+    tenants = config[CONF_TENANTS]
 
     async def set_login(call: ServiceCall) -> dict[str, Any]:
         data = dict(call.data)
@@ -76,10 +80,10 @@ async def async_setup_tenant(
 
     if tenants:
         core.bus.async_listen_once(EVENT_CORE_STARTED, _provision)
-    return site
 
 
 async def async_setup(core: Core, config: dict[str, Any] | None) -> bool:
-    """Offer the top-up providers a way to join the tenant site."""
-    core.data[JOIN_KEY] = async_setup_tenant
+    """Join every top-up provider that registers from now on (they depend on this integration)."""
+    registry: TopUpRegistry = core.data[TOPUP]
+    registry.listen(functools.partial(async_join, core, registry))
     return True

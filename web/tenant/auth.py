@@ -11,8 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, update
 
-from integrations.alipay.models import SecurityEventRow, TenantCodeRow, TenantCredentialRow, TenantSessionRow
-
+from integrations.topup.models import SecurityEventRow
 from web.auth import AuthError
 
 from .const import (
@@ -26,11 +25,12 @@ from .const import (
     MAX_FAILURES,
     SOURCE_LOGIN,
 )
+from .models import TenantCodeRow, TenantCredentialRow, TenantSessionRow
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from integrations.alipay.orders import OrderStore
+    from integrations.topup.orders import OrderStore
     from scada_core.clock import Clock
     from scada_core.core import Core
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Final
 
+DOMAIN: Final = "tenant"
 COOKIE_TENANT: Final = "op_tenant"
 COOKIE_KIOSK: Final = "op_kiosk"
 COOKIE_CSRF: Final = "op_tenant_csrf"

@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from aiohttp import web
 
-from integrations.alipay.const import STATE_PAID
-from integrations.alipay.payments import TopUpError
-
+from integrations.topup.const import STATE_PAID
+from integrations.topup.errors import TopUpError
 from scada_core.params import form_id
 from web.auth import AuthError
 from web.directory import MeterDirectory
@@ -196,7 +195,7 @@ class KioskAccountView(KioskView):
         account_id = await self.tenant(request)
         meter = await self.site.chosen_meter(request, account_id, request.query)
         return self.page(request, "kiosk_account.html", account=await self.site.account(account_id),
-                         amounts=KIOSK_AMOUNTS, providers=list(self.site.providers), meter=meter)
+                         amounts=KIOSK_AMOUNTS, providers=self.site.offers(), meter=meter)
 
 
 class KioskTopUpView(KioskView):
@@ -231,7 +230,8 @@ class KioskPayView(KioskView):
         """Show the QR (SVG drawn here)."""
         account_id = await self.tenant(request)
         order = await self.site.owned_order(request, account_id, request.match_info["out_trade_no"])
-        return self.page(request, "kiosk_pay.html", order=order, qr=qr_svg(order.qr_code or ""))
+        return self.page(request, "kiosk_pay.html", order=order, qr=qr_svg(order.qr_code or ""),
+                         scan_prompt=self.site.scan_prompt(order.provider))
 
 
 class KioskOrderView(KioskView):

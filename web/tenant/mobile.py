@@ -9,9 +9,9 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from integrations.alipay.const import RETURN_PATH, RETURN_REF, STATE_PAID, STATE_PENDING
-from integrations.alipay.money import yuan_to_fen
-from integrations.alipay.payments import TopUpError
+from integrations.topup.const import RETURN_PATH, RETURN_REF, STATE_PAID, STATE_PENDING
+from integrations.topup.errors import TopUpError
+from integrations.topup.money import yuan_to_fen
 from scada_core.billing.const import PURCHASE_KINDS
 from scada_core.billing.control import ControlRefused
 from scada_core.const import ACTOR_TENANT
@@ -203,7 +203,7 @@ class HomeView(TenantView):
         return self.site.render(
             request, "home.html", account=account, history=history, amounts=PHONE_AMOUNTS,
             tenant_control=bool(credentials and credentials.tenant_control),
-            orders=await self.site.store.for_account(account_id, limit=10), providers=list(self.site.providers),
+            orders=await self.site.store.for_account(account_id, limit=10), providers=self.site.offers(),
         )
 
 

@@ -11,20 +11,21 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import jinja2
 from aiohttp import web
 
-from integrations.alipay.money import fen_to_yuan
+from integrations.topup.money import fen_to_yuan
 from web.receipts import ReceiptTemplates, add_receipt_helpers
 
 from .auth import TenantAuth
 from .const import SOURCE_ACCESS
 from .csrf import KEY_CSRF
-from .kiosk_lock import KioskLock
 from .i18n import texts
+from .kiosk_lock import KioskLock
+from .providers import Offer
 
 if TYPE_CHECKING:
-    from integrations.alipay.orders import Order, OrderStore
+    from integrations.topup.orders import Order, OrderStore
+    from integrations.topup.provider import TopUpProvider
+    from integrations.topup.registry import TopUpRegistry
     from scada_core.core import Core
-
-    from .providers import TopUpProvider
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -34,12 +35,12 @@ STATIC = Path(__file__).resolve().parent.parent / "static" / "tenant"
 
 
 class TenantSite:
-    """Shared services of the tenant pages, and the configured top-up providers (the first is the default)."""
+    """Shared services of the tenant pages, over the registered top-up providers."""
 
-    def __init__(self, core: Core, store: OrderStore, kiosk_idle: int) -> None:
+    def __init__(self, core: Core, registry: TopUpRegistry, store: OrderStore, kiosk_idle: int) -> None:
         self.core = core
+        self.registry = registry  # the providers, listed as they registered (the first is the default)
         self.store = store  # the shared order table and security events (lookups see every provider's orders)
-        self.providers: dict[str, TopUpProvider] = {}
         self.auth = TenantAuth(core, store)
         self.kiosk_idle = kiosk_idle
         self.kiosk_lock = KioskLock()
@@ -51,20 +52,18 @@ class TenantSite:
             "%Y-%m-%d %H:%M"
         )
 
-    def add_provider(self, provider: TopUpProvider) -> None:
-        """Offer ``provider`` on the phone page and the kiosk."""
-        self.providers[provider.name] = provider
+    def offers(self) -> list[Offer]:
+        """Return every registered provider as the pages show it, in the configured language."""
+        return [Offer.of(provider, self.core.config.language) for provider in self.registry.list()]
 
-    @property
-    def payments(self) -> TopUpProvider:
-        """Return the default (first configured) provider."""
-        return next(iter(self.providers.values()))
+    def scan_prompt(self, name: str) -> str | None:
+        """Return what the kiosk says beside a QR code of provider ``name`` (None: the generic text)."""
+        provider = self.registry.get(name)
+        return provider.scan_prompts.get(self.core.config.language) if provider is not None else None
 
     def provider(self, name: str | None) -> TopUpProvider:
         """Return the provider a form names (the default when it names none); 400 for an unknown one."""
-        if not name:
-            return self.payments
-        found = self.providers.get(name)
+        found = self.registry.get(name) if name else self.registry.list()[0]
         if found is None:
             raise web.HTTPBadRequest(text=f"unknown payment provider {name!r}")
         return found

@@ -1,4 +1,4 @@
-"""Conversions between integer fen and the yuan strings Alipay and the top-up forms speak (never floats)."""
+"""Conversions between integer fen and the yuan strings gateways and top-up forms speak (never floats)."""
 from __future__ import annotations
 
 import re

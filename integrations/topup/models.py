@@ -1,10 +1,12 @@
-"""Tables of the Alipay integration and tenant self-service: orders, security events, tenant logins."""
+"""Tables of the top-up integration: every provider's orders, the return-reference secret, security events."""
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scada_core.storage.models import Base
+
+from .const import DEFAULT_PROVIDER
 
 ID = BigInteger().with_variant(Integer, "sqlite")
 
@@ -33,7 +35,9 @@ class OrderRow(Base):
     transaction_id: Mapped[int | None] = mapped_column(Integer)
     receipt_no: Mapped[str | None] = mapped_column(String(64))
     last_query_ts: Mapped[float | None] = mapped_column(Float)
-    provider: Mapped[str] = mapped_column(String(16), default="alipay", server_default="alipay", index=True)
+    provider: Mapped[str] = mapped_column(
+        String(16), default=DEFAULT_PROVIDER, server_default=DEFAULT_PROVIDER, index=True
+    )
     meter_entity_id: Mapped[str | None] = mapped_column(String(255))  # the meter the tenant chose, if any
 
 
@@ -58,41 +62,3 @@ class SecurityEventRow(Base):
     remote: Mapped[str | None] = mapped_column(String(64))
     reference: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="")
-
-
-class TenantCredentialRow(Base):
-    """A tenant's login for an account: password hash, phone for one-time codes, remote-control permission."""
-
-    __tablename__ = "tenant_credentials"
-
-    account_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    password_hash: Mapped[str | None] = mapped_column(String(255))
-    phone: Mapped[str | None] = mapped_column(String(32), index=True)
-    tenant_control: Mapped[bool] = mapped_column(Boolean, default=False)
-    updated_ts: Mapped[float] = mapped_column(Float)
-
-
-class TenantCodeRow(Base):
-    """A one-time login code sent by SMS (only its hash is kept)."""
-
-    __tablename__ = "tenant_codes"
-
-    id: Mapped[int] = mapped_column(ID, primary_key=True)
-    phone: Mapped[str] = mapped_column(String(32), index=True)
-    code_hash: Mapped[str] = mapped_column(String(128))
-    created_ts: Mapped[float] = mapped_column(Float)
-    expires_ts: Mapped[float] = mapped_column(Float)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    used: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
-class TenantSessionRow(Base):
-    """A logged-in tenant (phone page or kiosk); only the token's hash is kept."""
-
-    __tablename__ = "tenant_sessions"
-
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    account_id: Mapped[int] = mapped_column(Integer, index=True)
-    kind: Mapped[str] = mapped_column(String(8))
-    created_ts: Mapped[float] = mapped_column(Float)
-    expires_ts: Mapped[float] = mapped_column(Float)

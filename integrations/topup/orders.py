@@ -1,4 +1,4 @@
-"""Our order table (shared by the top-up providers): create orders, move them PENDING -> PAID/CLOSED -> REFUNDED,
+"""The order table every top-up provider shares: create orders, move them PENDING -> PAID/CLOSED -> REFUNDED,
 and log security events."""
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ from scada_core.clock import Clock
 from scada_core.storage.database import Database
 
 from .const import (
-    ALIPAY_ORDER_PREFIX,
     BEIJING_TZ,
+    DEFAULT_PROVIDER,
     DETAIL_LIMIT,
-    PROVIDER_ALIPAY,
     REFERENCE_LIMIT,
     STATE_CLOSED,
     STATE_PAID,
@@ -48,7 +47,7 @@ class Order:
     credited: bool
     transaction_id: int | None
     receipt_no: str | None
-    provider: str = PROVIDER_ALIPAY
+    provider: str = DEFAULT_PROVIDER
     meter_entity_id: str | None = None  # the meter the tenant chose; None: the account's top-up rule decides
 
     @classmethod
@@ -57,7 +56,7 @@ class Order:
         return cls(
             row.out_trade_no, row.account_id, row.amount_fen, row.channel, row.state, row.subject, row.trade_no,
             row.qr_code, row.created_ts, row.expire_ts, row.paid_ts, bool(row.credited), row.transaction_id,
-            row.receipt_no, row.provider or PROVIDER_ALIPAY, row.meter_entity_id,
+            row.receipt_no, row.provider or DEFAULT_PROVIDER, row.meter_entity_id,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -75,9 +74,7 @@ class Order:
 class OrderStore:
     """Persist one provider's orders (lookups by out_trade_no and account see every provider's) and security events."""
 
-    def __init__(
-        self, db: Database, clock: Clock, provider: str = PROVIDER_ALIPAY, prefix: str = ALIPAY_ORDER_PREFIX
-    ) -> None:
+    def __init__(self, db: Database, clock: Clock, provider: str, prefix: str) -> None:
         self._db = db
         self._clock = clock
         self.provider = provider
