@@ -7,12 +7,11 @@ import logging
 import secrets
 from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, update
 
 from integrations.topup.models import SecurityEventRow
 from web.auth import AuthError
+from web.passwords import PasswordHashing
 
 from .const import (
     CODE_DAY_SENDS,
@@ -35,7 +34,6 @@ if TYPE_CHECKING:
     from scada_core.core import Core
 
 _LOGGER = logging.getLogger(__name__)
-_HASHER = PasswordHasher()
 
 
 def _digest(text: str) -> str:
@@ -55,13 +53,14 @@ class TenantAuth:
         self.core = core
         self.db = core.db
         self.store = store
+        self.hashing = PasswordHashing()
 
     async def set_credentials(
         self, account_id: int, password: str | None = None, phone: str | None = None,
         tenant_control: bool | None = None,
     ) -> None:
         """Create or change a tenant's login (staff or set-up scripts call this)."""
-        password_hash = await self.core.async_add_executor_job(_HASHER.hash, password) if password else None
+        password_hash = await self.hashing.hash(password) if password else None
         async with self.db.write() as session:
             row = await session.get(TenantCredentialRow, account_id)
             if row is None:
@@ -96,12 +95,7 @@ class TenantAuth:
             await self.store.security_event(SOURCE_LOGIN, "locked", detail, remote)
             return False
         row = await self.credentials(account_id)
-        ok = False
-        if row is not None and row.password_hash:
-            try:
-                ok = await self.core.async_add_executor_job(_HASHER.verify, row.password_hash, password)
-            except (VerificationError, InvalidHashError):
-                ok = False
+        ok = await self.hashing.verify(row.password_hash if row is not None else None, password)
         if not ok:
             await self.store.security_event(SOURCE_LOGIN, "bad_password", detail, remote)
         return ok
