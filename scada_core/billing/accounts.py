@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-
 from . import ledger
 from .const import (
     ACCOUNT_ADJUSTMENT,
@@ -37,7 +36,14 @@ from .models import AccountRow, CreditChangeRow, MeterRow, TransactionRow
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from .service import BillingService
+    from .books import Books
+    from .charging import MeterMirror
+    from .delivery import Deliveries
+    from .desired import DesiredState
+    from .opened import OpenedMeters
+    from .port import MeterPort
+    from .sales import Sales
+    from .status import MeterStatuses
 
 def holder_of(ledger_account: str | None) -> str | None:
     """Return who holds a transfer's side: "wallet" for a tenant's wallet, the entity id for a meter."""
@@ -72,19 +78,15 @@ def account_dict(account: AccountRow, meters: list[MeterRow], wallet_fen: int) -
     }
 
 
+CREDIT_WHAT = ("透支额度和囤积限值", "overdraft and credit caps")
+THRESHOLDS_WHAT = ("报警金额和过载功率", "alarm levels and overload limits")
+
+
 def _admin(operator: Any, what_zh: str, what_en: str) -> ledger.Operator:
     """Return the operator of a change of ``what``, refusing non-admins."""
     operator = ledger.Operator.from_dict(operator)
     if operator.role != ROLE_ADMIN:
         raise PermissionDenied(f"只有管理员可以修改{what_zh}", f"only an admin can change {what_en}")
-    return operator
-
-
-def _credit_changer(operator: Any, overdraft_fen: int | None, credit_cap_fen: int | None) -> ledger.Operator:
-    """Return the operator of a credit policy change, refusing non-admins and negative values."""
-    operator = _admin(operator, "透支额度和囤积限值", "overdraft and credit caps")
-    if any(value is not None and value < 0 for value in (overdraft_fen, credit_cap_fen)):
-        raise BillingError("透支额度和囤积限值不能为负", "overdraft and credit cap cannot be negative")
     return operator
 
 
@@ -122,31 +124,40 @@ def _meter_change(meter: MeterRow, account_id: int, operator: ledger.Operator, t
     )
 
 
-def _thresholds_changer(
-    operator: Any, alarm1_fen: int | None, alarm2_fen: int | None, overload_w: int | None
-) -> ledger.Operator:
-    """Return the operator of a threshold change, refusing non-admins and values out of range."""
-    operator = _admin(operator, "报警金额和过载功率", "alarm levels and overload limits")
-    if any(value is not None and value < 0 for value in (alarm1_fen, alarm2_fen)):
-        raise BillingError("报警金额不能为负", "alarm levels cannot be negative")
-    if overload_w is not None and overload_w < 1:
-        raise BillingError("过载功率至少为 1 W", "the overload limit must be at least 1 W")
-    return operator
-
-
-class AccountsMixin:
+class Accounts:
     """Open, close and change accounts."""
 
-    async def _read_for_opening(self: BillingService, entity_id: str) -> dict[str, Any]:
+    def __init__(
+        self,
+        books: Books,
+        meters: MeterPort,
+        opened: OpenedMeters,
+        deliveries: Deliveries,
+        mirror: MeterMirror,
+        desired: DesiredState,
+        sales: Sales,
+        statuses: MeterStatuses,
+    ) -> None:
+        self.books = books
+        self.db = books.db
+        self.meters = meters
+        self.opened = opened
+        self.deliveries = deliveries
+        self.mirror = mirror
+        self.desired = desired
+        self.sales = sales
+        self.statuses = statuses
+
+    async def _read_for_opening(self, entity_id: str) -> dict[str, Any]:
         """Read a meter before it is attached (no transaction may be open: the field layer writes too)."""
-        if self.core.states.get(entity_id) is None:
+        if self.meters.state(entity_id) is None:
             raise BillingError(f"未知表计 {entity_id}", f"unknown meter {entity_id}")
-        if self.mode_of(entity_id) != MODE_METER:
+        if self.opened.mode_of(entity_id) != MODE_METER:
             return {}
-        return await self.call_meter(entity_id, "read_prepaid")
+        return await self.meters.call(entity_id, "read_prepaid")
 
     async def _attach(
-        self: BillingService,
+        self,
         session: AsyncSession,
         entity_id: str,
         account: AccountRow,
@@ -160,7 +171,7 @@ class AccountsMixin:
             raise BillingError(
                 f"表计 {entity_id} 已开户", f"meter {entity_id} already belongs to account {meter.account_id}"
             )
-        mode = self.mode_of(entity_id)
+        mode = self.opened.mode_of(entity_id)
         if meter is None:
             meter = MeterRow(entity_id=entity_id, tier_wh=0, overload=False, tripped=False, blocked=False)
             session.add(meter)
@@ -184,7 +195,7 @@ class AccountsMixin:
                     idempotency_key=f"{key}:opening:{entity_id}",
                     entries=[(ACCOUNT_OPENING, found), (meter_acct, -found)],
                     operator=operator,
-                    ts=self.now(),
+                    ts=self.books.now(),
                     amount_fen=found,
                     reason="money found on the meter when opened",
                     account_id=account.id,
@@ -192,15 +203,15 @@ class AccountsMixin:
                     building=account.building,
                 )
         else:
-            state = self.core.states.get(entity_id)
+            state = self.meters.state(entity_id)
             total = state.attributes.get("total_wh") if state is not None else None
             meter.last_total_wh = int(total) if total is not None else None
-            meter.last_reading_ts = self.now() if total is not None else None
+            meter.last_reading_ts = self.books.now() if total is not None else None
         await session.flush()
         return meter
 
     async def open_account(
-        self: BillingService,
+        self,
         name: str,
         meters: list[str],
         operator: Any,
@@ -217,8 +228,6 @@ class AccountsMixin:
         """
         operator = ledger.Operator.from_dict(operator)
         _require_staff(operator)
-        if not name or not meters:
-            raise BillingError("开户需要户名和至少一块表", "an account needs a name and at least one meter")
         if idempotency_key:
             async with self.db.session() as session:
                 opened = (
@@ -226,10 +235,10 @@ class AccountsMixin:
                 ).scalar_one_or_none()
             if opened is not None:
                 return {**await self.account(opened), "repeated": True}
-        building_id = building or self.building_of(meters[0])
-        settings = self.building(building_id)
-        key = idempotency_key or f"open:{self.now()}:{meters[0]}"
-        locks = [self.meter_lock(e) for e in sorted(set(meters))]
+        building_id = building or self.books.building_of(meters[0])
+        settings = self.books.building(building_id)
+        key = idempotency_key or f"open:{self.books.now()}:{meters[0]}"
+        locks = [self.books.meter_lock(e) for e in sorted(set(meters))]
         for lock in locks:
             await lock.acquire()
         try:
@@ -246,7 +255,7 @@ class AccountsMixin:
                     if overdraft_fen is None
                     else overdraft_fen,
                     credit_cap_fen=credit_cap_fen,
-                    opened_ts=self.now(),
+                    opened_ts=self.books.now(),
                 )
                 session.add(account)
                 await session.flush()
@@ -255,22 +264,22 @@ class AccountsMixin:
             for lock in locks:
                 lock.release()
         for row in rows:
-            self.remember_meter(row.entity_id, row.mode)
-        await self.push_desired(r.entity_id for r in rows if r.mode == MODE_METER)
+            self.mirror.remember_meter(row.entity_id, row.mode)
+        await self.desired.push(r.entity_id for r in rows if r.mode == MODE_METER)
         for row in rows:
             if row.mode == MODE_METER:
-                async with self.meter_lock(row.entity_id):
-                    await self.sync_meter(row.entity_id)
-        await self.refresh_account(account.id)
+                async with self.books.meter_lock(row.entity_id):
+                    await self.mirror.sync_meter(row.entity_id)
+        await self.mirror.refresh_account(account.id)
         return {**account_dict(account, rows, 0), "repeated": False}
 
-    async def _bring_to_desired(self: BillingService, entity_id: str) -> bool:
+    async def _bring_to_desired(self, entity_id: str) -> bool:
         """Push what a meter-side meter should hold now (it warns and trips as we do); tell if it holds it."""
-        outcome = (await self.push_desired([entity_id])).get(entity_id)
+        outcome = (await self.desired.push([entity_id])).get(entity_id)
         return outcome in (OUTCOME_HELD, OUTCOME_PUSHED)
 
     async def set_meter_credit(
-        self: BillingService,
+        self,
         entity_id: str,
         operator: Any,
         overdraft_fen: int | None = None,
@@ -281,7 +290,7 @@ class AccountsMixin:
         The change is recorded with its operator and time; a meter-side meter gets the overdraft pushed,
         and the meter's status is re-evaluated at once.
         """
-        operator = _credit_changer(operator, overdraft_fen, credit_cap_fen)
+        operator = _admin(operator, *CREDIT_WHAT)
 
         def change(meter: MeterRow, _account: AccountRow) -> None:
             meter.overdraft_fen, meter.credit_cap_fen = overdraft_fen, credit_cap_fen
@@ -289,7 +298,7 @@ class AccountsMixin:
         return await self._change_meter(entity_id, operator, change)
 
     async def _change_meter(
-        self: BillingService,
+        self,
         entity_id: str,
         operator: ledger.Operator,
         change: Callable[[MeterRow, AccountRow], None],
@@ -297,31 +306,33 @@ class AccountsMixin:
         """Apply and record an admin's change of a meter's own settings, bring the meter to it, re-evaluate its
         levels; return ``meter_credit`` with ``pushed`` (None for a server-side meter)."""
         pushed = None
-        async with self.meter_lock(entity_id):
+        async with self.books.meter_lock(entity_id):
             async with self.db.write() as session:
-                meter = await self.get_meter(session, entity_id, lock=True)
-                account = await self.get_account(session, meter.account_id)
+                meter = await self.books.get_meter(session, entity_id, lock=True)
+                account = await self.books.get_account(session, meter.account_id)
                 change(meter, account)
-                settings = desired_settings(self.thresholds(account, meter.building, meter))
-                if meter.mode == MODE_METER and (refused := self.refusal_of(entity_id, "push_settings", settings)):
+                settings = desired_settings(self.books.thresholds(account, meter.building, meter))
+                refused = self.meters.refusal(entity_id, "push_settings", settings)
+                if meter.mode == MODE_METER and refused:
                     raise BillingError(f"表计不接受此设置：{refused}", f"the meter would refuse it: {refused}")
-                session.add(_meter_change(meter, account.id, operator, self.now()))
+                session.add(_meter_change(meter, account.id, operator, self.books.now()))
             if meter.mode == MODE_METER:
                 pushed = await self._bring_to_desired(entity_id)
-                await self.sync_meter(entity_id)
+                await self.mirror.sync_meter(entity_id)
         if meter.mode != MODE_METER:
-            await self.refresh_account(account.id)
+            await self.mirror.refresh_account(account.id)
         return {**await self.meter_credit(entity_id), "pushed": pushed}
 
-    async def meter_credit(self: BillingService, entity_id: str) -> dict[str, Any]:
+    async def meter_credit(self, entity_id: str) -> dict[str, Any]:
         """Return a meter's own credit policy and thresholds, those in force (meter, account, building) and its
         changes."""
         async with self.db.session() as session:
-            meter = await self.get_meter(session, entity_id)
+            meter = await self.books.get_meter(session, entity_id)
             account = await session.get(AccountRow, meter.account_id)
             history = await _credit_changes(session, CreditChangeRow.meter_entity_id == entity_id)
-        cap, _ = credit_cap_of(meter, account, self.buildings.get(meter.building, {}).get("credit_cap_fen"))
-        limits = self.thresholds(account, meter.building, meter)
+        building = self.books.buildings.get(meter.building, {})
+        cap, _ = credit_cap_of(meter, account, building.get("credit_cap_fen"))
+        limits = self.books.thresholds(account, meter.building, meter)
         return {
             "entity_id": entity_id,
             "account_id": meter.account_id,
@@ -335,7 +346,7 @@ class AccountsMixin:
         }
 
     async def set_meter_thresholds(
-        self: BillingService,
+        self,
         entity_id: str,
         operator: Any,
         alarm1_fen: int | None = None,
@@ -347,11 +358,11 @@ class AccountsMixin:
         Recorded with operator and time like a credit change; a meter-side meter gets them pushed, and its
         levels are re-evaluated at once. Returns ``meter_credit`` with ``pushed``.
         """
-        operator = _thresholds_changer(operator, alarm1_fen, alarm2_fen, overload_w)
+        operator = _admin(operator, *THRESHOLDS_WHAT)
 
         def change(meter: MeterRow, account: AccountRow) -> None:
             meter.alarm1_fen, meter.alarm2_fen, meter.overload_w = alarm1_fen, alarm2_fen, overload_w
-            limits = self.thresholds(account, meter.building, meter)
+            limits = self.books.thresholds(account, meter.building, meter)
             if limits.alarm2_fen > limits.alarm1_fen:
                 alarm1, alarm2 = fen_text(limits.alarm1_fen), fen_text(limits.alarm2_fen)
                 raise BillingError(
@@ -363,7 +374,7 @@ class AccountsMixin:
         return await self._change_meter(entity_id, operator, change)
 
     async def set_account_credit(
-        self: BillingService,
+        self,
         account_id: int,
         operator: Any,
         overdraft_fen: int | None = None,
@@ -376,37 +387,36 @@ class AccountsMixin:
         get the new overdraft pushed and are re-evaluated, server-side ones are re-evaluated (and tripped or
         closed) with the account.
         """
-        operator = _credit_changer(operator, overdraft_fen, credit_cap_fen)
-        async with self.account_lock(account_id):
-            async with self.db.write() as session:
-                account = await self.get_account(session, account_id, lock=True)
-                if overdraft_fen is None:
-                    overdraft_fen = self.buildings.get(account.building, {}).get("overdraft_fen", 0)
-                account.overdraft_fen, account.credit_cap_fen = overdraft_fen, credit_cap_fen
-                session.add(
-                    CreditChangeRow(
-                        ts=self.now(),
-                        meter_entity_id=None,
-                        account_id=account_id,
-                        operator_id=operator.id,
-                        operator_role=operator.role,
-                        overdraft_fen=overdraft_fen,
-                        credit_cap_fen=credit_cap_fen,
-                    )
+        operator = _admin(operator, *CREDIT_WHAT)
+        async with self.books.account_lock(account_id), self.db.write() as session:
+            account = await self.books.get_account(session, account_id, lock=True)
+            if overdraft_fen is None:
+                overdraft_fen = self.books.buildings.get(account.building, {}).get("overdraft_fen", 0)
+            account.overdraft_fen, account.credit_cap_fen = overdraft_fen, credit_cap_fen
+            session.add(
+                CreditChangeRow(
+                    ts=self.books.now(),
+                    meter_entity_id=None,
+                    account_id=account_id,
+                    operator_id=operator.id,
+                    operator_role=operator.role,
+                    overdraft_fen=overdraft_fen,
+                    credit_cap_fen=credit_cap_fen,
                 )
-                meters = list(
-                    (await session.execute(select(MeterRow).where(MeterRow.account_id == account_id))).scalars()
-                )
+            )
+            meters = list(
+                (await session.execute(select(MeterRow).where(MeterRow.account_id == account_id))).scalars()
+            )
         pushed: dict[str, bool] = {}
         for meter in meters:
             if meter.mode == MODE_METER and meter.overdraft_fen is None:
-                async with self.meter_lock(meter.entity_id):
+                async with self.books.meter_lock(meter.entity_id):
                     pushed[meter.entity_id] = await self._bring_to_desired(meter.entity_id)
-                    await self.sync_meter(meter.entity_id)
-        await self.refresh_account(account_id)
+                    await self.mirror.sync_meter(meter.entity_id)
+        await self.mirror.refresh_account(account_id)
         return {**await self.account_credit(account_id), "pushed": pushed}
 
-    async def account_credit(self: BillingService, account_id: int) -> dict[str, Any]:
+    async def account_credit(self, account_id: int) -> dict[str, Any]:
         """Return an account's own credit policy, the one in force (account, building) and its changes."""
         async with self.db.session() as session:
             account = await session.get(AccountRow, account_id)
@@ -415,18 +425,18 @@ class AccountsMixin:
             history = await _credit_changes(
                 session, CreditChangeRow.account_id == account_id, CreditChangeRow.meter_entity_id.is_(None)
             )
-        building = self.buildings.get(account.building, {})
+        building = self.books.buildings.get(account.building, {})
         cap, _ = credit_cap_of(None, account, building.get("credit_cap_fen"))
         return {
             "account_id": account_id,
             "overdraft_fen": account.overdraft_fen,
             "credit_cap_fen": account.credit_cap_fen,
-            "effective_overdraft_fen": self.thresholds(account, account.building).overdraft_fen,
+            "effective_overdraft_fen": self.books.thresholds(account, account.building).overdraft_fen,
             "effective_credit_cap_fen": cap,
             "changes": history,
         }
 
-    async def accounts(self: BillingService, status: str | None = None) -> list[dict[str, Any]]:
+    async def accounts(self, status: str | None = None) -> list[dict[str, Any]]:
         """Return every account with its meters and wallet."""
         async with self.db.session() as session:
             stmt = select(AccountRow).order_by(AccountRow.id)
@@ -447,7 +457,7 @@ class AccountsMixin:
                 for a in accounts
             ]
 
-    async def account_summary(self: BillingService, account_id: int) -> dict[str, Any]:
+    async def account_summary(self, account_id: int) -> dict[str, Any]:
         """Return one account with its wallet and its meters' ids and modes (one read, no meter statuses)."""
         async with self.db.session() as session:
             account = await session.get(AccountRow, account_id)
@@ -460,14 +470,14 @@ class AccountsMixin:
             )
             return account_dict(account, list(meters), await ledger.held(session, ledger.tenant_account(account_id)))
 
-    async def account(self: BillingService, account_id: int) -> dict[str, Any]:
+    async def account(self, account_id: int) -> dict[str, Any]:
         """Return one account with its meters (each with status and money) and wallet."""
         result = await self.account_summary(account_id)
-        result["meters"] = [await self.meter_status(m["entity_id"]) for m in result["meters"]]
+        result["meters"] = [await self.statuses.meter_status(m["entity_id"]) for m in result["meters"]]
         return result
 
     async def account_history(
-        self: BillingService, account_id: int, limit: int = 200, kinds: Iterable[str] | None = None
+        self, account_id: int, limit: int = 200, kinds: Iterable[str] | None = None
     ) -> list[dict[str, Any]]:
         """Return an account's transactions (of ``kinds`` only, when given), newest first; a transfer also says
         where its money went: ``from`` and ``to``, each "wallet" or a meter's entity id."""
@@ -486,7 +496,7 @@ class AccountsMixin:
             return history
 
     async def close_account(
-        self: BillingService, account_id: int, operator: Any, idempotency_key: str, method: str = "cash"
+        self, account_id: int, operator: Any, idempotency_key: str, method: str = "cash"
     ) -> dict[str, Any]:
         """Close an account (销户): refund what its meters and wallet hold, and detach its meters."""
         operator = ledger.Operator.from_dict(operator)
@@ -502,14 +512,14 @@ class AccountsMixin:
                 .scalars()
                 .all()
             )
-        self.closing.add(account_id)
+        self.books.closing.add(account_id)
         try:
             return await self._close(account_id, meters, operator, idempotency_key, method)
         finally:
-            self.closing.discard(account_id)
+            self.books.closing.discard(account_id)
 
     async def _close(
-        self: BillingService,
+        self,
         account_id: int,
         meters: list[MeterRow],
         operator: ledger.Operator,
@@ -520,9 +530,9 @@ class AccountsMixin:
         for meter in meters:
             if meter.mode != MODE_METER:
                 continue
-            async with self.meter_lock(meter.entity_id):
-                await self.ensure_settled(meter.entity_id)
-                await self.sync_meter(meter.entity_id, fresh=True)
+            async with self.books.meter_lock(meter.entity_id):
+                await self.deliveries.ensure_settled(meter.entity_id)
+                await self.mirror.sync_meter(meter.entity_id, fresh=True)
             async with self.db.session() as session:
                 on_meter = await ledger.held(session, ledger.meter_account(meter.entity_id))
             if on_meter < 0:
@@ -531,7 +541,7 @@ class AccountsMixin:
                     f"meter {meter.entity_id} is in arrears; settle it before closing",
                 )
             if on_meter > 0:
-                result = await self._meter_movement(
+                result = await self.sales.meter_movement(
                     meter.entity_id,
                     OP_REFUND,
                     KIND_CLOSE,
@@ -556,7 +566,7 @@ class AccountsMixin:
             )
         if wallet > 0:
             refunds.append(
-                await self._wallet_movement(
+                await self.sales.wallet_movement(
                     account_id,
                     KIND_CLOSE,
                     wallet,
@@ -570,13 +580,13 @@ class AccountsMixin:
         async with self.db.write() as session:
             account = await session.get(AccountRow, account_id)
             assert account is not None
-            account.status, account.closed_ts = "closed", self.now()
+            account.status, account.closed_ts = "closed", self.books.now()
             for meter in (
                 await session.execute(select(MeterRow).where(MeterRow.account_id == account_id))
             ).scalars():
                 meter.account_id, meter.alarm_level, meter.tripped = None, LEVEL_NORMAL, False
         for meter in meters:
-            self.remember_meter(meter.entity_id, None)
+            self.mirror.remember_meter(meter.entity_id, None)
         return {
             "account_id": account_id,
             "status": "closed",
@@ -586,23 +596,23 @@ class AccountsMixin:
         }
 
     async def move_meter(
-        self: BillingService, entity_id: str, account_id: int, operator: Any
+        self, entity_id: str, account_id: int, operator: Any
     ) -> dict[str, Any]:
         """Move a meter to another open account; money on a meter-side meter moves with it."""
         operator = ledger.Operator.from_dict(operator)
         _require_staff(operator)
-        async with self.meter_lock(entity_id), self.db.write() as session:
-            meter = await self.get_meter(session, entity_id, lock=True)
-            target = await self.get_account(session, account_id)
+        async with self.books.meter_lock(entity_id), self.db.write() as session:
+            meter = await self.books.get_meter(session, entity_id, lock=True)
+            target = await self.books.get_account(session, account_id)
             old_account = meter.account_id
             meter.account_id, meter.building = target.id, target.building
-        await self.push_desired([entity_id])
-        await self.refresh_account(old_account)
-        await self.refresh_account(account_id)
+        await self.desired.push([entity_id])
+        await self.mirror.refresh_account(old_account)
+        await self.mirror.refresh_account(account_id)
         return {"entity_id": entity_id, "from_account_id": old_account, "account_id": account_id}
 
     async def replace_meter(
-        self: BillingService,
+        self,
         old_entity_id: str,
         new_entity_id: str,
         operator: Any,
@@ -618,25 +628,25 @@ class AccountsMixin:
         operator = ledger.Operator.from_dict(operator)
         _require_staff(operator)
         async with self.db.session() as session:
-            earlier = await self.repeated(session, idempotency_key)
+            earlier = await self.books.repeated(session, idempotency_key)
         if earlier is not None:
             return earlier
         first, second = sorted((old_entity_id, new_entity_id))
-        async with self.meter_lock(first), self.meter_lock(second):
+        async with self.books.meter_lock(first), self.books.meter_lock(second):
             async with self.db.session() as session:
-                old = await self.get_meter(session, old_entity_id)
+                old = await self.books.get_meter(session, old_entity_id)
             dead = remaining_fen is not None
             if old.mode == MODE_METER:
                 if dead:
                     await self._book_dead_meter(old, remaining_fen, purchase_count, operator, idempotency_key)
                 else:
-                    await self.ensure_settled(old_entity_id)
-                    await self.sync_meter(old_entity_id, fresh=True)
+                    await self.deliveries.ensure_settled(old_entity_id)
+                    await self.mirror.sync_meter(old_entity_id, fresh=True)
             deliveries = []
             read = await self._read_for_opening(new_entity_id)
             async with self.db.write() as session:
-                old = await self.get_meter(session, old_entity_id, lock=True)
-                account = await self.get_account(session, old.account_id)
+                old = await self.books.get_meter(session, old_entity_id, lock=True)
+                account = await self.books.get_account(session, old.account_id)
                 new = await self._attach(session, new_entity_id, account, operator, idempotency_key, read)
                 amount = (
                     await ledger.held(session, ledger.meter_account(old_entity_id))
@@ -658,7 +668,7 @@ class AccountsMixin:
                         idempotency_key=idempotency_key,
                         entries=[(ledger.meter_account(old_entity_id), amount), (target, -amount)],
                         operator=operator,
-                        ts=self.now(),
+                        ts=self.books.now(),
                         amount_fen=amount,
                         reason=f"meter {old_entity_id} replaced by {new_entity_id}",
                         account_id=account.id,
@@ -666,23 +676,23 @@ class AccountsMixin:
                         building=account.building,
                     )
                     if not dead:
-                        deliveries.append(add_delivery(session, old, row.id, OP_REFUND, amount, self.now()))
+                        deliveries.append(add_delivery(session, old, row.id, OP_REFUND, amount, row.ts))
                     if new.mode == MODE_METER:
-                        deliveries.append(add_delivery(session, new, row.id, OP_SELL, amount, self.now()))
+                        deliveries.append(add_delivery(session, new, row.id, OP_SELL, amount, row.ts))
                 old.account_id, old.alarm_level, old.tripped = None, LEVEL_NORMAL, False
                 new_mode = new.mode
-            self.remember_meter(old_entity_id, None)
-            self.remember_meter(new_entity_id, new_mode)
-            await self.push_desired([new_entity_id])
+            self.mirror.remember_meter(old_entity_id, None)
+            self.mirror.remember_meter(new_entity_id, new_mode)
+            await self.desired.push([new_entity_id])
             for delivery in deliveries:
-                await self.deliver(delivery)
+                await self.deliveries.deliver(delivery)
             if row is None:
                 return {"transaction": None, "entries": [], "deliveries": [], "repeated": False}
             async with self.db.session() as session:
-                return await self.result_of(session, row)
+                return await self.books.result_of(session, row)
 
     async def _book_dead_meter(
-        self: BillingService,
+        self,
         meter: MeterRow,
         remaining_fen: int,
         purchase_count: int | None,
@@ -700,7 +710,8 @@ class AccountsMixin:
                 else:
                     pending.status = DELIVERY_CANCELLED
                     in_flight = pending.amount_fen if pending.op == OP_SELL else -pending.amount_fen
-                pending.settled_ts, pending.error = self.now(), "meter replaced; settled from its display"
+                pending.settled_ts = self.books.now()
+                pending.error = "meter replaced; settled from its display"
             meter_acct = ledger.meter_account(meter.entity_id)
             used = await ledger.held(session, meter_acct) - remaining_fen - in_flight
             if used:
@@ -713,7 +724,7 @@ class AccountsMixin:
                         (ACCOUNT_REVENUE_ENERGY if used > 0 else ACCOUNT_ADJUSTMENT, -used),
                     ],
                     operator=operator,
-                    ts=self.now(),
+                    ts=self.books.now(),
                     amount_fen=used,
                     reason="dead meter: use from the remaining money entered",
                     account_id=meter.account_id,

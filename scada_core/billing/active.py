@@ -11,7 +11,10 @@ from .const import LEVEL_NORMAL, LEVEL_OFFLINE, LEVEL_OVERLOAD, LEVEL_TAMPER, PH
 from .models import AlarmRow, MeterRow
 
 if TYPE_CHECKING:
-    from .service import BillingService
+    from scada_core.storage.database import Database
+
+    from .offline import OfflineWatch
+    from .port import MeterPort
 
 
 def levels_in_force(meter: MeterRow, offline: set[str]) -> list[str]:
@@ -26,10 +29,15 @@ def levels_in_force(meter: MeterRow, offline: set[str]) -> list[str]:
     return levels
 
 
-class ActiveAlarmsMixin:
+class ActiveAlarms:
     """List the alarms in force."""
 
-    async def active_alarms(self: BillingService) -> list[dict[str, Any]]:
+    def __init__(self, db: Database, meters: MeterPort, offline: OfflineWatch) -> None:
+        self.db = db
+        self.meters = meters
+        self.offline = offline
+
+    async def active_alarms(self) -> list[dict[str, Any]]:
         """Return [{meter_entity_id, account_id, level, since, reason, remaining_fen, power_w}] by meter."""
         async with self.db.session() as session:
             meters = (
@@ -37,7 +45,8 @@ class ActiveAlarmsMixin:
                     select(MeterRow).where(MeterRow.account_id.is_not(None)).order_by(MeterRow.entity_id)
                 )
             ).scalars().all()
-            alarmed = {m.entity_id: levels for m in meters if (levels := levels_in_force(m, self.offline))}
+            offline = self.offline.offline
+            alarmed = {m.entity_id: levels for m in meters if (levels := levels_in_force(m, offline))}
             entered: dict[tuple[str, str], AlarmRow] = {}
             if alarmed:
                 latest = (
@@ -49,7 +58,7 @@ class ActiveAlarmsMixin:
                 entered = {(row.meter_entity_id, row.level): row for row in rows.scalars()}
         alarms = []
         for meter in meters:
-            state = self.core.states.get(meter.entity_id)
+            state = self.meters.state(meter.entity_id)
             attrs = state.attributes if state is not None else {}
             for level in alarmed.get(meter.entity_id, ()):
                 enter = entered.get((meter.entity_id, level))

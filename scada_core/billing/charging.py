@@ -17,7 +17,6 @@ from scada_core.exceptions import OpenPrepayError
 
 from . import ledger, tariffs
 from .alarms import Thresholds, level_for, overload_for, update_levels
-from .control import ControlRefused
 from .const import (
     ACCOUNT_REVENUE_ENERGY,
     ACCOUNT_REVENUE_FEE,
@@ -29,13 +28,18 @@ from .const import (
     MODE_SERVER,
     ROLE_SYSTEM,
 )
+from .control import ControlRefused
 from .delivery import counts_ahead, pending_of
 from .models import AccountRow, MeterRow
 
 if TYPE_CHECKING:
     from scada_core.core import Event
 
-    from .service import BillingService
+    from .books import Books
+    from .delivery import Deliveries
+    from .opened import OpenedMeters
+    from .port import MeterPort
+    from .tariff_store import Tariffs
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -61,30 +65,40 @@ def implied(
     return level_for(remaining_fen, limits, flags), overload_for(power_w, limits, flags)
 
 
-class ChargingMixin:
-    """Turn meter readings and states into consumption postings, alarm levels and trips."""
+class MeterMirror:
+    """Mirror meter-side meters' money in the ledger, charge server-side meters per reading, move alarm levels
+    and trip at arrears."""
 
-    async def async_load_meters(self: BillingService) -> None:
-        """Remember which meters are open in which mode and start listening."""
-        async with self.db.session() as session:
-            rows = (
-                (await session.execute(select(MeterRow).where(MeterRow.account_id.is_not(None))))
-                .scalars()
-                .all()
-            )
-        self._open_meters.update((m.entity_id, m.mode) for m in rows)
-        self.core.bus.async_listen(EVENT_STATE_CHANGED, self._on_state_changed)
-        self.core.bus.async_listen(EVENT_METER_READING, self._on_reading)
+    def __init__(
+        self,
+        books: Books,
+        meters: MeterPort,
+        opened: OpenedMeters,
+        deliveries: Deliveries,
+        tariffs: Tariffs,
+        consumption_interval: float,
+    ) -> None:
+        self.books = books
+        self.db = books.db
+        self.meters = meters
+        self.opened = opened
+        self.deliveries = deliveries
+        self.tariffs = tariffs
+        self.consumption_interval = consumption_interval
+        self._sync_queued: set[str] = set()  # meters with a consumption sync waiting for their lock
+        self._sync_marks: dict[str, SyncMark] = {}  # the state each meter-side meter was last synced from
 
-    def remember_meter(self: BillingService, entity_id: str, mode: str | None) -> None:
+    def async_listen(self) -> None:
+        """Follow meter states (meter-side) and readings (server-side)."""
+        self.books.bus.async_listen(EVENT_STATE_CHANGED, self._on_state_changed)
+        self.books.bus.async_listen(EVENT_METER_READING, self._on_reading)
+
+    def remember_meter(self, entity_id: str, mode: str | None) -> None:
         """Track an opened (mode) or closed (None) meter."""
         self._sync_marks.pop(entity_id, None)
-        if mode is None:
-            self._open_meters.pop(entity_id, None)
-        else:
-            self._open_meters[entity_id] = mode
+        self.opened.remember(entity_id, mode)
 
-    def sync_due(self: BillingService, entity_id: str, attributes: Any = None) -> bool:
+    def sync_due(self, entity_id: str, attributes: Any = None) -> bool:
         """Tell whether a meter-side meter's state (``attributes``, else its last sync's) asks for a sync now.
 
         Now: never synced, another purchase count, another alarm level or overload. Otherwise the running
@@ -102,14 +116,14 @@ class ChargingMixin:
             level, overload = implied(remaining, attributes.get("power_w"), mark.limits, attributes)
             if level != mark.level or (overload is not None and overload != mark.overload):
                 return True
-        now = self.now()
+        now = self.books.now()
         return now - mark.synced_at >= self.consumption_interval or self._local_day(now) != mark.day
 
-    def _local_day(self: BillingService, ts: float) -> date:
-        return datetime.fromtimestamp(ts, self.core.clock.time_zone).date()
+    def _local_day(self, ts: float) -> date:
+        return datetime.fromtimestamp(ts, self.books.clock.time_zone).date()
 
     def _mark_synced(
-        self: BillingService,
+        self,
         entity_id: str,
         count: int,
         remaining: int,
@@ -118,12 +132,12 @@ class ChargingMixin:
         flags: Mapping[str, Any] | None,
     ) -> None:
         level, overload = implied(remaining, power, limits, flags)
-        now = self.now()
+        now = self.books.now()
         self._sync_marks[entity_id] = SyncMark(count, level, overload, limits, now, self._local_day(now))
 
-    def _on_state_changed(self: BillingService, event: Event) -> None:
+    def _on_state_changed(self, event: Event) -> None:
         entity_id = event.data["entity_id"]
-        if self._open_meters.get(entity_id) != MODE_METER or entity_id in self._sync_queued:
+        if self.opened.opened_mode(entity_id) != MODE_METER or entity_id in self._sync_queued:
             return
         new_state = event.data["new_state"]
         if new_state is None or new_state.state == STATE_UNAVAILABLE:
@@ -131,24 +145,24 @@ class ChargingMixin:
         if not self.sync_due(entity_id, new_state.attributes):
             return
         self._sync_queued.add(entity_id)
-        self.core.async_create_task(self._sync_later(entity_id), f"billing sync {entity_id}")
+        self.books.spawn(self._sync_later(entity_id), f"billing sync {entity_id}")
 
-    async def _sync_later(self: BillingService, entity_id: str) -> None:
-        async with self.meter_lock(entity_id):
+    async def _sync_later(self, entity_id: str) -> None:
+        async with self.books.meter_lock(entity_id):
             self._sync_queued.discard(entity_id)
             await self.sync_meter(entity_id)
 
-    def _on_reading(self: BillingService, event: Event) -> None:
-        if self._open_meters.get(event.data.get("entity_id", "")) == MODE_SERVER:
-            self.core.async_create_task(self.charge_reading(dict(event.data)), "billing charge")
+    def _on_reading(self, event: Event) -> None:
+        if self.opened.opened_mode(event.data.get("entity_id", "")) == MODE_SERVER:
+            self.books.spawn(self.charge_reading(dict(event.data)), "billing charge")
 
-    async def sync_meter(self: BillingService, entity_id: str, fresh: bool = False) -> None:
+    async def sync_meter(self, entity_id: str, fresh: bool = False) -> None:
         """Post a meter-side meter's consumption so the ledger holds its remaining money, and move its levels by
         money, limits and the meter's own flags (meter lock held)."""
         if fresh:
-            read = await self.call_meter(entity_id, "read_prepaid")
+            read = await self.meters.call(entity_id, "read_prepaid")
             count, remaining, power = read.get("purchase_count"), read.get("remaining_fen"), None
-        state = self.core.states.get(entity_id)
+        state = self.meters.state(entity_id)
         if state is None or state.state == STATE_UNAVAILABLE:
             if not fresh:
                 return
@@ -181,7 +195,7 @@ class ChargingMixin:
                 tamper = True
             else:
                 account = await session.get(AccountRow, meter.account_id)
-                limits = self.thresholds(account, meter.building, meter)
+                limits = self.books.thresholds(account, meter.building, meter)
                 meter_acct = ledger.meter_account(entity_id)
                 used = await ledger.held(session, meter_acct) - remaining
                 key = f"consume:{entity_id}:{count}:{remaining}"
@@ -192,7 +206,7 @@ class ChargingMixin:
                         idempotency_key=key,
                         entries=[(meter_acct, used), (ACCOUNT_REVENUE_ENERGY, -used)],
                         operator=SYSTEM,
-                        ts=self.now(),
+                        ts=self.books.now(),
                         amount_fen=used,
                         account_id=meter.account_id,
                         meter_entity_id=entity_id,
@@ -200,17 +214,17 @@ class ChargingMixin:
                     )
                 events = (
                     []
-                    if meter.account_id in self.closing
-                    else update_levels(session, meter, remaining, limits, self.now(), power, flags)
+                    if meter.account_id in self.books.closing
+                    else update_levels(session, meter, remaining, limits, self.books.now(), power, flags)
                 )
         if tamper:
-            await self._block(entity_id, count, meter.purchase_count)
+            await self.deliveries.block(entity_id, count, meter.purchase_count)
             return
         self._mark_synced(entity_id, count, remaining, power, limits, flags)
-        self.fire_alarms(events)
+        self.books.fire_alarms(events)
 
     async def _sync_needed(
-        self: BillingService,
+        self,
         entity_id: str,
         count: int,
         remaining: int,
@@ -223,7 +237,7 @@ class ChargingMixin:
             if meter is None or meter.account_id is None or meter.mode != MODE_METER:
                 return False, None
             account = await session.get(AccountRow, meter.account_id)
-            limits = self.thresholds(account, meter.building, meter)
+            limits = self.books.thresholds(account, meter.building, meter)
             if meter.blocked:
                 return False, limits
             if (ahead := counts_ahead(count, meter.purchase_count)) != 0:
@@ -232,16 +246,16 @@ class ChargingMixin:
                 return True, limits
             level, overload = implied(remaining, power, limits, flags)
             overload_moved = overload is not None and overload != bool(meter.overload)
-            closing = meter.account_id in self.closing
+            closing = meter.account_id in self.books.closing
             return overload_moved or (not closing and level != meter.alarm_level), limits
 
-    async def charge_reading(self: BillingService, data: dict[str, Any]) -> None:
+    async def charge_reading(self, data: dict[str, Any]) -> None:
         """Charge a server-side meter's energy since its previous reading to its account."""
         entity_id = data["entity_id"]
         total, ts = data.get("total_wh"), float(data["ts"])
         if total is None:
             return
-        async with self.meter_lock(entity_id), self.db.write() as session:
+        async with self.books.meter_lock(entity_id), self.db.write() as session:
             meter = await session.get(MeterRow, entity_id, with_for_update=True)
             if meter is None or meter.account_id is None or meter.mode != MODE_SERVER:
                 return
@@ -259,9 +273,9 @@ class ChargingMixin:
             events, actions = await self._account_levels(session, meter.account_id)
         await self._after_levels(events, actions)
 
-    async def _charge(self: BillingService, session: Any, meter: MeterRow, wh: int, ts: float) -> None:
-        local = datetime.fromtimestamp(ts, self.core.clock.time_zone)
-        spec = await self.tariff_spec(session, meter.entity_id, meter.building, ts)
+    async def _charge(self, session: Any, meter: MeterRow, wh: int, ts: float) -> None:
+        local = datetime.fromtimestamp(ts, self.books.clock.time_zone)
+        spec = await self.tariffs.tariff_spec(session, meter.entity_id, meter.building, ts)
         wallet = ledger.tenant_account(meter.account_id)
         month = local.strftime("%Y-%m")
         if meter.fee_month != month:
@@ -302,14 +316,14 @@ class ChargingMixin:
                 building=meter.building,
             )
 
-    async def refresh_account(self: BillingService, account_id: int) -> None:
+    async def refresh_account(self, account_id: int) -> None:
         """Re-evaluate the alarm levels of an account's server-side meters; trip at arrears, close after."""
         async with self.db.write() as session:
             events, actions = await self._account_levels(session, account_id)
         await self._after_levels(events, actions)
 
     async def _account_levels(
-        self: BillingService, session: Any, account_id: int
+        self, session: Any, account_id: int
     ) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
         """Move the levels of an account's server-side meters by its wallet; return alarms and relay actions."""
         account = await session.get(AccountRow, account_id)
@@ -328,10 +342,15 @@ class ChargingMixin:
         events: list[dict[str, Any]] = []
         actions: list[tuple[str, str]] = []
         for meter in meters:
-            state = self.core.states.get(meter.entity_id)
+            state = self.meters.state(meter.entity_id)
             power = state.attributes.get("power_w") if state is not None else None
             events += update_levels(
-                session, meter, held, self.thresholds(account, meter.building, meter), self.now(), power
+                session,
+                meter,
+                held,
+                self.books.thresholds(account, meter.building, meter),
+                self.books.now(),
+                power,
             )
             arrears = meter.alarm_level == LEVEL_ARREARS
             if arrears != bool(meter.tripped):
@@ -339,30 +358,31 @@ class ChargingMixin:
         return events, actions
 
     async def _after_levels(
-        self: BillingService, events: list[dict[str, Any]], actions: list[tuple[str, str]]
+        self, events: list[dict[str, Any]], actions: list[tuple[str, str]]
     ) -> None:
         """Once committed: fire the alarms, then trip or close the relays."""
-        self.fire_alarms(events)
+        self.books.fire_alarms(events)
         for entity_id, service in actions:
             await self._switch(entity_id, service)
 
-    async def _switch(self: BillingService, entity_id: str, service: str) -> None:
+    async def _switch(self, entity_id: str, service: str) -> None:
         """Trip or close a server-side meter's relay and remember it."""
         domain = entity_id.split(".", 1)[0]
-        by_policy = service == "trip" and self.core.services.has_service(FRIENDLY_CREDIT, "trip_for_arrears")
-        if not by_policy and not self.core.services.has_service(domain, service):
+        services = self.meters.services
+        by_policy = service == "trip" and services.has_service(FRIENDLY_CREDIT, "trip_for_arrears")
+        if not by_policy and not self.meters.services.has_service(domain, service):
             _LOGGER.warning("Cannot %s %s: %s.%s does not exist", service, entity_id, domain, service)
             return
         try:
             if by_policy:
                 # Friendly credit decides when an arrears trip may happen (night, weekend, holiday).
                 # A deferred trip counts as tripped here, so the meter is closed again once paid.
-                result = await self.core.services.async_call(
+                result = await self.meters.services.async_call(
                     FRIENDLY_CREDIT, "trip_for_arrears", {"entity_id": entity_id}
                 )
                 _LOGGER.info("Arrears trip of %s: %s", entity_id, (result or {}).get("action"))
             else:
-                await self.call_meter(entity_id, service)
+                await self.meters.call(entity_id, service)
         except ControlRefused:
             return  # staff hold the meter: the guard said so; tried again at the next refresh
         except OpenPrepayError as err:
@@ -378,3 +398,21 @@ class ChargingMixin:
             entity_id,
             "arrears" if service == "trip" else "paid",
         )
+
+    async def meter_balance(self, entity_id: str, meter: MeterRow | None) -> int | None:
+        """Return the money a meter has: its own last read on meter-side meters (the ledger's mirror when it
+        cannot be read), the account's wallet otherwise."""
+        if meter is None or meter.account_id is None:
+            return None
+        state = self.meters.state(entity_id)
+        if meter.mode == MODE_METER and state is not None and state.state != STATE_UNAVAILABLE:
+            remaining = state.attributes.get("remaining_fen")
+            if remaining is not None:
+                return int(remaining)
+        account = (
+            ledger.meter_account(entity_id)
+            if meter.mode == MODE_METER
+            else ledger.tenant_account(meter.account_id)
+        )
+        async with self.db.session() as session:
+            return await ledger.held(session, account)

@@ -42,7 +42,8 @@ from .errors import BillingError, DeliveryPending, PermissionDenied
 from .models import DeliveryRow, MeterRow
 
 if TYPE_CHECKING:
-    from .service import BillingService
+    from .books import Books
+    from .port import MeterPort
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -150,11 +151,16 @@ def add_delivery(
     return row
 
 
-class DeliveryMixin:
+class Deliveries:
     """Write money to meters exactly once; reconcile; resolve tamper blocks."""
 
+    def __init__(self, books: Books, meters: MeterPort) -> None:
+        self.books = books
+        self.db = books.db
+        self.meters = meters
+
     async def ensure_settled(
-        self: BillingService, entity_id: str, pending: DeliveryRow | None = None
+        self, entity_id: str, pending: DeliveryRow | None = None
     ) -> None:
         """Settle the meter's pending delivery (found by the caller or looked up) before a new one, or refuse."""
         if pending is None:
@@ -169,12 +175,12 @@ class DeliveryMixin:
                 f"meter {entity_id} has an earlier sale not yet confirmed on the meter; try again later",
             )
 
-    async def deliver(self: BillingService, delivery: DeliveryRow) -> str:
+    async def deliver(self, delivery: DeliveryRow) -> str:
         """Write a pending delivery to its meter and settle it from the read-back (meter lock held)."""
         error: str | None = None
         result: dict[str, Any] = {}
         try:
-            result = await self.call_meter(
+            result = await self.meters.call(
                 delivery.meter_entity_id,
                 delivery.op,
                 {
@@ -192,10 +198,10 @@ class DeliveryMixin:
         crash_point("after_read_back", delivery.meter_entity_id)
         return await self._settle(delivery, int(result["purchase_count"]), int(result["remaining_fen"]), None)
 
-    async def _check(self: BillingService, delivery: DeliveryRow, error: str | None = None) -> str:
+    async def _check(self, delivery: DeliveryRow, error: str | None = None) -> str:
         """Read the meter's purchase count back and settle the delivery from it."""
         try:
-            read = await self.call_meter(delivery.meter_entity_id, "read_prepaid")
+            read = await self.meters.call(delivery.meter_entity_id, "read_prepaid")
         except OpenPrepayError as err:
             await self._note_attempt(delivery, error or str(err))
             return OUTCOME_UNREACHABLE
@@ -203,7 +209,7 @@ class DeliveryMixin:
         return await self._settle(delivery, int(read["purchase_count"]), int(read["remaining_fen"]), error)
 
     async def _settle(
-        self: BillingService, delivery: DeliveryRow, count: int, remaining: int, error: str | None
+        self, delivery: DeliveryRow, count: int, remaining: int, error: str | None
     ) -> str:
         target = register_count(delivery.purchase_count or 0)
         ahead = counts_ahead(count, target)
@@ -211,12 +217,12 @@ class DeliveryMixin:
             await self._note_attempt(delivery, error or "purchase count unchanged")
             return OUTCOME_NOT_DELIVERED
         if ahead != 0:
-            await self._block(delivery.meter_entity_id, count, register_count(target - 1))
+            await self.block(delivery.meter_entity_id, count, register_count(target - 1))
             return OUTCOME_TAMPER
         async with self.db.write() as session:
             settled = await session.execute(
                 SETTLE,
-                {"settle_id": delivery.id, "settle_ts": self.now(), "settle_remaining": remaining},
+                {"settle_id": delivery.id, "settle_ts": self.books.now(), "settle_remaining": remaining},
             )
             if settled.rowcount:
                 await session.execute(
@@ -227,7 +233,7 @@ class DeliveryMixin:
         delivery.remaining_fen = remaining
         return OUTCOME_DELIVERED
 
-    async def _note_attempt(self: BillingService, delivery: DeliveryRow, error: str) -> None:
+    async def _note_attempt(self, delivery: DeliveryRow, error: str) -> None:
         async with self.db.write() as session:
             row = await session.get(DeliveryRow, delivery.id)
             if row is not None:
@@ -235,7 +241,7 @@ class DeliveryMixin:
                 row.error = error[:2000]
         delivery.error = error
 
-    async def _block(self: BillingService, entity_id: str, count: int, expected: int) -> None:
+    async def block(self, entity_id: str, count: int, expected: int) -> None:
         """Block a meter whose purchase count moved without a sale of ours; fire the tamper alarm."""
         reason = f"购电次数 {count}，应为 {expected} / purchase count {count}, expected {expected}"
         async with self.db.write() as session:
@@ -244,20 +250,20 @@ class DeliveryMixin:
                 return
             meter.blocked = True
             meter.blocked_reason = reason
-            row, event = crossing(meter, LEVEL_TAMPER, "enter", None, self.now())
+            row, event = crossing(meter, LEVEL_TAMPER, "enter", None, self.books.now())
             row.reason = event["reason"] = reason
             session.add(row)
         _LOGGER.error("Tamper alarm on %s: %s; meter blocked for sales", entity_id, reason)
-        self.fire_alarms([event])
+        self.books.fire_alarms([event])
 
-    async def _reconcile_one(self: BillingService, delivery: DeliveryRow) -> str:
+    async def _reconcile_one(self, delivery: DeliveryRow) -> str:
         """Settle one pending delivery: delivered, or written again when the meter has not got it."""
         outcome = await self._check(delivery)
         if outcome == OUTCOME_NOT_DELIVERED:
             outcome = await self.deliver(delivery)
         return outcome
 
-    async def reconcile(self: BillingService) -> dict[str, int]:
+    async def reconcile(self) -> dict[str, int]:
         """Settle every pending delivery from its meter's purchase count; return counts per outcome."""
         async with self.db.session() as session:
             meters = (
@@ -279,7 +285,7 @@ class DeliveryMixin:
             if entity_id in blocked:
                 outcomes["blocked"] = outcomes.get("blocked", 0) + 1
                 continue
-            async with self.meter_lock(entity_id):
+            async with self.books.meter_lock(entity_id):
                 async with self.db.session() as session:
                     pending = await pending_of(session, entity_id)
                 if pending is None:
@@ -290,10 +296,10 @@ class DeliveryMixin:
             _LOGGER.info("Reconciled pending deliveries: %s", outcomes)
         return outcomes
 
-    async def _read_for_resolve(self: BillingService, entity_id: str) -> tuple[int, int]:
+    async def _read_for_resolve(self, entity_id: str) -> tuple[int, int]:
         """Return the meter's purchase count and money, or refuse the resolution when it cannot be read."""
         try:
-            read = await self.call_meter(entity_id, "read_prepaid")
+            read = await self.meters.call(entity_id, "read_prepaid")
             return int(read["purchase_count"]), int(read["remaining_fen"])
         except (OpenPrepayError, KeyError, TypeError, ValueError) as err:
             detail = str(err) if isinstance(err, OpenPrepayError) else "no reading"
@@ -303,13 +309,13 @@ class DeliveryMixin:
             ) from None
 
     async def resolve_tamper(
-        self: BillingService, entity_id: str, operator: Any, reason: str = ""
+        self, entity_id: str, operator: Any, reason: str = ""
     ) -> dict[str, Any]:
         """Admin only: accept the meter's purchase count and money, post the difference, unblock and redeliver."""
         operator = ledger.Operator.from_dict(operator)
         if operator.role != ROLE_ADMIN:
             raise PermissionDenied("只有管理员可以解除锁定", "only an admin can resolve a tamper block")
-        async with self.meter_lock(entity_id):
+        async with self.books.meter_lock(entity_id):
             count, remaining = await self._read_for_resolve(entity_id)
             async with self.db.write() as session:
                 meter = await session.get(MeterRow, entity_id, with_for_update=True)
@@ -326,10 +332,10 @@ class DeliveryMixin:
                     await ledger.post(
                         session,
                         kind=KIND_ADJUSTMENT,
-                        idempotency_key=f"tamper:{entity_id}:{self.now()}",
+                        idempotency_key=f"tamper:{entity_id}:{self.books.now()}",
                         entries=[(ACCOUNT_ADJUSTMENT, difference), (account, -difference)],
                         operator=operator,
-                        ts=self.now(),
+                        ts=self.books.now(),
                         amount_fen=difference,
                         reason=reason or f"tamper resolved: {meter.blocked_reason}",
                         account_id=meter.account_id,
@@ -338,10 +344,10 @@ class DeliveryMixin:
                 meter.purchase_count = count
                 meter.blocked = False
                 meter.blocked_reason = None
-                row, event = crossing(meter, LEVEL_TAMPER, "leave", difference, self.now())
+                row, event = crossing(meter, LEVEL_TAMPER, "leave", difference, self.books.now())
                 row.reason = event["reason"] = f"{operator.id}: {reason}" if reason else operator.id
                 session.add(row)
-            self.fire_alarms([event])
+            self.books.fire_alarms([event])
             if pending is not None:
                 await self.deliver(pending)
         return {

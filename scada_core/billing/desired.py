@@ -17,11 +17,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-import voluptuous as vol
 from sqlalchemy import select
 
-from scada_core.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
-from scada_core.core import humanize_invalid
+from scada_core.const import STATE_UNAVAILABLE
 from scada_core.exceptions import OpenPrepayError
 
 from .alarms import Thresholds
@@ -30,7 +28,9 @@ from .models import AccountRow, MeterRow
 from .tariffs import TieredOnMeterError, push_payload
 
 if TYPE_CHECKING:
-    from .service import BillingService
+    from .books import Books
+    from .port import MeterPort
+    from .tariff_store import Tariffs
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -97,32 +97,19 @@ def next_month_start(local: datetime) -> datetime:
     return (first + timedelta(days=32)).replace(day=1)
 
 
-class DesiredMixin:
+class DesiredState:
     """Reconcile what each meter-side meter holds with what it should hold."""
 
-    def next_round_delay(self: BillingService) -> float:
-        """Return the seconds to the next reconciler round: the interval, or less to be on time for a new month
-        (when a TOU season may change the meter's table)."""
-        now = self.core.clock.now()
-        until_month = (next_month_start(now) - now).total_seconds()
-        return max(min(self.reconcile_interval, until_month), 0.0)
+    def __init__(self, books: Books, meters: MeterPort, tariffs: Tariffs) -> None:
+        self.books = books
+        self.db = books.db
+        self.meters = meters
+        self.tariffs = tariffs
 
-    def refusal_of(self: BillingService, entity_id: str, service: str, data: Mapping[str, Any]) -> str | None:
-        """Return why the meter's ``service`` would refuse ``data`` (its schema, checked before billing stores a
-        setting it could never push), or None."""
-        registered = self.core.services.async_services().get(entity_id.split(".", 1)[0], {}).get(service)
-        if registered is None or registered.schema is None:
-            return None
-        try:
-            registered.schema({ATTR_ENTITY_ID: entity_id, **data})
-        except vol.Invalid as err:
-            return f"{entity_id}: {humanize_invalid(err)}"
-        return None
-
-    async def desired_of(self: BillingService, entity_ids: Iterable[str] | None = None) -> dict[str, Desired]:
+    async def desired_of(self, entity_ids: Iterable[str] | None = None) -> dict[str, Desired]:
         """Return what opened meter-side meters (all, or ``entity_ids``) should hold now."""
-        now = self.now()
-        month = datetime.fromtimestamp(now, self.core.clock.time_zone).month
+        now = self.books.now()
+        month = datetime.fromtimestamp(now, self.books.clock.time_zone).month
         stmt = select(MeterRow).where(MeterRow.account_id.is_not(None), MeterRow.mode == MODE_METER)
         if entity_ids is not None:
             stmt = stmt.where(MeterRow.entity_id.in_(list(entity_ids)))
@@ -131,21 +118,21 @@ class DesiredMixin:
             ids = {m.account_id for m in meters}
             rows = await session.execute(select(AccountRow).where(AccountRow.id.in_(ids)))
             accounts = {a.id: a for a in rows.scalars()}
-            specs = await self.specs_in_force(session, now)
+            specs = await self.tariffs.specs_in_force(session, now)
         desired: dict[str, Desired] = {}
         for meter in meters:
-            spec = self.spec_of(specs, meter.entity_id, meter.building)
+            spec = self.tariffs.spec_of(specs, meter.entity_id, meter.building)
             try:
                 tariff = None if spec is None else push_payload(spec, month)
             except TieredOnMeterError:
                 _LOGGER.warning("%s: a tiered tariff cannot be held by a meter-side meter", meter.entity_id)
                 tariff = None
-            limits = self.thresholds(accounts.get(meter.account_id), meter.building, meter)
+            limits = self.books.thresholds(accounts.get(meter.account_id), meter.building, meter)
             desired[meter.entity_id] = Desired(tariff, desired_settings(limits))
         return desired
 
-    async def push_desired(
-        self: BillingService, entity_ids: Iterable[str] | None = None, blind: bool = True
+    async def push(
+        self, entity_ids: Iterable[str] | None = None, blind: bool = True
     ) -> dict[str, str]:
         """Bring opened meter-side meters (all, or ``entity_ids``) to what they should hold; return outcomes.
 
@@ -166,10 +153,10 @@ class DesiredMixin:
             _LOGGER.info("Pushed tariff or settings to %d meters", pushed)
         return outcomes
 
-    async def _push_one(self: BillingService, entity_id: str, wanted: Desired, blind: bool) -> str:
+    async def _push_one(self, entity_id: str, wanted: Desired, blind: bool) -> str:
         """Push what the meter does not hold, compared with what it publishes (``blind``: also when it has
         published nothing yet)."""
-        state = self.core.states.get(entity_id)
+        state = self.meters.state(entity_id)
         if state is None or state.state == STATE_UNAVAILABLE or state.attributes.get("online") is False:
             return OUTCOME_OFFLINE
         held = state.attributes
@@ -178,28 +165,28 @@ class DesiredMixin:
         outcome = OUTCOME_HELD
         try:
             if wanted.tariff is not None and tariff_differs(wanted.tariff, held):
-                await self.call_meter(entity_id, "push_tariff", wanted.tariff)
+                await self.meters.call(entity_id, "push_tariff", wanted.tariff)
                 outcome = OUTCOME_PUSHED
             if changed := settings_differ(wanted.settings, held):
-                await self.call_meter(entity_id, "push_settings", changed)
+                await self.meters.call(entity_id, "push_settings", changed)
                 outcome = OUTCOME_PUSHED
         except OpenPrepayError as err:
             _LOGGER.warning("Could not bring %s to its tariff and settings (next round): %s", entity_id, err)
             return OUTCOME_FAILED
         return outcome
 
-    async def reconcile_round(self: BillingService) -> dict[str, int]:
-        """One reconciler round: settle pending deliveries, push what meters should hold, mirror due meters.
+    async def push_from(self, effective_ts: float) -> None:
+        """Bring meters to a new tariff version: now when it is in force, else right when it takes effect."""
+        if effective_ts <= self.books.now():
+            await self.push()
+        else:
+            self.push_at(effective_ts)
 
-        Returns the delivery outcomes plus how many meters were pushed (``desired_pushed``) or could not be
-        (``desired_failed``, ``desired_offline``).
-        """
-        outcomes = await self.reconcile()
-        for outcome in (await self.push_desired(blind=False)).values():
-            if outcome != OUTCOME_HELD:
-                outcomes[f"desired_{outcome}"] = outcomes.get(f"desired_{outcome}", 0) + 1
-        for entity_id, mode in list(self._open_meters.items()):
-            if mode == MODE_METER and self.sync_due(entity_id):
-                async with self.meter_lock(entity_id):
-                    await self.sync_meter(entity_id)
-        return outcomes
+    def push_at(self, effective_ts: float) -> None:
+        """Bring meters to the tariff in force right when a future version takes effect."""
+
+        async def push_then() -> None:
+            await asyncio.sleep(max(effective_ts - self.books.now(), 0))
+            await self.push()
+
+        self.books.spawn(push_then(), "billing tariff push")

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, event, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -245,3 +246,24 @@ def transaction_dict(row: TransactionRow) -> dict[str, Any]:
         "reverses_id": row.reverses_id,
         "idempotency_key": row.idempotency_key,
     }
+
+
+class KeyTaken(Exception):
+    """Another transaction holds the idempotency key: the caller returns that one (see ``Books.taken``).
+
+    The failed write cannot read it (PostgreSQL refuses statements in an aborted transaction), so it carries
+    the key; the caller reads the first transaction once its own write has rolled back.
+    """
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"idempotency key {key} is taken")
+        self.key = key
+
+
+async def post_once(session: AsyncSession, key: str, **posting: Any) -> TransactionRow:
+    """Post one balanced transaction under ``key``; raise KeyTaken (from the IntegrityError) when a concurrent
+    request posted under it first."""
+    try:
+        return await post(session, idempotency_key=key, **posting)
+    except IntegrityError as err:
+        raise KeyTaken(key) from err

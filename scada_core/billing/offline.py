@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from scada_core.automation.const import EVENT_TIME_CHANGED
-from scada_core.automation.ticker import async_ensure_ticker
 from scada_core.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
 
 from .alarms import crossing
@@ -26,7 +25,8 @@ from .models import AlarmRow, MeterRow
 if TYPE_CHECKING:
     from scada_core.core import Event, State
 
-    from .service import BillingService
+    from .books import Books
+    from .opened import OpenedMeters
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -36,11 +36,20 @@ def is_offline(state: State | None) -> bool:
     return state is not None and (state.state == STATE_UNAVAILABLE or state.attributes.get("online") is False)
 
 
-class OfflineMixin:
+class OfflineWatch:
     """Turn meters that stop answering into offline alarms."""
 
-    async def async_watch_offline(self: BillingService) -> None:
-        """Load the meters still in an offline alarm and start watching states and the clock."""
+    def __init__(self, books: Books, opened: OpenedMeters, offline_after: float) -> None:
+        self.books = books
+        self.db = books.db
+        self.opened = opened
+        self.offline_after = offline_after
+        self.offline: set[str] = set()  # meters in an offline alarm
+        self._answered: set[str] = set()  # meters that answered since start-up
+        self._down_since: dict[str, float] = {}  # meters counting down to an offline alarm
+
+    async def async_start(self) -> None:
+        """Load the meters still in an offline alarm and start watching states and time_changed."""
         newest = (
             select(func.max(AlarmRow.id)).where(AlarmRow.level == LEVEL_OFFLINE).group_by(AlarmRow.meter_entity_id)
         )
@@ -49,13 +58,12 @@ class OfflineMixin:
                 select(AlarmRow.meter_entity_id).where(AlarmRow.id.in_(newest), AlarmRow.phase == PHASE_ENTER)
             )
             self.offline.update(rows.scalars())
-        self.core.bus.async_listen(EVENT_STATE_CHANGED, self._offline_state_changed)
-        self.core.bus.async_listen(EVENT_TIME_CHANGED, self._offline_tick)
-        async_ensure_ticker(self.core)
+        self.books.bus.async_listen(EVENT_STATE_CHANGED, self._offline_state_changed)
+        self.books.bus.async_listen(EVENT_TIME_CHANGED, self._offline_tick)
 
-    def _offline_state_changed(self: BillingService, event: Event) -> None:
+    def _offline_state_changed(self, event: Event) -> None:
         entity_id = event.data["entity_id"]
-        if entity_id not in self._open_meters:
+        if self.opened.opened_mode(entity_id) is None:
             return
         state = event.data["new_state"]
         if state is None:
@@ -65,27 +73,27 @@ class OfflineMixin:
             self._down_since.pop(entity_id, None)
             if entity_id in self.offline:
                 self.offline.discard(entity_id)
-                self.core.async_create_task(self._offline_crossing(entity_id, PHASE_LEAVE), "billing online")
+                self.books.spawn(self._offline_crossing(entity_id, PHASE_LEAVE), "billing online")
         elif entity_id in self._answered and entity_id not in self.offline:
-            self._down_since.setdefault(entity_id, self.now())
+            self._down_since.setdefault(entity_id, self.books.now())
 
-    def _offline_tick(self: BillingService, _event: Event) -> None:
-        now = self.now()
+    def _offline_tick(self, _event: Event) -> None:
+        now = self.books.now()
         for entity_id, since in list(self._down_since.items()):
             if now - since >= self.offline_after:
                 del self._down_since[entity_id]
                 self.offline.add(entity_id)
-                self.core.async_create_task(self._offline_crossing(entity_id, PHASE_ENTER), "billing offline")
+                self.books.spawn(self._offline_crossing(entity_id, PHASE_ENTER), "billing offline")
 
-    async def _offline_crossing(self: BillingService, entity_id: str, phase: str) -> None:
+    async def _offline_crossing(self, entity_id: str, phase: str) -> None:
         """Store one offline crossing of an opened meter and fire its billing_alarm."""
         async with self.db.write() as session:
             meter = await session.get(MeterRow, entity_id)
             if meter is None or meter.account_id is None:
                 self.offline.discard(entity_id)  # closed meanwhile: nothing to alarm about
                 return
-            row, event = crossing(meter, LEVEL_OFFLINE, phase, None, self.now())
+            row, event = crossing(meter, LEVEL_OFFLINE, phase, None, self.books.now())
             session.add(row)
         _LOGGER.warning("Meter %s: offline alarm %s", entity_id, phase)
-        self.fire_alarms([event])
+        self.books.fire_alarms([event])
 

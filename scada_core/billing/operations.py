@@ -303,6 +303,7 @@ def validated(name: str) -> Callable[[F], F]:
                 raise PermissionDenied(f"角色 {role} 不能办理收退款", f"role {role} cannot move money")
             return await method(self, *args, **kwargs)
 
+        run.operation = op  # type: ignore[attr-defined]  # tells tests (and readers) which schema guards it
         return run  # type: ignore[return-value]
 
     return wrap

@@ -26,7 +26,11 @@ from .control import (
 from .models import ControlChangeRow, MeterRow
 
 if TYPE_CHECKING:
-    from .service import BillingService
+    from scada_core.core import CoreConfig
+
+    from .books import Books
+    from .charging import MeterMirror
+    from .port import MeterPort
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -34,13 +38,16 @@ _LOGGER = logging.getLogger(__name__)
 class RelayGuard:
     """Check each relay command against who holds the meter; record the holder it leaves."""
 
-    def __init__(self, billing: BillingService) -> None:
-        self.billing = billing
+    def __init__(self, books: Books, meters: MeterPort, mirror: MeterMirror, config: CoreConfig) -> None:
+        self.books = books
+        self.meters = meters
+        self.mirror = mirror
+        self.config = config  # its language is read at each call
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     def async_install(self) -> CALLBACK_TYPE:
         """Guard the relay services of every domain (calls on meters obey the rule); return the remover."""
-        services = self.billing.core.services
+        services = self.meters.services
         removers = [services.async_set_guard(MATCH_ALL, service, self.guard) for service in RELAY_SERVICES]
 
         def remove() -> None:
@@ -51,7 +58,7 @@ class RelayGuard:
 
     async def last_change(self, entity_id: str) -> ControlChangeRow | None:
         """Return the newest holder change of a meter."""
-        async with self.billing.db.session() as session:
+        async with self.books.db.session() as session:
             return await session.scalar(
                 select(ControlChangeRow)
                 .where(ControlChangeRow.meter_entity_id == entity_id)
@@ -63,7 +70,7 @@ class RelayGuard:
         """Return who holds the meter's relay now, with the change that made it so (for screens)."""
         change = await self.last_change(entity_id)
         holder = effective_holder(change.holder if change else None, self._prepaid_mode(entity_id))
-        language = self.billing.core.config.language
+        language = self.config.language
         zh, en = HOLDER_LABELS[holder]
         recorded = change is not None and change.holder == holder
         return {
@@ -75,13 +82,13 @@ class RelayGuard:
         }
 
     def _prepaid_mode(self, entity_id: str) -> str | None:
-        state = self.billing.core.states.get(entity_id)
+        state = self.meters.state(entity_id)
         return state.attributes.get("prepaid_mode") if state is not None else None
 
     async def guard(self, call: ServiceCall, run: ServiceRunner) -> dict[str, Any] | None:
         """Run the call meter by meter, each only if precedence allows it; record each new holder (a call on no
         meter runs as it is)."""
-        states = self.billing.core.states
+        states = self.meters.states
         entity_ids = call.data.get(ATTR_ENTITY_ID)
         if not entity_ids or not any(is_meter(states.get(e)) for e in entity_ids):
             return await run(call)
@@ -119,16 +126,16 @@ class RelayGuard:
         if holder == recorded:
             return
         actor = call.context.actor or ACTOR_SYSTEM
-        async with self.billing.db.write() as session:
+        async with self.books.db.write() as session:
             session.add(
                 ControlChangeRow(
-                    ts=self.billing.core.clock.timestamp(), meter_entity_id=entity_id, holder=holder,
+                    ts=self.books.now(), meter_entity_id=entity_id, holder=holder,
                     actor=actor, user_id=call.context.user_id, service=call.service,
                 )
             )
         _LOGGER.info("%s is now held by %s (%s by %s)", entity_id, holder, call.service, actor)
 
     async def _balance(self, entity_id: str) -> int | None:
-        async with self.billing.db.session() as session:
+        async with self.books.db.session() as session:
             meter = await session.get(MeterRow, entity_id)
-        return await self.billing.meter_balance(entity_id, meter)
+        return await self.mirror.meter_balance(entity_id, meter)

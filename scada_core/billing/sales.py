@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from . import ledger
 from .const import (
@@ -29,11 +28,14 @@ from .credit import check_can_take, check_credit_cap
 from .delivery import add_delivery, crash_point, deliveries_of, delivery_dict, pending_of
 from .errors import BillingError, PermissionDenied
 from .models import MeterRow, TransactionRow
-from .operations import validated
 from .topup import Parts
 
 if TYPE_CHECKING:
-    from .service import BillingService
+    from .books import Books
+    from .charging import MeterMirror
+    from .delivery import Deliveries
+    from .opened import OpenedMeters
+    from .topup import TopUpRules
 
 
 def fresh_result(
@@ -48,12 +50,26 @@ def fresh_result(
     }
 
 
-class SalesMixin:
+class Sales:
     """Move money in and out of wallets and meters."""
 
-    @validated("sell")
+    def __init__(
+        self,
+        books: Books,
+        opened: OpenedMeters,
+        deliveries: Deliveries,
+        mirror: MeterMirror,
+        topup: TopUpRules,
+    ) -> None:
+        self.books = books
+        self.db = books.db
+        self.opened = opened
+        self.deliveries = deliveries
+        self.mirror = mirror
+        self.topup = topup
+
     async def sell(
-        self: BillingService,
+        self,
         meter_entity_id: str,
         amount_fen: int,
         method: str,
@@ -67,7 +83,7 @@ class SalesMixin:
         With method "wallet", money already in the account's wallet moves to the meter: a transfer, not a sale.
         """
         operator = ledger.Operator.from_dict(operator)
-        if self.mode_of(meter_entity_id) == MODE_METER:
+        if self.opened.mode_of(meter_entity_id) == MODE_METER:
             return await self._parts_movement(
                 [(meter_entity_id, amount_fen)],
                 OP_SELL,
@@ -79,8 +95,8 @@ class SalesMixin:
                 reference,
             )
         async with self.db.session() as session:
-            meter = await self.get_meter(session, meter_entity_id)
-        return await self._wallet_movement(
+            meter = await self.books.get_meter(session, meter_entity_id)
+        return await self.wallet_movement(
             meter.account_id,
             KIND_SALE,
             amount_fen,
@@ -92,9 +108,8 @@ class SalesMixin:
             meter_entity_id,
         )
 
-    @validated("credit_payment")
     async def credit_payment(
-        self: BillingService,
+        self,
         account_id: int,
         amount_fen: int,
         method: str,
@@ -114,11 +129,13 @@ class SalesMixin:
         if method == METHOD_WALLET:
             raise BillingError("付款不能来自账户钱包", "a payment cannot come from the wallet")
         async with self.db.session() as session:
-            earlier = await self.repeated(session, idempotency_key, account_id=account_id, amount_fen=amount_fen)
+            earlier = await self.books.repeated(
+                session, idempotency_key, account_id=account_id, amount_fen=amount_fen
+            )
             parts = (
                 None
                 if earlier
-                else await self.topup_parts(session, account_id, amount_fen, meter_entity_id, chosen_earlier)
+                else await self.topup.parts(session, account_id, amount_fen, meter_entity_id, chosen_earlier)
             )
         if earlier is not None:
             return earlier
@@ -127,11 +144,11 @@ class SalesMixin:
                 parts, OP_SELL, KIND_SALE, method, idempotency_key, operator, "", reference, account_id=account_id
             )
         else:
-            result = await self._wallet_movement(
+            result = await self.wallet_movement(
                 account_id, KIND_SALE, amount_fen, method, idempotency_key, operator, "", reference
             )
         if not result["repeated"]:
-            self.core.bus.async_fire(
+            self.books.bus.async_fire(
                 EVENT_BILLING_PAYMENT_RECEIVED,
                 {
                     "account_id": account_id,
@@ -142,9 +159,8 @@ class SalesMixin:
             )
         return result
 
-    @validated("refund")
     async def refund(
-        self: BillingService,
+        self,
         meter_entity_id: str,
         amount_fen: int,
         method: str,
@@ -154,7 +170,7 @@ class SalesMixin:
     ) -> dict[str, Any]:
         """Take money back off a meter (or its account's wallet) and pay it out (退电)."""
         operator = ledger.Operator.from_dict(operator)
-        if self.mode_of(meter_entity_id) == MODE_METER:
+        if self.opened.mode_of(meter_entity_id) == MODE_METER:
             return await self._parts_movement(
                 [(meter_entity_id, amount_fen)],
                 OP_REFUND,
@@ -166,8 +182,8 @@ class SalesMixin:
                 None,
             )
         async with self.db.session() as session:
-            meter = await self.get_meter(session, meter_entity_id)
-        return await self._wallet_movement(
+            meter = await self.books.get_meter(session, meter_entity_id)
+        return await self.wallet_movement(
             meter.account_id,
             KIND_REFUND,
             amount_fen,
@@ -179,21 +195,18 @@ class SalesMixin:
             meter_entity_id,
         )
 
-    @validated("reverse")
     async def reverse(
-        self: BillingService, transaction_id: int, reason: str, idempotency_key: str, operator: Any
+        self, transaction_id: int, reason: str, idempotency_key: str, operator: Any
     ) -> dict[str, Any]:
         """Undo a mistaken sale (冲正): admins any sale, cashiers only their own sale of today."""
         operator = ledger.Operator.from_dict(operator)
-        if not reason:
-            raise BillingError("冲正必须填写原因", "a reversal needs a reason")
         async with self.db.session() as session:
             original = await session.get(TransactionRow, transaction_id)
             if original is None or original.kind != KIND_SALE:
                 raise BillingError(
                     f"交易 {transaction_id} 不是售电", f"transaction {transaction_id} is not a sale"
                 )
-            earlier = await self.repeated(session, idempotency_key, reverses_id=transaction_id)
+            earlier = await self.books.repeated(session, idempotency_key, reverses_id=transaction_id)
             if earlier is not None:
                 return earlier
             done = (
@@ -213,7 +226,7 @@ class SalesMixin:
             raise BillingError(
                 "分表充值请逐表退费", "a top-up split over several meters is refunded meter by meter"
             )
-        if meter_id is not None and self.mode_of(meter_id) == MODE_METER:
+        if meter_id is not None and self.opened.mode_of(meter_id) == MODE_METER:
             return await self._parts_movement(
                 [(meter_id, original.amount_fen)],
                 OP_REFUND,
@@ -226,7 +239,7 @@ class SalesMixin:
                 reverses_id=transaction_id,
                 account_id=original.account_id,
             )
-        return await self._wallet_movement(
+        return await self.wallet_movement(
             original.account_id,
             KIND_REVERSAL,
             original.amount_fen,
@@ -240,19 +253,19 @@ class SalesMixin:
         )
 
     def _check_reversal_rights(
-        self: BillingService, original: TransactionRow, operator: ledger.Operator
+        self, original: TransactionRow, operator: ledger.Operator
     ) -> None:
         if operator.role == ROLE_ADMIN:
             return
-        today = self.core.clock.now().date()
-        sold_on = datetime.fromtimestamp(original.ts, self.core.clock.time_zone).date()
+        today = self.books.clock.now().date()
+        sold_on = datetime.fromtimestamp(original.ts, self.books.clock.time_zone).date()
         if operator.role != ROLE_CASHIER or original.operator_id != operator.id or sold_on != today:
             raise PermissionDenied(
                 "收银员只能冲正自己当天的售电", "a cashier may reverse only their own sale of today"
             )
 
-    async def _meter_movement(
-        self: BillingService,
+    async def meter_movement(
+        self,
         entity_id: str,
         op: str,
         kind: str,
@@ -269,7 +282,7 @@ class SalesMixin:
         )
 
     async def _parts_movement(
-        self: BillingService,
+        self,
         parts: Parts,
         op: str,
         kind: str,
@@ -287,22 +300,24 @@ class SalesMixin:
         single = parts[0][0] if len(parts) == 1 else None
         async with AsyncExitStack() as locks:
             for entity_id, _ in sorted(parts):
-                await locks.enter_async_context(self.meter_lock(entity_id))
+                await locks.enter_async_context(self.books.meter_lock(entity_id))
             async with self.db.session() as session:
-                earlier = await self.repeated(session, key, meter_entity_id=single, amount_fen=amount_fen)
+                earlier = await self.books.repeated(
+                    session, key, meter_entity_id=single, amount_fen=amount_fen
+                )
                 pending = [await pending_of(session, e) for e, _ in parts] if earlier is None else []
             if earlier is not None:
                 return earlier
             for (entity_id, _), waiting in zip(parts, pending):
                 if waiting is not None:
-                    await self.ensure_settled(entity_id, waiting)
+                    await self.deliveries.ensure_settled(entity_id, waiting)
                 # The ledger catches up with the meter's own money before any check: a fresh read to refund,
                 # the last status read to sell (running consumption is otherwise mirrored at an interval).
-                await self.sync_meter(entity_id, fresh=op == OP_REFUND)
+                await self.mirror.sync_meter(entity_id, fresh=op == OP_REFUND)
             try:
                 async with self.db.write() as session:
                     meters = [await self._movable_meter(session, e, account_id) for e, _ in parts]
-                    account = await self.get_account(session, meters[0].account_id)
+                    account = await self.books.get_account(session, meters[0].account_id)
                     source = ledger.tenant_account(account.id) if method == METHOD_WALLET else method
                     if op == OP_SELL and method == METHOD_WALLET:
                         check_can_take(await ledger.held(session, source), amount_fen)
@@ -311,19 +326,19 @@ class SalesMixin:
                         meter_acct = ledger.meter_account(entity_id)
                         on_meter = await ledger.held(session, meter_acct)
                         if op == OP_SELL:
-                            building = self.buildings.get(meter.building, {})
+                            building = self.books.buildings.get(meter.building, {})
                             check_credit_cap(meter, account, on_meter, fen, building.get("credit_cap_fen"))
                         else:
                             check_can_take(on_meter, fen)
                         legs.append((meter_acct, -fen if op == OP_SELL else fen))
                     entries = [(source, amount_fen), *legs] if op == OP_SELL else [*legs, (source, -amount_fen)]
-                    row = await ledger.post(
+                    row = await ledger.post_once(
                         session,
+                        key,
                         kind=kind,
-                        idempotency_key=key,
                         entries=entries,
                         operator=operator,
-                        ts=self.now(),
+                        ts=self.books.now(),
                         amount_fen=amount_fen,
                         reason=reason,
                         account_id=account.id,
@@ -334,26 +349,22 @@ class SalesMixin:
                         reverses_id=reverses_id,
                     )
                     deliveries = [
-                        add_delivery(session, meter, row.id, op, fen, self.now())
+                        add_delivery(session, meter, row.id, op, fen, self.books.now())
                         for meter, (_, fen) in zip(meters, parts)
                     ]
-            except IntegrityError:
-                async with self.db.session() as session:
-                    earlier = await self.repeated(session, key)
-                if earlier is None:
-                    raise
-                return earlier
+            except ledger.KeyTaken as taken:
+                return await self.books.taken(taken)
             for delivery in deliveries:
                 crash_point("after_pending_commit", delivery.meter_entity_id)
-                await self.deliver(delivery)
+                await self.deliveries.deliver(delivery)
             result = fresh_result(row, entries, deliveries)
         if kind in (KIND_SALE, KIND_TRANSFER):
             self._fire_sale(row)
         return result
 
-    async def _movable_meter(self: BillingService, session: Any, entity_id: str, account_id: int | None) -> Any:
+    async def _movable_meter(self, session: Any, entity_id: str, account_id: int | None) -> Any:
         """Return a meter's row (locked) that may take or give money: not blocked, still on ``account_id``."""
-        meter = await self.get_meter(session, entity_id, lock=True)
+        meter = await self.books.get_meter(session, entity_id, lock=True)
         if meter.blocked:
             raise BillingError(
                 f"表计 {entity_id} 充值次数异常，已锁定售电，需管理员处理",
@@ -363,8 +374,8 @@ class SalesMixin:
             raise BillingError("表计已不属于原账户", "the meter no longer belongs to the sale's account")
         return meter
 
-    async def _wallet_movement(
-        self: BillingService,
+    async def wallet_movement(
+        self,
         account_id: int | None,
         kind: str,
         amount_fen: int,
@@ -379,30 +390,32 @@ class SalesMixin:
         """Post money into (sale) or out of (refund, reversal) an account's wallet."""
         if account_id is None or method == METHOD_WALLET:
             raise BillingError("没有可入账的账户", "no account to take the money")
-        async with self.account_lock(account_id):
+        async with self.books.account_lock(account_id):
             try:
                 async with self.db.write() as session:
-                    earlier = await self.repeated(session, key, account_id=account_id, amount_fen=amount_fen)
+                    earlier = await self.books.repeated(
+                        session, key, account_id=account_id, amount_fen=amount_fen
+                    )
                     if earlier is not None:
                         return earlier
-                    account = await self.get_account(session, account_id, lock=True)
+                    account = await self.books.get_account(session, account_id, lock=True)
                     wallet = ledger.tenant_account(account_id)
                     held = await ledger.held(session, wallet)
                     if kind == KIND_SALE:
-                        building = self.buildings.get(account.building, {})
+                        building = self.books.buildings.get(account.building, {})
                         meter = await session.get(MeterRow, meter_entity_id) if meter_entity_id else None
                         check_credit_cap(meter, account, held, amount_fen, building.get("credit_cap_fen"))
                         entries = [(method, amount_fen), (wallet, -amount_fen)]
                     else:
                         check_can_take(held, amount_fen)
                         entries = [(wallet, amount_fen), (method, -amount_fen)]
-                    row = await ledger.post(
+                    row = await ledger.post_once(
                         session,
+                        key,
                         kind=kind,
-                        idempotency_key=key,
                         entries=entries,
                         operator=operator,
-                        ts=self.now(),
+                        ts=self.books.now(),
                         amount_fen=amount_fen,
                         reason=reason,
                         account_id=account_id,
@@ -413,19 +426,15 @@ class SalesMixin:
                         reverses_id=reverses_id,
                     )
                     result = fresh_result(row, entries, [])
-            except IntegrityError:
-                async with self.db.session() as session:
-                    earlier = await self.repeated(session, key)
-                if earlier is None:
-                    raise
-                return earlier
+            except ledger.KeyTaken as taken:
+                return await self.books.taken(taken)
         if kind == KIND_SALE:
             self._fire_sale(row)
-        await self.refresh_account(account_id)
+        await self.mirror.refresh_account(account_id)
         return result
 
-    def _fire_sale(self: BillingService, row: TransactionRow) -> None:
-        self.core.bus.async_fire(
+    def _fire_sale(self, row: TransactionRow) -> None:
+        self.books.bus.async_fire(
             EVENT_BILLING_SALE,
             {
                 "account_id": row.account_id,

@@ -1,15 +1,23 @@
 """BillingService: the money side of OpenPrepay, for the web layer, Alipay and automations.
 
-Get it with ``core.data["billing"]``. Every money-moving method is async, takes an ``idempotency_key``
+Get it with ``core.data["billing"]``. It is a thin façade: each method below delegates to one part, built in
+``__init__`` with explicit dependencies: ``Books`` (books.py: database, clock, bus, buildings, money locks),
+``MeterPort`` (port.py: meter services and states), ``OpenedMeters`` (opened.py), ``Deliveries``, ``Tariffs``,
+``MeterMirror`` (charging.py), ``DesiredState``, ``Sales``, ``TopUpRules``, ``Accounts``, ``RelayGuard``,
+``MeterStatuses`` (status.py), ``OfflineWatch``, ``ActiveAlarms`` and the ``Reconciler``. Every operation of
+operations.py is validated here by its schema, whoever calls it (REST, the billing.* services, Python).
+Every money-moving method is async, takes an ``idempotency_key``
 (a repeat returns the first result with ``"repeated": True`` and changes nothing) and an ``operator``
 ({"id": str, "role": "admin"|"cashier"|"system"}; the web layer authenticates, billing checks the role).
 Amounts are integer fen. Errors are ``BillingError`` (zh-CN / en message, HTTP 400).
 
 Accounts (accounts.py):
-  open_account(name, meters, operator, building=None, phone=None, overdraft_fen=None, credit_cap_fen=None) -> dict
+  open_account(name, meters, operator, building=None, phone=None, overdraft_fen=None, credit_cap_fen=None,
+               idempotency_key=None, email=None) -> dict
   close_account(account_id, operator, idempotency_key, method="cash") -> dict   (销户: remaining money refunded)
   move_meter(entity_id, account_id, operator) -> dict
-  replace_meter(old_entity_id, new_entity_id, operator, idempotency_key, remaining_fen=None) -> dict  (换表)
+  replace_meter(old_entity_id, new_entity_id, operator, idempotency_key, remaining_fen=None,
+                purchase_count=None) -> dict  (换表; a dead meter: what its display shows)
   set_meter_credit(entity_id, operator, overdraft_fen=None, credit_cap_fen=None) -> dict   (admin; a
     meter's own 透支/囤积限值, None follows the account, then the building; recorded with operator and time)
   meter_credit(entity_id) -> dict   (own and effective overdraft/credit cap, and the changes, newest first)
@@ -17,27 +25,32 @@ Accounts (accounts.py):
     takes the building's; the account's meters without their own policy follow at once)
   account_credit(account_id) -> dict   (as meter_credit, for the account)
 Sales (sales.py):
-  sell(meter_entity_id, amount_fen, method, idempotency_key, operator, reference=None, account_id=None) -> dict
+  sell(meter_entity_id, amount_fen, method, idempotency_key, operator, reference=None, reason="") -> dict
   credit_payment(account_id, amount_fen, method, idempotency_key, operator, reference=None,
-                 meter_entity_id=None) -> dict   (Alipay etc.; to the chosen meter, else by the account's top-up
-                 rule: lowest money or shares, one transaction; accounts with a server-side meter: the wallet)
+                 meter_entity_id=None, chosen_earlier=False) -> dict   (Alipay etc.; to the chosen meter, else
+                 by the account's top-up rule: lowest money or shares, one transaction; accounts with a
+                 server-side meter: the wallet; chosen_earlier: a paid order's meter that has left the account
+                 since gives way to the rule)
   refund(meter_entity_id, amount_fen, method, idempotency_key, operator, reason="") -> dict   (退电)
   method "wallet" in sell/refund moves wallet money to/from a meter: a transfer, never a sale or refund
 Top-up rule (topup.py): topup_rule(account_id), set_topup_rule(account_id, rule, shares, operator).
   reverse(transaction_id, reason, idempotency_key, operator) -> dict   (冲正; cashier: own sale of today only)
   set_meter_thresholds(entity_id, operator, alarm1_fen=None, alarm2_fen=None, overload_w=None) -> dict   (admin;
     a meter's own 报警1/报警2/过载功率, None takes the building's; recorded like credit changes)
-  meter_thresholds(entity_id) -> dict   (own and effective thresholds, and the changes, newest first)
+  meter_credit(entity_id) also returns the own and effective thresholds
 Tariffs (tariff_store.py): set_tariff(scope, spec, effective_ts, operator) where scope is "building:<id>" or
   "meter:<entity_id>" (tiered: server-side meters only); tariffs(scope=None); tariff_for(entity_id, ts).
 Desired state (desired.py): what a meter-side meter should hold (the tariff in force with the local month's TOU
   table, alarm levels, overdraft, overload limit) is compared with what it publishes and pushed where it differs:
-  push_desired(entity_ids=None); reconcile_round() (deliveries, desired state, due mirrors: the reconciler's round).
+  push_desired(entity_ids=None); reconcile_round() (deliveries, desired state, due mirrors: the reconciler's
+  round, reconciler.py); next_round_delay().
 Delivery (delivery.py): reconcile() settles every pending delivery; resolve_tamper(entity_id, operator,
   reason).
 Queries: trial_balance(), account(account_id), account_summary(account_id) (no meter statuses), accounts(),
   account_history(account_id), transaction(id), meter_status(entity_id), meter_statuses(),
-  alarms(since=None, meter_entity_id=None), active_alarms() (实时报警: the levels in force with since and reason).
+  alarms(since=None, meter_entity_id=None), active_alarms() (实时报警: the levels in force with since and
+  reason), meter_balance(entity_id, meter_row).
+Plumbing: now(), mode_of(entity_id), building_of(entity_id), building(building_id).
 
 Modes: meter-side meters (DTSY1352, attribute billing="meter") hold the money themselves; server-side meters
 (billing="server", e.g. modbus_meter) are charged per "meter_reading" delta from the account's wallet by the
@@ -66,77 +79,53 @@ Events: billing_sale, billing_alarm, billing_payment_received (see CONTRACTS.md)
 
 from __future__ import annotations
 
-import asyncio
-import fnmatch
-import logging
-from collections import defaultdict
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from scada_core.const import STATE_UNAVAILABLE
+from scada_core.automation.ticker import async_ensure_ticker
 from scada_core.exceptions import OpenPrepayError
-from scada_core.meters import billing_mode, meter_states
 
 from . import ledger
-from .accounts import AccountsMixin
-from .active import ActiveAlarmsMixin
-from .alarms import Thresholds
-from .charging import ChargingMixin, SyncMark
+from .accounts import Accounts
+from .active import ActiveAlarms
+from .books import Books, building_of
+from .charging import MeterMirror
 from .const import (
     DEFAULT_BUILDING,
     DEFAULT_CONSUMPTION_INTERVAL,
     DEFAULT_METER_TIMEOUT,
     DEFAULT_OFFLINE_AFTER,
     DEFAULT_RECONCILE_INTERVAL,
-    EVENT_BILLING_ALARM,
-    MODE_METER,
-    MODE_SERVER,
 )
-from .credit import own_first
-from .delivery import DeliveryMixin
-from .desired import DesiredMixin
+from .delivery import Deliveries
+from .desired import DesiredState
 from .errors import BillingError
-from .models import AccountRow, AlarmRow, MeterRow, TransactionRow
-from .offline import OfflineMixin
-from .reconciler import run_reconciler
+from .models import AlarmRow, MeterRow, TransactionRow
+from .offline import OfflineWatch
+from .opened import OpenedMeters
+from .operations import validated
+from .port import MeterPort
+from .reconciler import Reconciler
 from .relay_guard import RelayGuard
-from .sales import SalesMixin
-from .status import meter_status
-from .tariff_store import TariffMixin
-from .topup import TopUpRuleMixin
+from .sales import Sales
+from .status import MeterStatuses
+from .tariff_store import Tariffs
+from .topup import TopUpRules
 
 if TYPE_CHECKING:
     from scada_core.core import Core
 
-_LOGGER = logging.getLogger(__name__)
+__all__ = ["DEFAULT_BUILDINGS", "BillingService", "building_of"]
 
 DEFAULT_BUILDINGS: dict[str, dict[str, Any]] = {
     DEFAULT_BUILDING: {"name": DEFAULT_BUILDING, "meters": ["*"], "tariff": {"kind": "flat", "price": "1"}}
 }
 
 
-def building_of(buildings: dict[str, dict[str, Any]], entity_id: str) -> str:
-    """Return the building whose meter patterns match ``entity_id`` (the first one otherwise)."""
-    for building_id, building in buildings.items():
-        if any(fnmatch.fnmatchcase(entity_id, pattern) for pattern in building.get("meters", ())):
-            return building_id
-    return next(iter(buildings))
-
-
-class BillingService(
-    AccountsMixin,
-    SalesMixin,
-    TopUpRuleMixin,
-    DeliveryMixin,
-    ChargingMixin,
-    TariffMixin,
-    DesiredMixin,
-    OfflineMixin,
-    ActiveAlarmsMixin,
-):
-    """Accounts, ledger, tariffs, sales and their delivery to meters."""
+class BillingService:
+    """Accounts, ledger, tariffs, sales and their delivery to meters: a façade over the billing parts."""
 
     def __init__(self, core: Core, config: dict[str, Any] | None = None) -> None:
         config = config or {}
@@ -145,160 +134,302 @@ class BillingService(
         self.core = core
         self.db = core.db
         self.buildings: dict[str, dict[str, Any]] = config.get("buildings") or DEFAULT_BUILDINGS
-        self.reconcile_interval: float = config.get("reconcile_interval", DEFAULT_RECONCILE_INTERVAL)
-        self.meter_timeout: float = config.get("meter_timeout", DEFAULT_METER_TIMEOUT)
         self.consumption_interval: float = config.get("consumption_interval", DEFAULT_CONSUMPTION_INTERVAL)
-        self.offline_after: float = config.get("offline_after", DEFAULT_OFFLINE_AFTER)
-        self.offline: set[str] = set()  # meters in an offline alarm
-        self._answered: set[str] = set()  # meters that answered since start-up
-        self._down_since: dict[str, float] = {}  # meters counting down to an offline alarm
-        self._meter_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._account_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._open_meters: dict[str, str] = {}  # opened meters and their modes, loaded at start
-        self._sync_queued: set[str] = set()  # meters with a consumption sync waiting for their lock
-        self._sync_marks: dict[str, SyncMark] = {}  # the state each meter-side meter was last synced from
-        self.closing: set[int] = set()  # accounts being closed: their meters raise no level alarms
-        self.relay_guard = RelayGuard(self)
+        self.books = Books(core.db, core.clock, core.bus, self.buildings, core.async_create_task)
+        self.meters = MeterPort(
+            core.services, core.states, config.get("meter_timeout", DEFAULT_METER_TIMEOUT)
+        )
+        self.opened = OpenedMeters(core.db, self.meters)
+        self.deliveries = Deliveries(self.books, self.meters)
+        self.tariff_store = Tariffs(self.books, self.meters, self.opened)
+        self.mirror = MeterMirror(
+            self.books,
+            self.meters,
+            self.opened,
+            self.deliveries,
+            self.tariff_store,
+            self.consumption_interval,
+        )
+        self.desired = DesiredState(self.books, self.meters, self.tariff_store)
+        self.relay_guard = RelayGuard(self.books, self.meters, self.mirror, core.config)
+        self.statuses = MeterStatuses(core.db, self.meters, self.mirror, self.relay_guard, core.config)
+        self.topup = TopUpRules(self.books)
+        self.sales = Sales(self.books, self.opened, self.deliveries, self.mirror, self.topup)
+        self.accounts_part = Accounts(
+            self.books,
+            self.meters,
+            self.opened,
+            self.deliveries,
+            self.mirror,
+            self.desired,
+            self.sales,
+            self.statuses,
+        )
+        self.offline = OfflineWatch(
+            self.books, self.opened, config.get("offline_after", DEFAULT_OFFLINE_AFTER)
+        )
+        self.active = ActiveAlarms(core.db, self.meters, self.offline)
+        self.reconciler = Reconciler(
+            self.books,
+            self.opened,
+            self.deliveries,
+            self.desired,
+            self.mirror,
+            config.get("reconcile_interval", DEFAULT_RECONCILE_INTERVAL),
+        )
 
     async def async_start(self) -> None:
         """Guard the relay services, load tariffs and open meters, listen to meters, and start the reconciler."""
         self.core.async_on_stop(self.relay_guard.async_install())
-        await self.async_load_tariffs()
-        await self.async_load_meters()
-        await self.async_watch_offline()
-        self.core.async_create_task(run_reconciler(self), "billing reconciler")
+        for effective_ts in await self.tariff_store.async_load():
+            self.desired.push_at(effective_ts)
+        await self.opened.async_load()
+        self.mirror.async_listen()
+        await self.offline.async_start()
+        async_ensure_ticker(self.core)
+        self.core.async_create_task(self.reconciler.run(), "billing reconciler")
 
     # -- plumbing -----------------------------------------------------------------------------------
 
-    def meter_lock(self, entity_id: str) -> asyncio.Lock:
-        """Return the lock that serialises money movements of one meter."""
-        return self._meter_locks[entity_id]
-
-    def account_lock(self, account_id: int) -> asyncio.Lock:
-        """Return the lock that serialises wallet movements of one account."""
-        return self._account_locks[account_id]
-
     def now(self) -> float:
         """Return the current POSIX time of the core's clock."""
-        return self.core.clock.timestamp()
-
-    def fire_after_commit(self, event_type: str, events: list[dict[str, Any]]) -> None:
-        """Fire events collected inside a transaction that has committed."""
-        for data in events:
-            self.core.bus.async_fire(event_type, data)
-
-    def fire_alarms(self, events: list[dict[str, Any]]) -> None:
-        """Fire billing_alarm events."""
-        self.fire_after_commit(EVENT_BILLING_ALARM, events)
-
-    async def call_meter(
-        self, entity_id: str, service: str, data: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """Call an entity service of the meter's domain and return this meter's result."""
-        domain = entity_id.split(".", 1)[0]
-        try:
-            async with asyncio.timeout(self.meter_timeout):
-                response = await self.core.services.async_call(
-                    domain, service, {"entity_id": entity_id, **(data or {})}
-                )
-        except TimeoutError:
-            raise BillingError(
-                f"表计 {entity_id} 在 {self.meter_timeout:g} 秒内没有应答",
-                f"meter {entity_id} did not answer within {self.meter_timeout:g} s",
-            ) from None
-        return dict((response or {}).get("results", {}).get(entity_id) or {})
-
-    # -- buildings and meters -----------------------------------------------------------------------
+        return self.books.now()
 
     def building_of(self, entity_id: str) -> str:
         """Return the building whose meter patterns match ``entity_id`` (the first one otherwise)."""
-        return building_of(self.buildings, entity_id)
+        return self.books.building_of(entity_id)
 
     def building(self, building_id: str) -> dict[str, Any]:
         """Return a building's settings or raise."""
-        try:
-            return self.buildings[building_id]
-        except KeyError:
-            raise BillingError(f"未知楼宇 {building_id}", f"unknown building {building_id}") from None
-
-    def thresholds(
-        self, account: AccountRow | None, building_id: str, meter: MeterRow | None = None
-    ) -> Thresholds:
-        """Return the alarm levels of a meter in ``building_id`` paying from ``account``.
-
-        The overdraft is the meter's own when set, else the account's, else the building's; the alarm levels
-        and the overload limit are the meter's own when set, else the building's.
-        """
-        building = self.buildings.get(building_id, {})
-        overdraft, _ = own_first(
-            meter.overdraft_fen if meter is not None else None,
-            account.overdraft_fen if account is not None else None,
-            building.get("overdraft_fen", 0),
-        )
-
-        def own(name: str, default: int | None) -> int | None:
-            value = getattr(meter, name) if meter is not None else None
-            return building.get(name, default) if value is None else value
-
-        return Thresholds(
-            alarm1_fen=int(own("alarm1_fen", 5000) or 0),
-            alarm2_fen=int(own("alarm2_fen", 1000) or 0),
-            overdraft_fen=int(overdraft or 0),
-            overload_w=own("overload_w", None),
-        )
+        return self.books.building(building_id)
 
     def mode_of(self, entity_id: str) -> str:
-        """Return how a meter is billed: what it declares (scada_core.meters), else what it declared when its
-        account was opened, else server-side."""
-        return billing_mode(self.core.states.get(entity_id)) or self._open_meters.get(entity_id) or MODE_SERVER
+        """Return how a meter is billed (meter-side or server-side)."""
+        return self.opened.mode_of(entity_id)
 
-    async def get_meter(self, session: AsyncSession, entity_id: str, *, lock: bool = False) -> MeterRow:
-        """Return an opened meter's row (row-locked on PostgreSQL when ``lock``) or raise."""
-        stmt = select(MeterRow).where(MeterRow.entity_id == entity_id)
-        if lock:
-            stmt = stmt.with_for_update()
-        meter = (await session.execute(stmt)).scalar_one_or_none()
-        if meter is None or meter.account_id is None:
-            raise BillingError(f"表计 {entity_id} 未开户", f"meter {entity_id} has no open account")
-        return meter
+    def next_round_delay(self) -> float:
+        """Return the seconds to the reconciler's next round."""
+        return self.reconciler.next_round_delay()
 
-    async def get_account(self, session: AsyncSession, account_id: int, *, lock: bool = False) -> AccountRow:
-        """Return an open account (row-locked on PostgreSQL when ``lock``) or raise."""
-        stmt = select(AccountRow).where(AccountRow.id == account_id)
-        if lock:
-            stmt = stmt.with_for_update()
-        account = (await session.execute(stmt)).scalar_one_or_none()
-        if account is None:
-            raise BillingError(f"账户 {account_id} 不存在", f"account {account_id} does not exist")
-        if account.status != "open":
-            raise BillingError(f"账户 {account_id} 已销户", f"account {account_id} is closed")
-        return account
+    # -- accounts -----------------------------------------------------------------------------------
 
-    async def repeated(self, session: AsyncSession, key: str, **expected: Any) -> dict[str, Any] | None:
-        """Return the earlier result of ``key``, or None; a key reused for another request is refused."""
-        row = await ledger.find_transaction(session, key)
-        if row is None:
-            return None
-        for name, value in expected.items():
-            if value is not None and getattr(row, name) != value:
-                raise BillingError(
-                    f"幂等键 {key} 已用于另一笔业务",
-                    f"idempotency key {key} was used for a different request",
-                )
-        return await self.result_of(session, row, repeated=True)
-
-    async def result_of(
-        self, session: AsyncSession, row: TransactionRow, repeated: bool = False
+    @validated("open_account")
+    async def open_account(
+        self,
+        name: str,
+        meters: list[str],
+        operator: Any,
+        building: str | None = None,
+        phone: str | None = None,
+        overdraft_fen: int | None = None,
+        credit_cap_fen: int | None = None,
+        idempotency_key: str | None = None,
+        email: str | None = None,
     ) -> dict[str, Any]:
-        """Return a transaction with its entries and delivery state."""
-        from .delivery import deliveries_of
+        """Open an account (开户) on one or more meters."""
+        return await self.accounts_part.open_account(
+            name, meters, operator, building, phone, overdraft_fen, credit_cap_fen, idempotency_key, email
+        )
 
-        return {
-            "transaction": ledger.transaction_dict(row),
-            "entries": [{"account": a, "amount_fen": v} for a, v in await ledger.entries_of(session, row.id)],
-            "deliveries": await deliveries_of(session, row.id),
-            "repeated": repeated,
-        }
+    @validated("close_account")
+    async def close_account(
+        self, account_id: int, operator: Any, idempotency_key: str, method: str = "cash"
+    ) -> dict[str, Any]:
+        """Close an account (销户), refunding what it holds."""
+        return await self.accounts_part.close_account(account_id, operator, idempotency_key, method)
+
+    @validated("move_meter")
+    async def move_meter(self, entity_id: str, account_id: int, operator: Any) -> dict[str, Any]:
+        """Move a meter to another open account."""
+        return await self.accounts_part.move_meter(entity_id, account_id, operator)
+
+    @validated("replace_meter")
+    async def replace_meter(
+        self,
+        old_entity_id: str,
+        new_entity_id: str,
+        operator: Any,
+        idempotency_key: str,
+        remaining_fen: int | None = None,
+        purchase_count: int | None = None,
+    ) -> dict[str, Any]:
+        """Replace a meter (换表), moving its money to the new one."""
+        return await self.accounts_part.replace_meter(
+            old_entity_id, new_entity_id, operator, idempotency_key, remaining_fen, purchase_count
+        )
+
+    @validated("set_meter_credit")
+    async def set_meter_credit(
+        self,
+        entity_id: str,
+        operator: Any,
+        overdraft_fen: int | None = None,
+        credit_cap_fen: int | None = None,
+    ) -> dict[str, Any]:
+        """Admin: set a meter's own overdraft and credit cap."""
+        return await self.accounts_part.set_meter_credit(entity_id, operator, overdraft_fen, credit_cap_fen)
+
+    @validated("set_account_credit")
+    async def set_account_credit(
+        self,
+        account_id: int,
+        operator: Any,
+        overdraft_fen: int | None = None,
+        credit_cap_fen: int | None = None,
+    ) -> dict[str, Any]:
+        """Admin: set an account's overdraft and credit cap."""
+        return await self.accounts_part.set_account_credit(
+            account_id, operator, overdraft_fen, credit_cap_fen
+        )
+
+    @validated("set_meter_thresholds")
+    async def set_meter_thresholds(
+        self,
+        entity_id: str,
+        operator: Any,
+        alarm1_fen: int | None = None,
+        alarm2_fen: int | None = None,
+        overload_w: int | None = None,
+    ) -> dict[str, Any]:
+        """Admin: set a meter's own alarm levels and overload limit."""
+        return await self.accounts_part.set_meter_thresholds(
+            entity_id, operator, alarm1_fen, alarm2_fen, overload_w
+        )
+
+    async def meter_credit(self, entity_id: str) -> dict[str, Any]:
+        """Return a meter's own and effective credit policy and thresholds, and their changes."""
+        return await self.accounts_part.meter_credit(entity_id)
+
+    async def account_credit(self, account_id: int) -> dict[str, Any]:
+        """Return an account's own and effective credit policy, and its changes."""
+        return await self.accounts_part.account_credit(account_id)
+
+    async def accounts(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Return every account with its meters and wallet."""
+        return await self.accounts_part.accounts(status)
+
+    async def account_summary(self, account_id: int) -> dict[str, Any]:
+        """Return one account with its wallet and its meters' ids and modes."""
+        return await self.accounts_part.account_summary(account_id)
+
+    async def account(self, account_id: int) -> dict[str, Any]:
+        """Return one account with its meters (each with status and money) and wallet."""
+        return await self.accounts_part.account(account_id)
+
+    async def account_history(
+        self, account_id: int, limit: int = 200, kinds: Iterable[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Return an account's transactions, newest first."""
+        return await self.accounts_part.account_history(account_id, limit, kinds)
+
+    # -- sales --------------------------------------------------------------------------------------
+
+    @validated("sell")
+    async def sell(
+        self,
+        meter_entity_id: str,
+        amount_fen: int,
+        method: str,
+        idempotency_key: str,
+        operator: Any,
+        reference: str | None = None,
+        reason: str = "",
+    ) -> dict[str, Any]:
+        """Sell electricity to one meter (售电)."""
+        return await self.sales.sell(
+            meter_entity_id, amount_fen, method, idempotency_key, operator, reference, reason
+        )
+
+    @validated("credit_payment")
+    async def credit_payment(
+        self,
+        account_id: int,
+        amount_fen: int,
+        method: str,
+        idempotency_key: str,
+        operator: Any,
+        reference: str | None = None,
+        meter_entity_id: str | None = None,
+        chosen_earlier: bool = False,
+    ) -> dict[str, Any]:
+        """Take a payment for an account (Alipay, WeChat Pay, kiosk)."""
+        return await self.sales.credit_payment(
+            account_id,
+            amount_fen,
+            method,
+            idempotency_key,
+            operator,
+            reference,
+            meter_entity_id,
+            chosen_earlier,
+        )
+
+    @validated("refund")
+    async def refund(
+        self,
+        meter_entity_id: str,
+        amount_fen: int,
+        method: str,
+        idempotency_key: str,
+        operator: Any,
+        reason: str = "",
+    ) -> dict[str, Any]:
+        """Take money back off a meter (or its account's wallet) and pay it out (退电)."""
+        return await self.sales.refund(meter_entity_id, amount_fen, method, idempotency_key, operator, reason)
+
+    @validated("reverse")
+    async def reverse(
+        self, transaction_id: int, reason: str, idempotency_key: str, operator: Any
+    ) -> dict[str, Any]:
+        """Undo a mistaken sale (冲正)."""
+        return await self.sales.reverse(transaction_id, reason, idempotency_key, operator)
+
+    async def topup_rule(self, account_id: int) -> dict[str, Any]:
+        """Return the account's top-up rule and shares."""
+        return await self.topup.topup_rule(account_id)
+
+    @validated("set_topup_rule")
+    async def set_topup_rule(
+        self, account_id: int, rule: str, shares: dict[str, int] | None, operator: Any
+    ) -> dict[str, Any]:
+        """Admin or cashier: set where the account's top-ups go."""
+        return await self.topup.set_topup_rule(account_id, rule, shares, operator)
+
+    # -- tariffs, desired state and deliveries ------------------------------------------------------
+
+    @validated("set_tariff")
+    async def set_tariff(
+        self, scope: str, spec: dict[str, Any], effective_ts: float, operator: Any
+    ) -> dict[str, Any]:
+        """Add a tariff version (admin); meters are brought to it when it takes effect."""
+        version = await self.tariff_store.set_tariff(scope, spec, effective_ts, operator)
+        await self.desired.push_from(version["effective_ts"])
+        return version
+
+    async def tariffs(self, scope: str | None = None) -> list[dict[str, Any]]:
+        """Return every tariff version (of one scope), newest first."""
+        return await self.tariff_store.tariffs(scope)
+
+    async def tariff_for(self, entity_id: str, ts: float | None = None) -> dict[str, Any]:
+        """Return the tariff spec in force for a meter (now by default)."""
+        return await self.tariff_store.tariff_for(entity_id, ts)
+
+    async def push_desired(self, entity_ids: Iterable[str] | None = None) -> dict[str, str]:
+        """Bring opened meter-side meters (all, or ``entity_ids``) to what they should hold."""
+        return await self.desired.push(entity_ids)
+
+    async def reconcile(self) -> dict[str, int]:
+        """Settle every pending delivery from its meter's purchase count; return counts per outcome."""
+        return await self.deliveries.reconcile()
+
+    async def reconcile_round(self) -> dict[str, int]:
+        """Run one reconciler round now (deliveries, desired state, due mirrors)."""
+        return await self.reconciler.round()
+
+    @validated("resolve_tamper")
+    async def resolve_tamper(self, entity_id: str, operator: Any, reason: str = "") -> dict[str, Any]:
+        """Admin only: accept the meter's purchase count and money, unblock and redeliver."""
+        return await self.deliveries.resolve_tamper(entity_id, operator, reason)
 
     # -- queries ------------------------------------------------------------------------------------
 
@@ -315,48 +446,23 @@ class BillingService(
                 raise BillingError(
                     f"交易 {transaction_id} 不存在", f"transaction {transaction_id} does not exist"
                 )
-            return await self.result_of(session, row)
+            return await self.books.result_of(session, row)
 
     async def meter_status(self, entity_id: str) -> dict[str, Any]:
         """Return the status of one meter (未开户/开户/报警1/报警2/欠费/失联 and flags)."""
-        async with self.db.session() as session:
-            meter = await session.get(MeterRow, entity_id)
-        state = self.core.states.get(entity_id)
-        result = meter_status(meter, state, self.core.config.language)
-        result["entity_id"] = entity_id
-        result["remaining_fen"] = await self.meter_balance(entity_id, meter)
-        result["control"] = await self.relay_guard.holder(entity_id)
-        return result
+        return await self.statuses.meter_status(entity_id)
 
     async def meter_statuses(self) -> list[dict[str, Any]]:
         """Return the status of every meter entity and every meter billing knows."""
-        async with self.db.session() as session:
-            meters = {m.entity_id: m for m in (await session.execute(select(MeterRow))).scalars()}
-        ids = set(meters)
-        ids.update(state.entity_id for state in meter_states(self.core.states))
-        language = self.core.config.language
-        return [
-            {"entity_id": e, **meter_status(meters.get(e), self.core.states.get(e), language)}
-            for e in sorted(ids)
-        ]
+        return await self.statuses.meter_statuses()
 
     async def meter_balance(self, entity_id: str, meter: MeterRow | None) -> int | None:
-        """Return the money a meter has: its own last read on meter-side meters (the ledger's mirror when it
-        cannot be read), the account's wallet otherwise."""
-        if meter is None or meter.account_id is None:
-            return None
-        state = self.core.states.get(entity_id)
-        if meter.mode == MODE_METER and state is not None and state.state != STATE_UNAVAILABLE:
-            remaining = state.attributes.get("remaining_fen")
-            if remaining is not None:
-                return int(remaining)
-        account = (
-            ledger.meter_account(entity_id)
-            if meter.mode == MODE_METER
-            else ledger.tenant_account(meter.account_id)
-        )
-        async with self.db.session() as session:
-            return await ledger.held(session, account)
+        """Return the money a meter has (its own last read, or the ledger's)."""
+        return await self.mirror.meter_balance(entity_id, meter)
+
+    async def active_alarms(self) -> list[dict[str, Any]]:
+        """Return the alarms in force, by meter."""
+        return await self.active.active_alarms()
 
     async def alarms(
         self, since: float | None = None, meter_entity_id: str | None = None

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
 
 from scada_core.const import STATE_UNAVAILABLE
-from scada_core.core import State
+from scada_core.meters import meter_states
 
 from .const import LEVEL_ALARM1, LEVEL_ALARM2, LEVEL_ARREARS
 from .models import MeterRow
+
+if TYPE_CHECKING:
+    from scada_core.core import CoreConfig, State
+    from scada_core.storage.database import Database
+
+    from .charging import MeterMirror
+    from .port import MeterPort
+    from .relay_guard import RelayGuard
 
 LABELS = {
     "not_opened": ("未开户", "not opened"),
@@ -45,3 +55,43 @@ def meter_status(meter: MeterRow | None, state: State | None, language: str = "z
         "account_id": meter.account_id if meter is not None else None,
         "mode": meter.mode if meter is not None else None,
     }
+
+
+class MeterStatuses:
+    """The status of each meter for screens, with its money and who holds its relay."""
+
+    def __init__(
+        self,
+        db: Database,
+        meters: MeterPort,
+        mirror: MeterMirror,
+        relay_guard: RelayGuard,
+        config: CoreConfig,
+    ) -> None:
+        self.db = db
+        self.meters = meters
+        self.mirror = mirror
+        self.relay_guard = relay_guard
+        self.config = config  # its language is read at each call
+
+    async def meter_status(self, entity_id: str) -> dict[str, Any]:
+        """Return the status of one meter (未开户/开户/报警1/报警2/欠费/失联 and flags)."""
+        async with self.db.session() as session:
+            meter = await session.get(MeterRow, entity_id)
+        result = meter_status(meter, self.meters.state(entity_id), self.config.language)
+        result["entity_id"] = entity_id
+        result["remaining_fen"] = await self.mirror.meter_balance(entity_id, meter)
+        result["control"] = await self.relay_guard.holder(entity_id)
+        return result
+
+    async def meter_statuses(self) -> list[dict[str, Any]]:
+        """Return the status of every meter entity and every meter billing knows."""
+        async with self.db.session() as session:
+            meters = {m.entity_id: m for m in (await session.execute(select(MeterRow))).scalars()}
+        ids = set(meters)
+        ids.update(state.entity_id for state in meter_states(self.meters.states))
+        language = self.config.language
+        return [
+            {"entity_id": e, **meter_status(meters.get(e), self.meters.state(e), language)}
+            for e in sorted(ids)
+        ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +18,9 @@ from .models import MeterRow, TariffVersionRow
 from .tariffs import KIND_TIERED, TARIFF_SCHEMA, tiered_refusal
 
 if TYPE_CHECKING:
-    from .service import BillingService
+    from .books import Books
+    from .opened import OpenedMeters
+    from .port import MeterPort
 
 def building_scope(building_id: str) -> str:
     """Return the tariff scope of a building's default."""
@@ -51,13 +52,20 @@ def _version_dict(row: TariffVersionRow) -> dict[str, Any]:
     }
 
 
-class TariffMixin:
+class Tariffs:
     """Store tariff versions and find the one in force (meters are brought to it by desired.py)."""
 
-    async def async_load_tariffs(self: BillingService) -> None:
-        """Make each building's configured tariff its current version (a changed one starts now)."""
+    def __init__(self, books: Books, meters: MeterPort, opened: OpenedMeters) -> None:
+        self.books = books
+        self.db = books.db
+        self.meters = meters
+        self.opened = opened
+
+    async def async_load(self) -> set[float]:
+        """Make each building's configured tariff its current version (a changed one starts now); return when
+        the versions still to come take effect."""
         async with self.db.write() as session:
-            for building_id, building in self.buildings.items():
+            for building_id, building in self.books.buildings.items():
                 spec = validate_spec(building["tariff"])
                 scope = building_scope(building_id)
                 latest = (
@@ -73,34 +81,36 @@ class TariffMixin:
                 session.add(
                     TariffVersionRow(
                         scope=scope,
-                        effective_ts=0.0 if latest is None else self.now(),
+                        effective_ts=0.0 if latest is None else self.books.now(),
                         spec=json.dumps(spec),
-                        created_ts=self.now(),
+                        created_ts=self.books.now(),
                         operator_id="config",
                     )
                 )
             waiting = (
                 (
                     await session.execute(
-                        select(TariffVersionRow.effective_ts).where(TariffVersionRow.effective_ts > self.now())
+                        select(TariffVersionRow.effective_ts).where(
+                            TariffVersionRow.effective_ts > self.books.now()
+                        )
                     )
                 )
                 .scalars()
                 .all()
             )
-        for effective_ts in set(waiting):
-            self.schedule_push(effective_ts)
+        return set(waiting)
 
     async def set_tariff(
-        self: BillingService, scope: str, spec: dict[str, Any], effective_ts: float, operator: Any
+        self, scope: str, spec: dict[str, Any], effective_ts: float, operator: Any
     ) -> dict[str, Any]:
-        """Add a tariff version for ``building:<id>`` or ``meter:<entity_id>`` from ``effective_ts`` (admin)."""
+        """Add a tariff version for ``building:<id>`` or ``meter:<entity_id>`` from ``effective_ts`` (admin;
+        the façade brings meters to it when it takes effect)."""
         operator = ledger.Operator.from_dict(operator)
         if operator.role != ROLE_ADMIN:
             raise PermissionDenied("只有管理员可以修改费率", "only an admin can change tariffs")
         kind, _, target = scope.partition(":")
         if kind == "building":
-            self.building(target)
+            self.books.building(target)
         elif kind != "meter" or not target:
             raise BillingError(
                 f"费率范围无效：{scope}", f"invalid tariff scope {scope} (building:<id> or meter:<entity_id>)"
@@ -113,20 +123,16 @@ class TariffMixin:
                 scope=scope,
                 effective_ts=float(effective_ts),
                 spec=json.dumps(spec),
-                created_ts=self.now(),
+                created_ts=self.books.now(),
                 operator_id=operator.id,
             )
             session.add(row)
-        if row.effective_ts <= self.now():
-            await self.push_desired()
-        else:
-            self.schedule_push(row.effective_ts)
         return _version_dict(row)
 
-    async def _refuse_tiered(self: BillingService, kind: str, target: str) -> None:
+    async def _refuse_tiered(self, kind: str, target: str) -> None:
         """Refuse a tiered tariff for a meter-side meter, or a building with one (they cannot switch bands)."""
         if kind == "meter":
-            meter_side = [target] if self.mode_of(target) == MODE_METER else []
+            meter_side = [target] if self.opened.mode_of(target) == MODE_METER else []
         else:
             async with self.db.session() as session:
                 opened = (
@@ -141,25 +147,16 @@ class TariffMixin:
                         *opened,
                         *(
                             s.entity_id
-                            for s in self.core.states.async_all()
+                            for s in self.meters.states.async_all()
                             if s.attributes.get("billing") == MODE_METER
-                            and self.building_of(s.entity_id) == target
+                            and self.books.building_of(s.entity_id) == target
                         ),
                     }
                 )
         if meter_side:
             raise BillingError(*tiered_refusal(meter_side[0]))
 
-    def schedule_push(self: BillingService, effective_ts: float) -> None:
-        """Bring meters to the tariff in force right when a future version takes effect."""
-
-        async def push_then() -> None:
-            await asyncio.sleep(max(effective_ts - self.now(), 0))
-            await self.push_desired()
-
-        self.core.async_create_task(push_then(), "billing tariff push")
-
-    async def tariffs(self: BillingService, scope: str | None = None) -> list[dict[str, Any]]:
+    async def tariffs(self, scope: str | None = None) -> list[dict[str, Any]]:
         """Return every tariff version (of one scope), newest first."""
         stmt = select(TariffVersionRow).order_by(
             TariffVersionRow.effective_ts.desc(), TariffVersionRow.id.desc()
@@ -170,7 +167,7 @@ class TariffMixin:
             return [_version_dict(r) for r in (await session.execute(stmt)).scalars()]
 
     async def tariff_spec(
-        self: BillingService, session: AsyncSession, entity_id: str, building_id: str, ts: float
+        self, session: AsyncSession, entity_id: str, building_id: str, ts: float
     ) -> dict[str, Any]:
         """Return the tariff in force for a meter at ``ts``: its override, else its building's default."""
         row = (
@@ -197,15 +194,16 @@ class TariffMixin:
             )
         return dict(json.loads(row.spec))
 
-    async def tariff_for(self: BillingService, entity_id: str, ts: float | None = None) -> dict[str, Any]:
+    async def tariff_for(self, entity_id: str, ts: float | None = None) -> dict[str, Any]:
         """Return the tariff spec in force for a meter (now by default)."""
         async with self.db.session() as session:
             meter = await session.get(MeterRow, entity_id)
-            building = meter.building if meter is not None else self.building_of(entity_id)
-            return await self.tariff_spec(session, entity_id, building, self.now() if ts is None else ts)
+            building = meter.building if meter is not None else self.books.building_of(entity_id)
+            at = self.books.now() if ts is None else ts
+            return await self.tariff_spec(session, entity_id, building, at)
 
     async def specs_in_force(
-        self: BillingService, session: AsyncSession, ts: float
+        self, session: AsyncSession, ts: float
     ) -> dict[str, dict[str, Any]]:
         """Return the spec in force at ``ts`` of every scope (building defaults and meter overrides)."""
         rows = await session.execute(

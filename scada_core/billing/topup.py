@@ -17,12 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import ledger
-from .const import MODE_METER, ROLE_ADMIN, ROLE_CASHIER, TOPUP_LOWEST, TOPUP_RULES, TOPUP_SHARES
+from .const import MODE_METER, ROLE_ADMIN, ROLE_CASHIER, TOPUP_LOWEST, TOPUP_SHARES
 from .errors import BillingError, PermissionDenied
 from .models import AccountRow, MeterRow
 
 if TYPE_CHECKING:
-    from .service import BillingService
+    from .books import Books
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -64,37 +64,38 @@ def rule_dict(account: AccountRow) -> dict[str, Any]:
     }
 
 
-class TopUpRuleMixin:
+class TopUpRules:
     """The account's top-up rule and the meters a payment goes to."""
 
-    async def topup_rule(self: BillingService, account_id: int) -> dict[str, Any]:
+    def __init__(self, books: Books) -> None:
+        self.books = books
+        self.db = books.db
+
+    async def topup_rule(self, account_id: int) -> dict[str, Any]:
         """Return the account's top-up rule and shares."""
         async with self.db.session() as session:
-            return rule_dict(await self.get_account(session, account_id))
+            return rule_dict(await self.books.get_account(session, account_id))
 
     async def set_topup_rule(
-        self: BillingService, account_id: int, rule: str, shares: dict[str, int] | None, operator: Any
+        self, account_id: int, rule: str, shares: dict[str, int] | None, operator: Any
     ) -> dict[str, Any]:
         """Admin or cashier: set where the account's top-ups go (``shares``: {meter: percent}, for "shares")."""
         operator = ledger.Operator.from_dict(operator)
         if operator.role not in (ROLE_ADMIN, ROLE_CASHIER):
             raise PermissionDenied(f"角色 {operator.role} 不能修改充值分配", f"role {operator.role} cannot set it")
-        if rule not in TOPUP_RULES:
-            raise BillingError(f"未知充值分配规则 {rule}", f"unknown top-up rule {rule}")
-        async with self.account_lock(account_id):
-            async with self.db.write() as session:
-                account = await self.get_account(session, account_id, lock=True)
-                meters = {m.entity_id for m in await self._meters_of(session, account_id) if m.mode == MODE_METER}
-                valid = check_shares(shares, meters) if rule == TOPUP_SHARES else None
-                account.topup_rule = rule
-                account.topup_shares = json.dumps(valid, sort_keys=True) if valid else None
-                return rule_dict(account)
+        async with self.books.account_lock(account_id), self.db.write() as session:
+            account = await self.books.get_account(session, account_id, lock=True)
+            meters = {m.entity_id for m in await self._meters_of(session, account_id) if m.mode == MODE_METER}
+            valid = check_shares(shares, meters) if rule == TOPUP_SHARES else None
+            account.topup_rule = rule
+            account.topup_shares = json.dumps(valid, sort_keys=True) if valid else None
+            return rule_dict(account)
 
-    async def _meters_of(self: BillingService, session: AsyncSession, account_id: int) -> list[MeterRow]:
+    async def _meters_of(self, session: AsyncSession, account_id: int) -> list[MeterRow]:
         return list((await session.execute(select(MeterRow).where(MeterRow.account_id == account_id))).scalars())
 
-    async def topup_parts(
-        self: BillingService,
+    async def parts(
+        self,
         session: AsyncSession,
         account_id: int,
         amount_fen: int,
@@ -103,13 +104,13 @@ class TopUpRuleMixin:
     ) -> Parts | None:
         """Return the meters (and fen) a top-up goes to, or None for the wallet; refuse another account's meter,
         unless it was ``chosen_earlier`` (a paid order's choice) and has left the account since: the rule decides."""
-        account = await self.get_account(session, account_id)
+        account = await self.books.get_account(session, account_id)
         meters = await self._meters_of(session, account_id)
         if chosen is not None:
             meter = next((m for m in meters if m.entity_id == chosen), None)
             if meter is None and chosen_earlier:
                 _LOGGER.warning("%s left account %s after it was chosen; its rule decides", chosen, account_id)
-                return await self.topup_parts(session, account_id, amount_fen, None)
+                return await self.parts(session, account_id, amount_fen, None)
             if meter is None:
                 raise BillingError(
                     f"表计 {chosen} 不属于账户 {account_id}", f"{chosen} is not a meter of account {account_id}"

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from scada_core.billing import ledger, tariffs
+from scada_core.billing.books import Books
 from scada_core.billing.errors import BillingError
 from scada_core.billing.tariff_store import validate_spec
 from ..conftest import DB_KINDS
@@ -63,6 +64,28 @@ async def test_postings_balance_and_keys_are_unique(database) -> None:
         "unbalanced_transactions": 0,
         "balanced": True,
     }
+
+
+async def test_post_once_hands_back_the_first_transaction_of_a_taken_key(database, core) -> None:
+    """A second posting under a key raises KeyTaken (from the IntegrityError, the write rolled back), and the
+    books return the first transaction as a repeat; a key never taken raises the original error."""
+    first = await _post(database, "once-1", 250)
+    posting = {"kind": "sale", "entries": [("cash", 99), ("tenant:1", -99)], "operator": OP, "ts": 0.0,
+               "amount_fen": 99, "building": "b1"}
+    with pytest.raises(ledger.KeyTaken) as taken:
+        async with database.write() as session:
+            await ledger.post_once(session, "once-1", **posting)
+    assert taken.value.key == "once-1" and isinstance(taken.value.__cause__, IntegrityError)
+    books = Books(database, core.clock, core.bus, {}, core.async_create_task)
+    earlier = await books.taken(taken.value)
+    assert earlier["repeated"] and earlier["transaction"]["id"] == first.id
+    assert earlier["transaction"]["amount_fen"] == 250
+    async with database.session() as session:
+        assert await ledger.held(session, "tenant:1") == 250  # the second posting left nothing
+    orphan = ledger.KeyTaken("never-posted")
+    orphan.__cause__ = IntegrityError("INSERT", {}, Exception("another constraint"))
+    with pytest.raises(IntegrityError):
+        await books.taken(orphan)
 
 
 async def test_receipt_numbers_gap_free_per_building_under_concurrency(database) -> None:

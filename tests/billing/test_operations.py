@@ -3,6 +3,7 @@ service and façade; every operation is in the OpenAPI document with its schema'
 
 from __future__ import annotations
 
+import inspect
 import re
 from typing import Any
 
@@ -11,6 +12,7 @@ import voluptuous as vol
 
 from scada_core.billing.errors import BillingError
 from scada_core.billing.operations import OPERATIONS, Operation
+from scada_core.billing.service import BillingService
 from scada_core.exceptions import ServiceValidationError
 
 CASHIER = {"id": "c1", "role": "cashier"}
@@ -51,6 +53,35 @@ def _refused(op: Operation, body: dict[str, Any]) -> bool:
     return False
 
 
+def _with_defaults(op: Operation, body: dict[str, Any], now: float) -> dict[str, Any]:
+    """Return ``body`` with the defaults REST fills in (the schema's, and the clock's for ``now_default``)."""
+    defaults = {
+        str(key.schema): key.default()
+        for key in op.fields
+        if isinstance(key, vol.Optional) and key.default is not vol.UNDEFINED
+    }
+    if op.now_default:
+        defaults[op.now_default] = now
+    return {**defaults, **body}
+
+
+def test_every_operation_method_is_validated_by_its_schema() -> None:
+    """Each operation's façade method runs behind @validated with that operation's schema."""
+    for op in OPERATIONS:
+        method = getattr(BillingService, op.name)
+        assert getattr(method, "operation", None) is op, f"{op.name} is not validated"
+
+
+async def test_facade_refuses_a_missing_required_field_of_every_operation(start_site) -> None:
+    """Called from Python with its required fields missing, every operation refuses by its schema."""
+    site = await start_site(units=1, with_sim=False)
+    for op in OPERATIONS:
+        params = [p for p in inspect.signature(getattr(BillingService, op.name)).parameters if p != "self"]
+        with pytest.raises(BillingError) as err:
+            await getattr(site.billing, op.name)(**{**dict.fromkeys(params), "operator": CASHIER})
+        assert err.value.en.startswith("invalid request:"), (op.name, err.value.en)
+
+
 def test_every_operation_has_a_base_body() -> None:
     assert set(BASE) == {op.name for op in OPERATIONS}
     for op in OPERATIONS:
@@ -73,10 +104,11 @@ async def test_hostile_values_refused_alike_by_rest_service_and_facade(start_sit
                 answer = await resp.json()
                 assert 400 <= resp.status < 500 and answer["error"], (op.name, field, value, resp.status, answer)
             in_json = "\x00" not in str(value)  # JSON text with NUL is refused before any schema
-            if op.roles:  # validated by the façade itself: the same message
-                with pytest.raises(BillingError) as err:
-                    await getattr(site.billing, op.name)(**body, **path, operator=CASHIER)
-                assert not in_json or str(err.value) == answer["error"], (op.name, field, value)
+            # validated by the façade itself (whoever calls it): the same message
+            with pytest.raises(BillingError) as err:
+                await getattr(site.billing, op.name)(**_with_defaults(op, body, site.billing.now()), **path,
+                                                     operator=CASHIER)
+            assert not in_json or str(err.value) == answer["error"], (op.name, field, value)
             if op.service:  # the service's own refusal shape, the same reason
                 with pytest.raises(ServiceValidationError) as refused:
                     await site.core.services.async_call("billing", op.name, {**body, **path, "operator": CASHIER})

@@ -197,8 +197,8 @@ async def test_purchase_history_shows_a_transfer_from_the_wallet(multi: tuple[We
     """Wallet money from before moved to m3 shows in the tenant's purchase history as a transfer from the wallet
     to that meter, without a receipt (it was paid, and has its receipt, when it came in)."""
     site, account_c = multi
-    await site.billing._wallet_movement(account_c, "sale", 2000, "alipay", "old-1", Operator("alipay", "system"),
-                                        "", "TU-old")
+    await site.billing.sales.wallet_movement(account_c, "sale", 2000, "alipay", "old-1",
+                                             Operator("alipay", "system"), "", "TU-old")
     moved = await site.billing.sell(M3, 500, "wallet", "move-1", ADMIN)
     assert moved["transaction"]["kind"] == "transfer" and site.sim.meters[3].remaining_fen == 500
     back = await site.billing.refund(M3, 200, "wallet", "move-2", ADMIN)  # and some back to the wallet

@@ -30,7 +30,8 @@ async def test_wallet_to_meter_transfer_is_not_revenue(start_web: Any, role: str
     account_id = await open_account(env, client, csrf, f"{M1},{M2}")
     billing = env.site.billing
     system = Operator("alipay", "system")
-    await billing._wallet_movement(account_id, KIND_SALE, 30000, "alipay", "old-online-1", system, "", "TU1")
+    await billing.sales.wallet_movement(account_id, KIND_SALE, 30000, "alipay", "old-online-1", system, "",
+                                        "TU1")
     await billing.sell(M1, 3000, "cash", "cash-1", {"id": "staff", "role": role})
     assert env.sim is not None
     m2_before = (env.sim.meters[2].remaining_fen, env.sim.meters[2].purchase_count)
@@ -80,8 +81,8 @@ async def test_rest_wallet_sale_is_a_transfer_in_the_report(start_web: Any) -> N
     account_id = await open_account(env, client, csrf, f"{M1},{M2}")
     billing = env.site.billing
     boss = {"id": "boss", "role": "admin"}
-    await billing._wallet_movement(account_id, KIND_SALE, 30000, "alipay", "old-online-1",
-                                   Operator("alipay", "system"), "", "TU1")
+    await billing.sales.wallet_movement(account_id, KIND_SALE, 30000, "alipay", "old-online-1",
+                                        Operator("alipay", "system"), "", "TU1")
     await billing.sell(M1, 3000, "cash", "cash-1", boss)
     moved = await billing.sell(M2, 1000, "wallet", "wallet-1", boss)
     back = await billing.refund(M2, 400, "wallet", "wallet-2", boss)
