@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +51,7 @@ class SyncMark:
     """The state a meter-side meter was last synced from, and the levels it implied."""
 
     purchase_count: int
+    remaining_fen: int
     level: str
     overload: bool | None
     limits: Thresholds
@@ -133,7 +134,28 @@ class MeterMirror:
     ) -> None:
         level, overload = implied(remaining, power, limits, flags)
         now = self.books.now()
-        self._sync_marks[entity_id] = SyncMark(count, level, overload, limits, now, self._local_day(now))
+        self._sync_marks[entity_id] = SyncMark(count, remaining, level, overload, limits, now, self._local_day(now))
+
+    def unchanged_since_sync(self, entity_id: str) -> bool:
+        """Tell whether a meter-side meter still publishes the purchase count and money of its last sync (the
+        ledger then holds what the meter holds: a sale need not read it again to check its credit cap)."""
+        mark = self._sync_marks.get(entity_id)
+        state = self.meters.state(entity_id)
+        if mark is None or state is None or state.state == STATE_UNAVAILABLE:
+            return False
+        attributes = state.attributes
+        return (attributes.get("purchase_count"), attributes.get("remaining_fen")) == (
+            mark.purchase_count,
+            mark.remaining_fen,
+        )
+
+    def delivered(self, entity_id: str, count: int, remaining: int) -> None:
+        """Take a settled delivery's read-back as synced when it leaves the alarm level where it was (the ledger
+        moved with the meter); a sale that moves the level leaves the mark, so the next state's sync records it."""
+        mark = self._sync_marks.get(entity_id)
+        if mark is None or implied(remaining, None, mark.limits)[0] != mark.level:
+            return
+        self._sync_marks[entity_id] = replace(mark, purchase_count=count, remaining_fen=remaining)
 
     def _on_state_changed(self, event: Event) -> None:
         entity_id = event.data["entity_id"]
@@ -150,6 +172,9 @@ class MeterMirror:
     async def _sync_later(self, entity_id: str) -> None:
         async with self.books.meter_lock(entity_id):
             self._sync_queued.discard(entity_id)
+            state = self.meters.state(entity_id)
+            if state is not None and not self.sync_due(entity_id, state.attributes):
+                return  # synced while this waited for the lock (a sale's delivery took the state as synced)
             await self.sync_meter(entity_id)
 
     def _on_reading(self, event: Event) -> None:
@@ -239,7 +264,7 @@ class MeterMirror:
             account = await session.get(AccountRow, meter.account_id)
             limits = self.books.thresholds(account, meter.building, meter)
             if meter.blocked:
-                return False, limits
+                return False, None  # nothing moves while blocked: its state is not synced (no mark)
             if (ahead := counts_ahead(count, meter.purchase_count)) != 0:
                 return ahead > 0 and await pending_of(session, entity_id) is None, limits
             if await ledger.held(session, ledger.meter_account(entity_id)) > remaining:

@@ -25,7 +25,15 @@ from .const import (
     ROLE_CASHIER,
 )
 from .credit import check_can_take, check_credit_cap
-from .delivery import add_delivery, crash_point, deliveries_of, delivery_dict, pending_of
+from .delivery import (
+    OUTCOME_DELIVERED,
+    add_delivery,
+    crash_point,
+    deliveries_of,
+    delivery_dict,
+    pending_of,
+    register_count,
+)
 from .errors import BillingError, PermissionDenied
 from .models import MeterRow, TransactionRow
 from .topup import Parts
@@ -312,8 +320,10 @@ class Sales:
                 if waiting is not None:
                     await self.deliveries.ensure_settled(entity_id, waiting)
                 # The ledger catches up with the meter's own money before any check: a fresh read to refund,
-                # the last status read to sell (running consumption is otherwise mirrored at an interval).
-                await self.mirror.sync_meter(entity_id, fresh=op == OP_REFUND)
+                # the last status read to sell unless it is the one last synced (running consumption is
+                # otherwise mirrored at an interval).
+                if op == OP_REFUND or not self.mirror.unchanged_since_sync(entity_id):
+                    await self.mirror.sync_meter(entity_id, fresh=op == OP_REFUND)
             try:
                 async with self.db.write() as session:
                     meters = [await self._movable_meter(session, e, account_id) for e, _ in parts]
@@ -356,7 +366,11 @@ class Sales:
                 return await self.books.taken(taken)
             for delivery in deliveries:
                 crash_point("after_pending_commit", delivery.meter_entity_id)
-                await self.deliveries.deliver(delivery)
+                outcome = await self.deliveries.deliver(delivery)
+                if outcome == OUTCOME_DELIVERED and delivery.remaining_fen is not None:
+                    self.mirror.delivered(
+                        delivery.meter_entity_id, register_count(delivery.purchase_count), delivery.remaining_fen
+                    )
             result = fresh_result(row, entries, deliveries)
         if kind in (KIND_SALE, KIND_TRANSFER):
             self._fire_sale(row)
