@@ -439,9 +439,9 @@ class Sales:
                         building=account.building,
                         reverses_id=reverses_id,
                     )
-                    result = fresh_result(row, entries, [])
             except ledger.KeyTaken as taken:
                 return await self.books.taken(taken)
+        result = fresh_result(row, entries, [])  # after the commit, which numbers the receipt on PostgreSQL
         if kind == KIND_SALE:
             self._fire_sale(row)
         await self.mirror.refresh_account(account_id)
