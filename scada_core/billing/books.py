@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import ledger
@@ -26,6 +26,12 @@ if TYPE_CHECKING:
     from scada_core.storage.database import Database
 
 Spawn = Callable[[Coroutine[Any, Any, Any], str], Any]
+
+# Built once: every sale looks its meter and account up (locked on PostgreSQL).
+METER = select(MeterRow).where(MeterRow.entity_id == bindparam("meter_id"))
+METER_LOCKED = METER.with_for_update()
+ACCOUNT = select(AccountRow).where(AccountRow.id == bindparam("account_id"))
+ACCOUNT_LOCKED = ACCOUNT.with_for_update()
 
 
 def building_of(buildings: dict[str, dict[str, Any]], entity_id: str) -> str:
@@ -111,20 +117,16 @@ class Books:
 
     async def get_meter(self, session: AsyncSession, entity_id: str, *, lock: bool = False) -> MeterRow:
         """Return an opened meter's row (row-locked on PostgreSQL when ``lock``) or raise."""
-        stmt = select(MeterRow).where(MeterRow.entity_id == entity_id)
-        if lock:
-            stmt = stmt.with_for_update()
-        meter = (await session.execute(stmt)).scalar_one_or_none()
+        stmt = METER_LOCKED if lock else METER
+        meter = (await session.execute(stmt, {"meter_id": entity_id})).scalar_one_or_none()
         if meter is None or meter.account_id is None:
             raise BillingError(f"表计 {entity_id} 未开户", f"meter {entity_id} has no open account")
         return meter
 
     async def get_account(self, session: AsyncSession, account_id: int, *, lock: bool = False) -> AccountRow:
         """Return an open account (row-locked on PostgreSQL when ``lock``) or raise."""
-        stmt = select(AccountRow).where(AccountRow.id == account_id)
-        if lock:
-            stmt = stmt.with_for_update()
-        account = (await session.execute(stmt)).scalar_one_or_none()
+        stmt = ACCOUNT_LOCKED if lock else ACCOUNT
+        account = (await session.execute(stmt, {"account_id": account_id})).scalar_one_or_none()
         if account is None:
             raise BillingError(f"账户 {account_id} 不存在", f"account {account_id} does not exist")
         if account.status != "open":

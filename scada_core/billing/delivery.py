@@ -61,6 +61,12 @@ SETTLE = (
         error=None,
     )
 )
+PENDING_OF = (
+    select(DeliveryRow)
+    .where(DeliveryRow.meter_entity_id == bindparam("pending_meter"), DeliveryRow.status == DELIVERY_PENDING)
+    .order_by(DeliveryRow.id)
+    .limit(1)
+)
 BOOK_COUNT = (
     update(_METERS)
     .where(_METERS.c.entity_id == bindparam("book_meter"))
@@ -123,14 +129,7 @@ def delivery_dict(delivery: DeliveryRow) -> dict[str, Any]:
 
 async def pending_of(session: AsyncSession, entity_id: str) -> DeliveryRow | None:
     """Return the meter's pending delivery (there is at most one)."""
-    return (
-        await session.execute(
-            select(DeliveryRow)
-            .where(DeliveryRow.meter_entity_id == entity_id, DeliveryRow.status == DELIVERY_PENDING)
-            .order_by(DeliveryRow.id)
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+    return (await session.execute(PENDING_OF, {"pending_meter": entity_id})).scalar_one_or_none()
 
 
 def add_delivery(
