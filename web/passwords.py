@@ -60,9 +60,10 @@ class PasswordHashing:
     async def verify(self, password_hash: str | None, password: str) -> bool:
         """Tell whether ``password`` matches; with no hash (an unknown user) take as long, then say no."""
         if password_hash is None:
-            if self._unknown_user is None:
+            if self._unknown_user is None:  # hashing costs what checking does: the first refusal is no slower
                 self._unknown_user = await self.hash("not-a-password-timing-equaliser")
-            await self._check(self._unknown_user, password)
+            else:
+                await self._check(self._unknown_user, password)
             return False
         return await self._check(password_hash, password)
 
