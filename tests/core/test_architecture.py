@@ -1,4 +1,4 @@
-"""The architecture holds: the project's own modules import each other without a cycle at run time.
+"""The architecture holds: no import cycle at run time, and each integration declares the ones it imports.
 
 The graph comes from each module's syntax tree: every import counts, function-local ones too, except those
 under ``if TYPE_CHECKING:``. ``from package import name`` depends on ``package.name`` when that is a module
@@ -10,7 +10,10 @@ from __future__ import annotations
 import ast
 from collections import deque
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
+
+from scada_core.loader import Integration, discover
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("scada_core", "integrations", "web")
@@ -187,3 +190,35 @@ def test_cycle_finder_sees_local_imports_and_skips_type_checking(tmp_path: Path)
         "3 modules (app.a, app.b, app.c): app.a -> app.b -> app.c -> app.a",
         "2 modules (app.f, app.sub): app.f -> app.sub -> app.f",  # app.sub.g runs app/sub/__init__.py first
     ]
+
+
+def _domain_of(module: str, packages: dict[str, str]) -> str | None:
+    """Return the integration whose package holds ``module`` (the innermost one: web.tenant inside web)."""
+    holders = [package for package in packages if _is_within(module, package)]
+    return packages[max(holders, key=len)] if holders else None
+
+
+def undeclared_imports(graph: Graph, integrations: dict[str, Integration]) -> dict[str, set[str]]:
+    """Map each integration to the integrations it imports without naming them in its manifest."""
+    packages = {integration.package: domain for domain, integration in integrations.items()}
+    missing: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        if (domain := _domain_of(module, packages)) is None:
+            continue
+        integration = integrations[domain]
+        declared = {domain, *integration.dependencies, *integration.after_dependencies}
+        used = {_domain_of(target, packages) for target in targets} - {None, *declared}
+        if used:
+            missing.setdefault(domain, set()).update(used)  # type: ignore[arg-type]
+    return missing
+
+
+def test_manifests_declare_the_integrations_they_import() -> None:
+    """An integration that imports another names it in dependencies or after_dependencies (hassfest's rule)."""
+    graph, integrations = import_graph(), discover()
+    assert undeclared_imports(graph, integrations) == {}
+    simulator = integrations["dtsy1352_simulator"]
+    undeclared = replace(simulator, after_dependencies=[])
+    assert undeclared_imports(graph, {**integrations, "dtsy1352_simulator": undeclared}) == {
+        "dtsy1352_simulator": {"acrel_dtsy1352"}
+    }
