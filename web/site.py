@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -88,6 +89,12 @@ class WebSite:
         """Return billing's service object, or None when billing is not configured."""
         return self.core.data.get("billing")
 
+    def method_name(self, method: str | None, language: str) -> str:
+        """Return a payment method's name for people (billing knows every provider's)."""
+        if not method:
+            return ""
+        return self.billing.methods.label(method, language) if self.billing is not None else method
+
     def language(self, request: web.Request) -> str:
         """Return the operator's language, else the cookie's, else the site's."""
         operator: WebOperator | None = request.get(KEY_WEB_OPERATOR)
@@ -110,7 +117,8 @@ class WebSite:
             t=self.t(request), lang=self.language(request), op=operator, nav=nav, path=request.path,
             csrf=operator.csrf if operator else "", branding=self.branding, site_name=self.core.config.name,
             time_zone=self.core.config.time_zone,
-            can=lambda action: operator is not None and allowed(operator.role, action), **context,
+            can=lambda action: operator is not None and allowed(operator.role, action),
+            method_name=functools.partial(self.method_name, language=self.language(request)), **context,
         )
         return web.Response(text=page, status=status, content_type="text/html")
 

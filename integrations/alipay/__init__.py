@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import voluptuous as vol
 
+from integrations.topup.api import VIEWS
 from integrations.topup.config import declare_topup, key_text, topup_options, validate_topup
 from integrations.topup.const import (
     CONF_GATEWAY,
@@ -18,12 +19,12 @@ from integrations.topup.const import (
     CONF_RETURN_URL,
     CONF_SANDBOX,
 )
+from integrations.topup.const import DOMAIN as TOPUP
 from integrations.topup.limits import limits_in_order, topup_limits
 from integrations.topup.orders import OrderStore
 from integrations.topup.signing import KeyFormatError, load_private_key, load_public_key
 from integrations.topup.start import async_add_provider
 
-from .api import OrdersView, SecurityEventsView
 from .client import AlipayClient, AlipaySettings
 from .const import (
     ALIPAY_ORDER_PREFIX,
@@ -169,7 +170,8 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
     payments.sandbox = sandbox
     core.data[DOMAIN] = payments
     core.http.register_view(NotifyView(core, payments, app_id, seller_id, alipay_key))
-    for view_class in (OrdersView, SecurityEventsView):
-        core.http.register_view(view_class(core, payments))
+    for view_class in VIEWS:  # where these were before every provider shared them
+        moved = view_class.at(view_class.url.replace(TOPUP, DOMAIN), view_class.name.replace(TOPUP, DOMAIN), DOMAIN)
+        core.http.register_view(moved(core, store))
     await async_add_provider(core, payments, settings, NOTIFY_PATH, config)
     return True

@@ -71,12 +71,52 @@ class Order:
         return f"{self.provider}:{action}:{self.out_trade_no}" if action else f"{self.provider}:{self.out_trade_no}"
 
 
-class OrderStore:
-    """Persist one provider's orders (lookups by out_trade_no and account see every provider's) and security events."""
+class OrderLog:
+    """What every provider's orders share: an account's orders and the security events, whoever wrote them."""
 
-    def __init__(self, db: Database, clock: Clock, provider: str, prefix: str) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
+
+    async def for_account(self, account_id: int, limit: int = 50) -> list[Order]:
+        """Return an account's newest orders."""
+        async with self._db.session() as session:
+            rows = await session.scalars(
+                select(OrderRow).where(OrderRow.account_id == account_id).order_by(OrderRow.created_ts.desc()).limit(limit)
+            )
+            return [Order.from_row(r) for r in rows]
+
+    async def security_event(
+        self, source: str, kind: str, detail: str, remote: str | None = None, reference: str | None = None
+    ) -> None:
+        """Write one security event row and log it (reference and detail escaped onto one line and shortened)."""
+        reference = shown(reference, REFERENCE_LIMIT) if reference else None
+        detail = shown(detail, DETAIL_LIMIT)
+        _LOGGER.warning("Security event %s/%s ref=%s from %s: %s", source, kind, reference, remote, detail)
+        async with self._db.write() as session:
+            session.add(
+                SecurityEventRow(
+                    ts=self._clock.timestamp(), source=source, kind=kind, remote=remote, reference=reference,
+                    detail=detail,
+                )
+            )
+
+    async def security_events(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Return the newest security events."""
+        async with self._db.session() as session:
+            rows = await session.scalars(select(SecurityEventRow).order_by(SecurityEventRow.id.desc()).limit(limit))
+            return [
+                {"ts": r.ts, "source": r.source, "kind": r.kind, "remote": r.remote, "reference": r.reference,
+                 "detail": r.detail}
+                for r in rows
+            ]
+
+
+class OrderStore(OrderLog):
+    """Persist one provider's orders (lookups by out_trade_no and account see every provider's)."""
+
+    def __init__(self, db: Database, clock: Clock, provider: str, prefix: str) -> None:
+        super().__init__(db, clock)
         self.provider = provider
         self._prefix = prefix
         self.references = OrderReferences(db)
@@ -181,36 +221,3 @@ class OrderStore:
                 )
             )
             return [Order.from_row(r) for r in rows]
-
-    async def for_account(self, account_id: int, limit: int = 50) -> list[Order]:
-        """Return an account's newest orders."""
-        async with self._db.session() as session:
-            rows = await session.scalars(
-                select(OrderRow).where(OrderRow.account_id == account_id).order_by(OrderRow.created_ts.desc()).limit(limit)
-            )
-            return [Order.from_row(r) for r in rows]
-
-    async def security_event(
-        self, source: str, kind: str, detail: str, remote: str | None = None, reference: str | None = None
-    ) -> None:
-        """Write one security event row and log it (reference and detail escaped onto one line and shortened)."""
-        reference = shown(reference, REFERENCE_LIMIT) if reference else None
-        detail = shown(detail, DETAIL_LIMIT)
-        _LOGGER.warning("Security event %s/%s ref=%s from %s: %s", source, kind, reference, remote, detail)
-        async with self._db.write() as session:
-            session.add(
-                SecurityEventRow(
-                    ts=self._clock.timestamp(), source=source, kind=kind, remote=remote, reference=reference,
-                    detail=detail,
-                )
-            )
-
-    async def security_events(self, limit: int = 100) -> list[dict[str, Any]]:
-        """Return the newest security events."""
-        async with self._db.session() as session:
-            rows = await session.scalars(select(SecurityEventRow).order_by(SecurityEventRow.id.desc()).limit(limit))
-            return [
-                {"ts": r.ts, "source": r.source, "kind": r.kind, "remote": r.remote, "reference": r.reference,
-                 "detail": r.detail}
-                for r in rows
-            ]

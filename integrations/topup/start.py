@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
 
+from scada_core.billing.const import DOMAIN as BILLING
 from scada_core.const import EVENT_CORE_STARTED
 from scada_core.params import DB_ID, db_int
 
@@ -24,7 +25,7 @@ _LOGGER = logging.getLogger(__name__)
 async def async_add_provider(
     core: Core, payments: TopUpPayments, settings: Any, notify_path: str, config: dict[str, Any]
 ) -> None:
-    """Register the provider's services and run its sweep; fill ``settings``' notify/return URLs once the web
+    """Register the provider's payment method with billing and its services, and run its sweep; fill ``settings``' notify/return URLs once the web
     server listens; add it to the registry (which the tenant pages list) with its section ``config``."""
 
     def _fill_urls(_event: Event) -> None:
@@ -32,6 +33,9 @@ async def async_add_provider(
         settings.notify_url = settings.notify_url or core.http.public_url(notify_path)
         settings.return_url = settings.return_url or core.http.public_url(RETURN_PATH)
 
+    billing = core.data.get(BILLING)
+    if billing is not None:
+        billing.methods.register(payments.method, payments.labels)
     register_payment_services(core, payments)
     core.bus.async_listen_once(EVENT_CORE_STARTED, _fill_urls)
     core.async_create_task(sweep_loop(payments, config[CONF_QUERY_INTERVAL], config[CONF_QUERY_AFTER]),

@@ -84,16 +84,14 @@ def handler(name: str) -> Callable[[BillingView, web.Request], Awaitable[web.Res
 def operation_view(name: str) -> type[BillingView]:
     """Return the view of the operation ``name``: its URL, route name, handler and OpenAPI entry."""
     op = BY_NAME[name]
+
+    def openapi_paths(self: BillingView) -> dict[str, dict[str, dict[str, Any]]]:
+        return {op.url: {op.http: op.doc(self.billing.methods)}}  # at request: providers add payment methods
+
     return type(
         f"{op.name}_view",
         (BillingView,),
-        {
-            "url": op.url,
-            "name": op.route,
-            "openapi": {op.http: op.doc()},
-            op.http: handler(name),
-            "__doc__": op.summary,
-        },
+        {"url": op.url, "name": op.route, "openapi_paths": openapi_paths, op.http: handler(name), "__doc__": op.summary},
     )
 
 

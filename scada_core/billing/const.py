@@ -18,7 +18,8 @@ ROLE_CASHIER: Final = "cashier"
 ROLE_SYSTEM: Final = "system"
 SELLING_ROLES: Final = (ROLE_ADMIN, ROLE_CASHIER, ROLE_SYSTEM)
 
-METHODS: Final = ("cash", "alipay", "wechat", "card", "bank")
+METHODS: Final = ("cash", "alipay", "wechat", "card", "bank")  # the counter's; top-up providers add theirs
+METHOD_NAME: Final = r"[a-z][a-z0-9_]{1,31}"  # a method's name is a ledger account: never a ':' in it
 
 # Ledger accounts (debit positive). Payment methods are accounts of their own name.
 ACCOUNT_REVENUE_ENERGY: Final = "revenue:energy"
@@ -92,3 +93,11 @@ TOPUP_LOWEST: Final = "lowest"  # the meter holding the least money (first by en
 TOPUP_SHARES: Final = "shares"  # split by the account's per-meter percentages
 TOPUP_RULES: Final = (TOPUP_LOWEST, TOPUP_SHARES)
 METHOD_WALLET: Final = "wallet"  # money already in the account's wallet: moving it to a meter is a transfer
+METHOD_LABELS: Final = {
+    "cash": {"zh-CN": "现金", "en": "cash"},
+    "alipay": {"zh-CN": "支付宝", "en": "Alipay"},
+    "wechat": {"zh-CN": "微信支付", "en": "WeChat Pay"},
+    "card": {"zh-CN": "刷卡", "en": "card"},
+    "bank": {"zh-CN": "银行转账", "en": "bank transfer"},
+    METHOD_WALLET: {"zh-CN": "账户钱包", "en": "wallet"},
+}

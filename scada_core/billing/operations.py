@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -15,7 +15,7 @@ from scada_core.core import humanize_invalid
 from scada_core.params import DB_ID, TIMESTAMP, db_int
 
 from . import ledger
-from .const import METHOD_WALLET, METHODS, SELLING_ROLES, TOPUP_RULES
+from .const import METHOD_NAME, SELLING_ROLES, TOPUP_RULES
 from .errors import BillingError, PermissionDenied
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -23,7 +23,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 FEN = db_int(1)
 OPTIONAL_NATURAL = vol.Any(None, db_int(0))
 KEY = vol.All(str, vol.Length(min=1, max=128))
-PAY_METHOD = vol.In((*METHODS, METHOD_WALLET))
+METHOD_FIELD = "method"
+PAY_METHOD = vol.All(str, vol.Match(rf"{METHOD_NAME}\Z", msg="not a payment method name"))  # known: checked at run
 OPERATOR = vol.Schema({vol.Required("id"): str, vol.Required("role"): str}, extra=vol.ALLOW_EXTRA)
 REFUSED = "refused, with a zh-CN / en message"
 ENTITY = {"entity_id": "entity_id"}
@@ -62,14 +63,17 @@ class Operation:
         """The URL's parameters as required fields: ids are database integers, entity ids strings."""
         return {vol.Required(kwarg): str if param == "entity_id" else DB_ID for param, kwarg in self.path.items()}
 
-    def doc(self) -> dict[str, Any]:
-        """The OpenAPI operation object (request body typed from the schema)."""
+    def doc(self, methods: Iterable[str] = ()) -> dict[str, Any]:
+        """The OpenAPI operation object (request body typed from the schema; a payment method is one of
+        ``methods``, those billing knows now, providers' included)."""
         from scada_core.openapi import request_body
 
+        known = vol.In(list(methods))
+        fields = {key: known if methods and str(key) == METHOD_FIELD else value for key, value in self.fields.items()}
         return {
             "summary": self.summary,
             "responses": {"200": {"description": self.response}, "400": {"description": REFUSED}},
-            "requestBody": request_body(self.schema, self.example),
+            "requestBody": request_body(vol.Schema({**fields, vol.Optional("operator"): dict}), self.example),
         }
 
 
@@ -298,6 +302,8 @@ def validated(name: str) -> Callable[[F], F]:
                 schema(data)
             except vol.Invalid as err:
                 raise invalid(err) from None
+            if METHOD_FIELD in data:
+                self.methods.check(data[METHOD_FIELD])
             role = ledger.Operator.from_dict(bound.arguments["operator"]).role
             if op.roles and role not in op.roles:
                 raise PermissionDenied(f"角色 {role} 不能办理收退款", f"role {role} cannot move money")

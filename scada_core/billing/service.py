@@ -102,6 +102,7 @@ from .const import (
 from .delivery import Deliveries
 from .desired import DesiredState
 from .errors import BillingError
+from .methods import PaymentMethods
 from .models import AlarmRow, MeterRow, TransactionRow
 from .offline import OfflineWatch
 from .opened import OpenedMeters
@@ -135,6 +136,7 @@ class BillingService:
         self.db = core.db
         self.buildings: dict[str, dict[str, Any]] = config.get("buildings") or DEFAULT_BUILDINGS
         self.consumption_interval: float = config.get("consumption_interval", DEFAULT_CONSUMPTION_INTERVAL)
+        self.methods = PaymentMethods()
         self.books = Books(core.db, core.clock, core.bus, self.buildings, core.async_create_task)
         self.meters = MeterPort(
             core.services, core.states, config.get("meter_timeout", DEFAULT_METER_TIMEOUT)

@@ -107,6 +107,12 @@ async def test_forged_or_mismatched_notify_credits_nothing(site: Site, keys_dir:
     async with site.http.get(f"{site.base}/api/openapi.json") as resp:
         paths = (await resp.json())["paths"]
     assert {"/api/alipay/notify", "/api/alipay/orders", "/api/alipay/security_events"} <= set(paths)
+    for name in ("orders", "security_events"):  # every provider's, at topup's address
+        assert paths[f"/api/alipay/{name}"]["get"]["deprecated"] and "deprecated" not in paths[f"/api/topup/{name}"]["get"]
+    async with site.http.get(f"{site.base}/api/topup/orders?account_id={site.accounts['A']}") as resp:
+        assert await resp.json() == orders
+    async with site.http.get(f"{site.base}/api/topup/security_events?limit=6") as resp:
+        assert await resp.json() == events
 
 
 async def test_lost_notification_found_by_query(site: Site) -> None:

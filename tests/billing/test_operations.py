@@ -132,3 +132,7 @@ async def test_every_operation_is_in_the_openapi_document_with_its_fields(start_
     fen = amount["properties"]["amount_fen"]
     assert fen["type"] == "integer" and fen["minimum"] == 1
     assert "wallet" in amount["properties"]["method"]["enum"]
+    site.core.data["billing"].methods.register("acmepay", {"zh-CN": "极致支付", "en": "Acme Pay"})  # a provider starts
+    paths = (await site.api("GET", "/api/openapi.json"))["paths"]
+    sale = paths["/api/billing/sales"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert {"cash", "wallet", "acmepay"} <= set(sale["properties"]["method"]["enum"])

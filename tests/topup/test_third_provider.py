@@ -10,6 +10,7 @@ import pytest
 from integrations.topup.errors import TopUpError
 
 from scada_core.bootstrap import async_from_config_dir
+from scada_core.exceptions import OpenPrepayError
 from tests.alipay.harness import tenant_client
 from tests.core.test_meter_capability import ACME
 from tests.helpers import drop_schema, until, write_config
@@ -68,7 +69,7 @@ class AcmePayments(TopUpPayments):
     labels = {"zh-CN": "极致支付", "en": "Acme Pay"}
     scan_prompts = {"zh-CN": "请用极致扫码支付", "en": "Scan with Acme to pay"}
     refund_reason = "极致退款"
-    method = "card"  # one of billing's payment methods (its ledger accounts)
+    method = "acmepay"  # its own payment method (a ledger account), registered with billing as it starts
     credited_event = "acmepay_payment_credited"
     source = DOMAIN
 
@@ -206,6 +207,12 @@ async def test_a_third_provider_is_a_folder(tmp_path: Path, db_settings: dict[st
             await core.services.async_call("acmepay", "sweep", {"query_after": 0})
         assert (await acme.store.get(qr_order)).credited
         assert (await billing.account_summary(account_id))["wallet_fen"] == 1234 + 500
+        books = await billing.trial_balance()  # its own ledger account, not another method's
+        assert books["balanced"] and books["accounts"]["acmepay"] == 1234 + 500 and "card" not in books["accounts"]
+        assert [billing.methods.label("acmepay", lang) for lang in ("zh-CN", "en")] == ["极致支付", "Acme Pay"]
+        for method in ("acmepay2", "revenue:energy", "CASH", "现金", "x" * 40):  # unknown, or a ledger account
+            with pytest.raises(OpenPrepayError, match="payment method"):
+                await billing.credit_payment(account_id, 100, method, f"k-{method}", ADMIN)
         await until(lambda: _settled(credited), lambda found: len(found) >= 2)
         assert [c["out_trade_no"] for c in credited] == [out_trade_no, qr_order]
         with pytest.raises(TopUpError, match="wallet"):  # the flow's refund rule holds for every provider

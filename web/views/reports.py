@@ -43,7 +43,7 @@ class ReportsView(Page):
         t = self.site.t(request)
         if kind == "sales" and group == "method":
             for row in table.rows:
-                row[1] = t.get(f"m_{row[1]}", row[1])
+                row[1] = self.site.method_name(row[1], self.site.language(request))
         shown = Table(t[f"report_{kind}"], [t.get(c, c) for c in table.columns], table.rows,
                       [t.get(v, v) if isinstance(v, str) else v for v in table.totals] if table.totals else None)
         if q.get("format") == "xlsx":

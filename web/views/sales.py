@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from scada_core.billing.const import METHOD_WALLET, METHODS
 from scada_core.exceptions import OpenPrepayError
 from scada_core.params import path_id
 
@@ -16,13 +17,11 @@ from ..const import ACTION_ACCOUNT, ACTION_CONFIGURE, ACTION_SELL, ACTION_VIEW
 from ..receipts import NO_RECEIPT, amount_in_words, has_receipt, receipt_context, render_receipt_pdf
 from ..site import Page, WebSite
 
-METHODS = ("cash", "card", "wechat", "alipay", "bank")
 # What the credit policy form changes, as the audit log records it (a meter's rows add its thresholds).
 CREDIT_POLICY_KEYS = (
     "overdraft_fen", "credit_cap_fen", "alarm1_fen", "alarm2_fen", "overload_w", "effective_overdraft_fen",
     "effective_credit_cap_fen", "effective_alarm1_fen", "effective_alarm2_fen", "effective_overload_w",
 )
-METHOD_WALLET = "wallet"  # a sale from the account's wallet: a transfer of money already received
 KINDS = ("sale", "refund")
 
 
