@@ -60,6 +60,12 @@ class MeterDirectory:
             "label": overlay.get("label") or (state.attributes.get("friendly_name") if state else None) or name,
         }
 
+    def display_name(self, entity_id: str) -> str:
+        """Return how people call a meter: ``3F-0301 演示商铺301`` (floor-room, then its label)."""
+        info = self.classify(entity_id)
+        place = "-".join(part for part in (info["floor"], info["room"]) if part)
+        return f"{place} {info['label']}" if place else info["label"]
+
     def parse_sheet(self, filename: str, content: bytes) -> list[dict[str, Any]]:
         """Read rows of a CSV or XLSX sheet (header row: entity_id, floor, room, label)."""
         if filename.lower().endswith(".xlsx"):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import jinja2
 from aiohttp import web
 
+from scada_core.const import DEFAULT_LANGUAGE
 from scada_core.http import View
 
 from scada_core.reports.rollup import async_rollup, utc_offset_s
@@ -19,6 +19,7 @@ from .audit import AuditLog
 from .auth import KEY_WEB_OPERATOR, Auth, WebOperator, allowed, csrf_ok, origin_ok
 from .batch import DashboardBatches
 from .const import CSRF_FIELD, CSRF_HEADER, LANG_COOKIE
+from .format import Formatter
 from .grid import GridData
 from .i18n import LANGUAGES, texts
 from .receipts import ReceiptTemplates, add_receipt_helpers
@@ -42,15 +43,6 @@ NAV = (
 )
 
 
-def yuan_filter(fen: Any) -> str:
-    """Format fen as yuan with two decimals (— when unknown)."""
-    if fen is None or fen == "":
-        return "—"
-    fen = int(fen)
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
-
-
 class WebSite:
     """The dashboard's shared services (in core.data["web"])."""
 
@@ -62,7 +54,7 @@ class WebSite:
         self.branding = branding
         self.directory = directory
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
-        self.env.filters["yuan"] = yuan_filter
+        self.env.filters["yuan"] = lambda fen: self.formatter(DEFAULT_LANGUAGE).money(fen)  # the same in both
         self.env.filters["when"] = self.when
         add_receipt_helpers(self.env)
         self.db = core.db
@@ -78,11 +70,13 @@ class WebSite:
         async with self._rollup_lock:
             return await async_rollup(self.db, self.offset_s, since_ts)
 
+    def formatter(self, language: str) -> Formatter:
+        """Return the value writer of ``language`` (the site's zone, billing's payment method names)."""
+        return Formatter(language, self.core.clock.time_zone, self.method_name)
+
     def when(self, ts: float | None) -> str:
-        """Format a POSIX time in the site's zone."""
-        if not ts:
-            return "—"
-        return datetime.fromtimestamp(ts, self.core.clock.time_zone).strftime("%Y-%m-%d %H:%M:%S")
+        """Format a POSIX time in the site's zone (``2026-12-04 15:16``)."""
+        return self.formatter(DEFAULT_LANGUAGE).when(ts)
 
     @property
     def billing(self) -> Any:
@@ -118,7 +112,8 @@ class WebSite:
             csrf=operator.csrf if operator else "", branding=self.branding, site_name=self.core.config.name,
             time_zone=self.core.config.time_zone,
             can=lambda action: operator is not None and allowed(operator.role, action),
-            method_name=functools.partial(self.method_name, language=self.language(request)), **context,
+            method_name=functools.partial(self.method_name, language=self.language(request)),
+            fmt=self.formatter(self.language(request)), meter_name=self.directory.display_name, **context,
         )
         return web.Response(text=page, status=status, content_type="text/html")
 

@@ -1,9 +1,7 @@
-"""Message catalogues of the dashboard: zh-CN (default) and en. A missing key shows itself (never a crash)."""
+"""Messages every staff page shares: navigation, login, the meter grid, accounts, sales, reports, settings."""
 from __future__ import annotations
 
 from typing import Final
-
-LANGUAGES: Final = ("zh-CN", "en")
 
 # key: (zh-CN, en)
 MESSAGES: Final[dict[str, tuple[str, str]]] = {
@@ -127,7 +125,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "err_no_billing": ("计费模块未加载", "Billing is not loaded"),
     **{f"attr_{k}": (zh, en) for k, zh, en in (
         ("remaining_fen", "剩余金额(元)", "Remaining (yuan)"), ("purchase_count", "购电次数", "Purchase count"),
-        ("total_wh", "总电能(Wh)", "Total (Wh)"), ("power_w", "功率(W)", "Power (W)"), ("voltage_a", "A相电压(V)", "Voltage A (V)"),
+        ("total_wh", "总电能(kWh)", "Total (kWh)"), ("power_w", "功率(W)", "Power (W)"), ("voltage_a", "A相电压(V)", "Voltage A (V)"),
         ("current_a", "A相电流(A)", "Current A (A)"), ("power_factor", "功率因数", "Power factor"), ("relay", "继电器", "Relay"),
         ("prepaid_mode", "预付费模式", "Prepaid mode"), ("alarm1", "报警1", "Alarm 1"), ("alarm2", "报警2", "Alarm 2"),
         ("arrears", "欠费", "Arrears"), ("overload", "过载", "Overload"), ("online", "在线", "Online"),
@@ -135,19 +133,3 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         ("meter_type", "表型", "Meter type"), ("billing", "计费方式", "Billing"))},
 }
 
-
-class Catalogue(dict[str, str]):
-    """A language's messages; an unknown key renders as itself."""
-
-    def __missing__(self, key: str) -> str:
-        return key
-
-
-_CATALOGUES: Final = {
-    language: Catalogue({key: pair[index] for key, pair in MESSAGES.items()}) for index, language in enumerate(LANGUAGES)
-}
-
-
-def texts(language: str) -> Catalogue:
-    """Return the catalogue of ``language`` (zh-CN when unknown)."""
-    return _CATALOGUES.get(language, _CATALOGUES[LANGUAGES[0]])
