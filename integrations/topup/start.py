@@ -25,8 +25,9 @@ _LOGGER = logging.getLogger(__name__)
 async def async_add_provider(
     core: Core, payments: TopUpPayments, settings: Any, notify_path: str, config: dict[str, Any]
 ) -> None:
-    """Register the provider's payment method with billing and its services, and run its sweep; fill ``settings``' notify/return URLs once the web
-    server listens; add it to the registry (which the tenant pages list) with its section ``config``."""
+    """Register the provider's payment method with billing and its services, and run its sweep; fill
+    ``settings``' notify/return URLs once the web server listens; add it to the registry (which the tenant pages
+    list) with its section ``config``."""
 
     def _fill_urls(_event: Event) -> None:
         assert core.http is not None

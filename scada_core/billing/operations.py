@@ -68,8 +68,8 @@ class Operation:
         ``methods``, those billing knows now, providers' included)."""
         from scada_core.openapi import request_body
 
-        known = vol.In(list(methods))
-        fields = {key: known if methods and str(key) == METHOD_FIELD else value for key, value in self.fields.items()}
+        names = list(methods)
+        fields = {key: vol.In(names) if names and str(key) == METHOD_FIELD else value for key, value in self.fields.items()}
         return {
             "summary": self.summary,
             "responses": {"200": {"description": self.response}, "400": {"description": REFUSED}},
