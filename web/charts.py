@@ -1,19 +1,20 @@
-"""Server-side SVG bar charts (no JavaScript library)."""
+"""Server-side SVG bar charts (no JavaScript library, nothing fetched from the Internet)."""
 from __future__ import annotations
 
 from html import escape
 
 WIDTH, HEIGHT, PAD = 760, 220, 36
+AXIS_PX = 13  # axis text in the chart's own units: at the width it is drawn (>= WIDTH) it stays >= 12 CSS px
 
 
-def bar_chart(points: list[tuple[str, float]], unit: str) -> str:
-    """Return an SVG bar chart of (label, value) points."""
-    if not points:
-        return ""
+def bar_chart(points: list[tuple[str, float]], unit: str, empty: str = "", width: int = WIDTH) -> str:
+    """Return an SVG bar chart of (label, value) points ``width`` units wide; ``empty`` when there is no value."""
+    if not any(value for _label, value in points):
+        return f'<p class="chart-empty">{escape(empty)}</p>' if empty else ""
     top = max(v for _l, v in points) or 1.0
-    step = (WIDTH - 2 * PAD) / len(points)
+    step = (width - 2 * PAD) / len(points)
     bars = []
-    every = max(1, len(points) // 12)
+    every = max(1, round(len(points) * 7 * AXIS_PX / (width - 2 * PAD) / 5))  # labels of ~5 characters never touch
     for index, (label, value) in enumerate(points):
         height = (HEIGHT - 2 * PAD) * value / top
         x = PAD + index * step
@@ -22,11 +23,11 @@ def bar_chart(points: list[tuple[str, float]], unit: str) -> str:
             f'height="{height:.1f}" class="bar"><title>{escape(label)}: {value:.2f} {escape(unit)}</title></rect>'
         )
         if index % every == 0:
-            bars.append(f'<text x="{x + step / 2:.1f}" y="{HEIGHT - PAD + 14}" text-anchor="middle" '
-                        f'class="axis">{escape(label[-5:])}</text>')
+            bars.append(f'<text x="{x + step / 2:.1f}" y="{HEIGHT - PAD + AXIS_PX + 4}" text-anchor="middle" '
+                        f'font-size="{AXIS_PX}" class="axis">{escape(label[-5:])}</text>')
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" class="chart" role="img">'
-        f'<text x="{PAD}" y="{PAD - 12}" class="axis">{top:.1f} {escape(unit)}</text>'
-        f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" class="base"/>'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {HEIGHT}" class="chart" role="img">'
+        f'<text x="{PAD}" y="{PAD - 12}" font-size="{AXIS_PX}" class="axis">{top:.2f} {escape(unit)}</text>'
+        f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{width - PAD}" y2="{HEIGHT - PAD}" class="base"/>'
         + "".join(bars) + "</svg>"
     )

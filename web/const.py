@@ -51,6 +51,11 @@ FOREIGN_PREFIXES: Final = ("/m/", "/kiosk/")
 
 BATCH_SERVICES: Final = ("trip", "close", "hold", "restore_prepaid", "push_tariff", "push_settings")
 GRID_CACHE_S: Final = 1.0
+OVERVIEW_CACHE_S: Final = 5.0  # the home page's figures are rebuilt at most this often
+TREND_DAYS: Final = 30  # days of sales and energy on the home page's trend
+TOP_CONSUMERS: Final = 10
+STATUSES: Final = ("opened", "alarm1", "alarm2", "arrears", "not_opened", "offline")  # a meter's colour, in legend order
+PAGE_SIZES: Final = (50, 100, 200, 500)  # rows per page of the meter table (200: a 144-meter tower on one page)
 REASON_MAX_LENGTH: Final = 500
 ROLLUP_INTERVAL_S: Final = 600.0
 # What the audit log keeps of each meter and account an API write names, before and after the write.

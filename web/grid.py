@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 DIRTY_EVENTS = ("billing_sale", "billing_alarm", "billing_payment_received")
 COLUMNS = ("entity_id", "label", "building", "floor", "account_id", "account", "status", "flags", "remaining_fen",
-           "power_w", "last_read")
+           "power_w", "last_read", "room")
 
 
 def flags_of(status: dict[str, Any], attrs: dict[str, Any]) -> str:
@@ -112,6 +112,6 @@ class GridData:
             rows.append([
                 entity_id, info["label"], info["building"], info["floor"], account_id, names.get(account_id, ""),
                 status["status"], flags_of(status, attrs), attrs.get("remaining_fen"), attrs.get("power_w"),
-                attrs.get("last_read"),
+                attrs.get("last_read"), info["room"],
             ])
         return {"columns": COLUMNS, "rows": rows}

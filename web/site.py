@@ -22,6 +22,7 @@ from .const import CSRF_FIELD, CSRF_HEADER, LANG_COOKIE
 from .format import Formatter
 from .grid import GridData
 from .i18n import LANGUAGES, texts
+from .overview import OverviewData
 from .receipts import ReceiptTemplates, add_receipt_helpers
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ class WebSite:
         self.offset_s = utc_offset_s(core.clock.time_zone)
         self.receipts = ReceiptTemplates(core.config.config_dir, TEMPLATES)
         self.grid = GridData(self)
+        self.overview = OverviewData(self)
         self.batches = DashboardBatches(self)
         self.pending_imports: dict[str, list[dict[str, Any]]] = {}
         self._rollup_lock = asyncio.Lock()
@@ -77,6 +79,11 @@ class WebSite:
     def when(self, ts: float | None) -> str:
         """Format a POSIX time in the site's zone (``2026-12-04 15:16``)."""
         return self.formatter(DEFAULT_LANGUAGE).when(ts)
+
+    def building_name(self, building_id: str) -> str:
+        """Return a building's configured name (its id when it has none)."""
+        billing = self.billing
+        return (billing.buildings.get(building_id, {}).get("name") if billing is not None else None) or building_id
 
     @property
     def billing(self) -> Any:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from scada_core.billing.const import METHOD_WALLET
 from scada_core.billing.models import MeterRow, TransactionRow
@@ -15,7 +15,7 @@ from scada_core.storage.database import Database
 from scada_core.storage.models import ReadingRow
 
 from .models import EnergyDailyRow
-from .rollup import DAY_S, date_day, day_date
+from .rollup import DAY_S, date_day, day_date, day_expr
 from .table import Table, kwh, yuan
 
 SALES_GROUPS = ("operator", "method", "building")
@@ -107,6 +107,22 @@ async def energy_per_day(db: Database, first_day: int, last_day: int) -> dict[in
             select(EnergyDailyRow.day, func.sum(EnergyDailyRow.use_wh))
             .where(EnergyDailyRow.day >= first_day, EnergyDailyRow.day <= last_day)
             .group_by(EnergyDailyRow.day)
+        )
+        return {int(d): int(v or 0) for d, v in rows.all()}
+
+
+async def net_sales_per_day(db: Database, first_day: int, last_day: int, offset_s: int) -> dict[int, int]:
+    """Return the fen taken per local day number (sales less refunds, reversals and close-outs; no transfers)."""
+    lo, hi = first_day * DAY_S - offset_s, (last_day + 1) * DAY_S - offset_s
+    day = day_expr(db, TransactionRow.ts, offset_s)
+    signed = case((TransactionRow.kind == "sale", func.abs(TransactionRow.amount_fen)),
+                  else_=-func.abs(TransactionRow.amount_fen))
+    async with db.session() as session:
+        rows = await session.execute(
+            select(day, func.sum(signed))
+            .where(TransactionRow.ts >= lo, TransactionRow.ts < hi, TransactionRow.kind.in_(SALE_KINDS),
+                   TransactionRow.method.is_distinct_from(METHOD_WALLET))
+            .group_by(day)
         )
         return {int(d): int(v or 0) for d, v in rows.all()}
 

@@ -78,13 +78,15 @@ async def test_staff_day_in_the_browser(start_web: Any) -> None:
                 assert expected in text, expected
 
             # The sale shows on the grid within seconds; batch-trip two meters and watch them go red.
-            await page.goto(env.base + "/")
+            await page.goto(env.base + "/?tab=table")  # the meter table is the home page's second tab
             await expect(page.locator(f'tr[data-id="{m1}"] .status')).to_contain_text("开户")
             await expect(page.locator(f'tr[data-id="{m1}"] td.num').first).to_have_text("1234.50", timeout=10000)
             await page.check(f'input.sel[value="{m2}"]')
             await page.check(f'input.sel[value="{m3}"]')
             await page.select_option("#b-service", "trip")
             await page.click("#b-run")
+            await expect(page.locator("#b-question")).to_have_text("确认对 2 户拉闸？")  # nothing runs unconfirmed
+            await page.click("#b-confirm")
             await expect(page.locator("#b-summary")).to_contain_text("2/2", timeout=15000)
             for meter in (m2, m3):
                 row = page.locator(f'tr[data-id="{meter}"]')

@@ -17,21 +17,6 @@ ATTRIBUTES = ("remaining_fen", "purchase_count", "total_wh", "power_w", "voltage
               "address", "meter_type", "billing")
 
 
-class HomeView(Page):
-    """Every meter with its status colour, money, power and last reading."""
-
-    url = "/"
-    name = "web:home"
-
-    async def get(self, request: web.Request) -> web.Response:
-        """Render the grid shell; the rows come from /web/grid.json."""
-        self.site.require(request, ACTION_VIEW)
-        data = await self.site.grid.data()
-        buildings = sorted({r[2] for r in data["rows"] if r[2]})
-        floors = sorted({r[3] for r in data["rows"] if r[3]}, key=lambda f: (len(f), f))
-        return self.site.render(request, "grid.html", buildings=buildings, floors=floors, services=BATCH_SERVICES)
-
-
 class GridDataView(Page):
     """One compact JSON of all meters (polled by the grid every few seconds)."""
 
@@ -114,4 +99,4 @@ class MeterResolveView(Page):
         raise web.HTTPFound(page)
 
 
-GRID_VIEWS = (HomeView, GridDataView, MeterView, MeterResolveView)
+GRID_VIEWS = (GridDataView, MeterView, MeterResolveView)
