@@ -225,8 +225,9 @@ class AuditReader:
     def changes(self, before_text: str | None, after_text: str | None) -> list[str]:
         """What a record changed, one line each, in words."""
         before, after = _parsed(before_text), _parsed(after_text)
-        if isinstance(after, dict) and isinstance(after.get("targets"), dict):  # an API call's snapshot after it
-            after = {**{k: v for k, v in after.items() if k != "targets"}, **after["targets"]}
+        if isinstance(after, dict) and "request" in after:  # an API call: its targets' snapshot after it
+            after = {**{k: v for k, v in after.items() if k not in ("targets", *AUDIT_RAW_ONLY)},
+                     **(after.get("targets") or {})}
         if _rows_of_meters(before) or _rows_of_meters(after):  # a directory import: the rows before and after
             before = {r["entity_id"]: r for r in before or []}
             after = {r["entity_id"]: r for r in after or []}
@@ -236,8 +237,6 @@ class AuditReader:
             lines = []
             for key in [*before, *(k for k in after if k not in before)]:
                 old, new = before.get(key), after.get(key)
-                if key in AUDIT_RAW_ONLY:
-                    continue
                 if isinstance(old, dict) or isinstance(new, dict):  # a snapshot of one meter or account
                     name = self.target(key)[0]
                     lines += [f"{name}: {line}" for line in self.changes(_text(old), _text(new))]
