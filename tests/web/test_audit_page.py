@@ -77,3 +77,19 @@ async def test_forced_password_change_shows_the_rule_and_no_menu(start_web: Any)
     assert 'id="password-rule"' in page and "密码至少 8 位" in page
     assert "<nav>" not in page and 'href="/accounts"' not in page
     assert "<title>修改密码 · " in page
+
+
+@pytest.mark.timeout(60)
+async def test_settings_name_the_building_gateways_and_tariff(start_web: Any) -> None:
+    """The settings page shows the building's name, the gateway's label (modbus label:) and the tariff in words;
+    ids only in the advanced line."""
+    env: WebEnv = await start_web(units=1, gateway={"label": "1号串口服务器"})
+    await env.operator("boss", "admin")
+    client, _csrf = await env.login("boss")
+    async with client.get(env.base + "/admin/settings") as resp:
+        page = await resp.text()
+    assert "<h3>一号楼</h3>" in page and "单一电价" in page and "{'kind'" not in page and "{&#39;kind" not in page
+    assert re.search(r"<td>1号串口服务器</td><td>在线</td><td class=\"advanced\">modbus.gateway_gw1</td>", page)
+    assert re.search(r"<td>1号串口服务器</td><td>在线</td><td class=\"advanced\">modbus.bus_gw1</td>", page), \
+        "a gateway's only line is called by the gateway's label"
+    assert env.site.gateway_name("gw1") == env.site.gateway_name("modbus.gateway_gw1") == "1号串口服务器"
