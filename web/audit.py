@@ -240,6 +240,12 @@ class AuditReader:
                 if isinstance(old, dict) or isinstance(new, dict):  # a snapshot of one meter or account
                     name = self.target(key)[0]
                     lines += [f"{name}: {line}" for line in self.changes(_text(old), _text(new))]
+                elif key not in before:  # a value the action set or answered (amount, receipt no.)
+                    lines.append(self.fmt.t["audit_set"].format(
+                        name=self.fmt.label(key), value=self.fmt.attribute(key, self._value(key, new))))
+                elif key not in after:  # a value as the action found it
+                    lines.append(self.fmt.t["audit_was"].format(
+                        name=self.fmt.label(key), value=self.fmt.attribute(key, self._value(key, old))))
                 elif old != new:
                     lines += self.fmt.changes({key: self._value(key, old)}, {key: self._value(key, new)})
             return lines
@@ -253,6 +259,8 @@ class AuditReader:
             return self.role(value)
         if key == "status" and isinstance(value, str):
             return self.fmt.enum("acct", value) if f"acct_{value}" in self.fmt.t else self.fmt.t.get(value, value)
+        if key in ("reason", "error") and isinstance(value, str) and value in self.fmt.t:  # a message key
+            return self.fmt.t[value]
         if key == "kind" and isinstance(value, str):
             return self.fmt.enum("kind", value)
         if isinstance(value, list | str):

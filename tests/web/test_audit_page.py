@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -93,3 +94,43 @@ async def test_settings_name_the_building_gateways_and_tariff(start_web: Any) ->
     assert re.search(r"<td>1号串口服务器</td><td>在线</td><td class=\"advanced\">modbus.bus_gw1</td>", page), \
         "a gateway's only line is called by the gateway's label"
     assert env.site.gateway_name("gw1") == env.site.gateway_name("modbus.gateway_gw1") == "1号串口服务器"
+
+
+# What the f-string actions of web/ stand for (their {...} part), checked against the source below.
+FORMED_ACTIONS = {
+    'f"account_{action}"': ["account_close", "account_replace"],
+    'f"operator_{action}"': ["operator_create", "operator_update", "operator_password", "operator_token",
+                             "operator_revoke"],
+    'f"api_refused:{needed}"': ["api_refused:control", "api_refused:audit", "api_refused:configure"],
+    'f"api:{action}"': ["api:sell", "api:account", "api:control", "api:configure"],
+    'f"meter:{self.service}"': ["meter:trip", "meter:close", "meter:hold", "meter:restore_prepaid",
+                                "meter:push_tariff", "meter:push_settings"],
+    'transaction["kind"]': ["sale", "refund"], "kind": ["sale", "refund"],
+}
+
+
+def test_every_recorded_action_has_a_name_in_both_languages() -> None:
+    """Each action web/ records (grep ``audit.record(``) reads as words in zh-CN and en, not as its code."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from web.audit import AuditReader  # noqa: PLC0415
+    from web.format import Formatter  # noqa: PLC0415
+
+    root = Path(__file__).resolve().parents[2] / "web"
+    source = "\n".join(p.read_text(encoding="utf-8") for p in root.rglob("*.py"))
+    found = re.findall(r"audit\.record\(\s*[^,]+,\s*[^,]+,\s*([^,]+),", source)
+    actions: set[str] = set()
+    for expression in found:
+        expression = expression.strip()
+        if re.fullmatch(r'"[^"{]+"', expression):
+            actions.add(expression.strip('"'))
+        else:
+            assert expression in FORMED_ACTIONS, f"name the values of {expression} in FORMED_ACTIONS"
+            actions.update(FORMED_ACTIONS[expression])
+    assert len(actions) > 20
+    for language in ("zh-CN", "en"):
+        reader = AuditReader(Formatter(language, ZoneInfo("Asia/Shanghai")), str, lambda _e: False)
+        unnamed = [a for a in sorted(actions) if reader.action(a) == a or "{" in reader.action(a)
+                   or re.search(r"\b(?:control|sell|trip|restore_prepaid)\b", reader.action(a))
+                   and language == "zh-CN"]
+        assert not unnamed, (language, unnamed)
