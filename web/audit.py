@@ -222,6 +222,15 @@ class AuditReader:
             return "、".join(self.meter_name(m) for m in target.split(",")), target
         return target, ""
 
+    def record_target(self, record: dict[str, Any]) -> tuple[str, str]:
+        """A record's target by name; an API call's is what its snapshot names (the method and path: advanced)."""
+        method, _, path = record["target"].partition(" ")
+        if not (path.startswith("/") and method.isupper()):
+            return self.target(record["target"])
+        snapshot = _parsed(record["before"])
+        named = [self.target(key)[0] for key in snapshot] if isinstance(snapshot, dict) else []
+        return "、".join(named) or self.fmt.t["api_target"], record["target"]
+
     def changes(self, before_text: str | None, after_text: str | None) -> list[str]:
         """What a record changed, one line each, in words."""
         before, after = _parsed(before_text), _parsed(after_text)
@@ -282,7 +291,7 @@ def audit_table(reader: AuditReader, rows: list[dict[str, Any]]) -> Table:
     table = Table(t["nav_audit"], [t["col_time"], t["col_operator"], t["role"], t["action"], t["target"],
                                    t["remote"], t["changes"], t["col_result"], t["raw_record"]])
     for r in rows:
-        name, identifier = reader.target(r["target"])
+        name, identifier = reader.record_target(r)
         table.rows.append([
             fmt.when(r["ts"], seconds=True), r["operator"], reader.role(r["role"]), reader.action(r["action"]),
             f"{name} ({identifier})" if identifier else name, r["remote"],

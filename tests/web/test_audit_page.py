@@ -46,6 +46,7 @@ async def test_audit_page_reads_in_words_filters_pages_and_exports(start_web: An
     name = env.site.directory.display_name(M1)
     assert "接口调用：遥控" in trip and f"{name}: 预付费模式 预付费→强制拉闸" in trip, trip
     assert "管理员" in trip and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", trip), trip
+    assert trip.count(name) == 2 and "/api/services" not in trip, "the target by name, the path only advanced"
     assert M1 not in trip and "prepaid_mode" not in trip and "forced_off" not in trip and "200" not in trip
     assert "成功" in trip
     assert M1 in page, "the raw record only in the advanced details"

@@ -76,11 +76,16 @@ def default_view(urls: list[str]) -> bool:
 
 
 async def seed(env: WebEnv) -> None:
-    """An opened account with a sale (an account, a transaction and a receipt to walk to) and a tripped meter."""
+    """An opened account with a sale (an account, a transaction and a receipt to walk to) and a meter tripped
+    through the API (an audit record naming it)."""
     billing = env.site.billing
     await billing.open_account("张三商店", ["acrel_dtsy1352.b1_f2_m1"], ADMIN)
     await billing.sell("acrel_dtsy1352.b1_f2_m1", 12345, "cash", "walk-1", ADMIN)
-    await env.core.services.async_call("acrel_dtsy1352", "trip", {"entity_id": "acrel_dtsy1352.b1_f2_m2"})
+    token = await env.token("robot", "admin")  # through the API: the audit log gets a meter's before and after
+    async with env.client().post(env.base + "/api/services/acrel_dtsy1352/trip",
+                                 json={"entity_id": "acrel_dtsy1352.b1_f2_m2"},
+                                 headers={"Authorization": f"Bearer {token}"}) as resp:
+        assert resp.status == 200, await resp.text()
     env.site.grid.invalidate()
 
 

@@ -30,7 +30,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "perm_resolve": ("解除锁定", "resolve"), "perm_operators": ("操作员管理", "operators"), "perm_audit": ("审计", "audit"),
     "role_-": ("—", "—"), "acct_target": ("账户 {id}", "Account {id}"), "transaction_target": ("交易 {id}", "Transaction {id}"),
     "operator_target": ("操作员 {id}", "Operator {id}"), "token_target": ("令牌 {id}", "Token {id}"),
-    "meters_target": ("{count} 块表", "{count} meters"),
+    "meters_target": ("{count} 块表", "{count} meters"), "api_target": ("接口", "API"),
     "all_operators": ("全部操作员", "All operators"), "all_actions": ("全部操作", "All actions"),
     "audit_set": ("{name} {value}", "{name} {value}"), "audit_was": ("{name} 原为 {value}", "{name} was {value}"),
     "col_result": ("结果", "Result"), "changes": ("变更", "Changes"), "ok_True": ("成功", "done"),

@@ -124,7 +124,7 @@ class AuditView(Page):
         rows = await self.site.audit.query(**filters, limit=AUDIT_PAGE_SIZE, offset=(page - 1) * AUDIT_PAGE_SIZE)
         operators, actions = await self.site.audit.choices()
         shown = [{**r, "action_name": reader.action(r["action"]), "role_name": reader.role(r["role"]),
-                  "target_name": reader.target(r["target"])[0], "target_id": reader.target(r["target"])[1],
+                  "target": reader.record_target(r),
                   "changes": reader.changes(r["before"], r["after"])} for r in rows]
         unquoted = {k: v for k, v in q.items() if k != "page"}
         return self.site.render(
