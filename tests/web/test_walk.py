@@ -16,7 +16,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
-from .conftest import WebEnv
+from scada_core.bootstrap import async_from_config_dir
+from tests.demo import copy_demo
+from tests.field.test_demo_tower import BUSES, day_time
+from tests.helpers import wait_for
+
+from .conftest import PASSWORD, WebEnv
 from .test_browser import ARGS, CHROMIUM, login
 
 pytestmark = [
@@ -89,34 +94,29 @@ async def seed(env: WebEnv) -> None:
     env.site.grid.invalidate()
 
 
-@pytest.mark.timeout(600)
-async def test_every_staff_page_fits_is_titled_and_speaks_to_people(start_web: Any, tmp_path: Path) -> None:
-    """Every page reachable by links, at 1366x768 and 1440x900: no horizontal scroll, a distinct <title>, no
-    entity id outside class="advanced", no raw enum in zh-CN; all offences reported together."""
+async def walk(base: str, shots: Path) -> tuple[list[str], list[str]]:
+    """Walk every page reachable by links from / as the logged-in boss; return the pages and every offence."""
     from playwright.async_api import async_playwright  # noqa: PLC0415 - only where a browser runs
 
-    env: WebEnv = await start_web(units=3, gateway={"label": "1号串口服务器"})
-    await env.operator("boss", "admin")
-    await seed(env)
-    shots = Path(os.environ.get("ARTIFACTS_DIR") or tmp_path) / "walk"
     shots.mkdir(parents=True, exist_ok=True)
     offences: list[str] = []
     titles: dict[str, str] = {}
+    walked: list[str] = []
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         try:
             context = await browser.new_context(viewport={"width": VIEWPORTS[0][0], "height": VIEWPORTS[0][1]})
             page = await context.new_page()
-            await login(page, env.base, "boss")
+            await login(page, base, "boss")
             await page.wait_for_url(re.compile(r"/$"))
-            queue, seen_kinds, walked = ["/"], set(), []
+            queue, seen_kinds = ["/"], set()
             while queue and len(walked) < MAX_PAGES:
                 url = queue.pop(0)
                 kind = page_kind(url)
                 if kind in seen_kinds:
                     continue
                 seen_kinds.add(kind)
-                response = await page.goto(env.base + url)
+                response = await page.goto(base + url)
                 status = response.status if response is not None else 0
                 walked.append(url)
                 if status >= 400:
@@ -147,9 +147,52 @@ async def test_every_staff_page_fits_is_titled_and_speaks_to_people(start_web: A
     offences += [f"{urls}: share the title {title!r}" for title, urls in by_title.items()
                  if len(urls) > 1 and not default_view(urls)]
     offences += [f"{url}: no title" for url, title in titles.items() if not title]
+    return walked, offences
+
+
+def check(walked: list[str], offences: list[str], shots: Path) -> None:
+    """Fail with every offence at once, after checking the walk reached each kind of page."""
     kinds = {page_kind(u) for u in walked}
     for needed in ("/", "/accounts", "/accounts/N", "/meters/E", "/transactions/N", "/reports?kind=offline",
                    "/admin/settings", "/admin/operators", "/admin/audit"):
         assert needed in kinds, f"the walk never reached {needed}: {sorted(kinds)}"
     assert not offences, f"{len(offences)} offences on {len(walked)} pages (screenshots in {shots}):\n" + "\n".join(
         offences)
+
+
+def artifacts(tmp_path: Path, name: str) -> Path:
+    """Where a walk's screenshots go: $ARTIFACTS_DIR when set, else the test's tmp dir."""
+    return Path(os.environ.get("ARTIFACTS_DIR") or tmp_path) / name
+
+
+@pytest.mark.timeout(600)
+async def test_every_staff_page_fits_is_titled_and_speaks_to_people(start_web: Any, tmp_path: Path) -> None:
+    """Every page reachable by links, at 1366x768 and 1440x900: no horizontal scroll, a distinct <title>, no
+    entity id outside class="advanced", no raw enum in zh-CN; all offences reported together."""
+    env: WebEnv = await start_web(units=3, gateway={"label": "1号串口服务器"})
+    await env.operator("boss", "admin")
+    await seed(env)
+    shots = artifacts(tmp_path, "walk")
+    check(*await walk(env.base, shots), shots)
+
+
+@pytest.mark.timeout(600)
+async def test_the_demo_tower_walk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same walk over the shipped demo tower (144 meters, 4 labelled serial servers, a TOU tariff): the
+    pages at the size a site has (the settings page was 4,835 px wide)."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)  # the demo keeps its own SQLite file, as it does when run
+    config = copy_demo(tmp_path / "demo", wire_timing=False)
+    day_time(config / "friendly_credit.yaml")
+    core = await async_from_config_dir(config)
+    try:
+        await wait_for(lambda: all((core.states.get(b) is not None and (core.states.get(b).attributes.get("sweeps")
+                                    or 0) >= 1) for b in BUSES), 60, "first sweeps")
+        site = core.data["web"]
+        await site.auth.create_operator("boss", "boss", "admin", PASSWORD, must_change=False)
+        meter = sorted(site.directory.meter_ids())[0]
+        await site.billing.open_account("演示商铺", [meter], ADMIN)
+        await site.billing.sell(meter, 50000, "cash", "walk-demo", ADMIN)
+        shots = artifacts(tmp_path, "walk-demo")
+        check(*await walk(f"http://127.0.0.1:{core.http.port}", shots), shots)
+    finally:
+        await core.async_stop()
