@@ -66,6 +66,10 @@ AUDIT_SECRET_WORDS: Final = ("pass", "pwd", "secret", "token", "code", "key", "o
                              "authorization", "signature", "private")
 # Names that contain such a word but are no secret (request ids the audit must show).
 AUDIT_PUBLIC_FIELDS: Final = frozenset({"idempotency_key", "token_id"})
+# An API call's request body and HTTP status: kept in the raw record (the advanced line), not among its changes.
+AUDIT_RAW_ONLY: Final = ("request", "status")
+AUDIT_PAGE_SIZE: Final = 50
+AUDIT_EXPORT_LIMIT: Final = 20000  # rows an audit export holds at most
 
 # argon2id cost of password hashes (web: password_hash). Defaults are argon2-cffi's (RFC 9106's second
 # recommendation: 64 MiB, 3 passes, 4 lanes); the floor is OWASP's Password Storage Cheat Sheet minimum

@@ -34,6 +34,7 @@ WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES = WEB_DIR / "templates"
 STATIC = WEB_DIR / "static"
 
+GATEWAY_PREFIX = "modbus.gateway_"
 NAV = (
     ("/", "nav_grid", "view"),
     ("/accounts", "nav_accounts", "view"),
@@ -57,6 +58,8 @@ class WebSite:
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
         self.env.filters["yuan"] = lambda fen: self.formatter(DEFAULT_LANGUAGE).money(fen)  # the same in both
         self.env.filters["when"] = self.when
+        self.env.globals["building_name"] = self.building_name
+        self.env.globals["gateway_name"] = self.gateway_name
         add_receipt_helpers(self.env)
         self.db = core.db
         self.offset_s = utc_offset_s(core.clock.time_zone)
@@ -80,10 +83,18 @@ class WebSite:
         """Format a POSIX time in the site's zone (``2026-12-04 15:16``)."""
         return self.formatter(DEFAULT_LANGUAGE).when(ts)
 
-    def building_name(self, building_id: str) -> str:
-        """Return a building's configured name (its id when it has none)."""
-        billing = self.billing
-        return (billing.buildings.get(building_id, {}).get("name") if billing is not None else None) or building_id
+    def building_name(self, building_id: str | None) -> str:
+        """Return a building's configured name (billing's ``buildings: b1: name:``), else its id."""
+        buildings = self.billing.buildings if self.billing is not None else {}
+        return str((buildings.get(building_id) or {}).get("name") or building_id or "")
+
+    def gateway_name(self, name: str | None) -> str:
+        """Return a gateway's label (the modbus YAML's ``label:``), else its name; ``name`` may be its entity id."""
+        if not name:
+            return ""
+        entity_id = name if name.startswith(GATEWAY_PREFIX) else f"{GATEWAY_PREFIX}{name}"
+        state = self.core.states.get(entity_id)
+        return str(state.attributes.get("label") or name) if state is not None else name
 
     @property
     def billing(self) -> Any:

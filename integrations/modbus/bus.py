@@ -23,6 +23,7 @@ from .const import (
     CONF_COMMAND_ATTEMPTS,
     CONF_COMMAND_TIMEOUT,
     CONF_ENERGY_INTERVAL,
+    CONF_LABEL,
     CONF_NAME,
     CONF_OFFLINE_AFTER,
     CONF_OFFLINE_RETRY_SWEEPS,
@@ -54,6 +55,8 @@ class Bus(Entity):
         self.gateway = gateway
         self._attr_name = conf[CONF_NAME]
         self.entity_id = f"{DOMAIN}.bus_{self.name}"
+        # How people call it: its own label, else its gateway's when it is the gateway's only line (same name).
+        self.label: str = conf.get(CONF_LABEL) or (gateway.label if self.name == gateway.name else self.name)
         self.status_interval: float = conf[CONF_STATUS_INTERVAL]
         self.energy_interval: float = conf[CONF_ENERGY_INTERVAL]
         self.offline_after: int = conf[CONF_OFFLINE_AFTER]
@@ -85,6 +88,7 @@ class Bus(Entity):
         online = sum(1 for d in self.devices if d.online)
         return {
             "online": self.link.connected,
+            "label": self.label,
             "gateway": self.gateway.name,
             "meters": len(self.devices),
             "meters_online": online,

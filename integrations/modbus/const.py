@@ -6,6 +6,7 @@ from typing import Final
 DOMAIN: Final = "modbus"
 
 CONF_NAME: Final = "name"
+CONF_LABEL: Final = "label"  # how people call a gateway or bus (shown on pages; the name stays the id)
 CONF_TYPE: Final = "type"
 CONF_HOST: Final = "host"
 CONF_PORT: Final = "port"

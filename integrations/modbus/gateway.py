@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 from scada_core.entity import Entity
 
 from .bus import Bus
-from .const import CONF_BUSES, CONF_HOST, CONF_NAME, CONF_PORT, CONF_TYPE, DOMAIN
+from .const import CONF_BUSES, CONF_HOST, CONF_LABEL, CONF_NAME, CONF_PORT, CONF_TYPE, DOMAIN
 
 if TYPE_CHECKING:
     from .store import CommandStore
@@ -20,6 +20,7 @@ class Gateway(Entity):
         self._attr_name = conf[CONF_NAME]
         self.entity_id = f"{DOMAIN}.gateway_{self.name}"
         self.kind: str = conf[CONF_TYPE]
+        self.label: str = conf.get(CONF_LABEL) or self.name
         self.address = conf.get(CONF_HOST) or conf[CONF_PORT]
         self.buses = [
             Bus(store, self, bus_conf, {**conf, CONF_PORT: bus_conf[CONF_PORT]})
@@ -53,6 +54,7 @@ class Gateway(Entity):
         durations = [b.sweep_duration for b in self.buses if b.sweep_duration is not None]
         return {
             "online": self.online,
+            "label": self.label,
             "type": self.kind,
             "address": self.address,
             "buses": [b.name for b in self.buses],

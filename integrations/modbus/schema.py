@@ -16,6 +16,7 @@ from .const import (
     CONF_COMMAND_TIMEOUT,
     CONF_ENERGY_INTERVAL,
     CONF_HOST,
+    CONF_LABEL,
     CONF_MESSAGE_WAIT_MS,
     CONF_NAME,
     CONF_OFFLINE_AFTER,
@@ -67,6 +68,7 @@ SCAN_FIELDS = {
 BUS_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_NAME): slug,
+        vol.Optional(CONF_LABEL): NON_EMPTY,
         vol.Optional(CONF_PORT): TCP_PORT,
         vol.Optional(CONF_OFFLINE_AFTER): vol.All(int, vol.Range(min=1, max=100)),
         vol.Optional(CONF_OFFLINE_RETRY_SWEEPS): vol.All(int, vol.Range(min=1, max=1000)),
@@ -77,6 +79,7 @@ BUS_SCHEMA = vol.Schema(
 GATEWAY_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_NAME): slug,
+        vol.Optional(CONF_LABEL): NON_EMPTY,
         vol.Required(CONF_TYPE): vol.In([TYPE_SERIAL, TYPE_RTU_OVER_TCP, TYPE_TCP]),
         vol.Optional(CONF_HOST): NON_EMPTY,
         vol.Optional(CONF_PORT): vol.Any(TCP_PORT, NON_EMPTY),

@@ -4,14 +4,17 @@ from __future__ import annotations
 import secrets
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
-from scada_core.params import form_id, query_date
+from scada_core.params import form_id, parse_id, query_date
+from scada_core.reports.excel import table_to_xlsx
 from scada_core.reports.queries import day_bounds
 
+from ..audit import AuditReader, audit_table
 from ..auth import AuthError
-from ..const import ACTION_AUDIT, ACTION_CONFIGURE, ACTION_OPERATORS, ROLES, SESSION_COOKIE
+from ..const import ACTION_AUDIT, ACTION_EXPORT, AUDIT_EXPORT_LIMIT, AUDIT_PAGE_SIZE, ACTION_CONFIGURE, ACTION_OPERATORS, ROLES, SESSION_COOKIE
 from ..site import Page
 
 MAX_PENDING_IMPORTS = 10
@@ -94,17 +97,40 @@ class AuditView(Page):
     url = "/admin/audit"
     name = "web:audit"
 
-    async def get(self, request: web.Request) -> web.Response:
-        """Filter by operator, action, target and dates."""
-        self.site.require(request, ACTION_AUDIT)
+    async def get(self, request: web.Request) -> web.StreamResponse:
+        """Filter by operator, action, target and dates; a page of the rows, or all of them as .xlsx."""
+        operator = self.site.require(request, ACTION_AUDIT)
         q = request.query
         since = until = None
         if q.get("start") or q.get("end"):
             since, until = day_bounds(query_date(request, "start", date(1970, 1, 1)),
                                       query_date(request, "end", date(2999, 12, 31)), self.site.offset_s)
-        rows = await self.site.audit.query(operator=q.get("operator") or None, action=q.get("action") or None,
-                                           target=q.get("target") or None, since=since, until=until)
-        return self.site.render(request, "audit.html", rows=rows, q=q)
+        filters = {"operator": q.get("operator") or None, "action": q.get("action") or None,
+                   "target": q.get("target") or None, "since": since, "until": until}
+        language = self.site.language(request)
+        meters = set(self.site.directory.meter_ids())
+        reader = AuditReader(self.site.formatter(language), self.site.directory.display_name, meters.__contains__)
+        if q.get("format") == "xlsx":
+            self.site.require(request, ACTION_EXPORT)
+            rows = await self.site.audit.query(**filters, limit=AUDIT_EXPORT_LIMIT)
+            body = await self.core.async_add_executor_job(table_to_xlsx, audit_table(reader, rows))
+            await self.site.audit.record(request, operator, "audit_export", "", after={"rows": len(rows)})
+            return web.Response(body=body, headers={
+                "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "Content-Disposition": 'attachment; filename="audit.xlsx"'})
+        count = await self.site.audit.count(**filters)
+        pages = max(1, -(-count // AUDIT_PAGE_SIZE))
+        page = min(max(1, parse_id(q.get("page", "1")) or 1), pages)
+        rows = await self.site.audit.query(**filters, limit=AUDIT_PAGE_SIZE, offset=(page - 1) * AUDIT_PAGE_SIZE)
+        operators, actions = await self.site.audit.choices()
+        shown = [{**r, "action_name": reader.action(r["action"]), "role_name": reader.role(r["role"]),
+                  "target": reader.record_target(r),
+                  "changes": reader.changes(r["before"], r["after"])} for r in rows]
+        unquoted = {k: v for k, v in q.items() if k != "page"}
+        return self.site.render(
+            request, "audit.html", rows=shown, q=q, operators=operators,
+            actions=sorted({(a, reader.action(a)) for a in actions}, key=lambda pair: pair[1]),
+            page=page, pages=pages, count=count, query=urlencode(unquoted))
 
 
 class SettingsView(Page):

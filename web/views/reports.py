@@ -16,10 +16,9 @@ from scada_core.reports.table import Table, yuan
 
 from ..charts import bar_chart
 from ..const import ACTION_EXPORT, ACTION_VIEW
-from ..site import Page
+from ..site import GATEWAY_PREFIX, Page
 
 KINDS = ("sales", "energy", "alarms_now", "alarms", "offline")
-GATEWAY_PREFIX = "modbus.gateway_"
 
 
 class ReportsView(Page):
@@ -55,9 +54,45 @@ class ReportsView(Page):
                 "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 "Content-Disposition": f'attachment; filename="{kind}-{start}-{end}.xlsx"'})
         chart = Markup(bar_chart(table.chart, "kWh")) if table.chart else ""
+        id_columns = self.named(shown, table.columns, t["col_label"])
         return self.site.render(request, "reports.html", kind=kind, kinds=KINDS, table=shown, start=start, end=end,
                                 period=period, periods=queries.PERIODS, group=group, groups=groups, chart=chart,
-                                query=request.query_string)
+                                query=request.query_string, id_columns=id_columns)
+
+    def named(self, table: Table, keys: list[str], name_header: str) -> list[int]:
+        """Name meters and gateways as people do, on screen: a name column after each id column (whose cells the
+        page shows only in the advanced style), gateways by their label; return the id columns' indexes."""
+        meters = set(self.site.directory.meter_ids())
+
+        def is_id(value: object) -> bool:
+            return isinstance(value, str) and (value in meters or value.startswith(GATEWAY_PREFIX))
+
+        gateway_column = keys.index("col_gateway") if "col_gateway" in keys else -1
+        for row in table.rows:
+            if 0 <= gateway_column < len(row) and isinstance(row[gateway_column], str) and row[gateway_column]:
+                row[gateway_column] = self.site.gateway_name(row[gateway_column])
+        columns = [c for c in range(len(table.columns)) if any(c < len(r) and is_id(r[c]) for r in table.rows)]
+        for column in reversed(columns):
+            follows = keys[column + 1] if column + 1 < len(keys) else ""
+            for row in table.rows:
+                value = row[column]
+                name = self.name_of(value, meters) if is_id(value) else ""
+                if follows == "col_label":
+                    row[column + 1] = name or row[column + 1]
+                else:
+                    row.insert(column + 1, name)
+            if follows != "col_label":
+                table.columns.insert(column + 1, name_header)
+                if table.totals is not None:
+                    table.totals.insert(column + 1, "")
+        return [c + sum(1 for earlier in columns if earlier < c and (keys[earlier + 1:earlier + 2] != ["col_label"]))
+                for c in columns]
+
+    def name_of(self, entity_id: str, meters: set[str]) -> Markup | str:
+        """A meter by name (linked to its page), a gateway by its label."""
+        if entity_id in meters:
+            return Markup('<a href="/meters/{0}">{1}</a>').format(entity_id, self.site.directory.display_name(entity_id))
+        return Markup('<span class="gateway">{0}</span>').format(self.site.gateway_name(entity_id))
 
     async def build(self, request: web.Request, kind: str, start: date, end: date, period: str, group: str) -> Table:
         """Return the report table (column names are message keys)."""
