@@ -68,7 +68,7 @@ async def test_overview_counts_money_energy_and_names_the_top_consumers(start_we
     await env.submit_login(client, "boss")
     async with client.get(env.base + "/") as resp:
         page = await resp.text()
-    assert resp.status == 200 and "<title>表计总览 · " in page
+    assert resp.status == 200 and "<title>楼层平面图 · 表计总览 · " in page
     assert 'id="kpi-sales-today">130.00<' in page and 'id="kpi-energy-today">6.25<' in page
     top = page.split('id="top"')[1].split("</table>")[0]
     assert top.index(env.site.directory.display_name(M1)) < top.index(env.site.directory.display_name(M2))
