@@ -189,6 +189,12 @@ class Auth:
             await session.flush()
             return operator_dict(row)
 
+    async def display_name(self, username: str) -> str:
+        """Return an operator's display name (the name itself for system operators such as a payment provider)."""
+        async with self.db.session() as session:
+            name = await session.scalar(select(OperatorRow.display_name).where(OperatorRow.username == username))
+        return name or username
+
     async def operators(self) -> list[dict[str, Any]]:
         """Return every operator (no hashes)."""
         async with self.db.session() as session:

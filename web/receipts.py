@@ -110,9 +110,9 @@ class ReceiptTemplates:
 
 def receipt_context(
     transaction: dict[str, Any], account: dict[str, Any] | None, tz: tzinfo, site_name: str, kind_label: str,
-    operator_name: str,
+    operator_name: str, method_name: str = "", meter_name: str = "",
 ) -> dict[str, Any]:
-    """Return what a receipt prints."""
+    """Return what a receipt prints (the method and meter as people call them, when the caller knows)."""
     amount = abs(int(transaction["amount_fen"]))
     return {
         "site_name": site_name,
@@ -121,10 +121,10 @@ def receipt_context(
         "building": transaction.get("building") or (account or {}).get("building") or "",
         "tenant": (account or {}).get("name") or "",
         "account_id": transaction.get("account_id") or "",
-        "meter": transaction.get("meter_entity_id") or "",
+        "meter": meter_name or transaction.get("meter_entity_id") or "",
         "amount": f"{amount // 100}.{amount % 100:02d}",
         "amount_words": amount_in_words(amount),
-        "method": transaction.get("method") or "",
+        "method": method_name or transaction.get("method") or "",
         "operator": operator_name,
         "time": datetime.fromtimestamp(transaction["ts"], tz).strftime("%Y-%m-%d %H:%M:%S"),
         "copies": COPIES,

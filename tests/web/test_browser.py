@@ -74,8 +74,9 @@ async def test_staff_day_in_the_browser(start_web: Any) -> None:
                 await page.click("#receipt")
             pdf = await (await info.value).path()
             text = "".join(p.extract_text() for p in PdfReader(pdf).pages)
-            for expected in ("1234.50", "壹仟贰佰叁拾肆元伍角整", "张三商店", "存根联", "客户联", "财务联"):
+            for expected in ("1234.50", "壹仟贰佰叁拾肆元伍角整", "张三商店", "存根联", "客户联", "财务联", "现金"):
                 assert expected in text, expected
+            assert "cash" not in text and m1 not in text  # the method and the meter in words
 
             # The sale shows on the grid within seconds; batch-trip two meters and watch them go red.
             await page.goto(env.base + "/?tab=table")  # the meter table is the home page's second tab

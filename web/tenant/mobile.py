@@ -357,8 +357,10 @@ class ReceiptView(TenantView):
             raise web.HTTPNotFound(text=NO_RECEIPT)
         account = await self.site.billing.account(account_id)
         t = texts(self.core.config.language)
+        billing = self.site.billing
         context = receipt_context(found, account, self.core.clock.time_zone, self.core.config.name,
-                                  t.get(f"kind_{found['kind']}", found["kind"]), found["operator"]["id"])
+                                  t.get(f"kind_{found['kind']}", found["kind"]), found["operator"]["id"],
+                                  billing.methods.label(found.get("method") or "", self.core.config.language))
         pdf = await self.core.async_add_executor_job(render_receipt_pdf, self.site.receipts, context)
         return web.Response(body=pdf, content_type="application/pdf",
                             headers={"Content-Disposition": f'inline; filename="{context["receipt_no"]}.pdf"'})

@@ -384,8 +384,12 @@ class ReceiptView(Page):
             raise web.HTTPNotFound(text=NO_RECEIPT)
         account = await billing.account(tx["account_id"]) if tx.get("account_id") else None
         t = self.site.t(request)
-        context = receipt_context(tx, account, self.core.clock.time_zone, self.core.config.name,
-                                  t.get(f"kind_{tx['kind']}", tx["kind"]), tx["operator"]["id"])
+        fmt = self.site.formatter(self.site.language(request))
+        context = receipt_context(
+            tx, account, self.core.clock.time_zone, self.core.config.name, t.get(f"kind_{tx['kind']}", tx["kind"]),
+            await self.site.auth.display_name(tx["operator"]["id"]), fmt.method(tx.get("method")),
+            self.site.directory.display_name(tx["meter_entity_id"]) if tx.get("meter_entity_id") else "",
+        )
         pdf = await self.core.async_add_executor_job(render_receipt_pdf, self.site.receipts, context)
         await self.site.audit.record(request, operator, "receipt_print", context["receipt_no"])
         return web.Response(body=pdf, headers={
