@@ -107,6 +107,13 @@ class DashboardBatches:
         self.audits = {k: a for k, a in self.audits.items() if a.running}
         return batch_id, len(meters)
 
+    async def history(self, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        """Return a page of saved batches, newest first (who, when, what, counts), and how many there are."""
+        batches, total = await self._store().batches(limit, offset)
+        for batch in batches:
+            batch["operator_name"] = await self.site.auth.display_name(batch["operator"]) if batch["operator"] else ""
+        return batches, total
+
     async def get(self, batch_id: str) -> dict[str, Any] | None:
         """Return progress and every meter's outcome, as saved (a restart loses none of it)."""
         try:
@@ -126,4 +133,5 @@ class DashboardBatches:
         states = [item["state"] for item in items.values()]
         done, failed = states.count("done"), states.count("failed")
         return {"id": batch_id, "service": batch["service"], "total": batch["total"], "done": done,
-                "failed": failed, "finished": done + failed == batch["total"], "items": items}
+                "failed": failed, "finished": done + failed == batch["total"], "items": items,
+                "operator": batch["operator"], "created_ts": batch["created_ts"]}

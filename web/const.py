@@ -69,6 +69,7 @@ AUDIT_PUBLIC_FIELDS: Final = frozenset({"idempotency_key", "token_id"})
 # An API call's request body and HTTP status: kept in the raw record (the advanced line), not among its changes.
 AUDIT_RAW_ONLY: Final = ("request", "status")
 AUDIT_PAGE_SIZE: Final = 50
+BATCH_PAGE_SIZE: Final = 50  # batches per page of the batch history
 AUDIT_EXPORT_LIMIT: Final = 20000  # rows an audit export holds at most
 
 # argon2id cost of password hashes (web: password_hash). Defaults are argon2-cffi's (RFC 9106's second

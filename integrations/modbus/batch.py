@@ -91,7 +91,7 @@ async def async_start_batch(
             current_batch.reset(token)
     try:
         await asyncio.gather(*(item.staged.wait() for item in items))
-        await store.insert_batch(batch_id, request.service, items)
+        await store.insert_batch(batch_id, request.service, items, request.context.user_id)
     except BaseException as err:
         for item in items:
             item.release(err)

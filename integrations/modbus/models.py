@@ -38,8 +38,10 @@ class FieldBatchRow(Base):
     """One service run on many meters; its counts come from its commands."""
 
     __tablename__ = "field_batches"
+    __table_args__ = (Index("ix_field_batches_created_ts", "created_ts"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     service: Mapped[str] = mapped_column(String(64))
     total: Mapped[int] = mapped_column(Integer)
     created_ts: Mapped[float] = mapped_column(Float)
+    operator: Mapped[str | None] = mapped_column(String(64))  # who started it (the context's user)

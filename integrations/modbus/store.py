@@ -5,7 +5,7 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 
 from scada_core.storage.group_commit import GroupCommit
 
@@ -98,11 +98,14 @@ class CommandStore:
             row = await session.get(FieldCommandRow, command_id)
         return None if row is None else command_as_dict(row)
 
-    async def insert_batch(self, batch_id: str, service: str, items: list[BatchItem]) -> None:
-        """Save a batch with each meter's command (or the outcome of a call that made none) at once."""
+    async def insert_batch(
+        self, batch_id: str, service: str, items: list[BatchItem], operator: str | None = None
+    ) -> None:
+        """Save a batch (and who started it) with each meter's command, or the outcome of a call that made none."""
         now = self.core.clock.timestamp()
         async with self._db.write() as session:
-            session.add(FieldBatchRow(id=batch_id, service=service, total=len(items), created_ts=now))
+            session.add(FieldBatchRow(id=batch_id, service=service, total=len(items), created_ts=now,
+                                      operator=operator))
             await session.flush()  # the batch row before its commands' rows, which name it
             for item in items:
                 if item.job is not None:
@@ -137,6 +140,7 @@ class CommandStore:
         return {
             "batch_id": batch_id,
             "service": batch.service,
+            "operator": batch.operator,
             "created_ts": batch.created_ts,
             "total": batch.total,
             "done": done,
@@ -144,6 +148,32 @@ class CommandStore:
             "pending": batch.total - done - failed,
             "commands": [command_as_dict(r) for r in rows],
         }
+
+
+    async def batches(self, limit: int, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """Return a page of batches, newest first, each with its counts; and how many there are."""
+        done = func.sum(case((FieldCommandRow.state == CMD_CONFIRMED, 1), else_=0))
+        failed = func.sum(case((FieldCommandRow.state.in_((CMD_FAILED, CMD_EXPIRED)), 1), else_=0))
+        async with self._db.session() as session:
+            total = await session.scalar(select(func.count()).select_from(FieldBatchRow))
+            page = (
+                select(FieldBatchRow).order_by(FieldBatchRow.created_ts.desc(), FieldBatchRow.id)
+                .limit(limit).offset(offset).subquery()
+            )
+            rows = (
+                await session.execute(
+                    select(page, done, failed)
+                    .join(FieldCommandRow, FieldCommandRow.batch_id == page.c.id, isouter=True)
+                    .group_by(*page.c)
+                    .order_by(page.c.created_ts.desc(), page.c.id)
+                )
+            ).all()
+        return [
+            {"batch_id": r.id, "service": r.service, "operator": r.operator, "created_ts": r.created_ts,
+             "total": r.total, "done": int(r[-2] or 0), "failed": int(r[-1] or 0),
+             "pending": r.total - int(r[-2] or 0) - int(r[-1] or 0)}
+            for r in rows
+        ], int(total or 0)
 
 
 def _dumps(value: dict[str, Any]) -> str:

@@ -58,3 +58,35 @@ async def test_batch_progress_survives_a_restart(start_web: Any, stop: str) -> N
     assert job["items"][GHOST]["state"] == "failed" and job["items"][GHOST]["error"], job
     if stop == "after":
         assert job == before
+
+
+async def test_batch_history_names_who_when_what_and_each_meter_after_a_restart(start_web: Any) -> None:
+    """The batch history lists every batch (who by name, when, what in words, counts) and each meter's outcome by
+    the meter's name; a restart of the core loses none of it."""
+    first: WebEnv = await start_web(units=1)
+    await first.site.auth.create_operator("boss", "王经理", "admin", "pass-phrase-123", must_change=False)
+    client, csrf = await first.login("boss", "pass-phrase-123")
+    async with client.get(first.base + "/batches") as resp:
+        assert resp.status == 200 and "还没有批量操作" in await resp.text()
+    body = {"service": "trip", "entity_ids": [M1, GHOST], "data": {}}
+    async with client.post(first.base + "/web/batch", data=json.dumps(body),
+                           headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"}) as resp:
+        batch_id = (await resp.json())["batch_id"]
+    await _finished(first, client, batch_id)
+    await first.core.async_stop()
+
+    second: WebEnv = await start_web(units=1)
+    client, _csrf = await second.login("boss", "pass-phrase-123")
+    async with client.get(second.base + "/batches") as resp:
+        page = await resp.text()
+    row = page.split(f'data-batch="{batch_id}"')[1].split("</tr>")[0]
+    assert resp.status == 200 and "王经理" in row and "拉闸" in row and "trip" not in row
+    assert [cell.split(">")[-1] for cell in row.split("</td>")[3:7]] == ["2", "1", "1", "0"]  # meters, done, failed, pending
+    async with client.get(second.base + f"/batches/{batch_id}") as resp:
+        page = await resp.text()
+    assert resp.status == 200 and "<title>拉闸 " in page and "王经理" in page
+    meter_row = page.split(f'data-id="{M1}"')[1].split("</tr>")[0]
+    assert second.site.directory.display_name(M1) in meter_row and "成功" in meter_row
+    assert "失败" in page.split(f'data-id="{GHOST}"')[1].split("</tr>")[0]
+    async with client.get(second.base + "/batches/nonesuch") as resp:
+        assert resp.status == 404

@@ -18,3 +18,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "nothing_selected": ("请先勾选要操作的表计", "Select the meters first"),
     "batch_question": ("确认对 {count} 户{action}？", "{action} {count} meters?"),
 }
+MESSAGES.update({
+    "batch_history": ("批量操作记录", "Batch history"), "no_batches": ("还没有批量操作", "No batch yet"),
+    "batch_by_api": ("接口调用", "through the API"), "no_such_batch": ("没有这个批量操作", "No such batch"),
+})

@@ -158,7 +158,7 @@
     const job = await res.json();
     const lines = Object.entries(job.items).map(([id, it]) =>
       `<li class="b-${it.state}" data-id="${esc(id)}">${esc(names.get(id) || id)}: ${esc(L[it.state] || it.state)}${it.error ? " — " + esc(it.error) : ""}</li>`);
-    $("b-progress").innerHTML = `<div id="b-summary">${esc(L.services[job.service] || job.service)}: ${job.done}/${job.total} ${esc(L.done)}, ${job.failed} ${esc(L.failed)}</div><ul>${lines.join("")}</ul>`;
+    $("b-progress").innerHTML = `<div id="b-summary"><a href="/batches/${esc(batchId)}">${esc(L.services[job.service] || job.service)}</a>: ${job.done}/${job.total} ${esc(L.done)}, ${job.failed} ${esc(L.failed)}</div><ul>${lines.join("")}</ul>`;
     if (!job.finished) setTimeout(() => watch(batchId), 400);
   }
 

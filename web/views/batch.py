@@ -5,11 +5,12 @@ import json
 
 from aiohttp import web
 
+from scada_core.params import parse_id
 from scada_core.reports.excel import table_to_xlsx
 from scada_core.reports.table import Table, kwh, yuan
 
 from ..batch import BatchError
-from ..const import ACTION_CONTROL, ACTION_EXPORT, ACTION_VIEW
+from ..const import ACTION_CONTROL, ACTION_EXPORT, ACTION_VIEW, BATCH_PAGE_SIZE
 from ..site import Page
 
 
@@ -46,6 +47,44 @@ class BatchStatusView(Page):
         return web.json_response(job)
 
 
+class BatchHistoryView(Page):
+    """Every batch anyone ran, newest first: who, when, what and how it went (kept across restarts)."""
+
+    url = "/batches"
+    name = "web:batches"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """A page of BATCH_PAGE_SIZE batches."""
+        self.site.require(request, ACTION_VIEW)
+        try:
+            _, count = await self.site.batches.history(1, 0)
+        except BatchError:  # no field layer: no batches
+            return self.site.render(request, "batches.html", batches=[], page=1, pages=1, count=0)
+        pages = max(1, -(-count // BATCH_PAGE_SIZE))
+        page = min(max(1, parse_id(request.query.get("page", "1")) or 1), pages)
+        batches, count = await self.site.batches.history(BATCH_PAGE_SIZE, (page - 1) * BATCH_PAGE_SIZE)
+        return self.site.render(request, "batches.html", batches=batches, page=page, pages=pages, count=count)
+
+
+class BatchPageView(Page):
+    """One batch: each meter's outcome, by the name people use."""
+
+    url = "/batches/{batch_id}"
+    name = "web:batch_page"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Render the batch (404 in the site's layout when there is none)."""
+        self.site.require(request, ACTION_VIEW)
+        job = await self.site.batches.get(request.match_info["batch_id"])
+        if job is None:
+            raise web.HTTPNotFound(text=self.site.t(request)["no_such_batch"])
+        names = self.site.directory.display_name
+        items = sorted(((names(entity_id), entity_id, item) for entity_id, item in job["items"].items()),
+                       key=lambda row: row[0])
+        operator = await self.site.auth.display_name(job["operator"]) if job["operator"] else ""
+        return self.site.render(request, "batch.html", job=job, items=items, operator_name=operator)
+
+
 class ReadingsExportView(Page):
     """The selected meters' current readings as .xlsx."""
 
@@ -75,4 +114,4 @@ class ReadingsExportView(Page):
             "Content-Disposition": f'attachment; filename="readings-{stamp}.xlsx"'})
 
 
-BATCH_VIEWS = (BatchStartView, BatchStatusView, ReadingsExportView)
+BATCH_VIEWS = (BatchStartView, BatchStatusView, BatchHistoryView, BatchPageView, ReadingsExportView)
