@@ -34,12 +34,14 @@ class MeterDirectory:
         self.core = core
         self.db = core.db
         self._overlay: dict[str, dict[str, str | None]] = {}
+        self._places: dict[str, dict[str, str]] = {}  # classify's lasting part, per meter
 
     async def async_load(self) -> None:
         """Read the overlay."""
         async with self.db.session() as session:
             rows = (await session.execute(select(MeterDirectoryRow))).scalars()
             self._overlay = {r.entity_id: {"floor": r.floor, "room": r.room, "label": r.label} for r in rows}
+        self._places.clear()
 
     def meter_ids(self) -> list[str]:
         """Return every meter entity id, sorted."""
@@ -47,17 +49,26 @@ class MeterDirectory:
 
     def classify(self, entity_id: str) -> dict[str, Any]:
         """Return {building, floor, room, label} of a meter: overlay first, then what its name tells."""
+        place = self._places.get(entity_id)
+        if place is None:
+            place = self._places[entity_id] = self._place(entity_id)
+        label = place["label"]
+        if not self._overlay.get(entity_id, {}).get("label") and (state := self.core.states.get(entity_id)):
+            label = state.attributes.get("friendly_name") or label
+        return {**place, "label": label}
+
+    def _place(self, entity_id: str) -> dict[str, str]:
+        """Work out where a meter is from the overlay and its name (kept until the overlay changes)."""
         name = entity_id.split(".", 1)[-1]
         overlay = self._overlay.get(entity_id, {})
         floor_match = FLOOR_IN_NAME.search(name)
         room_match = ROOM_IN_NAME.search(name)
         billing = self.core.data.get("billing")
-        state = self.core.states.get(entity_id)
         return {
             "building": billing.building_of(entity_id) if billing is not None else "",
             "floor": overlay.get("floor") or (f"{int(floor_match.group(1))}F" if floor_match else ""),
             "room": overlay.get("room") or (room_match.group(1) if room_match else ""),
-            "label": overlay.get("label") or (state.attributes.get("friendly_name") if state else None) or name,
+            "label": overlay.get("label") or name,
         }
 
     def display_name(self, entity_id: str) -> str:
@@ -115,6 +126,7 @@ class MeterDirectory:
                     session.add(current)
                 current.floor, current.room, current.label = row["floor"] or None, row["room"] or None, row["label"] or None
                 self._overlay[row["entity_id"]] = {"floor": current.floor, "room": current.room, "label": current.label}
+                self._places.pop(row["entity_id"], None)
                 changes.append((before, self.classify(row["entity_id"])))
         return changes
 

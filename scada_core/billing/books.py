@@ -52,6 +52,7 @@ class Books:
         self.clock = clock
         self.bus = bus
         self.buildings = buildings
+        self._building_of: dict[str, str] = {}
         self.spawn = spawn  # start a task the core cancels at stop
         self.closing: set[int] = set()  # accounts being closed: their meters raise no level alarms
         self._meter_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -79,8 +80,12 @@ class Books:
         self.fire(EVENT_BILLING_ALARM, events)
 
     def building_of(self, entity_id: str) -> str:
-        """Return the building whose meter patterns match ``entity_id`` (the first one otherwise)."""
-        return building_of(self.buildings, entity_id)
+        """Return the building whose meter patterns match ``entity_id`` (the first one otherwise; remembered: the
+        buildings are configuration, fixed while the core runs)."""
+        found = self._building_of.get(entity_id)
+        if found is None:
+            found = self._building_of[entity_id] = building_of(self.buildings, entity_id)
+        return found
 
     def building(self, building_id: str) -> dict[str, Any]:
         """Return a building's settings or raise."""
