@@ -1,6 +1,7 @@
 """The request middleware: who is calling (session cookie or bearer token) and what /api/* allows them."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+_LOGGER = logging.getLogger(__name__)
+ERROR_PAGES = (403, 404, 500)
+NO_ERROR_PAGES = ("/web/", "/static/", "/branding/")  # the pages' data, files: their errors stay plain
 SELL_SUFFIXES = ("/api/billing/sales", "/api/billing/refunds", "/reverse", "/payments")
 ACCOUNT_PATHS = ("/api/billing/accounts", "/close", "/move", "/replace")
 CONTROL_PREFIXES = ("/api/services/", "/api/field/")
@@ -61,6 +65,21 @@ def public(request: web.Request) -> bool:
     return _view_says(request, "public")
 
 
+async def with_error_pages(site: WebSite, request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer a staff page's 403, 404 or unexpected error with a page in the site's layout (navigation kept,
+    no traceback shown; the error is logged once)."""
+    try:
+        return await handler(request)
+    except web.HTTPException as err:
+        if err.status not in ERROR_PAGES or err.content_type == "text/html":
+            raise
+        detail = err.text if err.text and not err.text.startswith(f"{err.status}:") else ""
+        return site.render(request, "error.html", status=err.status, code=err.status, detail=detail)
+    except Exception:
+        _LOGGER.exception("Error showing %s %s", request.method, request.path)
+        return site.render(request, "error.html", status=500, code=500, detail="")
+
+
 def make_middleware(site: WebSite) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
     """Return the auth middleware bound to ``site``."""
 
@@ -79,7 +98,8 @@ def make_middleware(site: WebSite) -> Callable[[web.Request, Handler], Awaitable
             request[KEY_WEB_OPERATOR] = operator
             request[KEY_OPERATOR] = operator.billing_operator()
         if not path.startswith("/api/") or public(request):
-            return await handler(request)
+            return await handler(request) if path.startswith(NO_ERROR_PAGES) else await with_error_pages(
+                site, request, handler)
         if operator is None:
             return error_response("authentication required", 401)
         if operator.must_change_password:

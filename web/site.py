@@ -143,14 +143,7 @@ class WebSite:
         if operator.must_change_password and request.path != "/password":
             raise web.HTTPFound("/password")
         if not allowed(operator.role, action):
-            raise web.HTTPForbidden(
-                text=self.env.get_template("forbidden.html").render(
-                    t=self.t(request), lang=self.language(request), op=operator, nav=[], path=request.path,
-                    csrf=operator.csrf, branding=self.branding, site_name=self.core.config.name,
-                    time_zone=self.core.config.time_zone, can=lambda _a: False,
-                ),
-                content_type="text/html",
-            )
+            raise web.HTTPForbidden(text=self.render(request, "forbidden.html").text, content_type="text/html")
         return operator
 
     async def form(self, request: web.Request, action: str) -> tuple[WebOperator, Any]:
