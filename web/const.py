@@ -81,3 +81,4 @@ HASH_MEMORY_MAX_KIB: Final = 4 * 1024 * 1024
 HASH_TIME_DEFAULT: Final = 3
 HASH_TIME_MIN: Final = 2
 HASH_PARALLELISM_DEFAULT: Final = 4
+QUICK_AMOUNTS_YUAN: Final = (50, 100, 200, 500, 1000)  # the counter's one-tap amounts

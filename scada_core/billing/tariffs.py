@@ -132,6 +132,15 @@ def rate_at(spec: dict[str, Any], local: datetime) -> str:
     return rate
 
 
+def price_now(spec: dict[str, Any], local: datetime) -> str | None:
+    """Return the yuan/kWh in force at local time ``local`` (None for a tiered tariff: it depends on the use)."""
+    if spec["kind"] == KIND_FLAT:
+        return str(spec["price"])
+    if spec["kind"] == KIND_TOU:
+        return str(spec["prices"][rate_at(spec, local)])
+    return None
+
+
 def period_key(spec: dict[str, Any], local: datetime) -> str:
     """Return the tier period (YYYY-MM or YYYY) that ``local`` falls in."""
     return local.strftime("%Y") if spec.get("period") == "year" else local.strftime("%Y-%m")

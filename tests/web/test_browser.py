@@ -63,8 +63,11 @@ async def test_staff_day_in_the_browser(start_web: Any) -> None:
             await page.click("#open-form button[type=submit]")
             await expect(page).to_have_url(re.compile(r"/accounts/\d+$"))
             await page.goto(f"{env.base}/sell?meter={m1}&kind=sale")
+            await page.click('#quick-amounts [data-value="500"]')  # a one-tap amount fills the field
+            await expect(page.locator("#amount")).to_have_value("500")
             await page.fill("#amount", "1234.50")
             await page.click("#next")
+            await expect(page.locator("#balance-after")).to_have_text("1234.50 元")  # from 0.00 before
             await expect(page.locator("#confirm-words")).to_have_text("壹仟贰佰叁拾肆元伍角整")
             await page.click("#confirm")
             await expect(page.locator("#tx-amount")).to_have_text("1234.50")

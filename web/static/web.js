@@ -2,6 +2,7 @@
 //   <select data-autosubmit>       submits its form when changed
 //   <button data-confirm="text">   asks before its form is submitted
 //   <form data-once>               disables its submit buttons once sent (no double sale or double account)
+//   <button data-fill="#id" data-value="v">  puts v into the field #id (quick amounts)
 "use strict";
 document.addEventListener("change", (event) => {
   const target = event.target;
@@ -10,6 +11,12 @@ document.addEventListener("change", (event) => {
   }
 });
 document.addEventListener("click", (event) => {
+  const filler = event.target instanceof Element ? event.target.closest("[data-fill]") : null;
+  const field = filler ? document.querySelector(filler.dataset.fill) : null;
+  if (field instanceof HTMLInputElement) {
+    field.value = filler.dataset.value;
+    field.focus();
+  }
   const button = event.target instanceof Element ? event.target.closest("[data-confirm]") : null;
   if (button && !window.confirm(button.dataset.confirm)) {
     event.preventDefault();

@@ -9,11 +9,12 @@ from typing import Any
 from aiohttp import web
 
 from scada_core.billing.const import METHOD_WALLET, METHODS
+from scada_core.billing.tariffs import price_now
 from scada_core.exceptions import OpenPrepayError
 from scada_core.params import path_id
 
 from ..auth import allowed
-from ..const import ACTION_ACCOUNT, ACTION_CONFIGURE, ACTION_SELL, ACTION_VIEW
+from ..const import ACTION_ACCOUNT, ACTION_CONFIGURE, ACTION_SELL, ACTION_VIEW, QUICK_AMOUNTS_YUAN
 from ..receipts import NO_RECEIPT, amount_in_words, has_receipt, receipt_context, render_receipt_pdf
 from ..site import Page, WebSite
 
@@ -285,6 +286,7 @@ class SellView(Page):
         method = request.query.get("method", "cash")
         status = await billing_of(self.site, request).meter_status(meter) if meter else None
         return self.site.render(request, "sell.html", step="form", meter=meter, kind=kind, meter_status=status,
+                                quick_amounts=QUICK_AMOUNTS_YUAN,
                                 methods=methods_of(kind), key=uuid.uuid4().hex, amount="",
                                 method=method if method in methods_of(kind) else "cash", error=None)
 
@@ -300,13 +302,20 @@ class SellView(Page):
         fen = parse_yuan(amount_text)
         meter_status = await billing.meter_status(meter) if meter else None
         context = {"meter": meter, "kind": kind if kind in KINDS else "sale", "methods": methods_of(kind), "key": key,
+                   "quick_amounts": QUICK_AMOUNTS_YUAN,
                    "amount": amount_text, "method": method, "meter_status": meter_status}
         if fen is None or kind not in KINDS or method not in methods_of(kind) or not meter:
             return self.site.render(request, "sell.html", status=400, step="form",
                                     error=self.site.t(request)["err_amount"], **context)
         if form.get("confirmed") != "1":
+            preview = await self.preview(meter, kind, fen, meter_status)
+            if preview["over_cap"]:
+                fmt = self.site.formatter(self.site.language(request))
+                message = self.site.t(request)["err_over_cap"].format(
+                    cap=fmt.money(preview["cap_fen"]), after=fmt.money(preview["after_fen"]))
+                return self.site.render(request, "sell.html", status=400, step="form", error=message, **context)
             return self.site.render(request, "sell.html", step="confirm", fen=fen, words=amount_in_words(fen),
-                                    error=None, **context)
+                                    error=None, preview=preview, **context)
         call = billing.sell if kind == "sale" else billing.refund
         try:
             result = await call(meter, fen, method, key, operator.billing_operator())
@@ -322,6 +331,21 @@ class SellView(Page):
                                           "receipt_no": transaction.get("receipt_no")})
         self.site.grid.invalidate()
         raise web.HTTPFound(f"/transactions/{transaction['id']}")
+
+
+    async def preview(self, meter: str, kind: str, fen: int, meter_status: dict[str, Any] | None) -> dict[str, Any]:
+        """What the confirmation shows: the meter's money before and after, the kWh it buys at the price in force
+        now, and whether a sale would pass the credit cap (囤积限值), so it is refused before 确认, not after."""
+        billing = self.site.billing
+        before = (meter_status or {}).get("remaining_fen")
+        after = None if before is None else before + (fen if kind == "sale" else -fen)
+        price = price_now(await billing.tariff_for(meter), self.core.clock.now())
+        cap = None
+        if kind == "sale" and (meter_status or {}).get("account_id") is not None:
+            cap = (await billing.meter_credit(meter))["effective_credit_cap_fen"]
+        kwh = f"{Decimal(fen) / 100 / Decimal(price):.2f}" if price and Decimal(price) > 0 else None
+        return {"before_fen": before, "after_fen": after, "price": price, "kwh": kwh, "cap_fen": cap,
+                "over_cap": cap is not None and after is not None and after > cap}
 
 
 class TransactionView(Page):
