@@ -1,7 +1,8 @@
 """The dashboard's batches (批量遥控): run as the field layer's saved batches, each meter's outcome audited.
 
 push_tariff without a price pushes billing's tariff in force for each meter (the usual case; TOU: the table of
-this month's season).
+this month's season); push_settings without values pushes the alarm levels, overdraft and overload limit billing
+holds for each meter.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from .site import WebSite
 
 SERVICE_PUSH_TARIFF = "push_tariff"
+SERVICE_PUSH_SETTINGS = "push_settings"
 ITEM_STATES = {
     CMD_QUEUED: "pending",
     CMD_SENT: "running",
@@ -65,6 +67,8 @@ class BatchAudit:
         if self.service == SERVICE_PUSH_TARIFF and not data and self.site.billing is not None:
             spec = await self.site.billing.tariff_for(entity_id)
             return push_payload(spec, self.site.core.clock.now().month)
+        if self.service == SERVICE_PUSH_SETTINGS and not data and self.site.billing is not None:
+            return await self.site.billing.desired_settings(entity_id) or data
         return data
 
     async def done(self, entity_id: str, result: Any, error: str | None) -> None:

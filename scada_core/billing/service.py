@@ -416,6 +416,12 @@ class BillingService:
         """Return the tariff spec in force for a meter (now by default)."""
         return await self.tariff_store.tariff_for(entity_id, ts)
 
+    async def desired_settings(self, entity_id: str) -> dict[str, int] | None:
+        """Return the settings (alarm levels, overdraft, overload limit) billing wants a meter-side meter to hold
+        (None when the meter is not opened or is server-side)."""
+        desired = (await self.desired.desired_of([entity_id])).get(entity_id)
+        return None if desired is None else desired.settings
+
     async def push_desired(self, entity_ids: Iterable[str] | None = None) -> dict[str, str]:
         """Bring opened meter-side meters (all, or ``entity_ids``) to what they should hold."""
         return await self.desired.push(entity_ids)

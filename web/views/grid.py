@@ -8,7 +8,8 @@ from aiohttp import web
 
 from scada_core.exceptions import OpenPrepayError
 
-from ..const import ACTION_RESOLVE, ACTION_VIEW, BATCH_SERVICES, REASON_MAX_LENGTH
+from ..batch import BatchError
+from ..const import ACTION_CONTROL, ACTION_RESOLVE, ACTION_VIEW, BATCH_SERVICES, REASON_MAX_LENGTH
 from ..site import Page
 from .sales import billing_of, error_text
 
@@ -61,13 +62,34 @@ def known_meter(page: Page, request: web.Request) -> str:
     """Return the path's meter, or answer 404 when no such meter exists."""
     entity_id = request.match_info["entity_id"]
     if page.core.states.get(entity_id) is None and entity_id not in page.site.directory.meter_ids():
-        raise web.HTTPNotFound(text=entity_id)
+        raise web.HTTPNotFound()
     return entity_id
 
 
 def block_of(status: dict[str, Any]) -> dict[str, Any]:
     """Return what the audit keeps of a meter's tamper block."""
     return {k: status.get(k) for k in ("blocked", "blocked_reason", "remaining_fen", "account_id")}
+
+
+class MeterControlView(Page):
+    """One remote control of one meter from its page (拉闸, 合闸, 保电, 恢复预付费, 电价下发, 设置下发), run as a
+    saved one-meter batch: its outcome is on the batch's page."""
+
+    url = "/meters/{entity_id}/control"
+    name = "web:meter_control"
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Form field ``service`` (the page asked for confirmation, naming the meter and the action)."""
+        operator, form = await self.site.form(request, ACTION_CONTROL)
+        entity_id = known_meter(self, request)
+        service = str(form.get("service", ""))
+        if service not in BATCH_SERVICES:
+            raise web.HTTPBadRequest(text=self.site.t(request)["err_bad_input"])
+        try:
+            batch_id, _total = await self.site.batches.start(operator, request, service, [entity_id], {})
+        except BatchError as err:
+            raise web.HTTPFound(f"/meters/{quote(entity_id)}?error={quote(str(err))}") from None
+        raise web.HTTPFound(f"/batches/{batch_id}")
 
 
 class MeterResolveView(Page):
@@ -99,4 +121,4 @@ class MeterResolveView(Page):
         raise web.HTTPFound(page)
 
 
-GRID_VIEWS = (GridDataView, MeterView, MeterResolveView)
+GRID_VIEWS = (GridDataView, MeterView, MeterControlView, MeterResolveView)
