@@ -82,3 +82,4 @@ HASH_TIME_DEFAULT: Final = 3
 HASH_TIME_MIN: Final = 2
 HASH_PARALLELISM_DEFAULT: Final = 4
 QUICK_AMOUNTS_YUAN: Final = (50, 100, 200, 500, 1000)  # the counter's one-tap amounts
+HISTORY_PAGE_SIZE: Final = 20  # rows per page of a meter's histories

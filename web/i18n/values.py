@@ -12,5 +12,12 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "billing_meter": ("表内计费", "billed in the meter"), "billing_server": ("系统计费", "billed by the system"),
     "unit_kwh": ("度", "kWh"), "unit_yuan": ("元", "yuan"), "unit_w": ("W", "W"),
     "empty_value": ("—", "—"), "advanced": ("高级信息", "Advanced"),
+    "cmd_sell": ("售电写表", "sale to meter"), "cmd_refund": ("退费写表", "refund from meter"),
+    "cmd_read_prepaid": ("读取剩余金额", "read money"), "cmd_trip": ("拉闸", "trip"), "cmd_close": ("合闸", "close"),
+    "cmd_release": ("恢复预付费", "back to prepaid"), "cmd_restore_prepaid": ("恢复预付费", "back to prepaid"),
+    "cmd_force_close": ("保电", "hold"), "cmd_hold": ("保电", "hold"),
+    "cmd_push_tariff": ("电价下发", "push tariff"), "cmd_push_settings": ("设置下发", "push settings"),
+    "cmd_state_queued": ("排队中", "queued"), "cmd_state_sent": ("已发送", "sent"), "cmd_state_retrying": ("重试中", "retrying"),
+    "cmd_state_confirmed": ("成功", "done"), "cmd_state_failed": ("失败", "failed"), "cmd_state_expired": ("超时", "expired"),
     "audit_changed": ("{name} {before}→{after}", "{name} {before}→{after}"),
 }

@@ -5,10 +5,14 @@ from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
+from markupsafe import Markup
 
 from scada_core.exceptions import OpenPrepayError
+from scada_core.params import parse_id
 
 from ..batch import BatchError
+from ..charts import bar_chart
+from ..meter_history import HISTORIES, PERIODS, consumption, history_page
 from ..const import ACTION_CONTROL, ACTION_RESOLVE, ACTION_VIEW, BATCH_SERVICES, REASON_MAX_LENGTH
 from ..site import Page
 from .sales import billing_of, error_text
@@ -51,10 +55,20 @@ class MeterView(Page):
         state = self.core.states.get(entity_id)
         status = await self.site.billing.meter_status(entity_id) if self.site.billing else None
         attrs = state.attributes if state is not None else {}
+        q = request.query
+        history = q.get("history") if q.get("history") in HISTORIES else HISTORIES[0]
+        period = q.get("period") if q.get("period") in PERIODS else "month"
+        t = self.site.t(request)
+        use = await consumption(self.site.db, entity_id, period, self.core.clock.now().date(), self.core.clock.time_zone)
+        account = None
+        if status and status.get("account_id") is not None:
+            account = await self.site.billing.account_summary(status["account_id"])
         return self.site.render(
             request, "meter.html", entity_id=entity_id, state=state, info=self.site.directory.classify(entity_id),
             meter_status=status, attrs=[(k, attrs.get(k)) for k in ATTRIBUTES], services=BATCH_SERVICES,
-            error=request.query.get("error"),
+            error=request.query.get("error"), account=account, history=history, histories=HISTORIES,
+            rows=await history_page(self.site.db, entity_id, history, parse_id(q.get("page", "1")) or 1),
+            period=period, periods=PERIODS, use=use, chart=Markup(bar_chart(use.bars, "kWh", t["no_data"])),
         )
 
 
