@@ -191,3 +191,4 @@ async def test_purchase_history_leaves_out_running_consumption(site: Site) -> No
     assert table is not None
     assert "扣费" not in table.group(1) and "1.23" not in table.group(1)
     assert "购电" in table.group(1) and "20.00" in table.group(1), "the top-up still shows"
+    assert "支付宝" in table.group(1) and "alipay" not in table.group(1)  # the method in words

@@ -51,6 +51,14 @@ class TenantSite:
         self.env.filters["when"] = lambda ts: datetime.fromtimestamp(ts, core.clock.time_zone).strftime(
             "%Y-%m-%d %H:%M"
         )
+        self.env.filters["method"] = self.method_name
+
+    def method_name(self, method: str | None) -> str:
+        """Return a payment method's name in the site's language (billing knows every provider's)."""
+        billing = self.core.data.get("billing")
+        if not method or billing is None:
+            return method or ""
+        return str(billing.methods.label(method, self.core.config.language))
 
     def offers(self) -> list[Offer]:
         """Return every registered provider as the pages show it, in the configured language."""
