@@ -14,7 +14,7 @@ from scada_core.storage.database import Database, resolve_url
 from scada_core.storage.locations import CORE_VERSIONS, version_locations
 from tests.helpers import close_database
 
-# Every revision there was when they all lived in scada_core/storage/migrations/versions, with its parent.
+# Every revision with its parent: those up to 0019 lived in scada_core/storage/migrations/versions together.
 CHAIN = {
     "0001_core": None,
     "0002_field": "0001_core",
@@ -35,10 +35,11 @@ CHAIN = {
     "0017_billing_alarm_reason": "0016_topup_rule",
     "0018_order_meter": "0012_topup_secret",
     "0019_topup_orders": "0018_order_meter",
+    "0020_field_batch_operator": "0002_field",  # added after the move, in its owner's folder
 }
 # Where each revision lives now (the integration that owns its tables).
 OWNERS = {
-    "integrations/modbus/migrations": {"0002_field"},
+    "integrations/modbus/migrations": {"0002_field", "0020_field_batch_operator"},
     "integrations/notify/migrations": {"0004_notify", "0013_notify_secret_body"},
     "integrations/automation/migrations": {"0005_automation"},
     "web/migrations": {"0006_web"},
@@ -72,8 +73,8 @@ def test_every_revision_lives_with_its_integration() -> None:
     assert owners == OWNERS
     assert set().union(_revisions(CORE_VERSIONS), *owners.values()) == set(CHAIN)
     assert Database.head_revisions() == {
-        "0002_field", "0005_automation", "0006_web", "0013_notify_secret_body", "0017_billing_alarm_reason",
-        "0019_topup_orders",
+        "0020_field_batch_operator", "0005_automation", "0006_web", "0013_notify_secret_body",
+        "0017_billing_alarm_reason", "0019_topup_orders",
     }
 
 
