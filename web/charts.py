@@ -1,10 +1,12 @@
 """Server-side SVG bar charts (no JavaScript library, nothing fetched from the Internet)."""
 from __future__ import annotations
 
+import math
 from html import escape
 
 WIDTH, HEIGHT, PAD = 760, 220, 36
 AXIS_PX = 13  # axis text in the chart's own units: at the width it is drawn (>= WIDTH) it stays >= 12 CSS px
+LABEL_EM = 4.2  # room an axis label takes, in ems (five digits and a dash at ~0.6 em, plus a gap)
 
 
 def bar_chart(points: list[tuple[str, float]], unit: str, empty: str = "", width: int = WIDTH) -> str:
@@ -14,7 +16,7 @@ def bar_chart(points: list[tuple[str, float]], unit: str, empty: str = "", width
     top = max(v for _l, v in points) or 1.0
     step = (width - 2 * PAD) / len(points)
     bars = []
-    every = max(1, round(len(points) * 7 * AXIS_PX / (width - 2 * PAD) / 5))  # labels of ~5 characters never touch
+    every = max(1, math.ceil(LABEL_EM * AXIS_PX / step))  # a label of ~5 characters never touches the next
     for index, (label, value) in enumerate(points):
         height = (HEIGHT - 2 * PAD) * value / top
         x = PAD + index * step

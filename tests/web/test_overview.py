@@ -130,3 +130,16 @@ async def test_floor_map_table_tab_and_a_batch_that_asks_first(start_web: Any, t
         finally:
             await browser.close()
     assert PASSWORD
+
+
+def test_axis_labels_never_overlap_and_stay_legible() -> None:
+    """However many bars, neighbouring axis labels (``11-05``) are further apart than a label is wide, and the text
+    is 13 chart units (>= 12 CSS px at the width the pages draw the charts)."""
+    from web.charts import AXIS_PX, bar_chart  # noqa: PLC0415
+
+    for count, width in ((30, 560), (31, 760), (365, 760), (7, 560)):
+        svg = bar_chart([(f"{n:05d}", 1.0) for n in range(count)], "kWh", "", width)
+        xs = [float(x) for x in re.findall(r'<text x="([\d.]+)" y="\d+" text-anchor="middle"', svg)]
+        assert xs and min(b - a for a, b in zip(xs, xs[1:]) or [99]) > 5 * 0.6 * AXIS_PX + 8, (count, width)
+    assert f'font-size="{AXIS_PX}"' in svg and AXIS_PX >= 12
+    assert bar_chart([("a", 0.0)], "kWh", "暂无数据") == '<p class="chart-empty">暂无数据</p>'

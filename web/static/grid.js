@@ -61,7 +61,7 @@
         html.push(`<div class="floor" data-floor="${esc(floor)}"><div class="floor-name">${esc(floor)}</div><div class="tiles">` +
           tiles.map((r) => `<a class="tile st-${r[6]}${r[7].includes("T") ? " tripped" : ""}" href="/meters/${esc(r[0])}" data-id="${esc(r[0])}" ` +
             `title="${esc(r[1])} · ${esc(L.status[r[6]] || r[6])}"><span class="room">${esc(r[11] || r[1])}</span>` +
-            `<span class="who">${esc(r[5] || r[1])}</span>${r[7] ? `<span class="marks">${marksOf(r[7])}</span>` : ""}</a>`).join("") +
+            `<span class="who">${esc(r[5] || L.status[r[6]] || "")}</span>${r[7] ? `<span class="marks">${marksOf(r[7])}</span>` : ""}</a>`).join("") +
           "</div></div>");
       }
     }
