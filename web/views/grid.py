@@ -12,8 +12,8 @@ from scada_core.params import parse_id
 
 from ..batch import BatchError
 from ..charts import bar_chart
-from ..meter_history import HISTORIES, PERIODS, consumption, history_page
 from ..const import ACTION_CONTROL, ACTION_RESOLVE, ACTION_VIEW, BATCH_SERVICES, REASON_MAX_LENGTH
+from ..meter_history import HISTORIES, PERIODS, consumption, history_page
 from ..site import Page
 from .sales import billing_of, error_text
 

@@ -332,7 +332,6 @@ class SellView(Page):
         self.site.grid.invalidate()
         raise web.HTTPFound(f"/transactions/{transaction['id']}")
 
-
     async def preview(self, meter: str, kind: str, fen: int, meter_status: dict[str, Any] | None) -> dict[str, Any]:
         """What the confirmation shows: the meter's money before and after, the kWh it buys at the price in force
         now, and whether a sale would pass the credit cap (囤积限值), so it is refused before 确认, not after."""
