@@ -8,6 +8,7 @@ import math
 import secrets
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -191,9 +192,17 @@ class Auth:
 
     async def display_name(self, username: str) -> str:
         """Return an operator's display name (the name itself for system operators such as a payment provider)."""
+        return (await self.display_names([username]))[username]
+
+    async def display_names(self, usernames: Iterable[str]) -> dict[str, str]:
+        """Return each operator's display name in one query (the name itself for one that is no operator)."""
+        wanted = set(usernames)
         async with self.db.session() as session:
-            name = await session.scalar(select(OperatorRow.display_name).where(OperatorRow.username == username))
-        return name or username
+            rows = await session.execute(
+                select(OperatorRow.username, OperatorRow.display_name).where(OperatorRow.username.in_(wanted))
+            )
+            found = {username: name for username, name in rows.all() if name}
+        return {username: found.get(username, username) for username in wanted}
 
     async def operators(self) -> list[dict[str, Any]]:
         """Return every operator (no hashes)."""

@@ -114,8 +114,9 @@ class DashboardBatches:
     async def history(self, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
         """Return a page of saved batches, newest first (who, when, what, counts), and how many there are."""
         batches, total = await self._store().batches(limit, offset)
+        names = await self.site.auth.display_names(b["operator"] for b in batches if b["operator"])
         for batch in batches:
-            batch["operator_name"] = await self.site.auth.display_name(batch["operator"]) if batch["operator"] else ""
+            batch["operator_name"] = names.get(batch["operator"], "")
         return batches, total
 
     async def get(self, batch_id: str) -> dict[str, Any] | None:

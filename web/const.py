@@ -70,6 +70,7 @@ AUDIT_PUBLIC_FIELDS: Final = frozenset({"idempotency_key", "token_id"})
 AUDIT_RAW_ONLY: Final = ("request", "status")
 AUDIT_PAGE_SIZE: Final = 50
 BATCH_PAGE_SIZE: Final = 50  # batches per page of the batch history
+BATCH_PAGE_LIMIT: Final = 1_000_000  # a page number beyond any history (keeps the offset a database integer)
 AUDIT_EXPORT_LIMIT: Final = 20000  # rows an audit export holds at most
 
 # argon2id cost of password hashes (web: password_hash). Defaults are argon2-cffi's (RFC 9106's second

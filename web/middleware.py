@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from scada_core.exceptions import OpenPrepayError
 from scada_core.http import KEY_OPERATOR, error_response
 
 from .audit import api_targets, request_text, snapshot
@@ -67,7 +68,7 @@ def public(request: web.Request) -> bool:
 
 async def with_error_pages(site: WebSite, request: web.Request, handler: Handler) -> web.StreamResponse:
     """Answer a staff page's 403, 404 or unexpected error with a page in the site's layout (navigation kept,
-    no traceback shown; the error is logged once)."""
+    no traceback shown; the error is logged once). Our own refusals are not unexpected: they pass through."""
     try:
         return await handler(request)
     except web.HTTPException as err:
@@ -75,6 +76,8 @@ async def with_error_pages(site: WebSite, request: web.Request, handler: Handler
             raise
         detail = err.text if err.text and not err.text.startswith(f"{err.status}:") else ""
         return site.render(request, "error.html", status=err.status, code=err.status, detail=detail)
+    except OpenPrepayError:  # a refusal (the caller's mistake): the core answers it as before, with no traceback
+        raise
     except Exception:
         _LOGGER.exception("Error showing %s %s", request.method, request.path)
         return site.render(request, "error.html", status=500, code=500, detail="")

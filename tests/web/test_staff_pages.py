@@ -86,3 +86,24 @@ async def test_a_meter_is_tripped_from_its_page_only_once_confirmed(start_web: A
             assert env.sim.meters[1].forced == "trip"
         finally:
             await browser.close()
+
+
+async def test_a_refusal_inside_a_page_is_not_an_unexpected_error(
+    start_web: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Billing refusing inside a page answers 400 with its message, and logs no traceback (the caller's mistake)."""
+    from scada_core.billing.errors import BillingError  # noqa: PLC0415
+
+    env: WebEnv = await start_web(units=1)
+    await env.operator("boss", "admin")
+    client, _csrf = await env.login("boss")
+
+    async def refused() -> Any:
+        raise BillingError("账户已销户", "the account is closed")
+
+    env.site.overview.get = refused
+    with caplog.at_level(logging.INFO):
+        async with client.get(env.base + "/") as resp:
+            body = await resp.text()
+    assert resp.status == 400 and "the account is closed" in body
+    assert not [r for r in caplog.records if r.exc_info]

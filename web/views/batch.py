@@ -10,7 +10,7 @@ from scada_core.reports.excel import table_to_xlsx
 from scada_core.reports.table import Table, kwh, yuan
 
 from ..batch import BatchError
-from ..const import ACTION_CONTROL, ACTION_EXPORT, ACTION_VIEW, BATCH_PAGE_SIZE
+from ..const import ACTION_CONTROL, ACTION_EXPORT, ACTION_VIEW, BATCH_PAGE_LIMIT, BATCH_PAGE_SIZE
 from ..site import Page
 
 
@@ -56,13 +56,15 @@ class BatchHistoryView(Page):
     async def get(self, request: web.Request) -> web.Response:
         """A page of BATCH_PAGE_SIZE batches."""
         self.site.require(request, ACTION_VIEW)
+        page = min(parse_id(request.query.get("page", "1")) or 1, BATCH_PAGE_LIMIT)
         try:
-            _, count = await self.site.batches.history(1, 0)
+            batches, count = await self.site.batches.history(BATCH_PAGE_SIZE, (page - 1) * BATCH_PAGE_SIZE)
+            pages = max(1, -(-count // BATCH_PAGE_SIZE))
+            if page > pages:  # past the end: the last page
+                page = pages
+                batches, count = await self.site.batches.history(BATCH_PAGE_SIZE, (page - 1) * BATCH_PAGE_SIZE)
         except BatchError:  # no field layer: no batches
-            return self.site.render(request, "batches.html", batches=[], page=1, pages=1, count=0)
-        pages = max(1, -(-count // BATCH_PAGE_SIZE))
-        page = min(max(1, parse_id(request.query.get("page", "1")) or 1), pages)
-        batches, count = await self.site.batches.history(BATCH_PAGE_SIZE, (page - 1) * BATCH_PAGE_SIZE)
+            batches, count, page, pages = [], 0, 1, 1
         return self.site.render(request, "batches.html", batches=batches, page=page, pages=pages, count=count)
 
 

@@ -37,7 +37,8 @@ def parse_yuan(text: str) -> int | None:
         value = Decimal(text.strip())
     except (InvalidOperation, AttributeError):
         return None
-    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")) or value > 10**8:
+    # the range first: quantizing a number with more digits than the context holds raises
+    if not value.is_finite() or value <= 0 or value > 10**8 or value != value.quantize(Decimal("0.01")):
         return None
     return int(value * 100)
 
