@@ -84,3 +84,4 @@ HASH_TIME_MIN: Final = 2
 HASH_PARALLELISM_DEFAULT: Final = 4
 QUICK_AMOUNTS_YUAN: Final = (50, 100, 200, 500, 1000)  # the counter's one-tap amounts
 HISTORY_PAGE_SIZE: Final = 20  # rows per page of a meter's histories
+MAX_OPENING_METERS: Final = 50  # meters one opening form may name (一户多表)

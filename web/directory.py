@@ -77,6 +77,21 @@ class MeterDirectory:
         place = "-".join(part for part in (info["floor"], info["room"]) if part)
         return f"{place} {info['label']}" if place else info["label"]
 
+    def resolve(self, text: str) -> str | None:
+        """Return the meter a person means by its entity id, its name, its room (``0301``), floor-room
+        (``3F-0301``) or display name; None when no meter or more than one matches."""
+        wanted = text.strip().casefold()
+        if not wanted:
+            return None
+        matches = set()
+        for entity_id in self.meter_ids():
+            info = self.classify(entity_id)
+            names = {entity_id, entity_id.split(".", 1)[-1], info["room"], self.display_name(entity_id),
+                     "-".join(part for part in (info["floor"], info["room"]) if part)}
+            if wanted in {name.casefold() for name in names if name}:
+                matches.add(entity_id)
+        return matches.pop() if len(matches) == 1 else None
+
     def parse_sheet(self, filename: str, content: bytes) -> list[dict[str, Any]]:
         """Read rows of a CSV or XLSX sheet (header row: entity_id, floor, room, label)."""
         if filename.lower().endswith(".xlsx"):

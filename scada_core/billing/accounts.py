@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from . import ledger
 from .const import (
@@ -19,6 +19,7 @@ from .const import (
     KIND_CONSUMPTION,
     KIND_OPENING,
     KIND_TRANSFER,
+    LEFTOVER_KEEP,
     LEVEL_NORMAL,
     MODE_METER,
     OP_REFUND,
@@ -31,7 +32,8 @@ from .credit import credit_cap_of, fen_text
 from .delivery import add_delivery, counts_ahead, pending_of
 from .desired import OUTCOME_HELD, OUTCOME_PUSHED, desired_settings
 from .errors import BillingError, PermissionDenied
-from .models import AccountRow, CreditChangeRow, MeterRow, TransactionRow
+from .leftover import Leftovers, opening_key
+from .models import AccountRow, CreditChangeRow, EntryRow, MeterRow, TransactionRow
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -147,6 +149,7 @@ class Accounts:
         self.desired = desired
         self.sales = sales
         self.statuses = statuses
+        self.leftovers = Leftovers(books, sales, mirror)
 
     async def _read_for_opening(self, entity_id: str) -> dict[str, Any]:
         """Read a meter before it is attached (no transaction may be open: the field layer writes too)."""
@@ -192,7 +195,7 @@ class Accounts:
                 await ledger.post(
                     session,
                     kind=KIND_OPENING,
-                    idempotency_key=f"{key}:opening:{entity_id}",
+                    idempotency_key=opening_key(key, entity_id),
                     entries=[(ACCOUNT_OPENING, found), (meter_acct, -found)],
                     operator=operator,
                     ts=self.books.now(),
@@ -221,20 +224,27 @@ class Accounts:
         credit_cap_fen: int | None = None,
         idempotency_key: str | None = None,
         email: str | None = None,
+        leftover: str = LEFTOVER_KEEP,
+        leftover_account_id: int | None = None,
     ) -> dict[str, Any]:
-        """Open an account (开户) on one or more meters; money already on a meter is booked as found.
+        """Open an account (开户) on one or more meters; money already on a meter is booked as found, then kept
+        for the new tenant, cleared off the meter or moved to another account's wallet (``leftover``).
 
-        A repeated ``idempotency_key`` returns the account it opened (with ``"repeated": True``).
+        A repeated ``idempotency_key`` returns the account it opened (with ``"repeated": True``) and finishes
+        what the first call left of the leftover money's moves.
         """
         operator = ledger.Operator.from_dict(operator)
         _require_staff(operator)
+        await self.leftovers.check(leftover, leftover_account_id)
         if idempotency_key:
             async with self.db.session() as session:
                 opened = (
                     await session.execute(select(AccountRow.id).where(AccountRow.open_key == idempotency_key))
                 ).scalar_one_or_none()
             if opened is not None:
-                return {**await self.account(opened), "repeated": True}
+                settled = await self.leftovers.settle(idempotency_key, meters, leftover, leftover_account_id,
+                                                      operator)
+                return {**await self.account(opened), "leftover": settled, "repeated": True}
         building_id = building or self.books.building_of(meters[0])
         settings = self.books.building(building_id)
         key = idempotency_key or f"open:{self.books.now()}:{meters[0]}"
@@ -271,7 +281,8 @@ class Accounts:
                 async with self.books.meter_lock(row.entity_id):
                     await self.mirror.sync_meter(row.entity_id)
         await self.mirror.refresh_account(account.id)
-        return {**account_dict(account, rows, 0), "repeated": False}
+        settled = await self.leftovers.settle(key, meters, leftover, leftover_account_id, operator)
+        return {**account_dict(account, rows, 0), "leftover": settled, "repeated": False}
 
     async def _bring_to_desired(self, entity_id: str) -> bool:
         """Push what a meter-side meter should hold now (it warns and trips as we do); tell if it holds it."""
@@ -481,7 +492,10 @@ class Accounts:
     ) -> list[dict[str, Any]]:
         """Return an account's transactions (of ``kinds`` only, when given), newest first; a transfer also says
         where its money went: ``from`` and ``to``, each "wallet" or a meter's entity id."""
-        query = select(TransactionRow).where(TransactionRow.account_id == account_id)
+        wallet_entries = select(EntryRow.transaction_id).where(EntryRow.account == ledger.tenant_account(account_id))
+        query = select(TransactionRow).where(
+            or_(TransactionRow.account_id == account_id, TransactionRow.id.in_(wallet_entries))
+        )
         if kinds is not None:
             query = query.where(TransactionRow.kind.in_(list(kinds)))
         async with self.db.session() as session:

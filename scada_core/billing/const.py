@@ -36,6 +36,12 @@ KIND_FEE: Final = "fee"
 KIND_OPENING: Final = "opening"
 KIND_ADJUSTMENT: Final = "adjustment"
 KIND_CLOSE: Final = "close"
+# What happens to money found on a meter when it is opened (开户余额): it stays for the new tenant, is written off
+# the meter back to where found money is booked, or moves to another open account's wallet.
+LEFTOVER_KEEP: Final = "keep"
+LEFTOVER_CLEAR: Final = "clear"
+LEFTOVER_TRANSFER: Final = "transfer"
+LEFTOVER_CHOICES: Final = (LEFTOVER_KEEP, LEFTOVER_CLEAR, LEFTOVER_TRANSFER)
 # Transactions a person is handed a receipt for, numbered in one gap-free sequence per building: money paid or
 # paid back, money found on a meter at opening (开户) and money moved between a tenant's meters or wallet (转账).
 # Money received or paid out prints a receipt (收据); a transfer moves money that had its receipt when it came in.

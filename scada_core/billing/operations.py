@@ -15,7 +15,7 @@ from scada_core.core import humanize_invalid
 from scada_core.params import DB_ID, TIMESTAMP, db_int
 
 from . import ledger
-from .const import METHOD_NAME, SELLING_ROLES, TOPUP_RULES
+from .const import LEFTOVER_CHOICES, LEFTOVER_KEEP, METHOD_NAME, SELLING_ROLES, TOPUP_RULES
 from .errors import BillingError, PermissionDenied
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -90,6 +90,8 @@ OPERATIONS: tuple[Operation, ...] = (
             vol.Optional("email"): vol.Any(None, str),
             **CREDIT_FIELDS,
             vol.Optional("idempotency_key"): vol.Any(None, KEY),
+            vol.Optional("leftover", default=LEFTOVER_KEEP): vol.In(LEFTOVER_CHOICES),
+            vol.Optional("leftover_account_id"): vol.Any(None, DB_ID),
         },
         "post",
         "/api/billing/accounts",

@@ -278,15 +278,17 @@ class Sales:
         op: str,
         kind: str,
         amount_fen: int,
-        method: str,
+        method: str | None,
         key: str,
         operator: ledger.Operator,
         reason: str,
         reference: str | None,
+        counterpart: str | None = None,
     ) -> dict[str, Any]:
-        """Post money to or off one meter-side meter and deliver it exactly once (closing an account uses it)."""
+        """Post money to or off one meter-side meter and deliver it exactly once (closing an account and money
+        found at opening use it; ``counterpart``: the ledger account on the other side instead of the method's)."""
         return await self._parts_movement(
-            [(entity_id, amount_fen)], op, kind, method, key, operator, reason, reference
+            [(entity_id, amount_fen)], op, kind, method, key, operator, reason, reference, counterpart=counterpart
         )
 
     async def _parts_movement(
@@ -301,6 +303,7 @@ class Sales:
         reference: str | None,
         reverses_id: int | None = None,
         account_id: int | None = None,
+        counterpart: str | None = None,
     ) -> dict[str, Any]:
         """Post money to or off meter-side meters as one transaction and deliver each part exactly once (meter
         locks held, taken in entity id order)."""
@@ -328,7 +331,8 @@ class Sales:
                 async with self.db.write() as session:
                     meters = [await self._movable_meter(session, e, account_id) for e, _ in parts]
                     account = await self.books.get_account(session, meters[0].account_id)
-                    source = ledger.tenant_account(account.id) if method == METHOD_WALLET else method
+                    wallet = ledger.tenant_account(account.id)
+                    source = counterpart or (wallet if method == METHOD_WALLET else method)
                     if op == OP_SELL and method == METHOD_WALLET:
                         check_can_take(await ledger.held(session, source), amount_fen)
                     legs: list[tuple[str, int]] = []

@@ -13,7 +13,8 @@ Amounts are integer fen. Errors are ``BillingError`` (zh-CN / en message, HTTP 4
 
 Accounts (accounts.py):
   open_account(name, meters, operator, building=None, phone=None, overdraft_fen=None, credit_cap_fen=None,
-               idempotency_key=None, email=None) -> dict
+               idempotency_key=None, email=None, leftover="keep", leftover_account_id=None) -> dict   (money
+               found on a meter: kept, "clear"ed off it, or "transfer"red to that account's wallet; leftover.py)
   close_account(account_id, operator, idempotency_key, method="cash") -> dict   (销户: remaining money refunded)
   move_meter(entity_id, account_id, operator) -> dict
   replace_meter(old_entity_id, new_entity_id, operator, idempotency_key, remaining_fen=None,
@@ -98,6 +99,7 @@ from .const import (
     DEFAULT_METER_TIMEOUT,
     DEFAULT_OFFLINE_AFTER,
     DEFAULT_RECONCILE_INTERVAL,
+    LEFTOVER_KEEP,
 )
 from .delivery import Deliveries
 from .desired import DesiredState
@@ -227,10 +229,13 @@ class BillingService:
         credit_cap_fen: int | None = None,
         idempotency_key: str | None = None,
         email: str | None = None,
+        leftover: str = LEFTOVER_KEEP,
+        leftover_account_id: int | None = None,
     ) -> dict[str, Any]:
         """Open an account (开户) on one or more meters."""
         return await self.accounts_part.open_account(
-            name, meters, operator, building, phone, overdraft_fen, credit_cap_fen, idempotency_key, email
+            name, meters, operator, building, phone, overdraft_fen, credit_cap_fen, idempotency_key, email,
+            leftover, leftover_account_id,
         )
 
     @validated("close_account")

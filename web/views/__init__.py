@@ -5,8 +5,10 @@ from .admin import ADMIN_VIEWS
 from .batch import BATCH_VIEWS
 from .grid import GRID_VIEWS
 from .login import LOGIN_VIEWS
+from .opening import OPENING_VIEWS
 from .overview import OVERVIEW_VIEWS
 from .reports import REPORT_VIEWS
 from .sales import SALES_VIEWS
 
-ALL_VIEWS = (*LOGIN_VIEWS, *OVERVIEW_VIEWS, *GRID_VIEWS, *BATCH_VIEWS, *SALES_VIEWS, *REPORT_VIEWS, *ADMIN_VIEWS)
+ALL_VIEWS = (*LOGIN_VIEWS, *OVERVIEW_VIEWS, *GRID_VIEWS, *BATCH_VIEWS, *SALES_VIEWS, *OPENING_VIEWS,
+             *REPORT_VIEWS, *ADMIN_VIEWS)

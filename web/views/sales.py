@@ -72,33 +72,12 @@ class AccountsView(Page):
             accounts = [a for a in accounts if query in a["name"] or query in (a.get("phone") or "")
                         or any(query in m["entity_id"] for m in a["meters"]) or query == str(a["id"])]
         return self.site.render(request, "accounts.html", accounts=accounts, q=query, key=uuid.uuid4().hex,
-                                meter=request.query.get("meter", ""), error=None)
+                                meter=self._meter_name(request.query.get("meter", "")), error=None)
 
-
-class AccountOpenView(Page):
-    """Open an account (开户)."""
-
-    url = "/accounts/open"
-    name = "web:account_open"
-
-    async def post(self, request: web.Request) -> web.StreamResponse:
-        """Open it and show it."""
-        operator, form = await self.site.form(request, ACTION_ACCOUNT)
-        billing = billing_of(self.site, request)
-        meters = [m.strip() for m in str(form.get("meters", "")).replace("，", ",").split(",") if m.strip()]
-        try:
-            result = await billing.open_account(
-                str(form.get("name", "")).strip(), meters, operator.billing_operator(),
-                phone=str(form.get("phone", "")).strip() or None, idempotency_key=str(form.get("key", "")) or None)
-        except OpenPrepayError as err:
-            await self.site.audit.record(request, operator, "account_open", ",".join(meters), ok=False,
-                                         after={"error": str(err)})
-            return self.site.render(request, "accounts.html", status=400, accounts=await billing.accounts(), q="",
-                                    key=str(form.get("key", "")), meter=",".join(meters),
-                                    error=error_text(err, self.site.language(request)))
-        await self.site.audit.record(request, operator, "account_open", f"account {result['id']}", after=result)
-        self.site.grid.invalidate()
-        raise web.HTTPFound(f"/accounts/{result['id']}")
+    def _meter_name(self, entity_id: str) -> str:
+        """Return how the opening form names a meter the page was opened for (its display name when known)."""
+        known = entity_id in self.site.directory.meter_ids()
+        return self.site.directory.display_name(entity_id) if known else ""
 
 
 class AccountView(Page):
@@ -421,5 +400,5 @@ class ReceiptView(Page):
             "Content-Disposition": f'attachment; filename="receipt-{context["receipt_no"]}.pdf"'})
 
 
-SALES_VIEWS = (AccountsView, AccountOpenView, AccountView, AccountActionView, AccountCreditView, AccountTopUpRuleView,
+SALES_VIEWS = (AccountsView, AccountView, AccountActionView, AccountCreditView, AccountTopUpRuleView,
                SellView, TransactionView, ReverseView, ReceiptView)
