@@ -27,6 +27,7 @@ TAG = "billing"
 ACCOUNT_STATUSES = ("open", "closed")
 PATH_VALUES: dict[str, Callable[[web.Request, str], Any]] = {
     "entity_id": lambda request, _name: path_entity_id(request),
+    "building_id": lambda request, name: request.match_info[name],
     "account_id": path_id,
     "transaction_id": path_id,
 }
@@ -209,6 +210,16 @@ class TariffsView(operation_view("set_tariff")):
         return json_response(await self.billing.tariffs(request.query.get("scope")))
 
 
+class BuildingPolicyView(operation_view("set_building_policy")):
+    """A building's alarm levels and limits, versioned by effective time."""
+
+    async def get(self, request: web.Request) -> web.Response:
+        """List the building's versions, newest effective first."""
+        building_id = request.match_info["building_id"]
+        self.billing.building(building_id)
+        return json_response(await self.billing.building_policies(building_id))
+
+
 class AlarmsView(BillingView):
     """Alarm history."""
 
@@ -254,6 +265,7 @@ VIEWS = (
     TopUpRuleView,
     operation_view("resolve_tamper"),
     TariffsView,
+    BuildingPolicyView,
     AlarmsView,
     ReconcileView,
 )

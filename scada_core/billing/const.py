@@ -60,6 +60,9 @@ OP_REFUND: Final = "refund"
 
 # A meter's own thresholds (None: the building's), stored and recorded with its credit policy.
 THRESHOLD_NAMES: Final = ("alarm1_fen", "alarm2_fen", "overload_w")
+# A building's business settings (报警1/报警2, 透支, 囤积限值, 过载功率), versioned with an effective time like tariffs.
+POLICY_NAMES: Final = ("alarm1_fen", "alarm2_fen", "overdraft_fen", "credit_cap_fen", "overload_w")
+OPERATOR_CONFIG: Final = "config"  # who a version seeded from YAML was made by
 
 LEVEL_NORMAL: Final = "normal"
 LEVEL_ALARM1: Final = "alarm1"

@@ -28,6 +28,7 @@ from .models import AccountRow, MeterRow
 from .tariffs import TieredOnMeterError, push_payload
 
 if TYPE_CHECKING:
+    from .policies import BuildingPolicies
     from .books import Books
     from .port import MeterPort
     from .tariff_store import Tariffs
@@ -100,11 +101,12 @@ def next_month_start(local: datetime) -> datetime:
 class DesiredState:
     """Reconcile what each meter-side meter holds with what it should hold."""
 
-    def __init__(self, books: Books, meters: MeterPort, tariffs: Tariffs) -> None:
+    def __init__(self, books: Books, meters: MeterPort, tariffs: Tariffs, policies: BuildingPolicies) -> None:
         self.books = books
         self.db = books.db
         self.meters = meters
         self.tariffs = tariffs
+        self.policies = policies
 
     async def desired_of(self, entity_ids: Iterable[str] | None = None) -> dict[str, Desired]:
         """Return what opened meter-side meters (all, or ``entity_ids``) should hold now."""
@@ -176,17 +178,19 @@ class DesiredState:
         return outcome
 
     async def push_from(self, effective_ts: float) -> None:
-        """Bring meters to a new tariff version: now when it is in force, else right when it takes effect."""
+        """Bring meters to a new tariff or settings version: now when it is in force, else right when it takes
+        effect."""
         if effective_ts <= self.books.now():
             await self.push()
         else:
             self.push_at(effective_ts)
 
     def push_at(self, effective_ts: float) -> None:
-        """Bring meters to the tariff in force right when a future version takes effect."""
+        """Bring meters to the tariff and building settings in force right when a future version takes effect."""
 
         async def push_then() -> None:
             await asyncio.sleep(max(effective_ts - self.books.now(), 0))
+            await self.policies.apply()
             await self.push()
 
         self.books.spawn(push_then(), "billing tariff push")

@@ -144,6 +144,21 @@ class DeliveryRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class BuildingPolicyRow(Base):
+    """A building's alarm levels, overdraft, credit cap and overload limit, valid from ``effective_ts`` (the
+    latest version in force wins; YAML seeds the first one, the UI adds the others)."""
+
+    __tablename__ = "billing_building_policies"
+    __table_args__ = (Index("ix_billing_building_policies", "building", "effective_ts"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    building: Mapped[str] = mapped_column(String(64))
+    effective_ts: Mapped[float] = mapped_column(Float)
+    policy: Mapped[str] = mapped_column(Text)  # JSON: every name of POLICY_NAMES (None: not set)
+    created_ts: Mapped[float] = mapped_column(Float)
+    operator_id: Mapped[str] = mapped_column(String(64))
+
+
 class TariffVersionRow(Base):
     """A tariff for a building (default) or one meter (override), valid from ``effective_ts``.
 

@@ -28,6 +28,7 @@ PAY_METHOD = vol.All(str, vol.Match(rf"{METHOD_NAME}\Z", msg="not a payment meth
 OPERATOR = vol.Schema({vol.Required("id"): str, vol.Required("role"): str}, extra=vol.ALLOW_EXTRA)
 REFUSED = "refused, with a zh-CN / en message"
 ENTITY = {"entity_id": "entity_id"}
+NAMED_PATH_PARAMS = ("entity_id", "building_id")  # URL parameters that are names, not database ids
 ACCOUNT = {"account_id": "account_id"}
 
 
@@ -61,7 +62,7 @@ class Operation:
     @property
     def path_fields(self) -> dict[Any, Any]:
         """The URL's parameters as required fields: ids are database integers, entity ids strings."""
-        return {vol.Required(kwarg): str if param == "entity_id" else DB_ID for param, kwarg in self.path.items()}
+        return {vol.Required(kwarg): str if param in NAMED_PATH_PARAMS else DB_ID for param, kwarg in self.path.items()}
 
     def doc(self, methods: Iterable[str] = ()) -> dict[str, Any]:
         """The OpenAPI operation object (request body typed from the schema; a payment method is one of
@@ -267,6 +268,24 @@ OPERATIONS: tuple[Operation, ...] = (
         "Admin: accept the meter's purchase count and unblock sales",
         ENTITY,
         response="the meter unblocked",
+    ),
+    Operation(
+        "set_building_policy",
+        {
+            vol.Required("alarm1_fen"): db_int(0),
+            vol.Required("alarm2_fen"): db_int(0),
+            vol.Required("overdraft_fen"): db_int(0),
+            vol.Optional("credit_cap_fen"): OPTIONAL_NATURAL,
+            vol.Optional("overload_w"): vol.Any(None, db_int(1)),
+            vol.Optional("effective_ts"): TIMESTAMP,
+        },
+        "post",
+        "/api/billing/buildings/{building_id:[A-Za-z0-9_-]+}/policy",
+        "billing:building_policy",
+        "Add a version of a building's alarm levels, overdraft, credit cap and overload limit from effective_ts",
+        path={"building_id": "building_id"},
+        now_default="effective_ts",
+        response="the version added",
     ),
     Operation(
         "set_tariff",

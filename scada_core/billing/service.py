@@ -39,6 +39,9 @@ Top-up rule (topup.py): topup_rule(account_id), set_topup_rule(account_id, rule,
   set_meter_thresholds(entity_id, operator, alarm1_fen=None, alarm2_fen=None, overload_w=None) -> dict   (admin;
     a meter's own 报警1/报警2/过载功率, None takes the building's; recorded like credit changes)
   meter_credit(entity_id) also returns the own and effective thresholds
+Building settings (policies.py): set_building_policy(building_id, operator, alarm1_fen, alarm2_fen, overdraft_fen,
+  credit_cap_fen=None, overload_w=None, effective_ts=None) (admin; a version from effective_ts, YAML seeds the
+  first); building_policies(building_id=None).
 Tariffs (tariff_store.py): set_tariff(scope, spec, effective_ts, operator) where scope is "building:<id>" or
   "meter:<entity_id>" (tiered: server-side meters only); tariffs(scope=None); tariff_for(entity_id, ts).
 Desired state (desired.py): what a meter-side meter should hold (the tariff in force with the local month's TOU
@@ -109,6 +112,7 @@ from .models import AlarmRow, MeterRow, TransactionRow
 from .offline import OfflineWatch
 from .opened import OpenedMeters
 from .operations import validated
+from .policies import BuildingPolicies
 from .port import MeterPort
 from .reconciler import Reconciler
 from .relay_guard import RelayGuard
@@ -154,7 +158,8 @@ class BillingService:
             self.tariff_store,
             self.consumption_interval,
         )
-        self.desired = DesiredState(self.books, self.meters, self.tariff_store)
+        self.policies = BuildingPolicies(self.books)
+        self.desired = DesiredState(self.books, self.meters, self.tariff_store, self.policies)
         self.relay_guard = RelayGuard(self.books, self.meters, self.mirror, core.config)
         self.statuses = MeterStatuses(core.db, self.meters, self.mirror, self.relay_guard, core.config)
         self.topup = TopUpRules(self.books)
@@ -185,7 +190,7 @@ class BillingService:
     async def async_start(self) -> None:
         """Guard the relay services, load tariffs and open meters, listen to meters, and start the reconciler."""
         self.core.async_on_stop(self.relay_guard.async_install())
-        for effective_ts in await self.tariff_store.async_load():
+        for effective_ts in await self.tariff_store.async_load() | await self.policies.async_load():
             self.desired.push_at(effective_ts)
         await self.opened.async_load()
         self.mirror.async_listen()
@@ -412,6 +417,30 @@ class BillingService:
         version = await self.tariff_store.set_tariff(scope, spec, effective_ts, operator)
         await self.desired.push_from(version["effective_ts"])
         return version
+
+    @validated("set_building_policy")
+    async def set_building_policy(
+        self,
+        building_id: str,
+        operator: Any,
+        alarm1_fen: int,
+        alarm2_fen: int,
+        overdraft_fen: int,
+        credit_cap_fen: int | None = None,
+        overload_w: int | None = None,
+        effective_ts: float | None = None,
+    ) -> dict[str, Any]:
+        """Add a version of a building's alarm levels and limits (admin); meters get it when it takes effect."""
+        at = self.now() if effective_ts is None else effective_ts
+        policy = {"alarm1_fen": alarm1_fen, "alarm2_fen": alarm2_fen, "overdraft_fen": overdraft_fen,
+                  "credit_cap_fen": credit_cap_fen, "overload_w": overload_w}
+        version = await self.policies.set_policy(building_id, policy, at, operator)
+        await self.desired.push_from(version["effective_ts"])
+        return version
+
+    async def building_policies(self, building_id: str | None = None) -> list[dict[str, Any]]:
+        """Return the versions of buildings' settings (of one building), newest effective first."""
+        return await self.policies.versions(building_id)
 
     async def tariffs(self, scope: str | None = None) -> list[dict[str, Any]]:
         """Return every tariff version (of one scope), newest first."""

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scada_core.core import humanize_invalid
 
 from . import ledger
-from .const import MODE_METER, ROLE_ADMIN
+from .const import MODE_METER, OPERATOR_CONFIG, ROLE_ADMIN
 from .errors import BillingError, PermissionDenied
 from .models import MeterRow, TariffVersionRow
 from .tariffs import KIND_TIERED, TARIFF_SCHEMA, tiered_refusal
@@ -62,29 +62,30 @@ class Tariffs:
         self.opened = opened
 
     async def async_load(self) -> set[float]:
-        """Make each building's configured tariff its current version (a changed one starts now); return when
-        the versions still to come take effect."""
+        """Seed each building's tariff from YAML (a changed one starts now; versions added in the UI stay);
+        return when the versions still to come take effect."""
         async with self.db.write() as session:
             for building_id, building in self.books.buildings.items():
                 spec = validate_spec(building["tariff"])
                 scope = building_scope(building_id)
-                latest = (
+                versions = (
                     await session.execute(
-                        select(TariffVersionRow)
+                        select(TariffVersionRow.spec, TariffVersionRow.operator_id)
                         .where(TariffVersionRow.scope == scope)
-                        .order_by(TariffVersionRow.effective_ts.desc(), TariffVersionRow.id.desc())
-                        .limit(1)
+                        .order_by(TariffVersionRow.id.desc())
                     )
-                ).scalar_one_or_none()
-                if latest is not None and json.loads(latest.spec) == spec:
+                ).all()
+                # YAML seeds: compared with what it seeded last, so a version added in the UI outlives a restart
+                seeded = next((v for v, who in versions if who == OPERATOR_CONFIG), None)
+                if seeded is not None and json.loads(seeded) == spec:
                     continue
                 session.add(
                     TariffVersionRow(
                         scope=scope,
-                        effective_ts=0.0 if latest is None else self.books.now(),
+                        effective_ts=0.0 if not versions else self.books.now(),
                         spec=json.dumps(spec),
                         created_ts=self.books.now(),
-                        operator_id="config",
+                        operator_id=OPERATOR_CONFIG,
                     )
                 )
             waiting = (

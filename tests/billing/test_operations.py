@@ -17,7 +17,7 @@ from scada_core.exceptions import ServiceValidationError
 
 CASHIER = {"id": "c1", "role": "cashier"}
 M1 = "acrel_dtsy1352.m1"
-PATH_VALUES = {"entity_id": M1, "account_id": 1, "transaction_id": 1}
+PATH_VALUES = {"entity_id": M1, "account_id": 1, "transaction_id": 1, "building_id": "b1"}
 HOSTILE = (10**30, -1, True, "１００", "\x00", "电表\x00", [], {"x": 1})
 BASE: dict[str, dict[str, Any]] = {
     "open_account": {"name": "A", "meters": [M1]},
@@ -34,6 +34,7 @@ BASE: dict[str, dict[str, Any]] = {
     "set_topup_rule": {"rule": "lowest"},
     "resolve_tamper": {},
     "set_tariff": {"scope": "building:b1", "spec": {"kind": "flat", "price": "1"}},
+    "set_building_policy": {"alarm1_fen": 5000, "alarm2_fen": 1000, "overdraft_fen": 0},
 }
 
 
