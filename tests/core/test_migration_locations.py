@@ -36,6 +36,7 @@ CHAIN = {
     "0018_order_meter": "0012_topup_secret",
     "0019_topup_orders": "0018_order_meter",
     "0020_field_batch_operator": "0002_field",  # added after the move, in its owner's folder
+    "0021_billing_building_policies": "0017_billing_alarm_reason",
 }
 # Where each revision lives now (the integration that owns its tables).
 OWNERS = {
