@@ -183,6 +183,9 @@ def _filtered(stmt: Any, operator: str | None, action: str | None, target: str |
     return stmt
 
 
+WHOLE_VALUES = ("tariff",)  # mappings written as one value (单一电价 1.00→单一电价 1.25), not field by field
+
+
 @dataclass(frozen=True)
 class AuditReader:
     """Writes audit records for people: actions, roles and targets by name, changes as ``继电器 合闸→拉闸``."""
@@ -190,6 +193,7 @@ class AuditReader:
     fmt: Formatter
     meter_name: Callable[[str], str]
     is_meter: Callable[[str], bool]
+    building_name: Callable[[str], str] = str
 
     def action(self, action: str) -> str:
         """An action's name (``meter:trip`` -> 遥控：拉闸)."""
@@ -211,6 +215,11 @@ class AuditReader:
         t = self.fmt.t
         if self.is_meter(target):
             return self.meter_name(target), target
+        scope, _, named = target.partition(":")  # a tariff's or a building's settings' scope
+        if scope == "meter" and self.is_meter(named):
+            return self.meter_name(named), target
+        if scope == "building" and named:
+            return self.building_name(named), target
         word, _, rest = target.partition(" ")
         if rest.isdigit() and f"{word}_target" in t:
             return t[f"{word}_target"].format(id=rest), ""
@@ -246,7 +255,7 @@ class AuditReader:
             lines = []
             for key in [*before, *(k for k in after if k not in before)]:
                 old, new = before.get(key), after.get(key)
-                if isinstance(old, dict) or isinstance(new, dict):  # a snapshot of one meter or account
+                if (isinstance(old, dict) or isinstance(new, dict)) and key not in WHOLE_VALUES:  # a meter's snapshot
                     name = self.target(key)[0]
                     lines += [f"{name}: {line}" for line in self.changes(_text(old), _text(new))]
                 elif key not in before:  # a value the action set or answered (amount, receipt no.)

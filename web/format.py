@@ -82,6 +82,8 @@ class Formatter:
             return self.enum(ENUM_ATTRIBUTES[key], value)
         if key == "method":
             return self.method(value)
+        if key == "tariff" and isinstance(value, dict):
+            return self.tariff(value)
         if isinstance(value, bool):
             return self.enum("bool", value)
         if value is None or value == "":
@@ -95,6 +97,17 @@ class Formatter:
         if key.endswith("_w") and isinstance(value, int | float):
             return f"{value:.0f} W"
         return str(value)
+
+    def tariff(self, spec: dict[str, Any]) -> str:
+        """A tariff in one line: 单一电价 1.25, 分时电价 尖 1.35 峰 1.10 平 0.75 谷 0.38, 阶梯电价 0.5/0.6."""
+        kind = str(spec.get("kind", ""))
+        if isinstance(spec.get("prices"), dict):
+            prices = " ".join(f"{self.t.get('settings_rate_' + rate, rate)} {price}" for rate, price in spec["prices"].items())
+        elif isinstance(spec.get("bands"), list):
+            prices = "/".join(str(band.get("price", "")) for band in spec["bands"] if isinstance(band, dict))
+        else:
+            prices = str(spec.get("price", ""))
+        return f"{self.t.get('settings_tariff_' + kind, kind)} {prices}".strip()
 
     def label(self, key: str) -> str:
         """The name of an attribute or audited field (``attr_<key>``, else the key itself)."""

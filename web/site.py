@@ -39,6 +39,7 @@ NAV = (
     ("/", "nav_grid", "view"),
     ("/accounts", "nav_accounts", "view"),
     ("/reports", "nav_reports", "view"),
+    ("/admin/prices", "nav_prices", "configure"),
     ("/admin/settings", "nav_settings", "configure"),
     ("/admin/operators", "nav_operators", "operators"),
     ("/admin/audit", "nav_audit", "audit"),

@@ -83,6 +83,7 @@ Events: billing_sale, billing_alarm, billing_payment_received (see CONTRACTS.md)
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +104,7 @@ from .const import (
     DEFAULT_OFFLINE_AFTER,
     DEFAULT_RECONCILE_INTERVAL,
     LEFTOVER_KEEP,
+    MODE_METER,
 )
 from .delivery import Deliveries
 from .desired import DesiredState
@@ -140,7 +142,8 @@ class BillingService:
             raise OpenPrepayError("billing needs the database")
         self.core = core
         self.db = core.db
-        self.buildings: dict[str, dict[str, Any]] = config.get("buildings") or DEFAULT_BUILDINGS
+        # a copy: the settings versions in force are written into it (policies.py)
+        self.buildings: dict[str, dict[str, Any]] = copy.deepcopy(config.get("buildings") or DEFAULT_BUILDINGS)
         self.consumption_interval: float = config.get("consumption_interval", DEFAULT_CONSUMPTION_INTERVAL)
         self.methods = PaymentMethods()
         self.books = Books(core.db, core.clock, core.bus, self.buildings, core.async_create_task)
@@ -411,12 +414,18 @@ class BillingService:
 
     @validated("set_tariff")
     async def set_tariff(
-        self, scope: str, spec: dict[str, Any], effective_ts: float, operator: Any
+        self, scope: str, spec: dict[str, Any], effective_ts: float, operator: Any, push: bool = True
     ) -> dict[str, Any]:
-        """Add a tariff version (admin); meters are brought to it when it takes effect."""
+        """Add a tariff version (admin); meters are brought to it when it takes effect (``push=False``: one in
+        force now is left to the caller's own push, the dashboard's tracked batch)."""
         version = await self.tariff_store.set_tariff(scope, spec, effective_ts, operator)
-        await self.desired.push_from(version["effective_ts"])
+        await self._push_version(version["effective_ts"], push)
         return version
+
+    async def _push_version(self, effective_ts: float, push: bool) -> None:
+        """Bring meters to a new version: now, at its effective time, or (in force, ``push`` False) leave it."""
+        if push or effective_ts > self.now():
+            await self.desired.push_from(effective_ts)
 
     @validated("set_building_policy")
     async def set_building_policy(
@@ -429,18 +438,28 @@ class BillingService:
         credit_cap_fen: int | None = None,
         overload_w: int | None = None,
         effective_ts: float | None = None,
+        push: bool = True,
     ) -> dict[str, Any]:
-        """Add a version of a building's alarm levels and limits (admin); meters get it when it takes effect."""
+        """Add a version of a building's alarm levels and limits (admin); meters get it when it takes effect
+        (``push`` as for set_tariff)."""
         at = self.now() if effective_ts is None else effective_ts
         policy = {"alarm1_fen": alarm1_fen, "alarm2_fen": alarm2_fen, "overdraft_fen": overdraft_fen,
                   "credit_cap_fen": credit_cap_fen, "overload_w": overload_w}
         version = await self.policies.set_policy(building_id, policy, at, operator)
-        await self.desired.push_from(version["effective_ts"])
+        await self._push_version(version["effective_ts"], push)
         return version
 
     async def building_policies(self, building_id: str | None = None) -> list[dict[str, Any]]:
         """Return the versions of buildings' settings (of one building), newest effective first."""
         return await self.policies.versions(building_id)
+
+    def building_policy(self, building_id: str) -> dict[str, Any]:
+        """Return the alarm levels and limits a building has now."""
+        return self.policies.in_force(building_id)
+
+    def meter_side_meters(self, building_id: str) -> list[str]:
+        """Return the opened meter-side meters of a building (those a push of its tariff or settings reaches)."""
+        return sorted(e for e in self.opened.opened(MODE_METER) if self.building_of(e) == building_id)
 
     async def tariffs(self, scope: str | None = None) -> list[dict[str, Any]]:
         """Return every tariff version (of one scope), newest first."""

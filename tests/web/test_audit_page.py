@@ -106,6 +106,7 @@ FORMED_ACTIONS = {
     'f"api:{action}"': ["api:sell", "api:account", "api:control", "api:configure"],
     'f"meter:{self.service}"': ["meter:trip", "meter:close", "meter:hold", "meter:restore_prepaid",
                                 "meter:push_tariff", "meter:push_settings"],
+    'f"{action}_set"': ["tariff_set", "policy_set"],
     'transaction["kind"]': ["sale", "refund"], "kind": ["sale", "refund"],
 }
 

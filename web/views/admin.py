@@ -109,7 +109,8 @@ class AuditView(Page):
                    "target": q.get("target") or None, "since": since, "until": until}
         language = self.site.language(request)
         meters = set(self.site.directory.meter_ids())
-        reader = AuditReader(self.site.formatter(language), self.site.directory.display_name, meters.__contains__)
+        reader = AuditReader(self.site.formatter(language), self.site.directory.display_name, meters.__contains__,
+                             self.site.building_name)
         if q.get("format") == "xlsx":
             self.site.require(request, ACTION_EXPORT)
             rows = await self.site.audit.query(**filters, limit=AUDIT_EXPORT_LIMIT)
