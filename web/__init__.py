@@ -79,6 +79,7 @@ async def async_setup(core: Core, config: dict[str, Any] | None) -> bool:
     directory = MeterDirectory(core)
     await directory.async_load()
     site = WebSite(core, auth, branding, directory)
+    await site.receipt_layouts.async_load()
     core.data[DOMAIN] = site
     core.http.add_auth_middleware(make_middleware(site))
     for view_class in ALL_VIEWS:

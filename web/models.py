@@ -1,7 +1,7 @@
-"""Tables of the web layer (created by migration 0006_web)."""
+"""Tables of the web layer (created by migrations 0006_web and 0022_web_receipt_layout)."""
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Float, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scada_core.storage.models import Base
@@ -77,3 +77,18 @@ class MeterDirectoryRow(Base):
     floor: Mapped[str | None] = mapped_column(String(32))
     room: Mapped[str | None] = mapped_column(String(64))
     label: Mapped[str | None] = mapped_column(String(128))
+
+
+class ReceiptLayoutRow(Base):
+    """The receipt's layout an admin chose: title, footer, optional fields and a logo (one row)."""
+
+    __tablename__ = "web_receipt_layout"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(64))
+    footer: Mapped[str] = mapped_column(String(256))
+    fields: Mapped[str] = mapped_column(Text)  # JSON list of the optional fields printed
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    logo_type: Mapped[str | None] = mapped_column(String(32))
+    updated_ts: Mapped[float] = mapped_column(Float)
+    operator: Mapped[str] = mapped_column(String(64))

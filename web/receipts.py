@@ -11,6 +11,8 @@ import jinja2
 
 from scada_core.billing.const import RECEIPT_KINDS
 
+from .receipt_layout import ReceiptLayout
+
 _LOGGER = logging.getLogger(__name__)
 
 DIGITS = "零壹贰叁肆伍陆柒捌玖"
@@ -18,8 +20,11 @@ SMALL_UNITS = ("", "拾", "佰", "仟")
 BIG_UNITS = ("", "万", "亿", "万亿")
 COPIES = ("存根联", "客户联", "财务联")
 RECEIPT_TEMPLATE = "receipt.html"
+STYLESHEET = Path(__file__).resolve().parent / "static" / "receipt.css"  # the PDF reads it from disk
 SITE_TEMPLATES = "templates"  # the folder of a site's own templates, in its configuration folder
 NO_RECEIPT = "此类交易不出收据 / no receipt is printed for this kind of transaction"
+BUILT_IN_LAYOUT = ReceiptLayout()  # every field, no logo: until an admin saves a layout
+UNKNOWN = "—"  # a value an old or special transaction does not have
 UNNUMBERED_PREFIX = "T"  # a receipt stored before every receipt kind was numbered prints T<transaction id>
 
 
@@ -110,29 +115,47 @@ class ReceiptTemplates:
 
 def receipt_context(
     transaction: dict[str, Any], account: dict[str, Any] | None, tz: tzinfo, site_name: str, kind_label: str,
-    operator_name: str, method_name: str = "", meter_name: str = "",
+    operator_name: str, method_name: str = "", meter_name: str = "", facts: Mapping[str, Any] | None = None,
+    layout: ReceiptLayout = BUILT_IN_LAYOUT,
 ) -> dict[str, Any]:
-    """Return what a receipt prints (the method and meter as people call them, when the caller knows)."""
+    """Return what a receipt prints (the method and meter as people call them, when the caller knows; ``facts``:
+    the money before and after, the price, kWh and purchase count billing states for it; "—" where unknown)."""
     amount = abs(int(transaction["amount_fen"]))
+    facts = facts or {}
     return {
         "site_name": site_name,
         "kind": kind_label,
+        "title": layout.title or f"{site_name} {kind_label}收据",
+        "layout": layout,
         "receipt_no": receipt_no(transaction),
         "building": transaction.get("building") or (account or {}).get("building") or "",
         "tenant": (account or {}).get("name") or "",
         "account_id": transaction.get("account_id") or "",
         "meter": meter_name or transaction.get("meter_entity_id") or "",
-        "amount": f"{amount // 100}.{amount % 100:02d}",
+        "amount": _yuan_text(amount),
         "amount_words": amount_in_words(amount),
         "method": method_name or transaction.get("method") or "",
+        "balance_before": _yuan_text(facts.get("before_fen")),
+        "balance_after": _yuan_text(facts.get("after_fen")),
+        "price": f"{facts['price']} 元/kWh" if facts.get("price") else UNKNOWN,
+        "kwh": f"{facts['kwh']} kWh" if facts.get("kwh") else UNKNOWN,
+        "purchase_count": UNKNOWN if facts.get("purchase_count") is None else str(facts["purchase_count"]),
         "operator": operator_name,
         "time": datetime.fromtimestamp(transaction["ts"], tz).strftime("%Y-%m-%d %H:%M:%S"),
         "copies": COPIES,
     }
 
 
+def _yuan_text(fen: int | None) -> str:
+    """Return fen as yuan with two decimals (— when unknown)."""
+    if fen is None:
+        return UNKNOWN
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
+
+
 def render_receipt_pdf(templates: ReceiptTemplates, context: dict[str, Any]) -> bytes:
     """Render the three-copy receipt to PDF bytes (blocking: call it in an executor)."""
     from weasyprint import HTML  # noqa: PLC0415 - heavy import, only when a receipt is printed
 
-    return HTML(string=templates.render(context)).write_pdf()
+    return HTML(string=templates.render({**context, "stylesheet": STYLESHEET.as_uri()})).write_pdf()

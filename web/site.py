@@ -23,6 +23,7 @@ from .format import Formatter
 from .grid import GridData
 from .i18n import LANGUAGES, texts
 from .overview import OverviewData
+from .receipt_layout import ReceiptLayouts
 from .receipts import ReceiptTemplates, add_receipt_helpers
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ class WebSite:
         self.db = core.db
         self.offset_s = utc_offset_s(core.clock.time_zone)
         self.receipts = ReceiptTemplates(core.config.config_dir, TEMPLATES)
+        self.receipt_layouts = ReceiptLayouts(core.db, core.clock)
         self.grid = GridData(self)
         self.overview = OverviewData(self)
         self.batches = DashboardBatches(self)

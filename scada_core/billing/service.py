@@ -50,7 +50,8 @@ Desired state (desired.py): what a meter-side meter should hold (the tariff in f
   round, reconciler.py); next_round_delay().
 Delivery (delivery.py): reconcile() settles every pending delivery; resolve_tamper(entity_id, operator,
   reason).
-Queries: trial_balance(), account(account_id), account_summary(account_id) (no meter statuses), accounts(),
+Queries: trial_balance(), account(account_id), receipt_facts(transaction_id) (money before/after, price, kWh,
+  purchase count), account_summary(account_id) (no meter statuses), accounts(),
   account_history(account_id), transaction(id), meter_status(entity_id), meter_statuses(),
   alarms(since=None, meter_entity_id=None), active_alarms() (实时报警: the levels in force with since and
   reason), meter_balance(entity_id, meter_row).
@@ -116,6 +117,7 @@ from .opened import OpenedMeters
 from .operations import validated
 from .policies import BuildingPolicies
 from .port import MeterPort
+from .receipt_facts import receipt_facts
 from .reconciler import Reconciler
 from .relay_guard import RelayGuard
 from .sales import Sales
@@ -508,6 +510,16 @@ class BillingService:
                     f"交易 {transaction_id} 不存在", f"transaction {transaction_id} does not exist"
                 )
             return await self.books.result_of(session, row)
+
+    async def receipt_facts(self, transaction_id: int) -> dict[str, Any]:
+        """Return what a transaction's receipt states beside the amount (receipt_facts.py)."""
+        async with self.db.session() as session:
+            row = await session.get(TransactionRow, transaction_id)
+            if row is None:
+                raise BillingError(
+                    f"交易 {transaction_id} 不存在", f"transaction {transaction_id} does not exist"
+                )
+            return await receipt_facts(session, row, self.tariff_store, self.books.clock.time_zone)
 
     async def meter_status(self, entity_id: str) -> dict[str, Any]:
         """Return the status of one meter (未开户/开户/报警1/报警2/欠费/失联 and flags)."""

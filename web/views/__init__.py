@@ -8,8 +8,10 @@ from .login import LOGIN_VIEWS
 from .opening import OPENING_VIEWS
 from .overview import OVERVIEW_VIEWS
 from .prices import PRICES_VIEWS
+from .receipts import RECEIPT_VIEWS
 from .reports import REPORT_VIEWS
 from .sales import SALES_VIEWS
 
 ALL_VIEWS = (*LOGIN_VIEWS, *OVERVIEW_VIEWS, *GRID_VIEWS, *BATCH_VIEWS, *SALES_VIEWS, *OPENING_VIEWS,
-             *REPORT_VIEWS, *PRICES_VIEWS, *ADMIN_VIEWS)
+             *REPORT_VIEWS, *PRICES_VIEWS, *RECEIPT_VIEWS,
+             *ADMIN_VIEWS)

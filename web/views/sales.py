@@ -15,7 +15,8 @@ from scada_core.params import path_id
 
 from ..auth import allowed
 from ..const import ACTION_ACCOUNT, ACTION_CONFIGURE, ACTION_SELL, ACTION_VIEW, QUICK_AMOUNTS_YUAN
-from ..receipts import NO_RECEIPT, amount_in_words, has_receipt, receipt_context, render_receipt_pdf
+from ..counter_search import MAX_QUERY, find_meters
+from ..receipts import amount_in_words
 from ..site import Page, WebSite
 
 # What the credit policy form changes, as the audit log records it (a meter's rows add its thresholds).
@@ -265,7 +266,10 @@ class SellView(Page):
         kind = kind if kind in KINDS else "sale"
         method = request.query.get("method", "cash")
         status = await billing_of(self.site, request).meter_status(meter) if meter else None
+        query = request.query.get("q", "")
+        found = await find_meters(self.site, query) if query else None
         return self.site.render(request, "sell.html", step="form", meter=meter, kind=kind, meter_status=status,
+                                q=query[:MAX_QUERY], found=found, tenant=await self._tenant(status),
                                 quick_amounts=QUICK_AMOUNTS_YUAN,
                                 methods=methods_of(kind), key=uuid.uuid4().hex, amount="",
                                 method=method if method in methods_of(kind) else "cash", error=None)
@@ -282,7 +286,7 @@ class SellView(Page):
         fen = parse_yuan(amount_text)
         meter_status = await billing.meter_status(meter) if meter else None
         context = {"meter": meter, "kind": kind if kind in KINDS else "sale", "methods": methods_of(kind), "key": key,
-                   "quick_amounts": QUICK_AMOUNTS_YUAN,
+                   "quick_amounts": QUICK_AMOUNTS_YUAN, "found": None, "tenant": await self._tenant(meter_status),
                    "amount": amount_text, "method": method, "meter_status": meter_status}
         if fen is None or kind not in KINDS or method not in methods_of(kind) or not meter:
             return self.site.render(request, "sell.html", status=400, step="form",
@@ -311,6 +315,11 @@ class SellView(Page):
                                           "receipt_no": transaction.get("receipt_no")})
         self.site.grid.invalidate()
         raise web.HTTPFound(f"/transactions/{transaction['id']}")
+
+    async def _tenant(self, meter_status: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Return who the meter's account is (name, number, phone), to show before any amount."""
+        account_id = (meter_status or {}).get("account_id")
+        return await self.site.billing.account_summary(account_id) if account_id is not None else None
 
     async def preview(self, meter: str, kind: str, fen: int, meter_status: dict[str, Any] | None) -> dict[str, Any]:
         """What the confirmation shows: the meter's money before and after, the kWh it buys at the price in force
@@ -369,36 +378,5 @@ class ReverseView(Page):
         raise web.HTTPFound(f"/transactions/{result['transaction']['id']}")
 
 
-class ReceiptView(Page):
-    """The three-copy receipt of a transaction as PDF."""
-
-    url = r"/receipts/{transaction_id:\d+}.pdf"
-    name = "web:receipt"
-
-    async def get(self, request: web.Request) -> web.StreamResponse:
-        """Render it with WeasyPrint in a worker thread."""
-        operator = self.site.require(request, ACTION_VIEW)
-        billing = billing_of(self.site, request)
-        try:
-            tx = (await billing.transaction(path_id(request, "transaction_id")))["transaction"]
-        except OpenPrepayError:
-            raise web.HTTPNotFound() from None
-        if not has_receipt(tx):
-            raise web.HTTPNotFound(text=NO_RECEIPT)
-        account = await billing.account(tx["account_id"]) if tx.get("account_id") else None
-        t = self.site.t(request)
-        fmt = self.site.formatter(self.site.language(request))
-        context = receipt_context(
-            tx, account, self.core.clock.time_zone, self.core.config.name, t.get(f"kind_{tx['kind']}", tx["kind"]),
-            await self.site.auth.display_name(tx["operator"]["id"]), fmt.method(tx.get("method")),
-            self.site.directory.display_name(tx["meter_entity_id"]) if tx.get("meter_entity_id") else "",
-        )
-        pdf = await self.core.async_add_executor_job(render_receipt_pdf, self.site.receipts, context)
-        await self.site.audit.record(request, operator, "receipt_print", context["receipt_no"])
-        return web.Response(body=pdf, headers={
-            "Content-Type": "application/pdf",
-            "Content-Disposition": f'attachment; filename="receipt-{context["receipt_no"]}.pdf"'})
-
-
 SALES_VIEWS = (AccountsView, AccountView, AccountActionView, AccountCreditView, AccountTopUpRuleView,
-               SellView, TransactionView, ReverseView, ReceiptView)
+               SellView, TransactionView, ReverseView)
