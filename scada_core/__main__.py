@@ -59,6 +59,17 @@ async def _async_db_upgrade(config_dir: Path) -> int:
     return 0
 
 
+async def _async_demo_seed(config_dir: Path) -> int:
+    from .demo_seed import SeedRefused, async_seed  # noqa: PLC0415 - only this verb needs it
+
+    try:
+        print(await async_seed(config_dir))
+    except SeedRefused as err:
+        print(f"{APP_NAME}: demo seed refused: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _simulate(argv: list[str]) -> int:
     simulators = {
         name: (integration, module)
@@ -93,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     db.add_argument("-c", "--config", type=Path, required=True, help="configuration directory")
+    demo = sub.add_parser("demo", help="demo data: seed the demo tower with 60 days of shops, sales and readings")
+    demo.add_argument("action", choices=["seed"])
+    demo.add_argument("-c", "--config", type=Path, required=True, help="configuration directory (config/demo)")
     sub.add_parser("simulate", help="run a device simulator (simulate NAME --help)", add_help=False)
     if argv[:1] == ["simulate"] or (len(argv) > 1 and argv[0] in ("-v", "--verbose") and argv[1] == "simulate"):
         verbose = argv[0] in ("-v", "--verbose")
@@ -109,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.verb == "db":
             return asyncio.run(_async_db_upgrade(args.config))
+        if args.verb == "demo":
+            return asyncio.run(_async_demo_seed(args.config))
         return asyncio.run(_async_run(args.config))
     except ConfigError as err:
         return _print_config_errors(err)

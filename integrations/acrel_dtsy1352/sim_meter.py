@@ -61,6 +61,7 @@ class SimMeter:
     cipher_key: str | None = None
     meter_number: str = ""
     power_override_w: float | None = None
+    silent: bool = False  # it stopped answering for good (the demo's 失联 meter); kept across restarts
     last_ts: float = 0.0
     money_acc: float = 0.0
 

@@ -254,7 +254,7 @@ class SimServer:
             if unit not in self.meters:
                 reply = ExceptionResponse(request.function_code, EXC_GATEWAY_NO_RESPONSE) \
                     if self.mode == MODE_TCP else None
-            elif fault.silent:
+            elif fault.silent or self.meters[unit].silent:
                 reply = None
             elif fault.exception is not None:
                 reply = ExceptionResponse(request.function_code, fault.exception)
