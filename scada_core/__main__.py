@@ -11,7 +11,7 @@ from pathlib import Path
 from .bootstrap import async_setup_core, open_database
 from .config import load_config
 from .const import APP_NAME, __version__
-from .exceptions import ConfigError, DatabaseUnavailable
+from .exceptions import ConfigError, DatabaseUnavailable, OpenPrepayError
 from .loader import discover
 
 _LOGGER = logging.getLogger("scada_core")
@@ -60,13 +60,18 @@ async def _async_db_upgrade(config_dir: Path) -> int:
 
 
 async def _async_demo_seed(config_dir: Path) -> int:
-    from .demo_seed import SeedRefused, async_seed  # noqa: PLC0415 - only this verb needs it
-
-    try:
-        print(await async_seed(config_dir))
-    except SeedRefused as err:
-        print(f"{APP_NAME}: demo seed refused: {err}", file=sys.stderr)
+    """Run the demo seed of every configured integration that declares one."""
+    configuration = load_config(config_dir)
+    seeders = [i for domain, i in discover().items() if i.demo_seed and domain in configuration.sections]
+    if not seeders:
+        print(f"{APP_NAME}: nothing in {config_dir} seeds demo data", file=sys.stderr)
         return 1
+    for integration in seeders:
+        try:
+            print(await integration.get_submodule(str(integration.demo_seed)).async_seed(config_dir))
+        except OpenPrepayError as err:
+            print(f"{APP_NAME}: demo seed refused: {err}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -34,6 +34,8 @@ MANIFEST_SCHEMA = vol.Schema(
         vol.Optional("dependencies", default=[]): [str],
         vol.Optional("after_dependencies", default=[]): [str],
         vol.Optional("simulators", default={}): {str: str},
+        # the module whose ``async_seed(config_dir)`` gives a configuration demo data (``openprepay demo seed``)
+        vol.Optional("demo_seed"): vol.Match(r"^[a-z0-9_]+$"),
         vol.Optional("documentation"): str,
         vol.Optional("requirements", default=[]): [str],
         # True for an integration that authenticates every HTTP request (allows listening beyond loopback).
@@ -54,6 +56,7 @@ class Integration:
     dependencies: list[str] = field(default_factory=list)
     after_dependencies: list[str] = field(default_factory=list)
     simulators: dict[str, str] = field(default_factory=dict)
+    demo_seed: str | None = None
     http_auth: bool = False
     _module: ModuleType | None = None
 
@@ -97,6 +100,7 @@ def _read_manifest(folder: Path, package: str) -> Integration:
         dependencies=manifest["dependencies"],
         after_dependencies=manifest["after_dependencies"],
         simulators=manifest["simulators"],
+        demo_seed=manifest.get("demo_seed"),
         http_auth=manifest["http_auth"],
     )
 

@@ -16,7 +16,7 @@ from scada_core.billing.const import KIND_SALE
 from scada_core.billing.models import AccountRow, TransactionRow
 from scada_core.bootstrap import async_setup_core, open_database
 from scada_core.config import load_config
-from scada_core.demo_seed import DAYS, SeedRefused, async_seed
+from integrations.dtsy1352_simulator.seed import DAYS, SeedRefused, async_seed
 from scada_core.storage.models import ReadingRow
 from tests.demo import copy_demo
 from tests.helpers import wait_for
@@ -31,6 +31,12 @@ async def _rows(config: Path, statement: Any) -> list[Any]:
             return list((await session.execute(statement)).all())
     finally:
         await db.async_close()
+
+
+@pytest.fixture(autouse=True)
+def own_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo keeps its own SQLite file, as it does when run (never the suite's shared PostgreSQL)."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
 
 
 async def test_seed_the_demo_tower_then_start_it(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Demo data for the demo tower (``openprepay demo seed -c config/demo``): most shops opened with realistic names,
+"""Demo data for the demo tower (``openprepay demo seed -c config/demo``, declared by this integration's manifest): most shops opened with realistic names,
 60 days of readings, sales and consumption, a few shops in 报警1/报警2/欠费, one 失联 meter and one held (保电).
 
 It runs in two phases so that every row is one the real code would have written:
@@ -31,18 +31,21 @@ from typing import Any, Final
 
 from sqlalchemy import delete, insert, select
 
-from .billing import ledger
-from .billing.const import (
+from scada_core.billing import ledger
+from scada_core.billing.const import (
     ACCOUNT_REVENUE_ENERGY, DELIVERY_DELIVERED, KIND_CONSUMPTION, KIND_SALE, MODE_METER, OP_SELL, ROLE_SYSTEM,
 )
-from .billing.delivery import next_count, register_count
-from .billing.models import AccountRow, DeliveryRow, MeterRow
-from .billing.tariffs import RATES, price_now
-from .bootstrap import async_setup_core, open_database
-from .config import load_config
-from .const import ACTOR_STAFF
-from .core import Context
-from .storage.models import ReadingRow
+from scada_core.billing.delivery import next_count, register_count
+from scada_core.billing.models import AccountRow, DeliveryRow, MeterRow
+from scada_core.billing.tariffs import RATES, price_now
+from scada_core.bootstrap import async_setup_core, open_database
+from scada_core.config import load_config
+from scada_core.const import ACTOR_STAFF
+from scada_core.core import Context
+from scada_core.exceptions import OpenPrepayError
+from scada_core.storage.models import ReadingRow
+
+from . import DOMAIN
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -69,7 +72,7 @@ SHOP_NAMES: Final = ("老王", "美佳", "晨光", "鑫源", "福满", "金鼎",
 RATE_SHARE: Final = {"sharp": 0.12, "peak": 0.38, "flat": 0.30, "valley": 0.20}
 
 
-class SeedRefused(Exception):
+class SeedRefused(OpenPrepayError):
     """The database holds accounts the seed did not make: it will not mix demo data into them."""
 
 
@@ -148,7 +151,7 @@ async def _open_shops(core: Any, start: datetime, keys: dict[str, str]) -> tuple
     """Phase 1: open most shops (clock at ``start``), hold one; return the opened meters, the held and the
     silent-to-be meter."""
     billing = core.data["billing"]
-    sim = core.data["dtsy1352_simulator"]
+    sim = core.data[DOMAIN]
     meters = sorted(e for e in core.states.async_entity_ids("acrel_dtsy1352"))
     await _wait_online(core, meters)
     core.clock.set_now(start)
@@ -283,9 +286,9 @@ async def async_seed(config_dir: Path) -> str:
     configuration = load_config(config_dir)
     if await _already_seeded(configuration):
         return "already seeded: nothing changed"
-    state_file = config_dir / configuration.sections["dtsy1352_simulator"]["state_file"]
+    state_file = config_dir / configuration.sections[DOMAIN]["state_file"]
     keys = sim_keys(configuration.sections)
-    for server in configuration.sections["dtsy1352_simulator"]["servers"]:
+    for server in configuration.sections[DOMAIN]["servers"]:
         server.pop("baud", None)  # the seed's own run: no 9600-baud wire timing (the demo keeps it)
     core = await async_setup_core(configuration)
     now = core.clock.now().replace(minute=0, second=0, microsecond=0)
