@@ -72,9 +72,12 @@ class MeterDirectory:
         }
 
     def display_name(self, entity_id: str) -> str:
-        """Return how people call a meter: ``3F-0301 演示商铺301`` (floor-room, then its label)."""
+        """Return how people call a meter: ``3F-0301 演示商铺301`` (floor-room, then its label); a meter with a
+        room but no label of its own is ``3F-0301`` (its YAML name is the advanced line's)."""
         info = self.classify(entity_id)
         place = "-".join(part for part in (info["floor"], info["room"]) if part)
+        if info["room"] and info["label"] == entity_id.split(".", 1)[-1]:
+            return place
         return f"{place} {info['label']}" if place else info["label"]
 
     def resolve(self, text: str) -> str | None:

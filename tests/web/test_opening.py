@@ -113,3 +113,17 @@ async def test_opening_with_leftover_in_the_browser(start_web: Any) -> None:
             await browser.close()
     assert env.sim.meters[1].remaining_fen == 0
     assert (await env.site.billing.account(earlier["id"]))["wallet_fen"] == 2000
+
+
+async def test_display_names_people_use(start_web: Any) -> None:
+    """A meter is its floor-room and label; with a room but no label its YAML name stays in the advanced line;
+    without a room the name is all that tells two meters of a floor apart."""
+    env: WebEnv = await start_web(units=2)
+    directory = env.site.directory
+    await directory.save([{"entity_id": M1, "floor": "3F", "room": "0301", "label": "", "errors": []},
+                          {"entity_id": M2, "floor": "3F", "room": "0302", "label": "王记面馆", "errors": []}])
+    assert directory.display_name(M1) == "3F-0301"
+    assert directory.display_name(M2) == "3F-0302 王记面馆"
+    await directory.save([{"entity_id": M1, "floor": "", "room": "", "label": "", "errors": []}])
+    assert directory.display_name(M1) == "2F b1_f2_m1"
+    assert directory.resolve("3F-0302") == M2 and directory.resolve("王记面馆") is None  # a label alone names no meter (shops may share one)
