@@ -58,6 +58,8 @@ OPERATOR: Final = {"id": "admin", "role": "admin"}  # the demo's staff
 ONLINE: Final = ledger.Operator("topup", ROLE_SYSTEM)
 READING_STEP_S: Final = 3 * 3600
 ONLINE_WAIT_S: Final = 180.0
+SETTLE_QUIET_S: Final = 3.0
+SETTLE_MAX_S: Final = 20.0
 METHODS: Final = (("cash", 0.45), ("alipay", 0.35), ("wechat", 0.20))
 AMOUNTS_YUAN: Final = (200, 300, 500, 500, 800, 1000)
 # the end of the story: shops left in each level (remaining fen), the rest healthy
@@ -147,6 +149,20 @@ async def _wait_online(core: Any, entity_ids: list[str]) -> None:
         await asyncio.sleep(0.5)
 
 
+async def _settle(billing: Any) -> None:
+    """Let what the start opens by itself (the configured demo tenant: account 1) open first: wait until the
+    accounts stop changing for a while."""
+    count, quiet_since = -1, asyncio.get_running_loop().time()
+    deadline = quiet_since + SETTLE_MAX_S
+    while (now := asyncio.get_running_loop().time()) < deadline:
+        current = len(await billing.accounts())
+        if current != count:
+            count, quiet_since = current, now
+        elif now - quiet_since >= SETTLE_QUIET_S:
+            return
+        await asyncio.sleep(0.25)
+
+
 async def _open_shops(core: Any, start: datetime, keys: dict[str, str]) -> tuple[list[str], str, str]:
     """Phase 1: open most shops (clock at ``start``), hold one; return the opened meters, the held and the
     silent-to-be meter."""
@@ -154,6 +170,7 @@ async def _open_shops(core: Any, start: datetime, keys: dict[str, str]) -> tuple
     sim = core.data[DOMAIN]
     meters = sorted(e for e in core.states.async_entity_ids("acrel_dtsy1352"))
     await _wait_online(core, meters)
+    await _settle(billing)
     core.clock.set_now(start)
     rng = random.Random(SEED)
     used: set[str] = set()

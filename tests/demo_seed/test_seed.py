@@ -54,6 +54,8 @@ async def test_seed_the_demo_tower_then_start_it(tmp_path: Path) -> None:
                                                         func.count()).where(ReadingRow.entity_id == meter))
     assert last - first > (DAYS - 1) * 86400 and count >= DAYS * 8
     assert await async_seed(config) == "already seeded: nothing changed"
+    [(first_key,)] = await _rows(config, select(AccountRow.open_key).where(AccountRow.id == 1))
+    assert first_key == "tenant-provision:acrel_dtsy1352.b1_f3_0301"  # the README's demo tenant is account 1
 
     core = await async_setup_core(load_config(config))
     try:
