@@ -50,9 +50,10 @@ Desired state (desired.py): what a meter-side meter should hold (the tariff in f
   round, reconciler.py); next_round_delay().
 Delivery (delivery.py): reconcile() settles every pending delivery; resolve_tamper(entity_id, operator,
   reason).
-Queries: trial_balance(), account(account_id), receipt_facts(transaction_id) (money before/after, price, kWh,
-  purchase count), account_summary(account_id) (no meter statuses), accounts(),
-  account_history(account_id), transaction(id), meter_status(entity_id), meter_statuses(),
+Queries: trial_balance(), account(account_id), spent_by_day(account_id, since_ts),
+  receipt_facts(transaction_id) (money before/after, price, kWh, purchase count),
+  account_summary(account_id) (no meter statuses), accounts(), account_history(account_id), transaction(id),
+  meter_status(entity_id), meter_statuses(),
   alarms(since=None, meter_entity_id=None), active_alarms() (实时报警: the levels in force with since and
   reason), meter_balance(entity_id, meter_row).
 Plumbing: now(), mode_of(entity_id), building_of(entity_id), building(building_id).
@@ -121,6 +122,7 @@ from .receipt_facts import receipt_facts
 from .reconciler import Reconciler
 from .relay_guard import RelayGuard
 from .sales import Sales
+from .spending import spent_by_day
 from .status import MeterStatuses
 from .tariff_store import Tariffs
 from .topup import TopUpRules
@@ -510,6 +512,11 @@ class BillingService:
                     f"交易 {transaction_id} 不存在", f"transaction {transaction_id} does not exist"
                 )
             return await self.books.result_of(session, row)
+
+    async def spent_by_day(self, account_id: int, since_ts: float) -> dict[Any, int]:
+        """Return the fen an account used up on each local day since ``since_ts`` (spending.py)."""
+        async with self.db.session() as session:
+            return await spent_by_day(session, account_id, since_ts, self.books.clock.time_zone)
 
     async def receipt_facts(self, transaction_id: int) -> dict[str, Any]:
         """Return what a transaction's receipt states beside the amount (receipt_facts.py)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import os
 import re
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -129,3 +130,44 @@ async def test_kiosk_top_up_by_qr(site: Site) -> None:
         finally:
             await browser.close()
     assert await site.balance("B") == before + 10000
+
+
+CHART_TEXT_PX = """() => [...document.querySelectorAll('svg.chart text')].map((text) => {
+  const svg = text.ownerSVGElement;
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  return parseFloat(getComputedStyle(text).fontSize) * scale;
+})"""
+
+
+async def test_phone_home_in_one_look(site: Site, tmp_path: Path) -> None:
+    """At 390x844: no sideways scroll, the state in words with what to do, today's and this month's use, chart
+    text at 12 px or more as shown, a tapped bar tells its day, each provider a row with its radio inside."""
+    from playwright.async_api import async_playwright, expect  # noqa: PLC0415 - only browser tests need it
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            page = await (await browser.new_context(viewport={"width": 390, "height": 844})).new_page()
+            await page.goto(f"{site.base}/m/login")
+            await page.fill("input[name=account_id]", str(site.accounts["A"]))
+            await page.fill("input[name=password]", PASSWORDS["A"])
+            await page.click("#login")
+            await page.wait_for_url(re.compile(r".*/m/home$"))
+            assert await page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+            state = (await page.inner_text("#account-state")).strip()
+            assert state in ("正常", "余额不足", "已欠费", "已拉闸") and (await page.inner_text("#next-step")).strip()
+            await expect(page.locator("#stats")).to_contain_text("今日用电")
+            await expect(page.locator("#stats")).to_contain_text("本月电费")
+            sizes = await page.evaluate(CHART_TEXT_PX)
+            assert sizes and min(sizes) >= 11.9, sizes
+            column = page.locator("figure:has(.bar-caption) [data-bar]").last  # today, in the 30-day chart
+            await column.click(force=True)
+            caption = page.locator(".bar-caption").first
+            await expect(caption).to_contain_text("kWh")
+            for row in await page.locator(".provider-row").all():
+                box, radio = await row.bounding_box(), await row.locator("input").bounding_box()
+                assert box and radio and box["height"] >= 44  # a thumb's target
+                assert box["x"] <= radio["x"] <= box["x"] + 60  # the radio sits at the row's start, by its name
+            await page.screenshot(path=str(tmp_path / "phone-home.png"), full_page=True)  # a test artifact
+        finally:
+            await browser.close()

@@ -187,7 +187,7 @@ async def test_purchase_history_leaves_out_running_consumption(site: Site) -> No
         await _login(site, client, "A")
         async with client.get(f"{site.base}/m/home") as resp:
             page = await resp.text()
-    table = re.search(r'<table id="history">(.*?)</table>', page, re.S)
+    table = re.search(r'<ul id="history" class="history">(.*?)</ul>', page, re.S)
     assert table is not None
     assert "扣费" not in table.group(1) and "1.23" not in table.group(1)
     assert "购电" in table.group(1) and "20.00" in table.group(1), "the top-up still shows"

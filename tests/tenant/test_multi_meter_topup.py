@@ -205,7 +205,7 @@ async def test_purchase_history_shows_a_transfer_from_the_wallet(multi: tuple[We
     assert back["transaction"]["kind"] == "transfer" and site.sim.meters[3].remaining_fen == 300
     async with tenant_client(site.base) as client:
         home = await _login_c(site.site, client, account_c)
-    back_row, moved_row = [line for line in home.split("<tr>") if "转移" in line]  # newest first
+    back_row, moved_row = [line for line in home.split("<li>") if "转移" in line]  # newest first
     assert f"账户余额 → {M3}" in moved_row and "5.00" in moved_row and "/m/receipts/" not in moved_row
     assert f"{M3} → 账户余额" in back_row and "2.00" in back_row and "/m/receipts/" not in back_row
 

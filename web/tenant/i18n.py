@@ -28,6 +28,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "tx_sale": "购电", "tx_refund": "退电", "tx_reversal": "冲正", "tx_transfer": "转移", "tx_consumption": "扣费",
         "tx_fee": "月费", "tx_opening": "开户", "tx_adjustment": "调整", "tx_close": "销户",
         "topup_to": "充值到", "meter_rule": "按账户规则分配", "from_wallet": "账户余额",
+        "state_ok": "正常", "state_low": "余额不足", "state_arrears": "已欠费", "state_off": "已拉闸",
+        "next_ok": "用电正常", "next_low": "余额不多了，请尽快充值，以免断电",
+        "next_arrears": "已欠费，充值后恢复供电", "next_off": "已断电：充值后可恢复，或联系物业",
+        "days_left": "按近7天用电，余额约可用 {days} 天", "no_estimate": "用电记录不足，暂无法估算可用天数",
+        "today_use": "今日用电", "month_use": "本月用电", "today_cost": "今日电费", "month_cost": "本月电费",
+        "tap_bar": "点按柱子查看当天用电",
     },
     "en": {
         "title": "Electricity self-service", "login": "Log in", "account_no": "Account no.", "password": "Password",
@@ -62,6 +68,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "tx_consumption": "Charge", "tx_fee": "Monthly fee", "tx_opening": "Opening", "tx_adjustment": "Adjustment",
         "tx_close": "Closing",
         "topup_to": "Top up", "meter_rule": "By the account's rule", "from_wallet": "Wallet",
+        "state_ok": "Normal", "state_low": "Running low", "state_arrears": "In arrears", "state_off": "Switched off",
+        "next_ok": "All is well", "next_low": "Your money is running low: top up soon to keep the power on",
+        "next_arrears": "In arrears: top up and the power comes back",
+        "next_off": "The power is off: top up to restore it, or call the management office",
+        "days_left": "At the last 7 days' use the balance lasts about {days} days",
+        "no_estimate": "Not enough use yet to estimate the days left",
+        "today_use": "Today", "month_use": "This month", "today_cost": "Cost today", "month_cost": "Cost this month",
+        "tap_bar": "Tap a bar to see that day",
     },
 }
 

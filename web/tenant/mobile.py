@@ -23,7 +23,6 @@ from scada_core.params import form_id, parse_id
 from web.auth import AuthError
 from web.receipts import NO_RECEIPT, has_receipt, receipt_context, render_receipt_pdf
 
-from .charts import bar_chart
 from .const import (
     COOKIE_TENANT,
     KIND_MOBILE,
@@ -36,7 +35,8 @@ from .const import (
 )
 from .i18n import texts
 from .site import TenantSite
-from .usage import daily_readings, daily_usage, daily_uses, monthly_usage, usage_since
+from .summary import home_summary
+from .usage import usage_charts
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ class LogoutView(TenantView):
 
 
 class HomeView(TenantView):
-    """Balance, meters, charts, history and the top-up form."""
+    """Balance and state in one look, meters, charts, history and the top-up form."""
 
     url = HOME_URL
     name = "tenant:home"
@@ -200,9 +200,12 @@ class HomeView(TenantView):
         account = await self.site.account(account_id)
         history = await self.site.billing.account_history(account_id, limit=50, kinds=PURCHASE_KINDS)
         credentials = await self.site.auth.credentials(account_id)
+        t = texts(self.core.config.language)
+        charts = {m["entity_id"]: await usage_charts(self.site, m["entity_id"], t) for m in account["meters"]}
         return self.site.render(
             request, "home.html", account=account, history=history, amounts=PHONE_AMOUNTS,
-            tenant_control=bool(credentials and credentials.tenant_control),
+            tenant_control=bool(credentials and credentials.tenant_control), charts=charts,
+            summary=await home_summary(self.site, account),
             orders=await self.site.store.for_account(account_id, limit=10), providers=self.site.offers(),
         )
 
@@ -230,17 +233,9 @@ class UsageChartView(TenantView):
         account_id = await self.tenant(request)
         entity_id = request.match_info["entity_id"]
         await self.site.owned_meter(request, account_id, entity_id)
-        t = texts(self.core.config.language)
-        assert self.core.db is not None
-        today = self.core.clock.now().date()
-        uses = daily_uses(await daily_readings(self.core.db, self.core.clock, entity_id, usage_since(today)))
-        if request.query.get("range") == "monthly":
-            points = [(f"{m}", wh / 1000) for m, wh in monthly_usage(uses, today.year)]
-            svg = bar_chart(points, t["monthly"], "kWh")
-        else:
-            points = [(d.strftime("%m-%d"), wh / 1000) for d, wh in daily_usage(uses, today)]
-            svg = bar_chart(points, t["daily"], "kWh", label_every=5)
-        return web.Response(text=svg, content_type="image/svg+xml")
+        daily, monthly = await usage_charts(self.site, entity_id, texts(self.core.config.language))
+        return web.Response(text=monthly if request.query.get("range") == "monthly" else daily,
+                            content_type="image/svg+xml")
 
 
 class MeterCloseView(TenantView):

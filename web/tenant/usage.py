@@ -6,6 +6,7 @@ tenant's chart and the staff report agree for the same meter.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
@@ -14,7 +15,11 @@ from scada_core.reports.rollup import DAY_S, date_day, day_date, day_expr, day_u
 from scada_core.storage.database import Database
 from scada_core.storage.models import ReadingRow
 
+from .charts import bar_chart
 from .const import DAILY_DAYS
+
+if TYPE_CHECKING:
+    from .site import TenantSite
 
 
 async def daily_readings(db: Database, clock: Clock, entity_id: str, since: date) -> dict[date, tuple[int, int]]:
@@ -58,3 +63,15 @@ def monthly_usage(uses: dict[date, int], year: int) -> list[tuple[int, int]]:
 def usage_since(today: date) -> date:
     """Return the first day whose readings the charts need (30 days back or the end of last year)."""
     return min(today - timedelta(days=DAILY_DAYS + 1), date(today.year - 1, 12, 31))
+
+
+async def usage_charts(site: TenantSite, entity_id: str, t: dict[str, str]) -> tuple[str, str]:
+    """Return a meter's charts: each day of the last 30 (with the day's cost on tap) and each month this year."""
+    assert site.core.db is not None
+    today = site.core.clock.now().date()
+    uses = daily_uses(await daily_readings(site.core.db, site.core.clock, entity_id, usage_since(today)))
+    days = daily_usage(uses, today)
+    daily = bar_chart([(d.strftime("%m-%d"), wh / 1000) for d, wh in days], t["daily"], "kWh", label_every=7)
+    monthly = bar_chart([(f"{m}", wh / 1000) for m, wh in monthly_usage(uses, today.year)], t["monthly"], "kWh",
+                        label_every=1)
+    return daily, monthly

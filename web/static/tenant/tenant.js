@@ -2,6 +2,7 @@
 //   <button data-amount="12.34">        fills #amount
 //   <button data-print>                 prints the page
 //   <body data-idle="60">               (kiosk) leaves after that many idle seconds
+//   <rect data-bar="text">             (chart) a tap shows the text in its figure's .bar-caption
 //   <... id="order" data-poll="/url">   polls the order until credited or closed; data-paid-url goes there when
 //                                       credited, else #state shows data-paid / data-closed
 "use strict";
@@ -41,3 +42,10 @@ document.addEventListener("click", (event) => {
   };
   setTimeout(poll, Number(order.dataset.delay || 1000));
 })();
+
+// A tap on a chart's bar shows its day (or month), kWh and note in the chart's caption.
+document.addEventListener("click", (event) => {
+  const bar = event.target instanceof Element ? event.target.closest("[data-bar]") : null;
+  const caption = bar && bar.closest("figure") && bar.closest("figure").querySelector(".bar-caption");
+  if (caption) { caption.textContent = bar.dataset.bar; }
+});
