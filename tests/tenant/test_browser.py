@@ -52,6 +52,10 @@ async def test_phone_top_up_50_yuan(site: Site) -> None:
             await page.wait_for_url(re.compile(r".*/m/topup/return\?.*"))
             await page.locator("#state", has_text="充值成功").wait_for(timeout=20000)
             assert await site.balance("A") == before + 5000
+            # the return page, drawn again once credited, shows the new balance and the receipt
+            await page.locator("#new-balance").wait_for(timeout=20000)
+            assert (await page.inner_text("#new-balance")).strip() == f"{(before + 5000) / 100:.2f}"
+            assert await page.locator("#receipt").get_attribute("href")
             await wait_for(lambda: site.sim.meters[1].remaining_fen == meter_before + 5000, what="meter +50.00")
             await page.click("#back")
             await page.wait_for_url(re.compile(r".*/m/home$"))

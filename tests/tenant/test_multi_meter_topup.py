@@ -19,6 +19,7 @@ from tests.alipay.harness import ADMIN, Site, kiosk_check_in, running_site, tena
 from tests.helpers import wait_for
 from tests.wechatpay.conftest import wechat_keys_dir  # noqa: F401 - the WeChat Pay sandbox's keys
 from tests.wechatpay.harness import WeChatSite, wechat_section
+from web.directory import MeterDirectory
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -206,8 +207,12 @@ async def test_purchase_history_shows_a_transfer_from_the_wallet(multi: tuple[We
     async with tenant_client(site.base) as client:
         home = await _login_c(site.site, client, account_c)
     back_row, moved_row = [line for line in home.split("<li>") if "转移" in line]  # newest first
-    assert f"账户余额 → {M3}" in moved_row and "5.00" in moved_row and "/m/receipts/" not in moved_row
-    assert f"{M3} → 账户余额" in back_row and "2.00" in back_row and "/m/receipts/" not in back_row
+    directory = MeterDirectory(site.site.core)
+    await directory.async_load()
+    named = directory.display_name(M3)  # the meter as the tenant knows it, not its entity id
+    assert f"账户余额 → {named}" in moved_row and "5.00" in moved_row and "/m/receipts/" not in moved_row
+    assert f"{named} → 账户余额" in back_row and "2.00" in back_row and "/m/receipts/" not in back_row
+    assert M3 not in moved_row + back_row
 
 
 async def test_a_paid_choice_whose_meter_left_the_account_goes_by_the_rule(multi: tuple[WeChatSite, int]) -> None:

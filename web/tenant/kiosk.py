@@ -11,7 +11,6 @@ from integrations.topup.const import STATE_PAID
 from integrations.topup.errors import TopUpError
 from scada_core.params import form_id
 from web.auth import AuthError
-from web.directory import MeterDirectory
 
 from .const import COOKIE_KIOSK, KIND_KIOSK, KIND_KIOSK_CHECK, KIOSK_AMOUNTS
 from .i18n import texts
@@ -35,17 +34,9 @@ async def find_shops(site: TenantSite, text: str, by: str) -> set[int]:
     if (code := SHOP_CODE.search(text)) is not None or by == "account":
         wanted = code.group(1) if code is not None else text
         return {a["id"] for a in accounts if str(a["id"]) == wanted}
-    web_site = site.core.data.get("web")
-    directory = web_site.directory if web_site is not None else await _directory(site)
+    directory = await site.directory()
     return {a["id"] for a in accounts for m in a["meters"]
             if text and directory.classify(m["entity_id"])["room"] == text}
-
-
-async def _directory(site: TenantSite) -> MeterDirectory:
-    """Return the meter directory when the staff dashboard is not loaded (read afresh: staff may edit it)."""
-    directory = MeterDirectory(site.core)
-    await directory.async_load()
-    return directory
 
 
 class KioskView(TenantView):

@@ -205,6 +205,7 @@ class HomeView(TenantView):
         return self.site.render(
             request, "home.html", account=account, history=history, amounts=PHONE_AMOUNTS,
             tenant_control=bool(credentials and credentials.tenant_control), charts=charts,
+            meter_names={m["entity_id"]: m["name"] for m in account["meters"]},
             summary=await home_summary(self.site, account),
             orders=await self.site.store.for_account(account_id, limit=10), providers=self.site.offers(),
         )
@@ -308,13 +309,17 @@ class TopUpReturnView(TenantView):
                     out_trade_no,
                 )
                 raise web.HTTPForbidden(text=texts(self.core.config.language)["forbidden"])
-        else:
-            account_id = await self.site.auth.session_account(request.cookies.get(COOKIE_TENANT), KIND_MOBILE)
-            if account_id is None:
+        session = await self.site.auth.session_account(request.cookies.get(COOKIE_TENANT), KIND_MOBILE)
+        if reference is None:
+            if session is None:
                 raise web.HTTPFound(login_url(request.path_qs))
-            order = await self.site.owned_order(request, account_id, out_trade_no)
+            order = await self.site.owned_order(request, session, out_trade_no)
         waiting = order.state in (STATE_PENDING, STATE_PAID) and not order.credited
-        return self.site.render(request, "topup_return.html", order=order, refresh=RETURN_REFRESH if waiting else None)
+        # the new balance only to the order's own tenant (a signed reference alone may have travelled)
+        balance = (await self.site.account(order.account_id))["balance_fen"] \
+            if order.credited and session == order.account_id else None
+        return self.site.render(request, "topup_return.html", order=order, balance_fen=balance,
+                                refresh=RETURN_REFRESH if waiting else None)
 
 
 class OrderStatusView(TenantView):

@@ -12,6 +12,7 @@ import jinja2
 from aiohttp import web
 
 from integrations.topup.money import fen_to_yuan
+from web.directory import MeterDirectory
 from web.receipts import ReceiptTemplates, add_receipt_helpers
 
 from .auth import TenantAuth
@@ -119,15 +120,25 @@ class TenantSite:
         if named is not None and str(named) != str(account_id):
             await self.forbid(request, account_id, f"account {named}")
 
+    async def directory(self) -> MeterDirectory:
+        """Return the meter directory: the staff dashboard's, else read afresh (staff may edit it)."""
+        web_site = self.core.data.get("web")
+        if web_site is not None:
+            return web_site.directory
+        directory = MeterDirectory(self.core)
+        await directory.async_load()
+        return directory
+
     async def account(self, account_id: int) -> dict[str, Any]:
         """Return the account with each meter's money, status, relay and power, plus the total balance."""
         data = await self.billing.account(account_id)
+        directory = await self.directory()
         total = int(data.get("wallet_fen") or 0)
         for meter in data["meters"]:
             state = self.core.states.get(meter["entity_id"])
             attrs = state.attributes if state is not None else {}
             meter["power_w"] = attrs.get("power_w")
-            meter["name"] = attrs.get("friendly_name") or meter["entity_id"].split(".", 1)[1]
+            meter["name"] = directory.display_name(meter["entity_id"])  # 3F-0301 as staff and the kiosk call it
             meter["control"] = {"holder": meter["control"]["holder"]}  # not which operator: staff only
             total += int(meter.get("remaining_fen") or 0)
         data["balance_fen"] = total

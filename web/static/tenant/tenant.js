@@ -4,7 +4,7 @@
 //   <body data-idle="60">               (kiosk) leaves after that many idle seconds
 //   <rect data-bar="text">             (chart) a tap shows the text in its figure's .bar-caption
 //   <... id="order" data-poll="/url">   polls the order until credited or closed; data-paid-url goes there when
-//                                       credited, else #state shows data-paid / data-closed
+//                                       credited (data-reload-paid: reloads), else #state shows data-paid / data-closed
 "use strict";
 document.addEventListener("click", (event) => {
   const target = event.target instanceof Element ? event.target : null;
@@ -32,7 +32,13 @@ document.addEventListener("click", (event) => {
   const poll = () => {
     fetch(order.dataset.poll).then((r) => r.json()).then((o) => {
       if (o.credited) {
-        if (order.dataset.paidUrl) { location.href = order.dataset.paidUrl; } else { state.textContent = order.dataset.paid; }
+        if (order.dataset.paidUrl) {
+          location.href = order.dataset.paidUrl;
+        } else if (order.dataset.reloadPaid !== undefined) {
+          location.reload();  // the page, drawn again, shows the new balance and the receipt
+        } else {
+          state.textContent = order.dataset.paid;
+        }
       } else if (o.state === "CLOSED") {
         state.textContent = order.dataset.closed;
       } else {
