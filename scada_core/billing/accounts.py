@@ -488,7 +488,7 @@ class Accounts:
         return result
 
     async def account_history(
-        self, account_id: int, limit: int = 200, kinds: Iterable[str] | None = None
+        self, account_id: int, limit: int = 200, kinds: Iterable[str] | None = None, offset: int = 0
     ) -> list[dict[str, Any]]:
         """Return an account's transactions (of ``kinds`` only, when given), newest first; a transfer also says
         where its money went: ``from`` and ``to``, each "wallet" or a meter's entity id."""
@@ -499,7 +499,9 @@ class Accounts:
         if kinds is not None:
             query = query.where(TransactionRow.kind.in_(list(kinds)))
         async with self.db.session() as session:
-            rows = (await session.execute(query.order_by(TransactionRow.id.desc()).limit(limit))).scalars().all()
+            rows = (
+                await session.execute(query.order_by(TransactionRow.id.desc()).limit(limit).offset(offset))
+            ).scalars().all()
             history = [ledger.transaction_dict(r) for r in rows]
             transfers = [t for t in history if t["kind"] == KIND_TRANSFER]
             if transfers:

@@ -336,10 +336,10 @@ class BillingService:
         return await self.accounts_part.account(account_id)
 
     async def account_history(
-        self, account_id: int, limit: int = 200, kinds: Iterable[str] | None = None
+        self, account_id: int, limit: int = 200, kinds: Iterable[str] | None = None, offset: int = 0
     ) -> list[dict[str, Any]]:
-        """Return an account's transactions, newest first."""
-        return await self.accounts_part.account_history(account_id, limit, kinds)
+        """Return an account's transactions, newest first (``offset``: skip that many, for paging)."""
+        return await self.accounts_part.account_history(account_id, limit, kinds, offset)
 
     # -- sales --------------------------------------------------------------------------------------
 

@@ -192,3 +192,27 @@ async def test_purchase_history_leaves_out_running_consumption(site: Site) -> No
     assert "扣费" not in table.group(1) and "1.23" not in table.group(1)
     assert "购电" in table.group(1) and "20.00" in table.group(1), "the top-up still shows"
     assert "支付宝" in table.group(1) and "alipay" not in table.group(1)  # the method in words
+    charges = re.search(r'<ul class="history" id="charges">(.*?)</ul>', page, re.S)
+    assert charges is not None and charges.group(1).count("<li>") == 7  # one line a day, the last 7 days
+    assert "1.23" in charges.group(1), "today's running use, summed for the day"
+
+
+async def test_purchase_history_pages(site: Site) -> None:
+    """Twenty purchases a page, newest first, with links both ways; a page that is not a number is refused."""
+    billing = site.core.data["billing"]
+    for n in range(23):
+        await billing.sell("acrel_dtsy1352.m1", 100 + n, "cash", f"page-{n}", {"id": "admin", "role": "admin"})
+    async with _client(site) as client:
+        await _login(site, client, "A")
+        async with client.get(f"{site.base}/m/home") as resp:
+            first = await resp.text()
+        async with client.get(f"{site.base}/m/home?page=2") as resp:
+            second = await resp.text()
+        for bad in ("0", "-1", "abc", "99999999999", "1e3"):
+            async with client.get(f"{site.base}/m/home", params={"page": bad}) as resp:
+                assert resp.status == 400, bad
+    rows = [re.search(r'<ul id="history" class="history">(.*?)</ul>', page, re.S) for page in (first, second)]
+    assert rows[0] and rows[1]
+    assert rows[0].group(1).count("<li>") == 20 and 'id="older"' in first and 'id="newer"' not in first
+    assert "1.22" in rows[0].group(1) and "1.22" not in rows[1].group(1)  # the newest sale first
+    assert 'id="newer"' in second and 'id="older"' not in second and "1.00" in rows[1].group(1)

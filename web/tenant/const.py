@@ -32,3 +32,5 @@ RETURN_REFRESH: Final = 2  # seconds the return page waits before looking at a p
 DAILY_DAYS: Final = 30
 KIOSK_AMOUNTS: Final = (5000, 10000, 20000, 50000)
 PHONE_AMOUNTS: Final = (5000, 10000, 20000)
+HISTORY_PAGE: Final = 20  # purchases per page of the phone's history
+MAX_HISTORY_PAGES: Final = 10_000

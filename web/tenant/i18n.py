@@ -34,6 +34,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "days_left": "按近7天用电，余额约可用 {days} 天", "no_estimate": "用电记录不足，暂无法估算可用天数",
         "today_use": "今日用电", "month_use": "本月用电", "today_cost": "今日电费", "month_cost": "本月电费",
         "tap_bar": "点按柱子查看当天用电",
+        "newer": "较新", "older": "更早", "daily_charges": "近7天每日扣费",
         "waiting_notify": "正在等待支付平台的到账通知，本页会自动刷新", "new_balance": "充值后余额", "back_home": "返回首页",
     },
     "en": {
@@ -77,6 +78,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_estimate": "Not enough use yet to estimate the days left",
         "today_use": "Today", "month_use": "This month", "today_cost": "Cost today", "month_cost": "Cost this month",
         "tap_bar": "Tap a bar to see that day",
+        "newer": "Newer", "older": "Older", "daily_charges": "Charges, last 7 days",
         "waiting_notify": "Waiting for the payment service's notice; this page refreshes by itself",
         "new_balance": "Balance now", "back_home": "Back to home",
     },

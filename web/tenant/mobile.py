@@ -19,13 +19,15 @@ from scada_core.core import Context
 from scada_core.exceptions import OpenPrepayError
 from scada_core.http import View
 from scada_core.http_security import safe_redirect_path
-from scada_core.params import form_id, parse_id
+from scada_core.params import form_id, parse_id, query_int
 from web.auth import AuthError
 from web.receipts import NO_RECEIPT, has_receipt, receipt_context, render_receipt_pdf
 
 from .const import (
     COOKIE_TENANT,
+    HISTORY_PAGE,
     KIND_MOBILE,
+    MAX_HISTORY_PAGES,
     PHONE_AMOUNTS,
     PHONE_PATTERN,
     RETURN_REFRESH,
@@ -198,14 +200,17 @@ class HomeView(TenantView):
         """Show the tenant's own account."""
         account_id = await self.tenant(request)
         account = await self.site.account(account_id)
-        history = await self.site.billing.account_history(account_id, limit=50, kinds=PURCHASE_KINDS)
+        page = query_int(request, "page", 1, minimum=1, maximum=MAX_HISTORY_PAGES) or 1
+        rows = await self.site.billing.account_history(account_id, limit=HISTORY_PAGE + 1, kinds=PURCHASE_KINDS,
+                                                       offset=(page - 1) * HISTORY_PAGE)
+        history, more = rows[:HISTORY_PAGE], len(rows) > HISTORY_PAGE
         credentials = await self.site.auth.credentials(account_id)
         t = texts(self.core.config.language)
         charts = {m["entity_id"]: await usage_charts(self.site, m["entity_id"], t) for m in account["meters"]}
         return self.site.render(
             request, "home.html", account=account, history=history, amounts=PHONE_AMOUNTS,
             tenant_control=bool(credentials and credentials.tenant_control), charts=charts,
-            meter_names={m["entity_id"]: m["name"] for m in account["meters"]},
+            meter_names={m["entity_id"]: m["name"] for m in account["meters"]}, page=page, more=more,
             summary=await home_summary(self.site, account),
             orders=await self.site.store.for_account(account_id, limit=10), providers=self.site.offers(),
         )

@@ -1,5 +1,6 @@
 """What the tenant's home says in one look: the state in words with what to do, the days the money lasts at the
-last 7 days' use, and today's and this month's kWh and cost."""
+last 7 days' use, today's and this month's kWh and cost, and the last 7 days' charges (one line a day, not one
+per mirror of the meter's running use)."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
@@ -58,4 +59,5 @@ async def home_summary(site: TenantSite, account: dict[str, Any]) -> dict[str, A
         "today_kwh": today_wh / 1000, "month_kwh": month_wh / 1000,
         "today_fen": spent.get(today, 0),
         "month_fen": sum(fen for day, fen in spent.items() if day >= month_start),
+        "recent": [(day, spent.get(day, 0)) for day in (today - timedelta(days=back) for back in range(AVERAGE_DAYS))],
     }
