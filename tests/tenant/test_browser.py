@@ -104,7 +104,7 @@ async def test_return_on_another_host_shows_the_result(site: Site) -> None:
 async def test_kiosk_top_up_by_qr(site: Site) -> None:
     """At the kiosk: type the room number, prove the shop with its password, touch 100.00, the QR shows; once paid
     the page turns into the receipt. The start page lists no shop."""
-    from playwright.async_api import async_playwright  # noqa: PLC0415
+    from playwright.async_api import async_playwright, expect  # noqa: PLC0415
 
     directory = MeterDirectory(site.core)
     await directory.async_load()
@@ -113,7 +113,8 @@ async def test_kiosk_top_up_by_qr(site: Site) -> None:
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         try:
-            page = await (await browser.new_context(viewport={"width": 1280, "height": 1024})).new_page()
+            # the lobby's portrait screen
+            page = await (await browser.new_context(viewport={"width": 1080, "height": 1920})).new_page()
             await page.goto(f"{site.base}/kiosk/")
             assert "商铺A" not in await page.inner_text("main") and "商铺B" not in await page.inner_text("main")
             await page.fill("#shop", "0302")
@@ -127,6 +128,10 @@ async def test_kiosk_top_up_by_qr(site: Site) -> None:
             await page.get_by_role("button", name="100.00").first.click()
             await page.wait_for_url(re.compile(r".*/kiosk/pay/TU\w+$"))
             assert await page.locator("#qr svg").count() == 1
+            first = await page.inner_text("#countdown .left")  # the code's life, counting down
+            assert re.fullmatch(r"\d+:\d\d", first), first
+            await expect(page.locator("#countdown .left")).not_to_have_text(first, timeout=3000)
+            assert await page.evaluate("document.documentElement.scrollWidth <= innerWidth")
             out_trade_no = page.url.rsplit("/", 1)[1]
             site.sandbox.pay(out_trade_no)  # the tenant's phone scanned and paid
             await page.wait_for_url(re.compile(rf".*/kiosk/receipt/{out_trade_no}$"), timeout=20000)

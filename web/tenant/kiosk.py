@@ -222,7 +222,8 @@ class KioskPayView(KioskView):
         account_id = await self.tenant(request)
         order = await self.site.owned_order(request, account_id, request.match_info["out_trade_no"])
         return self.page(request, "kiosk_pay.html", order=order, qr=qr_svg(order.qr_code or ""),
-                         scan_prompt=self.site.scan_prompt(order.provider))
+                         scan_prompt=self.site.scan_prompt(order.provider),
+                         seconds_left=max(0, int(order.expire_ts - self.core.clock.timestamp())))
 
 
 class KioskOrderView(KioskView):

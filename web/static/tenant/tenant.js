@@ -2,6 +2,7 @@
 //   <button data-amount="12.34">        fills #amount
 //   <button data-print>                 prints the page
 //   <body data-idle="60">               (kiosk) leaves after that many idle seconds
+//   <p id="countdown" data-seconds="n"> (kiosk) counts the QR's life down, then hides #qr
 //   <rect data-bar="text">             (chart) a tap shows the text in its figure's .bar-caption
 //   <... id="order" data-poll="/url">   polls the order until credited or closed; data-paid-url goes there when
 //                                       credited (data-reload-paid: reloads), else #state shows data-paid / data-closed
@@ -55,3 +56,18 @@ document.addEventListener("click", (event) => {
   const caption = bar && bar.closest("figure") && bar.closest("figure").querySelector(".bar-caption");
   if (caption) { caption.textContent = bar.dataset.bar; }
 });
+
+// The kiosk's QR page counts down to the order's expiry (seconds from the server's clock), then says so.
+(function countdown() {
+  const box = document.getElementById("countdown");
+  if (!box) { return; }
+  let left = Number(box.dataset.seconds || 0);
+  const shown = box.querySelector(".left");
+  const tick = () => {
+    if (left <= 0) { box.textContent = box.dataset.expired; document.getElementById("qr").hidden = true; return; }
+    left -= 1;
+    shown.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+    setTimeout(tick, 1000);
+  };
+  setTimeout(tick, 1000);
+})();
