@@ -216,3 +216,26 @@ async def test_purchase_history_pages(site: Site) -> None:
     assert rows[0].group(1).count("<li>") == 20 and 'id="older"' in first and 'id="newer"' not in first
     assert "1.22" in rows[0].group(1) and "1.22" not in rows[1].group(1)  # the newest sale first
     assert 'id="newer"' in second and 'id="older"' not in second and "1.00" in rows[1].group(1)
+
+
+async def test_english_switch_is_kept_and_hostile_values_change_nothing(site: Site) -> None:
+    """中文 / English from any page: kept in a cookie, every text switched (the method's name too); an unknown
+    language changes nothing and a foreign 'next' never leaves the site."""
+    async with _client(site) as client:
+        await _login(site, client, "A")
+        async with client.get(f"{site.base}/m/home") as resp:
+            page = await resp.text()
+            assert "余额" in page and 'href="/m/language?lang=en&amp;next=/m/home"' in page
+        async with client.get(f"{site.base}/m/language", params={"lang": "en", "next": "/m/home"},
+                              allow_redirects=False) as resp:
+            assert resp.status == 302 and resp.headers["Location"] == "/m/home"
+        async with client.get(f"{site.base}/m/home") as resp:
+            page = await resp.text()
+        assert "Balance" in page and "Top up online" in page and "余额" not in page and "中文" in page
+        for lang, next_path in (("xx", "//evil.example/"), ("en\r\nSet-Cookie: x=1", "https://evil.example"),
+                                ("zh-CN", "/\\evil.example")):
+            async with client.get(f"{site.base}/m/language", params={"lang": lang, "next": next_path},
+                                  allow_redirects=False) as resp:
+                assert resp.status == 302 and resp.headers["Location"] == "/m/home", (lang, next_path)
+        async with client.get(f"{site.base}/m/home") as resp:
+            assert "余额" in await resp.text()  # the last, valid choice: 中文

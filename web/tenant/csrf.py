@@ -12,7 +12,6 @@ from web.auth import csrf_ok, origin_ok
 from web.const import CSRF_FIELD, CSRF_HEADER
 
 from .const import COOKIE_CSRF, SOURCE_ACCESS, TENANT_PREFIXES
-from .i18n import texts
 
 if TYPE_CHECKING:
     from .site import TenantSite
@@ -48,7 +47,7 @@ def make_csrf_middleware(site: TenantSite) -> Callable[[web.Request, Handler], A
         ):
             await site.store.security_event(SOURCE_ACCESS, "csrf_refused", f"{request.method} {request.raw_path[:DETAIL_MAX]}",
                                             request.remote)
-            raise web.HTTPForbidden(text=texts(site.core.config.language)["bad_form"])
+            raise web.HTTPForbidden(text=site.t(request)["bad_form"])
         if cookie is not None:
             return await handler(request)
         try:

@@ -13,7 +13,6 @@ from scada_core.params import form_id
 from web.auth import AuthError
 
 from .const import COOKIE_KIOSK, KIND_KIOSK, KIND_KIOSK_CHECK, KIOSK_AMOUNTS
-from .i18n import texts
 from .mobile import TenantView
 from .qr import qr_svg
 
@@ -140,7 +139,7 @@ class KioskCheckView(KioskView):
         account_id = await self.checking(request)
         form = await request.post()
         password, code = str(form.get("password", "")), str(form.get("code", "")).strip()
-        t = texts(self.core.config.language)
+        t = self.site.t(request)
         try:
             if password:
                 ok = await self.site.auth.login_password(account_id, password, request.remote)
@@ -171,7 +170,7 @@ class KioskCodeView(KioskView):
         try:
             await self.site.auth.send_code(credentials.phone)
         except AuthError as err:
-            return await self.check_page(request, account_id, 429, error=texts(self.core.config.language)[err.key])
+            return await self.check_page(request, account_id, 429, error=self.site.t(request)[err.key])
         return await self.check_page(request, account_id, code_sent=True)
 
 
@@ -186,7 +185,7 @@ class KioskAccountView(KioskView):
         account_id = await self.tenant(request)
         meter = await self.site.chosen_meter(request, account_id, request.query)
         return self.page(request, "kiosk_account.html", account=await self.site.account(account_id),
-                         amounts=KIOSK_AMOUNTS, providers=self.site.offers(), meter=meter)
+                         amounts=KIOSK_AMOUNTS, providers=self.site.offers(self.site.language(request)), meter=meter)
 
 
 class KioskTopUpView(KioskView):
@@ -202,7 +201,7 @@ class KioskTopUpView(KioskView):
         provider = self.site.provider(str(form.get("provider") or ""))
         amount_fen = form_id(form, "amount_fen")  # ASCII digits; the provider's limits judge the amount
         if amount_fen is None:
-            raise web.HTTPBadRequest(text=texts(self.core.config.language)["bad_amount"])
+            raise web.HTTPBadRequest(text=self.site.t(request)["bad_amount"])
         meter = await self.site.chosen_meter(request, account_id, form)
         try:
             order = await provider.create_qr_order(account_id, amount_fen, meter)
@@ -222,7 +221,7 @@ class KioskPayView(KioskView):
         account_id = await self.tenant(request)
         order = await self.site.owned_order(request, account_id, request.match_info["out_trade_no"])
         return self.page(request, "kiosk_pay.html", order=order, qr=qr_svg(order.qr_code or ""),
-                         scan_prompt=self.site.scan_prompt(order.provider),
+                         scan_prompt=self.site.scan_prompt(order.provider, self.site.language(request)),
                          seconds_left=max(0, int(order.expire_ts - self.core.clock.timestamp())))
 
 

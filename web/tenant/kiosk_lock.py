@@ -12,7 +12,6 @@ from aiohttp import web
 
 from .const import COOKIE_KIOSK_DEVICE, HEADER_KIOSK_KEY, KIOSK_PREFIX, QUERY_DEVICE_KEY, SOURCE_ACCESS
 from .csrf import DETAIL_MAX
-from .i18n import texts
 
 if TYPE_CHECKING:
     from .site import TenantSite
@@ -66,7 +65,7 @@ def make_lock_middleware(site: TenantSite) -> Callable[[web.Request, Handler], A
             raise response
         if not lock.allows(request):
             await site.store.security_event(SOURCE_ACCESS, "kiosk_refused", request.raw_path[:DETAIL_MAX], request.remote)
-            raise web.HTTPForbidden(text=texts(site.core.config.language)["kiosk_device"])
+            raise web.HTTPForbidden(text=site.t(request)["kiosk_device"])
         return await handler(request)
 
     return middleware

@@ -24,9 +24,12 @@ from web.auth import AuthError
 from web.receipts import NO_RECEIPT, has_receipt, receipt_context, render_receipt_pdf
 
 from .const import (
+    COOKIE_LANGUAGE,
     COOKIE_TENANT,
     HISTORY_PAGE,
     KIND_MOBILE,
+    LANGUAGE_COOKIE_AGE,
+    LANGUAGES,
     MAX_HISTORY_PAGES,
     PHONE_AMOUNTS,
     PHONE_PATTERN,
@@ -35,7 +38,6 @@ from .const import (
     SESSION_LIFETIME,
     SOURCE_ACCESS,
 )
-from .i18n import texts
 from .site import TenantSite
 from .summary import home_summary
 from .usage import usage_charts
@@ -93,7 +95,7 @@ def _code_refused(
 ) -> web.Response:
     """Tell the phone it is over a daily code limit (429)."""
     return site.render(request, "login.html", status=429, phone=phone, next=next_path,
-                       error=texts(site.core.config.language)[err.key])
+                       error=site.t(request)[err.key])
 
 
 def _login_response(token: str, next_path: str | None) -> web.Response:
@@ -131,7 +133,7 @@ class LoginView(TenantView):
         password = str(form.get("password", ""))
         if account_id is None or not await self.site.auth.login_password(account_id, password, request.remote):
             return self.site.render(request, "login.html", status=401, next=next_path,
-                                    error=texts(self.core.config.language)["bad_login"])
+                                    error=self.site.t(request)["bad_login"])
         token = await self.site.auth.open_session(account_id, KIND_MOBILE, SESSION_LIFETIME)
         raise _login_response(token, next_path)
 
@@ -171,7 +173,7 @@ class CodeLoginView(TenantView):
             return _code_refused(self.site, request, phone, err, next_path)
         if account_id is None:
             return self.site.render(request, "login.html", status=401, phone=phone, code_sent=True, next=next_path,
-                                    error=texts(self.core.config.language)["bad_code"])
+                                    error=self.site.t(request)["bad_code"])
         token = await self.site.auth.open_session(account_id, KIND_MOBILE, SESSION_LIFETIME)
         raise _login_response(token, next_path)
 
@@ -205,14 +207,14 @@ class HomeView(TenantView):
                                                        offset=(page - 1) * HISTORY_PAGE)
         history, more = rows[:HISTORY_PAGE], len(rows) > HISTORY_PAGE
         credentials = await self.site.auth.credentials(account_id)
-        t = texts(self.core.config.language)
+        t = self.site.t(request)
         charts = {m["entity_id"]: await usage_charts(self.site, m["entity_id"], t) for m in account["meters"]}
         return self.site.render(
             request, "home.html", account=account, history=history, amounts=PHONE_AMOUNTS,
             tenant_control=bool(credentials and credentials.tenant_control), charts=charts,
             meter_names={m["entity_id"]: m["name"] for m in account["meters"]}, page=page, more=more,
             summary=await home_summary(self.site, account),
-            orders=await self.site.store.for_account(account_id, limit=10), providers=self.site.offers(),
+            orders=await self.site.store.for_account(account_id, limit=10), providers=self.site.offers(self.site.language(request)),
         )
 
 
@@ -239,7 +241,7 @@ class UsageChartView(TenantView):
         account_id = await self.tenant(request)
         entity_id = request.match_info["entity_id"]
         await self.site.owned_meter(request, account_id, entity_id)
-        daily, monthly = await usage_charts(self.site, entity_id, texts(self.core.config.language))
+        daily, monthly = await usage_charts(self.site, entity_id, self.site.t(request))
         return web.Response(text=monthly if request.query.get("range") == "monthly" else daily,
                             content_type="image/svg+xml")
 
@@ -263,7 +265,7 @@ class MeterCloseView(TenantView):
         try:  # control precedence (staff hold, money above zero) is checked by the meter's service guard
             await self.core.services.async_call(domain, "close", {"entity_id": entity_id}, context)
         except ControlRefused as err:
-            raise web.HTTPConflict(text=err.message(self.core.config.language)) from None
+            raise web.HTTPConflict(text=err.message(self.site.language(request))) from None
         raise web.HTTPFound(HOME_URL)
 
 
@@ -281,7 +283,7 @@ class TopUpView(TenantView):
         try:
             amount_fen = yuan_to_fen(str(form.get("amount", "")))
         except ValueError:
-            raise web.HTTPBadRequest(text=texts(self.core.config.language)["bad_amount"]) from None
+            raise web.HTTPBadRequest(text=self.site.t(request)["bad_amount"]) from None
         meter = await self.site.chosen_meter(request, account_id, form)
         assert self.core.http is not None
         try:
@@ -313,7 +315,7 @@ class TopUpReturnView(TenantView):
                     SOURCE_ACCESS, SEC_BAD_REFERENCE, "return page with a wrong order reference", request.remote,
                     out_trade_no,
                 )
-                raise web.HTTPForbidden(text=texts(self.core.config.language)["forbidden"])
+                raise web.HTTPForbidden(text=self.site.t(request)["forbidden"])
         session = await self.site.auth.session_account(request.cookies.get(COOKIE_TENANT), KIND_MOBILE)
         if reference is None:
             if session is None:
@@ -361,17 +363,34 @@ class ReceiptView(TenantView):
         if not has_receipt(found):
             raise web.HTTPNotFound(text=NO_RECEIPT)
         account = await self.site.billing.account(account_id)
-        t = texts(self.core.config.language)
+        t = self.site.t(request)
         billing = self.site.billing
         context = receipt_context(found, account, self.core.clock.time_zone, self.core.config.name,
                                   t.get(f"kind_{found['kind']}", found["kind"]), found["operator"]["id"],
-                                  billing.methods.label(found.get("method") or "", self.core.config.language))
+                                  billing.methods.label(found.get("method") or "", self.site.language(request)))
         pdf = await self.core.async_add_executor_job(render_receipt_pdf, self.site.receipts, context)
         return web.Response(body=pdf, content_type="application/pdf",
                             headers={"Content-Disposition": f'inline; filename="{context["receipt_no"]}.pdf"'})
 
 
+class LanguageView(TenantView):
+    """中文 / English: the visitor's choice, kept in a cookie; back to the page it was made on."""
+
+    url = "/m/language"
+    name = "tenant:language"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Set the language (an unknown one changes nothing) and go back."""
+        response = web.HTTPFound(safe_redirect_path(request.query.get("next"), HOME_URL))
+        language = request.query.get("lang")
+        if language in LANGUAGES:
+            self.site.set_cookie(request, response, COOKIE_LANGUAGE, language, path="/", samesite="Lax",
+                                 max_age=LANGUAGE_COOKIE_AGE)
+        raise response
+
+
 MOBILE_VIEWS = (
+    LanguageView,
     IndexView, LoginView, CodeSendView, CodeLoginView, LogoutView, HomeView, AccountJsonView, UsageChartView,
     MeterCloseView, TopUpView, TopUpReturnView, OrderStatusView, ReceiptView,
 )

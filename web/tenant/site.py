@@ -16,7 +16,7 @@ from web.directory import MeterDirectory
 from web.receipts import ReceiptTemplates, add_receipt_helpers
 
 from .auth import TenantAuth
-from .const import SOURCE_ACCESS
+from .const import COOKIE_LANGUAGE, LANGUAGES, SOURCE_ACCESS
 from .csrf import KEY_CSRF
 from .i18n import texts
 from .kiosk_lock import KioskLock
@@ -52,23 +52,32 @@ class TenantSite:
         self.env.filters["when"] = lambda ts: datetime.fromtimestamp(ts, core.clock.time_zone).strftime(
             "%Y-%m-%d %H:%M"
         )
-        self.env.filters["method"] = self.method_name
+        self.env.filters["method"] = jinja2.pass_context(lambda context, method: self.method_name(method, context["lang"]))
 
-    def method_name(self, method: str | None) -> str:
-        """Return a payment method's name in the site's language (billing knows every provider's)."""
+    def language(self, request: web.Request) -> str:
+        """Return the page's language: the visitor's choice (a cookie), else the site's."""
+        chosen = request.cookies.get(COOKIE_LANGUAGE)
+        return chosen if chosen in LANGUAGES else self.core.config.language
+
+    def t(self, request: web.Request) -> dict[str, str]:
+        """Return the texts of the page's language."""
+        return texts(self.language(request))
+
+    def method_name(self, method: str | None, language: str) -> str:
+        """Return a payment method's name in ``language`` (billing knows every provider's)."""
         billing = self.core.data.get("billing")
         if not method or billing is None:
             return method or ""
-        return str(billing.methods.label(method, self.core.config.language))
+        return str(billing.methods.label(method, language))
 
-    def offers(self) -> list[Offer]:
-        """Return every registered provider as the pages show it, in the configured language."""
-        return [Offer.of(provider, self.core.config.language) for provider in self.registry.list()]
+    def offers(self, language: str) -> list[Offer]:
+        """Return every registered provider as the pages show it, in ``language``."""
+        return [Offer.of(provider, language) for provider in self.registry.list()]
 
-    def scan_prompt(self, name: str) -> str | None:
+    def scan_prompt(self, name: str, language: str) -> str | None:
         """Return what the kiosk says beside a QR code of provider ``name`` (None: the generic text)."""
         provider = self.registry.get(name)
-        return provider.scan_prompts.get(self.core.config.language) if provider is not None else None
+        return provider.scan_prompts.get(language) if provider is not None else None
 
     def provider(self, name: str | None) -> TopUpProvider:
         """Return the provider a form names (the default when it names none); 400 for an unknown one."""
@@ -86,9 +95,10 @@ class TenantSite:
         return billing
 
     def render(self, request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
-        """Render a page in the configured language, with the request's CSRF token for its forms."""
-        language = self.core.config.language
+        """Render a page in the visitor's language, with the request's CSRF token for its forms."""
+        language = self.language(request)
         page = self.env.get_template(template).render(t=texts(language), lang=language, csrf=request.get(KEY_CSRF, ""),
+                                                      here=request.path_qs,
                                                       **context)
         return web.Response(text=page, status=status, content_type="text/html")
 
@@ -110,7 +120,7 @@ class TenantSite:
         await self.store.security_event(
             SOURCE_ACCESS, "foreign_access", f"account {account_id} asked for {what}", request.remote, request.path
         )
-        raise web.HTTPForbidden(text=texts(self.core.config.language)["forbidden"])
+        raise web.HTTPForbidden(text=self.t(request)["forbidden"])
 
     async def check_named_account(self, request: web.Request, account_id: int) -> None:
         """Refuse a request that names an account other than the session's (query or form field)."""
