@@ -27,7 +27,7 @@ async def test_h5_top_up_on_the_phone_page(site: WeChatSite) -> None:
     notification credits the account once and the meter shows +50.00."""
     tenant_site = site.core.data["tenant"]
     # Alipay (loaded first) stays the default
-    assert [p.name for p in tenant_site.offers()] == ["alipay", "wechatpay"]
+    assert [p.name for p in tenant_site.offers("zh-CN")] == ["alipay", "wechatpay"]
     assert all(isinstance(p, TopUpProvider) for p in tenant_site.registry.list())
     before = await site.balance("A")
     meter_before = site.sim.meters[1].remaining_fen
