@@ -17,6 +17,8 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 
+NO_OVERFLOW = "document.documentElement.scrollWidth <= innerWidth"
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.timeout(90),
@@ -41,6 +43,7 @@ async def test_phone_top_up_50_yuan(site: Site) -> None:
         try:
             page = await (await browser.new_context(viewport={"width": 390, "height": 844})).new_page()
             await page.goto(f"{site.base}/m/login")
+            assert await page.evaluate(NO_OVERFLOW)
             await page.fill("input[name=account_id]", str(site.accounts["A"]))
             await page.fill("input[name=password]", PASSWORDS["A"])
             await page.click("#login")
@@ -55,6 +58,7 @@ async def test_phone_top_up_50_yuan(site: Site) -> None:
             # the return page, drawn again once credited, shows the new balance and the receipt
             await page.locator("#new-balance").wait_for(timeout=20000)
             assert (await page.inner_text("#new-balance")).strip() == f"{(before + 5000) / 100:.2f}"
+            assert await page.evaluate(NO_OVERFLOW)
             assert await page.locator("#receipt").get_attribute("href")
             await wait_for(lambda: site.sim.meters[1].remaining_fen == meter_before + 5000, what="meter +50.00")
             await page.click("#back")
@@ -116,26 +120,28 @@ async def test_kiosk_top_up_by_qr(site: Site) -> None:
             # the lobby's portrait screen
             page = await (await browser.new_context(viewport={"width": 1080, "height": 1920})).new_page()
             await page.goto(f"{site.base}/kiosk/")
+            assert await page.evaluate(NO_OVERFLOW)
             assert "商铺A" not in await page.inner_text("main") and "商铺B" not in await page.inner_text("main")
             await page.fill("#shop", "0302")
             await page.press("#shop", "Enter")  # the first button: find by room
             await page.wait_for_url(re.compile(r".*/kiosk/check$"))
+            assert await page.evaluate(NO_OVERFLOW)
             assert "商铺B" not in await page.inner_text("main")
             await page.fill("#password", PASSWORDS["B"])
             await page.click("#check-password")
             await page.wait_for_url(re.compile(r".*/kiosk/account$"))
-            assert "商铺B" in await page.inner_text("main")
+            assert "商铺B" in await page.inner_text("main") and await page.evaluate(NO_OVERFLOW)
             await page.get_by_role("button", name="100.00").first.click()
             await page.wait_for_url(re.compile(r".*/kiosk/pay/TU\w+$"))
             assert await page.locator("#qr svg").count() == 1
             first = await page.inner_text("#countdown .left")  # the code's life, counting down
             assert re.fullmatch(r"\d+:\d\d", first), first
             await expect(page.locator("#countdown .left")).not_to_have_text(first, timeout=3000)
-            assert await page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+            assert await page.evaluate(NO_OVERFLOW)
             out_trade_no = page.url.rsplit("/", 1)[1]
             site.sandbox.pay(out_trade_no)  # the tenant's phone scanned and paid
             await page.wait_for_url(re.compile(rf".*/kiosk/receipt/{out_trade_no}$"), timeout=20000)
-            assert "100.00" in await page.inner_text("#receipt")
+            assert "100.00" in await page.inner_text("#receipt") and await page.evaluate(NO_OVERFLOW)
         finally:
             await browser.close()
     assert await site.balance("B") == before + 10000
@@ -162,7 +168,7 @@ async def test_phone_home_in_one_look(site: Site, tmp_path: Path) -> None:
             await page.fill("input[name=password]", PASSWORDS["A"])
             await page.click("#login")
             await page.wait_for_url(re.compile(r".*/m/home$"))
-            assert await page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+            assert await page.evaluate(NO_OVERFLOW)
             state = (await page.inner_text("#account-state")).strip()
             assert state in ("正常", "余额不足", "已欠费", "已拉闸") and (await page.inner_text("#next-step")).strip()
             await expect(page.locator("#stats")).to_contain_text("今日用电")
@@ -173,6 +179,9 @@ async def test_phone_home_in_one_look(site: Site, tmp_path: Path) -> None:
             await column.click(force=True)
             caption = page.locator(".bar-caption").first
             await expect(caption).to_contain_text("kWh")
+            await expect(caption).to_contain_text("元")  # and what the day cost (one meter: its own)
+            await expect(page.locator("#last-month")).to_contain_text("上月")
+            await expect(page.locator(".warn-levels").first).to_contain_text("短信提醒")
             for row in await page.locator(".provider-row").all():
                 box, radio = await row.bounding_box(), await row.locator("input").bounding_box()
                 assert box and radio and box["height"] >= 44  # a thumb's target

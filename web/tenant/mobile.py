@@ -208,12 +208,14 @@ class HomeView(TenantView):
         history, more = rows[:HISTORY_PAGE], len(rows) > HISTORY_PAGE
         credentials = await self.site.auth.credentials(account_id)
         t = self.site.t(request)
-        charts = {m["entity_id"]: await usage_charts(self.site, m["entity_id"], t) for m in account["meters"]}
+        summary = await home_summary(self.site, account)
+        costs = summary["spent"] if len(account["meters"]) == 1 else None  # an account's costs are one meter's
+        charts = {m["entity_id"]: await usage_charts(self.site, m["entity_id"], t, costs) for m in account["meters"]}
         return self.site.render(
             request, "home.html", account=account, history=history, amounts=PHONE_AMOUNTS,
             tenant_control=bool(credentials and credentials.tenant_control), charts=charts,
             meter_names={m["entity_id"]: m["name"] for m in account["meters"]}, page=page, more=more,
-            summary=await home_summary(self.site, account),
+            summary=summary,
             orders=await self.site.store.for_account(account_id, limit=10), providers=self.site.offers(self.site.language(request)),
         )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
+from .const import DAILY_DAYS
 from .usage import daily_readings, daily_uses
 
 if TYPE_CHECKING:
@@ -44,20 +45,24 @@ async def home_summary(site: TenantSite, account: dict[str, Any]) -> dict[str, A
     clock = site.core.clock
     today = clock.now().date()
     month_start = today.replace(day=1)
-    since = min(month_start, today - timedelta(days=AVERAGE_DAYS))
+    since = min(month_start, today - timedelta(days=DAILY_DAYS))  # the 30-day chart's costs too
     since_ts = datetime.combine(since, time(), clock.time_zone).timestamp()
     spent = await site.billing.spent_by_day(account["id"], since_ts)
-    today_wh = month_wh = 0
+    today_wh = month_wh = last_month_wh = 0
+    last_month_start = (month_start - timedelta(days=1)).replace(day=1)
     assert site.core.db is not None
     for meter in account["meters"]:
-        uses = daily_uses(await daily_readings(site.core.db, clock, meter["entity_id"], month_start - timedelta(days=1)))
+        readings = await daily_readings(site.core.db, clock, meter["entity_id"], last_month_start - timedelta(days=1))
+        uses = daily_uses(readings)
         today_wh += uses.get(today, 0)
         month_wh += sum(used for day, used in uses.items() if day >= month_start)
+        last_month_wh += sum(used for day, used in uses.items() if last_month_start <= day < month_start)
     return {
         "state": account_state(account),
         "days_left": days_left(int(account["balance_fen"]), spent, today),
-        "today_kwh": today_wh / 1000, "month_kwh": month_wh / 1000,
+        "today_kwh": today_wh / 1000, "month_kwh": month_wh / 1000, "last_month_kwh": last_month_wh / 1000,
         "today_fen": spent.get(today, 0),
         "month_fen": sum(fen for day, fen in spent.items() if day >= month_start),
         "recent": [(day, spent.get(day, 0)) for day in (today - timedelta(days=back) for back in range(AVERAGE_DAYS))],
+        "spent": spent,
     }

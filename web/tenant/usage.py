@@ -65,13 +65,17 @@ def usage_since(today: date) -> date:
     return min(today - timedelta(days=DAILY_DAYS + 1), date(today.year - 1, 12, 31))
 
 
-async def usage_charts(site: TenantSite, entity_id: str, t: dict[str, str]) -> tuple[str, str]:
-    """Return a meter's charts: each day of the last 30 (with the day's cost on tap) and each month this year."""
+async def usage_charts(site: TenantSite, entity_id: str, t: dict[str, str],
+                       costs: dict[date, int] | None = None) -> tuple[str, str]:
+    """Return a meter's charts: each day of the last 30 (with the day's cost on tap, when ``costs`` are the
+    meter's own) and each month this year."""
     assert site.core.db is not None
     today = site.core.clock.now().date()
     uses = daily_uses(await daily_readings(site.core.db, site.core.clock, entity_id, usage_since(today)))
     days = daily_usage(uses, today)
-    daily = bar_chart([(d.strftime("%m-%d"), wh / 1000) for d, wh in days], t["daily"], "kWh", label_every=7)
+    notes = [f"{costs.get(d, 0) / 100:.2f} {t['yuan']}" for d, _wh in days] if costs is not None else None
+    daily = bar_chart([(d.strftime("%m-%d"), wh / 1000) for d, wh in days], t["daily"], "kWh", label_every=7,
+                      notes=notes)
     monthly = bar_chart([(f"{m}", wh / 1000) for m, wh in monthly_usage(uses, today.year)], t["monthly"], "kWh",
                         label_every=1)
     return daily, monthly
