@@ -64,7 +64,7 @@ from .const import (
     SERVICE_SMS,
 )
 from .api import OutboxView
-from .contacts import async_resolve_contact
+from .contacts import async_consents, async_resolve_contact
 from .outbox import Outbox
 from .smtp import EmailChannel
 from .templates import Templates, split_subject
@@ -216,6 +216,8 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
         target = call.data[ATTR_TARGET]
         if isinstance(target, dict):
             account_id = target[ATTR_ACCOUNT_ID]
+            if not await async_consents(core, account_id, CHANNEL_SMS if field == "phone" else CHANNEL_EMAIL):
+                return [], str(account_id), {}  # declined by the account's holder: nothing is sent
             contact = await async_resolve_contact(core, account_id, field)
             address = _checked(PHONE if field == "phone" else EMAIL, contact[field], f"account {account_id}'s {field}")
             return [address], str(account_id), {"tenant": contact.get("name"), "account_id": account_id}

@@ -72,3 +72,7 @@ EVENT_NOTIFY_FAILED: Final = "notify_failed"
 
 # Hook another part may set: core.data[CONTACTS_HOOK] = callable(account_id) -> {"phone", "email", "name"} (or awaitable).
 CONTACTS_HOOK: Final = "notify_contacts"
+# Hook another part may set: core.data[CONSENT_HOOK] = callable(account_id, channel) -> bool (or awaitable); False:
+# the account's holder declined that channel, and a message to the account on it is left out (never to a number or
+# address given directly, such as a login code's).
+CONSENT_HOOK: Final = "notify_consent"

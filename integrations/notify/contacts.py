@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from scada_core.exceptions import OpenPrepayError, ServiceValidationError
 
-from .const import CONTACTS_HOOK
+from .const import CONSENT_HOOK, CONTACTS_HOOK
 
 if TYPE_CHECKING:
     from scada_core.core import Core
@@ -57,3 +57,14 @@ async def async_resolve_contact(core: Core, account_id: Any, field: str) -> dict
     if known:
         raise ServiceValidationError(f"account {account_id} has no {field}")
     raise ServiceValidationError(f"account {account_id}: unknown, or no contact lookup is available")
+
+
+async def async_consents(core: Core, account_id: Any, channel: str) -> bool:
+    """Tell whether the account's holder still wants messages on ``channel`` (yes, unless a part says no)."""
+    hook = core.data.get(CONSENT_HOOK)
+    if not callable(hook):
+        return True
+    answer = hook(account_id, channel)
+    if inspect.isawaitable(answer):
+        answer = await answer
+    return answer is not False

@@ -38,6 +38,7 @@ CHAIN = {
     "0020_field_batch_operator": "0002_field",  # added after the move, in its owner's folder
     "0021_billing_building_policies": "0017_billing_alarm_reason",
     "0022_web_receipt_layout": "0006_web",
+    "0023_tenant_sms_alerts": "0019_topup_orders",
 }
 # Where each revision lives now (the integration that owns its tables).
 OWNERS = {
@@ -47,6 +48,7 @@ OWNERS = {
     "web/migrations": {"0006_web", "0022_web_receipt_layout"},
     "integrations/topup/migrations": {
         "0007_alipay", "0010_payment_provider", "0012_topup_secret", "0018_order_meter", "0019_topup_orders",
+        "0023_tenant_sms_alerts",
     },
 }
 
@@ -76,7 +78,7 @@ def test_every_revision_lives_with_its_integration() -> None:
     assert set().union(_revisions(CORE_VERSIONS), *owners.values()) == set(CHAIN)
     assert Database.head_revisions() == {
         "0020_field_batch_operator", "0005_automation", "0022_web_receipt_layout", "0013_notify_secret_body",
-        "0021_billing_building_policies", "0019_topup_orders",
+        "0021_billing_building_policies", "0023_tenant_sms_alerts",
     }
 
 

@@ -302,3 +302,19 @@ async def test_old_sent_and_failed_messages_are_purged_pending_ones_kept(
     assert await outbox.async_purge(30) == 2
     [left] = await _rows(core)
     assert (left.target, left.status) == ("10000", STATUS_PENDING)
+
+
+async def test_an_account_that_declined_texts_gets_none(simulator: ModemSimulator, start_core: StartCore) -> None:
+    """The consent hook (the tenant pages' 短信提醒 switch) stops messages to the account, not to numbers given
+    directly (a login code, staff alerts); a tenant who says yes again gets them again."""
+    core = await start_core(sms_sections(simulator))
+    core.data["notify_contacts"] = {7: {"phone": "+8613911112222", "name": "王小明", "email": None}}.get
+    declined = {"7"}
+    core.data["notify_consent"] = lambda account_id, channel: not (str(account_id) in declined and channel == "sms")
+    skipped = await core.services.async_call("notify", "sms", {"target": {"account_id": 7}, "message": "低额提醒"})
+    assert skipped["ids"] == []
+    await core.services.async_call("notify", "sms", {"target": ["+8613911112222"], "message": "验证码 123456"})
+    declined.clear()
+    await core.services.async_call("notify", "sms", {"target": {"account_id": 7}, "message": "低额提醒二"})
+    rows = await _wait_rows(core, lambda rows: len(rows) == 2 and _all_sent(rows))
+    assert sorted(r.body for r in rows) == ["低额提醒二", "验证码 123456"]

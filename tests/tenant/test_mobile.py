@@ -239,3 +239,24 @@ async def test_english_switch_is_kept_and_hostile_values_change_nothing(site: Si
                 assert resp.status == 302 and resp.headers["Location"] == "/m/home", (lang, next_path)
         async with client.get(f"{site.base}/m/home") as resp:
             assert "余额" in await resp.text()  # the last, valid choice: 中文
+
+
+async def test_tenant_turns_text_messages_off_and_on(site: Site) -> None:
+    """短信提醒: the switch on the home page is what notify asks before texting the account."""
+    account_id = site.accounts["A"]
+    consents = site.core.data["notify_consent"]
+    assert await consents(account_id, "sms") is True
+    async with _client(site) as client:
+        await _login(site, client, "A")
+        async with client.get(f"{site.base}/m/home") as resp:
+            csrf = re.search(r'name="csrf" value="([^"]+)"', await resp.text()).group(1)
+        async with client.post(f"{site.base}/m/alerts", data={"csrf": csrf}) as resp:
+            assert resp.status == 200 and "您已关闭短信提醒" in await resp.text()
+        assert await consents(account_id, "sms") is False and await consents(account_id, "email") is True
+        assert await consents(site.accounts["B"], "sms") is True  # another tenant's choice is its own
+        async with client.post(f"{site.base}/m/alerts", data={"csrf": csrf, "sms": "on"}) as resp:
+            assert resp.status == 200
+        assert await consents(account_id, "sms") is True
+    async with _client(site) as anonymous:
+        async with anonymous.post(f"{site.base}/m/alerts", data={"sms": "on"}, allow_redirects=False) as resp:
+            assert resp.status in (401, 403)  # no session, no token: nothing changes

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
 
+from integrations.notify.const import CONSENT_HOOK
 from integrations.topup.const import CONF_KIOSK, CONF_KIOSK_IDLE, CONF_TENANTS, DOMAIN as TOPUP
 from scada_core.const import EVENT_CORE_STARTED
 from scada_core.params import DB_ID
@@ -50,6 +51,7 @@ def _create_site(core: Core, registry: TopUpRegistry, provider: TopUpProvider, k
         core.http.register_view(view_class(site))
     core.http.app.router.add_static("/m/static/", STATIC)
     core.data[DOMAIN] = site
+    core.data[CONSENT_HOOK] = site.auth.wants_sms  # a tenant who said no to text messages gets none
     return site
 
 

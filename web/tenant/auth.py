@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select, update
 
+from integrations.notify.const import CHANNEL_SMS
 from integrations.topup.models import SecurityEventRow
 from web.auth import AuthError
 from web.passwords import PasswordHashing
@@ -73,6 +74,23 @@ class TenantAuth:
             if tenant_control is not None:
                 row.tenant_control = tenant_control
             row.updated_ts = self.core.clock.timestamp()
+
+    async def set_sms_alerts(self, account_id: int, wanted: bool) -> None:
+        """Record whether the tenant wants text messages about its account."""
+        async with self.db.write() as session:
+            row = await session.get(TenantCredentialRow, account_id)
+            if row is None:
+                row = TenantCredentialRow(account_id=account_id, tenant_control=False)
+                session.add(row)
+            row.sms_alerts = wanted
+            row.updated_ts = self.core.clock.timestamp()
+
+    async def wants_sms(self, account_id: int, channel: str) -> bool:
+        """Tell notify whether a message of ``channel`` may go to the account (only SMS can be declined)."""
+        if channel != CHANNEL_SMS:
+            return True
+        row = await self.credentials(int(account_id))
+        return row is None or row.sms_alerts is not False
 
     async def credentials(self, account_id: int) -> TenantCredentialRow | None:
         """Return a tenant's login row."""

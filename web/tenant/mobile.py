@@ -214,6 +214,7 @@ class HomeView(TenantView):
         return self.site.render(
             request, "home.html", account=account, history=history, amounts=PHONE_AMOUNTS,
             tenant_control=bool(credentials and credentials.tenant_control), charts=charts,
+            sms_alerts=credentials is None or credentials.sms_alerts is not False,
             meter_names={m["entity_id"]: m["name"] for m in account["meters"]}, page=page, more=more,
             summary=summary,
             orders=await self.site.store.for_account(account_id, limit=10), providers=self.site.offers(self.site.language(request)),
@@ -375,6 +376,20 @@ class ReceiptView(TenantView):
                             headers={"Content-Disposition": f'inline; filename="{context["receipt_no"]}.pdf"'})
 
 
+class AlertsView(TenantView):
+    """短信提醒: the tenant turns text messages about its account on or off."""
+
+    url = "/m/alerts"
+    name = "tenant:alerts"
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Record the choice and go home."""
+        account_id = await self.tenant(request)
+        form = await request.post()
+        await self.site.auth.set_sms_alerts(account_id, form.get("sms") == "on")
+        raise web.HTTPFound(HOME_URL + "#alerts")
+
+
 class LanguageView(TenantView):
     """中文 / English: the visitor's choice, kept in a cookie; back to the page it was made on."""
 
@@ -392,7 +407,7 @@ class LanguageView(TenantView):
 
 
 MOBILE_VIEWS = (
-    LanguageView,
+    AlertsView, LanguageView,
     IndexView, LoginView, CodeSendView, CodeLoginView, LogoutView, HomeView, AccountJsonView, UsageChartView,
     MeterCloseView, TopUpView, TopUpReturnView, OrderStatusView, ReceiptView,
 )

@@ -18,6 +18,7 @@ class TenantCredentialRow(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     phone: Mapped[str | None] = mapped_column(String(32), index=True)
     tenant_control: Mapped[bool] = mapped_column(Boolean, default=False)
+    sms_alerts: Mapped[bool] = mapped_column(Boolean, default=True)  # text messages about the account
     updated_ts: Mapped[float] = mapped_column(Float)
 
 
