@@ -131,6 +131,8 @@ async def test_kiosk_top_up_by_qr(site: Site) -> None:
             await page.click("#check-password")
             await page.wait_for_url(re.compile(r".*/kiosk/account$"))
             assert "商铺B" in await page.inner_text("main") and await page.evaluate(NO_OVERFLOW)
+            assert await page.locator("#usage svg.chart").count() == 1  # the shop's last 30 days
+            assert min(await page.evaluate(CHART_TEXT_PX)) >= 12
             await page.get_by_role("button", name="100.00").first.click()
             await page.wait_for_url(re.compile(r".*/kiosk/pay/TU\w+$"))
             assert await page.locator("#qr svg").count() == 1

@@ -15,6 +15,7 @@ from web.auth import AuthError
 from .const import COOKIE_KIOSK, KIND_KIOSK, KIND_KIOSK_CHECK, KIOSK_AMOUNTS
 from .mobile import TenantView
 from .qr import qr_svg
+from .usage import usage_charts
 
 if TYPE_CHECKING:
     from .site import TenantSite
@@ -184,7 +185,10 @@ class KioskAccountView(KioskView):
         """Show the balance, the meter the top-up goes to (``?meter=``; none: the account's rule) and the amounts."""
         account_id = await self.tenant(request)
         meter = await self.site.chosen_meter(request, account_id, request.query)
-        return self.page(request, "kiosk_account.html", account=await self.site.account(account_id),
+        account = await self.site.account(account_id)
+        t = self.site.t(request)
+        charts = [(m["name"], (await usage_charts(self.site, m["entity_id"], t))[0]) for m in account["meters"]]
+        return self.page(request, "kiosk_account.html", account=account, charts=charts,
                          amounts=KIOSK_AMOUNTS, providers=self.site.offers(self.site.language(request)), meter=meter)
 
 
