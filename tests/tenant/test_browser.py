@@ -177,12 +177,13 @@ async def test_phone_home_in_one_look(site: Site, tmp_path: Path) -> None:
             await expect(page.locator("#stats")).to_contain_text("本月电费")
             sizes = await page.evaluate(CHART_TEXT_PX)
             assert sizes and min(sizes) >= 11.9, sizes
-            column = page.locator("figure:has(.bar-caption) [data-bar]").last  # today, in the 30-day chart
+            column = page.locator("figure.daily [data-bar]").last  # today, in the 30-day chart
             await column.click(force=True)
-            caption = page.locator(".bar-caption").first
+            caption = page.locator("figure.daily .bar-caption")
             await expect(caption).to_contain_text("kWh")
             await expect(caption).to_contain_text("元")  # and what the day cost (one meter: its own)
             await expect(page.locator("#last-month")).to_contain_text("上月")
+            await expect(page.locator("figure.hourly svg")).to_contain_text("今日每小时用电")
             await expect(page.locator(".warn-levels").first).to_contain_text("短信提醒")
             for row in await page.locator(".provider-row").all():
                 box, radio = await row.bounding_box(), await row.locator("input").bounding_box()

@@ -12,7 +12,7 @@ from scada_core.reports.rollup import async_rollup, date_day
 from scada_core.storage.database import Database
 from scada_core.storage.models import ReadingRow
 from tests.alipay.harness import TZ
-from web.tenant.usage import daily_readings, daily_usage, daily_uses, monthly_usage, usage_since
+from web.tenant.usage import daily_readings, daily_usage, daily_uses, hourly_uses, monthly_usage, usage_since
 
 # Local hours either side of midnight and of noon (UTC midnight is 08:00 in Shanghai).
 HOURS = [time(0, 30), time(11, 59), time(12, 1), time(23, 59)]
@@ -73,3 +73,20 @@ async def test_a_counter_that_went_back_counts_from_its_new_first_reading(databa
                            (datetime.combine(today, time(9), TZ), 100), (datetime.combine(today, time(17), TZ), 700)])
     uses = daily_uses(await daily_readings(database, clock, ENTITY, usage_since(today)))
     assert uses[today] == 600
+
+
+async def test_hourly_use_today_adds_up_to_the_day(database: Database) -> None:
+    """Today hour by hour: each hour from the last reading before it; the hours sum to the day's use; an hour
+    without readings (or still to come) used nothing."""
+    today = date(2031, 6, 15)
+    clock = Clock(TZ)
+    clock.freeze(datetime.combine(today, time(14, 30), TZ))
+    readings = day_readings(today, time(14, 30))  # today: 3100 at 00:00:30, 4500 at 14:30; yesterday ends at 3000
+    readings.insert(-1, (datetime.combine(today, time(9, 15), TZ), 3700))
+    await store(database, readings)
+    hours = await hourly_uses(database, clock, ENTITY, today)
+    assert len(hours) == 24
+    assert hours[0] == 100 and hours[9] == 600 and hours[14] == 800
+    assert sum(hours) == 1500 == dict(daily_usage(daily_uses(await daily_readings(database, clock, ENTITY,
+                                                                                   usage_since(today))), today))[today]
+    assert hours[15:] == [0] * 9

@@ -33,6 +33,7 @@ SOURCE_ACCESS: Final = "tenant_access"
 SEC_BAD_REFERENCE: Final = "bad_reference"  # a return page asked for with a wrong signed order reference
 RETURN_REFRESH: Final = 2  # seconds the return page waits before looking at a pending order again
 DAILY_DAYS: Final = 30
+HOURS_A_DAY: Final = 24
 KIOSK_AMOUNTS: Final = (5000, 10000, 20000, 50000)
 PHONE_AMOUNTS: Final = (5000, 10000, 20000)
 HISTORY_PAGE: Final = 20  # purchases per page of the phone's history

@@ -40,7 +40,7 @@ from .const import (
 )
 from .site import TenantSite
 from .summary import home_summary
-from .usage import usage_charts
+from .usage import today_chart, usage_charts
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -210,7 +210,8 @@ class HomeView(TenantView):
         t = self.site.t(request)
         summary = await home_summary(self.site, account)
         costs = summary["spent"] if len(account["meters"]) == 1 else None  # an account's costs are one meter's
-        charts = {m["entity_id"]: await usage_charts(self.site, m["entity_id"], t, costs) for m in account["meters"]}
+        charts = {m["entity_id"]: (await today_chart(self.site, m["entity_id"], t),
+                                   *await usage_charts(self.site, m["entity_id"], t, costs)) for m in account["meters"]}
         return self.site.render(
             request, "home.html", account=account, history=history, amounts=PHONE_AMOUNTS,
             tenant_control=bool(credentials and credentials.tenant_control), charts=charts,

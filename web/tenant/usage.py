@@ -5,7 +5,7 @@ tenant's chart and the staff report agree for the same meter.
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
@@ -16,7 +16,7 @@ from scada_core.storage.database import Database
 from scada_core.storage.models import ReadingRow
 
 from .charts import bar_chart
-from .const import DAILY_DAYS
+from .const import DAILY_DAYS, HOURS_A_DAY
 
 if TYPE_CHECKING:
     from .site import TenantSite
@@ -34,6 +34,29 @@ async def daily_readings(db: Database, clock: Clock, entity_id: str, since: date
     async with db.session() as session:
         rows = (await session.execute(stmt)).all()
     return {day_date(int(day_no)): (int(first), int(last)) for day_no, first, last in rows}
+
+
+async def hourly_uses(db: Database, clock: Clock, entity_id: str, day: date) -> list[int]:
+    """Return the Wh used in each local hour of ``day`` (counted like a day's use, from the last reading before
+    the hour; hours not yet come or without readings used 0)."""
+    start = datetime.combine(day, time(), clock.time_zone).timestamp()
+    stmt = (
+        select(ReadingRow.ts, ReadingRow.total_wh)
+        .where(ReadingRow.entity_id == entity_id, ReadingRow.ts >= start - DAY_S, ReadingRow.ts < start + DAY_S)
+        .order_by(ReadingRow.ts)
+    )
+    async with db.session() as session:
+        rows = (await session.execute(stmt)).all()
+    before = max((int(total) for ts, total in rows if ts < start), default=None)
+    hours: list[int] = []
+    for hour in range(HOURS_A_DAY):
+        totals = [int(total) for ts, total in rows if start + hour * 3600 <= ts < start + (hour + 1) * 3600]
+        if not totals:
+            hours.append(0)
+            continue
+        hours.append(day_use(min(totals), max(totals), before))
+        before = max(totals)
+    return hours
 
 
 def daily_uses(readings: dict[date, tuple[int, int]]) -> dict[date, int]:
@@ -63,6 +86,13 @@ def monthly_usage(uses: dict[date, int], year: int) -> list[tuple[int, int]]:
 def usage_since(today: date) -> date:
     """Return the first day whose readings the charts need (30 days back or the end of last year)."""
     return min(today - timedelta(days=DAILY_DAYS + 1), date(today.year - 1, 12, 31))
+
+
+async def today_chart(site: TenantSite, entity_id: str, t: dict[str, str]) -> str:
+    """Return the chart of today's use hour by hour."""
+    assert site.core.db is not None
+    hours = await hourly_uses(site.core.db, site.core.clock, entity_id, site.core.clock.now().date())
+    return bar_chart([(f"{hour}", wh / 1000) for hour, wh in enumerate(hours)], t["hourly"], "kWh", label_every=6)
 
 
 async def usage_charts(site: TenantSite, entity_id: str, t: dict[str, str],
