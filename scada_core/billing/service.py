@@ -50,7 +50,7 @@ Desired state (desired.py): what a meter-side meter should hold (the tariff in f
   round, reconciler.py); next_round_delay().
 Delivery (delivery.py): reconcile() settles every pending delivery; resolve_tamper(entity_id, operator,
   reason).
-Queries: trial_balance(), account(account_id), spent_by_day(account_id, since_ts),
+Queries: trial_balance(), account(account_id), spent_by_day(account_id, since_ts, entity_id=None),
   receipt_facts(transaction_id) (money before/after, price, kWh, purchase count),
   account_summary(account_id) (no meter statuses), accounts(), account_history(account_id), transaction(id),
   meter_status(entity_id), meter_statuses(),
@@ -513,10 +513,10 @@ class BillingService:
                 )
             return await self.books.result_of(session, row)
 
-    async def spent_by_day(self, account_id: int, since_ts: float) -> dict[Any, int]:
-        """Return the fen an account used up on each local day since ``since_ts`` (spending.py)."""
+    async def spent_by_day(self, account_id: int, since_ts: float, entity_id: str | None = None) -> dict[Any, int]:
+        """Return the fen an account (or one of its meters) used up on each local day since ``since_ts``."""
         async with self.db.session() as session:
-            return await spent_by_day(session, account_id, since_ts, self.books.clock.time_zone)
+            return await spent_by_day(session, account_id, since_ts, self.books.clock.time_zone, entity_id)
 
     async def receipt_facts(self, transaction_id: int) -> dict[str, Any]:
         """Return what a transaction's receipt states beside the amount (receipt_facts.py)."""

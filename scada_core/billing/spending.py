@@ -15,15 +15,19 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
 
-async def spent_by_day(session: AsyncSession, account_id: int, since_ts: float, tz: tzinfo) -> dict[date, int]:
-    """Return the fen an account's meters used up on each local day since ``since_ts``."""
-    rows = await session.execute(
-        select(TransactionRow.ts, TransactionRow.amount_fen).where(
-            TransactionRow.account_id == account_id,
-            TransactionRow.kind.in_((KIND_CONSUMPTION, KIND_FEE)),
-            TransactionRow.ts >= since_ts,
-        )
+async def spent_by_day(
+    session: AsyncSession, account_id: int, since_ts: float, tz: tzinfo, entity_id: str | None = None
+) -> dict[date, int]:
+    """Return the fen an account's meters (or its meter ``entity_id``) used up on each local day since
+    ``since_ts``."""
+    stmt = select(TransactionRow.ts, TransactionRow.amount_fen).where(
+        TransactionRow.account_id == account_id,
+        TransactionRow.kind.in_((KIND_CONSUMPTION, KIND_FEE)),
+        TransactionRow.ts >= since_ts,
     )
+    if entity_id is not None:
+        stmt = stmt.where(TransactionRow.meter_entity_id == entity_id)
+    rows = await session.execute(stmt)
     spent: dict[date, int] = {}
     for ts, fen in rows:
         day = datetime.fromtimestamp(ts, tz).date()

@@ -181,7 +181,7 @@ async def test_phone_home_in_one_look(site: Site, tmp_path: Path) -> None:
             await column.click(force=True)
             caption = page.locator("figure.daily .bar-caption")
             await expect(caption).to_contain_text("kWh")
-            await expect(caption).to_contain_text("元")  # and what the day cost (one meter: its own)
+            await expect(caption).to_contain_text("元")  # and what the meter's use cost that day
             await expect(page.locator("#last-month")).to_contain_text("上月")
             await expect(page.locator("figure.hourly svg")).to_contain_text("今日每小时用电")
             await expect(page.locator(".warn-levels").first).to_contain_text("短信提醒")

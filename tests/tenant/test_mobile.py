@@ -195,6 +195,8 @@ async def test_purchase_history_leaves_out_running_consumption(site: Site) -> No
     charges = re.search(r'<ul class="history" id="charges">(.*?)</ul>', page, re.S)
     assert charges is not None and charges.group(1).count("<li>") == 7  # one line a day, the last 7 days
     assert "1.23" in charges.group(1), "today's running use, summed for the day"
+    today = site.core.clock.now().strftime("%m-%d")
+    assert re.search(rf'data-bar="{today}: [\d.]+ kWh · 1.23 元"', page), "the meter's cost on its day's bar"
 
 
 async def test_purchase_history_pages(site: Site) -> None:

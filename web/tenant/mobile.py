@@ -209,9 +209,12 @@ class HomeView(TenantView):
         credentials = await self.site.auth.credentials(account_id)
         t = self.site.t(request)
         summary = await home_summary(self.site, account)
-        costs = summary["spent"] if len(account["meters"]) == 1 else None  # an account's costs are one meter's
-        charts = {m["entity_id"]: (await today_chart(self.site, m["entity_id"], t),
-                                   *await usage_charts(self.site, m["entity_id"], t, costs)) for m in account["meters"]}
+        charts = {}
+        for meter in account["meters"]:
+            entity_id = meter["entity_id"]
+            costs = await self.site.billing.spent_by_day(account_id, summary["since_ts"], entity_id)
+            charts[entity_id] = (await today_chart(self.site, entity_id, t),
+                                 *await usage_charts(self.site, entity_id, t, costs))
         return self.site.render(
             request, "home.html", account=account, history=history, amounts=PHONE_AMOUNTS,
             tenant_control=bool(credentials and credentials.tenant_control), charts=charts,

@@ -64,5 +64,5 @@ async def home_summary(site: TenantSite, account: dict[str, Any]) -> dict[str, A
         "today_fen": spent.get(today, 0),
         "month_fen": sum(fen for day, fen in spent.items() if day >= month_start),
         "recent": [(day, spent.get(day, 0)) for day in (today - timedelta(days=back) for back in range(AVERAGE_DAYS))],
-        "spent": spent,
+        "since_ts": since_ts,  # the charts' costs start there too
     }

@@ -97,8 +97,8 @@ async def today_chart(site: TenantSite, entity_id: str, t: dict[str, str]) -> st
 
 async def usage_charts(site: TenantSite, entity_id: str, t: dict[str, str],
                        costs: dict[date, int] | None = None) -> tuple[str, str]:
-    """Return a meter's charts: each day of the last 30 (with the day's cost on tap, when ``costs`` are the
-    meter's own) and each month this year."""
+    """Return a meter's charts: each day of the last 30 (with the meter's cost that day on tap, when ``costs``
+    are given) and each month this year."""
     assert site.core.db is not None
     today = site.core.clock.now().date()
     uses = daily_uses(await daily_readings(site.core.db, site.core.clock, entity_id, usage_since(today)))
