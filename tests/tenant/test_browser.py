@@ -192,3 +192,31 @@ async def test_phone_home_in_one_look(site: Site, tmp_path: Path) -> None:
             await page.screenshot(path=str(tmp_path / "phone-home.png"), full_page=True)  # a test artifact
         finally:
             await browser.close()
+
+
+async def test_kiosk_forgets_the_shop_when_idle(site: Site) -> None:
+    """Nobody touches the kiosk for its idle time: back to the start, and the shop's page needs a check again."""
+    from playwright.async_api import async_playwright  # noqa: PLC0415 - only browser tests need it
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            page = await (await browser.new_context(viewport={"width": 1080, "height": 1920})).new_page()
+            await page.clock.install()  # the page's timers, not the test's wall clock
+            await page.goto(f"{site.base}/kiosk/")
+            await page.fill("#shop", str(site.accounts["A"]))
+            await page.click('button[value="account"]')
+            await page.wait_for_url(re.compile(r".*/kiosk/check$"))
+            await page.fill("#password", PASSWORDS["A"])
+            await page.click("#check-password")
+            await page.wait_for_url(re.compile(r".*/kiosk/account$"))
+            idle = int(await page.get_attribute("body", "data-idle") or 0)
+            assert idle > 0
+            await page.clock.fast_forward(f"00:{idle - 2:02d}")
+            assert page.url.endswith("/kiosk/account")  # not yet
+            await page.clock.fast_forward("00:03")
+            await page.wait_for_url(re.compile(r".*/kiosk/$"))
+            await page.goto(f"{site.base}/kiosk/account")
+            assert not page.url.endswith("/kiosk/account") and "商铺A" not in await page.inner_text("main")
+        finally:
+            await browser.close()
