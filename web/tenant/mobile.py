@@ -192,6 +192,32 @@ class LogoutView(TenantView):
         raise response
 
 
+async def home_page(site: TenantSite, request: web.Request, account_id: int, status: int = 200,
+                    error: str | None = None) -> web.Response:
+    """Render the home page (``error``: why the top-up form was refused, shown beside it)."""
+    account = await site.account(account_id)
+    page = query_int(request, "page", 1, minimum=1, maximum=MAX_HISTORY_PAGES) or 1
+    rows = await site.billing.account_history(account_id, limit=HISTORY_PAGE + 1, kinds=PURCHASE_KINDS,
+                                              offset=(page - 1) * HISTORY_PAGE)
+    history, more = rows[:HISTORY_PAGE], len(rows) > HISTORY_PAGE
+    credentials = await site.auth.credentials(account_id)
+    t = site.t(request)
+    summary = await home_summary(site, account)
+    charts = {}
+    for meter in account["meters"]:
+        entity_id = meter["entity_id"]
+        costs = await site.billing.spent_by_day(account_id, summary["since_ts"], entity_id)
+        charts[entity_id] = (await today_chart(site, entity_id, t), *await usage_charts(site, entity_id, t, costs))
+    return site.render(
+        request, "home.html", status=status, account=account, history=history, amounts=PHONE_AMOUNTS,
+        tenant_control=bool(credentials and credentials.tenant_control), charts=charts,
+        sms_alerts=credentials is None or credentials.sms_alerts is not False,
+        meter_names={m["entity_id"]: m["name"] for m in account["meters"]}, page=page, more=more,
+        summary=summary, error=error,
+        orders=await site.store.for_account(account_id, limit=10), providers=site.offers(site.language(request)),
+    )
+
+
 class HomeView(TenantView):
     """Balance and state in one look, meters, charts, history and the top-up form."""
 
@@ -200,29 +226,7 @@ class HomeView(TenantView):
 
     async def get(self, request: web.Request) -> web.Response:
         """Show the tenant's own account."""
-        account_id = await self.tenant(request)
-        account = await self.site.account(account_id)
-        page = query_int(request, "page", 1, minimum=1, maximum=MAX_HISTORY_PAGES) or 1
-        rows = await self.site.billing.account_history(account_id, limit=HISTORY_PAGE + 1, kinds=PURCHASE_KINDS,
-                                                       offset=(page - 1) * HISTORY_PAGE)
-        history, more = rows[:HISTORY_PAGE], len(rows) > HISTORY_PAGE
-        credentials = await self.site.auth.credentials(account_id)
-        t = self.site.t(request)
-        summary = await home_summary(self.site, account)
-        charts = {}
-        for meter in account["meters"]:
-            entity_id = meter["entity_id"]
-            costs = await self.site.billing.spent_by_day(account_id, summary["since_ts"], entity_id)
-            charts[entity_id] = (await today_chart(self.site, entity_id, t),
-                                 *await usage_charts(self.site, entity_id, t, costs))
-        return self.site.render(
-            request, "home.html", account=account, history=history, amounts=PHONE_AMOUNTS,
-            tenant_control=bool(credentials and credentials.tenant_control), charts=charts,
-            sms_alerts=credentials is None or credentials.sms_alerts is not False,
-            meter_names={m["entity_id"]: m["name"] for m in account["meters"]}, page=page, more=more,
-            summary=summary,
-            orders=await self.site.store.for_account(account_id, limit=10), providers=self.site.offers(self.site.language(request)),
-        )
+        return await home_page(self.site, request, await self.tenant(request))
 
 
 class AccountJsonView(TenantView):
@@ -290,7 +294,7 @@ class TopUpView(TenantView):
         try:
             amount_fen = yuan_to_fen(str(form.get("amount", "")))
         except ValueError:
-            raise web.HTTPBadRequest(text=self.site.t(request)["bad_amount"]) from None
+            return await home_page(self.site, request, account_id, 400, self.site.t(request)["bad_amount"])
         meter = await self.site.chosen_meter(request, account_id, form)
         assert self.core.http is not None
         try:
@@ -299,7 +303,7 @@ class TopUpView(TenantView):
                 meter_entity_id=meter,
             )
         except TopUpError as err:
-            raise web.HTTPBadRequest(text=str(err)) from None
+            return await home_page(self.site, request, account_id, 400, str(err))
         raise web.HTTPFound(url)
 
 
