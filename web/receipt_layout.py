@@ -12,7 +12,6 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-from sqlalchemy import select
 
 from .models import ReceiptLayoutRow
 

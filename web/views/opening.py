@@ -1,8 +1,6 @@
 """Opening an account (开户): meters named as people name them, and a choice for money found on a meter."""
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from scada_core.billing.const import LEFTOVER_CHOICES, LEFTOVER_KEEP, MODE_METER
