@@ -503,15 +503,18 @@ class BillingService:
         async with self.db.session() as session:
             return await ledger.trial_balance(session)
 
+    @staticmethod
+    async def _transaction_row(session: Any, transaction_id: int) -> TransactionRow:
+        """Return one transaction's row, or refuse an unknown id."""
+        row = await session.get(TransactionRow, transaction_id)
+        if row is None:
+            raise BillingError(f"交易 {transaction_id} 不存在", f"transaction {transaction_id} does not exist")
+        return row
+
     async def transaction(self, transaction_id: int) -> dict[str, Any]:
         """Return one transaction with its entries and deliveries."""
         async with self.db.session() as session:
-            row = await session.get(TransactionRow, transaction_id)
-            if row is None:
-                raise BillingError(
-                    f"交易 {transaction_id} 不存在", f"transaction {transaction_id} does not exist"
-                )
-            return await self.books.result_of(session, row)
+            return await self.books.result_of(session, await self._transaction_row(session, transaction_id))
 
     async def spent_by_day(self, account_id: int, since_ts: float, entity_id: str | None = None) -> dict[Any, int]:
         """Return the fen an account (or one of its meters) used up on each local day since ``since_ts``."""
@@ -521,11 +524,7 @@ class BillingService:
     async def receipt_facts(self, transaction_id: int) -> dict[str, Any]:
         """Return what a transaction's receipt states beside the amount (receipt_facts.py)."""
         async with self.db.session() as session:
-            row = await session.get(TransactionRow, transaction_id)
-            if row is None:
-                raise BillingError(
-                    f"交易 {transaction_id} 不存在", f"transaction {transaction_id} does not exist"
-                )
+            row = await self._transaction_row(session, transaction_id)
             return await receipt_facts(session, row, self.tariff_store, self.books.clock.time_zone)
 
     async def meter_status(self, entity_id: str) -> dict[str, Any]:

@@ -5,6 +5,7 @@ import io
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
@@ -26,6 +27,19 @@ pytestmark = [
 ]
 
 
+async def phone_login(browser: Any, base: str, account_id: int, password: str) -> Any:
+    """Open a 390x844 phone page, log in with the password (the login page checked for sideways scroll) and
+    return the page at /m/home."""
+    page = await (await browser.new_context(viewport={"width": 390, "height": 844})).new_page()
+    await page.goto(f"{base}/m/login")
+    assert await page.evaluate(NO_OVERFLOW)
+    await page.fill("input[name=account_id]", str(account_id))
+    await page.fill("input[name=password]", password)
+    await page.click("#login")
+    await page.wait_for_url(re.compile(r".*/m/home$"))
+    return page
+
+
 @pytest.fixture
 def db_kind() -> str:
     """The browser run uses SQLite only (orders on PostgreSQL are covered by the other tests)."""
@@ -41,13 +55,7 @@ async def test_phone_top_up_50_yuan(site: Site) -> None:
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         try:
-            page = await (await browser.new_context(viewport={"width": 390, "height": 844})).new_page()
-            await page.goto(f"{site.base}/m/login")
-            assert await page.evaluate(NO_OVERFLOW)
-            await page.fill("input[name=account_id]", str(site.accounts["A"]))
-            await page.fill("input[name=password]", PASSWORDS["A"])
-            await page.click("#login")
-            await page.wait_for_url(re.compile(r".*/m/home$"))
+            page = await phone_login(browser, site.base, site.accounts["A"], PASSWORDS["A"])
             await page.fill("#amount", "50.00")
             await page.click("#pay")
             await page.wait_for_url(re.compile(r".*/sandbox/qr/TU\w+$"))
@@ -164,12 +172,7 @@ async def test_phone_home_in_one_look(site: Site, tmp_path: Path) -> None:
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         try:
-            page = await (await browser.new_context(viewport={"width": 390, "height": 844})).new_page()
-            await page.goto(f"{site.base}/m/login")
-            await page.fill("input[name=account_id]", str(site.accounts["A"]))
-            await page.fill("input[name=password]", PASSWORDS["A"])
-            await page.click("#login")
-            await page.wait_for_url(re.compile(r".*/m/home$"))
+            page = await phone_login(browser, site.base, site.accounts["A"], PASSWORDS["A"])
             assert await page.evaluate(NO_OVERFLOW)
             state = (await page.inner_text("#account-state")).strip()
             assert state in ("正常", "余额不足", "已欠费", "已拉闸") and (await page.inner_text("#next-step")).strip()

@@ -9,7 +9,7 @@ import pytest
 
 from tests.alipay.harness import PASSWORDS
 from tests.helpers import wait_for
-from tests.tenant.test_browser import ARGS, CHROMIUM, NO_OVERFLOW
+from tests.tenant.test_browser import ARGS, CHROMIUM, NO_OVERFLOW, phone_login
 
 from .harness import WeChatSite
 
@@ -30,12 +30,7 @@ async def test_phone_top_up_with_wechat_pay(site: WeChatSite) -> None:
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         try:
-            page = await (await browser.new_context(viewport={"width": 390, "height": 844})).new_page()
-            await page.goto(f"{site.base}/m/login")
-            await page.fill("input[name=account_id]", str(site.accounts["A"]))
-            await page.fill("input[name=password]", PASSWORDS["A"])
-            await page.click("#login")
-            await page.wait_for_url(re.compile(r".*/m/home$"))
+            page = await phone_login(browser, site.base, site.accounts["A"], PASSWORDS["A"])
             await page.click('.amounts [data-amount="100.00"]')
             await page.locator(".provider-row", has_text="微信支付").click()  # the row, not the small radio
             assert await page.is_checked("#provider-wechatpay")

@@ -46,6 +46,15 @@ def day_start(clock: Clock) -> float:
     return clock.now().replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
+async def _credential_row(session: AsyncSession, account_id: int) -> TenantCredentialRow:
+    """Return a tenant's login row, added (no password, no remote control) when it has none yet."""
+    row = await session.get(TenantCredentialRow, account_id)
+    if row is None:
+        row = TenantCredentialRow(account_id=account_id, tenant_control=False)
+        session.add(row)
+    return row
+
+
 class TenantAuth:
     """Check tenant credentials and keep sessions."""
 
@@ -63,10 +72,7 @@ class TenantAuth:
         """Create or change a tenant's login (staff or set-up scripts call this)."""
         password_hash = await self.hashing.hash(password) if password else None
         async with self.db.write() as session:
-            row = await session.get(TenantCredentialRow, account_id)
-            if row is None:
-                row = TenantCredentialRow(account_id=account_id, tenant_control=False)
-                session.add(row)
+            row = await _credential_row(session, account_id)
             if password_hash is not None:
                 row.password_hash = password_hash
             if phone is not None:
@@ -78,10 +84,7 @@ class TenantAuth:
     async def set_sms_alerts(self, account_id: int, wanted: bool) -> None:
         """Record whether the tenant wants text messages about its account."""
         async with self.db.write() as session:
-            row = await session.get(TenantCredentialRow, account_id)
-            if row is None:
-                row = TenantCredentialRow(account_id=account_id, tenant_control=False)
-                session.add(row)
+            row = await _credential_row(session, account_id)
             row.sms_alerts = wanted
             row.updated_ts = self.core.clock.timestamp()
 

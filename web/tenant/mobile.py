@@ -206,6 +206,8 @@ async def home_page(site: TenantSite, request: web.Request, account_id: int, sta
     charts = {}
     for meter in account["meters"]:
         entity_id = meter["entity_id"]
+        credit = await site.billing.meter_credit(entity_id)  # the levels its SMS warnings come at (home only)
+        meter["warn_fen"] = (credit.get("effective_alarm1_fen"), credit.get("effective_alarm2_fen"))
         costs = await site.billing.spent_by_day(account_id, summary["since_ts"], entity_id)
         charts[entity_id] = (await today_chart(site, entity_id, t), *await usage_charts(site, entity_id, t, costs))
     return site.render(

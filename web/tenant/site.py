@@ -151,8 +151,6 @@ class TenantSite:
             meter["name"] = directory.display_name(meter["entity_id"])  # 3F-0301 as staff and the kiosk call it
             control = meter["control"]  # who last switched it and how, not which operator: that is staff's
             meter["control"] = {"holder": control["holder"], "service": control.get("service"), "ts": control.get("ts")}
-            credit = await self.billing.meter_credit(meter["entity_id"])
-            meter["warn_fen"] = (credit.get("effective_alarm1_fen"), credit.get("effective_alarm2_fen"))
             total += int(meter.get("remaining_fen") or 0)
         data["balance_fen"] = total
         return data
