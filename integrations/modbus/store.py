@@ -14,7 +14,6 @@ from .errors import MeterCommandError
 from .models import FieldBatchRow, FieldCommandRow
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
     from sqlalchemy.sql import Executable
 
     from scada_core.core import Core
@@ -45,10 +44,7 @@ class CommandStore:
         if self._group is None:
             self._group = GroupCommit(self.core, self._db, "command store")
 
-        async def apply(session: AsyncSession) -> None:
-            await session.execute(statement, values)
-
-        await self._group.async_write(apply)
+        await self._group.async_write(lambda session: session.execute(statement, values))
 
     async def insert(self, job: CommandJob) -> None:
         """Save a new command."""

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from . import ledger
 from .alarms import Thresholds
@@ -32,6 +33,24 @@ METER = select(MeterRow).where(MeterRow.entity_id == bindparam("meter_id"))
 METER_LOCKED = METER.with_for_update()
 ACCOUNT = select(AccountRow).where(AccountRow.id == bindparam("account_id"))
 ACCOUNT_LOCKED = ACCOUNT.with_for_update()
+
+
+def opened_meter(session: Session, entity_id: str, lock: bool = False) -> MeterRow:
+    """Return an opened meter's row (row-locked on PostgreSQL when ``lock``) or raise (a sync body)."""
+    meter = session.execute(METER_LOCKED if lock else METER, {"meter_id": entity_id}).scalar_one_or_none()
+    if meter is None or meter.account_id is None:
+        raise BillingError(f"表计 {entity_id} 未开户", f"meter {entity_id} has no open account")
+    return meter
+
+
+def open_account_row(session: Session, account_id: int, lock: bool = False) -> AccountRow:
+    """Return an open account (row-locked on PostgreSQL when ``lock``) or raise (a sync body)."""
+    account = session.execute(ACCOUNT_LOCKED if lock else ACCOUNT, {"account_id": account_id}).scalar_one_or_none()
+    if account is None:
+        raise BillingError(f"账户 {account_id} 不存在", f"account {account_id} does not exist")
+    if account.status != "open":
+        raise BillingError(f"账户 {account_id} 已销户", f"account {account_id} is closed")
+    return account
 
 
 def building_of(buildings: dict[str, dict[str, Any]], entity_id: str) -> str:
@@ -122,21 +141,11 @@ class Books:
 
     async def get_meter(self, session: AsyncSession, entity_id: str, *, lock: bool = False) -> MeterRow:
         """Return an opened meter's row (row-locked on PostgreSQL when ``lock``) or raise."""
-        stmt = METER_LOCKED if lock else METER
-        meter = (await session.execute(stmt, {"meter_id": entity_id})).scalar_one_or_none()
-        if meter is None or meter.account_id is None:
-            raise BillingError(f"表计 {entity_id} 未开户", f"meter {entity_id} has no open account")
-        return meter
+        return await session.run_sync(opened_meter, entity_id, lock)
 
     async def get_account(self, session: AsyncSession, account_id: int, *, lock: bool = False) -> AccountRow:
         """Return an open account (row-locked on PostgreSQL when ``lock``) or raise."""
-        stmt = ACCOUNT_LOCKED if lock else ACCOUNT
-        account = (await session.execute(stmt, {"account_id": account_id})).scalar_one_or_none()
-        if account is None:
-            raise BillingError(f"账户 {account_id} 不存在", f"account {account_id} does not exist")
-        if account.status != "open":
-            raise BillingError(f"账户 {account_id} 已销户", f"account {account_id} is closed")
-        return account
+        return await session.run_sync(open_account_row, account_id, lock)
 
     async def repeated(self, session: AsyncSession, key: str, **expected: Any) -> dict[str, Any] | None:
         """Return the earlier result of ``key``, or None; a key reused for another request is refused."""

@@ -15,6 +15,7 @@ that meter (crash tests only; never set it in production).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from scada_core.exceptions import OpenPrepayError
 
@@ -93,6 +95,14 @@ def counts_ahead(count: int, booked: int) -> int:
     """Return how far the meter's ``count`` is ahead of ``booked`` (negative: behind), modulo 2**16."""
     ahead = (count - booked) % PURCHASE_COUNT_MODULUS
     return ahead - PURCHASE_COUNT_MODULUS if ahead >= PURCHASE_COUNT_MODULUS // 2 else ahead
+
+
+def _settle_rows(delivery: DeliveryRow, target: int, remaining: int, ts: float, session: Session) -> None:
+    """Mark a pending delivery delivered and book its purchase count on the meter (once: a settled one stays)."""
+    settled = session.execute(SETTLE, {"settle_id": delivery.id, "settle_ts": ts, "settle_remaining": remaining})
+    if settled.rowcount:
+        session.execute(BOOK_COUNT, {"book_meter": delivery.meter_entity_id, "book_count": target})
+        crash_point("before_delivered_commit", delivery.meter_entity_id)
 
 
 def crash_point(step: str, entity_id: str) -> None:
@@ -218,16 +228,7 @@ class Deliveries:
         if ahead != 0:
             await self.block(delivery.meter_entity_id, count, register_count(target - 1))
             return OUTCOME_TAMPER
-        async with self.db.write() as session:
-            settled = await session.execute(
-                SETTLE,
-                {"settle_id": delivery.id, "settle_ts": self.books.now(), "settle_remaining": remaining},
-            )
-            if settled.rowcount:
-                await session.execute(
-                    BOOK_COUNT, {"book_meter": delivery.meter_entity_id, "book_count": target}
-                )
-                crash_point("before_delivered_commit", delivery.meter_entity_id)
+        await self.db.run_write(functools.partial(_settle_rows, delivery, target, remaining, self.books.now()))
         delivery.status = DELIVERY_DELIVERED
         delivery.remaining_fen = remaining
         return OUTCOME_DELIVERED

@@ -99,8 +99,8 @@ def _number_receipts_at_commit(session: Session) -> None:
         session.execute(RECEIPT_SET, {"transaction_id": row.id, "seq": row.receipt_seq, "no": row.receipt_no})
 
 
-async def post(
-    session: AsyncSession,
+def post_sync(
+    session: Session,
     *,
     kind: str,
     idempotency_key: str,
@@ -116,7 +116,8 @@ async def post(
     building: str | None = None,
     reverses_id: int | None = None,
 ) -> TransactionRow:
-    """Append one balanced transaction; a kind that prints a receipt takes the building's next number with it."""
+    """Append one balanced transaction; a kind that prints a receipt takes the building's next number with it
+    (a sync body: see ``post`` for async sessions)."""
     legs = [(account, int(amount)) for account, amount in entries if amount]
     if not legs or sum(amount for _, amount in legs) != 0:
         raise ValueError(f"unbalanced or empty transaction {kind}: {legs}")
@@ -128,7 +129,7 @@ async def post(
         if session.bind.dialect.name == "postgresql":
             numbered_at_commit = True
         else:  # one writer at a time anyway: numbered now, without a second statement at commit
-            receipt_seq, receipt_no = await next_receipt(session, building)
+            receipt_seq, receipt_no = _bump_receipt(session, building)
     values = {
         "kind": kind,
         "idempotency_key": idempotency_key,
@@ -146,14 +147,19 @@ async def post(
         "receipt_no": receipt_no,
         "reverses_id": reverses_id,
     }
-    transaction_id = (await session.execute(TRANSACTION_INSERT, values)).scalar_one()
-    await session.execute(
+    transaction_id = session.execute(TRANSACTION_INSERT, values).scalar_one()
+    session.execute(
         ENTRIES_INSERT, [{"transaction_id": transaction_id, "account": a, "amount_fen": v} for a, v in legs]
     )
     row = TransactionRow(id=transaction_id, **values)
     if numbered_at_commit:
-        session.sync_session.info.setdefault(UNNUMBERED, []).append(row)
+        session.info.setdefault(UNNUMBERED, []).append(row)
     return row
+
+
+async def post(session: AsyncSession, **posting: Any) -> TransactionRow:
+    """Append one balanced transaction in an async session (see ``post_sync``)."""
+    return await session.run_sync(post_sync, **posting)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -162,14 +168,24 @@ def _forget_unnumbered(session: Session) -> None:
     session.info.pop(UNNUMBERED, None)
 
 
+def balance_sync(session: Session, account: str) -> int:
+    """Return the debit-positive balance of one ledger account (a sync body)."""
+    return int(session.execute(BALANCE, {"account": account}).scalar_one())
+
+
 async def balance(session: AsyncSession, account: str) -> int:
     """Return the debit-positive balance of one ledger account."""
-    return int((await session.execute(BALANCE, {"account": account})).scalar_one())
+    return await session.run_sync(balance_sync, account)
+
+
+def held_sync(session: Session, account: str) -> int:
+    """Return the money a tenant wallet or a meter holds (the credit balance of that account; a sync body)."""
+    return -balance_sync(session, account)
 
 
 async def held(session: AsyncSession, account: str) -> int:
     """Return the money a tenant wallet or a meter holds (the credit balance of that account)."""
-    return -await balance(session, account)
+    return await session.run_sync(held_sync, account)
 
 
 async def trial_balance(session: AsyncSession) -> dict[str, Any]:
@@ -260,10 +276,15 @@ class KeyTaken(Exception):
         self.key = key
 
 
-async def post_once(session: AsyncSession, key: str, **posting: Any) -> TransactionRow:
+def post_once_sync(session: Session, key: str, **posting: Any) -> TransactionRow:
     """Post one balanced transaction under ``key``; raise KeyTaken (from the IntegrityError) when a concurrent
-    request posted under it first."""
+    request posted under it first (a sync body)."""
     try:
-        return await post(session, idempotency_key=key, **posting)
+        return post_sync(session, idempotency_key=key, **posting)
     except IntegrityError as err:
         raise KeyTaken(key) from err
+
+
+async def post_once(session: AsyncSession, key: str, **posting: Any) -> TransactionRow:
+    """Post one balanced transaction under ``key`` in an async session (see ``post_once_sync``)."""
+    return await session.run_sync(post_once_sync, key, **posting)

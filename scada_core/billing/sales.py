@@ -3,11 +3,13 @@ a delivery to the meter."""
 
 from __future__ import annotations
 
+import functools
 from contextlib import AsyncExitStack
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from . import ledger
 from .const import (
@@ -34,8 +36,9 @@ from .delivery import (
     pending_of,
     register_count,
 )
+from .books import open_account_row, opened_meter
 from .errors import BillingError, PermissionDenied
-from .models import MeterRow, TransactionRow
+from .models import DeliveryRow, MeterRow, TransactionRow
 from .topup import Parts
 
 if TYPE_CHECKING:
@@ -328,44 +331,12 @@ class Sales:
                 if op == OP_REFUND or not self.mirror.unchanged_since_sync(entity_id):
                     await self.mirror.sync_meter(entity_id, fresh=op == OP_REFUND)
             try:
-                async with self.db.write() as session:
-                    meters = [await self._movable_meter(session, e, account_id) for e, _ in parts]
-                    account = await self.books.get_account(session, meters[0].account_id)
-                    wallet = ledger.tenant_account(account.id)
-                    source = counterpart or (wallet if method == METHOD_WALLET else method)
-                    if op == OP_SELL and method == METHOD_WALLET:
-                        check_can_take(await ledger.held(session, source), amount_fen)
-                    legs: list[tuple[str, int]] = []
-                    for meter, (entity_id, fen) in zip(meters, parts):
-                        meter_acct = ledger.meter_account(entity_id)
-                        on_meter = await ledger.held(session, meter_acct)
-                        if op == OP_SELL:
-                            building = self.books.buildings.get(meter.building, {})
-                            check_credit_cap(meter, account, on_meter, fen, building.get("credit_cap_fen"))
-                        else:
-                            check_can_take(on_meter, fen)
-                        legs.append((meter_acct, -fen if op == OP_SELL else fen))
-                    entries = [(source, amount_fen), *legs] if op == OP_SELL else [*legs, (source, -amount_fen)]
-                    row = await ledger.post_once(
-                        session,
-                        key,
-                        kind=kind,
-                        entries=entries,
-                        operator=operator,
-                        ts=self.books.now(),
-                        amount_fen=amount_fen,
-                        reason=reason,
-                        account_id=account.id,
-                        meter_entity_id=single,
-                        method=method,
-                        reference=reference,
-                        building=meters[0].building,
-                        reverses_id=reverses_id,
+                row, entries, deliveries = await self.db.run_write(
+                    functools.partial(
+                        self._post_parts, parts, op, kind, method, key, operator, reason, reference,
+                        reverses_id, account_id, counterpart,
                     )
-                    deliveries = [
-                        add_delivery(session, meter, row.id, op, fen, self.books.now())
-                        for meter, (_, fen) in zip(meters, parts)
-                    ]
+                )
             except ledger.KeyTaken as taken:
                 return await self.books.taken(taken)
             for delivery in deliveries:
@@ -380,9 +351,66 @@ class Sales:
             self._fire_sale(row)
         return result
 
-    async def _movable_meter(self, session: Any, entity_id: str, account_id: int | None) -> Any:
+    def _post_parts(
+        self,
+        parts: Parts,
+        op: str,
+        kind: str,
+        method: str,
+        key: str,
+        operator: ledger.Operator,
+        reason: str,
+        reference: str | None,
+        reverses_id: int | None,
+        account_id: int | None,
+        counterpart: str | None,
+        session: Session,
+    ) -> tuple[TransactionRow, list[tuple[str, int]], list[DeliveryRow]]:
+        """Check the meters and money, post the transaction and add each part's pending delivery (one write)."""
+        amount_fen = sum(fen for _, fen in parts)
+        meters = [self._movable_meter(session, e, account_id) for e, _ in parts]
+        account = open_account_row(session, meters[0].account_id)
+        wallet = ledger.tenant_account(account.id)
+        source = counterpart or (wallet if method == METHOD_WALLET else method)
+        if op == OP_SELL and method == METHOD_WALLET:
+            check_can_take(ledger.held_sync(session, source), amount_fen)
+        legs: list[tuple[str, int]] = []
+        for meter, (entity_id, fen) in zip(meters, parts):
+            meter_acct = ledger.meter_account(entity_id)
+            on_meter = ledger.held_sync(session, meter_acct)
+            if op == OP_SELL:
+                building = self.books.buildings.get(meter.building, {})
+                check_credit_cap(meter, account, on_meter, fen, building.get("credit_cap_fen"))
+            else:
+                check_can_take(on_meter, fen)
+            legs.append((meter_acct, -fen if op == OP_SELL else fen))
+        entries = [(source, amount_fen), *legs] if op == OP_SELL else [*legs, (source, -amount_fen)]
+        row = ledger.post_once_sync(
+            session,
+            key,
+            kind=kind,
+            entries=entries,
+            operator=operator,
+            ts=self.books.now(),
+            amount_fen=amount_fen,
+            reason=reason,
+            account_id=account.id,
+            meter_entity_id=parts[0][0] if len(parts) == 1 else None,
+            method=method,
+            reference=reference,
+            building=meters[0].building,
+            reverses_id=reverses_id,
+        )
+        deliveries = [
+            add_delivery(session, meter, row.id, op, fen, self.books.now())
+            for meter, (_, fen) in zip(meters, parts)
+        ]
+        return row, entries, deliveries
+
+    @staticmethod
+    def _movable_meter(session: Session, entity_id: str, account_id: int | None) -> MeterRow:
         """Return a meter's row (locked) that may take or give money: not blocked, still on ``account_id``."""
-        meter = await self.books.get_meter(session, entity_id, lock=True)
+        meter = opened_meter(session, entity_id, lock=True)
         if meter.blocked:
             raise BillingError(
                 f"表计 {entity_id} 充值次数异常，已锁定售电，需管理员处理",

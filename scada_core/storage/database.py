@@ -6,19 +6,21 @@ import functools
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import event, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from ..const import DEFAULT_DB_FILE, DEFAULT_LOCK_TIMEOUT
 from ..exceptions import DatabaseUnavailable
@@ -30,6 +32,9 @@ _LOGGER = logging.getLogger(__name__)
 
 ENV_DATABASE_URL = "DATABASE_URL"
 ENV_DATABASE_SCHEMA = "DATABASE_SCHEMA"
+
+_T = TypeVar("_T")
+WriteBody = Callable[[Session], _T]
 
 
 def resolve_url(config_dir: Path, db_url: str | None = None) -> str:
@@ -90,9 +95,22 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(
             url, connect_args=connect_args, pool_pre_ping=False, **engine_args
         )
-        if not self.is_postgresql(url):
-            event.listen(self.engine.sync_engine, "connect", functools.partial(_sqlite_pragmas, lock_ms))
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite's writes in one thread of their own: a write body runs there whole, one trip from the loop.
+        self.writer_engine: Engine | None = None
+        self._writer_sessions: sessionmaker[Session] | None = None
+        self._writer: ThreadPoolExecutor | None = None
+        if not self.is_postgresql(url):
+            pragmas = functools.partial(_sqlite_pragmas, lock_ms)
+            event.listen(self.engine.sync_engine, "connect", pragmas)
+            self.writer_engine = create_engine(
+                self.engine.url.set(drivername="sqlite"),
+                connect_args={"timeout": lock_timeout, "check_same_thread": False},
+                pool_size=1,
+                max_overflow=0,
+            )
+            event.listen(self.writer_engine, "connect", pragmas)
+            self._writer_sessions = sessionmaker(self.writer_engine, expire_on_commit=False)
         self._write_turn = None if self.is_postgresql(url) else asyncio.Lock()
         self._write_owner: asyncio.Task[Any] | None = None  # the task in its write turn
 
@@ -141,6 +159,28 @@ class Database:
         """Yield a session inside one write transaction, in this process's turn (see write_turn)."""
         async with self.write_turn(), self.session() as session:
             yield session
+
+    async def run_write(self, body: WriteBody[_T]) -> _T:
+        """Run ``body(session)`` as one write transaction, committed on success; return what it returns.
+
+        On SQLite the body runs whole in the writer's thread, in this process's write turn: one trip from the
+        event loop however many statements it makes (each of those is a trip through the loop in an async
+        session, and a busy loop makes every trip long while the turn is held). On PostgreSQL it runs in an
+        async session (SQLAlchemy's run_sync), its statements awaited as usual. Inside a write turn the task
+        already holds, it runs in a session of its own as ``write`` does.
+        """
+        if self._writer_sessions is None or self.holds_write_turn():
+            async with self.session() as session:
+                return await session.run_sync(body)
+        async with self.write_turn():
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+            return await asyncio.get_running_loop().run_in_executor(self._writer, self._write_in_thread, body)
+
+    def _write_in_thread(self, body: WriteBody[_T]) -> _T:
+        assert self._writer_sessions is not None
+        with self._writer_sessions.begin() as session:
+            return body(session)
 
     @staticmethod
     def caused(err: BaseException) -> bool:
@@ -205,5 +245,9 @@ class Database:
             return {row[0] for row in rows}
 
     async def async_close(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection and the writer's thread."""
         await self.engine.dispose()
+        if self._writer is not None and self.writer_engine is not None:
+            writer, self._writer = self._writer, None
+            await asyncio.get_running_loop().run_in_executor(writer, self.writer_engine.dispose)
+            writer.shutdown()

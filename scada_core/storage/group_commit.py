@@ -4,22 +4,23 @@ SQLite takes one writer at a time, so a process whose tasks each commit a one-ro
 on transaction overhead (BEGIN, the statement, COMMIT, each a trip to the driver's thread and back through a
 busy event loop) while the others queue for it. Here each writer hands over what it wants written and waits for
 the commit that carries it; whoever comes while a commit is under way goes into the next one. A write that fails
-is retried alone, so one bad write fails only its own caller.
+is retried alone, so one bad write fails only its own caller. Each write is a sync body (see
+``Database.run_write``): on SQLite a whole gathering is one trip to the writer's thread.
 """
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.orm import Session
 
     from scada_core.core import Core
 
     from .database import Database
 
-Apply = Callable[["AsyncSession"], Awaitable[None]]
+Apply = Callable[["Session"], None]
 
 
 class GroupCommit:
@@ -34,9 +35,8 @@ class GroupCommit:
 
     async def async_write(self, apply: Apply) -> None:
         """Run ``apply(session)`` in the next group's transaction and return once that transaction committed."""
-        if self._database.holds_write_turn():
-            async with self._database.write() as session:  # inside a write already: the group would wait on it
-                await apply(session)
+        if self._database.holds_write_turn():  # inside a write already: the group would wait on it
+            await self._database.run_write(apply)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((apply, future))
@@ -56,10 +56,12 @@ class GroupCommit:
                     future.cancel()
 
     async def _commit(self, group: list[tuple[Apply, asyncio.Future[None]]]) -> None:
+        def apply_all(session: Session) -> None:
+            for apply, _ in group:
+                apply(session)
+
         try:
-            async with self._database.write() as session:
-                for apply, _ in group:
-                    await apply(session)
+            await self._database.run_write(apply_all)
         except Exception as err:  # noqa: BLE001 - handed to the callers, alone when several shared the transaction
             if len(group) == 1:
                 _settle(group[0][1], err)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 import pytest
 from sqlalchemy import event, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from scada_core.core import Core
 from scada_core.storage.database import Database, resolve_url
@@ -83,6 +85,8 @@ def _count_commits(db: Database) -> list[int]:
         commits[0] += 1
 
     event.listen(db.engine.sync_engine, "commit", on_commit)
+    if db.writer_engine is not None:  # SQLite's writes run on the writer's own connection
+        event.listen(db.writer_engine, "commit", on_commit)
     return commits
 
 
@@ -95,8 +99,8 @@ async def test_group_commit_carries_concurrent_writes_in_few_transactions(databa
     commits = _count_commits(database)
 
     async def writer(n: int) -> None:
-        async def apply(session: AsyncSession) -> None:
-            await session.execute(
+        def apply(session: Session) -> None:
+            session.execute(
                 update(StateRow.__table__).where(StateRow.__table__.c.entity_id == f"meter.w{n}").values(state="done")
             )
 
@@ -113,9 +117,9 @@ async def test_group_commit_fails_only_the_bad_write(database: Database, core: C
     """A write that breaks a constraint fails its own caller; the others of its group are committed."""
     group = GroupCommit(core, database, "test")
 
-    def insert_row(n: int) -> Callable[[AsyncSession], Awaitable[None]]:
-        async def apply(session: AsyncSession) -> None:
-            await session.execute(insert(StateRow.__table__), [{**_row(n), "id": n}])
+    def insert_row(n: int) -> Callable[[Session], None]:
+        def apply(session: Session) -> None:
+            session.execute(insert(StateRow.__table__), [{**_row(n), "id": n}])
 
         return apply
 
@@ -132,8 +136,8 @@ async def test_group_commit_inside_a_write_turn_does_not_deadlock(database: Data
     """A caller already in its write turn writes at once instead of waiting for a group that waits for it."""
     group = GroupCommit(core, database, "test")
 
-    async def apply(session: AsyncSession) -> None:
-        await session.execute(insert(StateRow.__table__), [_row(7)])
+    def apply(session: Session) -> None:
+        session.execute(insert(StateRow.__table__), [_row(7)])
 
     async with asyncio.timeout(5), database.write():
         await group.async_write(apply)
@@ -174,4 +178,57 @@ async def test_a_read_session_costs_one_trip_to_the_sqlite_thread(
         async with db.write() as session:  # the raw write was committed: this writer is not locked out
             await session.execute(insert(StateRow.__table__), [_row(2)])
     finally:
+        await db.async_close()
+
+
+async def test_a_write_body_commits_and_returns_or_rolls_back_whole(database: Database) -> None:
+    """``run_write`` commits what its body wrote and hands back its result; a body that raises leaves nothing."""
+
+    def write(n: int, fail: bool) -> Callable[[Session], int]:
+        def body(session: Session) -> int:
+            session.execute(insert(StateRow.__table__), [_row(n)])
+            if fail:
+                raise ValueError("refused after writing")
+            return n * 10
+
+        return body
+
+    assert await database.run_write(write(1, False)) == 10
+    with pytest.raises(ValueError, match="refused after writing"):
+        await database.run_write(write(2, True))
+    async with database.session() as session:
+        ids = (await session.execute(select(StateRow.entity_id))).scalars().all()
+    assert ids == ["meter.w1"]
+    async with asyncio.timeout(5), database.write_turn():  # in the caller's own turn: no wait for itself
+        assert await database.run_write(write(3, False)) == 30
+
+
+async def test_a_sqlite_write_body_runs_off_the_event_loop(tmp_path: Path) -> None:
+    """A SQLite write body runs in the writer's thread: the loop keeps serving while it works."""
+    db = Database(resolve_url(tmp_path, f"sqlite:///{tmp_path / 'writer.db'}"))
+    await db.async_upgrade()
+    ticks: list[float] = []
+
+    async def ticker() -> None:
+        while True:
+            ticks.append(asyncio.get_running_loop().time())
+            await asyncio.sleep(0.01)
+
+    def slow_body(session: Session) -> int:
+        for n in range(5):
+            session.execute(insert(StateRow.__table__), [_row(n)])
+            time.sleep(0.04)  # a body that takes its time must not hold the loop
+        return threading.get_ident()
+
+    ticking = asyncio.create_task(ticker())
+    try:
+        await asyncio.sleep(0.02)
+        before = len(ticks)
+        body_thread = await db.run_write(slow_body)
+        assert body_thread != threading.get_ident()
+        assert len(ticks) - before >= 10, "the loop stood still while the body ran"
+        async with db.session() as session:
+            assert await session.scalar(select(func.count()).select_from(StateRow)) == 5
+    finally:
+        ticking.cancel()
         await db.async_close()
