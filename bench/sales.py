@@ -2,7 +2,8 @@
 
 1. The service runs as `python -m scada_core run` with 20 DTSY1352 meters behind 4 simulated serial servers
    (their own processes, Modbus TCP, no wire timing); 20 concurrent HTTP clients each sell to their own meter. Every sale is
-   committed pending, written with the next purchase count, read back and committed delivered.
+   committed pending, written with the next purchase count, read back and committed delivered. Each client's first
+   sale is not counted (the first burst after a start opens the connections; its worst is printed on its own).
    Run on SQLite and, when reachable, on PostgreSQL (DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/test).
 2. The ledger alone: balanced sale postings (transaction + 2 entries + receipt number), one database transaction
    each, against the same rows written by the raw driver one transaction each (sqlite3 / asyncpg: the baseline
@@ -161,9 +162,14 @@ async def api_sales(tmp: Path, db_settings: dict[str, str]) -> dict[str, float]:
                 ) as r:
                     assert r.status == 200, await r.text()
             latencies: list[float] = []
+            cold: list[float] = []
+            counted_from: list[float] = []
 
             async def client(meter: str) -> None:
-                for n in range(SALES_PER_CLIENT):
+                # The first sale is not counted: the first burst after a start opens the pool's connections and
+                # prepares their statements (its worst is printed on its own). The clients go on at once, so the
+                # counted sales start as they would run all day, not as one thundering herd.
+                for n in range(SALES_PER_CLIENT + 1):
                     body = {
                         "meter_entity_id": meter,
                         "amount_fen": 100,
@@ -171,14 +177,15 @@ async def api_sales(tmp: Path, db_settings: dict[str, str]) -> dict[str, float]:
                         "operator": CASHIER,
                     }
                     began = time.perf_counter()
+                    if n == 1:
+                        counted_from.append(began)
                     async with http.post(f"{base}/api/billing/sales", json=body) as response:
                         data = await response.json()
-                    latencies.append(time.perf_counter() - began)
+                    (latencies if n else cold).append(time.perf_counter() - began)
                     assert response.status == 200 and data["deliveries"][0]["status"] == "delivered", data
 
-            began = time.perf_counter()
             await asyncio.gather(*(client(m) for m in meters))
-            elapsed = time.perf_counter() - began
+            elapsed = time.perf_counter() - min(counted_from)
             async with http.get(f"{base}/api/billing/trial_balance") as response:
                 assert (await response.json())["balanced"]
         latencies.sort()
@@ -186,6 +193,7 @@ async def api_sales(tmp: Path, db_settings: dict[str, str]) -> dict[str, float]:
             "sales_per_s": len(latencies) / elapsed,
             "p50_ms": statistics.median(latencies) * 1000,
             "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+            "cold_max_ms": max(cold) * 1000,
         }
     finally:
         await stop(service)
@@ -394,11 +402,13 @@ async def main() -> None:
             figures = await api_sales(tmp, settings)
             print(
                 f"API sales on {kind}: {figures['sales_per_s']:.1f} sales/s, p50 {figures['p50_ms']:.1f} ms, "
-                f"p99 {figures['p99_ms']:.1f} ms ({CLIENTS} clients x {SALES_PER_CLIENT} sales)"
+                f"p99 {figures['p99_ms']:.1f} ms ({CLIENTS} clients x {SALES_PER_CLIENT} sales; the first burst "
+                f"after the start, one sale each, not counted: worst {figures['cold_max_ms']:.0f} ms)"
             )
             results[f"{kind}_sales_per_s"] = round(figures["sales_per_s"], 1)
             results[f"{kind}_p50_ms"] = round(figures["p50_ms"], 1)
             results[f"{kind}_p99_ms"] = round(figures["p99_ms"], 1)
+            results[f"{kind}_cold_burst_max_ms"] = round(figures["cold_max_ms"])
             if kind == "postgresql":
                 db = Database(resolve_url(tmp, PG_URL), settings["db_schema"])
                 async with db.engine.begin() as conn:

@@ -14,6 +14,10 @@ MIGRATIONS_FOLDER: Final = "migrations"  # an integration's own Alembic revision
 DEFAULT_DB_FILE: Final = "openprepay.db"
 # Seconds a database write waits for another connection's lock before it fails (recorder: lock_timeout).
 DEFAULT_LOCK_TIMEOUT: Final = 10.0
+# Connections kept open per database: as many as requests commonly overlap (the overflow beyond it is opened and
+# closed per use: a PostgreSQL backend started, a SQLite thread spawned, statements prepared again).
+DB_POOL_SIZE: Final = 20
+DB_POOL_OVERFLOW: Final = 20
 # Limits of a configuration's YAML: nesting levels (counted across includes) and files included in a chain.
 MAX_YAML_DEPTH: Final = 32
 MAX_INCLUDE_DEPTH: Final = 16

@@ -53,6 +53,18 @@ def open_account_row(session: Session, account_id: int, lock: bool = False) -> A
     return account
 
 
+def earlier_posting(session: Session, key: str, **expected: Any) -> TransactionRow | None:
+    """Return the transaction posted earlier under ``key``, or None; a key reused for another request (any of
+    ``expected`` differs) is refused (a sync body)."""
+    row = session.execute(ledger.BY_KEY, {"key": key}).scalar_one_or_none()
+    for name, value in expected.items():
+        if row is not None and value is not None and getattr(row, name) != value:
+            raise BillingError(
+                f"幂等键 {key} 已用于另一笔业务", f"idempotency key {key} was used for a different request"
+            )
+    return row
+
+
 def building_of(buildings: dict[str, dict[str, Any]], entity_id: str) -> str:
     """Return the building whose meter patterns match ``entity_id`` (the first one otherwise)."""
     for building_id, building in buildings.items():
@@ -149,16 +161,8 @@ class Books:
 
     async def repeated(self, session: AsyncSession, key: str, **expected: Any) -> dict[str, Any] | None:
         """Return the earlier result of ``key``, or None; a key reused for another request is refused."""
-        row = await ledger.find_transaction(session, key)
-        if row is None:
-            return None
-        for name, value in expected.items():
-            if value is not None and getattr(row, name) != value:
-                raise BillingError(
-                    f"幂等键 {key} 已用于另一笔业务",
-                    f"idempotency key {key} was used for a different request",
-                )
-        return await self.result_of(session, row, repeated=True)
+        row = await session.run_sync(earlier_posting, key, **expected)
+        return None if row is None else await self.result_of(session, row, repeated=True)
 
     async def taken(self, error: ledger.KeyTaken) -> dict[str, Any]:
         """Return the first result of a key another request posted first (its write has rolled back)."""

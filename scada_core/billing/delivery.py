@@ -44,6 +44,8 @@ from .errors import BillingError, DeliveryPending, PermissionDenied
 from .models import DeliveryRow, MeterRow
 
 if TYPE_CHECKING:
+    from scada_core.storage.group_commit import GroupCommit
+
     from .books import Books
     from .port import MeterPort
 
@@ -137,9 +139,14 @@ def delivery_dict(delivery: DeliveryRow) -> dict[str, Any]:
     }
 
 
+def pending_row(session: Session, entity_id: str) -> DeliveryRow | None:
+    """Return the meter's pending delivery (there is at most one; a sync body)."""
+    return session.execute(PENDING_OF, {"pending_meter": entity_id}).scalar_one_or_none()
+
+
 async def pending_of(session: AsyncSession, entity_id: str) -> DeliveryRow | None:
     """Return the meter's pending delivery (there is at most one)."""
-    return (await session.execute(PENDING_OF, {"pending_meter": entity_id})).scalar_one_or_none()
+    return await session.run_sync(pending_row, entity_id)
 
 
 def add_delivery(
@@ -163,10 +170,11 @@ def add_delivery(
 class Deliveries:
     """Write money to meters exactly once; reconcile; resolve tamper blocks."""
 
-    def __init__(self, books: Books, meters: MeterPort) -> None:
+    def __init__(self, books: Books, meters: MeterPort, settles: GroupCommit) -> None:
         self.books = books
         self.db = books.db
         self.meters = meters
+        self.settles = settles  # deliveries confirmed at the same time are booked in one commit
 
     async def ensure_settled(
         self, entity_id: str, pending: DeliveryRow | None = None
@@ -228,7 +236,9 @@ class Deliveries:
         if ahead != 0:
             await self.block(delivery.meter_entity_id, count, register_count(target - 1))
             return OUTCOME_TAMPER
-        await self.db.run_write(functools.partial(_settle_rows, delivery, target, remaining, self.books.now()))
+        await self.settles.async_write(
+            functools.partial(_settle_rows, delivery, target, remaining, self.books.now())
+        )
         delivery.status = DELIVERY_DELIVERED
         delivery.remaining_fen = remaining
         return OUTCOME_DELIVERED

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import ledger
+from .books import earlier_posting, open_account_row, opened_meter
 from .const import (
     EVENT_BILLING_PAYMENT_RECEIVED,
     EVENT_BILLING_SALE,
@@ -33,11 +35,10 @@ from .delivery import (
     crash_point,
     deliveries_of,
     delivery_dict,
-    pending_of,
+    pending_row,
     register_count,
 )
-from .books import open_account_row, opened_meter
-from .errors import BillingError, PermissionDenied
+from .errors import BillingError, DeliveryPending, PermissionDenied
 from .models import DeliveryRow, MeterRow, TransactionRow
 from .topup import Parts
 
@@ -59,6 +60,39 @@ def fresh_result(
         "deliveries": [delivery_dict(d) for d in deliveries],
         "repeated": False,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """Money to or off meter-side meters as one ledger transaction: what to post and why."""
+
+    parts: Parts
+    op: str
+    kind: str
+    method: str
+    key: str
+    operator: ledger.Operator
+    reason: str
+    reference: str | None
+    reverses_id: int | None
+    account_id: int | None
+    counterpart: str | None
+
+
+class _SettleFirst(DeliveryPending):
+    """A meter of the movement has an earlier delivery to settle first (its message, should it stay pending)."""
+
+    def __init__(self, pending: list[DeliveryRow]) -> None:
+        entity_ids = ", ".join(row.meter_entity_id for row in pending)
+        super().__init__(
+            f"表计 {entity_ids} 上一笔充值尚未确认到表，请稍后再试",
+            f"meter {entity_ids} has an earlier sale not yet confirmed on the meter; try again later",
+        )
+        self.pending = pending
+
+
+class _CatchUpFirst(Exception):
+    """The ledger must catch up with a meter's own money before the movement is checked."""
 
 
 class Sales:
@@ -310,34 +344,15 @@ class Sales:
     ) -> dict[str, Any]:
         """Post money to or off meter-side meters as one transaction and deliver each part exactly once (meter
         locks held, taken in entity id order)."""
-        amount_fen = sum(fen for _, fen in parts)
-        single = parts[0][0] if len(parts) == 1 else None
+        movement = Movement(
+            parts, op, kind, method, key, operator, reason, reference, reverses_id, account_id, counterpart
+        )
         async with AsyncExitStack() as locks:
             for entity_id, _ in sorted(parts):
                 await locks.enter_async_context(self.books.meter_lock(entity_id))
-            async with self.db.session() as session:
-                earlier = await self.books.repeated(
-                    session, key, meter_entity_id=single, amount_fen=amount_fen
-                )
-                pending = [await pending_of(session, e) for e, _ in parts] if earlier is None else []
-            if earlier is not None:
-                return earlier
-            for (entity_id, _), waiting in zip(parts, pending):
-                if waiting is not None:
-                    await self.deliveries.ensure_settled(entity_id, waiting)
-                # The ledger catches up with the meter's own money before any check: a fresh read to refund,
-                # the last status read to sell unless it is the one last synced (running consumption is
-                # otherwise mirrored at an interval).
-                if op == OP_REFUND or not self.mirror.unchanged_since_sync(entity_id):
-                    await self.mirror.sync_meter(entity_id, fresh=op == OP_REFUND)
             try:
-                row, entries, deliveries = await self.db.run_write(
-                    functools.partial(
-                        self._post_parts, parts, op, kind, method, key, operator, reason, reference,
-                        reverses_id, account_id, counterpart,
-                    )
-                )
-            except ledger.KeyTaken as taken:
+                row, entries, deliveries = await self._write_movement(movement)
+            except ledger.KeyTaken as taken:  # posted before, by an earlier request or a concurrent one
                 return await self.books.taken(taken)
             for delivery in deliveries:
                 crash_point("after_pending_commit", delivery.meter_entity_id)
@@ -351,27 +366,54 @@ class Sales:
             self._fire_sale(row)
         return result
 
-    def _post_parts(
-        self,
-        parts: Parts,
-        op: str,
-        kind: str,
-        method: str,
-        key: str,
-        operator: ledger.Operator,
-        reason: str,
-        reference: str | None,
-        reverses_id: int | None,
-        account_id: int | None,
-        counterpart: str | None,
-        session: Session,
+    async def _write_movement(
+        self, movement: Movement
     ) -> tuple[TransactionRow, list[tuple[str, int]], list[DeliveryRow]]:
-        """Check the meters and money, post the transaction and add each part's pending delivery (one write)."""
+        """Post a movement in one write; first settle a meter's earlier delivery and catch the ledger up with
+        the meters' own money when the write finds it must (each time it rolls back having only read)."""
+        synced: set[str] = set()
+        while True:  # each pass settles or syncs a meter the last one stopped at, or posts (or raises)
+            # The ledger catches up with the meter's own money before any check: a fresh read to refund, the
+            # last status read to sell unless it is the one last synced (running consumption is otherwise
+            # mirrored at an interval).
+            behind = [
+                entity_id
+                for entity_id, _ in movement.parts
+                if entity_id not in synced
+                and (movement.op == OP_REFUND or not self.mirror.unchanged_since_sync(entity_id))
+            ]
+            try:
+                return await self.db.run_write(functools.partial(self._post_parts, movement, behind))
+            except _SettleFirst as first:
+                for delivery in first.pending:
+                    await self.deliveries.ensure_settled(delivery.meter_entity_id, delivery)
+            except _CatchUpFirst:
+                for entity_id in behind:
+                    await self.mirror.sync_meter(entity_id, fresh=movement.op == OP_REFUND)
+                    synced.add(entity_id)
+
+    def _post_parts(
+        self, movement: Movement, behind: list[str], session: Session
+    ) -> tuple[TransactionRow, list[tuple[str, int]], list[DeliveryRow]]:
+        """Check the request, the meters and the money; post the transaction and add each part's pending
+        delivery (one write body)."""
+        parts, op, method = movement.parts, movement.op, movement.method
         amount_fen = sum(fen for _, fen in parts)
-        meters = [self._movable_meter(session, e, account_id) for e, _ in parts]
+        single = parts[0][0] if len(parts) == 1 else None
+        earlier = earlier_posting(session, movement.key, meter_entity_id=single, amount_fen=amount_fen)
+        if earlier is not None:
+            raise ledger.KeyTaken(movement.key)
+        pending = [waiting for e, _ in parts if (waiting := pending_row(session, e)) is not None]
+        if pending:
+            for waiting in pending:
+                session.expunge(waiting)  # kept as read: the rollback that follows would expire it
+            raise _SettleFirst(pending)
+        if behind:
+            raise _CatchUpFirst
+        meters = [self._movable_meter(session, e, movement.account_id) for e, _ in parts]
         account = open_account_row(session, meters[0].account_id)
         wallet = ledger.tenant_account(account.id)
-        source = counterpart or (wallet if method == METHOD_WALLET else method)
+        source = movement.counterpart or (wallet if method == METHOD_WALLET else method)
         if op == OP_SELL and method == METHOD_WALLET:
             check_can_take(ledger.held_sync(session, source), amount_fen)
         legs: list[tuple[str, int]] = []
@@ -387,19 +429,19 @@ class Sales:
         entries = [(source, amount_fen), *legs] if op == OP_SELL else [*legs, (source, -amount_fen)]
         row = ledger.post_once_sync(
             session,
-            key,
-            kind=kind,
+            movement.key,
+            kind=movement.kind,
             entries=entries,
-            operator=operator,
+            operator=movement.operator,
             ts=self.books.now(),
             amount_fen=amount_fen,
-            reason=reason,
+            reason=movement.reason,
             account_id=account.id,
-            meter_entity_id=parts[0][0] if len(parts) == 1 else None,
+            meter_entity_id=single,
             method=method,
-            reference=reference,
+            reference=movement.reference,
             building=meters[0].building,
-            reverses_id=reverses_id,
+            reverses_id=movement.reverses_id,
         )
         deliveries = [
             add_delivery(session, meter, row.id, op, fen, self.books.now())

@@ -93,6 +93,7 @@ from sqlalchemy import select
 
 from scada_core.automation.ticker import async_ensure_ticker
 from scada_core.exceptions import OpenPrepayError
+from scada_core.storage.group_commit import GroupCommit
 
 from . import ledger
 from .accounts import Accounts
@@ -155,7 +156,7 @@ class BillingService:
             core.services, core.states, config.get("meter_timeout", DEFAULT_METER_TIMEOUT)
         )
         self.opened = OpenedMeters(core.db, self.meters)
-        self.deliveries = Deliveries(self.books, self.meters)
+        self.deliveries = Deliveries(self.books, self.meters, GroupCommit(core, core.db, "billing deliveries"))
         self.tariff_store = Tariffs(self.books, self.meters, self.opened)
         self.mirror = MeterMirror(
             self.books,

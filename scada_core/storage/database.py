@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..const import DEFAULT_DB_FILE, DEFAULT_LOCK_TIMEOUT
+from ..const import DB_POOL_OVERFLOW, DB_POOL_SIZE, DEFAULT_DB_FILE, DEFAULT_LOCK_TIMEOUT
 from ..exceptions import DatabaseUnavailable
 from .failures import check_url, explain, sqlite_path_problem
 from .locations import MIGRATIONS_DIR, version_locations
@@ -93,7 +93,12 @@ class Database:
             connect_args["timeout"] = lock_timeout
         engine_args: dict[str, Any] = {} if self.is_postgresql(url) else {"module": one_trip_dbapi()}
         self.engine: AsyncEngine = create_async_engine(
-            url, connect_args=connect_args, pool_pre_ping=False, **engine_args
+            url,
+            connect_args=connect_args,
+            pool_pre_ping=False,
+            pool_size=DB_POOL_SIZE,
+            max_overflow=DB_POOL_OVERFLOW,
+            **engine_args,
         )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite's writes in one thread of their own: a write body runs there whole, one trip from the loop.
