@@ -6,14 +6,17 @@
    sale is not counted (the first burst after a start opens the connections; its worst is printed on its own).
    Run on SQLite and, when reachable, on PostgreSQL (DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/test).
 2. The ledger alone: balanced sale postings (transaction + 2 entries + receipt number), one database transaction
-   each, against the same rows written by the raw driver one transaction each (sqlite3 / asyncpg: the baseline
-   of the ratio), and against all of them inserted with one plain executemany.
+   each as a sale posts them (a write body: on SQLite one trip to the writer's thread), against the same rows
+   written by the raw driver one transaction each (sqlite3 / asyncpg: the baseline of the ratio), on SQLite also
+   by sqlite3 in a thread one trip each (the ceiling of a writer that never blocks the event loop), and against
+   all of them inserted with one plain executemany.
 Last line: one JSON object.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -24,6 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -227,14 +231,15 @@ def rows_for(n: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return txs, entries
 
 
-async def ledger_alone(tmp: Path, url: str, schema: str | None, batched: bool = False) -> float:
-    """Return balanced postings per second, one database transaction each (or all in one when ``batched``)."""
+async def ledger_alone(tmp: Path, url: str, schema: str | None, mode: str = "write") -> float:
+    """Return balanced postings per second, one database transaction each: ``write`` as a sale posts (a write
+    body, ``Database.run_write``), ``session`` in an async session (``ledger.post``); ``batched``: all in one."""
     db = Database(resolve_url(tmp, url), schema)
     await db.async_upgrade()
     operator = ledger.Operator("bench", "cashier")
 
-    async def post(session: Any, i: int) -> None:
-        await ledger.post(
+    def posting(i: int, session: Any) -> None:
+        ledger.post_sync(
             session,
             kind="sale",
             idempotency_key=f"k{i}",
@@ -246,14 +251,17 @@ async def ledger_alone(tmp: Path, url: str, schema: str | None, batched: bool = 
         )
 
     began = time.perf_counter()
-    if batched:
+    if mode == "write":
+        for i in range(LEDGER_ROWS):
+            await db.run_write(functools.partial(posting, i))
+    elif mode == "batched":
         async with db.session() as session:
             for i in range(LEDGER_ROWS):
-                await post(session, i)
+                await session.run_sync(functools.partial(posting, i))
     else:
         for i in range(LEDGER_ROWS):
             async with db.session() as session:
-                await post(session, i)
+                await session.run_sync(functools.partial(posting, i))
     elapsed = time.perf_counter() - began
     async with db.session() as session:
         assert (await ledger.trial_balance(session))["balanced"]
@@ -280,33 +288,59 @@ PG_TABLES = (
 )
 
 
-def sqlite_one_each(tmp: Path) -> float:
-    """Return postings per second written by sqlite3 itself, one transaction each: bump the receipt counter,
-    insert the transaction, insert its two entries, commit (the same rows and indexes as the ledger's)."""
-    txs, entries = rows_for(LEDGER_ROWS)
-    conn = sqlite3.connect(tmp / "plain-each.db", isolation_level=None)
+def _sqlite_plain(path: Path) -> sqlite3.Connection:
+    """Return a sqlite3 connection (autocommit: transactions begun by hand) to new plain tables."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     for ddl in SQLITE_TABLES:
         conn.execute(ddl)
     conn.execute("INSERT INTO c VALUES ('b1', 0)")
+    return conn
+
+
+def _sqlite_posting(conn: sqlite3.Connection, tx: dict[str, Any], legs: list[dict[str, Any]]) -> None:
+    """Write one posting with sqlite3 itself: bump the receipt counter, insert the transaction and its two
+    entries, commit (the same rows and indexes as the ledger's)."""
+    conn.execute("BEGIN IMMEDIATE")
+    seq = conn.execute("UPDATE c SET last_seq = last_seq + 1 WHERE building = 'b1' RETURNING last_seq").fetchone()[0]
+    row = {**tx, "receipt_seq": seq, "receipt_no": f"b1-{seq:08d}"}
+    tid = conn.execute(
+        "INSERT INTO t (kind, idempotency_key, ts, operator_id, operator_role, reason, amount_fen, building, "
+        "receipt_seq, receipt_no) VALUES (:kind, :idempotency_key, :ts, :operator_id, :operator_role, :reason, "
+        ":amount_fen, :building, :receipt_seq, :receipt_no) RETURNING id",
+        row,
+    ).fetchone()[0]
+    conn.executemany(
+        "INSERT INTO e (transaction_id, account, amount_fen) VALUES (?, ?, ?)",
+        [(tid, e["account"], e["amount_fen"]) for e in legs],
+    )
+    conn.execute("COMMIT")
+
+
+def sqlite_one_each(tmp: Path) -> float:
+    """Return postings per second written by sqlite3 itself, one transaction each, in the caller's thread."""
+    txs, entries = rows_for(LEDGER_ROWS)
+    conn = _sqlite_plain(tmp / "plain-each.db")
     began = time.perf_counter()
     for i, tx in enumerate(txs):
-        conn.execute("BEGIN IMMEDIATE")
-        seq = conn.execute("UPDATE c SET last_seq = last_seq + 1 WHERE building = 'b1' RETURNING last_seq").fetchone()[0]
-        row = {**tx, "receipt_seq": seq, "receipt_no": f"b1-{seq:08d}"}
-        tid = conn.execute(
-            "INSERT INTO t (kind, idempotency_key, ts, operator_id, operator_role, reason, amount_fen, building, "
-            "receipt_seq, receipt_no) VALUES (:kind, :idempotency_key, :ts, :operator_id, :operator_role, :reason, "
-            ":amount_fen, :building, :receipt_seq, :receipt_no) RETURNING id",
-            row,
-        ).fetchone()[0]
-        conn.executemany(
-            "INSERT INTO e (transaction_id, account, amount_fen) VALUES (?, ?, ?)",
-            [(tid, e["account"], e["amount_fen"]) for e in entries[2 * i : 2 * i + 2]],
-        )
-        conn.execute("COMMIT")
+        _sqlite_posting(conn, tx, entries[2 * i : 2 * i + 2])
     elapsed = time.perf_counter() - began
+    conn.close()
+    return LEDGER_ROWS / elapsed
+
+
+async def sqlite_one_hop_each(tmp: Path) -> float:
+    """Return postings per second written by sqlite3 itself in a thread, one trip from the event loop each: the
+    most a writer that never blocks the loop can do (the sqlite3 baseline plus one thread hop per posting)."""
+    txs, entries = rows_for(LEDGER_ROWS)
+    conn = _sqlite_plain(tmp / "plain-hop.db")
+    loop = asyncio.get_running_loop()
+    with ThreadPoolExecutor(1) as thread:
+        began = time.perf_counter()
+        for i, tx in enumerate(txs):
+            await loop.run_in_executor(thread, _sqlite_posting, conn, tx, entries[2 * i : 2 * i + 2])
+        elapsed = time.perf_counter() - began
     conn.close()
     return LEDGER_ROWS / elapsed
 
@@ -415,18 +449,25 @@ async def main() -> None:
                     await conn.execute(text(f'DROP SCHEMA IF EXISTS "{settings["db_schema"]}" CASCADE'))
                 await db.async_close()
         ours = await ledger_alone(tmp, f"sqlite:///{tmp / 'ledger.db'}", None)
+        in_session = await ledger_alone(tmp, f"sqlite:///{tmp / 'ledger-session.db'}", None, "session")
         each = sqlite_one_each(tmp)
+        hop = await sqlite_one_hop_each(tmp)
         plain = sqlite_executemany(tmp)
-        batched = await ledger_alone(tmp, f"sqlite:///{tmp / 'ledger-batched.db'}", None, batched=True)
+        batched = await ledger_alone(tmp, f"sqlite:///{tmp / 'ledger-batched.db'}", None, "batched")
         print(
-            f"ledger alone on sqlite: {ours:,.0f} postings/s one transaction each; sqlite3 itself one transaction "
-            f"each {each:,.0f}/s (ratio {ours / each:.3f}); all in one transaction {batched:,.0f}/s; "
-            f"plain executemany {plain:,.0f}/s (ratio {ours / plain:.4f})"
+            f"ledger alone on sqlite: {ours:,.0f} postings/s one transaction each as a sale posts (a write body), "
+            f"{in_session:,.0f}/s in an async session; sqlite3 itself one transaction each {each:,.0f}/s (ratio "
+            f"{ours / each:.3f}), the same with one thread hop each {hop:,.0f}/s (the ceiling of a writer that "
+            f"does not block the loop: ratio {hop / each:.3f}; ours against it {ours / hop:.3f}); all in one "
+            f"transaction {batched:,.0f}/s; plain executemany {plain:,.0f}/s (ratio {ours / plain:.4f})"
         )
         results.update(
             ledger_sqlite_per_s=round(ours),
+            ledger_sqlite_session_per_s=round(in_session),
             ledger_sqlite_raw_each_per_s=round(each),
             ledger_sqlite_raw_each_ratio=round(ours / each, 3),
+            ledger_sqlite_raw_one_hop_each_per_s=round(hop),
+            ledger_sqlite_raw_one_hop_ratio=round(ours / hop, 3),
             ledger_sqlite_executemany_per_s=round(plain),
             ledger_sqlite_executemany_ratio=round(ours / plain, 4),
             ledger_sqlite_one_transaction_per_s=round(batched),

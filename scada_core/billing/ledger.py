@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, event, func, insert, select, update
+from sqlalchemy import String, bindparam, cast, event, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -23,17 +23,28 @@ ENTRIES_INSERT = insert(EntryRow.__table__)
 TRANSACTION_INSERT = insert(TransactionRow.__table__).returning(TransactionRow.__table__.c.id)
 BALANCE = select(func.coalesce(func.sum(EntryRow.amount_fen), 0)).where(EntryRow.account == bindparam("account"))
 BY_KEY = select(TransactionRow).where(TransactionRow.idempotency_key == bindparam("key"))
-RECEIPT_SET = (
-    update(TransactionRow.__table__)
-    .where(TransactionRow.__table__.c.id == bindparam("transaction_id"))
-    .values(receipt_seq=bindparam("seq"), receipt_no=bindparam("no"))
-)
 UNNUMBERED = "ledger_unnumbered"  # Session.info key: transactions posted here whose receipt is numbered at commit
-RECEIPT_BUMP = (
-    update(ReceiptCounterRow.__table__)
-    .where(ReceiptCounterRow.__table__.c.building == bindparam("receipt_building"))
-    .values(last_seq=ReceiptCounterRow.__table__.c.last_seq + 1)
-    .returning(ReceiptCounterRow.__table__.c.last_seq)
+_COUNTERS = ReceiptCounterRow.__table__
+_TRANSACTIONS = TransactionRow.__table__
+_BUMP = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.building == bindparam("receipt_building"))
+    .values(last_seq=_COUNTERS.c.last_seq + 1)
+)
+RECEIPT_BUMP = _BUMP.returning(_COUNTERS.c.last_seq)
+_BUMPED = _BUMP.returning(_COUNTERS.c.building, _COUNTERS.c.last_seq).cte("bumped")
+_BUMPED_TEXT = cast(_BUMPED.c.last_seq, String)
+# PostgreSQL: the counter bumped and the transaction numbered in one statement; "<building>-<seq, 8 digits or
+# more>" as _bump_receipt writes it (lpad alone would cut a longer number).
+RECEIPT_NUMBER = (
+    update(_TRANSACTIONS)
+    .add_cte(_BUMPED)
+    .where(_TRANSACTIONS.c.id == bindparam("transaction_id"), _TRANSACTIONS.c.building == _BUMPED.c.building)
+    .values(
+        receipt_seq=_BUMPED.c.last_seq,
+        receipt_no=_BUMPED.c.building + "-" + func.lpad(_BUMPED_TEXT, func.greatest(8, func.length(_BUMPED_TEXT)), "0"),
+    )
+    .returning(_TRANSACTIONS.c.receipt_seq, _TRANSACTIONS.c.receipt_no)
 )
 
 
@@ -77,10 +88,14 @@ async def next_receipt(session: AsyncSession, building: str) -> tuple[int, str]:
 def _bump_receipt(session: Session, building: str) -> tuple[int, str]:
     seq = session.execute(RECEIPT_BUMP, {"receipt_building": building}).scalar_one_or_none()
     if seq is None:  # the building's first receipt: create its counter (once, even when two race)
-        maker = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-        session.execute(maker(ReceiptCounterRow).values(building=building, last_seq=0).on_conflict_do_nothing())
+        _create_counter(session, building)
         seq = session.execute(RECEIPT_BUMP, {"receipt_building": building}).scalar_one()
     return seq, f"{building}-{seq:08d}"
+
+
+def _create_counter(session: Session, building: str) -> None:
+    maker = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    session.execute(maker(ReceiptCounterRow).values(building=building, last_seq=0).on_conflict_do_nothing())
 
 
 @event.listens_for(Session, "before_commit")
@@ -89,14 +104,19 @@ def _number_receipts_at_commit(session: Session) -> None:
 
     On PostgreSQL a bumped counter stays locked until commit: bumped at posting, it would hold every other sale
     of the building for the rest of the transaction (the meter checks, the deliveries); bumped here, only for the
-    commit. Buildings in name order, so two commits never wait on each other's counters.
+    commit. Buildings in name order, so two commits never wait on each other's counters. Each number is one
+    statement (the counter bumped and the transaction numbered together).
     """
     waiting: list[TransactionRow] = session.info.pop(UNNUMBERED, [])
     if waiting:
         session.flush()  # what the transaction still holds in memory goes first
     for row in sorted(waiting, key=lambda r: (r.building or "", r.id)):
-        row.receipt_seq, row.receipt_no = _bump_receipt(session, row.building or "")
-        session.execute(RECEIPT_SET, {"transaction_id": row.id, "seq": row.receipt_seq, "no": row.receipt_no})
+        numbering = {"receipt_building": row.building, "transaction_id": row.id}
+        numbered = session.execute(RECEIPT_NUMBER, numbering).one_or_none()
+        if numbered is None:  # the building's first receipt: create its counter (once, even when two race)
+            _create_counter(session, row.building or "")
+            numbered = session.execute(RECEIPT_NUMBER, numbering).one()
+        row.receipt_seq, row.receipt_no = numbered
 
 
 def post_sync(

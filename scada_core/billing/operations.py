@@ -49,12 +49,12 @@ class Operation:
     response: str = "the operation's result"
     roles: tuple[str, ...] = ()  # the operator roles it admits (checked before it runs; none: the method's own)
 
-    @property
+    @functools.cached_property
     def schema(self) -> vol.Schema:
         """The body's schema (the operator is trusted from it only when the billing config says so)."""
         return vol.Schema({**self.fields, vol.Optional("operator"): dict})
 
-    @property
+    @functools.cached_property
     def service_schema(self) -> vol.Schema:
         """The service's schema: the body's fields, the URL's parameters and a required operator."""
         return vol.Schema({**self.path_fields, **self.fields, vol.Required("operator"): OPERATOR})

@@ -7,11 +7,13 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from scada_core.billing import ledger, tariffs
 from scada_core.billing.books import Books
 from scada_core.billing.errors import BillingError
+from scada_core.billing.models import ReceiptCounterRow, TransactionRow
 from scada_core.billing.tariff_store import validate_spec
 from ..conftest import DB_KINDS
 
@@ -86,6 +88,22 @@ async def test_post_once_hands_back_the_first_transaction_of_a_taken_key(databas
     orphan.__cause__ = IntegrityError("INSERT", {}, Exception("another constraint"))
     with pytest.raises(IntegrityError):
         await books.taken(orphan)
+
+
+async def test_a_receipt_number_past_eight_digits_keeps_every_digit(database) -> None:
+    """Receipt numbers are the building and at least eight digits: the 100,000,000th keeps its nine (as it is
+    written on SQLite, where it is numbered at posting, and on PostgreSQL, at commit)."""
+    first = await _post(database, "first", building="b9")
+    assert first.receipt_no == "b9-00000001"
+    async with database.session() as session:
+        await session.execute(
+            update(ReceiptCounterRow).where(ReceiptCounterRow.building == "b9").values(last_seq=99_999_999)
+        )
+    later = await _post(database, "later", building="b9")
+    assert (later.receipt_seq, later.receipt_no) == (100_000_000, "b9-100000000")
+    async with database.session() as session:
+        stored = await session.get(TransactionRow, later.id)
+    assert (stored.receipt_seq, stored.receipt_no) == (100_000_000, "b9-100000000")
 
 
 async def test_receipt_numbers_gap_free_per_building_under_concurrency(database) -> None:
