@@ -35,6 +35,9 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
 
 SESSION_COOKIE: Final = "op_session"
 PASSWORD_MIN_LENGTH: Final = 8
+# A tenant password staff generate to read out: no 0/O, 1/l/I to mistake.
+GENERATED_PASSWORD_ALPHABET: Final = "23456789abcdefghjkmnpqrstuvwxyz"
+GENERATED_PASSWORD_LENGTH: Final = 8
 PASSWORD_MAX_LENGTH: Final = 256
 # Wrong staff passwords: after login_attempts free tries per (user name, address), each further failure doubles the
 # wait, from LOGIN_BACKOFF_BASE up to LOGIN_BACKOFF_MAX seconds; at most LOGIN_THROTTLE_MAX pairs are remembered.
@@ -64,8 +67,11 @@ AUDIT_ENTITY_KEYS: Final = ("entity_id", "meter_entity_id", "meters", "new_entit
 # A field whose name contains one of these is a secret: the audit log keeps "***" instead of its value.
 AUDIT_SECRET_WORDS: Final = ("pass", "pwd", "secret", "token", "code", "key", "otp", "cookie", "credential",
                              "authorization", "signature", "private")
-# Names that contain such a word but are no secret (request ids the audit must show).
-AUDIT_PUBLIC_FIELDS: Final = frozenset({"idempotency_key", "token_id"})
+# Names that contain such a word but are no secret (request ids, and what a tenant login change did, the audit
+# must show).
+AUDIT_PUBLIC_FIELDS: Final = frozenset(
+    {"idempotency_key", "token_id", "has_password", "password_change", "code_sent"}
+)
 # An API call's request body and HTTP status: kept in the raw record (the advanced line), not among its changes.
 AUDIT_RAW_ONLY: Final = ("request", "status")
 AUDIT_PAGE_SIZE: Final = 50

@@ -18,7 +18,8 @@ from .i18n import Catalogue, texts
 DATE_TIME = "%Y-%m-%d %H:%M"
 DATE_TIME_SECONDS = "%Y-%m-%d %H:%M:%S"
 DATE = "%Y-%m-%d"
-ENUM_ATTRIBUTES = {"relay": "relay", "prepaid_mode": "mode", "online": "online", "billing": "billing"}
+ENUM_ATTRIBUTES = {"relay": "relay", "prepaid_mode": "mode", "online": "online", "billing": "billing",
+                   "password_change": "password_change"}
 
 
 def plain_method(method: str, _language: str) -> str:

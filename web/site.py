@@ -25,11 +25,13 @@ from .i18n import LANGUAGES, texts
 from .overview import OverviewData
 from .receipt_layout import ReceiptLayouts
 from .receipts import ReceiptTemplates, add_receipt_helpers
+from .tenant.const import DOMAIN as TENANT_DOMAIN
 
 if TYPE_CHECKING:
     from scada_core.core import Core
 
     from .directory import MeterDirectory
+    from .tenant.auth import TenantAuth
 
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES = WEB_DIR / "templates"
@@ -103,6 +105,11 @@ class WebSite:
     def billing(self) -> Any:
         """Return billing's service object, or None when billing is not configured."""
         return self.core.data.get("billing")
+
+    def tenant_logins(self) -> TenantAuth | None:
+        """Return the tenant pages' logins, or None when no top-up provider brought the tenant pages up."""
+        tenant_site = self.core.data.get(TENANT_DOMAIN)
+        return tenant_site.auth if tenant_site is not None else None
 
     def method_name(self, method: str | None, language: str) -> str:
         """Return a payment method's name for people (billing knows every provider's)."""

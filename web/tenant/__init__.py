@@ -16,7 +16,7 @@ from integrations.topup.const import CONF_KIOSK, CONF_KIOSK_IDLE, CONF_TENANTS, 
 from scada_core.const import EVENT_CORE_STARTED
 from scada_core.params import DB_ID
 
-from .const import DOMAIN, PHONE_PATTERN
+from .const import DOMAIN, PHONE_PATTERN, TENANT_PASSWORD_MAX, TENANT_PASSWORD_MIN
 from .csrf import make_csrf_middleware
 from .kiosk import KIOSK_VIEWS
 from .kiosk_lock import make_lock_middleware
@@ -35,7 +35,7 @@ CONFIG_SCHEMA = vol.Schema({DOMAIN: vol.Any(None, vol.Schema({}))}, extra=vol.AL
 SET_LOGIN_SCHEMA = vol.Schema(
     {
         vol.Required("account_id"): DB_ID,
-        vol.Optional("password"): vol.All(str, vol.Length(min=6)),
+        vol.Optional("password"): vol.All(str, vol.Length(min=TENANT_PASSWORD_MIN, max=TENANT_PASSWORD_MAX)),
         vol.Optional("phone"): vol.All(vol.Coerce(str), vol.Match(PHONE_PATTERN)),
         vol.Optional("tenant_control"): bool,
     }

@@ -5,12 +5,13 @@ import hashlib
 import hmac
 import logging
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select, update
 
 from integrations.notify.const import CHANNEL_SMS
 from integrations.topup.models import SecurityEventRow
+from scada_core.billing.errors import BillingError
 from web.auth import AuthError
 from web.passwords import PasswordHashing
 
@@ -69,9 +70,16 @@ class TenantAuth:
         self, account_id: int, password: str | None = None, phone: str | None = None,
         tenant_control: bool | None = None,
     ) -> None:
-        """Create or change a tenant's login (staff or set-up scripts call this)."""
+        """Create or change a tenant's login (staff or set-up scripts call this); a phone that already logs in
+        to another account is refused (a one-time code opens one account)."""
         password_hash = await self.hashing.hash(password) if password else None
         async with self.db.write() as session:
+            if phone is not None:
+                holder = await session.scalar(select(TenantCredentialRow.account_id).where(
+                    TenantCredentialRow.phone == phone, TenantCredentialRow.account_id != account_id))
+                if holder is not None:
+                    raise BillingError(f"手机号 {phone} 已是账户 {holder} 的登录手机",
+                                       f"phone {phone} already logs in to account {holder}")
             row = await _credential_row(session, account_id)
             if password_hash is not None:
                 row.password_hash = password_hash
@@ -99,6 +107,16 @@ class TenantAuth:
         """Return a tenant's login row."""
         async with self.db.session() as session:
             return await session.get(TenantCredentialRow, account_id)
+
+    async def login_state(self, account_id: int) -> dict[str, Any]:
+        """Return what staff see of a tenant's login: its phone and whether it has a password (never the hash)."""
+        row = await self.credentials(account_id)
+        return {
+            "phone": row.phone if row is not None else None,
+            "has_password": row is not None and bool(row.password_hash),
+            "tenant_control": row is not None and bool(row.tenant_control),
+            "sms_alerts": row is None or row.sms_alerts is not False,
+        }
 
     async def _recent_failures(self, detail: str) -> int:
         since = self.core.clock.timestamp() - FAILURE_WINDOW

@@ -11,7 +11,8 @@ from .prices import PRICES_VIEWS
 from .receipts import RECEIPT_VIEWS
 from .reports import REPORT_VIEWS
 from .sales import SALES_VIEWS
+from .tenant_login import TENANT_LOGIN_VIEWS
 
 ALL_VIEWS = (*LOGIN_VIEWS, *OVERVIEW_VIEWS, *GRID_VIEWS, *BATCH_VIEWS, *SALES_VIEWS, *OPENING_VIEWS,
-             *REPORT_VIEWS, *PRICES_VIEWS, *RECEIPT_VIEWS,
+             *REPORT_VIEWS, *PRICES_VIEWS, *RECEIPT_VIEWS, *TENANT_LOGIN_VIEWS,
              *ADMIN_VIEWS)

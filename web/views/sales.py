@@ -89,6 +89,10 @@ class AccountView(Page):
 
     async def get(self, request: web.Request) -> web.Response:
         """Show it."""
+        return await self.account_page(request, error=request.query.get("error"))
+
+    async def account_page(self, request: web.Request, **shown: Any) -> web.Response:
+        """Render the account of the request's path (``shown``: a notice or error for this rendering only)."""
         operator = self.site.require(request, ACTION_VIEW)
         billing = billing_of(self.site, request)
         account_id = path_id(request, "account_id")
@@ -102,8 +106,10 @@ class AccountView(Page):
             credit = {"account": await billing.account_credit(account_id),
                       "meters": [await billing.meter_credit(m["entity_id"]) for m in account["meters"]]}
         topup = await billing.topup_rule(account_id) if account["status"] == "open" else None
+        tenant = self.site.tenant_logins()
+        tenant_login = await tenant.login_state(account_id) if tenant is not None else None
         return self.site.render(request, "account.html", account=account, history=history, key=uuid.uuid4().hex,
-                                credit=credit, topup=topup, error=request.query.get("error"))
+                                credit=credit, topup=topup, tenant_login=tenant_login, **shown)
 
 
 def parse_optional_yuan(text: str) -> int | None:
