@@ -75,6 +75,8 @@ AUDIT_PUBLIC_FIELDS: Final = frozenset(
 # An API call's request body and HTTP status: kept in the raw record (the advanced line), not among its changes.
 AUDIT_RAW_ONLY: Final = ("request", "status")
 AUDIT_PAGE_SIZE: Final = 50
+TRANSACTION_PAGE_SIZE: Final = 50  # rows per page of the transaction search
+EXPORT_BATCH: Final = 2000  # rows an export reads from the database at a time
 BATCH_PAGE_SIZE: Final = 50  # batches per page of the batch history
 BATCH_PAGE_LIMIT: Final = 1_000_000  # a page number beyond any history (keeps the offset a database integer)
 AUDIT_EXPORT_LIMIT: Final = 20000  # rows an audit export holds at most

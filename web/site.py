@@ -41,6 +41,7 @@ GATEWAY_PREFIX = "modbus.gateway_"
 NAV = (
     ("/", "nav_grid", "view"),
     ("/accounts", "nav_accounts", "view"),
+    ("/transactions", "nav_transactions", "view"),
     ("/reports", "nav_reports", "view"),
     ("/admin/prices", "nav_prices", "configure"),
     ("/admin/settings", "nav_settings", "configure"),

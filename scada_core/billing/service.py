@@ -86,7 +86,7 @@ Events: billing_sale, billing_alarm, billing_payment_received (see CONTRACTS.md)
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -95,7 +95,7 @@ from scada_core.automation.ticker import async_ensure_ticker
 from scada_core.exceptions import OpenPrepayError
 from scada_core.storage.group_commit import GroupCommit
 
-from . import ledger
+from . import ledger, search
 from .accounts import Accounts
 from .active import ActiveAlarms
 from .books import Books, building_of
@@ -122,6 +122,7 @@ from .port import MeterPort
 from .receipt_facts import receipt_facts
 from .reconciler import Reconciler
 from .relay_guard import RelayGuard
+from .search import TransactionQuery
 from .sales import Sales
 from .spending import spent_by_day
 from .status import MeterStatuses
@@ -341,6 +342,16 @@ class BillingService:
     ) -> list[dict[str, Any]]:
         """Return an account's transactions, newest first (``offset``: skip that many, for paging)."""
         return await self.accounts_part.account_history(account_id, limit, kinds, offset)
+
+    async def find_transactions(
+        self, query: TransactionQuery, limit: int, offset: int = 0
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Return one page of the transactions ``query`` finds across accounts, newest first, and their count."""
+        return await search.find_page(self.db, query, limit, offset)
+
+    def transaction_batches(self, query: TransactionQuery, size: int) -> AsyncIterator[list[dict[str, Any]]]:
+        """Yield every transaction ``query`` finds, newest first, ``size`` at a time (exports)."""
+        return search.find_batches(self.db, query, size)
 
     # -- sales --------------------------------------------------------------------------------------
 

@@ -12,7 +12,9 @@ from .receipts import RECEIPT_VIEWS
 from .reports import REPORT_VIEWS
 from .sales import SALES_VIEWS
 from .tenant_login import TENANT_LOGIN_VIEWS
+from .transactions import TRANSACTION_VIEWS
 
 ALL_VIEWS = (*LOGIN_VIEWS, *OVERVIEW_VIEWS, *GRID_VIEWS, *BATCH_VIEWS, *SALES_VIEWS, *OPENING_VIEWS,
              *REPORT_VIEWS, *PRICES_VIEWS, *RECEIPT_VIEWS, *TENANT_LOGIN_VIEWS,
+             *TRANSACTION_VIEWS,
              *ADMIN_VIEWS)
