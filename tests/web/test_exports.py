@@ -13,6 +13,8 @@ from scada_core.reports.cells import csv_cell, from_csv_cell
 from scada_core.reports.excel import table_to_xlsx
 from scada_core.reports.table import Table
 
+from tests.helpers import until, wait_for
+
 from .conftest import WebEnv
 
 M1, M2 = "acrel_dtsy1352.b1_f2_m1", "acrel_dtsy1352.b1_f2_m2"
@@ -75,3 +77,37 @@ def test_every_trigger_is_kept_as_text(text: str) -> None:
     assert sheet["A2"].data_type == "s" and sheet["A2"].value in (text, text.replace("\r", "\n"))  # XML: CR reads as LF
     assert csv_cell(text) == "'" + text and from_csv_cell(csv_cell(text)) == text
     assert csv_cell("商铺 301") == "商铺 301" and csv_cell(12) == 12
+
+
+@pytest.mark.timeout(90)
+async def test_the_readings_export_says_where_whose_and_how_each_meter_is(start_web: Any) -> None:
+    """抄表导出 carries each meter's place, shop, status in words, relay and mode, the three phases' U and I,
+    P, PF, Hz, the money left and the kWh registers (numbers stay numbers)."""
+    env: WebEnv = await start_web(units=2)
+    await env.operator("boss", "admin")
+    client, csrf = await env.login("boss")
+    billing = env.site.billing
+    await billing.open_account("一楼花店", [M1], {"id": "boss", "role": "admin"})
+    await billing.sell(M1, 12345, "cash", "readings-export-sale", {"id": "boss", "role": "admin"})
+    await wait_for(lambda: env.core.states.get(M1).attributes.get("remaining_fen") == 12345, what="money on m1")
+
+    async def status_of_m1() -> str:
+        env.site.grid.invalidate()
+        return next(r[6] for r in (await env.site.grid.data())["rows"] if r[0] == M1)
+
+    await until(status_of_m1, lambda status: status == "opened")  # the arrears level left with the sale
+    async with client.post(env.base + "/web/export/readings", data={"csrf": csrf, "entity_ids": f"{M1},{M2}"}) as resp:
+        assert resp.status == 200
+        rows = list(load_workbook(io.BytesIO(await resp.read())).active.iter_rows(values_only=True))
+    header = rows[0]
+    assert header[:9] == ("表计", "名称", "楼宇", "楼层", "房间", "商铺", "状态", "继电器", "控制模式")
+    assert header[9:18] == ("Ua(V)", "Ub(V)", "Uc(V)", "Ia(A)", "Ib(A)", "Ic(A)", "功率(W)", "功率因数", "频率(Hz)")
+    assert header[18:20] == ("剩余金额(元)", "总电能(kWh)")
+    m1 = dict(zip(header, rows[1]))
+    assert (m1["表计"], m1["楼宇"], m1["楼层"], m1["商铺"], m1["状态"]) == (M1, "b1", "2F", "一楼花店", "开户")
+    assert (m1["继电器"], m1["控制模式"]) == ("合闸", "预付费")
+    assert all(210 <= m1[u] <= 240 for u in ("Ua(V)", "Ub(V)", "Uc(V)"))
+    assert isinstance(m1["Ia(A)"], int | float) and isinstance(m1["频率(Hz)"], int | float)
+    assert m1["剩余金额(元)"] == 123.45 and isinstance(m1["总电能(kWh)"], int | float)
+    m2 = dict(zip(header, rows[2]))
+    assert m2["状态"] == "未开户" and m2["商铺"] in ("", None)

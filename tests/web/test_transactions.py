@@ -117,3 +117,27 @@ async def test_the_export_streams_every_match_as_text_safe_numbers(start_web: An
 async def _viewer(env: WebEnv) -> Any:
     await env.operator("viewer1", "viewer")
     return await env.login("viewer1")
+
+
+async def test_the_account_and_operator_lists_export_to_excel(start_web: Any) -> None:
+    """The account list (as searched) and the operator list come out as .xlsx, audited; the operator list only
+    to those who manage operators."""
+    env, florist, noodles = await _sold(start_web)
+    await env.operator("boss", "admin")
+    client, _ = await env.login("boss")
+    async with client.get(f"{env.base}/accounts", params={"q": "花店", "format": "xlsx"}) as resp:
+        assert resp.status == 200
+        rows = list(load_workbook(io.BytesIO(await resp.read())).active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("账户", "户名", "手机") and len(rows) == 2
+    assert rows[1][0] == florist and rows[1][1] == "一楼花店" and rows[1][5] == "正常"
+    async with client.get(f"{env.base}/accounts", params={"format": "xlsx"}) as resp:
+        rows = list(load_workbook(io.BytesIO(await resp.read())).active.iter_rows(values_only=True))
+    assert {r[0] for r in rows[1:]} == {florist, noodles}
+    async with client.get(f"{env.base}/admin/operators", params={"format": "xlsx"}) as resp:
+        assert resp.status == 200
+        rows = list(load_workbook(io.BytesIO(await resp.read())).active.iter_rows(values_only=True))
+    assert rows[0] == ("用户名", "姓名", "角色", "启用") and ("boss", "boss", "管理员", "是") in rows
+    assert {a["action"] for a in await env.site.audit.query()} >= {"accounts_export", "operators_export"}
+    viewer, _ = await _viewer(env)
+    async with viewer.get(f"{env.base}/admin/operators", params={"format": "xlsx"}) as resp:
+        assert resp.status == 403

@@ -16,6 +16,7 @@ from ..audit import AuditReader, audit_table
 from ..auth import AuthError
 from ..const import ACTION_AUDIT, ACTION_EXPORT, AUDIT_EXPORT_LIMIT, AUDIT_PAGE_SIZE, ACTION_CONFIGURE, ACTION_OPERATORS, ROLES, SESSION_COOKIE
 from ..site import Page
+from ..xlsx_download import at_hand, send_xlsx
 
 MAX_PENDING_IMPORTS = 10
 
@@ -34,10 +35,19 @@ class OperatorsView(Page):
     url = "/admin/operators"
     name = "web:operators"
 
-    async def get(self, request: web.Request) -> web.Response:
-        """List operators and tokens."""
-        self.site.require(request, ACTION_OPERATORS)
-        return await self.page(request)
+    async def get(self, request: web.Request) -> web.StreamResponse:
+        """List operators and tokens; ?format=xlsx exports the operators."""
+        operator = self.site.require(request, ACTION_OPERATORS)
+        if request.query.get("format") != "xlsx":
+            return await self.page(request)
+        self.site.require(request, ACTION_EXPORT)
+        t = self.site.t(request)
+        operators = await self.site.auth.operators()
+        await self.site.audit.record(request, operator, "operators_export", "", after={"rows": len(operators)})
+        rows = [[o["username"], o["display_name"], t["role_" + o["role"]], t["yes" if o["active"] else "no"]]
+                for o in operators]
+        columns = [t[c] for c in ("username", "display_name", "role", "active")]
+        return await send_xlsx(request, self.core, "operators.xlsx", t["nav_operators"], columns, at_hand(rows))
 
     async def page(self, request: web.Request, status: int = 200, error: str | None = None,
                    new_token: str | None = None) -> web.Response:

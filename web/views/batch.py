@@ -14,6 +14,15 @@ from ..const import ACTION_CONTROL, ACTION_EXPORT, ACTION_VIEW, BATCH_PAGE_LIMIT
 from ..site import Page
 
 
+# 抄表导出's columns (message keys), in order.
+READING_COLUMNS = (
+    "col_meter", "col_label", "col_building", "col_floor", "col_room", "col_shop", "col_status", "col_relay",
+    "col_mode", "col_ua", "col_ub", "col_uc", "col_ia", "col_ib", "col_ic", "col_power", "col_pf", "col_hz",
+    "col_remaining", "col_total_kwh", "col_sharp", "col_peak", "col_flat", "col_valley", "col_purchase_count",
+    "col_last_read",
+)
+
+
 class BatchStartView(Page):
     """Start one service on the selected meters."""
 
@@ -88,7 +97,7 @@ class BatchPageView(Page):
 
 
 class ReadingsExportView(Page):
-    """The selected meters' current readings as .xlsx."""
+    """抄表导出: the selected meters' current readings as .xlsx, each with where it is, whose it is and its state."""
 
     url = "/web/export/readings"
     name = "web:export_readings"
@@ -98,16 +107,27 @@ class ReadingsExportView(Page):
         operator, form = await self.site.form(request, ACTION_EXPORT)
         ids = [e for e in str(form.get("entity_ids", "")).split(",") if e]
         t = self.site.t(request)
-        table = Table(t["readings"], [t[c] for c in ("col_meter", "col_label", "col_total_kwh", "col_sharp",
-                                                      "col_peak", "col_flat", "col_valley", "col_remaining",
-                                                      "col_purchase_count", "col_power", "col_last_read")])
+        fmt = self.site.formatter(self.site.language(request))
+        grid = await self.site.grid.data()
+        column = {name: index for index, name in enumerate(grid["columns"])}
+        rows = {row[0]: row for row in grid["rows"]}
+        table = Table(t["readings"], [t[c] for c in READING_COLUMNS])
         for entity_id in ids:
             state = self.core.states.get(entity_id)
             a = state.attributes if state is not None else {}
-            table.rows.append([entity_id, self.site.directory.classify(entity_id)["label"], kwh(a.get("total_wh")),
-                               kwh(a.get("sharp_wh")), kwh(a.get("peak_wh")), kwh(a.get("flat_wh")),
-                               kwh(a.get("valley_wh")), yuan(a.get("remaining_fen")), a.get("purchase_count"),
-                               a.get("power_w"), self.site.when(a.get("last_read"))])
+            place = rows.get(entity_id)
+            status = place[column["status"]] if place else "offline"
+            table.rows.append([
+                entity_id, self.site.directory.classify(entity_id)["label"],
+                *(place[column[key]] if place else "" for key in ("building", "floor", "room", "account")),
+                t[f"st_{status}"], fmt.attribute("relay", a.get("relay")),
+                fmt.attribute("prepaid_mode", a.get("prepaid_mode")),
+                *(a.get(key) for key in ("voltage_a", "voltage_b", "voltage_c", "current_a", "current_b",
+                                         "current_c", "power_w", "power_factor", "frequency")),
+                yuan(a.get("remaining_fen")),
+                *(kwh(a.get(key)) for key in ("total_wh", "sharp_wh", "peak_wh", "flat_wh", "valley_wh")),
+                a.get("purchase_count"), self.site.when(a.get("last_read")),
+            ])
         body = await self.core.async_add_executor_job(table_to_xlsx, table)
         await self.site.audit.record(request, operator, "export_readings", f"{len(ids)} meters", after={"meters": ids})
         stamp = self.core.clock.now().strftime("%Y%m%d%H%M")

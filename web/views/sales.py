@@ -10,14 +10,16 @@ from aiohttp import web
 
 from scada_core.billing.const import METHOD_WALLET, METHODS
 from scada_core.billing.tariffs import price_now
+from scada_core.reports.table import yuan
 from scada_core.exceptions import OpenPrepayError
 from scada_core.params import path_id
 
 from ..auth import allowed
-from ..const import ACTION_ACCOUNT, ACTION_CONFIGURE, ACTION_SELL, ACTION_VIEW, QUICK_AMOUNTS_YUAN
+from ..const import ACTION_ACCOUNT, ACTION_CONFIGURE, ACTION_EXPORT, ACTION_SELL, ACTION_VIEW, QUICK_AMOUNTS_YUAN
 from ..counter_search import MAX_QUERY, find_meters
 from ..receipts import amount_in_words
 from ..site import Page, WebSite
+from ..xlsx_download import at_hand, send_xlsx
 
 # What the credit policy form changes, as the audit log records it (a meter's rows add its thresholds).
 CREDIT_POLICY_KEYS = (
@@ -63,17 +65,29 @@ class AccountsView(Page):
     url = "/accounts"
     name = "web:accounts"
 
-    async def get(self, request: web.Request) -> web.Response:
-        """List accounts (search by name, phone or meter)."""
-        self.site.require(request, ACTION_VIEW)
+    async def get(self, request: web.Request) -> web.StreamResponse:
+        """List accounts (search by name, phone or meter); ?format=xlsx exports the list found."""
+        operator = self.site.require(request, ACTION_VIEW)
         billing = billing_of(self.site, request)
         query = request.query.get("q", "").strip()
         accounts = await billing.accounts()
         if query:
             accounts = [a for a in accounts if query in a["name"] or query in (a.get("phone") or "")
                         or any(query in m["entity_id"] for m in a["meters"]) or query == str(a["id"])]
+        if request.query.get("format") == "xlsx":
+            self.site.require(request, ACTION_EXPORT)
+            await self.site.audit.record(request, operator, "accounts_export", query, after={"rows": len(accounts)})
+            return await self._export(request, accounts)
         return self.site.render(request, "accounts.html", accounts=accounts, q=query, key=uuid.uuid4().hex,
                                 meter=self._meter_name(request.query.get("meter", "")), error=None)
+
+    async def _export(self, request: web.Request, accounts: list[dict[str, Any]]) -> web.StreamResponse:
+        t = self.site.t(request)
+        rows = [[a["id"], a["name"], a.get("phone") or "", self.site.building_name(a["building"]),
+                 "、".join(self.site.directory.display_name(m["entity_id"]) for m in a["meters"]),
+                 t["acct_" + a["status"]], yuan(a.get("wallet_fen"))] for a in accounts]
+        columns = [t[c] for c in ("col_account", "tenant", "phone", "col_building", "col_meters", "status", "wallet")]
+        return await send_xlsx(request, self.core, "accounts.xlsx", t["nav_accounts"], columns, at_hand(rows))
 
     def _meter_name(self, entity_id: str) -> str:
         """Return how the opening form names a meter the page was opened for (its display name when known)."""
