@@ -7,10 +7,10 @@ from collections.abc import Callable
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import String, case, cast, func, select
 
 from scada_core.billing.const import METHOD_WALLET
-from scada_core.billing.models import MeterRow, TransactionRow
+from scada_core.billing.models import AccountRow, MeterRow, TransactionRow
 from scada_core.storage.database import Database
 from scada_core.storage.models import ReadingRow
 
@@ -18,7 +18,7 @@ from .models import EnergyDailyRow
 from .rollup import DAY_S, date_day, day_date, day_expr
 from .table import Table, kwh, yuan
 
-SALES_GROUPS = ("operator", "method", "building")
+SALES_GROUPS = ("operator", "method", "building", "shop")
 ENERGY_GROUPS = ("meter", "account", "floor", "building")
 PERIODS = ("day", "month", "year")
 # Money received and paid out. Transfers (wallet to meter and back) move money already received: never revenue,
@@ -48,14 +48,18 @@ def day_bounds(start: date, end: date, offset_s: int) -> tuple[float, float]:
 async def sales_table(
     db: Database, tz: tzinfo, offset_s: int, start: date, end: date, period: str, group: str
 ) -> Table:
-    """Sales, refunds, reversals and close-outs per period and operator/method/building (yuan)."""
+    """Sales, refunds, reversals and close-outs per period and operator/method/building/shop (yuan); transfers
+    between a wallet and a meter move money already received and are never counted."""
     lo, hi = day_bounds(start, end, offset_s)
     column = {"operator": TransactionRow.operator_id, "method": TransactionRow.method,
-              "building": TransactionRow.building}[group]
+              "building": TransactionRow.building,
+              # a shop by its account number and name (two shops of one name stay two rows)
+              "shop": cast(TransactionRow.account_id, String) + " " + AccountRow.name}[group]
     async with db.session() as session:
         rows = (
             await session.execute(
                 select(TransactionRow.ts, column, TransactionRow.kind, TransactionRow.amount_fen)
+                .outerjoin(AccountRow, AccountRow.id == TransactionRow.account_id)
                 .where(TransactionRow.ts >= lo, TransactionRow.ts < hi, TransactionRow.kind.in_(SALE_KINDS),
                        TransactionRow.method.is_distinct_from(METHOD_WALLET))
                 .order_by(TransactionRow.ts)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from scada_core.billing.ledger import Operator
 from scada_core.billing.search import TransactionQuery
 
 from .conftest import WebEnv
@@ -141,3 +142,22 @@ async def test_the_account_and_operator_lists_export_to_excel(start_web: Any) ->
     viewer, _ = await _viewer(env)
     async with viewer.get(f"{env.base}/admin/operators", params={"format": "xlsx"}) as resp:
         assert resp.status == 403
+
+
+async def test_the_sales_report_groups_by_shop_and_never_counts_a_transfer(start_web: Any) -> None:
+    """报表中心's sales by shop: each shop's sales; money moved from a wallet to a meter is no sale."""
+    env, florist, noodles = await _sold(start_web)
+    billing = env.core.data["billing"]
+    admin = {"id": "admin", "role": "admin"}
+    await billing.sales.wallet_movement(noodles, "sale", 5000, "cash", "wallet-in", Operator("admin", "admin"), "",
+                                        None)  # into the wallet: received
+    await billing.sell(M2, 5000, "wallet", "wallet-to-meter", admin)  # to the meter: a transfer, no revenue
+    client, _ = await _viewer(env)
+    async with client.get(f"{env.base}/reports", params={"kind": "sales", "group": "shop", "period": "year",
+                                                          "format": "xlsx"}) as resp:
+        assert resp.status == 200
+        rows = list(load_workbook(io.BytesIO(await resp.read())).active.iter_rows(values_only=True))
+    assert rows[0][1] == "商铺"
+    by_shop = {r[1]: r for r in rows[1:-1]}
+    assert by_shop[f"{florist} 一楼花店"][2:4] == (5, 50.1)  # 10.00 + 10.01 + ... + 10.04
+    assert by_shop[f"{noodles} =一楼面馆"][2:4] == (3, 105)  # 25 + 30 by card, 50 into the wallet; not the transfer
