@@ -35,6 +35,8 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
 
 SESSION_COOKIE: Final = "op_session"
 PASSWORD_MIN_LENGTH: Final = 8
+# core.data key of the tenant pages' logins (web.tenant_logins.TenantLogins), there when the tenant pages are up.
+TENANT_LOGINS: Final = "tenant_logins"
 # A tenant password staff generate to read out: no 0/O, 1/l/I to mistake.
 GENERATED_PASSWORD_ALPHABET: Final = "23456789abcdefghjkmnpqrstuvwxyz"
 GENERATED_PASSWORD_LENGTH: Final = 8

@@ -18,20 +18,19 @@ from scada_core.reports.rollup import async_rollup, utc_offset_s
 from .audit import AuditLog
 from .auth import KEY_WEB_OPERATOR, Auth, WebOperator, allowed, csrf_ok, origin_ok
 from .batch import DashboardBatches
-from .const import CSRF_FIELD, CSRF_HEADER, LANG_COOKIE
+from .const import CSRF_FIELD, CSRF_HEADER, LANG_COOKIE, TENANT_LOGINS
 from .format import Formatter
 from .grid import GridData
 from .i18n import LANGUAGES, texts
 from .overview import OverviewData
 from .receipt_layout import ReceiptLayouts
 from .receipts import ReceiptTemplates, add_receipt_helpers
-from .tenant.const import DOMAIN as TENANT_DOMAIN
 
 if TYPE_CHECKING:
     from scada_core.core import Core
 
     from .directory import MeterDirectory
-    from .tenant.auth import TenantAuth
+    from .tenant_logins import TenantLogins
 
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES = WEB_DIR / "templates"
@@ -107,10 +106,9 @@ class WebSite:
         """Return billing's service object, or None when billing is not configured."""
         return self.core.data.get("billing")
 
-    def tenant_logins(self) -> TenantAuth | None:
+    def tenant_logins(self) -> TenantLogins | None:
         """Return the tenant pages' logins, or None when no top-up provider brought the tenant pages up."""
-        tenant_site = self.core.data.get(TENANT_DOMAIN)
-        return tenant_site.auth if tenant_site is not None else None
+        return self.core.data.get(TENANT_LOGINS)
 
     def method_name(self, method: str | None, language: str) -> str:
         """Return a payment method's name for people (billing knows every provider's)."""

@@ -21,10 +21,8 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "tenant_pages_off": ("租户自助页面未启用(需配置支付宝或微信支付)", "The tenant pages are off (they come with "
                          "Alipay or WeChat Pay)"),
     "tenant_login_closed": ("账户已销户，不能设置登录", "The account is closed: no login can be set"),
-    "tenant_phone_invalid": ("手机号格式不正确(5–20位数字，可带+)", "Not a phone number (5–20 digits, + allowed)"),
     "tenant_password_or_generate": ("请输入密码或选择生成随机密码，不能同时", "Type a password or generate one, "
                                     "not both"),
-    "tenant_password_length": ("密码长度应为 {low}–{high} 个字符", "A password has {low}–{high} characters"),
     "tenant_send_needs_phone": ("发送验证码需要填写手机号", "Sending a code needs the phone number"),
     "code_day_sends": ("该手机号今天获取验证码的次数已达上限", "This phone has had as many codes as allowed today"),
     "act_tenant_login": ("设置租户登录", "Set a tenant login"),

@@ -15,6 +15,7 @@ from integrations.notify.const import CONSENT_HOOK
 from integrations.topup.const import CONF_KIOSK, CONF_KIOSK_IDLE, CONF_TENANTS, DOMAIN as TOPUP
 from scada_core.const import EVENT_CORE_STARTED
 from scada_core.params import DB_ID
+from web.const import TENANT_LOGINS
 
 from .const import DOMAIN, PHONE_PATTERN, TENANT_PASSWORD_MAX, TENANT_PASSWORD_MIN
 from .csrf import make_csrf_middleware
@@ -52,6 +53,7 @@ def _create_site(core: Core, registry: TopUpRegistry, provider: TopUpProvider, k
     core.http.app.router.add_static("/m/static/", STATIC)
     core.data[DOMAIN] = site
     core.data[CONSENT_HOOK] = site.auth.wants_sms  # a tenant who said no to text messages gets none
+    core.data[TENANT_LOGINS] = site.auth  # the staff web's account page gives shops their logins
     return site
 
 

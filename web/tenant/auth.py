@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,10 @@ from .const import (
     FAILURE_WINDOW,
     KIND_BAD_CODE,
     MAX_FAILURES,
+    PHONE_PATTERN,
     SOURCE_LOGIN,
+    TENANT_PASSWORD_MAX,
+    TENANT_PASSWORD_MIN,
 )
 from .models import TenantCodeRow, TenantCredentialRow, TenantSessionRow
 
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
     from scada_core.core import Core
 
 _LOGGER = logging.getLogger(__name__)
+_PHONE = re.compile(PHONE_PATTERN)
 
 
 def _digest(text: str) -> str:
@@ -70,8 +75,14 @@ class TenantAuth:
         self, account_id: int, password: str | None = None, phone: str | None = None,
         tenant_control: bool | None = None,
     ) -> None:
-        """Create or change a tenant's login (staff or set-up scripts call this); a phone that already logs in
-        to another account is refused (a one-time code opens one account)."""
+        """Create or change a tenant's login (staff or set-up scripts call this); a malformed phone, a password
+        of the wrong length and a phone that already logs in to another account (a one-time code opens one
+        account) are refused."""
+        if phone is not None and not _PHONE.match(phone):
+            raise BillingError("手机号格式不正确(5–20位数字，可带+)", "not a phone number (5–20 digits, + allowed)")
+        if password is not None and not TENANT_PASSWORD_MIN <= len(password) <= TENANT_PASSWORD_MAX:
+            raise BillingError(f"密码长度应为 {TENANT_PASSWORD_MIN}–{TENANT_PASSWORD_MAX} 个字符",
+                               f"a password has {TENANT_PASSWORD_MIN}–{TENANT_PASSWORD_MAX} characters")
         password_hash = await self.hashing.hash(password) if password else None
         async with self.db.write() as session:
             if phone is not None:
