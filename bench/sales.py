@@ -467,6 +467,7 @@ async def main() -> None:
             ledger_sqlite_raw_each_per_s=round(each),
             ledger_sqlite_raw_each_ratio=round(ours / each, 3),
             ledger_sqlite_raw_one_hop_each_per_s=round(hop),
+            ledger_sqlite_ceiling_ratio=round(hop / each, 3),
             ledger_sqlite_raw_one_hop_ratio=round(ours / hop, 3),
             ledger_sqlite_executemany_per_s=round(plain),
             ledger_sqlite_executemany_ratio=round(ours / plain, 4),
