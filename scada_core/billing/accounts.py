@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from . import ledger
 from .const import (
@@ -60,6 +60,21 @@ def _require_staff(operator: ledger.Operator) -> None:
         raise PermissionDenied(
             f"角色 {operator.role} 不能办理开销户", f"role {operator.role} cannot manage accounts"
         )
+
+
+def _history_conditions(
+    account_id: int, kinds: Iterable[str] | None, since: float | None, until: float | None
+) -> list[Any]:
+    """The conditions of an account's history: its own transactions and those moving its wallet."""
+    wallet_entries = select(EntryRow.transaction_id).where(EntryRow.account == ledger.tenant_account(account_id))
+    conditions: list[Any] = [or_(TransactionRow.account_id == account_id, TransactionRow.id.in_(wallet_entries))]
+    if kinds is not None:
+        conditions.append(TransactionRow.kind.in_(list(kinds)))
+    if since is not None:
+        conditions.append(TransactionRow.ts >= since)
+    if until is not None:
+        conditions.append(TransactionRow.ts < until)
+    return conditions
 
 
 def account_dict(account: AccountRow, meters: list[MeterRow], wallet_fen: int) -> dict[str, Any]:
@@ -488,16 +503,13 @@ class Accounts:
         return result
 
     async def account_history(
-        self, account_id: int, limit: int = 200, kinds: Iterable[str] | None = None, offset: int = 0
+        self, account_id: int, limit: int = 200, kinds: Iterable[str] | None = None, offset: int = 0,
+        since: float | None = None, until: float | None = None,
     ) -> list[dict[str, Any]]:
-        """Return an account's transactions (of ``kinds`` only, when given), newest first; a transfer also says
-        where its money went: ``from`` and ``to``, each "wallet" or a meter's entity id."""
-        wallet_entries = select(EntryRow.transaction_id).where(EntryRow.account == ledger.tenant_account(account_id))
-        query = select(TransactionRow).where(
-            or_(TransactionRow.account_id == account_id, TransactionRow.id.in_(wallet_entries))
-        )
-        if kinds is not None:
-            query = query.where(TransactionRow.kind.in_(list(kinds)))
+        """Return an account's transactions (of ``kinds`` only, when given; in [since, until) when given), newest
+        first; a transfer also says where its money went: ``from`` and ``to``, each "wallet" or a meter's entity
+        id."""
+        query = select(TransactionRow).where(*_history_conditions(account_id, kinds, since, until))
         async with self.db.session() as session:
             rows = (
                 await session.execute(query.order_by(TransactionRow.id.desc()).limit(limit).offset(offset))
@@ -510,6 +522,15 @@ class Accounts:
                     source, target = legs.get(transfer["id"], (None, None))
                     transfer["from"], transfer["to"] = holder_of(source), holder_of(target)
             return history
+
+    async def account_history_count(
+        self, account_id: int, kinds: Iterable[str] | None = None, since: float | None = None,
+        until: float | None = None,
+    ) -> int:
+        """Return how many transactions ``account_history`` finds with the same filters (for paging)."""
+        conditions = _history_conditions(account_id, kinds, since, until)
+        async with self.db.session() as session:
+            return int(await session.scalar(select(func.count(TransactionRow.id)).where(*conditions)) or 0)
 
     async def close_account(
         self, account_id: int, operator: Any, idempotency_key: str, method: str = "cash"

@@ -338,10 +338,19 @@ class BillingService:
         return await self.accounts_part.account(account_id)
 
     async def account_history(
-        self, account_id: int, limit: int = 200, kinds: Iterable[str] | None = None, offset: int = 0
+        self, account_id: int, limit: int = 200, kinds: Iterable[str] | None = None, offset: int = 0,
+        since: float | None = None, until: float | None = None,
     ) -> list[dict[str, Any]]:
-        """Return an account's transactions, newest first (``offset``: skip that many, for paging)."""
-        return await self.accounts_part.account_history(account_id, limit, kinds, offset)
+        """Return an account's transactions, newest first (``offset``: skip that many, for paging; ``since`` and
+        ``until``: POSIX seconds, from inclusive, to exclusive)."""
+        return await self.accounts_part.account_history(account_id, limit, kinds, offset, since, until)
+
+    async def account_history_count(
+        self, account_id: int, kinds: Iterable[str] | None = None, since: float | None = None,
+        until: float | None = None,
+    ) -> int:
+        """Return how many transactions account_history finds with the same filters."""
+        return await self.accounts_part.account_history_count(account_id, kinds, since, until)
 
     async def find_transactions(
         self, query: TransactionQuery, limit: int, offset: int = 0
@@ -528,10 +537,14 @@ class BillingService:
         async with self.db.session() as session:
             return await self.books.result_of(session, await self._transaction_row(session, transaction_id))
 
-    async def spent_by_day(self, account_id: int, since_ts: float, entity_id: str | None = None) -> dict[Any, int]:
-        """Return the fen an account (or one of its meters) used up on each local day since ``since_ts``."""
+    async def spent_by_day(
+        self, account_id: int, since_ts: float, entity_id: str | None = None, until_ts: float | None = None
+    ) -> dict[Any, int]:
+        """Return the fen an account (or one of its meters) used up on each local day in [since_ts, until_ts)."""
         async with self.db.session() as session:
-            return await spent_by_day(session, account_id, since_ts, self.books.clock.time_zone, entity_id)
+            return await spent_by_day(
+                session, account_id, since_ts, self.books.clock.time_zone, entity_id, until_ts
+            )
 
     async def receipt_facts(self, transaction_id: int) -> dict[str, Any]:
         """Return what a transaction's receipt states beside the amount (receipt_facts.py)."""

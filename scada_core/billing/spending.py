@@ -16,10 +16,11 @@ if TYPE_CHECKING:
 
 
 async def spent_by_day(
-    session: AsyncSession, account_id: int, since_ts: float, tz: tzinfo, entity_id: str | None = None
+    session: AsyncSession, account_id: int, since_ts: float, tz: tzinfo, entity_id: str | None = None,
+    until_ts: float | None = None,
 ) -> dict[date, int]:
     """Return the fen an account's meters (or its meter ``entity_id``) used up on each local day since
-    ``since_ts``."""
+    ``since_ts`` (and before ``until_ts``, when given)."""
     stmt = select(TransactionRow.ts, TransactionRow.amount_fen).where(
         TransactionRow.account_id == account_id,
         TransactionRow.kind.in_((KIND_CONSUMPTION, KIND_FEE)),
@@ -27,6 +28,8 @@ async def spent_by_day(
     )
     if entity_id is not None:
         stmt = stmt.where(TransactionRow.meter_entity_id == entity_id)
+    if until_ts is not None:
+        stmt = stmt.where(TransactionRow.ts < until_ts)
     rows = await session.execute(stmt)
     spent: dict[date, int] = {}
     for ts, fen in rows:

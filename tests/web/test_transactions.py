@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from scada_core.billing import ledger
+from scada_core.billing.const import ACCOUNT_REVENUE_ENERGY
 from scada_core.billing.ledger import Operator
 from scada_core.billing.search import TransactionQuery
 
@@ -161,3 +163,42 @@ async def test_the_sales_report_groups_by_shop_and_never_counts_a_transfer(start
     by_shop = {r[1]: r for r in rows[1:-1]}
     assert by_shop[f"{florist} 一楼花店"][2:4] == (5, 50.1)  # 10.00 + 10.01 + ... + 10.04
     assert by_shop[f"{noodles} =一楼面馆"][2:4] == (3, 105)  # 25 + 30 by card, 50 into the wallet; not the transfer
+
+
+async def test_an_account_history_by_date_range_paged_with_consumption_per_day(start_web: Any) -> None:
+    """The account page lists the money movements of the chosen days 50 a page, sums the many consumption
+    postings into one line a day, and exports both."""
+    env, florist, _ = await _sold(start_web)
+    billing = env.core.data["billing"]
+    admin = {"id": "admin", "role": "admin"}
+    for n in range(5, 52):
+        await billing.sell(M1, 100, "cash", f"f{n}", admin)
+    today = env.core.clock.now().replace(hour=12, minute=0, second=0, microsecond=0).timestamp()
+    async with env.core.db.session() as session:  # the mirror's consumption postings: every few minutes
+        for n in range(30):
+            await ledger.post(session, kind="consumption", idempotency_key=f"use-{n}",
+                              entries=[(f"meter:{M1}", 10), (ACCOUNT_REVENUE_ENERGY, -10)], operator=Operator("system", "system"),
+                              ts=today - 86400 * (n % 3) - n, amount_fen=10, account_id=florist, meter_entity_id=M1,
+                              building="b1")
+    client, _ = await _viewer(env)
+    async with client.get(f"{env.base}/accounts/{florist}") as resp:
+        page = await resp.text()
+    history = page[page.index('id="history"'):page.index("</table>", page.index('id="history"'))]
+    assert history.count('<a href="/transactions/') == 50 and "用电扣费" not in history
+    assert "第 1 / 2 页，共 52 条" in page and f'/accounts/{florist}?from=' in page and "hpage=2" in page
+    days = page[page.index('id="consumption-days"'):]
+    assert days.count("<tr><td>20") == 3 and "1.00" in days  # ten postings of 0.10 on each of three days
+    async with client.get(f"{env.base}/accounts/{florist}", params={"hpage": "2"}) as resp:
+        page = await resp.text()
+    assert "第 2 / 2 页" in page
+    async with client.get(f"{env.base}/accounts/{florist}", params={"from": "2001-01-01", "to": "2001-01-02"}) as resp:
+        page = await resp.text()
+    assert "第 1 / 1 页，共 0 条" in page
+    async with client.get(f"{env.base}/accounts/{florist}/history.xlsx") as resp:
+        assert resp.status == 200
+        rows = list(load_workbook(io.BytesIO(await resp.read())).active.iter_rows(values_only=True))
+    assert len(rows) == 1 + 52 + 3
+    consumption = [r for r in rows[1:] if r[2] == "用电扣费(当日合计)"]
+    assert [r[4] for r in consumption] == [1, 1, 1] and all(r[0] in ("", None) for r in consumption)
+    async with client.get(f"{env.base}/accounts/999999/history.xlsx") as resp:
+        assert resp.status == 404

@@ -13,6 +13,9 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "filter_operator": ("操作员编号", "Operator id"),
     "act_transactions_export": ("导出交易流水", "Exported transactions"),
     "act_accounts_export": ("导出账户列表", "Exported the account list"),
+    "act_account_history_export": ("导出账户流水", "Exported an account's history"),
+    "consumption_by_day": ("用电扣费(按日合计)", "Consumption charged, per day"), "col_day": ("日期", "Day"),
+    "consumption_day": ("用电扣费(当日合计)", "Consumption charged (the day's total)"),
     "act_operators_export": ("导出操作员列表", "Exported the operator list"),
     # 抄表导出's columns beyond the grid's
     "col_room": ("房间", "Room"), "col_relay": ("继电器", "Relay"), "col_mode": ("控制模式", "Mode"),

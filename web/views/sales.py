@@ -14,6 +14,7 @@ from scada_core.reports.table import yuan
 from scada_core.exceptions import OpenPrepayError
 from scada_core.params import path_id
 
+from ..account_history import account_history, history_rows
 from ..auth import allowed
 from ..const import ACTION_ACCOUNT, ACTION_CONFIGURE, ACTION_EXPORT, ACTION_SELL, ACTION_VIEW, QUICK_AMOUNTS_YUAN
 from ..counter_search import MAX_QUERY, find_meters
@@ -114,7 +115,7 @@ class AccountView(Page):
             account = await billing.account(account_id)
         except OpenPrepayError:
             raise web.HTTPNotFound(text=f"account {account_id}") from None
-        history = await billing.account_history(account_id)
+        history = await account_history(self.site, request, account_id)
         credit = None
         if allowed(operator.role, ACTION_CONFIGURE) and account["status"] == "open":
             credit = {"account": await billing.account_credit(account_id),
@@ -124,6 +125,31 @@ class AccountView(Page):
         tenant_login = await tenant.login_state(account_id) if tenant is not None else None
         return self.site.render(request, "account.html", account=account, history=history, key=uuid.uuid4().hex,
                                 credit=credit, topup=topup, tenant_login=tenant_login, **shown)
+
+
+class AccountHistoryExportView(Page):
+    """An account's history over the page's date range as .xlsx: money movements and consumption per day."""
+
+    url = r"/accounts/{account_id:\d+}/history.xlsx"
+    name = "web:account_history_export"
+
+    async def get(self, request: web.Request) -> web.StreamResponse:
+        """Send it (audited)."""
+        operator = self.site.require(request, ACTION_EXPORT)
+        billing = billing_of(self.site, request)
+        account_id = path_id(request, "account_id")
+        try:
+            await billing.account_summary(account_id)  # an account that exists
+        except OpenPrepayError:
+            raise web.HTTPNotFound(text=f"account {account_id}") from None
+        rows = await history_rows(self.site, request, account_id)
+        await self.site.audit.record(request, operator, "account_history_export", f"account {account_id}",
+                                     after={"rows": len(rows), "range": request.query_string})
+        t = self.site.t(request)
+        columns = [t[c] for c in ("col_txn", "col_time", "col_kind", "col_meter", "col_money", "col_method",
+                                  "col_operator", "receipt_no")]
+        return await send_xlsx(request, self.core, f"account-{account_id}.xlsx", t["history"], columns,
+                               at_hand(rows))
 
 
 def parse_optional_yuan(text: str) -> int | None:
@@ -399,4 +425,4 @@ class ReverseView(Page):
 
 
 SALES_VIEWS = (AccountsView, AccountView, AccountActionView, AccountCreditView, AccountTopUpRuleView,
-               SellView, TransactionView, ReverseView)
+               AccountHistoryExportView, SellView, TransactionView, ReverseView)
