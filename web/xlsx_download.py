@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -32,10 +33,10 @@ async def send_xlsx(
     handle, path = tempfile.mkstemp(prefix="openprepay-", suffix=".xlsx")
     os.close(handle)
     try:
-        sheet = await core.async_add_executor_job(XlsxSheet, title, columns)
+        sheet = await core.async_add_executor_job(XlsxSheet, title, columns, Path(path))
         async for rows in batches:
             await core.async_add_executor_job(sheet.append, rows)
-        await core.async_add_executor_job(sheet.save, path)
+        await core.async_add_executor_job(sheet.save)
         response = web.StreamResponse(headers={
             "Content-Type": XLSX_TYPE,
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
