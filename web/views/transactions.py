@@ -3,7 +3,6 @@ a page at a time on screen or all of them as a streamed .xlsx."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
