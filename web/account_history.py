@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from scada_core.params import parse_id, query_date
+from scada_core.params import parse_id
 from scada_core.reports.queries import day_bounds
 from scada_core.reports.table import yuan
 
@@ -18,7 +18,7 @@ from .const import ACCOUNT_HISTORY_DAYS, ACCOUNT_HISTORY_PAGE_SIZE
 from .meter_history import MONEY_KINDS
 
 if TYPE_CHECKING:
-    from .site import WebSite
+    from .site import DayRange, WebSite
 
 
 @dataclass
@@ -35,15 +35,10 @@ class AccountHistory:
     query: str  # the range as a query string, for the pager and the export
 
 
-def history_range(site: WebSite, request: web.Request) -> tuple[date, date, float, float]:
-    """Return the days the request asks for (``from``/``to``; the last ACCOUNT_HISTORY_DAYS by default) and
-    their bounds in POSIX seconds."""
+def history_range(site: WebSite, request: web.Request) -> DayRange:
+    """Return the days the request asks for (``from``/``to``; the last ACCOUNT_HISTORY_DAYS by default)."""
     today = site.core.clock.now().date()
-    start = query_date(request, "from", today - timedelta(days=ACCOUNT_HISTORY_DAYS - 1))
-    end = query_date(request, "to", today)
-    start, end = min(start, end), max(start, end)
-    since, until = day_bounds(start, end, site.offset_s)
-    return start, end, since, until
+    return site.day_range(request, "from", "to", today - timedelta(days=ACCOUNT_HISTORY_DAYS - 1))
 
 
 async def account_history(site: WebSite, request: web.Request, account_id: int) -> AccountHistory:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import quote
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -13,6 +15,8 @@ from aiohttp import web
 from scada_core.const import DEFAULT_LANGUAGE
 from scada_core.http import View
 
+from scada_core.params import query_date
+from scada_core.reports.queries import day_bounds
 from scada_core.reports.rollup import async_rollup, utc_offset_s
 
 from .audit import AuditLog
@@ -47,6 +51,15 @@ NAV = (
     ("/admin/operators", "nav_operators", "operators"),
     ("/admin/audit", "nav_audit", "audit"),
 )
+
+
+class DayRange(NamedTuple):
+    """Local days from ``start`` to ``end``, and their bounds [since, until) in POSIX seconds."""
+
+    start: date
+    end: date
+    since: float
+    until: float
 
 
 class WebSite:
@@ -105,6 +118,16 @@ class WebSite:
     def billing(self) -> Any:
         """Return billing's service object, or None when billing is not configured."""
         return self.core.data.get("billing")
+
+    def day_range(self, request: web.Request, first: str, last: str, default_first: date) -> DayRange:
+        """Return the local days the query's ``first`` and ``last`` dates name (in order; by default from
+        ``default_first`` to today) and their bounds in POSIX seconds (400 for a date that is no date)."""
+        today = self.core.clock.now().date()
+        start = query_date(request, first, default_first)
+        end = query_date(request, last, today)
+        start, end = min(start, end), max(start, end)
+        since, until = day_bounds(start, end, self.offset_s)
+        return DayRange(start, end, since, until)
 
     def tenant_logins(self) -> TenantLogins | None:
         """Return the tenant pages' logins, or None when no top-up provider brought the tenant pages up."""

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import io
-import sqlite3
+import json
 import sys
-import textwrap
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import insert
 
-from scada_core.storage.database import Database, resolve_url
 from scada_core.storage.models import ReadingRow
 
 from .conftest import WebEnv
@@ -57,57 +55,26 @@ async def test_a_meters_readings_export_by_range_and_interval(start_web: Any) ->
     assert (await env.site.audit.query(action="meter_readings_export"))[0]["operator"] == "viewer1"
 
 
-EXPORT_IN_A_FRESH_PROCESS = textwrap.dedent('''
-    import asyncio, re, sys
-    from pathlib import Path
-    from scada_core.reports.excel import XlsxSheet
-    from scada_core.reports.readings import READING_COLUMNS, reading_batches, reading_cells
-    from scada_core.storage.database import Database, resolve_url
-
-    async def main(folder: Path) -> None:
-        db = Database(resolve_url(folder, f"sqlite:///{folder / 'r.db'}"))
-        sheet = XlsxSheet("readings", list(READING_COLUMNS), folder / "out.xlsx")
-        written = 0
-        async for batch in reading_batches(db, "m.x", 0, 2e9, 0, 0, 2000):
-            sheet.append([reading_cells(row, str) for row in batch])
-            written += len(batch)
-        sheet.save()
-        await db.async_close()
-        # VmHWM: this program's own peak (getrusage would report the forking parent's, kept across exec)
-        peak = re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1)
-        print(written, peak)
-
-    asyncio.run(main(Path(sys.argv[1])))
-''')
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "exports.py"
 
 
-async def _peak_rss_kib(folder: Path, count: int) -> int:
-    """Store ``count`` readings, export them in a fresh process (the path the web's export takes) and return
-    that process's peak RSS in KiB."""
-    folder.mkdir()
-    db = Database(resolve_url(folder, f"sqlite:///{folder / 'r.db'}"))
-    await db.async_upgrade()
-    await db.async_close()
-    with sqlite3.connect(folder / "r.db") as conn:
-        conn.executemany(
-            "INSERT INTO readings (entity_id, ts, received_ts, total_wh, sharp_wh, peak_wh, flat_wh, valley_wh,"
-            " money_fen, purchase_count, power_w) VALUES ('m.x', ?, ?, ?, 0, 0, ?, 0, 1000, 1, 500)",
-            ((1e9 + i * 30, 1e9 + i * 30, i * 10, i * 10) for i in range(count)))
-    conn.close()
+async def _peak_rss_mb(count: int) -> float:
+    """Export ``count`` readings in a fresh process (bench/exports.py, streamed only: the path the web's export
+    takes) and return that process's peak memory (its own VmHWM: getrusage would report the forking parent's)."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", EXPORT_IN_A_FRESH_PROCESS, str(folder), cwd=Path(__file__).resolve().parents[2],
+        sys.executable, str(BENCH), "--rows", str(count), "--streamed-only", cwd=BENCH.parents[1],
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await process.communicate()
     assert process.returncode == 0, err.decode()[-2000:]
-    written, peak = (int(x) for x in out.split()[-2:])
-    assert written == count
-    return peak
+    figures = json.loads(out.decode().strip().splitlines()[-1])
+    assert figures["rows"] == count
+    return float(figures["peak_rss_mb"])
 
 
-async def test_an_export_takes_the_same_memory_for_ten_times_the_rows(tmp_path: Path) -> None:
+async def test_an_export_takes_the_same_memory_for_ten_times_the_rows() -> None:
     """Readings go from the database to the sheet a batch at a time: 200,000 rows peak no higher than 20,000
     (give or take 16 MB of allocator noise) and well under 100 MB. (bench/exports.py runs the full million.)"""
-    small = await _peak_rss_kib(tmp_path / "small", 20_000)
-    large = await _peak_rss_kib(tmp_path / "large", 200_000)
-    assert large < 100 * 1024, large
-    assert large - small < 16 * 1024, (small, large)
+    small = await _peak_rss_mb(20_000)
+    large = await _peak_rss_mb(200_000)
+    assert large < 100, large
+    assert large - small < 16, (small, large)

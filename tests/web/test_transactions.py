@@ -202,3 +202,7 @@ async def test_an_account_history_by_date_range_paged_with_consumption_per_day(s
     assert [r[4] for r in consumption] == [1, 1, 1] and all(r[0] in ("", None) for r in consumption)
     async with client.get(f"{env.base}/accounts/999999/history.xlsx") as resp:
         assert resp.status == 404
+    for params, status in (({"from": "2026-02-30"}, 400), ({"to": "１２"}, 400), ({"hpage": "9" * 30}, 200),
+                           ({"hpage": "-3"}, 200)):
+        async with client.get(f"{env.base}/accounts/{florist}", params=params) as resp:
+            assert resp.status == status, params  # a bad date is named; a page past the last shows the last

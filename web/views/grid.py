@@ -9,8 +9,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from scada_core.exceptions import OpenPrepayError
-from scada_core.params import parse_id, query_choice, query_date
-from scada_core.reports.queries import day_bounds
+from scada_core.params import parse_id, query_choice
 from scada_core.reports.readings import INTERVALS, READING_COLUMNS, reading_batches, reading_cells
 
 from ..batch import BatchError
@@ -158,12 +157,9 @@ class MeterReadingsExportView(Page):
         """Send them (read and written in batches, audited)."""
         operator = self.site.require(request, ACTION_EXPORT)
         entity_id = known_meter(self, request)
-        today = self.core.clock.now().date()
-        start = query_date(request, "from", today.replace(day=1))
-        end = query_date(request, "to", today)
-        start, end = min(start, end), max(start, end)
+        start, end, since, until = self.site.day_range(request, "from", "to",
+                                                       self.core.clock.now().date().replace(day=1))
         interval = query_choice(request, "interval", tuple(INTERVALS), "all")
-        since, until = day_bounds(start, end, self.site.offset_s)
         t = self.site.t(request)
         fmt = self.site.formatter(self.site.language(request))
         await self.site.audit.record(request, operator, "meter_readings_export", entity_id,

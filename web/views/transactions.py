@@ -9,8 +9,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from scada_core.billing.search import TransactionQuery
-from scada_core.params import parse_id, query_date
-from scada_core.reports.queries import day_bounds
+from scada_core.params import parse_id
 from scada_core.reports.table import yuan
 
 from ..const import ACTION_EXPORT, ACTION_VIEW, EXPORT_BATCH, TRANSACTION_PAGE_SIZE
@@ -35,10 +34,8 @@ class TransactionsView(Page):
         if billing is None:
             raise web.HTTPNotFound(text="billing is not configured")
         q = request.query
-        today = self.core.clock.now().date()
-        start = query_date(request, "start", today.replace(day=1))
-        end = query_date(request, "end", today)
-        since, until = day_bounds(min(start, end), max(start, end), self.site.offset_s)
+        start, end, since, until = self.site.day_range(request, "start", "end",
+                                                       self.core.clock.now().date().replace(day=1))
         wanted = {name: (q.get(name) or "").strip() or None for name in FILTERS}
         query = TransactionQuery(since=since, until=until, kind=wanted["kind"], method=wanted["method"],
                                  operator=wanted["operator"], shop=wanted["shop"], receipt_no=wanted["receipt"])
