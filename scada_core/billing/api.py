@@ -30,6 +30,8 @@ PATH_VALUES: dict[str, Callable[[web.Request, str], Any]] = {
     "building_id": lambda request, name: request.match_info[name],
     "account_id": path_id,
     "transaction_id": path_id,
+    "plan_id": path_id,
+    "run_id": path_id,
 }
 
 
@@ -244,6 +246,52 @@ class ReconcileView(BillingView):
         return json_response(await self.billing.reconcile_round())
 
 
+class LoadCategoriesView(operation_view("save_load_category")):
+    """Load categories (用电性质)."""
+
+    async def get(self, request: web.Request) -> web.Response:
+        """List the load categories in their order."""
+        return json_response(await self.billing.load_categories())
+
+
+class LoadPlansView(operation_view("create_load_plan")):
+    """Load-limiting plans (限电方案)."""
+
+    async def get(self, request: web.Request) -> web.Response:
+        """List the plans, newest first."""
+        return json_response(await self.billing.load_plans())
+
+
+class LoadPlanView(operation_view("update_load_plan")):
+    """One load-limiting plan."""
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return the plan."""
+        return json_response(await self.billing.load_plan(path_id(request, "plan_id")))
+
+
+class LoadRunsView(BillingView):
+    """Load-limiting runs."""
+
+    url = "/api/billing/load_runs"
+    name = "billing:load_runs"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """List the newest runs with how many meters each limited."""
+        return json_response(await self.billing.load_runs())
+
+
+class LoadRunView(BillingView):
+    """One load-limiting run."""
+
+    url = r"/api/billing/load_runs/{run_id:\d+}"
+    name = "billing:load_run"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """Return the run: per meter the limit before, the outcome, when it was limited and restored."""
+        return json_response(await self.billing.load_run(path_id(request, "run_id")))
+
+
 VIEWS = (
     TrialBalanceView,
     AccountsView,
@@ -268,4 +316,12 @@ VIEWS = (
     BuildingPolicyView,
     AlarmsView,
     ReconcileView,
+    operation_view("set_meter_category"),
+    LoadCategoriesView,
+    LoadPlansView,
+    LoadPlanView,
+    operation_view("run_load_plan"),
+    LoadRunsView,
+    LoadRunView,
+    operation_view("end_load_run"),
 )

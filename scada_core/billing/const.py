@@ -110,3 +110,19 @@ METHOD_LABELS: Final = {
     "bank": {"zh-CN": "银行转账", "en": "bank transfer"},
     METHOD_WALLET: {"zh-CN": "账户钱包", "en": "wallet"},
 }
+
+# Load limiting (限电): a meter's load category (用电性质) and the plans that lower the overload limit of chosen
+# categories for a window (load_limits.py).
+LOAD_CATEGORY_KEY: Final = r"[a-z][a-z0-9_]{0,31}"
+LOAD_CATEGORY_NAME_MAX: Final = 64
+LOAD_PLAN_NAME_MAX: Final = 128
+LOAD_LIMIT_MAX_W: Final = 65535  # the meter's overload power register (PMAX) is 16 bits
+LOAD_DURATION_MAX_S: Final = 7 * 24 * 3600
+LOAD_RUN_SCHEDULED: Final = "scheduled"
+LOAD_RUN_ACTIVE: Final = "active"
+LOAD_RUN_ENDED: Final = "ended"
+LOAD_METER_LIMITED: Final = "limited"  # the meter holds the plan's limit (read back)
+LOAD_METER_PENDING: Final = "pending"  # not reached yet (offline, refused): retried while the run is active
+LOAD_METER_EXEMPT_HOLD: Final = "exempt_hold"  # held (保电) by staff: never limited
+LOAD_TICK_S: Final = 1.0  # how often runs are started, ended and retried
+EVENT_BILLING_LOAD_LIMIT: Final = "billing_load_limit"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -107,20 +107,24 @@ class DesiredState:
         self.meters = meters
         self.tariffs = tariffs
         self.policies = policies
+        # {meter: overload limit W} a load-limiting run holds now (load_limits.py), over the meter's own
+        self.overrides: Callable[[Iterable[str] | None], Awaitable[dict[str, int]]] | None = None
 
     async def desired_of(self, entity_ids: Iterable[str] | None = None) -> dict[str, Desired]:
         """Return what opened meter-side meters (all, or ``entity_ids``) should hold now."""
+        entity_ids = None if entity_ids is None else list(entity_ids)
         now = self.books.now()
         month = datetime.fromtimestamp(now, self.books.clock.time_zone).month
         stmt = select(MeterRow).where(MeterRow.account_id.is_not(None), MeterRow.mode == MODE_METER)
         if entity_ids is not None:
-            stmt = stmt.where(MeterRow.entity_id.in_(list(entity_ids)))
+            stmt = stmt.where(MeterRow.entity_id.in_(entity_ids))
         async with self.db.session() as session:
             meters = (await session.execute(stmt)).scalars().all()
             ids = {m.account_id for m in meters}
             rows = await session.execute(select(AccountRow).where(AccountRow.id.in_(ids)))
             accounts = {a.id: a for a in rows.scalars()}
             specs = await self.tariffs.specs_in_force(session, now)
+        limited = {} if self.overrides is None else await self.overrides(entity_ids)
         desired: dict[str, Desired] = {}
         for meter in meters:
             spec = self.tariffs.spec_of(specs, meter.entity_id, meter.building)
@@ -130,7 +134,10 @@ class DesiredState:
                 _LOGGER.warning("%s: a tiered tariff cannot be held by a meter-side meter", meter.entity_id)
                 tariff = None
             limits = self.books.thresholds(accounts.get(meter.account_id), meter.building, meter)
-            desired[meter.entity_id] = Desired(tariff, desired_settings(limits))
+            settings = desired_settings(limits)
+            if meter.entity_id in limited:
+                settings["overload_w"] = limited[meter.entity_id]
+            desired[meter.entity_id] = Desired(tariff, settings)
         return desired
 
     async def push(

@@ -58,6 +58,8 @@ class MeterRow(Base):
     alarm1_fen: Mapped[int | None] = mapped_column(BigInteger)
     alarm2_fen: Mapped[int | None] = mapped_column(BigInteger)
     overload_w: Mapped[int | None] = mapped_column(Integer)
+    # 用电性质: the key of a load category (billing_load_categories), or None.
+    load_category: Mapped[str | None] = mapped_column(String(32))
 
 
 class CreditChangeRow(Base):
@@ -214,3 +216,66 @@ class ControlChangeRow(Base):
     actor: Mapped[str] = mapped_column(String(16))
     user_id: Mapped[str | None] = mapped_column(String(64))
     service: Mapped[str] = mapped_column(String(32))
+
+
+class LoadCategoryRow(Base):
+    """A load category (用电性质) meters are given; ``protected`` ones (重要负荷) are never limited."""
+
+    __tablename__ = "billing_load_categories"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    protected: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LoadPlanRow(Base):
+    """A load-limiting plan (限电方案): the categories it limits, to what power, and for how long."""
+
+    __tablename__ = "billing_load_plans"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    categories: Mapped[str] = mapped_column(Text)  # JSON list of category keys
+    limit_w: Mapped[int] = mapped_column(Integer)
+    duration_s: Mapped[int] = mapped_column(Integer)
+    created_ts: Mapped[float] = mapped_column(Float)
+    operator_id: Mapped[str] = mapped_column(String(64))
+
+
+class LoadRunRow(Base):
+    """One run of a plan over a window: scheduled, active, then ended (at its end, or ended early)."""
+
+    __tablename__ = "billing_load_runs"
+    __table_args__ = (Index("ix_billing_load_runs_status", "status", "start_ts"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("billing_load_plans.id"), index=True)
+    plan_name: Mapped[str] = mapped_column(String(128))
+    categories: Mapped[str] = mapped_column(Text)  # the plan's categories when it was run (JSON)
+    limit_w: Mapped[int] = mapped_column(Integer)
+    start_ts: Mapped[float] = mapped_column(Float)
+    end_ts: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16))
+    operator_id: Mapped[str] = mapped_column(String(64))
+    created_ts: Mapped[float] = mapped_column(Float)
+    started_ts: Mapped[float | None] = mapped_column(Float)
+    ended_ts: Mapped[float | None] = mapped_column(Float)
+
+
+class LoadRunMeterRow(Base):
+    """One meter of a run: the limit it held before, whether it was limited (or why not) and its restore."""
+
+    __tablename__ = "billing_load_run_meters"
+    __table_args__ = (UniqueConstraint("run_id", "meter_entity_id", name="uq_billing_load_run_meters"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("billing_load_runs.id"), index=True)
+    meter_entity_id: Mapped[str] = mapped_column(String(255), index=True)
+    account_id: Mapped[int | None] = mapped_column(Integer)
+    category: Mapped[str | None] = mapped_column(String(32))
+    previous_w: Mapped[int | None] = mapped_column(Integer)  # what the meter held when the run began
+    outcome: Mapped[str] = mapped_column(String(16))  # limited / pending / exempt_hold
+    limited_ts: Mapped[float | None] = mapped_column(Float)
+    restored_w: Mapped[int | None] = mapped_column(Integer)
+    restored_ts: Mapped[float | None] = mapped_column(Float)

@@ -15,7 +15,18 @@ from scada_core.core import humanize_invalid
 from scada_core.params import DB_ID, TIMESTAMP, db_int
 
 from . import ledger
-from .const import LEFTOVER_CHOICES, LEFTOVER_KEEP, METHOD_NAME, SELLING_ROLES, TOPUP_RULES
+from .const import (
+    LEFTOVER_CHOICES,
+    LEFTOVER_KEEP,
+    LOAD_CATEGORY_KEY,
+    LOAD_CATEGORY_NAME_MAX,
+    LOAD_DURATION_MAX_S,
+    LOAD_LIMIT_MAX_W,
+    LOAD_PLAN_NAME_MAX,
+    METHOD_NAME,
+    SELLING_ROLES,
+    TOPUP_RULES,
+)
 from .errors import BillingError, PermissionDenied
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,6 +41,15 @@ REFUSED = "refused, with a zh-CN / en message"
 ENTITY = {"entity_id": "entity_id"}
 NAMED_PATH_PARAMS = ("entity_id", "building_id")  # URL parameters that are names, not database ids
 ACCOUNT = {"account_id": "account_id"}
+PLAN = {"plan_id": "plan_id"}
+CATEGORY_KEY = vol.All(str, vol.Match(rf"{LOAD_CATEGORY_KEY}\Z", msg="not a category key (a-z, 0-9, _)"))
+PLAN_FIELDS = {
+    vol.Required("name"): vol.All(str, vol.Strip, vol.Length(min=1, max=LOAD_PLAN_NAME_MAX)),
+    vol.Required("categories"): vol.All([CATEGORY_KEY], vol.Length(min=1, max=100)),
+    vol.Required("limit_w"): db_int(1, LOAD_LIMIT_MAX_W),
+    vol.Required("duration_s"): db_int(60, LOAD_DURATION_MAX_S),
+}
+PLAN_EXAMPLE = {"name": "用电高峰限电", "categories": ["catering", "retail"], "limit_w": 3000, "duration_s": 7200}
 
 
 @dataclass(frozen=True)
@@ -298,6 +318,79 @@ OPERATIONS: tuple[Operation, ...] = (
         response="the tariff version added",
     ),
 )
+LOAD_OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "set_meter_category",
+        {vol.Required("key"): vol.Any(None, CATEGORY_KEY)},
+        "put",
+        "/api/billing/meters/{entity_id}/category",
+        "billing:meter_category",
+        "Admin: give a meter its load category (用电性质), or none (null)",
+        ENTITY,
+        {"key": "catering"},
+        response="the meter's category and the one before",
+    ),
+    Operation(
+        "save_load_category",
+        {
+            vol.Required("key"): CATEGORY_KEY,
+            vol.Required("name"): vol.All(str, vol.Strip, vol.Length(min=1, max=LOAD_CATEGORY_NAME_MAX)),
+            vol.Optional("protected", default=False): bool,
+        },
+        "post",
+        "/api/billing/load_categories",
+        "billing:load_categories",
+        "Admin: add a load category or rename one; a protected one (重要负荷) is never limited",
+        example={"key": "hotel", "name": "酒店", "protected": False},
+        response="the category",
+    ),
+    Operation(
+        "create_load_plan",
+        PLAN_FIELDS,
+        "post",
+        "/api/billing/load_plans",
+        "billing:load_plans",
+        "Admin: add a load-limiting plan (限电方案): the categories it limits, to limit_w for duration_s",
+        example=PLAN_EXAMPLE,
+        response="the plan",
+    ),
+    Operation(
+        "update_load_plan",
+        PLAN_FIELDS,
+        "put",
+        "/api/billing/load_plans/{plan_id:\\d+}",
+        "billing:load_plan",
+        "Admin: change a load-limiting plan (runs already started keep what they took)",
+        PLAN,
+        PLAN_EXAMPLE,
+        response="the plan",
+    ),
+    Operation(
+        "run_load_plan",
+        {vol.Optional("start_ts"): TIMESTAMP, vol.Optional("duration_s"): db_int(60, LOAD_DURATION_MAX_S)},
+        "post",
+        "/api/billing/load_plans/{plan_id:\\d+}/runs",
+        "billing:load_plan_runs",
+        "Admin or automation (role system): run a plan now or from start_ts, for its duration or duration_s; "
+        "each meter's limit is read back, and restored at the end (also after a restart)",
+        PLAN,
+        {"duration_s": 3600},
+        service=True,
+        response="the run with its meters",
+    ),
+    Operation(
+        "end_load_run",
+        {},
+        "post",
+        "/api/billing/load_runs/{run_id:\\d+}/end",
+        "billing:load_run_end",
+        "Admin or automation: end a load-limiting run now and restore its meters",
+        {"run_id": "run_id"},
+        service=True,
+        response="the run with its meters",
+    ),
+)
+OPERATIONS += LOAD_OPERATIONS
 BY_NAME: dict[str, Operation] = {op.name: op for op in OPERATIONS}
 
 

@@ -44,6 +44,12 @@ Building settings (policies.py): set_building_policy(building_id, operator, alar
   first); building_policies(building_id=None).
 Tariffs (tariff_store.py): set_tariff(scope, spec, effective_ts, operator) where scope is "building:<id>" or
   "meter:<entity_id>" (tiered: server-side meters only); tariffs(scope=None); tariff_for(entity_id, ts).
+Load limiting (categories.py, load_limits.py): load_categories(), save_load_category(key, name, operator,
+  protected=False), set_meter_category(entity_id, key, operator) (admin; any known meter), meter_categories();
+  load_plans(), load_plan(id), create_load_plan(name, categories, limit_w, duration_s, operator),
+  update_load_plan(plan_id, ...), run_load_plan(plan_id, operator, start_ts=None, duration_s=None) (admin or
+  system), end_load_run(run_id, operator), load_runs(), load_run(run_id) (per meter: limit before, outcome,
+  restore); an active run's limit is part of the desired state; billing_load_limit fires per account.
 Desired state (desired.py): what a meter-side meter should hold (the tariff in force with the local month's TOU
   table, alarm levels, overdraft, overload limit) is compared with what it publishes and pushed where it differs:
   push_desired(entity_ids=None); reconcile_round() (deliveries, desired state, due mirrors: the reconciler's
@@ -99,6 +105,7 @@ from . import ledger, search
 from .accounts import Accounts
 from .active import ActiveAlarms
 from .books import Books, building_of
+from .categories import LoadCategories
 from .charging import MeterMirror
 from .const import (
     DEFAULT_BUILDING,
@@ -112,6 +119,7 @@ from .const import (
 from .delivery import Deliveries
 from .desired import DesiredState
 from .errors import BillingError
+from .load_limits import LoadLimits
 from .methods import PaymentMethods
 from .models import AlarmRow, MeterRow, TransactionRow
 from .offline import OfflineWatch
@@ -169,6 +177,9 @@ class BillingService:
         )
         self.policies = BuildingPolicies(self.books)
         self.desired = DesiredState(self.books, self.meters, self.tariff_store, self.policies)
+        self.categories = LoadCategories(self.books, self.meters, self.opened)
+        self.load_limits = LoadLimits(self.books, self.meters, self.desired)
+        self.desired.overrides = self.load_limits.overrides
         self.relay_guard = RelayGuard(self.books, self.meters, self.mirror, core.config)
         self.statuses = MeterStatuses(core.db, self.meters, self.mirror, self.relay_guard, core.config)
         self.topup = TopUpRules(self.books)
@@ -204,6 +215,7 @@ class BillingService:
         await self.opened.async_load()
         self.mirror.async_listen()
         await self.offline.async_start()
+        self.load_limits.async_listen()
         async_ensure_ticker(self.core)
         self.core.async_create_task(self.reconciler.run(), "billing reconciler")
 
@@ -316,6 +328,68 @@ class BillingService:
         return await self.accounts_part.set_meter_thresholds(
             entity_id, operator, alarm1_fen, alarm2_fen, overload_w
         )
+
+    # -- load limiting (限电) --------------------------------------------------------------------------
+
+    async def load_categories(self) -> list[dict[str, Any]]:
+        """Return the configured load categories (用电性质): [{key, name, protected}] in their order."""
+        return await self.categories.categories()
+
+    @validated("save_load_category")
+    async def save_load_category(self, key: str, name: str, operator: Any, protected: bool = False) -> dict[str, Any]:
+        """Admin: add or rename a load category."""
+        return await self.categories.save_category(key, name, protected, operator)
+
+    @validated("set_meter_category")
+    async def set_meter_category(self, entity_id: str, key: str | None, operator: Any) -> dict[str, Any]:
+        """Admin: give a meter its load category (None: none)."""
+        return await self.categories.set_meter_category(entity_id, key, operator)
+
+    async def meter_categories(self) -> dict[str, str]:
+        """Return {entity_id: category key} of every meter given one."""
+        return await self.categories.meter_categories()
+
+    async def load_plans(self) -> list[dict[str, Any]]:
+        """Return the load-limiting plans, newest first."""
+        return await self.load_limits.plans()
+
+    async def load_plan(self, plan_id: int) -> dict[str, Any]:
+        """Return one load-limiting plan."""
+        return await self.load_limits.plan(plan_id)
+
+    @validated("create_load_plan")
+    async def create_load_plan(
+        self, name: str, categories: list[str], limit_w: int, duration_s: int, operator: Any
+    ) -> dict[str, Any]:
+        """Admin: add a load-limiting plan."""
+        return await self.load_limits.save_plan(operator, name, categories, limit_w, duration_s)
+
+    @validated("update_load_plan")
+    async def update_load_plan(
+        self, plan_id: int, name: str, categories: list[str], limit_w: int, duration_s: int, operator: Any
+    ) -> dict[str, Any]:
+        """Admin: change a load-limiting plan."""
+        return await self.load_limits.save_plan(operator, name, categories, limit_w, duration_s, plan_id)
+
+    @validated("run_load_plan")
+    async def run_load_plan(
+        self, plan_id: int, operator: Any, start_ts: float | None = None, duration_s: int | None = None
+    ) -> dict[str, Any]:
+        """Admin or automation: run a plan now or from start_ts."""
+        return await self.load_limits.run_plan(plan_id, operator, start_ts, duration_s)
+
+    @validated("end_load_run")
+    async def end_load_run(self, run_id: int, operator: Any) -> dict[str, Any]:
+        """Admin or automation: end a run now and restore its meters."""
+        return await self.load_limits.end_run(run_id, operator)
+
+    async def load_runs(self) -> list[dict[str, Any]]:
+        """Return the newest load-limiting runs."""
+        return await self.load_limits.runs()
+
+    async def load_run(self, run_id: int) -> dict[str, Any]:
+        """Return a run with each meter's limit before, outcome and restore."""
+        return await self.load_limits.run(run_id)
 
     async def meter_credit(self, entity_id: str) -> dict[str, Any]:
         """Return a meter's own and effective credit policy and thresholds, and their changes."""

@@ -1,0 +1,133 @@
+"""Load limiting (限电) by load category on the simulator: a plan lowers the meters' overload limit (PMAX) for its
+window, exempts held meters and protected categories, and the end restores each meter's limit, also after a
+restart in the middle. Every limit is read back from the simulated meters (written and read over Modbus TCP)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from integrations.acrel_dtsy1352.proposed import FACTORY_PMAX_W
+from scada_core.const import ACTOR_STAFF
+from scada_core.core import Context
+from tests.helpers import until, wait_for
+
+from .conftest import ADMIN, CASHIER, billing_section, field_sections
+
+pytestmark = pytest.mark.timeout(90)
+
+M1, M2, M3 = "acrel_dtsy1352.m1", "acrel_dtsy1352.m2", "acrel_dtsy1352.m3"
+PLAN = {"name": "迎峰度夏 限电", "categories": ["catering", "retail"], "limit_w": 2000, "duration_s": 3600}
+SYSTEM = {"id": "automation", "role": "system"}
+
+
+async def categorise(site: Any) -> None:
+    """Give m1 餐饮, m2 零售 and m3 餐饮 (m3 will be held by staff)."""
+    for meter, key in ((M1, "catering"), (M2, "retail"), (M3, "catering")):
+        answer = await site.api("PUT", f"/api/billing/meters/{meter}/category", {"key": key, "operator": ADMIN})
+        assert answer["category"] == key and answer["previous"] is None
+
+
+async def test_categories_refuse_hostile_input(start_site: Any) -> None:
+    """Unknown categories and meters, another role, bad keys and protected categories get a clear zh/en error and
+    change nothing."""
+    site = await start_site(units=1, with_sim=False)
+    keys = [c["key"] for c in await site.api("GET", "/api/billing/load_categories")]
+    assert keys == ["catering", "retail", "office", "public_lighting", "important"]
+    assert [c["name"] for c in await site.billing.load_categories()][:2] == ["餐饮", "零售"]
+    unknown = await site.api("PUT", f"/api/billing/meters/{M1}/category", {"key": "nope", "operator": ADMIN}, status=400)
+    assert "未知用电性质" in unknown["error"] and "unknown load category" in unknown["error"]
+    bad = await site.api("PUT", f"/api/billing/meters/{M1}/category", {"key": "餐饮'; --", "operator": ADMIN}, status=400)
+    assert "key" in bad["error"]
+    ghost = await site.api("PUT", "/api/billing/meters/acrel_dtsy1352.ghost/category",
+                           {"key": "retail", "operator": ADMIN}, status=400)
+    assert "未知表计" in ghost["error"]
+    cashier = await site.api("PUT", f"/api/billing/meters/{M1}/category", {"key": "retail", "operator": CASHIER},
+                             status=400)
+    assert "管理员" in cashier["error"] and "admin" in cashier["error"]
+    assert await site.billing.meter_categories() == {}
+
+    added = await site.api("POST", "/api/billing/load_categories", {"key": "hotel", "name": "酒店", "operator": ADMIN})
+    assert added == {"key": "hotel", "name": "酒店", "protected": False}
+    assert (await site.api("GET", "/api/billing/load_categories"))[-1]["key"] == "hotel"
+
+    protected = await site.api("POST", "/api/billing/load_plans",
+                               {**PLAN, "categories": ["important"], "operator": ADMIN}, status=400)
+    assert "重要负荷" in protected["error"] and "protected" in protected["error"]
+    for field, value in (("limit_w", 70000), ("limit_w", -5), ("duration_s", 10), ("name", ""), ("name", "x" * 500)):
+        answer = await site.api("POST", "/api/billing/load_plans", {**PLAN, field: value, "operator": ADMIN}, status=400)
+        assert field in answer["error"], answer
+    assert await site.api("GET", "/api/billing/load_plans") == []
+    await site.api("POST", "/api/billing/load_plans/999/runs", {"operator": ADMIN}, status=400)
+    plan = await site.api("POST", "/api/billing/load_plans", {**PLAN, "operator": ADMIN})
+    refused = await site.api("POST", f"/api/billing/load_plans/{plan['id']}/runs", {"operator": CASHIER}, status=400)
+    assert "管理员" in refused["error"]
+    assert await site.api("GET", "/api/billing/load_runs") == []
+
+
+async def test_plan_limits_and_restores_across_a_restart(start_site: Any) -> None:
+    """A run lowers the limit of the plan's categories (not a held meter's), the reconciler keeps it, and after a
+    restart past the window's end every meter gets back its own limit, or the one it held before."""
+    first = await start_site(units=3, remaining_fen=60000, billing=billing_section())
+    assert first.sim is not None
+    sims = [first.sim.meter(unit) for unit in (1, 2, 3)]
+    account = await first.api("POST", "/api/billing/accounts",
+                              {"name": "川味小馆", "phone": "13800000001", "meters": [M1, M2, M3], "operator": CASHIER})
+    await first.api("PUT", f"/api/billing/meters/{M2}/thresholds", {"overload_w": 9000, "operator": ADMIN})
+    await categorise(first)
+    await first.core.services.async_call(
+        "acrel_dtsy1352", "hold", {"entity_id": M3}, Context(user_id="admin1", actor=ACTOR_STAFF)
+    )
+    assert [s.overload_w for s in sims] == [FACTORY_PMAX_W, 9000, FACTORY_PMAX_W]
+    events: list[dict[str, Any]] = []
+    first.core.bus.async_listen("billing_load_limit", lambda event: events.append(event.data))
+
+    plan = await first.api("POST", "/api/billing/load_plans", {**PLAN, "operator": ADMIN})
+    run = await first.api("POST", f"/api/billing/load_plans/{plan['id']}/runs", {"operator": ADMIN})
+    assert run["status"] == "active"
+    outcomes = {m["meter_entity_id"]: (m["outcome"], m["previous_w"]) for m in run["meters"]}
+    assert outcomes == {
+        M1: ("limited", FACTORY_PMAX_W), M2: ("limited", 9000), M3: ("exempt_hold", FACTORY_PMAX_W),
+    }
+    assert [s.overload_w for s in sims] == [2000, 2000, FACTORY_PMAX_W], "read back from the meters"
+    await wait_for(lambda: events, what="billing_load_limit")
+    assert [(e["phase"], e["account_id"], e["phone"], e["meters"]) for e in events] == [
+        ("start", account["id"], "13800000001", [M1, M2])
+    ]
+    await first.api("POST", "/api/billing/reconcile", {"operator": ADMIN})
+    assert [s.overload_w for s in sims] == [2000, 2000, FACTORY_PMAX_W], "the reconciler keeps the plan's limit"
+    end_ts = run["end_ts"]
+    await first.core.async_stop()
+
+    again = await start_site(billing=billing_section(), with_sim=False, extra=field_sections(first.sim.port, 3))
+    again.core.clock.set_now(again.core.clock.utcnow() + timedelta(seconds=end_ts - again.core.clock.timestamp() + 5))
+    report = await until(lambda: again.api("GET", f"/api/billing/load_runs/{run['id']}"),
+                         lambda r: all(m["restored_ts"] for m in r["meters"] if m["outcome"] == "limited"))
+    assert report["status"] == "ended"
+    restored = {m["meter_entity_id"]: m["restored_w"] for m in report["meters"]}
+    assert restored == {M1: FACTORY_PMAX_W, M2: 9000, M3: None}
+    assert [s.overload_w for s in sims] == [FACTORY_PMAX_W, 9000, FACTORY_PMAX_W], "read back from the meters"
+    assert (await again.api("GET", "/api/billing/load_runs"))[0]["limited"] == 2
+
+
+async def test_automation_runs_a_plan_and_ends_it_early(start_site: Any) -> None:
+    """A demand-response signal (an event) runs a plan through billing.run_load_plan; ending it early restores."""
+    rules = [
+        {"id": "dr_start", "trigger": {"platform": "event", "event_type": "demand_response"},
+         "action": {"service": "billing.run_load_plan", "data": {"plan_id": 1, "operator": SYSTEM}}},
+    ]
+    site = await start_site(units=1, remaining_fen=60000, extra={"automation": rules})
+    assert site.sim is not None
+    sim = site.sim.meter(1)
+    await site.api("POST", "/api/billing/accounts", {"name": "便利店", "meters": [M1], "operator": CASHIER})
+    await site.api("PUT", f"/api/billing/meters/{M1}/category", {"key": "retail", "operator": ADMIN})
+    await site.api("POST", "/api/billing/load_plans", {**PLAN, "limit_w": 1500, "operator": ADMIN})
+    site.core.bus.async_fire("demand_response", {})
+    await until(lambda: site.api("GET", "/api/billing/load_runs"), lambda runs: runs and runs[0]["limited"] == 1)
+    assert sim.overload_w == 1500
+    run_id = (await site.api("GET", "/api/billing/load_runs"))[0]["id"]
+    ended = await site.api("POST", f"/api/billing/load_runs/{run_id}/end", {"operator": ADMIN})
+    assert ended["status"] == "ended" and ended["meters"][0]["restored_w"] == FACTORY_PMAX_W
+    assert sim.overload_w == FACTORY_PMAX_W
