@@ -46,6 +46,7 @@ NAV = (
     ("/accounts", "nav_accounts", "view"),
     ("/transactions", "nav_transactions", "view"),
     ("/reports", "nav_reports", "view"),
+    ("/load_limiting", "nav_load_limiting", "view"),
     ("/admin/prices", "nav_prices", "configure"),
     ("/admin/settings", "nav_settings", "configure"),
     ("/admin/operators", "nav_operators", "operators"),

@@ -124,5 +124,5 @@ LOAD_RUN_ENDED: Final = "ended"
 LOAD_METER_LIMITED: Final = "limited"  # the meter holds the plan's limit (read back)
 LOAD_METER_PENDING: Final = "pending"  # not reached yet (offline, refused): retried while the run is active
 LOAD_METER_EXEMPT_HOLD: Final = "exempt_hold"  # held (保电) by staff: never limited
-LOAD_TICK_S: Final = 1.0  # how often runs are started, ended and retried
+PREPAID_HOLD: Final = "hold"  # a meter's prepaid_mode when staff hold it (保电)
 EVENT_BILLING_LOAD_LIMIT: Final = "billing_load_limit"

@@ -33,6 +33,7 @@ from .const import (
     LOAD_RUN_ENDED,
     LOAD_RUN_SCHEDULED,
     MODE_METER,
+    PREPAID_HOLD,
     ROLE_SYSTEM,
 )
 from .errors import BillingError
@@ -41,6 +42,8 @@ from .models import AccountRow, LoadCategoryRow, LoadPlanRow, LoadRunMeterRow, L
 from .offline import is_offline
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from scada_core.core import Event
 
     from .books import Books
@@ -219,6 +222,32 @@ class LoadLimits:
         async with self.db.session() as session:
             return {entity_id: int(limit) for entity_id, limit in await session.execute(stmt)}
 
+    async def preview(self, plan_id: int) -> dict[str, Any]:
+        """Return what running a plan now would take: {plan, meters (limited), exempt (held by staff)}."""
+        plan = await self.plan(plan_id)
+        async with self.db.session() as session:
+            members = await self._members(session, plan["categories"])
+        return {
+            "plan": plan,
+            "meters": [meter.entity_id for meter, held in members if not held],
+            "exempt": [meter.entity_id for meter, held in members if held],
+        }
+
+    async def _members(self, session: AsyncSession, categories: list[str]) -> list[tuple[MeterRow, bool]]:
+        """Return the opened meter-side meters of ``categories``, each with whether staff hold it (保电)."""
+        meters = (await session.execute(
+            select(MeterRow).where(
+                MeterRow.account_id.is_not(None), MeterRow.mode == MODE_METER,
+                MeterRow.load_category.in_(categories),
+            ).order_by(MeterRow.entity_id)
+        )).scalars().all()
+        return [(meter, self._held(meter.entity_id)) for meter in meters]
+
+    def _held(self, entity_id: str) -> bool:
+        """Tell whether staff hold the meter (保电): a load-limiting run leaves it alone."""
+        state = self.meters.state(entity_id)
+        return state is not None and state.attributes.get("prepaid_mode") == PREPAID_HOLD
+
     # -- the tick -----------------------------------------------------------------------------------
 
     async def tick(self) -> None:
@@ -242,19 +271,12 @@ class LoadLimits:
                 select(LoadRunRow).where(LoadRunRow.status == LOAD_RUN_SCHEDULED, LoadRunRow.start_ts <= now)
             )).scalars().all()
             for run in runs:
-                meters = (await session.execute(
-                    select(MeterRow).where(
-                        MeterRow.account_id.is_not(None), MeterRow.mode == MODE_METER,
-                        MeterRow.load_category.in_(json.loads(run.categories)),
-                    )
-                )).scalars().all()
-                for meter in meters:
+                for meter, held in await self._members(session, json.loads(run.categories)):
                     state = self.meters.state(meter.entity_id)
-                    attrs = state.attributes if state is not None else {}
-                    held = attrs.get("prepaid_mode") == "hold"
                     session.add(LoadRunMeterRow(
                         run_id=run.id, meter_entity_id=meter.entity_id, account_id=meter.account_id,
-                        category=meter.load_category, previous_w=attrs.get("overload_w"),
+                        category=meter.load_category,
+                        previous_w=state.attributes.get("overload_w") if state is not None else None,
                         outcome=LOAD_METER_EXEMPT_HOLD if held else LOAD_METER_PENDING,
                     ))
                 run.status, run.started_ts = (LOAD_RUN_ENDED, now) if run.end_ts <= now else (LOAD_RUN_ACTIVE, now)

@@ -46,7 +46,7 @@ Tariffs (tariff_store.py): set_tariff(scope, spec, effective_ts, operator) where
   "meter:<entity_id>" (tiered: server-side meters only); tariffs(scope=None); tariff_for(entity_id, ts).
 Load limiting (categories.py, load_limits.py): load_categories(), save_load_category(key, name, operator,
   protected=False), set_meter_category(entity_id, key, operator) (admin; any known meter), meter_categories();
-  load_plans(), load_plan(id), create_load_plan(name, categories, limit_w, duration_s, operator),
+  load_plans(), load_plan(id), load_preview(plan_id), create_load_plan(name, categories, limit_w, duration_s, operator),
   update_load_plan(plan_id, ...), run_load_plan(plan_id, operator, start_ts=None, duration_s=None) (admin or
   system), end_load_run(run_id, operator), load_runs(), load_run(run_id) (per meter: limit before, outcome,
   restore); an active run's limit is part of the desired state; billing_load_limit fires per account.
@@ -356,6 +356,10 @@ class BillingService:
     async def load_plan(self, plan_id: int) -> dict[str, Any]:
         """Return one load-limiting plan."""
         return await self.load_limits.plan(plan_id)
+
+    async def load_preview(self, plan_id: int) -> dict[str, Any]:
+        """Return the meters running a plan now would limit, and those exempt (held by staff)."""
+        return await self.load_limits.preview(plan_id)
 
     @validated("create_load_plan")
     async def create_load_plan(

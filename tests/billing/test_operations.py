@@ -17,7 +17,7 @@ from scada_core.exceptions import ServiceValidationError
 
 CASHIER = {"id": "c1", "role": "cashier"}
 M1 = "acrel_dtsy1352.m1"
-PATH_VALUES = {"entity_id": M1, "account_id": 1, "transaction_id": 1, "building_id": "b1"}
+PATH_VALUES = {"entity_id": M1, "account_id": 1, "transaction_id": 1, "building_id": "b1", "plan_id": 1, "run_id": 1}
 HOSTILE = (10**30, -1, True, "１００", "\x00", "电表\x00", [], {"x": 1})
 BASE: dict[str, dict[str, Any]] = {
     "open_account": {"name": "A", "meters": [M1]},
@@ -35,6 +35,12 @@ BASE: dict[str, dict[str, Any]] = {
     "resolve_tamper": {},
     "set_tariff": {"scope": "building:b1", "spec": {"kind": "flat", "price": "1"}},
     "set_building_policy": {"alarm1_fen": 5000, "alarm2_fen": 1000, "overdraft_fen": 0},
+    "set_meter_category": {"key": "retail"},
+    "save_load_category": {"key": "hotel", "name": "酒店"},
+    "create_load_plan": {"name": "P", "categories": ["retail"], "limit_w": 2000, "duration_s": 3600},
+    "update_load_plan": {"name": "P", "categories": ["retail"], "limit_w": 2000, "duration_s": 3600},
+    "run_load_plan": {},
+    "end_load_run": {},
 }
 
 
@@ -115,7 +121,7 @@ async def test_hostile_values_refused_alike_by_rest_service_and_facade(start_sit
                     await site.core.services.async_call("billing", op.name, {**body, **path, "operator": CASHIER})
                 reason = str(refused.value).split(": ", 1)[1]
                 assert not in_json or answer["error"].endswith(f"invalid request: {reason}"), (op.name, field, value)
-    assert checked, f"{op.name}: no hostile value refused"
+    assert checked or not op.fields, f"{op.name}: no hostile value refused"  # a body-less one has none to refuse
 
 
 async def test_every_operation_is_in_the_openapi_document_with_its_fields(start_site) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from .admin import ADMIN_VIEWS
 from .batch import BATCH_VIEWS
 from .grid import GRID_VIEWS
+from .load_limiting import LOAD_LIMITING_VIEWS
 from .login import LOGIN_VIEWS
 from .opening import OPENING_VIEWS
 from .overview import OVERVIEW_VIEWS
@@ -16,5 +17,5 @@ from .transactions import TRANSACTION_VIEWS
 
 ALL_VIEWS = (*LOGIN_VIEWS, *OVERVIEW_VIEWS, *GRID_VIEWS, *BATCH_VIEWS, *SALES_VIEWS, *OPENING_VIEWS,
              *REPORT_VIEWS, *PRICES_VIEWS, *RECEIPT_VIEWS, *TENANT_LOGIN_VIEWS,
-             *TRANSACTION_VIEWS,
+             *TRANSACTION_VIEWS, *LOAD_LIMITING_VIEWS,
              *ADMIN_VIEWS)

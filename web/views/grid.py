@@ -71,7 +71,10 @@ class MeterView(Page):
         period = q.get("period") if q.get("period") in PERIODS else "month"
         t = self.site.t(request)
         use = await consumption(self.site.db, entity_id, period, self.core.clock.now().date(), self.core.clock.time_zone)
-        account = None
+        account, categories, category = None, [], None
+        if self.site.billing:
+            categories = await self.site.billing.load_categories()
+            category = (await self.site.billing.meter_categories()).get(entity_id)
         if status and status.get("account_id") is not None:
             account = await self.site.billing.account_summary(status["account_id"])
         return self.site.render(
@@ -81,6 +84,7 @@ class MeterView(Page):
             reading_intervals=tuple(INTERVALS),
             rows=await history_page(self.site.db, entity_id, history, parse_id(q.get("page", "1")) or 1),
             period=period, periods=PERIODS, use=use, chart=Markup(bar_chart(use.bars, "kWh", t["no_data"])),
+            categories=categories, category=category,
         )
 
 

@@ -1,0 +1,155 @@
+"""Load limiting (限电) in the dashboard: an admin gives meters a category on their page, makes a plan, runs it after
+a confirmation naming the meters, reads the report (and its Excel) and ends it early; the simulated meters' limits
+are read back each time. Wrong and hostile values are refused with a message and change nothing; a cashier
+cannot change anything; every change is audited before/after."""
+from __future__ import annotations
+
+import io
+import json
+import os
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+
+from integrations.acrel_dtsy1352.proposed import FACTORY_PMAX_W
+
+from .conftest import WebEnv
+from .test_browser import ARGS, CHROMIUM, login
+
+pytestmark = pytest.mark.timeout(90)
+
+M1, M2 = "acrel_dtsy1352.b1_f2_m1", "acrel_dtsy1352.b1_f2_m2"
+CASHIER = {"id": "clerk", "role": "cashier"}
+ADMIN = {"id": "boss", "role": "admin"}
+PLAN = {"action": "plan", "name": "午高峰限电", "categories": "catering", "limit_w": "2500", "minutes": "90"}
+
+
+async def post(env: WebEnv, client: Any, csrf: str, status: int = 200, **fields: str) -> str:
+    """Post the load-limiting form; return the page it ends on."""
+    async with client.post(env.base + "/load_limiting", data={"csrf": csrf, **fields}) as resp:
+        text = await resp.text()
+        assert resp.status == status, text[:2000]
+        return text
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({**PLAN, "limit_w": "70000"}, "65535"),
+    ({**PLAN, "limit_w": "-1"}, "65535"),
+    ({**PLAN, "limit_w": "１٢"}, "65535"),
+    ({**PLAN, "minutes": "0"}, "10080"),
+    ({**PLAN, "minutes": "9" * 40}, "10080"),
+    ({**PLAN, "name": ""}, "name"),
+    ({**PLAN, "categories": "important"}, "重要负荷"),
+    ({**PLAN, "categories": "nope"}, "未知用电性质"),
+    ({**PLAN, "plan_id": "99"}, "不存在"),
+    ({"action": "run", "plan_id": "99"}, "不存在"),
+    ({"action": "run", "plan_id": "1' OR 1=1"}, "输入有误"),
+    ({"action": "run_confirm", "plan_id": "1", "start_ts": "nan", "minutes": "60"}, "请求无效"),
+    ({"action": "end", "run_id": "9" * 30}, "输入有误"),
+    ({"action": "category", "key": "餐饮", "name": "x"}, "key"),
+])
+async def test_wrong_values_refused_and_nothing_changes(start_web: Any, fields: dict[str, str], message: str) -> None:
+    env: WebEnv = await start_web()
+    await env.operator("boss", "admin")
+    client, csrf = await env.login("boss")
+    page = await post(env, client, csrf, status=400, **fields)
+    assert 'id="error"' in page and message in page
+    assert await env.site.billing.load_plans() == [] and await env.site.billing.load_runs() == []
+    assert len(await env.site.billing.load_categories()) == 5
+
+
+async def test_cashier_sees_but_cannot_change(start_web: Any) -> None:
+    env: WebEnv = await start_web(units=1)
+    await env.operator("clerk", "cashier")
+    client, csrf = await env.login("clerk")
+    async with client.get(env.base + "/load_limiting") as resp:
+        page = await resp.text()
+        assert resp.status == 200 and "餐饮" in page and 'id="category-form"' not in page
+    async with client.post(env.base + "/load_limiting", data={"csrf": csrf, **PLAN}) as resp:
+        assert resp.status == 403
+    async with client.post(env.base + f"/meters/{M1}/category", data={"csrf": csrf, "key": "retail"}) as resp:
+        assert resp.status == 403
+    assert await env.site.billing.load_plans() == [] and await env.site.billing.meter_categories() == {}
+
+
+async def test_meter_category_and_plan_audited(start_web: Any) -> None:
+    env: WebEnv = await start_web(units=1)
+    await env.operator("boss", "admin")
+    client, csrf = await env.login("boss")
+    async with client.post(env.base + f"/meters/{M1}/category", data={"csrf": csrf, "key": "retail"}) as resp:
+        assert resp.status == 200 and str(resp.url).endswith(f"/meters/{M1}")
+        assert '<option value="retail" selected>' in await resp.text()
+    async with client.post(env.base + f"/meters/{M1}/category", data={"csrf": csrf, "key": "ghost"}) as resp:
+        assert "未知用电性质" in await resp.text()
+    assert await env.site.billing.meter_categories() == {M1: "retail"}
+    failed, changed = await env.site.audit.query(action="meter_category")
+    assert not failed["ok"] and "ghost" in failed["after"]
+    assert json.loads(changed["before"]) == {"category": None} and json.loads(changed["after"]) == {"category": "retail"}
+    await post(env, client, csrf, **PLAN)
+    [plan] = await env.site.billing.load_plans()
+    await post(env, client, csrf, **{**PLAN, "plan_id": str(plan["id"]), "limit_w": "1800"})
+    audits = await env.site.audit.query(action="load_plan")
+    assert [json.loads(a["after"])["limit_w"] for a in audits] == [1800, 2500]
+    assert json.loads(audits[0]["before"])["limit_w"] == 2500
+    await post(env, client, csrf, action="category", key="hotel", name="酒店 🏨")
+    assert (await env.site.billing.load_categories())[-1] == {"key": "hotel", "name": "酒店 🏨", "protected": False}
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+@pytest.mark.timeout(120)
+async def test_load_limiting_in_the_browser(start_web: Any) -> None:
+    """Category from the meter's page, a plan, a run after confirming, the report read back from the meters, the
+    Excel, and ending it early restores the limit."""
+    from playwright.async_api import async_playwright, expect  # noqa: PLC0415 - only where a browser runs
+
+    env: WebEnv = await start_web(units=2)
+    assert env.sim is not None
+    await env.operator("boss", "admin")
+    await env.site.billing.open_account("川菜馆", [M1], CASHIER)
+    await env.site.billing.open_account("文具店", [M2], CASHIER)
+    await env.site.billing.set_meter_category(M2, "retail", ADMIN)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            context = await browser.new_context(accept_downloads=True)
+            page = await context.new_page()
+            page.on("dialog", lambda dialog: dialog.accept())
+            await login(page, env.base, "boss")
+            await page.goto(f"{env.base}/meters/{M1}")
+            await page.select_option("#meter-category select", "catering")
+            await page.click("#meter-category button")
+            await expect(page.locator("#meter-category select")).to_have_value("catering")
+
+            await page.click("header nav >> text=限电")
+            form = page.locator("#plan-form-new")
+            await form.locator("input[name=name]").fill("午高峰限电")
+            await form.locator("input[value=catering]").check()
+            await form.locator("input[name=limit_w]").fill("2500")
+            await form.locator("input[name=minutes]").fill("90")
+            await form.locator("button").click()
+            await expect(page.locator(".plan h3")).to_have_text("午高峰限电")
+            await page.locator(".plan button[id^=load-run-]").click()
+            await expect(page.locator("#confirm-meters")).to_contain_text("b1_f2_m1")
+            await expect(page.locator("#confirm-meters")).not_to_contain_text("m2")
+            assert env.sim.meters[1].overload_w == FACTORY_PMAX_W, "nothing before the confirmation"
+            await page.click("#load-confirm-run")
+            await expect(page.locator("#run-status")).to_have_text("限电中")
+            await expect(page.locator(f'tr[data-meter="{M1}"] .outcome')).to_have_text("已限电（已回读）")
+            assert env.sim.meters[1].overload_w == 2500 and env.sim.meters[2].overload_w == FACTORY_PMAX_W
+
+            async with page.expect_download() as download_info:
+                await page.click("#load-export")
+            download = await download_info.value
+            sheet = load_workbook(io.BytesIO(open(await download.path(), "rb").read())).active  # noqa: ASYNC230
+            rows = list(sheet.iter_rows(values_only=True))
+            assert rows[0][0] == "表计" and rows[1][2] == "餐饮" and rows[1][3] == FACTORY_PMAX_W, rows
+
+            await page.click("header nav >> text=限电")
+            await page.locator("button[id^=load-end-]").click()
+            await expect(page.locator("#run-status")).to_have_text("已结束")
+            await expect(page.locator(f'tr[data-meter="{M1}"] .restored')).to_have_text(str(FACTORY_PMAX_W))
+            assert env.sim.meters[1].overload_w == FACTORY_PMAX_W
+        finally:
+            await browser.close()
