@@ -230,14 +230,16 @@ class LoadCategoryRow(Base):
 
 
 class LoadPlanRow(Base):
-    """A load-limiting plan (限电方案): the categories it limits, to what power, and for how long."""
+    """A load-limiting plan (限电方案): the categories it limits, how (a lower overload limit, or a trip) and for
+    how long."""
 
     __tablename__ = "billing_load_plans"
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     name: Mapped[str] = mapped_column(String(128))
     categories: Mapped[str] = mapped_column(Text)  # JSON list of category keys
-    limit_w: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(8))  # limit / trip
+    limit_w: Mapped[int | None] = mapped_column(Integer)  # a limit plan's overload limit
     duration_s: Mapped[int] = mapped_column(Integer)
     created_ts: Mapped[float] = mapped_column(Float)
     operator_id: Mapped[str] = mapped_column(String(64))
@@ -253,7 +255,8 @@ class LoadRunRow(Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("billing_load_plans.id"), index=True)
     plan_name: Mapped[str] = mapped_column(String(128))
     categories: Mapped[str] = mapped_column(Text)  # the plan's categories when it was run (JSON)
-    limit_w: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(8))
+    limit_w: Mapped[int | None] = mapped_column(Integer)
     start_ts: Mapped[float] = mapped_column(Float)
     end_ts: Mapped[float] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(16))
@@ -275,7 +278,8 @@ class LoadRunMeterRow(Base):
     account_id: Mapped[int | None] = mapped_column(Integer)
     category: Mapped[str | None] = mapped_column(String(32))
     previous_w: Mapped[int | None] = mapped_column(Integer)  # what the meter held when the run began
-    outcome: Mapped[str] = mapped_column(String(16))  # limited / pending / exempt_hold
+    outcome: Mapped[str] = mapped_column(String(16))  # limited / tripped / pending / exempt_hold / exempt_off
     limited_ts: Mapped[float | None] = mapped_column(Float)
     restored_w: Mapped[int | None] = mapped_column(Integer)
     restored_ts: Mapped[float | None] = mapped_column(Float)
+    restore: Mapped[str | None] = mapped_column(String(16))  # restored / left (someone else holds the relay now)

@@ -18,6 +18,8 @@ from . import ledger
 from .const import (
     LEFTOVER_CHOICES,
     LEFTOVER_KEEP,
+    LOAD_ACTION_LIMIT,
+    LOAD_ACTIONS,
     LOAD_CATEGORY_KEY,
     LOAD_CATEGORY_NAME_MAX,
     LOAD_DURATION_MAX_S,
@@ -46,10 +48,13 @@ CATEGORY_KEY = vol.All(str, vol.Match(rf"{LOAD_CATEGORY_KEY}\Z", msg="not a cate
 PLAN_FIELDS = {
     vol.Required("name"): vol.All(str, vol.Strip, vol.Length(min=1, max=LOAD_PLAN_NAME_MAX)),
     vol.Required("categories"): vol.All([CATEGORY_KEY], vol.Length(min=1, max=100)),
-    vol.Required("limit_w"): db_int(1, LOAD_LIMIT_MAX_W),
+    vol.Optional("action", default=LOAD_ACTION_LIMIT): vol.In(LOAD_ACTIONS),
+    vol.Optional("limit_w"): vol.Any(None, db_int(1, LOAD_LIMIT_MAX_W)),
     vol.Required("duration_s"): db_int(60, LOAD_DURATION_MAX_S),
 }
-PLAN_EXAMPLE = {"name": "用电高峰限电", "categories": ["catering", "retail"], "limit_w": 3000, "duration_s": 7200}
+PLAN_EXAMPLE = {
+    "name": "用电高峰限电", "categories": ["catering", "retail"], "action": "limit", "limit_w": 3000, "duration_s": 7200,
+}
 
 
 @dataclass(frozen=True)
@@ -350,7 +355,8 @@ LOAD_OPERATIONS: tuple[Operation, ...] = (
         "post",
         "/api/billing/load_plans",
         "billing:load_plans",
-        "Admin: add a load-limiting plan (限电方案): the categories it limits, to limit_w for duration_s",
+        "Admin: add a load-limiting plan (限电方案): the categories it limits for duration_s, to limit_w (action "
+        "limit) or off (action trip)",
         example=PLAN_EXAMPLE,
         response="the plan",
     ),

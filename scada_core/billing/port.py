@@ -14,7 +14,7 @@ from scada_core.core import humanize_invalid
 from .errors import BillingError
 
 if TYPE_CHECKING:
-    from scada_core.core import ServiceRegistry, State, StateMachine
+    from scada_core.core import Context, ServiceRegistry, State, StateMachine
 
 
 class MeterPort:
@@ -29,13 +29,15 @@ class MeterPort:
         """Return the state a meter publishes, if any."""
         return self.states.get(entity_id)
 
-    async def call(self, entity_id: str, service: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Call an entity service of the meter's domain and return this meter's result."""
+    async def call(
+        self, entity_id: str, service: str, data: dict[str, Any] | None = None, context: Context | None = None
+    ) -> dict[str, Any]:
+        """Call an entity service of the meter's domain (as ``context``'s actor) and return this meter's result."""
         domain = entity_id.split(".", 1)[0]
         try:
             async with asyncio.timeout(self.timeout):
                 response = await self.services.async_call(
-                    domain, service, {"entity_id": entity_id, **(data or {})}
+                    domain, service, {"entity_id": entity_id, **(data or {})}, context
                 )
         except TimeoutError:
             raise BillingError(

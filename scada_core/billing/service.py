@@ -46,10 +46,12 @@ Tariffs (tariff_store.py): set_tariff(scope, spec, effective_ts, operator) where
   "meter:<entity_id>" (tiered: server-side meters only); tariffs(scope=None); tariff_for(entity_id, ts).
 Load limiting (categories.py, load_limits.py): load_categories(), save_load_category(key, name, operator,
   protected=False), set_meter_category(entity_id, key, operator) (admin; any known meter), meter_categories();
-  load_plans(), load_plan(id), load_preview(plan_id), create_load_plan(name, categories, limit_w, duration_s, operator),
+  load_plans(), load_plan(id), load_preview(plan_id), create_load_plan(name, categories, duration_s, operator, action="limit"|"trip",
+  limit_w=None),
   update_load_plan(plan_id, ...), run_load_plan(plan_id, operator, start_ts=None, duration_s=None) (admin or
   system), end_load_run(run_id, operator), load_runs(), load_run(run_id) (per meter: limit before, outcome,
-  restore); an active run's limit is part of the desired state; billing_load_limit fires per account.
+  restore); an active limit run's limit is part of the desired state; a trip run trips as the system and
+  releases at the end only what it still holds (load_tick.py); billing_load_limit fires per account.
 Desired state (desired.py): what a meter-side meter should hold (the tariff in force with the local month's TOU
   table, alarm levels, overdraft, overload limit) is compared with what it publishes and pushed where it differs:
   push_desired(entity_ids=None); reconcile_round() (deliveries, desired state, due mirrors: the reconciler's
@@ -114,12 +116,14 @@ from .const import (
     DEFAULT_OFFLINE_AFTER,
     DEFAULT_RECONCILE_INTERVAL,
     LEFTOVER_KEEP,
+    LOAD_ACTION_LIMIT,
     MODE_METER,
 )
 from .delivery import Deliveries
 from .desired import DesiredState
 from .errors import BillingError
 from .load_limits import LoadLimits
+from .load_tick import LoadTick
 from .methods import PaymentMethods
 from .models import AlarmRow, MeterRow, TransactionRow
 from .offline import OfflineWatch
@@ -177,10 +181,11 @@ class BillingService:
         )
         self.policies = BuildingPolicies(self.books)
         self.desired = DesiredState(self.books, self.meters, self.tariff_store, self.policies)
-        self.categories = LoadCategories(self.books, self.meters, self.opened)
-        self.load_limits = LoadLimits(self.books, self.meters, self.desired)
-        self.desired.overrides = self.load_limits.overrides
         self.relay_guard = RelayGuard(self.books, self.meters, self.mirror, core.config)
+        self.categories = LoadCategories(self.books, self.meters, self.opened)
+        self.load_tick = LoadTick(self.books, self.meters, self.desired, self.relay_guard)
+        self.load_limits = LoadLimits(self.books, self.meters, self.load_tick)
+        self.desired.overrides = self.load_limits.overrides
         self.statuses = MeterStatuses(core.db, self.meters, self.mirror, self.relay_guard, core.config)
         self.topup = TopUpRules(self.books)
         self.sales = Sales(self.books, self.opened, self.deliveries, self.mirror, self.topup)
@@ -215,7 +220,7 @@ class BillingService:
         await self.opened.async_load()
         self.mirror.async_listen()
         await self.offline.async_start()
-        self.load_limits.async_listen()
+        self.load_tick.async_listen()
         async_ensure_ticker(self.core)
         self.core.async_create_task(self.reconciler.run(), "billing reconciler")
 
@@ -363,17 +368,19 @@ class BillingService:
 
     @validated("create_load_plan")
     async def create_load_plan(
-        self, name: str, categories: list[str], limit_w: int, duration_s: int, operator: Any
+        self, name: str, categories: list[str], duration_s: int, operator: Any, action: str = LOAD_ACTION_LIMIT,
+        limit_w: int | None = None,
     ) -> dict[str, Any]:
         """Admin: add a load-limiting plan."""
-        return await self.load_limits.save_plan(operator, name, categories, limit_w, duration_s)
+        return await self.load_limits.save_plan(operator, name, categories, action, limit_w, duration_s)
 
     @validated("update_load_plan")
     async def update_load_plan(
-        self, plan_id: int, name: str, categories: list[str], limit_w: int, duration_s: int, operator: Any
+        self, plan_id: int, name: str, categories: list[str], duration_s: int, operator: Any,
+        action: str = LOAD_ACTION_LIMIT, limit_w: int | None = None,
     ) -> dict[str, Any]:
         """Admin: change a load-limiting plan."""
-        return await self.load_limits.save_plan(operator, name, categories, limit_w, duration_s, plan_id)
+        return await self.load_limits.save_plan(operator, name, categories, action, limit_w, duration_s, plan_id)
 
     @validated("run_load_plan")
     async def run_load_plan(

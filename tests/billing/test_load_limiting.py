@@ -4,6 +4,7 @@ restart in the middle. Every limit is read back from the simulated meters (writt
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -131,3 +132,48 @@ async def test_automation_runs_a_plan_and_ends_it_early(start_site: Any) -> None
     ended = await site.api("POST", f"/api/billing/load_runs/{run_id}/end", {"operator": ADMIN})
     assert ended["status"] == "ended" and ended["meters"][0]["restored_w"] == FACTORY_PMAX_W
     assert sim.overload_w == FACTORY_PMAX_W
+
+
+async def test_trip_plan_respects_control_precedence_across_a_restart(start_site: Any) -> None:
+    """A trip plan switches its category off as the system: a held meter and one already off in arrears are exempt;
+    after a restart past its end it releases what it still holds (back to prepaid control), and leaves a meter
+    staff took over during the run to staff."""
+    first = await start_site(units=4, remaining_fen=60000)
+    assert first.sim is not None
+    sims = {unit: first.sim.meter(unit) for unit in (1, 2, 3, 4)}
+    meters = [f"acrel_dtsy1352.m{unit}" for unit in (1, 2, 3, 4)]
+    await first.api("POST", "/api/billing/accounts", {"name": "商场", "meters": meters, "operator": CASHIER})
+    for meter in meters:
+        await first.api("PUT", f"/api/billing/meters/{meter}/category", {"key": "retail", "operator": ADMIN})
+    staff = Context(user_id="admin1", actor=ACTOR_STAFF)
+    await first.core.services.async_call("acrel_dtsy1352", "hold", {"entity_id": M2}, staff)
+    sims[3].remaining_fen = -100  # in arrears: the meter itself is off
+    await wait_for(lambda: first.core.states.get(M3).attributes.get("relay") == "open", what="m3 off")
+    missing = await first.api("POST", "/api/billing/load_plans",
+                              {**PLAN, "action": "limit", "limit_w": None, "operator": ADMIN}, status=400)
+    assert "limit_w" in missing["error"]
+    plan = await first.api("POST", "/api/billing/load_plans",
+                           {**PLAN, "categories": ["retail"], "action": "trip", "operator": ADMIN})
+    assert plan["limit_w"] is None
+    run = await first.api("POST", f"/api/billing/load_plans/{plan['id']}/runs", {"operator": SYSTEM})
+    outcomes = {m["meter_entity_id"]: m["outcome"] for m in run["meters"]}
+    assert outcomes == {
+        "acrel_dtsy1352.m1": "tripped", M2: "exempt_hold", M3: "exempt_off", "acrel_dtsy1352.m4": "tripped",
+    }
+    assert sims[1].forced == "trip" and sims[4].forced == "trip" and sims[2].forced == "hold" and sims[3].forced is None
+    status = await first.billing.meter_status("acrel_dtsy1352.m1")
+    assert status["control"]["holder"] == "prepaid" and status["control"]["by"] == f"load_run:{run['id']}"
+    await first.core.services.async_call("acrel_dtsy1352", "trip", {"entity_id": "acrel_dtsy1352.m4"}, staff)
+    end_ts = run["end_ts"]
+    await first.core.async_stop()
+
+    again = await start_site(with_sim=False, extra=field_sections(first.sim.port, 4))
+    again.core.clock.set_now(again.core.clock.utcnow() + timedelta(seconds=end_ts - again.core.clock.timestamp() + 5))
+    report = await until(lambda: again.api("GET", f"/api/billing/load_runs/{run['id']}"),
+                         lambda r: all(m["restored_ts"] for m in r["meters"] if m["outcome"] == "tripped"))
+    restores = {m["meter_entity_id"]: m["restore"] for m in report["meters"]}
+    assert restores == {"acrel_dtsy1352.m1": "restored", M2: None, M3: None, "acrel_dtsy1352.m4": "left"}
+    assert sims[1].forced is None and sims[1].relay_closed(time.time()), "released to prepaid control: money, on"
+    assert sims[4].forced == "trip", "staff took it over during the run: still off"
+    assert sims[3].forced is None and not sims[3].relay_closed(time.time()), "in arrears: still off"
+    assert sims[2].forced == "hold"

@@ -153,3 +153,29 @@ async def test_load_limiting_in_the_browser(start_web: Any) -> None:
             assert env.sim.meters[1].overload_w == FACTORY_PMAX_W
         finally:
             await browser.close()
+
+
+async def test_trip_plan_from_the_form(start_web: Any) -> None:
+    """A trip plan made, run (after the confirmation) and ended from the page: the meter goes off and comes back."""
+    env: WebEnv = await start_web(units=1)
+    assert env.sim is not None
+    sim = env.sim.meters[1]
+    sim.remaining_fen = 50000
+    await env.operator("boss", "admin")
+    client, csrf = await env.login("boss")
+    await env.site.billing.open_account("奶茶店", [M1], CASHIER)
+    await env.site.billing.set_meter_category(M1, "catering", ADMIN)
+    await post(env, client, csrf, **{**PLAN, "plan_action": "trip", "limit_w": ""})
+    [plan] = await env.site.billing.load_plans()
+    assert plan["action"] == "trip" and plan["limit_w"] is None
+    page = await post(env, client, csrf, action="run", plan_id=str(plan["id"]), minutes="30")
+    assert 'id="load-confirm"' in page and "拉闸" in page and "b1_f2_m1" in page
+    assert sim.forced is None, "nothing before the confirmation"
+    start = page.split('name="start_ts" value="', 1)[1].split('"', 1)[0]
+    report = await post(env, client, csrf, action="run_confirm", plan_id=str(plan["id"]), start_ts=start, minutes="30")
+    assert "已拉闸（已回读）" in report and sim.forced == "trip"
+    [run] = await env.site.billing.load_runs()
+    assert run["end_ts"] - run["start_ts"] == 1800
+    ended = await post(env, client, csrf, action="end", run_id=str(run["id"]))
+    assert "已恢复" in ended and sim.forced is None
+    assert [a["action"] for a in await env.site.audit.query(operator="boss")][:3] == ["load_end", "load_run", "load_plan"]

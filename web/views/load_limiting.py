@@ -7,7 +7,13 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from scada_core.billing.const import LOAD_DURATION_MAX_S, LOAD_LIMIT_MAX_W, LOAD_RUN_ENDED
+from scada_core.billing.const import (
+    LOAD_ACTION_LIMIT,
+    LOAD_ACTIONS,
+    LOAD_DURATION_MAX_S,
+    LOAD_LIMIT_MAX_W,
+    LOAD_RUN_ENDED,
+)
 from scada_core.exceptions import OpenPrepayError
 from scada_core.params import path_id
 
@@ -21,7 +27,7 @@ from .sales import billing_of, error_text
 PAGE = "/load_limiting"
 ACTIONS = ("category", "plan", "run", "run_confirm", "end")
 REPORT_COLUMNS = ("col_meter", "col_account", "load_category", "load_previous_w", "load_outcome",
-                  "load_limited_at", "load_restored_w", "load_restored_at")
+                  "load_limited_at", "load_restore", "load_restored_w", "load_restored_at")
 
 
 def whole_from_form(form: Any, name: str, low: int, high: int, message: str) -> int:
@@ -45,11 +51,16 @@ def form_id(form: Any, name: str) -> int:
 
 
 def plan_from_form(form: Any) -> dict[str, Any]:
-    """Return a plan's fields from the form (name, categories ticked, limit, minutes)."""
+    """Return a plan's fields from the form (name, categories ticked, action, its limit, minutes)."""
+    action = str(form.get("plan_action", LOAD_ACTION_LIMIT))
+    if action not in LOAD_ACTIONS:
+        raise FormError("err_bad_input")
     return {
         "name": str(form.get("name", "")).strip(),
         "categories": [str(key) for key in form.getall("categories", [])],
-        "limit_w": whole_from_form(form, "limit_w", 1, LOAD_LIMIT_MAX_W, "err_load_watts"),
+        "action": action,
+        "limit_w": whole_from_form(form, "limit_w", 1, LOAD_LIMIT_MAX_W, "err_load_watts")
+        if action == LOAD_ACTION_LIMIT else None,
         "duration_s": minutes_from_form(form, "minutes"),
     }
 
@@ -177,7 +188,8 @@ class LoadRunReportView(Page):
         when = self.site.formatter(self.site.language(request)).when
         rows = [[self.site.directory.display_name(m["meter_entity_id"]), m["account_id"],
                  names.get(m["category"], m["category"]), m["previous_w"], t["load_outcome_" + m["outcome"]],
-                 when(m["limited_ts"]) if m["limited_ts"] else "", m["restored_w"],
+                 when(m["limited_ts"]) if m["limited_ts"] else "",
+                 t["load_restore_" + m["restore"]] if m["restore"] else "", m["restored_w"],
                  when(m["restored_ts"]) if m["restored_ts"] else ""] for m in run["meters"]]
         return await send_xlsx(request, self.core, f"load-run-{run['id']}.xlsx", t["nav_load_limiting"],
                                [t[c] for c in REPORT_COLUMNS], at_hand(rows))

@@ -1,0 +1,294 @@
+"""The load-limiting tick: each second of the clock it starts due runs, ends finished ones, brings their meters to
+the limit (or off) and back, and retries what a meter did not take (offline, refused) every RETRY_S.
+
+A limit run's meters get the plan's limit through the desired state; at the end each gets its own or its
+building's limit back, or with none configured what it held before. A trip run switches its meters off as the
+system (control precedence: never a meter staff hold, and staff can always take it over); at the end it
+releases only meters whose relay it still holds (its own trip is the last control change), back to prepaid
+control, so a meter in arrears stays off and one staff took over is left to them. ``billing_load_limit`` fires
+per affected account when a run is scheduled (``scheduled``), starts (``start``, before the meters change) and
+ends (``end``), for automations to text the tenants.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+
+from scada_core.automation.const import EVENT_TIME_CHANGED
+from scada_core.const import ACTOR_SYSTEM
+from scada_core.core import Context
+from scada_core.exceptions import OpenPrepayError
+
+from .const import (
+    EVENT_BILLING_LOAD_LIMIT,
+    LOAD_ACTION_LIMIT,
+    LOAD_ACTION_TRIP,
+    LOAD_LEFT,
+    LOAD_METER_EXEMPT_HOLD,
+    LOAD_METER_EXEMPT_OFF,
+    LOAD_METER_LIMITED,
+    LOAD_METER_PENDING,
+    LOAD_METER_TRIPPED,
+    LOAD_RESTORED,
+    LOAD_RUN_ACTIVE,
+    LOAD_RUN_ENDED,
+    LOAD_RUN_SCHEDULED,
+    RELAY_OPEN,
+)
+from .control import ControlRefused
+from .load_limits import active_limits, held, load_run, members
+from .models import AccountRow, LoadRunMeterRow, LoadRunRow, MeterRow
+from .offline import is_offline
+
+if TYPE_CHECKING:
+    from scada_core.core import Event
+
+    from .books import Books
+    from .desired import DesiredState
+    from .port import MeterPort
+    from .relay_guard import RelayGuard
+
+_LOGGER = logging.getLogger(__name__)
+
+RETRY_S = 30.0  # how often meters not reached yet (offline, refused) are tried again
+EXEMPT = (LOAD_METER_EXEMPT_HOLD, LOAD_METER_EXEMPT_OFF)
+REACHED = (LOAD_METER_LIMITED, LOAD_METER_TRIPPED)
+
+
+def actor_of(run_id: int) -> Context:
+    """Return the context a run's relay commands carry: the system, named by the run (the control record)."""
+    return Context(user_id=f"load_run:{run_id}", actor=ACTOR_SYSTEM)
+
+
+class LoadTick:
+    """Carry load-limiting runs out, from their rows."""
+
+    def __init__(self, books: Books, meters: MeterPort, desired: DesiredState, relay_guard: RelayGuard) -> None:
+        self.books = books
+        self.db = books.db
+        self.meters = meters
+        self.desired = desired
+        self.relay_guard = relay_guard
+        self._busy = False
+        self._next_retry = 0.0
+
+    def async_listen(self) -> None:
+        """Tick every second of the clock (the first tick resumes what a restart interrupted)."""
+        self.books.bus.async_listen(EVENT_TIME_CHANGED, self._on_tick)
+
+    async def _on_tick(self, _event: Event) -> None:
+        if self._busy:
+            return
+        try:
+            await self.tick()
+        except OpenPrepayError as err:
+            _LOGGER.warning("Load limiting tick: %s", err)
+
+    async def tick(self) -> None:
+        """Start due runs, end finished ones, and bring their meters to the limit (or off) or back."""
+        self._busy = True
+        try:
+            now = self.books.now()
+            started = await self._start_due(now)
+            ended = await self._end_due(now)
+            if started or ended or now >= self._next_retry:
+                self._next_retry = now + RETRY_S
+                await self._apply_pending(now)
+                await self._restore_pending(now)
+        finally:
+            self._busy = False
+
+    async def _start_due(self, now: float) -> list[int]:
+        """Activate the scheduled runs whose start has come: take their meters (held ones, and for a trip those
+        already off, exempt)."""
+        async with self.db.write() as session:
+            runs = (await session.execute(
+                select(LoadRunRow).where(LoadRunRow.status == LOAD_RUN_SCHEDULED, LoadRunRow.start_ts <= now)
+            )).scalars().all()
+            for run in runs:
+                for meter in await members(session, json.loads(run.categories)):
+                    state = self.meters.state(meter.entity_id)
+                    attrs = state.attributes if state is not None else {}
+                    outcome = LOAD_METER_PENDING
+                    if held(self.meters, meter.entity_id):
+                        outcome = LOAD_METER_EXEMPT_HOLD
+                    elif run.action == LOAD_ACTION_TRIP and attrs.get("relay") == RELAY_OPEN:
+                        outcome = LOAD_METER_EXEMPT_OFF
+                    session.add(LoadRunMeterRow(
+                        run_id=run.id, meter_entity_id=meter.entity_id, account_id=meter.account_id,
+                        category=meter.load_category, previous_w=attrs.get("overload_w"), outcome=outcome,
+                    ))
+                run.status, run.started_ts = LOAD_RUN_ACTIVE, now
+            ids = [run.id for run in runs]
+        for run_id in ids:
+            _LOGGER.info("Load-limiting run %s started", run_id)
+            await self._announce(run_id, "start")
+        return ids
+
+    async def _end_due(self, now: float) -> list[int]:
+        """End the active runs whose window is over."""
+        async with self.db.write() as session:
+            runs = (await session.execute(
+                select(LoadRunRow).where(LoadRunRow.status == LOAD_RUN_ACTIVE, LoadRunRow.end_ts <= now)
+            )).scalars().all()
+            for run in runs:
+                run.status, run.ended_ts = LOAD_RUN_ENDED, now
+            ids = [run.id for run in runs]
+        for run_id in ids:
+            _LOGGER.info("Load-limiting run %s ended", run_id)
+            await self._announce(run_id, "end")
+        return ids
+
+    async def _apply_pending(self, now: float) -> None:
+        """Bring the active runs' meters not reached yet to the limit (or off); mark those read back so."""
+        async with self.db.session() as session:
+            pending = (await session.execute(
+                select(LoadRunMeterRow.id, LoadRunMeterRow.meter_entity_id, LoadRunRow.id, LoadRunRow.action)
+                .join(LoadRunRow, LoadRunRow.id == LoadRunMeterRow.run_id)
+                .where(LoadRunRow.status == LOAD_RUN_ACTIVE, LoadRunMeterRow.outcome == LOAD_METER_PENDING)
+            )).all()
+        if not pending:
+            return
+        limited = {entity_id for _, entity_id, _, action in pending if action == LOAD_ACTION_LIMIT}
+        if limited:
+            await self.desired.push(limited)
+        wanted = await active_limits(self.db, limited)
+        outcomes: dict[int, str] = {}
+        for row_id, entity_id, run_id, action in pending:
+            if action == LOAD_ACTION_LIMIT:
+                if self._holds(entity_id, wanted.get(entity_id)):
+                    outcomes[row_id] = LOAD_METER_LIMITED
+            elif (outcome := await self._trip(entity_id, run_id)) is not None:
+                outcomes[row_id] = outcome
+        async with self.db.write() as session:
+            for row_id, outcome in outcomes.items():
+                await session.execute(
+                    update(LoadRunMeterRow).where(LoadRunMeterRow.id == row_id)
+                    .values(outcome=outcome, limited_ts=now if outcome in REACHED else None)
+                )
+
+    async def _trip(self, entity_id: str, run_id: int) -> str | None:
+        """Switch a trip run's meter off as the system; return its outcome (None: not reached, retried)."""
+        if is_offline(self.meters.state(entity_id)):
+            return None
+        try:
+            await self.meters.call(entity_id, "trip", {}, actor_of(run_id))
+        except ControlRefused:
+            return LOAD_METER_EXEMPT_HOLD  # staff took the meter over since the run began
+        except OpenPrepayError as err:
+            _LOGGER.warning("Could not trip %s for load limiting (retried): %s", entity_id, err)
+            return None
+        state = self.meters.state(entity_id)
+        return LOAD_METER_TRIPPED if state is not None and state.attributes.get("relay") == RELAY_OPEN else None
+
+    async def _restore_pending(self, now: float) -> None:
+        """Bring back the ended runs' meters that no active run of the same kind still takes."""
+        async with self.db.session() as session:
+            rows = (await session.execute(
+                select(LoadRunMeterRow, LoadRunRow.action)
+                .join(LoadRunRow, LoadRunRow.id == LoadRunMeterRow.run_id)
+                .where(
+                    LoadRunRow.status == LOAD_RUN_ENDED, LoadRunMeterRow.restored_ts.is_(None),
+                    LoadRunMeterRow.outcome.not_in(EXEMPT),
+                )
+            )).all()
+            taken = set((await session.execute(
+                select(LoadRunMeterRow.meter_entity_id, LoadRunRow.action)
+                .join(LoadRunRow, LoadRunRow.id == LoadRunMeterRow.run_id)
+                .where(LoadRunRow.status == LOAD_RUN_ACTIVE, LoadRunMeterRow.outcome != LOAD_METER_EXEMPT_HOLD)
+            )).all())
+        rows = [(row, action) for row, action in rows if (row.meter_entity_id, action) not in taken]
+        if not rows:
+            return
+        desired = await self.desired.desired_of({row.meter_entity_id for row, _ in rows})
+        done: dict[int, tuple[str, int | None]] = {}
+        for row, action in rows:
+            if action == LOAD_ACTION_LIMIT:
+                own = desired[row.meter_entity_id].settings.get("overload_w") if row.meter_entity_id in desired else None
+                result = await self._restore_limit(row.meter_entity_id, own if own is not None else row.previous_w)
+            else:
+                result = await self._release(row)
+            if result is not None:
+                done[row.id] = result
+        async with self.db.write() as session:
+            for row_id, (restore, restored_w) in done.items():
+                await session.execute(
+                    update(LoadRunMeterRow).where(LoadRunMeterRow.id == row_id)
+                    .values(restore=restore, restored_w=restored_w, restored_ts=now)
+                )
+
+    async def _restore_limit(self, entity_id: str, wanted: int | None) -> tuple[str, int | None] | None:
+        """Give a meter back ``wanted`` as its overload limit; return (restored, W) once it holds it."""
+        if wanted is None:
+            return LOAD_LEFT, None  # it held nothing we know of and has no limit configured: nothing to give back
+        if is_offline(self.meters.state(entity_id)):
+            return None
+        if not self._holds(entity_id, wanted):
+            try:
+                await self.meters.call(entity_id, "push_settings", {"overload_w": wanted})
+            except OpenPrepayError as err:
+                _LOGGER.warning("Could not restore %s's overload limit (retried): %s", entity_id, err)
+                return None
+        return (LOAD_RESTORED, wanted) if self._holds(entity_id, wanted) else None
+
+    async def _release(self, row: LoadRunMeterRow) -> tuple[str, int | None] | None:
+        """Release a meter a trip run switched off, back to prepaid control, only if the run's trip is still the
+        last control change (else who took it over keeps it); return (restored or left, None)."""
+        if row.outcome != LOAD_METER_TRIPPED:
+            return LOAD_LEFT, None  # never switched off by the run
+        change = await self.relay_guard.last_change(row.meter_entity_id)
+        if change is None or change.user_id != actor_of(row.run_id).user_id:
+            return LOAD_LEFT, None
+        if is_offline(self.meters.state(row.meter_entity_id)):
+            return None
+        try:
+            await self.meters.call(row.meter_entity_id, "release", {}, actor_of(row.run_id))
+        except ControlRefused:
+            return LOAD_LEFT, None
+        except OpenPrepayError as err:
+            _LOGGER.warning("Could not release %s after load limiting (retried): %s", row.meter_entity_id, err)
+            return None
+        return LOAD_RESTORED, None
+
+    def _holds(self, entity_id: str, limit_w: int | None) -> bool:
+        """Tell whether the meter publishes ``limit_w`` as its overload limit (read from it over the bus)."""
+        state = self.meters.state(entity_id)
+        return limit_w is not None and state is not None and state.attributes.get("overload_w") == limit_w
+
+    async def announce_scheduled(self, run_id: int, entity_ids: list[str]) -> None:
+        """Tell the accounts of ``entity_ids`` a run is coming (they are taken only when it starts)."""
+        async with self.db.session() as session:
+            rows = await session.execute(
+                select(MeterRow.entity_id, MeterRow.account_id).where(MeterRow.entity_id.in_(entity_ids))
+            )
+            meters = [{"meter_entity_id": e, "account_id": a, "outcome": LOAD_METER_PENDING} for e, a in rows]
+        await self._fire(await load_run(self.db, run_id), "scheduled", meters)
+
+    async def _announce(self, run_id: int, phase: str) -> None:
+        """Fire billing_load_limit once per account a run takes (exempt meters left out)."""
+        run = await load_run(self.db, run_id)
+        await self._fire(run, phase, run["meters"])
+
+    async def _fire(self, run: dict[str, Any], phase: str, meters: list[dict[str, Any]]) -> None:
+        by_account: dict[int, list[str]] = {}
+        for meter in meters:
+            if meter["outcome"] not in EXEMPT and meter["account_id"] is not None:
+                by_account.setdefault(meter["account_id"], []).append(meter["meter_entity_id"])
+        async with self.db.session() as session:
+            accounts = {
+                row.id: row for row in (await session.execute(
+                    select(AccountRow).where(AccountRow.id.in_(list(by_account)))
+                )).scalars()
+            }
+        for account_id, entity_ids in sorted(by_account.items()):
+            account = accounts.get(account_id)
+            self.books.bus.async_fire(EVENT_BILLING_LOAD_LIMIT, {
+                "phase": phase, "run_id": run["id"], "plan": run["plan_name"], "action": run["action"],
+                "account_id": account_id, "name": account.name if account else None,
+                "phone": account.phone if account else None, "meters": entity_ids, "limit_w": run["limit_w"],
+                "start_ts": run["start_ts"], "end_ts": run["end_ts"],
+            })
