@@ -1,5 +1,6 @@
 """Demo data for the demo tower (``openprepay demo seed -c config/demo``, declared by this integration's manifest): most shops opened with realistic names,
-60 days of readings, sales and consumption, a few shops in 报警1/报警2/欠费, one 失联 meter and one held (保电).
+60 days of readings, sales and consumption, a few shops in 报警1/报警2/欠费, one 失联 meter and one held (保电);
+every meter a load category (用电性质) and two load-limiting plans (限电).
 
 It runs in two phases so that every row is one the real code would have written:
 
@@ -70,6 +71,16 @@ SHOP_KINDS: Final = ("面馆", "便利店", "文具店", "花店", "理发店", 
                      "水果店", "打印店", "律师事务所", "设计工作室", "培训中心", "牙科诊所", "茶行", "服装店", "电脑维修")
 SHOP_NAMES: Final = ("老王", "美佳", "晨光", "鑫源", "福满", "金鼎", "宏达", "佳和", "小林", "阿香", "云朵", "星河", "安心",
                      "顺发", "绿叶", "明德", "优品", "一品", "好邻居", "初心")
+# 用电性质 of the tower: room 12 of each floor is the corridor lighting, floors 2-3 restaurants, 4-6 shops, the rest
+# offices; the held meter is an important load. Two load-limiting plans to run from 限电.
+LIGHTING_ROOM: Final = "12"
+CATERING_FLOORS: Final = range(2, 4)
+RETAIL_FLOORS: Final = range(4, 7)
+DEMO_PLANS: Final = (
+    {"name": "迎峰度夏 餐饮零售限电", "categories": ["catering", "retail"], "action": "limit", "limit_w": 3000,
+     "duration_s": 7200},
+    {"name": "需求响应 公共照明拉闸", "categories": ["public_lighting"], "action": "trip", "duration_s": 3600},
+)
 # share of a day's energy in each TOU rate (sharp, peak, flat, valley): an office day
 RATE_SHARE: Final = {"sharp": 0.12, "peak": 0.38, "flat": 0.30, "valley": 0.20}
 
@@ -193,8 +204,24 @@ async def _open_shops(core: Any, start: datetime, keys: dict[str, str]) -> tuple
     held, silent = chosen[3], chosen[-2]
     await core.services.async_call("acrel_dtsy1352", "hold", {"entity_id": held},
                                    Context(user_id="admin", actor=ACTOR_STAFF))
+    for entity_id in meters:
+        await billing.set_meter_category(entity_id, "important" if entity_id == held else category_of(entity_id),
+                                         OPERATOR)
+    for plan in DEMO_PLANS:
+        await billing.create_load_plan(**plan, operator=OPERATOR)
     core.clock.offset = timedelta(0)
     return chosen, held, silent
+
+
+def category_of(entity_id: str) -> str:
+    """Return the demo tower's load category of a meter named like ``acrel_dtsy1352.b1_f3_0301``."""
+    floor_part, room = entity_id.rsplit("_", 2)[-2:]
+    floor = int(floor_part.removeprefix("f"))
+    if room.endswith(LIGHTING_ROOM):
+        return "public_lighting"
+    if floor in CATERING_FLOORS:
+        return "catering"
+    return "retail" if floor in RETAIL_FLOORS else "office"
 
 
 def sim_keys(sections: dict[str, Any]) -> dict[str, str]:

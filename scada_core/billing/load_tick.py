@@ -124,9 +124,7 @@ class LoadTick:
                     ))
                 run.status, run.started_ts = LOAD_RUN_ACTIVE, now
             ids = [run.id for run in runs]
-        for run_id in ids:
-            _LOGGER.info("Load-limiting run %s started", run_id)
-            await self._announce(run_id, "start")
+        await self._announce(ids, "start")
         return ids
 
     async def _end_due(self, now: float) -> list[int]:
@@ -138,9 +136,7 @@ class LoadTick:
             for run in runs:
                 run.status, run.ended_ts = LOAD_RUN_ENDED, now
             ids = [run.id for run in runs]
-        for run_id in ids:
-            _LOGGER.info("Load-limiting run %s ended", run_id)
-            await self._announce(run_id, "end")
+        await self._announce(ids, "end")
         return ids
 
     async def _apply_pending(self, now: float) -> None:
@@ -268,10 +264,12 @@ class LoadTick:
             meters = [{"meter_entity_id": e, "account_id": a, "outcome": LOAD_METER_PENDING} for e, a in rows]
         await self._fire(await load_run(self.db, run_id), "scheduled", meters)
 
-    async def _announce(self, run_id: int, phase: str) -> None:
-        """Fire billing_load_limit once per account a run takes (exempt meters left out)."""
-        run = await load_run(self.db, run_id)
-        await self._fire(run, phase, run["meters"])
+    async def _announce(self, run_ids: list[int], phase: str) -> None:
+        """Fire billing_load_limit once per account each run takes (exempt meters left out)."""
+        for run_id in run_ids:
+            _LOGGER.info("Load-limiting run %s: %s", run_id, phase)
+            run = await load_run(self.db, run_id)
+            await self._fire(run, phase, run["meters"])
 
     async def _fire(self, run: dict[str, Any], phase: str, meters: list[dict[str, Any]]) -> None:
         by_account: dict[int, list[str]] = {}

@@ -78,6 +78,10 @@ async def test_seed_the_demo_tower_then_start_it(tmp_path: Path) -> None:
         opened = [s["entity_id"] for s in every if s["account_id"] is not None]
         held = [e for e in opened if (await billing.meter_status(e))["control"]["holder"] == "staff"]
         assert len(held) == 1, held  # 保电 by staff (the others may be held by prepaid control on a holiday)
+        categories = collections.Counter((await billing.meter_categories()).values())
+        assert categories == {"office": 76, "retail": 33, "catering": 22, "public_lighting": 12, "important": 1}
+        assert (await billing.meter_categories())[held[0]] == "important"
+        assert [p["action"] for p in await billing.load_plans()] == ["trip", "limit"]
     finally:
         await core.async_stop()
 
