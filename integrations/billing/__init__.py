@@ -17,7 +17,7 @@
           overload_w: 30000                        # optional
 
 Services: billing.reconcile and those the operations table (scada_core.billing.operations) marks as services
-(billing.sell, billing.credit_payment): their REST route's schema plus a required operator. REST routes under
+(billing.sell, billing.credit_payment, billing.run_load_plan, billing.end_load_run): their REST route's schema plus a required operator. REST routes under
 /api/billing/ (OpenAPI, from the same table) take the operator the web layer authenticated
 (request[KEY_OPERATOR]), or, with operator_from_body: true (tests and benchmarks only), the body's "operator".
 """

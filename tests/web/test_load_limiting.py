@@ -179,3 +179,20 @@ async def test_trip_plan_from_the_form(start_web: Any) -> None:
     ended = await post(env, client, csrf, action="end", run_id=str(run["id"]))
     assert "已恢复" in ended and sim.forced is None
     assert [a["action"] for a in await env.site.audit.query(operator="boss")][:3] == ["load_end", "load_run", "load_plan"]
+
+
+async def test_category_from_the_account_page(start_web: Any) -> None:
+    """Each meter of an account gets its category from the account's page, which it comes back to."""
+    env: WebEnv = await start_web(units=2)
+    await env.operator("boss", "admin")
+    client, csrf = await env.login("boss")
+    account = await env.site.billing.open_account("美食城", [M1, M2], CASHIER)
+    page = f"{env.base}/accounts/{account['id']}"
+    async with client.get(page) as resp:
+        assert resp.status == 200 and (await resp.text()).count('class="inline category-form"') == 2
+    form = {"csrf": csrf, "key": "catering", "account": str(account["id"])}
+    async with client.post(f"{env.base}/meters/{M2}/category", data=form) as resp:
+        assert str(resp.url) == page and '<option value="catering" selected>' in await resp.text()
+    async with client.post(f"{env.base}/meters/{M1}/category", data={**form, "account": "//evil.example"}) as resp:
+        assert str(resp.url).endswith(f"/meters/{M1}"), "never sent anywhere but our own pages"
+    assert await env.site.billing.meter_categories() == {M1: "catering", M2: "catering"}

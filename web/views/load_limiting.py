@@ -202,11 +202,13 @@ class MeterCategoryView(Page):
     name = "web:meter_category"
 
     async def post(self, request: web.Request) -> web.StreamResponse:
-        """Form field ``key`` (empty: none)."""
+        """Form field ``key`` (empty: none); back to the meter's page, or ``account``'s when the form came from it."""
         operator, form = await self.site.form(request, ACTION_CONFIGURE)
         billing = billing_of(self.site, request)
         entity_id = known_meter(self, request)
-        page = f"/meters/{quote(entity_id)}"
+        account = str(form.get("account", ""))
+        page = f"/accounts/{int(account)}" if account.isascii() and account.isdigit() and len(account) < 12 \
+            else f"/meters/{quote(entity_id)}"
         key = str(form.get("key", "")).strip() or None
         try:
             result = await billing.set_meter_category(entity_id, key, operator.billing_operator())

@@ -124,7 +124,9 @@ class AccountView(Page):
         tenant = self.site.tenant_logins()
         tenant_login = await tenant.login_state(account_id) if tenant is not None else None
         return self.site.render(request, "account.html", account=account, history=history, key=uuid.uuid4().hex,
-                                credit=credit, topup=topup, tenant_login=tenant_login, **shown)
+                                credit=credit, topup=topup, tenant_login=tenant_login,
+                                categories=await billing.load_categories(),
+                                meter_categories=await billing.meter_categories(), **shown)
 
 
 class AccountHistoryExportView(Page):
