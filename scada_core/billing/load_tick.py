@@ -12,6 +12,7 @@ ends (``end``), for automations to text the tenants.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,7 @@ from .const import (
     RELAY_OPEN,
 )
 from .control import ControlRefused
+from .desired import PUSH_CONCURRENCY
 from .load_limits import active_limits, held, load_run, members
 from .models import AccountRow, LoadRunMeterRow, LoadRunRow, MeterRow
 from .offline import is_offline
@@ -73,7 +75,9 @@ class LoadTick:
         self.meters = meters
         self.desired = desired
         self.relay_guard = relay_guard
-        self._busy = False
+        self._advance = asyncio.Lock()
+        self._applying: asyncio.Task[None] | None = None
+        self._again = False
         self._next_retry = 0.0
 
     def async_listen(self) -> None:
@@ -81,7 +85,7 @@ class LoadTick:
         self.books.bus.async_listen(EVENT_TIME_CHANGED, self._on_tick)
 
     async def _on_tick(self, _event: Event) -> None:
-        if self._busy:
+        if self._advance.locked():
             return
         try:
             await self.tick()
@@ -89,18 +93,34 @@ class LoadTick:
             _LOGGER.warning("Load limiting tick: %s", err)
 
     async def tick(self) -> None:
-        """Start due runs, end finished ones, and bring their meters to the limit (or off) or back."""
-        self._busy = True
-        try:
+        """Start due runs and end finished ones; then (and every RETRY_S) bring meters to the limit or back."""
+        if await self.advance() or self.books.now() >= self._next_retry:
+            self.kick()
+
+    async def advance(self) -> bool:
+        """Start the runs whose start has come and end those whose window is over; tell whether any did."""
+        async with self._advance:
             now = self.books.now()
             started = await self._start_due(now)
             ended = await self._end_due(now)
-            if started or ended or now >= self._next_retry:
-                self._next_retry = now + RETRY_S
+        return bool(started or ended)
+
+    def kick(self) -> None:
+        """Bring the runs' meters to the limit (or off) and back in the background (again if already at it)."""
+        self._again = True
+        if self._applying is None or self._applying.done():
+            self._applying = self.books.spawn(self._apply_all(), "load limiting")
+
+    async def _apply_all(self) -> None:
+        while self._again:
+            self._again = False
+            now = self.books.now()
+            self._next_retry = now + RETRY_S
+            try:
                 await self._apply_pending(now)
                 await self._restore_pending(now)
-        finally:
-            self._busy = False
+            except OpenPrepayError as err:
+                _LOGGER.warning("Load limiting: %s (retried)", err)
 
     async def _start_due(self, now: float) -> list[int]:
         """Activate the scheduled runs whose start has come: take their meters (held ones, and for a trip those
@@ -153,13 +173,16 @@ class LoadTick:
         if limited:
             await self.desired.push(limited)
         wanted = await active_limits(self.db, limited)
-        outcomes: dict[int, str] = {}
-        for row_id, entity_id, run_id, action in pending:
+        limit = asyncio.Semaphore(PUSH_CONCURRENCY)
+
+        async def one(entity_id: str, run_id: int, action: str) -> str | None:
             if action == LOAD_ACTION_LIMIT:
-                if self._holds(entity_id, wanted.get(entity_id)):
-                    outcomes[row_id] = LOAD_METER_LIMITED
-            elif (outcome := await self._trip(entity_id, run_id)) is not None:
-                outcomes[row_id] = outcome
+                return LOAD_METER_LIMITED if self._holds(entity_id, wanted.get(entity_id)) else None
+            async with limit:
+                return await self._trip(entity_id, run_id)
+
+        results = await asyncio.gather(*(one(e, run_id, action) for _, e, run_id, action in pending))
+        outcomes = {row[0]: outcome for row, outcome in zip(pending, results, strict=True) if outcome is not None}
         async with self.db.write() as session:
             for row_id, outcome in outcomes.items():
                 await session.execute(
@@ -201,15 +224,17 @@ class LoadTick:
         if not rows:
             return
         desired = await self.desired.desired_of({row.meter_entity_id for row, _ in rows})
-        done: dict[int, tuple[str, int | None]] = {}
-        for row, action in rows:
-            if action == LOAD_ACTION_LIMIT:
-                own = desired[row.meter_entity_id].settings.get("overload_w") if row.meter_entity_id in desired else None
-                result = await self._restore_limit(row.meter_entity_id, own if own is not None else row.previous_w)
-            else:
-                result = await self._release(row)
-            if result is not None:
-                done[row.id] = result
+        limit = asyncio.Semaphore(PUSH_CONCURRENCY)
+
+        async def one(row: LoadRunMeterRow, action: str) -> tuple[str, int | None] | None:
+            async with limit:
+                if action != LOAD_ACTION_LIMIT:
+                    return await self._release(row)
+                wanted = desired[row.meter_entity_id].settings.get("overload_w") if row.meter_entity_id in desired else None
+                return await self._restore_limit(row.meter_entity_id, row.previous_w if wanted is None else wanted)
+
+        results = await asyncio.gather(*(one(row, action) for row, action in rows))
+        done = {row.id: result for (row, _), result in zip(rows, results, strict=True) if result is not None}
         async with self.db.write() as session:
             for row_id, (restore, restored_w) in done.items():
                 await session.execute(

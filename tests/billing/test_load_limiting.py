@@ -24,6 +24,12 @@ PLAN = {"name": "迎峰度夏 限电", "categories": ["catering", "retail"], "li
 SYSTEM = {"id": "automation", "role": "system"}
 
 
+async def settled(site: Any, run_id: int) -> dict[str, Any]:
+    """Return a run once none of its meters waits to be limited (the meters are reached in the background)."""
+    return await until(lambda: site.api("GET", f"/api/billing/load_runs/{run_id}"),
+                       lambda r: all(m["outcome"] != "pending" for m in r["meters"]))
+
+
 async def categorise(site: Any) -> None:
     """Give m1 餐饮, m2 零售 and m3 餐饮 (m3 will be held by staff)."""
     for meter, key in ((M1, "catering"), (M2, "retail"), (M3, "catering")):
@@ -86,8 +92,9 @@ async def test_plan_limits_and_restores_across_a_restart(start_site: Any) -> Non
     first.core.bus.async_listen("billing_load_limit", lambda event: events.append(event.data))
 
     plan = await first.api("POST", "/api/billing/load_plans", {**PLAN, "operator": ADMIN})
-    run = await first.api("POST", f"/api/billing/load_plans/{plan['id']}/runs", {"operator": ADMIN})
-    assert run["status"] == "active"
+    started = await first.api("POST", f"/api/billing/load_plans/{plan['id']}/runs", {"operator": ADMIN})
+    assert started["status"] == "active"
+    run = await settled(first, started["id"])
     outcomes = {m["meter_entity_id"]: (m["outcome"], m["previous_w"]) for m in run["meters"]}
     assert outcomes == {
         M1: ("limited", FACTORY_PMAX_W), M2: ("limited", 9000), M3: ("exempt_hold", FACTORY_PMAX_W),
@@ -129,8 +136,10 @@ async def test_automation_runs_a_plan_and_ends_it_early(start_site: Any) -> None
     await until(lambda: site.api("GET", "/api/billing/load_runs"), lambda runs: runs and runs[0]["limited"] == 1)
     assert sim.overload_w == 1500
     run_id = (await site.api("GET", "/api/billing/load_runs"))[0]["id"]
-    ended = await site.api("POST", f"/api/billing/load_runs/{run_id}/end", {"operator": ADMIN})
-    assert ended["status"] == "ended" and ended["meters"][0]["restored_w"] == FACTORY_PMAX_W
+    assert (await site.api("POST", f"/api/billing/load_runs/{run_id}/end", {"operator": ADMIN}))["status"] == "ended"
+    ended = await until(lambda: site.api("GET", f"/api/billing/load_runs/{run_id}"),
+                        lambda r: r["meters"][0]["restored_ts"] is not None)
+    assert ended["meters"][0]["restored_w"] == FACTORY_PMAX_W
     assert sim.overload_w == FACTORY_PMAX_W
 
 
@@ -155,7 +164,8 @@ async def test_trip_plan_respects_control_precedence_across_a_restart(start_site
     plan = await first.api("POST", "/api/billing/load_plans",
                            {**PLAN, "categories": ["retail"], "action": "trip", "operator": ADMIN})
     assert plan["limit_w"] is None
-    run = await first.api("POST", f"/api/billing/load_plans/{plan['id']}/runs", {"operator": SYSTEM})
+    started = await first.api("POST", f"/api/billing/load_plans/{plan['id']}/runs", {"operator": SYSTEM})
+    run = await settled(first, started["id"])
     outcomes = {m["meter_entity_id"]: m["outcome"] for m in run["meters"]}
     assert outcomes == {
         "acrel_dtsy1352.m1": "tripped", M2: "exempt_hold", M3: "exempt_off", "acrel_dtsy1352.m4": "tripped",

@@ -18,6 +18,8 @@ from integrations.sms_modem.simulator import ModemSimulator
 from scada_core.core import Core
 from tests.billing.conftest import ADMIN, CASHIER, TZ, billing_section, field_sections, sim_server
 
+from tests.helpers import until
+
 from .conftest import sms_sections
 from .test_scenario import _messages
 
@@ -70,11 +72,13 @@ async def test_demand_response_limits_and_texts_the_tenants(
             await asyncio.sleep(0.05)
     [run] = await billing.load_runs()
     assert run["operator_id"] == "demand_response" and run["end_ts"] - run["start_ts"] == 45 * 60
+    await until(lambda: billing.load_runs(), lambda runs: runs[0]["limited"] == 1)
     assert meter_sim.meter(1).overload_w == 3000 and meter_sim.meter(2).overload_w == FACTORY_PMAX_W
     await billing.end_load_run(run["id"], ADMIN)
     async with asyncio.timeout(15):
         while len(_messages(simulator.received())) < 2:
             await asyncio.sleep(0.05)
+    await until(lambda: billing.load_run(run["id"]), lambda r: r["meters"][0]["restored_ts"] is not None)
     await asyncio.sleep(0.3)  # nothing more may come
     received = simulator.received()
     assert {r["number"] for r in received} == {PHONE}, "only the limited tenant"

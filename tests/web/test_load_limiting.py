@@ -13,6 +13,7 @@ import pytest
 from openpyxl import load_workbook
 
 from integrations.acrel_dtsy1352.proposed import FACTORY_PMAX_W
+from tests.helpers import until
 
 from .conftest import WebEnv
 from .test_browser import ARGS, CHROMIUM, login
@@ -31,6 +32,13 @@ async def post(env: WebEnv, client: Any, csrf: str, status: int = 200, **fields:
         text = await resp.text()
         assert resp.status == status, text[:2000]
         return text
+
+
+async def page_of(client: Any, url: str) -> str:
+    """Return a page's text."""
+    async with client.get(url) as resp:
+        assert resp.status == 200
+        return await resp.text()
 
 
 @pytest.mark.parametrize(("fields", "message"), [
@@ -173,10 +181,15 @@ async def test_trip_plan_from_the_form(start_web: Any) -> None:
     assert sim.forced is None, "nothing before the confirmation"
     start = page.split('name="start_ts" value="', 1)[1].split('"', 1)[0]
     report = await post(env, client, csrf, action="run_confirm", plan_id=str(plan["id"]), start_ts=start, minutes="30")
-    assert "已拉闸（已回读）" in report and sim.forced == "trip"
+    assert 'id="run-status">限电中' in report
     [run] = await env.site.billing.load_runs()
     assert run["end_ts"] - run["start_ts"] == 1800
-    ended = await post(env, client, csrf, action="end", run_id=str(run["id"]))
+    report = await until(lambda: page_of(client, f"{env.base}/load_limiting/runs/{run['id']}"),
+                         lambda text: 'http-equiv="refresh"' not in text)
+    assert "已拉闸（已回读）" in report and sim.forced == "trip"
+    await post(env, client, csrf, action="end", run_id=str(run["id"]))
+    ended = await until(lambda: page_of(client, f"{env.base}/load_limiting/runs/{run['id']}"),
+                        lambda text: 'http-equiv="refresh"' not in text)
     assert "已恢复" in ended and sim.forced is None
     assert [a["action"] for a in await env.site.audit.query(operator="boss")][:3] == ["load_end", "load_run", "load_plan"]
 

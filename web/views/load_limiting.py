@@ -12,6 +12,10 @@ from scada_core.billing.const import (
     LOAD_ACTIONS,
     LOAD_DURATION_MAX_S,
     LOAD_LIMIT_MAX_W,
+    LOAD_METER_LIMITED,
+    LOAD_METER_PENDING,
+    LOAD_METER_TRIPPED,
+    LOAD_RUN_ACTIVE,
     LOAD_RUN_ENDED,
 )
 from scada_core.exceptions import OpenPrepayError
@@ -25,9 +29,19 @@ from .grid import known_meter
 from .sales import billing_of, error_text
 
 PAGE = "/load_limiting"
+REFRESH_S = 2  # how often a run's page reloads while its meters are being reached
 ACTIONS = ("category", "plan", "run", "run_confirm", "end")
 REPORT_COLUMNS = ("col_meter", "col_account", "load_category", "load_previous_w", "load_outcome",
                   "load_limited_at", "load_restore", "load_restored_w", "load_restored_at")
+
+
+def in_progress(run: dict[str, Any]) -> bool:
+    """Tell whether meters of a run are still being reached: limited (or off) while it runs, restored after."""
+    if run["status"] == LOAD_RUN_ACTIVE:
+        return any(m["outcome"] == LOAD_METER_PENDING for m in run["meters"])
+    return run["status"] == LOAD_RUN_ENDED and any(
+        m["outcome"] in (LOAD_METER_LIMITED, LOAD_METER_TRIPPED) and m["restored_ts"] is None for m in run["meters"]
+    )
 
 
 def whole_from_form(form: Any, name: str, low: int, high: int, message: str) -> int:
@@ -180,7 +194,8 @@ class LoadRunReportView(Page):
             raise web.HTTPNotFound() from None
         names = {c["key"]: c["name"] for c in await billing.load_categories()}
         if request.query.get("format") != "xlsx":
-            return self.site.render(request, "load_run.html", run=run, names=names, ended=LOAD_RUN_ENDED)
+            return self.site.render(request, "load_run.html", run=run, names=names, in_progress=in_progress(run),
+                                    refresh_s=REFRESH_S)
         self.site.require(request, ACTION_EXPORT)
         await self.site.audit.record(request, operator, "load_export", f"run {run['id']}",
                                      after={"rows": len(run["meters"])})
