@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from .accounts import _admin
 from .const import (
@@ -23,7 +24,6 @@ from .const import (
     LOAD_METER_LIMITED,
     LOAD_METER_TRIPPED,
     LOAD_RUN_ACTIVE,
-    LOAD_RUN_ENDED,
     LOAD_RUN_SCHEDULED,
     MODE_METER,
     PREPAID_HOLD,
@@ -198,39 +198,52 @@ class LoadLimits:
         }
 
     async def run_plan(
-        self, plan_id: int, operator: Any, start_ts: float | None = None, duration_s: int | None = None
+        self, plan_id: int, operator: Any, start_ts: float | None = None, duration_s: int | None = None,
+        key: str | None = None,
     ) -> dict[str, Any]:
-        """Admin or automation: run a plan from ``start_ts`` (now) for ``duration_s`` (the plan's)."""
+        """Admin or automation: run a plan from ``start_ts`` (now) for ``duration_s`` (the plan's); a repeated
+        ``key`` returns the run it made first."""
         operator = admin_or_system(operator)
+        if key is not None and (earlier := await self._run_of_key(key, plan_id)) is not None:
+            return earlier
         now = self.books.now()
         start = now if start_ts is None else max(float(start_ts), now)
-        async with self.db.write() as session:
-            plan = await session.get(LoadPlanRow, plan_id)
-            if plan is None:
-                raise no_plan(plan_id)
-            run = LoadRunRow(
-                plan_id=plan.id, plan_name=plan.name, categories=plan.categories, action=plan.action,
-                limit_w=plan.limit_w, start_ts=start, end_ts=start + (duration_s or plan.duration_s),
-                status=LOAD_RUN_SCHEDULED, operator_id=operator.id, created_ts=now,
-            )
-            session.add(run)
-            await session.flush()
-            run_id = run.id
+        try:
+            async with self.db.write() as session:
+                plan = await session.get(LoadPlanRow, plan_id)
+                if plan is None:
+                    raise no_plan(plan_id)
+                run = LoadRunRow(
+                    plan_id=plan.id, plan_name=plan.name, categories=plan.categories, action=plan.action,
+                    limit_w=plan.limit_w, start_ts=start, end_ts=start + (duration_s or plan.duration_s),
+                    status=LOAD_RUN_SCHEDULED, operator_id=operator.id, created_ts=now, idempotency_key=key,
+                )
+                session.add(run)
+                await session.flush()
+                run_id = run.id
+        except IntegrityError:
+            if key is None or (earlier := await self._run_of_key(key, plan_id)) is None:
+                raise
+            return earlier  # a concurrent repeat made it first
         if start > now:
             await self.tick.announce_scheduled(run_id, (await self.preview(plan_id))["meters"])
         await self.tick.tick()
         return await self.run(run_id)
 
+    async def _run_of_key(self, key: str, plan_id: int) -> dict[str, Any] | None:
+        """Return the run made under ``key`` (refused when it ran another plan), or None."""
+        async with self.db.session() as session:
+            run_id = await session.scalar(select(LoadRunRow.id).where(LoadRunRow.idempotency_key == key))
+            if run_id is None:
+                return None
+            if (await session.get(LoadRunRow, run_id)).plan_id != plan_id:
+                raise BillingError(f"请求标识 {key} 已用于另一方案", f"key {key} was used for another plan")
+        return {**await self.run(run_id), "repeated": True}
+
     async def end_run(self, run_id: int, operator: Any) -> dict[str, Any]:
         """Admin or automation: end a run now (a scheduled one never starts); its meters are restored."""
         admin_or_system(operator)
-        async with self.db.write() as session:
-            run = await session.get(LoadRunRow, run_id)
-            if run is None:
-                raise no_run(run_id)
-            if run.status != LOAD_RUN_ENDED:
-                run.end_ts = min(run.end_ts, self.books.now())
-                run.start_ts = min(run.start_ts, run.end_ts)
+        await self.tick.end(run_id)
         await self.tick.tick()
         return await self.run(run_id)
 

@@ -42,7 +42,7 @@ from .const import (
 )
 from .control import ControlRefused
 from .desired import PUSH_CONCURRENCY
-from .load_limits import active_limits, held, load_run, members
+from .load_limits import active_limits, held, load_run, members, no_run
 from .models import AccountRow, LoadRunMeterRow, LoadRunRow, MeterRow
 from .offline import is_offline
 
@@ -104,6 +104,18 @@ class LoadTick:
             started = await self._start_due(now)
             ended = await self._end_due(now)
         return bool(started or ended)
+
+    async def end(self, run_id: int) -> None:
+        """End a run now: an active one at the next advance, a scheduled one at once (it never takes a meter)."""
+        async with self._advance, self.db.write() as session:
+            run = await session.get(LoadRunRow, run_id)
+            if run is None:
+                raise no_run(run_id)
+            now = self.books.now()
+            if run.status == LOAD_RUN_SCHEDULED:
+                run.status, run.end_ts, run.ended_ts = LOAD_RUN_ENDED, now, now
+            elif run.status == LOAD_RUN_ACTIVE:
+                run.end_ts = min(run.end_ts, now)
 
     def kick(self) -> None:
         """Bring the runs' meters to the limit (or off) and back in the background (again if already at it)."""

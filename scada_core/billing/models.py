@@ -264,6 +264,8 @@ class LoadRunRow(Base):
     created_ts: Mapped[float] = mapped_column(Float)
     started_ts: Mapped[float | None] = mapped_column(Float)
     ended_ts: Mapped[float | None] = mapped_column(Float)
+    # The request's key: a repeat (a double click, a replayed API call) returns this run instead of a second one.
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
 
 
 class LoadRunMeterRow(Base):

@@ -373,14 +373,19 @@ LOAD_OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "run_load_plan",
-        {vol.Optional("start_ts"): TIMESTAMP, vol.Optional("duration_s"): db_int(60, LOAD_DURATION_MAX_S)},
+        {
+            vol.Optional("start_ts"): TIMESTAMP,
+            vol.Optional("duration_s"): db_int(60, LOAD_DURATION_MAX_S),
+            vol.Optional("idempotency_key"): vol.Any(None, KEY),
+        },
         "post",
         "/api/billing/load_plans/{plan_id:\\d+}/runs",
         "billing:load_plan_runs",
         "Admin or automation (role system): run a plan now or from start_ts, for its duration or duration_s; "
-        "each meter's limit is read back, and restored at the end (also after a restart)",
+        "each meter's limit is read back, and restored at the end (also after a restart); a repeated "
+        "idempotency_key returns the first run",
         PLAN,
-        {"duration_s": 3600},
+        {"duration_s": 3600, "idempotency_key": "dr-2026-07-15-1"},
         service=True,
         response="the run with its meters",
     ),

@@ -48,8 +48,8 @@ Load limiting (categories.py, load_limits.py): load_categories(), save_load_cate
   protected=False), set_meter_category(entity_id, key, operator) (admin; any known meter), meter_categories();
   load_plans(), load_plan(id), load_preview(plan_id), create_load_plan(name, categories, duration_s, operator, action="limit"|"trip",
   limit_w=None),
-  update_load_plan(plan_id, ...), run_load_plan(plan_id, operator, start_ts=None, duration_s=None) (admin or
-  system), end_load_run(run_id, operator), load_runs(), load_run(run_id) (per meter: limit before, outcome,
+  update_load_plan(plan_id, ...), run_load_plan(plan_id, operator, start_ts=None, duration_s=None,
+  idempotency_key=None) (admin or system; a repeated key returns the first run), end_load_run(run_id, operator), load_runs(), load_run(run_id) (per meter: limit before, outcome,
   restore); an active limit run's limit is part of the desired state; a trip run trips as the system and
   releases at the end only what it still holds (load_tick.py); billing_load_limit fires per account.
 Desired state (desired.py): what a meter-side meter should hold (the tariff in force with the local month's TOU
@@ -384,10 +384,11 @@ class BillingService:
 
     @validated("run_load_plan")
     async def run_load_plan(
-        self, plan_id: int, operator: Any, start_ts: float | None = None, duration_s: int | None = None
+        self, plan_id: int, operator: Any, start_ts: float | None = None, duration_s: int | None = None,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
-        """Admin or automation: run a plan now or from start_ts."""
-        return await self.load_limits.run_plan(plan_id, operator, start_ts, duration_s)
+        """Admin or automation: run a plan now or from start_ts (a repeated key returns the first run)."""
+        return await self.load_limits.run_plan(plan_id, operator, start_ts, duration_s, idempotency_key)
 
     @validated("end_load_run")
     async def end_load_run(self, run_id: int, operator: Any) -> dict[str, Any]:

@@ -4,6 +4,7 @@ restart in the middle. Every limit is read back from the simulated meters (writt
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import timedelta
 from typing import Any
@@ -187,3 +188,47 @@ async def test_trip_plan_respects_control_precedence_across_a_restart(start_site
     assert sims[4].forced == "trip", "staff took it over during the run: still off"
     assert sims[3].forced is None and not sims[3].relay_closed(time.time()), "in arrears: still off"
     assert sims[2].forced == "hold"
+
+
+async def test_scheduled_run_starts_on_time_and_a_replay_runs_once(start_site: Any) -> None:
+    """A run from a later moment tells the tenants at once, takes its meters only when its start comes, and a
+    repeated (or concurrent) request with the same key is the same run; a scheduled run ended early never starts."""
+    site = await start_site(units=1, remaining_fen=60000)
+    assert site.sim is not None
+    sim = site.sim.meter(1)
+    account = await site.api("POST", "/api/billing/accounts",
+                             {"name": "面馆", "phone": "13800000009", "meters": [M1], "operator": CASHIER})
+    await site.api("PUT", f"/api/billing/meters/{M1}/category", {"key": "catering", "operator": ADMIN})
+    plan = await site.api("POST", "/api/billing/load_plans", {**PLAN, "operator": ADMIN})
+    events: list[dict[str, Any]] = []
+    site.core.bus.async_listen("billing_load_limit", lambda event: events.append(event.data))
+    start = site.billing.now() + 3600
+    body = {"start_ts": start, "duration_s": 600, "idempotency_key": "dr-1", "operator": ADMIN}
+    url = f"/api/billing/load_plans/{plan['id']}/runs"
+    first, second = await asyncio.gather(site.api("POST", url, body), site.api("POST", url, body))
+    assert first["id"] == second["id"] and first["status"] == "scheduled" and first["meters"] == []
+    assert (await site.api("POST", url, body))["repeated"] is True
+    assert len(await site.api("GET", "/api/billing/load_runs")) == 1
+    other = await site.api("POST", "/api/billing/load_plans", {**PLAN, "name": "另一方案", "operator": ADMIN})
+    reused = await site.api("POST", f"/api/billing/load_plans/{other['id']}/runs", body, status=400)
+    assert "dr-1" in reused["error"] and "another plan" in reused["error"]
+    await wait_for(lambda: events, what="the tenant told in advance")
+    assert [(e["phase"], e["account_id"], e["meters"]) for e in events] == [("scheduled", account["id"], [M1])]
+    assert sim.overload_w == FACTORY_PMAX_W, "nothing before the start"
+
+    site.core.clock.set_now(site.core.clock.utcnow() + timedelta(seconds=3601))
+    run = await until(lambda: site.api("GET", f"/api/billing/load_runs/{first['id']}"),
+                      lambda r: r["status"] == "active" and r["meters"] and r["meters"][0]["outcome"] == "limited")
+    assert sim.overload_w == 2000
+    site.core.clock.set_now(site.core.clock.utcnow() + timedelta(seconds=600))
+    await until(lambda: site.api("GET", f"/api/billing/load_runs/{run['id']}"),
+                lambda r: r["status"] == "ended" and r["meters"][0]["restored_ts"] is not None)
+    assert sim.overload_w == FACTORY_PMAX_W
+    assert [e["phase"] for e in events] == ["scheduled", "start", "end"]
+
+    later = await site.api("POST", url, {"start_ts": site.billing.now() + 600, "operator": ADMIN})
+    ended = await site.api("POST", f"/api/billing/load_runs/{later['id']}/end", {"operator": ADMIN})
+    assert ended["status"] == "ended" and ended["meters"] == [] and sim.overload_w == FACTORY_PMAX_W
+    again = await site.api("POST", f"/api/billing/load_runs/{later['id']}/end", {"operator": ADMIN})
+    assert again["ended_ts"] == ended["ended_ts"], "ending twice changes nothing"
+    await site.api("POST", "/api/billing/load_runs/999/end", {"operator": ADMIN}, status=400)

@@ -4,6 +4,7 @@ are read back each time. Wrong and hostile values are refused with a message and
 cannot change anything; every change is audited before/after."""
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -53,7 +54,8 @@ async def page_of(client: Any, url: str) -> str:
     ({**PLAN, "plan_id": "99"}, "不存在"),
     ({"action": "run", "plan_id": "99"}, "不存在"),
     ({"action": "run", "plan_id": "1' OR 1=1"}, "输入有误"),
-    ({"action": "run_confirm", "plan_id": "1", "start_ts": "nan", "minutes": "60"}, "请求无效"),
+    ({"action": "run_confirm", "plan_id": "1", "start_ts": "nan", "minutes": "60", "key": "k1"}, "请求无效"),
+    ({"action": "run_confirm", "plan_id": "1", "start_ts": "1", "minutes": "60", "key": "<script>"}, "输入有误"),
     ({"action": "end", "run_id": "9" * 30}, "输入有误"),
     ({"action": "category", "key": "餐饮", "name": "x"}, "key"),
 ])
@@ -180,8 +182,10 @@ async def test_trip_plan_from_the_form(start_web: Any) -> None:
     assert 'id="load-confirm"' in page and "拉闸" in page and "b1_f2_m1" in page
     assert sim.forced is None, "nothing before the confirmation"
     start = page.split('name="start_ts" value="', 1)[1].split('"', 1)[0]
-    report = await post(env, client, csrf, action="run_confirm", plan_id=str(plan["id"]), start_ts=start, minutes="30")
-    assert 'id="run-status">限电中' in report
+    key = page.split('name="key" value="', 1)[1].split('"', 1)[0]
+    confirm = {"action": "run_confirm", "plan_id": str(plan["id"]), "start_ts": start, "minutes": "30", "key": key}
+    first, again = await asyncio.gather(post(env, client, csrf, **confirm), post(env, client, csrf, **confirm))
+    assert 'id="run-status">限电中' in first and 'id="run-status">限电中' in again, "a double click: one run"
     [run] = await env.site.billing.load_runs()
     assert run["end_ts"] - run["start_ts"] == 1800
     report = await until(lambda: page_of(client, f"{env.base}/load_limiting/runs/{run['id']}"),
@@ -191,7 +195,9 @@ async def test_trip_plan_from_the_form(start_web: Any) -> None:
     ended = await until(lambda: page_of(client, f"{env.base}/load_limiting/runs/{run['id']}"),
                         lambda text: 'http-equiv="refresh"' not in text)
     assert "已恢复" in ended and sim.forced is None
-    assert [a["action"] for a in await env.site.audit.query(operator="boss")][:3] == ["load_end", "load_run", "load_plan"]
+    audits = await env.site.audit.query(operator="boss")
+    assert [a["action"] for a in audits][:4] == ["load_end", "load_run", "load_run", "load_plan"]
+    assert sorted(json.loads(a["after"])["repeated"] for a in audits[1:3]) == [False, True]
 
 
 async def test_category_from_the_account_page(start_web: Any) -> None:

@@ -2,6 +2,7 @@
 the report of what each run limited when (and its Excel export), and a meter's category from its page."""
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -29,6 +30,7 @@ from .grid import known_meter
 from .sales import billing_of, error_text
 
 PAGE = "/load_limiting"
+KEY_MAX = 64
 REFRESH_S = 2  # how often a run's page reloads while its meters are being reached
 ACTIONS = ("category", "plan", "run", "run_confirm", "end")
 REPORT_COLUMNS = ("col_meter", "col_account", "load_category", "load_previous_w", "load_outcome",
@@ -137,9 +139,10 @@ class LoadLimitingView(Page):
                 target = f"plan {plan_id}"
                 run = await billing.run_load_plan(
                     plan_id, operator.billing_operator(), start_ts=start_of(form),
-                    duration_s=minutes_from_form(form, "minutes"),
+                    duration_s=minutes_from_form(form, "minutes"), idempotency_key=key_of(form),
                 )
-                after = {k: run[k] for k in ("id", "plan_name", "limit_w", "start_ts", "end_ts", "status")}
+                after = {k: run[k] for k in ("id", "plan_name", "action", "limit_w", "start_ts", "end_ts", "status")}
+                after["repeated"] = bool(run.get("repeated"))
                 await self.site.audit.record(request, operator, "load_run", target, after=after)
                 raise web.HTTPFound(f"{PAGE}/runs/{run['id']}")
             else:
@@ -165,8 +168,16 @@ class LoadLimitingView(Page):
         start = effective_from_form(form, self.core.clock.now())
         duration = minutes_from_form(form, "minutes", required=False) or preview["plan"]["duration_s"]
         return await self.page(request, confirm={
-            **preview, "start_ts": start, "end_ts": start + duration, "minutes": duration // 60,
+            **preview, "start_ts": start, "end_ts": start + duration, "minutes": duration // 60, "key": uuid.uuid4().hex,
         })
+
+
+def key_of(form: Any) -> str:
+    """Return the confirmation's request key (a double click runs the plan once), or raise FormError."""
+    key = str(form.get("key", ""))
+    if not 0 < len(key) <= KEY_MAX or not key.isascii() or not key.isalnum():
+        raise FormError("err_bad_input")
+    return key
 
 
 def start_of(form: Any) -> float:

@@ -68,7 +68,9 @@ def upgrade() -> None:
         sa.Column("created_ts", sa.Float(), nullable=False),
         sa.Column("started_ts", sa.Float(), nullable=True),
         sa.Column("ended_ts", sa.Float(), nullable=True),
+        sa.Column("idempotency_key", sa.String(128), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_billing_load_runs"),
+        sa.UniqueConstraint("idempotency_key", name="uq_billing_load_runs_idempotency_key"),
     )
     op.create_index("ix_billing_load_runs_plan_id", "billing_load_runs", ["plan_id"])
     op.create_index("ix_billing_load_runs_status", "billing_load_runs", ["status", "start_ts"])
