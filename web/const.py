@@ -96,4 +96,5 @@ QUICK_AMOUNTS_YUAN: Final = (50, 100, 200, 500, 1000)  # the counter's one-tap a
 HISTORY_PAGE_SIZE: Final = 20  # rows per page of a meter's histories
 ACCOUNT_HISTORY_PAGE_SIZE: Final = 50  # money movements per page of an account's history
 ACCOUNT_HISTORY_DAYS: Final = 90  # the days an account's history shows unless asked for others
+LOAD_HISTORY_PAGE_SIZE: Final = 50  # rows per page of the 限电 report
 MAX_OPENING_METERS: Final = 50  # meters one opening form may name (一户多表)

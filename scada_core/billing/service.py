@@ -50,7 +50,8 @@ Load limiting (categories.py, load_limits.py): load_categories(), save_load_cate
   limit_w=None),
   update_load_plan(plan_id, ...), run_load_plan(plan_id, operator, start_ts=None, duration_s=None,
   idempotency_key=None) (admin or system; a repeated key returns the first run), end_load_run(run_id, operator), load_runs(), load_run(run_id) (per meter: limit before, outcome,
-  restore); an active limit run's limit is part of the desired state; a trip run trips as the system and
+  restore), load_history(since, until, limit, offset) / load_history_batches(since, until, size) (every run's
+  meters over days: the 限电 report); an active limit run's limit is part of the desired state; a trip run trips as the system and
   releases at the end only what it still holds (load_tick.py); billing_load_limit fires per account.
 Desired state (desired.py): what a meter-side meter should hold (the tariff in force with the local month's TOU
   table, alarm levels, overdraft, overload limit) is compared with what it publishes and pushed where it differs:
@@ -103,7 +104,7 @@ from scada_core.automation.ticker import async_ensure_ticker
 from scada_core.exceptions import OpenPrepayError
 from scada_core.storage.group_commit import GroupCommit
 
-from . import ledger, search
+from . import ledger, load_history, search
 from .accounts import Accounts
 from .active import ActiveAlarms
 from .books import Books, building_of
@@ -402,6 +403,16 @@ class BillingService:
     async def load_run(self, run_id: int) -> dict[str, Any]:
         """Return a run with each meter's limit before, outcome and restore."""
         return await self.load_limits.run(run_id)
+
+    async def load_history(
+        self, since: float, until: float, limit: int, offset: int = 0
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Return a page of what load limiting did to each meter in [since, until) (newest first) and the count."""
+        return await load_history.history_page(self.db, since, until, limit, offset)
+
+    def load_history_batches(self, since: float, until: float, size: int) -> AsyncIterator[list[dict[str, Any]]]:
+        """Yield all of it, ``size`` rows at a time (exports)."""
+        return load_history.history_batches(self.db, since, until, size)
 
     async def meter_credit(self, entity_id: str) -> dict[str, Any]:
         """Return a meter's own and effective credit policy and thresholds, and their changes."""

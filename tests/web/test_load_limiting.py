@@ -154,7 +154,8 @@ async def test_load_limiting_in_the_browser(start_web: Any) -> None:
             download = await download_info.value
             sheet = load_workbook(io.BytesIO(open(await download.path(), "rb").read())).active  # noqa: ASYNC230
             rows = list(sheet.iter_rows(values_only=True))
-            assert rows[0][0] == "表计" and rows[1][2] == "餐饮" and rows[1][3] == FACTORY_PMAX_W, rows
+            assert rows[0][0] == "方案" and rows[0][4] == "表计", rows[0]
+            assert rows[1][0] == "午高峰限电" and rows[1][6] == "餐饮" and rows[1][7] == FACTORY_PMAX_W, rows
 
             await page.click("header nav >> text=限电")
             await page.locator("button[id^=load-end-]").click()
@@ -215,3 +216,39 @@ async def test_category_from_the_account_page(start_web: Any) -> None:
     async with client.post(f"{env.base}/meters/{M1}/category", data={**form, "account": "//evil.example"}) as resp:
         assert str(resp.url).endswith(f"/meters/{M1}"), "never sent anywhere but our own pages"
     assert await env.site.billing.meter_categories() == {M1: "catering", M2: "catering"}
+
+
+async def test_report_over_days_and_its_export(start_web: Any) -> None:
+    """限电报表: every run's meters over the chosen days, paged, exported whole (streamed); a run outside the days is
+    not in it; a date that is no date is refused."""
+    env: WebEnv = await start_web(units=2)
+    assert env.sim is not None
+    await env.operator("boss", "admin")
+    await env.operator("look", "viewer")
+    await env.site.billing.open_account("甲", [M1], CASHIER)
+    await env.site.billing.open_account("乙", [M2], CASHIER)
+    for meter in (M1, M2):
+        await env.site.billing.set_meter_category(meter, "retail", ADMIN)
+    plan = await env.site.billing.create_load_plan("零售限电", ["retail"], 600, ADMIN, limit_w=1200)
+    run = await env.site.billing.run_load_plan(plan["id"], ADMIN)
+    await until(lambda: env.site.billing.load_run(run["id"]),
+                lambda r: all(m["outcome"] == "limited" for m in r["meters"]))
+    await env.site.billing.end_load_run(run["id"], ADMIN)
+    client, _csrf = await env.login("look")
+    today = env.core.clock.now().date()
+    page = await page_of(client, f"{env.base}/load_limiting/report?start={today}&end={today}")
+    assert page.count('data-meter="') == 2 and "零售限电" in page and "降低过载限值 1200 W" in page
+    assert 'id="load-report-xlsx"' in page
+    empty = await page_of(client, f"{env.base}/load_limiting/report?start=2020-01-01&end=2020-01-31")
+    assert 'data-meter="' not in empty
+    async with client.get(f"{env.base}/load_limiting/report?start=2026-13-45") as resp:
+        assert resp.status == 400
+    async with client.get(f"{env.base}/load_limiting/report?start={today}&end={today}&format=xlsx") as resp:
+        assert resp.status == 200
+        sheet = load_workbook(io.BytesIO(await resp.read())).active
+    rows = list(sheet.iter_rows(values_only=True))
+    names = {env.site.directory.display_name(M1), env.site.directory.display_name(M2)}
+    assert len(rows) == 3 and {r[4] for r in rows[1:]} == names and len(names) == 2, rows
+    assert {r[8] for r in rows[1:]} == {"已限电（已回读）"} and {r[7] for r in rows[1:]} == {FACTORY_PMAX_W}
+    [exported] = await env.site.audit.query(action="load_export")
+    assert exported["operator"] == "look"

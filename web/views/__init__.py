@@ -5,6 +5,7 @@ from .admin import ADMIN_VIEWS
 from .batch import BATCH_VIEWS
 from .grid import GRID_VIEWS
 from .load_limiting import LOAD_LIMITING_VIEWS
+from .load_reports import LOAD_REPORT_VIEWS
 from .login import LOGIN_VIEWS
 from .opening import OPENING_VIEWS
 from .overview import OVERVIEW_VIEWS
@@ -17,5 +18,5 @@ from .transactions import TRANSACTION_VIEWS
 
 ALL_VIEWS = (*LOGIN_VIEWS, *OVERVIEW_VIEWS, *GRID_VIEWS, *BATCH_VIEWS, *SALES_VIEWS, *OPENING_VIEWS,
              *REPORT_VIEWS, *PRICES_VIEWS, *RECEIPT_VIEWS, *TENANT_LOGIN_VIEWS,
-             *TRANSACTION_VIEWS, *LOAD_LIMITING_VIEWS,
+             *TRANSACTION_VIEWS, *LOAD_LIMITING_VIEWS, *LOAD_REPORT_VIEWS,
              *ADMIN_VIEWS)

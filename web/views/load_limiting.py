@@ -31,21 +31,7 @@ from .sales import billing_of, error_text
 
 PAGE = "/load_limiting"
 KEY_MAX = 64
-REFRESH_S = 2  # how often a run's page reloads while its meters are being reached
 ACTIONS = ("category", "plan", "run", "run_confirm", "end")
-REPORT_COLUMNS = ("col_meter", "col_account", "load_category", "load_previous_w", "load_outcome",
-                  "load_limited_at", "load_restore", "load_restored_w", "load_restored_at")
-
-
-def in_progress(run: dict[str, Any]) -> bool:
-    """Tell whether meters of a run are still being reached: limited (or off) while it runs, restored after."""
-    if run["status"] == LOAD_RUN_ACTIVE:
-        return any(m["outcome"] == LOAD_METER_PENDING for m in run["meters"])
-    return run["status"] == LOAD_RUN_ENDED and any(
-        m["outcome"] in (LOAD_METER_LIMITED, LOAD_METER_TRIPPED) and m["restored_ts"] is None for m in run["meters"]
-    )
-
-
 def whole_from_form(form: Any, name: str, low: int, high: int, message: str) -> int:
     """Return a whole number (ASCII digits) from ``low`` to ``high``, or raise FormError(``message``)."""
     text = str(form.get(name, "")).strip()
@@ -188,39 +174,6 @@ def start_of(form: Any) -> float:
         raise FormError("err_bad_input") from None
 
 
-class LoadRunReportView(Page):
-    """One run: when it began and ended, and per meter its limit before, the outcome and the restore; ?format=xlsx
-    exports it."""
-
-    url = r"/load_limiting/runs/{run_id:\d+}"
-    name = "web:load_run"
-
-    async def get(self, request: web.Request) -> web.StreamResponse:
-        """Show (or export) the run's report."""
-        operator = self.site.require(request, ACTION_VIEW)
-        billing = billing_of(self.site, request)
-        try:
-            run = await billing.load_run(path_id(request, "run_id"))
-        except OpenPrepayError:
-            raise web.HTTPNotFound() from None
-        names = {c["key"]: c["name"] for c in await billing.load_categories()}
-        if request.query.get("format") != "xlsx":
-            return self.site.render(request, "load_run.html", run=run, names=names, in_progress=in_progress(run),
-                                    refresh_s=REFRESH_S)
-        self.site.require(request, ACTION_EXPORT)
-        await self.site.audit.record(request, operator, "load_export", f"run {run['id']}",
-                                     after={"rows": len(run["meters"])})
-        t = self.site.t(request)
-        when = self.site.formatter(self.site.language(request)).when
-        rows = [[self.site.directory.display_name(m["meter_entity_id"]), m["account_id"],
-                 names.get(m["category"], m["category"]), m["previous_w"], t["load_outcome_" + m["outcome"]],
-                 when(m["limited_ts"]) if m["limited_ts"] else "",
-                 t["load_restore_" + m["restore"]] if m["restore"] else "", m["restored_w"],
-                 when(m["restored_ts"]) if m["restored_ts"] else ""] for m in run["meters"]]
-        return await send_xlsx(request, self.core, f"load-run-{run['id']}.xlsx", t["nav_load_limiting"],
-                               [t[c] for c in REPORT_COLUMNS], at_hand(rows))
-
-
 class MeterCategoryView(Page):
     """Admin: a meter's load category (用电性质) from its page; audited before/after."""
 
@@ -247,4 +200,4 @@ class MeterCategoryView(Page):
         raise web.HTTPFound(page)
 
 
-LOAD_LIMITING_VIEWS = (LoadLimitingView, LoadRunReportView, MeterCategoryView)
+LOAD_LIMITING_VIEWS = (LoadLimitingView, MeterCategoryView)
