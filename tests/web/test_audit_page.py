@@ -107,6 +107,7 @@ FORMED_ACTIONS = {
     'f"meter:{self.service}"': ["meter:trip", "meter:close", "meter:hold", "meter:restore_prepaid",
                                 "meter:push_tariff", "meter:push_settings"],
     'f"{action}_set"': ["tariff_set", "policy_set"],
+    'f"load_{action}"': ["load_category", "load_plan", "load_run_confirm", "load_end"],
     'transaction["kind"]': ["sale", "refund"], "kind": ["sale", "refund"],
 }
 
