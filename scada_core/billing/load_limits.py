@@ -118,13 +118,14 @@ async def load_run(db: Database, run_id: int) -> dict[str, Any]:
 
 
 async def active_limits(db: Database, entity_ids: Iterable[str] | None = None) -> dict[str, int]:
-    """Return {meter: limit W} of the meters an active limit run holds now (the lowest when runs overlap)."""
+    """Return {meter: limit W} of the meters an active limit run holds now (the lowest when runs overlap); a meter
+    whose limit before is not known yet (not read) is not limited until it is (load_tick.py notes it)."""
     stmt = (
         select(LoadRunMeterRow.meter_entity_id, func.min(LoadRunRow.limit_w))
         .join(LoadRunRow, LoadRunRow.id == LoadRunMeterRow.run_id)
         .where(
             LoadRunRow.status == LOAD_RUN_ACTIVE, LoadRunRow.action == LOAD_ACTION_LIMIT,
-            LoadRunMeterRow.outcome != LOAD_METER_EXEMPT_HOLD,
+            LoadRunMeterRow.outcome != LOAD_METER_EXEMPT_HOLD, LoadRunMeterRow.previous_w.is_not(None),
         )
         .group_by(LoadRunMeterRow.meter_entity_id)
     )

@@ -182,6 +182,7 @@ class LoadTick:
         if not pending:
             return
         limited = {entity_id for _, entity_id, _, action in pending if action == LOAD_ACTION_LIMIT}
+        await self._note_previous([row_id for row_id, _, _, action in pending if action == LOAD_ACTION_LIMIT])
         if limited:
             await self.desired.push(limited)
         wanted = await active_limits(self.db, limited)
@@ -201,6 +202,18 @@ class LoadTick:
                     update(LoadRunMeterRow).where(LoadRunMeterRow.id == row_id)
                     .values(outcome=outcome, limited_ts=now if outcome in REACHED else None)
                 )
+
+    async def _note_previous(self, row_ids: list[int]) -> None:
+        """Note the limit meters hold before they are limited where it was not known when the run began (a meter
+        not read yet): a limit is pushed only to a meter whose previous one is known, so the end can give it back."""
+        async with self.db.write() as session:
+            rows = (await session.execute(
+                select(LoadRunMeterRow).where(LoadRunMeterRow.id.in_(row_ids), LoadRunMeterRow.previous_w.is_(None))
+            )).scalars().all()
+            for row in rows:
+                state = self.meters.state(row.meter_entity_id)
+                if state is not None and state.attributes.get("overload_w") is not None:
+                    row.previous_w = state.attributes["overload_w"]
 
     async def _trip(self, entity_id: str, run_id: int) -> str | None:
         """Switch a trip run's meter off as the system; return its outcome (None: not reached, retried)."""

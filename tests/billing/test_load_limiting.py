@@ -232,3 +232,38 @@ async def test_scheduled_run_starts_on_time_and_a_replay_runs_once(start_site: A
     again = await site.api("POST", f"/api/billing/load_runs/{later['id']}/end", {"operator": ADMIN})
     assert again["ended_ts"] == ended["ended_ts"], "ending twice changes nothing"
     await site.api("POST", "/api/billing/load_runs/999/end", {"operator": ADMIN}, status=400)
+
+
+async def test_a_meter_not_read_at_the_start_is_limited_once_read_and_given_its_limit_back(start_site: Any) -> None:
+    """A meter silent when the run starts (after a restart: nothing known of it) is limited only once it has been
+    read, so the end gives it back what it held; the others go ahead meanwhile."""
+    first = await start_site(units=2, remaining_fen=60000)
+    assert first.sim is not None
+    await first.api("POST", "/api/billing/accounts", {"name": "两店", "meters": [M1, M2], "operator": CASHIER})
+    for meter in (M1, M2):
+        await first.api("PUT", f"/api/billing/meters/{meter}/category", {"key": "retail", "operator": ADMIN})
+    first.sim.meter(2).overload_w = 12000  # set at the meter itself: billing does not know it
+    await first.core.async_stop()
+    first.sim.set_offline(2)
+
+    again = await start_site(with_sim=False, extra=field_sections(first.sim.port, 2))
+    await wait_for(lambda: (again.core.states.get(M1).attributes.get("overload_w") is not None), what="m1 read")
+    plan = await again.api("POST", "/api/billing/load_plans", {**PLAN, "categories": ["retail"], "operator": ADMIN})
+    run = await again.api("POST", f"/api/billing/load_plans/{plan['id']}/runs", {"operator": ADMIN})
+    await until(lambda: again.api("GET", f"/api/billing/load_runs/{run['id']}"),
+                lambda r: r["meters"][0]["outcome"] == "limited")
+    await again.api("POST", "/api/billing/reconcile", {"operator": ADMIN})
+    report = await again.api("GET", f"/api/billing/load_runs/{run['id']}")
+    assert [(m["outcome"], m["previous_w"]) for m in report["meters"]] == [("limited", FACTORY_PMAX_W), ("pending", None)]
+    assert first.sim.meter(2).overload_w == 12000
+
+    first.sim.set_offline(2, False)
+    await wait_for(lambda: again.core.states.get(M2).attributes.get("overload_w") == 12000, what="m2 read")
+    again.core.clock.set_now(again.core.clock.utcnow() + timedelta(seconds=31))  # the next retry
+    report = await until(lambda: again.api("GET", f"/api/billing/load_runs/{run['id']}"),
+                         lambda r: r["meters"][1]["outcome"] == "limited")
+    assert report["meters"][1]["previous_w"] == 12000 and first.sim.meter(2).overload_w == 2000
+    await again.api("POST", f"/api/billing/load_runs/{run['id']}/end", {"operator": ADMIN})
+    await until(lambda: again.api("GET", f"/api/billing/load_runs/{run['id']}"),
+                lambda r: all(m["restored_ts"] for m in r["meters"]))
+    assert (first.sim.meter(1).overload_w, first.sim.meter(2).overload_w) == (FACTORY_PMAX_W, 12000)
