@@ -90,7 +90,11 @@ class TransactionRow(Base):
     """One balanced ledger transaction; ``idempotency_key`` makes a repeat a no-op."""
 
     __tablename__ = "billing_transactions"
-    __table_args__ = (UniqueConstraint("building", "receipt_seq", name="uq_billing_transactions_receipt"),)
+    __table_args__ = (
+        UniqueConstraint("building", "receipt_seq", name="uq_billing_transactions_receipt"),
+        # a meter's consumption charges over a time range, summed from the index (the energy report's cost)
+        Index("ix_billing_transactions_kind_meter_ts", "kind", "meter_entity_id", "ts", "amount_fen"),
+    )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Collection
 from datetime import date, datetime, tzinfo
 from typing import Any
 
@@ -19,7 +19,6 @@ from .rollup import DAY_S, date_day, day_date, day_expr
 from .table import Table, kwh, yuan
 
 SALES_GROUPS = ("operator", "method", "building", "shop")
-ENERGY_GROUPS = ("meter", "account", "floor", "building")
 PERIODS = ("day", "month", "year")
 # Money received and paid out. Transfers (wallet to meter and back) move money already received: never revenue,
 # nor are the "sales" from the wallet that older versions posted.
@@ -104,14 +103,19 @@ async def energy_per_meter_raw(db: Database, lo: float, hi: float) -> dict[str, 
         return {e: int(v or 0) for e, v in rows.all()}
 
 
-async def energy_per_day(db: Database, first_day: int, last_day: int) -> dict[int, int]:
-    """Return Wh used by all meters per day number (for the chart)."""
+async def energy_per_day(
+    db: Database, first_day: int, last_day: int, entity_ids: Collection[str] | None = None
+) -> dict[int, int]:
+    """Return Wh used by all meters (or by ``entity_ids``) per day number (for the chart)."""
+    statement = (
+        select(EnergyDailyRow.day, func.sum(EnergyDailyRow.use_wh))
+        .where(EnergyDailyRow.day >= first_day, EnergyDailyRow.day <= last_day)
+        .group_by(EnergyDailyRow.day)
+    )
+    if entity_ids is not None:
+        statement = statement.where(EnergyDailyRow.entity_id.in_(list(entity_ids)))
     async with db.session() as session:
-        rows = await session.execute(
-            select(EnergyDailyRow.day, func.sum(EnergyDailyRow.use_wh))
-            .where(EnergyDailyRow.day >= first_day, EnergyDailyRow.day <= last_day)
-            .group_by(EnergyDailyRow.day)
-        )
+        rows = await session.execute(statement)
         return {int(d): int(v or 0) for d, v in rows.all()}
 
 
@@ -129,43 +133,6 @@ async def net_sales_per_day(db: Database, first_day: int, last_day: int, offset_
             .group_by(day)
         )
         return {int(d): int(v or 0) for d, v in rows.all()}
-
-
-async def meter_accounts(db: Database) -> dict[str, int | None]:
-    """Return the account of every meter billing knows."""
-    async with db.session() as session:
-        return dict((await session.execute(select(MeterRow.entity_id, MeterRow.account_id))).all())
-
-
-async def energy_table(
-    db: Database, start: date, end: date, group: str, period: str,
-    classify: Callable[[str], dict[str, Any]],
-) -> Table:
-    """Energy (kWh) per meter/account/floor/building over [start, end], with a per-day or per-month chart."""
-    first, last = date_day(start), date_day(end)
-    per_meter = await energy_per_meter(db, first, last)
-    accounts = await meter_accounts(db) if group == "account" else {}
-    totals: dict[str, int] = defaultdict(int)
-    counts: dict[str, int] = defaultdict(int)
-    for entity_id, wh in per_meter.items():
-        if group == "meter":
-            key = entity_id
-        elif group == "account":
-            account = accounts.get(entity_id)
-            key = "—" if account is None else str(account)
-        else:
-            key = str(classify(entity_id).get(group) or "—")
-        totals[key] += wh
-        counts[key] += 1
-    table = Table("energy", [f"col_{group}", "col_meters", "col_kwh"])
-    for key in sorted(totals, key=natural_key):
-        table.rows.append([key, counts[key], kwh(totals[key])])
-    table.add_totals("col_total", 1)
-    chart: dict[str, int] = defaultdict(int)
-    for day, wh in sorted((await energy_per_day(db, first, last)).items()):
-        chart[period_key(day_date(day), "month" if period == "month" else "day")] += wh
-    table.chart = [(label, wh / 1000) for label, wh in sorted(chart.items())]
-    return table
 
 
 def local_time(ts: float | None, tz: tzinfo) -> str:

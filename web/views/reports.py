@@ -1,4 +1,5 @@
-"""The report centre (报表中心): sales, energy, alarms, offline devices; every table also as .xlsx."""
+"""The report centre (报表中心): sales, energy (web/views/energy_report.py), alarms, offline devices; every table
+also as .xlsx."""
 from __future__ import annotations
 
 from datetime import date
@@ -14,9 +15,9 @@ from scada_core.reports import queries
 from scada_core.reports.excel import table_to_xlsx
 from scada_core.reports.table import Table, yuan
 
-from ..charts import bar_chart
 from ..const import ACTION_EXPORT, ACTION_VIEW
 from ..site import GATEWAY_PREFIX, Page
+from .energy_report import energy_response
 
 KINDS = ("sales", "energy", "alarms_now", "alarms", "offline")
 
@@ -32,11 +33,14 @@ class ReportsView(Page):
         operator = self.site.require(request, ACTION_VIEW)
         q = request.query
         kind = q.get("kind", "sales") if q.get("kind") in KINDS else "sales"
+        if kind == "energy":
+            return await energy_response(self.site, request, operator, {
+                "kind": kind, "kinds": KINDS, "periods": queries.PERIODS, "query": request.query_string})
         today = self.core.clock.now().date()
         start = query_date(request, "start", today.replace(day=1))
         end = query_date(request, "end", today)
         period = q.get("period", "day") if q.get("period") in queries.PERIODS else "day"
-        groups = queries.SALES_GROUPS if kind == "sales" else queries.ENERGY_GROUPS
+        groups = queries.SALES_GROUPS
         group = q.get("group") if q.get("group") in groups else groups[0]
         table = await self.build(request, kind, start, end, period, group)
         t = self.site.t(request)
@@ -53,10 +57,9 @@ class ReportsView(Page):
             return web.Response(body=body, headers={
                 "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 "Content-Disposition": f'attachment; filename="{kind}-{start}-{end}.xlsx"'})
-        chart = Markup(bar_chart(table.chart, "kWh")) if table.chart else ""
         id_columns = self.named(shown, table.columns, t["col_label"])
         return self.site.render(request, "reports.html", kind=kind, kinds=KINDS, table=shown, start=start, end=end,
-                                period=period, periods=queries.PERIODS, group=group, groups=groups, chart=chart,
+                                period=period, periods=queries.PERIODS, group=group, groups=groups,
                                 query=request.query_string, id_columns=id_columns)
 
     def named(self, table: Table, keys: list[str], name_header: str) -> list[int]:
@@ -102,9 +105,6 @@ class ReportsView(Page):
             if self.site.billing is None:
                 return Table("sales", ["col_period"])
             return await queries.sales_table(db, tz, self.site.offset_s, start, end, period, group)
-        if kind == "energy":
-            await self.site.rollup(self.core.clock.timestamp() - 2 * 86400)
-            return await queries.energy_table(db, start, end, group, period, self.site.directory.classify)
         if kind in ("alarms", "alarms_now"):
             t = self.site.t(request)
             labels = {k[6:]: v for k, v in t.items() if k.startswith("level_")}
