@@ -1,7 +1,7 @@
 """Billing: an index that sums a meter's consumption charges over a time range from the index alone (the energy
 report's cost column, per meter and day).
 
-Revision ID: 0035_billing_consumption_by_meter
+Revision ID: 0035_billing_meter_charges
 Revises: 0021_billing_building_policies
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0035_billing_consumption_by_meter"
+revision = "0035_billing_meter_charges"
 down_revision = "0021_billing_building_policies"
 branch_labels = None
 depends_on = None
