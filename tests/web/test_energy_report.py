@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +27,7 @@ from tests.billing.conftest import field_sections
 from tests.helpers import until, wait_for
 
 from .conftest import TZ, WebEnv
+from .test_browser import ARGS, CHROMIUM, login
 
 pytestmark = pytest.mark.timeout(120)
 ADMIN = {"id": "boss", "role": "admin"}
@@ -250,3 +253,52 @@ async def test_batches_hold_a_bounded_number_of_meter_days(start_web: Any) -> No
         seen += [(line.entity_id, line.period, line.usage.total_wh) for line in detail]
     assert len(seen) == 300 and seen[0] == ("m.00", "2026-03-01", 0) and seen[-1] == ("m.29", "2026-03-10", 38)
     assert sum(wh for *_, wh in seen) == sum(r["use_wh"] for r in rows)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+async def test_the_energy_report_in_a_browser(start_web: Any) -> None:
+    """Pick the range, month by month, by floor, one building; see the groups, the subtotals and the cost note;
+    export the same lines to Excel."""
+    from playwright.async_api import async_playwright, expect  # noqa: PLC0415 - only where a browser runs
+
+    env: WebEnv = await start_web()
+    a, b = "acrel_dtsy1352.b1_f2_m1", "acrel_dtsy1352.b1_f3_m2"
+    rows = readings(a, 1, [(1, 0, (0, 0, 0, 0)), (23, 1500, (500, 1000, 0, 0))])
+    rows += readings(b, 2, [(1, 0, (0, 0, 0, 0)), (23, 250, (0, 0, 0, 250))])
+    async with env.core.db.session() as session:
+        await session.execute(insert(ReadingRow), rows)
+    await env.site.rollup(None)
+    env.core.clock.freeze(datetime(2026, 3, 20, 12, tzinfo=TZ))
+    await env.operator("viewer1", "viewer")
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            context = await browser.new_context(accept_downloads=True, timezone_id="UTC")
+            page = await context.new_page()
+            await login(page, env.base, "viewer1")
+            await page.goto(f"{env.base}/reports?kind=energy")
+            await page.fill("#report-form input[name=start]", "2026-03-01")
+            await page.fill("#report-form input[name=end]", "2026-03-05")
+            await page.select_option("#report-form select[name=period]", "month")
+            await page.select_option("#report-form select[name=group]", "floor")
+            await page.select_option("#report-form select[name=building]", "b1")
+            await page.click("#report-form button")
+            await expect(page.locator("#energy-summary tbody tr")).to_have_count(3)  # 2F, 3F, total
+            await expect(page.locator("#energy-summary tbody tr").last).to_contain_text("1.75")
+            detail = page.locator("#report tbody tr")
+            await expect(detail).to_have_count(5)  # a, 2F subtotal, b, 3F subtotal, total
+            await expect(detail.nth(1)).to_contain_text("2F 小计")
+            await expect(detail.nth(0).locator("td").nth(4)).to_have_text("0.50")  # 尖
+            await expect(page.locator("#energy-note")).to_contain_text("未分时")
+            async with page.expect_download() as info:
+                await page.click("#export")
+            download = await info.value
+            assert download.suggested_filename == "energy-2026-03-01-2026-03-05.xlsx"
+            body = io.BytesIO(Path(await download.path()).read_bytes())
+            sheet = list(load_workbook(body).active.iter_rows(values_only=True))
+            assert [(r[0], r[2], r[9]) for r in sheet[1:]] == [
+                ("2F", a, 1.5), ("2F 小计", None, 1.5), ("3F", b, 0.25), ("3F 小计", None, 0.25),
+                ("合计", None, 1.75)]
+        finally:
+            await browser.close()
