@@ -2,9 +2,12 @@
 and subtotalled by shop, floor or building, exported streamed; hostile query parameters are refused clearly."""
 from __future__ import annotations
 
+import asyncio
 import io
+import json
 import logging
 import os
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -302,3 +305,28 @@ async def test_the_energy_report_in_a_browser(start_web: Any) -> None:
                 ("合计", None, 1.75)]
         finally:
             await browser.close()
+
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "energy_export.py"
+
+
+async def _export_peak_mb(meters: int) -> float:
+    """Export a year of ``meters`` in a fresh process (bench/energy_export.py, streamed only: the web's path) and
+    return that process's peak memory (its own VmHWM)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(BENCH), "--meters", str(meters), "--streamed-only", cwd=BENCH.parents[1],
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()[-2000:]
+    figures = json.loads(out.decode().strip().splitlines()[-1])
+    assert figures["rows"] == meters * 365 and figures["name"] == "energy_report_export"
+    return float(figures["peak_rss_mb"])
+
+
+async def test_a_year_export_takes_the_same_memory_for_ten_times_the_meters() -> None:
+    """A year of 300 meters (109,500 rows) peaks no higher than a year of 30 (give or take 16 MB of allocator
+    noise) and well under 120 MB. (bench/energy_export.py runs 1,000 or 10,000 meters.)"""
+    small = await _export_peak_mb(30)
+    large = await _export_peak_mb(300)
+    assert large < 120, large
+    assert large - small < 16, (small, large)
