@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sqlite3
 import tempfile
 import time
@@ -17,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from exports import peak_rss_mb
+from exports import peak_rss_mb, print_figures, written_from_memory
 
 from scada_core.reports.energy import LINE_ROW, detail_columns, energy_lines, line_cells, report_meters
 from scada_core.reports.excel import XlsxSheet
@@ -79,13 +78,8 @@ async def streamed_export(folder: Path, meters: int) -> dict[str, float]:
 
 def from_memory(folder: Path, rows: int) -> float:
     """Return rows/s of XlsxWriter writing rows of the same shape from a list (the reference)."""
-    cells = [["1F", "2025-01-01", entity(n % 99999), entity(n % 99999), 1.0, 3.0, 4.0, 2.0, 0.0, 10.0, 8.5]
-             for n in range(rows)]
-    began = time.perf_counter()
-    plain = XlsxSheet("energy", detail_columns("floor"), folder / "plain.xlsx")
-    plain.append(cells)
-    plain.save()
-    return rows / (time.perf_counter() - began)
+    cells = [["1F", "2025-01-01", entity(n), entity(n), 1.0, 3.0, 4.0, 2.0, 0.0, 10.0, 8.5] for n in range(rows)]
+    return written_from_memory(folder / "plain.xlsx", detail_columns("floor"), cells)
 
 
 async def main() -> None:
@@ -97,17 +91,8 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         figures = await streamed_export(Path(name), args.meters)
         reference = None if args.streamed_only else from_memory(Path(name), int(figures["rows"]))
-    print(f"{args.meters:,} meters × {DAYS} days: {figures['rows']:,.0f} energy rows exported streamed at "
-          f"{figures['rows_per_s']:,.0f} rows/s, peak memory {figures['peak_rss_mb']:.0f} MB "
-          f"({figures['rss_before_export_mb']:.0f} MB before the export)"
-          + (f"; XlsxWriter alone from memory {reference:,.0f} rows/s" if reference else ""))
-    print(json.dumps({"name": "energy_report_export", "value": round(figures["rows_per_s"]), "unit": "rows/s",
-                      "baseline": round(reference) if reference else None,
-                      "ratio": round(figures["rows_per_s"] / reference, 3) if reference else None,
-                      "rows": figures["rows"], "meters": args.meters,
-                      "peak_rss_mb": round(figures["peak_rss_mb"], 1),
-                      "rss_before_export_mb": round(figures["rss_before_export_mb"], 1)}))
-
+    print_figures("energy_report_export", f"energy rows ({args.meters:,} meters × {DAYS} days)", figures, reference,
+                  meters=args.meters)
 
 if __name__ == "__main__":
     asyncio.run(main())

@@ -2,12 +2,9 @@
 and subtotalled by shop, floor or building, exported streamed; hostile query parameters are refused clearly."""
 from __future__ import annotations
 
-import asyncio
 import io
-import json
 import logging
 import os
-import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +24,7 @@ from scada_core.reports.models import EnergyDailyRow
 from scada_core.reports.rollup import date_day
 from scada_core.storage.models import ReadingRow
 from tests.billing.conftest import field_sections
-from tests.helpers import until, wait_for
+from tests.helpers import bench_figures, until, wait_for
 
 from .conftest import TZ, WebEnv
 from .test_browser import ARGS, CHROMIUM, login
@@ -307,18 +304,10 @@ async def test_the_energy_report_in_a_browser(start_web: Any) -> None:
             await browser.close()
 
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "energy_export.py"
-
-
 async def _export_peak_mb(meters: int) -> float:
     """Export a year of ``meters`` in a fresh process (bench/energy_export.py, streamed only: the web's path) and
     return that process's peak memory (its own VmHWM)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, str(BENCH), "--meters", str(meters), "--streamed-only", cwd=BENCH.parents[1],
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()[-2000:]
-    figures = json.loads(out.decode().strip().splitlines()[-1])
+    figures = await bench_figures("energy_export.py", "--meters", str(meters), "--streamed-only")
     assert figures["rows"] == meters * 365 and figures["name"] == "energy_report_export"
     return float(figures["peak_rss_mb"])
 
