@@ -6,12 +6,13 @@ import io
 import logging
 import os
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from integrations.acrel_dtsy1352.sim_meter import SimMeter
 from integrations.acrel_dtsy1352.sim_server import MODE_TCP, SimServer
@@ -22,9 +23,10 @@ from scada_core.billing.tariff_store import building_scope
 from scada_core.reports.energy import LINE_ROW, ReportMeter, energy_lines
 from scada_core.reports.models import EnergyDailyRow
 from scada_core.reports.rollup import date_day
+from scada_core.storage.database import Database, resolve_url
 from scada_core.storage.models import ReadingRow
 from tests.billing.conftest import field_sections
-from tests.helpers import bench_figures, until, wait_for
+from tests.helpers import bench_figures, close_database, drop_schema, until, wait_for
 
 from .conftest import TZ, WebEnv
 from .test_browser import ARGS, CHROMIUM, login
@@ -319,3 +321,33 @@ async def test_a_year_export_takes_the_same_memory_for_ten_times_the_meters() ->
     large = await _export_peak_mb(300)
     assert large < 120, large
     assert large - small < 16, (small, large)
+
+
+async def test_days_rolled_up_before_the_split_stay_and_read_as_unsplit(
+    db_settings: dict[str, str], tmp_path: Path
+) -> None:
+    """A database with a day rolled up before migration 0034: upgraded, the day keeps its use with no split
+    (NULL, not 0), and the report lines show it all as unsplit; the migration also goes back down."""
+    url = resolve_url(tmp_path, db_settings["db_url"])
+    db = Database(url, db_settings.get("db_schema"))
+    try:
+        await db.async_upgrade("0022_web_receipt_layout")
+        async with db.engine.begin() as conn:
+            await conn.execute(text("INSERT INTO energy_daily (entity_id, day, first_wh, last_wh, use_wh, readings)"
+                                    " VALUES ('m.old', 20500, 100, 1300, 1200, 48)"))
+        await db.async_upgrade()
+        async with db.session() as session:
+            row = await session.get(EnergyDailyRow, ("m.old", 20500))
+            assert row is not None and row.use_wh == 1200 and row.sharp_wh is None and row.valley_last_wh is None
+        lines = [line async for batch in energy_lines(db, [ReportMeter("m.old", "g")], 20500, 20500, 0, "day")
+                 for line in batch]
+        assert [(line.kind, line.usage.cells()[:6]) for line in lines] == [
+            (LINE_ROW, [None, None, None, None, Decimal("1.20"), Decimal("1.20")]),
+            ("subtotal", [None, None, None, None, Decimal("1.20"), Decimal("1.20")]),
+            ("total", [None, None, None, None, Decimal("1.20"), Decimal("1.20")])]
+        await db.async_downgrade("0022_web_receipt_layout")
+        async with db.engine.connect() as conn:
+            assert (await conn.execute(text("SELECT use_wh FROM energy_daily"))).scalar() == 1200
+    finally:
+        await close_database(db)
+        await drop_schema(tmp_path, db_settings)
