@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from scada_core.billing.const import KIND_CONSUMPTION
 from scada_core.billing.models import AccountRow, MeterRow, TransactionRow
@@ -111,7 +112,7 @@ async def report_meters(
     return meters
 
 
-async def _shops(session: Any) -> dict[str, str]:
+async def _shops(session: AsyncSession) -> dict[str, str]:
     """Return the shop (account number and name: two shops of one name stay two) each opened meter belongs to."""
     rows = await session.execute(
         select(MeterRow.entity_id, MeterRow.account_id, AccountRow.name)

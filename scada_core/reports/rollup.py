@@ -113,6 +113,7 @@ async def _days_before(session: AsyncSession, start_day: int) -> dict[str, tuple
     lasts = [getattr(EnergyDailyRow, f"{rate}_last_wh") for rate in RATES]
     rows = await session.execute(
         select(highest.c.entity_id, highest.c.last_wh, *lasts)
-        .join(EnergyDailyRow, (EnergyDailyRow.entity_id == highest.c.entity_id) & (EnergyDailyRow.day == highest.c.day))
+        .join(EnergyDailyRow,
+              (EnergyDailyRow.entity_id == highest.c.entity_id) & (EnergyDailyRow.day == highest.c.day))
     )
     return {entity_id: tuple(values) for entity_id, *values in rows.all()}

@@ -154,7 +154,9 @@ class EnergyReport:
         return Markup('<a href="/meters/{0}">{1}</a>').format(entity_id, name) if entity_id in known else name
 
 
-async def energy_response(site: WebSite, request: web.Request, operator: Any, context: dict[str, Any]) -> web.StreamResponse:
+async def energy_response(
+    site: WebSite, request: web.Request, operator: Any, context: dict[str, Any]
+) -> web.StreamResponse:
     """Answer /reports?kind=energy: the page, or with format=xlsx the export (audited)."""
     report = EnergyReport(site, request)
     query = report.query
