@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import String, case, cast, func, select
 
 from scada_core.billing.const import METHOD_WALLET
-from scada_core.billing.models import AccountRow, MeterRow, TransactionRow
+from scada_core.billing.models import AccountRow, TransactionRow
 from scada_core.storage.database import Database
 from scada_core.storage.models import ReadingRow
 
 from .models import EnergyDailyRow
-from .rollup import DAY_S, date_day, day_date, day_expr
-from .table import Table, kwh, yuan
+from .rollup import DAY_S, date_day, day_expr
+from .table import Table, yuan
 
 SALES_GROUPS = ("operator", "method", "building", "shop")
 PERIODS = ("day", "month", "year")
