@@ -89,7 +89,8 @@ async def report_meters(
     place: Callable[[str], dict[str, Any]], building: str | None = None,
 ) -> list[ReportMeter]:
     """Return the meters with use or charges in the days (of ``building`` only, when given), in report order:
-    by group (naturally sorted), then by meter; ``place`` tells a meter's building and floor."""
+    by group (naturally sorted; a floor with its building), then by meter; ``place`` tells a meter's building
+    and floor."""
     lo, hi = first_day * DAY_S - offset_s, (last_day + 1) * DAY_S - offset_s
     async with db.session() as session:
         used = await session.execute(
@@ -106,7 +107,12 @@ async def report_meters(
         where = place(entity_id)
         if building is not None and where.get("building") != building:
             continue
-        key = shops.get(entity_id) if group == "shop" else where.get(group)
+        if group == "shop":
+            key = shops.get(entity_id)
+        elif group == "floor":  # a floor of its building: 2F of two buildings are two floors
+            key = " ".join(str(part) for part in (where.get("building"), where.get("floor")) if part)
+        else:
+            key = where.get(group)
         meters.append(ReportMeter(entity_id, str(key or NO_GROUP)))
     meters.sort(key=lambda m: (m.group == NO_GROUP, natural_key(m.group), natural_key(m.entity_id)))
     return meters

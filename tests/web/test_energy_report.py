@@ -191,14 +191,15 @@ async def test_rollup_keeps_the_split_incrementally_and_old_days_show_unsplit(st
     sheet = await sheet_of(client, env.base, "kind=energy&group=floor&start=2026-03-01&end=2026-03-05")
     assert sheet[0][0] == "楼层"
     assert [r[:3] + r[4:] for r in sheet[1:]] == [
-        ("2F", "2026-03-01", a, 0, 0.3, 0.2, 0.1, 0, 0.6, 0),
-        ("2F", "2026-03-02", a, 0.2, 0.1, 0.1, 0, 0, 0.4, 0),
-        ("2F", "2026-03-03", a, None, None, None, None, 0.6, 0.6, 0),
-        ("2F", "2026-03-04", a, 0, 0, 0.1, 0, 0.4, 0.5, 0),
-        ("2F 小计", None, None, 0.2, 0.4, 0.4, 0.1, 1, 2.1, 0),
-        ("3F", "2026-03-01", old, None, None, None, None, 0.9, 0.9, 0),
-        ("3F", "2026-03-01", b, 0, 0.7, 0, 0, 0, 0.7, 0),
-        ("3F 小计", None, None, 0, 0.7, 0, 0, 0.9, 1.6, 0),
+        ("b1 2F", "2026-03-01", a, 0, 0.3, 0.2, 0.1, 0, 0.6, 0),
+        ("b1 2F", "2026-03-02", a, 0.2, 0.1, 0.1, 0, 0, 0.4, 0),
+        ("b1 2F", "2026-03-03", a, None, None, None, None, 0.6, 0.6, 0),
+        ("b1 2F", "2026-03-04", a, 0, 0, 0.1, 0, 0.4, 0.5, 0),
+        ("b1 2F 小计", None, None, 0.2, 0.4, 0.4, 0.1, 1, 2.1, 0),
+        ("b1 3F", "2026-03-01", old, None, None, None, None, 0.9, 0.9, 0),
+        ("b1 3F 小计", None, None, None, None, None, None, 0.9, 0.9, 0),
+        ("b2 3F", "2026-03-01", b, 0, 0.7, 0, 0, 0, 0.7, 0),  # 3F of another building: another floor
+        ("b2 3F 小计", None, None, 0, 0.7, 0, 0, 0, 0.7, 0),
         ("合计", None, None, 0.2, 1.1, 0.4, 0.1, 1.9, 3.7, 0),
     ]
     # By building, and one building only: another building's meters never show.
@@ -303,7 +304,7 @@ async def test_the_energy_report_in_a_browser(start_web: Any) -> None:
             await expect(page.locator("#energy-summary tbody tr").last).to_contain_text("1.75")
             detail = page.locator("#report tbody tr")
             await expect(detail).to_have_count(5)  # a, 2F subtotal, b, 3F subtotal, total
-            await expect(detail.nth(1)).to_contain_text("2F 小计")
+            await expect(detail.nth(1)).to_contain_text("b1 2F 小计")
             await expect(detail.nth(0).locator("td").nth(4)).to_have_text("0.50")  # 尖
             await expect(page.locator("#energy-note")).to_contain_text("未分时")
             async with page.expect_download() as info:
@@ -313,7 +314,7 @@ async def test_the_energy_report_in_a_browser(start_web: Any) -> None:
             body = io.BytesIO(Path(await download.path()).read_bytes())
             sheet = list(load_workbook(body).active.iter_rows(values_only=True))
             assert [(r[0], r[2], r[9]) for r in sheet[1:]] == [
-                ("2F", a, 1.5), ("2F 小计", None, 1.5), ("3F", b, 0.25), ("3F 小计", None, 0.25),
+                ("b1 2F", a, 1.5), ("b1 2F 小计", None, 1.5), ("b1 3F", b, 0.25), ("b1 3F 小计", None, 0.25),
                 ("合计", None, 1.75)]
         finally:
             await browser.close()
