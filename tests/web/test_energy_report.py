@@ -6,14 +6,14 @@ import asyncio
 import io
 import logging
 import os
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 
 from integrations.acrel_dtsy1352.sim_meter import SimMeter
 from integrations.acrel_dtsy1352.sim_server import MODE_TCP, SimServer
@@ -143,6 +143,41 @@ async def test_split_and_cost_across_period_boundaries_and_a_tariff_change(start
         assert audit[0]["operator"] == "viewer1" and '"rows": 4' in audit[-1]["after"]
     finally:
         await sim.async_stop()
+
+
+async def test_a_meter_side_meters_cost_is_the_money_it_used(start_web: Any) -> None:
+    """A prepaid DTSY1352 (the meter keeps the money): the report's cost is the consumption billing mirrored from
+    the meter's own money, its kWh the meter's rate counters; at any hour (the range holds yesterday and today)."""
+    env: WebEnv = await start_web(units=1, gateway={"energy_interval": 0.3}, extra={"billing": {
+        "buildings": {"b1": {"name": "一号楼", "meters": ["*"], "tariff": {"kind": "flat", "price": "1.00"}}},
+        "reconcile_interval": 3600, "consumption_interval": 0}})
+    m1 = "acrel_dtsy1352.b1_f2_m1"
+    billing = env.site.billing
+    account = await billing.open_account("商铺丙", [m1], ADMIN)
+    await billing.sell(m1, 20_000, "cash", "sale-1", ADMIN)
+    assert env.sim is not None
+    await wait_for(lambda: env.sim.meters[1].remaining_fen == 20_000, what="sale delivered")
+
+    async def energy_revenue() -> int:
+        return int((await billing.trial_balance())["accounts"].get("revenue:energy", 0))
+
+    async def peak_recorded() -> int | None:
+        await env.core.recorder.async_flush()
+        async with env.core.db.session() as session:
+            return (await session.execute(select(func.max(ReadingRow.peak_wh)))).scalar()
+
+    await until(peak_recorded, lambda wh: wh == 0)  # the day's use counts from a reading before it
+    sim = env.sim.meters[1]
+    sim.energy_wh["peak"] += 1234
+    sim.remaining_fen -= 1234
+    await until(energy_revenue, lambda fen: fen == -1234)
+    await until(peak_recorded, lambda wh: wh == 1230)  # the meter counts 10 Wh steps
+    await env.operator("viewer1", "viewer")
+    client, _ = await env.login("viewer1")
+    today = env.core.clock.now().date()
+    sheet = await sheet_of(client, env.base, f"kind=energy&group=shop&start={today - timedelta(days=1)}&end={today}")
+    assert {r[0] for r in sheet[1:-1]} == {f"{account['id']} 商铺丙", f"{account['id']} 商铺丙 小计"}
+    assert sheet[-1][0] == "合计" and sheet[-1][5] == 1.23 and sheet[-1][8:] == (0, 1.23, 12.34)
 
 
 def readings(entity: str, day: int, hour_wh: list[tuple[int, int, tuple[int, int, int, int] | None]]) -> list[dict]:
