@@ -372,6 +372,30 @@ async def test_a_year_export_takes_the_same_memory_for_ten_times_the_meters() ->
     assert large - small < 16, (small, large)
 
 
+async def test_the_page_shows_the_first_lines_and_every_groups_total(start_web: Any) -> None:
+    """60 meters × 10 days: the page shows 500 detail lines and says the export has the rest, while the groups'
+    totals cover every meter; the export holds all 600 lines."""
+    env: WebEnv = await start_web()
+    first = date_day(date(2026, 3, 1))
+    rows = [{"entity_id": f"acrel_dtsy1352.b1_f{2 + n % 2}_m{n}", "day": first + d, "first_wh": 0, "last_wh": 0,
+             "use_wh": 100, "readings": 1} for n in range(60) for d in range(10)]
+    async with env.core.db.session() as session:
+        await session.execute(insert(EnergyDailyRow), rows)
+    env.core.clock.freeze(datetime(2026, 3, 20, 12, tzinfo=TZ))
+    await env.operator("viewer1", "viewer")
+    client, _ = await env.login("viewer1")
+    query = "kind=energy&group=floor&start=2026-03-01&end=2026-03-10"
+    async with client.get(f"{env.base}/reports?{query}") as resp:
+        page = await resp.text()
+    assert resp.status == 200 and 'id="energy-more"' in page and "前 500 行" in page
+    detail = page.split('id="report"', 1)[1]
+    assert detail.count("<tr") == 1 + 500
+    summary = page.split('id="energy-summary"', 1)[1].split("</table>", 1)[0]
+    assert "b1 2F" in summary and "b1 3F" in summary and ">60<" in summary and ">60.00<" in summary
+    sheet = await sheet_of(client, env.base, query)
+    assert sum(1 for r in sheet[1:] if r[2]) == 600 and sheet[-1][9] == 60
+
+
 async def test_days_rolled_up_before_the_split_stay_and_read_as_unsplit(
     db_settings: dict[str, str], tmp_path: Path
 ) -> None:
