@@ -10,13 +10,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sqlite3
-import tempfile
 import time
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from exports import peak_rss_mb, print_figures, written_from_memory
+from exports import measure, peak_rss_mb, print_figures, written_from_memory
 
 from scada_core.reports.energy import LINE_ROW, detail_columns, energy_lines, line_cells, report_meters
 from scada_core.reports.excel import XlsxSheet
@@ -88,9 +87,8 @@ async def main() -> None:
     parser.add_argument("--meters", type=int, default=1000)
     parser.add_argument("--streamed-only", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as name:
-        figures = await streamed_export(Path(name), args.meters)
-        reference = None if args.streamed_only else from_memory(Path(name), int(figures["rows"]))
+    figures, reference = await measure(lambda folder: streamed_export(folder, args.meters), from_memory,
+                                       args.streamed_only)
     print_figures("energy_report_export", f"energy rows ({args.meters:,} meters × {DAYS} days)", figures, reference,
                   meters=args.meters)
 

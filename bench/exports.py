@@ -13,6 +13,7 @@ import re
 import sqlite3
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,16 +81,26 @@ def print_figures(name: str, what: str, figures: dict[str, float], reference: fl
                       "rss_before_export_mb": round(figures["rss_before_export_mb"], 1)}))
 
 
+async def measure(
+    export: Callable[[Path], Awaitable[dict[str, float]]], reference: Callable[[Path, int], float],
+    streamed_only: bool,
+) -> tuple[dict[str, float], float | None]:
+    """Run ``export`` in a scratch folder, then (unless ``streamed_only``) the reference for as many rows."""
+    with tempfile.TemporaryDirectory() as name:
+        figures = await export(Path(name))
+        return figures, None if streamed_only else reference(Path(name), int(figures["rows"]))
+
+
 async def main() -> None:
     """Export streamed, then (unless --streamed-only) write the same rows from memory."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--streamed-only", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as name:
-        figures = await streamed_export(Path(name), args.rows)
-        reference = None if args.streamed_only else from_memory(Path(name), args.rows)
+    figures, reference = await measure(lambda folder: streamed_export(folder, args.rows), from_memory,
+                                       args.streamed_only)
     print_figures("readings_export", "readings", figures, reference)
+
 
 if __name__ == "__main__":
     asyncio.run(main())
