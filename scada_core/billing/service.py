@@ -8,8 +8,10 @@ Get it with ``core.data["billing"]``. It is a thin façade: each method below de
 operations.py is validated here by its schema, whoever calls it (REST, the billing.* services, Python).
 Every money-moving method is async, takes an ``idempotency_key``
 (a repeat returns the first result with ``"repeated": True`` and changes nothing) and an ``operator``
-({"id": str, "role": "admin"|"cashier"|"system"}; the web layer authenticates, billing checks the role).
-Amounts are integer fen. Errors are ``BillingError`` (zh-CN / en message, HTTP 400).
+({"id", "role"[, "permissions", "buildings"]}: the web layer authenticates; billing checks the role's permission
+and that every account, meter, transaction and building named is one of the operator's; scope.py).
+Amounts are integer fen. Errors are ``BillingError`` (zh-CN / en message, HTTP 400; a refusal by permission or
+building is ``PermissionDenied``, HTTP 403).
 
 Accounts (accounts.py):
   open_account(name, meters, operator, building=None, phone=None, overdraft_fen=None, credit_cap_fen=None,
@@ -122,8 +124,9 @@ from .port import MeterPort
 from .receipt_facts import receipt_facts
 from .reconciler import Reconciler
 from .relay_guard import RelayGuard
-from .search import TransactionQuery
 from .sales import Sales
+from .scope import touched_buildings
+from .search import TransactionQuery
 from .spending import spent_by_day
 from .status import MeterStatuses
 from .tariff_store import Tariffs
@@ -220,6 +223,16 @@ class BillingService:
     def building(self, building_id: str) -> dict[str, Any]:
         """Return a building's settings or raise."""
         return self.books.building(building_id)
+
+    async def buildings_named(self, **named: Any) -> set[str]:
+        """Return the buildings of the accounts, meters, transactions and buildings named (as an operation's
+        arguments name them: ``account_id``, ``entity_id``, ``transaction_id``...); raise for an unknown one."""
+        return await touched_buildings(self, named)
+
+    def tariff_building(self, version: dict[str, Any]) -> str:
+        """Return the building a tariff version is for (a meter's own: the meter's building)."""
+        kind, _, target = str(version["scope"]).partition(":")
+        return target if kind == "building" else self.building_of(target)
 
     def mode_of(self, entity_id: str) -> str:
         """Return how a meter is billed (meter-side or server-side)."""

@@ -11,7 +11,7 @@ reading's time; meter-side meters: the money the meter used, at each sync), mont
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,9 +86,9 @@ class Line:
 
 async def report_meters(
     db: Database, first_day: int, last_day: int, offset_s: int, group: str,
-    place: Callable[[str], dict[str, Any]], building: str | None = None,
+    place: Callable[[str], dict[str, Any]], buildings: Collection[str] | None = None,
 ) -> list[ReportMeter]:
-    """Return the meters with use or charges in the days (of ``building`` only, when given), in report order:
+    """Return the meters with use or charges in the days (of ``buildings`` only, when given), in report order:
     by group (naturally sorted; a floor with its building), then by meter; ``place`` tells a meter's building
     and floor."""
     lo, hi = first_day * DAY_S - offset_s, (last_day + 1) * DAY_S - offset_s
@@ -105,7 +105,7 @@ async def report_meters(
     meters = []
     for entity_id in ids:
         where = place(entity_id)
-        if building is not None and where.get("building") != building:
+        if buildings is not None and where.get("building") not in buildings:
             continue
         if group == "shop":
             key = shops.get(entity_id)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Collection
 from datetime import date, datetime, tzinfo
 from typing import Any
 
@@ -11,6 +10,7 @@ from sqlalchemy import String, case, cast, func, select
 
 from scada_core.billing.const import METHOD_WALLET
 from scada_core.billing.models import AccountRow, TransactionRow
+from scada_core.billing.search import in_buildings
 from scada_core.storage.database import Database
 from scada_core.storage.models import ReadingRow
 
@@ -45,11 +45,14 @@ def day_bounds(start: date, end: date, offset_s: int) -> tuple[float, float]:
 
 
 async def sales_table(
-    db: Database, tz: tzinfo, offset_s: int, start: date, end: date, period: str, group: str
+    db: Database, tz: tzinfo, offset_s: int, start: date, end: date, period: str, group: str,
+    buildings: frozenset[str] | None = None,
 ) -> Table:
-    """Sales, refunds, reversals and close-outs per period and operator/method/building/shop (yuan); transfers
-    between a wallet and a meter move money already received and are never counted."""
+    """Sales, refunds, reversals and close-outs per period and operator/method/building/shop (yuan), of
+    ``buildings`` (None: all); transfers between a wallet and a meter move money already received and are never
+    counted."""
     lo, hi = day_bounds(start, end, offset_s)
+    kept = () if buildings is None else (in_buildings(buildings),)
     column = {"operator": TransactionRow.operator_id, "method": TransactionRow.method,
               "building": TransactionRow.building,
               # a shop by its account number and name (two shops of one name stay two rows)
@@ -60,7 +63,7 @@ async def sales_table(
                 select(TransactionRow.ts, column, TransactionRow.kind, TransactionRow.amount_fen)
                 .outerjoin(AccountRow, AccountRow.id == TransactionRow.account_id)
                 .where(TransactionRow.ts >= lo, TransactionRow.ts < hi, TransactionRow.kind.in_(SALE_KINDS),
-                       TransactionRow.method.is_distinct_from(METHOD_WALLET))
+                       TransactionRow.method.is_distinct_from(METHOD_WALLET), *kept)
                 .order_by(TransactionRow.ts)
             )
         ).all()
@@ -104,32 +107,35 @@ async def energy_per_meter_raw(db: Database, lo: float, hi: float) -> dict[str, 
 
 
 async def energy_per_day(
-    db: Database, first_day: int, last_day: int, entity_ids: Collection[str] | None = None
+    db: Database, first_day: int, last_day: int, entity_ids: list[str] | None = None
 ) -> dict[int, int]:
-    """Return Wh used by all meters (or by ``entity_ids``) per day number (for the chart)."""
-    statement = (
-        select(EnergyDailyRow.day, func.sum(EnergyDailyRow.use_wh))
-        .where(EnergyDailyRow.day >= first_day, EnergyDailyRow.day <= last_day)
-        .group_by(EnergyDailyRow.day)
-    )
-    if entity_ids is not None:
-        statement = statement.where(EnergyDailyRow.entity_id.in_(list(entity_ids)))
+    """Return Wh used by all meters (or those of ``entity_ids``) per day number (for the chart)."""
+    kept = () if entity_ids is None else (EnergyDailyRow.entity_id.in_(entity_ids),)
     async with db.session() as session:
-        rows = await session.execute(statement)
+        rows = await session.execute(
+            select(EnergyDailyRow.day, func.sum(EnergyDailyRow.use_wh))
+            .where(EnergyDailyRow.day >= first_day, EnergyDailyRow.day <= last_day, *kept)
+            .group_by(EnergyDailyRow.day)
+        )
         return {int(d): int(v or 0) for d, v in rows.all()}
 
 
-async def net_sales_per_day(db: Database, first_day: int, last_day: int, offset_s: int) -> dict[int, int]:
-    """Return the fen taken per local day number (sales less refunds, reversals and close-outs; no transfers)."""
+async def net_sales_per_day(
+    db: Database, first_day: int, last_day: int, offset_s: int, buildings: frozenset[str] | None = None
+) -> dict[int, int]:
+    """Return the fen taken per local day number (sales less refunds, reversals and close-outs; no transfers), in
+    ``buildings`` (None: all)."""
     lo, hi = first_day * DAY_S - offset_s, (last_day + 1) * DAY_S - offset_s
     day = day_expr(db, TransactionRow.ts, offset_s)
     signed = case((TransactionRow.kind == "sale", func.abs(TransactionRow.amount_fen)),
                   else_=-func.abs(TransactionRow.amount_fen))
+    kept = () if buildings is None else (in_buildings(buildings),)
     async with db.session() as session:
         rows = await session.execute(
             select(day, func.sum(signed))
+            .outerjoin(AccountRow, AccountRow.id == TransactionRow.account_id)
             .where(TransactionRow.ts >= lo, TransactionRow.ts < hi, TransactionRow.kind.in_(SALE_KINDS),
-                   TransactionRow.method.is_distinct_from(METHOD_WALLET))
+                   TransactionRow.method.is_distinct_from(METHOD_WALLET), *kept)
             .group_by(day)
         )
         return {int(d): int(v or 0) for d, v in rows.all()}

@@ -39,7 +39,8 @@ CHAIN = {
     "0021_billing_building_policies": "0017_billing_alarm_reason",
     "0022_web_receipt_layout": "0006_web",
     "0023_tenant_sms_alerts": "0019_topup_orders",
-    "0034_energy_daily_tou": "0022_web_receipt_layout",
+    "0036_web_roles": "0022_web_receipt_layout",
+    "0034_energy_daily_tou": "0036_web_roles",
     "0035_billing_meter_charges": "0021_billing_building_policies",
 }
 # Where each revision lives now (the integration that owns its tables).
@@ -47,7 +48,7 @@ OWNERS = {
     "integrations/modbus/migrations": {"0002_field", "0020_field_batch_operator"},
     "integrations/notify/migrations": {"0004_notify", "0013_notify_secret_body"},
     "integrations/automation/migrations": {"0005_automation"},
-    "web/migrations": {"0006_web", "0022_web_receipt_layout", "0034_energy_daily_tou"},
+    "web/migrations": {"0006_web", "0022_web_receipt_layout", "0036_web_roles", "0034_energy_daily_tou"},
     "integrations/topup/migrations": {
         "0007_alipay", "0010_payment_provider", "0012_topup_secret", "0018_order_meter", "0019_topup_orders",
         "0023_tenant_sms_alerts",

@@ -29,7 +29,7 @@ from scada_core.storage.models import ReadingRow
 from tests.billing.conftest import field_sections
 from tests.helpers import bench_figures, close_database, drop_schema, until, wait_for
 
-from .conftest import TZ, WebEnv
+from .conftest import PASSWORD, TZ, WebEnv
 from .test_browser import ARGS, CHROMIUM, login
 
 pytestmark = pytest.mark.timeout(120)
@@ -249,6 +249,17 @@ async def test_rollup_keeps_the_split_incrementally_and_old_days_show_unsplit(st
     async with client.get(f"{env.base}/reports?kind=energy&building=b2&start=2026-03-01&end=2026-03-05") as resp:
         page = await resp.text()
     assert resp.status == 200 and b in page and a not in page and old not in page
+    # An operator kept to b2 sees b2's meters only, and may not ask for b1.
+    await env.site.auth.create_operator("floor2", "floor2", "viewer", PASSWORD, must_change=False, buildings=["b2"])
+    kept, _ = await env.login("floor2")
+    mine = await sheet_of(kept, env.base, "kind=energy&group=shop&start=2026-03-01&end=2026-03-05")
+    assert [r[2] for r in mine[1:]] == [b, None, None] and mine[-1][9] == 0.7
+    async with kept.get(f"{env.base}/reports?kind=energy&start=2026-03-01&end=2026-03-05") as resp:
+        page = await resp.text()
+    assert b in page and a not in page and old not in page and '<option value="b1"' not in page
+    for suffix in ("", "&format=xlsx"):
+        async with kept.get(f"{env.base}/reports?kind=energy&building=b1{suffix}") as resp:
+            assert resp.status == 403 and "不是您负责的楼栋" in await resp.text()
     # Exports at once (each brings the rollups up to date under the site's lock) write the same lines.
     query = "kind=energy&group=floor&start=2026-03-01&end=2026-03-05"
     assert await asyncio.gather(*(sheet_of(client, env.base, query) for _ in range(3))) == [sheet] * 3
@@ -404,7 +415,7 @@ async def test_days_rolled_up_before_the_split_stay_and_read_as_unsplit(
     url = resolve_url(tmp_path, db_settings["db_url"])
     db = Database(url, db_settings.get("db_schema"))
     try:
-        await db.async_upgrade("0022_web_receipt_layout")
+        await db.async_upgrade("0036_web_roles")
         async with db.engine.begin() as conn:
             await conn.execute(text("INSERT INTO energy_daily (entity_id, day, first_wh, last_wh, use_wh, readings)"
                                     " VALUES ('m.old', 20500, 100, 1300, 1200, 48)"))
@@ -418,7 +429,7 @@ async def test_days_rolled_up_before_the_split_stay_and_read_as_unsplit(
             (LINE_ROW, [None, None, None, None, Decimal("1.20"), Decimal("1.20")]),
             ("subtotal", [None, None, None, None, Decimal("1.20"), Decimal("1.20")]),
             ("total", [None, None, None, None, Decimal("1.20"), Decimal("1.20")])]
-        await db.async_downgrade("0022_web_receipt_layout")
+        await db.async_downgrade("0036_web_roles")
         async with db.engine.connect() as conn:
             assert (await conn.execute(text("SELECT use_wh FROM energy_daily"))).scalar() == 1200
     finally:

