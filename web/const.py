@@ -38,6 +38,11 @@ BATCH_SERVICES: Final = ("trip", "close", "hold", "restore_prepaid", "push_tarif
 GRID_CACHE_S: Final = 1.0
 OVERVIEW_CACHE_S: Final = 5.0  # the home page's figures are rebuilt at most this often
 OVERVIEW_CACHE_MAX: Final = 64  # overviews kept at once (one per set of buildings operators are kept to)
+# The energy report: a longer range is refused (ten years: a slip such as 0026-01-01, not a report); detail lines
+# shown on its page (the export has them all); meter-days read per batch of its export.
+ENERGY_MAX_DAYS: Final = 3660
+ENERGY_SCREEN_LINES: Final = 500
+ENERGY_BATCH_DAYS: Final = 5000
 TREND_DAYS: Final = 30  # days of sales and energy on the home page's trend
 TOP_CONSUMERS: Final = 10
 STATUSES: Final = ("opened", "alarm1", "alarm2", "arrears", "not_opened", "offline")  # a meter's colour, in legend order

@@ -28,18 +28,12 @@ from scada_core.reports.rollup import date_day, day_date
 from scada_core.reports.table import Table
 
 from ..charts import bar_chart
+from ..const import ENERGY_BATCH_DAYS, ENERGY_MAX_DAYS, ENERGY_SCREEN_LINES
 from ..scoping import OutOfScope, request_scope
 from ..xlsx_download import send_xlsx
 
 if TYPE_CHECKING:
     from ..site import DayRange, WebSite
-
-# A longer range is refused (ten years of days: a typing slip such as 0026-01-01, not a report).
-MAX_REPORT_DAYS = 3660
-# Detail lines shown on the page; the export has them all.
-SCREEN_LINES = 500
-# Meter-days read per batch of an export.
-BATCH_DAYS = 5000
 
 
 class EnergyQuery(NamedTuple):
@@ -55,9 +49,9 @@ def energy_query(site: WebSite, request: web.Request) -> EnergyQuery:
     """Read and check the query; a bad date, range, choice or building is a 400 that says which."""
     today = site.core.clock.now().date()
     days = site.day_range(request, "start", "end", today.replace(day=1))
-    if (days.end - days.start).days >= MAX_REPORT_DAYS:
-        raise bad_request(f"日期范围不能超过 {MAX_REPORT_DAYS} 天 / the date range may span at most "
-                          f"{MAX_REPORT_DAYS} days")
+    if (days.end - days.start).days >= ENERGY_MAX_DAYS:
+        raise bad_request(f"日期范围不能超过 {ENERGY_MAX_DAYS} 天 / the date range may span at most "
+                          f"{ENERGY_MAX_DAYS} days")
     period = query_choice(request, "period", queries.PERIODS, "day")
     group = query_choice(request, "group", ENERGY_GROUPS, ENERGY_GROUPS[0])
     building = request.query.get("building") or None
@@ -100,7 +94,7 @@ class EnergyReport:
         return await report_meters(self.site.db, self.first, self.last, self.site.offset_s, self.query.group,
                                    self.site.directory.classify, kept_to(self.query, self.request))
 
-    def lines(self, meters: list[ReportMeter], size: int = BATCH_DAYS) -> AsyncIterator[list[Line]]:
+    def lines(self, meters: list[ReportMeter], size: int = ENERGY_BATCH_DAYS) -> AsyncIterator[list[Line]]:
         """Return the report's lines in batches."""
         return energy_lines(self.site.db, meters, self.first, self.last, self.site.offset_s, self.query.period,
                             size)
@@ -142,9 +136,9 @@ class EnergyReport:
         shown: list[tuple[str, list[Any]]] = []
         more = False
         known = set(self.site.directory.meter_ids())
-        async for batch in self.lines(meters, size=SCREEN_LINES):
+        async for batch in self.lines(meters, size=ENERGY_SCREEN_LINES):
             for line in batch:
-                if len(shown) == SCREEN_LINES:
+                if len(shown) == ENERGY_SCREEN_LINES:
                     more = True
                     break
                 shown.append((line.kind, line_cells(line, lambda e: self.meter_link(e, known), self.labels)))
@@ -156,7 +150,7 @@ class EnergyReport:
         for day, wh in sorted(per_day.items()):
             label = queries.period_key(day_date(day), "day" if self.query.period == "day" else "month")
             chart[label] = chart.get(label, 0) + wh / 1000
-        return {"summary": summary, "lines": shown, "more": more, "screen_lines": SCREEN_LINES,
+        return {"summary": summary, "lines": shown, "more": more, "screen_lines": ENERGY_SCREEN_LINES,
                 "detail_columns": self.columns(detail_columns(self.query.group)),
                 "chart": Markup(bar_chart(sorted(chart.items()), "kWh")) if chart else "",
                 "building": self.query.building, "buildings": buildings_of(self.site, self.request)}
