@@ -13,7 +13,9 @@ import re
 import sqlite3
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from scada_core.reports.excel import XlsxSheet
 from scada_core.reports.readings import READING_COLUMNS, reading_batches, reading_cells
@@ -52,14 +54,41 @@ async def streamed_export(folder: Path, count: int) -> dict[str, float]:
             "rss_before_export_mb": before}
 
 
+def written_from_memory(path: Path, columns: list[str], rows: list[list[Any]]) -> float:
+    """Return rows/s of XlsxWriter writing ``rows`` from a list already in memory (the plain reference)."""
+    began = time.perf_counter()
+    plain = XlsxSheet("reference", columns, path)
+    plain.append(rows)
+    plain.save()
+    return len(rows) / (time.perf_counter() - began)
+
+
 def from_memory(folder: Path, count: int) -> float:
     """Return rows/s of XlsxWriter writing the same rows from a list (the reference)."""
     rows = [[str(1e9 + i * 30), i / 100, 0.0, 0.0, i / 100, 0.0, 10.0, 1, 500] for i in range(count)]
-    began = time.perf_counter()
-    plain = XlsxSheet("readings", list(READING_COLUMNS), folder / "plain.xlsx")
-    plain.append(rows)
-    plain.save()
-    return count / (time.perf_counter() - began)
+    return written_from_memory(folder / "plain.xlsx", list(READING_COLUMNS), rows)
+
+
+def print_figures(name: str, what: str, figures: dict[str, float], reference: float | None, **extra: Any) -> None:
+    """Print the streamed export's figures (``what`` it exported) for people, then as the JSON last line."""
+    print(f"{figures['rows']:,.0f} {what} exported streamed at {figures['rows_per_s']:,.0f} rows/s, peak memory "
+          f"{figures['peak_rss_mb']:.0f} MB ({figures['rss_before_export_mb']:.0f} MB before the export)"
+          + (f"; XlsxWriter alone from memory {reference:,.0f} rows/s" if reference else ""))
+    print(json.dumps({"name": name, "value": round(figures["rows_per_s"]), "unit": "rows/s",
+                      "baseline": round(reference) if reference else None,
+                      "ratio": round(figures["rows_per_s"] / reference, 3) if reference else None,
+                      "rows": figures["rows"], **extra, "peak_rss_mb": round(figures["peak_rss_mb"], 1),
+                      "rss_before_export_mb": round(figures["rss_before_export_mb"], 1)}))
+
+
+async def measure(
+    export: Callable[[Path], Awaitable[dict[str, float]]], reference: Callable[[Path, int], float],
+    streamed_only: bool,
+) -> tuple[dict[str, float], float | None]:
+    """Run ``export`` in a scratch folder, then (unless ``streamed_only``) the reference for as many rows."""
+    with tempfile.TemporaryDirectory() as name:
+        figures = await export(Path(name))
+        return figures, None if streamed_only else reference(Path(name), int(figures["rows"]))
 
 
 async def main() -> None:
@@ -68,17 +97,9 @@ async def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--streamed-only", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as name:
-        figures = await streamed_export(Path(name), args.rows)
-        reference = None if args.streamed_only else from_memory(Path(name), args.rows)
-    print(f"{figures['rows']:,.0f} readings exported streamed at {figures['rows_per_s']:,.0f} rows/s, peak memory "
-          f"{figures['peak_rss_mb']:.0f} MB ({figures['rss_before_export_mb']:.0f} MB before the export)"
-          + (f"; XlsxWriter alone from memory {reference:,.0f} rows/s" if reference else ""))
-    print(json.dumps({"name": "readings_export", "value": round(figures["rows_per_s"]), "unit": "rows/s",
-                      "baseline": round(reference) if reference else None,
-                      "ratio": round(figures["rows_per_s"] / reference, 3) if reference else None,
-                      "rows": figures["rows"], "peak_rss_mb": round(figures["peak_rss_mb"], 1),
-                      "rss_before_export_mb": round(figures["rss_before_export_mb"], 1)}))
+    figures, reference = await measure(lambda folder: streamed_export(folder, args.rows), from_memory,
+                                       args.streamed_only)
+    print_figures("readings_export", "readings", figures, reference)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from .const import HEALTH_DEGRADED, HEALTH_OK, __version__
 from .core import CoreState, valid_entity_id
-from .http import View, error_response, json_response, read_json, request_context
+from .http import KEY_OPERATOR, KEY_SCOPE, View, error_response, json_response, read_json, request_context
 from .openapi import request_body
 
 SERVICE_RESPONSES = {
@@ -60,10 +60,15 @@ class StatesView(View):
     url = "/api/states"
     name = "api:states"
 
+    scope_aware = True
+
     async def get(self, request: web.Request) -> web.Response:
-        """List the state of every entity (optionally ?domain=)."""
+        """List the state of every entity (optionally ?domain=); an operator kept to buildings sees their meters."""
         domain = request.query.get("domain")
-        return json_response([s.as_dict() for s in self.core.states.async_all(domain)])
+        states = self.core.states.async_all(domain)
+        if (scope := request.get(KEY_SCOPE)) is not None:
+            states = [s for s in states if scope.entity_ok(s.entity_id)]
+        return json_response([s.as_dict() for s in states])
 
 
 class StateView(View):
@@ -87,6 +92,7 @@ class ServicesView(View):
 
     url = "/api/services"
     name = "api:services"
+    scope_aware = True  # names only
 
     async def get(self, request: web.Request) -> web.Response:
         """List the services by domain."""
@@ -120,8 +126,13 @@ class ServiceCallView(View):
         }
 
     async def post(self, request: web.Request) -> web.Response:
-        """Call domain.service with the JSON body as its data; return its response."""
+        """Call domain.service with the JSON body as its data; return its response. A service that takes an
+        operator gets the caller's own, whatever the body says."""
         data: dict[str, Any] = await read_json(request)
+        if (operator := request.get(KEY_OPERATOR)) is not None and self.core.services.takes_operator(
+            request.match_info["domain"], request.match_info["service"]
+        ):
+            data["operator"] = operator
         response = await self.core.services.async_call(
             request.match_info["domain"], request.match_info["service"], data, request_context(request)
         )
@@ -133,6 +144,7 @@ class OpenApiView(View):
 
     url = "/api/openapi.json"
     name = "api:openapi"
+    scope_aware = True  # the routes, no data
 
     async def get(self, request: web.Request) -> web.Response:
         """Return the OpenAPI 3 document of every API route."""

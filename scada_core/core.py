@@ -322,6 +322,13 @@ class ServiceRegistry:
         self._services.setdefault(domain, {})[service] = Service(handler, schema, description)
         self._core.bus.async_fire(EVENT_SERVICE_REGISTERED, {"domain": domain, "service": service})
 
+    def takes_operator(self, domain: str, service: str) -> bool:
+        """Tell whether domain.service's schema has an ``operator`` field (billing's: who sells, refunds...)."""
+        found = self._services.get(domain, {}).get(service)
+        if found is None or found.schema is None or not isinstance(found.schema.schema, dict):
+            return False
+        return any(str(key) == "operator" for key in found.schema.schema)
+
     def async_register_entity_service(
         self,
         domain: str,

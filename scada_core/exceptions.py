@@ -45,3 +45,7 @@ class ServiceRefused(OpenPrepayError):
 
 class EntityNotFound(OpenPrepayError):
     """A service call named an entity that does not exist."""
+
+
+class Forbidden(OpenPrepayError):
+    """The caller's role or buildings do not allow this (HTTP 403)."""

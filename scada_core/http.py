@@ -14,6 +14,7 @@ from .core import Context
 from .exceptions import (
     ConfigError,
     EntityNotFound,
+    Forbidden,
     OpenPrepayError,
     ServiceNotFound,
     ServiceRefused,
@@ -23,6 +24,7 @@ from .http_security import UNAUTHENTICATED_HINT, HttpSecurity, is_loopback
 from .json_helpers import json_bytes
 from .openapi import document as api_document
 from .params import ServerLogger, strict_json, text_middleware
+from .permissions import Scope
 
 if TYPE_CHECKING:
     from .core import Core
@@ -33,8 +35,10 @@ METHODS = ("get", "post", "put", "patch", "delete")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 LOOPBACK = "127.0.0.1"
 KEY_CORE: web.AppKey[Core] = web.AppKey("core")
-# The authenticated operator ({"id", "role"}) of a request, set by the web layer's middleware.
+# The authenticated operator ({"id", "role", "permissions", "buildings"}) of a request, set by the web layer's middleware.
 KEY_OPERATOR: web.RequestKey[dict[str, Any]] = web.RequestKey("operator", dict)
+# The buildings the request's operator is kept to, when they are (absent: every building).
+KEY_SCOPE: web.RequestKey[Scope] = web.RequestKey("scope", Scope)
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
@@ -48,6 +52,14 @@ def request_context(request: web.Request) -> Context:
     if operator is None:
         return Context()
     return Context(user_id=str(operator["id"]), actor=ACTOR_STAFF)
+
+
+def scoped_rows(request: web.Request, rows: list[dict[str, Any]], building: Callable[[dict[str, Any]], str | None]
+                ) -> list[dict[str, Any]]:
+    """Return the rows (``building`` tells each one's) of the buildings the request's operator is kept to (all of
+    them when not kept)."""
+    scope = request.get(KEY_SCOPE)
+    return rows if scope is None else [row for row in rows if scope.building_ok(building(row))]
 
 
 def error_response(message: str, status: int) -> web.Response:
@@ -84,6 +96,9 @@ class View:
     # Only admins may call it at all (it shows other people's messages or security records).
     admin_only: ClassVar[bool] = False
     public: ClassVar[bool] = False  # answered without authentication (the document says so)
+    # It keeps an operator kept to buildings to them itself (filters its lists, checks what it is asked about);
+    # otherwise such an operator may call it only naming meters and accounts of their buildings.
+    scope_aware: ClassVar[bool] = False
 
     def __init__(self, core: Core) -> None:
         self.core = core
@@ -110,6 +125,8 @@ async def error_middleware(
         return error_response(str(err), 404)
     except ServiceRefused as err:
         return error_response(str(err), 409)
+    except Forbidden as err:
+        return error_response(str(err), 403)
     except (ServiceValidationError, OpenPrepayError) as err:
         return error_response(str(err), 400)
     except Exception:

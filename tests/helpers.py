@@ -1,8 +1,11 @@
-"""Helpers the test folders share: free ports, polling, configuration folders and PostgreSQL schema cleanup."""
+"""Helpers the test folders share: free ports, polling, configuration folders, PostgreSQL schema cleanup and
+benchmarks run in a fresh process."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
+import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -19,6 +22,20 @@ T = TypeVar("T")
 POLL_INTERVAL = 0.01  # seconds between two looks at a condition
 WAIT_TIMEOUT = 15.0  # seconds before a condition that never holds fails the test
 RECORDER_COMMIT_INTERVAL = 0.05  # seconds: tests see recorded rows soon after the state changes
+
+
+BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
+
+
+async def bench_figures(script: str, *args: str) -> dict[str, Any]:
+    """Run ``bench/<script>`` with ``args`` in a fresh process (its peak memory is its own) and return the JSON
+    object of its last line."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(BENCH_DIR / script), *args, cwd=BENCH_DIR.parent,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()[-2000:]
+    return dict(json.loads(out.decode().strip().splitlines()[-1]))
 
 
 def free_port() -> int:

@@ -68,8 +68,11 @@ async def async_setup(core: Core, config: dict[str, Any] | None) -> bool:
     if core.db is None or core.http is None:
         _LOGGER.error("The web dashboard needs the database and the HTTP server")
         return False
+    billing = core.data.get("billing")
     auth = Auth(core, config["session_hours"] * 3600, config["login_attempts"], config["login_window"],
-                core.config.language, PasswordHashing(config["password_hash"]))
+                core.config.language, PasswordHashing(config["password_hash"]),
+                billing.buildings if billing is not None else ())
+    await auth.roles.async_load()
     admin = config["admin"]
     await auth.ensure_seed_admin(admin["username"], admin["password"])
     branding = {"title": config["branding"].get("title") or core.config.name}

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import math
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,10 +18,12 @@ from sqlalchemy import delete, func, select, update
 from yarl import URL
 
 from scada_core.exceptions import OpenPrepayError
+from scada_core.permissions import GLOBAL_PERMISSIONS, ROLE_ADMIN, may
 
-from .const import LOGIN_BACKOFF_BASE, LOGIN_BACKOFF_MAX, LOGIN_THROTTLE_MAX, PERMISSIONS, ROLE_ADMIN, ROLES
+from .const import LOGIN_BACKOFF_BASE, LOGIN_BACKOFF_MAX, LOGIN_THROTTLE_MAX
 from .models import ApiTokenRow, OperatorRow, SessionRow
 from .passwords import PasswordHashing, password_problem  # in a thread: the common-password list loads on first use (0.1 s)
+from .roles import Roles
 
 if TYPE_CHECKING:
     from scada_core.clock import Clock
@@ -45,11 +48,6 @@ class AuthError(OpenPrepayError):
         return catalogue[self.key].format(**self.params)
 
 
-def allowed(role: str, action: str) -> bool:
-    """Return True when ``role`` may do ``action`` (the permission table in const.py)."""
-    return role in PERMISSIONS.get(action, frozenset())
-
-
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -66,10 +64,17 @@ class WebOperator:
     must_change_password: bool
     via: str  # "session" or "token"
     csrf: str = ""
+    permissions: frozenset[str] = frozenset()
+    buildings: frozenset[str] | None = None  # None: every building
 
-    def billing_operator(self) -> dict[str, str]:
-        """Return the {"id", "role"} billing expects."""
-        return {"id": self.username, "role": self.role}
+    def may(self, permission: str) -> bool:
+        """Tell whether this operator's role allows ``permission``."""
+        return may(self.permissions, permission)
+
+    def billing_operator(self) -> dict[str, Any]:
+        """Return the operator billing checks: id, role, the role's permissions and the buildings kept to."""
+        return {"id": self.username, "role": self.role, "permissions": sorted(self.permissions),
+                "buildings": None if self.buildings is None else sorted(self.buildings)}
 
 
 class LoginThrottle:
@@ -132,9 +137,12 @@ class Auth:
         window: float,
         language: str,
         hashing: PasswordHashing | None = None,
+        buildings: Collection[str] = (),
     ) -> None:
         assert core.db is not None
         self.core = core
+        self.roles = Roles(core)
+        self.buildings = tuple(buildings)  # the building ids an operator may be kept to
         self.db = core.db
         self.hashing = hashing or PasswordHashing()
         self.session_lifetime = session_lifetime
@@ -166,15 +174,25 @@ class Auth:
         await self.create_operator(username, username, ROLE_ADMIN, password, must_change=True, checked=False)
         _LOGGER.warning("Created the initial operator %r; change its password at first login", username)
 
+    def _check_access(self, role: str, buildings: Collection[str] | None) -> str | None:
+        """Refuse an unknown role or building; return the buildings as stored (JSON list, None for all)."""
+        if not self.roles.known(role):
+            raise AuthError("err_role")
+        if buildings is None:
+            return None
+        if not buildings or set(buildings) - set(self.buildings):
+            raise AuthError("err_buildings")
+        return json.dumps([b for b in self.buildings if b in buildings])
+
     async def create_operator(
         self, username: str, display_name: str, role: str, password: str, must_change: bool = True,
-        checked: bool = True,
+        checked: bool = True, buildings: Collection[str] | None = None,
     ) -> dict[str, Any]:
-        """Add an operator; raise AuthError for a taken name, a bad role or a password the rules refuse.
+        """Add an operator; raise AuthError for a taken name, a bad role or building, or a password the rules
+        refuse (``buildings``: those the operator is kept to; None: all).
 
         ``checked=False`` only for the configured first admin, who must change the password at first login."""
-        if role not in ROLES:
-            raise AuthError("err_role")
+        stored_buildings = self._check_access(role, buildings)
         if checked and (problem := await self.core.async_add_executor_job(password_problem, username, password)):
             raise AuthError(problem)
         password_hash = await self.hash_password(password)
@@ -184,7 +202,7 @@ class Auth:
             row = OperatorRow(
                 username=username, display_name=display_name or username, role=role, password_hash=password_hash,
                 must_change_password=must_change, active=True, language=self.default_language,
-                created_ts=self.core.clock.timestamp(),
+                created_ts=self.core.clock.timestamp(), buildings=stored_buildings,
             )
             session.add(row)
             await session.flush()
@@ -211,15 +229,18 @@ class Auth:
             return [operator_dict(r) for r in rows]
 
     async def update_operator(self, operator_id: int, **changes: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Change role/display_name/active/language; return (before, after). Deactivating ends its sessions."""
+        """Change role/buildings/display_name/active/language; return (before, after). Deactivating ends its
+        sessions."""
         self.forget()
-        if "role" in changes and changes["role"] not in ROLES:
-            raise AuthError("err_role")
         async with self.db.write() as session:
             row = await session.get(OperatorRow, operator_id)
             if row is None:
                 raise AuthError("err_no_operator")
             before = operator_dict(row)
+            if "role" in changes or "buildings" in changes:
+                changes["buildings"] = self._check_access(
+                    changes.get("role", row.role), changes.get("buildings", before["buildings"])
+                )
             for name, value in changes.items():
                 setattr(row, name, value)
             row_after = operator_dict(row)
@@ -334,7 +355,16 @@ class Auth:
         session_row, row = found
         if session_row.expires_ts < self.core.clock.timestamp() or not row.active:
             return None
-        return _web_operator(row, "session", session_row.csrf)
+        return self._web_operator(row, "session", session_row.csrf)
+
+    def _web_operator(self, row: OperatorRow, via: str, csrf: str = "") -> WebOperator:
+        """Return the operator of a request: a role's permissions, less the global ones when kept to buildings."""
+        buildings = operator_buildings(row)
+        permissions = self.roles.permissions(row.role)
+        if buildings is not None:
+            permissions -= GLOBAL_PERMISSIONS
+        return WebOperator(row.id, row.username, row.display_name, row.role, row.language, row.must_change_password,
+                           via, csrf, permissions, buildings)
 
     # -- API tokens ---------------------------------------------------------------------------------
 
@@ -396,7 +426,7 @@ class Auth:
             if found is None or found[0].revoked_ts is not None or not found[1].active:
                 return None
             found[0].last_used_ts = self.core.clock.timestamp()
-            return _web_operator(found[1], "token")
+            return self._web_operator(found[1], "token")
 
 
 def csrf_ok(expected: str, given: str | None) -> bool:
@@ -418,15 +448,17 @@ def origin_ok(request: web.Request) -> bool:
     return here is not None and bool(url.host) and (url.host, url.port) == (here.host, here.port)
 
 
+def operator_buildings(row: OperatorRow) -> frozenset[str] | None:
+    """Return the buildings an operator is kept to (None: every building)."""
+    return None if row.buildings is None else frozenset(json.loads(row.buildings))
+
+
 def operator_dict(row: OperatorRow) -> dict[str, Any]:
     """Return an operator without its hash."""
+    buildings = operator_buildings(row)
     return {"id": row.id, "username": row.username, "display_name": row.display_name, "role": row.role,
-            "active": row.active, "must_change_password": row.must_change_password, "language": row.language}
-
-
-def _web_operator(row: OperatorRow, via: str, csrf: str = "") -> WebOperator:
-    return WebOperator(row.id, row.username, row.display_name, row.role, row.language, row.must_change_password,
-                       via, csrf)
+            "active": row.active, "must_change_password": row.must_change_password, "language": row.language,
+            "buildings": None if buildings is None else sorted(buildings)}
 
 
 KEY_WEB_OPERATOR: web.RequestKey[WebOperator] = web.RequestKey("web_operator", WebOperator)

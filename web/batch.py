@@ -20,6 +20,7 @@ from scada_core.exceptions import OpenPrepayError
 
 from .audit import remote_of
 from .const import BATCH_SERVICES
+from .scoping import OutOfScope, scope_of
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -102,6 +103,10 @@ class DashboardBatches:
             raise BatchError("no meters selected")
         store = self._store()
         meters = list(dict.fromkeys(entity_ids))
+        if (scope := scope_of(self.site, operator)) is not None:
+            for entity_id in meters:
+                if not scope.entity_ok(entity_id):
+                    raise OutOfScope(entity_id)
         audit = BatchAudit(self.site, operator, remote_of(request), service, meters)
         batch = BatchRequest(service, service, [(e, e.split(".", 1)[0]) for e in meters], data,
                              Context(user_id=operator.username, actor=ACTOR_STAFF))
@@ -111,9 +116,10 @@ class DashboardBatches:
         self.audits = {k: a for k, a in self.audits.items() if a.running}
         return batch_id, len(meters)
 
-    async def history(self, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-        """Return a page of saved batches, newest first (who, when, what, counts), and how many there are."""
-        batches, total = await self._store().batches(limit, offset)
+    async def history(self, limit: int, offset: int, operator: str | None = None) -> tuple[list[dict[str, Any]], int]:
+        """Return a page of saved batches (``operator``'s only, when given), newest first (who, when, what,
+        counts), and how many there are."""
+        batches, total = await self._store().batches(limit, offset, operator)
         names = await self.site.auth.display_names(b["operator"] for b in batches if b["operator"])
         for batch in batches:
             batch["operator_name"] = names.get(batch["operator"], "")

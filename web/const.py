@@ -3,34 +3,14 @@ from __future__ import annotations
 
 from typing import Final
 
+from scada_core.permissions import ROLE_ADMIN, ROLE_CASHIER, ROLE_VIEWER
+
 DOMAIN: Final = "web"
 
-ROLE_ADMIN: Final = "admin"
-ROLE_CASHIER: Final = "cashier"
-ROLE_VIEWER: Final = "viewer"
+# The fixed roles (their permissions: scada_core.permissions.BUILTIN_ROLES); an admin adds named roles of their own.
 ROLES: Final = (ROLE_ADMIN, ROLE_CASHIER, ROLE_VIEWER)
-
-# Actions and the roles allowed to do them (the one permission table of the dashboard and the API).
-ACTION_VIEW: Final = "view"
-ACTION_EXPORT: Final = "export"
-ACTION_SELL: Final = "sell"
-ACTION_ACCOUNT: Final = "account"
-ACTION_CONTROL: Final = "control"
-ACTION_CONFIGURE: Final = "configure"
-ACTION_RESOLVE: Final = "resolve"  # resolve a tamper block (the meter's money is accepted into the ledger)
-ACTION_OPERATORS: Final = "operators"
-ACTION_AUDIT: Final = "audit"
-PERMISSIONS: Final[dict[str, frozenset[str]]] = {
-    ACTION_VIEW: frozenset(ROLES),
-    ACTION_EXPORT: frozenset(ROLES),
-    ACTION_SELL: frozenset({ROLE_ADMIN, ROLE_CASHIER}),
-    ACTION_ACCOUNT: frozenset({ROLE_ADMIN, ROLE_CASHIER}),
-    ACTION_CONTROL: frozenset({ROLE_ADMIN}),
-    ACTION_CONFIGURE: frozenset({ROLE_ADMIN}),
-    ACTION_RESOLVE: frozenset({ROLE_ADMIN}),
-    ACTION_OPERATORS: frozenset({ROLE_ADMIN}),
-    ACTION_AUDIT: frozenset({ROLE_ADMIN}),
-}
+ROLE_NAME: Final = r"[a-z][a-z0-9_]{1,15}"  # a named role's key (web_operators.role holds 16 characters)
+ROLE_LABEL_MAX: Final = 64
 
 
 SESSION_COOKIE: Final = "op_session"
@@ -57,6 +37,12 @@ FOREIGN_PREFIXES: Final = ("/m/", "/kiosk/")
 BATCH_SERVICES: Final = ("trip", "close", "hold", "restore_prepaid", "push_tariff", "push_settings")
 GRID_CACHE_S: Final = 1.0
 OVERVIEW_CACHE_S: Final = 5.0  # the home page's figures are rebuilt at most this often
+OVERVIEW_CACHE_MAX: Final = 64  # overviews kept at once (one per set of buildings operators are kept to)
+# The energy report: a longer range is refused (ten years: a slip such as 0026-01-01, not a report); detail lines
+# shown on its page (the export has them all); meter-days read per batch of its export.
+ENERGY_MAX_DAYS: Final = 3660
+ENERGY_SCREEN_LINES: Final = 500
+ENERGY_BATCH_DAYS: Final = 5000
 TREND_DAYS: Final = 30  # days of sales and energy on the home page's trend
 TOP_CONSUMERS: Final = 10
 STATUSES: Final = ("opened", "alarm1", "alarm2", "arrears", "not_opened", "offline")  # a meter's colour, in legend order

@@ -4,21 +4,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from scada_core.billing.const import MODE_METER
+from scada_core.http import scoped_rows
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
     from .site import WebSite
 
 MAX_QUERY: Final = 64  # longer text names nobody: an empty result, not a slow scan
 MAX_RESULTS: Final = 20
 
 
-async def find_meters(site: WebSite, query: str) -> list[dict[str, Any]]:
-    """Return the open accounts' meters the query names (one row per meter: who, where, money on it)."""
+async def find_meters(site: WebSite, request: web.Request, query: str) -> list[dict[str, Any]]:
+    """Return the open accounts' meters the query names (one row per meter: who, where, money on it), of the
+    buildings the request's operator is kept to."""
     wanted = query.strip().casefold()
     if not wanted or len(wanted) > MAX_QUERY or site.billing is None:
         return []
     found = []
-    for account in await site.billing.accounts("open"):
+    for account in scoped_rows(request, await site.billing.accounts("open"), lambda account: account["building"]):
         owner = {account["name"], account.get("phone") or "", str(account["id"])}
         for meter in account["meters"]:
             entity_id = meter["entity_id"]

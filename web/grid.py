@@ -84,6 +84,12 @@ class GridData:
         await self._refresh()
         return self._data
 
+    async def scoped(self, buildings: frozenset[str]) -> dict[str, Any]:
+        """Return the data of the meters in ``buildings`` only."""
+        data = await self.data()
+        building = COLUMNS.index("building")
+        return {"columns": COLUMNS, "rows": [row for row in data["rows"] if row[building] in buildings]}
+
     def invalidate(self) -> None:
         """Force the next request to rebuild (after an operator action)."""
         self._dirty = True

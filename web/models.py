@@ -1,4 +1,4 @@
-"""Tables of the web layer (created by migrations 0006_web and 0022_web_receipt_layout)."""
+"""Tables of the web layer (created by migrations 0006_web, 0022_web_receipt_layout and 0036_web_roles)."""
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Float, Integer, LargeBinary, String, Text
@@ -23,6 +23,18 @@ class OperatorRow(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     language: Mapped[str] = mapped_column(String(8))
     created_ts: Mapped[float] = mapped_column(Float)
+    buildings: Mapped[str | None] = mapped_column(Text)  # a JSON list of building ids; NULL: every building
+
+
+class RoleRow(Base):
+    """A named role an admin made: its label and permissions (a JSON list)."""
+
+    __tablename__ = "web_roles"
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    label: Mapped[str] = mapped_column(String(64))
+    permissions: Mapped[str] = mapped_column(Text)
+    updated_ts: Mapped[float] = mapped_column(Float)
 
 
 class SessionRow(Base):

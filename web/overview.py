@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 from scada_core.reports.queries import energy_per_day, energy_per_meter, net_sales_per_day
 from scada_core.reports.rollup import date_day
 
-from .const import OVERVIEW_CACHE_S, STATUSES, TOP_CONSUMERS, TREND_DAYS
+from .const import OVERVIEW_CACHE_MAX, OVERVIEW_CACHE_S, STATUSES, TOP_CONSUMERS, TREND_DAYS
 from .grid import COLUMNS
 
 if TYPE_CHECKING:
+    from scada_core.permissions import Scope
+
     from .site import WebSite
 
 STATUS, FLAGS = COLUMNS.index("status"), COLUMNS.index("flags")
@@ -44,21 +46,26 @@ class OverviewData:
 
     def __init__(self, site: WebSite) -> None:
         self.site = site
-        self._overview = Overview()
-        self._built = -OVERVIEW_CACHE_S
+        self._built: dict[frozenset[str] | None, tuple[float, Overview]] = {}  # per set of buildings kept to
         self._lock = asyncio.Lock()
 
-    async def get(self) -> Overview:
-        """Return the overview, rebuilt when older than OVERVIEW_CACHE_S (one build at a time)."""
+    async def get(self, scope: Scope | None = None) -> Overview:
+        """Return the overview (of ``scope``'s buildings), rebuilt when older than OVERVIEW_CACHE_S (one build at a
+        time)."""
+        key = None if scope is None else scope.buildings
         async with self._lock:
-            if time.monotonic() - self._built >= OVERVIEW_CACHE_S:
-                self._overview = await self.build()
-                self._built = time.monotonic()
-            return self._overview
+            built = self._built.get(key)
+            if built is None or time.monotonic() - built[0] >= OVERVIEW_CACHE_S:
+                if len(self._built) >= OVERVIEW_CACHE_MAX:
+                    self._built.clear()
+                built = self._built[key] = (time.monotonic(), await self.build(scope))
+            return built[1]
 
-    async def build(self) -> Overview:
-        """Count the grid's meters and read the money and energy of the last TREND_DAYS days."""
-        rows = (await self.site.grid.data())["rows"]
+    async def build(self, scope: Scope | None = None) -> Overview:
+        """Count the grid's meters and read the money and energy of the last TREND_DAYS days (of ``scope``'s
+        buildings only, when given)."""
+        grid = self.site.grid
+        rows = (await grid.data() if scope is None else await grid.scoped(scope.buildings))["rows"]
         view = Overview(total=len(rows), statuses={status: 0 for status in STATUSES})
         for row in rows:
             view.statuses[row[STATUS]] = view.statuses.get(row[STATUS], 0) + 1
@@ -69,8 +76,10 @@ class OverviewData:
         today = self.site.core.clock.now().date()
         first = min(today - timedelta(days=TREND_DAYS - 1), today.replace(day=1))
         db, offset = self.site.db, self.site.offset_s
-        sales = await net_sales_per_day(db, date_day(first), date_day(today), offset)
-        energy = await energy_per_day(db, date_day(first), date_day(today))
+        buildings = None if scope is None else scope.buildings
+        meters = None if scope is None else [row[0] for row in rows]
+        sales = await net_sales_per_day(db, date_day(first), date_day(today), offset, buildings)
+        energy = await energy_per_day(db, date_day(first), date_day(today), meters)
         days = [first + timedelta(days=n) for n in range((today - first).days + 1)]
         view.trend = [(d, sales.get(date_day(d), 0), energy.get(date_day(d), 0)) for d in days][-TREND_DAYS:]
         month = [date_day(d) for d in days if d >= today.replace(day=1)]
@@ -78,7 +87,12 @@ class OverviewData:
         view.sales_month_fen = sum(sales.get(d, 0) for d in month)
         view.energy_month_wh = sum(energy.get(d, 0) for d in month)
         used = await energy_per_meter(db, date_day(today.replace(day=1)), date_day(today))
+        if meters is not None:
+            kept = set(meters)
+            used = {entity_id: wh for entity_id, wh in used.items() if entity_id in kept}
         view.top = sorted(((e, wh) for e, wh in used.items() if wh > 0), key=lambda item: -item[1])[:TOP_CONSUMERS]
         billing = self.site.billing
         view.alarms = await billing.active_alarms() if billing is not None else []
+        if scope is not None:
+            view.alarms = [alarm for alarm in view.alarms if scope.entity_ok(alarm["meter_entity_id"])]
         return view

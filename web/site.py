@@ -5,22 +5,21 @@ import asyncio
 import functools
 from datetime import date
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 from urllib.parse import quote
-from typing import TYPE_CHECKING, Any, ClassVar
 
 import jinja2
 from aiohttp import web
 
 from scada_core.const import DEFAULT_LANGUAGE
 from scada_core.http import View
-
 from scada_core.params import query_date
+from scada_core.permissions import PERM_AUDIT, PERM_OPERATORS, PERM_PRICES, PERM_REPORTS, PERM_SETTINGS, PERM_VIEW
 from scada_core.reports.queries import day_bounds
 from scada_core.reports.rollup import async_rollup, utc_offset_s
 
 from .audit import AuditLog
-from .auth import KEY_WEB_OPERATOR, Auth, WebOperator, allowed, csrf_ok, origin_ok
+from .auth import KEY_WEB_OPERATOR, Auth, WebOperator, csrf_ok, origin_ok
 from .batch import DashboardBatches
 from .const import CSRF_FIELD, CSRF_HEADER, LANG_COOKIE, TENANT_LOGINS
 from .format import Formatter
@@ -42,16 +41,19 @@ STATIC = WEB_DIR / "static"
 
 GATEWAY_PREFIX = "modbus.gateway_"
 NAV = (
-    ("/", "nav_grid", "view"),
-    ("/accounts", "nav_accounts", "view"),
-    ("/transactions", "nav_transactions", "view"),
-    ("/reports", "nav_reports", "view"),
-    ("/load_limiting", "nav_load_limiting", "view"),
-    ("/admin/prices", "nav_prices", "configure"),
-    ("/admin/settings", "nav_settings", "configure"),
-    ("/admin/operators", "nav_operators", "operators"),
-    ("/admin/audit", "nav_audit", "audit"),
+    ("/", "nav_grid", PERM_VIEW),
+    ("/accounts", "nav_accounts", PERM_VIEW),
+    ("/transactions", "nav_transactions", PERM_VIEW),
+    ("/reports", "nav_reports", PERM_REPORTS),
+    ("/load_limiting", "nav_load_limiting", PERM_VIEW),
+    ("/admin/prices", "nav_prices", PERM_PRICES),
+    ("/admin/settings", "nav_settings", PERM_SETTINGS),
+    ("/admin/operators", "nav_operators", PERM_OPERATORS),
+    ("/admin/audit", "nav_audit", PERM_AUDIT),
 )
+
+
+SITE_WIDE_NAV = frozenset({"/admin/settings"})
 
 
 class DayRange(NamedTuple):
@@ -157,31 +159,34 @@ class WebSite:
     def render(self, request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
         """Render a page with the operator, the catalogue, the navigation and the CSRF token."""
         operator: WebOperator | None = request.get(KEY_WEB_OPERATOR)
-        nav = [(url, key) for url, key, action in NAV if operator is not None and allowed(operator.role, action)]
+        nav = [(url, key) for url, key, action in NAV if operator is not None and operator.may(action)
+               and not (url in SITE_WIDE_NAV and operator.buildings is not None)]
         page = self.env.get_template(template).render(
             t=self.t(request), lang=self.language(request), op=operator, nav=nav, path=request.path,
             csrf=operator.csrf if operator else "", branding=self.branding, site_name=self.core.config.name,
             time_zone=self.core.config.time_zone,
-            can=lambda action: operator is not None and allowed(operator.role, action),
+            can=lambda action: operator is not None and operator.may(action),
             method_name=functools.partial(self.method_name, language=self.language(request)),
             fmt=self.formatter(self.language(request)), meter_name=self.directory.display_name, **context,
         )
         return web.Response(text=page, status=status, content_type="text/html")
 
-    def require(self, request: web.Request, action: str) -> WebOperator:
-        """Return the logged-in operator allowed to do ``action``; else redirect to login or refuse (403)."""
+    def require(self, request: web.Request, action: str, *alternatives: str) -> WebOperator:
+        """Return the logged-in operator allowed to do ``action`` (or one of ``alternatives``); else redirect to
+        login or refuse (403)."""
         operator: WebOperator | None = request.get(KEY_WEB_OPERATOR)
         if operator is None:
             raise web.HTTPFound(f"/login?next={quote(request.path_qs, safe='/')}" if request.method == "GET" else "/login")
         if operator.must_change_password and request.path != "/password":
             raise web.HTTPFound("/password")
-        if not allowed(operator.role, action):
+        if not any(operator.may(one) for one in (action, *alternatives)):
             raise web.HTTPForbidden(text=self.render(request, "forbidden.html").text, content_type="text/html")
         return operator
 
-    async def form(self, request: web.Request, action: str) -> tuple[WebOperator, Any]:
-        """Check the operator and the CSRF token of a POSTed form; return both the operator and the form."""
-        operator = self.require(request, action)
+    async def form(self, request: web.Request, action: str, *alternatives: str) -> tuple[WebOperator, Any]:
+        """Check the operator (allowed ``action`` or one of ``alternatives``) and the CSRF token of a POSTed form;
+        return both the operator and the form."""
+        operator = self.require(request, action, *alternatives)
         data = await request.post()
         given = data.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
         if not (origin_ok(request) and csrf_ok(operator.csrf, given if isinstance(given, str) else None)):
@@ -195,6 +200,9 @@ class Page(View):
 
     in_api_doc: ClassVar[bool] = False
     tag = "web"
+    # Settings of the whole site (the wiring, the meter directory, the receipt layout): an operator kept to
+    # buildings is refused it.
+    site_wide: ClassVar[bool] = False
 
     def __init__(self, site: WebSite) -> None:
         super().__init__(site.core)

@@ -10,8 +10,9 @@ from aiohttp import web
 from scada_core.const import ATTR_ENTITY_ID
 from scada_core.core import humanize_invalid
 from scada_core.exceptions import ServiceNotFound, ServiceValidationError
-from scada_core.http import View, error_response, json_response, read_json, request_context
+from scada_core.http import KEY_SCOPE, View, error_response, json_response, read_json, request_context
 from scada_core.openapi import request_body
+from scada_core.permissions import OUT_OF_SCOPE
 
 from .batch import BatchRequest, async_start_batch
 
@@ -31,12 +32,19 @@ BATCH_SCHEMA = vol.Schema(
 )
 
 
+def in_scope(request: web.Request, entity_ids: list[str]) -> bool:
+    """Tell whether every meter is in the buildings the request's operator is kept to (if kept)."""
+    scope = request.get(KEY_SCOPE)
+    return scope is None or all(scope.entity_ok(entity_id) for entity_id in entity_ids)
+
+
 class CommandView(View):
     """One command record."""
 
     url = "/api/field/commands/{command_id:[0-9a-f]{32}}"
     name = "api:field:command"
     tag = "field"
+    scope_aware = True
     openapi = {
         "get": {
             "responses": {"200": {"description": "the command"}, "404": {"description": "no such command"}}
@@ -52,6 +60,8 @@ class CommandView(View):
         record = await self.hub.store.get(request.match_info["command_id"])
         if record is None:
             return error_response("command not found", 404)
+        if not in_scope(request, [record["entity_id"]]):
+            return error_response(OUT_OF_SCOPE, 403)
         return json_response(record)
 
 
@@ -61,6 +71,7 @@ class BatchView(View):
     url = "/api/field/batches/{batch_id:[0-9a-f]{32}}"
     name = "api:field:batch"
     tag = "field"
+    scope_aware = True
     openapi = {
         "get": {
             "responses": {
@@ -79,6 +90,8 @@ class BatchView(View):
         batch = await self.hub.store.batch(request.match_info["batch_id"])
         if batch is None:
             return error_response("batch not found", 404)
+        if not in_scope(request, [command["entity_id"] for command in batch["commands"]]):
+            return error_response(OUT_OF_SCOPE, 403)
         return json_response(batch)
 
 

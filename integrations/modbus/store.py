@@ -146,14 +146,18 @@ class CommandStore:
         }
 
 
-    async def batches(self, limit: int, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-        """Return a page of batches, newest first, each with its counts; and how many there are."""
+    async def batches(
+        self, limit: int, offset: int = 0, operator: str | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Return a page of batches (``operator``'s only, when given), newest first, each with its counts; and how
+        many there are."""
         done = func.sum(case((FieldCommandRow.state == CMD_CONFIRMED, 1), else_=0))
         failed = func.sum(case((FieldCommandRow.state.in_((CMD_FAILED, CMD_EXPIRED)), 1), else_=0))
+        whose = () if operator is None else (FieldBatchRow.operator == operator,)
         async with self._db.session() as session:
-            total = await session.scalar(select(func.count()).select_from(FieldBatchRow))
+            total = await session.scalar(select(func.count()).select_from(FieldBatchRow).where(*whose))
             page = (
-                select(FieldBatchRow).order_by(FieldBatchRow.created_ts.desc(), FieldBatchRow.id)
+                select(FieldBatchRow).where(*whose).order_by(FieldBatchRow.created_ts.desc(), FieldBatchRow.id)
                 .limit(limit).offset(offset).subquery()
             )
             rows = (

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 
+from scada_core.permissions import PERM_ACCOUNT, PERM_SETTINGS
+
 from . import ledger
 from .const import (
     ACCOUNT_ADJUSTMENT,
@@ -24,8 +26,6 @@ from .const import (
     MODE_METER,
     OP_REFUND,
     OP_SELL,
-    ROLE_ADMIN,
-    SELLING_ROLES,
     THRESHOLD_NAMES,
 )
 from .credit import credit_cap_of, fen_text
@@ -56,10 +56,7 @@ def holder_of(ledger_account: str | None) -> str | None:
 
 
 def _require_staff(operator: ledger.Operator) -> None:
-    if operator.role not in SELLING_ROLES:
-        raise PermissionDenied(
-            f"角色 {operator.role} 不能办理开销户", f"role {operator.role} cannot manage accounts"
-        )
+    operator.require(PERM_ACCOUNT)
 
 
 def _history_conditions(
@@ -100,10 +97,10 @@ THRESHOLDS_WHAT = ("报警金额和过载功率", "alarm levels and overload lim
 
 
 def _admin(operator: Any, what_zh: str, what_en: str) -> ledger.Operator:
-    """Return the operator of a change of ``what``, refusing non-admins."""
+    """Return the operator of a change of ``what``, refusing one without the settings permission."""
     operator = ledger.Operator.from_dict(operator)
-    if operator.role != ROLE_ADMIN:
-        raise PermissionDenied(f"只有管理员可以修改{what_zh}", f"only an admin can change {what_en}")
+    if not operator.may(PERM_SETTINGS):
+        raise PermissionDenied(f"没有修改{what_zh}的权限", f"not allowed to change {what_en}")
     return operator
 
 

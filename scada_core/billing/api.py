@@ -1,6 +1,7 @@
 """REST routes of billing (in the OpenAPI document). Money-moving requests carry ``idempotency_key``.
 
-The operator comes from ``request[KEY_OPERATOR]`` ({"id", "role"}), which the web layer's authentication sets;
+The operator comes from ``request[KEY_OPERATOR]`` ({"id", "role", "permissions", "buildings"}), which the web
+layer's authentication sets (lists are kept to ``request[KEY_SCOPE]``'s buildings);
 only when the billing config says ``operator_from_body: true`` (tests, benchmarks) is a body field trusted.
 """
 
@@ -12,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 import voluptuous as vol
 from aiohttp import web
 
-from scada_core.http import KEY_OPERATOR, View, json_response, read_json
+from scada_core.http import KEY_OPERATOR, KEY_SCOPE, View, json_response, read_json, scoped_rows
 from scada_core.params import path_entity_id, path_id, query_choice, query_timestamp
+from scada_core.permissions import OUT_OF_SCOPE_EN, OUT_OF_SCOPE_ZH
 
 from .errors import PermissionDenied
 from .operations import BY_NAME, Operation, invalid
@@ -94,8 +96,16 @@ def operation_view(name: str) -> type[BillingView]:
     return type(
         f"{op.name}_view",
         (BillingView,),
-        {"url": op.url, "name": op.route, "openapi_paths": openapi_paths, op.http: handler(name), "__doc__": op.summary},
+        {"url": op.url, "name": op.route, "openapi_paths": openapi_paths, op.http: handler(name), "__doc__": op.summary,
+         "scope_aware": True},  # billing refuses another building's accounts and meters; GETs below filter
     )
+
+
+def scope_building(request: web.Request, building: str | None) -> None:
+    """Refuse a building the request's operator is not kept to."""
+    scope = request.get(KEY_SCOPE)
+    if scope is not None and not scope.building_ok(building):
+        raise PermissionDenied(OUT_OF_SCOPE_ZH, OUT_OF_SCOPE_EN)
 
 
 class TrialBalanceView(BillingView):
@@ -114,7 +124,8 @@ class AccountsView(operation_view("open_account")):
 
     async def get(self, request: web.Request) -> web.Response:
         """List accounts (optionally ?status=open|closed)."""
-        return json_response(await self.billing.accounts(query_choice(request, "status", ACCOUNT_STATUSES)))
+        found = await self.billing.accounts(query_choice(request, "status", ACCOUNT_STATUSES))
+        return json_response(scoped_rows(request, found, lambda account: account["building"]))
 
 
 class AccountView(BillingView):
@@ -155,10 +166,12 @@ class MetersView(BillingView):
 
     url = "/api/billing/meters"
     name = "billing:meters"
+    scope_aware = True
 
     async def get(self, request: web.Request) -> web.Response:
         """Return the status of every meter (未开户/开户/报警1/报警2/欠费/失联 and flags)."""
-        return json_response(await self.billing.meter_statuses())
+        found = await self.billing.meter_statuses()
+        return json_response(scoped_rows(request, found, lambda meter: self.billing.building_of(meter["entity_id"])))
 
 
 class MeterView(BillingView):
@@ -209,7 +222,8 @@ class TariffsView(operation_view("set_tariff")):
 
     async def get(self, request: web.Request) -> web.Response:
         """List tariff versions (optionally ?scope=building:<id>|meter:<entity_id>)."""
-        return json_response(await self.billing.tariffs(request.query.get("scope")))
+        found = await self.billing.tariffs(request.query.get("scope"))
+        return json_response(scoped_rows(request, found, self.billing.tariff_building))
 
 
 class BuildingPolicyView(operation_view("set_building_policy")):
@@ -219,6 +233,7 @@ class BuildingPolicyView(operation_view("set_building_policy")):
         """List the building's versions, newest effective first."""
         building_id = request.match_info["building_id"]
         self.billing.building(building_id)
+        scope_building(request, building_id)
         return json_response(await self.billing.building_policies(building_id))
 
 
@@ -227,12 +242,12 @@ class AlarmsView(BillingView):
 
     url = "/api/billing/alarms"
     name = "billing:alarms"
+    scope_aware = True
 
     async def get(self, request: web.Request) -> web.Response:
         """Return alarm crossings, newest first (optionally ?since=<POSIX s>&meter_entity_id=)."""
-        return json_response(
-            await self.billing.alarms(query_timestamp(request, "since"), request.query.get("meter_entity_id"))
-        )
+        found = await self.billing.alarms(query_timestamp(request, "since"), request.query.get("meter_entity_id"))
+        return json_response(scoped_rows(request, found, lambda alarm: self.billing.building_of(alarm["meter_entity_id"])))
 
 
 class ReconcileView(BillingView):

@@ -13,10 +13,7 @@ EVENT_BILLING_ALARM: Final = "billing_alarm"
 EVENT_BILLING_PAYMENT_RECEIVED: Final = "billing_payment_received"
 
 
-ROLE_ADMIN: Final = "admin"
-ROLE_CASHIER: Final = "cashier"
-ROLE_SYSTEM: Final = "system"
-SELLING_ROLES: Final = (ROLE_ADMIN, ROLE_CASHIER, ROLE_SYSTEM)
+from scada_core.permissions import ROLE_ADMIN, ROLE_CASHIER, ROLE_SYSTEM  # noqa: E402,F401 - billing's operators
 
 METHODS: Final = ("cash", "alipay", "wechat", "card", "bank")  # the counter's; top-up providers add theirs
 METHOD_NAME: Final = r"[a-z][a-z0-9_]{1,31}"  # a method's name is a ledger account: never a ':' in it

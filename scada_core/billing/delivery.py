@@ -27,6 +27,8 @@ from sqlalchemy.orm import Session
 
 from scada_core.exceptions import OpenPrepayError
 
+from scada_core.permissions import PERM_RESOLVE
+
 from . import ledger
 from .alarms import crossing
 from .const import (
@@ -38,7 +40,6 @@ from .const import (
     LEVEL_TAMPER,
     OP_SELL,
     PURCHASE_COUNT_MODULUS,
-    ROLE_ADMIN,
 )
 from .errors import BillingError, DeliveryPending, PermissionDenied
 from .models import DeliveryRow, MeterRow
@@ -323,8 +324,8 @@ class Deliveries:
     ) -> dict[str, Any]:
         """Admin only: accept the meter's purchase count and money, post the difference, unblock and redeliver."""
         operator = ledger.Operator.from_dict(operator)
-        if operator.role != ROLE_ADMIN:
-            raise PermissionDenied("只有管理员可以解除锁定", "only an admin can resolve a tamper block")
+        if not operator.may(PERM_RESOLVE):
+            raise PermissionDenied("没有解除锁定的权限", "not allowed to resolve a tamper block")
         async with self.books.meter_lock(entity_id):
             count, remaining = await self._read_for_resolve(entity_id)
             async with self.db.write() as session:

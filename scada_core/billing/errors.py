@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scada_core.exceptions import OpenPrepayError
+from scada_core.exceptions import Forbidden, OpenPrepayError
 
 
 class BillingError(OpenPrepayError):
@@ -18,8 +18,8 @@ class BillingError(OpenPrepayError):
         return self.en if language == "en" else self.zh
 
 
-class PermissionDenied(BillingError):
-    """The operator's role does not allow this."""
+class PermissionDenied(BillingError, Forbidden):
+    """The operator's role or buildings do not allow this (HTTP 403)."""
 
 
 class DeliveryPending(BillingError):

@@ -13,8 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from scada_core.permissions import OUT_OF_SCOPE_EN, OUT_OF_SCOPE_ZH, builtin_permissions, may
+
 from .const import RECEIPT_KINDS
-from .errors import BillingError
+from .errors import BillingError, PermissionDenied
 from .models import EntryRow, ReceiptCounterRow, TransactionRow
 
 # Built once: a posting is plain rows (the ORM unit of work only costs time here), and a statement object
@@ -50,19 +52,45 @@ RECEIPT_NUMBER = (
 
 @dataclass(frozen=True, slots=True)
 class Operator:
-    """Who asks: an operator id and role (admin, cashier, viewer, system); the web layer authenticates."""
+    """Who asks: an operator id and role, the role's permissions (None: a built-in role's) and the buildings they
+    are kept to (None: all); the web layer authenticates and says all four."""
 
     id: str
     role: str
+    permissions: frozenset[str] | None = None
+    buildings: frozenset[str] | None = None
 
     @classmethod
     def from_dict(cls, data: Any) -> Operator:
-        """Build from {"id", "role"} (or return an Operator unchanged)."""
+        """Build from {"id", "role"[, "permissions", "buildings"]} (or return an Operator unchanged)."""
         if isinstance(data, Operator):
             return data
         if not isinstance(data, dict) or not data.get("id") or not data.get("role"):
             raise BillingError("缺少操作员", "operator {id, role} is required")
-        return cls(str(data["id"]), str(data["role"]))
+        return cls(str(data["id"]), str(data["role"]), _names(data.get("permissions")), _names(data.get("buildings")))
+
+    def may(self, permission: str) -> bool:
+        """Tell whether this operator's role allows ``permission``."""
+        return may(builtin_permissions(self.role) if self.permissions is None else self.permissions, permission)
+
+    def require(self, permission: str) -> None:
+        """Refuse (PermissionDenied) unless this operator's role allows ``permission``."""
+        if not self.may(permission):
+            raise PermissionDenied(f"角色 {self.role} 没有“{permission}”权限", f"role {self.role} may not {permission}")
+
+    def require_building(self, building: str) -> None:
+        """Refuse (PermissionDenied) a building this operator is not kept to."""
+        if self.buildings is not None and building not in self.buildings:
+            raise PermissionDenied(f"{building}: {OUT_OF_SCOPE_ZH}", f"{building}: {OUT_OF_SCOPE_EN}")
+
+
+def _names(value: Any) -> frozenset[str] | None:
+    """Return a list of names as a set (None stays None: no restriction)."""
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple, set, frozenset)) or not all(isinstance(v, str) for v in value):
+        raise BillingError("操作员权限格式无效", "operator permissions and buildings are lists of names")
+    return frozenset(value)
 
 
 def tenant_account(account_id: int) -> str:

@@ -142,7 +142,8 @@ class LoadTick:
                 select(LoadRunRow).where(LoadRunRow.status == LOAD_RUN_SCHEDULED, LoadRunRow.start_ts <= now)
             )).scalars().all()
             for run in runs:
-                for meter in await members(session, json.loads(run.categories)):
+                buildings = None if run.buildings is None else json.loads(run.buildings)
+                for meter in await members(session, json.loads(run.categories), buildings):
                     state = self.meters.state(meter.entity_id)
                     attrs = state.attributes if state is not None else {}
                     outcome = LOAD_METER_PENDING

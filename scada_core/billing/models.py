@@ -92,7 +92,11 @@ class TransactionRow(Base):
     """One balanced ledger transaction; ``idempotency_key`` makes a repeat a no-op."""
 
     __tablename__ = "billing_transactions"
-    __table_args__ = (UniqueConstraint("building", "receipt_seq", name="uq_billing_transactions_receipt"),)
+    __table_args__ = (
+        UniqueConstraint("building", "receipt_seq", name="uq_billing_transactions_receipt"),
+        # a meter's consumption charges over a time range, summed from the index (the energy report's cost)
+        Index("ix_billing_transactions_kind_meter_ts", "kind", "meter_entity_id", "ts", "amount_fen"),
+    )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
@@ -264,6 +268,8 @@ class LoadRunRow(Base):
     created_ts: Mapped[float] = mapped_column(Float)
     started_ts: Mapped[float | None] = mapped_column(Float)
     ended_ts: Mapped[float | None] = mapped_column(Float)
+    # The buildings it may touch (JSON list; None: all): an operator kept to some buildings limits only theirs.
+    buildings: Mapped[str | None] = mapped_column(Text)
     # The request's key: a repeat (a double click, a replayed API call) returns this run instead of a second one.
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
 

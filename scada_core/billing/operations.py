@@ -14,6 +14,8 @@ import voluptuous as vol
 from scada_core.core import humanize_invalid
 from scada_core.params import DB_ID, TIMESTAMP, db_int
 
+from scada_core.permissions import PERM_BATCH, PERM_REFUND, PERM_SELL
+
 from . import ledger
 from .const import (
     LEFTOVER_CHOICES,
@@ -26,10 +28,10 @@ from .const import (
     LOAD_LIMIT_MAX_W,
     LOAD_PLAN_NAME_MAX,
     METHOD_NAME,
-    SELLING_ROLES,
     TOPUP_RULES,
 )
-from .errors import BillingError, PermissionDenied
+from .errors import BillingError
+from .scope import check_scope
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -72,7 +74,7 @@ class Operation:
     service: bool = False  # also registered as billing.<name>
     now_default: str | None = None  # a field that defaults to the core's clock
     response: str = "the operation's result"
-    roles: tuple[str, ...] = ()  # the operator roles it admits (checked before it runs; none: the method's own)
+    permission: str | None = None  # what the operator's role must allow (checked before it runs; none: the method's own)
 
     @functools.cached_property
     def schema(self) -> vol.Schema:
@@ -150,7 +152,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Take a payment for an account",
         ACCOUNT,
         service=True,
-        roles=SELLING_ROLES,
+        permission=PERM_SELL,
         response="the payment's transaction",
     ),
     Operation(
@@ -174,7 +176,7 @@ OPERATIONS: tuple[Operation, ...] = (
             "idempotency_key": "pos-1-000123",
         },
         service=True,
-        roles=SELLING_ROLES,
+        permission=PERM_SELL,
         response="the sale's transaction (a repeated idempotency_key returns the first)",
     ),
     Operation(
@@ -190,7 +192,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "/api/billing/refunds",
         "billing:refunds",
         "Take money back off a meter (退电)",
-        roles=SELLING_ROLES,
+        permission=PERM_REFUND,
         response="the refund's transaction",
     ),
     Operation(
@@ -201,7 +203,6 @@ OPERATIONS: tuple[Operation, ...] = (
         "billing:reverse",
         "Reverse a mistaken sale (冲正)",
         {"transaction_id": "transaction_id"},
-        roles=SELLING_ROLES,
         response="the reversal's transaction",
     ),
     Operation(
@@ -381,12 +382,13 @@ LOAD_OPERATIONS: tuple[Operation, ...] = (
         "post",
         "/api/billing/load_plans/{plan_id:\\d+}/runs",
         "billing:load_plan_runs",
-        "Admin or automation (role system): run a plan now or from start_ts, for its duration or duration_s; "
+        "A command to many meters (batch permission; an automation as role system): run a plan now or from start_ts, for its duration or duration_s; "
         "each meter's limit is read back, and restored at the end (also after a restart); a repeated "
         "idempotency_key returns the first run",
         PLAN,
         {"duration_s": 3600, "idempotency_key": "dr-2026-07-15-1"},
         service=True,
+        permission=PERM_BATCH,
         response="the run with its meters",
     ),
     Operation(
@@ -395,9 +397,10 @@ LOAD_OPERATIONS: tuple[Operation, ...] = (
         "post",
         "/api/billing/load_runs/{run_id:\\d+}/end",
         "billing:load_run_end",
-        "Admin or automation: end a load-limiting run now and restore its meters",
+        "Batch permission or an automation: end a load-limiting run now and restore its meters",
         {"run_id": "run_id"},
         service=True,
+        permission=PERM_BATCH,
         response="the run with its meters",
     ),
 )
@@ -411,7 +414,8 @@ def invalid(err: vol.Invalid) -> BillingError:
 
 
 def validated(name: str) -> Callable[[F], F]:
-    """Validate a façade method's arguments by the table's schema for ``name`` (and its roles) before it runs."""
+    """Validate a façade method's arguments by the table's schema for ``name``, the operator's permission and
+    buildings, before it runs."""
     op = BY_NAME[name]
     schema = vol.Schema({**op.path_fields, **op.fields})
 
@@ -429,9 +433,10 @@ def validated(name: str) -> Callable[[F], F]:
                 raise invalid(err) from None
             if METHOD_FIELD in data:
                 self.methods.check(data[METHOD_FIELD])
-            role = ledger.Operator.from_dict(bound.arguments["operator"]).role
-            if op.roles and role not in op.roles:
-                raise PermissionDenied(f"角色 {role} 不能办理收退款", f"role {role} cannot move money")
+            operator = ledger.Operator.from_dict(bound.arguments["operator"])
+            if op.permission is not None:
+                operator.require(op.permission)
+            await check_scope(self, operator, bound.arguments)
             return await method(self, *args, **kwargs)
 
         run.operation = op  # type: ignore[attr-defined]  # tells tests (and readers) which schema guards it

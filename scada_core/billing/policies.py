@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from scada_core.permissions import PERM_SETTINGS
+
 from . import ledger
-from .const import OPERATOR_CONFIG, POLICY_NAMES, ROLE_ADMIN
+from .const import OPERATOR_CONFIG, POLICY_NAMES
 from .errors import BillingError, PermissionDenied
 from .models import BuildingPolicyRow
 
@@ -112,8 +114,8 @@ class BuildingPolicies:
     ) -> dict[str, Any]:
         """Add a version of a building's settings from ``effective_ts`` (admin); applied at once when in force."""
         operator = ledger.Operator.from_dict(operator)
-        if operator.role != ROLE_ADMIN:
-            raise PermissionDenied("只有管理员可以修改报警和限值", "only an admin can change alarm levels and limits")
+        if not operator.may(PERM_SETTINGS):
+            raise PermissionDenied("没有修改报警和限值的权限", "not allowed to change alarm levels and limits")
         self.books.building(building_id)
         full = check_policy(policy)
         async with self.db.write() as session:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scada_core.permissions import PERM_REVERSE, PERM_SELL
+
 from . import ledger
 from .books import earlier_posting, open_account_row, opened_meter
 from .const import (
@@ -25,8 +27,6 @@ from .const import (
     MODE_METER,
     OP_REFUND,
     OP_SELL,
-    ROLE_ADMIN,
-    ROLE_CASHIER,
 )
 from .credit import check_can_take, check_credit_cap
 from .delivery import (
@@ -300,11 +300,11 @@ class Sales:
     def _check_reversal_rights(
         self, original: TransactionRow, operator: ledger.Operator
     ) -> None:
-        if operator.role == ROLE_ADMIN:
+        if operator.may(PERM_REVERSE):
             return
         today = self.books.clock.now().date()
         sold_on = datetime.fromtimestamp(original.ts, self.books.clock.time_zone).date()
-        if operator.role != ROLE_CASHIER or original.operator_id != operator.id or sold_on != today:
+        if not operator.may(PERM_SELL) or original.operator_id != operator.id or sold_on != today:
             raise PermissionDenied(
                 "收银员只能冲正自己当天的售电", "a cashier may reverse only their own sale of today"
             )

@@ -18,6 +18,11 @@ if TYPE_CHECKING:
 MAX_TEXT = 64  # characters of a shop or receipt-number filter (longer matches nothing anyway)
 
 
+def in_buildings(buildings: frozenset[str]) -> ColumnElement[bool]:
+    """Return the condition that a transaction (its account joined as AccountRow) is of one of ``buildings``."""
+    return func.coalesce(TransactionRow.building, AccountRow.building).in_(sorted(buildings))
+
+
 @dataclass(frozen=True, slots=True)
 class TransactionQuery:
     """What to find; every field left None matches all."""
@@ -29,6 +34,7 @@ class TransactionQuery:
     operator: str | None = None  # the operator's id, whole
     shop: str | None = None  # an account number, or part of the shop's name
     receipt_no: str | None = None  # a whole receipt number or its end (the digits printed on the paper)
+    buildings: frozenset[str] | None = None  # an operator kept to buildings finds theirs only
 
     def conditions(self) -> list[ColumnElement[bool]]:
         """Return the WHERE conditions (the shop's account joined as AccountRow)."""
@@ -50,6 +56,8 @@ class TransactionQuery:
             number = self.receipt_no[:MAX_TEXT]
             found.append(or_(TransactionRow.receipt_no == number,
                              TransactionRow.receipt_no.endswith(number, autoescape=True)))
+        if self.buildings is not None:
+            found.append(in_buildings(self.buildings))
         return found
 
 

@@ -8,8 +8,10 @@ Get it with ``core.data["billing"]``. It is a thin façade: each method below de
 operations.py is validated here by its schema, whoever calls it (REST, the billing.* services, Python).
 Every money-moving method is async, takes an ``idempotency_key``
 (a repeat returns the first result with ``"repeated": True`` and changes nothing) and an ``operator``
-({"id": str, "role": "admin"|"cashier"|"system"}; the web layer authenticates, billing checks the role).
-Amounts are integer fen. Errors are ``BillingError`` (zh-CN / en message, HTTP 400).
+({"id", "role"[, "permissions", "buildings"]}: the web layer authenticates; billing checks the role's permission
+and that every account, meter, transaction and building named is one of the operator's; scope.py).
+Amounts are integer fen. Errors are ``BillingError`` (zh-CN / en message, HTTP 400; a refusal by permission or
+building is ``PermissionDenied``, HTTP 403).
 
 Accounts (accounts.py):
   open_account(name, meters, operator, building=None, phone=None, overdraft_fen=None, credit_cap_fen=None,
@@ -45,11 +47,11 @@ Building settings (policies.py): set_building_policy(building_id, operator, alar
 Tariffs (tariff_store.py): set_tariff(scope, spec, effective_ts, operator) where scope is "building:<id>" or
   "meter:<entity_id>" (tiered: server-side meters only); tariffs(scope=None); tariff_for(entity_id, ts).
 Load limiting (categories.py, load_limits.py): load_categories(), save_load_category(key, name, operator,
-  protected=False), set_meter_category(entity_id, key, operator) (admin; any known meter), meter_categories();
-  load_plans(), load_plan(id), load_preview(plan_id), create_load_plan(name, categories, duration_s, operator, action="limit"|"trip",
+  protected=False), set_meter_category(entity_id, key, operator) (settings permission; any known meter), meter_categories();
+  load_plans(), load_plan(id), load_preview(plan_id, operator), create_load_plan(name, categories, duration_s, operator, action="limit"|"trip",
   limit_w=None),
   update_load_plan(plan_id, ...), run_load_plan(plan_id, operator, start_ts=None, duration_s=None,
-  idempotency_key=None) (admin or system; a repeated key returns the first run), end_load_run(run_id, operator), load_runs(), load_run(run_id) (per meter: limit before, outcome,
+  idempotency_key=None) (batch permission; a repeated key returns the first run), end_load_run(run_id, operator), load_runs(), load_run(run_id) (per meter: limit before, outcome,
   restore), load_history(since, until, limit, offset) / load_history_batches(since, until, size) (every run's
   meters over days: the 限电 report); an active limit run's limit is part of the desired state; a trip run trips as the system and
   releases at the end only what it still holds (load_tick.py); billing_load_limit fires per account.
@@ -135,8 +137,9 @@ from .port import MeterPort
 from .receipt_facts import receipt_facts
 from .reconciler import Reconciler
 from .relay_guard import RelayGuard
-from .search import TransactionQuery
 from .sales import Sales
+from .scope import touched_buildings
+from .search import TransactionQuery
 from .spending import spent_by_day
 from .status import MeterStatuses
 from .tariff_store import Tariffs
@@ -238,6 +241,16 @@ class BillingService:
     def building(self, building_id: str) -> dict[str, Any]:
         """Return a building's settings or raise."""
         return self.books.building(building_id)
+
+    async def buildings_named(self, **named: Any) -> set[str]:
+        """Return the buildings of the accounts, meters, transactions and buildings named (as an operation's
+        arguments name them: ``account_id``, ``entity_id``, ``transaction_id``...); raise for an unknown one."""
+        return await touched_buildings(self, named)
+
+    def tariff_building(self, version: dict[str, Any]) -> str:
+        """Return the building a tariff version is for (a meter's own: the meter's building)."""
+        kind, _, target = str(version["scope"]).partition(":")
+        return target if kind == "building" else self.building_of(target)
 
     def mode_of(self, entity_id: str) -> str:
         """Return how a meter is billed (meter-side or server-side)."""
@@ -363,9 +376,10 @@ class BillingService:
         """Return one load-limiting plan."""
         return await self.load_limits.plan(plan_id)
 
-    async def load_preview(self, plan_id: int) -> dict[str, Any]:
-        """Return the meters running a plan now would limit, and those exempt (held by staff)."""
-        return await self.load_limits.preview(plan_id)
+    async def load_preview(self, plan_id: int, operator: Any) -> dict[str, Any]:
+        """Return the meters ``operator`` running a plan now would limit (theirs only when kept to buildings),
+        and those exempt (held)."""
+        return await self.load_limits.preview(plan_id, operator)
 
     @validated("create_load_plan")
     async def create_load_plan(
@@ -388,13 +402,14 @@ class BillingService:
         self, plan_id: int, operator: Any, start_ts: float | None = None, duration_s: int | None = None,
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
-        """Admin or automation: run a plan now or from start_ts (a repeated key returns the first run)."""
+        """Batch permission (an automation as system): run a plan now or from start_ts (a repeated key returns
+        the first run)."""
         return await self.load_limits.run_plan(plan_id, operator, start_ts, duration_s, idempotency_key)
 
     @validated("end_load_run")
     async def end_load_run(self, run_id: int, operator: Any) -> dict[str, Any]:
-        """Admin or automation: end a run now and restore its meters."""
-        return await self.load_limits.end_run(run_id, operator)
+        """Batch permission (an automation as system): end a run now and restore its meters."""
+        return await self.load_limits.end_run(run_id)
 
     async def load_runs(self) -> list[dict[str, Any]]:
         """Return the newest load-limiting runs."""
@@ -405,14 +420,17 @@ class BillingService:
         return await self.load_limits.run(run_id)
 
     async def load_history(
-        self, since: float, until: float, limit: int, offset: int = 0
+        self, since: float, until: float, limit: int, offset: int = 0, buildings: Iterable[str] | None = None
     ) -> tuple[list[dict[str, Any]], int]:
-        """Return a page of what load limiting did to each meter in [since, until) (newest first) and the count."""
-        return await load_history.history_page(self.db, since, until, limit, offset)
+        """Return a page of what load limiting did to each meter (of ``buildings``; None: all) in [since, until),
+        newest first, and the count."""
+        return await load_history.history_page(self.db, since, until, limit, offset, buildings)
 
-    def load_history_batches(self, since: float, until: float, size: int) -> AsyncIterator[list[dict[str, Any]]]:
+    def load_history_batches(
+        self, since: float, until: float, size: int, buildings: Iterable[str] | None = None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
         """Yield all of it, ``size`` rows at a time (exports)."""
-        return load_history.history_batches(self.db, since, until, size)
+        return load_history.history_batches(self.db, since, until, size, buildings)
 
     async def meter_credit(self, entity_id: str) -> dict[str, Any]:
         """Return a meter's own and effective credit policy and thresholds, and their changes."""

@@ -11,8 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scada_core.core import humanize_invalid
 
+from scada_core.permissions import PERM_PRICES
+
 from . import ledger
-from .const import MODE_METER, OPERATOR_CONFIG, ROLE_ADMIN
+from .const import MODE_METER, OPERATOR_CONFIG
 from .errors import BillingError, PermissionDenied
 from .models import MeterRow, TariffVersionRow
 from .tariffs import KIND_TIERED, TARIFF_SCHEMA, tiered_refusal
@@ -107,8 +109,8 @@ class Tariffs:
         """Add a tariff version for ``building:<id>`` or ``meter:<entity_id>`` from ``effective_ts`` (admin;
         the façade brings meters to it when it takes effect)."""
         operator = ledger.Operator.from_dict(operator)
-        if operator.role != ROLE_ADMIN:
-            raise PermissionDenied("只有管理员可以修改费率", "only an admin can change tariffs")
+        if not operator.may(PERM_PRICES):
+            raise PermissionDenied("没有修改费率的权限", "not allowed to change tariffs")
         kind, _, target = scope.partition(":")
         if kind == "building":
             self.books.building(target)

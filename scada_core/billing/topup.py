@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scada_core.permissions import PERM_ACCOUNT
+
 from . import ledger
-from .const import MODE_METER, ROLE_ADMIN, ROLE_CASHIER, TOPUP_LOWEST, TOPUP_SHARES
+from .const import MODE_METER, TOPUP_LOWEST, TOPUP_SHARES
 from .errors import BillingError, PermissionDenied
 from .models import AccountRow, MeterRow
 
@@ -81,7 +83,7 @@ class TopUpRules:
     ) -> dict[str, Any]:
         """Admin or cashier: set where the account's top-ups go (``shares``: {meter: percent}, for "shares")."""
         operator = ledger.Operator.from_dict(operator)
-        if operator.role not in (ROLE_ADMIN, ROLE_CASHIER):
+        if not operator.may(PERM_ACCOUNT):
             raise PermissionDenied(f"角色 {operator.role} 不能修改充值分配", f"role {operator.role} cannot set it")
         async with self.books.account_lock(account_id), self.db.write() as session:
             account = await self.books.get_account(session, account_id, lock=True)

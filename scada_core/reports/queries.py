@@ -3,23 +3,22 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import String, case, cast, func, select
 
 from scada_core.billing.const import METHOD_WALLET
-from scada_core.billing.models import AccountRow, MeterRow, TransactionRow
+from scada_core.billing.models import AccountRow, TransactionRow
+from scada_core.billing.search import in_buildings
 from scada_core.storage.database import Database
 from scada_core.storage.models import ReadingRow
 
 from .models import EnergyDailyRow
-from .rollup import DAY_S, date_day, day_date, day_expr
-from .table import Table, kwh, yuan
+from .rollup import DAY_S, date_day, day_expr
+from .table import Table, yuan
 
 SALES_GROUPS = ("operator", "method", "building", "shop")
-ENERGY_GROUPS = ("meter", "account", "floor", "building")
 PERIODS = ("day", "month", "year")
 # Money received and paid out. Transfers (wallet to meter and back) move money already received: never revenue,
 # nor are the "sales" from the wallet that older versions posted.
@@ -46,11 +45,14 @@ def day_bounds(start: date, end: date, offset_s: int) -> tuple[float, float]:
 
 
 async def sales_table(
-    db: Database, tz: tzinfo, offset_s: int, start: date, end: date, period: str, group: str
+    db: Database, tz: tzinfo, offset_s: int, start: date, end: date, period: str, group: str,
+    buildings: frozenset[str] | None = None,
 ) -> Table:
-    """Sales, refunds, reversals and close-outs per period and operator/method/building/shop (yuan); transfers
-    between a wallet and a meter move money already received and are never counted."""
+    """Sales, refunds, reversals and close-outs per period and operator/method/building/shop (yuan), of
+    ``buildings`` (None: all); transfers between a wallet and a meter move money already received and are never
+    counted."""
     lo, hi = day_bounds(start, end, offset_s)
+    kept = () if buildings is None else (in_buildings(buildings),)
     column = {"operator": TransactionRow.operator_id, "method": TransactionRow.method,
               "building": TransactionRow.building,
               # a shop by its account number and name (two shops of one name stay two rows)
@@ -61,7 +63,7 @@ async def sales_table(
                 select(TransactionRow.ts, column, TransactionRow.kind, TransactionRow.amount_fen)
                 .outerjoin(AccountRow, AccountRow.id == TransactionRow.account_id)
                 .where(TransactionRow.ts >= lo, TransactionRow.ts < hi, TransactionRow.kind.in_(SALE_KINDS),
-                       TransactionRow.method.is_distinct_from(METHOD_WALLET))
+                       TransactionRow.method.is_distinct_from(METHOD_WALLET), *kept)
                 .order_by(TransactionRow.ts)
             )
         ).all()
@@ -104,68 +106,39 @@ async def energy_per_meter_raw(db: Database, lo: float, hi: float) -> dict[str, 
         return {e: int(v or 0) for e, v in rows.all()}
 
 
-async def energy_per_day(db: Database, first_day: int, last_day: int) -> dict[int, int]:
-    """Return Wh used by all meters per day number (for the chart)."""
+async def energy_per_day(
+    db: Database, first_day: int, last_day: int, entity_ids: list[str] | None = None
+) -> dict[int, int]:
+    """Return Wh used by all meters (or those of ``entity_ids``) per day number (for the chart)."""
+    kept = () if entity_ids is None else (EnergyDailyRow.entity_id.in_(entity_ids),)
     async with db.session() as session:
         rows = await session.execute(
             select(EnergyDailyRow.day, func.sum(EnergyDailyRow.use_wh))
-            .where(EnergyDailyRow.day >= first_day, EnergyDailyRow.day <= last_day)
+            .where(EnergyDailyRow.day >= first_day, EnergyDailyRow.day <= last_day, *kept)
             .group_by(EnergyDailyRow.day)
         )
         return {int(d): int(v or 0) for d, v in rows.all()}
 
 
-async def net_sales_per_day(db: Database, first_day: int, last_day: int, offset_s: int) -> dict[int, int]:
-    """Return the fen taken per local day number (sales less refunds, reversals and close-outs; no transfers)."""
+async def net_sales_per_day(
+    db: Database, first_day: int, last_day: int, offset_s: int, buildings: frozenset[str] | None = None
+) -> dict[int, int]:
+    """Return the fen taken per local day number (sales less refunds, reversals and close-outs; no transfers), in
+    ``buildings`` (None: all)."""
     lo, hi = first_day * DAY_S - offset_s, (last_day + 1) * DAY_S - offset_s
     day = day_expr(db, TransactionRow.ts, offset_s)
     signed = case((TransactionRow.kind == "sale", func.abs(TransactionRow.amount_fen)),
                   else_=-func.abs(TransactionRow.amount_fen))
+    kept = () if buildings is None else (in_buildings(buildings),)
     async with db.session() as session:
         rows = await session.execute(
             select(day, func.sum(signed))
+            .outerjoin(AccountRow, AccountRow.id == TransactionRow.account_id)
             .where(TransactionRow.ts >= lo, TransactionRow.ts < hi, TransactionRow.kind.in_(SALE_KINDS),
-                   TransactionRow.method.is_distinct_from(METHOD_WALLET))
+                   TransactionRow.method.is_distinct_from(METHOD_WALLET), *kept)
             .group_by(day)
         )
         return {int(d): int(v or 0) for d, v in rows.all()}
-
-
-async def meter_accounts(db: Database) -> dict[str, int | None]:
-    """Return the account of every meter billing knows."""
-    async with db.session() as session:
-        return dict((await session.execute(select(MeterRow.entity_id, MeterRow.account_id))).all())
-
-
-async def energy_table(
-    db: Database, start: date, end: date, group: str, period: str,
-    classify: Callable[[str], dict[str, Any]],
-) -> Table:
-    """Energy (kWh) per meter/account/floor/building over [start, end], with a per-day or per-month chart."""
-    first, last = date_day(start), date_day(end)
-    per_meter = await energy_per_meter(db, first, last)
-    accounts = await meter_accounts(db) if group == "account" else {}
-    totals: dict[str, int] = defaultdict(int)
-    counts: dict[str, int] = defaultdict(int)
-    for entity_id, wh in per_meter.items():
-        if group == "meter":
-            key = entity_id
-        elif group == "account":
-            account = accounts.get(entity_id)
-            key = "—" if account is None else str(account)
-        else:
-            key = str(classify(entity_id).get(group) or "—")
-        totals[key] += wh
-        counts[key] += 1
-    table = Table("energy", [f"col_{group}", "col_meters", "col_kwh"])
-    for key in sorted(totals, key=natural_key):
-        table.rows.append([key, counts[key], kwh(totals[key])])
-    table.add_totals("col_total", 1)
-    chart: dict[str, int] = defaultdict(int)
-    for day, wh in sorted((await energy_per_day(db, first, last)).items()):
-        chart[period_key(day_date(day), "month" if period == "month" else "day")] += wh
-    table.chart = [(label, wh / 1000) for label, wh in sorted(chart.items())]
-    return table
 
 
 def local_time(ts: float | None, tz: tzinfo) -> str:

@@ -24,7 +24,6 @@ class Table:
     columns: list[str]
     rows: list[list[Any]] = field(default_factory=list)
     totals: list[Any] | None = None
-    chart: list[tuple[str, float]] = field(default_factory=list)
 
     def add_totals(self, label: str, numeric_from: int) -> None:
         """Append a totals row summing every column from ``numeric_from`` on."""

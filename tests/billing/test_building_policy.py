@@ -58,7 +58,7 @@ async def test_policy_added_in_the_ui_outlives_a_restart_and_yaml_reseeds(start_
     ("body", "operator", "status"),
     [
         ({**POLICY, "alarm2_fen": 9000}, ADMIN, 400),  # 报警2 above 报警1
-        (POLICY, CASHIER, 400),  # refused like every admin-only billing change
+        (POLICY, CASHIER, 403),  # refused like every admin-only billing change (Forbidden)
         ({**POLICY, "alarm1_fen": -1}, ADMIN, 400),
         ({**POLICY, "alarm1_fen": 10**30}, ADMIN, 400),
         ({**POLICY, "overload_w": 0}, ADMIN, 400),

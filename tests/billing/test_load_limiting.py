@@ -53,8 +53,8 @@ async def test_categories_refuse_hostile_input(start_site: Any) -> None:
                            {"key": "retail", "operator": ADMIN}, status=400)
     assert "未知表计" in ghost["error"]
     cashier = await site.api("PUT", f"/api/billing/meters/{M1}/category", {"key": "retail", "operator": CASHIER},
-                             status=400)
-    assert "管理员" in cashier["error"] and "admin" in cashier["error"]
+                             status=403)
+    assert "没有修改用电性质的权限" in cashier["error"] and "not allowed" in cashier["error"]
     assert await site.billing.meter_categories() == {}
 
     added = await site.api("POST", "/api/billing/load_categories", {"key": "hotel", "name": "酒店", "operator": ADMIN})
@@ -70,8 +70,14 @@ async def test_categories_refuse_hostile_input(start_site: Any) -> None:
     assert await site.api("GET", "/api/billing/load_plans") == []
     await site.api("POST", "/api/billing/load_plans/999/runs", {"operator": ADMIN}, status=400)
     plan = await site.api("POST", "/api/billing/load_plans", {**PLAN, "operator": ADMIN})
-    refused = await site.api("POST", f"/api/billing/load_plans/{plan['id']}/runs", {"operator": CASHIER}, status=400)
-    assert "管理员" in refused["error"]
+    refused = await site.api("POST", f"/api/billing/load_plans/{plan['id']}/runs", {"operator": CASHIER}, status=403)
+    assert "batch" in refused["error"] and "权限" in refused["error"]
+    batch_only = {"id": "ops", "role": "dispatcher", "permissions": ["batch"]}
+    assert (await site.api("POST", "/api/billing/load_plans", {**PLAN, "operator": batch_only}, status=403))["error"]
+    scoped = {"id": "b2-manager", "role": "admin", "buildings": ["b2"]}
+    other = await site.api("PUT", f"/api/billing/meters/{M1}/category", {"key": "retail", "operator": scoped},
+                           status=403)
+    assert "不是您负责的楼栋" in other["error"]
     assert await site.api("GET", "/api/billing/load_runs") == []
 
 
@@ -267,3 +273,18 @@ async def test_a_meter_not_read_at_the_start_is_limited_once_read_and_given_its_
     await until(lambda: again.api("GET", f"/api/billing/load_runs/{run['id']}"),
                 lambda r: all(m["restored_ts"] for m in r["meters"]))
     assert (first.sim.meter(1).overload_w, first.sim.meter(2).overload_w) == (FACTORY_PMAX_W, 12000)
+
+
+async def test_an_operator_kept_to_buildings_limits_only_theirs(start_site: Any) -> None:
+    """A run by an operator kept to other buildings takes none of this building's meters, nor does its preview."""
+    site = await start_site(units=1, remaining_fen=60000)
+    assert site.sim is not None
+    await site.api("POST", "/api/billing/accounts", {"name": "茶馆", "meters": [M1], "operator": CASHIER})
+    await site.api("PUT", f"/api/billing/meters/{M1}/category", {"key": "catering", "operator": ADMIN})
+    plan = await site.api("POST", "/api/billing/load_plans", {**PLAN, "operator": ADMIN})
+    elsewhere = {"id": "b2-manager", "role": "admin", "buildings": ["b2"]}
+    assert (await site.billing.load_preview(plan["id"], elsewhere))["meters"] == []
+    assert (await site.billing.load_preview(plan["id"], ADMIN))["meters"] == [M1]
+    run = await site.api("POST", f"/api/billing/load_plans/{plan['id']}/runs", {"operator": elsewhere})
+    assert run["status"] == "active" and run["meters"] == []
+    assert site.sim.meter(1).overload_w == FACTORY_PMAX_W

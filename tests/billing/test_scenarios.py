@@ -205,14 +205,14 @@ async def test_refund_and_reversal_permissions(start_site) -> None:
     second = await site.api("POST", "/api/billing/sales", sale(M1, 3000, "s-2"))
     other = {"id": "cashier2", "role": "cashier"}
     viewer = {"id": "v", "role": "viewer"}
-    denied = await site.api("POST", "/api/billing/sales", sale(M1, 100, "s-3", operator=viewer), status=400)
+    denied = await site.api("POST", "/api/billing/sales", sale(M1, 100, "s-3", operator=viewer), status=403)
     assert "viewer" in denied["error"]
     tx = first["transaction"]["id"]
     denied = await site.api(
         "POST",
         f"/api/billing/transactions/{tx}/reverse",
         {"reason": "错收", "idempotency_key": "r-1", "operator": other},
-        status=400,
+        status=403,
     )
     assert "only their own sale of today" in denied["error"]
     reversed_ = await site.api(
@@ -238,7 +238,7 @@ async def test_refund_and_reversal_permissions(start_site) -> None:
         "POST",
         f"/api/billing/transactions/{tx2}/reverse",
         {"reason": "x", "idempotency_key": "r-3", "operator": CASHIER},
-        status=400,
+        status=403,
     )
     await site.api(
         "POST",
@@ -284,7 +284,7 @@ async def test_credit_cap_and_tamper_block(start_site) -> None:
     await wait_for(lambda: len(tampers) == 1, what="tamper alarm")
     blocked = await site.api("POST", "/api/billing/sales", sale(M1, 100, "s-3"), status=400)
     assert "blocked" in blocked["error"]
-    await site.api("POST", f"/api/billing/meters/{M1}/resolve_tamper", {"operator": CASHIER}, status=400)
+    await site.api("POST", f"/api/billing/meters/{M1}/resolve_tamper", {"operator": CASHIER}, status=403)
     resolved = await site.api(
         "POST", f"/api/billing/meters/{M1}/resolve_tamper", {"operator": ADMIN, "reason": "IC card"}
     )
@@ -315,7 +315,7 @@ async def test_tariff_versions_and_push(start_site) -> None:
         "POST",
         "/api/billing/tariffs",
         {"scope": f"meter:{M1}", "spec": {"kind": "flat", "price": "0.9"}, "operator": CASHIER},
-        status=400,
+        status=403,
     )
     pushed = await site.api(
         "POST",

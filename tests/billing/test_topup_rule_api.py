@@ -22,7 +22,7 @@ async def test_rest_sets_the_shares_and_a_payment_splits_by_them(start_site) -> 
         await site.api("PUT", rule_url, {**shares, "shares": wrong, "operator": CASHIER}, status=400)
     await site.api("PUT", rule_url, {"rule": "cheapest", "operator": CASHIER}, status=400)
     viewer = {"id": "v", "role": "viewer"}
-    assert "viewer" in (await site.api("PUT", rule_url, {**shares, "operator": viewer}, status=400))["error"]
+    assert "viewer" in (await site.api("PUT", rule_url, {**shares, "operator": viewer}, status=403))["error"]
     assert (await site.api("GET", rule_url))["rule"] == "lowest", "nothing refused was stored"
     rule = await site.api("PUT", rule_url, {**shares, "operator": CASHIER})
     assert rule == {"account_id": account["id"], "rule": "shares", "shares": {M1: 70, M2: 30}}

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from web.const import PERMISSIONS, ROLES
+from scada_core.permissions import BUILTIN_ROLES, may
+from web.const import ROLES
 
 from .conftest import PASSWORD, WebEnv
 
@@ -18,11 +19,15 @@ API_CASES: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("sell", "POST", "/api/billing/sales", {"meter_entity_id": "acrel_dtsy1352.none", "amount_fen": 100,
                                             "idempotency_key": "perm-test"}),
     ("account", "POST", "/api/billing/accounts", {"name": "x", "meters": ["acrel_dtsy1352.none"]}),
+    ("refund", "POST", "/api/billing/refunds", {"meter_entity_id": "acrel_dtsy1352.none", "amount_fen": 100,
+                                                "idempotency_key": "perm-test-refund"}),
     ("control", "POST", "/api/services/acrel_dtsy1352/trip", {"entity_id": "acrel_dtsy1352.none"}),
-    ("configure", "POST", "/api/billing/reconcile", {}),
+    ("batch", "POST", "/api/field/batch", {"service": "acrel_dtsy1352.trip", "entity_id": ["acrel_dtsy1352.none"]}),
+    ("prices", "POST", "/api/billing/tariffs", {"scope": "building:b1", "spec": {"kind": "flat", "price": "1.00"}}),
+    ("settings", "POST", "/api/billing/reconcile", {}),
 ]
-PAGE_CASES = [("operators", "/admin/operators"), ("audit", "/admin/audit"), ("configure", "/admin/settings"),
-              ("view", "/"), ("view", "/reports")]
+PAGE_CASES = [("operators", "/admin/operators"), ("audit", "/admin/audit"), ("settings", "/admin/settings"),
+              ("view", "/"), ("reports", "/reports"), ("prices", "/admin/prices")]
 
 
 @pytest.mark.timeout(60)
@@ -35,14 +40,14 @@ async def test_role_action_table_over_api_and_pages(start_web: Any) -> None:
         headers = {"Authorization": f"Bearer {tokens[role]}", "X-CSRF-Token": "unused-with-tokens"}
         for action, method, path, body in API_CASES:
             async with client.request(method, env.base + path, json=body, headers=headers) as resp:
-                granted = role in PERMISSIONS[action]
+                granted = may(BUILTIN_ROLES[role], action)
                 assert (resp.status == 403) is not granted, (role, action, path, resp.status, await resp.text())
                 assert resp.status != 401
         await env.operator(f"web_{role}", role)
         session, _csrf = await env.login(f"web_{role}")
         for action, path in PAGE_CASES:
             async with session.get(env.base + path, allow_redirects=False) as resp:
-                granted = role in PERMISSIONS[action]
+                granted = may(BUILTIN_ROLES[role], action)
                 assert resp.status == (200 if granted else 403), (role, path, resp.status)
     audit = await env.site.audit.query(action="api_refused")
     assert {r["operator"] for r in audit} == {"api_cashier", "api_viewer"}

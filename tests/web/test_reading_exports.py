@@ -2,12 +2,8 @@
 takes does not grow with its rows."""
 from __future__ import annotations
 
-import asyncio
 import io
-import json
-import sys
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import insert
 
 from scada_core.storage.models import ReadingRow
+from tests.helpers import bench_figures
 
 from .conftest import WebEnv
 
@@ -55,18 +52,10 @@ async def test_a_meters_readings_export_by_range_and_interval(start_web: Any) ->
     assert (await env.site.audit.query(action="meter_readings_export"))[0]["operator"] == "viewer1"
 
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "exports.py"
-
-
 async def _peak_rss_mb(count: int) -> float:
     """Export ``count`` readings in a fresh process (bench/exports.py, streamed only: the path the web's export
     takes) and return that process's peak memory (its own VmHWM: getrusage would report the forking parent's)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, str(BENCH), "--rows", str(count), "--streamed-only", cwd=BENCH.parents[1],
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()[-2000:]
-    figures = json.loads(out.decode().strip().splitlines()[-1])
+    figures = await bench_figures("exports.py", "--rows", str(count), "--streamed-only")
     assert figures["rows"] == count
     return float(figures["peak_rss_mb"])
 

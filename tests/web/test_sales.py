@@ -210,15 +210,19 @@ async def test_energy_rollups_match_raw_readings_and_export(start_web: Any) -> N
 
     await env.operator("viewer1", "viewer")
     client, _csrf = await env.login("viewer1")
-    query = "kind=energy&group=meter&period=day&start=2026-03-01&end=2026-03-03"
+    query = "kind=energy&group=building&period=month&start=2026-03-01&end=2026-03-03"
     async with client.get(f"{env.base}/reports?{query}") as resp:
         page = await resp.text()
         assert resp.status == 200 and "<svg" in page and "35.75" in page and "50.05" in page
     async with client.get(f"{env.base}/reports?{query}&format=xlsx") as resp:
         book = load_workbook(io.BytesIO(await resp.read()))
     sheet = list(book.active.iter_rows(values_only=True))
-    assert sheet[0] == ("表计", "表数", "电量(kWh)")
-    assert sheet[-1][0] == "合计" and float(sheet[-1][2]) == 50.05
+    # The energy report per period × meter with its TOU split (these readings carry none: all unsplit) and cost.
+    assert sheet[0] == ("楼宇", "期间", "表计", "名称", "尖(kWh)", "峰(kWh)", "平(kWh)", "谷(kWh)", "未分时(kWh)",
+                        "电量(kWh)", "电费(元)")
+    assert [(r[2], r[8], r[9]) for r in sheet[1:3]] == [("acrel_dtsy1352.a", 14.3, 14.3),
+                                                        ("acrel_dtsy1352.b", 35.75, 35.75)]
+    assert sheet[-1][0] == "合计" and float(sheet[-1][9]) == 50.05
 
 
 @pytest.mark.timeout(60)

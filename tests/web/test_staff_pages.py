@@ -37,7 +37,7 @@ async def test_a_forbidden_page_and_an_unexpected_error_keep_the_layout(
     async with client.get(env.base + "/admin/operators") as resp:
         assert resp.status == 403 and '<a href="/accounts"' in await resp.text()
 
-    async def broken() -> Any:
+    async def broken(*_scope: Any) -> Any:
         raise RuntimeError("the overview broke")
 
     env.site.overview.get = broken  # a fault inside one page
@@ -98,7 +98,7 @@ async def test_a_refusal_inside_a_page_is_not_an_unexpected_error(
     await env.operator("boss", "admin")
     client, _csrf = await env.login("boss")
 
-    async def refused() -> Any:
+    async def refused(*_scope: Any) -> Any:
         raise BillingError("账户已销户", "the account is closed")
 
     env.site.overview.get = refused

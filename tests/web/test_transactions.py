@@ -139,7 +139,7 @@ async def test_the_account_and_operator_lists_export_to_excel(start_web: Any) ->
     async with client.get(f"{env.base}/admin/operators", params={"format": "xlsx"}) as resp:
         assert resp.status == 200
         rows = list(load_workbook(io.BytesIO(await resp.read())).active.iter_rows(values_only=True))
-    assert rows[0] == ("用户名", "姓名", "角色", "启用") and ("boss", "boss", "管理员", "是") in rows
+    assert rows[0] == ("用户名", "姓名", "角色", "负责楼栋", "启用") and ("boss", "boss", "管理员", "全部楼宇", "是") in rows
     assert {a["action"] for a in await env.site.audit.query()} >= {"accounts_export", "operators_export"}
     viewer, _ = await _viewer(env)
     async with viewer.get(f"{env.base}/admin/operators", params={"format": "xlsx"}) as resp:

@@ -9,16 +9,23 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from scada_core.params import form_id, parse_id, query_date
+from scada_core.permissions import PERM_AUDIT, PERM_OPERATORS, PERM_REPORTS, PERM_SETTINGS, PERMISSIONS
 from scada_core.reports.excel import table_to_xlsx
 from scada_core.reports.queries import day_bounds
 
 from ..audit import AuditReader, audit_table
 from ..auth import AuthError
-from ..const import ACTION_AUDIT, ACTION_EXPORT, AUDIT_EXPORT_LIMIT, AUDIT_PAGE_SIZE, ACTION_CONFIGURE, ACTION_OPERATORS, ROLES, SESSION_COOKIE
+from ..const import AUDIT_EXPORT_LIMIT, AUDIT_PAGE_SIZE, ROLES, SESSION_COOKIE
+from ..roles import RoleError
 from ..site import Page
 from ..xlsx_download import at_hand, send_xlsx
 
 MAX_PENDING_IMPORTS = 10
+
+
+def _form_buildings(form: Any) -> list[str] | None:
+    """Return the buildings a form keeps an operator to (none ticked: every building)."""
+    return [str(b) for b in form.getall("buildings", [])] or None
 
 
 def _form_id(form: Any) -> int:
@@ -37,27 +44,44 @@ class OperatorsView(Page):
 
     async def get(self, request: web.Request) -> web.StreamResponse:
         """List operators and tokens; ?format=xlsx exports the operators."""
-        operator = self.site.require(request, ACTION_OPERATORS)
+        operator = self.site.require(request, PERM_OPERATORS)
         if request.query.get("format") != "xlsx":
             return await self.page(request)
-        self.site.require(request, ACTION_EXPORT)
+        self.site.require(request, PERM_REPORTS)
         t = self.site.t(request)
         operators = await self.site.auth.operators()
         await self.site.audit.record(request, operator, "operators_export", "", after={"rows": len(operators)})
-        rows = [[o["username"], o["display_name"], t["role_" + o["role"]], t["yes" if o["active"] else "no"]]
-                for o in operators]
-        columns = [t[c] for c in ("username", "display_name", "role", "active")]
+        labels = self.role_labels(t)
+        rows = [[o["username"], o["display_name"], labels.get(o["role"], o["role"]), self.buildings_text(o, t),
+                 t["yes" if o["active"] else "no"]] for o in operators]
+        columns = [t[c] for c in ("username", "display_name", "role", "col_buildings", "active")]
         return await send_xlsx(request, self.core, "operators.xlsx", t["nav_operators"], columns, at_hand(rows))
 
     async def page(self, request: web.Request, status: int = 200, error: str | None = None,
                    new_token: str | None = None) -> web.Response:
         """Render the page."""
-        return self.site.render(request, "operators.html", status=status, operators=await self.site.auth.operators(),
-                                tokens=await self.site.auth.tokens(), roles=ROLES, error=error, new_token=new_token)
+        auth = self.site.auth
+        t = self.site.t(request)
+        return self.site.render(
+            request, "operators.html", status=status, operators=await auth.operators(), tokens=await auth.tokens(),
+            roles=auth.roles.names(), role_labels=self.role_labels(t), fixed_roles=ROLES,
+            role_permissions={name: auth.roles.permissions(name) for name in auth.roles.names()},
+            permissions=PERMISSIONS, buildings=list(auth.buildings), error=error, new_token=new_token)
+
+    def role_labels(self, t: dict[str, str]) -> dict[str, str]:
+        """Return every role's name as people read it (a fixed role's in the page's language)."""
+        roles = self.site.auth.roles
+        return {name: roles.label(name) or t["role_" + name] for name in roles.names()}
+
+    def buildings_text(self, operator: dict[str, Any], t: dict[str, str]) -> str:
+        """Return the buildings an operator is kept to, by name ("all buildings" when not kept)."""
+        if operator["buildings"] is None:
+            return t["all_buildings"]
+        return "、".join(self.site.building_name(b) for b in operator["buildings"])
 
     async def post(self, request: web.Request) -> web.Response:
         """create / update / password / token / revoke."""
-        operator, form = await self.site.form(request, ACTION_OPERATORS)
+        operator, form = await self.site.form(request, PERM_OPERATORS)
         action = str(form.get("action", ""))
         auth = self.site.auth
         t = self.site.t(request)
@@ -65,16 +89,31 @@ class OperatorsView(Page):
             if action == "create":
                 created = await auth.create_operator(str(form.get("username", "")).strip(),
                                                      str(form.get("display_name", "")).strip(),
-                                                     str(form.get("role", "")), str(form.get("password", "")))
+                                                     str(form.get("role", "")), str(form.get("password", "")),
+                                                     buildings=_form_buildings(form))
                 await self.site.audit.record(request, operator, "operator_create", created["username"], after=created)
             elif action == "update":
                 target = _form_id(form)
-                if target == operator.id and (form.get("role") != operator.role or form.get("active") != "1"):
+                buildings = _form_buildings(form)
+                if target == operator.id and (form.get("role") != operator.role or form.get("active") != "1"
+                                              or buildings is not None):
                     raise AuthError("err_self_lockout")
                 before, after = await auth.update_operator(target, role=str(form.get("role", "")),
-                                                           active=form.get("active") == "1")
+                                                           active=form.get("active") == "1", buildings=buildings)
                 await self.site.audit.record(request, operator, "operator_update", after["username"], before=before,
                                              after=after)
+            elif action == "role_save":
+                name = str(form.get("name", "")).strip()
+                before, after = await auth.roles.save(name, str(form.get("label", "")),
+                                                      [str(p) for p in form.getall("permissions", [])])
+                auth.forget()
+                await self.site.audit.record(request, operator, "role_save", f"role {name}", before=before,
+                                             after=after)
+            elif action == "role_delete":
+                name = str(form.get("name", ""))
+                deleted = await auth.roles.delete(name)
+                auth.forget()
+                await self.site.audit.record(request, operator, "role_delete", f"role {name}", before=deleted)
             elif action == "password":
                 target = _form_id(form)
                 await auth.set_password(target, str(form.get("password", "")), must_change=True,
@@ -93,8 +132,8 @@ class OperatorsView(Page):
                 await self.site.audit.record(request, operator, "token_revoke", f"token {token_id}")
             else:
                 raise web.HTTPBadRequest(text="unknown action")
-        except (AuthError, ValueError) as err:
-            key = err.key if isinstance(err, AuthError) else "err_bad_input"
+        except (AuthError, RoleError, ValueError) as err:
+            key = err.key if isinstance(err, (AuthError, RoleError)) else "err_bad_input"
             await self.site.audit.record(request, operator, f"operator_{action}", str(form.get("id", "")),
                                          after={"error": key}, ok=False)
             return await self.page(request, status=400, error=t[key])
@@ -109,7 +148,7 @@ class AuditView(Page):
 
     async def get(self, request: web.Request) -> web.StreamResponse:
         """Filter by operator, action, target and dates; a page of the rows, or all of them as .xlsx."""
-        operator = self.site.require(request, ACTION_AUDIT)
+        operator = self.site.require(request, PERM_AUDIT)
         q = request.query
         since = until = None
         if q.get("start") or q.get("end"):
@@ -122,7 +161,7 @@ class AuditView(Page):
         reader = AuditReader(self.site.formatter(language), self.site.directory.display_name, meters.__contains__,
                              self.site.building_name)
         if q.get("format") == "xlsx":
-            self.site.require(request, ACTION_EXPORT)
+            self.site.require(request, PERM_REPORTS)
             rows = await self.site.audit.query(**filters, limit=AUDIT_EXPORT_LIMIT)
             body = await self.core.async_add_executor_job(table_to_xlsx, audit_table(reader, rows))
             await self.site.audit.record(request, operator, "audit_export", "", after={"rows": len(rows)})
@@ -149,10 +188,11 @@ class SettingsView(Page):
 
     url = "/admin/settings"
     name = "web:settings"
+    site_wide = True
 
     async def get(self, request: web.Request) -> web.Response:
         """Show buildings, gateways, buses and meters."""
-        self.site.require(request, ACTION_CONFIGURE)
+        self.site.require(request, PERM_SETTINGS)
         return self.page(request)
 
     def page(self, request: web.Request, status: int = 200, preview: list[dict[str, Any]] | None = None,
@@ -171,7 +211,7 @@ class SettingsView(Page):
 
     async def post(self, request: web.Request) -> web.StreamResponse:
         """preview (dry run of an uploaded sheet), import (the previewed rows), or edit (one meter)."""
-        operator, form = await self.site.form(request, ACTION_CONFIGURE)
+        operator, form = await self.site.form(request, PERM_SETTINGS)
         action = str(form.get("action", ""))
         directory = self.site.directory
         t = self.site.t(request)
@@ -215,10 +255,11 @@ class DirectoryTemplateView(Page):
 
     url = "/admin/settings/template.csv"
     name = "web:directory_template"
+    site_wide = True
 
     async def get(self, request: web.Request) -> web.Response:
         """Send it."""
-        self.site.require(request, ACTION_CONFIGURE)
+        self.site.require(request, PERM_SETTINGS)
         return web.Response(body=("\ufeff" + self.site.directory.template_csv()).encode(), headers={
             "Content-Type": "text/csv; charset=utf-8", "Content-Disposition": 'attachment; filename="meters.csv"'})
 

@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from aiohttp import web
 
 from scada_core.params import parse_id
+from scada_core.permissions import PERM_BATCH, PERM_REPORTS, PERM_VIEW
 from scada_core.reports.excel import table_to_xlsx
 from scada_core.reports.table import Table, kwh, yuan
 
 from ..batch import BatchError
-from ..const import ACTION_CONTROL, ACTION_EXPORT, ACTION_VIEW, BATCH_PAGE_LIMIT, BATCH_PAGE_SIZE
+from ..const import BATCH_PAGE_LIMIT, BATCH_PAGE_SIZE
+from ..scoping import OutOfScope, request_scope
 from ..site import Page
 
 
@@ -23,6 +26,14 @@ READING_COLUMNS = (
 )
 
 
+def check_batch(request: web.Request, job: dict[str, Any]) -> None:
+    """Refuse (OutOfScope) a batch with a meter outside the request's buildings."""
+    if (scope := request_scope(request)) is not None:
+        for entity_id in job["items"]:
+            if not scope.entity_ok(entity_id):
+                raise OutOfScope(entity_id)
+
+
 class BatchStartView(Page):
     """Start one service on the selected meters."""
 
@@ -31,7 +42,7 @@ class BatchStartView(Page):
 
     async def post(self, request: web.Request) -> web.Response:
         """JSON body {service, entity_ids, data} (CSRF in the header); answer {batch_id} at once."""
-        operator, _form = await self.site.form(request, ACTION_CONTROL)
+        operator, _form = await self.site.form(request, PERM_BATCH)
         try:
             body = json.loads(await request.text())
             batch_id, total = await self.site.batches.start(operator, request, str(body["service"]),
@@ -49,10 +60,11 @@ class BatchStatusView(Page):
 
     async def get(self, request: web.Request) -> web.Response:
         """Return {service, total, done, failed, items: {entity_id: {state, result, error}}}."""
-        self.site.require(request, ACTION_VIEW)
+        self.site.require(request, PERM_VIEW)
         job = await self.site.batches.get(request.match_info["batch_id"])
         if job is None:
             raise web.HTTPNotFound(text="no such batch")
+        check_batch(request, job)
         return web.json_response(job)
 
 
@@ -64,14 +76,16 @@ class BatchHistoryView(Page):
 
     async def get(self, request: web.Request) -> web.Response:
         """A page of BATCH_PAGE_SIZE batches."""
-        self.site.require(request, ACTION_VIEW)
+        operator = self.site.require(request, PERM_VIEW)
         page = min(parse_id(request.query.get("page", "1")) or 1, BATCH_PAGE_LIMIT)
+        whose = None if request_scope(request) is None else operator.username  # kept to buildings: one's own
         try:
-            batches, count = await self.site.batches.history(BATCH_PAGE_SIZE, (page - 1) * BATCH_PAGE_SIZE)
+            batches, count = await self.site.batches.history(BATCH_PAGE_SIZE, (page - 1) * BATCH_PAGE_SIZE, whose)
             pages = max(1, -(-count // BATCH_PAGE_SIZE))
             if page > pages:  # past the end: the last page
                 page = pages
-                batches, count = await self.site.batches.history(BATCH_PAGE_SIZE, (page - 1) * BATCH_PAGE_SIZE)
+                batches, count = await self.site.batches.history(BATCH_PAGE_SIZE, (page - 1) * BATCH_PAGE_SIZE,
+                                                                 whose)
         except BatchError:  # no field layer: no batches
             batches, count, page, pages = [], 0, 1, 1
         return self.site.render(request, "batches.html", batches=batches, page=page, pages=pages, count=count)
@@ -85,10 +99,11 @@ class BatchPageView(Page):
 
     async def get(self, request: web.Request) -> web.Response:
         """Render the batch (404 in the site's layout when there is none)."""
-        self.site.require(request, ACTION_VIEW)
+        self.site.require(request, PERM_VIEW)
         job = await self.site.batches.get(request.match_info["batch_id"])
         if job is None:
             raise web.HTTPNotFound(text=self.site.t(request)["no_such_batch"])
+        check_batch(request, job)
         names = self.site.directory.display_name
         items = sorted(((names(entity_id), entity_id, item) for entity_id, item in job["items"].items()),
                        key=lambda row: row[0])
@@ -104,8 +119,8 @@ class ReadingsExportView(Page):
 
     async def post(self, request: web.Request) -> web.StreamResponse:
         """Form field entity_ids (comma separated)."""
-        operator, form = await self.site.form(request, ACTION_EXPORT)
-        ids = [e for e in str(form.get("entity_ids", "")).split(",") if e]
+        operator, form = await self.site.form(request, PERM_REPORTS)
+        ids = [e for e in str(form.get("entity_ids", "")).split(",") if e]  # the middleware kept them to scope
         t = self.site.t(request)
         fmt = self.site.formatter(self.site.language(request))
         grid = await self.site.grid.data()

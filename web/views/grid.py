@@ -9,21 +9,16 @@ from aiohttp import web
 from markupsafe import Markup
 
 from scada_core.exceptions import OpenPrepayError
+from scada_core.json_helpers import json_bytes
 from scada_core.params import parse_id, query_choice
+from scada_core.permissions import PERM_CONTROL, PERM_REPORTS, PERM_RESOLVE, PERM_VIEW
 from scada_core.reports.readings import INTERVALS, READING_COLUMNS, reading_batches, reading_cells
 
 from ..batch import BatchError
 from ..charts import bar_chart
-from ..const import (
-    ACTION_CONTROL,
-    ACTION_EXPORT,
-    ACTION_RESOLVE,
-    ACTION_VIEW,
-    BATCH_SERVICES,
-    EXPORT_BATCH,
-    REASON_MAX_LENGTH,
-)
+from ..const import BATCH_SERVICES, EXPORT_BATCH, REASON_MAX_LENGTH
 from ..meter_history import HISTORIES, PERIODS, consumption, history_page
+from ..scoping import request_scope
 from ..site import Page
 from ..xlsx_download import send_xlsx
 from .sales import billing_of, error_text
@@ -40,9 +35,13 @@ class GridDataView(Page):
     name = "web:grid_data"
 
     async def get(self, request: web.Request) -> web.Response:
-        """Return {columns, rows}: 304 when unchanged, gzip-compressed once per rebuild."""
-        self.site.require(request, ACTION_VIEW)
+        """Return {columns, rows}: 304 when unchanged, gzip-compressed once per rebuild (an operator kept to
+        buildings gets their meters' rows, uncached)."""
+        self.site.require(request, PERM_VIEW)
         grid = self.site.grid
+        if (scope := request_scope(request)) is not None:
+            return web.Response(body=json_bytes(await grid.scoped(scope.buildings)), content_type="application/json",
+                                headers={"Cache-Control": "no-cache"})
         body = await grid.body()
         headers = {"Cache-Control": "no-cache", "ETag": grid.etag, "Vary": "Accept-Encoding"}
         if request.headers.get("If-None-Match") == grid.etag:
@@ -61,7 +60,7 @@ class MeterView(Page):
 
     async def get(self, request: web.Request) -> web.Response:
         """Show the meter."""
-        self.site.require(request, ACTION_VIEW)
+        self.site.require(request, PERM_VIEW)
         entity_id = known_meter(self, request)
         state = self.core.states.get(entity_id)
         status = await self.site.billing.meter_status(entity_id) if self.site.billing else None
@@ -89,7 +88,8 @@ class MeterView(Page):
 
 
 def known_meter(page: Page, request: web.Request) -> str:
-    """Return the path's meter, or answer 404 when no such meter exists."""
+    """Return the path's meter, or answer 404 when no such meter exists (the middleware refuses another
+    building's)."""
     entity_id = request.match_info["entity_id"]
     if page.core.states.get(entity_id) is None and entity_id not in page.site.directory.meter_ids():
         raise web.HTTPNotFound()
@@ -110,7 +110,7 @@ class MeterControlView(Page):
 
     async def post(self, request: web.Request) -> web.Response:
         """Form field ``service`` (the page asked for confirmation, naming the meter and the action)."""
-        operator, form = await self.site.form(request, ACTION_CONTROL)
+        operator, form = await self.site.form(request, PERM_CONTROL)
         entity_id = known_meter(self, request)
         service = str(form.get("service", ""))
         if service not in BATCH_SERVICES:
@@ -130,7 +130,7 @@ class MeterResolveView(Page):
 
     async def post(self, request: web.Request) -> web.StreamResponse:
         """Accept the meter's purchase count and money (billing.resolve_tamper) and go back to the meter."""
-        operator, form = await self.site.form(request, ACTION_RESOLVE)
+        operator, form = await self.site.form(request, PERM_RESOLVE)
         billing = billing_of(self.site, request)
         entity_id = known_meter(self, request)
         page = f"/meters/{quote(entity_id)}"
@@ -159,7 +159,7 @@ class MeterReadingsExportView(Page):
 
     async def get(self, request: web.Request) -> web.StreamResponse:
         """Send them (read and written in batches, audited)."""
-        operator = self.site.require(request, ACTION_EXPORT)
+        operator = self.site.require(request, PERM_REPORTS)
         entity_id = known_meter(self, request)
         start, end, since, until = self.site.day_range(request, "from", "to",
                                                        self.core.clock.now().date().replace(day=1))

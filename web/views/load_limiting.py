@@ -21,8 +21,8 @@ from scada_core.billing.const import (
 )
 from scada_core.exceptions import OpenPrepayError
 from scada_core.params import path_id
+from scada_core.permissions import PERM_BATCH, PERM_SETTINGS, PERM_VIEW
 
-from ..const import ACTION_CONFIGURE, ACTION_EXPORT, ACTION_VIEW
 from ..site import Page
 from ..tariff_form import FormError, effective_from_form
 from ..xlsx_download import at_hand, send_xlsx
@@ -31,7 +31,9 @@ from .sales import billing_of, error_text
 
 PAGE = "/load_limiting"
 KEY_MAX = 64
-ACTIONS = ("category", "plan", "run", "run_confirm", "end")
+# The page's forms and what each needs: categories and plans are settings, running one a command to many meters.
+ACTIONS = {"category": PERM_SETTINGS, "plan": PERM_SETTINGS, "run": PERM_BATCH, "run_confirm": PERM_BATCH,
+           "end": PERM_BATCH}
 def whole_from_form(form: Any, name: str, low: int, high: int, message: str) -> int:
     """Return a whole number (ASCII digits) from ``low`` to ``high``, or raise FormError(``message``)."""
     text = str(form.get(name, "")).strip()
@@ -75,7 +77,7 @@ class LoadLimitingView(Page):
 
     async def get(self, request: web.Request) -> web.Response:
         """Show the page."""
-        self.site.require(request, ACTION_VIEW)
+        self.site.require(request, PERM_VIEW)
         return await self.page(request)
 
     async def page(self, request: web.Request, status: int = 200, error: str | None = None,
@@ -94,11 +96,12 @@ class LoadLimitingView(Page):
 
     async def post(self, request: web.Request) -> web.StreamResponse:
         """action: category, plan (new or ``plan_id``), run (asks to confirm), run_confirm, end."""
-        operator, form = await self.site.form(request, ACTION_CONFIGURE)
+        operator, form = await self.site.form(request, PERM_SETTINGS, PERM_BATCH)
         billing = billing_of(self.site, request)
         action = str(form.get("action", ""))
         if action not in ACTIONS:
             raise web.HTTPBadRequest(text=self.site.t(request)["err_bad_input"])
+        self.site.require(request, ACTIONS[action])
         target, before, after = "", None, None
         try:
             if action == "category":
@@ -119,7 +122,7 @@ class LoadLimitingView(Page):
                     after = await billing.create_load_plan(**fields, operator=operator.billing_operator())
                 target = f"plan {after['id']}"
             elif action == "run":
-                return await self._confirm(request, billing, form)
+                return await self._confirm(request, operator, billing, form)
             elif action == "run_confirm":
                 plan_id = form_id(form, "plan_id")
                 target = f"plan {plan_id}"
@@ -148,9 +151,9 @@ class LoadLimitingView(Page):
         await self.site.audit.record(request, operator, f"load_{action}", target, before=before, after=after)
         raise web.HTTPFound(PAGE)
 
-    async def _confirm(self, request: web.Request, billing: Any, form: Any) -> web.Response:
+    async def _confirm(self, request: web.Request, operator: Any, billing: Any, form: Any) -> web.Response:
         """Ask to confirm a run, naming the window and every meter it limits or leaves alone (held)."""
-        preview = await billing.load_preview(form_id(form, "plan_id"))
+        preview = await billing.load_preview(form_id(form, "plan_id"), operator.billing_operator())
         start = effective_from_form(form, self.core.clock.now())
         duration = minutes_from_form(form, "minutes", required=False) or preview["plan"]["duration_s"]
         return await self.page(request, confirm={
@@ -182,7 +185,7 @@ class MeterCategoryView(Page):
 
     async def post(self, request: web.Request) -> web.StreamResponse:
         """Form field ``key`` (empty: none); back to the meter's page, or ``account``'s when the form came from it."""
-        operator, form = await self.site.form(request, ACTION_CONFIGURE)
+        operator, form = await self.site.form(request, PERM_SETTINGS)
         billing = billing_of(self.site, request)
         entity_id = known_meter(self, request)
         account = str(form.get("account", ""))

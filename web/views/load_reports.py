@@ -11,8 +11,10 @@ from aiohttp import web
 from scada_core.billing.const import LOAD_METER_LIMITED, LOAD_METER_PENDING, LOAD_METER_TRIPPED, LOAD_RUN_ACTIVE, LOAD_RUN_ENDED
 from scada_core.exceptions import OpenPrepayError
 from scada_core.params import parse_id, path_id
+from scada_core.permissions import PERM_REPORTS, PERM_VIEW
 
-from ..const import ACTION_EXPORT, ACTION_VIEW, EXPORT_BATCH, LOAD_HISTORY_PAGE_SIZE
+from ..const import EXPORT_BATCH, LOAD_HISTORY_PAGE_SIZE
+from ..scoping import request_scope
 from ..site import Page
 from ..xlsx_download import at_hand, send_xlsx
 from .sales import billing_of
@@ -68,17 +70,19 @@ class LoadRunReportView(Page):
 
     async def get(self, request: web.Request) -> web.StreamResponse:
         """Show (or export) the run's report."""
-        operator = self.site.require(request, ACTION_VIEW)
+        operator = self.site.require(request, PERM_VIEW)
         billing = billing_of(self.site, request)
         try:
             run = await billing.load_run(path_id(request, "run_id"))
         except OpenPrepayError:
             raise web.HTTPNotFound() from None
+        if (scope := request_scope(request)) is not None:  # an operator kept to buildings sees their meters only
+            run["meters"] = [m for m in run["meters"] if scope.entity_ok(m["meter_entity_id"])]
         names = await category_names(billing)
         if request.query.get("format") != "xlsx":
             return self.site.render(request, "load_run.html", run=run, names=names, in_progress=in_progress(run),
                                     refresh_s=REFRESH_S, page_title=run["plan_name"])
-        self.site.require(request, ACTION_EXPORT)
+        self.site.require(request, PERM_REPORTS)
         await self.site.audit.record(request, operator, "load_export", f"run {run['id']}",
                                      after={"rows": len(run["meters"])})
         sheet = LoadSheet(self, request, names)
@@ -97,20 +101,21 @@ class LoadHistoryView(Page):
 
     async def get(self, request: web.Request) -> web.StreamResponse:
         """Show a page of it, or send it all as .xlsx."""
-        operator = self.site.require(request, ACTION_VIEW)
+        operator = self.site.require(request, PERM_VIEW)
         billing = billing_of(self.site, request)
         start, end, since, until = self.site.day_range(request, "start", "end",
                                                        self.core.clock.now().date().replace(day=1))
         names = await category_names(billing)
+        buildings = None if (scope := request_scope(request)) is None else scope.buildings
         if request.query.get("format") == "xlsx":
-            self.site.require(request, ACTION_EXPORT)
+            self.site.require(request, PERM_REPORTS)
             await self.site.audit.record(request, operator, "load_export", f"{start}..{end}")
             sheet = LoadSheet(self, request, names)
             return await send_xlsx(request, self.core, f"load-limiting-{start}-{end}.xlsx", sheet.t["load_report"],
-                                   sheet.columns(), self._batches(billing, sheet, since, until))
+                                   sheet.columns(), self._batches(billing, sheet, since, until, buildings))
         page = max(1, parse_id(request.query.get("page", "1")) or 1)
         rows, count = await billing.load_history(since, until, LOAD_HISTORY_PAGE_SIZE,
-                                                 (min(page, 10**6) - 1) * LOAD_HISTORY_PAGE_SIZE)
+                                                 (min(page, 10**6) - 1) * LOAD_HISTORY_PAGE_SIZE, buildings)
         pages = max(1, -(-count // LOAD_HISTORY_PAGE_SIZE))
         return self.site.render(request, "load_report.html", page_title=self.site.t(request)["load_report"],
                                 rows=rows, names=names, start=start, end=end,
@@ -118,8 +123,10 @@ class LoadHistoryView(Page):
                                 query=urlencode({"start": start.isoformat(), "end": end.isoformat()}))
 
     @staticmethod
-    async def _batches(billing: Any, sheet: LoadSheet, since: float, until: float) -> AsyncIterator[list[list[Any]]]:
-        async for batch in billing.load_history_batches(since, until, EXPORT_BATCH):
+    async def _batches(
+        billing: Any, sheet: LoadSheet, since: float, until: float, buildings: frozenset[str] | None
+    ) -> AsyncIterator[list[list[Any]]]:
+        async for batch in billing.load_history_batches(since, until, EXPORT_BATCH, buildings):
             yield [sheet.row(m) for m in batch]
 
 

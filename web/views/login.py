@@ -7,9 +7,10 @@ from pathlib import Path
 from aiohttp import web
 
 from scada_core.http_security import safe_redirect_path
+from scada_core.permissions import PERM_VIEW
 
 from ..auth import KEY_WEB_OPERATOR, AuthError, csrf_ok
-from ..const import ACTION_VIEW, CSRF_FIELD, LANG_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE
+from ..const import CSRF_FIELD, LANG_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from ..i18n import LANGUAGES
 from ..site import Page, WebSite
 
@@ -65,7 +66,7 @@ class LogoutView(Page):
 
     async def post(self, request: web.Request) -> web.StreamResponse:
         """Forget the session and go to the login page."""
-        operator, _data = await self.site.form(request, ACTION_VIEW)
+        operator, _data = await self.site.form(request, PERM_VIEW)
         await self.site.auth.logout(request.cookies.get(SESSION_COOKIE, ""))
         await self.site.audit.record(request, operator, "logout", operator.username)
         response = web.HTTPFound("/login")
@@ -81,12 +82,12 @@ class PasswordView(Page):
 
     async def get(self, request: web.Request) -> web.Response:
         """Show the form."""
-        self.site.require(request, ACTION_VIEW)
+        self.site.require(request, PERM_VIEW)
         return self.site.render(request, "password.html", error=None)
 
     async def post(self, request: web.Request) -> web.StreamResponse:
         """Check the current password and store the new one."""
-        operator, data = await self.site.form(request, ACTION_VIEW)
+        operator, data = await self.site.form(request, PERM_VIEW)
         new = str(data.get("new", ""))
         t = self.site.t(request)
         if new != str(data.get("confirm", "")):
@@ -118,7 +119,7 @@ class LanguageView(Page):
         ):
             raise web.HTTPForbidden(text=self.site.t(request)["err_csrf"])
         if request.get(KEY_WEB_OPERATOR) is not None:
-            operator, data = await self.site.form(request, ACTION_VIEW)
+            operator, data = await self.site.form(request, PERM_VIEW)
             before, _after = await self.site.auth.update_operator(operator.id, language=language)
             await self.site.audit.record(request, operator, "language", operator.username,
                                          before={"language": before["language"]}, after={"language": language})

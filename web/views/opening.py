@@ -6,8 +6,10 @@ from aiohttp import web
 from scada_core.billing.const import LEFTOVER_CHOICES, LEFTOVER_KEEP, MODE_METER
 from scada_core.exceptions import OpenPrepayError
 from scada_core.params import form_id
+from scada_core.permissions import PERM_ACCOUNT
 
-from ..const import ACTION_ACCOUNT, MAX_OPENING_METERS
+from ..const import MAX_OPENING_METERS
+from ..scoping import OutOfScope, request_scope
 from ..site import Page
 from .sales import billing_of, error_text
 
@@ -22,7 +24,7 @@ class AccountOpenView(Page):
 
     async def post(self, request: web.Request) -> web.StreamResponse:
         """Check (ask about money found on the meters) or open, then show the account."""
-        operator, form = await self.site.form(request, ACTION_ACCOUNT)
+        operator, form = await self.site.form(request, PERM_ACCOUNT)
         billing = billing_of(self.site, request)
         t = self.site.t(request)
         names = [m.strip() for m in str(form.get("meters", "")).replace("，", ",").split(",") if m.strip()]
@@ -34,6 +36,10 @@ class AccountOpenView(Page):
             error = t["err_meters_unknown"].format(names="、".join(unknown))
             return await self._form_again(request, fields, ",".join(names), error)
         entity_ids = [m for m in meters if m is not None]
+        if (scope := request_scope(request)) is not None:
+            for entity_id in entity_ids:
+                if not scope.entity_ok(entity_id):
+                    raise OutOfScope(entity_id)
         leftover = str(form.get("leftover", LEFTOVER_KEEP))
         if form.get("step") == STEP_CHECK and (found := self._found(entity_ids)):
             return self.site.render(request, "account_open.html", fields=fields, meters=entity_ids, found=found,

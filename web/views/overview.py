@@ -5,8 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 from markupsafe import Markup
 
+from scada_core.permissions import PERM_VIEW
+
 from ..charts import bar_chart
-from ..const import ACTION_VIEW, BATCH_SERVICES, PAGE_SIZES, STATUSES
+from ..const import BATCH_SERVICES, PAGE_SIZES, STATUSES
+from ..scoping import request_scope
 from ..site import Page
 
 TABS = ("map", "table")
@@ -21,11 +24,13 @@ class HomeView(Page):
 
     async def get(self, request: web.Request) -> web.Response:
         """Render the figures; the map and the table fill themselves from /web/grid.json."""
-        self.site.require(request, ACTION_VIEW)
+        self.site.require(request, PERM_VIEW)
         language = self.site.language(request)
         fmt, t = self.site.formatter(language), self.site.t(request)
-        view = await self.site.overview.get()
-        rows = (await self.site.grid.data())["rows"]
+        scope = request_scope(request)
+        view = await self.site.overview.get(scope)
+        grid = self.site.grid
+        rows = (await grid.data() if scope is None else await grid.scoped(scope.buildings))["rows"]
         buildings = sorted({r[2] for r in rows if r[2]})
         floors = sorted({r[3] for r in rows if r[3]}, key=lambda f: (len(f), f))
         sales = [(day.strftime("%m-%d"), fen / 100) for day, fen, _wh in view.trend]

@@ -10,9 +10,11 @@ from scada_core.billing.const import MODE_METER, POLICY_NAMES
 from scada_core.billing.tariff_store import building_scope, meter_scope
 from scada_core.billing.tariffs import RATES
 from scada_core.exceptions import OpenPrepayError
+from scada_core.http import scoped_rows
+from scada_core.permissions import PERM_PRICES, PERM_SETTINGS
 
 from ..batch import SERVICE_PUSH_SETTINGS, SERVICE_PUSH_TARIFF, BatchError
-from ..const import ACTION_CONFIGURE
+from ..scoping import visible_buildings
 from ..site import Page
 from ..tariff_form import (
     HOURS, TIER_BANDS, FormError, effective_from_form, fen_from_form, hours_of, next_monday, tariff_from_form,
@@ -21,6 +23,7 @@ from ..tariff_form import (
 from .sales import billing_of, error_text
 
 VERSIONS_SHOWN = 10  # versions listed per scope, newest effective first
+ACTION_PERMISSIONS = {"tariff": PERM_PRICES, "policy": PERM_SETTINGS}  # what each of the page's forms changes
 
 
 class PricesView(Page):
@@ -31,7 +34,7 @@ class PricesView(Page):
 
     async def get(self, request: web.Request) -> web.Response:
         """Show the page."""
-        self.site.require(request, ACTION_CONFIGURE)
+        self.site.require(request, PERM_PRICES, PERM_SETTINGS)
         return await self.page(request)
 
     async def page(self, request: web.Request, status: int = 200, error: str | None = None,
@@ -40,7 +43,7 @@ class PricesView(Page):
         billing = billing_of(self.site, request)
         now = billing.now()
         buildings = []
-        for building_id in billing.buildings:
+        for building_id in visible_buildings(self.site, request):
             tariffs = await billing.tariffs(building_scope(building_id))
             in_force = next((v for v in tariffs if v["effective_ts"] <= now), None)
             spec = in_force["spec"] if in_force else {}
@@ -50,7 +53,8 @@ class PricesView(Page):
                 "policy": billing.building_policy(building_id),
                 "policies": (await billing.building_policies(building_id))[:VERSIONS_SHOWN],
             })
-        overrides = [v for v in await billing.tariffs() if v["scope"].startswith("meter:")][:VERSIONS_SHOWN]
+        overrides = scoped_rows(request, [v for v in await billing.tariffs() if v["scope"].startswith("meter:")],
+                                billing.tariff_building)[:VERSIONS_SHOWN]
         names = await self.site.auth.display_names({v["operator_id"] for b in buildings for v in b["tariffs"]}
                                                    | {v["operator_id"] for b in buildings for v in b["policies"]}
                                                    | {v["operator_id"] for v in overrides})
@@ -62,12 +66,13 @@ class PricesView(Page):
 
     async def post(self, request: web.Request) -> web.StreamResponse:
         """tariff (a building's or a meter's) or policy (a building's); then a push batch when in force now."""
-        operator, form = await self.site.form(request, ACTION_CONFIGURE)
+        operator, form = await self.site.form(request, PERM_PRICES, PERM_SETTINGS)
         billing = billing_of(self.site, request)
         t = self.site.t(request)
         action = str(form.get("action", ""))
-        if action not in ("tariff", "policy"):
+        if action not in ACTION_PERMISSIONS:
             raise web.HTTPBadRequest(text="unknown action")
+        self.site.require(request, ACTION_PERMISSIONS[action])
         try:
             effective_ts = effective_from_form(form, self.core.clock.now())
             building_id = str(form.get("building", ""))

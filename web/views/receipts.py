@@ -9,8 +9,9 @@ from aiohttp import web
 from scada_core.billing.const import KIND_OPENING
 from scada_core.exceptions import OpenPrepayError
 from scada_core.params import path_id
+from scada_core.permissions import PERM_SETTINGS, PERM_VIEW
 
-from ..const import ACTION_CONFIGURE, ACTION_VIEW
+
 from ..receipt_layout import (
     MAX_FOOTER, MAX_TITLE, OPTIONAL_FIELDS, LayoutError, ReceiptLayout, checked_logo, checked_text,
 )
@@ -98,7 +99,7 @@ class ReceiptView(ReceiptPage):
 
     async def get(self, request: web.Request) -> web.StreamResponse:
         """Render it with WeasyPrint in a worker thread."""
-        operator = self.site.require(request, ACTION_VIEW)
+        operator = self.site.require(request, PERM_VIEW)
         parts = await self.transaction_context(request, path_id(request, "transaction_id"))
         context = await self.render_context(parts, self.site.receipt_layouts.current)
         await self.site.audit.record(request, operator, "receipt_print", context["receipt_no"])
@@ -113,7 +114,7 @@ class ReceiptPrintView(ReceiptPage):
 
     async def get(self, request: web.Request) -> web.StreamResponse:
         """Show it."""
-        self.site.require(request, ACTION_VIEW)
+        self.site.require(request, PERM_VIEW)
         transaction_id = path_id(request, "transaction_id")
         parts = await self.transaction_context(request, transaction_id)
         context = await self.render_context(parts, self.site.receipt_layouts.current)
@@ -128,7 +129,7 @@ class OpeningReceiptView(ReceiptPage):
 
     async def get(self, request: web.Request) -> web.StreamResponse:
         """Show or render it."""
-        operator = self.site.require(request, ACTION_VIEW)
+        operator = self.site.require(request, PERM_VIEW)
         account_id = path_id(request, "account_id")
         context = await self.render_context(await self.opening_context(request, account_id),
                                             self.site.receipt_layouts.current)
@@ -144,10 +145,11 @@ class ReceiptLayoutView(ReceiptPage):
 
     url = "/admin/receipt"
     name = "web:receipt_layout"
+    site_wide = True
 
     async def get(self, request: web.Request) -> web.Response:
         """Show the form (``?preview=1``: a sample receipt as PDF in the layout saved)."""
-        self.site.require(request, ACTION_CONFIGURE)
+        self.site.require(request, PERM_SETTINGS)
         if request.query.get("preview") == "1":
             return await self.pdf(request, self.sample(request))
         return self.page(request)
@@ -173,7 +175,7 @@ class ReceiptLayoutView(ReceiptPage):
 
     async def post(self, request: web.Request) -> web.StreamResponse:
         """Save the layout (a new logo replaces the old one; ``remove_logo`` drops it)."""
-        operator, form = await self.site.form(request, ACTION_CONFIGURE)
+        operator, form = await self.site.form(request, PERM_SETTINGS)
         t = self.site.t(request)
         layouts = self.site.receipt_layouts
         before = layouts.summary()

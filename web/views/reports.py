@@ -1,4 +1,5 @@
-"""The report centre (报表中心): sales, energy, alarms, offline devices; every table also as .xlsx."""
+"""The report centre (报表中心): sales, energy (web/views/energy_report.py), alarms, offline devices; every table
+also as .xlsx."""
 from __future__ import annotations
 
 from datetime import date
@@ -10,13 +11,14 @@ from markupsafe import Markup
 from scada_core.const import ATTR_FRIENDLY_NAME, STATE_UNAVAILABLE
 from scada_core.meters import is_meter
 from scada_core.params import query_date
+from scada_core.permissions import PERM_REPORTS
 from scada_core.reports import queries
 from scada_core.reports.excel import table_to_xlsx
 from scada_core.reports.table import Table, yuan
 
-from ..charts import bar_chart
-from ..const import ACTION_EXPORT, ACTION_VIEW
+from ..scoping import request_scope, scoped_meters
 from ..site import GATEWAY_PREFIX, Page
+from .energy_report import energy_response
 
 KINDS = ("sales", "energy", "alarms_now", "alarms", "offline")
 
@@ -28,15 +30,18 @@ class ReportsView(Page):
     name = "web:reports"
 
     async def get(self, request: web.Request) -> web.StreamResponse:
-        """Build the report the query names."""
-        operator = self.site.require(request, ACTION_VIEW)
+        """Build the report the query names (of the operator's buildings, when kept to some)."""
+        operator = self.site.require(request, PERM_REPORTS)
         q = request.query
         kind = q.get("kind", "sales") if q.get("kind") in KINDS else "sales"
+        if kind == "energy":
+            return await energy_response(self.site, request, operator, {
+                "kind": kind, "kinds": KINDS, "periods": queries.PERIODS, "query": request.query_string})
         today = self.core.clock.now().date()
         start = query_date(request, "start", today.replace(day=1))
         end = query_date(request, "end", today)
         period = q.get("period", "day") if q.get("period") in queries.PERIODS else "day"
-        groups = queries.SALES_GROUPS if kind == "sales" else queries.ENERGY_GROUPS
+        groups = queries.SALES_GROUPS
         group = q.get("group") if q.get("group") in groups else groups[0]
         table = await self.build(request, kind, start, end, period, group)
         t = self.site.t(request)
@@ -46,17 +51,15 @@ class ReportsView(Page):
         shown = Table(t[f"report_{kind}"], [t.get(c, c) for c in table.columns], table.rows,
                       [t.get(v, v) if isinstance(v, str) else v for v in table.totals] if table.totals else None)
         if q.get("format") == "xlsx":
-            self.site.require(request, ACTION_EXPORT)
             body = await self.core.async_add_executor_job(table_to_xlsx, shown)
             await self.site.audit.record(request, operator, "report_export", f"{kind} {start}..{end}",
                                          after={"group": group, "period": period, "rows": len(table.rows)})
             return web.Response(body=body, headers={
                 "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 "Content-Disposition": f'attachment; filename="{kind}-{start}-{end}.xlsx"'})
-        chart = Markup(bar_chart(table.chart, "kWh")) if table.chart else ""
         id_columns = self.named(shown, table.columns, t["col_label"])
         return self.site.render(request, "reports.html", kind=kind, kinds=KINDS, table=shown, start=start, end=end,
-                                period=period, periods=queries.PERIODS, group=group, groups=groups, chart=chart,
+                                period=period, periods=queries.PERIODS, group=group, groups=groups,
                                 query=request.query_string, id_columns=id_columns)
 
     def named(self, table: Table, keys: list[str], name_header: str) -> list[int]:
@@ -98,30 +101,32 @@ class ReportsView(Page):
         """Return the report table (column names are message keys)."""
         db = self.site.db
         tz = self.core.clock.time_zone
+        scope = request_scope(request)
         if kind == "sales":
             if self.site.billing is None:
                 return Table("sales", ["col_period"])
-            return await queries.sales_table(db, tz, self.site.offset_s, start, end, period, group)
-        if kind == "energy":
-            await self.site.rollup(self.core.clock.timestamp() - 2 * 86400)
-            return await queries.energy_table(db, start, end, group, period, self.site.directory.classify)
+            return await queries.sales_table(db, tz, self.site.offset_s, start, end, period, group,
+                                             scope.buildings if scope is not None else None)
         if kind in ("alarms", "alarms_now"):
             t = self.site.t(request)
             labels = {k[6:]: v for k, v in t.items() if k.startswith("level_")}
             if kind == "alarms_now":
-                return await self.alarms_now(t, labels)
+                return await self.alarms_now(request, t, labels)
             lo, hi = queries.day_bounds(start, end, self.site.offset_s)
             alarms = [a for a in await self.site.billing.alarms(since=lo) if a["ts"] < hi] if self.site.billing else []
-            return queries.alarms_table(alarms, tz, labels)
+            return queries.alarms_table(scoped_meters(request, alarms, "meter_entity_id"), tz, labels)
         t = self.site.t(request)
         labels = {"meter": t["device_meter"], "gateway": t["device_gateway"], "never": t["never"]}
-        return queries.offline_table(await self.offline_devices(), tz, labels)
+        return queries.offline_table(scoped_meters(request, await self.offline_devices(), "entity_id"), tz, labels)
 
-    async def alarms_now(self, t: dict[str, str], labels: dict[str, str]) -> Table:
+    async def alarms_now(self, request: web.Request, t: dict[str, str], labels: dict[str, str]) -> Table:
         """Billing's alarms in force, then the meters whose relay is open (tripped) by any cause."""
-        rows = (await self.site.grid.data())["rows"]
+        scope = request_scope(request)
+        data = await self.site.grid.data() if scope is None else await self.site.grid.scoped(scope.buildings)
+        rows = data["rows"]
         meters = {row[0]: (row[1], str(row[5] or row[4] or "")) for row in rows}
         alarms = await self.site.billing.active_alarms() if self.site.billing else []
+        alarms = scoped_meters(request, alarms, "meter_entity_id")
         table = queries.alarms_now_table(alarms, self.core.clock.time_zone, labels, meters)
         for row in rows:
             if "T" in row[7]:

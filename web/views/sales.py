@@ -10,13 +10,22 @@ from aiohttp import web
 
 from scada_core.billing.const import METHOD_WALLET, METHODS
 from scada_core.billing.tariffs import price_now
-from scada_core.reports.table import yuan
 from scada_core.exceptions import OpenPrepayError
+from scada_core.http import scoped_rows
 from scada_core.params import path_id
+from scada_core.permissions import (
+    PERM_ACCOUNT,
+    PERM_REFUND,
+    PERM_REPORTS,
+    PERM_REVERSE,
+    PERM_SELL,
+    PERM_SETTINGS,
+    PERM_VIEW,
+)
+from scada_core.reports.table import yuan
 
 from ..account_history import account_history, history_rows
-from ..auth import allowed
-from ..const import ACTION_ACCOUNT, ACTION_CONFIGURE, ACTION_EXPORT, ACTION_SELL, ACTION_VIEW, QUICK_AMOUNTS_YUAN
+from ..const import QUICK_AMOUNTS_YUAN
 from ..counter_search import MAX_QUERY, find_meters
 from ..receipts import amount_in_words
 from ..site import Page, WebSite
@@ -28,6 +37,7 @@ CREDIT_POLICY_KEYS = (
     "effective_credit_cap_fen", "effective_alarm1_fen", "effective_alarm2_fen", "effective_overload_w",
 )
 KINDS = ("sale", "refund")
+KIND_PERMISSIONS = {"sale": PERM_SELL, "refund": PERM_REFUND}
 
 
 def methods_of(kind: str) -> tuple[str, ...]:
@@ -68,15 +78,15 @@ class AccountsView(Page):
 
     async def get(self, request: web.Request) -> web.StreamResponse:
         """List accounts (search by name, phone or meter); ?format=xlsx exports the list found."""
-        operator = self.site.require(request, ACTION_VIEW)
+        operator = self.site.require(request, PERM_VIEW)
         billing = billing_of(self.site, request)
         query = request.query.get("q", "").strip()
-        accounts = await billing.accounts()
+        accounts = scoped_rows(request, await billing.accounts(), lambda account: account["building"])
         if query:
             accounts = [a for a in accounts if query in a["name"] or query in (a.get("phone") or "")
                         or any(query in m["entity_id"] for m in a["meters"]) or query == str(a["id"])]
         if request.query.get("format") == "xlsx":
-            self.site.require(request, ACTION_EXPORT)
+            self.site.require(request, PERM_REPORTS)
             await self.site.audit.record(request, operator, "accounts_export", query, after={"rows": len(accounts)})
             return await self._export(request, accounts)
         return self.site.render(request, "accounts.html", accounts=accounts, q=query, key=uuid.uuid4().hex,
@@ -108,7 +118,7 @@ class AccountView(Page):
 
     async def account_page(self, request: web.Request, **shown: Any) -> web.Response:
         """Render the account of the request's path (``shown``: a notice or error for this rendering only)."""
-        operator = self.site.require(request, ACTION_VIEW)
+        operator = self.site.require(request, PERM_VIEW)
         billing = billing_of(self.site, request)
         account_id = path_id(request, "account_id")
         try:
@@ -117,7 +127,7 @@ class AccountView(Page):
             raise web.HTTPNotFound(text=f"account {account_id}") from None
         history = await account_history(self.site, request, account_id)
         credit = None
-        if allowed(operator.role, ACTION_CONFIGURE) and account["status"] == "open":
+        if operator.may(PERM_SETTINGS) and account["status"] == "open":
             credit = {"account": await billing.account_credit(account_id),
                       "meters": [await billing.meter_credit(m["entity_id"]) for m in account["meters"]]}
         topup = await billing.topup_rule(account_id) if account["status"] == "open" else None
@@ -137,7 +147,7 @@ class AccountHistoryExportView(Page):
 
     async def get(self, request: web.Request) -> web.StreamResponse:
         """Send it (audited)."""
-        operator = self.site.require(request, ACTION_EXPORT)
+        operator = self.site.require(request, PERM_REPORTS)
         billing = billing_of(self.site, request)
         account_id = path_id(request, "account_id")
         try:
@@ -187,7 +197,7 @@ class AccountCreditView(Page):
     async def post(self, request: web.Request) -> web.StreamResponse:
         """Set the policy; an empty field follows the level above (meter: account, thresholds: building;
         account: building)."""
-        operator, form = await self.site.form(request, ACTION_CONFIGURE)
+        operator, form = await self.site.form(request, PERM_SETTINGS)
         billing = billing_of(self.site, request)
         account_id = path_id(request, "account_id")
         meter = str(form.get("meter", "")).strip()
@@ -242,7 +252,7 @@ class AccountTopUpRuleView(Page):
 
     async def post(self, request: web.Request) -> web.StreamResponse:
         """Set the rule, audited with before and after."""
-        operator, form = await self.site.form(request, ACTION_ACCOUNT)
+        operator, form = await self.site.form(request, PERM_ACCOUNT)
         billing = billing_of(self.site, request)
         account_id = path_id(request, "account_id")
         rule = str(form.get("rule", ""))
@@ -271,7 +281,7 @@ class AccountActionView(Page):
 
     async def post(self, request: web.Request) -> web.StreamResponse:
         """Run it (the form's idempotency key makes a repeat harmless)."""
-        operator, form = await self.site.form(request, ACTION_ACCOUNT)
+        operator, form = await self.site.form(request, PERM_ACCOUNT)
         billing = billing_of(self.site, request)
         account_id = path_id(request, "account_id")
         action = request.match_info["action"]
@@ -308,14 +318,14 @@ class SellView(Page):
 
     async def get(self, request: web.Request) -> web.Response:
         """Show the amount form for one meter."""
-        self.site.require(request, ACTION_SELL)
         meter = request.query.get("meter", "")
         kind = request.query.get("kind", "sale")
         kind = kind if kind in KINDS else "sale"
+        self.site.require(request, KIND_PERMISSIONS[kind])
         method = request.query.get("method", "cash")
         status = await billing_of(self.site, request).meter_status(meter) if meter else None
         query = request.query.get("q", "")
-        found = await find_meters(self.site, query) if query else None
+        found = await find_meters(self.site, request, query) if query else None
         return self.site.render(request, "sell.html", step="form", meter=meter, kind=kind, meter_status=status,
                                 q=query[:MAX_QUERY], found=found, tenant=await self._tenant(status),
                                 quick_amounts=QUICK_AMOUNTS_YUAN,
@@ -324,10 +334,11 @@ class SellView(Page):
 
     async def post(self, request: web.Request) -> web.StreamResponse:
         """First post: show the confirmation; confirmed post: move the money and go to the transaction."""
-        operator, form = await self.site.form(request, ACTION_SELL)
+        operator, form = await self.site.form(request, PERM_VIEW)
         billing = billing_of(self.site, request)
         meter = str(form.get("meter", "")).strip()
         kind = str(form.get("kind", "sale"))
+        self.site.require(request, KIND_PERMISSIONS.get(kind, PERM_SELL))
         method = str(form.get("method", "cash"))
         key = str(form.get("key", "")) or uuid.uuid4().hex
         amount_text = str(form.get("amount", ""))
@@ -392,7 +403,7 @@ class TransactionView(Page):
 
     async def get(self, request: web.Request) -> web.Response:
         """Show it."""
-        self.site.require(request, ACTION_VIEW)
+        self.site.require(request, PERM_VIEW)
         try:
             result = await billing_of(self.site, request).transaction(path_id(request, "transaction_id"))
         except OpenPrepayError:
@@ -408,8 +419,8 @@ class ReverseView(Page):
     name = "web:reverse"
 
     async def post(self, request: web.Request) -> web.StreamResponse:
-        """Reverse it with the given reason."""
-        operator, form = await self.site.form(request, ACTION_SELL)
+        """Reverse it with the given reason (a seller their own sale of the day; billing checks which)."""
+        operator, form = await self.site.form(request, PERM_REVERSE, PERM_SELL)
         transaction_id = path_id(request, "transaction_id")
         try:
             result = await billing_of(self.site, request).reverse(

@@ -8,9 +8,10 @@ from aiohttp import web
 
 from scada_core.exceptions import OpenPrepayError
 from scada_core.params import path_id
+from scada_core.permissions import PERM_ACCOUNT
 
 from ..auth import AuthError
-from ..const import ACTION_ACCOUNT, GENERATED_PASSWORD_ALPHABET, GENERATED_PASSWORD_LENGTH
+from ..const import GENERATED_PASSWORD_ALPHABET, GENERATED_PASSWORD_LENGTH
 from .sales import AccountView, billing_of, error_text
 
 def generated_password() -> str:
@@ -27,7 +28,7 @@ class AccountTenantLoginView(AccountView):
     async def post(self, request: web.Request) -> web.StreamResponse:
         """Apply what the form fills in (an empty field keeps what is there); a generated password is shown once,
         on the page this answers with, and never stored or logged in the clear."""
-        operator, form = await self.site.form(request, ACTION_ACCOUNT)
+        operator, form = await self.site.form(request, PERM_ACCOUNT)
         t = self.site.t(request)
         account_id = path_id(request, "account_id")
         back = f"/accounts/{account_id}"

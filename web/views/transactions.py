@@ -10,9 +10,11 @@ from aiohttp import web
 
 from scada_core.billing.search import TransactionQuery
 from scada_core.params import parse_id
+from scada_core.permissions import PERM_REPORTS, PERM_VIEW
 from scada_core.reports.table import yuan
 
-from ..const import ACTION_EXPORT, ACTION_VIEW, EXPORT_BATCH, TRANSACTION_PAGE_SIZE
+from ..const import EXPORT_BATCH, TRANSACTION_PAGE_SIZE
+from ..scoping import request_scope
 from ..site import Page
 from ..xlsx_download import send_xlsx
 
@@ -29,7 +31,7 @@ class TransactionsView(Page):
 
     async def get(self, request: web.Request) -> web.StreamResponse:
         """Show a page of the matches, or send them all as .xlsx."""
-        operator = self.site.require(request, ACTION_VIEW)
+        operator = self.site.require(request, PERM_VIEW)
         billing = self.site.billing
         if billing is None:
             raise web.HTTPNotFound(text="billing is not configured")
@@ -38,10 +40,11 @@ class TransactionsView(Page):
                                                        self.core.clock.now().date().replace(day=1))
         wanted = {name: (q.get(name) or "").strip() or None for name in FILTERS}
         query = TransactionQuery(since=since, until=until, kind=wanted["kind"], method=wanted["method"],
-                                 operator=wanted["operator"], shop=wanted["shop"], receipt_no=wanted["receipt"])
+                                 operator=wanted["operator"], shop=wanted["shop"], receipt_no=wanted["receipt"],
+                                 buildings=scope.buildings if (scope := request_scope(request)) else None)
         t = self.site.t(request)
         if q.get("format") == "xlsx":
-            self.site.require(request, ACTION_EXPORT)
+            self.site.require(request, PERM_REPORTS)
             await self.site.audit.record(request, operator, "transactions_export", f"{start}..{end}",
                                          after={k: v for k, v in wanted.items() if v})
             return await send_xlsx(request, self.core, f"transactions-{start}-{end}.xlsx", t["nav_transactions"],

@@ -1,7 +1,7 @@
 """Billing: load categories (用电性质) of meters, load-limiting plans (限电方案), their runs and each run's meters.
 
 Revision ID: 0026_billing_load_limiting
-Revises: 0021_billing_building_policies
+Revises: 0035_billing_meter_charges
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0026_billing_load_limiting"
-down_revision = "0021_billing_building_policies"
+down_revision = "0035_billing_meter_charges"
 branch_labels = None
 depends_on = None
 
@@ -68,6 +68,7 @@ def upgrade() -> None:
         sa.Column("created_ts", sa.Float(), nullable=False),
         sa.Column("started_ts", sa.Float(), nullable=True),
         sa.Column("ended_ts", sa.Float(), nullable=True),
+        sa.Column("buildings", sa.Text(), nullable=True),
         sa.Column("idempotency_key", sa.String(128), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_billing_load_runs"),
         sa.UniqueConstraint("idempotency_key", name="uq_billing_load_runs_idempotency_key"),
