@@ -6,11 +6,13 @@ from typing import Final
 MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "nav_load_limiting": ("限电", "Load limiting"),
     "load_intro": ("按用电性质有选择地限电：方案把所选类别表计的过载功率限值在时段内降到设定值（超出部分由电表自行断开），"
-                   "结束时自动恢复原限值（重启后也会恢复）。保电表计和重要负荷不受限；每次执行、结束和修改都记入审计日志。",
+                   "或在时段内拉闸；结束时自动恢复原限值、合回本方案拉闸且仍由它控制的表计（重启后也会恢复）。"
+                   "保电表计和重要负荷不受限；每次执行、结束和修改都记入审计日志。",
                    "Limit supply selectively by load category: a plan lowers the overload limit of the chosen "
-                   "categories' meters for a window (the meter itself cuts the excess) and restores each meter's "
-                   "previous limit at the end, also after a restart. Held meters and important loads are exempt; "
-                   "every run, end and change is audited."),
+                   "categories' meters for a window (the meter itself cuts the excess), or trips them; at the end "
+                   "each meter gets its previous limit back and what the plan tripped (and still controls) is "
+                   "switched back, also after a restart. Held meters and important loads are exempt; every run, "
+                   "end and change is audited."),
     "load_confirm": ("确认限电", "Confirm load limiting"),
     "load_confirm_limit": ("方案「{plan}」将把 {count} 块表的过载限值降到 {limit} W，从 {start} 到 {end}。",
                            "Plan “{plan}” lowers the overload limit of {count} meters to {limit} W from {start} to {end}."),
