@@ -17,7 +17,7 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
 from scada_core.automation.const import EVENT_TIME_CHANGED
 from scada_core.const import ACTOR_SYSTEM
@@ -101,9 +101,19 @@ class LoadTick:
         """Start the runs whose start has come and end those whose window is over; tell whether any did."""
         async with self._advance:
             now = self.books.now()
+            if not await self._any_due(now):
+                return False  # the usual second: one read, no write turn taken
             started = await self._start_due(now)
             ended = await self._end_due(now)
         return bool(started or ended)
+
+    async def _any_due(self, now: float) -> bool:
+        """Tell whether a run is due to start or to end."""
+        async with self.db.session() as session:
+            return await session.scalar(select(LoadRunRow.id).where(or_(
+                and_(LoadRunRow.status == LOAD_RUN_SCHEDULED, LoadRunRow.start_ts <= now),
+                and_(LoadRunRow.status == LOAD_RUN_ACTIVE, LoadRunRow.end_ts <= now),
+            )).limit(1)) is not None
 
     async def end(self, run_id: int) -> None:
         """End a run now: an active one at the next advance, a scheduled one at once (it never takes a meter)."""
