@@ -256,6 +256,10 @@ class LoadTick:
                 .join(LoadRunRow, LoadRunRow.id == LoadRunMeterRow.run_id)
                 .where(LoadRunRow.status == LOAD_RUN_ACTIVE, LoadRunMeterRow.outcome != LOAD_METER_EXEMPT_HOLD)
             )).all())
+        # a meter another limit run still takes gets that run's limit (the lowest left) at once, its restore waits
+        if still := {row.meter_entity_id for row, action in rows
+                     if action == LOAD_ACTION_LIMIT and (row.meter_entity_id, action) in taken}:
+            await self.desired.push(still)
         rows = [(row, action) for row, action in rows if (row.meter_entity_id, action) not in taken]
         if not rows:
             return

@@ -91,7 +91,7 @@ Each sale to a meter-side (DTSY1352) meter is committed as pending, written with
 the environment variable OPENPREPAY_CRASH_AT=after_pending_commit|after_meter_write|after_read_back|
 before_delivered_commit makes the process SIGKILL itself at that step of the next delivery (<step>:<entity_id>:
 only at a delivery to that meter).
-Events: billing_sale, billing_alarm, billing_payment_received (see CONTRACTS.md).
+Events: billing_sale, billing_alarm, billing_payment_received (see CONTRACTS.md), billing_load_limit (load_tick.py).
 """
 
 from __future__ import annotations

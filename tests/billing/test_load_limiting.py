@@ -288,3 +288,31 @@ async def test_an_operator_kept_to_buildings_limits_only_theirs(start_site: Any)
     run = await site.api("POST", f"/api/billing/load_plans/{plan['id']}/runs", {"operator": elsewhere})
     assert run["status"] == "active" and run["meters"] == []
     assert site.sim.meter(1).overload_w == FACTORY_PMAX_W
+
+
+async def test_overlapping_runs_hold_the_lowest_limit_and_restore_after_the_last(start_site: Any) -> None:
+    """Two runs at once: the meter holds the lower limit; when that run ends it goes back to the other's, and only
+    when the last ends does it get its own limit back."""
+    site = await start_site(units=1, remaining_fen=60000)
+    assert site.sim is not None
+    sim = site.sim.meter(1)
+    await site.api("POST", "/api/billing/accounts", {"name": "夜市", "meters": [M1], "operator": CASHIER})
+    await site.api("PUT", f"/api/billing/meters/{M1}/category", {"key": "catering", "operator": ADMIN})
+    high = await site.api("POST", "/api/billing/load_plans", {**PLAN, "limit_w": 2000, "operator": ADMIN})
+    low = await site.api("POST", "/api/billing/load_plans", {**PLAN, "name": "严重缺电", "limit_w": 1500, "operator": ADMIN})
+    first, second = await asyncio.gather(
+        site.api("POST", f"/api/billing/load_plans/{high['id']}/runs", {"operator": ADMIN}),
+        site.api("POST", f"/api/billing/load_plans/{low['id']}/runs", {"operator": ADMIN}),
+    )
+    await settled(site, first["id"])
+    await settled(site, second["id"])
+    await wait_for(lambda: sim.overload_w == 1500, what="the lower limit")
+    await site.api("POST", f"/api/billing/load_runs/{second['id']}/end", {"operator": ADMIN})
+    await wait_for(lambda: sim.overload_w == 2000, what="the other run's limit")
+    report = await site.api("GET", f"/api/billing/load_runs/{second['id']}")
+    assert report["meters"][0]["restored_ts"] is None, "not restored while another run limits it"
+    await site.api("POST", f"/api/billing/load_runs/{first['id']}/end", {"operator": ADMIN})
+    for run in (first, second):
+        await until(lambda run=run: site.api("GET", f"/api/billing/load_runs/{run['id']}"),
+                    lambda r: r["meters"][0]["restored_w"] == FACTORY_PMAX_W)
+    assert sim.overload_w == FACTORY_PMAX_W
