@@ -107,6 +107,10 @@ class Bus(Entity):
             raise ValueError(f"bus {self.name}: address {device.address} is used twice")
         self.devices.append(device)
 
+    def wake(self) -> None:
+        """End the idle wait: a meter was added."""
+        self._wake.set()
+
     async def submit(self, device: BusDevice, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Save a new command on ``device`` (a batch's with the batch), queue it and wait for its outcome."""
         item = current_batch.get()

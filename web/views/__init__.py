@@ -13,8 +13,9 @@ from .reports import REPORT_VIEWS
 from .sales import SALES_VIEWS
 from .tenant_login import TENANT_LOGIN_VIEWS
 from .transactions import TRANSACTION_VIEWS
+from .wiring import WIRING_VIEWS
 
 ALL_VIEWS = (*LOGIN_VIEWS, *OVERVIEW_VIEWS, *GRID_VIEWS, *BATCH_VIEWS, *SALES_VIEWS, *OPENING_VIEWS,
              *REPORT_VIEWS, *PRICES_VIEWS, *RECEIPT_VIEWS, *TENANT_LOGIN_VIEWS,
              *TRANSACTION_VIEWS,
-             *ADMIN_VIEWS)
+             *ADMIN_VIEWS, *WIRING_VIEWS)
