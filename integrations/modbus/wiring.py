@@ -5,6 +5,7 @@ the reason logged, and YAML-declared wiring is never written here.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ class Wiring:
         self.meters: dict[str, dict[str, Any]] = {}  # stored rows in force, by entity id
         self._waiting: list[dict[str, Any]] = []  # stored meters whose model's integration is not set up yet
         self.yaml_gateways = {g.name for g in hub.gateways}
+        self.lock = asyncio.Lock()  # one check-then-apply at a time
 
     def entity_id(self, row: dict[str, Any]) -> str:
         """Return the entity id a meter row gives (its model must be known)."""

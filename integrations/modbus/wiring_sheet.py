@@ -172,8 +172,9 @@ def check(wiring: Wiring, gateways: list[dict[str, str]], meters: list[dict[str,
     """Check every row against the sheet itself and the wiring in force; nothing is applied."""
     plan = Plan(gateways, meters)
     new_buses: set[str] = set()
+    seen_gateways: set[str] = set()
     for row in gateways:
-        gateway = _check_gateway(plan, wiring, row)
+        gateway = _check_gateway(plan, wiring, row, seen_gateways)
         if gateway is not None:
             plan.new_gateways.append(gateway)
             new_buses.add(gateway["name"])
@@ -186,7 +187,7 @@ def check(wiring: Wiring, gateways: list[dict[str, str]], meters: list[dict[str,
     return plan
 
 
-def _check_gateway(plan: Plan, wiring: Wiring, row: dict[str, str]) -> dict[str, Any] | None:
+def _check_gateway(plan: Plan, wiring: Wiring, row: dict[str, str], seen: set[str]) -> dict[str, Any] | None:
     col = lambda key: header(GATEWAY_COLUMNS, key)  # noqa: E731 - a local shorthand
     before = len(plan.problems)
     if not _texts_ok(plan, SHEET_GATEWAYS, row, GATEWAY_COLUMNS):
@@ -195,8 +196,9 @@ def _check_gateway(plan: Plan, wiring: Wiring, row: dict[str, str]) -> dict[str,
     if not SLUG.match(name) or len(name) > NAME_MAX:
         plan.problem(SHEET_GATEWAYS, row, col("name"), f"名称只能用小写字母、数字和 _（至多 {NAME_MAX} 个）",
                      f"use lowercase letters, digits and _ (at most {NAME_MAX})")
-    elif any(r["name"] == name for r in plan.gateways if r["line"] < row["line"]):
+    elif name in seen:
         plan.problem(SHEET_GATEWAYS, row, col("name"), "名称在本表中重复", "name used twice in this sheet")
+    seen.add(name)
     if row["type"] not in TYPES:
         plan.problem(SHEET_GATEWAYS, row, col("type"), f"未知模式，可选：{'、'.join(TYPES)}",
                      f"unknown mode; one of {', '.join(TYPES)}")

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import yaml
 from openpyxl import Workbook, load_workbook
@@ -18,6 +19,8 @@ from integrations.acrel_dtsy1352.sim_meter import SimMeter
 from integrations.acrel_dtsy1352.sim_server import MODE_RTU_OVER_TCP, SimServer
 from integrations.modbus.models import WiringGatewayRow, WiringMeterRow
 from integrations.modbus.profile import get_profile
+from integrations.modbus.wiring_sheet import GATEWAY_COLUMNS, METER_COLUMNS, SHEET_GATEWAYS, SHEET_METERS
+from scada_core.bootstrap import async_from_config_dir
 from tests.helpers import wait_for
 
 from .conftest import TZ, WebEnv
@@ -80,7 +83,7 @@ async def admin(env: WebEnv) -> tuple[Any, str]:
 async def upload(env: WebEnv, client: Any, csrf: str, body: bytes) -> tuple[int, str]:
     """Post a workbook for the dry run; return status and page."""
     form = {"csrf": csrf, "action": "preview"}
-    data = __import__("aiohttp").FormData(form)
+    data = aiohttp.FormData(form)
     data.add_field("sheet", body, filename="wiring.xlsx")
     async with client.post(f"{env.base}/admin/wiring", data=data) as resp:
         return resp.status, await resp.text()
@@ -146,3 +149,145 @@ async def test_demo_tower_imported_from_the_ui_polls_all_144_and_round_trips(sta
     status, page = await upload(env, client, csrf, exported)
     assert status == 200 and 'id="wiring-problems"' not in page
     assert "0 台通讯管理机、0 块电表" in page, "the export imports back as nothing new"
+
+
+def workbook(gateways: list[list[Any]], meters: list[list[Any]]) -> bytes:
+    """Return a workbook in the template's shape holding these rows."""
+    book = Workbook()
+    for index, (title, columns, rows) in enumerate(((SHEET_GATEWAYS, GATEWAY_COLUMNS, gateways),
+                                                     (SHEET_METERS, METER_COLUMNS, meters))):
+        sheet = book.active if index == 0 else book.create_sheet(title)
+        sheet.title = title
+        sheet.append([f"{zh} {key}" for key, zh in columns])
+        for row in rows:
+            sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+PROBLEM_RE = re.compile(r'<tr class="b-failed"><td>([^<]*)</td><td>(\d+)</td><td>([^<]*)</td><td>([^<]*)</td></tr>')
+
+
+def problems(page: str) -> set[tuple[str, int, str]]:
+    """Return the (sheet, row, column key) of every problem the dry run lists."""
+    return {(sheet.split()[-1], int(row), column.split()[-1]) for sheet, row, column, _why in PROBLEM_RE.findall(page)}
+
+
+async def test_dry_run_names_every_bad_row_and_applies_nothing(start_web: Any) -> None:
+    """Duplicates, unknown gateway/model/building, bad baud, ports and addresses out of range, non-ASCII ids,
+    huge cells, bad tariffs, YAML-declared names and taken addresses: each named by row and column; nothing stored."""
+    env = await start_web(units=2)  # YAML: gateway gw1 with meters b1_f2_m1 (address 1) and b1_f2_m2 (address 2)
+    client, csrf = await admin(env)
+    body = workbook(
+        [["ss9", "", "rtu_over_tcp", "127.0.0.1", 5099, 9600],
+         ["ss9", "", "rtu_over_tcp", "127.0.0.1", 5098, 9600],
+         ["网关", "", "rtu_over_tcp", "127.0.0.1", 5097, 9600],
+         ["gbad", "", "udp", "127.0.0.1", 5096, 9600],
+         ["gport", "", "tcp", "127.0.0.1", 70000, 9600],
+         ["gneg", "", "tcp", "127.0.0.1", -1, 9600],
+         ["gbaud", "", "rtu_over_tcp", "127.0.0.1", 5095, 9601],
+         ["x" * 200, "", "tcp", "127.0.0.1", 5094, 9600],
+         ["gw1", "", "tcp", "127.0.0.1", 5093, 9600]],
+        [["m1", "dtsy1352", "ss9", 1, "b1", "", "", "", "", ""],
+         ["m2", "dtsy1352", "ss9", 1, "b1", "", "", "", "", ""],
+         ["m1", "dtsy1352", "ss9", 3, "b1", "", "", "", "", ""],
+         ["m3", "dtsy9999", "ss9", 4, "b1", "", "", "", "", ""],
+         ["m4", "dtsy1352", "nope", 5, "b1", "", "", "", "", ""],
+         ["m5", "dtsy1352", "ss9", 0, "b1", "", "", "", "", ""],
+         ["m6", "dtsy1352", "ss9", -3, "b1", "", "", "", "", ""],
+         ["m7", "dtsy1352", "ss9", 7, "b2", "", "", "", "", ""],
+         ["m8", "dtsy1352", "ss9", 8, "b1", "", "", "", "", "abc"],
+         ["m9", "dtsy1352", "ss9", 9, "b1", "", "", "", "", "-1"],
+         ["电表", "dtsy1352", "ss9", 10, "b1", "", "", "", "", ""],
+         ["m11", "dtsy1352", "ss9", 11, "b1", "", "", "x" * 500, "", ""],
+         ["b1_f2_m1", "dtsy1352", "gw1", 5, "b1", "", "", "", "", ""],
+         ["m13", "dtsy1352", "gw1", 2, "b1", "", "", "", "", ""],
+         ["m14", "dtsy1352", "gw1", 9, "b1", "7F", "0701", "=cmd|' /C calc'!A0", "居民", "0.6"]],
+    )
+    status, page = await upload(env, client, csrf, body)
+    assert status == 200
+    assert problems(page) == {
+        ("gateways", 3, "name"), ("gateways", 4, "name"), ("gateways", 5, "type"), ("gateways", 6, "port"),
+        ("gateways", 7, "port"), ("gateways", 8, "baudrate"), ("gateways", 9, "name"), ("gateways", 10, "name"),
+        ("meters", 3, "address"), ("meters", 4, "name"), ("meters", 5, "model"), ("meters", 6, "bus"),
+        ("meters", 7, "address"), ("meters", 8, "address"), ("meters", 9, "building"), ("meters", 10, "tariff"),
+        ("meters", 11, "tariff"), ("meters", 12, "name"), ("meters", 13, "label"), ("meters", 14, "name"),
+        ("meters", 15, "address"),
+    }
+    assert "总线 gw1 上的地址 2 已被 acrel_dtsy1352.b1_f2_m2 占用" in page
+    assert "配置文件（YAML）已声明此电表，在此只读" in page
+    assert 'id="wiring-apply"' not in page and PLAN_RE.search(page) is None
+    async with client.post(f"{env.base}/admin/wiring", data={"csrf": csrf, "action": "apply", "plan_id": "0" * 16}) as resp:
+        assert resp.status == 400
+        assert "请先上传工作簿并预检" in await resp.text()
+    assert await stored(env) == (0, 0)
+    assert sorted(env.core.states.async_entity_ids("acrel_dtsy1352")) == ["acrel_dtsy1352.b1_f2_m1", "acrel_dtsy1352.b1_f2_m2"]
+
+    for bad, reason in ((b"not a workbook", "不是 Excel 工作簿"), (b"PK" + b"\0" * (5 * 1024 * 1024), "文件过大"),
+                        (_one_sheet(), "缺少工作表")):
+        status, page = await upload(env, client, csrf, bad)
+        assert status == 400 and reason in page, page[:300]
+
+
+def _one_sheet() -> bytes:
+    out = io.BytesIO()
+    Workbook().save(out)
+    return out.getvalue()
+
+
+async def test_imported_wiring_is_removable_yaml_is_not_and_a_restart_keeps_it(
+    start_web: Any, tower: dict[str, SimServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Import a serial server and 3 meters beside YAML's; remove one (live, audited); YAML's is refused; the
+    gateway with meters is refused; after a restart the stored ones poll again, and a YAML gateway that now takes
+    the stored gateway's name wins."""
+    env = await start_web(units=2)
+    client, csrf = await admin(env)
+    port = tower["ss1"].port
+    status, page = await upload(env, client, csrf, workbook(
+        [["ss1", "一号", "rtu_over_tcp", "127.0.0.1", port, 9600]],
+        [[f"n{u}", "dtsy1352", "ss1", u, "b1", "", "", "", "居民", "0.6"] for u in (1, 2, 3)]))
+    async with client.post(f"{env.base}/admin/wiring", data={
+            "csrf": csrf, "action": "apply", "plan_id": PLAN_RE.search(page).group(1)}) as resp:  # type: ignore[union-attr]
+        assert resp.status == 200
+    await wait_for(lambda: env.core.states.get("modbus.bus_ss1").attributes["meters_online"] == 3, 20, "3 online")
+    tariff = await env.site.billing.tariff_for("acrel_dtsy1352.n2")
+    assert tariff["kind"] == "flat" and tariff["price"] == "0.6", "the row's initial tariff is the meter's own"
+
+    async def post(action: str, target: str) -> tuple[int, str]:
+        async with client.post(f"{env.base}/admin/wiring", data={"csrf": csrf, "action": action, "target": target}) as resp:
+            return resp.status, await resp.text()
+
+    assert (await post("remove_meter", "acrel_dtsy1352.b1_f2_m1"))[0] == 400
+    assert (await post("remove_gateway", "gw1"))[0] == 400
+    assert (await post("remove_gateway", "ss1"))[0] == 409
+    status, page = await post("remove_meter", "acrel_dtsy1352.n3")
+    assert status == 200 and "已删除 acrel_dtsy1352.n3" in page
+    assert env.core.states.get("acrel_dtsy1352.n3") is None
+    assert await stored(env) == (1, 2)
+    async with client.get(f"{env.base}/admin/audit") as resp:
+        assert "删除导入的电表" in await resp.text()
+
+    folder = env.core.config.config_dir
+    await env.core.async_stop()
+    again = await async_from_config_dir(folder)
+    try:
+        await wait_for(lambda: (s := again.states.get("modbus.bus_ss1")) is not None
+                       and s.attributes["meters_online"] == 2, 20, "stored meters poll after a restart")
+        assert again.data["modbus_wiring"].in_force("acrel_dtsy1352.n1")
+    finally:
+        await again.async_stop()
+
+    config = yaml.safe_load((folder / "configuration.yaml").read_text(encoding="utf-8"))
+    config["modbus"].append({"name": "ss1", "type": "rtu_over_tcp", "host": "127.0.0.1", "port": port})
+    (folder / "configuration.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    third = await async_from_config_dir(folder)
+    try:
+        wiring = third.data["modbus_wiring"]
+        assert "ss1" not in wiring.gateways and "ss1" in wiring.yaml_gateways, "YAML wins"
+        assert "Stored gateway ss1 refused: YAML declares a gateway or bus of that name" in caplog.text
+        await wait_for(lambda: third.states.get("modbus.bus_ss1").attributes["meters_online"] == 2, 20,
+                       "the stored meters ride YAML's bus of that name")
+    finally:
+        await third.async_stop()

@@ -109,10 +109,11 @@ class WiringView(Page):
         previewed = self.pending.pop(plan_id, None)
         if previewed is None or previewed.problems:
             return self.page(request, status=400, message=t["wiring_run_dry_run"])
-        plan = check(wiring, previewed.gateways, previewed.meters, self._buildings())  # what changed since
-        if plan.problems:
-            return self.page(request, status=409, plan=plan, message=t["wiring_changed_since"])
-        entity_ids = await wiring.async_apply(plan.new_gateways, plan.new_meters)
+        async with wiring.lock:
+            plan = check(wiring, previewed.gateways, previewed.meters, self._buildings())  # what changed since
+            if plan.problems:
+                return self.page(request, status=409, plan=plan, message=t["wiring_changed_since"])
+            entity_ids = await wiring.async_apply(plan.new_gateways, plan.new_meters)
         places = [{"line": 0, "entity_id": entity_id, **{k: row[k] for k in ("floor", "room", "label")}}
                   for entity_id, row in zip(entity_ids, plan.new_meters, strict=True)
                   if row["floor"] or row["room"] or row["label"]]
