@@ -72,8 +72,10 @@ class Wiring:
         if self.core.db is None:
             return
         async with self.core.db.session() as session:
-            gateways = [_as_dict(r, GATEWAY_FIELDS) for r in (await session.execute(select(WiringGatewayRow))).scalars()]
-            self._waiting = [_as_dict(r, METER_FIELDS) for r in (await session.execute(select(WiringMeterRow))).scalars()]
+            gateway_rows = (await session.execute(select(WiringGatewayRow))).scalars()
+            gateways = [_as_dict(r, GATEWAY_FIELDS) for r in gateway_rows]
+            meter_rows = (await session.execute(select(WiringMeterRow))).scalars()
+            self._waiting = [_as_dict(r, METER_FIELDS) for r in meter_rows]
         for row in gateways:
             if row["name"] in self.hub.buses or row["name"] in self.yaml_gateways:
                 _LOGGER.error("Stored gateway %s refused: YAML declares a gateway or bus of that name", row["name"])
@@ -85,14 +87,19 @@ class Wiring:
                 continue
             self.gateways[row["name"]] = row
 
-    async def async_register_model(self, model: str, domain: str, create: Callable[[Bus, dict[str, Any]], BusDevice]) -> None:
+    async def async_register_model(
+        self, model: str, domain: str, create: Callable[[Bus, dict[str, Any]], BusDevice]
+    ) -> None:
         """Let an integration create meters of ``model``; create the stored ones of it now."""
         self.models[model] = MeterModel(domain, create)
         mine = [row for row in self._waiting if row["model"] == model]
         self._waiting = [row for row in self._waiting if row["model"] != model]
-        await self._add_meters(mine, refuse=lambda row, why: _LOGGER.error("Stored meter %s refused: %s", row["name"], why))
+        await self._add_meters(
+            mine, refuse=lambda row, why: _LOGGER.error("Stored meter %s refused: %s", row["name"], why))
 
-    async def _add_meters(self, rows: list[dict[str, Any]], refuse: Callable[[dict[str, Any], str], None]) -> None:
+    async def _add_meters(
+        self, rows: list[dict[str, Any]], refuse: Callable[[dict[str, Any], str], None]
+    ) -> None:
         devices = []
         for row in rows:
             bus = self.hub.bus(row["bus"])
@@ -104,7 +111,8 @@ class Wiring:
             elif any(d.address == row["address"] for d in bus.devices):
                 refuse(row, f"address {row['address']} is taken on bus {bus.name}")
             else:
-                devices.append(self.models[row["model"]].create(bus, {"name": row["name"], "address": row["address"]}))
+                conf = {"name": row["name"], "address": row["address"]}
+                devices.append(self.models[row["model"]].create(bus, conf))
                 self.meters[entity_id] = row
         await self.hub.async_add_devices(devices)
 
@@ -113,13 +121,15 @@ class Wiring:
         return entity_id in self.meters
 
     async def async_apply(self, gateways: list[dict[str, Any]], meters: list[dict[str, Any]]) -> list[str]:
-        """Store checked rows and put them live (gateways connect, meters poll at once); return the meters' ids."""
+        """Store checked rows and put them live (gateways connect, meters poll at once); return meter ids."""
         now = self.core.clock.timestamp()
         confs = [gateway_conf(row) for row in gateways]
         assert self.core.db is not None
         async with self.core.db.write() as session:
-            session.add_all(WiringGatewayRow(**{k: row.get(k) for k in GATEWAY_FIELDS}, created_ts=now) for row in gateways)
-            session.add_all(WiringMeterRow(**{k: row.get(k) for k in METER_FIELDS}, created_ts=now) for row in meters)
+            session.add_all(WiringGatewayRow(**{k: row.get(k) for k in GATEWAY_FIELDS}, created_ts=now)
+                            for row in gateways)
+            session.add_all(WiringMeterRow(**{k: row.get(k) for k in METER_FIELDS}, created_ts=now)
+                            for row in meters)
         for row, conf in zip(gateways, confs, strict=True):
             await self.hub.async_add_gateway(conf)
             self.gateways[row["name"]] = row

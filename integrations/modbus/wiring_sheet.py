@@ -192,13 +192,7 @@ def _check_gateway(plan: Plan, wiring: Wiring, row: dict[str, str], seen: set[st
     before = len(plan.problems)
     if not _texts_ok(plan, SHEET_GATEWAYS, row, GATEWAY_COLUMNS):
         return None
-    name = row["name"]
-    if not SLUG.match(name) or len(name) > NAME_MAX:
-        plan.problem(SHEET_GATEWAYS, row, col("name"), f"名称只能用小写字母、数字和 _（至多 {NAME_MAX} 个）",
-                     f"use lowercase letters, digits and _ (at most {NAME_MAX})")
-    elif name in seen:
-        plan.problem(SHEET_GATEWAYS, row, col("name"), "名称在本表中重复", "name used twice in this sheet")
-    seen.add(name)
+    name = _check_name(plan, SHEET_GATEWAYS, row, col("name"), seen)
     if row["type"] not in TYPES:
         plan.problem(SHEET_GATEWAYS, row, col("type"), f"未知模式，可选：{'、'.join(TYPES)}",
                      f"unknown mode; one of {', '.join(TYPES)}")
@@ -243,13 +237,7 @@ def _check_meter(plan: Plan, wiring: Wiring, row: dict[str, str], new_buses: set
     before = len(plan.problems)
     if not _texts_ok(plan, SHEET_METERS, row, METER_COLUMNS):
         return None
-    name = row["name"]
-    if not SLUG.match(name) or len(name) > NAME_MAX:
-        plan.problem(SHEET_METERS, row, col("name"), f"表名只能用小写字母、数字和 _（至多 {NAME_MAX} 个）",
-                     f"use lowercase letters, digits and _ (at most {NAME_MAX})")
-    elif name in seen_names:
-        plan.problem(SHEET_METERS, row, col("name"), "表名在本表中重复", "meter name used twice in this sheet")
-    seen_names.add(name)
+    name = _check_name(plan, SHEET_METERS, row, col("name"), seen_names)
     model = wiring.models.get(row["model"])
     if model is None:
         known = "、".join(sorted(wiring.models)) or "—"
@@ -291,6 +279,18 @@ def _check_meter(plan: Plan, wiring: Wiring, row: dict[str, str], new_buses: set
         return None
     taken[(row["bus"], address)] = entity_id
     return wanted
+
+
+def _check_name(plan: Plan, sheet: str, row: dict[str, str], column: str, seen: set[str]) -> str:
+    """Refuse a name that is no entity-id-safe slug or that the sheet uses twice; return it."""
+    name = row["name"]
+    if not SLUG.match(name) or len(name) > NAME_MAX:
+        plan.problem(sheet, row, column, f"名称只能用小写字母、数字和 _（至多 {NAME_MAX} 个）",
+                     f"use lowercase letters, digits and _ (at most {NAME_MAX})")
+    elif name in seen:
+        plan.problem(sheet, row, column, "名称在本表中重复", "name used twice in this sheet")
+    seen.add(name)
+    return name
 
 
 def _texts_ok(plan: Plan, sheet: str, row: dict[str, str], columns: tuple[tuple[str, str], ...]) -> bool:
