@@ -2,6 +2,7 @@
 configuration without meters, polled at once over real TCP; the export imports back unchanged."""
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from typing import Any
@@ -189,6 +190,12 @@ async def test_imported_wiring_is_removable_yaml_is_not_and_a_restart_keeps_it(
     await wait_for(lambda: env.core.states.get("modbus.bus_ss1").attributes["meters_online"] == 3, 20, "3 online")
     tariff = await env.site.billing.tariff_for("acrel_dtsy1352.n2")
     assert tariff["kind"] == "flat" and tariff["price"] == "0.6", "the row's initial tariff is the meter's own"
+    billing = env.site.billing
+    before = tower["ss1"].meter(2).remaining_fen
+    await billing.open_account("导入商铺", ["acrel_dtsy1352.n2"], {"id": "office", "role": "admin"})
+    sold = await billing.sell("acrel_dtsy1352.n2", 1000, "cash", "wiring-sale-1", {"id": "office", "role": "admin"})
+    assert sold["deliveries"][0]["status"] == "delivered", "billing sells to an imported meter"
+    assert tower["ss1"].meter(2).remaining_fen == before + 1000
 
     async def post(action: str, target: str) -> tuple[int, str]:
         async with client.post(f"{env.base}/admin/wiring", data={"csrf": csrf, "action": action, "target": target}) as resp:
@@ -226,3 +233,51 @@ async def test_imported_wiring_is_removable_yaml_is_not_and_a_restart_keeps_it(
                        "the stored meters ride YAML's bus of that name")
     finally:
         await third.async_stop()
+
+
+async def test_a_plan_applies_once_and_two_offices_cannot_both_add_the_same_meters(
+    start_web: Any, tower: dict[str, SimServer]
+) -> None:
+    """A replayed apply changes nothing; of two dry runs of the same rows applied at once, one wins and the other
+    is refused with the rows that now clash; cashiers reach none of it."""
+    env = await start_web(extra=NO_WIRING)
+    client, csrf = await admin(env)
+    body = workbook([["ss1", "", "rtu_over_tcp", "127.0.0.1", tower["ss1"].port, 9600]],
+                    [[f"n{u}", "dtsy1352", "ss1", u, "", "", "", "", "", ""] for u in range(1, 6)])
+    plans = [PLAN_RE.search((await upload(env, client, csrf, body))[1]).group(1)  # type: ignore[union-attr]
+             for _ in range(3)]
+
+    async def apply(plan_id: str) -> tuple[int, str]:
+        async with client.post(f"{env.base}/admin/wiring", data={"csrf": csrf, "action": "apply",
+                                                                 "plan_id": plan_id}) as resp:
+            return resp.status, await resp.text()
+
+    results = await asyncio.gather(apply(plans[0]), apply(plans[1]))
+    assert [status for status, _page in results] == [200, 200]
+    assert sorted(page.count("已导入 1 台通讯管理机、5 块电表") for _status, page in results) == [0, 1]
+    assert sum(page.count("已导入 0 台通讯管理机、0 块电表") for _status, page in results) == 1, "the other adds none"
+    assert (await apply(plans[0]))[0] == 400, "a plan is applied once"
+    assert await stored(env) == (1, 5)
+    assert len(env.core.states.async_all("acrel_dtsy1352")) == 5
+
+    moved = workbook([], [["n1", "dtsy1352", "ss1", 9, "", "", "", "", "", ""],
+                          ["n9", "dtsy1352", "ss1", 9, "", "", "", "", "", ""]])
+    status, page = await upload(env, client, csrf, moved)
+    assert PLAN_RE.search(page) is None and "已导入同名电表且接线不同" in page, "n1 moved: the dry run names it"
+    fresh = [workbook([], [[name, "dtsy1352", "ss1", 9, "", "", "", "", "", ""]]) for name in ("n7", "n8")]
+    plans = [PLAN_RE.search((await upload(env, client, csrf, b))[1]).group(1) for b in fresh]  # type: ignore[union-attr]
+    results = await asyncio.gather(apply(plans[0]), apply(plans[1]))
+    assert sorted(status for status, _page in results) == [200, 409], "two offices, one address: one wins"
+    refused = next(page for status, page in results if status == 409)
+    assert "预检之后接线已有变化" in refused and "总线 ss1 上的地址 9 已被" in refused
+    assert await stored(env) == (1, 6)
+
+    await env.operator("till", "cashier")
+    cashier, cashier_csrf = await env.login("till")
+    for url in ("/admin/wiring", "/admin/wiring/template.xlsx", "/admin/wiring/export.xlsx"):
+        async with cashier.get(f"{env.base}{url}") as resp:
+            assert resp.status == 403, url
+    async with cashier.post(f"{env.base}/admin/wiring", data={"csrf": cashier_csrf, "action": "remove_meter",
+                                                               "target": "acrel_dtsy1352.n1"}) as resp:
+        assert resp.status == 403
+    assert env.core.states.get("acrel_dtsy1352.n1") is not None
