@@ -120,12 +120,19 @@ class Wiring:
         """Tell whether a meter was created from the stored wiring (and so is editable in the UI)."""
         return entity_id in self.meters
 
-    async def async_apply(self, gateways: list[dict[str, Any]], meters: list[dict[str, Any]]) -> list[str]:
-        """Store checked rows and put them live (gateways connect, meters poll at once); return meter ids."""
+    async def async_apply(self, gateways: list[dict[str, Any]], meters: list[dict[str, Any]],
+                          changed: list[dict[str, Any]]) -> None:
+        """Store checked rows and put them live (gateways connect, new and moved meters poll at once)."""
         now = self.core.clock.timestamp()
         confs = [gateway_conf(row) for row in gateways]
         assert self.core.db is not None
         async with self.core.db.write() as session:
+            for row in changed:  # in the sheet's order, each flushed: a later row may take an address one freed
+                current = await session.get(WiringMeterRow, row["name"])
+                if current is not None:
+                    for key in METER_FIELDS:
+                        setattr(current, key, row[key])
+                    await session.flush()
             session.add_all(WiringGatewayRow(**{k: row.get(k) for k in GATEWAY_FIELDS}, created_ts=now)
                             for row in gateways)
             session.add_all(WiringMeterRow(**{k: row.get(k) for k in METER_FIELDS}, created_ts=now)
@@ -133,11 +140,19 @@ class Wiring:
         for row, conf in zip(gateways, confs, strict=True):
             await self.hub.async_add_gateway(conf)
             self.gateways[row["name"]] = row
+        moved = []
+        for row in changed:
+            entity_id = self.entity_id(row)
+            old = self.meters.pop(entity_id)
+            if (old["bus"], old["address"]) == (row["bus"], row["address"]):
+                self.meters[entity_id] = row
+            else:
+                self.hub.remove_device(entity_id)
+                moved.append(row)
         refused: list[str] = []
-        await self._add_meters(meters, refuse=lambda row, why: refused.append(why))
+        await self._add_meters([*moved, *meters], refuse=lambda row, why: refused.append(why))
         if refused:  # the dry run checked them against the same state: only a concurrent change gets here
             _LOGGER.warning("Imported meters not started: %s", "; ".join(refused))
-        return [self.entity_id(row) for row in meters]
 
     async def async_remove_meter(self, entity_id: str) -> dict[str, Any]:
         """Delete a stored meter and take it off its bus; return its row."""

@@ -1,7 +1,8 @@
 """The wiring workbook: two sheets (通讯管理机 / gateways, 电表 / meters), its template, export and dry run.
 
 A dry run names every problem by sheet, row, column and reason (zh-CN and English); a row that matches what is
-already in force (from YAML or an earlier import) is unchanged and skipped, so an export imports back cleanly.
+already in force (from YAML or an earlier import) is unchanged and skipped, so an export imports back cleanly;
+an imported meter's row that differs edits it (moved to another bus or address, another category or tariff).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from scada_core.reports.cells import looks_like_formula
 
 from .const import TYPE_RTU_OVER_TCP, TYPE_SERIAL, TYPE_TCP
 from .schema import SLUG
-from .wiring import gateway_conf
+from .wiring import METER_FIELDS, gateway_conf
 
 if TYPE_CHECKING:
     from .wiring import Wiring
@@ -64,6 +65,7 @@ class Plan:
     problems: list[dict[str, Any]] = field(default_factory=list)
     new_gateways: list[dict[str, Any]] = field(default_factory=list)
     new_meters: list[dict[str, Any]] = field(default_factory=list)
+    changed_meters: list[dict[str, Any]] = field(default_factory=list)  # imported before, edited in this sheet
 
     def problem(self, sheet: str, row: dict[str, Any], column: str, zh: str, en: str) -> None:
         """Name one problem by sheet, row and column."""
@@ -267,18 +269,23 @@ def _check_meter(plan: Plan, wiring: Wiring, row: dict[str, str], new_buses: set
             plan.problem(SHEET_METERS, row, col("name"), "配置文件（YAML）已声明此电表，在此只读",
                          "YAML declares this meter; it is read-only here")
         return None
-    if stored is not None:
-        if (stored["bus"], stored["address"], stored["model"]) != (row["bus"], address, row["model"]):
-            plan.problem(SHEET_METERS, row, col("name"), "已导入同名电表且接线不同；请先删除",
-                         "a meter of this name was imported with other wiring; remove it first")
+    if stored is not None and stored["model"] != row["model"]:
+        plan.problem(SHEET_METERS, row, col("model"), "已导入同名电表且型号不同；请先删除",
+                     "a meter of this name was imported as another model; remove it first")
         return None
     holder = taken.get((row["bus"], address))
-    if holder is not None:
+    if holder is not None and holder != entity_id:
         plan.problem(SHEET_METERS, row, col("address"), f"总线 {row['bus']} 上的地址 {address} 已被 {holder} 占用",
                      f"address {address} on bus {row['bus']} is taken by {holder}")
         return None
+    if stored is not None and taken.get((stored["bus"], stored["address"])) == entity_id:
+        del taken[(stored["bus"], stored["address"])]  # a moved meter frees its old address for later rows
     taken[(row["bus"], address)] = entity_id
-    return wanted
+    if stored is None:
+        return wanted
+    if any(stored[key] != wanted[key] for key in METER_FIELDS):
+        plan.changed_meters.append(wanted)  # edited: moved, or another building, category or tariff
+    return None
 
 
 def _check_name(plan: Plan, sheet: str, row: dict[str, str], column: str, seen: set[str]) -> str:

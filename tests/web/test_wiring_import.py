@@ -263,14 +263,28 @@ async def test_a_plan_applies_once_and_two_offices_cannot_both_add_the_same_mete
     moved = workbook([], [["n1", "dtsy1352", "ss1", 9, "", "", "", "", "", ""],
                           ["n9", "dtsy1352", "ss1", 9, "", "", "", "", "", ""]])
     status, page = await upload(env, client, csrf, moved)
-    assert PLAN_RE.search(page) is None and "已导入同名电表且接线不同" in page, "n1 moved: the dry run names it"
-    fresh = [workbook([], [[name, "dtsy1352", "ss1", 9, "", "", "", "", "", ""]]) for name in ("n7", "n8")]
+    assert PLAN_RE.search(page) is None and "总线 ss1 上的地址 9 已被 acrel_dtsy1352.n1 占用" in page
+    edited = workbook([], [["n1", "dtsy1352", "ss1", 9, "", "", "", "", "", ""],
+                           ["n2", "dtsy1352", "ss1", 2, "", "", "", "", "居民", "0.55"],
+                           ["n6", "dtsy1352", "ss1", 1, "", "", "", "", "", ""]])
+    status, page = await upload(env, client, csrf, edited)
+    assert "新增 0 台通讯管理机、1 块电表，修改 2 块" in page, "n1 moves to 9, n2 changes; n6 takes n1's old address"
+    status, page = await apply(PLAN_RE.search(page).group(1))  # type: ignore[union-attr]
+    assert status == 200 and "修改 2 块电表" in page
+    assert env.core.data["modbus"].devices["acrel_dtsy1352.n1"].address == 9
+    await wait_for(lambda: all(env.core.states.get(f"acrel_dtsy1352.n{u}").attributes["online"] for u in (1, 6)),
+                   20, "moved and new meters polled")
+    assert (await env.site.billing.tariff_for("acrel_dtsy1352.n2"))["price"] == "0.55"
+    async with env.core.db.session() as session:
+        row = await session.get(WiringMeterRow, "n2")
+        assert (row.category, row.tariff) == ("居民", "0.55")
+    fresh = [workbook([], [[name, "dtsy1352", "ss1", 20, "", "", "", "", "", ""]]) for name in ("n7", "n8")]
     plans = [PLAN_RE.search((await upload(env, client, csrf, b))[1]).group(1) for b in fresh]  # type: ignore[union-attr]
     results = await asyncio.gather(apply(plans[0]), apply(plans[1]))
     assert sorted(status for status, _page in results) == [200, 409], "two offices, one address: one wins"
     refused = next(page for status, page in results if status == 409)
-    assert "预检之后接线已有变化" in refused and "总线 ss1 上的地址 9 已被" in refused
-    assert await stored(env) == (1, 6)
+    assert "预检之后接线已有变化" in refused and "总线 ss1 上的地址 20 已被" in refused
+    assert await stored(env) == (1, 7)
 
     await env.operator("till", "cashier")
     cashier, cashier_csrf = await env.login("till")

@@ -16,12 +16,14 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "wiring_upload": ("上传工作簿", "Upload a workbook"),
     "wiring_problems": ("问题", "Problems"), "wiring_no_problems": ("没有问题。", "No problems."),
     "wiring_sheet": ("工作表", "Sheet"), "wiring_column": ("列", "Column"), "wiring_reason": ("原因", "Reason"),
-    "wiring_will_add": ("确认后将新增 {gateways} 台通讯管理机、{meters} 块电表（与现有相同的行跳过）。",
-                        "Applying adds {gateways} serial servers and {meters} meters (rows matching what is in "
-                        "force are skipped)."),
+    "wiring_will_add": ("确认后将新增 {gateways} 台通讯管理机、{meters} 块电表，修改 {changed} 块已导入的电表"
+                        "（与现有相同的行跳过）。",
+                        "Applying adds {gateways} serial servers and {meters} meters and edits {changed} imported "
+                        "meters (rows matching what is in force are skipped)."),
     "wiring_apply": ("确认导入", "Apply"),
-    "wiring_applied": ("已导入 {gateways} 台通讯管理机、{meters} 块电表，已开始抄读。",
-                       "Imported {gateways} serial servers and {meters} meters; they are polling now."),
+    "wiring_applied": ("已导入 {gateways} 台通讯管理机、{meters} 块电表，修改 {changed} 块电表，已开始抄读。",
+                       "Imported {gateways} serial servers and {meters} meters, edited {changed} meters; they are "
+                       "polling now."),
     "wiring_run_dry_run": ("请先上传工作簿并预检（预检结果只保留一次确认）。",
                            "Upload the workbook and run the dry run first (a dry run is confirmed once)."),
     "wiring_changed_since": ("预检之后接线已有变化，请按下列问题修改后重新预检。",

@@ -113,30 +113,35 @@ class WiringView(Page):
             plan = check(wiring, previewed.gateways, previewed.meters, self._buildings())  # what changed since
             if plan.problems:
                 return self.page(request, status=409, plan=plan, message=t["wiring_changed_since"])
-            entity_ids = await wiring.async_apply(plan.new_gateways, plan.new_meters)
+            before = {wiring.entity_id(row): dict(wiring.meters[wiring.entity_id(row)]) for row in plan.changed_meters}
+            await wiring.async_apply(plan.new_gateways, plan.new_meters, plan.changed_meters)
+        rows = {wiring.entity_id(row): row for row in [*plan.new_meters, *plan.changed_meters]}
         places = [{"line": 0, "entity_id": entity_id, **{k: row[k] for k in ("floor", "room", "label")}}
-                  for entity_id, row in zip(entity_ids, plan.new_meters, strict=True)
-                  if row["floor"] or row["room"] or row["label"]]
+                  for entity_id, row in rows.items() if row["floor"] or row["room"] or row["label"]]
         if places:
             await self.site.directory.save(self.site.directory.check_rows(places))
         # The category (用电性质) stays with the stored row until billing's set_meter_category is connected here.
-        failed = await self._initial_tariffs(request, operator, entity_ids, plan.new_meters)
+        tariffs = {e: row["tariff"] for e, row in rows.items()
+                   if row["tariff"] and row["tariff"] != before.get(e, {}).get("tariff")}
+        failed = await self._initial_tariffs(request, operator, tariffs)
         await self.site.audit.record(
-            request, operator, "wiring_import", f"{len(plan.new_gateways)} / {len(plan.new_meters)}",
-            after={"gateways": plan.new_gateways, "meters": plan.new_meters})
+            request, operator, "wiring_import",
+            f"{len(plan.new_gateways)} / {len(plan.new_meters)} / {len(plan.changed_meters)}",
+            before={"meters": list(before.values())},
+            after={"gateways": plan.new_gateways, "meters": plan.new_meters, "changed": plan.changed_meters})
         self.site.grid.invalidate()
-        message = t["wiring_applied"].format(gateways=len(plan.new_gateways), meters=len(plan.new_meters))
+        message = t["wiring_applied"].format(gateways=len(plan.new_gateways), meters=len(plan.new_meters),
+                                             changed=len(plan.changed_meters))
         return self.page(request, message=" ".join([message, *failed]))
 
-    async def _initial_tariffs(self, request: web.Request, operator: WebOperator, entity_ids: list[str],
-                               rows: list[dict[str, Any]]) -> list[str]:
-        """Give each meter whose row names a price its own flat tariff from now; return the refusals."""
+    async def _initial_tariffs(self, request: web.Request, operator: WebOperator,
+                               tariffs: dict[str, str]) -> list[str]:
+        """Give each meter whose row names a new price its own flat tariff from now; return the refusals."""
         billing = self.site.billing
-        wanted = [(e, row["tariff"]) for e, row in zip(entity_ids, rows, strict=True) if row["tariff"]]
-        if billing is None or not wanted:
+        if billing is None:
             return []
         failed = []
-        for entity_id, price in wanted:
+        for entity_id, price in tariffs.items():
             try:
                 await billing.set_tariff(meter_scope(entity_id), {"kind": "flat", "price": price}, billing.now(),
                                          operator.billing_operator())
