@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -169,8 +170,22 @@ def _yaml_gateway(gateway: Any) -> dict[str, Any]:
             "port": conf.get("port"), "baudrate": conf.get("baudrate")}
 
 
+@dataclass(frozen=True)
+class Buildings:
+    """The site's buildings (id -> name) and the one billing's meter patterns put an entity in."""
+
+    names: dict[str, str]
+    of: Callable[[str], str] | None = None
+
+    def resolve(self, text: str) -> str | None:
+        """Return the building id a cell names by id or name; None when none matches."""
+        if text in self.names:
+            return text
+        return next((building_id for building_id, name in self.names.items() if name == text), None)
+
+
 def check(wiring: Wiring, gateways: list[dict[str, str]], meters: list[dict[str, str]],
-          buildings: set[str]) -> Plan:
+          buildings: Buildings) -> Plan:
     """Check every row against the sheet itself and the wiring in force; nothing is applied."""
     plan = Plan(gateways, meters)
     new_buses: set[str] = set()
@@ -233,7 +248,7 @@ def _check_gateway(plan: Plan, wiring: Wiring, row: dict[str, str], seen: set[st
     return wanted
 
 
-def _check_meter(plan: Plan, wiring: Wiring, row: dict[str, str], new_buses: set[str], buildings: set[str],
+def _check_meter(plan: Plan, wiring: Wiring, row: dict[str, str], new_buses: set[str], buildings: Buildings,
                  taken: dict[tuple[str, int], str], seen_names: set[str]) -> dict[str, Any] | None:
     col = lambda key: header(METER_COLUMNS, key)  # noqa: E731 - a local shorthand
     before = len(plan.problems)
@@ -250,9 +265,17 @@ def _check_meter(plan: Plan, wiring: Wiring, row: dict[str, str], new_buses: set
     address = _int(row["address"])
     if address is None or not 1 <= address <= 247:
         plan.problem(SHEET_METERS, row, col("address"), "地址应为 1–247", "address must be 1 to 247")
-    if buildings and row["building"] and row["building"] not in buildings:
-        plan.problem(SHEET_METERS, row, col("building"), f"未知楼栋（可选：{'、'.join(sorted(buildings))}）",
-                     f"unknown building (known: {', '.join(sorted(buildings))})")
+    building = buildings.resolve(row["building"]) if row["building"] else None
+    if row["building"] and building is None:
+        known = ", ".join(sorted(buildings.names)) or "—"
+        plan.problem(SHEET_METERS, row, col("building"), f"未知楼栋（可选：{known}）",
+                     f"unknown building (known: {known})")
+    elif building and model is not None and buildings.of is not None \
+            and (billed := buildings.of(f"{model.domain}.{name}")) != building:
+        plan.problem(SHEET_METERS, row, col("building"),
+                     f"按计费配置的表计规则，此表属于楼栋 {billed}；请改表名或在配置中调整该楼栋的 meters 规则",
+                     f"billing's meter patterns put this meter in building {billed}; rename it or change that "
+                     "building's meters: patterns in the configuration")
     tariff = _price(row["tariff"])
     if row["tariff"] and tariff is None:
         plan.problem(SHEET_METERS, row, col("tariff"), "初始电价应为 0–100 元/kWh，至多 4 位小数",
@@ -262,7 +285,7 @@ def _check_meter(plan: Plan, wiring: Wiring, row: dict[str, str], new_buses: set
     entity_id = f"{model.domain}.{name}"
     stored = wiring.meters.get(entity_id)
     wanted = {"name": name, "model": row["model"], "bus": row["bus"], "address": address,
-              "building": row["building"] or None, "category": row["category"] or None, "tariff": tariff,
+              "building": building, "category": row["category"] or None, "tariff": tariff,
               "floor": row["floor"], "room": row["room"], "label": row["label"]}
     if entity_id in wiring.core.entities and stored is None:
         if row["source"] != SOURCE_YAML:

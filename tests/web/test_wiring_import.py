@@ -295,3 +295,25 @@ async def test_a_plan_applies_once_and_two_offices_cannot_both_add_the_same_mete
                                                                "target": "acrel_dtsy1352.n1"}) as resp:
         assert resp.status == 403
     assert env.core.states.get("acrel_dtsy1352.n1") is not None
+
+
+async def test_building_by_id_or_name_and_only_where_billing_bills_it(start_web: Any) -> None:
+    """A building cell takes an id or a name; one billing's meter patterns would contradict is refused."""
+    flat = {"kind": "flat", "price": "1.00"}
+    env = await start_web(extra={**NO_WIRING, "billing": {"reconcile_interval": 3600, "buildings": {
+        "b1": {"name": "一号楼", "meters": ["acrel_dtsy1352.b1_*"], "tariff": flat},
+        "b2": {"name": "二号楼", "meters": ["acrel_dtsy1352.b2_*"], "tariff": flat}}}})
+    client, csrf = await admin(env)
+    rows = [["b2_f1_0101", "dtsy1352", "ss1", 1, "二号楼", "", "", "", "", ""],
+            ["b1_f1_0101", "dtsy1352", "ss1", 2, "b2", "", "", "", "", ""],
+            ["b2_f1_0102", "dtsy1352", "ss1", 3, "三号楼", "", "", "", "", ""]]
+    status, page = await upload(env, client, csrf, workbook([["ss1", "", "tcp", "127.0.0.1", 1502, 9600]], rows))
+    assert problems(page) == {("meters", 3, "building"), ("meters", 4, "building")}
+    assert "按计费配置的表计规则，此表属于楼栋 b1" in page and "未知楼栋" in page
+    status, page = await upload(env, client, csrf, workbook([["ss1", "", "tcp", "127.0.0.1", 1502, 9600]], rows[:1]))
+    async with client.post(f"{env.base}/admin/wiring", data={
+            "csrf": csrf, "action": "apply", "plan_id": PLAN_RE.search(page).group(1)}) as resp:  # type: ignore[union-attr]
+        assert resp.status == 200
+    async with env.core.db.session() as session:
+        assert (await session.get(WiringMeterRow, "b2_f1_0101")).building == "b2"  # type: ignore[union-attr]
+    assert env.site.billing.building_of("acrel_dtsy1352.b2_f1_0101") == "b2"

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from integrations.modbus import get_wiring
 from integrations.modbus.wiring import Wiring
-from integrations.modbus.wiring_sheet import SheetError, Plan, check, export, parse, template
+from integrations.modbus.wiring_sheet import Buildings, Plan, SheetError, check, export, parse, template
 from scada_core.billing.tariff_store import meter_scope
 from scada_core.exceptions import OpenPrepayError
 
@@ -85,8 +85,11 @@ class WiringView(Page):
             return self.page(request, status=400, message=t["wiring_read_only"])
         raise web.HTTPBadRequest(text="unknown action")
 
-    def _buildings(self) -> set[str]:
-        return set(self.site.billing.buildings) if self.site.billing is not None else set()
+    def _buildings(self) -> Buildings:
+        billing = self.site.billing
+        if billing is None:
+            return Buildings({})
+        return Buildings({b: str(v.get("name") or b) for b, v in billing.buildings.items()}, billing.building_of)
 
     async def _preview(self, request: web.Request, wiring: Wiring, upload: Any) -> web.Response:
         t = self.site.t(request)
