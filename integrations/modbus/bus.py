@@ -201,6 +201,8 @@ class Bus(Entity):
                 await self._run_commands()
             if not self.link.connected:
                 break
+            if device not in self.devices:  # removed in the UI while this sweep ran
+                continue
             if device.next_status > started and device.next_energy > started:
                 continue
             device.next_status = started + device.status_interval

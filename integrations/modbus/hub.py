@@ -118,7 +118,7 @@ class ModbusHub:
         """Expire every bus's overdue commands, even while its line is down."""
         while True:
             await asyncio.sleep(EXPIRY_CHECK_S)
-            for bus in self.buses.values():
+            for bus in list(self.buses.values()):  # gateways come and go while a bus awaits
                 await bus.expire()
 
     async def _resume(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 from integrations.acrel_dtsy1352.sim_server import SimServer
 from integrations.modbus.models import WiringGatewayRow, WiringMeterRow
 from scada_core.bootstrap import async_from_config_dir
+from tests.demo import copy_demo
 from tests.helpers import wait_for
 
 from .conftest import WebEnv
@@ -317,3 +319,37 @@ async def test_building_by_id_or_name_and_only_where_billing_bills_it(start_web:
     async with env.core.db.session() as session:
         assert (await session.get(WiringMeterRow, "b2_f1_0101")).building == "b2"  # type: ignore[union-attr]
     assert env.site.billing.building_of("acrel_dtsy1352.b2_f1_0101") == "b2"
+
+
+async def test_the_demo_exports_its_yaml_wiring_marked_and_imports_it_back_as_nothing_new(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shipped demo: 4 serial servers and 144 meters, all from YAML, exported marked yaml; the export's dry
+    run adds nothing, and unmarked it is refused row by row as read-only."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)  # the demo keeps its own SQLite file
+    core = await async_from_config_dir(copy_demo(tmp_path / "demo", wire_timing=False))
+    env = WebEnv(core, f"http://127.0.0.1:{core.http.port}", None)
+    try:
+        client, csrf = await admin(env)
+        async with client.get(f"{env.base}/admin/wiring/export.xlsx") as resp:
+            exported = await resp.read()
+        book = load_workbook(io.BytesIO(exported))
+        gateways = list(book.worksheets[0].iter_rows(min_row=2, values_only=True))
+        meters = list(book.worksheets[1].iter_rows(min_row=2, values_only=True))
+        name, label, mode, host, port, baud = gateways[0][:6]
+        assert (name, label, mode, host, baud) == ("ss1", "1号串口服务器（2–4层）", "rtu_over_tcp", "127.0.0.1", 9600)
+        assert port == core.data["modbus"].gateways[0].conf["port"], "copy_demo's free port, as a number"
+        assert len(gateways) == 4 and len(meters) == 144 and {r[-1] for r in gateways + meters} == {"yaml"}
+        status, page = await upload(env, client, csrf, exported)
+        assert status == 200 and "新增 0 台通讯管理机、0 块电表，修改 0 块" in page
+        for sheet in book.worksheets:
+            for row in sheet.iter_rows(min_row=2):
+                row[-1].value = None
+        out = io.BytesIO()
+        book.save(out)
+        status, page = await upload(env, client, csrf, out.getvalue())
+        assert len(problems(page)) == 148 and "YAML）已声明此电表" in page
+    finally:
+        for session in env.sessions:
+            await session.close()
+        await core.async_stop()
