@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,15 @@ import yaml
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from integrations.acrel_dtsy1352.sim_server import SimServer
+from integrations.acrel_dtsy1352.sim_meter import SimMeter
+from integrations.acrel_dtsy1352.sim_server import MODE_RTU_OVER_TCP, LineTiming, SimServer
 from integrations.modbus.models import WiringGatewayRow, WiringMeterRow
+from integrations.modbus.profile import get_profile
 from scada_core.bootstrap import async_from_config_dir
 from tests.demo import copy_demo
 from tests.helpers import wait_for
 
-from .conftest import WebEnv
+from .conftest import TZ, WebEnv
 from .wiring_tools import NO_WIRING, demo_rows, fill, tower, workbook  # noqa: F401 - tower is a fixture
 
 pytestmark = pytest.mark.timeout(120)
@@ -353,3 +356,29 @@ async def test_the_demo_exports_its_yaml_wiring_marked_and_imports_it_back_as_no
         for session in env.sessions:
             await session.close()
         await core.async_stop()
+
+
+async def test_a_meter_removed_while_its_poll_is_on_the_wire_stays_removed(start_web: Any) -> None:
+    """The slow line's answer to a poll sent before the removal does not bring the meter's state back."""
+    sim = SimServer(get_profile("dtsy1352"), {1: SimMeter(unit=1, last_ts=time.time())}, time.time, TZ,
+                    mode=MODE_RTU_OVER_TCP, port=0, timing=LineTiming(turnaround_s=0.3))
+    await sim.async_start()
+    try:
+        env = await start_web(extra=NO_WIRING)
+        client, csrf = await admin(env)
+        status, page = await upload(env, client, csrf, workbook(
+            [["slow", "", "rtu_over_tcp", "127.0.0.1", sim.port, 9600]],
+            [["s1", "dtsy1352", "slow", 1, "", "", "", "", "", ""]]))
+        async with client.post(f"{env.base}/admin/wiring", data={
+                "csrf": csrf, "action": "apply", "plan_id": PLAN_RE.search(page).group(1)}) as resp:  # type: ignore[union-attr]
+            assert resp.status == 200
+        bus = env.core.data["modbus"].bus("slow")
+        await wait_for(lambda: bus.link.stats.as_dict().get("requests", 0) > 0 or bus.link.connected, 10, "polling")
+        async with client.post(f"{env.base}/admin/wiring", data={
+                "csrf": csrf, "action": "remove_meter", "target": "acrel_dtsy1352.s1"}) as resp:
+            assert resp.status == 200
+        await asyncio.sleep(1.5)  # the poll in flight answers (0.3 s a request) and the sweep moves on
+        assert env.core.states.get("acrel_dtsy1352.s1") is None
+        assert bus.devices == []
+    finally:
+        await sim.async_stop()
