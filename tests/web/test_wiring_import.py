@@ -104,7 +104,13 @@ async def test_demo_tower_imported_from_the_ui_polls_all_144_and_round_trips(sta
     assert gateways[1][:6] == ("ss2", "2号串口服务器（5–7层）", "rtu_over_tcp", "127.0.0.1", tower["ss2"].port, 9600)
     status, page = await upload(env, client, csrf, exported)
     assert status == 200 and 'id="wiring-problems"' not in page
+    assert "wiring_" not in page, "every message is in the catalogue"
     assert "0 台通讯管理机、0 块电表" in page, "the export imports back as nothing new"
+    async with client.post(f"{env.base}/language", data={"csrf": csrf, "language": "en"}) as resp:
+        assert resp.status == 200
+    status, page = await upload(env, client, csrf, exported)
+    assert "Applying adds 0 serial servers and 0 meters and edits 0 imported meters" in page
+    assert "wiring_" not in page
 
 
 PROBLEM_RE = re.compile(r'<tr class="b-failed"><td>([^<]*)</td><td>(\d+)</td><td>([^<]*)</td><td>([^<]*)</td></tr>')
