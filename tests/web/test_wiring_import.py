@@ -215,6 +215,8 @@ async def test_imported_wiring_is_removable_yaml_is_not_and_a_restart_keeps_it(
     assert (await post("remove_meter", "acrel_dtsy1352.b1_f2_m1"))[0] == 400
     assert (await post("remove_gateway", "gw1"))[0] == 400
     assert (await post("remove_gateway", "ss1"))[0] == 409
+    status, page = await post("remove_meter", "acrel_dtsy1352.n2")
+    assert status == 409 and "该电表已开户" in page and env.core.states.get("acrel_dtsy1352.n2") is not None
     status, page = await post("remove_meter", "acrel_dtsy1352.n3")
     assert status == 200 and "已删除 acrel_dtsy1352.n3" in page
     assert env.core.states.get("acrel_dtsy1352.n3") is None

@@ -33,6 +33,8 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
                          "Wiring declared in YAML is read-only; change it in the configuration."),
     "wiring_gateway_has_meters": ("该通讯管理机上还有电表，请先删除这些电表。",
                                   "This serial server still carries meters; remove them first."),
+    "wiring_meter_has_account": ("该电表已开户，请先销户再删除。",
+                                 "This meter has an open account; close the account before removing it."),
     "wiring_no_modbus": ("未配置 modbus，无法导入接线。", "modbus is not set up; wiring cannot be imported."),
     "wiring_source": ("来源", "Source"), "wiring_source_yaml": ("配置文件", "YAML"),
     "wiring_source_imported": ("导入", "Imported"), "wiring_remove": ("删除", "Remove"),

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from integrations.modbus import get_wiring
+from integrations.modbus.const import DATA_WIRING
 from integrations.modbus.wiring import Wiring
 from integrations.modbus.wiring_sheet import Buildings, Plan, SheetError, check, export, parse, template
 from scada_core.billing.tariff_store import meter_scope
@@ -24,7 +25,7 @@ MAX_PENDING_PLANS = 10
 
 def _wiring(view: Page, request: web.Request) -> Wiring:
     """Return the stored wiring, or answer 503 when modbus is not set up."""
-    if "modbus_wiring" not in view.core.data:
+    if DATA_WIRING not in view.core.data:
         raise web.HTTPServiceUnavailable(text=view.site.t(request)["wiring_no_modbus"])
     return get_wiring(view.core)
 
@@ -70,6 +71,9 @@ class WiringView(Page):
             return await self._apply(request, operator, wiring, str(form.get("plan_id", "")))
         target = str(form.get("target", ""))
         if action == "remove_meter" and wiring.in_force(target):
+            billing = self.site.billing
+            if billing is not None and billing.opened.opened_mode(target) is not None:
+                return self.page(request, status=409, message=t["wiring_meter_has_account"])
             row = await wiring.async_remove_meter(target)
             await self.site.audit.record(request, operator, "wiring_remove_meter", target, before=row)
             self.site.grid.invalidate()
