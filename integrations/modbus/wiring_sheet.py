@@ -110,11 +110,14 @@ def parse(content: bytes) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     except (zipfile.BadZipFile, KeyError, OSError, ValueError):
         raise SheetError("不是 Excel 工作簿（.xlsx）", "not an Excel workbook (.xlsx)") from None
     sheets = {}
-    for wanted, columns in ((SHEET_GATEWAYS, GATEWAY_COLUMNS), (SHEET_METERS, METER_COLUMNS)):
-        sheet = next((book[name] for name in book.sheetnames if name.split()[-1:] == wanted.split()[-1:]), None)
-        if sheet is None:
-            raise SheetError(f"缺少工作表「{wanted}」", f"the workbook has no sheet {wanted!r}")
-        sheets[wanted] = _rows(sheet, columns, wanted)
+    try:
+        for wanted, columns in ((SHEET_GATEWAYS, GATEWAY_COLUMNS), (SHEET_METERS, METER_COLUMNS)):
+            sheet = next((book[name] for name in book.sheetnames if set(name.split()) & set(wanted.split())), None)
+            if sheet is None:
+                raise SheetError(f"缺少工作表「{wanted}」", f"the workbook has no sheet {wanted!r}")
+            sheets[wanted] = _rows(sheet, columns, wanted)
+    finally:
+        book.close()
     return sheets[SHEET_GATEWAYS], sheets[SHEET_METERS]
 
 
