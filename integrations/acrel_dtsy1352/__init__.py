@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
 
-from integrations.modbus import get_hub, group_buses
+from integrations.modbus import get_hub, get_wiring, group_buses
 from integrations.modbus.const import TYPE_TCP
 from integrations.modbus.schema import bus_types, check_meter_buses, declare_meters, meter_groups_schema
 from integrations.modbus.profile import get_profile
@@ -92,6 +92,13 @@ async def async_setup(core: Core, config: list[dict[str, Any]]) -> bool:
             meters.append(Dtsy1352Meter(bus, meter_conf, profile))
     await get_hub(core).async_add_devices(meters)
     async_register_services(core)
+
+    def create(bus: Bus, conf: dict[str, Any]) -> Dtsy1352Meter:
+        """Create an imported meter (no frame cipher: a key is YAML's alone)."""
+        _prepare_bus(bus, hooks)
+        return Dtsy1352Meter(bus, {**conf, CONF_CIPHER: CIPHER_NONE}, profile)
+
+    await get_wiring(core).async_register_model(PROFILE, DOMAIN, create)
     return True
 
 

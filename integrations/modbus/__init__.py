@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 import voluptuous as vol
 
 from .api import BatchRunView, BatchView, CommandView
-from .const import DATA_HUB, DOMAIN
+from .const import DATA_HUB, DATA_WIRING, DOMAIN
 from .hub import ModbusHub
 from .schema import SECTION_SCHEMA
+from .wiring import Wiring
 
 if TYPE_CHECKING:
     from scada_core.core import Core
@@ -26,6 +27,8 @@ async def async_setup(core: Core, config: list[dict[str, Any]]) -> bool:
     hub = ModbusHub(core, config)
     core.data[DATA_HUB] = hub
     await hub.async_setup()
+    wiring = core.data[DATA_WIRING] = Wiring(hub)
+    await wiring.async_load()
     if core.http is not None:
         for view in (CommandView, BatchView, BatchRunView):
             core.http.register_view(view(core, hub))
@@ -38,6 +41,11 @@ def get_hub(core: Core) -> ModbusHub:
     if hub is None:
         raise RuntimeError("the modbus integration is not set up")
     return hub
+
+
+def get_wiring(core: Core) -> Wiring:
+    """Return the stored wiring meter integrations register their models with."""
+    return core.data[DATA_WIRING]
 
 
 def group_buses(core: Core, domain: str, groups: list[dict[str, Any]]) -> list[Bus] | None:

@@ -107,6 +107,10 @@ class Bus(Entity):
             raise ValueError(f"bus {self.name}: address {device.address} is used twice")
         self.devices.append(device)
 
+    def wake(self) -> None:
+        """End the idle wait: a meter was added."""
+        self._wake.set()
+
     async def submit(self, device: BusDevice, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Save a new command on ``device`` (a batch's with the batch), queue it and wait for its outcome."""
         item = current_batch.get()
@@ -197,6 +201,8 @@ class Bus(Entity):
                 await self._run_commands()
             if not self.link.connected:
                 break
+            if device not in self.devices:  # removed in the UI while this sweep ran
+                continue
             if device.next_status > started and device.next_energy > started:
                 continue
             device.next_status = started + device.status_interval
@@ -218,8 +224,19 @@ class Bus(Entity):
             except Exception as err:  # noqa: BLE001 - one meter's decoding bug must not stop the bus
                 _LOGGER.exception("Polling %s failed", device.entity_id)
                 device.record_failure(FieldError(f"internal error: {err}"), self.offline_after)
+            if device not in self.devices:
+                self._settle_removed(device)
         await self._run_commands()
         return polled
+
+    def _settle_removed(self, device: BusDevice) -> None:
+        """Undo the state a poll wrote after its meter was removed (or moved: its new entity's state stands)."""
+        assert self.core is not None
+        current = self.core.entities.get(device.entity_id)
+        if current is None:
+            self.core.states.async_remove(device.entity_id)
+        elif current is not device:
+            current.async_write_state()
 
     async def _idle(self) -> None:
         """Serve commands until the next meter is due (or the line drops)."""

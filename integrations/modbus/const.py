@@ -68,6 +68,7 @@ RETRY_DELAY_S: Final = 1.0
 
 EVENT_COMMAND_UPDATE: Final = "field_command"
 DATA_HUB: Final = "modbus"
+DATA_WIRING: Final = "modbus_wiring"
 
 # An optional register a profile meter refused (illegal address / function) is asked again this often.
 UNSUPPORTED_RETRY_S: Final = 3600.0

@@ -17,6 +17,7 @@ class Gateway(Entity):
 
     def __init__(self, store: CommandStore, conf: dict[str, Any]) -> None:
         super().__init__()
+        self.conf = conf  # the validated entry, as the wiring export writes it back
         self._attr_name = conf[CONF_NAME]
         self.entity_id = f"{DOMAIN}.gateway_{self.name}"
         self.kind: str = conf[CONF_TYPE]

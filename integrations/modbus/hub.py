@@ -29,15 +29,65 @@ class ModbusHub:
         self.gateways = [Gateway(self.store, conf) for conf in gateways]
         self.buses: dict[str, Bus] = {bus.name: bus for gw in self.gateways for bus in gw.buses}
         self.devices: dict[str, BusDevice] = {}
+        self._tasks: dict[str, list[asyncio.Task[Any]]] = {}  # each bus's link and sweep tasks
         self._started = False
 
     async def async_setup(self) -> None:
         """Add gateway and bus entities, connect every line, sweep once the core has started."""
         await self.core.async_add_entities([*self.gateways, *self.buses.values()])
         for bus in self.buses.values():
-            self.core.async_create_task(bus.link.run(), f"modbus link {bus.name}")
+            self._start_link(bus)
         self.core.bus.async_listen_once(EVENT_CORE_STARTED, self._on_started)
         self.core.async_on_stop(self.async_stop)
+
+    def _start_link(self, bus: Bus) -> None:
+        self._tasks.setdefault(bus.name, []).append(
+            self.core.async_create_task(bus.link.run(), f"modbus link {bus.name}"))
+
+    def _start_sweep(self, bus: Bus) -> None:
+        self._tasks.setdefault(bus.name, []).append(
+            self.core.async_create_task(bus.run(), f"modbus sweep {bus.name}"))
+
+    async def async_add_gateway(self, conf: dict[str, Any]) -> Gateway:
+        """Add a gateway while running (a validated ``modbus:`` entry): connect its lines and sweep them."""
+        gateway = Gateway(self.store, conf)
+        await self.core.async_add_entities([gateway, *gateway.buses])
+        self.gateways.append(gateway)
+        for bus in gateway.buses:
+            self.buses[bus.name] = bus
+            self._start_link(bus)
+            if self._started:
+                self._start_sweep(bus)
+        return gateway
+
+    def refuse_removal_with_meters(self, name: str) -> None:
+        """Raise ValueError if gateway ``name`` still carries meters."""
+        gateway = next(g for g in self.gateways if g.name == name)
+        if any(bus.devices for bus in gateway.buses):
+            raise ValueError(f"gateway {name} still carries meters")
+
+    async def async_remove_gateway(self, name: str) -> None:
+        """Stop and forget a gateway that carries no meter any more."""
+        self.refuse_removal_with_meters(name)
+        gateway = next(g for g in self.gateways if g.name == name)
+        for bus in gateway.buses:
+            bus.link.close()
+            for task in self._tasks.pop(bus.name, []):
+                task.cancel()
+            del self.buses[bus.name]
+            self._forget(bus.entity_id)
+        self.gateways.remove(gateway)
+        self._forget(gateway.entity_id)
+
+    def _forget(self, entity_id: str) -> None:
+        self.core.entities.pop(entity_id, None)
+        self.core.states.async_remove(entity_id)
+
+    def remove_device(self, entity_id: str) -> None:
+        """Take a meter off its bus and forget its entity (its open commands expire with the bus's check)."""
+        device = self.devices.pop(entity_id)
+        device.bus.devices.remove(device)
+        self._forget(entity_id)
 
     def bus(self, name: str) -> Bus | None:
         """Return the bus called ``name``."""
@@ -49,13 +99,15 @@ class ModbusHub:
             device.bus.add_device(device)
         await self.core.async_add_entities(list(devices))
         self.devices.update({d.entity_id: d for d in devices})
+        for bus in {d.bus.name: d.bus for d in devices}.values():
+            bus.wake()  # a sweep already idling polls the new meters at once
 
     async def _on_started(self, _event: Event) -> None:
         if self._started:
             return
         self._started = True
         for bus in self.buses.values():
-            self.core.async_create_task(bus.run(), f"modbus sweep {bus.name}")
+            self._start_sweep(bus)
         self.core.async_create_task(self._run_expiry(), "modbus command expiry")
         if self.core.db is not None:
             resumed = await self._resume()
@@ -66,7 +118,7 @@ class ModbusHub:
         """Expire every bus's overdue commands, even while its line is down."""
         while True:
             await asyncio.sleep(EXPIRY_CHECK_S)
-            for bus in self.buses.values():
+            for bus in list(self.buses.values()):  # gateways come and go while a bus awaits
                 await bus.expire()
 
     async def _resume(self) -> int:

@@ -1,4 +1,4 @@
-"""The command table of the field layer (migration 0002_field)."""
+"""The command table of the field layer (migration 0002_field) and the wiring created by import (0030)."""
 from __future__ import annotations
 
 from sqlalchemy import Float, Index, Integer, String, Text
@@ -45,3 +45,33 @@ class FieldBatchRow(Base):
     total: Mapped[int] = mapped_column(Integer)
     created_ts: Mapped[float] = mapped_column(Float)
     operator: Mapped[str | None] = mapped_column(String(64))  # who started it (the context's user)
+
+
+class WiringGatewayRow(Base):
+    """A gateway created by import or the UI (YAML-declared gateways are not stored; migration 0030)."""
+
+    __tablename__ = "modbus_wiring_gateways"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label: Mapped[str | None] = mapped_column(String(128))
+    type: Mapped[str] = mapped_column(String(16))
+    host: Mapped[str | None] = mapped_column(String(255))
+    port: Mapped[str] = mapped_column(String(255))  # a TCP port number, or a serial device path
+    baudrate: Mapped[int] = mapped_column(Integer)
+    created_ts: Mapped[float] = mapped_column(Float)
+
+
+class WiringMeterRow(Base):
+    """A meter created by import or the UI, with what its row said of its place, category and tariff."""
+
+    __tablename__ = "modbus_wiring_meters"
+    __table_args__ = (Index("ux_modbus_wiring_meters_bus_address", "bus", "address", unique=True),)
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model: Mapped[str] = mapped_column(String(64))
+    bus: Mapped[str] = mapped_column(String(64))
+    address: Mapped[int] = mapped_column(Integer)
+    building: Mapped[str | None] = mapped_column(String(64))
+    category: Mapped[str | None] = mapped_column(String(64))
+    tariff: Mapped[str | None] = mapped_column(String(64))
+    created_ts: Mapped[float] = mapped_column(Float)

@@ -163,9 +163,11 @@ def _unique_names(gateways: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return gateways
 
 
+GATEWAY_ENTRY = vol.All(GATEWAY_SCHEMA, _check_gateway)
+
 SECTION_SCHEMA = vol.All(
     lambda value: [] if value is None else value,
-    [vol.All(GATEWAY_SCHEMA, _check_gateway)],
+    [GATEWAY_ENTRY],
     _unique_names,
 )
 

@@ -43,10 +43,11 @@ CHAIN = {
     "0034_energy_daily_tou": "0036_web_roles",
     "0035_billing_meter_charges": "0021_billing_building_policies",
     "0026_billing_load_limiting": "0035_billing_meter_charges",  # numbered before it, written after it
+    "0030_modbus_wiring": "0020_field_batch_operator",
 }
 # Where each revision lives now (the integration that owns its tables).
 OWNERS = {
-    "integrations/modbus/migrations": {"0002_field", "0020_field_batch_operator"},
+    "integrations/modbus/migrations": {"0002_field", "0020_field_batch_operator", "0030_modbus_wiring"},
     "integrations/notify/migrations": {"0004_notify", "0013_notify_secret_body"},
     "integrations/automation/migrations": {"0005_automation"},
     "web/migrations": {"0006_web", "0022_web_receipt_layout", "0036_web_roles", "0034_energy_daily_tou"},
@@ -81,7 +82,7 @@ def test_every_revision_lives_with_its_integration() -> None:
     assert owners == OWNERS
     assert set().union(_revisions(CORE_VERSIONS), *owners.values()) == set(CHAIN)
     assert Database.head_revisions() == {
-        "0020_field_batch_operator", "0005_automation", "0034_energy_daily_tou", "0013_notify_secret_body",
+        "0030_modbus_wiring", "0005_automation", "0034_energy_daily_tou", "0013_notify_secret_body",
         "0026_billing_load_limiting", "0023_tenant_sms_alerts",
     }
 
