@@ -11,16 +11,14 @@ import voluptuous as vol
 from integrations.topup.config import declare_topup, key_text, topup_options, validate_topup
 from integrations.topup.const import (
     CONF_GATEWAY,
-    CONF_HOST,
     CONF_KEYS_DIR,
     CONF_NOTIFY_URL,
-    CONF_PORT,
     CONF_RETURN_URL,
     CONF_SANDBOX,
 )
 from integrations.topup.limits import limits_in_order, topup_limits
 from integrations.topup.orders import OrderStore
-from integrations.topup.start import async_add_provider
+from integrations.topup.start import async_add_provider, async_start_sandbox
 from scada_core.const import EVENT_CORE_STARTED
 
 from .certs import CertificateError, TrustChain, load_cert, load_key
@@ -141,14 +139,9 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
 
         sandbox = UnionPaySandbox(certs, mer_id, NotifyPolicy(
             sandbox_conf["notify_repeat"], sandbox_conf["notify_delay"], sandbox_conf["lose_notify"]))
-        try:
-            sandbox_gateway = await sandbox.start(sandbox_conf[CONF_HOST], sandbox_conf[CONF_PORT])
-        except OSError as err:
-            _LOGGER.error("UnionPay sandbox cannot listen on %s:%s: %s", sandbox_conf[CONF_HOST],
-                          sandbox_conf[CONF_PORT], err.strerror or err)
-            await sandbox.stop()
+        sandbox_gateway = await async_start_sandbox(core, sandbox, sandbox.start, sandbox_conf)
+        if sandbox_gateway is None:
             return False
-        core.async_on_stop(sandbox.stop)
         if not config.get(CONF_GATEWAY):
             gateway = sandbox_gateway
 

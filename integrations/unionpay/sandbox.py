@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import html
-import logging
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from integrations.topup.sandbox import (
     SandboxServer,
     add_sandbox_arguments,
     policy_from_arguments,
+    run_cli,
     serve_forever,
 )
 
@@ -276,10 +276,4 @@ async def async_main(args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
-    _parser = argparse.ArgumentParser(prog="python -m integrations.unionpay.sandbox", description=__doc__)
-    add_arguments(_parser)
-    try:
-        asyncio.run(async_main(_parser.parse_args()))
-    except KeyboardInterrupt:
-        pass
+    run_cli("python -m integrations.unionpay.sandbox", __doc__, add_arguments, async_main)
