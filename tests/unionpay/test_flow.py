@@ -2,6 +2,8 @@
 credited once, the query sweep when notifications are lost, and refunds."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from integrations.topup.errors import TopUpError
@@ -113,3 +115,31 @@ async def test_refund_goes_off_the_meter_then_back_at_the_gateway_once(site: Sit
     with pytest.raises(TopUpError):
         await payments(site).refund(order.out_trade_no, {"id": "admin1", "role": "admin"}, "")
     assert (await site.billing.trial_balance())["balanced"]
+
+
+async def test_expired_order_is_refused_at_the_front_page_and_closed_by_the_sweep(site: Site) -> None:
+    """Past its payTimeout an order's form is no longer served (409) and the sweep closes it here, since UnionPay
+    has no close: the query answers 34 (no such paid order)."""
+    order, url = await payments(site).create_wap_order(site.accounts["A"], 5000)
+    site.core.clock.frozen = site.core.clock.utcnow() + dt.timedelta(minutes=16)
+    try:
+        async with site.http.get(url) as resp:
+            assert resp.status == 409 and "过期" in await resp.text()
+        await payments(site).sweep(0)
+    finally:
+        site.core.clock.frozen = None
+    assert (await payments(site).store.get(order.out_trade_no)).state == "CLOSED"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("amount_fen", [0, -5000, 500_001, 10**15])
+async def test_amounts_out_of_range_are_refused_before_any_order(site: Site, amount_fen: int) -> None:
+    """Nothing, negative, above the maximum or absurd: refused with the range in Chinese, no gateway call."""
+    with pytest.raises(TopUpError, match="充值金额须在"):
+        await payments(site).create_qr_order(site.accounts["A"], amount_fen)
+    assert not sandbox(site).trades
+
+
+async def test_another_accounts_meter_is_refused(site: Site) -> None:
+    """A top-up for tenant A on tenant B's meter is refused."""
+    with pytest.raises(TopUpError, match="表计不属于账户"):
+        await payments(site).create_wap_order(site.accounts["A"], 5000, meter_entity_id="acrel_dtsy1352.m2")
