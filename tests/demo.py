@@ -11,7 +11,7 @@ from tests.helpers import free_port
 
 DEMO = Path(__file__).resolve().parents[1] / "config" / "demo"
 RUN_FILES = (".db", ".db-wal", ".db-shm", ".json")  # left behind by a demo run in the checkout
-FIXED_PORTS = (5021, 5022, 5023, 5024, 8123, 9009, 9010)
+FIXED_PORTS = (5021, 5022, 5023, 5024, 8123, 9009, 9010, 9011)
 
 
 def copy_demo(folder: Path, *, wire_timing: bool = True) -> Path:

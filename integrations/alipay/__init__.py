@@ -12,10 +12,8 @@ from integrations.topup.api import VIEWS
 from integrations.topup.config import declare_topup, key_text, topup_options, validate_topup
 from integrations.topup.const import (
     CONF_GATEWAY,
-    CONF_HOST,
     CONF_KEYS_DIR,
     CONF_NOTIFY_URL,
-    CONF_PORT,
     CONF_RETURN_URL,
     CONF_SANDBOX,
 )
@@ -23,7 +21,7 @@ from integrations.topup.const import DOMAIN as TOPUP
 from integrations.topup.limits import limits_in_order, topup_limits
 from integrations.topup.orders import OrderStore
 from integrations.topup.signing import KeyFormatError, load_private_key, load_public_key
-from integrations.topup.start import async_add_provider
+from integrations.topup.start import async_add_provider, async_start_sandbox
 
 from .client import AlipayClient, AlipaySettings
 from .const import (
@@ -147,14 +145,9 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
             policy=NotifyPolicy(sandbox_conf["notify_repeat"], sandbox_conf["notify_delay"],
                                 sandbox_conf["lose_notify"]),
         )
-        try:
-            sandbox_gateway = await sandbox.start(sandbox_conf[CONF_HOST], sandbox_conf[CONF_PORT])
-        except OSError as err:
-            _LOGGER.error("Alipay sandbox cannot listen on %s:%s: %s", sandbox_conf[CONF_HOST],
-                          sandbox_conf[CONF_PORT], err.strerror or err)
-            await sandbox.stop()
+        sandbox_gateway = await async_start_sandbox(core, sandbox, sandbox.start, sandbox_conf)
+        if sandbox_gateway is None:
             return False
-        core.async_on_stop(sandbox.stop)
         if not config.get(CONF_GATEWAY):
             gateway = sandbox_gateway
 

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from integrations.topup.const import CHARSET, SEC_AMOUNT_MISMATCH
+from integrations.topup.const import SEC_AMOUNT_MISMATCH
+from integrations.topup.forms import parse_form
 from integrations.topup.logsafe import shown
 from integrations.topup.money import yuan_to_fen
 from scada_core.http import View
@@ -36,20 +36,6 @@ if TYPE_CHECKING:
 
 SOURCE = "alipay_notify"
 SEC_MALFORMED = "malformed"
-
-
-def parse_form(raw: bytes) -> dict[str, str] | None:
-    """Decode a form body exactly once into single string values; None if a key repeats or it is not UTF-8."""
-    try:
-        pairs = parse_qsl(raw.decode(CHARSET), keep_blank_values=True, strict_parsing=False)
-    except UnicodeDecodeError:
-        return None
-    form: dict[str, str] = {}
-    for key, value in pairs:
-        if key in form:
-            return None
-        form[key] = value
-    return form
 
 
 class NotifyView(View):

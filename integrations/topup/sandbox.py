@@ -116,3 +116,15 @@ async def serve_forever(sandbox: SandboxServer, host: str, port: int, banner: Ca
         await asyncio.Event().wait()
     finally:
         await sandbox.stop()
+
+
+def run_cli(prog: str, description: str | None, add_arguments: Callable[[argparse.ArgumentParser], None],
+            main: Callable[[argparse.Namespace], Awaitable[None]]) -> None:
+    """Run a sandbox from ``python -m`` until interrupted."""
+    logging.basicConfig(level=logging.INFO)
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    add_arguments(parser)
+    try:
+        asyncio.run(main(parser.parse_args()))
+    except KeyboardInterrupt:
+        pass

@@ -11,13 +11,16 @@ from scada_core.billing.const import DOMAIN as BILLING
 from scada_core.const import EVENT_CORE_STARTED
 from scada_core.params import DB_ID, db_int
 
-from .const import CONF_QUERY_AFTER, CONF_QUERY_INTERVAL, DOMAIN, RETURN_PATH
+from .const import CONF_HOST, CONF_PORT, CONF_QUERY_AFTER, CONF_QUERY_INTERVAL, DOMAIN, RETURN_PATH
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from scada_core.core import Core, Event, ServiceCall
 
     from .payments import TopUpPayments
     from .registry import TopUpRegistry
+    from .sandbox import SandboxServer
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -43,6 +46,22 @@ async def async_add_provider(
                            f"{payments.name} sweep")
     registry: TopUpRegistry = core.data[DOMAIN]
     await registry.async_register(payments, config)
+
+
+async def async_start_sandbox(
+    core: Core, sandbox: SandboxServer, start: Callable[[str, int], Awaitable[str]], sandbox_conf: dict[str, Any]
+) -> str | None:
+    """Start an in-process sandbox on its configured host and port, stopped with the core; return its gateway
+    URL, or None (logged) when it cannot listen."""
+    host, port = sandbox_conf[CONF_HOST], sandbox_conf[CONF_PORT]
+    try:
+        url = await start(host, port)
+    except OSError as err:
+        _LOGGER.error("%s cannot listen on %s:%s: %s", sandbox.label, host, port, err.strerror or err)
+        await sandbox.stop()
+        return None
+    core.async_on_stop(sandbox.stop)
+    return url
 
 
 async def sweep_loop(payments: TopUpPayments, interval: float, query_after: float) -> None:

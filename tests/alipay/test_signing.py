@@ -13,7 +13,7 @@ from Crypto.PublicKey import RSA
 
 from integrations.alipay.client import AlipayClient, AlipayError, AlipaySettings
 from integrations.alipay.const import METHOD_QUERY, METHOD_WAP_PAY
-from integrations.alipay.notify import parse_form
+from integrations.topup.forms import parse_form
 from integrations.alipay.signing import (
     build_signed_response,
     canonical_string,

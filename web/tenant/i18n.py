@@ -43,6 +43,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "expires_in": "二维码有效时间", "order_expired": "二维码已过期，请返回重新下单",
         "newer": "较新", "older": "更早", "daily_charges": "近7天每日扣费",
         "waiting_notify": "正在等待支付平台的到账通知，本页会自动刷新", "new_balance": "充值后余额", "back_home": "返回首页",
+        "to_gateway": "前往银联付款", "to_gateway_hint": "将打开银联支付页面，付款后自动返回",
     },
     "en": {
         "title": "Electricity self-service", "login": "Log in", "account_no": "Account no.", "password": "Password",
@@ -96,6 +97,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "newer": "Newer", "older": "Older", "daily_charges": "Charges, last 7 days",
         "waiting_notify": "Waiting for the payment service's notice; this page refreshes by itself",
         "new_balance": "Balance now", "back_home": "Back to home",
+        "to_gateway": "Continue to UnionPay", "to_gateway_hint": "The UnionPay payment page opens; you come back here once paid",
     },
 }
 
