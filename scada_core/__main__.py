@@ -1,4 +1,4 @@
-"""Command line: run, check-config, db upgrade, simulate."""
+"""Command line: run, check-config, db, demo, operator, token, simulate."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from .bootstrap import async_setup_core, open_database
+from .cli import operators, tokens
 from .config import load_config
 from .const import APP_NAME, __version__
 from .exceptions import ConfigError, DatabaseUnavailable, OpenPrepayError
@@ -112,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="demo data: seed the demo tower with 60 days of shops, sales and readings")
     demo.add_argument("action", choices=["seed"])
     demo.add_argument("-c", "--config", type=Path, required=True, help="configuration directory (config/demo)")
+    operators.register(sub)
+    tokens.register(sub)
     sub.add_parser("simulate", help="run a device simulator (simulate NAME --help)", add_help=False)
     if argv[:1] == ["simulate"] or (len(argv) > 1 and argv[0] in ("-v", "--verbose") and argv[1] == "simulate"):
         verbose = argv[0] in ("-v", "--verbose")
@@ -120,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
     try:
+        if (handler := getattr(args, "handler", None)) is not None:
+            return int(handler(args))
         if args.verb == "check-config":
             configuration = load_config(args.config)
             print("configuration valid")

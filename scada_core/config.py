@@ -153,8 +153,10 @@ def validate_section(raw: Any, schema: vol.Schema, key: str, wrap: bool) -> tupl
         return None, [describe(raw, [key], f"cannot validate this section: {err!r}")]
 
 
-def load_config(config_dir: Path | str) -> Configuration:
-    """Read and validate the configuration; raise ConfigError listing every mistake."""
+def load_config(config_dir: Path | str, *, probe_ports: bool = True) -> Configuration:
+    """Read and validate the configuration; raise ConfigError listing every mistake.
+
+    ``probe_ports=False``: the ports are not tried (an administration command beside the running server)."""
     config_dir = Path(config_dir).resolve()
     path = config_dir / CONFIG_FILE
     if not path.is_file():
@@ -213,7 +215,9 @@ def load_config(config_dir: Path | str) -> Configuration:
         errors.append(f"{where}http -> host: {http['host']!r} {UNAUTHENTICATED_HINT}")
     probed: list[str] = []
     if not errors:  # cross-references only mean something once every section has its shape
-        errors, probed = check_configuration(config_dir, raw, {**core_sections, **sections}, available, order)
+        errors, probed = check_configuration(
+            config_dir, raw, {**core_sections, **sections}, available, order, probe_ports=probe_ports
+        )
     if errors:
         raise ConfigError(sorted(errors, key=_error_sort_key))
     return Configuration(

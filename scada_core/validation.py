@@ -103,13 +103,16 @@ def check_configuration(
     sections: dict[str, Any],
     integrations: dict[str, Integration],
     order: list[str],
+    *,
+    probe_ports: bool = True,
 ) -> tuple[list[str], list[str]]:
-    """Run every hook and the port checks; return (errors, the host:port probed)."""
+    """Run every hook and the port checks (the binding ones when ``probe_ports``); return (errors, the host:port
+    probed)."""
     context = ConfigContext(config_dir, raw, sections)
     http = sections["http"]
     context.listen(http["host"], http["port"], ["http", "port"])
     _run_hooks(context, integrations, order, HOOK_DECLARE)
-    probed = _check_listeners(context)
+    probed = _check_listeners(context, probe_ports)
     _run_hooks(context, integrations, order, HOOK_VALIDATE)
     return context.errors, probed
 
@@ -140,8 +143,8 @@ def _overlap(a: set[str], b: set[str]) -> bool:
     return bool(a & b or (a | b) & WILDCARD_ADDRESSES)
 
 
-def _check_listeners(context: ConfigContext) -> list[str]:
-    """Refuse a port declared twice, then try each by binding it briefly; return the ports probed."""
+def _check_listeners(context: ConfigContext, probe: bool) -> list[str]:
+    """Refuse a port declared twice, then (``probe``) try each by binding it briefly; return the ports probed."""
     seen: list[tuple[Listener, set[str]]] = []
     probed: list[str] = []
     for listener in context.listeners:
@@ -164,6 +167,8 @@ def _check_listeners(context: ConfigContext) -> list[str]:
             context.error(listener.path, f"port {port} is already used by {_place(context.raw, other.path)}")
             continue
         seen.append((listener, ips))
+        if not probe:
+            continue
         probed.append(f"{host or '*'}:{port}")
         if (problem := _probe(addresses, port)) is not None:
             context.error(listener.path, problem)

@@ -10,7 +10,7 @@ import voluptuous as vol
 from scada_core.validation import NON_EMPTY
 
 from .const import DOMAIN, PASSWORD_MIN_LENGTH, ROLLUP_INTERVAL_S
-from .passwords import HASHING_SCHEMA, PasswordHashing
+from .passwords import HASHING_SCHEMA
 
 if TYPE_CHECKING:
     from scada_core.core import Core
@@ -33,7 +33,8 @@ CONFIG_SCHEMA = vol.Schema(
                     vol.Optional("password_hash", default={}): HASHING_SCHEMA,
                     vol.Optional("admin", default={}): vol.Schema(
                         {vol.Optional("username", default="admin"): NON_EMPTY,
-                         vol.Optional("password", default="admin123"): vol.All(
+                         # none: a one-time password, made and logged once when there is no operator yet
+                         vol.Optional("password"): vol.All(
                              str, vol.Length(min=PASSWORD_MIN_LENGTH,
                                              msg=f"must have at least {PASSWORD_MIN_LENGTH} characters"))}
                     ),
@@ -69,12 +70,11 @@ async def async_setup(core: Core, config: dict[str, Any] | None) -> bool:
         _LOGGER.error("The web dashboard needs the database and the HTTP server")
         return False
     billing = core.data.get("billing")
-    auth = Auth(core, config["session_hours"] * 3600, config["login_attempts"], config["login_window"],
-                core.config.language, PasswordHashing(config["password_hash"]),
-                billing.buildings if billing is not None else ())
-    await auth.roles.async_load()
+    auth = await Auth.async_from_config(core, config, billing.buildings if billing is not None else ())
     admin = config["admin"]
-    await auth.ensure_seed_admin(admin["username"], admin["password"])
+    if made := await auth.ensure_seed_admin(admin["username"], admin.get("password")):
+        _LOGGER.warning("first login: %s / %s (a one-time password: a new one is asked for at first login)",
+                        admin["username"], made)
     branding = {"title": config["branding"].get("title") or core.config.name}
     for kind in ("logo", "background"):
         if config["branding"].get(kind):

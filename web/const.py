@@ -20,6 +20,8 @@ TENANT_LOGINS: Final = "tenant_logins"
 # A tenant password staff generate to read out: no 0/O, 1/l/I to mistake.
 GENERATED_PASSWORD_ALPHABET: Final = "23456789abcdefghjkmnpqrstuvwxyz"
 GENERATED_PASSWORD_LENGTH: Final = 8
+# A one-time operator password (the first admin, `openprepay operator add|passwd`): 31^16, about 2^79.
+OPERATOR_PASSWORD_LENGTH: Final = 16
 PASSWORD_MAX_LENGTH: Final = 256
 # Wrong staff passwords: after login_attempts free tries per (user name, address), each further failure doubles the
 # wait, from LOGIN_BACKOFF_BASE up to LOGIN_BACKOFF_MAX seconds; at most LOGIN_THROTTLE_MAX pairs are remembered.

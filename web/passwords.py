@@ -3,6 +3,7 @@ argon2id hashes at a configurable cost (web: password_hash)."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 from functools import cache
 from typing import Any
 
@@ -11,6 +12,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from .const import (
+    GENERATED_PASSWORD_ALPHABET,
+    GENERATED_PASSWORD_LENGTH,
     HASH_MEMORY_DEFAULT_KIB,
     HASH_MEMORY_MAX_KIB,
     HASH_MEMORY_MIN_KIB,
@@ -37,6 +40,11 @@ HASHING_SCHEMA = vol.Schema(
         vol.Optional("parallelism", default=HASH_PARALLELISM_DEFAULT): vol.All(int, vol.Range(min=1, max=16)),
     }
 )
+
+
+def generated_password(length: int = GENERATED_PASSWORD_LENGTH) -> str:
+    """Return a password to read out: letters and digits that are not mistaken for each other."""
+    return "".join(secrets.choice(GENERATED_PASSWORD_ALPHABET) for _ in range(length))
 
 
 class PasswordHashing:

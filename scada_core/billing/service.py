@@ -148,11 +148,16 @@ from .topup import TopUpRules
 if TYPE_CHECKING:
     from scada_core.core import Core
 
-__all__ = ["DEFAULT_BUILDINGS", "BillingService", "building_of"]
+__all__ = ["DEFAULT_BUILDINGS", "BillingService", "building_of", "configured_buildings"]
 
 DEFAULT_BUILDINGS: dict[str, dict[str, Any]] = {
     DEFAULT_BUILDING: {"name": DEFAULT_BUILDING, "meters": ["*"], "tariff": {"kind": "flat", "price": "1"}}
 }
+
+
+def configured_buildings(config: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """Return (a copy of) the buildings a billing section names: one default building when it names none."""
+    return copy.deepcopy((config or {}).get("buildings") or DEFAULT_BUILDINGS)
 
 
 class BillingService:
@@ -165,7 +170,7 @@ class BillingService:
         self.core = core
         self.db = core.db
         # a copy: the settings versions in force are written into it (policies.py)
-        self.buildings: dict[str, dict[str, Any]] = copy.deepcopy(config.get("buildings") or DEFAULT_BUILDINGS)
+        self.buildings = configured_buildings(config)
         self.consumption_interval: float = config.get("consumption_interval", DEFAULT_CONSUMPTION_INTERVAL)
         self.methods = PaymentMethods()
         self.books = Books(core.db, core.clock, core.bus, self.buildings, core.async_create_task)

@@ -1,7 +1,6 @@
 """Staff give a shop its phone login from the account page: phone, password (typed or generated), the first code."""
 from __future__ import annotations
 
-import secrets
 from urllib.parse import quote
 
 from aiohttp import web
@@ -11,12 +10,8 @@ from scada_core.params import path_id
 from scada_core.permissions import PERM_ACCOUNT
 
 from ..auth import AuthError
-from ..const import GENERATED_PASSWORD_ALPHABET, GENERATED_PASSWORD_LENGTH
+from ..passwords import generated_password
 from .sales import AccountView, billing_of, error_text
-
-def generated_password() -> str:
-    """Return a password to read out to a tenant: letters and digits that are not mistaken for each other."""
-    return "".join(secrets.choice(GENERATED_PASSWORD_ALPHABET) for _ in range(GENERATED_PASSWORD_LENGTH))
 
 
 class AccountTenantLoginView(AccountView):
