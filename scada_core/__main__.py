@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from .bootstrap import async_setup_core, open_database
+from .cli import db as db_actions
 from .cli import operators, tokens
 from .config import load_config
 from .const import APP_NAME, __version__
@@ -108,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(verb, help=text)
         p.add_argument("-c", "--config", type=Path, required=True, help="configuration directory")
     db = sub.add_parser("db", help="database maintenance")
-    db.add_argument("action", choices=["upgrade"])
+    db.add_argument("action", choices=["upgrade", *db_actions.ACTIONS])
     db.add_argument("-c", "--config", type=Path, required=True, help="configuration directory")
+    db_actions.add_arguments(db)
     demo = sub.add_parser("demo", help="demo data: seed the demo tower with 60 days of shops, sales and readings")
     demo.add_argument("action", choices=["seed"])
     demo.add_argument("-c", "--config", type=Path, required=True, help="configuration directory (config/demo)")
@@ -131,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
             if configuration.probed_ports:
                 print(f"ports free (each bound briefly to check): {', '.join(configuration.probed_ports)}")
             return 0
+        if args.verb == "db" and args.action in db_actions.ACTIONS:
+            return db_actions.ACTIONS[args.action](args)
         if args.verb == "db":
             return asyncio.run(_async_db_upgrade(args.config))
         if args.verb == "demo":

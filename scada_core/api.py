@@ -27,8 +27,10 @@ class HealthView(View):
     openapi = {
         "get": {
             "responses": {
-                "200": {"description": "ok: running, every configured part set up, the recorder writing"},
-                "503": {"description": "status degraded: 'failed' names the parts that are down, and why"},
+                "200": {"description": "ok: running, every configured part set up, the recorder writing; "
+                                       "backup_age_seconds: since the last scheduled backup (null: none)"},
+                "503": {"description": "status degraded: 'failed' names the parts that are down, and why (a "
+                                       "scheduled backup older than twice its interval too)"},
             }
         }
     }
@@ -41,6 +43,9 @@ class HealthView(View):
         recorder = self.core.recorder
         if recorder is not None and recorder.error is not None:
             failed["recorder"] = recorder.error
+        backups = recorder.backups if recorder is not None else None
+        if backups is not None and (problem := backups.problem()) is not None:
+            failed["backup"] = problem
         healthy = not failed and self.core.state is CoreState.RUNNING
         return json_response(
             {
@@ -49,6 +54,7 @@ class HealthView(View):
                 "state": self.core.state.value,
                 "components": sorted(self.core.config.components),
                 "failed": failed,
+                "backup_age_seconds": None if backups is None or (age := backups.age()) is None else round(age),
             },
             status=200 if healthy else 503,
         )

@@ -10,6 +10,9 @@ from zoneinfo import available_timezones
 import voluptuous as vol
 
 from .const import (
+    BACKUP_DEFAULT_DIR,
+    BACKUP_DEFAULT_KEEP,
+    BACKUP_MIN_INTERVAL,
     CONFIG_FILE,
     CORE_SECTIONS,
     DEFAULT_HTTP_HOST,
@@ -23,7 +26,7 @@ from .const import (
 from .exceptions import ConfigError, DependencyError, IntegrationNotFound
 from .http_security import UNAUTHENTICATED_HINT, is_loopback, network_list
 from .loader import Integration, discover, resolve_order
-from .validation import NON_EMPTY, check_configuration
+from .validation import NON_EMPTY, check_configuration, duration_seconds
 from .yaml_loader import NodeDict, describe, find_location, load_yaml, value_at
 
 CORE_SCHEMA = vol.Schema(
@@ -87,6 +90,17 @@ RECORDER_SCHEMA = vol.Schema(
         vol.Optional("exclude_domains", default=[]): [str],
         # domain -> seconds: a state row at most this often per entity (a change of availability always).
         vol.Optional("min_interval", default={}): {str: vol.All(vol.Coerce(float), vol.Range(min=0))},
+        # scheduled backups (see scada_core/storage/backup_schedule.py); none when the key is absent
+        vol.Optional("backup"): vol.Schema(
+            {
+                vol.Required("every"): vol.All(
+                    duration_seconds,
+                    vol.Range(min=BACKUP_MIN_INTERVAL, msg=f"must be at least {BACKUP_MIN_INTERVAL:.0f} seconds"),
+                ),
+                vol.Optional("keep", default=BACKUP_DEFAULT_KEEP): vol.All(int, vol.Range(min=1)),
+                vol.Optional("path", default=BACKUP_DEFAULT_DIR): NON_EMPTY,
+            }
+        ),
     }
 )
 

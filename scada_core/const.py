@@ -12,6 +12,14 @@ CUSTOM_INTEGRATIONS_DIR: Final = "custom_integrations"
 MANIFEST_FILE: Final = "manifest.yaml"
 MIGRATIONS_FOLDER: Final = "migrations"  # an integration's own Alembic revisions, beside its manifest
 DEFAULT_DB_FILE: Final = "openprepay.db"
+# Scheduled backups (recorder: backup: {every, keep, path}): at least a minute apart; health is degraded once the
+# last one is older than BACKUP_STALE_FACTOR times `every`.
+BACKUP_MIN_INTERVAL: Final = 60.0
+BACKUP_DEFAULT_KEEP: Final = 7
+BACKUP_DEFAULT_DIR: Final = "backups"
+BACKUP_STALE_FACTOR: Final = 2
+BACKUP_RETRY_S: Final = 600.0  # a failed scheduled backup is tried again after this (or `every`, if shorter)
+BACKUP_CHECK_S: Final = 60.0  # the schedule looks at the core's clock at least this often (it may be moved)
 # Seconds a database write waits for another connection's lock before it fails (recorder: lock_timeout).
 DEFAULT_LOCK_TIMEOUT: Final = 10.0
 # Connections kept open per database: as many as requests commonly overlap (the overflow beyond it is opened and

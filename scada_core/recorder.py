@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .const import EVENT_METER_READING, EVENT_STATE_CHANGED, STATE_UNAVAILABLE
 from .json_helpers import json_text
+from .storage.backup_schedule import BackupSchedule
 from .storage.models import READING_FIELDS, ReadingRow, StateRow
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ class Recorder:
         self._sql: dict[tuple[str, int], str] = {}
         self.rows_written = 0
         self.error: str | None = None  # why the last write failed, until one succeeds
+        self.backups = BackupSchedule(core, db, config["backup"]) if "backup" in config else None
 
     def async_start(self) -> None:
         """Listen to the bus and start the writer and purge loops."""
@@ -63,6 +65,8 @@ class Recorder:
         self.core.bus.async_listen(EVENT_METER_READING, self._on_reading)
         self.core.async_create_task(self._writer(), "recorder writer")
         self.core.async_create_task(self._purger(), "recorder purge")
+        if self.backups is not None:
+            self.backups.async_start()
         self.core.async_on_stop(self.async_stop)
 
     @property

@@ -13,6 +13,7 @@ configuration.yaml, so each reads ``file:line: key -> path: problem``.
 from __future__ import annotations
 
 import logging
+import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,20 @@ HOOK_VALIDATE = "validate_config"
 WILDCARD_ADDRESSES = frozenset({"0.0.0.0", "::"})  # noqa: S104 - "every interface": overlaps any address
 
 NON_EMPTY = vol.All(str, vol.Strip, vol.Length(min=1, msg="must not be empty"))
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration_seconds(value: Any) -> float:
+    """Accept a duration as seconds or a number with a unit (30s, 15m, 12h, 1d); return seconds."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", value)):
+        seconds = float(match[1]) * DURATION_UNITS[match[2]]
+    else:
+        raise vol.Invalid(f"expected seconds or a number with a unit s, m, h or d (e.g. 1d), got {value!r}")
+    if seconds <= 0:
+        raise vol.Invalid("must be more than 0")
+    return seconds
 
 
 @dataclass

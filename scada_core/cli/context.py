@@ -40,16 +40,16 @@ def fail(message: str) -> None:
 
 
 @asynccontextmanager
-async def async_open_core(config_dir: Path) -> AsyncIterator[tuple[Configuration, Core]]:
-    """Yield the configuration and a core (not started) holding its database, migrated; close it afterwards.
-
-    The ports are not probed: the command may run beside the server."""
+async def async_open_core(config_dir: Path, upgrade: bool = True) -> AsyncIterator[tuple[Configuration, Core]]:
+    """Yield the configuration and a core (not started) holding its database, migrated unless not ``upgrade``;
+    close it afterwards. The ports are not probed: the command may run beside the server."""
     configuration = load_config(config_dir, probe_ports=False)
     core = Core(configuration.config_dir, configuration.core["time_zone"])
     core.config.language = configuration.core["language"]
     db = open_database(configuration)
     try:
-        await db.async_upgrade()
+        if upgrade:
+            await db.async_upgrade()
         core.db = db
         yield configuration, core
     finally:

@@ -19,7 +19,13 @@ from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..const import DB_POOL_OVERFLOW, DB_POOL_SIZE, DEFAULT_DB_FILE, DEFAULT_LOCK_TIMEOUT
@@ -134,6 +140,23 @@ class Database:
         """Yield a session inside one transaction, committed on success."""
         async with self.sessionmaker() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncConnection]:
+        """Yield a read-only connection whose every query sees the database as of one moment, writers running.
+
+        PostgreSQL: a REPEATABLE READ transaction. SQLite: an explicit BEGIN (the driver only begins before a
+        write), so the WAL read snapshot taken by the first SELECT holds until the end."""
+        async with self.engine.connect() as conn:
+            if self.is_postgresql(self.url):
+                conn = await conn.execution_options(isolation_level="REPEATABLE READ")
+                await conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            else:
+                await conn.exec_driver_sql("BEGIN")
+            try:
+                yield conn
+            finally:
+                await conn.rollback()
 
     @asynccontextmanager
     async def write_turn(self) -> AsyncIterator[None]:
