@@ -10,10 +10,11 @@ from pathlib import Path
 
 from .bootstrap import async_setup_core, open_database
 from .cli import db as db_actions
+from .cli import demo as demo_actions
 from .cli import operators, tokens
 from .config import load_config
 from .const import APP_NAME, __version__
-from .exceptions import ConfigError, DatabaseUnavailable, OpenPrepayError
+from .exceptions import ConfigError, DatabaseUnavailable
 from .loader import discover
 
 _LOGGER = logging.getLogger("scada_core")
@@ -61,22 +62,6 @@ async def _async_db_upgrade(config_dir: Path) -> int:
     return 0
 
 
-async def _async_demo_seed(config_dir: Path) -> int:
-    """Run the demo seed of every configured integration that declares one."""
-    configuration = load_config(config_dir)
-    seeders = [i for domain, i in discover().items() if i.demo_seed and domain in configuration.sections]
-    if not seeders:
-        print(f"{APP_NAME}: nothing in {config_dir} seeds demo data", file=sys.stderr)
-        return 1
-    for integration in seeders:
-        try:
-            print(await integration.get_submodule(str(integration.demo_seed)).async_seed(config_dir))
-        except OpenPrepayError as err:
-            print(f"{APP_NAME}: demo seed refused: {err}", file=sys.stderr)
-            return 1
-    return 0
-
-
 def _simulate(argv: list[str]) -> int:
     simulators = {
         name: (integration, module)
@@ -112,8 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     db.add_argument("action", choices=["upgrade", *db_actions.ACTIONS])
     db.add_argument("-c", "--config", type=Path, required=True, help="configuration directory")
     db_actions.add_arguments(db)
-    demo = sub.add_parser("demo", help="demo data: seed the demo tower with 60 days of shops, sales and readings")
-    demo.add_argument("action", choices=["seed"])
+    demo = sub.add_parser("demo", help="demo data: seed the demo tower with 60 days of shops, sales and readings; "
+                                       "reset: drop its database and simulator state, then seed again")
+    demo.add_argument("action", choices=list(demo_actions.ACTIONS))
     demo.add_argument("-c", "--config", type=Path, required=True, help="configuration directory (config/demo)")
     operators.register(sub)
     tokens.register(sub)
@@ -138,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.verb == "db":
             return asyncio.run(_async_db_upgrade(args.config))
         if args.verb == "demo":
-            return asyncio.run(_async_demo_seed(args.config))
+            return demo_actions.ACTIONS[args.action](args)
         return asyncio.run(_async_run(args.config))
     except ConfigError as err:
         return _print_config_errors(err)

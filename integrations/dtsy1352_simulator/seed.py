@@ -40,7 +40,7 @@ from scada_core.billing.delivery import next_count, register_count
 from scada_core.billing.models import AccountRow, DeliveryRow, MeterRow
 from scada_core.billing.tariffs import RATES, price_now
 from scada_core.bootstrap import async_setup_core, open_database
-from scada_core.config import load_config
+from scada_core.config import Configuration, load_config
 from scada_core.const import ACTOR_STAFF
 from scada_core.core import Context
 from scada_core.exceptions import OpenPrepayError
@@ -322,6 +322,13 @@ def _update_simulator(state_file: Path, stories: dict[str, ShopStory], keys: dic
             meter["energy_wh"][rate] = meter["energy_wh"].get(rate, 0.0) + energy * RATE_SHARE[rate]
     data["meters"][keys[silent]]["silent"] = True
     state_file.write_text(json.dumps(data), encoding="utf-8")
+
+
+def state_files(configuration: Configuration) -> list[Path]:
+    """Return what the demo keeps besides its database (``openprepay demo reset`` drops it): the simulator's
+    saved meters."""
+    state_file = configuration.sections[DOMAIN].get("state_file")
+    return [configuration.config_dir / state_file] if state_file else []
 
 
 async def async_seed(config_dir: Path) -> str:
