@@ -3,20 +3,15 @@ into a fresh directory and checked; a newer database is overwritten only with --
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from scada_core.__main__ import main
 from scada_core.bootstrap import open_database
 from scada_core.config import load_config
-from scada_core.storage.database import resolve_url
-from tests.conftest import POSTGRES_URL
 from tests.helpers import wait_for, write_config
 
 from .conftest import ADMIN, CASHIER
@@ -28,26 +23,6 @@ LEDGER = text(
     "SELECT t.id, t.kind, t.idempotency_key, t.amount_fen, e.account, e.amount_fen FROM billing_transactions t "
     "JOIN billing_entries e ON e.transaction_id = t.id ORDER BY t.id, e.id"
 )
-
-
-@pytest.fixture
-async def fresh_recorder(db_kind: str, db_settings: dict[str, str]) -> AsyncIterator[dict[str, str]]:
-    """Return recorder settings of an empty database to restore into: a new SQLite file, or a new PostgreSQL
-    database (with the live schema's name: pg_restore keeps it)."""
-    if db_kind == "sqlite":
-        yield {}
-        return
-    assert POSTGRES_URL
-    name = f"restore_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(resolve_url(Path("."), POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield {"db_url": POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}", "db_schema": db_settings["db_schema"]}
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 async def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -79,10 +54,11 @@ async def execute(config: Path, statement: str) -> None:
 
 
 async def test_backup_while_selling_then_restore_and_check(
-    start_site: Any, fresh_recorder: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    start_site: Any, db_kind: str, db_settings: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A backup taken mid-way through a run of sales restores to a ledger that balances and is exactly the live
-    one up to that moment (no transaction half there); restore refuses a newer database unless --force."""
+    """A backup taken mid-way through a run of sales restores (the server stopped, from a fresh directory) to a
+    ledger that balances and is exactly the live one up to that moment (no transaction half there); restore
+    refuses a newer database unless --force; the check names a corrupted entry and a meter above its mirror."""
     site = await start_site(units=2)
     live = site.core.config.config_dir
     for meter in (M1, M2):
@@ -99,9 +75,9 @@ async def test_backup_while_selling_then_restore_and_check(
             sold += 1
 
     sales = [asyncio.create_task(sell(meter)) for meter in (M1, M2)]
+    first, second = tmp_path / "backups" / "first.db", tmp_path / "backups" / "second.db"
     try:
         await wait_for(lambda: sold >= 6, what="sales under way")
-        first = tmp_path / "backups" / "first.db"
         code, out = await cli(capsys, "db", "backup", str(first), "-c", str(live))
         assert code == 0, out
         at_backup = sold
@@ -109,26 +85,18 @@ async def test_backup_while_selling_then_restore_and_check(
     finally:
         stop.set()
         await asyncio.gather(*sales)
+    assert (await cli(capsys, "db", "backup", str(second), "-c", str(live)))[0] == 0
     live_rows = await ledger_rows(live)
-
-    fresh = write_config(tmp_path / "fresh", {"core": {"time_zone": "Asia/Shanghai"}}, fresh_recorder)
-    code, out = await cli(capsys, "db", "restore", str(first), "-c", str(fresh))
-    assert code == 0, out
-    code, out = await cli(capsys, "db", "check", "-c", str(fresh))
-    assert code == 0 and "OK" in out, out
-    restored = await ledger_rows(fresh)
-    restored_ids = {row[0] for row in restored}
-    assert restored == [row for row in live_rows if row[0] in restored_ids]  # every transaction whole
-    assert 6 <= len(restored_ids) < len({row[0] for row in live_rows})
-
     code, out = await cli(capsys, "db", "restore", str(first), "-c", str(live))
     assert code == 1 and "newer than the backup" in out and "--force" in out, out
-    second = tmp_path / "backups" / "second.db"
-    assert (await cli(capsys, "db", "backup", str(second), "-c", str(live)))[0] == 0
-    assert (await cli(capsys, "db", "restore", str(second), "-c", str(fresh)))[0] == 0  # older there: no --force
-    assert await ledger_rows(fresh) == await ledger_rows(live)
+    await site.core.async_stop()
 
-    # The accountant's check names what a corrupted row broke.
+    # A fresh directory: its own SQLite file; on PostgreSQL the same schema (pg_restore keeps a schema's name).
+    fresh = write_config(tmp_path / "fresh", {"core": {"time_zone": "Asia/Shanghai"}},
+                         {} if db_kind == "sqlite" else db_settings)
+    assert (await cli(capsys, "db", "restore", str(second), "-c", str(fresh)))[0] == 0  # not newer: no --force
+    assert await ledger_rows(fresh) == live_rows
+    # Sales settled: the check names a corrupted entry and a meter that reported more than its mirror holds.
     [(tid, kind)] = await ledger_rows(fresh, text(
         "SELECT id, kind FROM billing_transactions WHERE id = (SELECT max(transaction_id) FROM billing_entries)"))
     await execute(fresh, f"UPDATE billing_entries SET amount_fen = amount_fen + 7 WHERE id = "
@@ -146,4 +114,9 @@ async def test_backup_while_selling_then_restore_and_check(
     code, out = await cli(capsys, "db", "restore", str(first), "-c", str(fresh))
     assert code == 1 and "newer" in out
     assert (await cli(capsys, "db", "restore", str(first), "-c", str(fresh), "--force"))[0] == 0
-    assert await ledger_rows(fresh) == restored
+    code, out = await cli(capsys, "db", "check", "-c", str(fresh))
+    assert code == 0 and "OK" in out, out
+    restored = await ledger_rows(fresh)
+    restored_ids = {row[0] for row in restored}
+    assert restored == [row for row in live_rows if row[0] in restored_ids]  # every transaction whole
+    assert 6 <= len(restored_ids) < len({row[0] for row in live_rows})
