@@ -32,9 +32,6 @@ class OperatorAdmin:
         assert core.db is not None
         return cls(await Auth.async_from_config(core, config, buildings), AuditLog(core.db, core.clock))
 
-    async def _record(self, action: str, target: str, **changes: Any) -> None:
-        await self.audit.record(ACTOR, None, action, target, username=ACTOR, **changes)
-
     async def _operator(self, username: str) -> dict[str, Any]:
         for operator in await self.auth.operators():
             if operator["username"] == username:
@@ -54,7 +51,7 @@ class OperatorAdmin:
             )
         except AuthError as err:
             raise _refused(err) from None
-        await self._record("operator_create", username, after=created)
+        await self.audit.record(ACTOR, None, "operator_create", username, after=created, username=ACTOR)
         return created, made
 
     async def passwd(self, username: str, password: str | None, must_change: bool) -> str | None:
@@ -65,7 +62,8 @@ class OperatorAdmin:
             await self.auth.set_password(operator["id"], password or made or "", must_change or made is not None)
         except AuthError as err:
             raise _refused(err) from None
-        await self._record("operator_password_reset", f"operator {operator['id']}")
+        await self.audit.record(ACTOR, None, "operator_password_reset", f"operator {operator['id']}",
+                                username=ACTOR)
         return made
 
     async def disable(self, username: str) -> bool:
@@ -74,7 +72,8 @@ class OperatorAdmin:
         if not operator["active"]:
             return False
         before, after = await self.auth.update_operator(operator["id"], active=False)
-        await self._record("operator_update", username, before=before, after=after)
+        await self.audit.record(ACTOR, None, "operator_update", username, before=before, after=after,
+                                username=ACTOR)
         return True
 
     async def operators(self) -> list[dict[str, Any]]:
@@ -87,14 +86,15 @@ class OperatorAdmin:
         if not operator["active"]:
             raise OpenPrepayError(f"operator {username!r} is disabled")
         token_id, token = await self.auth.create_token(operator["id"], name)
-        await self._record("token_create", f"operator {operator['id']}", after={"token_id": token_id})
+        await self.audit.record(ACTOR, None, "token_create", f"operator {operator['id']}", after={"token_id": token_id},
+                                username=ACTOR)
         return token_id, token
 
     async def revoke_token(self, token_id: int) -> None:
         """Revoke a live token."""
         if not await self.auth.revoke_token(token_id):
             raise _refused(AuthError("err_no_token"))
-        await self._record("token_revoke", f"token {token_id}")
+        await self.audit.record(ACTOR, None, "token_revoke", f"token {token_id}", username=ACTOR)
 
     async def tokens(self) -> list[dict[str, Any]]:
         """Return every token: id, name, owner, created, last used, revoked (never the secret)."""

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
+from datetime import tzinfo
 
 from ..exceptions import OpenPrepayError
 from ..storage.backup import BackupInfo, async_backup, async_restore, info_path
 from .context import async_open_core
+from .output import local_time
 
 
 def _path(args: argparse.Namespace) -> None:
@@ -14,12 +15,9 @@ def _path(args: argparse.Namespace) -> None:
         raise OpenPrepayError(f"db {args.action} needs the backup's PATH")
 
 
-def describe(info: BackupInfo, time_zone: object) -> str:
+def describe(info: BackupInfo, time_zone: tzinfo) -> str:
     """Return one line on what a backup holds."""
-    last = (
-        datetime.fromtimestamp(info.last_transaction_ts, time_zone).strftime("%Y-%m-%d %H:%M:%S")  # type: ignore[arg-type]
-        if info.last_transaction_ts is not None else "-"
-    )
+    last = local_time(time_zone, info.last_transaction_ts)
     return (f"{info.dialect} at {', '.join(info.revisions) or 'no schema'}; {info.transactions} ledger transactions, "
             f"the last #{info.last_transaction_id or '-'} at {last}")
 

@@ -6,14 +6,15 @@ import getpass
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ..billing.service import configured_buildings
+from ..core import Core
 from ..exceptions import OpenPrepayError
 from ..permissions import ROLE_ADMIN
 from .context import add_config_argument, async_open_core, run, section
+from .output import print_table
 
 WEB = "web"
 BILLING = "billing"
@@ -48,7 +49,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 @asynccontextmanager
-async def async_open_admin(config_dir: Path) -> AsyncIterator[tuple[Any, Any]]:
+async def async_open_admin(config_dir: Path) -> AsyncIterator[tuple[Any, Core]]:
     """Yield the web integration's OperatorAdmin (web/admin.py) and the core it works on."""
     async with async_open_core(config_dir) as (configuration, core):
         config = section(configuration, WEB)
@@ -114,17 +115,3 @@ async def _async_list(args: argparse.Namespace) -> int:
     ]
     print_table(("username", "name", "role", "status", "must change", "buildings"), rows)
     return 0
-
-
-def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    """Print rows in aligned columns under a header."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-    for row in (header, *rows):
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
-
-
-def local_time(core: Any, ts: float | None) -> str:
-    """Return a POSIX time in the site's time zone, to the minute ('-' for none)."""
-    if ts is None:
-        return "-"
-    return datetime.fromtimestamp(ts, core.clock.time_zone).strftime("%Y-%m-%d %H:%M")

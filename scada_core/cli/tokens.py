@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 
 from .context import add_config_argument, run
-from .operators import async_open_admin, local_time, print_table
+from .operators import async_open_admin
+from .output import local_time, print_table
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,10 +43,11 @@ async def _async_revoke(args: argparse.Namespace) -> int:
 async def _async_list(args: argparse.Namespace) -> int:
     async with async_open_admin(args.config) as (admin, core):
         tokens = await admin.tokens()
+        zone = core.clock.time_zone
         rows = [
-            (str(t["id"]), t["name"], t["username"], local_time(core, t["created_ts"]),
-             local_time(core, t["last_used_ts"]), "revoked " + local_time(core, t["revoked_ts"]) if t["revoked_ts"]
-             else "live")
+            (str(t["id"]), t["name"], t["username"], local_time(zone, t["created_ts"]),
+             local_time(zone, t["last_used_ts"]),
+             "revoked " + local_time(zone, t["revoked_ts"]) if t["revoked_ts"] else "live")
             for t in tokens
         ]
     print_table(("id", "name", "owner", "created", "last used", "status"), rows)

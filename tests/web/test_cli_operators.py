@@ -39,7 +39,8 @@ async def api_status(env: WebEnv, token: str) -> int:
 
 async def test_operators_and_tokens_from_the_command_line(start_web: Any, capsys: pytest.CaptureFixture[str]) -> None:
     """A site is set up without the UI: an admin with a one-time password, a cashier with a chosen one kept to a
-    building, a token for a script; passwd, disable and revoke take effect; mistakes exit 1 with the reason."""
+    building, a token for a script; passwd, disable and revoke take effect; mistakes exit 1 with the reason; every
+    change is audited as the command line's, no secret in it."""
     env: WebEnv = await start_web()
     config = env.core.config.config_dir
 
@@ -96,3 +97,8 @@ async def test_operators_and_tokens_from_the_command_line(start_web: Any, capsys
     assert code == 1 and "no operator 'nobody'" in err
     code, out, _ = await cli(capsys, config, "operator", "list")
     assert "weak" not in out and "x1" not in out
+
+    audited = await env.site.audit.query(operator="command-line")
+    assert {r["action"] for r in audited} == {"operator_create", "operator_password_reset", "operator_update",
+                                             "token_create", "token_revoke"}
+    assert not any(secret in str(r) for r in audited for secret in (one_time, token, "Another-till-pass-7"))
