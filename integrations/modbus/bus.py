@@ -55,8 +55,7 @@ class Bus(Entity):
         self.gateway = gateway
         self._attr_name = conf[CONF_NAME]
         self.entity_id = f"{DOMAIN}.bus_{self.name}"
-        # How people call it: its own label, else its gateway's when it is the gateway's only line (same name).
-        self.label: str = conf.get(CONF_LABEL) or (gateway.label if self.name == gateway.name else self.name)
+        self.relabel(conf)
         self.status_interval: float = conf[CONF_STATUS_INTERVAL]
         self.energy_interval: float = conf[CONF_ENERGY_INTERVAL]
         self.offline_after: int = conf[CONF_OFFLINE_AFTER]
@@ -71,6 +70,10 @@ class Bus(Entity):
         self.sweeps = 0
         self.last_sweep: float | None = None
         self.sweep_duration: float | None = None
+
+    def relabel(self, conf: dict[str, Any]) -> None:
+        """Take how people call it: its own label, else its gateway's when it is the gateway's only line."""
+        self.label: str = conf.get(CONF_LABEL) or (self.gateway.label if self.name == self.gateway.name else self.name)
 
     @property
     def name(self) -> str:

@@ -115,6 +115,7 @@ class ModbusLink:
         self.message_wait = _message_wait(conf)
         self.stats = LinkStats()
         self.packet_hooks: list[PacketHook] = []
+        self._pdus: list[type[ModbusPDU]] = [HoldingRegistersResponse]  # decoders a new client must learn too
         self._on_change = on_change
         self._lock = asyncio.Lock()
         self._connected = asyncio.Event()
@@ -130,10 +131,15 @@ class ModbusLink:
         self._host: str | None = conf.get(CONF_HOST)
         self._port = conf[CONF_PORT]
         self.client: ModbusBaseClient = self._build_client(conf)
-        self.client.set_max_no_responses(_NEVER_DISCONNECT)  # applied at each connect
-        self.client.register(HoldingRegistersResponse)
 
     def _build_client(self, conf: dict[str, Any]) -> ModbusBaseClient:
+        client = self._new_client(conf)
+        client.set_max_no_responses(_NEVER_DISCONNECT)  # applied at each connect
+        for pdu_class in self._pdus:
+            client.register(pdu_class)
+        return client
+
+    def _new_client(self, conf: dict[str, Any]) -> ModbusBaseClient:
         common: dict[str, Any] = {
             "name": self.name,
             "timeout": self.timeout,
@@ -162,7 +168,21 @@ class ModbusLink:
 
     def register_pdu(self, pdu_class: type[ModbusPDU]) -> None:
         """Teach the decoder a custom response PDU (e.g. Acrel FC 0x20)."""
+        self._pdus.append(pdu_class)
         self.client.register(pdu_class)
+
+    async def async_move(self, conf: dict[str, Any]) -> None:
+        """Point the line at another address, mode or speed: the request on the wire finishes, then it reconnects."""
+        async with self._lock:
+            old = self.client
+            self.kind = conf[CONF_TYPE]
+            self.message_wait = _message_wait(conf)
+            self._host, self._port = conf.get(CONF_HOST), conf[CONF_PORT]
+            self.client = self._build_client(conf)
+            self._reconnect_delay = DEFAULT_RECONNECT_MIN
+            old.close()
+            self._mark(False)
+            self._lost.set()  # the keeper, connected or backing off, starts over on the new client
 
     async def wait_connected(self) -> None:
         """Return once the line is up."""
