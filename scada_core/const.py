@@ -27,6 +27,11 @@ DEFAULT_LANGUAGE: Final = "zh-CN"
 LANGUAGES: Final = ("zh-CN", "en")
 DEFAULT_HTTP_HOST: Final = "127.0.0.1"
 DEFAULT_HTTP_PORT: Final = 8123
+# Prometheus metrics (http: metrics): the path, the prefix of every metric name, and the seconds between two
+# measures of the event loop's lag (how late a callback scheduled that far ahead runs).
+METRICS_PATH: Final = "/metrics"
+METRIC_PREFIX: Final = "openprepay_"
+LOOP_LAG_INTERVAL: Final = 1.0
 
 # Sections of configuration.yaml handled by the core itself, not by an integration.
 CORE_SECTIONS: Final = ("core", "http", "recorder")
