@@ -32,6 +32,13 @@ DEFAULT_HTTP_PORT: Final = 8123
 METRICS_PATH: Final = "/metrics"
 METRIC_PREFIX: Final = "openprepay_"
 LOOP_LAG_INTERVAL: Final = 1.0
+# Logging (openprepay --log-format/--log-file): the formats, a log file's size before it is rotated and how many
+# rotated files are kept, and the libraries that log only warnings and errors (weasyprint's per-step progress,
+# fontTools' subsetting, every SQL statement or Modbus frame) even with -v.
+LOG_FORMATS: Final = ("text", "json")
+LOG_MAX_BYTES: Final = 10 * 1024 * 1024
+LOG_BACKUPS: Final = 5
+QUIET_LOGGERS: Final = ("weasyprint", "fontTools", "PIL", "aiosqlite", "alembic", "pymodbus", "asyncio")
 
 # Sections of configuration.yaml handled by the core itself, not by an integration.
 CORE_SECTIONS: Final = ("core", "http", "recorder")
