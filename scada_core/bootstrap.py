@@ -61,7 +61,7 @@ async def async_setup_core(configuration: Configuration, *, tune_collector: bool
     for view_class in CORE_VIEWS:
         core.http.register_view(view_class(core))
     if http_conf["metrics"]:
-        core.http.register_view(MetricsView(core))
+        core.http.register_view(MetricsView(core, core.http.security))
         lag = LoopLag(LOOP_LAG_INTERVAL)
         core.metrics.register(lag.metrics)
         core.async_create_task(lag.run(), "event loop lag")
