@@ -31,15 +31,14 @@ class Metrics:
     def __init__(self) -> None:
         self._sources: list[MetricSource] = []
 
-    def register(self, source: MetricSource) -> Callable[[], None]:
-        """Add ``source``; return the callable that removes it."""
+    def register(self, source: MetricSource) -> None:
+        """Add ``source``."""
         self._sources.append(source)
-        return lambda: self._sources.remove(source)
 
     async def async_collect(self) -> list[Metric]:
         """Return every source's families; a failing source is logged and left out, never the whole page."""
         families: list[Metric] = []
-        for source in list(self._sources):
+        for source in self._sources:
             try:
                 families.extend(await source())
             except Exception:  # noqa: BLE001 - e.g. the database is briefly unavailable: the rest still counts

@@ -44,8 +44,8 @@ async def test_metrics_beyond_this_machine_need_a_reports_token(start_web: Any) 
 
 
 async def test_a_sale_counts_and_the_dashboard_names_real_metrics(start_web: Any) -> None:
-    """After a cash sale the sales counters hold it and nothing waits for the meter; every metric the Grafana
-    dashboard queries is in the output of a running site."""
+    """After a cash sale the sales counters hold it and nothing waits for the meter; an SMS with no modem to send
+    it waits in the outbox; every metric the Grafana dashboard queries is in the output of a running site."""
     env: WebEnv = await start_web(units=1, extra={"notify": {}})
     admin = {"Authorization": f"Bearer {await env.token('boss', 'admin')}"}
     before = await scrape(env.base)
@@ -56,7 +56,10 @@ async def test_a_sale_counts_and_the_dashboard_names_real_metrics(start_web: Any
         sale = {"meter_entity_id": METER, "amount_fen": 1234, "method": "cash", "idempotency_key": "m1"}
         async with client.post(f"{env.base}/api/billing/sales", json=sale) as resp:
             assert resp.status == 200, await resp.text()
+    await env.core.services.async_call("notify", "sms", {"target": ["10086"], "message": "余额不足"})
     after = await scrape(env.base)
+    assert sample(after, "openprepay_notify_outbox_pending", channel="sms") == 1
+    assert sample(after, "openprepay_notify_outbox_pending", channel="email") == 0
     assert sample(after, "openprepay_sales_total", method="cash") == 1
     assert sample(after, "openprepay_sales_fen_total", method="cash") == 1234
     assert sample(after, "openprepay_deliveries_pending") == 0
