@@ -13,18 +13,9 @@ from .config import load_config
 from .const import APP_NAME, __version__
 from .exceptions import ConfigError, DatabaseUnavailable, OpenPrepayError
 from .loader import discover
+from .logging_setup import add_logging_arguments, setup_logging
 
 _LOGGER = logging.getLogger("scada_core")
-
-
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stdout,
-    )
-    for noisy in ("aiosqlite", "alembic.runtime.migration", "pymodbus", "asyncio"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _print_config_errors(err: ConfigError) -> int:
@@ -102,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="openprepay", description=f"{APP_NAME} prepaid metering")
     parser.add_argument("--version", action="version", version=__version__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_logging_arguments(parser)
     sub = parser.add_subparsers(dest="verb", required=True)
     for verb, text in (("run", "start everything"), ("check-config", "validate the configuration")):
         p = sub.add_parser(verb, help=text)
@@ -115,10 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("simulate", help="run a device simulator (simulate NAME --help)", add_help=False)
     if argv[:1] == ["simulate"] or (len(argv) > 1 and argv[0] in ("-v", "--verbose") and argv[1] == "simulate"):
         verbose = argv[0] in ("-v", "--verbose")
-        _setup_logging(verbose)
+        setup_logging(verbose)
         return _simulate(argv[argv.index("simulate") + 1 :])
     args = parser.parse_args(argv)
-    _setup_logging(args.verbose)
+    setup_logging(args.verbose, args.log_format, args.log_file, args.log_max_bytes, args.log_backups)
     try:
         if args.verb == "check-config":
             configuration = load_config(args.config)

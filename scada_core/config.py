@@ -69,6 +69,8 @@ HTTP_SCHEMA = vol.Schema(
         vol.Optional("secure_cookies", default=False): bool,
         # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks).
         vol.Optional("trusted_proxies", default=[]): network_list,
+        # GET /metrics (Prometheus): this machine without a token, others with an operator's bearer token.
+        vol.Optional("metrics", default=True): bool,
     }
 )
 

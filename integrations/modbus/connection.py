@@ -113,6 +113,11 @@ class ModbusLink:
         self.retries: int = conf[CONF_RETRIES]
         self.reconnect_max: float = conf[CONF_RECONNECT_MAX]
         self.message_wait = _message_wait(conf)
+        # A serial line's character time and t3.5 (None for Modbus TCP, which has no line of its own).
+        self._line: tuple[float, float] | None = None if self.kind == TYPE_TCP else (
+            char_time(conf[CONF_BAUDRATE], conf[CONF_BYTESIZE], conf[CONF_PARITY], conf[CONF_STOPBITS]),
+            t35(conf[CONF_BAUDRATE], conf[CONF_BYTESIZE], conf[CONF_PARITY], conf[CONF_STOPBITS]),
+        )
         self.stats = LinkStats()
         self.packet_hooks: list[PacketHook] = []
         self._pdus: list[type[ModbusPDU]] = [HoldingRegistersResponse]  # decoders a new client must learn too
@@ -160,6 +165,14 @@ class ModbusLink:
             )
         framer = FramerType.SOCKET if self.kind == TYPE_TCP else FramerType.RTU
         return AsyncModbusTcpClient(conf[CONF_HOST], port=conf[CONF_PORT], framer=framer, **common)
+
+    def wire_time(self, requests: int, nbytes: int) -> float | None:
+        """Return the least time ``requests`` exchanges of ``nbytes`` in all take on the serial line: each byte's
+        characters plus a t3.5 silence after each request and each answer (None for Modbus TCP)."""
+        if self._line is None:
+            return None
+        char_s, t35_s = self._line
+        return nbytes * char_s + requests * 2 * t35_s
 
     @property
     def connected(self) -> bool:
