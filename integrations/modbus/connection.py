@@ -113,11 +113,7 @@ class ModbusLink:
         self.retries: int = conf[CONF_RETRIES]
         self.reconnect_max: float = conf[CONF_RECONNECT_MAX]
         self.message_wait = _message_wait(conf)
-        # A serial line's character time and t3.5 (None for Modbus TCP, which has no line of its own).
-        self._line: tuple[float, float] | None = None if self.kind == TYPE_TCP else (
-            char_time(conf[CONF_BAUDRATE], conf[CONF_BYTESIZE], conf[CONF_PARITY], conf[CONF_STOPBITS]),
-            t35(conf[CONF_BAUDRATE], conf[CONF_BYTESIZE], conf[CONF_PARITY], conf[CONF_STOPBITS]),
-        )
+        self._line = _line_times(conf)
         self.stats = LinkStats()
         self.packet_hooks: list[PacketHook] = []
         self._pdus: list[type[ModbusPDU]] = [HoldingRegistersResponse]  # decoders a new client must learn too
@@ -190,6 +186,7 @@ class ModbusLink:
             old = self.client
             self.kind = conf[CONF_TYPE]
             self.message_wait = _message_wait(conf)
+            self._line = _line_times(conf)
             self._host, self._port = conf.get(CONF_HOST), conf[CONF_PORT]
             self.client = self._build_client(conf)
             self._reconnect_delay = DEFAULT_RECONNECT_MIN
@@ -371,3 +368,11 @@ def _message_wait(conf: dict[str, Any]) -> float:
     if conf[CONF_TYPE] == TYPE_TCP:
         return 0.0
     return t35(conf[CONF_BAUDRATE], conf[CONF_BYTESIZE], conf[CONF_PARITY], conf[CONF_STOPBITS])
+
+
+def _line_times(conf: dict[str, Any]) -> tuple[float, float] | None:
+    """Return a serial line's character time and t3.5 (None for Modbus TCP, which has no line of its own)."""
+    if conf[CONF_TYPE] == TYPE_TCP:
+        return None
+    framing = (conf[CONF_BAUDRATE], conf[CONF_BYTESIZE], conf[CONF_PARITY], conf[CONF_STOPBITS])
+    return char_time(*framing), t35(*framing)
