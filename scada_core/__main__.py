@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .bootstrap import async_setup_core, open_database
+from .bootstrap import async_setup_core
 from .config import load_config
 from .const import APP_NAME, __version__
+from .db_upgrade import async_db_upgrade
 from .exceptions import ConfigError, DatabaseUnavailable, OpenPrepayError
 from .loader import discover
 from .systemd import SystemdNotifier
@@ -68,16 +69,6 @@ async def _async_run(config_dir: Path, http_override: dict[str, Any]) -> int:
     return 0
 
 
-async def _async_db_upgrade(config_dir: Path) -> int:
-    db = open_database(load_config(config_dir))
-    try:
-        await db.async_upgrade()
-        print(f"database at {', '.join(sorted(await db.async_current_revisions()))}")
-    finally:
-        await db.async_close()
-    return 0
-
-
 async def _async_demo_seed(config_dir: Path) -> int:
     """Run the demo seed of every configured integration that declares one."""
     configuration = load_config(config_dir)
@@ -130,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     db.add_argument("-c", "--config", type=Path, required=True, help="configuration directory")
+    db.add_argument("-y", "--yes", action="store_true", help="upgrade without asking (after taking a backup)")
     demo = sub.add_parser("demo", help="demo data: seed the demo tower with 60 days of shops, sales and readings")
     demo.add_argument("action", choices=["seed"])
     demo.add_argument("-c", "--config", type=Path, required=True, help="configuration directory (config/demo)")
@@ -148,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"ports free (each bound briefly to check): {', '.join(configuration.probed_ports)}")
             return 0
         if args.verb == "db":
-            return asyncio.run(_async_db_upgrade(args.config))
+            return asyncio.run(async_db_upgrade(args.config, args.yes, sys.stdin, sys.stdout, sys.stderr))
         if args.verb == "demo":
             return asyncio.run(_async_demo_seed(args.config))
         return asyncio.run(_async_run(args.config, _http_override(args)))
