@@ -5,6 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-echo "Seeding the demo tower (first start only, about 15 s)…"
+echo "Seeding the demo tower (about 15 s the first time; later starts find it seeded)…"
 .venv/bin/openprepay demo seed -c config/demo || echo "demo data not seeded (see above); starting anyway"
 exec .venv/bin/openprepay run -c config/demo "$@"
