@@ -62,8 +62,11 @@ def validate_config(context: ConfigContext, config: dict[str, Any] | None) -> No
             context.require_file([DOMAIN, "branding", kind], name)
 
 
-def first_login_hint(admin: dict[str, str]) -> str:
-    """Return how the first operator logs in, for the lines logged at start (a configured password stays unsaid)."""
+def login_hint(admin: dict[str, str], first: bool) -> str:
+    """Return how staff log in, for the lines logged at start: ``first`` while the configured admin waits for its
+    first login (its password is said only when it is the documented default)."""
+    if not first:
+        return "log in as an operator; an admin adds operators on the operators page"
     if admin["password"] == DEFAULT_ADMIN_PASSWORD:
         return f"first login {admin['username']} / {DEFAULT_ADMIN_PASSWORD}, then choose a new password"
     return f"first login {admin['username']} with the password under web: admin: in the configuration"
@@ -87,7 +90,7 @@ async def async_setup(core: Core, config: dict[str, Any] | None) -> bool:
                 billing.buildings if billing is not None else ())
     await auth.roles.async_load()
     admin = config["admin"]
-    await auth.ensure_seed_admin(admin["username"], admin["password"])
+    first = await auth.ensure_seed_admin(admin["username"], admin["password"])
     branding = {"title": config["branding"].get("title") or core.config.name}
     for kind in ("logo", "background"):
         if config["branding"].get(kind):
@@ -101,7 +104,7 @@ async def async_setup(core: Core, config: dict[str, Any] | None) -> bool:
     for view_class in ALL_VIEWS:
         core.http.register_view(view_class(site))
     core.http.app.router.add_static("/static/web/", STATIC)
-    core.http.add_entry_point("staff", "/", first_login_hint(admin))
+    core.http.add_entry_point("staff", "/", login_hint(admin, first))
 
     async def rollups() -> None:
         since: float | None = None
