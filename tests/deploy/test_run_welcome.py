@@ -44,14 +44,14 @@ async def test_run_on_the_lan_tells_where_and_notifies_systemd(tmp_path: Path, d
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
         assert process.stdout is not None
         try:
-            assert await next_message(systemd) == "READY=1"
-            assert await next_message(systemd) == "WATCHDOG=1"
-            assert await next_message(systemd) == "WATCHDOG=1"
             lines: list[str] = []
             while not any(" staff: " in line for line in lines):
                 line = (await asyncio.wait_for(process.stdout.readline(), WAIT_TIMEOUT)).decode()
                 assert line, "".join(lines)
                 lines.append(line)
+            assert await next_message(systemd) == "READY=1"
+            assert await next_message(systemd) == "WATCHDOG=1"
+            assert await next_message(systemd) == "WATCHDOG=1"
             for host in ["127.0.0.1", *lan_addresses()]:
                 assert f"http://{host}:{port}/ " in lines[-1]
             assert "first login admin / admin123" in lines[-1]
