@@ -1,6 +1,7 @@
 """Load configuration.yaml, validate every section and explain each mistake with file:line."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,8 +156,12 @@ def validate_section(raw: Any, schema: vol.Schema, key: str, wrap: bool) -> tupl
         return None, [describe(raw, [key], f"cannot validate this section: {err!r}")]
 
 
-def load_config(config_dir: Path | str) -> Configuration:
-    """Read and validate the configuration; raise ConfigError listing every mistake."""
+def load_config(config_dir: Path | str, http_override: Mapping[str, Any] | None = None) -> Configuration:
+    """Read and validate the configuration; raise ConfigError listing every mistake.
+
+    ``http_override`` (the command line's --host/--port) replaces those keys of the validated `http:` section before
+    the listening checks, which then apply to it as to the file's values.
+    """
     config_dir = Path(config_dir).resolve()
     path = config_dir / CONFIG_FILE
     if not path.is_file():
@@ -209,6 +214,8 @@ def load_config(config_dir: Path | str) -> Configuration:
         sections[domain] = value
         errors += section_errors
     http = core_sections["http"]
+    if http is not None and http_override:
+        http = core_sections["http"] = {**http, **http_override}
     if http is not None and not is_loopback(http["host"]) and not any(available[d].http_auth for d in order):
         location = find_location(raw, ["http", "host"])
         where = f"{location[0]}:{location[1]}: " if location else ""

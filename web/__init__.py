@@ -9,7 +9,13 @@ import voluptuous as vol
 
 from scada_core.validation import NON_EMPTY
 
-from .const import DOMAIN, PASSWORD_MIN_LENGTH, ROLLUP_INTERVAL_S
+from .const import (
+    DEFAULT_ADMIN_PASSWORD,
+    DEFAULT_ADMIN_USERNAME,
+    DOMAIN,
+    PASSWORD_MIN_LENGTH,
+    ROLLUP_INTERVAL_S,
+)
 from .passwords import HASHING_SCHEMA, PasswordHashing
 
 if TYPE_CHECKING:
@@ -32,8 +38,8 @@ CONFIG_SCHEMA = vol.Schema(
                     vol.Optional("login_window", default=300): vol.All(vol.Coerce(float), vol.Range(min=1)),
                     vol.Optional("password_hash", default={}): HASHING_SCHEMA,
                     vol.Optional("admin", default={}): vol.Schema(
-                        {vol.Optional("username", default="admin"): NON_EMPTY,
-                         vol.Optional("password", default="admin123"): vol.All(
+                        {vol.Optional("username", default=DEFAULT_ADMIN_USERNAME): NON_EMPTY,
+                         vol.Optional("password", default=DEFAULT_ADMIN_PASSWORD): vol.All(
                              str, vol.Length(min=PASSWORD_MIN_LENGTH,
                                              msg=f"must have at least {PASSWORD_MIN_LENGTH} characters"))}
                     ),
@@ -56,6 +62,16 @@ def validate_config(context: ConfigContext, config: dict[str, Any] | None) -> No
             context.require_file([DOMAIN, "branding", kind], name)
 
 
+def login_hint(admin: dict[str, str], first: bool) -> str:
+    """Return how staff log in, for the lines logged at start: ``first`` while the configured admin waits for its
+    first login (its password is said only when it is the documented default)."""
+    if not first:
+        return "log in as an operator; an admin adds operators on the operators page"
+    if admin["password"] == DEFAULT_ADMIN_PASSWORD:
+        return f"first login {admin['username']} / {DEFAULT_ADMIN_PASSWORD}, then choose a new password"
+    return f"first login {admin['username']} with the password under web: admin: in the configuration"
+
+
 async def async_setup(core: Core, config: dict[str, Any] | None) -> bool:
     """Create the operator store, add the auth middleware and register every dashboard view."""
     from .auth import Auth  # noqa: PLC0415 - imported here so `import web.tenant` stays light
@@ -74,7 +90,7 @@ async def async_setup(core: Core, config: dict[str, Any] | None) -> bool:
                 billing.buildings if billing is not None else ())
     await auth.roles.async_load()
     admin = config["admin"]
-    await auth.ensure_seed_admin(admin["username"], admin["password"])
+    first = await auth.ensure_seed_admin(admin["username"], admin["password"])
     branding = {"title": config["branding"].get("title") or core.config.name}
     for kind in ("logo", "background"):
         if config["branding"].get(kind):
@@ -88,6 +104,7 @@ async def async_setup(core: Core, config: dict[str, Any] | None) -> bool:
     for view_class in ALL_VIEWS:
         core.http.register_view(view_class(site))
     core.http.app.router.add_static("/static/web/", STATIC)
+    core.http.add_entry_point("staff", "/", login_hint(admin, first))
 
     async def rollups() -> None:
         since: float | None = None

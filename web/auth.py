@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import hdrs, web
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from yarl import URL
 
 from scada_core.exceptions import OpenPrepayError
@@ -166,13 +166,16 @@ class Auth:
 
     # -- operators ----------------------------------------------------------------------------------
 
-    async def ensure_seed_admin(self, username: str, password: str) -> None:
-        """Create the demo admin (forced to change the password) when there is no operator yet."""
+    async def ensure_seed_admin(self, username: str, password: str) -> bool:
+        """Create the demo admin (forced to change the password) when there is no operator yet; tell whether it still
+        waits for its first login (it is the only operator and has not chosen its password)."""
         async with self.db.session() as session:
-            if (await session.execute(select(func.count()).select_from(OperatorRow))).scalar():
-                return
+            rows = (await session.execute(select(OperatorRow.username, OperatorRow.must_change_password).limit(2))).all()
+        if rows:
+            return len(rows) == 1 and tuple(rows[0]) == (username, True)
         await self.create_operator(username, username, ROLE_ADMIN, password, must_change=True, checked=False)
         _LOGGER.warning("Created the initial operator %r; change its password at first login", username)
+        return True
 
     def _check_access(self, role: str, buildings: Collection[str] | None) -> str | None:
         """Refuse an unknown role or building; return the buildings as stored (JSON list, None for all)."""
