@@ -6,13 +6,16 @@ from pathlib import Path
 
 from .api import CORE_VIEWS
 from .config import Configuration, load_config
-from .const import DEFAULT_LOCK_TIMEOUT
+from .const import DEFAULT_LOCK_TIMEOUT, LOOP_LAG_INTERVAL
 from .core import Core
 from .exceptions import ConfigError
 from .http import HttpServer
 from .http_security import HttpSecurity
 from .loader import async_setup_integration
+from .loop_lag import LoopLag
+from .metrics_http import MetricsView
 from .recorder import Recorder
+from .recorder_metrics import recorder_source
 from .storage.database import Database, resolve_url
 from .storage.locations import version_locations
 
@@ -50,12 +53,18 @@ async def async_setup_core(configuration: Configuration, *, tune_collector: bool
     core.async_on_close(db.async_close)
     core.recorder = Recorder(core, db, configuration.recorder)
     core.recorder.async_start()
+    core.metrics.register(recorder_source(core.recorder))
 
     http_conf = configuration.http
     core.http = HttpServer(core, http_conf["host"], http_conf["port"], http_conf.get("external_url"),
                            HttpSecurity(http_conf["secure_cookies"], http_conf["trusted_proxies"]))
     for view_class in CORE_VIEWS:
         core.http.register_view(view_class(core))
+    if http_conf["metrics"]:
+        core.http.register_view(MetricsView(core, core.http.security))
+        lag = LoopLag(LOOP_LAG_INTERVAL)
+        core.metrics.register(lag.metrics)
+        core.async_create_task(lag.run(), "event loop lag")
 
     failed = core.config.failed_components
     for domain in configuration.order:

@@ -1,6 +1,7 @@
 """Load configuration.yaml, validate every section and explain each mistake with file:line."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,8 @@ HTTP_SCHEMA = vol.Schema(
         vol.Optional("secure_cookies", default=False): bool,
         # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks).
         vol.Optional("trusted_proxies", default=[]): network_list,
+        # GET /metrics (Prometheus): this machine without a token, others with an operator's bearer token.
+        vol.Optional("metrics", default=True): bool,
     }
 )
 
@@ -167,10 +170,15 @@ def validate_section(raw: Any, schema: vol.Schema, key: str, wrap: bool) -> tupl
         return None, [describe(raw, [key], f"cannot validate this section: {err!r}")]
 
 
-def load_config(config_dir: Path | str, *, probe_ports: bool = True) -> Configuration:
+def load_config(
+    config_dir: Path | str, http_override: Mapping[str, Any] | None = None, *, probe_ports: bool = True
+) -> Configuration:
     """Read and validate the configuration; raise ConfigError listing every mistake.
 
-    ``probe_ports=False``: the ports are not tried (an administration command beside the running server)."""
+    ``http_override`` (the command line's --host/--port) replaces those keys of the validated `http:` section before
+    the listening checks, which then apply to it as to the file's values. ``probe_ports=False``: the ports are not
+    tried (an administration command beside the running server).
+    """
     config_dir = Path(config_dir).resolve()
     path = config_dir / CONFIG_FILE
     if not path.is_file():
@@ -223,6 +231,8 @@ def load_config(config_dir: Path | str, *, probe_ports: bool = True) -> Configur
         sections[domain] = value
         errors += section_errors
     http = core_sections["http"]
+    if http is not None and http_override:
+        http = core_sections["http"] = {**http, **http_override}
     if http is not None and not is_loopback(http["host"]) and not any(available[d].http_auth for d in order):
         location = find_location(raw, ["http", "host"])
         where = f"{location[0]}:{location[1]}: " if location else ""

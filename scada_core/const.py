@@ -35,6 +35,18 @@ DEFAULT_LANGUAGE: Final = "zh-CN"
 LANGUAGES: Final = ("zh-CN", "en")
 DEFAULT_HTTP_HOST: Final = "127.0.0.1"
 DEFAULT_HTTP_PORT: Final = 8123
+# Prometheus metrics (http: metrics): the path, the prefix of every metric name, and the seconds between two
+# measures of the event loop's lag (how late a callback scheduled that far ahead runs).
+METRICS_PATH: Final = "/metrics"
+METRIC_PREFIX: Final = "openprepay_"
+LOOP_LAG_INTERVAL: Final = 1.0
+# Logging (openprepay --log-format/--log-file): the formats, a log file's size before it is rotated and how many
+# rotated files are kept, and the libraries that log only warnings and errors (weasyprint's per-step progress,
+# fontTools' subsetting, every SQL statement or Modbus frame) even with -v.
+LOG_FORMATS: Final = ("text", "json")
+LOG_MAX_BYTES: Final = 10 * 1024 * 1024
+LOG_BACKUPS: Final = 5
+QUIET_LOGGERS: Final = ("weasyprint", "fontTools", "PIL", "aiosqlite", "alembic", "pymodbus", "asyncio")
 
 # Sections of configuration.yaml handled by the core itself, not by an integration.
 CORE_SECTIONS: Final = ("core", "http", "recorder")

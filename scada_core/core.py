@@ -33,6 +33,7 @@ from .const import (
     STOP_TIMEOUT,
 )
 from .exceptions import EntityNotFound, ServiceNotFound, ServiceValidationError
+from .metrics import Metrics
 
 if TYPE_CHECKING:
     from .entity import Entity
@@ -462,6 +463,7 @@ class Core:
         self.services = ServiceRegistry(self)
         self.entities: dict[str, Entity] = {}
         self.data: dict[str, Any] = {}
+        self.metrics = Metrics()
         self.db: Database | None = None
         self.recorder: Recorder | None = None
         self.http: HttpServer | None = None

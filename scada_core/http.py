@@ -150,6 +150,7 @@ class HttpServer:
         self.app.on_response_prepare.append(self.security.on_response_prepare)
         self.app[KEY_CORE] = core
         self.views: list[View] = []
+        self.entry_points: list[tuple[str, str, str]] = []  # (who, path, how to log in), for welcome.py
         self.authenticated = False
         self._runner: web.AppRunner | None = None
 
@@ -166,6 +167,10 @@ class HttpServer:
         """Install the middleware that authenticates every request (it makes listening beyond loopback allowed)."""
         self.app.middlewares.append(middleware)
         self.authenticated = True
+
+    def add_entry_point(self, who: str, path: str, login: str) -> None:
+        """Name a page to open (``who`` opens ``path``) and how to log in there, for the lines logged at start."""
+        self.entry_points.append((who, path, login))
 
     def register_view(self, view: View) -> None:
         """Add every handler of ``view`` to the router."""

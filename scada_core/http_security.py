@@ -104,7 +104,8 @@ class HttpSecurity:
         self.secure_cookies = secure_cookies
         self.trusted_proxies = trusted_proxies
 
-    def _trusted(self, address: str | None) -> bool:
+    def trusted(self, address: str | None) -> bool:
+        """Tell whether ``address`` is one of ``http: trusted_proxies``."""
         ip = _address(address) if address else None
         return ip is not None and any(ip in network for network in self.trusted_proxies)
 
@@ -114,7 +115,7 @@ class HttpSecurity:
         The client is the right-most X-Forwarded-For hop that is no trusted proxy: what a client writes in front
         of its own address is never believed. From any other peer both headers are ignored.
         """
-        if not self._trusted(request.remote):
+        if not self.trusted(request.remote):
             return request
         changes: dict[str, Any] = {}
         hops = [hop.strip() for hop in ",".join(request.headers.getall(hdrs.X_FORWARDED_FOR, [])).split(",")]
@@ -122,7 +123,7 @@ class HttpSecurity:
             if _address(hop) is None:
                 break
             changes["remote"] = hop
-            if not self._trusted(hop):
+            if not self.trusted(hop):
                 break
         proto = request.headers.get(hdrs.X_FORWARDED_PROTO, "").split(",")[-1].strip().lower()
         if proto in ("http", "https"):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from itertools import chain
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -56,6 +57,8 @@ class Recorder:
         self._sqlite = db.dialect == "sqlite"
         self._sql: dict[tuple[str, int], str] = {}
         self.rows_written = 0
+        self.batches_written = 0  # committed write transactions
+        self.write_seconds = 0.0  # their time summed, from the write turn asked for to the commit
         self.error: str | None = None  # why the last write failed, until one succeeds
         self.backups = BackupSchedule(core, db, config["backup"]) if "backup" in config else None
 
@@ -173,6 +176,7 @@ class Recorder:
             while self._states or self._readings:
                 states, self._states = self._states[: self.max_batch], self._states[self.max_batch :]
                 readings, self._readings = self._readings[: self.max_batch], self._readings[self.max_batch :]
+                started = time.monotonic()
                 try:
                     async with self.db.write_turn(), self.db.engine.begin() as conn:
                         if states:
@@ -183,6 +187,8 @@ class Recorder:
                     self._states[:0] = states
                     self._readings[:0] = readings
                     raise
+                self.batches_written += 1
+                self.write_seconds += time.monotonic() - started
                 written += len(states) + len(readings)
             self.rows_written += written
             self.error = None

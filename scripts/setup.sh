@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install what OpenPrepay needs into ./.venv (and, as root on Debian/Ubuntu, the system packages
-# WeasyPrint, Chinese receipts and the browser tests need). Safe to run again.
+# WeasyPrint, Chinese receipts and the browser tests need). Safe to run again: the Python packages are
+# installed only when .venv/.openprepay-stamp (pyproject.toml's sha256 and the venv's Python version)
+# differs from this checkout's, so a second start skips them. pip's own output goes to .venv/install.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +14,8 @@ DEBIAN_PACKAGES=(
   socat                                                  # pty pairs for serial tests
   openssl                                                # X.509 certificates of the WeChat Pay sandbox
 )
+STAMP=.venv/.openprepay-stamp
+LOG=.venv/install.log
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -29,8 +33,42 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# What the installed packages were made from: this checkout's pyproject.toml and the venv's Python.
+stamp() {
+  echo "$(sha256sum pyproject.toml | cut -d' ' -f1) $(.venv/bin/python -c 'import sys; print(sys.version.split()[0])')"
+}
+
+# Show pip's current step on one line when the output is a terminal (nothing otherwise); keep all of it in $LOG.
+progress() {
+  local line
+  while IFS= read -r line; do
+    printf '%s\n' "$line" >>"$LOG"
+    if [ -t 1 ]; then
+      case $line in Collecting*|Downloading*|Building*|Installing*) printf '\r\033[K  %.76s' "$line" ;; esac
+    fi
+  done
+  [ -t 1 ] && printf '\r\033[K'
+  return 0
+}
+
+pip_install() {
+  if ! .venv/bin/python -m pip install --disable-pip-version-check --progress-bar off "$@" 2>&1 | progress; then
+    echo "pip failed; the end of $LOG:" >&2
+    tail -n 30 "$LOG" >&2
+    exit 1
+  fi
+}
+
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+if [ "$(cat "$STAMP" 2>/dev/null)" = "$(stamp)" ]; then
+  echo "Python packages up to date in .venv (pyproject.toml unchanged)"
+else
+  [ -f "$STAMP" ] && why="pyproject.toml or Python changed" || why="first start"
+  echo "Installing Python packages ($why, about a minute)…"
+  : >"$LOG"
+  pip_install --upgrade pip
+  pip_install -e ".[test]"
+  stamp >"$STAMP"
+fi
 echo "OpenPrepay installed in .venv"

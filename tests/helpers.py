@@ -11,13 +11,17 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+import aiohttp
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from scada_core.const import DEFAULT_DB_FILE
 from scada_core.storage.database import Database, resolve_url
 
 T = TypeVar("T")
+# A scraped sample: its name and its labels, sorted.
+SampleKey = tuple[str, tuple[tuple[str, str], ...]]
 
 POLL_INTERVAL = 0.01  # seconds between two looks at a condition
 WAIT_TIMEOUT = 15.0  # seconds before a condition that never holds fails the test
@@ -43,6 +47,41 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+# The sample names a metric family of each type writes (a family declared with no sample yet has these too).
+SAMPLE_SUFFIXES = {"counter": ("_total",), "summary": ("_sum", "_count"), "histogram": ("_bucket", "_sum", "_count")}
+
+
+async def scrape_text(base: str, headers: Mapping[str, str] | None = None) -> str:
+    """GET ``base``/metrics from this machine; assert it answers in the Prometheus text format."""
+    async with aiohttp.ClientSession() as client, client.get(f"{base}/metrics", headers=headers) as response:
+        assert response.status == 200, (response.status, await response.text())
+        assert response.content_type == "text/plain"
+        return await response.text()
+
+
+async def scrape(base: str, headers: Mapping[str, str] | None = None) -> dict[SampleKey, float]:
+    """GET ``base``/metrics and return every sample, parsed by prometheus_client's own parser."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(await scrape_text(base, headers))
+        for sample in family.samples
+    }
+
+
+def sample_names(text: str) -> set[str]:
+    """Return every sample name the metric families of ``text`` declare, with or without samples yet."""
+    return {
+        f"{family.name}{suffix}"
+        for family in text_string_to_metric_families(text)
+        for suffix in SAMPLE_SUFFIXES.get(family.type, ("",))
+    }
+
+
+def sample(samples: Mapping[SampleKey, float], name: str, **labels: str) -> float | None:
+    """Return the value of one scraped sample (None when absent)."""
+    return samples.get((name, tuple(sorted(labels.items()))))
 
 
 async def wait_for(predicate: Callable[[], Any], timeout: float = WAIT_TIMEOUT, what: str = "condition") -> None:

@@ -9,8 +9,15 @@ import voluptuous as vol
 
 from scada_core.validation import NON_EMPTY
 
-from .const import DOMAIN, PASSWORD_MIN_LENGTH, ROLLUP_INTERVAL_S
-from .passwords import HASHING_SCHEMA
+from .const import (
+    DEFAULT_ADMIN_USERNAME,
+    DEMO_ADMIN_PASSWORD,
+    DOMAIN,
+    OPERATOR_PASSWORD_LENGTH,
+    PASSWORD_MIN_LENGTH,
+    ROLLUP_INTERVAL_S,
+)
+from .passwords import HASHING_SCHEMA, generated_password
 
 if TYPE_CHECKING:
     from scada_core.core import Core
@@ -32,7 +39,7 @@ CONFIG_SCHEMA = vol.Schema(
                     vol.Optional("login_window", default=300): vol.All(vol.Coerce(float), vol.Range(min=1)),
                     vol.Optional("password_hash", default={}): HASHING_SCHEMA,
                     vol.Optional("admin", default={}): vol.Schema(
-                        {vol.Optional("username", default="admin"): NON_EMPTY,
+                        {vol.Optional("username", default=DEFAULT_ADMIN_USERNAME): NON_EMPTY,
                          # none: a one-time password, made and logged once when there is no operator yet
                          vol.Optional("password"): vol.All(
                              str, vol.Length(min=PASSWORD_MIN_LENGTH,
@@ -57,6 +64,22 @@ def validate_config(context: ConfigContext, config: dict[str, Any] | None) -> No
             context.require_file([DOMAIN, "branding", kind], name)
 
 
+def login_hint(admin: dict[str, str], first: bool, made: str | None = None) -> str:
+    """Return how staff log in, for the lines logged at start: ``first`` while the configured admin waits for its
+    first login (its password is said only when it is the demo's documented one, or ``made`` for it just now)."""
+    username = admin["username"]
+    if not first:
+        return "log in as an operator; an admin adds operators on the operators page"
+    if made is not None:
+        return f"first login {username} / {made} (a one-time password, said only now), then choose a new password"
+    if admin.get("password") == DEMO_ADMIN_PASSWORD:
+        return f"first login {username} / {DEMO_ADMIN_PASSWORD}, then choose a new password"
+    if admin.get("password") is None:
+        return (f"first login {username} with the one-time password logged at the first start "
+                f"(lost: openprepay operator passwd {username})")
+    return f"first login {username} with the password under web: admin: in the configuration"
+
+
 async def async_setup(core: Core, config: dict[str, Any] | None) -> bool:
     """Create the operator store, add the auth middleware and register every dashboard view."""
     from .auth import Auth  # noqa: PLC0415 - imported here so `import web.tenant` stays light
@@ -72,9 +95,10 @@ async def async_setup(core: Core, config: dict[str, Any] | None) -> bool:
     billing = core.data.get("billing")
     auth = await Auth.async_from_config(core, config, billing.buildings if billing is not None else ())
     admin = config["admin"]
-    if made := await auth.ensure_seed_admin(admin["username"], admin.get("password")):
-        _LOGGER.warning("first login: %s / %s (a one-time password: a new one is asked for at first login)",
-                        admin["username"], made)
+    # No password configured and no operator yet: a one-time password, said once in the lines logged at start.
+    configured = admin.get("password")
+    made = None if configured or await auth.has_operators() else generated_password(OPERATOR_PASSWORD_LENGTH)
+    first = await auth.ensure_seed_admin(admin["username"], configured or made or "")  # "": an operator exists
     branding = {"title": config["branding"].get("title") or core.config.name}
     for kind in ("logo", "background"):
         if config["branding"].get(kind):
@@ -88,6 +112,7 @@ async def async_setup(core: Core, config: dict[str, Any] | None) -> bool:
     for view_class in ALL_VIEWS:
         core.http.register_view(view_class(site))
     core.http.app.router.add_static("/static/web/", STATIC)
+    core.http.add_entry_point("staff", "/", login_hint(admin, first, made))
 
     async def rollups() -> None:
         since: float | None = None

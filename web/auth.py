@@ -20,9 +20,9 @@ from yarl import URL
 from scada_core.exceptions import OpenPrepayError
 from scada_core.permissions import GLOBAL_PERMISSIONS, ROLE_ADMIN, may
 
-from .const import LOGIN_BACKOFF_BASE, LOGIN_BACKOFF_MAX, LOGIN_THROTTLE_MAX, OPERATOR_PASSWORD_LENGTH
+from .const import LOGIN_BACKOFF_BASE, LOGIN_BACKOFF_MAX, LOGIN_THROTTLE_MAX
 from .models import ApiTokenRow, OperatorRow, SessionRow
-from .passwords import PasswordHashing, generated_password, password_problem  # in a thread: the common-password list loads on first use (0.1 s)
+from .passwords import PasswordHashing, password_problem  # in a thread: the common-password list loads on first use (0.1 s)
 from .roles import Roles
 
 if TYPE_CHECKING:
@@ -179,16 +179,16 @@ class Auth:
         async with self.db.session() as session:
             return bool((await session.execute(select(func.count()).select_from(OperatorRow))).scalar())
 
-    async def ensure_seed_admin(self, username: str, password: str | None) -> str | None:
-        """Create the first admin when there is no operator yet, forced to change the password at first login;
-        return the one-time password made for it when none is configured."""
-        if await self.has_operators():
-            return None
-        made = None if password else generated_password(OPERATOR_PASSWORD_LENGTH)
-        await self.create_operator(username, username, ROLE_ADMIN, password or made or "", must_change=True,
-                                   checked=False)
+    async def ensure_seed_admin(self, username: str, password: str) -> bool:
+        """Create the first admin (forced to change the password) when there is no operator yet; tell whether it still
+        waits for its first login (it is the only operator and has not chosen its password)."""
+        async with self.db.session() as session:
+            rows = (await session.execute(select(OperatorRow.username, OperatorRow.must_change_password).limit(2))).all()
+        if rows:
+            return len(rows) == 1 and tuple(rows[0]) == (username, True)
+        await self.create_operator(username, username, ROLE_ADMIN, password, must_change=True, checked=False)
         _LOGGER.warning("Created the initial operator %r; change its password at first login", username)
-        return made
+        return True
 
     def _check_access(self, role: str, buildings: Collection[str] | None) -> str | None:
         """Refuse an unknown role or building; return the buildings as stored (JSON list, None for all)."""

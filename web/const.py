@@ -15,6 +15,10 @@ ROLE_LABEL_MAX: Final = 64
 
 SESSION_COOKIE: Final = "op_session"
 PASSWORD_MIN_LENGTH: Final = 8
+# The first operator `web: admin:` creates when there is none (forced to choose a new password at first login);
+# without a password configured it gets a one-time one. The demo's web.yaml configures its documented one.
+DEFAULT_ADMIN_USERNAME: Final = "admin"
+DEMO_ADMIN_PASSWORD: Final = "admin123"
 # core.data key of the tenant pages' logins (web.tenant_logins.TenantLogins), there when the tenant pages are up.
 TENANT_LOGINS: Final = "tenant_logins"
 # A tenant password staff generate to read out: no 0/O, 1/l/I to mistake.

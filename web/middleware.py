@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from scada_core.const import METRICS_PATH
 from scada_core.exceptions import Forbidden, OpenPrepayError
 from scada_core.http import KEY_OPERATOR, KEY_SCOPE, error_response
 from scada_core.permissions import (
@@ -138,7 +139,7 @@ def make_middleware(site: WebSite) -> Callable[[web.Request, Handler], Awaitable
             return await handler(request)
         operator = None
         header = request.headers.get("Authorization", "")
-        if header.startswith("Bearer ") and path.startswith("/api/"):
+        if header.startswith("Bearer ") and (path.startswith("/api/") or path == METRICS_PATH):
             operator = await site.auth.from_token(header[7:].strip())
         elif (cookie := request.cookies.get(SESSION_COOKIE)) is not None:
             operator = await site.auth.from_session(cookie)

@@ -38,6 +38,7 @@ from scada_core.billing.const import (
     DEFAULT_RECONCILE_INTERVAL,
     DOMAIN,
 )
+from scada_core.billing.metrics import BillingMetrics
 from scada_core.billing.operations import OPERATIONS, Operation
 from scada_core.billing.service import BillingService, building_of
 from scada_core.billing.tariffs import (
@@ -175,6 +176,7 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
     """Create the billing service, its API routes and the billing.* services."""
     service = BillingService(core, config)
     core.data[DOMAIN] = service
+    core.metrics.register(BillingMetrics(core.bus, service.db).collect)
     await service.async_start()
     if core.http is not None:
         for view in VIEWS:

@@ -9,6 +9,7 @@ import voluptuous as vol
 from .api import BatchRunView, BatchView, CommandView
 from .const import DATA_HUB, DATA_WIRING, DOMAIN
 from .hub import ModbusHub
+from .metrics import hub_source
 from .schema import SECTION_SCHEMA
 from .wiring import Wiring
 
@@ -27,6 +28,7 @@ async def async_setup(core: Core, config: list[dict[str, Any]]) -> bool:
     hub = ModbusHub(core, config)
     core.data[DATA_HUB] = hub
     await hub.async_setup()
+    core.metrics.register(hub_source(hub))
     wiring = core.data[DATA_WIRING] = Wiring(hub)
     await wiring.async_load()
     if core.http is not None:

@@ -6,7 +6,7 @@ import json
 import logging
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from typing import TYPE_CHECKING, Any
 
 from scada_core.entity import Entity
@@ -55,8 +55,7 @@ class Bus(Entity):
         self.gateway = gateway
         self._attr_name = conf[CONF_NAME]
         self.entity_id = f"{DOMAIN}.bus_{self.name}"
-        # How people call it: its own label, else its gateway's when it is the gateway's only line (same name).
-        self.label: str = conf.get(CONF_LABEL) or (gateway.label if self.name == gateway.name else self.name)
+        self.relabel(conf)
         self.status_interval: float = conf[CONF_STATUS_INTERVAL]
         self.energy_interval: float = conf[CONF_ENERGY_INTERVAL]
         self.offline_after: int = conf[CONF_OFFLINE_AFTER]
@@ -71,6 +70,12 @@ class Bus(Entity):
         self.sweeps = 0
         self.last_sweep: float | None = None
         self.sweep_duration: float | None = None
+        self.sweep_wire_time: float | None = None  # the least time the last sweep's exchanges take on the line
+        self.finished_commands: Counter[str] = Counter()  # commands closed since start, by outcome
+
+    def relabel(self, conf: dict[str, Any]) -> None:
+        """Take how people call it: its own label, else its gateway's when it is the gateway's only line."""
+        self.label: str = conf.get(CONF_LABEL) or (self.gateway.label if self.name == self.gateway.name else self.name)
 
     @property
     def name(self) -> str:
@@ -185,10 +190,14 @@ class Bus(Entity):
         while True:
             await self.link.wait_connected()
             started = time.monotonic()
+            stats = self.link.stats
+            requests, nbytes = stats.requests, stats.bytes_tx + stats.bytes_rx
             polled = await self._sweep(started)
             if polled:
                 self.sweeps += 1
                 self.sweep_duration = round(time.monotonic() - started, 4)
+                self.sweep_wire_time = self.link.wire_time(
+                    stats.requests - requests, stats.bytes_tx + stats.bytes_rx - nbytes)
                 self.last_sweep = self.core.clock.timestamp() if self.core else None
                 self.async_write_state()
                 self.gateway.async_write_state()
@@ -330,6 +339,7 @@ class Bus(Entity):
         A crash before the save leaves the row 'sent': the next run reads the meter first, as for any attempt.
         """
         job.state = state
+        self.finished_commands[state] += 1
         self.store.core.async_create_task(
             self._record_outcome(job, state, result, error), f"command {job.id} outcome"
         )

@@ -113,8 +113,10 @@ class ModbusLink:
         self.retries: int = conf[CONF_RETRIES]
         self.reconnect_max: float = conf[CONF_RECONNECT_MAX]
         self.message_wait = _message_wait(conf)
+        self._line = _line_times(conf)
         self.stats = LinkStats()
         self.packet_hooks: list[PacketHook] = []
+        self._pdus: list[type[ModbusPDU]] = [HoldingRegistersResponse]  # decoders a new client must learn too
         self._on_change = on_change
         self._lock = asyncio.Lock()
         self._connected = asyncio.Event()
@@ -130,10 +132,15 @@ class ModbusLink:
         self._host: str | None = conf.get(CONF_HOST)
         self._port = conf[CONF_PORT]
         self.client: ModbusBaseClient = self._build_client(conf)
-        self.client.set_max_no_responses(_NEVER_DISCONNECT)  # applied at each connect
-        self.client.register(HoldingRegistersResponse)
 
     def _build_client(self, conf: dict[str, Any]) -> ModbusBaseClient:
+        client = self._new_client(conf)
+        client.set_max_no_responses(_NEVER_DISCONNECT)  # applied at each connect
+        for pdu_class in self._pdus:
+            client.register(pdu_class)
+        return client
+
+    def _new_client(self, conf: dict[str, Any]) -> ModbusBaseClient:
         common: dict[str, Any] = {
             "name": self.name,
             "timeout": self.timeout,
@@ -155,6 +162,14 @@ class ModbusLink:
         framer = FramerType.SOCKET if self.kind == TYPE_TCP else FramerType.RTU
         return AsyncModbusTcpClient(conf[CONF_HOST], port=conf[CONF_PORT], framer=framer, **common)
 
+    def wire_time(self, requests: int, nbytes: int) -> float | None:
+        """Return the least time ``requests`` exchanges of ``nbytes`` in all take on the serial line: each byte's
+        characters plus a t3.5 silence after each request and each answer (None for Modbus TCP)."""
+        if self._line is None:
+            return None
+        char_s, t35_s = self._line
+        return nbytes * char_s + requests * 2 * t35_s
+
     @property
     def connected(self) -> bool:
         """Tell whether the line is up."""
@@ -162,7 +177,22 @@ class ModbusLink:
 
     def register_pdu(self, pdu_class: type[ModbusPDU]) -> None:
         """Teach the decoder a custom response PDU (e.g. Acrel FC 0x20)."""
+        self._pdus.append(pdu_class)
         self.client.register(pdu_class)
+
+    async def async_move(self, conf: dict[str, Any]) -> None:
+        """Point the line at another address, mode or speed: the request on the wire finishes, then it reconnects."""
+        async with self._lock:
+            old = self.client
+            self.kind = conf[CONF_TYPE]
+            self.message_wait = _message_wait(conf)
+            self._line = _line_times(conf)
+            self._host, self._port = conf.get(CONF_HOST), conf[CONF_PORT]
+            self.client = self._build_client(conf)
+            self._reconnect_delay = DEFAULT_RECONNECT_MIN
+            old.close()
+            self._mark(False)
+            self._lost.set()  # the keeper, connected or backing off, starts over on the new client
 
     async def wait_connected(self) -> None:
         """Return once the line is up."""
@@ -338,3 +368,11 @@ def _message_wait(conf: dict[str, Any]) -> float:
     if conf[CONF_TYPE] == TYPE_TCP:
         return 0.0
     return t35(conf[CONF_BAUDRATE], conf[CONF_BYTESIZE], conf[CONF_PARITY], conf[CONF_STOPBITS])
+
+
+def _line_times(conf: dict[str, Any]) -> tuple[float, float] | None:
+    """Return a serial line's character time and t3.5 (None for Modbus TCP, which has no line of its own)."""
+    if conf[CONF_TYPE] == TYPE_TCP:
+        return None
+    framing = (conf[CONF_BAUDRATE], conf[CONF_BYTESIZE], conf[CONF_PARITY], conf[CONF_STOPBITS])
+    return char_time(*framing), t35(*framing)

@@ -17,16 +17,24 @@ class Gateway(Entity):
 
     def __init__(self, store: CommandStore, conf: dict[str, Any]) -> None:
         super().__init__()
-        self.conf = conf  # the validated entry, as the wiring export writes it back
         self._attr_name = conf[CONF_NAME]
         self.entity_id = f"{DOMAIN}.gateway_{self.name}"
+        self._describe(conf)
+        self.buses = [Bus(store, self, bus_conf, _link_conf(conf, bus_conf)) for bus_conf in conf[CONF_BUSES]]
+
+    def _describe(self, conf: dict[str, Any]) -> None:
+        self.conf = conf  # the validated entry, as the wiring export writes it back
         self.kind: str = conf[CONF_TYPE]
         self.label: str = conf.get(CONF_LABEL) or self.name
         self.address = conf.get(CONF_HOST) or conf[CONF_PORT]
-        self.buses = [
-            Bus(store, self, bus_conf, {**conf, CONF_PORT: bus_conf[CONF_PORT]})
-            for bus_conf in conf[CONF_BUSES]
-        ]
+
+    async def async_move(self, conf: dict[str, Any]) -> None:
+        """Take a new entry of the same buses (address, mode, speed, label): each line reconnects, meters stay."""
+        self._describe(conf)
+        for bus, bus_conf in zip(self.buses, conf[CONF_BUSES], strict=True):
+            bus.relabel(bus_conf)
+            await bus.link.async_move(_link_conf(conf, bus_conf))
+        self.async_write_state()
 
     @property
     def online(self) -> bool:
@@ -65,3 +73,8 @@ class Gateway(Entity):
             "sweep_duration": max(durations) if durations else None,
             **totals,
         }
+
+
+def _link_conf(conf: dict[str, Any], bus_conf: dict[str, Any]) -> dict[str, Any]:
+    """Return a line's connection settings: its gateway's, on the bus's own port."""
+    return {**conf, CONF_PORT: bus_conf[CONF_PORT]}

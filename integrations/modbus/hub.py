@@ -60,16 +60,23 @@ class ModbusHub:
                 self._start_sweep(bus)
         return gateway
 
+    def gateway(self, name: str) -> Gateway:
+        """Return the gateway called ``name`` (KeyError if none)."""
+        for gateway in self.gateways:
+            if gateway.name == name:
+                return gateway
+        raise KeyError(name)
+
     def refuse_removal_with_meters(self, name: str) -> None:
         """Raise ValueError if gateway ``name`` still carries meters."""
-        gateway = next(g for g in self.gateways if g.name == name)
+        gateway = self.gateway(name)
         if any(bus.devices for bus in gateway.buses):
             raise ValueError(f"gateway {name} still carries meters")
 
     async def async_remove_gateway(self, name: str) -> None:
         """Stop and forget a gateway that carries no meter any more."""
         self.refuse_removal_with_meters(name)
-        gateway = next(g for g in self.gateways if g.name == name)
+        gateway = self.gateway(name)
         for bus in gateway.buses:
             bus.link.close()
             for task in self._tasks.pop(bus.name, []):

@@ -121,12 +121,19 @@ class Wiring:
         return entity_id in self.meters
 
     async def async_apply(self, gateways: list[dict[str, Any]], meters: list[dict[str, Any]],
-                          changed: list[dict[str, Any]]) -> None:
-        """Store checked rows and put them live (gateways connect, new and moved meters poll at once)."""
+                          changed: list[dict[str, Any]], moved_gateways: list[dict[str, Any]]) -> None:
+        """Store checked rows and put them live (gateways connect, moved ones reconnect with their meters on,
+        new and moved meters poll at once)."""
         now = self.core.clock.timestamp()
         confs = [gateway_conf(row) for row in gateways]
+        moved_confs = [gateway_conf(row) for row in moved_gateways]
         assert self.core.db is not None
         async with self.core.db.write() as session:
+            for row in moved_gateways:
+                current = await session.get(WiringGatewayRow, row["name"])
+                if current is not None:
+                    for key in GATEWAY_FIELDS:
+                        setattr(current, key, row[key])
             for row in changed:  # in the sheet's order, each flushed: a later row may take an address one freed
                 current = await session.get(WiringMeterRow, row["name"])
                 if current is not None:
@@ -139,6 +146,9 @@ class Wiring:
                             for row in meters)
         for row, conf in zip(gateways, confs, strict=True):
             await self.hub.async_add_gateway(conf)
+            self.gateways[row["name"]] = row
+        for row, conf in zip(moved_gateways, moved_confs, strict=True):
+            await self.hub.gateway(row["name"]).async_move(conf)
             self.gateways[row["name"]] = row
         moved = []
         for row in changed:

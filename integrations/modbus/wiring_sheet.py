@@ -66,6 +66,7 @@ class Plan:
     problems: list[dict[str, Any]] = field(default_factory=list)
     new_gateways: list[dict[str, Any]] = field(default_factory=list)
     new_meters: list[dict[str, Any]] = field(default_factory=list)
+    changed_gateways: list[dict[str, Any]] = field(default_factory=list)  # imported before: moved in place
     changed_meters: list[dict[str, Any]] = field(default_factory=list)  # imported before, edited in this sheet
 
     def problem(self, sheet: str, row: dict[str, Any], column: str, zh: str, en: str) -> None:
@@ -206,7 +207,9 @@ def check(wiring: Wiring, gateways: list[dict[str, str]], meters: list[dict[str,
     seen_gateways: set[str] = set()
     for row in gateways:
         gateway = _check_gateway(plan, wiring, row, seen_gateways)
-        if gateway is not None:
+        if gateway is not None and gateway["name"] in wiring.gateways:
+            plan.changed_gateways.append(gateway)
+        elif gateway is not None:
             plan.new_gateways.append(gateway)
             new_buses.add(gateway["name"])
     taken = {(d.bus.name, d.address): d.entity_id for d in wiring.hub.devices.values()}
@@ -249,10 +252,7 @@ def _check_gateway(plan: Plan, wiring: Wiring, row: dict[str, str], seen: set[st
             plan.problem(SHEET_GATEWAYS, row, col("name"), "配置文件（YAML）已声明此通讯管理机，在此只读",
                          "YAML declares this gateway; it is read-only here")
         return None
-    if name in wiring.gateways:
-        if wiring.gateways[name] != wanted:
-            plan.problem(SHEET_GATEWAYS, row, col("name"), "已导入同名通讯管理机且内容不同；请先删除",
-                         "a different gateway of this name was imported; remove it first")
+    if wiring.gateways.get(name) == wanted:
         return None
     try:
         gateway_conf(wanted)

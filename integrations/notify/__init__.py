@@ -65,6 +65,7 @@ from .const import (
 )
 from .api import OutboxView
 from .contacts import async_consents, async_resolve_contact
+from .metrics import NotifyMetrics
 from .outbox import Outbox
 from .smtp import EmailChannel
 from .templates import Templates, split_subject
@@ -188,6 +189,7 @@ async def async_setup(core: Core, config: dict[str, Any]) -> bool:
     outbox = Outbox(core.db, core.clock.timestamp)
     templates = Templates(core.config.config_dir, core.config.language)
     core.data[DOMAIN] = NotifyService(outbox, templates)
+    core.metrics.register(NotifyMetrics(core.bus, outbox).collect)
     workers: list[ChannelWorker] = []
 
     modem = core.data.get("sms_modem")

@@ -132,6 +132,13 @@ class Outbox:
         async with self.db.session() as session:
             return int(await session.scalar(query) or 0)
 
+    async def async_pending_by_channel(self) -> dict[str, int]:
+        """Return how many messages wait, per channel that has any."""
+        query = select(OutboxRow.channel, func.count()).where(OutboxRow.status == STATUS_PENDING).group_by(
+            OutboxRow.channel)
+        async with self.db.session() as session:
+            return {channel: int(count) for channel, count in (await session.execute(query)).all()}
+
     async def async_part_sent(
         self, row_id: int, part: int, parts: int, reference: int | None, error: str | None = None
     ) -> None:

@@ -88,6 +88,7 @@ def account_dict(account: AccountRow, meters: list[MeterRow], wallet_fen: int) -
         "opened_ts": account.opened_ts,
         "closed_ts": account.closed_ts,
         "wallet_fen": wallet_fen,
+        "load_category": account.load_category,
         "meters": [{"entity_id": m.entity_id, "mode": m.mode} for m in meters],
     }
 

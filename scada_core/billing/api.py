@@ -332,6 +332,7 @@ VIEWS = (
     AlarmsView,
     ReconcileView,
     operation_view("set_meter_category"),
+    operation_view("set_account_category"),
     LoadCategoriesView,
     LoadPlansView,
     LoadPlanView,

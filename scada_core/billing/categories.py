@@ -1,4 +1,4 @@
-"""Load categories (用电性质): the configured list, and the category each meter is given (admin, recorded)."""
+"""Load categories (用电性质): the configured list, and the category each account and meter is given (admin)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from .accounts import _admin
 from .books import Books
 from .errors import BillingError
-from .models import LoadCategoryRow, MeterRow
+from .models import AccountRow, LoadCategoryRow, MeterRow
 from .opened import OpenedMeters
 from .port import MeterPort
 
@@ -52,11 +52,26 @@ class LoadCategories:
         """Return the keys of the configured categories."""
         return {c["key"] for c in await self.categories()}
 
-    async def set_meter_category(self, entity_id: str, key: str | None, operator: Any) -> dict[str, Any]:
-        """Admin: give a meter (opened or not) a category, or none; return {entity_id, category, previous}."""
+    async def _require_known(self, key: str | None, operator: Any) -> None:
+        """Refuse an operator without the settings permission, or a category not configured."""
         _admin(operator, *CATEGORY_WHAT)
         if key is not None and key not in await self.keys():
             raise BillingError(f"未知用电性质 {key}", f"unknown load category {key}")
+
+    async def set_account_category(self, account_id: int, key: str | None, operator: Any) -> dict[str, Any]:
+        """Admin: give an account a category, which its meters without one of their own take (None: none);
+        return {account_id, category, previous}."""
+        await self._require_known(key, operator)
+        async with self.db.write() as session:
+            account = await session.get(AccountRow, account_id)
+            if account is None:
+                raise BillingError(f"账户 {account_id} 不存在", f"account {account_id} does not exist")
+            previous, account.load_category = account.load_category, key
+        return {"account_id": account_id, "category": key, "previous": previous}
+
+    async def set_meter_category(self, entity_id: str, key: str | None, operator: Any) -> dict[str, Any]:
+        """Admin: give a meter (opened or not) a category, or none; return {entity_id, category, previous}."""
+        await self._require_known(key, operator)
         if self.meters.state(entity_id) is None:
             raise BillingError(f"未知表计 {entity_id}", f"unknown meter {entity_id}")
         async with self.db.write() as session:

@@ -30,7 +30,7 @@ from .const import (
 )
 from .errors import BillingError
 from .ledger import Operator
-from .models import LoadCategoryRow, LoadPlanRow, LoadRunMeterRow, LoadRunRow, MeterRow
+from .models import AccountRow, LoadCategoryRow, LoadPlanRow, LoadRunMeterRow, LoadRunRow, MeterRow
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -90,14 +90,16 @@ def held(meters: MeterPort, entity_id: str) -> bool:
 
 async def members(
     session: AsyncSession, categories: list[str], buildings: Iterable[str] | None = None
-) -> list[MeterRow]:
-    """Return the opened meter-side meters of ``categories`` (in ``buildings``; None: all)."""
-    statement = select(MeterRow).where(
-        MeterRow.account_id.is_not(None), MeterRow.mode == MODE_METER, MeterRow.load_category.in_(categories),
+) -> list[tuple[MeterRow, str]]:
+    """Return the opened meter-side meters of ``categories`` (in ``buildings``; None: all), each with the category
+    that takes it: the meter's own, else its account's."""
+    category = func.coalesce(MeterRow.load_category, AccountRow.load_category)
+    statement = select(MeterRow, category).join(AccountRow, AccountRow.id == MeterRow.account_id).where(
+        MeterRow.mode == MODE_METER, category.in_(categories),
     )
     if buildings is not None:
         statement = statement.where(MeterRow.building.in_(list(buildings)))
-    return list((await session.execute(statement.order_by(MeterRow.entity_id))).scalars())
+    return [(meter, key) for meter, key in await session.execute(statement.order_by(MeterRow.entity_id))]
 
 
 async def load_run(db: Database, run_id: int) -> dict[str, Any]:
@@ -186,7 +188,7 @@ class LoadLimits:
         """Return what ``operator`` running a plan now would take: {plan, meters (limited), exempt (held)}."""
         plan = await self.plan(plan_id)
         async with self.db.session() as session:
-            found = [meter.entity_id for meter in await members(
+            found = [meter.entity_id for meter, _category in await members(
                 session, plan["categories"], Operator.from_dict(operator).buildings
             )]
         return {

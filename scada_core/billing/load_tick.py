@@ -153,7 +153,7 @@ class LoadTick:
             )).scalars().all()
             for run in runs:
                 buildings = None if run.buildings is None else json.loads(run.buildings)
-                for meter in await members(session, json.loads(run.categories), buildings):
+                for meter, category in await members(session, json.loads(run.categories), buildings):
                     state = self.meters.state(meter.entity_id)
                     attrs = state.attributes if state is not None else {}
                     outcome = LOAD_METER_PENDING
@@ -163,7 +163,7 @@ class LoadTick:
                         outcome = LOAD_METER_EXEMPT_OFF
                     session.add(LoadRunMeterRow(
                         run_id=run.id, meter_entity_id=meter.entity_id, account_id=meter.account_id,
-                        category=meter.load_category, previous_w=attrs.get("overload_w"), outcome=outcome,
+                        category=category, previous_w=attrs.get("overload_w"), outcome=outcome,
                     ))
                 run.status, run.started_ts = LOAD_RUN_ACTIVE, now
             ids = [run.id for run in runs]

@@ -30,6 +30,7 @@ class AccountRow(Base):
     # "lowest" (the meter holding the least money) or "shares" (split by ``topup_shares``, JSON {meter: percent}).
     topup_rule: Mapped[str] = mapped_column(String(16), default="lowest", server_default="lowest")
     topup_shares: Mapped[str | None] = mapped_column(Text)
+    load_category: Mapped[str | None] = mapped_column(String(32))  # its meters' 用电性质 unless they have their own
 
 
 class MeterRow(Base):

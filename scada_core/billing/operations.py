@@ -337,6 +337,18 @@ LOAD_OPERATIONS: tuple[Operation, ...] = (
         response="the meter's category and the one before",
     ),
     Operation(
+        "set_account_category",
+        {vol.Required("key"): vol.Any(None, CATEGORY_KEY)},
+        "put",
+        "/api/billing/accounts/{account_id:\\d+}/category",
+        "billing:account_category",
+        "Admin: give an account its load category (用电性质), or none (null); its meters without a category of "
+        "their own take it",
+        ACCOUNT,
+        {"key": "retail"},
+        response="the account's category and the one before",
+    ),
+    Operation(
         "save_load_category",
         {
             vol.Required("key"): CATEGORY_KEY,

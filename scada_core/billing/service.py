@@ -47,7 +47,8 @@ Building settings (policies.py): set_building_policy(building_id, operator, alar
 Tariffs (tariff_store.py): set_tariff(scope, spec, effective_ts, operator) where scope is "building:<id>" or
   "meter:<entity_id>" (tiered: server-side meters only); tariffs(scope=None); tariff_for(entity_id, ts).
 Load limiting (categories.py, load_limits.py): load_categories(), save_load_category(key, name, operator,
-  protected=False), set_meter_category(entity_id, key, operator) (settings permission; any known meter), meter_categories();
+  protected=False), set_meter_category(entity_id, key, operator) (settings permission; any known meter),
+  set_account_category(account_id, key, operator) (its meters without their own take it), meter_categories();
   load_plans(), load_plan(id), load_preview(plan_id, operator), create_load_plan(name, categories, duration_s, operator, action="limit"|"trip",
   limit_w=None),
   update_load_plan(plan_id, ...), run_load_plan(plan_id, operator, start_ts=None, duration_s=None,
@@ -368,6 +369,11 @@ class BillingService:
     async def set_meter_category(self, entity_id: str, key: str | None, operator: Any) -> dict[str, Any]:
         """Admin: give a meter its load category (None: none)."""
         return await self.categories.set_meter_category(entity_id, key, operator)
+
+    @validated("set_account_category")
+    async def set_account_category(self, account_id: int, key: str | None, operator: Any) -> dict[str, Any]:
+        """Admin: give an account its load category, which its meters without their own take (None: none)."""
+        return await self.categories.set_account_category(account_id, key, operator)
 
     async def meter_categories(self) -> dict[str, str]:
         """Return {entity_id: category key} of every meter given one."""

@@ -225,10 +225,7 @@ class Database:
         Raise DatabaseUnavailable, naming the cause and the fix, when the database cannot be opened,
         migrated or written (a lock still held after ``lock_timeout``).
         """
-        if not self.is_postgresql(self.url):
-            # Found before connecting: a failed aiosqlite connect leaves its thread to answer a closed loop.
-            if problem := sqlite_path_problem(Path(self.parsed_url.database or "")):
-                raise DatabaseUnavailable(problem)
+        self.check_file()
         try:
             async with self.engine.begin() as conn:
                 if self.schema and self.is_postgresql(self.url):
@@ -240,6 +237,14 @@ class Database:
                     await conn.rollback()
         except Exception as err:  # noqa: BLE001 - every cause becomes one line with its fix
             raise DatabaseUnavailable(self.explain(err)) from err
+
+    def check_file(self) -> None:
+        """Raise DatabaseUnavailable when a SQLite URL names no usable file (nothing to check on PostgreSQL).
+
+        Found before connecting: a failed aiosqlite connect leaves its thread to answer a closed loop.
+        """
+        if not self.is_postgresql(self.url) and (problem := sqlite_path_problem(Path(self.parsed_url.database or ""))):
+            raise DatabaseUnavailable(problem)
 
     async def async_downgrade(self, revision: str = "base") -> None:
         """Undo migrations down to ``revision``."""

@@ -316,3 +316,32 @@ async def test_overlapping_runs_hold_the_lowest_limit_and_restore_after_the_last
         await until(lambda run=run: site.api("GET", f"/api/billing/load_runs/{run['id']}"),
                     lambda r: r["meters"][0]["restored_w"] == FACTORY_PMAX_W)
     assert sim.overload_w == FACTORY_PMAX_W
+
+
+async def test_an_account_category_takes_its_meters_without_their_own(start_site: Any) -> None:
+    """An account given 餐饮 has its uncategorised meters limited as 餐饮 (recorded so in the run), while its meter
+    given 办公 of its own is not; refusals: an unknown key, a cashier, an unknown account, another building."""
+    site = await start_site(units=2, remaining_fen=60000)
+    assert site.sim is not None
+    account = await site.api("POST", "/api/billing/accounts", {"name": "火锅店", "meters": [M1, M2], "operator": CASHIER})
+    url = f"/api/billing/accounts/{account['id']}/category"
+    assert "未知用电性质" in (await site.api("PUT", url, {"key": "nope", "operator": ADMIN}, status=400))["error"]
+    assert "权限" in (await site.api("PUT", url, {"key": "catering", "operator": CASHIER}, status=403))["error"]
+    ghost = await site.api("PUT", "/api/billing/accounts/99999/category", {"key": "catering", "operator": ADMIN},
+                           status=400)
+    assert "账户 99999 不存在" in ghost["error"]
+    elsewhere = {"id": "b2-manager", "role": "admin", "buildings": ["b2"]}
+    assert "不是您负责的楼栋" in (await site.api("PUT", url, {"key": "catering", "operator": elsewhere},
+                                             status=403))["error"]
+    assert (await site.api("GET", f"/api/billing/accounts/{account['id']}"))["load_category"] is None
+
+    answer = await site.api("PUT", url, {"key": "catering", "operator": ADMIN})
+    assert answer == {"account_id": account["id"], "category": "catering", "previous": None}
+    await site.api("PUT", f"/api/billing/meters/{M2}/category", {"key": "office", "operator": ADMIN})
+    assert (await site.api("GET", f"/api/billing/accounts/{account['id']}"))["load_category"] == "catering"
+    plan = await site.api("POST", "/api/billing/load_plans", {**PLAN, "operator": ADMIN})
+    assert (await site.billing.load_preview(plan["id"], ADMIN))["meters"] == [M1], "M2's own 办公 wins"
+    run = await settled(site, (await site.api("POST", f"/api/billing/load_plans/{plan['id']}/runs",
+                                              {"operator": ADMIN}))["id"])
+    assert [(m["meter_entity_id"], m["category"], m["outcome"]) for m in run["meters"]] == [(M1, "catering", "limited")]
+    assert [site.sim.meter(u).overload_w for u in (1, 2)] == [2000, FACTORY_PMAX_W], "read back from the meters"

@@ -44,6 +44,7 @@ CHAIN = {
     "0035_billing_meter_charges": "0021_billing_building_policies",
     "0026_billing_load_limiting": "0035_billing_meter_charges",  # numbered before it, written after it
     "0030_modbus_wiring": "0020_field_batch_operator",
+    "0037_billing_account_category": "0026_billing_load_limiting",
 }
 # Where each revision lives now (the integration that owns its tables).
 OWNERS = {
@@ -83,7 +84,7 @@ def test_every_revision_lives_with_its_integration() -> None:
     assert set().union(_revisions(CORE_VERSIONS), *owners.values()) == set(CHAIN)
     assert Database.head_revisions() == {
         "0030_modbus_wiring", "0005_automation", "0034_energy_daily_tou", "0013_notify_secret_body",
-        "0026_billing_load_limiting", "0023_tenant_sms_alerts",
+        "0037_billing_account_category", "0023_tenant_sms_alerts",
     }
 
 

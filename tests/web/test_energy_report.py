@@ -375,10 +375,10 @@ async def _export_peak_mb(meters: int) -> float:
 
 
 async def test_a_year_export_takes_the_same_memory_for_ten_times_the_meters() -> None:
-    """A year of 300 meters (109,500 rows) peaks no higher than a year of 30 (give or take 16 MB of allocator
+    """A year of 120 meters (43,800 rows) peaks no higher than a year of 12 (give or take 16 MB of allocator
     noise) and well under 120 MB. (bench/energy_export.py runs 1,000 or 10,000 meters.)"""
-    small = await _export_peak_mb(30)
-    large = await _export_peak_mb(300)
+    small = await _export_peak_mb(12)
+    large = await _export_peak_mb(120)
     assert large < 120, large
     assert large - small < 16, (small, large)
 

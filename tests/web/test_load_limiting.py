@@ -106,6 +106,33 @@ async def test_meter_category_and_plan_audited(start_web: Any) -> None:
     assert (await env.site.billing.load_categories())[-1] == {"key": "hotel", "name": "酒店 🏨", "protected": False}
 
 
+async def test_account_category_from_the_account_page_audited(start_web: Any) -> None:
+    """An admin gives an account 零售 on its page (audited before/after); a ghost key is refused on the page; a
+    cashier sees the category but gets no form and is refused a forged post."""
+    env: WebEnv = await start_web(units=1)
+    account = await env.site.billing.open_account("文具店", [M1], CASHIER)
+    await env.operator("boss", "admin")
+    await env.operator("till", "cashier")
+    client, csrf = await env.login("boss")
+    page = f"/accounts/{account['id']}"
+    async with client.post(env.base + f"{page}/category", data={"csrf": csrf, "key": "retail"}) as resp:
+        assert resp.status == 200 and str(resp.url).endswith(page)
+        assert '<option value="retail" selected>' in (await resp.text()).split('id="account-category"')[1]
+    async with client.post(env.base + f"{page}/category", data={"csrf": csrf, "key": "ghost"}) as resp:
+        assert "未知用电性质" in await resp.text()
+    assert (await env.site.billing.account(account["id"]))["load_category"] == "retail"
+    failed, changed = await env.site.audit.query(action="account_category")
+    assert not failed["ok"] and changed["target"] == str(account["id"])
+    assert json.loads(changed["before"]) == {"category": None} and json.loads(changed["after"]) == {"category": "retail"}
+    till, till_csrf = await env.login("till")
+    async with till.get(env.base + page) as resp:
+        shown = (await resp.text()).split('id="account-category"')[1].split("</p>")[0]
+        assert "零售" in shown and "<form" not in shown
+    async with till.post(env.base + f"{page}/category", data={"csrf": till_csrf, "key": ""}) as resp:
+        assert resp.status == 403
+    assert (await env.site.billing.account(account["id"]))["load_category"] == "retail"
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
 @pytest.mark.timeout(120)

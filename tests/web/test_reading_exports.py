@@ -61,9 +61,9 @@ async def _peak_rss_mb(count: int) -> float:
 
 
 async def test_an_export_takes_the_same_memory_for_ten_times_the_rows() -> None:
-    """Readings go from the database to the sheet a batch at a time: 200,000 rows peak no higher than 20,000
+    """Readings go from the database to the sheet a batch at a time: 80,000 rows peak no higher than 8,000
     (give or take 16 MB of allocator noise) and well under 100 MB. (bench/exports.py runs the full million.)"""
-    small = await _peak_rss_mb(20_000)
-    large = await _peak_rss_mb(200_000)
+    small = await _peak_rss_mb(8_000)
+    large = await _peak_rss_mb(80_000)
     assert large < 100, large
     assert large - small < 16, (small, large)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import re
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from integrations.modbus.profile import get_profile
 from scada_core.bootstrap import async_from_config_dir
 from tests.demo import copy_demo
 from tests.helpers import wait_for
+from web.models import AuditRow
 
 from .conftest import TZ, WebEnv
 from .wiring_tools import NO_WIRING, demo_rows, fill, tower, workbook  # noqa: F401 - tower is a fixture
@@ -111,7 +113,7 @@ async def test_demo_tower_imported_from_the_ui_polls_all_144_and_round_trips(sta
     async with client.post(f"{env.base}/language", data={"csrf": csrf, "language": "en"}) as resp:
         assert resp.status == 200
     status, page = await upload(env, client, csrf, exported)
-    assert "Applying adds 0 serial servers and 0 meters and edits 0 imported meters" in page
+    assert "Applying adds 0 serial servers and 0 meters and edits 0 imported serial servers and 0 imported meters" in page
     assert "wiring_" not in page
 
 
@@ -284,9 +286,9 @@ async def test_a_plan_applies_once_and_two_offices_cannot_both_add_the_same_mete
                            ["n2", "dtsy1352", "ss1", 2, "", "", "", "", "catering", "0.55"],
                            ["n6", "dtsy1352", "ss1", 1, "", "", "", "", "", ""]])
     status, page = await upload(env, client, csrf, edited)
-    assert "新增 0 台通讯管理机、1 块电表，修改 2 块" in page, "n1 moves to 9, n2 changes; n6 takes n1's old address"
+    assert "新增 0 台通讯管理机、1 块电表，修改 0 台已导入的通讯管理机、2 块" in page, "n1 moves to 9, n2 changes; n6 takes n1's old address"
     status, page = await apply(PLAN_RE.search(page).group(1))  # type: ignore[union-attr]
-    assert status == 200 and "修改 2 块电表" in page
+    assert status == 200 and "修改 0 台通讯管理机（已按新地址重连，电表不变）、2 块电表" in page
     assert env.core.data["modbus"].devices["acrel_dtsy1352.n1"].address == 9
     await wait_for(lambda: all(env.core.states.get(f"acrel_dtsy1352.n{u}").attributes["online"] for u in (1, 6)),
                    20, "moved and new meters polled")
@@ -356,7 +358,7 @@ async def test_the_demo_exports_its_yaml_wiring_marked_and_imports_it_back_as_no
         assert port == core.data["modbus"].gateways[0].conf["port"], "copy_demo's free port, as a number"
         assert len(gateways) == 4 and len(meters) == 144 and {r[-1] for r in gateways + meters} == {"yaml"}
         status, page = await upload(env, client, csrf, exported)
-        assert status == 200 and "新增 0 台通讯管理机、0 块电表，修改 0 块" in page
+        assert status == 200 and "新增 0 台通讯管理机、0 块电表，修改 0 台已导入的通讯管理机、0 块" in page
         for sheet in book.worksheets:
             for row in sheet.iter_rows(min_row=2):
                 row[-1].value = None
@@ -394,3 +396,56 @@ async def test_a_meter_removed_while_its_poll_is_on_the_wire_stays_removed(start
         assert bus.devices == []
     finally:
         await sim.async_stop()
+
+
+async def test_an_imported_serial_server_is_edited_in_place_and_its_meters_follow(
+    start_web: Any, tower: dict[str, SimServer], unused_tcp_port: int
+) -> None:
+    """A serial server imported at a wrong port: its meters stay offline; 修改 puts it on the right port and label
+    (checked as a sheet row: a bad port, non-ASCII host or a YAML gateway refused), the line reconnects and the
+    same meters poll without being removed; stored and audited; a re-imported sheet row moves it back."""
+    env = await start_web(units=2)
+    client, csrf = await admin(env)
+    status, page = await upload(env, client, csrf, workbook(
+        [["ss1", "一号", "rtu_over_tcp", "127.0.0.1", unused_tcp_port, 9600]],
+        [[f"n{u}", "dtsy1352", "ss1", u, "b1", "", "", "", "", ""] for u in (1, 2)]))
+    async with client.post(f"{env.base}/admin/wiring", data={
+            "csrf": csrf, "action": "apply", "plan_id": PLAN_RE.search(page).group(1)}) as resp:  # type: ignore[union-attr]
+        assert resp.status == 200
+    assert env.core.states.get("modbus.bus_ss1").attributes["meters_online"] == 0
+
+    async def edit(target: str, **fields: Any) -> tuple[int, str]:
+        form = {"csrf": csrf, "action": "edit_gateway", "target": target, "label": "一号楼串口", "type": "rtu_over_tcp",
+                "host": "127.0.0.1", "port": tower["ss1"].port, "baudrate": 9600, **fields}
+        async with client.post(f"{env.base}/admin/wiring", data=form) as resp:
+            return resp.status, await resp.text()
+
+    status, page = await edit("ss1", port="99999")
+    assert status == 400 and "端口应为 1–65535" in page
+    status, page = await edit("ss1", host="主机")
+    assert status == 400 and "只能用英文字母、数字和符号" in page
+    assert (await edit("gw1"))[0] == 400, "a YAML gateway is read-only"
+    assert env.core.data["modbus_wiring"].gateways["ss1"]["port"] == str(unused_tcp_port), "a refused edit stores nothing"
+
+    status, page = await edit("ss1")
+    assert status == 200 and "修改 1 台通讯管理机" in page
+    await wait_for(lambda: env.core.states.get("modbus.bus_ss1").attributes["meters_online"] == 2, 20,
+                   "the same meters poll on the new port")
+    gateway = env.core.states.get("modbus.gateway_ss1")
+    assert gateway.attributes["label"] == "一号楼串口" and gateway.attributes["meters"] == 2
+    async with env.core.db.session() as session:
+        row = await session.get(WiringGatewayRow, "ss1")
+        assert (row.port, row.label) == (str(tower["ss1"].port), "一号楼串口")
+        audit = (await session.scalars(select(AuditRow).where(AuditRow.action == "wiring_import")
+                                       .order_by(AuditRow.id.desc()))).first()
+    assert json.loads(audit.before)["gateways"][0]["port"] == str(unused_tcp_port)
+    assert json.loads(audit.after)["changed_gateways"][0]["port"] == str(tower["ss1"].port)
+
+    status, page = await upload(env, client, csrf, workbook(
+        [["ss1", "一号楼串口", "rtu_over_tcp", "127.0.0.1", unused_tcp_port, 9600]], []))
+    assert "修改 1 台已导入的通讯管理机" in page, "a sheet row naming an imported gateway edits it"
+    async with client.post(f"{env.base}/admin/wiring", data={
+            "csrf": csrf, "action": "apply", "plan_id": PLAN_RE.search(page).group(1)}) as resp:  # type: ignore[union-attr]
+        assert resp.status == 200
+    await wait_for(lambda: env.core.states.get("modbus.bus_ss1").attributes["meters_online"] == 0, 30,
+                   "moved back to the dead port, the meters go offline")

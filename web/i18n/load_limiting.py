@@ -60,4 +60,8 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "act_load_run": ("执行限电", "Ran load limiting"), "act_load_run_confirm": ("执行限电", "Ran load limiting"),
     "act_load_end": ("结束限电", "Ended load limiting"), "act_load_export": ("导出限电记录", "Exported a load-limiting run"),
     "act_meter_category": ("修改表计用电性质", "Changed a meter's load category"),
+    "act_account_category": ("修改账户用电性质", "Changed an account's load category"),
+    "account_category": ("账户用电性质", "Account's load category"),
+    "account_category_hint": ("本户电表未单独设置用电性质时按此限电。", "Meters of this account without a category of "
+                              "their own are limited as this one."),
 }

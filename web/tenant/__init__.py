@@ -19,9 +19,9 @@ from web.const import TENANT_LOGINS
 
 from .const import DOMAIN, PHONE_PATTERN, TENANT_PASSWORD_MAX, TENANT_PASSWORD_MIN
 from .csrf import make_csrf_middleware
-from .kiosk import KIOSK_VIEWS
+from .kiosk import KIOSK_HOME, KIOSK_VIEWS
 from .kiosk_lock import make_lock_middleware
-from .mobile import MOBILE_VIEWS
+from .mobile import LOGIN_URL, MOBILE_VIEWS
 from .provision import provision_tenant
 from .site import STATIC, TenantSite
 
@@ -51,6 +51,8 @@ def _create_site(core: Core, registry: TopUpRegistry, provider: TopUpProvider, k
     for view_class in (*MOBILE_VIEWS, *KIOSK_VIEWS):
         core.http.register_view(view_class(site))
     core.http.app.router.add_static("/m/static/", STATIC)
+    core.http.add_entry_point("tenant phone", LOGIN_URL, "account number and the password staff give the shop")
+    core.http.add_entry_point("lobby kiosk", KIOSK_HOME, "room or account number, then the shop's password or a code")
     core.data[DOMAIN] = site
     core.data[CONSENT_HOOK] = site.auth.wants_sms  # a tenant who said no to text messages gets none
     core.data[TENANT_LOGINS] = site.auth  # the staff web's account page gives shops their logins

@@ -3,7 +3,8 @@ the report of what each run limited when (and its Excel export), and a meter's c
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 from aiohttp import web
@@ -23,6 +24,7 @@ from scada_core.exceptions import OpenPrepayError
 from scada_core.params import path_id
 from scada_core.permissions import PERM_BATCH, PERM_SETTINGS, PERM_VIEW
 
+from ..auth import WebOperator
 from ..site import Page
 from ..tariff_form import FormError, effective_from_form
 from ..xlsx_download import at_hand, send_xlsx
@@ -177,6 +179,19 @@ def start_of(form: Any) -> float:
         raise FormError("err_bad_input") from None
 
 
+async def _save_category(view: Page, request: web.Request, operator: WebOperator, action: str, target: str,
+                         back: str, call: Callable[[], Awaitable[dict[str, Any]]]) -> NoReturn:
+    """Run a category change, audit it before/after (or its refusal) and go ``back`` (with the error, if any)."""
+    try:
+        result = await call()
+    except OpenPrepayError as err:
+        await view.site.audit.record(request, operator, action, target, ok=False, after={"error": str(err)})
+        raise web.HTTPFound(f"{back}?error={quote(error_text(err, view.site.language(request)))}") from None
+    await view.site.audit.record(request, operator, action, target,
+                                 before={"category": result["previous"]}, after={"category": result["category"]})
+    raise web.HTTPFound(back)
+
+
 class MeterCategoryView(Page):
     """Admin: a meter's load category (用电性质) from its page; audited before/after."""
 
@@ -192,15 +207,24 @@ class MeterCategoryView(Page):
         page = f"/accounts/{int(account)}" if account.isascii() and account.isdigit() and len(account) < 12 \
             else f"/meters/{quote(entity_id)}"
         key = str(form.get("key", "")).strip() or None
-        try:
-            result = await billing.set_meter_category(entity_id, key, operator.billing_operator())
-        except OpenPrepayError as err:
-            await self.site.audit.record(request, operator, "meter_category", entity_id, ok=False,
-                                         after={"error": str(err)})
-            raise web.HTTPFound(f"{page}?error={quote(error_text(err, self.site.language(request)))}") from None
-        await self.site.audit.record(request, operator, "meter_category", entity_id,
-                                     before={"category": result["previous"]}, after={"category": result["category"]})
-        raise web.HTTPFound(page)
+        await _save_category(self, request, operator, "meter_category", entity_id, page,
+                             lambda: billing.set_meter_category(entity_id, key, operator.billing_operator()))
 
 
-LOAD_LIMITING_VIEWS = (LoadLimitingView, MeterCategoryView)
+class AccountCategoryView(Page):
+    """Admin: an account's load category, which its meters without their own take; audited before/after."""
+
+    url = r"/accounts/{account_id:\d+}/category"
+    name = "web:account_category"
+
+    async def post(self, request: web.Request) -> web.StreamResponse:
+        """Form field ``key`` (empty: none); back to the account's page."""
+        operator, form = await self.site.form(request, PERM_SETTINGS)
+        billing = billing_of(self.site, request)
+        account_id = path_id(request, "account_id")
+        key = str(form.get("key", "")).strip() or None
+        await _save_category(self, request, operator, "account_category", str(account_id), f"/accounts/{account_id}",
+                             lambda: billing.set_account_category(account_id, key, operator.billing_operator()))
+
+
+LOAD_LIMITING_VIEWS = (LoadLimitingView, MeterCategoryView, AccountCategoryView)

@@ -10,8 +10,9 @@ from aiohttp import web
 
 from integrations.modbus import get_wiring
 from integrations.modbus.const import DATA_WIRING
-from integrations.modbus.wiring import Wiring
-from integrations.modbus.wiring_sheet import SiteFacts, Plan, SheetError, check, export, parse, template
+from integrations.modbus.wiring import GATEWAY_FIELDS, Wiring
+from integrations.modbus.wiring_sheet import (
+    BAUDRATES, TYPES, Plan, SheetError, SiteFacts, check, export, parse, template)
 from scada_core.billing.tariff_store import meter_scope
 from scada_core.exceptions import OpenPrepayError
 from scada_core.permissions import PERM_SETTINGS
@@ -59,7 +60,8 @@ class WiringView(Page):
         meters = sorted(wiring.hub.devices.values(), key=lambda d: (d.bus.name, d.address))
         return self.site.render(
             request, "wiring.html", status=status, wiring=wiring, gateways=wiring.hub.gateways, meters=meters,
-            plan=plan, plan_id=plan_id, message=message, en=self.site.language(request) == "en")
+            plan=plan, plan_id=plan_id, message=message, en=self.site.language(request) == "en",
+            gateway_types=TYPES, baudrates=BAUDRATES)
 
     async def post(self, request: web.Request) -> web.StreamResponse:
         """preview (dry run of a workbook), apply (the previewed plan), remove_meter or remove_gateway."""
@@ -72,6 +74,8 @@ class WiringView(Page):
         if action == "apply":
             return await self._apply(request, operator, wiring, str(form.get("plan_id", "")))
         target = str(form.get("target", ""))
+        if action == "edit_gateway" and target in wiring.gateways:
+            return await self._edit_gateway(request, operator, wiring, target, form)
         if action == "remove_meter" and wiring.in_force(target):
             billing = self.site.billing
             if billing is not None and billing.opened.opened_mode(target) is not None:
@@ -87,7 +91,7 @@ class WiringView(Page):
                 return self.page(request, status=409, message=t["wiring_gateway_has_meters"])
             await self.site.audit.record(request, operator, "wiring_remove_gateway", target, before=row)
             return self.page(request, message=t["wiring_removed"].format(name=target))
-        if action in ("remove_meter", "remove_gateway"):
+        if action in ("remove_meter", "remove_gateway", "edit_gateway"):
             return self.page(request, status=400, message=t["wiring_read_only"])
         raise web.HTTPBadRequest(text="unknown action")
 
@@ -116,17 +120,32 @@ class WiringView(Page):
             self.pending.pop(next(iter(self.pending)))
         return self.page(request, plan=plan, plan_id=plan_id)
 
+    async def _edit_gateway(self, request: web.Request, operator: WebOperator, wiring: Wiring, name: str,
+                            form: Any) -> web.Response:
+        """Check one imported gateway's new address, mode, speed and label as its sheet row would be; apply it."""
+        row = {key: str(form.get(key, "")).strip() for key in GATEWAY_FIELDS}
+        plan = check(wiring, [{**row, "name": name, "line": 1, "source": ""}], [], await self._facts())
+        if plan.problems:
+            return self.page(request, status=400, plan=plan)
+        return await self._apply_plan(request, operator, wiring, plan)
+
     async def _apply(self, request: web.Request, operator: WebOperator, wiring: Wiring, plan_id: str) -> web.Response:
         t = self.site.t(request)
         previewed = self.pending.pop(plan_id, None)
         if previewed is None or previewed.problems:
             return self.page(request, status=400, message=t["wiring_run_dry_run"])
+        return await self._apply_plan(request, operator, wiring, previewed)
+
+    async def _apply_plan(self, request: web.Request, operator: WebOperator, wiring: Wiring,
+                          previewed: Plan) -> web.Response:
+        t = self.site.t(request)
         async with wiring.lock:
             plan = check(wiring, previewed.gateways, previewed.meters, await self._facts())  # what changed since
             if plan.problems:
                 return self.page(request, status=409, plan=plan, message=t["wiring_changed_since"])
             before = {wiring.entity_id(row): dict(wiring.meters[wiring.entity_id(row)]) for row in plan.changed_meters}
-            await wiring.async_apply(plan.new_gateways, plan.new_meters, plan.changed_meters)
+            before_gateways = [dict(wiring.gateways[row["name"]]) for row in plan.changed_gateways]
+            await wiring.async_apply(plan.new_gateways, plan.new_meters, plan.changed_meters, plan.changed_gateways)
         rows = {wiring.entity_id(row): row for row in [*plan.new_meters, *plan.changed_meters]}
         places = [{"line": 0, "entity_id": entity_id, **{k: row[k] for k in ("floor", "room", "label")}}
                   for entity_id, row in rows.items() if row["floor"] or row["room"] or row["label"]]
@@ -145,12 +164,14 @@ class WiringView(Page):
                 entity_id, key, who))
         await self.site.audit.record(
             request, operator, "wiring_import",
-            f"{len(plan.new_gateways)} / {len(plan.new_meters)} / {len(plan.changed_meters)}",
-            before={"meters": list(before.values())},
-            after={"gateways": plan.new_gateways, "meters": plan.new_meters, "changed": plan.changed_meters})
+            f"{len(plan.new_gateways)} / {len(plan.new_meters)} / {len(plan.changed_meters)}"
+            f" / {len(plan.changed_gateways)}",
+            before={"meters": list(before.values()), "gateways": before_gateways},
+            after={"gateways": plan.new_gateways, "meters": plan.new_meters, "changed": plan.changed_meters,
+                   "changed_gateways": plan.changed_gateways})
         self.site.grid.invalidate()
         message = t["wiring_applied"].format(gateways=len(plan.new_gateways), meters=len(plan.new_meters),
-                                             changed=len(plan.changed_meters))
+                                             changed=len(plan.changed_meters), moved=len(plan.changed_gateways))
         return self.page(request, message=" ".join([message, *failed]))
 
     async def _per_meter(self, request: web.Request, values: dict[str, Any],
