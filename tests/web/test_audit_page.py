@@ -109,6 +109,7 @@ FORMED_ACTIONS = {
     'f"{action}_set"': ["tariff_set", "policy_set"],
     'f"load_{action}"': ["load_category", "load_plan", "load_run_confirm", "load_end"],
     'transaction["kind"]': ["sale", "refund"], "kind": ["sale", "refund"],
+    "action": ["meter_category", "account_category"],  # web/views/load_limiting.py's _save_category
 }
 
 
