@@ -239,6 +239,7 @@ class LoadLimits:
                 return None
             if (await session.get(LoadRunRow, run_id)).plan_id != plan_id:
                 raise BillingError(f"请求标识 {key} 已用于另一方案", f"key {key} was used for another plan")
+        await self.tick.tick()  # a repeat racing the first answers the state the first does: started once due
         return {**await self.run(run_id), "repeated": True}
 
     async def end_run(self, run_id: int) -> dict[str, Any]:

@@ -36,6 +36,7 @@ BASE: dict[str, dict[str, Any]] = {
     "set_tariff": {"scope": "building:b1", "spec": {"kind": "flat", "price": "1"}},
     "set_building_policy": {"alarm1_fen": 5000, "alarm2_fen": 1000, "overdraft_fen": 0},
     "set_meter_category": {"key": "retail"},
+    "set_account_category": {"key": "retail"},
     "save_load_category": {"key": "hotel", "name": "酒店"},
     "create_load_plan": {"name": "P", "categories": ["retail"], "limit_w": 2000, "duration_s": 3600},
     "update_load_plan": {"name": "P", "categories": ["retail"], "limit_w": 2000, "duration_s": 3600},
