@@ -94,11 +94,12 @@ async def page_targets(request: web.Request) -> tuple[list[str], list[int], int 
     return entity_ids, account_ids, transaction_id, building
 
 
-def visible_buildings(site: WebSite, request: web.Request) -> list[str]:
-    """Return the building ids the request's operator may see, in configuration order."""
-    scope = request_scope(request)
-    buildings = list(site.billing.buildings) if site.billing is not None else []
-    return buildings if scope is None else [b for b in buildings if b in scope.buildings]
+def visible_buildings(site: WebSite, request: web.Request | None = None) -> dict[str, Any]:
+    """Return billing's buildings (id: its configuration) in configuration order: with ``request``, those its
+    operator may see only (none without billing)."""
+    buildings = site.billing.buildings if site.billing is not None else {}
+    scope = request_scope(request) if request is not None else None
+    return {key: value for key, value in buildings.items() if scope is None or scope.building_ok(key)}
 
 
 def scoped_meters(request: web.Request, rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:

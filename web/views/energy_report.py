@@ -29,7 +29,7 @@ from scada_core.reports.table import Table
 
 from ..charts import bar_chart
 from ..const import ENERGY_BATCH_DAYS, ENERGY_MAX_DAYS, ENERGY_SCREEN_LINES
-from ..scoping import OutOfScope, request_scope
+from ..scoping import OutOfScope, request_scope, visible_buildings
 from ..xlsx_download import send_xlsx
 
 if TYPE_CHECKING:
@@ -55,19 +55,12 @@ def energy_query(site: WebSite, request: web.Request) -> EnergyQuery:
     period = query_choice(request, "period", queries.PERIODS, "day")
     group = query_choice(request, "group", ENERGY_GROUPS, ENERGY_GROUPS[0])
     building = request.query.get("building") or None
-    if building is not None and building not in buildings_of(site):
+    if building is not None and building not in visible_buildings(site):
         raise bad_request("没有这个楼宇 / no such building")
     scope = request_scope(request)
     if building is not None and scope is not None and not scope.building_ok(building):
         raise OutOfScope(building)
     return EnergyQuery(days, str(period), str(group), building)
-
-
-def buildings_of(site: WebSite, request: web.Request | None = None) -> dict[str, Any]:
-    """Return billing's buildings (none without billing); with ``request``, those of its operator only."""
-    buildings = site.billing.buildings if site.billing is not None else {}
-    scope = request_scope(request) if request is not None else None
-    return {key: value for key, value in buildings.items() if scope is None or scope.building_ok(key)}
 
 
 def kept_to(query: EnergyQuery, request: web.Request) -> frozenset[str] | None:
@@ -153,7 +146,7 @@ class EnergyReport:
         return {"summary": summary, "lines": shown, "more": more, "screen_lines": ENERGY_SCREEN_LINES,
                 "detail_columns": self.columns(detail_columns(self.query.group)),
                 "chart": Markup(bar_chart(sorted(chart.items()), "kWh")) if chart else "",
-                "building": self.query.building, "buildings": buildings_of(self.site, self.request)}
+                "building": self.query.building, "buildings": visible_buildings(self.site, self.request)}
 
     def meter_link(self, entity_id: str, known: set[str]) -> Markup | str:
         """A meter by name, linked to its page when it still exists."""
