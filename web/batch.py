@@ -20,7 +20,7 @@ from scada_core.exceptions import OpenPrepayError
 
 from .audit import remote_of
 from .const import BATCH_SERVICES
-from .scoping import OutOfScope, scope_of
+from .scoping import require_meters, scope_of
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -103,10 +103,7 @@ class DashboardBatches:
             raise BatchError("no meters selected")
         store = self._store()
         meters = list(dict.fromkeys(entity_ids))
-        if (scope := scope_of(self.site, operator)) is not None:
-            for entity_id in meters:
-                if not scope.entity_ok(entity_id):
-                    raise OutOfScope(entity_id)
+        require_meters(scope_of(self.site, operator), meters)
         audit = BatchAudit(self.site, operator, remote_of(request), service, meters)
         batch = BatchRequest(service, service, [(e, e.split(".", 1)[0]) for e in meters], data,
                              Context(user_id=operator.username, actor=ACTOR_STAFF))

@@ -2,6 +2,7 @@
 refusal when it is not one of theirs (the same on every page and API route)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -26,6 +27,15 @@ class OutOfScope(Forbidden):
 
     def __init__(self, what: str) -> None:
         super().__init__(f"{what}: {OUT_OF_SCOPE}")
+
+
+def require_meters(scope: Scope | None, entity_ids: Iterable[str]) -> None:
+    """Refuse (OutOfScope) the first meter outside ``scope`` (None: an operator kept to no building)."""
+    if scope is None:
+        return
+    for entity_id in entity_ids:
+        if not scope.entity_ok(entity_id):
+            raise OutOfScope(entity_id)
 
 
 def meter_building(site: WebSite, entity_id: str) -> str | None:
@@ -62,9 +72,7 @@ async def check_targets(site: WebSite, scope: Scope, entity_ids: list[str], acco
     transaction passes: the route answers that it does not exist)."""
     if building is not None and not scope.building_ok(building):
         raise OutOfScope(building)
-    for entity_id in entity_ids:
-        if not scope.entity_ok(entity_id):
-            raise OutOfScope(entity_id)
+    require_meters(scope, entity_ids)
     named = [{"account_id": account_id} for account_id in account_ids]
     if transaction_id is not None:
         named.append({"transaction_id": transaction_id})

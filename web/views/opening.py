@@ -9,7 +9,7 @@ from scada_core.params import form_id
 from scada_core.permissions import PERM_ACCOUNT
 
 from ..const import MAX_OPENING_METERS
-from ..scoping import OutOfScope, request_scope
+from ..scoping import request_scope, require_meters
 from ..site import Page
 from .sales import billing_of, error_text
 
@@ -36,10 +36,7 @@ class AccountOpenView(Page):
             error = t["err_meters_unknown"].format(names="、".join(unknown))
             return await self._form_again(request, fields, ",".join(names), error)
         entity_ids = [m for m in meters if m is not None]
-        if (scope := request_scope(request)) is not None:
-            for entity_id in entity_ids:
-                if not scope.entity_ok(entity_id):
-                    raise OutOfScope(entity_id)
+        require_meters(request_scope(request), entity_ids)
         leftover = str(form.get("leftover", LEFTOVER_KEEP))
         if form.get("step") == STEP_CHECK and (found := self._found(entity_ids)):
             return self.site.render(request, "account_open.html", fields=fields, meters=entity_ids, found=found,
