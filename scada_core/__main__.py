@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -76,12 +77,20 @@ def _simulate(argv: list[str]) -> int:
         module.add_arguments(sub.add_parser(name, help=module.__doc__))
     args = parser.parse_args(argv)
     integration, module_name = simulators[args.simulator]
-    module = integration.get_submodule(module_name)
-    try:
-        asyncio.run(module.async_main(args))
-    except KeyboardInterrupt:
-        pass
+    asyncio.run(_async_simulate(integration.get_submodule(module_name), args))
     return 0
+
+
+async def _async_simulate(module: Any, args: argparse.Namespace) -> None:
+    """Run a simulator until SIGINT or SIGTERM, which cancel it (its cleanup saves its state). The handlers are set
+    here: a process started from a shell's background job inherits SIGINT ignored, and asyncio would keep it so."""
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, main_task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await module.async_main(args)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
 # Install what OpenPrepay needs into ./.venv (and, as root on Debian/Ubuntu, the system packages
-# WeasyPrint, Chinese receipts and the browser tests need). Safe to run again: the Python packages are
-# installed only when .venv/.openprepay-stamp (pyproject.toml's sha256 and the venv's Python version)
-# differs from this checkout's, so a second start skips them. pip's own output goes to .venv/install.log.
+# WeasyPrint, Chinese receipts, backups and the browser tests need). Safe to run again: the Python packages are
+# installed only when .venv/.openprepay-stamp (pyproject.toml's sha256, the venv's Python version and what was
+# installed) differs from this checkout's, so a second start skips them. pip's own output goes to .venv/install.log.
+# `setup.sh --server`: what a site runs only (no test tools, no browser); without it, the test extra too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(
+RUNTIME_PACKAGES=(
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0   # WeasyPrint
   fonts-wqy-microhei                                     # CJK font for receipts
+  openssl                                                # X.509 certificates of the WeChat Pay sandbox
+  postgresql-client                                      # pg_dump/pg_restore: openprepay db backup|restore
+)
+TEST_PACKAGES=(
   poppler-utils                                          # pdftotext, to read receipts back in tests
   chromium                                               # browser tests (Playwright drives it)
   socat                                                  # pty pairs for serial tests
-  openssl                                                # X.509 certificates of the WeChat Pay sandbox
 )
+case "${1:-}" in
+  --server) DEBIAN_PACKAGES=("${RUNTIME_PACKAGES[@]}"); TARGET="." ;;
+  "") DEBIAN_PACKAGES=("${RUNTIME_PACKAGES[@]}" "${TEST_PACKAGES[@]}"); TARGET=".[test]" ;;
+  *) echo "usage: $0 [--server]" >&2; exit 2 ;;
+esac
 STAMP=.venv/.openprepay-stamp
 LOG=.venv/install.log
 
@@ -33,9 +42,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# What the installed packages were made from: this checkout's pyproject.toml and the venv's Python.
+# What the installed packages were made from: this checkout's pyproject.toml, the venv's Python and the target.
 stamp() {
-  echo "$(sha256sum pyproject.toml | cut -d' ' -f1) $(.venv/bin/python -c 'import sys; print(sys.version.split()[0])')"
+  echo "$(sha256sum pyproject.toml | cut -d' ' -f1) $(.venv/bin/python -c 'import sys; print(sys.version.split()[0])') $TARGET"
 }
 
 # Show pip's current step on one line when the output is a terminal (nothing otherwise); keep all of it in $LOG.
@@ -64,11 +73,11 @@ PYTHON=${PYTHON:-python3}
 if [ "$(cat "$STAMP" 2>/dev/null)" = "$(stamp)" ]; then
   echo "Python packages up to date in .venv (pyproject.toml unchanged)"
 else
-  [ -f "$STAMP" ] && why="pyproject.toml or Python changed" || why="first start"
+  [ -f "$STAMP" ] && why="pyproject.toml, Python or --server changed" || why="first start"
   echo "Installing Python packages ($why, about a minute)…"
   : >"$LOG"
   pip_install --upgrade pip
-  pip_install -e ".[test]"
+  pip_install -e "$TARGET"
   stamp >"$STAMP"
 fi
 echo "OpenPrepay installed in .venv"

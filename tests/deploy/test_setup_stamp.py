@@ -26,11 +26,11 @@ def checkout(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def setup(folder: Path) -> tuple[str, list[str]]:
+def setup(folder: Path, *options: str) -> tuple[str, list[str]]:
     """Run setup.sh in ``folder``; return its output and the pip commands it ran."""
     calls = folder / ".venv" / "pip-calls"
     calls.unlink(missing_ok=True)
-    result = subprocess.run(["bash", str(folder / "scripts" / "setup.sh")], capture_output=True, text=True,
+    result = subprocess.run(["bash", str(folder / "scripts" / "setup.sh"), *options], capture_output=True, text=True,
                             timeout=60, check=True, stdin=subprocess.DEVNULL)
     return result.stdout, calls.read_text().splitlines() if calls.exists() else []
 
@@ -50,5 +50,19 @@ def test_second_start_skips_the_install_until_pyproject_changes(tmp_path: Path) 
     with (folder / "pyproject.toml").open("a") as file:
         file.write("\n# a new dependency\n")
     out, pip = setup(folder)
-    assert "Installing Python packages (pyproject.toml or Python changed" in out
+    assert "Installing Python packages (pyproject.toml, Python or --server changed" in out
     assert pip
+
+
+def test_a_server_install_leaves_the_test_tools_out_and_is_stamped_apart(tmp_path: Path) -> None:
+    """--server installs the project without its test extra; a later plain run (tests) installs the extra, and a
+    --server run after that installs again rather than trusting the other install's stamp."""
+    folder = checkout(tmp_path)
+    out, pip = setup(folder, "--server")
+    assert any(call.endswith("--progress-bar off -e .") for call in pip) and not any("[test]" in c for c in pip)
+    assert setup(folder, "--server")[1] == [], "a second server start skips the install"
+    assert any(call.endswith("-e .[test]") for call in setup(folder)[1])
+    assert setup(folder, "--server")[1], "the stamp says which install it was"
+    bad = subprocess.run(["bash", str(folder / "scripts" / "setup.sh"), "--bogus"], capture_output=True, text=True,
+                         timeout=60, stdin=subprocess.DEVNULL)
+    assert bad.returncode == 2 and "usage" in bad.stderr
