@@ -36,11 +36,10 @@ def test_unit_verifies_cleanly(tmp_path: Path) -> None:
 
 
 def runtime_packages() -> set[str]:
-    """Return the Debian packages scripts/setup.sh installs for the server (not those its comment says are for tests)."""
-    block = re.search(r"DEBIAN_PACKAGES=\((.*?)\n\)", (ROOT / "scripts" / "setup.sh").read_text(), re.S)
+    """Return the Debian packages scripts/setup.sh installs for the server (RUNTIME_PACKAGES, not TEST_PACKAGES)."""
+    block = re.search(r"RUNTIME_PACKAGES=\((.*?)\n\)", (ROOT / "scripts" / "setup.sh").read_text(), re.S)
     assert block is not None
-    lines = (line.partition("#") for line in block.group(1).splitlines())
-    return {pkg for names, _, comment in lines if "tests" not in comment for pkg in names.split()}
+    return {pkg for line in block.group(1).splitlines() for pkg in line.partition("#")[0].split()}
 
 
 def test_containerfile_lints_clean_and_has_what_the_server_needs() -> None:
