@@ -20,7 +20,14 @@ from yarl import URL
 from scada_core.exceptions import OpenPrepayError
 from scada_core.permissions import GLOBAL_PERMISSIONS, ROLE_ADMIN, may
 
-from .const import LOGIN_BACKOFF_BASE, LOGIN_BACKOFF_MAX, LOGIN_THROTTLE_MAX
+from .const import (
+    DISPLAY_NAME_MAX,
+    LOGIN_BACKOFF_BASE,
+    LOGIN_BACKOFF_MAX,
+    LOGIN_THROTTLE_MAX,
+    TOKEN_NAME_MAX,
+    USERNAME_MAX,
+)
 from .models import ApiTokenRow, OperatorRow, SessionRow
 from .passwords import PasswordHashing, password_problem  # in a thread: the common-password list loads on first use (0.1 s)
 from .roles import Roles
@@ -46,6 +53,14 @@ class AuthError(OpenPrepayError):
     def text(self, catalogue: dict[str, str]) -> str:
         """Return the message in the catalogue's language."""
         return catalogue[self.key].format(**self.params)
+
+
+def _check_text(value: str, longest: int, error: str, *, spaces: bool = True, empty: bool = False) -> None:
+    """Refuse (AuthError ``error``) a name too long for its column, empty (unless ``empty``), with control
+    characters, or with white space when ``spaces`` is False (a user name is typed at every login)."""
+    if (not value and not empty) or len(value) > longest or not value.isprintable() \
+            or (not spaces and any(c.isspace() for c in value)):
+        raise AuthError(error)
 
 
 def _digest(token: str) -> str:
@@ -208,6 +223,8 @@ class Auth:
         refuse (``buildings``: those the operator is kept to; None: all).
 
         ``checked=False`` only for the configured first admin, who must change the password at first login."""
+        _check_text(username, USERNAME_MAX, "err_bad_username", spaces=False)
+        _check_text(display_name, DISPLAY_NAME_MAX, "err_bad_display_name", empty=True)
         stored_buildings = self._check_access(role, buildings)
         if checked and (problem := await self.core.async_add_executor_job(password_problem, username, password)):
             raise AuthError(problem)
@@ -253,6 +270,8 @@ class Auth:
             if row is None:
                 raise AuthError("err_no_operator")
             before = operator_dict(row)
+            if "display_name" in changes:
+                _check_text(changes["display_name"], DISPLAY_NAME_MAX, "err_bad_display_name")
             if "role" in changes or "buildings" in changes:
                 changes["buildings"] = self._check_access(
                     changes.get("role", row.role), changes.get("buildings", before["buildings"])
@@ -386,6 +405,7 @@ class Auth:
 
     async def create_token(self, operator_id: int, name: str) -> tuple[int, str]:
         """Create a bearer token for an operator; return (id, the token, shown once)."""
+        _check_text(name, TOKEN_NAME_MAX, "err_bad_token_name")
         token = "opt_" + secrets.token_urlsafe(32)
         async with self.db.write() as session:
             row = ApiTokenRow(token_hash=_digest(token), operator_id=operator_id, name=name,

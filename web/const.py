@@ -18,6 +18,9 @@ PASSWORD_MIN_LENGTH: Final = 8
 # The first operator `web: admin:` creates when there is none (forced to choose a new password at first login);
 # without a password configured it gets a one-time one. The demo's web.yaml configures its documented one.
 DEFAULT_ADMIN_USERNAME: Final = "admin"
+USERNAME_MAX: Final = 64  # web_operators.username
+DISPLAY_NAME_MAX: Final = 128  # web_operators.display_name
+TOKEN_NAME_MAX: Final = 128  # web_api_tokens.name
 DEMO_ADMIN_PASSWORD: Final = "admin123"
 # core.data key of the tenant pages' logins (web.tenant_logins.TenantLogins), there when the tenant pages are up.
 TENANT_LOGINS: Final = "tenant_logins"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..params import parse_id
 from .context import add_config_argument, run
 from .operators import async_open_admin
 from .output import local_time, print_table
@@ -17,12 +18,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     create.add_argument("--name", default="api", help="what the token is for (default: api)")
     create.set_defaults(handler=lambda args: run(_async_create, args))
     revoke = actions.add_parser("revoke", help="revoke a token by its id (see token list)")
-    revoke.add_argument("token_id", type=int)
+    revoke.add_argument("token_id", type=_token_id)
     revoke.set_defaults(handler=lambda args: run(_async_revoke, args))
     listing = actions.add_parser("list", help="list tokens: id, name, owner, created, last used (never the secret)")
     listing.set_defaults(handler=lambda args: run(_async_list, args))
     for action in (create, revoke, listing):
         add_config_argument(action)
+
+
+def _token_id(text: str) -> int:
+    """Accept a token id as the database holds one (digits, at most its largest integer)."""
+    if (value := parse_id(text)) is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a token id (see token list)")
+    return value
 
 
 async def _async_create(args: argparse.Namespace) -> int:

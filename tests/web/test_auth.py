@@ -130,6 +130,24 @@ async def test_session_writes_from_another_origin_are_refused(start_web: Any) ->
     assert "newbie" in {o["username"] for o in await env.site.auth.operators()}
 
 
+async def test_operator_names_that_do_not_fit_are_refused_on_the_page(start_web: Any) -> None:
+    """A user name with a space, longer than its column or empty, a 129-character display name: the operators page
+    says why (nothing stored, on PostgreSQL too where the column would refuse it); a Chinese name is taken."""
+    env: WebEnv = await start_web()
+    await env.operator("boss", "admin")
+    session, csrf = await env.login("boss")
+    base = {"csrf": csrf, "action": "create", "display_name": "", "role": "viewer", "password": "longenough1-x"}
+    for fields, message in (({"username": "new bie"}, "用户名须为 1–64 个字符"), ({"username": "x" * 65}, "用户名须为"),
+                            ({"username": ""}, "用户名须为"),
+                            ({"username": "ok", "display_name": "名" * 129}, "显示名称至多 128 个字符")):
+        async with session.post(env.base + "/admin/operators", data={**base, **fields}) as resp:
+            assert message in await resp.text(), fields
+    assert {o["username"] for o in await env.site.auth.operators()} == {"admin", "boss"}
+    async with session.post(env.base + "/admin/operators", data={**base, "username": "李四"}) as resp:
+        assert resp.status == 200
+    assert "李四" in {o["username"] for o in await env.site.auth.operators()}
+
+
 @pytest.mark.timeout(60)
 async def test_login_rate_limit(start_web: Any) -> None:
     """After 3 wrong passwords even the right one is refused with 429 until the wait (30 s) is over."""

@@ -102,3 +102,30 @@ async def test_operators_and_tokens_from_the_command_line(start_web: Any, capsys
     assert {r["action"] for r in audited} == {"operator_create", "operator_password_reset", "operator_update",
                                              "token_create", "token_revoke"}
     assert not any(secret in str(r) for r in audited for secret in (one_time, token, "Another-till-pass-7"))
+
+
+async def test_hostile_names_ids_and_roles_exit_with_a_reason(start_web: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """A user name in Chinese is a name like any other; one with a space or a control character, a huge or an empty
+    one, an unknown role, huge building lists and token names, made-up token ids (negative, huge, not a number):
+    each exits non-zero with one line saying why and creates or revokes nothing; no traceback."""
+    env: WebEnv = await start_web()
+    config = env.core.config.config_dir
+    assert (await cli(capsys, config, "operator", "add", "boss"))[0] == 0
+    assert (await cli(capsys, config, "operator", "add", "张三", "--role", "viewer"))[0] == 0
+    await cli(capsys, config, "token", "create", "boss")
+    for argv in (("operator", "add", "老 板"), ("operator", "add", "boss\x00"), ("operator", "add", "x" * 65),
+                 ("operator", "add", ""), ("operator", "add", "ok0", "--name", "n" * 129),
+                 ("operator", "add", "ok1", "--role", "ghost"), ("operator", "add", "ok2", "--buildings", "b1" * 300),
+                 ("operator", "passwd", "nobody"), ("operator", "disable", "老板"),
+                 ("token", "revoke", "-5"), ("token", "revoke", "9" * 30), ("token", "revoke", "abc"),
+                 ("token", "create", "boss", "--name", "n" * 1000)):
+        try:
+            code, out, err = await cli(capsys, config, *argv)
+        except SystemExit as usage:  # argparse refuses what is not even of the right type (exit 2)
+            code, out, err = int(usage.code or 0), "", capsys.readouterr().err
+        assert code in (1, 2), (argv, code, out)
+        assert err.strip() and "Traceback" not in err, (argv, err)
+    code, out, _ = await cli(capsys, config, "operator", "list")
+    assert sorted(line.split()[0] for line in out.splitlines()[1:]) == ["admin", "boss", "张三"], out
+    code, out, _ = await cli(capsys, config, "token", "list")
+    assert len(out.splitlines()) == 2 and out.splitlines()[1].split()[-1] == "live", out

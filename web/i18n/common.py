@@ -112,7 +112,13 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "password_rule": ("密码至少 8 位，不能是常见密码，也不能包含用户名；建议使用几个词组成的长句。",
                       "At least 8 characters, not a common password and not containing the user name; "
                       "a few words make a good one."),
-    "err_username_taken": ("用户名已存在", "That user name is taken"), "err_no_operator": ("操作员不存在", "No such operator"),
+    "err_username_taken": ("用户名已存在", "That user name is taken"),
+    "err_bad_username": ("用户名须为 1–64 个字符，不含空格和控制字符", "A user name is 1 to 64 characters, without "
+                         "spaces or control characters"),
+    "err_bad_display_name": ("显示名称至多 128 个字符，不含控制字符", "A display name is at most 128 characters, "
+                             "without control characters"),
+    "err_bad_token_name": ("令牌名称须为 1–128 个字符，不含控制字符", "A token name is 1 to 128 characters, without "
+                           "control characters"), "err_no_operator": ("操作员不存在", "No such operator"),
     "err_wrong_password": ("当前密码错误", "The current password is wrong"),
     "err_password_same": ("新密码不能与当前密码相同", "The new password must differ from the current one"),
     "err_password_mismatch": ("两次输入的新密码不一致", "The new passwords differ"),
