@@ -86,24 +86,34 @@ def database_state(connection: Connection, dialect: str, schema: str | None) -> 
 
 
 async def async_backup(db: Database, path: Path, now: float) -> BackupInfo:
-    """Write a consistent backup of ``db`` to ``path`` (and what it holds beside it) while writers go on."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write a consistent backup of ``db`` to ``path`` (and what it holds beside it) while writers go on (the
+    files are handled in a thread: the server's event loop never waits on the disk)."""
+    loop = asyncio.get_running_loop()
     partial = path.with_name(path.name + PARTIAL_SUFFIX)
-    partial.unlink(missing_ok=True)
+    await loop.run_in_executor(None, _prepare, partial)
     try:
         if db.dialect == "sqlite":
-            state = await asyncio.get_running_loop().run_in_executor(
-                None, _sqlite_backup, _sqlite_file(db), partial, db.lock_timeout
-            )
+            state = await loop.run_in_executor(None, _sqlite_backup, _sqlite_file(db), partial, db.lock_timeout)
         else:
             state = await _pg_backup(db, partial)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
     info = BackupInfo(**{**asdict(state), "created_ts": now})
+    await loop.run_in_executor(None, _publish, partial, path, info)
+    return info
+
+
+def _prepare(partial: Path) -> None:
+    """Make the backup's folder and drop a partial copy a failed run left."""
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    partial.unlink(missing_ok=True)
+
+
+def _publish(partial: Path, path: Path, info: BackupInfo) -> None:
+    """Write what the backup holds beside it, then give the finished copy its name."""
     info_path(path).write_text(json.dumps(asdict(info), indent=1), encoding="utf-8")
     partial.replace(path)
-    return info
 
 
 async def async_restore(db: Database, path: Path, force: bool = False) -> BackupInfo:

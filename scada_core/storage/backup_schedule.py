@@ -41,14 +41,25 @@ class BackupSchedule:
             return []
         return sorted(p for p in self.folder.glob(f"{PREFIX}*{self.extension}") if info_path(p).is_file())
 
-    def async_start(self) -> None:
-        """Learn when the newest backup there was made and start the schedule."""
+    def newest_ts(self) -> float | None:
+        """Return when the newest readable backup in the folder was made."""
         for path in reversed(self.backups()):
             try:
-                self.last_ts = read_info(path).created_ts
-                break
+                return read_info(path).created_ts
             except BackupError:
                 continue
+        return None
+
+    def prune(self) -> None:
+        """Delete all but the newest ``keep`` backups and their descriptions (blocking: run it in a thread)."""
+        for old in self.backups()[: -self.keep]:
+            old.unlink(missing_ok=True)
+            info_path(old).unlink(missing_ok=True)
+
+    def async_start(self) -> None:
+        """Learn when the newest backup there was made (once, while the core sets up: /api/health tells its age
+        from the first request on) and start the schedule."""
+        self.last_ts = self.newest_ts()
         self.core.async_create_task(self._run(), "scheduled backups")
 
     def due_in(self) -> float:
@@ -76,9 +87,7 @@ class BackupSchedule:
             _LOGGER.error("%s", self.error, exc_info=not ours)
             return None
         self.last_ts, self.error = now, None
-        for old in self.backups()[: -self.keep]:
-            old.unlink(missing_ok=True)
-            info_path(old).unlink(missing_ok=True)
+        await self.core.async_add_executor_job(self.prune)
         _LOGGER.info("Backed the database up to %s", path)
         return path
 
